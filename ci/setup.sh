@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages seedgrid builds with. Idempotent: when every package is present it
+# prints nothing and exits 0. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config git python3
+  libabsl-dev libflatbuffers-dev flatbuffers-compiler
+  librapidcheck-dev libgtest-dev libgmock-dev googletest
+  libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev
+)
+# clang is optional: with it, the wire-decoder libFuzzer target is built and run briefly.
+optional=(clang libclang-rt-14-dev)
+
+missing=()
+for p in "${packages[@]}" "${optional[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "ci/setup.sh: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+# Optional packages may be absent from a mirror; install the required set first.
+req=()
+for p in "${missing[@]}"; do
+  [[ " ${optional[*]} " == *" $p "* ]] || req+=("$p")
+done
+if [[ ${#req[@]} -gt 0 ]]; then
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${req[@]}" >/dev/null
+fi
+for p in "${optional[@]}"; do
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+    echo "ci/setup.sh: optional package $p unavailable; continuing without it"
+done

@@ -1,0 +1,37 @@
+# Helpers in the style of Abseil's AbseilHelpers.cmake: every library is a real target with a
+# seedgrid:: alias, and tests are declared next to the library they test.
+
+set(SEEDGRID_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
+
+# seedgrid_cc_library(NAME name SRCS ... HDRS ... DEPS ...)
+# Creates target seedgrid_<name> with alias seedgrid::<name>. Header-only when SRCS is empty.
+function(seedgrid_cc_library)
+  cmake_parse_arguments(SG "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  set(target seedgrid_${SG_NAME})
+  if(SG_SRCS)
+    add_library(${target} ${SG_SRCS} ${SG_HDRS})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_link_libraries(${target} PUBLIC ${SG_DEPS})
+    target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS})
+  else()
+    add_library(${target} INTERFACE ${SG_HDRS})
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_link_libraries(${target} INTERFACE ${SG_DEPS})
+  endif()
+  add_library(seedgrid::${SG_NAME} ALIAS ${target})
+endfunction()
+
+# seedgrid_cc_test(NAME name SRCS ... DEPS ...)
+# A GoogleTest (+ RapidCheck) executable registered with gtest_discover_tests.
+function(seedgrid_cc_test)
+  if(NOT BUILD_TESTING OR NOT SEEDGRID_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(SG "" "NAME" "SRCS;DEPS" ${ARGN})
+  set(target seedgrid_${SG_NAME})
+  add_executable(${target} ${SG_SRCS})
+  target_link_libraries(${target} PRIVATE ${SG_DEPS} rapidcheck rapidcheck_gtest GTest::gmock
+                                          GTest::gtest_main)
+  target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS})
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+endfunction()

@@ -1,0 +1,32 @@
+// In-memory Storage: pages in a btree map (deterministic iteration). Sync() marks the current
+// contents durable; Crash() discards every write since the last Sync(), which is what a simulated
+// power loss does. Usable in simulation and in production for ephemeral nodes.
+#ifndef SEEDGRID_ENGINE_ENV_MEM_STORAGE_H_
+#define SEEDGRID_ENGINE_ENV_MEM_STORAGE_H_
+
+#include <string>
+
+#include "absl/container/btree_map.h"
+#include "engine/env/env.h"
+
+namespace seedgrid {
+
+class MemStorage final : public Storage {
+ public:
+  absl::Status Write(std::string_view page, std::string_view bytes) override;
+  absl::StatusOr<std::string> Read(std::string_view page) override;
+  absl::Status Delete(std::string_view page) override;
+  std::vector<std::string> List() override;
+  absl::Status Sync() override;
+
+  // Reverts to the contents at the last successful Sync().
+  void Crash();
+
+ private:
+  absl::btree_map<std::string, std::string> pages_;
+  absl::btree_map<std::string, std::string> durable_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_ENV_MEM_STORAGE_H_

@@ -1,0 +1,85 @@
+#include "engine/hlc/hlc.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+#include "engine/base/assert.h"
+
+namespace seedgrid {
+
+namespace {
+constexpr uint64_t kCounterMax = std::numeric_limits<uint32_t>::max();
+// Remote millis at or past this are garbage (year > 146 million) and would let a lenient clock
+// run towards uint64 overflow; they are rejected in every mode.
+constexpr uint64_t kRemoteMillisLimit = uint64_t{1} << 62;
+}  // namespace
+
+Hlc::Hlc(Clock& clock, HlcOptions options) : clock_(clock), options_(std::move(options)) {
+  SG_ASSERT(ValidateNodeId(options_.node_id).ok());
+  last_.node_id = options_.node_id;
+}
+
+void Hlc::Set(uint64_t millis, uint64_t counter) {
+  if (counter > kCounterMax) {  // Overflow rolls into the next millisecond.
+    SG_ASSERT(millis < std::numeric_limits<uint64_t>::max());
+    millis += 1;
+    counter = 0;
+  }
+  last_.millis = millis;
+  last_.counter = static_cast<uint32_t>(counter);
+}
+
+Timestamp Hlc::Now() {
+  const uint64_t physical = clock_.NowMs();
+  const Timestamp before = last_;
+  if (physical > last_.millis) {
+    Set(physical, 0);
+  } else {
+    Set(last_.millis, uint64_t{last_.counter} + 1);
+  }
+  SG_ASSERT(last_ > before);
+  return last_;
+}
+
+absl::Status Hlc::Update(const Timestamp& remote) {
+  if (remote.millis >= kRemoteMillisLimit) {
+    return absl::InvalidArgumentError(fmt::format(
+        "hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
+        remote.ToString()));
+  }
+  const uint64_t physical = clock_.NowMs();
+  if (remote.millis > physical && remote.millis - physical > options_.max_drift_ms) {
+    ++drift_violations_;
+    if (options_.drift_mode == DriftMode::kStrict) {
+      return absl::FailedPreconditionError(fmt::format(
+          "hlc on node '{}': remote timestamp {} is {} ms ahead of the physical clock (max drift "
+          "{} ms)",
+          last_.node_id, remote.ToString(), remote.millis - physical, options_.max_drift_ms));
+    }
+  }
+  const uint64_t local_millis = last_.millis;
+  const uint64_t local_counter = last_.counter;
+  const uint64_t m = std::max({local_millis, physical, remote.millis});
+  if (m == local_millis && m == remote.millis) {
+    Set(m, std::max<uint64_t>(local_counter, remote.counter) + 1);
+  } else if (m == local_millis) {
+    Set(m, local_counter + 1);
+  } else if (m == remote.millis) {
+    Set(m, uint64_t{remote.counter} + 1);
+  } else {
+    Set(m, 0);
+  }
+  SG_ASSERT(last_.millis > remote.millis ||
+            (last_.millis == remote.millis && last_.counter > remote.counter));
+  return absl::OkStatus();
+}
+
+void Hlc::Restore(uint64_t millis, uint32_t counter) {
+  if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
+    last_.millis = millis;
+    last_.counter = counter;
+  }
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,65 @@
+// Hybrid logical clock with TopGun's exact semantics (see shared DESIGN.md).
+//
+//   Now():  physical > last.millis -> (physical, 0); else (last.millis, last.counter + 1).
+//   Update(remote): m = max(last.millis, physical, remote.millis); local and remote at m ->
+//           counter = max(both) + 1; only local at m -> local + 1; only remote at m -> remote + 1;
+//           physical strictly ahead of both -> 0.
+//   A counter that would pass UINT32_MAX rolls over to (millis + 1, 0).
+//   Drift: remote.millis - physical > max_drift_ms is rejected in strict mode (an error; the
+//   clock is unchanged) and counted, then applied, in lenient mode.
+//
+// Guarantees: every timestamp returned by Now() is strictly greater than every earlier one and
+// than every remote timestamp accepted by Update() before it, whatever the physical clock does.
+// Not thread-safe; one Hlc per node.
+#ifndef SEEDGRID_ENGINE_HLC_HLC_H_
+#define SEEDGRID_ENGINE_HLC_HLC_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "engine/env/env.h"
+#include "engine/hlc/timestamp.h"
+
+namespace seedgrid {
+
+enum class DriftMode { kStrict, kLenient };
+
+struct HlcOptions {
+  std::string node_id;
+  uint64_t max_drift_ms = 60'000;
+  DriftMode drift_mode = DriftMode::kStrict;
+};
+
+class Hlc {
+ public:
+  // REQUIRES: ValidateNodeId(options.node_id).ok(). `clock` must outlive the Hlc.
+  Hlc(Clock& clock, HlcOptions options);
+
+  Timestamp Now();
+  // FailedPrecondition (strict mode) when `remote` is too far ahead of the physical clock.
+  absl::Status Update(const Timestamp& remote);
+
+  // The last timestamp issued or absorbed; (0, 0, node_id) before the first call.
+  const Timestamp& last() const { return last_; }
+  const std::string& node_id() const { return last_.node_id; }
+  Clock& clock() { return clock_; }
+  const HlcOptions& options() const { return options_; }
+  // Remote timestamps beyond the drift bound: rejected (strict) or accepted (lenient).
+  uint64_t drift_violations() const { return drift_violations_; }
+
+  // Restores the clock after a restart so it never issues a timestamp at or below `persisted`.
+  void Restore(uint64_t millis, uint32_t counter);
+
+ private:
+  void Set(uint64_t millis, uint64_t counter);
+
+  Clock& clock_;
+  HlcOptions options_;
+  Timestamp last_;
+  uint64_t drift_violations_ = 0;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_HLC_HLC_H_

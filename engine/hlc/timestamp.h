@@ -1,0 +1,46 @@
+// HLC timestamp {millis, counter, node_id}, matching TopGun.
+//
+// Total order: millis, then counter, then node_id compared byte-wise. Text form
+// "millis:counter:node_id". Node ids are non-empty and never contain ':'.
+#ifndef SEEDGRID_ENGINE_HLC_TIMESTAMP_H_
+#define SEEDGRID_ENGINE_HLC_TIMESTAMP_H_
+
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace seedgrid {
+
+struct Timestamp {
+  uint64_t millis = 0;
+  uint32_t counter = 0;
+  std::string node_id;
+
+  // Byte-wise node_id comparison: std::string compares with char_traits<char>::compare, which is
+  // memcmp-like (unsigned bytes), as the design requires.
+  friend std::strong_ordering operator<=>(const Timestamp& a, const Timestamp& b) {
+    if (auto c = a.millis <=> b.millis; c != 0) return c;
+    if (auto c = a.counter <=> b.counter; c != 0) return c;
+    const int c = a.node_id.compare(b.node_id);
+    return c < 0 ? std::strong_ordering::less
+                 : (c > 0 ? std::strong_ordering::greater : std::strong_ordering::equal);
+  }
+  friend bool operator==(const Timestamp& a, const Timestamp& b) = default;
+
+  // "millis:counter:node_id".
+  std::string ToString() const;
+  // Parses the text form. Errors name the part that is wrong, e.g.
+  // "timestamp '12:x:n1': counter 'x' is not a decimal uint32".
+  static absl::StatusOr<Timestamp> Parse(std::string_view text);
+};
+
+// OK iff `node_id` is usable in a timestamp: non-empty, at most 255 bytes, no ':'.
+absl::Status ValidateNodeId(std::string_view node_id);
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_HLC_TIMESTAMP_H_
