@@ -1,0 +1,91 @@
+// A Merkle tree over (key -> 64-bit item hash): a fixed 16-way trie over the key's hash.
+//
+// Shape: depth D (1..5, default 3) gives 16^D leaves. A key lives in the leaf named by the top
+// 4*D bits of XXH3_64(key); digit i of a leaf's path is bits [60-4i, 64-4i) of that hash.
+// Leaf hash = wrapping sum over its items of XXH3(key hash, item hash) (order-independent, O(1)
+// to update; two keys with equal item hashes still contribute differently).
+// Inner node hash = 0 when all 16 children are 0 (empty subtree), else XXH3_64 over the 16 child
+// hashes as little-endian u64s. So the root is a function of the set of (key, item hash) pairs
+// only, never of insertion order, and Upsert / Erase cost O(D) node hashes.
+//
+// The item hash is supplied by the owner (the CRDT maps hash key, timestamp and a value digest).
+// Determinism: xxHash is specified byte-for-byte, so roots are identical across processes,
+// compilers and little-endian platforms. Not thread-safe.
+#ifndef SEEDGRID_ENGINE_MERKLE_MERKLE_TREE_H_
+#define SEEDGRID_ENGINE_MERKLE_MERKLE_TREE_H_
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
+
+namespace seedgrid {
+
+class MerkleTree {
+ public:
+  static constexpr int kFanout = 16;
+  static constexpr int kDepthMin = 1;
+  static constexpr int kDepthMax = 5;
+  static constexpr int kDepthDefault = 3;
+  using ChildHashes = std::array<uint64_t, kFanout>;
+  // A path is a sequence of digits in [0, 16), root = empty path.
+  using Path = std::vector<uint8_t>;
+
+  // REQUIRES: kDepthMin <= depth <= kDepthMax.
+  explicit MerkleTree(int depth = kDepthDefault);
+
+  // Inserts or replaces the item for `key`.
+  void Upsert(std::string_view key, uint64_t item_hash);
+  // Removes `key`; returns false when it was absent.
+  bool Erase(std::string_view key);
+
+  uint64_t root() const { return levels_[0][0]; }
+  int depth() const { return depth_; }
+  size_t size() const { return size_; }
+
+  // Hash of the node at `path` (length <= depth). InvalidArgument for a bad path.
+  absl::StatusOr<uint64_t> NodeHash(std::span<const uint8_t> path) const;
+  // The 16 child hashes of the inner node at `path` (length < depth).
+  absl::StatusOr<ChildHashes> Children(std::span<const uint8_t> path) const;
+  // The (key, item hash) pairs in the leaf at `path` (length == depth), sorted by key.
+  absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> LeafItems(
+      std::span<const uint8_t> path) const;
+
+  // Leaf indexes (0 .. 16^depth - 1, ascending) whose hashes differ between the two trees,
+  // found by descending only into differing children. REQUIRES: other.depth() == depth().
+  std::vector<uint32_t> DiffLeaves(const MerkleTree& other) const;
+  // Exactly the keys whose item differs (present in one tree only, or with different hashes),
+  // ascending by (leaf index, key). REQUIRES: other.depth() == depth().
+  std::vector<std::string> DiffKeys(const MerkleTree& other) const;
+
+  uint32_t LeafIndexOf(std::string_view key) const;
+  Path PathOfLeaf(uint32_t leaf_index) const;
+  uint32_t leaf_count() const { return static_cast<uint32_t>(leaves_.size()); }
+
+  // Approximate heap bytes held (for the benchmarks' memory report).
+  size_t ApproxBytes() const;
+
+ private:
+  absl::Status CheckPath(std::span<const uint8_t> path, size_t length_min,
+                         size_t length_max) const;
+  static uint32_t IndexOfPath(std::span<const uint8_t> path);
+  void SetLeafHash(uint32_t leaf_index, uint64_t hash);
+  void DiffNode(const MerkleTree& other, int level, uint32_t index,
+                std::vector<uint32_t>& out) const;
+
+  int depth_;
+  size_t size_ = 0;
+  // levels_[d] holds the 16^d node hashes at depth d; levels_[depth_] are the leaf hashes.
+  std::vector<std::vector<uint64_t>> levels_;
+  std::vector<absl::btree_map<std::string, uint64_t>> leaves_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_MERKLE_MERKLE_TREE_H_
