@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/base/assert.h"
+#include "engine/base/strings.h"
 
 namespace seedgrid {
 
@@ -88,7 +89,7 @@ bool MerkleTree::Erase(std::string_view key) {
   const uint64_t key_hash = KeyHash(key);
   const uint32_t leaf = static_cast<uint32_t>(key_hash >> (64 - 4 * depth_));
   auto& items = leaves_[leaf];
-  auto it = items.find(std::string(key));
+  auto it = items.find(ToAbsl(key));
   if (it == items.end()) return false;
   const uint64_t sum = levels_[depth_][leaf] - Contribution(key_hash, it->second);
   items.erase(it);

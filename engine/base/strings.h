@@ -1,0 +1,29 @@
+// Glue between std::string_view and Debian's Abseil, which is built with its own
+// absl::string_view (ABSL_OPTION_USE_STD_STRING_VIEW = 0): absl::Status::message() returns
+// absl::string_view, and absl btree string lookups are transparent for absl::string_view only.
+#ifndef SEEDGRID_ENGINE_BASE_STRINGS_H_
+#define SEEDGRID_ENGINE_BASE_STRINGS_H_
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+
+namespace seedgrid {
+
+inline absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace seedgrid
+
+// Lets fmt::format print absl::string_view (e.g. status.message()) directly.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <typename Context>
+  auto format(absl::string_view s, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+
+#endif  // SEEDGRID_ENGINE_BASE_STRINGS_H_

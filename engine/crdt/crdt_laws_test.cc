@@ -1,0 +1,285 @@
+// CRDT laws and convergence, checked by RapidCheck.
+//
+// State-based laws: merge is commutative, associative and idempotent for LwwMap, OrMap and
+// PnCounter. Operation-based convergence: N replicas (skewed clocks) apply random local
+// operations, broadcast them, and receive every message in a random order with duplicates; all
+// replicas end with identical contents and Merkle roots, equal to a simple model.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "engine/crdt/lww_map.h"
+#include "engine/crdt/or_map.h"
+#include "engine/crdt/pn_counter.h"
+#include "engine/env/testing/manual_env.h"
+
+namespace seedgrid {
+
+std::ostream& operator<<(std::ostream& os, const LwwRecord& r) { return os << r.ToString(); }
+
+namespace {
+
+// ---------- LWW state-based laws ----------
+
+// Honest replicas never issue two different records with the same timestamp, so the value is
+// derived from the timestamp; the key and timestamp domains are small so collisions are common.
+rc::Gen<std::pair<std::string, LwwRecord>> GenLwwRecord() {
+  return rc::gen::apply(
+      [](int key, uint64_t millis, uint32_t counter, int node) {
+        Timestamp ts{millis, counter, "n" + std::to_string(node)};
+        std::optional<Document> value;
+        if ((millis + counter + node) % 3 != 0) value = Document{{"v", ts.ToString()}};
+        return std::make_pair("k" + std::to_string(key), LwwRecord{value, ts, std::nullopt});
+      },
+      rc::gen::inRange(0, 6), rc::gen::inRange<uint64_t>(1000, 1004),
+      rc::gen::inRange<uint32_t>(0, 3), rc::gen::inRange(0, 3));
+}
+
+using LwwState = std::vector<std::pair<std::string, LwwRecord>>;
+
+struct LwwReplica {
+  ManualClock clock{2000};
+  Hlc hlc{clock, {.node_id = "r", .drift_mode = DriftMode::kLenient}};
+  LwwMap map{hlc};
+};
+
+std::unique_ptr<LwwReplica> FromLww(const std::vector<const LwwState*>& states) {
+  auto r = std::make_unique<LwwReplica>();
+  for (const LwwState* s : states) {
+    for (const auto& [k, rec] : *s) RC_ASSERT(r->map.Merge(k, rec).ok());
+  }
+  return r;
+}
+
+LwwState StateOf(const LwwMap& map) {
+  return LwwState(map.records().begin(), map.records().end());
+}
+
+void AssertSameLww(const LwwMap& a, const LwwMap& b) {
+  RC_ASSERT(StateOf(a) == StateOf(b));
+  RC_ASSERT(a.merkle().root() == b.merkle().root());
+}
+
+RC_GTEST_PROP(LwwLaws, MergeIsCommutativeAssociativeIdempotent, ()) {
+  const auto a = *rc::gen::container<LwwState>(GenLwwRecord());
+  const auto b = *rc::gen::container<LwwState>(GenLwwRecord());
+  const auto c = *rc::gen::container<LwwState>(GenLwwRecord());
+  // The arguments' own internal order must not matter either: a state is a set of writes.
+  const auto ab = FromLww({&a, &b});
+  const auto ba = FromLww({&b, &a});
+  AssertSameLww(ab->map, ba->map);
+  const LwwState sab = StateOf(ab->map);
+  const LwwState sbc = StateOf(FromLww({&b, &c})->map);
+  AssertSameLww(FromLww({&sab, &c})->map, FromLww({&a, &sbc})->map);
+  const auto aa = FromLww({&a, &a});
+  AssertSameLww(aa->map, FromLww({&a})->map);
+}
+
+// ---------- OR state-based laws ----------
+
+using OrState = std::map<std::string, OrEntry>;
+
+rc::Gen<OrState> GenOrState() {
+  return rc::gen::exec([] {
+    OrState state;
+    const int n = *rc::gen::inRange(0, 8);
+    for (int i = 0; i < n; ++i) {
+      const std::string key = "k" + std::to_string(*rc::gen::inRange(0, 4));
+      const Timestamp tag{*rc::gen::inRange<uint64_t>(1000, 1003),
+                          *rc::gen::inRange<uint32_t>(0, 2),
+                          "n" + std::to_string(*rc::gen::inRange(0, 2))};
+      if (*rc::gen::arbitrary<bool>()) {
+        state[key].tombstones.insert(tag);
+        state[key].items.erase(tag);
+      } else if (!state[key].tombstones.contains(tag)) {
+        state[key].items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt};
+      }
+    }
+    return state;
+  });
+}
+
+struct OrReplica {
+  ManualClock clock{2000};
+  Hlc hlc{clock, {.node_id = "r", .drift_mode = DriftMode::kLenient}};
+  OrMap map{hlc};
+};
+
+std::unique_ptr<OrReplica> FromOr(const std::vector<const OrState*>& states) {
+  auto r = std::make_unique<OrReplica>();
+  for (const OrState* s : states) {
+    for (const auto& [k, entry] : *s) RC_ASSERT(r->map.MergeEntry(k, entry).ok());
+  }
+  return r;
+}
+
+OrState StateOf(const OrMap& map) { return OrState(map.entries().begin(), map.entries().end()); }
+
+void AssertSameOr(const OrMap& a, const OrMap& b) {
+  RC_ASSERT(StateOf(a) == StateOf(b));
+  RC_ASSERT(a.merkle().root() == b.merkle().root());
+}
+
+RC_GTEST_PROP(OrLaws, MergeIsCommutativeAssociativeIdempotent, ()) {
+  const OrState a = *GenOrState(), b = *GenOrState(), c = *GenOrState();
+  AssertSameOr(FromOr({&a, &b})->map, FromOr({&b, &a})->map);
+  const OrState sab = StateOf(FromOr({&a, &b})->map);
+  const OrState sbc = StateOf(FromOr({&b, &c})->map);
+  AssertSameOr(FromOr({&sab, &c})->map, FromOr({&a, &sbc})->map);
+  AssertSameOr(FromOr({&a, &a})->map, FromOr({&a})->map);
+}
+
+// ---------- PN state-based laws ----------
+
+rc::Gen<PnState> GenPnState() {
+  return rc::gen::exec([] {
+    PnState state;
+    const int n = *rc::gen::inRange(0, 5);
+    for (int i = 0; i < n; ++i) {
+      state["n" + std::to_string(*rc::gen::inRange(0, 4))] =
+          PnTotals{*rc::gen::inRange<uint64_t>(0, 50), *rc::gen::inRange<uint64_t>(0, 50)};
+    }
+    return state;
+  });
+}
+
+PnState MergePn(std::initializer_list<const PnState*> states) {
+  PnCounter c("local");
+  for (const PnState* s : states) RC_ASSERT(c.Merge(*s).ok());
+  PnState out = c.state();
+  return out;
+}
+
+RC_GTEST_PROP(PnLaws, MergeIsCommutativeAssociativeIdempotent, ()) {
+  const PnState a = *GenPnState(), b = *GenPnState(), c = *GenPnState();
+  RC_ASSERT(MergePn({&a, &b}) == MergePn({&b, &a}));
+  const PnState ab = MergePn({&a, &b}), bc = MergePn({&b, &c});
+  RC_ASSERT(MergePn({&ab, &c}) == MergePn({&a, &bc}));
+  RC_ASSERT(MergePn({&a, &a}) == MergePn({&a}));
+}
+
+// ---------- Operation-based convergence with skewed clocks ----------
+
+struct Node {
+  Node(int index, uint64_t skew_ms)
+      : clock(100'000 + skew_ms),
+        hlc(clock, {.node_id = "node" + std::to_string(index), .max_drift_ms = 60'000}),
+        lww(hlc),
+        orm(hlc),
+        pn(hlc.node_id()) {}
+  ManualClock clock;
+  Hlc hlc;
+  LwwMap lww;
+  OrMap orm;
+  PnCounter pn;
+};
+
+struct Message {
+  int to;
+  std::string key;
+  int kind;  // 0 lww record, 1 or add/remove, 2 pn state
+  LwwRecord lww;
+  std::vector<OrRecord> or_items;
+  std::vector<Timestamp> or_tombstones;
+  PnState pn;
+};
+
+void Deliver(std::vector<std::unique_ptr<Node>>& nodes, const Message& m) {
+  Node& n = *nodes[m.to];
+  if (m.kind == 0) RC_ASSERT(n.lww.Merge(m.key, m.lww).ok());
+  if (m.kind == 1) RC_ASSERT(n.orm.Merge(m.key, m.or_items, m.or_tombstones).ok());
+  if (m.kind == 2) RC_ASSERT(n.pn.Merge(m.pn).ok());
+}
+
+RC_GTEST_PROP(Convergence, ReplicasConvergeToModelUnderReorderAndDuplication, ()) {
+  const int node_count = *rc::gen::inRange(2, 6);
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (int i = 0; i < node_count; ++i) {
+    nodes.push_back(std::make_unique<Node>(i, *rc::gen::inRange<uint64_t>(0, 5'000)));
+  }
+  // Models.
+  std::map<std::string, LwwRecord> lww_model;
+  std::map<std::string, std::map<Timestamp, Document>> or_added;
+  std::set<Timestamp> or_removed;
+  int64_t pn_model = 0;
+
+  std::vector<Message> pending;
+  const auto broadcast = [&](int from, Message m) {
+    for (int to = 0; to < node_count; ++to) {
+      if (to == from) continue;
+      m.to = to;
+      pending.push_back(m);
+    }
+  };
+  const int steps = *rc::gen::inRange(1, 120);
+  for (int step = 0; step < steps; ++step) {
+    const int action = *rc::gen::inRange(0, 10);
+    const int origin = *rc::gen::inRange(0, node_count);
+    Node& n = *nodes[origin];
+    const std::string key = "k" + std::to_string(*rc::gen::inRange(0, 5));
+    const int64_t v = *rc::gen::inRange<int64_t>(0, 4);
+    if (action <= 3 && !pending.empty()) {
+      // Deliver a random pending message; sometimes keep it to deliver again (duplication).
+      const size_t i = *rc::gen::inRange<size_t>(0, pending.size());
+      Deliver(nodes, pending[i]);
+      if (*rc::gen::inRange(0, 4) != 0) pending.erase(pending.begin() + i);  // 1 in 4 stays.
+    } else if (action == 4) {
+      n.clock.AdvanceMs(*rc::gen::inRange<uint64_t>(0, 50));
+    } else if (action == 5) {
+      const Timestamp ts = *rc::gen::arbitrary<bool>() ? n.lww.Set(key, Document{{"v", v}})
+                                                        : n.lww.Remove(key);
+      const LwwRecord rec = *n.lww.GetRecord(key);
+      RC_ASSERT(rec.ts == ts);
+      if (!lww_model.contains(key) || lww_model[key].ts < ts) lww_model[key] = rec;
+      broadcast(origin, Message{0, key, 0, rec, {}, {}, {}});
+    } else if (action == 6) {
+      const Document doc{{"v", v}};
+      const Timestamp tag = n.orm.Add(key, doc);
+      or_added[key][tag] = doc;
+      broadcast(origin, Message{0, key, 1, {}, {{tag, doc, std::nullopt}}, {}, {}});
+    } else if (action == 7) {
+      const std::vector<Timestamp> removed = n.orm.Remove(key, Document{{"v", v}});
+      or_removed.insert(removed.begin(), removed.end());
+      if (!removed.empty()) broadcast(origin, Message{0, key, 1, {}, {}, removed, {}});
+    } else {
+      const uint64_t by = *rc::gen::inRange<uint64_t>(1, 10);
+      if (action == 8) {
+        n.pn.Increment(by);
+        pn_model += static_cast<int64_t>(by);
+      } else {
+        n.pn.Decrement(by);
+        pn_model -= static_cast<int64_t>(by);
+      }
+      broadcast(origin, Message{0, "", 2, {}, {}, {}, n.pn.state()});
+    }
+  }
+  for (const Message& m : pending) Deliver(nodes, m);
+
+  // Every replica equals the model, hence each other; Merkle roots agree.
+  for (const auto& node : nodes) {
+    RC_ASSERT(LwwState(node->lww.records().begin(), node->lww.records().end()) ==
+              LwwState(lww_model.begin(), lww_model.end()));
+    std::map<std::string, std::map<Timestamp, Document>> live;
+    for (const auto& [key, entry] : node->orm.entries()) {
+      for (const auto& [tag, item] : entry.items) live[key][tag] = item.value;
+      for (const auto& tag : entry.tombstones) RC_ASSERT(or_removed.contains(tag));
+    }
+    std::map<std::string, std::map<Timestamp, Document>> expected;
+    for (const auto& [key, tags] : or_added) {
+      for (const auto& [tag, doc] : tags) {
+        if (!or_removed.contains(tag)) expected[key][tag] = doc;
+      }
+    }
+    RC_ASSERT(live == expected);
+    RC_ASSERT(node->pn.value() == pn_model);
+    RC_ASSERT(node->lww.merkle().root() == nodes[0]->lww.merkle().root());
+    RC_ASSERT(node->orm.merkle().root() == nodes[0]->orm.merkle().root());
+    RC_ASSERT(node->pn.Digest() == nodes[0]->pn.Digest());
+  }
+}
+
+}  // namespace
+}  // namespace seedgrid

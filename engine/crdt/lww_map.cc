@@ -1,0 +1,123 @@
+#include "engine/crdt/lww_map.h"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+#include "engine/crdt/digest.h"
+
+namespace seedgrid {
+
+bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms) {
+  if (!ttl_ms.has_value()) return false;
+  const uint64_t limit = *ttl_ms > std::numeric_limits<uint64_t>::max() - ts_millis
+                             ? std::numeric_limits<uint64_t>::max()
+                             : ts_millis + *ttl_ms;
+  return limit < now_ms;
+}
+
+std::string LwwRecord::ToString() const {
+  std::string out = value ? value->ToString() : std::string("<tombstone>");
+  out += " @" + ts.ToString();
+  if (ttl_ms) out += fmt::format(" ttl={}ms", *ttl_ms);
+  return out;
+}
+
+uint64_t RecordHash(std::string_view key, const LwwRecord& record) {
+  DigestWriter w;
+  w.Str(key);
+  w.Ts(record.ts);
+  w.U8(record.tombstone() ? 1 : 0);
+  if (record.value) w.U64(record.value->Digest());
+  w.U8(record.ttl_ms ? 1 : 0);
+  if (record.ttl_ms) w.U64(*record.ttl_ms);
+  return w.Finish();
+}
+
+std::string_view ChangeCauseName(ChangeCause cause) {
+  switch (cause) {
+    case ChangeCause::kLocalWrite:
+      return "local_write";
+    case ChangeCause::kLocalRemove:
+      return "local_remove";
+    case ChangeCause::kMerge:
+      return "merge";
+    case ChangeCause::kPrune:
+      return "prune";
+  }
+  SG_ASSERT(false);
+}
+
+LwwMap::LwwMap(Hlc& hlc, LwwMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
+
+void LwwMap::Apply(std::string key, LwwRecord record, ChangeCause cause) {
+  SG_ASSERT(!listeners_.notifying());
+  merkle_.Upsert(key, RecordHash(key, record));
+  auto [it, inserted] = records_.try_emplace(std::move(key));
+  if (inserted) {
+    it->second = std::move(record);
+    if (!listeners_.empty()) listeners_.Notify({it->first, nullptr, &it->second, cause});
+    return;
+  }
+  LwwRecord old = std::exchange(it->second, std::move(record));
+  if (!listeners_.empty()) listeners_.Notify({it->first, &old, &it->second, cause});
+}
+
+Timestamp LwwMap::Set(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
+  Timestamp ts = hlc_.Now();
+  Apply(std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
+  return ts;
+}
+
+Timestamp LwwMap::Remove(std::string key) {
+  Timestamp ts = hlc_.Now();
+  Apply(std::move(key), LwwRecord{std::nullopt, ts, std::nullopt}, ChangeCause::kLocalRemove);
+  return ts;
+}
+
+absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
+  if (absl::Status s = ValidateNodeId(remote.ts.node_id); !s.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("lww merge of key '{}': remote timestamp: {}", key, s.message()));
+  }
+  if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
+  auto it = records_.find(key);
+  if (it != records_.end() && !(remote.ts > it->second.ts)) return false;
+  Apply(std::move(key), std::move(remote), ChangeCause::kMerge);
+  return true;
+}
+
+const Document* LwwMap::Get(std::string_view key) { return GetAt(key, hlc_.clock().NowMs()); }
+
+const Document* LwwMap::GetAt(std::string_view key, uint64_t now_ms) const {
+  const LwwRecord* record = GetRecord(key);
+  if (record == nullptr || record->tombstone() || record->ExpiredAt(now_ms)) return nullptr;
+  return &*record->value;
+}
+
+const LwwRecord* LwwMap::GetRecord(std::string_view key) const {
+  auto it = records_.find(ToAbsl(key));
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+size_t LwwMap::Prune(const Timestamp& older_than) {
+  SG_ASSERT(!listeners_.notifying());
+  size_t pruned = 0;
+  for (auto it = records_.begin(); it != records_.end();) {
+    if (!it->second.tombstone() || !(it->second.ts < older_than)) {
+      ++it;
+      continue;
+    }
+    SG_ASSERT(merkle_.Erase(it->first));
+    LwwRecord old = std::move(it->second);
+    const std::string key = it->first;
+    it = records_.erase(it);
+    ++pruned;
+    if (!listeners_.empty()) listeners_.Notify({key, &old, nullptr, ChangeCause::kPrune});
+  }
+  return pruned;
+}
+
+}  // namespace seedgrid

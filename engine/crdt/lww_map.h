@@ -1,0 +1,112 @@
+// LWW-Map: a last-writer-wins map of documents keyed by string, with TopGun's semantics.
+//
+//   Set / Remove stamp the record with hlc.Now(); Remove writes a tombstone (even for a key that
+//   was never set), so the delete replicates.
+//   Merge(key, remote) always calls hlc.Update(remote.ts) first, then accepts the remote record
+//   iff there is no local record or remote.ts > local.ts (strictly; ties keep local).
+//   TTL: a record is expired when ts.millis + ttl_ms < clock now (live at equality); expiry only
+//   hides the record on read, it stays in the state, the Merkle tree and replication.
+//   Prune(older_than) removes tombstones with ts < older_than.
+//
+// Every applied change (set, remove, accepted merge, prune) is reported to listeners as
+// (key, old record or null, new record or null, cause) after it is applied. Every record is in
+// the Merkle tree with item hash RecordHash(key, record); the tree is updated in O(depth).
+// Iteration order is key order (btree), so nothing observable depends on hashing.
+#ifndef SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
+#define SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
+#include "engine/crdt/listeners.h"
+#include "engine/crdt/value.h"
+#include "engine/hlc/hlc.h"
+#include "engine/merkle/merkle_tree.h"
+
+namespace seedgrid {
+
+// True when a record stamped at ts_millis with `ttl_ms` is expired at now_ms:
+// ts_millis + ttl_ms < now_ms (saturating add), so a record is still live at equality.
+bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms);
+
+struct LwwRecord {
+  std::optional<Document> value;  // nullopt: tombstone.
+  Timestamp ts;
+  std::optional<uint64_t> ttl_ms;
+
+  bool tombstone() const { return !value.has_value(); }
+  // Expired when ts.millis + ttl_ms < now_ms (saturating), live at equality.
+  bool ExpiredAt(uint64_t now_ms) const { return TtlExpired(ts.millis, ttl_ms, now_ms); }
+  friend bool operator==(const LwwRecord&, const LwwRecord&) = default;
+  std::string ToString() const;
+};
+
+// The Merkle item hash of a record: XXH3 over key, timestamp, tombstone flag, value digest, ttl.
+uint64_t RecordHash(std::string_view key, const LwwRecord& record);
+
+enum class ChangeCause : uint8_t { kLocalWrite, kLocalRemove, kMerge, kPrune };
+std::string_view ChangeCauseName(ChangeCause cause);
+
+struct LwwChange {
+  std::string_view key;
+  const LwwRecord* old_record;  // nullptr: the key had no record.
+  const LwwRecord* new_record;  // nullptr: the record was pruned.
+  ChangeCause cause;
+};
+
+struct LwwMapOptions {
+  int merkle_depth = MerkleTree::kDepthDefault;
+};
+
+class LwwMap {
+ public:
+  using Records = absl::btree_map<std::string, LwwRecord>;
+
+  // `hlc` (and its clock) must outlive the map.
+  explicit LwwMap(Hlc& hlc, LwwMapOptions options = {});
+  LwwMap(const LwwMap&) = delete;
+  LwwMap& operator=(const LwwMap&) = delete;
+
+  Timestamp Set(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt);
+  Timestamp Remove(std::string key);
+
+  // Returns true when the remote record was accepted. Errors (nothing changes): a remote
+  // timestamp with an invalid node id (InvalidArgument), or one beyond the HLC drift bound in
+  // strict mode (FailedPrecondition).
+  absl::StatusOr<bool> Merge(std::string key, LwwRecord remote);
+
+  // The live value: nullptr when absent, tombstoned or expired at the clock's now.
+  const Document* Get(std::string_view key);
+  const Document* GetAt(std::string_view key, uint64_t now_ms) const;
+  // The raw record, tombstones and expired records included.
+  const LwwRecord* GetRecord(std::string_view key) const;
+
+  // Removes tombstones with ts < older_than; returns how many.
+  size_t Prune(const Timestamp& older_than);
+
+  const Records& records() const { return records_; }
+  size_t size() const { return records_.size(); }
+  const MerkleTree& merkle() const { return merkle_; }
+  Hlc& hlc() { return hlc_; }
+
+  ListenerId AddListener(ListenerSet<LwwChange>::Listener listener) {
+    return listeners_.Add(std::move(listener));
+  }
+  bool RemoveListener(ListenerId id) { return listeners_.Remove(id); }
+
+ private:
+  // Installs `record` for `key`, updating the Merkle tree and notifying listeners.
+  void Apply(std::string key, LwwRecord record, ChangeCause cause);
+
+  Hlc& hlc_;
+  Records records_;
+  MerkleTree merkle_;
+  ListenerSet<LwwChange> listeners_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CRDT_LWW_MAP_H_

@@ -1,0 +1,172 @@
+#include "engine/crdt/or_map.h"
+
+#include <fmt/format.h>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+#include "engine/crdt/digest.h"
+
+namespace seedgrid {
+
+uint64_t OrEntryHash(std::string_view key, const OrEntry& entry) {
+  DigestWriter w;
+  w.Str(key);
+  w.U32(static_cast<uint32_t>(entry.items.size()));
+  for (const auto& [tag, item] : entry.items) {
+    w.Ts(tag);
+    w.U64(item.value.Digest());
+    w.U8(item.ttl_ms ? 1 : 0);
+    if (item.ttl_ms) w.U64(*item.ttl_ms);
+  }
+  w.U32(static_cast<uint32_t>(entry.tombstones.size()));
+  for (const auto& tag : entry.tombstones) w.Ts(tag);
+  return w.Finish();
+}
+
+OrMap::OrMap(Hlc& hlc, OrMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
+
+void OrMap::Install(std::string key, OrEntry entry, ChangeCause cause) {
+  SG_ASSERT(!listeners_.notifying());
+  auto it = entries_.find(key);
+  std::optional<OrEntry> old;
+  if (it != entries_.end()) {
+    old = std::move(it->second);
+    if (entry.empty()) {
+      entries_.erase(it);
+      SG_ASSERT(merkle_.Erase(key));
+      if (!listeners_.empty()) listeners_.Notify({key, &*old, nullptr, cause});
+      return;
+    }
+    it->second = std::move(entry);
+  } else {
+    if (entry.empty()) return;
+    it = entries_.emplace(key, std::move(entry)).first;
+  }
+  merkle_.Upsert(it->first, OrEntryHash(it->first, it->second));
+  if (!listeners_.empty()) listeners_.Notify({it->first, old ? &*old : nullptr, &it->second, cause});
+}
+
+Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
+  const Timestamp tag = hlc_.Now();
+  const OrEntry* current = GetEntry(key);
+  OrEntry entry = current ? *current : OrEntry{};
+  SG_ASSERT(!entry.items.contains(tag));  // HLC timestamps are unique per node.
+  entry.items.emplace(tag, OrItem{std::move(value), ttl_ms});
+  Install(std::move(key), std::move(entry), ChangeCause::kLocalWrite);
+  return tag;
+}
+
+std::vector<Timestamp> OrMap::Remove(std::string_view key, const Document& value) {
+  std::vector<Timestamp> removed;
+  const OrEntry* current = GetEntry(key);
+  if (current == nullptr) return removed;
+  OrEntry entry = *current;
+  for (auto it = entry.items.begin(); it != entry.items.end();) {
+    if (it->second.value == value) {
+      removed.push_back(it->first);
+      entry.tombstones.insert(it->first);
+      it = entry.items.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!removed.empty()) Install(std::string(key), std::move(entry), ChangeCause::kLocalRemove);
+  return removed;
+}
+
+absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& items,
+                                  const std::vector<Timestamp>& tombstones) {
+  for (const OrRecord& record : items) {
+    if (absl::Status s = ValidateNodeId(record.tag.node_id); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("or merge of key '{}': item tag: {}", key, s.message()));
+    }
+  }
+  for (const Timestamp& tag : tombstones) {
+    if (absl::Status s = ValidateNodeId(tag.node_id); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("or merge of key '{}': tombstone tag: {}", key, s.message()));
+    }
+  }
+  for (const OrRecord& record : items) {
+    if (absl::Status s = hlc_.Update(record.tag); !s.ok()) return s;
+  }
+  for (const Timestamp& tag : tombstones) {
+    if (absl::Status s = hlc_.Update(tag); !s.ok()) return s;
+  }
+  const OrEntry* current = GetEntry(key);
+  OrEntry entry = current ? *current : OrEntry{};
+  bool changed = false;
+  for (const Timestamp& tag : tombstones) {
+    if (entry.tombstones.insert(tag).second) changed = true;
+    if (entry.items.erase(tag) > 0) changed = true;
+  }
+  for (const OrRecord& record : items) {
+    if (entry.tombstones.contains(record.tag)) continue;
+    auto [it, inserted] = entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms});
+    // Same tag, different payload cannot happen between honest replicas (tags are unique); keep
+    // the larger item hash so that merge stays commutative even for corrupted input.
+    if (inserted) {
+      changed = true;
+    } else if (!(it->second == OrItem{record.value, record.ttl_ms})) {
+      OrEntry probe_a, probe_b;
+      probe_a.items.emplace(record.tag, it->second);
+      probe_b.items.emplace(record.tag, OrItem{record.value, record.ttl_ms});
+      if (OrEntryHash(key, probe_b) > OrEntryHash(key, probe_a)) {
+        it->second = OrItem{record.value, record.ttl_ms};
+        changed = true;
+      }
+    }
+  }
+  if (changed) Install(std::move(key), std::move(entry), ChangeCause::kMerge);
+  return changed;
+}
+
+absl::StatusOr<bool> OrMap::MergeEntry(std::string key, const OrEntry& remote) {
+  std::vector<OrRecord> items;
+  items.reserve(remote.items.size());
+  for (const auto& [tag, item] : remote.items) items.push_back({tag, item.value, item.ttl_ms});
+  return Merge(std::move(key), items,
+               std::vector<Timestamp>(remote.tombstones.begin(), remote.tombstones.end()));
+}
+
+std::vector<const Document*> OrMap::Get(std::string_view key) {
+  return GetAt(key, hlc_.clock().NowMs());
+}
+
+std::vector<const Document*> OrMap::GetAt(std::string_view key, uint64_t now_ms) const {
+  std::vector<const Document*> values;
+  const OrEntry* entry = GetEntry(key);
+  if (entry == nullptr) return values;
+  for (const auto& [tag, item] : entry->items) {
+    if (TtlExpired(tag.millis, item.ttl_ms, now_ms)) continue;
+    values.push_back(&item.value);
+  }
+  return values;
+}
+
+const OrEntry* OrMap::GetEntry(std::string_view key) const {
+  auto it = entries_.find(ToAbsl(key));
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+size_t OrMap::PruneTombstones(const Timestamp& older_than) {
+  size_t pruned = 0;
+  std::vector<std::string> touched;
+  for (const auto& [key, entry] : entries_) {
+    if (!entry.tombstones.empty() && *entry.tombstones.begin() < older_than) {
+      touched.push_back(key);
+    }
+  }
+  for (std::string& key : touched) {
+    OrEntry entry = *GetEntry(key);
+    for (auto it = entry.tombstones.begin(); it != entry.tombstones.end() && *it < older_than;) {
+      it = entry.tombstones.erase(it);
+      ++pruned;
+    }
+    Install(std::move(key), std::move(entry), ChangeCause::kPrune);
+  }
+  return pruned;
+}
+
+}  // namespace seedgrid

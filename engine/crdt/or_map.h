@@ -1,0 +1,120 @@
+// OR-Map (observed-remove map): each key holds a set of values, each added under a unique tag.
+//
+// Semantics (TopGun's): every Add gets a unique tag, the HLC text of the add (a tag is identified
+// by its timestamp; tag() gives the text). Remove(key, value) tombstones every observed tag of
+// that key whose value equals `value`. Merge = union of items minus union of tombstoned tags, so
+// an add concurrent with a remove survives (add wins): the remove only saw older tags.
+// PruneTombstones(older_than) forgets tombstoned tags with ts < older_than (after that, a stale
+// replica re-sending such an add could resurrect it; prune only past the sync horizon).
+//
+// Tombstones are kept per key (TopGun keeps one global set): that way a key's Merkle item covers
+// its live items and its tombstones, and key-level anti-entropy ships both.
+//
+// Every applied change is reported as (key, old entry or null, new entry or null, cause).
+// Merging always calls hlc.Update for every remote timestamp first.
+#ifndef SEEDGRID_ENGINE_CRDT_OR_MAP_H_
+#define SEEDGRID_ENGINE_CRDT_OR_MAP_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/status/statusor.h"
+#include "engine/crdt/listeners.h"
+#include "engine/crdt/lww_map.h"
+#include "engine/crdt/value.h"
+#include "engine/hlc/hlc.h"
+#include "engine/merkle/merkle_tree.h"
+
+namespace seedgrid {
+
+struct OrItem {
+  Document value;
+  std::optional<uint64_t> ttl_ms;
+  friend bool operator==(const OrItem&, const OrItem&) = default;
+};
+
+// One item as shipped between replicas: the tag's timestamp plus the item.
+struct OrRecord {
+  Timestamp tag;
+  Document value;
+  std::optional<uint64_t> ttl_ms;
+  friend bool operator==(const OrRecord&, const OrRecord&) = default;
+};
+
+// Everything a replica knows about one key.
+struct OrEntry {
+  absl::btree_map<Timestamp, OrItem> items;  // Live (not tombstoned) tags.
+  absl::btree_set<Timestamp> tombstones;     // Removed tags.
+  bool empty() const { return items.empty() && tombstones.empty(); }
+  friend bool operator==(const OrEntry&, const OrEntry&) = default;
+};
+
+uint64_t OrEntryHash(std::string_view key, const OrEntry& entry);
+
+struct OrChange {
+  std::string_view key;
+  const OrEntry* old_entry;  // nullptr: the key had no entry.
+  const OrEntry* new_entry;  // nullptr: the entry became empty and was dropped.
+  ChangeCause cause;
+};
+
+struct OrMapOptions {
+  int merkle_depth = MerkleTree::kDepthDefault;
+};
+
+class OrMap {
+ public:
+  using Entries = absl::btree_map<std::string, OrEntry>;
+
+  explicit OrMap(Hlc& hlc, OrMapOptions options = {});
+  OrMap(const OrMap&) = delete;
+  OrMap& operator=(const OrMap&) = delete;
+
+  // Adds `value` under a fresh tag; returns the tag's timestamp.
+  Timestamp Add(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt);
+  // Tombstones every observed tag of `key` whose value equals `value`; returns those tags.
+  std::vector<Timestamp> Remove(std::string_view key, const Document& value);
+
+  // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
+  // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the
+  // HLC drift bound in strict mode (FailedPrecondition).
+  absl::StatusOr<bool> Merge(std::string key, const std::vector<OrRecord>& items,
+                             const std::vector<Timestamp>& tombstones);
+  absl::StatusOr<bool> MergeEntry(std::string key, const OrEntry& remote);
+
+  // Live, unexpired values of `key` in tag order.
+  std::vector<const Document*> Get(std::string_view key);
+  std::vector<const Document*> GetAt(std::string_view key, uint64_t now_ms) const;
+  const OrEntry* GetEntry(std::string_view key) const;
+
+  // Forgets tombstoned tags with ts < older_than; returns how many.
+  size_t PruneTombstones(const Timestamp& older_than);
+
+  const Entries& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+  const MerkleTree& merkle() const { return merkle_; }
+  Hlc& hlc() { return hlc_; }
+
+  ListenerId AddListener(ListenerSet<OrChange>::Listener listener) {
+    return listeners_.Add(std::move(listener));
+  }
+  bool RemoveListener(ListenerId id) { return listeners_.Remove(id); }
+
+ private:
+  // Replaces the entry of `key` with `entry` (dropping it when empty), updates the Merkle tree and
+  // notifies listeners.
+  void Install(std::string key, OrEntry entry, ChangeCause cause);
+
+  Hlc& hlc_;
+  Entries entries_;
+  MerkleTree merkle_;
+  ListenerSet<OrChange> listeners_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CRDT_OR_MAP_H_

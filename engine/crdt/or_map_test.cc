@@ -1,0 +1,116 @@
+#include "engine/crdt/or_map.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/env/testing/manual_env.h"
+
+namespace seedgrid {
+namespace {
+
+Document Doc(std::string v) { return Document{{"v", std::move(v)}}; }
+
+std::vector<Document> Values(OrMap& map, std::string_view key) {
+  std::vector<Document> out;
+  for (const Document* d : map.Get(key)) out.push_back(*d);
+  return out;
+}
+
+struct Pair {
+  ManualClock clock{1000};
+  Hlc h1{clock, {.node_id = "n1"}};
+  Hlc h2{clock, {.node_id = "n2"}};
+  OrMap a{h1};
+  OrMap b{h2};
+  void Sync(OrMap& from, OrMap& to) {
+    for (const auto& [key, entry] : from.entries()) ASSERT_TRUE(to.MergeEntry(key, entry).ok());
+  }
+};
+
+TEST(OrMap, AddAndObservedRemove) {
+  Pair p;
+  const Timestamp t1 = p.a.Add("k", Doc("x"));
+  p.a.Add("k", Doc("y"));
+  p.a.Add("k", Doc("x"));
+  EXPECT_EQ(t1.ToString(), "1000:0:n1");
+  EXPECT_EQ(Values(p.a, "k").size(), 3u);
+  const auto removed = p.a.Remove("k", Doc("x"));
+  EXPECT_EQ(removed.size(), 2u);  // Every observed tag with an equal value.
+  EXPECT_EQ(Values(p.a, "k"), std::vector<Document>{Doc("y")});
+  EXPECT_TRUE(p.a.Remove("k", Doc("absent")).empty());
+  EXPECT_TRUE(p.a.Remove("nokey", Doc("x")).empty());
+}
+
+TEST(OrMap, ConcurrentAddAndRemoveAddWins) {
+  Pair p;
+  p.a.Add("k", Doc("x"));
+  p.Sync(p.a, p.b);
+  // Concurrently: a removes x (the tag it saw), b adds x again under a new tag.
+  p.a.Remove("k", Doc("x"));
+  p.b.Add("k", Doc("x"));
+  p.Sync(p.a, p.b);
+  p.Sync(p.b, p.a);
+  EXPECT_EQ(Values(p.a, "k"), std::vector<Document>{Doc("x")});
+  EXPECT_EQ(Values(p.b, "k"), std::vector<Document>{Doc("x")});
+  EXPECT_EQ(p.a.merkle().root(), p.b.merkle().root());
+}
+
+TEST(OrMap, TombstoneArrivingBeforeAddSuppressesIt) {
+  Pair p;
+  const Timestamp tag{900, 0, "n3"};
+  ASSERT_TRUE(*p.a.Merge("k", {}, {tag}));
+  EXPECT_FALSE(*p.a.Merge("k", {{tag, Doc("x"), {}}}, {}));
+  EXPECT_TRUE(Values(p.a, "k").empty());
+  EXPECT_EQ(p.a.GetEntry("k")->tombstones.size(), 1u);
+}
+
+TEST(OrMap, PruneTombstonesBoundaryIsStrict) {
+  Pair p;
+  p.a.Add("k", Doc("x"));  // 1000:0
+  p.a.Add("k", Doc("y"));  // 1000:1
+  p.a.Remove("k", Doc("x"));
+  p.a.Remove("k", Doc("y"));
+  EXPECT_EQ(p.a.PruneTombstones({1000, 0, "n1"}), 0u);  // Equal is not older.
+  EXPECT_EQ(p.a.PruneTombstones({1000, 1, "n1"}), 1u);
+  EXPECT_EQ(p.a.PruneTombstones({2000, 0, "n1"}), 1u);
+  EXPECT_EQ(p.a.GetEntry("k"), nullptr);  // Nothing left: the key is gone.
+  EXPECT_EQ(p.a.merkle().root(), 0u);
+}
+
+TEST(OrMap, TtlHidesExpiredItems) {
+  Pair p;
+  p.a.Add("k", Doc("x"), 10);
+  p.a.Add("k", Doc("y"));
+  p.clock.SetMs(1010);
+  EXPECT_EQ(Values(p.a, "k").size(), 2u);
+  p.clock.SetMs(1011);
+  EXPECT_EQ(Values(p.a, "k"), std::vector<Document>{Doc("y")});
+}
+
+TEST(OrMap, MergeRejectsBadTagsAndDriftWithoutChanges) {
+  Pair p;
+  EXPECT_EQ(p.a.Merge("k", {{{1000, 0, ""}, Doc("x"), {}}}, {}).status().message(),
+            "or merge of key 'k': item tag: node id must not be empty");
+  EXPECT_EQ(p.a.Merge("k", {}, {{1000, 0, "a:b"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(p.a.Merge("k", {{{999'999'999, 0, "n9"}, Doc("x"), {}}}, {}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(p.a.size(), 0u);
+}
+
+TEST(OrMap, EmitsChangeEvents) {
+  Pair p;
+  std::vector<std::string> causes;
+  p.a.AddListener([&](const OrChange& c) {
+    causes.push_back(std::string(ChangeCauseName(c.cause)) + (c.old_entry ? "+old" : "") +
+                     (c.new_entry ? "+new" : ""));
+  });
+  p.a.Add("k", Doc("x"));
+  p.a.Remove("k", Doc("x"));
+  p.a.Merge("k", {}, {}).IgnoreError();  // No change: no event.
+  p.a.PruneTombstones({5000, 0, "n1"});
+  EXPECT_EQ(causes, (std::vector<std::string>{"local_write+new", "local_remove+old+new",
+                                               "prune+old"}));
+}
+
+}  // namespace
+}  // namespace seedgrid
