@@ -1,0 +1,516 @@
+#include "engine/wire/codec.h"
+
+#include <fmt/format.h>
+
+#include <type_traits>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+#include "engine/merkle/merkle_tree.h"
+#include "engine/wire/seedgrid_generated.h"
+
+namespace seedgrid {
+
+namespace fb = ::seedgrid::wire;
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+namespace msg {
+std::string_view BodyName(const Body& body) {
+  static constexpr std::string_view kNames[] = {
+      "OpBatch",  "Ack",             "SyncInit", "SyncRoot",  "SyncBucketsRequest",
+      "SyncBuckets", "SyncLeafRequest", "SyncLeaf", "OrMapDiff", "PnCounterState"};
+  static_assert(std::size(kNames) == std::variant_size_v<Body>);
+  return kNames[body.index()];
+}
+}  // namespace msg
+
+namespace {
+
+// ---------------------------------------------------------------- encoding
+
+class Encoder {
+ public:
+  Offset<fb::Timestamp> Ts(const Timestamp& ts) {
+    SG_ASSERT(ValidateNodeId(ts.node_id).ok());
+    return fb::CreateTimestamp(b_, ts.millis, ts.counter, b_.CreateString(ts.node_id));
+  }
+
+  Offset<fb::Document> Doc(const Document& doc) {
+    std::vector<Offset<fb::Field>> fields;
+    fields.reserve(doc.size());
+    for (const auto& [name, value] : doc) {
+      auto name_offset = b_.CreateString(name);
+      fb::Value type = fb::Value::NullValue;
+      Offset<void> v;
+      switch (TypeOf(value)) {
+        case ValueType::kNull:
+          v = fb::CreateNullValue(b_).Union();
+          break;
+        case ValueType::kBool:
+          type = fb::Value::BoolValue;
+          v = fb::CreateBoolValue(b_, std::get<bool>(value)).Union();
+          break;
+        case ValueType::kInt:
+          type = fb::Value::IntValue;
+          v = fb::CreateIntValue(b_, std::get<int64_t>(value)).Union();
+          break;
+        case ValueType::kDouble:
+          type = fb::Value::DoubleValue;
+          v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
+          break;
+        case ValueType::kString:
+          type = fb::Value::StringValue;
+          v = fb::CreateStringValue(b_, b_.CreateString(std::get<std::string>(value))).Union();
+          break;
+        case ValueType::kList:
+          type = fb::Value::StringListValue;
+          v = fb::CreateStringListValue(b_, b_.CreateVectorOfStrings(std::get<StringList>(value)))
+                  .Union();
+          break;
+      }
+      fields.push_back(fb::CreateField(b_, name_offset, type, v));
+    }
+    return fb::CreateDocument(b_, b_.CreateVector(fields));
+  }
+
+  static flatbuffers::Optional<uint64_t> Ttl(const std::optional<uint64_t>& ttl) {
+    return ttl ? flatbuffers::Optional<uint64_t>(*ttl) : flatbuffers::nullopt;
+  }
+
+  Offset<flatbuffers::Vector<Offset<fb::LwwRecord>>> Lww(const std::vector<msg::LwwEntry>& in) {
+    std::vector<Offset<fb::LwwRecord>> out;
+    out.reserve(in.size());
+    for (const auto& e : in) {
+      auto key = b_.CreateString(e.key);
+      auto ts = Ts(e.record.ts);
+      Offset<fb::Document> value = e.record.value ? Doc(*e.record.value) : 0;
+      out.push_back(fb::CreateLwwRecord(b_, key, ts, value, Ttl(e.record.ttl_ms)));
+    }
+    return b_.CreateVector(out);
+  }
+
+  Offset<flatbuffers::Vector<Offset<fb::OrKeyState>>> Or(const std::vector<msg::OrKeyState>& in) {
+    std::vector<Offset<fb::OrKeyState>> out;
+    out.reserve(in.size());
+    for (const auto& e : in) {
+      auto key = b_.CreateString(e.key);
+      std::vector<Offset<fb::OrRecord>> items;
+      for (const auto& r : e.items) {
+        auto tag = Ts(r.tag);
+        auto doc = Doc(r.value);
+        items.push_back(fb::CreateOrRecord(b_, tag, doc, Ttl(r.ttl_ms)));
+      }
+      std::vector<Offset<fb::Timestamp>> tombstones;
+      for (const auto& t : e.tombstones) tombstones.push_back(Ts(t));
+      out.push_back(
+          fb::CreateOrKeyState(b_, key, b_.CreateVector(items), b_.CreateVector(tombstones)));
+    }
+    return b_.CreateVector(out);
+  }
+
+  std::pair<fb::Body, Offset<void>> Body(const msg::Body& body) {
+    return std::visit([this](const auto& m) { return Encode(m); }, body);
+  }
+
+  std::pair<fb::Body, Offset<void>> Encode(const msg::OpBatch& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto lww = Lww(m.lww);
+    auto ors = Or(m.or_entries);
+    return {fb::Body::OpBatch, fb::CreateOpBatch(b_, m.batch_id, name, lww, ors).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::Ack& m) {
+    auto error = m.error.empty() ? 0 : b_.CreateString(m.error);
+    return {fb::Body::Ack, fb::CreateAck(b_, m.batch_id, m.accepted, error).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncInit& m) {
+    auto name = b_.CreateString(m.map_name);
+    return {fb::Body::SyncInit,
+            fb::CreateSyncInit(b_, name, static_cast<fb::MapKind>(m.kind), m.depth).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncRoot& m) {
+    auto name = b_.CreateString(m.map_name);
+    return {fb::Body::SyncRoot,
+            fb::CreateSyncRoot(b_, name, static_cast<fb::MapKind>(m.kind), m.depth, m.root_hash)
+                .Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncBucketsRequest& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto path = b_.CreateVector(m.path);
+    return {fb::Body::SyncBucketsRequest, fb::CreateSyncBucketsRequest(b_, name, path).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncBuckets& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto path = b_.CreateVector(m.path);
+    auto hashes = b_.CreateVector(m.hashes.data(), m.hashes.size());
+    return {fb::Body::SyncBuckets, fb::CreateSyncBuckets(b_, name, path, hashes).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncLeafRequest& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto path = b_.CreateVector(m.path);
+    return {fb::Body::SyncLeafRequest, fb::CreateSyncLeafRequest(b_, name, path).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::SyncLeaf& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto path = b_.CreateVector(m.path);
+    auto lww = Lww(m.lww);
+    auto ors = Or(m.or_entries);
+    return {fb::Body::SyncLeaf, fb::CreateSyncLeaf(b_, name, path, lww, ors).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::OrMapDiff& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto ors = Or(m.entries);
+    return {fb::Body::OrMapDiff, fb::CreateOrMapDiff(b_, name, ors).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::PnCounterState& m) {
+    auto name = b_.CreateString(m.name);
+    std::vector<Offset<fb::PnEntry>> entries;
+    for (const auto& [node, totals] : m.entries) {
+      SG_ASSERT(ValidateNodeId(node).ok());
+      entries.push_back(
+          fb::CreatePnEntry(b_, b_.CreateString(node), totals.positive, totals.negative));
+    }
+    return {fb::Body::PnCounterState,
+            fb::CreatePnCounterState(b_, name, b_.CreateVector(entries)).Union()};
+  }
+
+  std::string Finish(const msg::Envelope& envelope) {
+    SG_ASSERT(ValidateNodeId(envelope.sender).ok());
+    auto sender = b_.CreateString(envelope.sender);
+    auto [type, body] = Body(envelope.body);
+    b_.Finish(fb::CreateEnvelope(b_, kWireProtocolVersion, sender, type, body),
+              fb::EnvelopeIdentifier());
+    return std::string(reinterpret_cast<const char*>(b_.GetBufferPointer()), b_.GetSize());
+  }
+
+ private:
+  FlatBufferBuilder b_{1024};
+};
+
+// ---------------------------------------------------------------- decoding
+
+constexpr size_t kMapNameBytesMax = 1024;
+
+absl::Status Error(const std::string& where, std::string_view what) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}", where, what));
+}
+
+#define SG_RETURN_IF_ERROR(expr)          \
+  do {                                    \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
+  } while (false)
+
+std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+template <typename T>
+size_t Size(const flatbuffers::Vector<T>* v) {
+  return v ? v->size() : 0;
+}
+
+absl::Status DecodeTs(const fb::Timestamp* in, const std::string& where, Timestamp& out) {
+  if (in == nullptr) return Error(where, "missing timestamp");
+  out.millis = in->millis();
+  out.counter = in->counter();
+  out.node_id = Str(in->node_id());
+  if (absl::Status s = ValidateNodeId(out.node_id); !s.ok()) {
+    return Error(where + ".node_id", ToStd(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Document& out) {
+  out = Document();
+  if (in == nullptr) return Error(where, "missing document");
+  const std::string* previous = nullptr;
+  std::string previous_storage;
+  for (size_t i = 0; i < Size(in->fields()); ++i) {
+    const fb::Field* f = in->fields()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const std::string at = fmt::format("{}.fields[{}]", where, i);
+    std::string name = Str(f->name());
+    if (previous != nullptr && !(*previous < name)) {
+      return Error(at + ".name", fmt::format("'{}' is not after '{}' (fields must be sorted and "
+                                             "unique)", name, *previous));
+    }
+    Value value;
+    switch (f->value_type()) {
+      case fb::Value::NullValue:
+        value = std::monostate{};
+        break;
+      case fb::Value::BoolValue:
+        value = f->value_as_BoolValue()->v();
+        break;
+      case fb::Value::IntValue:
+        value = static_cast<int64_t>(f->value_as_IntValue()->v());
+        break;
+      case fb::Value::DoubleValue:
+        value = f->value_as_DoubleValue()->v();
+        break;
+      case fb::Value::StringValue:
+        value = f->value_as_StringValue()->v()->str();
+        break;
+      case fb::Value::StringListValue: {
+        StringList list;
+        const auto* v = f->value_as_StringListValue()->v();
+        list.reserve(v->size());
+        for (const auto* s : *v) list.push_back(s->str());
+        value = std::move(list);
+        break;
+      }
+      default:
+        return Error(at + ".value",
+                     fmt::format("unknown value type {}", static_cast<int>(f->value_type())));
+    }
+    previous_storage = name;
+    previous = &previous_storage;
+    out.Set(std::move(name), std::move(value));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<uint64_t> Ttl(flatbuffers::Optional<uint64_t> in) {
+  return in ? std::optional<uint64_t>(*in) : std::nullopt;
+}
+
+absl::Status DecodeMapName(const flatbuffers::String* in, const std::string& where,
+                           std::string& out) {
+  out = Str(in);
+  if (out.empty()) return Error(where, "map name must not be empty");
+  if (out.size() > kMapNameBytesMax) {
+    return Error(where, fmt::format("map name is {} bytes; at most {}", out.size(),
+                                    kMapNameBytesMax));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodePath(const flatbuffers::Vector<uint8_t>* in, const std::string& where,
+                        size_t length_min, size_t length_max, std::vector<uint8_t>& out) {
+  out.clear();
+  if (in != nullptr) out.assign(in->begin(), in->end());
+  if (out.size() < length_min || out.size() > length_max) {
+    return Error(where, fmt::format("path has {} digits; expected {}..{}", out.size(), length_min,
+                                    length_max));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] >= MerkleTree::kFanout) {
+      return Error(fmt::format("{}[{}]", where, i),
+                   fmt::format("digit {} out of range 0..15", out[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeLww(const flatbuffers::Vector<Offset<fb::LwwRecord>>* in,
+                       const std::string& where, std::vector<msg::LwwEntry>& out) {
+  for (size_t i = 0; i < Size(in); ++i) {
+    const fb::LwwRecord* r = in->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const std::string at = fmt::format("{}[{}]", where, i);
+    msg::LwwEntry e;
+    e.key = Str(r->key());
+    SG_RETURN_IF_ERROR(DecodeTs(r->ts(), at + ".ts", e.record.ts));
+    if (r->value() != nullptr) {
+      Document doc;
+      SG_RETURN_IF_ERROR(DecodeDoc(r->value(), at + ".value", doc));
+      e.record.value = std::move(doc);
+    }
+    e.record.ttl_ms = Ttl(r->ttl_ms());
+    out.push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeOr(const flatbuffers::Vector<Offset<fb::OrKeyState>>* in,
+                      const std::string& where, std::vector<msg::OrKeyState>& out) {
+  for (size_t i = 0; i < Size(in); ++i) {
+    const fb::OrKeyState* k = in->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const std::string at = fmt::format("{}[{}]", where, i);
+    msg::OrKeyState e;
+    e.key = Str(k->key());
+    for (size_t j = 0; j < Size(k->items()); ++j) {
+      const fb::OrRecord* r = k->items()->Get(static_cast<flatbuffers::uoffset_t>(j));
+      const std::string item_at = fmt::format("{}.items[{}]", at, j);
+      OrRecord rec;
+      SG_RETURN_IF_ERROR(DecodeTs(r->tag(), item_at + ".tag", rec.tag));
+      SG_RETURN_IF_ERROR(DecodeDoc(r->value(), item_at + ".value", rec.value));
+      rec.ttl_ms = Ttl(r->ttl_ms());
+      e.items.push_back(std::move(rec));
+    }
+    for (size_t j = 0; j < Size(k->tombstones()); ++j) {
+      Timestamp t;
+      SG_RETURN_IF_ERROR(DecodeTs(k->tombstones()->Get(static_cast<flatbuffers::uoffset_t>(j)),
+                                  fmt::format("{}.tombstones[{}]", at, j), t));
+      e.tombstones.push_back(std::move(t));
+    }
+    out.push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeKind(fb::MapKind in, const std::string& where, msg::MapKind& out) {
+  if (in != fb::MapKind::Lww && in != fb::MapKind::Or) {
+    return Error(where, fmt::format("unknown map kind {}", static_cast<int>(in)));
+  }
+  out = static_cast<msg::MapKind>(in);
+  return absl::OkStatus();
+}
+
+absl::Status DecodeDepth(uint8_t in, const std::string& where, uint8_t& out) {
+  if (in < MerkleTree::kDepthMin || in > MerkleTree::kDepthMax) {
+    return Error(where, fmt::format("depth {} out of range {}..{}", in, MerkleTree::kDepthMin,
+                                    MerkleTree::kDepthMax));
+  }
+  out = in;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
+  const size_t depth_max = MerkleTree::kDepthMax;
+  switch (e->body_type()) {
+    case fb::Body::OpBatch: {
+      const auto* in = e->body_as_OpBatch();
+      msg::OpBatch m;
+      m.batch_id = in->batch_id();
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "OpBatch.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeLww(in->lww(), "OpBatch.lww", m.lww));
+      SG_RETURN_IF_ERROR(DecodeOr(in->or_entries(), "OpBatch.or_entries", m.or_entries));
+      return m;
+    }
+    case fb::Body::Ack: {
+      const auto* in = e->body_as_Ack();
+      return msg::Ack{in->batch_id(), in->accepted(), Str(in->error())};
+    }
+    case fb::Body::SyncInit: {
+      const auto* in = e->body_as_SyncInit();
+      msg::SyncInit m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncInit.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeKind(in->kind(), "SyncInit.kind", m.kind));
+      SG_RETURN_IF_ERROR(DecodeDepth(in->depth(), "SyncInit.depth", m.depth));
+      return m;
+    }
+    case fb::Body::SyncRoot: {
+      const auto* in = e->body_as_SyncRoot();
+      msg::SyncRoot m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncRoot.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeKind(in->kind(), "SyncRoot.kind", m.kind));
+      SG_RETURN_IF_ERROR(DecodeDepth(in->depth(), "SyncRoot.depth", m.depth));
+      m.root_hash = in->root_hash();
+      return m;
+    }
+    case fb::Body::SyncBucketsRequest: {
+      const auto* in = e->body_as_SyncBucketsRequest();
+      msg::SyncBucketsRequest m;
+      SG_RETURN_IF_ERROR(
+          DecodeMapName(in->map_name(), "SyncBucketsRequest.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(
+          DecodePath(in->path(), "SyncBucketsRequest.path", 0, depth_max - 1, m.path));
+      return m;
+    }
+    case fb::Body::SyncBuckets: {
+      const auto* in = e->body_as_SyncBuckets();
+      msg::SyncBuckets m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncBuckets.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodePath(in->path(), "SyncBuckets.path", 0, depth_max - 1, m.path));
+      if (Size(in->hashes()) != m.hashes.size()) {
+        return Error("SyncBuckets.hashes",
+                     fmt::format("expected 16 hashes, got {}", Size(in->hashes())));
+      }
+      for (size_t i = 0; i < m.hashes.size(); ++i) {
+        m.hashes[i] = in->hashes()->Get(static_cast<flatbuffers::uoffset_t>(i));
+      }
+      return m;
+    }
+    case fb::Body::SyncLeafRequest: {
+      const auto* in = e->body_as_SyncLeafRequest();
+      msg::SyncLeafRequest m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncLeafRequest.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodePath(in->path(), "SyncLeafRequest.path", 1, depth_max, m.path));
+      return m;
+    }
+    case fb::Body::SyncLeaf: {
+      const auto* in = e->body_as_SyncLeaf();
+      msg::SyncLeaf m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncLeaf.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodePath(in->path(), "SyncLeaf.path", 1, depth_max, m.path));
+      SG_RETURN_IF_ERROR(DecodeLww(in->lww(), "SyncLeaf.lww", m.lww));
+      SG_RETURN_IF_ERROR(DecodeOr(in->or_entries(), "SyncLeaf.or_entries", m.or_entries));
+      return m;
+    }
+    case fb::Body::OrMapDiff: {
+      const auto* in = e->body_as_OrMapDiff();
+      msg::OrMapDiff m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "OrMapDiff.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeOr(in->entries(), "OrMapDiff.entries", m.entries));
+      return m;
+    }
+    case fb::Body::PnCounterState: {
+      const auto* in = e->body_as_PnCounterState();
+      msg::PnCounterState m;
+      SG_RETURN_IF_ERROR(DecodeMapName(in->name(), "PnCounterState.name", m.name));
+      for (size_t i = 0; i < Size(in->entries()); ++i) {
+        const fb::PnEntry* p = in->entries()->Get(static_cast<flatbuffers::uoffset_t>(i));
+        const std::string at = fmt::format("PnCounterState.entries[{}].node_id", i);
+        std::string node = Str(p->node_id());
+        if (absl::Status s = ValidateNodeId(node); !s.ok()) return Error(at, ToStd(s.message()));
+        if (m.entries.contains(node)) {
+          return Error(at, fmt::format("node '{}' appears twice", node));
+        }
+        m.entries.emplace(std::move(node), PnTotals{p->positive(), p->negative()});
+      }
+      return m;
+    }
+    default:
+      return Error("Envelope.body",
+                   fmt::format("unknown body type {}", static_cast<int>(e->body_type())));
+  }
+}
+
+}  // namespace
+
+std::string EncodeMessage(const msg::Envelope& envelope) {
+  Encoder encoder;
+  return encoder.Finish(envelope);
+}
+
+absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
+  if (bytes.size() > kWireMessageBytesMax) {
+    return Error("Envelope", fmt::format("message is {} bytes; at most {}", bytes.size(),
+                                         kWireMessageBytesMax));
+  }
+  // FlatBuffers reads scalars in place, so the buffer must be aligned: copy when it is not.
+  std::string aligned_copy;
+  const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
+    aligned_copy.assign(bytes);  // std::string storage from operator new is max-aligned.
+    data = reinterpret_cast<const uint8_t*>(aligned_copy.data());
+  }
+  if (bytes.size() < 8 || !fb::EnvelopeBufferHasIdentifier(data)) {
+    return Error("Envelope", fmt::format("not a seedgrid wire message ({} bytes, missing 'SGW1' "
+                                         "identifier)", bytes.size()));
+  }
+  flatbuffers::Verifier::Options options;
+  options.max_depth = 64;
+  options.max_tables = 1'000'000;
+  options.check_alignment = true;
+  flatbuffers::Verifier verifier(data, bytes.size(), options);
+  if (!fb::VerifyEnvelopeBuffer(verifier)) {
+    return Error("Envelope", fmt::format("FlatBuffers verifier rejected the {}-byte buffer "
+                                         "(truncated, corrupt, or a required field is missing)",
+                                         bytes.size()));
+  }
+  const fb::Envelope* e = fb::GetEnvelope(data);
+  if (e->protocol_version() != kWireProtocolVersion) {
+    return absl::UnimplementedError(fmt::format(
+        "Envelope.protocol_version: version {} is not supported (this build speaks {})",
+        e->protocol_version(), kWireProtocolVersion));
+  }
+  msg::Envelope out;
+  out.sender = Str(e->sender());
+  if (absl::Status s = ValidateNodeId(out.sender); !s.ok()) {
+    return Error("Envelope.sender", ToStd(s.message()));
+  }
+  absl::StatusOr<msg::Body> body = DecodeBody(e);
+  if (!body.ok()) return body.status();
+  out.body = *std::move(body);
+  return out;
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,321 @@
+#include "engine/wire/codec.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "engine/wire/seedgrid_generated.h"
+
+namespace seedgrid {
+namespace {
+
+// ---------------------------------------------------------------- generators
+
+rc::Gen<std::string> GenName() {
+  return rc::gen::map(rc::gen::inRange(0, 1000), [](int i) { return "n" + std::to_string(i); });
+}
+
+rc::Gen<Timestamp> GenTs() {
+  return rc::gen::apply(
+      [](uint64_t m, uint32_t c, std::string n) { return Timestamp{m, c, std::move(n)}; },
+      rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(), GenName());
+}
+
+rc::Gen<Value> GenValue() {
+  return rc::gen::oneOf(
+      rc::gen::just(Value(std::monostate{})), rc::gen::map<bool>([](bool b) { return Value(b); }),
+      rc::gen::map<int64_t>([](int64_t i) { return Value(i); }),
+      // Any bit pattern, NaNs included: equality and the wire are bit-exact.
+      rc::gen::map<uint64_t>([](uint64_t bits) { return Value(std::bit_cast<double>(bits)); }),
+      rc::gen::map<std::string>([](std::string s) { return Value(std::move(s)); }),
+      rc::gen::map<StringList>([](StringList l) { return Value(std::move(l)); }));
+}
+
+// Sizes are bounded so that nested containers stay small (RapidCheck's default size is 100 at
+// every level, which multiplies).
+rc::Gen<Document> GenDoc() {
+  return rc::gen::resize(6, rc::gen::map(rc::gen::container<std::vector<std::pair<std::string, Value>>>(
+                          rc::gen::pair(rc::gen::arbitrary<std::string>(), GenValue())),
+                      [](std::vector<std::pair<std::string, Value>> fields) {
+                        Document d;
+                        for (auto& [n, v] : fields) d.Set(std::move(n), std::move(v));
+                        return d;
+                      }));
+}
+
+template <typename T>
+rc::Gen<std::optional<T>> GenOptional(rc::Gen<T> gen) {
+  return rc::gen::oneOf(rc::gen::just(std::optional<T>()),
+                        rc::gen::map(std::move(gen), [](T v) { return std::optional<T>(std::move(v)); }));
+}
+
+rc::Gen<std::optional<uint64_t>> GenTtl() { return GenOptional(rc::gen::arbitrary<uint64_t>()); }
+
+rc::Gen<msg::LwwEntry> GenLww() {
+  return rc::gen::apply(
+      [](std::string key, Timestamp ts, std::optional<Document> value,
+         std::optional<uint64_t> ttl) {
+        return msg::LwwEntry{std::move(key), LwwRecord{std::move(value), std::move(ts), ttl}};
+      },
+      rc::gen::arbitrary<std::string>(), GenTs(), GenOptional(GenDoc()), GenTtl());
+}
+
+rc::Gen<msg::OrKeyState> GenOr() {
+  return rc::gen::apply(
+      [](std::string key, std::vector<OrRecord> items, std::vector<Timestamp> tombstones) {
+        return msg::OrKeyState{std::move(key), std::move(items), std::move(tombstones)};
+      },
+      rc::gen::arbitrary<std::string>(),
+      rc::gen::container<std::vector<OrRecord>>(rc::gen::apply(
+          [](Timestamp t, Document d, std::optional<uint64_t> ttl) {
+            return OrRecord{std::move(t), std::move(d), ttl};
+          },
+          GenTs(), GenDoc(), GenTtl())),
+      rc::gen::container<std::vector<Timestamp>>(GenTs()));
+}
+
+rc::Gen<std::vector<uint8_t>> GenPath(int min, int max) {
+  return rc::gen::mapcat(rc::gen::inRange(min, max + 1), [](int n) {
+    return rc::gen::container<std::vector<uint8_t>>(n, rc::gen::inRange<uint8_t>(0, 16));
+  });
+}
+
+rc::Gen<std::string> GenMapName() {
+  return rc::gen::nonEmpty(rc::gen::container<std::string>(rc::gen::inRange('a', 'z')));
+}
+
+rc::Gen<msg::MapKind> GenKind() { return rc::gen::element(msg::MapKind::kLww, msg::MapKind::kOr); }
+
+rc::Gen<msg::Body> GenBody() {
+  return rc::gen::oneOf(
+      rc::gen::apply(
+          [](uint64_t id, std::string name, std::vector<msg::LwwEntry> lww,
+             std::vector<msg::OrKeyState> ors) {
+            return msg::Body(msg::OpBatch{id, std::move(name), std::move(lww), std::move(ors)});
+          },
+          rc::gen::arbitrary<uint64_t>(), GenMapName(),
+          rc::gen::container<std::vector<msg::LwwEntry>>(GenLww()),
+          rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
+      rc::gen::apply([](uint64_t id, uint32_t n,
+                        std::string e) { return msg::Body(msg::Ack{id, n, std::move(e)}); },
+                     rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(),
+                     rc::gen::arbitrary<std::string>()),
+      rc::gen::apply([](std::string n, msg::MapKind k,
+                        uint8_t d) { return msg::Body(msg::SyncInit{std::move(n), k, d}); },
+                     GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6)),
+      rc::gen::apply(
+          [](std::string n, msg::MapKind k, uint8_t d, uint64_t h) {
+            return msg::Body(msg::SyncRoot{std::move(n), k, d, h});
+          },
+          GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6), rc::gen::arbitrary<uint64_t>()),
+      rc::gen::apply([](std::string n, std::vector<uint8_t> p) {
+        return msg::Body(msg::SyncBucketsRequest{std::move(n), std::move(p)});
+      }, GenMapName(), GenPath(0, 4)),
+      rc::gen::apply(
+          [](std::string n, std::vector<uint8_t> p, std::vector<uint64_t> h) {
+            msg::SyncBuckets m{std::move(n), std::move(p), {}};
+            std::copy(h.begin(), h.end(), m.hashes.begin());
+            return msg::Body(std::move(m));
+          },
+          GenMapName(), GenPath(0, 4),
+          rc::gen::container<std::vector<uint64_t>>(16, rc::gen::arbitrary<uint64_t>())),
+      rc::gen::apply([](std::string n, std::vector<uint8_t> p) {
+        return msg::Body(msg::SyncLeafRequest{std::move(n), std::move(p)});
+      }, GenMapName(), GenPath(1, 5)),
+      rc::gen::apply(
+          [](std::string n, std::vector<uint8_t> p, std::vector<msg::LwwEntry> lww,
+             std::vector<msg::OrKeyState> ors) {
+            return msg::Body(msg::SyncLeaf{std::move(n), std::move(p), std::move(lww),
+                                           std::move(ors)});
+          },
+          GenMapName(), GenPath(1, 5), rc::gen::container<std::vector<msg::LwwEntry>>(GenLww()),
+          rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
+      rc::gen::apply([](std::string n, std::vector<msg::OrKeyState> e) {
+        return msg::Body(msg::OrMapDiff{std::move(n), std::move(e)});
+      }, GenMapName(), rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
+      rc::gen::apply(
+          [](std::string n, std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> e) {
+            msg::PnCounterState m{std::move(n), {}};
+            for (auto& [node, pn] : e) m.entries[node] = PnTotals{pn.first, pn.second};
+            return msg::Body(std::move(m));
+          },
+          GenMapName(),
+          rc::gen::container<std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>>>(
+              rc::gen::pair(GenName(), rc::gen::arbitrary<std::pair<uint64_t, uint64_t>>()))));
+}
+
+rc::Gen<msg::Envelope> GenEnvelope() {
+  return rc::gen::resize(12, rc::gen::apply(
+      [](std::string sender, msg::Body body) { return msg::Envelope{std::move(sender), std::move(body)}; },
+      GenName(), GenBody()));
+}
+
+// ---------------------------------------------------------------- properties
+
+RC_GTEST_PROP(Codec, RoundTripIsExactAndEncodingDeterministic, ()) {
+  const msg::Envelope envelope = *GenEnvelope();
+  const std::string bytes = EncodeMessage(envelope);
+  RC_ASSERT(EncodeMessage(envelope) == bytes);
+  auto decoded = DecodeMessage(bytes);
+  RC_ASSERT(decoded.ok());
+  RC_ASSERT(*decoded == envelope);
+  RC_TAG(msg::BodyName(envelope.body));
+}
+
+RC_GTEST_PROP(Codec, MutatedBuffersDecodeToErrorOrValidMessage, ()) {
+  const std::string original = EncodeMessage(*GenEnvelope());
+  for (int trial = 0; trial < 50; ++trial) {  // Many mutants per generated message.
+    std::string bytes = original;
+    const int flips = *rc::gen::inRange(1, 8);
+    for (int i = 0; i < flips; ++i) {
+      const size_t at = *rc::gen::inRange<size_t>(0, bytes.size());
+      bytes[at] = static_cast<char>(bytes[at] ^ (1 << *rc::gen::inRange(0, 8)));
+    }
+    auto decoded = DecodeMessage(bytes);
+    if (decoded.ok()) {
+      // Whatever survived verification is a valid message: it re-encodes and round-trips.
+      auto again = DecodeMessage(EncodeMessage(*decoded));
+      RC_ASSERT(again.ok());
+      RC_ASSERT(*again == *decoded);
+    } else {
+      RC_ASSERT(!decoded.status().message().empty());
+    }
+  }
+}
+
+RC_GTEST_PROP(Codec, EveryTruncationIsRejected, ()) {
+  const std::string bytes = EncodeMessage(*GenEnvelope());
+  const size_t cut = *rc::gen::inRange<size_t>(0, bytes.size());
+  RC_ASSERT(!DecodeMessage(std::string_view(bytes).substr(0, cut)).ok());
+}
+
+RC_GTEST_PROP(Codec, RandomBytesAreRejected, (std::string bytes)) {
+  RC_ASSERT(!DecodeMessage(bytes).ok());
+  if (bytes.size() >= 8) {
+    bytes.replace(4, 4, "SGW1");  // Even with the right identifier.
+    auto decoded = DecodeMessage(bytes);
+    if (decoded.ok()) RC_ASSERT(*DecodeMessage(EncodeMessage(*decoded)) == *decoded);
+  }
+}
+
+// ---------------------------------------------------------------- examples
+
+namespace fb = ::seedgrid::wire;
+
+std::string Finish(flatbuffers::FlatBufferBuilder& b, fb::Body type, flatbuffers::Offset<void> body,
+                   const char* sender = "n1", uint16_t version = 1) {
+  b.Finish(fb::CreateEnvelope(b, version, b.CreateString(sender), type, body),
+           fb::EnvelopeIdentifier());
+  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+std::string ErrorOf(const std::string& bytes) {
+  auto decoded = DecodeMessage(bytes);
+  EXPECT_FALSE(decoded.ok());
+  return std::string(decoded.status().message());
+}
+
+TEST(Codec, ErrorsNameTheField) {
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto ts = fb::CreateTimestamp(b, 1, 2, b.CreateString(""));
+    auto rec = fb::CreateLwwRecord(b, b.CreateString("k"), ts);
+    auto lww = b.CreateVector(std::vector<flatbuffers::Offset<fb::LwwRecord>>{rec});
+    auto batch = fb::CreateOpBatch(b, 7, b.CreateString("m"), lww);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::OpBatch, batch.Union())),
+              "OpBatch.lww[0].ts.node_id: node id must not be empty");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<uint64_t> hashes(3, 0);
+    auto m = fb::CreateSyncBuckets(b, b.CreateString("m"), b.CreateVector(std::vector<uint8_t>{1}),
+                                   b.CreateVector(hashes));
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncBuckets, m.Union())),
+              "SyncBuckets.hashes: expected 16 hashes, got 3");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto m = fb::CreateSyncLeafRequest(b, b.CreateString("m"),
+                                       b.CreateVector(std::vector<uint8_t>{1, 16}));
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncLeafRequest, m.Union())),
+              "SyncLeafRequest.path[1]: digit 16 out of range 0..15");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto m = fb::CreateSyncInit(b, b.CreateString("m"), static_cast<fb::MapKind>(9), 3);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())), "SyncInit.kind: unknown map kind 9");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto m = fb::CreateSyncInit(b, b.CreateString("m"), fb::MapKind::Lww, 0);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())), "SyncInit.depth: depth 0 out of range 1..5");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto m = fb::CreateSyncInit(b, b.CreateString(""), fb::MapKind::Lww, 3);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())),
+              "SyncInit.map_name: map name must not be empty");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto f1 = fb::CreateField(b, b.CreateString("b"), fb::Value::NullValue, fb::CreateNullValue(b).Union());
+    auto f2 = fb::CreateField(b, b.CreateString("a"), fb::Value::NullValue, fb::CreateNullValue(b).Union());
+    auto doc = fb::CreateDocument(b, b.CreateVector(std::vector{f1, f2}));
+    auto item = fb::CreateOrRecord(b, fb::CreateTimestamp(b, 1, 0, b.CreateString("n")), doc);
+    auto key = fb::CreateOrKeyState(b, b.CreateString("k"), b.CreateVector(std::vector{item}));
+    auto diff = fb::CreateOrMapDiff(b, b.CreateString("m"), b.CreateVector(std::vector{key}));
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::OrMapDiff, diff.Union())),
+              "OrMapDiff.entries[0].items[0].value.fields[1].name: 'a' is not after 'b' (fields "
+              "must be sorted and unique)");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto ack = fb::CreateAck(b, 1, 1);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::Ack, ack.Union(), "a:b")),
+              "Envelope.sender: node id 'a:b' contains ':'");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto ack = fb::CreateAck(b, 1, 1);
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 2));
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto ack = fb::CreateAck(b, 1, 1);
+    EXPECT_EQ(ErrorOf(Finish(b, static_cast<fb::Body>(200), ack.Union())),
+              "Envelope.body: unknown body type 200");
+  }
+}
+
+TEST(Codec, RejectsForeignAndOversizedBuffers) {
+  EXPECT_EQ(ErrorOf(""), "Envelope: not a seedgrid wire message (0 bytes, missing 'SGW1' identifier)");
+  EXPECT_EQ(ErrorOf("hello, world"),
+            "Envelope: not a seedgrid wire message (12 bytes, missing 'SGW1' identifier)");
+  EXPECT_EQ(ErrorOf(std::string(kWireMessageBytesMax + 1, 'x')),
+            "Envelope: message is 67108865 bytes; at most 67108864");
+}
+
+TEST(Codec, DecodesFromUnalignedBuffers) {
+  const msg::Envelope e{"n1", msg::SyncRoot{"users", msg::MapKind::kOr, 3, 0xDEADBEEF}};
+  const std::string bytes = EncodeMessage(e);
+  std::string shifted = "x" + bytes;
+  auto decoded = DecodeMessage(std::string_view(shifted).substr(1));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, e);
+}
+
+TEST(Codec, TombstonesAndTtlsSurvive) {
+  msg::OpBatch batch{42, "m", {}, {}};
+  batch.lww.push_back({"dead", LwwRecord{std::nullopt, {5, 1, "n1"}, std::nullopt}});
+  batch.lww.push_back({"ttl", LwwRecord{Document{{"x", int64_t{1}}}, {5, 2, "n1"}, 0}});
+  const msg::Envelope e{"n1", batch};
+  auto decoded = DecodeMessage(EncodeMessage(e));
+  ASSERT_TRUE(decoded.ok());
+  const auto& got = std::get<msg::OpBatch>(decoded->body);
+  EXPECT_TRUE(got.lww[0].record.tombstone());
+  EXPECT_EQ(got.lww[1].record.ttl_ms, std::optional<uint64_t>(0));
+  EXPECT_EQ(msg::BodyName(decoded->body), "OpBatch");
+}
+
+}  // namespace
+}  // namespace seedgrid
