@@ -126,7 +126,8 @@ class Encoder {
   std::pair<fb::Body, Offset<void>> Encode(const msg::SyncInit& m) {
     auto name = b_.CreateString(m.map_name);
     return {fb::Body::SyncInit,
-            fb::CreateSyncInit(b_, name, static_cast<fb::MapKind>(m.kind), m.depth).Union()};
+            fb::CreateSyncInit(b_, name, static_cast<fb::MapKind>(m.kind), m.depth, m.root_hash)
+                .Union()};
   }
   std::pair<fb::Body, Offset<void>> Encode(const msg::SyncRoot& m) {
     auto name = b_.CreateString(m.map_name);
@@ -384,6 +385,7 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
       SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncInit.map_name", m.map_name));
       SG_RETURN_IF_ERROR(DecodeKind(in->kind(), "SyncInit.kind", m.kind));
       SG_RETURN_IF_ERROR(DecodeDepth(in->depth(), "SyncInit.depth", m.depth));
+      m.root_hash = in->root_hash();
       return m;
     }
     case fb::Body::SyncRoot: {

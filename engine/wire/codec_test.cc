@@ -99,9 +99,10 @@ rc::Gen<msg::Body> GenBody() {
                         std::string e) { return msg::Body(msg::Ack{id, n, std::move(e)}); },
                      rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(),
                      rc::gen::arbitrary<std::string>()),
-      rc::gen::apply([](std::string n, msg::MapKind k,
-                        uint8_t d) { return msg::Body(msg::SyncInit{std::move(n), k, d}); },
-                     GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6)),
+      rc::gen::apply([](std::string n, msg::MapKind k, uint8_t d,
+                        uint64_t h) { return msg::Body(msg::SyncInit{std::move(n), k, d, h}); },
+                     GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6),
+                     rc::gen::arbitrary<uint64_t>()),
       rc::gen::apply(
           [](std::string n, msg::MapKind k, uint8_t d, uint64_t h) {
             return msg::Body(msg::SyncRoot{std::move(n), k, d, h});

@@ -53,6 +53,7 @@ struct SyncInit {
   std::string map_name;
   MapKind kind = MapKind::kLww;
   uint8_t depth = 3;
+  uint64_t root_hash = 0;  // The initiator's root.
   friend bool operator==(const SyncInit&, const SyncInit&) = default;
 };
 

@@ -63,6 +63,18 @@ bool QueueNetwork::DeliverNext() {
   return true;
 }
 
+size_t QueueNetwork::DeliverOrDrop(const std::vector<bool>& keep) {
+  size_t delivered = 0;
+  for (size_t i = 0; i < keep.size() && !queue_.empty(); ++i) {
+    if (keep[i]) {
+      delivered += DeliverNext() ? 1 : 0;
+    } else {
+      queue_.pop_front();
+    }
+  }
+  return delivered;
+}
+
 size_t QueueNetwork::DeliverAll(size_t max_messages) {
   size_t delivered = 0;
   while (delivered < max_messages && DeliverNext()) ++delivered;

@@ -54,6 +54,9 @@ class QueueNetwork final : public Network {
   bool DeliverNext();
   // Delivers until the queue is empty or `max_messages` were delivered; returns the count.
   size_t DeliverAll(size_t max_messages = 10'000'000);
+  // Delivers queued message i when keep[i], drops it otherwise (a lossy link); messages beyond
+  // keep.size() stay queued. Returns how many were delivered.
+  size_t DeliverOrDrop(const std::vector<bool>& keep);
   size_t queued() const { return queue_.size(); }
 
  private:

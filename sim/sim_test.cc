@@ -1,0 +1,46 @@
+#include <gtest/gtest.h>
+
+#include "engine/env/testing/manual_env.h"
+#include "sim/random.h"
+#include "sim/skewed_clock.h"
+
+namespace seedgrid::sim {
+namespace {
+
+TEST(Substream, IndependentOfOtherStreamsAndStablePerName) {
+  Xoshiro256 a = Substream(7, "network");
+  Xoshiro256 b = Substream(7, "network");
+  Xoshiro256 c = Substream(7, "workload");
+  Xoshiro256 d = Substream(8, "network");
+  const uint64_t va = a.Next64();
+  EXPECT_EQ(va, b.Next64());
+  EXPECT_NE(va, c.Next64());
+  EXPECT_NE(va, d.Next64());
+}
+
+TEST(UniformIn, CoversClosedRange) {
+  Xoshiro256 r(1);
+  bool saw_lo = false, saw_hi = false;
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t v = UniformIn(r, 5, 8);
+    ASSERT_GE(v, 5u);
+    ASSERT_LE(v, 8u);
+    saw_lo |= v == 5;
+    saw_hi |= v == 8;
+  }
+  EXPECT_TRUE(saw_lo && saw_hi);
+  EXPECT_EQ(UniformIn(r, 3, 3), 3u);
+}
+
+TEST(SkewedClock, AppliesOffsetDriftAndSteps) {
+  ManualClock truth(1'000'000);
+  SkewedClock fast(truth, 250, 100);  // +250 ms, +100 ppm
+  EXPECT_EQ(fast.NowMs(), 1'000'000u + 250 + 100);
+  fast.Step(-2'000);  // NTP steps it back.
+  EXPECT_EQ(fast.NowMs(), 1'000'000u + 250 + 100 - 2'000);
+  SkewedClock behind(truth, -5'000'000, 0);
+  EXPECT_EQ(behind.NowMs(), 0u);  // Clamped at the epoch.
+}
+
+}  // namespace
+}  // namespace seedgrid::sim
