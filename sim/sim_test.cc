@@ -35,9 +35,11 @@ TEST(UniformIn, CoversClosedRange) {
 TEST(SkewedClock, AppliesOffsetDriftAndSteps) {
   ManualClock truth(1'000'000);
   SkewedClock fast(truth, 250, 100);  // +250 ms, +100 ppm
-  EXPECT_EQ(fast.NowMs(), 1'000'000u + 250 + 100);
+  EXPECT_EQ(fast.NowMs(), 1'000'000u + 250);  // No drift accrued yet.
+  truth.AdvanceMs(1'000'000);
+  EXPECT_EQ(fast.NowMs(), 2'000'000u + 250 + 100);
   fast.Step(-2'000);  // NTP steps it back.
-  EXPECT_EQ(fast.NowMs(), 1'000'000u + 250 + 100 - 2'000);
+  EXPECT_EQ(fast.NowMs(), 2'000'000u + 250 + 100 - 2'000);
   SkewedClock behind(truth, -5'000'000, 0);
   EXPECT_EQ(behind.NowMs(), 0u);  // Clamped at the epoch.
 }

@@ -1,4 +1,5 @@
-// A node's physical clock derived from virtual time: offset plus drift in parts per million, and
+// A node's physical clock derived from virtual time: offset plus drift in parts per million of the
+// virtual time elapsed since the clock was created, and
 // steps (an NTP-like jump, forwards or backwards). The clock may go backwards; the HLC copes.
 // Deterministic: a pure function of the virtual time source and its own parameters.
 #ifndef SEEDGRID_SIM_SKEWED_CLOCK_H_
@@ -22,6 +23,7 @@ class SkewedClock final : public Clock {
 
  private:
   Clock& virtual_time_;
+  uint64_t origin_ms_;  // Virtual time at construction: drift accrues from here.
   int64_t offset_ms_;
   int64_t drift_ppm_;
 };
