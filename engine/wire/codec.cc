@@ -480,6 +480,7 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   // FlatBuffers reads scalars in place, so the buffer must be aligned: copy when it is not.
   std::string aligned_copy;
   const uint8_t* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  // sg:address-ok: the address only decides whether to copy; the result never depends on it.
   if (reinterpret_cast<uintptr_t>(data) % alignof(uint64_t) != 0) {
     aligned_copy.assign(bytes);  // std::string storage from operator new is max-aligned.
     data = reinterpret_cast<const uint8_t*>(aligned_copy.data());
