@@ -52,28 +52,30 @@ std::string_view ChangeCauseName(ChangeCause cause) {
 
 LwwMap::LwwMap(Hlc& hlc, LwwMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
 
-void LwwMap::Apply(std::string key, LwwRecord record, ChangeCause cause) {
+void LwwMap::Apply(Records::iterator it, std::string key, LwwRecord record, ChangeCause cause) {
   SG_ASSERT(!listeners_.notifying());
   merkle_.Upsert(key, RecordHash(key, record));
-  auto [it, inserted] = records_.try_emplace(std::move(key));
-  if (inserted) {
-    it->second = std::move(record);
+  if (it == records_.end()) {
+    it = records_.emplace(std::move(key), std::move(record)).first;
     if (!listeners_.empty()) listeners_.Notify({it->first, nullptr, &it->second, cause});
     return;
   }
+  SG_ASSERT(it->first == key);
   LwwRecord old = std::exchange(it->second, std::move(record));
   if (!listeners_.empty()) listeners_.Notify({it->first, &old, &it->second, cause});
 }
 
 Timestamp LwwMap::Set(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
   Timestamp ts = hlc_.Now();
-  Apply(std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
+  auto it = records_.find(key);
+  Apply(it, std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
   return ts;
 }
 
 Timestamp LwwMap::Remove(std::string key) {
   Timestamp ts = hlc_.Now();
-  Apply(std::move(key), LwwRecord{std::nullopt, ts, std::nullopt}, ChangeCause::kLocalRemove);
+  auto it = records_.find(key);
+  Apply(it, std::move(key), LwwRecord{std::nullopt, ts, std::nullopt}, ChangeCause::kLocalRemove);
   return ts;
 }
 
@@ -85,7 +87,7 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
   if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
   auto it = records_.find(key);
   if (it != records_.end() && !(remote.ts > it->second.ts)) return false;
-  Apply(std::move(key), std::move(remote), ChangeCause::kMerge);
+  Apply(it, std::move(key), std::move(remote), ChangeCause::kMerge);
   return true;
 }
 

@@ -98,8 +98,9 @@ class LwwMap {
   bool RemoveListener(ListenerId id) { return listeners_.Remove(id); }
 
  private:
-  // Installs `record` for `key`, updating the Merkle tree and notifying listeners.
-  void Apply(std::string key, LwwRecord record, ChangeCause cause);
+  // Installs `record` for `key`, updating the Merkle tree and notifying listeners. `existing` is
+  // the key's current position (records_.end() when absent), so the key is looked up once.
+  void Apply(Records::iterator existing, std::string key, LwwRecord record, ChangeCause cause);
 
   Hlc& hlc_;
   Records records_;

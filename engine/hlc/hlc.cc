@@ -32,13 +32,15 @@ void Hlc::Set(uint64_t millis, uint64_t counter) {
 
 Timestamp Hlc::Now() {
   const uint64_t physical = clock_.NowMs();
-  const Timestamp before = last_;
+  const uint64_t before_millis = last_.millis;
+  const uint32_t before_counter = last_.counter;
   if (physical > last_.millis) {
     Set(physical, 0);
   } else {
     Set(last_.millis, uint64_t{last_.counter} + 1);
   }
-  SG_ASSERT(last_ > before);
+  SG_ASSERT(last_.millis > before_millis ||
+            (last_.millis == before_millis && last_.counter > before_counter));
   return last_;
 }
 

@@ -74,8 +74,9 @@ void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
   const uint32_t leaf = static_cast<uint32_t>(key_hash >> (64 - 4 * depth_));
   auto& items = leaves_[leaf];
   uint64_t sum = levels_[depth_][leaf];
-  auto [it, inserted] = items.try_emplace(std::string(key), item_hash);
-  if (inserted) {
+  auto it = items.find(LeafKeyView{key_hash, key});
+  if (it == items.end()) {
+    items.emplace(LeafKey{key_hash, std::string(key)}, item_hash);
     ++size_;
   } else {
     if (it->second == item_hash) return;
@@ -89,7 +90,7 @@ bool MerkleTree::Erase(std::string_view key) {
   const uint64_t key_hash = KeyHash(key);
   const uint32_t leaf = static_cast<uint32_t>(key_hash >> (64 - 4 * depth_));
   auto& items = leaves_[leaf];
-  auto it = items.find(ToAbsl(key));
+  auto it = items.find(LeafKeyView{key_hash, key});
   if (it == items.end()) return false;
   const uint64_t sum = levels_[depth_][leaf] - Contribution(key_hash, it->second);
   items.erase(it);
@@ -139,7 +140,10 @@ absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> MerkleTree::LeafIt
     std::span<const uint8_t> path) const {
   if (auto s = CheckPath(path, depth_, depth_); !s.ok()) return s;
   const auto& items = leaves_[IndexOfPath(path)];
-  return std::vector<std::pair<std::string, uint64_t>>(items.begin(), items.end());
+  std::vector<std::pair<std::string, uint64_t>> out;
+  out.reserve(items.size());
+  for (const auto& [leaf_key, hash] : items) out.emplace_back(leaf_key.key, hash);
+  return out;
 }
 
 void MerkleTree::DiffNode(const MerkleTree& other, int level, uint32_t index,
@@ -168,13 +172,14 @@ std::vector<std::string> MerkleTree::DiffKeys(const MerkleTree& other) const {
     const auto& theirs = other.leaves_[leaf];
     auto a = mine.begin();
     auto b = theirs.begin();
+    const LeafLess less;
     while (a != mine.end() || b != theirs.end()) {
-      if (b == theirs.end() || (a != mine.end() && a->first < b->first)) {
-        out.push_back((a++)->first);
-      } else if (a == mine.end() || b->first < a->first) {
-        out.push_back((b++)->first);
+      if (b == theirs.end() || (a != mine.end() && less(a->first, b->first))) {
+        out.push_back((a++)->first.key);
+      } else if (a == mine.end() || less(b->first, a->first)) {
+        out.push_back((b++)->first.key);
       } else {
-        if (a->second != b->second) out.push_back(a->first);
+        if (a->second != b->second) out.push_back(a->first.key);
         ++a;
         ++b;
       }
@@ -188,9 +193,10 @@ size_t MerkleTree::ApproxBytes() const {
   for (const auto& level : levels_) bytes += level.capacity() * sizeof(uint64_t);
   bytes += leaves_.capacity() * sizeof(leaves_[0]);
   for (const auto& leaf : leaves_) {
-    for (const auto& [key, hash] : leaf) {
-      // Node slot (key object + hash) plus out-of-line string storage beyond SSO.
-      bytes += sizeof(std::string) + sizeof(uint64_t) + (key.size() > 15 ? key.capacity() : 0);
+    for (const auto& [leaf_key, hash] : leaf) {
+      // Node slot (key hash, key object, item hash) plus out-of-line string storage beyond SSO.
+      bytes += sizeof(LeafKey) + sizeof(uint64_t) +
+               (leaf_key.key.size() > 15 ? leaf_key.key.capacity() : 0);
     }
   }
   return bytes;

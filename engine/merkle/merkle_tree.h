@@ -53,7 +53,7 @@ class MerkleTree {
   absl::StatusOr<uint64_t> NodeHash(std::span<const uint8_t> path) const;
   // The 16 child hashes of the inner node at `path` (length < depth).
   absl::StatusOr<ChildHashes> Children(std::span<const uint8_t> path) const;
-  // The (key, item hash) pairs in the leaf at `path` (length == depth), sorted by key.
+  // The (key, item hash) pairs in the leaf at `path` (length == depth), in (XXH3(key), key) order.
   absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> LeafItems(
       std::span<const uint8_t> path) const;
 
@@ -61,7 +61,7 @@ class MerkleTree {
   // found by descending only into differing children. REQUIRES: other.depth() == depth().
   std::vector<uint32_t> DiffLeaves(const MerkleTree& other) const;
   // Exactly the keys whose item differs (present in one tree only, or with different hashes),
-  // ascending by (leaf index, key). REQUIRES: other.depth() == depth().
+  // in (leaf index, XXH3(key), key) order. REQUIRES: other.depth() == depth().
   std::vector<std::string> DiffKeys(const MerkleTree& other) const;
 
   uint32_t LeafIndexOf(std::string_view key) const;
@@ -79,11 +79,31 @@ class MerkleTree {
   void DiffNode(const MerkleTree& other, int level, uint32_t index,
                 std::vector<uint32_t>& out) const;
 
+  // Leaf items are ordered by (key hash, key): integer comparisons almost always decide, and the
+  // key hash is computed once per operation anyway (it names the leaf).
+  struct LeafKey {
+    uint64_t hash;
+    std::string key;
+  };
+  struct LeafKeyView {
+    uint64_t hash;
+    std::string_view key;
+  };
+  struct LeafLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.hash != b.hash) return a.hash < b.hash;
+      return std::string_view(a.key) < std::string_view(b.key);
+    }
+  };
+  using Leaf = absl::btree_map<LeafKey, uint64_t, LeafLess>;
+
   int depth_;
   size_t size_ = 0;
   // levels_[d] holds the 16^d node hashes at depth d; levels_[depth_] are the leaf hashes.
   std::vector<std::vector<uint64_t>> levels_;
-  std::vector<absl::btree_map<std::string, uint64_t>> leaves_;
+  std::vector<Leaf> leaves_;
 };
 
 }  // namespace seedgrid
