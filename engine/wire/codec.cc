@@ -57,7 +57,11 @@ class Encoder {
           break;
         case ValueType::kDouble:
           type = fb::Value::DoubleValue;
+          // FlatBuffers omits scalars equal to their default, and -0.0 == 0.0: force the write so
+          // the sign of zero survives (values are compared bit-exactly). Found by the fuzzer.
+          b_.ForceDefaults(true);
           v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
+          b_.ForceDefaults(false);
           break;
         case ValueType::kString:
           type = fb::Value::StringValue;

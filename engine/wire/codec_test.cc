@@ -27,8 +27,11 @@ rc::Gen<Value> GenValue() {
   return rc::gen::oneOf(
       rc::gen::just(Value(std::monostate{})), rc::gen::map<bool>([](bool b) { return Value(b); }),
       rc::gen::map<int64_t>([](int64_t i) { return Value(i); }),
-      // Any bit pattern, NaNs included: equality and the wire are bit-exact.
+      // Any bit pattern, NaNs included: equality and the wire are bit-exact. Plus the special
+      // values a random bit pattern almost never hits.
       rc::gen::map<uint64_t>([](uint64_t bits) { return Value(std::bit_cast<double>(bits)); }),
+      rc::gen::map(rc::gen::element(0.0, -0.0, 1.0 / 0.0, -1.0 / 0.0, 5e-324, -5e-324),
+                   [](double d) { return Value(d); }),
       rc::gen::map<std::string>([](std::string s) { return Value(std::move(s)); }),
       rc::gen::map<StringList>([](StringList l) { return Value(std::move(l)); }));
 }
@@ -305,6 +308,19 @@ TEST(Codec, DecodesFromUnalignedBuffers) {
   std::string shifted = "x" + bytes;
   auto decoded = DecodeMessage(std::string_view(shifted).substr(1));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, e);
+}
+
+TEST(Codec, NegativeZeroAndNanKeepTheirBits) {
+  const double nan = std::bit_cast<double>(uint64_t{0x7ff8dead0000beefULL});
+  msg::OpBatch batch{1, "m", {}, {}};
+  batch.lww.push_back({"k", LwwRecord{Document{{"z", -0.0}, {"n", nan}}, {5, 1, "n1"}, {}}});
+  const msg::Envelope e{"n1", batch};
+  auto decoded = DecodeMessage(EncodeMessage(e));
+  ASSERT_TRUE(decoded.ok());
+  const Document& doc = *std::get<msg::OpBatch>(decoded->body).lww[0].record.value;
+  EXPECT_EQ(std::bit_cast<uint64_t>(std::get<double>(*doc.Get("z"))), 0x8000000000000000ULL);
+  EXPECT_EQ(std::bit_cast<uint64_t>(std::get<double>(*doc.Get("n"))), 0x7ff8dead0000beefULL);
   EXPECT_EQ(*decoded, e);
 }
 
