@@ -49,7 +49,7 @@ TEST(CheckConvergence, ReportsMissingMapsOrEntriesAndCounters) {
   t.b.orm("o");
   EXPECT_NE(t.Check()->detail.find("OR map 'o'"), std::string::npos);
   Two u;
-  u.a.counter("c").Increment(2);
+  ASSERT_TRUE(u.a.counter("c").Increment(2).ok());
   EXPECT_EQ(u.Check()->detail, "a vs b: counter 'c' = 2 vs 0");
 }
 

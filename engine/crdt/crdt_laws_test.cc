@@ -247,10 +247,10 @@ RC_GTEST_PROP(Convergence, ReplicasConvergeToModelUnderReorderAndDuplication, ()
     } else {
       const uint64_t by = *rc::gen::inRange<uint64_t>(1, 10);
       if (action == 8) {
-        n.pn.Increment(by);
+        RC_ASSERT(n.pn.Increment(by).ok());
         pn_model += static_cast<int64_t>(by);
       } else {
-        n.pn.Decrement(by);
+        RC_ASSERT(n.pn.Decrement(by).ok());
         pn_model -= static_cast<int64_t>(by);
       }
       broadcast(origin, Message{0, "", 2, {}, {}, {}, n.pn.state()});

@@ -111,6 +111,22 @@ TEST(LwwMap, EmitsOneChangeEventPerAppliedChange) {
                     }));
 }
 
+TEST(LwwMap, ListenersMayUnsubscribeAndSubscribeDuringNotification) {
+  Fixture f;
+  std::vector<std::string> calls;
+  ListenerId second = 0;
+  ListenerId first = f.map.AddListener([&](const LwwChange&) {
+    calls.push_back("first");
+    f.map.RemoveListener(first);  // A one-shot subscription ending itself.
+    f.map.RemoveListener(second);  // ...and another one, before it runs.
+    f.map.AddListener([&](const LwwChange&) { calls.push_back("late"); });
+  });
+  second = f.map.AddListener([&](const LwwChange&) { calls.push_back("second"); });
+  f.map.Set("a", Doc(1));
+  f.map.Set("b", Doc(2));
+  EXPECT_EQ(calls, (std::vector<std::string>{"first", "late"}));
+}
+
 TEST(LwwMap, MerkleRootTracksContents) {
   ManualClock clock(1000);
   Hlc h1(clock, {.node_id = "n1"}), h2(clock, {.node_id = "n2"});

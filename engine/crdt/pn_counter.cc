@@ -17,25 +17,26 @@ PnCounter::PnCounter(std::string node_id) : node_id_(std::move(node_id)) {
 }
 
 void PnCounter::Notify(int64_t old_value) {
-  const int64_t new_value = value();
-  if (!listeners_.empty() && new_value != old_value) listeners_.Notify({old_value, new_value});
+  if (!listeners_.empty()) listeners_.Notify({old_value, value()});
 }
 
-void PnCounter::Increment(uint64_t by) {
-  const int64_t old_value = value();
+absl::Status PnCounter::Add(bool positive, uint64_t by) {
   PnTotals& mine = state_[node_id_];
-  SG_ASSERT(by <= std::numeric_limits<uint64_t>::max() - mine.positive);
-  mine.positive += by;
+  uint64_t& total = positive ? mine.positive : mine.negative;
+  if (by > std::numeric_limits<uint64_t>::max() - total) {
+    return absl::OutOfRangeError(fmt::format(
+        "pn-counter on node '{}': {} by {} would overflow the node's {} total {}", node_id_,
+        positive ? "increment" : "decrement", by, positive ? "positive" : "negative", total));
+  }
+  if (by == 0) return absl::OkStatus();
+  const int64_t old_value = value();
+  total += by;
   Notify(old_value);
+  return absl::OkStatus();
 }
 
-void PnCounter::Decrement(uint64_t by) {
-  const int64_t old_value = value();
-  PnTotals& mine = state_[node_id_];
-  SG_ASSERT(by <= std::numeric_limits<uint64_t>::max() - mine.negative);
-  mine.negative += by;
-  Notify(old_value);
-}
+absl::Status PnCounter::Increment(uint64_t by) { return Add(true, by); }
+absl::Status PnCounter::Decrement(uint64_t by) { return Add(false, by); }
 
 absl::Status PnCounter::Merge(const PnState& remote) {
   for (const auto& [node, totals] : remote) {
@@ -44,12 +45,14 @@ absl::Status PnCounter::Merge(const PnState& remote) {
     }
   }
   const int64_t old_value = value();
+  bool changed = false;
   for (const auto& [node, totals] : remote) {
     PnTotals& mine = state_[node];
+    changed |= totals.positive > mine.positive || totals.negative > mine.negative;
     mine.positive = std::max(mine.positive, totals.positive);
     mine.negative = std::max(mine.negative, totals.negative);
   }
-  Notify(old_value);
+  if (changed) Notify(old_value);
   return absl::OkStatus();
 }
 

@@ -3,7 +3,7 @@
 // wrapping 64-bit arithmetic and read as int64.
 //
 // Only the owning node increments its own totals; merges may carry any node's totals. Every change
-// of the state is reported to listeners as (old value, new value).
+// of the state (even one that leaves the value equal) is reported as (old value, new value).
 #ifndef SEEDGRID_ENGINE_CRDT_PN_COUNTER_H_
 #define SEEDGRID_ENGINE_CRDT_PN_COUNTER_H_
 
@@ -34,9 +34,10 @@ class PnCounter {
   // REQUIRES: ValidateNodeId(node_id).ok().
   explicit PnCounter(std::string node_id);
 
-  // REQUIRES: the node's running total does not overflow uint64 (asserted).
-  void Increment(uint64_t by = 1);
-  void Decrement(uint64_t by = 1);
+  // OutOfRange (nothing changes) when this node's running total would pass 2^64 - 1; a remote
+  // state may have raised the total, so this is an error, not an assertion.
+  absl::Status Increment(uint64_t by = 1);
+  absl::Status Decrement(uint64_t by = 1);
   // InvalidArgument (nothing changes) when a node id in `remote` is invalid.
   absl::Status Merge(const PnState& remote);
 
@@ -52,6 +53,7 @@ class PnCounter {
 
  private:
   void Notify(int64_t old_value);
+  absl::Status Add(bool positive, uint64_t by);
 
   std::string node_id_;
   PnState state_;

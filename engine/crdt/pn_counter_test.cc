@@ -9,9 +9,9 @@ namespace {
 
 TEST(PnCounter, IncrementDecrementAndMergeByPerNodeMax) {
   PnCounter a("a"), b("b");
-  a.Increment(5);
-  a.Decrement(2);
-  b.Decrement(10);
+  ASSERT_TRUE(a.Increment(5).ok());
+  ASSERT_TRUE(a.Decrement(2).ok());
+  ASSERT_TRUE(b.Decrement(10).ok());
   EXPECT_EQ(a.value(), 3);
   ASSERT_TRUE(a.Merge(b.state()).ok());
   ASSERT_TRUE(b.Merge(a.state()).ok());
@@ -26,8 +26,31 @@ TEST(PnCounter, IncrementDecrementAndMergeByPerNodeMax) {
 
 TEST(PnCounter, ValueWrapsInsteadOfOverflowingUB) {
   PnCounter a("a");
-  a.Increment(std::numeric_limits<uint64_t>::max());
+  ASSERT_TRUE(a.Increment(std::numeric_limits<uint64_t>::max()).ok());
   EXPECT_EQ(a.value(), -1);  // Modular: documented, not undefined behaviour.
+}
+
+TEST(PnCounter, OverflowAfterRemoteMergeIsAnErrorNotAnAbort) {
+  PnCounter a("a");
+  ASSERT_TRUE(a.Merge({{"a", {std::numeric_limits<uint64_t>::max(), 0}}}).ok());
+  const absl::Status s = a.Increment(1);
+  EXPECT_EQ(s.code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(s.message(),
+            "pn-counter on node 'a': increment by 1 would overflow the node's positive total "
+            "18446744073709551615");
+  EXPECT_EQ(a.state().at("a").positive, std::numeric_limits<uint64_t>::max());
+  EXPECT_TRUE(a.Decrement(1).ok());
+}
+
+TEST(PnCounter, MergeThatChangesStateButNotValueStillNotifies) {
+  PnCounter a("a");
+  int events = 0;
+  a.AddListener([&](const PnChange& c) {
+    ++events;
+    EXPECT_EQ(c.old_value, c.new_value);
+  });
+  ASSERT_TRUE(a.Merge({{"b", {5, 5}}}).ok());
+  EXPECT_EQ(events, 1);
 }
 
 TEST(PnCounter, MergeRejectsBadNodeIds) {
@@ -36,13 +59,13 @@ TEST(PnCounter, MergeRejectsBadNodeIds) {
   EXPECT_EQ(a.value(), 0);
 }
 
-TEST(PnCounter, NotifiesOnValueChangeOnly) {
+TEST(PnCounter, NotifiesOnStateChangeOnly) {
   PnCounter a("a");
   std::vector<std::pair<int64_t, int64_t>> changes;
   a.AddListener([&](const PnChange& c) { changes.emplace_back(c.old_value, c.new_value); });
-  a.Increment(2);
+  ASSERT_TRUE(a.Increment(2).ok());
   ASSERT_TRUE(a.Merge({{"a", {1, 0}}}).ok());  // Stale: no change.
-  a.Decrement(1);
+  ASSERT_TRUE(a.Decrement(1).ok());
   EXPECT_EQ(changes, (std::vector<std::pair<int64_t, int64_t>>{{0, 2}, {2, 1}}));
 }
 

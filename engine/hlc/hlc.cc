@@ -44,22 +44,30 @@ Timestamp Hlc::Now() {
   return last_;
 }
 
-absl::Status Hlc::Update(const Timestamp& remote) {
+absl::Status Hlc::Check(const Timestamp& remote) const {
   if (remote.millis >= kRemoteMillisLimit) {
     return absl::InvalidArgumentError(fmt::format(
         "hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
         remote.ToString()));
   }
   const uint64_t physical = clock_.NowMs();
-  if (remote.millis > physical && remote.millis - physical > options_.max_drift_ms) {
-    ++drift_violations_;
-    if (options_.drift_mode == DriftMode::kStrict) {
-      return absl::FailedPreconditionError(fmt::format(
-          "hlc on node '{}': remote timestamp {} is {} ms ahead of the physical clock (max drift "
-          "{} ms)",
-          last_.node_id, remote.ToString(), remote.millis - physical, options_.max_drift_ms));
-    }
+  if (options_.drift_mode == DriftMode::kStrict && remote.millis > physical &&
+      remote.millis - physical > options_.max_drift_ms) {
+    return absl::FailedPreconditionError(fmt::format(
+        "hlc on node '{}': remote timestamp {} is {} ms ahead of the physical clock (max drift "
+        "{} ms)",
+        last_.node_id, remote.ToString(), remote.millis - physical, options_.max_drift_ms));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Hlc::Update(const Timestamp& remote) {
+  const uint64_t physical = clock_.NowMs();
+  if (remote.millis < kRemoteMillisLimit && remote.millis > physical &&
+      remote.millis - physical > options_.max_drift_ms) {
+    ++drift_violations_;
+  }
+  if (absl::Status s = Check(remote); !s.ok()) return s;
   const uint64_t local_millis = last_.millis;
   const uint64_t local_counter = last_.counter;
   const uint64_t m = std::max({local_millis, physical, remote.millis});
@@ -77,11 +85,17 @@ absl::Status Hlc::Update(const Timestamp& remote) {
   return absl::OkStatus();
 }
 
-void Hlc::Restore(uint64_t millis, uint32_t counter) {
+absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
+  if (millis >= kRemoteMillisLimit) {
+    return absl::InvalidArgumentError(
+        fmt::format("hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id,
+                    millis));
+  }
   if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
     last_.millis = millis;
     last_.counter = counter;
   }
+  return absl::OkStatus();
 }
 
 }  // namespace seedgrid

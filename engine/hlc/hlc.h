@@ -37,8 +37,11 @@ class Hlc {
   Hlc(Clock& clock, HlcOptions options);
 
   Timestamp Now();
-  // FailedPrecondition (strict mode) when `remote` is too far ahead of the physical clock.
+  // FailedPrecondition (strict mode) when `remote` is too far ahead of the physical clock;
+  // InvalidArgument for millis >= 2^62. On error the clock is unchanged.
   absl::Status Update(const Timestamp& remote);
+  // What Update(remote) would return, without changing anything (and without counting).
+  absl::Status Check(const Timestamp& remote) const;
 
   // The last timestamp issued or absorbed; (0, 0, node_id) before the first call.
   const Timestamp& last() const { return last_; }
@@ -48,8 +51,9 @@ class Hlc {
   // Remote timestamps beyond the drift bound: rejected (strict) or accepted (lenient).
   uint64_t drift_violations() const { return drift_violations_; }
 
-  // Restores the clock after a restart so it never issues a timestamp at or below `persisted`.
-  void Restore(uint64_t millis, uint32_t counter);
+  // Restores the clock after a restart so it never issues a timestamp at or below
+  // (millis, counter). InvalidArgument (nothing changes) for millis >= 2^62.
+  absl::Status Restore(uint64_t millis, uint32_t counter);
 
  private:
   void Set(uint64_t millis, uint64_t counter);

@@ -26,7 +26,7 @@ TEST(Hlc, NowUsesPhysicalTimeWhenAheadElseBumpsCounter) {
 TEST(Hlc, NowCounterOverflowRollsToNextMillis) {
   ManualClock clock(1000);
   Hlc hlc(clock, {.node_id = "n1"});
-  hlc.Restore(1000, kCounterMax - 1);
+  ASSERT_TRUE(hlc.Restore(1000, kCounterMax - 1).ok());
   EXPECT_EQ(hlc.Now(), (Timestamp{1000, kCounterMax, "n1"}));
   EXPECT_EQ(hlc.Now(), (Timestamp{1001, 0, "n1"}));
   EXPECT_EQ(hlc.Now(), (Timestamp{1001, 1, "n1"}));
@@ -35,7 +35,7 @@ TEST(Hlc, NowCounterOverflowRollsToNextMillis) {
 TEST(Hlc, UpdateBothAtMaxTakesMaxCounterPlusOne) {
   ManualClock clock(500);
   Hlc hlc(clock, {.node_id = "n1"});
-  hlc.Restore(1000, 3);
+  ASSERT_TRUE(hlc.Restore(1000, 3).ok());
   ASSERT_TRUE(hlc.Update({1000, 7, "n2"}).ok());
   EXPECT_EQ(hlc.last(), (Timestamp{1000, 8, "n1"}));
   ASSERT_TRUE(hlc.Update({1000, 2, "n2"}).ok());
@@ -45,7 +45,7 @@ TEST(Hlc, UpdateBothAtMaxTakesMaxCounterPlusOne) {
 TEST(Hlc, UpdateOnlyLocalAtMaxBumpsLocalCounter) {
   ManualClock clock(500);
   Hlc hlc(clock, {.node_id = "n1"});
-  hlc.Restore(1000, 3);
+  ASSERT_TRUE(hlc.Restore(1000, 3).ok());
   ASSERT_TRUE(hlc.Update({999, 50, "n2"}).ok());
   EXPECT_EQ(hlc.last(), (Timestamp{1000, 4, "n1"}));
 }
@@ -53,7 +53,7 @@ TEST(Hlc, UpdateOnlyLocalAtMaxBumpsLocalCounter) {
 TEST(Hlc, UpdateOnlyRemoteAtMaxBumpsRemoteCounter) {
   ManualClock clock(500);
   Hlc hlc(clock, {.node_id = "n1"});
-  hlc.Restore(1000, 3);
+  ASSERT_TRUE(hlc.Restore(1000, 3).ok());
   ASSERT_TRUE(hlc.Update({1200, 5, "n2"}).ok());
   EXPECT_EQ(hlc.last(), (Timestamp{1200, 6, "n1"}));
 }
@@ -61,7 +61,7 @@ TEST(Hlc, UpdateOnlyRemoteAtMaxBumpsRemoteCounter) {
 TEST(Hlc, UpdateWithPhysicalStrictlyAheadResetsCounter) {
   ManualClock clock(2000);
   Hlc hlc(clock, {.node_id = "n1"});
-  hlc.Restore(1000, 3);
+  ASSERT_TRUE(hlc.Restore(1000, 3).ok());
   ASSERT_TRUE(hlc.Update({1500, 9, "n2"}).ok());
   EXPECT_EQ(hlc.last(), (Timestamp{2000, 0, "n1"}));
 }
@@ -107,6 +107,24 @@ TEST(Hlc, DriftBeyondThresholdCountedAndAppliedInLenientMode) {
   EXPECT_TRUE(hlc.Update({20'000, 4, "n2"}).ok());
   EXPECT_EQ(hlc.last(), (Timestamp{20'000, 5, "n1"}));
   EXPECT_EQ(hlc.drift_violations(), 1u);
+}
+
+TEST(Hlc, RestoreRejectsAbsurdMillisAndNeverMovesBackwards) {
+  ManualClock clock(10);
+  Hlc hlc(clock, {.node_id = "n1"});
+  EXPECT_EQ(hlc.Restore(UINT64_MAX, kCounterMax).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(hlc.Restore(500, 2).ok());
+  ASSERT_TRUE(hlc.Restore(400, 9).ok());  // Older: ignored.
+  EXPECT_EQ(hlc.Now(), (Timestamp{500, 3, "n1"}));
+}
+
+TEST(Hlc, CheckPredictsUpdateWithoutChangingState) {
+  ManualClock clock(10'000);
+  Hlc hlc(clock, {.node_id = "n1", .max_drift_ms = 100});
+  EXPECT_EQ(hlc.Check({20'000, 0, "n2"}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(hlc.Check({10'100, 0, "n2"}).ok());
+  EXPECT_EQ(hlc.drift_violations(), 0u);
+  EXPECT_EQ(hlc.last(), (Timestamp{0, 0, "n1"}));
 }
 
 TEST(Hlc, AbsurdRemoteMillisRejectedEvenWhenLenient) {

@@ -10,8 +10,12 @@ namespace seedgrid {
 namespace {
 constexpr size_t kNodeIdBytesMax = 255;
 
+// Decimal digits only, no sign, no spaces, no leading zeros (so Parse(ToString(t)) is the only
+// text for t and Parse is the inverse of ToString).
+
 bool ParseDecimal(std::string_view digits, uint64_t max, uint64_t& out) {
   if (digits.empty() || digits.size() > 20) return false;
+  if (digits.size() > 1 && digits[0] == '0') return false;  // Canonical: no leading zeros.
   for (char c : digits) {
     if (c < '0' || c > '9') return false;  // Rejects '+', '-', spaces that SimpleAtoi allows.
   }

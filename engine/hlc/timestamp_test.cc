@@ -41,6 +41,9 @@ TEST(Timestamp, ParseRejectsBadTextWithClearErrors) {
             "timestamp '1:4294967296:n': counter '4294967296' is not a decimal uint32");
   EXPECT_EQ(message("1: 2:n"), "timestamp '1: 2:n': counter ' 2' is not a decimal uint32");
   EXPECT_EQ(message("1:2:"), "timestamp '1:2:': node id must not be empty");
+  EXPECT_EQ(message("01:0:a"), "timestamp '01:0:a': millis '01' is not a decimal uint64");
+  EXPECT_EQ(message("1:00:a"), "timestamp '1:00:a': counter '00' is not a decimal uint32");
+  EXPECT_TRUE(Timestamp::Parse("0:0:a").ok());
   EXPECT_EQ(message("1:2:a:b"), "timestamp '1:2:a:b': node id 'a:b' contains ':'");
 }
 

@@ -51,7 +51,7 @@ TEST(Replica, FlushReplicatesWritesAsOpBatches) {
   Cluster c(3);
   c.r(0).lww("users").Set("alice", Document{{"age", int64_t{30}}});
   c.r(1).orm("tags").Add("post1", Document{{"t", std::string("x")}});
-  c.r(2).counter("hits").Increment(3);
+  ASSERT_TRUE(c.r(2).counter("hits").Increment(3).ok());
   for (int i = 0; i < 3; ++i) c.r(i).Flush(c.ids);
   c.network.DeliverAll();
   for (int i = 0; i < 3; ++i) {
@@ -119,7 +119,7 @@ RC_GTEST_PROP(Replica, AntiEntropyConvergesAfterArbitraryLoss, ()) {
       case 1: r.lww("m").Remove(key); break;
       case 2: r.orm("o").Add(key, Document{{"v", int64_t{i % 3}}}); break;
       case 3: r.orm("o").Remove(key, Document{{"v", int64_t{i % 3}}}); break;
-      default: r.counter("c").Increment(1); break;
+      default: RC_ASSERT(r.counter("c").Increment(1).ok()); break;
     }
     if (*rc::gen::inRange(0, 4) == 0) {
       r.Flush(c.ids);
