@@ -24,18 +24,19 @@ namespace {
 
 // ---------- LWW state-based laws ----------
 
-// Honest replicas never issue two different records with the same timestamp, so the value is
-// derived from the timestamp; the key and timestamp domains are small so collisions are common.
+// Small key, timestamp and value domains so that collisions are common — including records with
+// the same timestamp and different contents, which honest replicas never produce but which must
+// still merge commutatively (resolved by record hash).
 rc::Gen<std::pair<std::string, LwwRecord>> GenLwwRecord() {
   return rc::gen::apply(
-      [](int key, uint64_t millis, uint32_t counter, int node) {
+      [](int key, uint64_t millis, uint32_t counter, int node, int v) {
         Timestamp ts{millis, counter, "n" + std::to_string(node)};
         std::optional<Document> value;
-        if ((millis + counter + node) % 3 != 0) value = Document{{"v", ts.ToString()}};
+        if (v != 0) value = Document{{"v", int64_t{v}}};
         return std::make_pair("k" + std::to_string(key), LwwRecord{value, ts, std::nullopt});
       },
       rc::gen::inRange(0, 6), rc::gen::inRange<uint64_t>(1000, 1004),
-      rc::gen::inRange<uint32_t>(0, 3), rc::gen::inRange(0, 3));
+      rc::gen::inRange<uint32_t>(0, 3), rc::gen::inRange(0, 3), rc::gen::inRange(0, 3));
 }
 
 using LwwState = std::vector<std::pair<std::string, LwwRecord>>;

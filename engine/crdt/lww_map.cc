@@ -86,7 +86,15 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
   }
   if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
   auto it = records_.find(key);
-  if (it != records_.end() && !(remote.ts > it->second.ts)) return false;
+  if (it != records_.end() && !(remote.ts > it->second.ts)) {
+    if (remote.ts < it->second.ts || remote == it->second) return false;  // Older, or the same.
+    // Same timestamp, different contents: impossible between honest replicas (HLC timestamps are
+    // unique per node), but a node that re-issues timestamps after losing its clock state, or a
+    // corrupt peer, can cause it. "Ties keep local" would then never converge, so the record with
+    // the greater RecordHash wins on every replica, and the event is counted.
+    ++tie_conflicts_;
+    if (RecordHash(key, remote) <= RecordHash(key, it->second)) return false;
+  }
   Apply(it, std::move(key), std::move(remote), ChangeCause::kMerge);
   return true;
 }

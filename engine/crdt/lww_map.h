@@ -3,7 +3,9 @@
 //   Set / Remove stamp the record with hlc.Now(); Remove writes a tombstone (even for a key that
 //   was never set), so the delete replicates.
 //   Merge(key, remote) always calls hlc.Update(remote.ts) first, then accepts the remote record
-//   iff there is no local record or remote.ts > local.ts (strictly; ties keep local).
+//   iff there is no local record or remote.ts > local.ts (strictly; ties keep local). A tie with
+//   *different* contents (a re-issued timestamp; never between honest replicas) is broken by the
+//   greater RecordHash so replicas still converge, and counted in tie_conflicts().
 //   TTL: a record is expired when ts.millis + ttl_ms < clock now (live at equality); expiry only
 //   hides the record on read, it stays in the state, the Merkle tree and replication.
 //   Prune(older_than) removes tombstones with ts < older_than.
@@ -91,6 +93,8 @@ class LwwMap {
   size_t size() const { return records_.size(); }
   const MerkleTree& merkle() const { return merkle_; }
   Hlc& hlc() { return hlc_; }
+  // Merges that met a record with the same timestamp but different contents.
+  uint64_t tie_conflicts() const { return tie_conflicts_; }
 
   ListenerId AddListener(ListenerSet<LwwChange>::Listener listener) {
     return listeners_.Add(std::move(listener));
@@ -106,6 +110,7 @@ class LwwMap {
   Records records_;
   MerkleTree merkle_;
   ListenerSet<LwwChange> listeners_;
+  uint64_t tie_conflicts_ = 0;
 };
 
 }  // namespace seedgrid

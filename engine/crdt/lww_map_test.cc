@@ -38,12 +38,31 @@ TEST(LwwMap, MergeStrictlyGreaterWinsTiesKeepLocal) {
   EXPECT_EQ(*f.map.Get("k"), Doc(1));
   EXPECT_TRUE(*f.map.Merge("k", {Doc(3), {1000, 0, "n2"}, {}}));
   EXPECT_EQ(*f.map.Get("k"), Doc(3));
-  // Exact tie (same timestamp, different value): local is kept.
-  EXPECT_FALSE(*f.map.Merge("k", {Doc(4), {1000, 0, "n2"}, {}}));
-  EXPECT_EQ(*f.map.Get("k"), Doc(3));
+  // Exact tie with the same contents: local is kept, nothing changes.
+  EXPECT_FALSE(*f.map.Merge("k", {Doc(3), {1000, 0, "n2"}, {}}));
+  EXPECT_EQ(f.map.tie_conflicts(), 0u);
   // Higher counter beats higher node id.
   EXPECT_TRUE(*f.map.Merge("k", {Doc(5), {1000, 1, "a"}, {}}));
   EXPECT_EQ(*f.map.Get("k"), Doc(5));
+}
+
+TEST(LwwMap, ConflictingTieIsResolvedTheSameWayOnEveryReplica) {
+  // Same timestamp, different contents (a re-issued timestamp): both replicas pick the record with
+  // the greater RecordHash, whichever arrived first, so they converge.
+  ManualClock clock(1000);
+  Hlc h1(clock, {.node_id = "n1"}), h2(clock, {.node_id = "n2"});
+  LwwMap a(h1), b(h2);
+  const LwwRecord x{Doc(1), {900, 0, "n9"}, {}};
+  const LwwRecord y{Doc(2), {900, 0, "n9"}, {}};
+  ASSERT_TRUE(a.Merge("k", x).ok());
+  ASSERT_TRUE(a.Merge("k", y).ok());
+  ASSERT_TRUE(b.Merge("k", y).ok());
+  ASSERT_TRUE(b.Merge("k", x).ok());
+  EXPECT_EQ(*a.GetRecord("k"), *b.GetRecord("k"));
+  EXPECT_EQ(*a.GetRecord("k"), RecordHash("k", x) > RecordHash("k", y) ? x : y);
+  EXPECT_EQ(a.tie_conflicts(), 1u);
+  EXPECT_EQ(b.tie_conflicts(), 1u);
+  EXPECT_EQ(a.merkle().root(), b.merkle().root());
 }
 
 TEST(LwwMap, MergeUpdatesHlcEvenWhenTheRemoteLoses) {

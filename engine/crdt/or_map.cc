@@ -88,12 +88,15 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
           fmt::format("or merge of key '{}': tombstone tag: {}", key, s.message()));
     }
   }
+  // Check every timestamp first so that a rejected merge leaves the clock untouched too.
   for (const OrRecord& record : items) {
-    if (absl::Status s = hlc_.Update(record.tag); !s.ok()) return s;
+    if (absl::Status s = hlc_.Check(record.tag); !s.ok()) return s;
   }
   for (const Timestamp& tag : tombstones) {
-    if (absl::Status s = hlc_.Update(tag); !s.ok()) return s;
+    if (absl::Status s = hlc_.Check(tag); !s.ok()) return s;
   }
+  for (const OrRecord& record : items) SG_ASSERT(hlc_.Update(record.tag).ok());
+  for (const Timestamp& tag : tombstones) SG_ASSERT(hlc_.Update(tag).ok());
   const OrEntry* current = GetEntry(key);
   OrEntry entry = current ? *current : OrEntry{};
   bool changed = false;

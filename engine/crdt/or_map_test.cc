@@ -95,6 +95,12 @@ TEST(OrMap, MergeRejectsBadTagsAndDriftWithoutChanges) {
   EXPECT_EQ(p.a.Merge("k", {{{999'999'999, 0, "n9"}, Doc("x"), {}}}, {}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(p.a.size(), 0u);
+  // A merge rejected for drift leaves the clock where it was, even if earlier tags were fine.
+  const Timestamp before = p.h1.last();
+  EXPECT_FALSE(p.a.Merge("k", {{{1500, 0, "n9"}, Doc("x"), {}}, {{999'999'999, 0, "n9"}, Doc("y"), {}}},
+                         {})
+                   .ok());
+  EXPECT_EQ(p.h1.last(), before);
 }
 
 TEST(OrMap, EmitsChangeEvents) {

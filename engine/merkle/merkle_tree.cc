@@ -44,6 +44,7 @@ MerkleTree::MerkleTree(int depth) : depth_(depth) {
     width *= kFanout;
   }
   leaves_.resize(levels_[depth_].size());
+  leaf_sums_.assign(levels_[depth_].size(), 0);
 }
 
 uint32_t MerkleTree::LeafIndexOf(std::string_view key) const {
@@ -60,8 +61,11 @@ MerkleTree::Path MerkleTree::PathOfLeaf(uint32_t leaf_index) const {
   return path;
 }
 
-void MerkleTree::SetLeafHash(uint32_t leaf_index, uint64_t hash) {
-  levels_[depth_][leaf_index] = hash;
+void MerkleTree::SetLeafSum(uint32_t leaf_index, uint64_t sum) {
+  leaf_sums_[leaf_index] = sum;
+  const uint64_t count = leaves_[leaf_index].size();
+  const uint64_t words[2] = {sum, count};
+  levels_[depth_][leaf_index] = count == 0 ? 0 : XXH3_64bits(words, sizeof(words));
   uint32_t index = leaf_index;
   for (int d = depth_ - 1; d >= 0; --d) {
     index >>= 4;
@@ -73,7 +77,7 @@ void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
   const uint64_t key_hash = KeyHash(key);
   const uint32_t leaf = static_cast<uint32_t>(key_hash >> (64 - 4 * depth_));
   auto& items = leaves_[leaf];
-  uint64_t sum = levels_[depth_][leaf];
+  uint64_t sum = leaf_sums_[leaf];
   auto it = items.find(LeafKeyView{key_hash, key});
   if (it == items.end()) {
     items.emplace(LeafKey{key_hash, std::string(key)}, item_hash);
@@ -83,7 +87,7 @@ void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
     sum -= Contribution(key_hash, it->second);
     it->second = item_hash;
   }
-  SetLeafHash(leaf, sum + Contribution(key_hash, item_hash));
+  SetLeafSum(leaf, sum + Contribution(key_hash, item_hash));
 }
 
 bool MerkleTree::Erase(std::string_view key) {
@@ -92,11 +96,11 @@ bool MerkleTree::Erase(std::string_view key) {
   auto& items = leaves_[leaf];
   auto it = items.find(LeafKeyView{key_hash, key});
   if (it == items.end()) return false;
-  const uint64_t sum = levels_[depth_][leaf] - Contribution(key_hash, it->second);
+  const uint64_t sum = leaf_sums_[leaf] - Contribution(key_hash, it->second);
   items.erase(it);
   --size_;
   SG_ASSERT(!items.empty() || sum == 0);
-  SetLeafHash(leaf, sum);
+  SetLeafSum(leaf, sum);
   return true;
 }
 
@@ -191,6 +195,7 @@ std::vector<std::string> MerkleTree::DiffKeys(const MerkleTree& other) const {
 size_t MerkleTree::ApproxBytes() const {
   size_t bytes = 0;
   for (const auto& level : levels_) bytes += level.capacity() * sizeof(uint64_t);
+  bytes += leaf_sums_.capacity() * sizeof(uint64_t);
   bytes += leaves_.capacity() * sizeof(leaves_[0]);
   for (const auto& leaf : leaves_) {
     for (const auto& [leaf_key, hash] : leaf) {

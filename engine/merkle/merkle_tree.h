@@ -2,8 +2,10 @@
 //
 // Shape: depth D (1..5, default 3) gives 16^D leaves. A key lives in the leaf named by the top
 // 4*D bits of XXH3_64(key); digit i of a leaf's path is bits [60-4i, 64-4i) of that hash.
-// Leaf hash = wrapping sum over its items of XXH3(key hash, item hash) (order-independent, O(1)
-// to update; two keys with equal item hashes still contribute differently).
+// Leaf hash = 0 when empty, else XXH3(sum, count) where sum is the wrapping sum over its items of
+// XXH3(key hash, item hash): order-independent and O(1) to update; two keys with equal item
+// hashes still contribute differently; and items whose contributions cancel in the sum cannot
+// make a non-empty leaf look empty.
 // Inner node hash = 0 when all 16 children are 0 (empty subtree), else XXH3_64 over the 16 child
 // hashes as little-endian u64s. So the root is a function of the set of (key, item hash) pairs
 // only, never of insertion order, and Upsert / Erase cost O(D) node hashes.
@@ -75,7 +77,8 @@ class MerkleTree {
   absl::Status CheckPath(std::span<const uint8_t> path, size_t length_min,
                          size_t length_max) const;
   static uint32_t IndexOfPath(std::span<const uint8_t> path);
-  void SetLeafHash(uint32_t leaf_index, uint64_t hash);
+  // Stores the leaf's new sum and recomputes its hash and its ancestors'.
+  void SetLeafSum(uint32_t leaf_index, uint64_t sum);
   void DiffNode(const MerkleTree& other, int level, uint32_t index,
                 std::vector<uint32_t>& out) const;
 
@@ -104,6 +107,7 @@ class MerkleTree {
   // levels_[d] holds the 16^d node hashes at depth d; levels_[depth_] are the leaf hashes.
   std::vector<std::vector<uint64_t>> levels_;
   std::vector<Leaf> leaves_;
+  std::vector<uint64_t> leaf_sums_;
 };
 
 }  // namespace seedgrid

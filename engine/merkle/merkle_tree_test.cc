@@ -47,6 +47,14 @@ TEST(MerkleTree, EraseRestoresPreviousRootExactly) {
   EXPECT_EQ(tree.size(), 0u);
 }
 
+TEST(MerkleTree, NonEmptyLeafNeverLooksEmpty) {
+  // Whatever the item hashes, a leaf with items has a non-zero hash (count is mixed in).
+  MerkleTree tree(1);
+  tree.Upsert("a", 0);
+  EXPECT_NE(tree.root(), 0u);
+  EXPECT_NE(*tree.NodeHash(tree.PathOfLeaf(tree.LeafIndexOf("a"))), 0u);
+}
+
 TEST(MerkleTree, UpsertSameHashIsNoOpAndReplaceChangesRoot) {
   MerkleTree tree;
   tree.Upsert("a", 11);

@@ -97,8 +97,9 @@ class Replica {
   void OnLeafRequest(const NodeId& from, const msg::SyncLeafRequest& m);
   void OnLeaf(const msg::SyncLeaf& m);
   void OnPnState(const msg::PnCounterState& m);
-  void MergeLww(const std::string& map_name, const std::vector<msg::LwwEntry>& entries);
-  void MergeOr(const std::string& map_name, const std::vector<msg::OrKeyState>& entries);
+  // Return how many entries failed (a kind conflict fails them all).
+  uint64_t MergeLww(const std::string& map_name, const std::vector<msg::LwwEntry>& entries);
+  uint64_t MergeOr(const std::string& map_name, const std::vector<msg::OrKeyState>& entries);
   // Asks for the child at `path` + `digit`: a leaf request at full depth, else its buckets.
   void Descend(const NodeId& from, const std::string& map_name, std::vector<uint8_t> path);
 

@@ -93,6 +93,10 @@ TEST(Replica, GarbageAndConflictsAreCountedNotFatal) {
   c.network.DeliverAll();
   EXPECT_EQ(c.r(0).stats().protocol_errors, 1u);
   EXPECT_EQ(c.r(0).stats().last_error, "map 'x' is an LWW map here; the peer sent OR data");
+  // The sender learns: the Ack counts the entry as failed and carries the reason.
+  EXPECT_EQ(c.r(1).stats().protocol_errors, 1u);
+  EXPECT_EQ(c.r(1).stats().last_error,
+            "peer 'n0' nacked: map 'x' is an LWW map here; the peer sent OR data");
 }
 
 TEST(Replica, DriftRejectedWritesAreMergeErrorsAndNacked) {

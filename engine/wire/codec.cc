@@ -495,7 +495,9 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   }
   flatbuffers::Verifier::Options options;
   options.max_depth = 64;
-  options.max_tables = 1'000'000;
+  // Every table takes at least 4 bytes, so this bound never rejects a message that fits the size
+  // limit; it only caps verifier work on hostile input.
+  options.max_tables = kWireMessageBytesMax / 4;
   options.check_alignment = true;
   flatbuffers::Verifier verifier(data, bytes.size(), options);
   if (!fb::VerifyEnvelopeBuffer(verifier)) {
