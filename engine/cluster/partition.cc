@@ -6,42 +6,17 @@
 
 namespace seedgrid {
 
+// The WHATWG Encoding Standard's UTF-8 decoder (what JavaScript's TextDecoder does): each
+// maximal invalid subpart becomes one U+FFFD, and the offending byte is then decoded afresh.
 std::u16string Utf8ToUtf16(std::string_view utf8) {
   std::u16string out;
   out.reserve(utf8.size());
-  const auto byte = [&](size_t i) { return static_cast<uint8_t>(utf8[i]); };
-  size_t i = 0;
-  while (i < utf8.size()) {
-    const uint8_t lead = byte(i);
-    uint32_t cp = 0;
-    size_t len = 0;
-    uint32_t min = 0;
-    if (lead < 0x80) {
-      cp = lead, len = 1, min = 0;
-    } else if ((lead & 0xE0) == 0xC0) {
-      cp = lead & 0x1F, len = 2, min = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      cp = lead & 0x0F, len = 3, min = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      cp = lead & 0x07, len = 4, min = 0x10000;
-    } else {
-      out.push_back(0xFFFD);
-      ++i;
-      continue;
-    }
-    bool valid = i + len <= utf8.size();
-    for (size_t k = 1; valid && k < len; ++k) {
-      if ((byte(i + k) & 0xC0) != 0x80) {
-        valid = false;
-      } else {
-        cp = (cp << 6) | (byte(i + k) & 0x3F);
-      }
-    }
-    if (!valid || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      out.push_back(0xFFFD);
-      ++i;  // Replace one byte and resynchronise on the next.
-      continue;
-    }
+  uint32_t code_point = 0;
+  int bytes_needed = 0;
+  int bytes_seen = 0;
+  uint8_t lower = 0x80;
+  uint8_t upper = 0xBF;
+  const auto emit = [&out](uint32_t cp) {
     if (cp >= 0x10000) {
       cp -= 0x10000;
       out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
@@ -49,8 +24,51 @@ std::u16string Utf8ToUtf16(std::string_view utf8) {
     } else {
       out.push_back(static_cast<char16_t>(cp));
     }
-    i += len;
+  };
+  for (size_t i = 0; i < utf8.size();) {
+    const uint8_t byte = static_cast<uint8_t>(utf8[i]);
+    if (bytes_needed == 0) {
+      ++i;
+      if (byte <= 0x7F) {
+        emit(byte);
+      } else if (byte >= 0xC2 && byte <= 0xDF) {
+        bytes_needed = 1;
+        code_point = byte & 0x1F;
+      } else if (byte >= 0xE0 && byte <= 0xEF) {
+        if (byte == 0xE0) lower = 0xA0;
+        if (byte == 0xED) upper = 0x9F;
+        bytes_needed = 2;
+        code_point = byte & 0x0F;
+      } else if (byte >= 0xF0 && byte <= 0xF4) {
+        if (byte == 0xF0) lower = 0x90;
+        if (byte == 0xF4) upper = 0x8F;
+        bytes_needed = 3;
+        code_point = byte & 0x07;
+      } else {
+        emit(0xFFFD);
+      }
+      continue;
+    }
+    if (byte < lower || byte > upper) {
+      // Invalid continuation: one U+FFFD for the subpart so far; reprocess this byte (no ++i).
+      code_point = 0;
+      bytes_needed = bytes_seen = 0;
+      lower = 0x80;
+      upper = 0xBF;
+      emit(0xFFFD);
+      continue;
+    }
+    ++i;
+    lower = 0x80;
+    upper = 0xBF;
+    code_point = (code_point << 6) | (byte & 0x3F);
+    if (++bytes_seen == bytes_needed) {
+      emit(code_point);
+      code_point = 0;
+      bytes_needed = bytes_seen = 0;
+    }
   }
+  if (bytes_needed != 0) emit(0xFFFD);  // Truncated at the end.
   return out;
 }
 

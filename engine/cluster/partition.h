@@ -1,8 +1,9 @@
 // Key hashing and partition ownership, matching TopGun.
 //
 // Fnv1aUtf16: FNV-1a 32-bit over the key's UTF-16 code units, each code unit XORed in whole
-// (not byte by byte), as JavaScript's charCodeAt loop does. Keys are UTF-8; invalid UTF-8 bytes
-// decode to U+FFFD each, as a JavaScript TextDecoder would.
+// (not byte by byte), as JavaScript's charCodeAt loop does. Keys are UTF-8, decoded by the WHATWG
+// algorithm that a JavaScript TextDecoder uses: each maximal invalid subpart becomes one U+FFFD.
+// (A JavaScript string holding a lone surrogate has no UTF-8 form, so such keys cannot arrive.)
 // PartitionOf(key) = Fnv1aUtf16(key) % 271.
 // Owner of partition p = sorted active members[p % n]; backups = the next backup_count members,
 // wrapping around (never the owner twice; at most n - 1 backups).
