@@ -9,8 +9,9 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev googletest
   libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev
 )
-# clang is optional: with it, the wire-decoder libFuzzer target is built and run briefly.
-optional=(clang libclang-rt-14-dev)
+# Optional: with clang, the wire-decoder libFuzzer target is built and run briefly; with
+# clang-format, the style check runs as a test.
+optional=(clang libclang-rt-14-dev clang-format)
 
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do

@@ -18,7 +18,8 @@ std::string Names(const Maps& maps) {
 std::string Describe(const OrEntry* e) {
   if (e == nullptr) return "<absent>";
   std::string out = "{items:";
-  for (const auto& [tag, item] : e->items) out += " " + tag.ToString() + "=" + item.value.ToString();
+  for (const auto& [tag, item] : e->items)
+    out += " " + tag.ToString() + "=" + item.value.ToString();
   out += "; tombstones:";
   for (const auto& tag : e->tombstones) out += " " + tag.ToString();
   return out + "}";
@@ -46,8 +47,9 @@ std::optional<Violation> CheckConvergence(const std::vector<const Replica*>& rep
       const LwwMap& map_b = *b.lww_maps().at(name);
       const bool roots_equal = map_a->merkle().root() == map_b.merkle().root();
       if (roots_equal && map_a->records() == map_b.records()) continue;
-      std::string detail = fmt::format("LWW map '{}' roots {:016x} vs {:016x}; differing keys:",
-                                       name, map_a->merkle().root(), map_b.merkle().root());
+      std::string detail =
+          fmt::format("LWW map '{}' roots {:016x} vs {:016x}; differing keys:", name,
+                      map_a->merkle().root(), map_b.merkle().root());
       size_t reported = 0;
       for (const std::string& key : map_a->merkle().DiffKeys(map_b.merkle())) {
         if (reported++ == keys_reported_max) break;
@@ -63,8 +65,9 @@ std::optional<Violation> CheckConvergence(const std::vector<const Replica*>& rep
       const OrMap& map_b = *b.or_maps().at(name);
       const bool roots_equal = map_a->merkle().root() == map_b.merkle().root();
       if (roots_equal && map_a->entries() == map_b.entries()) continue;
-      std::string detail = fmt::format("OR map '{}' roots {:016x} vs {:016x}; differing keys:",
-                                       name, map_a->merkle().root(), map_b.merkle().root());
+      std::string detail =
+          fmt::format("OR map '{}' roots {:016x} vs {:016x}; differing keys:", name,
+                      map_a->merkle().root(), map_b.merkle().root());
       size_t reported = 0;
       for (const std::string& key : map_a->merkle().DiffKeys(map_b.merkle())) {
         if (reported++ == keys_reported_max) break;

@@ -1,11 +1,10 @@
 #include "scenarios/convergence_demo.h"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <deque>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "engine/base/assert.h"
 #include "engine/env/mem_storage.h"
@@ -94,13 +93,13 @@ absl::Status Validate(const ConvergenceDemoOptions& o) {
     if (v >= lo && v <= hi) return absl::OkStatus();
     return absl::InvalidArgumentError(fmt::format("--{} is {}; expected {}..{}", name, v, lo, hi));
   };
-  for (absl::Status s : {range("nodes", o.nodes, 2, 1000), range("writes", o.writes, 0, 10'000'000),
-                         range("keys", o.keys, 1, 1'000'000),
-                         range("skew-ms", o.skew_ms_max, 0, 86'400'000),
-                         range("drift-ppm", o.drift_ppm_max, 0, 100'000),
-                         range("loss-ppm", o.loss_ppm, 0, 1'000'000),
-                         range("flush-every", o.flush_every, 1, 1'000'000),
-                         range("sync-rounds", o.sync_rounds_max, 1, 100'000)}) {
+  for (absl::Status s :
+       {range("nodes", o.nodes, 2, 1000), range("writes", o.writes, 0, 10'000'000),
+        range("keys", o.keys, 1, 1'000'000), range("skew-ms", o.skew_ms_max, 0, 86'400'000),
+        range("drift-ppm", o.drift_ppm_max, 0, 100'000),
+        range("loss-ppm", o.loss_ppm, 0, 1'000'000),
+        range("flush-every", o.flush_every, 1, 1'000'000),
+        range("sync-rounds", o.sync_rounds_max, 1, 100'000)}) {
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -124,10 +123,12 @@ ConvergenceDemoResult RunConvergenceDemo(const ConvergenceDemoOptions& o, std::s
     auto node = std::make_unique<DemoNode>(truth, offset, drift);
     node->env = std::make_unique<Env>(
         Env{node->clock, unused_env_random, network, node->timers, node->storage});
-    node->replica = std::make_unique<Replica>(*node->env, ReplicaOptions{.node_id = fmt::format("n{}", i)});
+    node->replica =
+        std::make_unique<Replica>(*node->env, ReplicaOptions{.node_id = fmt::format("n{}", i)});
     ids.push_back(node->replica->node_id());
     if (o.verbose || i < 8) {
-      report += fmt::format("  {:>5}  offset {:+7} ms  drift {:+5} ppm\n", ids.back(), offset, drift);
+      report +=
+          fmt::format("  {:>5}  offset {:+7} ms  drift {:+5} ppm\n", ids.back(), offset, drift);
     } else if (i == 8) {
       report += fmt::format("  ... ({} more)\n", o.nodes - 8);
     }
@@ -176,10 +177,11 @@ ConvergenceDemoResult RunConvergenceDemo(const ConvergenceDemoOptions& o, std::s
   std::vector<const Replica*> replicas;
   for (const auto& node : nodes) replicas.push_back(node->replica.get());
   result.violation = invariants::CheckConvergence(replicas);
-  report += fmt::format("safety phase: {} writes, {} messages delivered, {} lost ({} ppm loss); "
-                        "converged: {}\n",
-                        o.writes, network.delivered(), network.dropped(), o.loss_ppm,
-                        result.violation ? "no" : "yes");
+  report += fmt::format(
+      "safety phase: {} writes, {} messages delivered, {} lost ({} ppm loss); "
+      "converged: {}\n",
+      o.writes, network.delivered(), network.dropped(), o.loss_ppm,
+      result.violation ? "no" : "yes");
   if (result.violation && o.verbose) report += "  " + result.violation->detail + "\n";
 
   // Liveness phase: reliable network; each round every node syncs with its ring successor.
@@ -214,8 +216,8 @@ ConvergenceDemoResult RunConvergenceDemo(const ConvergenceDemoOptions& o, std::s
         r0.counters().contains("visits") ? r0.counters().at("visits")->value() : 0;
     if (!result.violation && visits != visits_model) {
       result.violation = invariants::Violation{
-          "pn-model", fmt::format("visits = {}, expected the sum of increments {}", visits,
-                                  visits_model)};
+          "pn-model",
+          fmt::format("visits = {}, expected the sum of increments {}", visits, visits_model)};
     }
   }
   result.converged = !result.violation.has_value();
@@ -227,8 +229,10 @@ ConvergenceDemoResult RunConvergenceDemo(const ConvergenceDemoOptions& o, std::s
   report += fmt::format("liveness phase: {} anti-entropy round(s); converged: {}\n",
                         result.sync_rounds, result.converged ? "yes" : "NO");
   if (result.converged) {
-    report += fmt::format("model check: every LWW key holds its highest-timestamp write ({} keys), "
-                          "visits = sum of increments ({})\n", lww_model.size(), visits_model);
+    report += fmt::format(
+        "model check: every LWW key holds its highest-timestamp write ({} keys), "
+        "visits = sum of increments ({})\n",
+        lww_model.size(), visits_model);
   }
   const Replica& first = *nodes[0]->replica;
   if (result.converged) {
@@ -241,7 +245,8 @@ ConvergenceDemoResult RunConvergenceDemo(const ConvergenceDemoOptions& o, std::s
         first.or_maps().contains("tags") ? first.or_maps().at("tags")->merkle().root() : 0,
         first.counters().contains("visits") ? first.counters().at("visits")->value() : 0);
   } else {
-    report += fmt::format("violation: {}: {}\n", result.violation->invariant, result.violation->detail);
+    report +=
+        fmt::format("violation: {}: {}\n", result.violation->invariant, result.violation->detail);
   }
   if (result.merge_errors > 0) {
     report += fmt::format("merge errors (e.g. HLC drift rejections): {}; last: {}\n",

@@ -19,14 +19,14 @@ namespace seedgrid::scenarios {
 
 struct ConvergenceDemoOptions {
   uint64_t seed = 1;
-  int nodes = 5;                  // 2..1000
-  int writes = 2000;              // 0..10'000'000
-  int keys = 200;                 // 1..1'000'000
-  int64_t skew_ms_max = 20'000;   // clock offsets drawn from [-skew, +skew]
-  int64_t drift_ppm_max = 200;    // drift drawn from [-drift, +drift]
-  uint32_t loss_ppm = 200'000;    // replication messages lost, parts per million
-  int flush_every = 10;           // a node flushes its outbox every N of its own writes
-  int sync_rounds_max = 100;      // liveness bound; each round advances virtual time 1 s
+  int nodes = 5;                 // 2..1000
+  int writes = 2000;             // 0..10'000'000
+  int keys = 200;                // 1..1'000'000
+  int64_t skew_ms_max = 20'000;  // clock offsets drawn from [-skew, +skew]
+  int64_t drift_ppm_max = 200;   // drift drawn from [-drift, +drift]
+  uint32_t loss_ppm = 200'000;   // replication messages lost, parts per million
+  int flush_every = 10;          // a node flushes its outbox every N of its own writes
+  int sync_rounds_max = 100;     // liveness bound; each round advances virtual time 1 s
   bool verbose = false;
 };
 

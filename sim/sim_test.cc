@@ -34,7 +34,7 @@ TEST(UniformIn, CoversClosedRange) {
 
 TEST(SkewedClock, AppliesOffsetDriftAndSteps) {
   ManualClock truth(1'000'000);
-  SkewedClock fast(truth, 250, 100);  // +250 ms, +100 ppm
+  SkewedClock fast(truth, 250, 100);          // +250 ms, +100 ppm
   EXPECT_EQ(fast.NowMs(), 1'000'000u + 250);  // No drift accrued yet.
   truth.AdvanceMs(1'000'000);
   EXPECT_EQ(fast.NowMs(), 2'000'000u + 250 + 100);

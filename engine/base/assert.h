@@ -10,11 +10,11 @@ namespace seedgrid::internal {
 [[noreturn]] void AssertFail(const char* file, int line, const char* condition);
 }  // namespace seedgrid::internal
 
-#define SG_ASSERT(condition)                                                \
-  do {                                                                      \
-    if (!(condition)) [[unlikely]] {                                        \
-      ::seedgrid::internal::AssertFail(__FILE__, __LINE__, #condition);     \
-    }                                                                       \
+#define SG_ASSERT(condition)                                            \
+  do {                                                                  \
+    if (!(condition)) [[unlikely]] {                                    \
+      ::seedgrid::internal::AssertFail(__FILE__, __LINE__, #condition); \
+    }                                                                   \
   } while (false)
 
 #endif  // SEEDGRID_ENGINE_BASE_ASSERT_H_

@@ -1,8 +1,8 @@
 #include "engine/cluster/partition.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace seedgrid {
 

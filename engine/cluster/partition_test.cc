@@ -11,8 +11,8 @@ TEST(Fnv1aUtf16, MatchesDesignVectors) {
   EXPECT_EQ(Fnv1aUtf16("hello"), 1335831723u);
   EXPECT_EQ(Fnv1aUtf16("key1"), 927623783u);
   EXPECT_EQ(Fnv1aUtf16("key1:100:0:test"), 3988528110u);
-  EXPECT_EQ(Fnv1aUtf16("caf\xC3\xA9"), 856211068u);          // "café"
-  EXPECT_EQ(Fnv1aUtf16("\xF0\x9F\x99\x82"), 2368824094u);    // "🙂", a surrogate pair
+  EXPECT_EQ(Fnv1aUtf16("caf\xC3\xA9"), 856211068u);        // "café"
+  EXPECT_EQ(Fnv1aUtf16("\xF0\x9F\x99\x82"), 2368824094u);  // "🙂", a surrogate pair
 }
 
 // Differential vectors: random byte strings (mostly invalid UTF-8), hashed by Node 20's
@@ -78,15 +78,21 @@ TEST(PartitionOf, MatchesDesignVectors) {
 TEST(Utf8ToUtf16, DecodesAndReplacesInvalidBytes) {
   EXPECT_EQ(Utf8ToUtf16("a\xC3\xA9"), (std::u16string{u'a', 0xE9}));
   EXPECT_EQ(Utf8ToUtf16("\xF0\x9F\x99\x82"), (std::u16string{0xD83D, 0xDE42}));
-  EXPECT_EQ(Utf8ToUtf16("\xFF" "a"), (std::u16string{0xFFFD, u'a'}));
-  EXPECT_EQ(Utf8ToUtf16("\xC3"), (std::u16string{0xFFFD}));            // Truncated.
+  EXPECT_EQ(Utf8ToUtf16("\xFF"
+                        "a"),
+            (std::u16string{0xFFFD, u'a'}));
+  EXPECT_EQ(Utf8ToUtf16("\xC3"), (std::u16string{0xFFFD}));  // Truncated.
   // One U+FFFD per maximal subpart, as TextDecoder: a truncated 3-byte sequence then 'A'.
-  EXPECT_EQ(Utf8ToUtf16("\xE2\x82" "A"), (std::u16string{0xFFFD, u'A'}));
+  EXPECT_EQ(Utf8ToUtf16("\xE2\x82"
+                        "A"),
+            (std::u16string{0xFFFD, u'A'}));
   EXPECT_EQ(Utf8ToUtf16("\xF0\x9F\x99"), (std::u16string{0xFFFD}));
-  EXPECT_EQ(Utf8ToUtf16("\xF0\x9F\x99" "\xF0\x9F\x99\x82"), (std::u16string{0xFFFD, 0xD83D, 0xDE42}));
-  EXPECT_EQ(Utf8ToUtf16("\xF4\x90\x80\x80"), (std::u16string(4, 0xFFFD)));  // > U+10FFFF.
-  EXPECT_EQ(Utf8ToUtf16("\xE0\x80\x80"), (std::u16string(3, 0xFFFD)));      // Overlong.
-  EXPECT_EQ(Utf8ToUtf16("\xC0\xAF"), (std::u16string{0xFFFD, 0xFFFD}));  // Overlong.
+  EXPECT_EQ(Utf8ToUtf16("\xF0\x9F\x99"
+                        "\xF0\x9F\x99\x82"),
+            (std::u16string{0xFFFD, 0xD83D, 0xDE42}));
+  EXPECT_EQ(Utf8ToUtf16("\xF4\x90\x80\x80"), (std::u16string(4, 0xFFFD)));           // > U+10FFFF.
+  EXPECT_EQ(Utf8ToUtf16("\xE0\x80\x80"), (std::u16string(3, 0xFFFD)));               // Overlong.
+  EXPECT_EQ(Utf8ToUtf16("\xC0\xAF"), (std::u16string{0xFFFD, 0xFFFD}));              // Overlong.
   EXPECT_EQ(Utf8ToUtf16("\xED\xA0\x80"), (std::u16string{0xFFFD, 0xFFFD, 0xFFFD}));  // Surrogate.
 }
 

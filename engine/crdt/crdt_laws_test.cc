@@ -55,9 +55,7 @@ std::unique_ptr<LwwReplica> FromLww(const std::vector<const LwwState*>& states) 
   return r;
 }
 
-LwwState StateOf(const LwwMap& map) {
-  return LwwState(map.records().begin(), map.records().end());
-}
+LwwState StateOf(const LwwMap& map) { return LwwState(map.records().begin(), map.records().end()); }
 
 void AssertSameLww(const LwwMap& a, const LwwMap& b) {
   RC_ASSERT(StateOf(a) == StateOf(b));
@@ -230,8 +228,8 @@ RC_GTEST_PROP(Convergence, ReplicasConvergeToModelUnderReorderAndDuplication, ()
     } else if (action == 4) {
       n.clock.AdvanceMs(*rc::gen::inRange<uint64_t>(0, 50));
     } else if (action == 5) {
-      const Timestamp ts = *rc::gen::arbitrary<bool>() ? n.lww.Set(key, Document{{"v", v}})
-                                                        : n.lww.Remove(key);
+      const Timestamp ts =
+          *rc::gen::arbitrary<bool>() ? n.lww.Set(key, Document{{"v", v}}) : n.lww.Remove(key);
       const LwwRecord rec = *n.lww.GetRecord(key);
       RC_ASSERT(rec.ts == ts);
       if (!lww_model.contains(key) || lww_model[key].ts < ts) lww_model[key] = rec;

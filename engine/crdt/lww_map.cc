@@ -1,8 +1,8 @@
 #include "engine/crdt/lww_map.h"
 
-#include <limits>
-
 #include <fmt/format.h>
+
+#include <limits>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"

@@ -80,7 +80,8 @@ TEST(LwwMap, MergeRejectsDriftAndBadNodeIdWithoutChanges) {
   EXPECT_EQ(drift.status().code(), absl::StatusCode::kFailedPrecondition);
   auto bad = f.map.Merge("k", {Doc(1), {1000, 0, "a:b"}, {}});
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "lww merge of key 'k': remote timestamp: node id 'a:b' contains ':'");
+  EXPECT_EQ(bad.status().message(),
+            "lww merge of key 'k': remote timestamp: node id 'a:b' contains ':'");
   EXPECT_EQ(f.map.size(), 0u);
   EXPECT_EQ(f.map.merkle().root(), root);
 }
@@ -98,9 +99,9 @@ TEST(LwwMap, TtlExpiryIsStrictLiveAtEquality) {
 
 TEST(LwwMap, PruneRemovesOnlyTombstonesStrictlyOlder) {
   Fixture f;
-  f.map.Remove("a");            // 1000:0:n1
-  f.map.Remove("b");            // 1000:1:n1
-  f.map.Set("c", Doc(1));       // 1000:2:n1 (live, never pruned)
+  f.map.Remove("a");                            // 1000:0:n1
+  f.map.Remove("b");                            // 1000:1:n1
+  f.map.Set("c", Doc(1));                       // 1000:2:n1 (live, never pruned)
   EXPECT_EQ(f.map.Prune({1000, 1, "n1"}), 1u);  // a only; b is at the boundary and stays.
   EXPECT_EQ(f.map.GetRecord("a"), nullptr);
   EXPECT_NE(f.map.GetRecord("b"), nullptr);
@@ -136,7 +137,7 @@ TEST(LwwMap, ListenersMayUnsubscribeAndSubscribeDuringNotification) {
   ListenerId second = 0;
   ListenerId first = f.map.AddListener([&](const LwwChange&) {
     calls.push_back("first");
-    f.map.RemoveListener(first);  // A one-shot subscription ending itself.
+    f.map.RemoveListener(first);   // A one-shot subscription ending itself.
     f.map.RemoveListener(second);  // ...and another one, before it runs.
     f.map.AddListener([&](const LwwChange&) { calls.push_back("late"); });
   });

@@ -43,7 +43,8 @@ void OrMap::Install(std::string key, OrEntry entry, ChangeCause cause) {
     it = entries_.emplace(key, std::move(entry)).first;
   }
   merkle_.Upsert(it->first, OrEntryHash(it->first, it->second));
-  if (!listeners_.empty()) listeners_.Notify({it->first, old ? &*old : nullptr, &it->second, cause});
+  if (!listeners_.empty())
+    listeners_.Notify({it->first, old ? &*old : nullptr, &it->second, cause});
 }
 
 Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms) {

@@ -97,9 +97,9 @@ TEST(OrMap, MergeRejectsBadTagsAndDriftWithoutChanges) {
   EXPECT_EQ(p.a.size(), 0u);
   // A merge rejected for drift leaves the clock where it was, even if earlier tags were fine.
   const Timestamp before = p.h1.last();
-  EXPECT_FALSE(p.a.Merge("k", {{{1500, 0, "n9"}, Doc("x"), {}}, {{999'999'999, 0, "n9"}, Doc("y"), {}}},
-                         {})
-                   .ok());
+  EXPECT_FALSE(
+      p.a.Merge("k", {{{1500, 0, "n9"}, Doc("x"), {}}, {{999'999'999, 0, "n9"}, Doc("y"), {}}}, {})
+          .ok());
   EXPECT_EQ(p.h1.last(), before);
 }
 
@@ -114,8 +114,8 @@ TEST(OrMap, EmitsChangeEvents) {
   p.a.Remove("k", Doc("x"));
   p.a.Merge("k", {}, {}).IgnoreError();  // No change: no event.
   p.a.PruneTombstones({5000, 0, "n1"});
-  EXPECT_EQ(causes, (std::vector<std::string>{"local_write+new", "local_remove+old+new",
-                                               "prune+old"}));
+  EXPECT_EQ(causes,
+            (std::vector<std::string>{"local_write+new", "local_remove+old+new", "prune+old"}));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "engine/crdt/pn_counter.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"

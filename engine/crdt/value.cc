@@ -1,12 +1,11 @@
 #include "engine/crdt/value.h"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "engine/base/assert.h"
 #include "engine/crdt/digest.h"
@@ -30,7 +29,8 @@ std::string Quote(std::string_view s) {
 
 bool ValueEquals(const Value& a, const Value& b) {
   if (a.index() != b.index()) return false;
-  if (const double* da = std::get_if<double>(&a)) return DoubleBits(*da) == DoubleBits(std::get<double>(b));
+  if (const double* da = std::get_if<double>(&a))
+    return DoubleBits(*da) == DoubleBits(std::get<double>(b));
   return a == b;
 }
 

@@ -23,7 +23,14 @@ namespace seedgrid {
 using StringList = std::vector<std::string>;
 using Value = std::variant<std::monostate, bool, int64_t, double, std::string, StringList>;
 
-enum class ValueType : uint8_t { kNull = 0, kBool = 1, kInt = 2, kDouble = 3, kString = 4, kList = 5 };
+enum class ValueType : uint8_t {
+  kNull = 0,
+  kBool = 1,
+  kInt = 2,
+  kDouble = 3,
+  kString = 4,
+  kList = 5
+};
 
 inline ValueType TypeOf(const Value& v) { return static_cast<ValueType>(v.index()); }
 bool ValueEquals(const Value& a, const Value& b);

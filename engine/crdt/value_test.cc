@@ -30,8 +30,9 @@ TEST(Document, EqualityAndDigestIgnoreInsertionOrder) {
 
 TEST(Document, DigestSeparatesTypesAndValues) {
   // int 1, double 1.0, bool true, string "1", null, list ["1"] all differ.
-  std::vector<Value> values{int64_t{1}, 1.0, true, std::string("1"), std::monostate{},
-                            StringList{"1"}, StringList{}, std::string("")};
+  std::vector<Value> values{
+      int64_t{1},      1.0,          true,           std::string("1"), std::monostate{},
+      StringList{"1"}, StringList{}, std::string("")};
   for (size_t i = 0; i < values.size(); ++i) {
     for (size_t j = 0; j < values.size(); ++j) {
       Document a{{"f", values[i]}}, b{{"f", values[j]}};

@@ -1,9 +1,10 @@
 #include "engine/hlc/hlc.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 
-#include <fmt/format.h>
 #include "engine/base/assert.h"
 
 namespace seedgrid {
@@ -46,9 +47,9 @@ Timestamp Hlc::Now() {
 
 absl::Status Hlc::Check(const Timestamp& remote) const {
   if (remote.millis >= kRemoteMillisLimit) {
-    return absl::InvalidArgumentError(fmt::format(
-        "hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
-        remote.ToString()));
+    return absl::InvalidArgumentError(
+        fmt::format("hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
+                    remote.ToString()));
   }
   const uint64_t physical = clock_.NowMs();
   if (options_.drift_mode == DriftMode::kStrict && remote.millis > physical &&
@@ -87,9 +88,8 @@ absl::Status Hlc::Update(const Timestamp& remote) {
 
 absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
   if (millis >= kRemoteMillisLimit) {
-    return absl::InvalidArgumentError(
-        fmt::format("hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id,
-                    millis));
+    return absl::InvalidArgumentError(fmt::format(
+        "hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id, millis));
   }
   if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
     last_.millis = millis;

@@ -1,9 +1,10 @@
 #include "engine/hlc/timestamp.h"
 
+#include <fmt/format.h>
+
 #include <limits>
 
 #include "absl/strings/numbers.h"
-#include <fmt/format.h>
 
 namespace seedgrid {
 
@@ -40,7 +41,9 @@ absl::Status ValidateNodeId(std::string_view node_id) {
   return absl::OkStatus();
 }
 
-std::string Timestamp::ToString() const { return fmt::format("{}:{}:{}", millis, counter, node_id); }
+std::string Timestamp::ToString() const {
+  return fmt::format("{}:{}:{}", millis, counter, node_id);
+}
 
 absl::StatusOr<Timestamp> Timestamp::Parse(std::string_view text) {
   const auto fail = [&](std::string_view what) {

@@ -1,10 +1,9 @@
 #include "engine/merkle/merkle_tree.h"
 
+#include <fmt/format.h>
 #include <xxhash.h>
 
 #include <bit>
-
-#include <fmt/format.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"
@@ -131,8 +130,7 @@ absl::StatusOr<uint64_t> MerkleTree::NodeHash(std::span<const uint8_t> path) con
   return levels_[path.size()][IndexOfPath(path)];
 }
 
-absl::StatusOr<MerkleTree::ChildHashes> MerkleTree::Children(
-    std::span<const uint8_t> path) const {
+absl::StatusOr<MerkleTree::ChildHashes> MerkleTree::Children(std::span<const uint8_t> path) const {
   if (auto s = CheckPath(path, 0, depth_ - 1); !s.ok()) return s;
   ChildHashes out;
   const uint64_t* first = &levels_[path.size() + 1][size_t{IndexOfPath(path)} * kFanout];

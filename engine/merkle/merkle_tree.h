@@ -74,8 +74,7 @@ class MerkleTree {
   size_t ApproxBytes() const;
 
  private:
-  absl::Status CheckPath(std::span<const uint8_t> path, size_t length_min,
-                         size_t length_max) const;
+  absl::Status CheckPath(std::span<const uint8_t> path, size_t length_min, size_t length_max) const;
   static uint32_t IndexOfPath(std::span<const uint8_t> path);
   // Stores the leaf's new sum and recomputes its hash and its ancestors'.
   void SetLeafSum(uint32_t leaf_index, uint64_t sum);

@@ -23,7 +23,8 @@ MerkleTree Build(const Model& model, int depth, bool reverse) {
 rc::Gen<Model> GenModel() {
   return rc::gen::container<Model>(
       rc::gen::map(rc::gen::inRange(0, 40), [](int i) { return "k" + std::to_string(i); }),
-      rc::gen::map(rc::gen::inRange(1, 4), [](int h) { return uint64_t(h) * 0x9E3779B97F4A7C15ULL; }));
+      rc::gen::map(rc::gen::inRange(1, 4),
+                   [](int h) { return uint64_t(h) * 0x9E3779B97F4A7C15ULL; }));
 }
 
 TEST(MerkleTree, EmptyTreeHasZeroRootAndNoDiff) {

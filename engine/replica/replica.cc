@@ -161,25 +161,25 @@ void Replica::HandleMessage(const NodeId& from, std::string_view bytes) {
         if constexpr (std::is_same_v<T, msg::OrMapDiff>) MergeOr(m.map_name, m.entries);
         if constexpr (std::is_same_v<T, msg::PnCounterState>) OnPnState(m);
         if constexpr (std::is_same_v<T, msg::Ack>) {
-          if (!m.error.empty()) Fail(stats_.protocol_errors, "peer '" + from + "' nacked: " + m.error);
+          if (!m.error.empty())
+            Fail(stats_.protocol_errors, "peer '" + from + "' nacked: " + m.error);
         }
       },
       envelope->body);
 }
 
 bool Replica::KindConflict(const std::string& map_name, msg::MapKind kind) {
-  const bool conflict = kind == msg::MapKind::kLww ? or_.contains(map_name) : lww_.contains(map_name);
+  const bool conflict =
+      kind == msg::MapKind::kLww ? or_.contains(map_name) : lww_.contains(map_name);
   if (conflict) {
-    Fail(stats_.protocol_errors,
-         fmt::format("map '{}' is an {} map here; the peer sent {} data", map_name,
-                     kind == msg::MapKind::kLww ? "OR" : "LWW",
-                     kind == msg::MapKind::kLww ? "LWW" : "OR"));
+    Fail(stats_.protocol_errors, fmt::format("map '{}' is an {} map here; the peer sent {} data",
+                                             map_name, kind == msg::MapKind::kLww ? "OR" : "LWW",
+                                             kind == msg::MapKind::kLww ? "LWW" : "OR"));
   }
   return conflict;
 }
 
-uint64_t Replica::MergeLww(const std::string& map_name,
-                           const std::vector<msg::LwwEntry>& entries) {
+uint64_t Replica::MergeLww(const std::string& map_name, const std::vector<msg::LwwEntry>& entries) {
   if (entries.empty()) return 0;
   if (KindConflict(map_name, msg::MapKind::kLww)) return entries.size();
   LwwMap& map = lww(map_name);
@@ -188,8 +188,8 @@ uint64_t Replica::MergeLww(const std::string& map_name,
     absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
     if (!merged.ok()) {
       ++failed;
-      Fail(stats_.merge_errors, fmt::format("map '{}' key '{}': {}", map_name, e.key,
-                                            merged.status().message()));
+      Fail(stats_.merge_errors,
+           fmt::format("map '{}' key '{}': {}", map_name, e.key, merged.status().message()));
     } else if (*merged) {
       ++stats_.records_merged;
     }
@@ -207,8 +207,8 @@ uint64_t Replica::MergeOr(const std::string& map_name,
     absl::StatusOr<bool> merged = map.Merge(e.key, e.items, e.tombstones);
     if (!merged.ok()) {
       ++failed;
-      Fail(stats_.merge_errors, fmt::format("map '{}' key '{}': {}", map_name, e.key,
-                                            merged.status().message()));
+      Fail(stats_.merge_errors,
+           fmt::format("map '{}' key '{}': {}", map_name, e.key, merged.status().message()));
     } else if (*merged) {
       ++stats_.records_merged;
     }

@@ -78,9 +78,7 @@ class Replica {
   const ReplicaStats& stats() const { return stats_; }
   const absl::btree_map<std::string, std::unique_ptr<LwwMap>>& lww_maps() const { return lww_; }
   const absl::btree_map<std::string, std::unique_ptr<OrMap>>& or_maps() const { return or_; }
-  const absl::btree_map<std::string, std::unique_ptr<PnCounter>>& counters() const {
-    return pn_;
-  }
+  const absl::btree_map<std::string, std::unique_ptr<PnCounter>>& counters() const { return pn_; }
 
  private:
   void Send(const NodeId& to, msg::Body body);

@@ -19,8 +19,10 @@ struct Cluster {
     for (int i = 0; i < n; ++i) {
       auto node = std::make_unique<Node>();
       node->clock.SetMs(1'000'000 + i * skew_step_ms);
-      node->env = std::make_unique<Env>(Env{node->clock, random, network, node->timers, node->storage});
-      node->replica = std::make_unique<Replica>(*node->env, ReplicaOptions{.node_id = "n" + std::to_string(i)});
+      node->env =
+          std::make_unique<Env>(Env{node->clock, random, network, node->timers, node->storage});
+      node->replica =
+          std::make_unique<Replica>(*node->env, ReplicaOptions{.node_id = "n" + std::to_string(i)});
       ids.push_back(node->replica->node_id());
       nodes.push_back(std::move(node));
     }
@@ -119,11 +121,21 @@ RC_GTEST_PROP(Replica, AntiEntropyConvergesAfterArbitraryLoss, ()) {
     Replica& r = c.r(*rc::gen::inRange(0, n));
     const std::string key = "k" + std::to_string(*rc::gen::inRange(0, 20));
     switch (*rc::gen::inRange(0, 5)) {
-      case 0: r.lww("m").Set(key, Document{{"v", int64_t{i}}}); break;
-      case 1: r.lww("m").Remove(key); break;
-      case 2: r.orm("o").Add(key, Document{{"v", int64_t{i % 3}}}); break;
-      case 3: r.orm("o").Remove(key, Document{{"v", int64_t{i % 3}}}); break;
-      default: RC_ASSERT(r.counter("c").Increment(1).ok()); break;
+      case 0:
+        r.lww("m").Set(key, Document{{"v", int64_t{i}}});
+        break;
+      case 1:
+        r.lww("m").Remove(key);
+        break;
+      case 2:
+        r.orm("o").Add(key, Document{{"v", int64_t{i % 3}}});
+        break;
+      case 3:
+        r.orm("o").Remove(key, Document{{"v", int64_t{i % 3}}});
+        break;
+      default:
+        RC_ASSERT(r.counter("c").Increment(1).ok());
+        break;
     }
     if (*rc::gen::inRange(0, 4) == 0) {
       r.Flush(c.ids);

@@ -17,9 +17,16 @@ using flatbuffers::Offset;
 
 namespace msg {
 std::string_view BodyName(const Body& body) {
-  static constexpr std::string_view kNames[] = {
-      "OpBatch",  "Ack",             "SyncInit", "SyncRoot",  "SyncBucketsRequest",
-      "SyncBuckets", "SyncLeafRequest", "SyncLeaf", "OrMapDiff", "PnCounterState"};
+  static constexpr std::string_view kNames[] = {"OpBatch",
+                                                "Ack",
+                                                "SyncInit",
+                                                "SyncRoot",
+                                                "SyncBucketsRequest",
+                                                "SyncBuckets",
+                                                "SyncLeafRequest",
+                                                "SyncLeaf",
+                                                "OrMapDiff",
+                                                "PnCounterState"};
   static_assert(std::size(kNames) == std::variant_size_v<Body>);
   return kNames[body.index()];
 }
@@ -200,8 +207,8 @@ absl::Status Error(const std::string& where, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", where, what));
 }
 
-#define SG_RETURN_IF_ERROR(expr)          \
-  do {                                    \
+#define SG_RETURN_IF_ERROR(expr)                       \
+  do {                                                 \
     if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (false)
 
@@ -234,7 +241,8 @@ absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Documen
     std::string name = Str(f->name());
     if (previous != nullptr && !(*previous < name)) {
       return Error(at + ".name", fmt::format("'{}' is not after '{}' (fields must be sorted and "
-                                             "unique)", name, *previous));
+                                             "unique)",
+                                             name, *previous));
     }
     Value value;
     switch (f->value_type()) {
@@ -281,8 +289,8 @@ absl::Status DecodeMapName(const flatbuffers::String* in, const std::string& whe
   out = Str(in);
   if (out.empty()) return Error(where, "map name must not be empty");
   if (out.size() > kMapNameBytesMax) {
-    return Error(where, fmt::format("map name is {} bytes; at most {}", out.size(),
-                                    kMapNameBytesMax));
+    return Error(where,
+                 fmt::format("map name is {} bytes; at most {}", out.size(), kMapNameBytesMax));
   }
   return absl::OkStatus();
 }
@@ -404,8 +412,7 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
     case fb::Body::SyncBucketsRequest: {
       const auto* in = e->body_as_SyncBucketsRequest();
       msg::SyncBucketsRequest m;
-      SG_RETURN_IF_ERROR(
-          DecodeMapName(in->map_name(), "SyncBucketsRequest.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "SyncBucketsRequest.map_name", m.map_name));
       SG_RETURN_IF_ERROR(
           DecodePath(in->path(), "SyncBucketsRequest.path", 0, depth_max - 1, m.path));
       return m;
@@ -491,7 +498,8 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   }
   if (bytes.size() < 8 || !fb::EnvelopeBufferHasIdentifier(data)) {
     return Error("Envelope", fmt::format("not a seedgrid wire message ({} bytes, missing 'SGW1' "
-                                         "identifier)", bytes.size()));
+                                         "identifier)",
+                                         bytes.size()));
   }
   flatbuffers::Verifier::Options options;
   options.max_depth = 64;
@@ -507,9 +515,9 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   }
   const fb::Envelope* e = fb::GetEnvelope(data);
   if (e->protocol_version() != kWireProtocolVersion) {
-    return absl::UnimplementedError(fmt::format(
-        "Envelope.protocol_version: version {} is not supported (this build speaks {})",
-        e->protocol_version(), kWireProtocolVersion));
+    return absl::UnimplementedError(
+        fmt::format("Envelope.protocol_version: version {} is not supported (this build speaks {})",
+                    e->protocol_version(), kWireProtocolVersion));
   }
   msg::Envelope out;
   out.sender = Str(e->sender());

@@ -19,7 +19,9 @@ rc::Gen<std::string> GenName() {
 
 rc::Gen<Timestamp> GenTs() {
   return rc::gen::apply(
-      [](uint64_t m, uint32_t c, std::string n) { return Timestamp{m, c, std::move(n)}; },
+      [](uint64_t m, uint32_t c, std::string n) {
+        return Timestamp{m, c, std::move(n)};
+      },
       rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(), GenName());
 }
 
@@ -39,7 +41,8 @@ rc::Gen<Value> GenValue() {
 // Sizes are bounded so that nested containers stay small (RapidCheck's default size is 100 at
 // every level, which multiplies).
 rc::Gen<Document> GenDoc() {
-  return rc::gen::resize(6, rc::gen::map(rc::gen::container<std::vector<std::pair<std::string, Value>>>(
+  return rc::gen::resize(
+      6, rc::gen::map(rc::gen::container<std::vector<std::pair<std::string, Value>>>(
                           rc::gen::pair(rc::gen::arbitrary<std::string>(), GenValue())),
                       [](std::vector<std::pair<std::string, Value>> fields) {
                         Document d;
@@ -50,8 +53,9 @@ rc::Gen<Document> GenDoc() {
 
 template <typename T>
 rc::Gen<std::optional<T>> GenOptional(rc::Gen<T> gen) {
-  return rc::gen::oneOf(rc::gen::just(std::optional<T>()),
-                        rc::gen::map(std::move(gen), [](T v) { return std::optional<T>(std::move(v)); }));
+  return rc::gen::oneOf(rc::gen::just(std::optional<T>()), rc::gen::map(std::move(gen), [](T v) {
+                          return std::optional<T>(std::move(v));
+                        }));
 }
 
 rc::Gen<std::optional<uint64_t>> GenTtl() { return GenOptional(rc::gen::arbitrary<uint64_t>()); }
@@ -101,22 +105,27 @@ rc::Gen<msg::Body> GenBody() {
           rc::gen::arbitrary<uint64_t>(), GenMapName(),
           rc::gen::container<std::vector<msg::LwwEntry>>(GenLww()),
           rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
-      rc::gen::apply([](uint64_t id, uint32_t n,
-                        std::string e) { return msg::Body(msg::Ack{id, n, std::move(e)}); },
-                     rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(),
-                     rc::gen::arbitrary<std::string>()),
-      rc::gen::apply([](std::string n, msg::MapKind k, uint8_t d,
-                        uint64_t h) { return msg::Body(msg::SyncInit{std::move(n), k, d, h}); },
-                     GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6),
-                     rc::gen::arbitrary<uint64_t>()),
+      rc::gen::apply(
+          [](uint64_t id, uint32_t n, std::string e) {
+            return msg::Body(msg::Ack{id, n, std::move(e)});
+          },
+          rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint32_t>(),
+          rc::gen::arbitrary<std::string>()),
+      rc::gen::apply(
+          [](std::string n, msg::MapKind k, uint8_t d, uint64_t h) {
+            return msg::Body(msg::SyncInit{std::move(n), k, d, h});
+          },
+          GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6), rc::gen::arbitrary<uint64_t>()),
       rc::gen::apply(
           [](std::string n, msg::MapKind k, uint8_t d, uint64_t h) {
             return msg::Body(msg::SyncRoot{std::move(n), k, d, h});
           },
           GenMapName(), GenKind(), rc::gen::inRange<uint8_t>(1, 6), rc::gen::arbitrary<uint64_t>()),
-      rc::gen::apply([](std::string n, std::vector<uint8_t> p) {
-        return msg::Body(msg::SyncBucketsRequest{std::move(n), std::move(p)});
-      }, GenMapName(), GenPath(0, 4)),
+      rc::gen::apply(
+          [](std::string n, std::vector<uint8_t> p) {
+            return msg::Body(msg::SyncBucketsRequest{std::move(n), std::move(p)});
+          },
+          GenMapName(), GenPath(0, 4)),
       rc::gen::apply(
           [](std::string n, std::vector<uint8_t> p, std::vector<uint64_t> h) {
             msg::SyncBuckets m{std::move(n), std::move(p), {}};
@@ -125,20 +134,24 @@ rc::Gen<msg::Body> GenBody() {
           },
           GenMapName(), GenPath(0, 4),
           rc::gen::container<std::vector<uint64_t>>(16, rc::gen::arbitrary<uint64_t>())),
-      rc::gen::apply([](std::string n, std::vector<uint8_t> p) {
-        return msg::Body(msg::SyncLeafRequest{std::move(n), std::move(p)});
-      }, GenMapName(), GenPath(1, 5)),
+      rc::gen::apply(
+          [](std::string n, std::vector<uint8_t> p) {
+            return msg::Body(msg::SyncLeafRequest{std::move(n), std::move(p)});
+          },
+          GenMapName(), GenPath(1, 5)),
       rc::gen::apply(
           [](std::string n, std::vector<uint8_t> p, std::vector<msg::LwwEntry> lww,
              std::vector<msg::OrKeyState> ors) {
-            return msg::Body(msg::SyncLeaf{std::move(n), std::move(p), std::move(lww),
-                                           std::move(ors)});
+            return msg::Body(
+                msg::SyncLeaf{std::move(n), std::move(p), std::move(lww), std::move(ors)});
           },
           GenMapName(), GenPath(1, 5), rc::gen::container<std::vector<msg::LwwEntry>>(GenLww()),
           rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
-      rc::gen::apply([](std::string n, std::vector<msg::OrKeyState> e) {
-        return msg::Body(msg::OrMapDiff{std::move(n), std::move(e)});
-      }, GenMapName(), rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
+      rc::gen::apply(
+          [](std::string n, std::vector<msg::OrKeyState> e) {
+            return msg::Body(msg::OrMapDiff{std::move(n), std::move(e)});
+          },
+          GenMapName(), rc::gen::container<std::vector<msg::OrKeyState>>(GenOr())),
       rc::gen::apply(
           [](std::string n, std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>> e) {
             msg::PnCounterState m{std::move(n), {}};
@@ -152,8 +165,10 @@ rc::Gen<msg::Body> GenBody() {
 
 rc::Gen<msg::Envelope> GenEnvelope() {
   return rc::gen::resize(12, rc::gen::apply(
-      [](std::string sender, msg::Body body) { return msg::Envelope{std::move(sender), std::move(body)}; },
-      GenName(), GenBody()));
+                                 [](std::string sender, msg::Body body) {
+                                   return msg::Envelope{std::move(sender), std::move(body)};
+                                 },
+                                 GenName(), GenBody()));
 }
 
 // ---------------------------------------------------------------- properties
@@ -249,12 +264,14 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto m = fb::CreateSyncInit(b, b.CreateString("m"), static_cast<fb::MapKind>(9), 3);
-    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())), "SyncInit.kind: unknown map kind 9");
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())),
+              "SyncInit.kind: unknown map kind 9");
   }
   {
     flatbuffers::FlatBufferBuilder b;
     auto m = fb::CreateSyncInit(b, b.CreateString("m"), fb::MapKind::Lww, 0);
-    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())), "SyncInit.depth: depth 0 out of range 1..5");
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::SyncInit, m.Union())),
+              "SyncInit.depth: depth 0 out of range 1..5");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -264,8 +281,10 @@ TEST(Codec, ErrorsNameTheField) {
   }
   {
     flatbuffers::FlatBufferBuilder b;
-    auto f1 = fb::CreateField(b, b.CreateString("b"), fb::Value::NullValue, fb::CreateNullValue(b).Union());
-    auto f2 = fb::CreateField(b, b.CreateString("a"), fb::Value::NullValue, fb::CreateNullValue(b).Union());
+    auto f1 = fb::CreateField(b, b.CreateString("b"), fb::Value::NullValue,
+                              fb::CreateNullValue(b).Union());
+    auto f2 = fb::CreateField(b, b.CreateString("a"), fb::Value::NullValue,
+                              fb::CreateNullValue(b).Union());
     auto doc = fb::CreateDocument(b, b.CreateVector(std::vector{f1, f2}));
     auto item = fb::CreateOrRecord(b, fb::CreateTimestamp(b, 1, 0, b.CreateString("n")), doc);
     auto key = fb::CreateOrKeyState(b, b.CreateString("k"), b.CreateVector(std::vector{item}));
@@ -295,7 +314,8 @@ TEST(Codec, ErrorsNameTheField) {
 }
 
 TEST(Codec, RejectsForeignAndOversizedBuffers) {
-  EXPECT_EQ(ErrorOf(""), "Envelope: not a seedgrid wire message (0 bytes, missing 'SGW1' identifier)");
+  EXPECT_EQ(ErrorOf(""),
+            "Envelope: not a seedgrid wire message (0 bytes, missing 'SGW1' identifier)");
   EXPECT_EQ(ErrorOf("hello, world"),
             "Envelope: not a seedgrid wire message (12 bytes, missing 'SGW1' identifier)");
   EXPECT_EQ(ErrorOf(std::string(kWireMessageBytesMax + 1, 'x')),

@@ -8,8 +8,8 @@
 #include "engine/wire/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto decoded = seedgrid::DecodeMessage(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto decoded =
+      seedgrid::DecodeMessage(std::string_view(reinterpret_cast<const char*>(data), size));
   if (decoded.ok()) {
     auto again = seedgrid::DecodeMessage(seedgrid::EncodeMessage(*decoded));
     if (!again.ok() || !(*again == *decoded)) std::abort();

@@ -2,9 +2,9 @@
 #ifndef SEEDGRID_TOOLS_BENCH_BENCH_UTIL_H_
 #define SEEDGRID_TOOLS_BENCH_BENCH_UTIL_H_
 
-#include <string>
-
 #include <fmt/format.h>
+
+#include <string>
 
 #include "engine/crdt/value.h"
 #include "engine/env/xoshiro.h"

@@ -50,9 +50,9 @@ void BM_LwwMergeRemote(benchmark::State& state) {
   incoming.reserve(kRecords);
   const Document doc = Doc(3);
   for (uint64_t i = 0; i < kRecords; ++i) {
-    incoming.emplace_back(names[random.Uniform(keys)],
-                          LwwRecord{doc, Timestamp{kStartMs + 1, static_cast<uint32_t>(i), "node-2"},
-                                    std::nullopt});
+    incoming.emplace_back(
+        names[random.Uniform(keys)],
+        LwwRecord{doc, Timestamp{kStartMs + 1, static_cast<uint32_t>(i), "node-2"}, std::nullopt});
   }
   size_t next = 0;
   for (auto _ : state) {

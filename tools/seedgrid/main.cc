@@ -2,6 +2,8 @@
 //
 // Exit codes: 0 success, 1 a run found a violation, 2 a usage or input error (always with a
 // message saying what was wrong and where).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -9,8 +11,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "absl/strings/numbers.h"
 #include "scenarios/convergence_demo.h"
@@ -29,7 +29,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitViolation = 1;
 constexpr int kExitUsage = 2;
 
-constexpr std::string_view kUsage = R"(seedgrid — an in-memory CRDT data grid and its deterministic simulator
+constexpr std::string_view kUsage =
+    R"(seedgrid — an in-memory CRDT data grid and its deterministic simulator
 
 Usage:
   seedgrid demo [options]     replicas with skewed clocks write, replicate over a lossy
@@ -88,13 +89,23 @@ int RunDemo(const std::vector<std::string_view>& args) {
   const std::map<std::string_view, std::function<void(uint64_t)>> numeric = {
       {"--seed", [&](uint64_t v) { o.seed = v; }},
       {"--nodes", [&](uint64_t v) { o.nodes = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
-      {"--writes", [&](uint64_t v) { o.writes = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
+      {"--writes",
+       [&](uint64_t v) { o.writes = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
       {"--keys", [&](uint64_t v) { o.keys = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
-      {"--skew-ms", [&](uint64_t v) { o.skew_ms_max = static_cast<int64_t>(std::min<uint64_t>(v, 1ull << 40)); }},
-      {"--drift-ppm", [&](uint64_t v) { o.drift_ppm_max = static_cast<int64_t>(std::min<uint64_t>(v, 1ull << 40)); }},
-      {"--loss-ppm", [&](uint64_t v) { o.loss_ppm = static_cast<uint32_t>(std::min<uint64_t>(v, 1u << 30)); }},
-      {"--flush-every", [&](uint64_t v) { o.flush_every = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
-      {"--sync-rounds", [&](uint64_t v) { o.sync_rounds_max = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
+      {"--skew-ms",
+       [&](uint64_t v) {
+         o.skew_ms_max = static_cast<int64_t>(std::min<uint64_t>(v, 1ull << 40));
+       }},
+      {"--drift-ppm",
+       [&](uint64_t v) {
+         o.drift_ppm_max = static_cast<int64_t>(std::min<uint64_t>(v, 1ull << 40));
+       }},
+      {"--loss-ppm",
+       [&](uint64_t v) { o.loss_ppm = static_cast<uint32_t>(std::min<uint64_t>(v, 1u << 30)); }},
+      {"--flush-every",
+       [&](uint64_t v) { o.flush_every = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
+      {"--sync-rounds",
+       [&](uint64_t v) { o.sync_rounds_max = static_cast<int>(std::min<uint64_t>(v, 1u << 30)); }},
   };
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];

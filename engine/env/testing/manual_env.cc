@@ -1,6 +1,7 @@
 #include "engine/env/testing/manual_env.h"
 
 #include <fmt/format.h>
+
 #include "engine/base/assert.h"
 
 namespace seedgrid {
