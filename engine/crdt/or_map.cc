@@ -25,53 +25,58 @@ uint64_t OrEntryHash(std::string_view key, const OrEntry& entry) {
 
 OrMap::OrMap(Hlc& hlc, OrMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
 
-void OrMap::Install(std::string key, OrEntry entry, ChangeCause cause) {
+template <typename Mutate>
+bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
   SG_ASSERT(!listeners_.notifying());
-  auto it = entries_.find(key);
+  auto it = entries_.find(ToAbsl(key));
+  const bool existed = it != entries_.end();
   std::optional<OrEntry> old;
-  if (it != entries_.end()) {
-    old = std::move(it->second);
-    if (entry.empty()) {
-      entries_.erase(it);
-      SG_ASSERT(merkle_.Erase(key));
-      if (!listeners_.empty()) listeners_.Notify({key, &*old, nullptr, cause});
-      return;
-    }
-    it->second = std::move(entry);
-  } else {
-    if (entry.empty()) return;
-    it = entries_.emplace(key, std::move(entry)).first;
+  if (existed && !listeners_.empty()) old = it->second;
+  if (!existed) it = entries_.emplace(std::string(key), OrEntry{}).first;
+  if (!mutate(it->second)) {
+    if (!existed) entries_.erase(it);
+    return false;
+  }
+  if (it->second.empty()) {
+    const std::string erased_key = it->first;
+    entries_.erase(it);
+    if (!existed) return false;
+    SG_ASSERT(merkle_.Erase(erased_key));
+    if (!listeners_.empty()) listeners_.Notify({erased_key, &*old, nullptr, cause});
+    return true;
   }
   merkle_.Upsert(it->first, OrEntryHash(it->first, it->second));
-  if (!listeners_.empty())
+  if (!listeners_.empty()) {
     listeners_.Notify({it->first, old ? &*old : nullptr, &it->second, cause});
+  }
+  return true;
 }
 
 Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
   const Timestamp tag = hlc_.Now();
-  const OrEntry* current = GetEntry(key);
-  OrEntry entry = current ? *current : OrEntry{};
-  SG_ASSERT(!entry.items.contains(tag));  // HLC timestamps are unique per node.
-  entry.items.emplace(tag, OrItem{std::move(value), ttl_ms});
-  Install(std::move(key), std::move(entry), ChangeCause::kLocalWrite);
+  Modify(key, ChangeCause::kLocalWrite, [&](OrEntry& entry) {
+    const bool inserted = entry.items.emplace(tag, OrItem{std::move(value), ttl_ms}).second;
+    SG_ASSERT(inserted);  // HLC timestamps are unique per node.
+    return true;
+  });
   return tag;
 }
 
 std::vector<Timestamp> OrMap::Remove(std::string_view key, const Document& value) {
   std::vector<Timestamp> removed;
-  const OrEntry* current = GetEntry(key);
-  if (current == nullptr) return removed;
-  OrEntry entry = *current;
-  for (auto it = entry.items.begin(); it != entry.items.end();) {
-    if (it->second.value == value) {
-      removed.push_back(it->first);
-      entry.tombstones.insert(it->first);
-      it = entry.items.erase(it);
-    } else {
-      ++it;
+  if (GetEntry(key) == nullptr) return removed;
+  Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
+    for (auto it = entry.items.begin(); it != entry.items.end();) {
+      if (it->second.value == value) {
+        removed.push_back(it->first);
+        entry.tombstones.insert(it->first);
+        it = entry.items.erase(it);
+      } else {
+        ++it;
+      }
     }
-  }
-  if (!removed.empty()) Install(std::string(key), std::move(entry), ChangeCause::kLocalRemove);
+    return !removed.empty();
+  });
   return removed;
 }
 
@@ -98,32 +103,34 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
   }
   for (const OrRecord& record : items) SG_ASSERT(hlc_.Update(record.tag).ok());
   for (const Timestamp& tag : tombstones) SG_ASSERT(hlc_.Update(tag).ok());
-  const OrEntry* current = GetEntry(key);
-  OrEntry entry = current ? *current : OrEntry{};
-  bool changed = false;
-  for (const Timestamp& tag : tombstones) {
-    if (entry.tombstones.insert(tag).second) changed = true;
-    if (entry.items.erase(tag) > 0) changed = true;
-  }
-  for (const OrRecord& record : items) {
-    if (entry.tombstones.contains(record.tag)) continue;
-    auto [it, inserted] = entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms});
-    // Same tag, different payload cannot happen between honest replicas (tags are unique); keep
-    // the larger item hash so that merge stays commutative even for corrupted input.
-    if (inserted) {
-      changed = true;
-    } else if (!(it->second == OrItem{record.value, record.ttl_ms})) {
-      OrEntry probe_a, probe_b;
-      probe_a.items.emplace(record.tag, it->second);
-      probe_b.items.emplace(record.tag, OrItem{record.value, record.ttl_ms});
-      if (OrEntryHash(key, probe_b) > OrEntryHash(key, probe_a)) {
-        it->second = OrItem{record.value, record.ttl_ms};
+  return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
+    bool changed = false;
+    for (const Timestamp& tag : tombstones) {
+      if (entry.tombstones.insert(tag).second) changed = true;
+      if (entry.items.erase(tag) > 0) changed = true;
+    }
+    for (const OrRecord& record : items) {
+      if (entry.tombstones.contains(record.tag)) continue;
+      auto [it, inserted] =
+          entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms});
+      if (inserted) {
+        changed = true;
+        continue;
+      }
+      // Same tag, different payload cannot happen between honest replicas (tags are unique);
+      // keep the item with the larger hash so that merge stays commutative even for bad input.
+      const OrItem incoming{record.value, record.ttl_ms};
+      if (it->second == incoming) continue;
+      OrEntry probe_mine, probe_theirs;
+      probe_mine.items.emplace(record.tag, it->second);
+      probe_theirs.items.emplace(record.tag, incoming);
+      if (OrEntryHash(key, probe_theirs) > OrEntryHash(key, probe_mine)) {
+        it->second = incoming;
         changed = true;
       }
     }
-  }
-  if (changed) Install(std::move(key), std::move(entry), ChangeCause::kMerge);
-  return changed;
+    return changed;
+  });
 }
 
 absl::StatusOr<bool> OrMap::MergeEntry(std::string key, const OrEntry& remote) {
@@ -162,13 +169,14 @@ size_t OrMap::PruneTombstones(const Timestamp& older_than) {
       touched.push_back(key);
     }
   }
-  for (std::string& key : touched) {
-    OrEntry entry = *GetEntry(key);
-    for (auto it = entry.tombstones.begin(); it != entry.tombstones.end() && *it < older_than;) {
-      it = entry.tombstones.erase(it);
-      ++pruned;
-    }
-    Install(std::move(key), std::move(entry), ChangeCause::kPrune);
+  for (const std::string& key : touched) {
+    Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
+      for (auto it = entry.tombstones.begin(); it != entry.tombstones.end() && *it < older_than;) {
+        it = entry.tombstones.erase(it);
+        ++pruned;
+      }
+      return true;
+    });
   }
   return pruned;
 }

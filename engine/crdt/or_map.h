@@ -105,9 +105,12 @@ class OrMap {
   bool RemoveListener(ListenerId id) { return listeners_.Remove(id); }
 
  private:
-  // Replaces the entry of `key` with `entry` (dropping it when empty), updates the Merkle tree and
-  // notifies listeners.
-  void Install(std::string key, OrEntry entry, ChangeCause cause);
+  // Applies `mutate(entry)` to the entry of `key` in place (created empty if absent). `mutate`
+  // returns whether it changed anything and must not fail part-way. Then drops an empty entry,
+  // updates the Merkle tree and notifies listeners. The old entry is copied only when someone
+  // listens. Returns whether anything changed.
+  template <typename Mutate>
+  bool Modify(std::string_view key, ChangeCause cause, Mutate&& mutate);
 
   Hlc& hlc_;
   Entries entries_;
