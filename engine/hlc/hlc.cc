@@ -45,13 +45,14 @@ Timestamp Hlc::Now() {
   return last_;
 }
 
-absl::Status Hlc::Check(const Timestamp& remote) const {
+absl::Status Hlc::Check(const Timestamp& remote) const { return CheckAt(remote, clock_.NowMs()); }
+
+absl::Status Hlc::CheckAt(const Timestamp& remote, uint64_t physical) const {
   if (remote.millis >= kRemoteMillisLimit) {
     return absl::InvalidArgumentError(
         fmt::format("hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
                     remote.ToString()));
   }
-  const uint64_t physical = clock_.NowMs();
   if (options_.drift_mode == DriftMode::kStrict && remote.millis > physical &&
       remote.millis - physical > options_.max_drift_ms) {
     return absl::FailedPreconditionError(fmt::format(
@@ -68,7 +69,7 @@ absl::Status Hlc::Update(const Timestamp& remote) {
       remote.millis - physical > options_.max_drift_ms) {
     ++drift_violations_;
   }
-  if (absl::Status s = Check(remote); !s.ok()) return s;
+  if (absl::Status s = CheckAt(remote, physical); !s.ok()) return s;
   const uint64_t local_millis = last_.millis;
   const uint64_t local_counter = last_.counter;
   const uint64_t m = std::max({local_millis, physical, remote.millis});

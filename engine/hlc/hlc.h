@@ -57,6 +57,7 @@ class Hlc {
 
  private:
   void Set(uint64_t millis, uint64_t counter);
+  absl::Status CheckAt(const Timestamp& remote, uint64_t physical) const;
 
   Clock& clock_;
   HlcOptions options_;
