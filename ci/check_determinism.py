@@ -57,6 +57,9 @@ RULES = [
 # reason. It silences the address rules only.
 ADDRESS_OK_MARKER = "sg:address-ok"
 ADDRESS_RULES = {"addresses as values"}
+# Two calls on one FlatBufferBuilder inside one statement: C++ leaves argument evaluation order
+# unspecified (gcc and clang differ), and the order of builder calls decides the encoded bytes.
+BUILDER_CALL = re.compile(r"\b(b_|fbb_?|builder_?)\s*\.\s*(Create|Start|Add)\w*\s*\(")
 HASH_CONTAINER = re.compile(r"\b(absl::(flat|node)_hash_(map|set)|std::unordered_(multi)?(map|set))\b")
 
 
@@ -119,6 +122,19 @@ def check_text(path, text):
                 violations.append(
                     f"{path}:{number}: '{m.group(0)}' iterates in a per-process order; use "
                     f"absl::btree_map/set, or mark a lookup-only use with '// {LOOKUP_ONLY_MARKER}'")
+    # Statement-level rule: split the comment-free code at ';' and '{' '}' boundaries.
+    code = strip_comments_and_strings(text)
+    start = 0
+    for m in re.finditer(r"[;{}]", code):
+        statement = code[start:m.start()]
+        calls = BUILDER_CALL.findall(statement)
+        if len(calls) >= 2:
+            line = code.count("\n", 0, start + len(statement) - len(statement.lstrip())) + 1
+            violations.append(
+                f"{path}:{line}: {len(calls)} FlatBufferBuilder calls in one statement: argument "
+                f"evaluation order is unspecified, so the encoded bytes differ between compilers; "
+                f"make one builder call per statement")
+        start = m.end()
     return violations
 
 
@@ -161,6 +177,7 @@ def self_test():
         "std::unordered_set<int> s;",
         "size_t h = absl::HashOf(x);",
         "auto n = absl::Now();",
+        "out.push_back(fb::CreateX(b_, b_.CreateVector(a),\n    b_.CreateVector(b)));",
         "auto a = reinterpret_cast<uintptr_t>(p);",
         "int r = rand();  // sg:address-ok silences address rules only",
     ]
@@ -174,6 +191,7 @@ def self_test():
         "absl::flat_hash_map<int, int> m;  // sg:lookup-only: never iterated",
         "auto r = random.Uniform(6);",
         "Xoshiro256 random(seed);",
+        "auto v = b_.CreateVector(items);\nauto w = b_.CreateVector(more);",
         "if (reinterpret_cast<uintptr_t>(p) % 8) {}  // sg:address-ok: alignment only",
     ]
     failures = []

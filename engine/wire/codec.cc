@@ -114,8 +114,11 @@ class Encoder {
       }
       std::vector<Offset<fb::Timestamp>> tombstones;
       for (const auto& t : e.tombstones) tombstones.push_back(Ts(t));
-      out.push_back(
-          fb::CreateOrKeyState(b_, key, b_.CreateVector(items), b_.CreateVector(tombstones)));
+      // One builder call per statement: argument evaluation order is unspecified in C++ (gcc and
+      // clang differ), and the order of builder calls decides the bytes.
+      auto items_offset = b_.CreateVector(items);
+      auto tombstones_offset = b_.CreateVector(tombstones);
+      out.push_back(fb::CreateOrKeyState(b_, key, items_offset, tombstones_offset));
     }
     return b_.CreateVector(out);
   }

@@ -15,9 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "scenarios/convergence_demo.h"
 
-#ifndef SEEDGRID_GIT_COMMIT
-#define SEEDGRID_GIT_COMMIT "unknown"
-#endif
+#include "git_commit.h"  // Generated at build time: SEEDGRID_GIT_COMMIT.
 #ifndef SEEDGRID_VERSION
 #define SEEDGRID_VERSION "0.0.0"
 #endif
