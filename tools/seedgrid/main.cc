@@ -13,9 +13,8 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "scenarios/convergence_demo.h"
-
 #include "git_commit.h"  // Generated at build time: SEEDGRID_GIT_COMMIT.
+#include "scenarios/convergence_demo.h"
 #ifndef SEEDGRID_VERSION
 #define SEEDGRID_VERSION "0.0.0"
 #endif
