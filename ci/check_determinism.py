@@ -59,7 +59,8 @@ ADDRESS_OK_MARKER = "sg:address-ok"
 ADDRESS_RULES = {"addresses as values"}
 # Two calls on one FlatBufferBuilder inside one statement: C++ leaves argument evaluation order
 # unspecified (gcc and clang differ), and the order of builder calls decides the encoded bytes.
-BUILDER_CALL = re.compile(r"\b(b_|fbb_?|builder_?)\s*\.\s*(Create|Start|Add)\w*\s*\(")
+BUILDER_CALL = re.compile(
+    r"\b(b_|fbb_?|builder_?)\s*(\.|->)\s*(Create|Start|Add|End|Push|Finish)\w*\s*\(")
 HASH_CONTAINER = re.compile(r"\b(absl::(flat|node)_hash_(map|set)|std::unordered_(multi)?(map|set))\b")
 
 
@@ -90,6 +91,10 @@ def strip_comments_and_strings(text):
             j = n if j < 0 else j + len(end)
             out.append("".join(ch if ch == "\n" else " " for ch in text[i:j]))
             i = j
+        elif c == "'" and i > 0 and text[i - 1].isalnum() and i + 1 < n and text[i + 1].isalnum():
+            # A C++14 digit separator (1'000'000) or a u8'x'-style prefix: not a literal start.
+            out.append(c)
+            i += 1
         elif c in "\"'":
             j = i + 1
             while j < n and text[j] != c and text[j] != "\n":
@@ -123,7 +128,8 @@ def check_text(path, text):
                     f"{path}:{number}: '{m.group(0)}' iterates in a per-process order; use "
                     f"absl::btree_map/set, or mark a lookup-only use with '// {LOOKUP_ONLY_MARKER}'")
     # Statement-level rule: split the comment-free code at ';' and '{' '}' boundaries.
-    code = strip_comments_and_strings(text)
+    code = "\n".join("" if l.lstrip().startswith("#") else l
+                     for l in strip_comments_and_strings(text).split("\n"))
     start = 0
     for m in re.finditer(r"[;{}]", code):
         statement = code[start:m.start()]
@@ -165,6 +171,8 @@ def self_test():
         "time_t t = time(nullptr);",
         "int x = rand();",
         "long y = random();",
+        "constexpr int k = 1'000; auto t = time(nullptr);",
+        "b_->CreateString(a); int x = f(b_->CreateString(c), fbb.EndTable(d));",
         "std::random_device rd;",
         "std::uniform_int_distribution<int> d(0, 9);",
         "std::mt19937 gen(1);",
@@ -187,6 +195,8 @@ def self_test():
         "const char* s = \"getenv(\\\"X\\\")\";",
         "uint64_t now = clock.NowMs();",
         "int operand(int);",
+        "constexpr uint64_t kBig = 1'000'000'000;",
+        "#define X(a) b_.CreateString(a), b_.CreateString(a)",
         "double x = hlc.time();",
         "absl::flat_hash_map<int, int> m;  // sg:lookup-only: never iterated",
         "auto r = random.Uniform(6);",

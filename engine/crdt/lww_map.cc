@@ -93,7 +93,12 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
     // corrupt peer, can cause it. "Ties keep local" would then never converge, so the record with
     // the greater RecordHash wins on every replica, and the event is counted.
     ++tie_conflicts_;
-    if (RecordHash(key, remote) <= RecordHash(key, it->second)) return false;
+    const uint64_t remote_hash = RecordHash(key, remote);
+    const uint64_t local_hash = RecordHash(key, it->second);
+    if (remote_hash < local_hash) return false;
+    // Equal 64-bit hashes of different records: fall back to the printed form (still a total,
+    // replica-independent order).
+    if (remote_hash == local_hash && remote.ToString() <= it->second.ToString()) return false;
   }
   Apply(it, std::move(key), std::move(remote), ChangeCause::kMerge);
   return true;

@@ -65,9 +65,11 @@ Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> tt
 std::vector<Timestamp> OrMap::Remove(std::string_view key, const Document& value) {
   std::vector<Timestamp> removed;
   if (GetEntry(key) == nullptr) return removed;
+  // `value` may refer into this very entry (e.g. Remove(k, *Get(k)[0])): erasing would free it.
+  const Document target = value;
   Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
     for (auto it = entry.items.begin(); it != entry.items.end();) {
-      if (it->second.value == value) {
+      if (it->second.value == target) {
         removed.push_back(it->first);
         entry.tombstones.insert(it->first);
         it = entry.items.erase(it);
@@ -94,15 +96,28 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
           fmt::format("or merge of key '{}': tombstone tag: {}", key, s.message()));
     }
   }
-  // Check every timestamp first so that a rejected merge leaves the clock untouched too.
+  // Check every timestamp first (against one clock reading) so that a rejected merge leaves the
+  // clock untouched. Update() on the offending tag then counts the drift violation and fails
+  // without changing the clock. The clock may step between the check and the updates (a real
+  // clock can go backwards), so Update errors are returned, never asserted.
+  const uint64_t physical = hlc_.clock().NowMs();
+  const auto check = [&](const Timestamp& tag) -> absl::Status {
+    absl::Status s = hlc_.CheckAt(tag, physical);
+    if (!s.ok()) hlc_.Update(tag).IgnoreError();  // Counts it; the clock stays as it was.
+    return s;
+  };
   for (const OrRecord& record : items) {
-    if (absl::Status s = hlc_.Check(record.tag); !s.ok()) return s;
+    if (absl::Status s = check(record.tag); !s.ok()) return s;
   }
   for (const Timestamp& tag : tombstones) {
-    if (absl::Status s = hlc_.Check(tag); !s.ok()) return s;
+    if (absl::Status s = check(tag); !s.ok()) return s;
   }
-  for (const OrRecord& record : items) SG_ASSERT(hlc_.Update(record.tag).ok());
-  for (const Timestamp& tag : tombstones) SG_ASSERT(hlc_.Update(tag).ok());
+  for (const OrRecord& record : items) {
+    if (absl::Status s = hlc_.Update(record.tag); !s.ok()) return s;
+  }
+  for (const Timestamp& tag : tombstones) {
+    if (absl::Status s = hlc_.Update(tag); !s.ok()) return s;
+  }
   return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
     bool changed = false;
     for (const Timestamp& tag : tombstones) {

@@ -40,6 +40,17 @@ TEST(OrMap, AddAndObservedRemove) {
   EXPECT_TRUE(p.a.Remove("nokey", Doc("x")).empty());
 }
 
+TEST(OrMap, RemoveWithAValueThatLivesInTheMapItself) {
+  Pair p;
+  p.a.Add("k", Doc("x"));
+  p.a.Add("k", Doc("x"));
+  p.a.Add("k", Doc("y"));
+  // The argument refers into the entry being modified (use-after-free before the fix; ASan).
+  const auto removed = p.a.Remove("k", *p.a.Get("k")[0]);
+  EXPECT_EQ(removed.size(), 2u);
+  EXPECT_EQ(Values(p.a, "k"), std::vector<Document>{Doc("y")});
+}
+
 TEST(OrMap, ConcurrentAddAndRemoveAddWins) {
   Pair p;
   p.a.Add("k", Doc("x"));

@@ -21,16 +21,18 @@ void PnCounter::Notify(int64_t old_value) {
 }
 
 absl::Status PnCounter::Add(bool positive, uint64_t by) {
-  PnTotals& mine = state_[node_id_];
-  uint64_t& total = positive ? mine.positive : mine.negative;
+  auto it = state_.find(node_id_);
+  const uint64_t total =
+      it == state_.end() ? 0 : (positive ? it->second.positive : it->second.negative);
   if (by > std::numeric_limits<uint64_t>::max() - total) {
     return absl::OutOfRangeError(fmt::format(
         "pn-counter on node '{}': {} by {} would overflow the node's {} total {}", node_id_,
         positive ? "increment" : "decrement", by, positive ? "positive" : "negative", total));
   }
-  if (by == 0) return absl::OkStatus();
+  if (by == 0) return absl::OkStatus();  // No change, and no {0, 0} entry in the state.
   const int64_t old_value = value();
-  total += by;
+  PnTotals& mine = state_[node_id_];
+  (positive ? mine.positive : mine.negative) += by;
   Notify(old_value);
   return absl::OkStatus();
 }
@@ -47,6 +49,7 @@ absl::Status PnCounter::Merge(const PnState& remote) {
   const int64_t old_value = value();
   bool changed = false;
   for (const auto& [node, totals] : remote) {
+    if (totals.positive == 0 && totals.negative == 0) continue;  // Never store {0, 0} entries.
     PnTotals& mine = state_[node];
     changed |= totals.positive > mine.positive || totals.negative > mine.negative;
     mine.positive = std::max(mine.positive, totals.positive);

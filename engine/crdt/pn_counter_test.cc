@@ -53,6 +53,15 @@ TEST(PnCounter, MergeThatChangesStateButNotValueStillNotifies) {
   EXPECT_EQ(events, 1);
 }
 
+TEST(PnCounter, ZeroChangesLeaveNoTraceInTheState) {
+  PnCounter a("a"), b("b");
+  ASSERT_TRUE(a.Increment(0).ok());
+  ASSERT_TRUE(a.Merge({{"c", {0, 0}}}).ok());
+  EXPECT_TRUE(a.state().empty());
+  EXPECT_EQ(a.Digest(), b.Digest());  // Same (empty) state as a counter that never moved.
+  EXPECT_EQ(a.state(), b.state());
+}
+
 TEST(PnCounter, MergeRejectsBadNodeIds) {
   PnCounter a("a");
   EXPECT_EQ(a.Merge({{"x:y", {1, 0}}}).code(), absl::StatusCode::kInvalidArgument);

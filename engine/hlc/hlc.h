@@ -42,6 +42,8 @@ class Hlc {
   absl::Status Update(const Timestamp& remote);
   // What Update(remote) would return, without changing anything (and without counting).
   absl::Status Check(const Timestamp& remote) const;
+  // The same against a given physical reading (to check many timestamps against one reading).
+  absl::Status CheckAt(const Timestamp& remote, uint64_t physical) const;
 
   // The last timestamp issued or absorbed; (0, 0, node_id) before the first call.
   const Timestamp& last() const { return last_; }
@@ -57,7 +59,6 @@ class Hlc {
 
  private:
   void Set(uint64_t millis, uint64_t counter);
-  absl::Status CheckAt(const Timestamp& remote, uint64_t physical) const;
 
   Clock& clock_;
   HlcOptions options_;

@@ -217,7 +217,10 @@ uint64_t Replica::MergeOr(const std::string& map_name,
 }
 
 void Replica::OnOpBatch(const NodeId& from, const msg::OpBatch& m) {
-  const uint64_t failed = MergeLww(m.map_name, m.lww) + MergeOr(m.map_name, m.or_entries);
+  // Two statements: the order matters (the first creates the map) and must not be left to the
+  // compiler's choice of operand evaluation order.
+  uint64_t failed = MergeLww(m.map_name, m.lww);
+  failed += MergeOr(m.map_name, m.or_entries);
   const uint64_t total = m.lww.size() + m.or_entries.size();
   Send(from, msg::Ack{m.batch_id, static_cast<uint32_t>(total - failed),
                       failed == 0 ? std::string() : stats_.last_error});

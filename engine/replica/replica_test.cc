@@ -101,6 +101,18 @@ TEST(Replica, GarbageAndConflictsAreCountedNotFatal) {
             "peer 'n0' nacked: map 'x' is an LWW map here; the peer sent OR data");
 }
 
+TEST(Replica, BatchWithBothKindsForANewMapIsHandledInADefinedOrder) {
+  Cluster c(2);
+  msg::OpBatch batch{9, "fresh", {}, {}};
+  batch.lww.push_back({"k", LwwRecord{Document{}, {1'000'000, 0, "n1"}, {}}});
+  batch.or_entries.push_back({"k", {{{1'000'000, 1, "n1"}, Document{}, {}}}, {}});
+  c.r(0).HandleMessage("n1", EncodeMessage(msg::Envelope{"n1", batch}));
+  // LWW entries are merged first and create the map; the OR entries then conflict.
+  EXPECT_EQ(c.r(0).lww_maps().count("fresh"), 1u);
+  EXPECT_EQ(c.r(0).or_maps().count("fresh"), 0u);
+  ASSERT_EQ(c.network.queued(), 1u);  // The Ack.
+}
+
 TEST(Replica, DriftRejectedWritesAreMergeErrorsAndNacked) {
   Cluster c(2, /*skew_step_ms=*/120'000);  // n1 runs two minutes ahead of n0.
   c.r(1).lww("m").Set("k", Document{});

@@ -206,7 +206,44 @@ class Encoder {
 
 constexpr size_t kMapNameBytesMax = 1024;
 
+// Decode budget. FlatBuffers lets many offsets point at one table or string, and the verifier
+// checks each in constant time, so a 1 MB message can name the same 1 MB string a million times.
+// Decoding charges every string and every element against a budget proportional to the message
+// size and stops when it runs out. Legitimate messages decode to a few times their own size;
+// kDecodeBytesPerWireByte leaves ample room. Per thread: a decode never spans threads.
+constexpr size_t kDecodeBytesPerWireByte = 8;
+constexpr size_t kDecodeBytesSlack = 64 * 1024;
+constexpr size_t kDecodeElementCharge = 48;
+constexpr size_t kDecodeStringCharge = 32;
+
+struct DecodeBudget {
+  size_t left = 0;
+  bool exceeded = false;
+};
+thread_local DecodeBudget* tls_budget = nullptr;
+
+bool Charge(size_t bytes) {
+  SG_ASSERT(tls_budget != nullptr);
+  if (bytes > tls_budget->left) {
+    tls_budget->left = 0;
+    tls_budget->exceeded = true;
+    return false;
+  }
+  tls_budget->left -= bytes;
+  return true;
+}
+
+absl::Status BudgetError(const std::string& where) {
+  return absl::InvalidArgumentError(
+      fmt::format("{}: decoded size exceeds the budget for this message size (the buffer repeats "
+                  "references to the same data)",
+                  where));
+}
+
 absl::Status Error(const std::string& where, std::string_view what) {
+  // Once the budget ran out, strings decode as empty and later checks fail for that reason:
+  // report the real cause.
+  if (tls_budget != nullptr && tls_budget->exceeded) return BudgetError(where);
   return absl::InvalidArgumentError(fmt::format("{}: {}", where, what));
 }
 
@@ -215,7 +252,10 @@ absl::Status Error(const std::string& where, std::string_view what) {
     if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (false)
 
-std::string Str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+std::string Str(const flatbuffers::String* s) {
+  if (s == nullptr || !Charge(kDecodeStringCharge + s->size())) return std::string();
+  return s->str();
+}
 
 template <typename T>
 size_t Size(const flatbuffers::Vector<T>* v) {
@@ -241,6 +281,7 @@ absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Documen
   for (size_t i = 0; i < Size(in->fields()); ++i) {
     const fb::Field* f = in->fields()->Get(static_cast<flatbuffers::uoffset_t>(i));
     const std::string at = fmt::format("{}.fields[{}]", where, i);
+    if (!Charge(kDecodeElementCharge)) return BudgetError(at);
     std::string name = Str(f->name());
     if (previous != nullptr && !(*previous < name)) {
       return Error(at + ".name", fmt::format("'{}' is not after '{}' (fields must be sorted and "
@@ -262,13 +303,14 @@ absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Documen
         value = f->value_as_DoubleValue()->v();
         break;
       case fb::Value::StringValue:
-        value = f->value_as_StringValue()->v()->str();
+        value = Str(f->value_as_StringValue()->v());
         break;
       case fb::Value::StringListValue: {
         StringList list;
         const auto* v = f->value_as_StringListValue()->v();
+        if (!Charge(kDecodeElementCharge * v->size())) return BudgetError(at + ".value");
         list.reserve(v->size());
-        for (const auto* s : *v) list.push_back(s->str());
+        for (const auto* s : *v) list.push_back(Str(s));
         value = std::move(list);
         break;
       }
@@ -320,6 +362,7 @@ absl::Status DecodeLww(const flatbuffers::Vector<Offset<fb::LwwRecord>>* in,
   for (size_t i = 0; i < Size(in); ++i) {
     const fb::LwwRecord* r = in->Get(static_cast<flatbuffers::uoffset_t>(i));
     const std::string at = fmt::format("{}[{}]", where, i);
+    if (!Charge(kDecodeElementCharge)) return BudgetError(at);
     msg::LwwEntry e;
     e.key = Str(r->key());
     SG_RETURN_IF_ERROR(DecodeTs(r->ts(), at + ".ts", e.record.ts));
@@ -339,11 +382,13 @@ absl::Status DecodeOr(const flatbuffers::Vector<Offset<fb::OrKeyState>>* in,
   for (size_t i = 0; i < Size(in); ++i) {
     const fb::OrKeyState* k = in->Get(static_cast<flatbuffers::uoffset_t>(i));
     const std::string at = fmt::format("{}[{}]", where, i);
+    if (!Charge(kDecodeElementCharge)) return BudgetError(at);
     msg::OrKeyState e;
     e.key = Str(k->key());
     for (size_t j = 0; j < Size(k->items()); ++j) {
       const fb::OrRecord* r = k->items()->Get(static_cast<flatbuffers::uoffset_t>(j));
       const std::string item_at = fmt::format("{}.items[{}]", at, j);
+      if (!Charge(kDecodeElementCharge)) return BudgetError(item_at);
       OrRecord rec;
       SG_RETURN_IF_ERROR(DecodeTs(r->tag(), item_at + ".tag", rec.tag));
       SG_RETURN_IF_ERROR(DecodeDoc(r->value(), item_at + ".value", rec.value));
@@ -351,6 +396,8 @@ absl::Status DecodeOr(const flatbuffers::Vector<Offset<fb::OrKeyState>>* in,
       e.items.push_back(std::move(rec));
     }
     for (size_t j = 0; j < Size(k->tombstones()); ++j) {
+      if (!Charge(kDecodeElementCharge))
+        return BudgetError(fmt::format("{}.tombstones[{}]", at, j));
       Timestamp t;
       SG_RETURN_IF_ERROR(DecodeTs(k->tombstones()->Get(static_cast<flatbuffers::uoffset_t>(j)),
                                   fmt::format("{}.tombstones[{}]", at, j), t));
@@ -464,6 +511,7 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
       for (size_t i = 0; i < Size(in->entries()); ++i) {
         const fb::PnEntry* p = in->entries()->Get(static_cast<flatbuffers::uoffset_t>(i));
         const std::string at = fmt::format("PnCounterState.entries[{}].node_id", i);
+        if (!Charge(kDecodeElementCharge)) return BudgetError(at);
         std::string node = Str(p->node_id());
         if (absl::Status s = ValidateNodeId(node); !s.ok()) return Error(at, ToStd(s.message()));
         if (m.entries.contains(node)) {
@@ -522,6 +570,11 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
         fmt::format("Envelope.protocol_version: version {} is not supported (this build speaks {})",
                     e->protocol_version(), kWireProtocolVersion));
   }
+  DecodeBudget budget{kDecodeBytesPerWireByte * bytes.size() + kDecodeBytesSlack, false};
+  tls_budget = &budget;
+  struct Reset {
+    ~Reset() { tls_budget = nullptr; }
+  } reset;
   msg::Envelope out;
   out.sender = Str(e->sender());
   if (absl::Status s = ValidateNodeId(out.sender); !s.ok()) {
@@ -529,6 +582,8 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   }
   absl::StatusOr<msg::Body> body = DecodeBody(e);
   if (!body.ok()) return body.status();
+  // Strings past the budget decode as empty; never return such a message.
+  if (budget.exceeded) return BudgetError("Envelope");
   out.body = *std::move(body);
   return out;
 }

@@ -313,6 +313,24 @@ TEST(Codec, ErrorsNameTheField) {
   }
 }
 
+TEST(Codec, RepeatedReferencesCannotAmplifyDecoding) {
+  // 100,000 offsets to one record holding a 64 KiB string: a 500 KB buffer that would decode to
+  // 6.4 GB. The decode budget rejects it.
+  flatbuffers::FlatBufferBuilder b;
+  auto ts = fb::CreateTimestamp(b, 1, 0, b.CreateString("n1"));
+  auto rec = fb::CreateLwwRecord(b, b.CreateString(std::string(64 * 1024, 'x')), ts);
+  std::vector<flatbuffers::Offset<fb::LwwRecord>> many(100'000, rec);
+  auto lww = b.CreateVector(many);
+  auto name = b.CreateString("m");
+  auto batch = fb::CreateOpBatch(b, 1, name, lww);
+  const std::string bytes = Finish(b, fb::Body::OpBatch, batch.Union());
+  EXPECT_LT(bytes.size(), 1'000'000u);
+  EXPECT_EQ(ErrorOf(bytes),
+            "OpBatch.lww[57].ts.node_id: decoded size exceeds the budget for this message size "
+            "(the buffer "
+            "repeats references to the same data)");
+}
+
 TEST(Codec, RejectsForeignAndOversizedBuffers) {
   EXPECT_EQ(ErrorOf(""),
             "Envelope: not a seedgrid wire message (0 bytes, missing 'SGW1' identifier)");
