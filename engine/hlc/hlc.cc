@@ -45,6 +45,10 @@ Timestamp Hlc::Now() {
   return last_;
 }
 
+bool Hlc::BeyondDrift(const Timestamp& remote, uint64_t physical) const {
+  return remote.millis > physical && remote.millis - physical > options_.max_drift_ms;
+}
+
 absl::Status Hlc::Check(const Timestamp& remote) const { return CheckAt(remote, clock_.NowMs()); }
 
 absl::Status Hlc::CheckAt(const Timestamp& remote, uint64_t physical) const {
@@ -53,8 +57,7 @@ absl::Status Hlc::CheckAt(const Timestamp& remote, uint64_t physical) const {
         fmt::format("hlc on node '{}': remote timestamp {} has millis beyond 2^62", last_.node_id,
                     remote.ToString()));
   }
-  if (options_.drift_mode == DriftMode::kStrict && remote.millis > physical &&
-      remote.millis - physical > options_.max_drift_ms) {
+  if (options_.drift_mode == DriftMode::kStrict && BeyondDrift(remote, physical)) {
     return absl::FailedPreconditionError(fmt::format(
         "hlc on node '{}': remote timestamp {} is {} ms ahead of the physical clock (max drift "
         "{} ms)",
@@ -65,10 +68,7 @@ absl::Status Hlc::CheckAt(const Timestamp& remote, uint64_t physical) const {
 
 absl::Status Hlc::Update(const Timestamp& remote) {
   const uint64_t physical = clock_.NowMs();
-  if (remote.millis < kRemoteMillisLimit && remote.millis > physical &&
-      remote.millis - physical > options_.max_drift_ms) {
-    ++drift_violations_;
-  }
+  if (remote.millis < kRemoteMillisLimit && BeyondDrift(remote, physical)) ++drift_violations_;
   if (absl::Status s = CheckAt(remote, physical); !s.ok()) return s;
   const uint64_t local_millis = last_.millis;
   const uint64_t local_counter = last_.counter;

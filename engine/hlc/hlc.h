@@ -59,6 +59,8 @@ class Hlc {
 
  private:
   void Set(uint64_t millis, uint64_t counter);
+  // remote.millis - physical > max_drift_ms (the drift bound, whatever the mode).
+  bool BeyondDrift(const Timestamp& remote, uint64_t physical) const;
 
   Clock& clock_;
   HlcOptions options_;
