@@ -179,21 +179,24 @@ bool Replica::KindConflict(const std::string& map_name, msg::MapKind kind) {
   return conflict;
 }
 
+bool Replica::NoteMerge(const std::string& map_name, const std::string& key,
+                        const absl::StatusOr<bool>& merged) {
+  if (!merged.ok()) {
+    Fail(stats_.merge_errors,
+         fmt::format("map '{}' key '{}': {}", map_name, key, merged.status().message()));
+    return true;
+  }
+  if (*merged) ++stats_.records_merged;
+  return false;
+}
+
 uint64_t Replica::MergeLww(const std::string& map_name, const std::vector<msg::LwwEntry>& entries) {
   if (entries.empty()) return 0;
   if (KindConflict(map_name, msg::MapKind::kLww)) return entries.size();
   LwwMap& map = lww(map_name);
   uint64_t failed = 0;
-  for (const msg::LwwEntry& e : entries) {
-    absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
-    if (!merged.ok()) {
-      ++failed;
-      Fail(stats_.merge_errors,
-           fmt::format("map '{}' key '{}': {}", map_name, e.key, merged.status().message()));
-    } else if (*merged) {
-      ++stats_.records_merged;
-    }
-  }
+  for (const msg::LwwEntry& e : entries)
+    failed += NoteMerge(map_name, e.key, map.Merge(e.key, e.record));
   return failed;
 }
 
@@ -204,14 +207,7 @@ uint64_t Replica::MergeOr(const std::string& map_name,
   OrMap& map = orm(map_name);
   uint64_t failed = 0;
   for (const msg::OrKeyState& e : entries) {
-    absl::StatusOr<bool> merged = map.Merge(e.key, e.items, e.tombstones);
-    if (!merged.ok()) {
-      ++failed;
-      Fail(stats_.merge_errors,
-           fmt::format("map '{}' key '{}': {}", map_name, e.key, merged.status().message()));
-    } else if (*merged) {
-      ++stats_.records_merged;
-    }
+    failed += NoteMerge(map_name, e.key, map.Merge(e.key, e.items, e.tombstones));
   }
   return failed;
 }

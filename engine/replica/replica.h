@@ -95,6 +95,9 @@ class Replica {
   void OnLeafRequest(const NodeId& from, const msg::SyncLeafRequest& m);
   void OnLeaf(const msg::SyncLeaf& m);
   void OnPnState(const msg::PnCounterState& m);
+  // Records one merge result in the stats; returns true when it failed.
+  bool NoteMerge(const std::string& map_name, const std::string& key,
+                 const absl::StatusOr<bool>& merged);
   // Return how many entries failed (a kind conflict fails them all).
   uint64_t MergeLww(const std::string& map_name, const std::vector<msg::LwwEntry>& entries);
   uint64_t MergeOr(const std::string& map_name, const std::vector<msg::OrKeyState>& entries);
