@@ -1,7 +1,7 @@
 // xoshiro256** (Blackman & Vigna, 2018) seeded through SplitMix64: the project's one PRNG
 // algorithm. Fixed and fully specified, so the same seed yields the same stream with every
 // compiler and standard library. Hand-written because no Debian-packaged library guarantees a
-// stable output sequence across versions (absl::BitGen explicitly does not).
+// stable output sequence across versions (Abseil's bit generators explicitly do not).
 #ifndef SEEDGRID_ENGINE_ENV_XOSHIRO_H_
 #define SEEDGRID_ENGINE_ENV_XOSHIRO_H_
 
