@@ -113,7 +113,7 @@ const Document* LwwMap::GetAt(std::string_view key, uint64_t now_ms) const {
 }
 
 const LwwRecord* LwwMap::GetRecord(std::string_view key) const {
-  auto it = records_.find(ToAbsl(key));
+  auto it = records_.find(key);
   return it == records_.end() ? nullptr : &it->second;
 }
 

@@ -17,11 +17,12 @@
 #ifndef SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
 #define SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "engine/crdt/listeners.h"
 #include "engine/crdt/value.h"
@@ -65,7 +66,9 @@ struct LwwMapOptions {
 
 class LwwMap {
  public:
-  using Records = absl::btree_map<std::string, LwwRecord>;
+  // std::map, not a btree: a record (and its Document) stays at the same address until the key is
+  // erased (only Prune erases), which the query layer relies on to reference rows without copies.
+  using Records = std::map<std::string, LwwRecord, std::less<>>;
 
   // `hlc` (and its clock) must outlive the map.
   explicit LwwMap(Hlc& hlc, LwwMapOptions options = {});

@@ -28,7 +28,7 @@ OrMap::OrMap(Hlc& hlc, OrMapOptions options) : hlc_(hlc), merkle_(options.merkle
 template <typename Mutate>
 bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
   SG_ASSERT(!listeners_.notifying());
-  auto it = entries_.find(ToAbsl(key));
+  auto it = entries_.find(key);
   const bool existed = it != entries_.end();
   std::optional<OrEntry> old;
   if (existed && !listeners_.empty()) old = it->second;
@@ -172,7 +172,7 @@ std::vector<const Document*> OrMap::GetAt(std::string_view key, uint64_t now_ms)
 }
 
 const OrEntry* OrMap::GetEntry(std::string_view key) const {
-  auto it = entries_.find(ToAbsl(key));
+  auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : &it->second;
 }
 

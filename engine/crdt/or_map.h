@@ -15,12 +15,13 @@
 #ifndef SEEDGRID_ENGINE_CRDT_OR_MAP_H_
 #define SEEDGRID_ENGINE_CRDT_OR_MAP_H_
 
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "engine/crdt/listeners.h"
@@ -47,8 +48,9 @@ struct OrRecord {
 
 // Everything a replica knows about one key.
 struct OrEntry {
-  absl::btree_map<Timestamp, OrItem> items;  // Live (not tombstoned) tags.
-  absl::btree_set<Timestamp> tombstones;     // Removed tags.
+  // std::map: an item stays at the same address until its tag is erased (see LwwMap::Records).
+  std::map<Timestamp, OrItem> items;      // Live (not tombstoned) tags.
+  absl::btree_set<Timestamp> tombstones;  // Removed tags.
   bool empty() const { return items.empty() && tombstones.empty(); }
   friend bool operator==(const OrEntry&, const OrEntry&) = default;
 };
@@ -68,7 +70,8 @@ struct OrMapOptions {
 
 class OrMap {
  public:
-  using Entries = absl::btree_map<std::string, OrEntry>;
+  // Pointer-stable, like LwwMap::Records: an entry moves only when it is erased (when empty).
+  using Entries = std::map<std::string, OrEntry, std::less<>>;
 
   explicit OrMap(Hlc& hlc, OrMapOptions options = {});
   OrMap(const OrMap&) = delete;
