@@ -1,0 +1,173 @@
+#include "engine/query/indexed_map.h"
+
+#include <xxhash.h>
+
+#include <limits>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+
+namespace seedgrid {
+
+namespace {
+
+uint64_t InstanceId(Hlc& hlc, const IndexedMapOptions& options) {
+  if (options.instance_id) return *options.instance_id;
+  const std::string ts = hlc.Now().ToString();
+  return XXH3_64bits(ts.data(), ts.size());
+}
+
+}  // namespace
+
+IndexedMapBase::IndexedMapBase(Hlc& hlc, const IndexedMapOptions& options)
+    : clock_(hlc.clock()),
+      engine_(hlc.clock(), InstanceId(hlc, options), options.engine),
+      timers_(options.timers) {}
+
+IndexedMapBase::~IndexedMapBase() {
+  if (timer_) timers_->Cancel(*timer_);
+}
+
+uint64_t IndexedMapBase::Deadline(uint64_t ts_millis, std::optional<uint64_t> ttl_ms) {
+  if (!ttl_ms) return std::numeric_limits<uint64_t>::max();
+  return *ttl_ms > std::numeric_limits<uint64_t>::max() - ts_millis
+             ? std::numeric_limits<uint64_t>::max()
+             : ts_millis + *ttl_ms;
+}
+
+void IndexedMapBase::ExpireDue() {
+  engine_.ExpireDue();
+  ArmTimer();
+}
+
+void IndexedMapBase::ArmTimer() {
+  if (timers_ == nullptr) return;
+  const std::optional<uint64_t> next = engine_.next_deadline_ms();
+  if (!next || *next == std::numeric_limits<uint64_t>::max()) return;
+  if (timer_ && timer_deadline_ms_ <= *next) return;  // An earlier wake-up is already set.
+  if (timer_) timers_->Cancel(*timer_);
+  constexpr uint64_t kDelayMax = 365ull * 24 * 3600 * 1000;
+  const uint64_t now = engine_.expiry_now_ms();
+  // Expired when deadline < now, so wake at deadline + 1.
+  const uint64_t delay = *next + 1 > now ? std::min(*next + 1 - now, kDelayMax) : 0;
+  timer_deadline_ms_ = *next;
+  timer_ = timers_->Schedule(delay, [this] {
+    timer_.reset();
+    timer_deadline_ms_ = std::numeric_limits<uint64_t>::max();
+    ExpireDue();
+  });
+}
+
+// --- IndexedLwwMap ---
+
+IndexedLwwMap::IndexedLwwMap(LwwMap& map, IndexedMapOptions options)
+    : IndexedMapBase(map.hlc(), options), map_(map) {
+  engine_.SetExpiryHook([this](RowHandle h) {
+    const size_t erased = handles_.erase(ToAbsl(engine_.Row(h).key));
+    SG_ASSERT(erased == 1);
+  });
+  const uint64_t now = engine_.expiry_now_ms();
+  for (const auto& [key, record] : map_.records()) {
+    if (record.tombstone() || record.ExpiredAt(now)) continue;
+    handles_[ToAbsl(key)] =
+        engine_.InsertRow(key, nullptr, &*record.value, Deadline(record.ts.millis, record.ttl_ms));
+  }
+  listener_ = map_.AddListener([this](const LwwChange& c) { OnChange(c); });
+  ArmTimer();
+}
+
+IndexedLwwMap::~IndexedLwwMap() { map_.RemoveListener(listener_); }
+
+void IndexedLwwMap::OnChange(const LwwChange& c) {
+  engine_.ExpireDue();
+  const LwwRecord* now_record = c.new_record;
+  const uint64_t deadline = now_record ? Deadline(now_record->ts.millis, now_record->ttl_ms) : 0;
+  const bool live =
+      now_record != nullptr && !now_record->tombstone() && !(deadline < engine_.expiry_now_ms());
+  auto it = handles_.find(ToAbsl(c.key));
+  if (it != handles_.end()) {
+    SG_ASSERT(c.old_record != nullptr && !c.old_record->tombstone());
+    const RowHandle h = it->second;
+    if (live) {
+      engine_.UpdateRow(h, *c.old_record->value, &*now_record->value, deadline);
+    } else {
+      handles_.erase(it);
+      engine_.RemoveRow(h, c.key, nullptr, *c.old_record->value);
+    }
+  } else if (live) {
+    // c.key views the map's own key (the record was just installed under it).
+    handles_[ToAbsl(c.key)] = engine_.InsertRow(c.key, nullptr, &*now_record->value, deadline);
+  }
+  ArmTimer();
+}
+
+// --- IndexedOrMap ---
+
+IndexedOrMap::IndexedOrMap(OrMap& map, IndexedMapOptions options)
+    : IndexedMapBase(map.hlc(), options), map_(map) {
+  engine_.SetExpiryHook([this](RowHandle h) {
+    const RowRef row = engine_.Row(h);
+    auto it = handles_.find(ToAbsl(row.key));
+    SG_ASSERT(it != handles_.end());
+    const size_t erased = it->second.erase(*row.tag);
+    SG_ASSERT(erased == 1);
+    if (it->second.empty()) handles_.erase(it);
+  });
+  for (const auto& [key, entry] : map_.entries()) Sync(key, nullptr, &entry);
+  listener_ = map_.AddListener([this](const OrChange& c) { OnChange(c); });
+  ArmTimer();
+}
+
+IndexedOrMap::~IndexedOrMap() { map_.RemoveListener(listener_); }
+
+void IndexedOrMap::OnChange(const OrChange& c) {
+  engine_.ExpireDue();
+  Sync(c.key, c.old_entry, c.new_entry);
+  ArmTimer();
+}
+
+void IndexedOrMap::Sync(std::string_view key, const OrEntry* old_entry, const OrEntry* new_entry) {
+  const uint64_t now = engine_.expiry_now_ms();
+  auto it = handles_.find(ToAbsl(key));
+  if (it != handles_.end()) {
+    SG_ASSERT(old_entry != nullptr);
+    auto& by_tag = it->second;
+    for (auto row = by_tag.begin(); row != by_tag.end();) {
+      const auto old_item = old_entry->items.find(row->first);
+      SG_ASSERT(old_item != old_entry->items.end());
+      const OrItem* new_item = nullptr;
+      if (new_entry != nullptr) {
+        if (auto n = new_entry->items.find(row->first); n != new_entry->items.end()) {
+          new_item = &n->second;
+        }
+      }
+      const uint64_t deadline = new_item ? Deadline(row->first.millis, new_item->ttl_ms) : 0;
+      if (new_item == nullptr || deadline < now) {
+        engine_.RemoveRow(row->second, key, &old_item->first, old_item->second.value);
+        row = by_tag.erase(row);
+        continue;
+      }
+      if (!(new_item->value == old_item->second.value) ||
+          new_item->ttl_ms != old_item->second.ttl_ms) {
+        engine_.UpdateRow(row->second, old_item->second.value, &new_item->value, deadline);
+      }
+      ++row;
+    }
+    if (by_tag.empty()) {
+      handles_.erase(it);
+      it = handles_.end();
+    }
+  }
+  if (new_entry == nullptr) return;
+  for (const auto& [tag, item] : new_entry->items) {
+    if (it != handles_.end() && it->second.contains(tag)) continue;
+    const uint64_t deadline = Deadline(tag.millis, item.ttl_ms);
+    if (deadline < now) continue;
+    // `key` views the map's own entry key here (new_entry is in the map).
+    const RowHandle h = engine_.InsertRow(key, &tag, &item.value, deadline);
+    if (it == handles_.end()) it = handles_.try_emplace(std::string(key)).first;
+    it->second.emplace(tag, h);
+  }
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,162 @@
+#include "engine/query/matcher.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "engine/base/assert.h"
+#include "engine/query/value_order.h"
+
+namespace seedgrid {
+
+namespace {
+
+const Value kNull = std::monostate{};
+
+bool InRange(const Value& v, const Value& bound, Op op) {
+  if (ClassOf(v) != ClassOf(bound)) return false;
+  const int c = CompareValues(v, bound);
+  switch (op) {
+    case Op::kGt:
+      return c > 0;
+    case Op::kGte:
+      return c >= 0;
+    case Op::kLt:
+      return c < 0;
+    case Op::kLte:
+      return c <= 0;
+    default:
+      SG_ASSERT(false);
+  }
+}
+
+// Tokens of a field value: a string, or every element of a list; otherwise none.
+std::vector<std::string> FieldTokens(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return Tokenize(*s);
+  std::vector<std::string> out;
+  if (const auto* list = std::get_if<StringList>(&v)) {
+    for (const std::string& e : *list) {
+      std::vector<std::string> t = Tokenize(e);
+      out.insert(out.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Matcher::Node {
+  Op op;
+  std::string field;
+  std::vector<Value> args;  // Normalised; for `in`, sorted and deduplicated.
+  std::optional<LikePattern> like;
+  std::optional<FoldedNeedle> needle;
+  std::vector<std::string> tokens;  // match / matchPrefix: the query's tokens.
+  std::vector<Node> children;
+
+  explicit Node(const Predicate& p) : op(p.op), field(p.field) {
+    for (const Value& v : p.args) args.push_back(NormalizeForEq(v));
+    if (op == Op::kIn) {
+      std::sort(args.begin(), args.end(), ValueLess());
+      args.erase(
+          std::unique(args.begin(), args.end(),
+                      [](const Value& a, const Value& b) { return CompareValues(a, b) == 0; }),
+          args.end());
+    }
+    if (op == Op::kLike) like.emplace(std::get<std::string>(p.args[0]));
+    if (op == Op::kContains) needle.emplace(std::get<std::string>(p.args[0]));
+    if (op == Op::kMatch || op == Op::kMatchPrefix)
+      tokens = Tokenize(std::get<std::string>(p.args[0]));
+    for (const Predicate& c : p.children) children.emplace_back(c);
+  }
+
+  bool Eval(const Document& doc) const {
+    switch (op) {
+      case Op::kAll:
+        return true;
+      case Op::kAnd:
+        for (const Node& c : children) {
+          if (!c.Eval(doc)) return false;
+        }
+        return true;
+      case Op::kOr:
+        for (const Node& c : children) {
+          if (c.Eval(doc)) return true;
+        }
+        return false;
+      case Op::kNot:
+        return !children[0].Eval(doc);
+      default:
+        return EvalField(FieldValue(doc, field));
+    }
+  }
+
+  bool EvalField(const Value& v) const {
+    switch (op) {
+      case Op::kEq:
+        return CompareValues(v, args[0]) == 0;
+      case Op::kNeq:
+        return CompareValues(v, args[0]) != 0;
+      case Op::kGt:
+      case Op::kGte:
+      case Op::kLt:
+      case Op::kLte:
+        return InRange(v, args[0], op);
+      case Op::kBetween:
+        return InRange(v, args[0], Op::kGte) && InRange(v, args[1], Op::kLte);
+      case Op::kIn:
+        return std::binary_search(args.begin(), args.end(), v, ValueLess());
+      case Op::kLike: {
+        const auto* s = std::get_if<std::string>(&v);
+        return s != nullptr && like->Matches(*s);
+      }
+      case Op::kContains: {
+        const auto* s = std::get_if<std::string>(&v);
+        return s != nullptr && needle->FoundIn(*s);
+      }
+      case Op::kContainsAll:
+      case Op::kContainsAny: {
+        const auto* list = std::get_if<StringList>(&v);
+        if (list == nullptr) return false;
+        const StringList& want = std::get<StringList>(args[0]);
+        const auto has = [&](const std::string& e) {
+          return std::find(list->begin(), list->end(), e) != list->end();
+        };
+        return op == Op::kContainsAll ? std::all_of(want.begin(), want.end(), has)
+                                      : std::any_of(want.begin(), want.end(), has);
+      }
+      case Op::kIsNull:
+        return TypeOf(v) == ValueType::kNull;
+      case Op::kIsNotNull:
+        return TypeOf(v) != ValueType::kNull;
+      case Op::kMatch:
+      case Op::kMatchPrefix: {
+        if (tokens.empty()) return false;
+        const std::vector<std::string> have = FieldTokens(v);
+        const size_t exact = op == Op::kMatch ? tokens.size() : tokens.size() - 1;
+        for (size_t i = 0; i < exact; ++i) {
+          if (std::find(have.begin(), have.end(), tokens[i]) == have.end()) return false;
+        }
+        if (op == Op::kMatch) return true;
+        const std::string& prefix = tokens.back();
+        return std::any_of(have.begin(), have.end(),
+                           [&](const std::string& t) { return t.starts_with(prefix); });
+      }
+      default:
+        SG_ASSERT(false);
+    }
+  }
+};
+
+Matcher::Matcher(const Predicate& p) : root_(std::make_unique<Node>(p)) {}
+Matcher::~Matcher() = default;
+
+bool Matcher::Matches(const Document& doc) const { return root_->Eval(doc); }
+
+const Value& Matcher::FieldValue(const Document& doc, const std::string& field) {
+  const Value* v = doc.Get(field);
+  return v == nullptr ? kNull : *v;
+}
+
+bool MatchesPredicate(const Predicate& p, const Document& doc) { return Matcher(p).Matches(doc); }
+
+}  // namespace seedgrid

@@ -1,0 +1,46 @@
+// Matcher: a predicate compiled for repeated evaluation against documents (LIKE patterns and
+// needles folded once, constants normalised once, `in` sets sorted for binary search).
+//
+// Semantics (the reference the indexes must agree with; see query.h and docs/queries.md):
+//   A missing field is null. eq/neq/in use query equality (value_order.h). gt/gte/lt/lte/between
+//   compare only values of the constant's class. like/contains need a string field.
+//   containsAll/containsAny need a list field (containsAll of [] holds for any list).
+//   match/matchPrefix accept a string field or a list (each element tokenised); a text with no
+//   tokens matches nothing.
+#ifndef SEEDGRID_ENGINE_QUERY_MATCHER_H_
+#define SEEDGRID_ENGINE_QUERY_MATCHER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/crdt/value.h"
+#include "engine/query/query.h"
+#include "engine/query/text.h"
+
+namespace seedgrid {
+
+class Matcher {
+ public:
+  // REQUIRES: Validate(p).ok().
+  explicit Matcher(const Predicate& p);
+  Matcher(Matcher&&) = default;
+  Matcher& operator=(Matcher&&) = default;
+  ~Matcher();
+
+  bool Matches(const Document& doc) const;
+  // The value a field op reads from `doc` (null when missing).
+  static const Value& FieldValue(const Document& doc, const std::string& field);
+
+ private:
+  struct Node;
+  std::unique_ptr<Node> root_;
+};
+
+// True when `value` (a field's value) satisfies the single field operator `p`. Uncompiled and
+// slower; for tests and one-off checks.
+bool MatchesPredicate(const Predicate& p, const Document& doc);
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_QUERY_MATCHER_H_

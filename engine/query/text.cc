@@ -1,0 +1,180 @@
+#include "engine/query/text.h"
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+
+namespace seedgrid {
+
+namespace {
+
+constexpr uint32_t kEscapeBase = 0xDC80;
+
+// Decodes one code point at s[*i], advancing *i. Invalid input yields one escape unit per byte.
+uint32_t DecodeOne(std::string_view s, size_t* i) {
+  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+  const uint8_t b0 = byte(*i);
+  if (b0 < 0x80) {
+    ++*i;
+    return b0;
+  }
+  size_t len = 0;
+  uint32_t cp = 0;
+  uint32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4, cp = b0 & 0x07, min = 0x10000;
+  }
+  bool ok = len > 0 && *i + len <= s.size();
+  for (size_t k = 1; ok && k < len; ++k) {
+    const uint8_t b = byte(*i + k);
+    if ((b & 0xC0) != 0x80) ok = false;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+  if (!ok) {
+    ++*i;
+    return kEscapeBase + b0;
+  }
+  *i += len;
+  return cp;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp >= kEscapeBase && cp <= kEscapeBase + 0xFF && cp - kEscapeBase >= 0x80) {
+    out->push_back(static_cast<char>(cp - kEscapeBase));  // Back to the original invalid byte.
+  } else if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool IsWordUnit(uint32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
+  }
+  if (cp >= 0xA0 && cp <= 0xBF) return false;
+  if (cp == 0xD7 || cp == 0xF7) return false;  // × and ÷.
+  if (cp >= 0x2000 && cp <= 0x206F) return false;
+  return true;
+}
+
+}  // namespace
+
+uint32_t FoldCodePoint(uint32_t cp) {
+  if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 0x20 : cp;
+  if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 0x20;  // Latin-1 capitals.
+  if (cp >= 0x100 && cp <= 0x17F) {                              // Latin Extended-A pairs.
+    if (cp == 0x130 || cp == 0x131 || cp == 0x138 || cp == 0x149 || cp == 0x17F) return cp;
+    if (cp == 0x178) return 0xFF;
+    const bool odd_upper = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E);
+    if (odd_upper) return (cp % 2 == 1) ? cp + 1 : cp;
+    return (cp % 2 == 0) ? cp + 1 : cp;
+  }
+  if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 0x20;  // Greek capitals.
+  if (cp >= 0x410 && cp <= 0x42F) return cp + 0x20;                 // Cyrillic А..Я.
+  if (cp >= 0x400 && cp <= 0x40F) return cp + 0x50;                 // Cyrillic Ѐ..Џ.
+  return cp;
+}
+
+CodePoints FoldText(std::string_view s) {
+  CodePoints out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) out.push_back(FoldCodePoint(DecodeOne(s, &i)));
+  return out;
+}
+
+LikePattern::LikePattern(std::string_view pattern) {
+  const CodePoints cps = FoldText(pattern);
+  for (size_t i = 0; i < cps.size(); ++i) {
+    const uint32_t cp = cps[i];
+    if (cp == '\\' && i + 1 < cps.size()) {
+      units_.push_back({kLiteral, cps[++i]});
+    } else if (cp == '%') {
+      if (units_.empty() || units_.back().kind != kAnyRun) units_.push_back({kAnyRun, 0});
+    } else if (cp == '_') {
+      units_.push_back({kAnyOne, 0});
+    } else {
+      units_.push_back({kLiteral, cp});
+    }
+  }
+}
+
+bool LikePattern::Matches(std::string_view text) const {
+  const CodePoints t = FoldText(text);
+  // Greedy matching with backtracking to the last '%': O(|t| * |pattern|) worst case.
+  size_t ti = 0, pi = 0;
+  size_t star_pi = SIZE_MAX, star_ti = 0;
+  while (ti < t.size()) {
+    if (pi < units_.size() && units_[pi].kind == kAnyRun) {
+      star_pi = pi++;
+      star_ti = ti;
+    } else if (pi < units_.size() && (units_[pi].kind == kAnyOne || units_[pi].cp == t[ti])) {
+      ++pi;
+      ++ti;
+    } else if (star_pi != SIZE_MAX) {
+      pi = star_pi + 1;
+      ti = ++star_ti;
+    } else {
+      return false;
+    }
+  }
+  while (pi < units_.size() && units_[pi].kind == kAnyRun) ++pi;
+  return pi == units_.size();
+}
+
+bool FoldedNeedle::FoundIn(std::string_view text) const {
+  if (needle_.empty()) return true;
+  const CodePoints t = FoldText(text);
+  return std::search(t.begin(), t.end(), needle_.begin(), needle_.end()) != t.end();
+}
+
+std::vector<std::string> Tokenize(std::string_view s) {
+  std::vector<std::string> tokens;
+  std::string current;
+  for (size_t i = 0; i < s.size();) {
+    const uint32_t cp = DecodeOne(s, &i);
+    if (IsWordUnit(cp)) {
+      AppendUtf8(FoldCodePoint(cp), &current);
+    } else if (!current.empty()) {
+      tokens.push_back(std::move(current));
+      current.clear();
+    }
+  }
+  if (!current.empty()) tokens.push_back(std::move(current));
+  return tokens;
+}
+
+std::vector<std::string> InnerTokens(std::string_view needle) {
+  std::vector<std::string> tokens;
+  std::string current;
+  bool touches_start = true;  // The current run began at the needle's first unit.
+  for (size_t i = 0; i < needle.size();) {
+    const uint32_t cp = DecodeOne(needle, &i);
+    if (IsWordUnit(cp)) {
+      AppendUtf8(FoldCodePoint(cp), &current);
+      continue;
+    }
+    if (!current.empty() && !touches_start) tokens.push_back(current);
+    current.clear();
+    touches_start = false;
+  }
+  // A run that reaches the needle's end may continue in the text: it is only a prefix.
+  return tokens;
+}
+
+}  // namespace seedgrid
