@@ -222,7 +222,9 @@ void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
     return FirstMatchAfter(s, s.window.empty() ? nullptr : &s.window.back().first);
   };
   if (now_matches) {
-    if (!full || position_before_last(h)) {
+    // Still ahead of the last remaining window row: it stays. (With the rest of the window empty,
+    // any other row may now come first, so ask the index.)
+    if (!full || (!s.window.empty() && position_before_last(h))) {
       insert(h);
       emit(DeltaKind::kUpdate, DeltaReason::kChanged, h);
       return;
