@@ -64,7 +64,8 @@ RC_GTEST_PROP(QueryProperty, PlannedResultEqualsBruteForce, ()) {
   const Query q = GenQuery();
   RC_TAG(q.where.op == Op::kAll ? "all" : "predicate");
   const std::vector<RefRow> got = RunAll(*w.indexed, q);
-  const std::vector<RefRow> want = Reference(q, LiveRows(w.map, w.indexed->engine().expiry_now_ms()));
+  const std::vector<RefRow> want =
+      Reference(q, LiveRows(w.map, w.indexed->engine().expiry_now_ms()));
   RC_ASSERT(w.indexed->Explain(q).ok());
   if (!SameRows(got, want)) {
     RC_FAIL(fmt::format("query {}\nplan:\n{}\ngot:\n{}want:\n{}", ToString(q),
@@ -113,8 +114,8 @@ RC_GTEST_PROP(QueryProperty, PagingUnderChangesNeverRepeatsNorSkipsStableRows, (
     }
     return out;
   };
-  std::set<std::string> stable = matching_keys();        // Present (and matching) throughout.
-  std::set<std::string> untouched = stable;              // ...and never written.
+  std::set<std::string> stable = matching_keys();  // Present (and matching) throughout.
+  std::set<std::string> untouched = stable;        // ...and never written.
   std::set<std::string> seen;
   std::string cursor;
   for (int pages = 0; pages <= 200; ++pages) {
@@ -240,8 +241,7 @@ RC_GTEST_PROP(QueryProperty, LiveLwwSubscriptionsEqualFreshQueries, ()) {
       case 3: {  // Remote merge: older or newer than local, value or tombstone.
         const uint64_t millis = w.clock.NowMs() - 50 + *rc::gen::inRange<uint64_t>(0, 100);
         LwwRecord r{*rc::gen::inRange(0, 4) == 0 ? std::nullopt : std::optional(*GenDocument()),
-                    Timestamp{millis, *rc::gen::inRange<uint32_t>(0, 3), "r"},
-                    std::nullopt};
+                    Timestamp{millis, *rc::gen::inRange<uint32_t>(0, 3), "r"}, std::nullopt};
         RC_ASSERT(w.map.Merge(k, std::move(r)).ok());
         break;
       }
@@ -290,7 +290,8 @@ RC_GTEST_PROP(QueryProperty, LiveOrSubscriptionsEqualFreshQueries, ()) {
         const uint64_t millis = clock.NowMs() - 50 + *rc::gen::inRange<uint64_t>(0, 100);
         const Timestamp tag{millis, *rc::gen::inRange<uint32_t>(0, 3), "r"};
         std::vector<Timestamp> tombstones;
-        if (const OrEntry* e = map.GetEntry(k); e && !e->items.empty() && *rc::gen::arbitrary<bool>()) {
+        if (const OrEntry* e = map.GetEntry(k);
+            e && !e->items.empty() && *rc::gen::arbitrary<bool>()) {
           tombstones.push_back(e->items.begin()->first);
         }
         RC_ASSERT(map.Merge(k, {{tag, *GenDocument(), std::nullopt}}, tombstones).ok());

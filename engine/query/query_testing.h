@@ -25,26 +25,27 @@ inline const std::vector<std::string>& Fields() {
 }
 
 inline rc::Gen<std::string> GenText() {
-  return rc::gen::element<std::string>("", "a", "B", "ab", "Foo bar", "foo", "bar baz", "é",
-                                       "É", "Ünïcode café", "ça va", "x_y", "a%b", "\xff\xfe",
-                                       "日本 語", "foo-bar", "Straße", "ΑΒΓ αβγ", "z");
+  return rc::gen::element<std::string>("", "a", "B", "ab", "Foo bar", "foo", "bar baz", "é", "É",
+                                       "Ünïcode café", "ça va", "x_y", "a%b", "\xff\xfe", "日本 語",
+                                       "foo-bar", "Straße", "ΑΒΓ αβγ", "z");
 }
 
 inline rc::Gen<Value> GenValue() {
   return rc::gen::oneOf(
-      rc::gen::just(Value(std::monostate{})), rc::gen::map(rc::gen::arbitrary<bool>(),
-                                                           [](bool b) { return Value(b); }),
+      rc::gen::just(Value(std::monostate{})),
+      rc::gen::map(rc::gen::arbitrary<bool>(), [](bool b) { return Value(b); }),
       rc::gen::map(rc::gen::inRange<int64_t>(-3, 4), [](int64_t i) { return Value(i); }),
       rc::gen::map(rc::gen::element<double>(-1.5, 0.0, -0.0, 1.0, 2.0, 2.5,
                                             std::numeric_limits<double>::infinity(),
                                             std::numeric_limits<double>::quiet_NaN(), 1e300),
                    [](double d) { return Value(d); }),
       rc::gen::map(GenText(), [](std::string s) { return Value(std::move(s)); }),
-      rc::gen::map(rc::gen::container<StringList>(rc::gen::element<std::string>("x", "y", "Foo", "é")),
-                   [](StringList l) {
-                     if (l.size() > 3) l.resize(3);
-                     return Value(std::move(l));
-                   }));
+      rc::gen::map(
+          rc::gen::container<StringList>(rc::gen::element<std::string>("x", "y", "Foo", "é")),
+          [](StringList l) {
+            if (l.size() > 3) l.resize(3);
+            return Value(std::move(l));
+          }));
 }
 
 inline rc::Gen<Document> GenDocument() {
@@ -78,25 +79,24 @@ inline Predicate GenPredicate(int depth) {
       return Lte(field, *GenValue());
     case 6: {
       Value lo = *GenValue();
-      Value hi = *rc::gen::suchThat(GenValue(), [&](const Value& v) {
-        return ClassOf(v) == ClassOf(lo);
-      });
+      Value hi =
+          *rc::gen::suchThat(GenValue(), [&](const Value& v) { return ClassOf(v) == ClassOf(lo); });
       return Between(field, lo, hi);
     }
     case 7:
       return In(field, *rc::gen::nonEmpty(rc::gen::container<std::vector<Value>>(GenValue())));
     case 8:
-      return Like(field, *rc::gen::element<std::string>("%", "a%", "%b%", "_", "f_o%", "é",
-                                                        "%É%", "a\\%b", "", "%a_"));
+      return Like(field, *rc::gen::element<std::string>("%", "a%", "%b%", "_", "f_o%", "é", "%É%",
+                                                        "a\\%b", "", "%a_"));
     case 9:
       return Contains(field, *rc::gen::element<std::string>("", "a", "oo b", "É", "bar", " ",
                                                             "foo bar", "-bar", "CAF"));
     case 10:
-      return ContainsAll(field, *rc::gen::container<StringList>(
-                                    rc::gen::element<std::string>("x", "y", "Foo")));
+      return ContainsAll(
+          field, *rc::gen::container<StringList>(rc::gen::element<std::string>("x", "y", "Foo")));
     case 11:
-      return ContainsAny(field, *rc::gen::container<StringList>(
-                                    rc::gen::element<std::string>("x", "y", "é")));
+      return ContainsAny(
+          field, *rc::gen::container<StringList>(rc::gen::element<std::string>("x", "y", "é")));
     case 12:
       return IsNull(field);
     case 13:
@@ -104,8 +104,8 @@ inline Predicate GenPredicate(int depth) {
     case 14:
       return Match(field, text());
     case 15:
-      return MatchPrefix(field, *rc::gen::element<std::string>("fo", "foo b", "ba", "É", "x",
-                                                               "", "straß", "日"));
+      return MatchPrefix(
+          field, *rc::gen::element<std::string>("fo", "foo b", "ba", "É", "x", "", "straß", "日"));
     case 16:
     case 17: {
       std::vector<Predicate> children;
@@ -123,7 +123,8 @@ inline Query GenQuery() {
   q.where = *rc::gen::inRange(0, 8) == 0 ? All() : GenPredicate(3);
   const int sorts = *rc::gen::inRange(0, 3);
   for (int i = 0; i < sorts; ++i) {
-    q.sort.push_back({*rc::gen::element<std::string>("a", "b", "c", "z"), *rc::gen::arbitrary<bool>()});
+    q.sort.push_back(
+        {*rc::gen::element<std::string>("a", "b", "c", "z"), *rc::gen::arbitrary<bool>()});
   }
   if (*rc::gen::arbitrary<bool>()) q.limit = *rc::gen::inRange<uint64_t>(1, 8);
   return q;
@@ -135,11 +136,11 @@ struct IndexSpec {
 };
 
 inline std::vector<IndexSpec> AllIndexSpecs() {
-  return {{IndexKind::kHash, {"a"}},     {IndexKind::kNavigable, {"a"}},
-          {IndexKind::kHash, {"b"}},     {IndexKind::kNavigable, {"b"}},
+  return {{IndexKind::kHash, {"a"}},      {IndexKind::kNavigable, {"a"}},
+          {IndexKind::kHash, {"b"}},      {IndexKind::kNavigable, {"b"}},
           {IndexKind::kNavigable, {"c"}}, {IndexKind::kCompound, {"a", "b"}},
-          {IndexKind::kInverted, {"t"}}, {IndexKind::kInverted, {"l"}},
-          {IndexKind::kHash, {"l"}},     {IndexKind::kInverted, {"a"}},
+          {IndexKind::kInverted, {"t"}},  {IndexKind::kInverted, {"l"}},
+          {IndexKind::kHash, {"l"}},      {IndexKind::kInverted, {"a"}},
           {IndexKind::kNavigable, {"z"}}};
 }
 
@@ -164,7 +165,8 @@ inline std::vector<RefRow> Reference(const Query& q, std::vector<RefRow> rows) {
   std::erase_if(rows, [&](const RefRow& r) { return !m.Matches(r.doc); });
   std::sort(rows.begin(), rows.end(), [&](const RefRow& x, const RefRow& y) {
     for (const SortField& s : q.sort) {
-      int c = CompareValues(Matcher::FieldValue(x.doc, s.field), Matcher::FieldValue(y.doc, s.field));
+      int c =
+          CompareValues(Matcher::FieldValue(x.doc, s.field), Matcher::FieldValue(y.doc, s.field));
       if (s.descending) c = -c;
       if (c != 0) return c < 0;
     }
@@ -178,7 +180,8 @@ inline std::vector<RefRow> Reference(const Query& q, std::vector<RefRow> rows) {
 inline std::vector<RefRow> LiveRows(const LwwMap& map, uint64_t now_ms) {
   std::vector<RefRow> rows;
   for (const auto& [key, record] : map.records()) {
-    if (!record.tombstone() && !record.ExpiredAt(now_ms)) rows.push_back({key, std::nullopt, *record.value});
+    if (!record.tombstone() && !record.ExpiredAt(now_ms))
+      rows.push_back({key, std::nullopt, *record.value});
   }
   return rows;
 }
@@ -196,8 +199,8 @@ inline std::vector<RefRow> LiveRows(const OrMap& map, uint64_t now_ms) {
 inline std::vector<RefRow> ToRef(const std::vector<RowRef>& rows) {
   std::vector<RefRow> out;
   for (const RowRef& r : rows) {
-    out.push_back({std::string(r.key), r.tag ? std::optional<Timestamp>(*r.tag) : std::nullopt,
-                   *r.value});
+    out.push_back(
+        {std::string(r.key), r.tag ? std::optional<Timestamp>(*r.tag) : std::nullopt, *r.value});
   }
   return out;
 }

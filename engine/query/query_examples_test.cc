@@ -1,0 +1,332 @@
+// Example tests for the edges: value order, like / contains / between, tokens, text form,
+// cursors, index management, live-query window events, explain.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "engine/env/testing/manual_env.h"
+#include "engine/query/cursor.h"
+#include "engine/query/indexed_map.h"
+#include "engine/query/query_testing.h"
+#include "engine/query/text.h"
+
+namespace seedgrid {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+TEST(ValueOrder, ClassesThenValues) {
+  const std::vector<Value> ascending = {std::monostate{},
+                                        false,
+                                        true,
+                                        -kInf,
+                                        int64_t{-3},
+                                        -2.5,
+                                        0.0,
+                                        int64_t{1},
+                                        1.5,
+                                        kInf,
+                                        kNaN,
+                                        std::string(""),
+                                        std::string("B"),
+                                        std::string("a"),
+                                        std::string("é"),
+                                        StringList{},
+                                        StringList{"a"},
+                                        StringList{"a", "b"},
+                                        StringList{"b"}};
+  for (size_t i = 0; i < ascending.size(); ++i) {
+    for (size_t j = 0; j < ascending.size(); ++j) {
+      EXPECT_EQ(CompareValues(ascending[i], ascending[j]), i < j ? -1 : (i > j ? 1 : 0))
+          << ValueToString(ascending[i]) << " vs " << ValueToString(ascending[j]);
+    }
+  }
+}
+
+TEST(ValueOrder, NumbersCompareExactlyAcrossIntAndDouble) {
+  EXPECT_EQ(CompareValues(int64_t{1}, 1.0), 0);
+  EXPECT_EQ(CompareValues(0.0, -0.0), 0);
+  EXPECT_EQ(CompareValues(kNaN, -kNaN), 0);
+  // 2^53 + 1 is not representable as a double; it must still be greater than 2^53.
+  EXPECT_EQ(CompareValues(int64_t{9007199254740993}, 9007199254740992.0), 1);
+  EXPECT_EQ(CompareValues(std::numeric_limits<int64_t>::max(), 9223372036854775808.0), -1);
+  EXPECT_EQ(CompareValues(std::numeric_limits<int64_t>::min(), -9223372036854775808.0), 0);
+  EXPECT_EQ(CompareValues(int64_t{-1}, -0.5), -1);
+  EXPECT_TRUE(ValueEquals(NormalizeForEq(2.0), Value(int64_t{2})));
+  EXPECT_TRUE(ValueEquals(NormalizeForEq(-0.0), Value(int64_t{0})));
+  EXPECT_EQ(HashNormalized(NormalizeForEq(kNaN)), HashNormalized(NormalizeForEq(-kNaN)));
+}
+
+bool M(const Predicate& p, const Document& d) { return MatchesPredicate(p, d); }
+
+TEST(Matcher, LikeIsAnchoredCaseInsensitiveAndCountsCharacters) {
+  const Document d{{"s", std::string("Café au LAIT")}};
+  EXPECT_TRUE(M(Like("s", "café%"), d));
+  EXPECT_TRUE(M(Like("s", "CAFÉ%lait"), d));
+  EXPECT_FALSE(M(Like("s", "afé%"), d));     // Anchored at the start...
+  EXPECT_FALSE(M(Like("s", "café"), d));     // ...and at the end.
+  EXPECT_TRUE(M(Like("s", "caf_ au%"), d));  // '_' is one character, even a 2-byte one.
+  EXPECT_FALSE(M(Like("s", "caf__ au%"), d));
+  EXPECT_TRUE(M(Like("s", "%"), d));
+  EXPECT_FALSE(M(Like("s", ""), d));
+  EXPECT_TRUE(M(Like("s", ""), Document{{"s", std::string()}}));
+  EXPECT_TRUE(M(Like("s", "100\\%"), Document{{"s", std::string("100%")}}));
+  EXPECT_FALSE(M(Like("s", "100\\%"), Document{{"s", std::string("1000")}}));
+  EXPECT_FALSE(M(Like("s", "%"), Document{{"s", int64_t{1}}}));  // Strings only.
+  EXPECT_FALSE(M(Like("missing", "%"), d));
+}
+
+TEST(Matcher, ContainsIsCaseInsensitiveSubstring) {
+  const Document d{{"s", std::string("Größe ΑΒΓ")}};
+  EXPECT_TRUE(M(Contains("s", "RÖSS"), Document{{"s", std::string("GRÖSSE")}}));
+  EXPECT_TRUE(M(Contains("s", "öße αβ"), d));
+  EXPECT_TRUE(M(Contains("s", ""), d));
+  EXPECT_FALSE(M(Contains("s", "x"), d));
+  EXPECT_FALSE(M(Contains("s", "a"), Document{{"s", StringList{"a"}}}));
+}
+
+TEST(Matcher, BetweenAndRangesStayInTheBoundsClass) {
+  const Predicate p = Between("n", int64_t{1}, 2.5);
+  EXPECT_TRUE(M(p, Document{{"n", 1.0}}));
+  EXPECT_TRUE(M(p, Document{{"n", 2.5}}));  // Both ends inclusive.
+  EXPECT_FALSE(M(p, Document{{"n", 2.6}}));
+  EXPECT_FALSE(M(p, Document{{"n", std::string("2")}}));
+  EXPECT_FALSE(M(Gt("n", int64_t{0}), Document{{"n", std::string("z")}}));
+  EXPECT_FALSE(M(Lt("n", int64_t{0}), Document{}));  // Missing is null, not a number.
+  EXPECT_TRUE(M(Gte("n", std::monostate{}), Document{}));
+  EXPECT_TRUE(
+      M(Between("s", std::string("a"), std::string("b")), Document{{"s", std::string("az")}}));
+  EXPECT_FALSE(M(Between("n", int64_t{3}, int64_t{1}), Document{{"n", int64_t{2}}}));
+  EXPECT_FALSE(Validate(Between("n", int64_t{1}, std::string("x"))).ok());
+}
+
+TEST(Matcher, NullsListsAndMatch) {
+  EXPECT_TRUE(M(IsNull("x"), Document{}));
+  EXPECT_TRUE(M(IsNull("x"), Document{{"x", std::monostate{}}}));
+  EXPECT_TRUE(M(Eq("x", std::monostate{}), Document{}));
+  EXPECT_TRUE(M(Neq("x", int64_t{1}), Document{}));
+  EXPECT_TRUE(M(Eq("n", 3.0), Document{{"n", int64_t{3}}}));
+  EXPECT_TRUE(M(In("n", {std::string("a"), 3.0}), Document{{"n", int64_t{3}}}));
+  const Document tags{{"tags", StringList{"red", "blue"}}};
+  EXPECT_TRUE(M(ContainsAll("tags", {"blue", "red"}), tags));
+  EXPECT_FALSE(M(ContainsAll("tags", {"blue", "Red"}), tags));
+  EXPECT_TRUE(M(ContainsAll("tags", {}), tags));
+  EXPECT_FALSE(M(ContainsAny("tags", {}), tags));
+  EXPECT_TRUE(M(ContainsAny("tags", {"green", "red"}), tags));
+  const Document text{{"t", std::string("The quick brown Fox")}};
+  EXPECT_TRUE(M(Match("t", "fox QUICK"), text));
+  EXPECT_FALSE(M(Match("t", "fox cat"), text));
+  EXPECT_FALSE(M(Match("t", "  "), text));  // No tokens: nothing matches.
+  EXPECT_TRUE(M(MatchPrefix("t", "quick fo"), text));
+  EXPECT_FALSE(M(MatchPrefix("t", "qui fo"), text));  // Only the last token is a prefix.
+  EXPECT_TRUE(M(Match("tags", "RED"), tags));
+}
+
+TEST(Text, TokensAndInnerTokens) {
+  EXPECT_EQ(Tokenize("Hello, wörld! 42x ÀB"),
+            (std::vector<std::string>{"hello", "wörld", "42x", "àb"}));
+  EXPECT_EQ(InnerTokens("lo, big wor"), (std::vector<std::string>{"big"}));
+  EXPECT_TRUE(InnerTokens("hello").empty());
+  EXPECT_EQ(FoldCodePoint(0x0178), 0xFFu);    // Ÿ -> ÿ
+  EXPECT_EQ(FoldCodePoint(0x0416), 0x0436u);  // Ж -> ж
+}
+
+TEST(QueryText, PrintsAndParsesBack) {
+  const Query q{And({Eq("status", std::string("open \"now\"")), Gt("age", 30.0),
+                     In("n", {int64_t{-1}, kInf, std::monostate{}, true}),
+                     Not(Like("we ird", "a%\n")), ContainsAny("tags", {"x", "y"})}),
+                {{"age", true}, {"name", false}},
+                10};
+  const std::string text = ToString(q);
+  EXPECT_EQ(text,
+            "and(eq(status, \"open \\\"now\\\"\"), gt(age, 30.0), in(n, -1, inf, null, true), "
+            "not(like(\"we ird\", \"a%\\n\")), containsAny(tags, [\"x\", \"y\"])) sort(age desc, "
+            "name) limit(10)");
+  absl::StatusOr<Query> parsed = ParseQuery(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, q);
+  EXPECT_EQ(*ParseQuery("  eq( a ,1e+3 )limit( 2 )"), (Query{Eq("a", 1000.0), {}, 2}));
+}
+
+TEST(QueryText, ErrorsNameTheColumnAndProblem) {
+  const auto error = [](std::string_view text) {
+    absl::StatusOr<Query> q = ParseQuery(text);
+    EXPECT_FALSE(q.ok()) << text;
+    return std::string(q.status().message());
+  };
+  EXPECT_EQ(error("eq(a)"), "query text at column 1: eq takes 1 value, got 0");
+  EXPECT_EQ(error("foo(a, 1)"), "query text at column 1: unknown operator 'foo'");
+  EXPECT_EQ(error("eq(a, 1"),
+            "query text at column 8: expected ',' or ')' in eq, found end of text");
+  EXPECT_EQ(error("eq(a, \"x)"), "query text at column 7: unterminated string");
+  EXPECT_EQ(error("eq(a, 99999999999999999999)"),
+            "query text at column 7: integer 99999999999999999999 does not fit in 64 bits");
+  EXPECT_EQ(error("and()"), "query text at column 1: and needs at least one operand");
+  EXPECT_EQ(error("all() limit(0)"), "query text at column 13: limit must be at least 1");
+  EXPECT_EQ(error("all() x"), "query text at column 7: unexpected 'x' after the end of the query");
+  EXPECT_EQ(error("like(a, 1)"), "query text at column 1: like needs a string, got 1");
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += "not(";
+  EXPECT_NE(error(deep + "all()").find("nesting deeper than 32"), std::string::npos);
+}
+
+RC_GTEST_PROP(QueryText, RoundTripsEveryGeneratedQuery, ()) {
+  const Query q = testing::GenQuery();
+  absl::StatusOr<Query> parsed = ParseQuery(ToString(q));
+  RC_ASSERT(parsed.ok());
+  // NaN constants print as "nan" (payload and sign are not kept); compare printed forms.
+  RC_ASSERT(ToString(*parsed) == ToString(q));
+}
+
+RC_GTEST_PROP(QueryText, ParserNeverCrashesOnGarbage, (const std::string& text)) {
+  const absl::StatusOr<Query> q = ParseQuery(text);
+  if (q.ok()) RC_ASSERT(Validate(*q).ok());
+}
+
+struct World {
+  ManualClock clock{50'000};
+  Hlc hlc{clock, {.node_id = "n1"}};
+  LwwMap map{hlc};
+  IndexedLwwMap indexed{map, {.instance_id = 7}};
+};
+
+TEST(Cursor, EncodesAndRejectsGarbage) {
+  CursorState s{1, 2, 3, 4, {int64_t{5}, std::string("x"), 2.5}, "key", Timestamp{9, 1, "n"}};
+  const std::string token = EncodeCursor(s);
+  EXPECT_EQ(*DecodeCursor(token), s);
+  EXPECT_EQ(DecodeCursor("").status().message(), "cursor is not valid: empty token");
+  EXPECT_EQ(DecodeCursor("!!!").status().message(), "cursor is not valid: not base64url text");
+  std::string flipped = token;
+  flipped[10] = flipped[10] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(DecodeCursor(flipped).ok());
+  EXPECT_FALSE(DecodeCursor(token.substr(0, token.size() - 4)).ok());
+}
+
+RC_GTEST_PROP(Cursor, DecodeNeverCrashes, (const std::string& token)) { (void)DecodeCursor(token); }
+
+TEST(Cursor, WrongQueryExpiredAndForeignCursorsAreRejected) {
+  World w;
+  for (int i = 0; i < 10; ++i) w.map.Set(fmt::format("k{}", i), Document{{"n", int64_t{i}}});
+  const Query q{Gte("n", int64_t{0}), {{"n", false}}, 3};
+  absl::StatusOr<QueryPage> page = w.indexed.Run(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_FALSE(page->next_cursor.empty());
+  Query other = q;
+  other.where = Gte("n", int64_t{1});
+  EXPECT_EQ(w.indexed.Run(other, page->next_cursor).status().message(),
+            "cursor belongs to a different query (predicate or sort differ)");
+  Query bigger = q;
+  bigger.limit = 5;  // The limit may change between pages.
+  EXPECT_TRUE(w.indexed.Run(bigger, page->next_cursor).ok());
+  EXPECT_EQ(w.indexed.Run(q, "garbage").status().code(), absl::StatusCode::kInvalidArgument);
+  // Another instance over the same map.
+  IndexedLwwMap second(w.map, {.instance_id = 8});
+  EXPECT_EQ(second.Run(q, page->next_cursor).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  w.clock.AdvanceMs(10 * 60 * 1000 + 1);
+  EXPECT_EQ(w.indexed.Run(q, page->next_cursor).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Indexes, AddIndexValidatesAndReportsMemory) {
+  World w;
+  w.map.Set("k", Document{{"a", int64_t{1}}, {"t", std::string("hello world")}});
+  EXPECT_TRUE(w.indexed.AddIndex(IndexKind::kHash, {"a"}).ok());
+  EXPECT_EQ(w.indexed.AddIndex(IndexKind::kHash, {"a"}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(w.indexed.AddIndex(IndexKind::kHash, {"a", "b"}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(w.indexed.AddIndex(IndexKind::kCompound, {"a"}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(w.indexed.AddIndex(IndexKind::kCompound, {"a", "a"}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(w.indexed.AddIndex(IndexKind::kInverted, {"t"}).ok());
+  for (const IndexInfo& info : w.indexed.engine().Indexes()) EXPECT_GT(info.approx_bytes, 0u);
+}
+
+TEST(Explain, ShowsTheChosenPlan) {
+  World w;
+  for (int i = 0; i < 100; ++i) {
+    w.map.Set(fmt::format("k{:03}", i), Document{{"a", int64_t{i % 10}}, {"b", int64_t{i}}});
+  }
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kHash, {"a"}).ok());
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kNavigable, {"b"}).ok());
+  const std::string plan = *w.indexed.Explain(
+      Query{And({Eq("a", int64_t{3}), Lt("b", int64_t{20}), Like("c", "%")}), {}, {}});
+  EXPECT_NE(plan.find("intersect"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("hash(a) = 3 (est 10 rows)"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("navigable(b) < 20 (est 20 rows)"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("1 operand(s) checked by the filter"), std::string::npos) << plan;
+  EXPECT_NE(w.indexed.Explain(Query{Like("c", "%"), {}, {}})->find("full scan of 100 rows"),
+            std::string::npos);
+  EXPECT_NE(w.indexed.Explain(Query{All(), {{"b", true}}, 5})->find("walk navigable(b) descending"),
+            std::string::npos);
+}
+
+TEST(LiveQuery, TopNEmitsDisplacementAndPromotion) {
+  World w;
+  for (int i = 0; i < 5; ++i)
+    w.map.Set(fmt::format("k{}", i), Document{{"score", int64_t{i * 10}}});
+  std::vector<std::string> events;
+  const Query top2{All(), {{"score", true}}, 2};  // The two highest scores.
+  auto sub = w.indexed.Subscribe(top2, [&](const LiveDelta& d) {
+    events.push_back(
+        fmt::format("{} {} {}", DeltaKindName(d.kind), d.row.key, DeltaReasonName(d.reason)));
+  });
+  ASSERT_TRUE(sub.ok());
+  ASSERT_EQ(sub->initial.size(), 2u);
+  EXPECT_EQ(sub->initial[0].key, "k4");
+  w.map.Set("k9", Document{{"score", int64_t{100}}});  // Enters at the top, pushes k3 out.
+  w.map.Remove("k9");                                  // Leaves; k3 is promoted back.
+  w.map.Set("k1", Document{{"score", int64_t{25}}});   // Below the window: nothing.
+  w.map.Set("k3", Document{{"score", int64_t{31}}});   // Stays in the window: an update.
+  w.map.Set("k3", Document{{"score", int64_t{5}}});    // Falls out; k1 is promoted.
+  EXPECT_EQ(events,
+            (std::vector<std::string>{"ENTER k9 changed", "LEAVE k3 displaced", "LEAVE k9 changed",
+                                      "ENTER k3 promoted", "UPDATE k3 changed", "LEAVE k3 changed",
+                                      "ENTER k1 promoted"}));
+}
+
+TEST(LiveQuery, SharedStandingResultAndExpiryByTimer) {
+  ManualClock clock{1000};
+  ManualTimers timers{clock};
+  Hlc hlc{clock, {.node_id = "n1"}};
+  LwwMap map{hlc};
+  IndexedLwwMap indexed{map, {.timers = &timers}};
+  int calls_a = 0, calls_b = 0;
+  const Query q{Eq("kind", std::string("session")), {}, {}};
+  auto a = indexed.Subscribe(q, [&](const LiveDelta&) { ++calls_a; });
+  auto b = indexed.Subscribe(q, [&](const LiveDelta& d) {
+    ++calls_b;
+    EXPECT_EQ(d.kind, calls_b == 1 ? DeltaKind::kEnter : DeltaKind::kLeave);
+  });
+  EXPECT_EQ(indexed.engine().standing_queries(), 1u);
+  map.Set("s1", Document{{"kind", std::string("session")}}, /*ttl_ms=*/100);
+  clock.AdvanceMs(100);  // Live at equality: expired only when ts + ttl < now.
+  timers.RunDue();
+  EXPECT_EQ(calls_b, 1);
+  clock.AdvanceMs(1);
+  timers.RunDue();
+  EXPECT_EQ(calls_a, 2);
+  EXPECT_EQ(calls_b, 2);
+  EXPECT_TRUE(indexed.Unsubscribe(a->id));
+  EXPECT_EQ(indexed.engine().standing_queries(), 1u);
+  EXPECT_TRUE(indexed.Unsubscribe(b->id));
+  EXPECT_EQ(indexed.engine().standing_queries(), 0u);
+  EXPECT_FALSE(indexed.Unsubscribe(b->id));
+}
+
+TEST(LiveQuery, ClockSteppingBackDoesNotResurrectExpiredRows) {
+  World w;
+  w.map.Set("k", Document{{"a", int64_t{1}}}, 10);
+  w.clock.AdvanceMs(11);
+  EXPECT_TRUE(w.indexed.Run(Query{})->rows.empty());
+  w.clock.SetMs(40'000);
+  EXPECT_TRUE(w.indexed.Run(Query{})->rows.empty());
+}
+
+}  // namespace
+}  // namespace seedgrid
