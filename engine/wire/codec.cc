@@ -26,7 +26,8 @@ std::string_view BodyName(const Body& body) {
                                                 "SyncLeafRequest",
                                                 "SyncLeaf",
                                                 "OrMapDiff",
-                                                "PnCounterState"};
+                                                "PnCounterState",
+                                                "QuerySubscribe"};
   static_assert(std::size(kNames) == std::variant_size_v<Body>);
   return kNames[body.index()];
 }
@@ -43,46 +44,69 @@ class Encoder {
     return fb::CreateTimestamp(b_, ts.millis, ts.counter, b_.CreateString(ts.node_id));
   }
 
+  std::pair<fb::Value, Offset<void>> Val(const Value& value) {
+    switch (TypeOf(value)) {
+      case ValueType::kNull:
+        return {fb::Value::NullValue, fb::CreateNullValue(b_).Union()};
+      case ValueType::kBool:
+        return {fb::Value::BoolValue, fb::CreateBoolValue(b_, std::get<bool>(value)).Union()};
+      case ValueType::kInt:
+        return {fb::Value::IntValue, fb::CreateIntValue(b_, std::get<int64_t>(value)).Union()};
+      case ValueType::kDouble: {
+        // FlatBuffers omits scalars equal to their default, and -0.0 == 0.0: force the write so
+        // the sign of zero survives (values are compared bit-exactly). Found by the fuzzer.
+        b_.ForceDefaults(true);
+        auto v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
+        b_.ForceDefaults(false);
+        return {fb::Value::DoubleValue, v};
+      }
+      case ValueType::kString: {
+        auto str = b_.CreateString(std::get<std::string>(value));
+        return {fb::Value::StringValue, fb::CreateStringValue(b_, str).Union()};
+      }
+      case ValueType::kList: {
+        auto list = b_.CreateVectorOfStrings(std::get<StringList>(value));
+        return {fb::Value::StringListValue, fb::CreateStringListValue(b_, list).Union()};
+      }
+    }
+    SG_ASSERT(false);
+  }
+
   Offset<fb::Document> Doc(const Document& doc) {
     std::vector<Offset<fb::Field>> fields;
     fields.reserve(doc.size());
     for (const auto& [name, value] : doc) {
       auto name_offset = b_.CreateString(name);
-      fb::Value type = fb::Value::NullValue;
-      Offset<void> v;
-      switch (TypeOf(value)) {
-        case ValueType::kNull:
-          v = fb::CreateNullValue(b_).Union();
-          break;
-        case ValueType::kBool:
-          type = fb::Value::BoolValue;
-          v = fb::CreateBoolValue(b_, std::get<bool>(value)).Union();
-          break;
-        case ValueType::kInt:
-          type = fb::Value::IntValue;
-          v = fb::CreateIntValue(b_, std::get<int64_t>(value)).Union();
-          break;
-        case ValueType::kDouble:
-          type = fb::Value::DoubleValue;
-          // FlatBuffers omits scalars equal to their default, and -0.0 == 0.0: force the write so
-          // the sign of zero survives (values are compared bit-exactly). Found by the fuzzer.
-          b_.ForceDefaults(true);
-          v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
-          b_.ForceDefaults(false);
-          break;
-        case ValueType::kString:
-          type = fb::Value::StringValue;
-          v = fb::CreateStringValue(b_, b_.CreateString(std::get<std::string>(value))).Union();
-          break;
-        case ValueType::kList:
-          type = fb::Value::StringListValue;
-          v = fb::CreateStringListValue(b_, b_.CreateVectorOfStrings(std::get<StringList>(value)))
-                  .Union();
-          break;
-      }
+      auto [type, v] = Val(value);
       fields.push_back(fb::CreateField(b_, name_offset, type, v));
     }
     return fb::CreateDocument(b_, b_.CreateVector(fields));
+  }
+
+  Offset<fb::PredicateNode> Pred(const Predicate& p) {
+    std::vector<Offset<fb::QueryArg>> args;
+    for (const Value& v : p.args) {
+      auto [type, offset] = Val(v);
+      args.push_back(fb::CreateQueryArg(b_, type, offset));
+    }
+    std::vector<Offset<fb::PredicateNode>> children;
+    for (const Predicate& c : p.children) children.push_back(Pred(c));
+    auto field = p.field.empty() ? 0 : b_.CreateString(p.field);
+    auto args_offset = b_.CreateVector(args);
+    auto children_offset = b_.CreateVector(children);
+    return fb::CreatePredicateNode(b_, static_cast<uint8_t>(p.op), field, args_offset,
+                                   children_offset);
+  }
+
+  Offset<fb::Query> QueryTable(const Query& q) {
+    auto where = Pred(q.where);
+    std::vector<Offset<fb::SortKey>> sort;
+    for (const SortField& f : q.sort) {
+      auto field = b_.CreateString(f.field);
+      sort.push_back(fb::CreateSortKey(b_, field, f.descending));
+    }
+    auto sort_offset = b_.CreateVector(sort);
+    return fb::CreateQuery(b_, where, sort_offset, Ttl(q.limit));
   }
 
   static flatbuffers::Optional<uint64_t> Ttl(const std::optional<uint64_t>& ttl) {
@@ -189,6 +213,13 @@ class Encoder {
             fb::CreatePnCounterState(b_, name, b_.CreateVector(entries)).Union()};
   }
 
+  std::pair<fb::Body, Offset<void>> Encode(const msg::QuerySubscribe& m) {
+    auto name = b_.CreateString(m.map_name);
+    auto query = QueryTable(m.query);
+    return {fb::Body::QuerySubscribe,
+            fb::CreateQuerySubscribe(b_, m.subscription_id, name, query).Union()};
+  }
+
   std::string Finish(const msg::Envelope& envelope) {
     SG_ASSERT(ValidateNodeId(envelope.sender).ok());
     auto sender = b_.CreateString(envelope.sender);
@@ -273,6 +304,38 @@ absl::Status DecodeTs(const fb::Timestamp* in, const std::string& where, Timesta
   return absl::OkStatus();
 }
 
+absl::Status DecodeValue(fb::Value type, const void* in, const std::string& where, Value& out) {
+  if (in == nullptr) return Error(where, "missing value");
+  switch (type) {
+    case fb::Value::NullValue:
+      out = std::monostate{};
+      return absl::OkStatus();
+    case fb::Value::BoolValue:
+      out = static_cast<const fb::BoolValue*>(in)->v();
+      return absl::OkStatus();
+    case fb::Value::IntValue:
+      out = static_cast<int64_t>(static_cast<const fb::IntValue*>(in)->v());
+      return absl::OkStatus();
+    case fb::Value::DoubleValue:
+      out = static_cast<const fb::DoubleValue*>(in)->v();
+      return absl::OkStatus();
+    case fb::Value::StringValue:
+      out = Str(static_cast<const fb::StringValue*>(in)->v());
+      return absl::OkStatus();
+    case fb::Value::StringListValue: {
+      StringList list;
+      const auto* v = static_cast<const fb::StringListValue*>(in)->v();
+      if (!Charge(kDecodeElementCharge * v->size())) return BudgetError(where);
+      list.reserve(v->size());
+      for (const auto* s : *v) list.push_back(Str(s));
+      out = std::move(list);
+      return absl::OkStatus();
+    }
+    default:
+      return Error(where, fmt::format("unknown value type {}", static_cast<int>(type)));
+  }
+}
+
 absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Document& out) {
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
@@ -289,35 +352,7 @@ absl::Status DecodeDoc(const fb::Document* in, const std::string& where, Documen
                                              name, *previous));
     }
     Value value;
-    switch (f->value_type()) {
-      case fb::Value::NullValue:
-        value = std::monostate{};
-        break;
-      case fb::Value::BoolValue:
-        value = f->value_as_BoolValue()->v();
-        break;
-      case fb::Value::IntValue:
-        value = static_cast<int64_t>(f->value_as_IntValue()->v());
-        break;
-      case fb::Value::DoubleValue:
-        value = f->value_as_DoubleValue()->v();
-        break;
-      case fb::Value::StringValue:
-        value = Str(f->value_as_StringValue()->v());
-        break;
-      case fb::Value::StringListValue: {
-        StringList list;
-        const auto* v = f->value_as_StringListValue()->v();
-        if (!Charge(kDecodeElementCharge * v->size())) return BudgetError(at + ".value");
-        list.reserve(v->size());
-        for (const auto* s : *v) list.push_back(Str(s));
-        value = std::move(list);
-        break;
-      }
-      default:
-        return Error(at + ".value",
-                     fmt::format("unknown value type {}", static_cast<int>(f->value_type())));
-    }
+    SG_RETURN_IF_ERROR(DecodeValue(f->value_type(), f->value(), at + ".value", value));
     previous_storage = name;
     previous = &previous_storage;
     out.Set(std::move(name), std::move(value));
@@ -425,6 +460,44 @@ absl::Status DecodeDepth(uint8_t in, const std::string& where, uint8_t& out) {
   return absl::OkStatus();
 }
 
+absl::Status DecodePredicate(const fb::PredicateNode* in, const std::string& where, int depth,
+                             Predicate& out) {
+  if (in == nullptr) return Error(where, "missing predicate");
+  if (depth > kDepthMax) return Error(where, fmt::format("nesting deeper than {}", kDepthMax));
+  if (!Charge(kDecodeElementCharge)) return BudgetError(where);
+  if (in->op() >= kOpCount)
+    return Error(where + ".op", fmt::format("unknown operator {}", in->op()));
+  out.op = static_cast<Op>(in->op());
+  out.field = Str(in->field());
+  for (size_t i = 0; i < Size(in->args()); ++i) {
+    const fb::QueryArg* a = in->args()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    Value v;
+    SG_RETURN_IF_ERROR(
+        DecodeValue(a->value_type(), a->value(), fmt::format("{}.args[{}]", where, i), v));
+    out.args.push_back(std::move(v));
+  }
+  for (size_t i = 0; i < Size(in->children()); ++i) {
+    Predicate child;
+    SG_RETURN_IF_ERROR(DecodePredicate(in->children()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                                       fmt::format("{}.children[{}]", where, i), depth + 1, child));
+    out.children.push_back(std::move(child));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodeQuery(const fb::Query* in, const std::string& where, Query& out) {
+  SG_RETURN_IF_ERROR(DecodePredicate(in->where(), where + ".where", 1, out.where));
+  for (size_t i = 0; i < Size(in->sort()); ++i) {
+    const fb::SortKey* k = in->sort()->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (!Charge(kDecodeElementCharge)) return BudgetError(where + ".sort");
+    out.sort.push_back({Str(k->field()), k->descending()});
+  }
+  if (in->limit()) out.limit = *in->limit();
+  // The query's own rules (arity, argument types, bounds), reported against the message.
+  if (absl::Status s = Validate(out); !s.ok()) return Error(where, ToStd(s.message()));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
   const size_t depth_max = MerkleTree::kDepthMax;
   switch (e->body_type()) {
@@ -519,6 +592,14 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
         }
         m.entries.emplace(std::move(node), PnTotals{p->positive(), p->negative()});
       }
+      return m;
+    }
+    case fb::Body::QuerySubscribe: {
+      const auto* in = e->body_as_QuerySubscribe();
+      msg::QuerySubscribe m;
+      m.subscription_id = in->subscription_id();
+      SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "QuerySubscribe.map_name", m.map_name));
+      SG_RETURN_IF_ERROR(DecodeQuery(in->query(), "QuerySubscribe.query", m.query));
       return m;
     }
     default:

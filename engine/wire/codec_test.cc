@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/query/query_testing.h"
 #include "engine/wire/seedgrid_generated.h"
 
 namespace seedgrid {
@@ -160,7 +161,14 @@ rc::Gen<msg::Body> GenBody() {
           },
           GenMapName(),
           rc::gen::container<std::vector<std::pair<std::string, std::pair<uint64_t, uint64_t>>>>(
-              rc::gen::pair(GenName(), rc::gen::arbitrary<std::pair<uint64_t, uint64_t>>()))));
+              rc::gen::pair(GenName(), rc::gen::arbitrary<std::pair<uint64_t, uint64_t>>()))),
+      rc::gen::apply(
+          [](uint64_t id, std::string n, Query q) {
+            // NaN constants compare bit-exactly in Predicate ==; the generator's NaN is canonical.
+            return msg::Body(msg::QuerySubscribe{id, std::move(n), std::move(q)});
+          },
+          rc::gen::arbitrary<uint64_t>(), GenMapName(),
+          rc::gen::exec([] { return testing::GenQuery(); })));
 }
 
 rc::Gen<msg::Envelope> GenEnvelope() {
@@ -329,6 +337,20 @@ TEST(Codec, RepeatedReferencesCannotAmplifyDecoding) {
             "OpBatch.lww[57].ts.node_id: decoded size exceeds the budget for this message size "
             "(the buffer "
             "repeats references to the same data)");
+}
+
+TEST(Codec, QueriesRoundTripAndInvalidQueriesNameThePath) {
+  msg::QuerySubscribe sub{
+      9, "users", Query{And({Eq("a", int64_t{1}), Not(Like("b", "x%"))}), {{"a", true}}, 5}};
+  auto decoded = DecodeMessage(EncodeMessage({"c1", sub}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<msg::QuerySubscribe>(decoded->body), sub);
+  // A query that breaks the query rules is refused with the path and the rule.
+  sub.query.where.children[1].children[0].args.clear();
+  auto bad = DecodeMessage(EncodeMessage({"c1", sub}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "QuerySubscribe.query: where.and[1].not[0]: like takes 1 value, got 0");
 }
 
 TEST(Codec, RejectsForeignAndOversizedBuffers) {

@@ -15,6 +15,7 @@
 #include "engine/crdt/or_map.h"
 #include "engine/crdt/pn_counter.h"
 #include "engine/hlc/timestamp.h"
+#include "engine/query/query.h"
 
 namespace seedgrid::msg {
 
@@ -104,8 +105,15 @@ struct PnCounterState {
   friend bool operator==(const PnCounterState&, const PnCounterState&) = default;
 };
 
+struct QuerySubscribe {
+  uint64_t subscription_id = 0;
+  std::string map_name;
+  Query query;
+  friend bool operator==(const QuerySubscribe&, const QuerySubscribe&) = default;
+};
+
 using Body = std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets,
-                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState>;
+                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe>;
 
 struct Envelope {
   std::string sender;
