@@ -20,9 +20,7 @@ uint64_t InstanceId(Hlc& hlc, const IndexedMapOptions& options) {
 }  // namespace
 
 IndexedMapBase::IndexedMapBase(Hlc& hlc, const IndexedMapOptions& options)
-    : clock_(hlc.clock()),
-      engine_(hlc.clock(), InstanceId(hlc, options), options.engine),
-      timers_(options.timers) {}
+    : engine_(hlc.clock(), InstanceId(hlc, options), options.engine), timers_(options.timers) {}
 
 IndexedMapBase::~IndexedMapBase() {
   if (timer_) timers_->Cancel(*timer_);

@@ -61,7 +61,6 @@ class IndexedMapBase {
   static uint64_t Deadline(uint64_t ts_millis, std::optional<uint64_t> ttl_ms);
   void ArmTimer();
 
-  Clock& clock_;
   QueryEngine engine_;
   Timers* timers_;
   std::optional<Timers::TimerId> timer_;

@@ -226,6 +226,18 @@ QueryEngine::Position QueryEngine::PositionOf(const Query& q, RowHandle h) const
 
 // --- Selection ---
 
+const NavigableIndex* QueryEngine::WalkIndex(const Query& q, const Plan* plan,
+                                             std::optional<uint64_t> limit) const {
+  const NavigableIndex* index = SortIndex(q);
+  if (index == nullptr || !limit.has_value()) return nullptr;
+  // Walking the sort index visits about limit * rows / matches rows; fetching the plan's
+  // candidates costs about `estimate`. Walk when estimate^2 > limit * rows (integers: the
+  // decision must not depend on floating-point rounding).
+  const unsigned __int128 estimate = plan ? plan->estimate : live_rows_;
+  const unsigned __int128 walk = static_cast<unsigned __int128>(*limit) * live_rows_;
+  return estimate * estimate > walk ? index : nullptr;
+}
+
 bool QueryEngine::SelectByWalk(const Query& q, const Matcher& matcher, const NavigableIndex& index,
                                const Position* after, std::optional<uint64_t> exclude_changed_after,
                                uint64_t limit, Selection* out) const {
@@ -272,14 +284,10 @@ QueryEngine::Selection QueryEngine::Select(const Query& q, const Matcher& matche
                                            std::optional<uint64_t> limit) {
   std::unique_ptr<Plan> plan = PlanPredicate(q.where);
   Selection out;
-  if (const NavigableIndex* index = SortIndex(q); index != nullptr && limit.has_value()) {
-    // Walk the sort index when the predicate is unselective: about limit * rows / matches rows
-    // visited, against `estimate` candidates fetched and sorted.
-    const double estimate = plan ? static_cast<double>(plan->estimate) : double(live_rows_);
-    if (estimate * estimate > static_cast<double>(*limit) * static_cast<double>(live_rows_) &&
-        SelectByWalk(q, matcher, *index, after, exclude_changed_after, *limit, &out)) {
-      return out;
-    }
+  if (const NavigableIndex* index = WalkIndex(q, plan.get(), limit);
+      index != nullptr &&
+      SelectByWalk(q, matcher, *index, after, exclude_changed_after, *limit, &out)) {
+    return out;
   }
   std::vector<RowHandle> candidates;
   if (plan) {
@@ -370,10 +378,7 @@ absl::StatusOr<std::string> QueryEngine::Explain(const Query& q) {
   ExpireDue();
   std::string out = fmt::format("query: {}\nrows: {}\n", ToString(q), live_rows_);
   std::unique_ptr<Plan> plan = PlanPredicate(q.where);
-  const NavigableIndex* index = SortIndex(q);
-  const double estimate = plan ? static_cast<double>(plan->estimate) : double(live_rows_);
-  if (index != nullptr && q.limit &&
-      estimate * estimate > static_cast<double>(*q.limit) * static_cast<double>(live_rows_)) {
+  if (const NavigableIndex* index = WalkIndex(q, plan.get(), q.limit); index != nullptr) {
     out +=
         fmt::format("plan: walk {} {}, filter each row, stop after {} matches\n", index->Describe(),
                     q.sort[0].descending ? "descending" : "ascending", *q.limit);

@@ -168,6 +168,9 @@ class QueryEngine {
   std::string DescribePlan(const Plan& plan, int indent) const;
   const Index* FindIndex(IndexKind kind, const std::string& field) const;
   const NavigableIndex* SortIndex(const Query& q) const;
+  // The sort index to walk for a sorted, limited query, when walking beats the plan.
+  const NavigableIndex* WalkIndex(const Query& q, const Plan* plan,
+                                  std::optional<uint64_t> limit) const;
 
   // Results (query_engine.cc).
   struct Selection {
