@@ -10,12 +10,15 @@
 
 namespace seedgrid {
 
+uint64_t TtlDeadlineMs(uint64_t ts_millis, std::optional<uint64_t> ttl_ms) {
+  if (!ttl_ms.has_value()) return std::numeric_limits<uint64_t>::max();
+  return *ttl_ms > std::numeric_limits<uint64_t>::max() - ts_millis
+             ? std::numeric_limits<uint64_t>::max()
+             : ts_millis + *ttl_ms;
+}
+
 bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms) {
-  if (!ttl_ms.has_value()) return false;
-  const uint64_t limit = *ttl_ms > std::numeric_limits<uint64_t>::max() - ts_millis
-                             ? std::numeric_limits<uint64_t>::max()
-                             : ts_millis + *ttl_ms;
-  return limit < now_ms;
+  return ttl_ms.has_value() && TtlDeadlineMs(ts_millis, ttl_ms) < now_ms;
 }
 
 std::string LwwRecord::ToString() const {

@@ -31,8 +31,11 @@
 
 namespace seedgrid {
 
+// The last millisecond at which a record stamped at ts_millis with `ttl_ms` is live:
+// ts_millis + ttl_ms, saturating; UINT64_MAX without a TTL.
+uint64_t TtlDeadlineMs(uint64_t ts_millis, std::optional<uint64_t> ttl_ms);
 // True when a record stamped at ts_millis with `ttl_ms` is expired at now_ms:
-// ts_millis + ttl_ms < now_ms (saturating add), so a record is still live at equality.
+// TtlDeadlineMs(...) < now_ms, so a record is still live at equality.
 bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms);
 
 struct LwwRecord {

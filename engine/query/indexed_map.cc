@@ -26,13 +26,6 @@ IndexedMapBase::~IndexedMapBase() {
   if (timer_) timers_->Cancel(*timer_);
 }
 
-uint64_t IndexedMapBase::Deadline(uint64_t ts_millis, std::optional<uint64_t> ttl_ms) {
-  if (!ttl_ms) return std::numeric_limits<uint64_t>::max();
-  return *ttl_ms > std::numeric_limits<uint64_t>::max() - ts_millis
-             ? std::numeric_limits<uint64_t>::max()
-             : ts_millis + *ttl_ms;
-}
-
 void IndexedMapBase::ExpireDue() {
   engine_.ExpireDue();
   ArmTimer();
@@ -67,8 +60,8 @@ IndexedLwwMap::IndexedLwwMap(LwwMap& map, IndexedMapOptions options)
   const uint64_t now = engine_.expiry_now_ms();
   for (const auto& [key, record] : map_.records()) {
     if (record.tombstone() || record.ExpiredAt(now)) continue;
-    handles_[ToAbsl(key)] =
-        engine_.InsertRow(key, nullptr, &*record.value, Deadline(record.ts.millis, record.ttl_ms));
+    handles_[ToAbsl(key)] = engine_.InsertRow(key, nullptr, &*record.value,
+                                              TtlDeadlineMs(record.ts.millis, record.ttl_ms));
   }
   listener_ = map_.AddListener([this](const LwwChange& c) { OnChange(c); });
   ArmTimer();
@@ -79,7 +72,8 @@ IndexedLwwMap::~IndexedLwwMap() { map_.RemoveListener(listener_); }
 void IndexedLwwMap::OnChange(const LwwChange& c) {
   engine_.ExpireDue();
   const LwwRecord* now_record = c.new_record;
-  const uint64_t deadline = now_record ? Deadline(now_record->ts.millis, now_record->ttl_ms) : 0;
+  const uint64_t deadline =
+      now_record ? TtlDeadlineMs(now_record->ts.millis, now_record->ttl_ms) : 0;
   const bool live =
       now_record != nullptr && !now_record->tombstone() && !(deadline < engine_.expiry_now_ms());
   auto it = handles_.find(ToAbsl(c.key));
@@ -139,7 +133,7 @@ void IndexedOrMap::Sync(std::string_view key, const OrEntry* old_entry, const Or
           new_item = &n->second;
         }
       }
-      const uint64_t deadline = new_item ? Deadline(row->first.millis, new_item->ttl_ms) : 0;
+      const uint64_t deadline = new_item ? TtlDeadlineMs(row->first.millis, new_item->ttl_ms) : 0;
       if (new_item == nullptr || deadline < now) {
         engine_.RemoveRow(row->second, key, &old_item->first, old_item->second.value);
         row = by_tag.erase(row);
@@ -159,7 +153,7 @@ void IndexedOrMap::Sync(std::string_view key, const OrEntry* old_entry, const Or
   if (new_entry == nullptr) return;
   for (const auto& [tag, item] : new_entry->items) {
     if (it != handles_.end() && it->second.contains(tag)) continue;
-    const uint64_t deadline = Deadline(tag.millis, item.ttl_ms);
+    const uint64_t deadline = TtlDeadlineMs(tag.millis, item.ttl_ms);
     if (deadline < now) continue;
     // `key` views the map's own entry key here (new_entry is in the map).
     const RowHandle h = engine_.InsertRow(key, &tag, &item.value, deadline);

@@ -58,7 +58,6 @@ class IndexedMapBase {
  protected:
   IndexedMapBase(Hlc& hlc, const IndexedMapOptions& options);
   ~IndexedMapBase();
-  static uint64_t Deadline(uint64_t ts_millis, std::optional<uint64_t> ttl_ms);
   void ArmTimer();
 
   QueryEngine engine_;

@@ -211,31 +211,15 @@ size_t CompoundIndex::ApproxBytes() const {
 
 // --- InvertedIndex ---
 
-std::vector<std::string> InvertedIndex::TokensOf(const Document& doc, const std::string& field) {
-  const Value& v = Matcher::FieldValue(doc, field);
-  std::vector<std::string> tokens;
-  if (const auto* s = std::get_if<std::string>(&v)) tokens = Tokenize(*s);
-  if (const auto* list = std::get_if<StringList>(&v)) {
-    for (const std::string& e : *list) {
-      std::vector<std::string> t = Tokenize(e);
-      tokens.insert(tokens.end(), std::make_move_iterator(t.begin()),
-                    std::make_move_iterator(t.end()));
-    }
-  }
-  std::sort(tokens.begin(), tokens.end());
-  tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
-  return tokens;
-}
-
 void InvertedIndex::Insert(RowHandle h, const Document& doc) {
-  for (std::string& t : TokensOf(doc, fields_[0])) {
+  for (std::string& t : ValueTokens(Matcher::FieldValue(doc, fields_[0]))) {
     const bool inserted = tokens_[std::move(t)].Insert(h);
     SG_ASSERT(inserted);
   }
 }
 
 void InvertedIndex::Erase(RowHandle h, const Document& doc) {
-  for (const std::string& t : TokensOf(doc, fields_[0])) {
+  for (const std::string& t : ValueTokens(Matcher::FieldValue(doc, fields_[0]))) {
     auto it = tokens_.find(t);
     SG_ASSERT(it != tokens_.end());
     const bool erased = it->second.Erase(h);

@@ -138,8 +138,6 @@ class InvertedIndex final : public Index {
   // Every (token, postings) whose token starts with `prefix`, in token order.
   std::pair<Tokens::const_iterator, Tokens::const_iterator> PrefixRange(
       const std::string& prefix) const;
-  // The distinct tokens a field value is indexed under (strings and list elements).
-  static std::vector<std::string> TokensOf(const Document& doc, const std::string& field);
 
  private:
   std::vector<std::string> fields_;

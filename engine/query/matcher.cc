@@ -29,19 +29,6 @@ bool InRange(const Value& v, const Value& bound, Op op) {
   }
 }
 
-// Tokens of a field value: a string, or every element of a list; otherwise none.
-std::vector<std::string> FieldTokens(const Value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return Tokenize(*s);
-  std::vector<std::string> out;
-  if (const auto* list = std::get_if<StringList>(&v)) {
-    for (const std::string& e : *list) {
-      std::vector<std::string> t = Tokenize(e);
-      out.insert(out.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 struct Matcher::Node {
@@ -131,15 +118,15 @@ struct Matcher::Node {
       case Op::kMatch:
       case Op::kMatchPrefix: {
         if (tokens.empty()) return false;
-        const std::vector<std::string> have = FieldTokens(v);
+        const std::vector<std::string> have = ValueTokens(v);  // Sorted, unique.
         const size_t exact = op == Op::kMatch ? tokens.size() : tokens.size() - 1;
         for (size_t i = 0; i < exact; ++i) {
-          if (std::find(have.begin(), have.end(), tokens[i]) == have.end()) return false;
+          if (!std::binary_search(have.begin(), have.end(), tokens[i])) return false;
         }
         if (op == Op::kMatch) return true;
         const std::string& prefix = tokens.back();
-        return std::any_of(have.begin(), have.end(),
-                           [&](const std::string& t) { return t.starts_with(prefix); });
+        const auto first = std::lower_bound(have.begin(), have.end(), prefix);
+        return first != have.end() && first->starts_with(prefix);
       }
       default:
         SG_ASSERT(false);
@@ -158,5 +145,20 @@ const Value& Matcher::FieldValue(const Document& doc, const std::string& field) 
 }
 
 bool MatchesPredicate(const Predicate& p, const Document& doc) { return Matcher(p).Matches(doc); }
+
+std::vector<std::string> ValueTokens(const Value& v) {
+  std::vector<std::string> tokens;
+  if (const auto* s = std::get_if<std::string>(&v)) tokens = Tokenize(*s);
+  if (const auto* list = std::get_if<StringList>(&v)) {
+    for (const std::string& e : *list) {
+      std::vector<std::string> t = Tokenize(e);
+      tokens.insert(tokens.end(), std::make_move_iterator(t.begin()),
+                    std::make_move_iterator(t.end()));
+    }
+  }
+  std::sort(tokens.begin(), tokens.end());
+  tokens.erase(std::unique(tokens.begin(), tokens.end()), tokens.end());
+  return tokens;
+}
 
 }  // namespace seedgrid

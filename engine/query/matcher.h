@@ -37,9 +37,12 @@ class Matcher {
   std::unique_ptr<Node> root_;
 };
 
-// True when `value` (a field's value) satisfies the single field operator `p`. Uncompiled and
-// slower; for tests and one-off checks.
+// True when `doc` satisfies `p`, compiling `p` for this one call; for tests and one-off checks.
 bool MatchesPredicate(const Predicate& p, const Document& doc);
+
+// The distinct full-text tokens of a field value (a string, or every element of a list; other
+// values have none), sorted. match/matchPrefix and the inverted index both use exactly these.
+std::vector<std::string> ValueTokens(const Value& v);
 
 }  // namespace seedgrid
 
