@@ -7,7 +7,7 @@ packages=(
   cmake ninja-build g++ pkg-config git python3
   libabsl-dev libflatbuffers-dev flatbuffers-compiler
   librapidcheck-dev libgtest-dev libgmock-dev googletest
-  libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev
+  libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
 )
 # Optional: with clang, the wire-decoder libFuzzer target is built and run briefly; with
 # clang-format, the style check runs as a test.

@@ -22,6 +22,18 @@ inline Xoshiro256 Substream(uint64_t root_seed, std::string_view name) {
 // Uniform in [lo, hi]. REQUIRES: lo <= hi.
 uint64_t UniformIn(Random& random, uint64_t lo, uint64_t hi);
 
+// Uniform in [lo, hi] for signed bounds. REQUIRES: lo <= hi.
+int64_t SignedIn(Random& random, int64_t lo, int64_t hi);
+
+// -ln(u) for u uniform in (0, 1], in fixed point with 16 fractional bits (65536 = 1.0), computed
+// with integers only (a binary logarithm by repeated squaring), so every platform draws the same
+// values. Mean 65536; at most 64 * ln 2 * 65536 ~= 2.9M.
+uint64_t NegLogUniformQ16(Random& random);
+
+// Exponentially distributed with the given mean, truncated at 20x the mean (a latency tail that
+// stays bounded). REQUIRES: mean <= 10^12 (so the fixed-point product cannot overflow).
+uint64_t Exponential(Random& random, uint64_t mean);
+
 }  // namespace seedgrid::sim
 
 #endif  // SEEDGRID_SIM_RANDOM_H_

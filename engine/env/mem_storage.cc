@@ -6,6 +6,7 @@ namespace seedgrid {
 
 absl::Status MemStorage::Write(std::string_view page, std::string_view bytes) {
   if (page.empty()) return absl::InvalidArgumentError("storage: page name must not be empty");
+  Remember(page);
   pages_[std::string(page)] = std::string(bytes);
   return absl::OkStatus();
 }
@@ -17,6 +18,7 @@ absl::StatusOr<std::string> MemStorage::Read(std::string_view page) {
 }
 
 absl::Status MemStorage::Delete(std::string_view page) {
+  Remember(page);
   pages_.erase(std::string(page));
   return absl::OkStatus();
 }
@@ -28,11 +30,27 @@ std::vector<std::string> MemStorage::List() {
   return names;
 }
 
+void MemStorage::Remember(std::string_view page) {
+  const std::string name(page);
+  if (undo_.contains(name)) return;  // The durable contents are already saved.
+  auto it = pages_.find(name);
+  undo_.emplace(name, it == pages_.end() ? std::nullopt : std::optional<std::string>(it->second));
+}
+
 absl::Status MemStorage::Sync() {
-  durable_ = pages_;
+  undo_.clear();
   return absl::OkStatus();
 }
 
-void MemStorage::Crash() { pages_ = durable_; }
+void MemStorage::Crash() {
+  for (auto& [name, durable] : undo_) {
+    if (durable.has_value()) {
+      pages_[name] = std::move(*durable);
+    } else {
+      pages_.erase(name);
+    }
+  }
+  undo_.clear();
+}
 
 }  // namespace seedgrid

@@ -1,9 +1,11 @@
 // In-memory Storage: pages in a btree map (deterministic iteration). Sync() marks the current
 // contents durable; Crash() discards every write since the last Sync(), which is what a simulated
 // power loss does. Usable in simulation and in production for ephemeral nodes.
+// Cost: Sync() and Crash() touch only the pages changed since the last Sync().
 #ifndef SEEDGRID_ENGINE_ENV_MEM_STORAGE_H_
 #define SEEDGRID_ENGINE_ENV_MEM_STORAGE_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/container/btree_map.h"
@@ -23,8 +25,11 @@ class MemStorage final : public Storage {
   void Crash();
 
  private:
+  void Remember(std::string_view page);
   absl::btree_map<std::string, std::string> pages_;
-  absl::btree_map<std::string, std::string> durable_;
+  // Pages written or deleted since the last Sync(), with their durable contents (nullopt: the page
+  // did not exist at the last Sync()).
+  absl::btree_map<std::string, std::optional<std::string>> undo_;
 };
 
 }  // namespace seedgrid

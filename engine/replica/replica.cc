@@ -3,19 +3,18 @@
 #include <fmt/format.h>
 
 #include "engine/base/assert.h"
+#include "engine/base/buggify.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
 namespace seedgrid {
 
-namespace {
 msg::OrKeyState ToKeyState(const std::string& key, const OrEntry& entry) {
   msg::OrKeyState state{key, {}, {}};
   for (const auto& [tag, item] : entry.items) state.items.push_back({tag, item.value, item.ttl_ms});
   state.tombstones.assign(entry.tombstones.begin(), entry.tombstones.end());
   return state;
 }
-}  // namespace
 
 Replica::Replica(Env& env, ReplicaOptions options)
     : env_(env),
@@ -38,7 +37,9 @@ LwwMap& Replica::lww(std::string_view name) {
       lww_outbox_[map_name][std::string(c.key)] = *c.new_record;
     }
   });
-  return *lww_.emplace(map_name, std::move(map)).first->second;
+  LwwMap& result = *lww_.emplace(map_name, std::move(map)).first->second;
+  if (hooks_.on_lww) hooks_.on_lww(map_name, result);
+  return result;
 }
 
 OrMap& Replica::orm(std::string_view name) {
@@ -53,7 +54,9 @@ OrMap& Replica::orm(std::string_view name) {
       or_outbox_[map_name][std::string(c.key)] = *c.new_entry;
     }
   });
-  return *or_.emplace(map_name, std::move(map)).first->second;
+  OrMap& result = *or_.emplace(map_name, std::move(map)).first->second;
+  if (hooks_.on_or) hooks_.on_or(map_name, result);
+  return result;
 }
 
 PnCounter& Replica::counter(std::string_view name) {
@@ -63,7 +66,9 @@ PnCounter& Replica::counter(std::string_view name) {
   const std::string counter_name(name);
   // Merges also notify, but pushing a merged state is harmless (idempotent) and rare.
   counter->AddListener([this, counter_name](const PnChange&) { pn_outbox_[counter_name] = true; });
-  return *pn_.emplace(counter_name, std::move(counter)).first->second;
+  PnCounter& result = *pn_.emplace(counter_name, std::move(counter)).first->second;
+  if (hooks_.on_counter) hooks_.on_counter(counter_name, result);
+  return result;
 }
 
 void Replica::Send(const NodeId& to, msg::Body body) {
@@ -91,11 +96,14 @@ void Replica::Fail(uint64_t& counter, std::string error) {
 
 void Replica::Flush(const std::vector<NodeId>& peers) {
   std::vector<msg::Body> bodies;
+  // Buggify: split the outbox into tiny batches (receivers must not care how changes are grouped).
+  const size_t batch_records_max =
+      SG_BUGGIFY() ? 1 + env_.random.Uniform(3) : options_.batch_records_max;
   for (auto& [name, records] : lww_outbox_) {
     msg::OpBatch batch{0, name, {}, {}};
     for (auto& [key, record] : records) {
       batch.lww.push_back({key, std::move(record)});
-      if (batch.lww.size() == options_.batch_records_max) {
+      if (batch.lww.size() == batch_records_max) {
         bodies.push_back(std::move(batch));
         batch = msg::OpBatch{0, name, {}, {}};
       }
@@ -106,7 +114,7 @@ void Replica::Flush(const std::vector<NodeId>& peers) {
     msg::OpBatch batch{0, name, {}, {}};
     for (auto& [key, entry] : entries) {
       batch.or_entries.push_back(ToKeyState(key, entry));
-      if (batch.or_entries.size() == options_.batch_records_max) {
+      if (batch.or_entries.size() == batch_records_max) {
         bodies.push_back(std::move(batch));
         batch = msg::OpBatch{0, name, {}, {}};
       }
@@ -241,7 +249,8 @@ void Replica::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
   const MerkleTree* tree = TreeOf(m.map_name, m.kind);
   const uint64_t local_root = tree ? tree->root() : 0;
   Send(from, msg::SyncRoot{m.map_name, m.kind, m.depth, local_root});
-  if (m.root_hash != 0 && m.root_hash != local_root) {
+  // Buggify: skip the pull-back; the responder's own anti-entropy rounds must repair it later.
+  if (m.root_hash != 0 && m.root_hash != local_root && !SG_BUGGIFY()) {
     // The initiator has something we may lack: pull it back (creating the map if it is new).
     if (m.kind == msg::MapKind::kLww) lww(m.map_name);
     if (m.kind == msg::MapKind::kOr) orm(m.map_name);

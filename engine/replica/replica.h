@@ -17,6 +17,7 @@
 #define SEEDGRID_ENGINE_REPLICA_REPLICA_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@
 #include "engine/wire/messages.h"
 
 namespace seedgrid {
+
+// One OR key's state as shipped on the wire (items and tombstones).
+msg::OrKeyState ToKeyState(const std::string& key, const OrEntry& entry);
 
 struct ReplicaOptions {
   NodeId node_id;
@@ -73,6 +77,16 @@ class Replica {
   // Handles one delivered message (installed as the network handler).
   void HandleMessage(const NodeId& from, std::string_view bytes);
 
+  // Called once for every map and counter when it is created (by a local call or by a peer's
+  // message), after the replica's own listener is installed: the place to attach persistence or
+  // indexes. Set before the first map is created; maps created earlier are not reported.
+  struct Hooks {
+    std::function<void(const std::string& name, LwwMap& map)> on_lww;
+    std::function<void(const std::string& name, OrMap& map)> on_or;
+    std::function<void(const std::string& name, PnCounter& counter)> on_counter;
+  };
+  void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
+
   const NodeId& node_id() const { return options_.node_id; }
   Hlc& hlc() { return hlc_; }
   const ReplicaStats& stats() const { return stats_; }
@@ -106,6 +120,7 @@ class Replica {
 
   Env& env_;
   ReplicaOptions options_;
+  Hooks hooks_;
   Hlc hlc_;
   ReplicaStats stats_;
   uint64_t next_batch_id_ = 1;

@@ -1,0 +1,67 @@
+// SG_BUGGIFY(): fault-injection points in engine code (after FoundationDB's BUGGIFY).
+//
+// A site is a place where the engine may legally do something unusual: skip an anti-entropy
+// round, split a batch, fire a timer early. `if (SG_BUGGIFY()) { ...unusual but legal... }`.
+//
+// Outside simulation SG_BUGGIFY() is always false (no context is installed). Inside a simulated
+// run the simulator installs a BuggifyContext for its thread: each site (named by file name and
+// line) is enabled for the whole run with probability 1/4, decided by hashing the site name with
+// the run's seed, and an enabled site fires with probability 1/4 per evaluation, drawn from the
+// context's own PRNG stream. Both are pure functions of the seed and the order of evaluations, so
+// runs stay deterministic. Contexts are per thread (thread_local), so parallel simulations (one per
+// thread) never share one.
+#ifndef SEEDGRID_ENGINE_BASE_BUGGIFY_H_
+#define SEEDGRID_ENGINE_BASE_BUGGIFY_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "absl/container/btree_map.h"
+#include "engine/env/xoshiro.h"
+
+namespace seedgrid {
+
+class BuggifyContext {
+ public:
+  explicit BuggifyContext(uint64_t seed);
+  // Whether `site` is enabled for this run (stable for the run) and, if so, whether it fires now.
+  bool Fire(std::string_view site);
+  bool Enabled(std::string_view site) const;
+  // Per site: evaluations and fires, in site-name order (for reports).
+  struct SiteStats {
+    bool enabled = false;
+    uint64_t evaluated = 0;
+    uint64_t fired = 0;
+  };
+  const absl::btree_map<std::string, SiteStats, std::less<>>& sites() const { return sites_; }
+
+ private:
+  uint64_t seed_;
+  Xoshiro256 random_;
+  absl::btree_map<std::string, SiteStats, std::less<>> sites_;
+};
+
+// Installs `context` for the current thread until destroyed (restoring the previous one).
+class ScopedBuggify {
+ public:
+  explicit ScopedBuggify(BuggifyContext* context);
+  ~ScopedBuggify();
+  ScopedBuggify(const ScopedBuggify&) = delete;
+  ScopedBuggify& operator=(const ScopedBuggify&) = delete;
+
+ private:
+  BuggifyContext* previous_;
+};
+
+namespace internal {
+bool BuggifyFire(std::string_view site);
+}  // namespace internal
+
+}  // namespace seedgrid
+
+#define SG_BUGGIFY_STR2(x) #x
+#define SG_BUGGIFY_STR(x) SG_BUGGIFY_STR2(x)
+// __FILE_NAME__ (not __FILE__): the site name must not depend on where the tree is checked out.
+#define SG_BUGGIFY() ::seedgrid::internal::BuggifyFire(__FILE_NAME__ ":" SG_BUGGIFY_STR(__LINE__))
+
+#endif  // SEEDGRID_ENGINE_BASE_BUGGIFY_H_

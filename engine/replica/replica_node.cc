@@ -1,0 +1,281 @@
+#include "engine/replica/replica_node.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <charconv>
+
+#include "engine/base/assert.h"
+#include "engine/base/buggify.h"
+#include "engine/base/strings.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+
+namespace {
+
+// Page names: a kind letter, then length-prefixed parts, so no map name or key can collide.
+constexpr std::string_view kHlcPage = "H";
+std::string LwwPage(std::string_view map, std::string_view key) {
+  return fmt::format("L/{}/{}/{}", map.size(), map, key);
+}
+std::string OrPage(std::string_view map, std::string_view key) {
+  return fmt::format("O/{}/{}/{}", map.size(), map, key);
+}
+std::string CounterPage(std::string_view name) { return fmt::format("P/{}", name); }
+
+absl::StatusOr<std::pair<uint64_t, uint32_t>> ParseHlcPage(std::string_view bytes) {
+  uint64_t millis = 0;
+  uint32_t counter = 0;
+  const char* end = bytes.data() + bytes.size();
+  auto [p, ec] = std::from_chars(bytes.data(), end, millis);
+  if (ec == std::errc() && p != end && *p == ' ') {
+    auto [q, ec2] = std::from_chars(p + 1, end, counter);
+    if (ec2 == std::errc() && q == end) return std::pair{millis, counter};
+  }
+  return absl::DataLossError(fmt::format("page 'H': expected '<millis> <counter>', got '{}'",
+                                         bytes.substr(0, 40)));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
+                                                              ReplicaNodeOptions options) {
+  if (options.flush_interval_ms == 0 || options.anti_entropy_interval_ms == 0) {
+    return absl::InvalidArgumentError("replica node: timer intervals must be positive");
+  }
+  if (options.anti_entropy_fanout < 1) {
+    return absl::InvalidArgumentError("replica node: anti_entropy_fanout must be at least 1");
+  }
+  std::unique_ptr<ReplicaNode> node(new ReplicaNode(env, std::move(options)));
+  if (node->options_.persist) {
+    if (absl::Status s = node->Restore(); !s.ok()) return s;
+  }
+  node->ArmFlush();
+  node->ArmAntiEntropy();
+  return node;
+}
+
+ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
+    : env_(env), options_(std::move(options)) {
+  for (const NodeId& peer : options_.peers) {
+    if (peer != options_.replica.node_id) others_.push_back(peer);
+  }
+  replica_ = std::make_unique<Replica>(env_, options_.replica);
+  replica_->set_hooks(Replica::Hooks{
+      [this](const std::string& name, LwwMap& map) { OnNewLww(name, map); },
+      [this](const std::string& name, OrMap& map) { OnNewOr(name, map); },
+      [this](const std::string& name, PnCounter& counter) { OnNewCounter(name, counter); }});
+}
+
+ReplicaNode::~ReplicaNode() {
+  if (flush_timer_) env_.timers.Cancel(*flush_timer_);
+  if (anti_entropy_timer_) env_.timers.Cancel(*anti_entropy_timer_);
+  // Indexed views detach from the maps before the replica (and its maps) go away.
+  indexed_lww_.clear();
+  indexed_or_.clear();
+}
+
+uint64_t ReplicaNode::InstanceId(const std::string& map_name) {
+  const std::string id = options_.replica.node_id + "/" + map_name;
+  return XXH3_64bits_withSeed(id.data(), id.size(), env_.random.Next64());
+}
+
+void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
+  if (options_.persist) {
+    map.AddListener([this, name](const LwwChange& c) {
+      if (restoring_) return;
+      SG_ASSERT(c.new_record != nullptr);
+      WritePage(LwwPage(name, c.key),
+                EncodeMessage(msg::Envelope{
+                    options_.replica.node_id,
+                    msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
+    });
+  }
+  std::unique_ptr<IndexedLwwMap> indexed;
+  for (const NodeIndexSpec& spec : options_.indexes) {
+    if (spec.map_name != name) continue;
+    if (!indexed) {
+      indexed = std::make_unique<IndexedLwwMap>(
+          map, IndexedMapOptions{.instance_id = InstanceId(name), .timers = &env_.timers});
+    }
+    SG_ASSERT(indexed->AddIndex(spec.kind, spec.fields).ok());  // Specs validated by the caller.
+  }
+  if (indexed) indexed_lww_.emplace(name, std::move(indexed));
+}
+
+void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
+  if (options_.persist) {
+    map.AddListener([this, name](const OrChange& c) {
+      if (restoring_) return;
+      const std::string page = OrPage(name, c.key);
+      if (c.new_entry == nullptr) {
+        if (absl::Status s = env_.storage.Delete(page); !s.ok()) ++stats_.storage_errors;
+        return;
+      }
+      WritePage(page, EncodeMessage(msg::Envelope{
+                          options_.replica.node_id,
+                          msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
+    });
+  }
+  std::unique_ptr<IndexedOrMap> indexed;
+  for (const NodeIndexSpec& spec : options_.indexes) {
+    if (spec.map_name != name) continue;
+    if (!indexed) {
+      indexed = std::make_unique<IndexedOrMap>(
+          map, IndexedMapOptions{.instance_id = InstanceId(name), .timers = &env_.timers});
+    }
+    SG_ASSERT(indexed->AddIndex(spec.kind, spec.fields).ok());
+  }
+  if (indexed) indexed_or_.emplace(name, std::move(indexed));
+}
+
+void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
+  if (!options_.persist) return;
+  counter.AddListener([this, name, &counter](const PnChange&) {
+    if (restoring_) return;
+    WritePage(CounterPage(name),
+              EncodeMessage(msg::Envelope{options_.replica.node_id,
+                                          msg::PnCounterState{name, counter.state()}}));
+  });
+}
+
+void ReplicaNode::WritePage(const std::string& page, const std::string& bytes) {
+  if (absl::Status s = env_.storage.Write(page, bytes); !s.ok()) ++stats_.storage_errors;
+}
+
+void ReplicaNode::SyncStorage() {
+  if (!options_.persist) return;
+  const Timestamp& last = replica_->hlc().last();
+  WritePage(std::string(kHlcPage), fmt::format("{} {}", last.millis, last.counter));
+  if (absl::Status s = env_.storage.Sync(); !s.ok()) ++stats_.storage_errors;
+}
+
+absl::Status ReplicaNode::Restore() {
+  restoring_ = true;
+  absl::Status status = [&]() -> absl::Status {
+    for (const std::string& page : env_.storage.List()) {
+      absl::StatusOr<std::string> bytes = env_.storage.Read(page);
+      if (!bytes.ok()) return bytes.status();
+      ++stats_.pages_restored;
+      if (page == kHlcPage) {
+        absl::StatusOr<std::pair<uint64_t, uint32_t>> hlc = ParseHlcPage(*bytes);
+        if (!hlc.ok()) return hlc.status();
+        if (absl::Status s = replica_->hlc().Restore(hlc->first, hlc->second); !s.ok()) return s;
+        continue;
+      }
+      absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);
+      if (!envelope.ok()) {
+        return absl::DataLossError(
+            fmt::format("page '{}': {}", page, envelope.status().message()));
+      }
+      absl::Status merged = absl::OkStatus();
+      if (const auto* batch = std::get_if<msg::OpBatch>(&envelope->body)) {
+        for (const msg::LwwEntry& e : batch->lww) {
+          absl::StatusOr<bool> r = replica_->lww(batch->map_name).Merge(e.key, e.record);
+          if (!r.ok()) merged = r.status();
+        }
+        for (const msg::OrKeyState& e : batch->or_entries) {
+          absl::StatusOr<bool> r = replica_->orm(batch->map_name).Merge(e.key, e.items, e.tombstones);
+          if (!r.ok()) merged = r.status();
+        }
+      } else if (const auto* pn = std::get_if<msg::PnCounterState>(&envelope->body)) {
+        merged = replica_->counter(pn->name).Merge(pn->entries);
+      } else {
+        merged = absl::DataLossError(fmt::format("unexpected {} body", msg::BodyName(envelope->body)));
+      }
+      if (!merged.ok()) {
+        return absl::DataLossError(fmt::format("page '{}': {}", page, merged.message()));
+      }
+    }
+    return absl::OkStatus();
+  }();
+  restoring_ = false;
+  return status;
+}
+
+Timestamp ReplicaNode::Set(std::string_view map, std::string key, Document value,
+                           std::optional<uint64_t> ttl_ms) {
+  const Timestamp ts = replica_->lww(map).Set(std::move(key), std::move(value), ttl_ms);
+  SyncStorage();
+  return ts;
+}
+
+Timestamp ReplicaNode::Remove(std::string_view map, std::string key) {
+  const Timestamp ts = replica_->lww(map).Remove(std::move(key));
+  SyncStorage();
+  return ts;
+}
+
+Timestamp ReplicaNode::Add(std::string_view map, std::string key, Document value) {
+  const Timestamp ts = replica_->orm(map).Add(std::move(key), std::move(value));
+  SyncStorage();
+  return ts;
+}
+
+std::vector<Timestamp> ReplicaNode::RemoveValue(std::string_view map, std::string_view key,
+                                                const Document& value) {
+  std::vector<Timestamp> removed = replica_->orm(map).Remove(key, value);
+  SyncStorage();
+  return removed;
+}
+
+absl::Status ReplicaNode::Increment(std::string_view counter, uint64_t by) {
+  absl::Status s = replica_->counter(counter).Increment(by);
+  SyncStorage();
+  return s;
+}
+
+void ReplicaNode::FlushNow() {
+  ++stats_.flushes;
+  replica_->Flush(others_);
+}
+
+void ReplicaNode::AntiEntropyNow() {
+  if (others_.empty()) return;
+  ++stats_.anti_entropy_rounds;
+  const size_t fanout = std::min(others_.size(), static_cast<size_t>(options_.anti_entropy_fanout));
+  const size_t first = env_.random.Uniform(others_.size());
+  for (size_t i = 0; i < fanout; ++i) replica_->SyncWith(others_[(first + i) % others_.size()]);
+}
+
+void ReplicaNode::ArmFlush() {
+  // Buggify: fire early (anything from 0 to the interval).
+  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(options_.flush_interval_ms + 1)
+                                      : options_.flush_interval_ms;
+  flush_timer_ = env_.timers.Schedule(delay, [this] {
+    flush_timer_.reset();
+    if (SG_BUGGIFY()) {
+      ++stats_.flushes_skipped;  // The outbox stays; the next flush sends it.
+    } else {
+      FlushNow();
+    }
+    ArmFlush();
+  });
+}
+
+void ReplicaNode::ArmAntiEntropy() {
+  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(options_.anti_entropy_interval_ms + 1)
+                                      : options_.anti_entropy_interval_ms;
+  anti_entropy_timer_ = env_.timers.Schedule(delay, [this] {
+    anti_entropy_timer_.reset();
+    if (SG_BUGGIFY()) {
+      ++stats_.anti_entropy_skipped;
+    } else {
+      AntiEntropyNow();
+    }
+    ArmAntiEntropy();
+  });
+}
+
+IndexedLwwMap* ReplicaNode::indexed_lww(std::string_view map) {
+  auto it = indexed_lww_.find(ToAbsl(map));
+  return it == indexed_lww_.end() ? nullptr : it->second.get();
+}
+
+IndexedOrMap* ReplicaNode::indexed_or(std::string_view map) {
+  auto it = indexed_or_.find(ToAbsl(map));
+  return it == indexed_or_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace seedgrid

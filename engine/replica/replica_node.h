@@ -1,0 +1,116 @@
+// ReplicaNode: a Replica run as a node — periodic flush and Merkle anti-entropy on Timers,
+// durable state in Storage, restart from that storage, and query indexes on chosen maps.
+//
+// This is the engine's peer-replication node (the grid's owners and backups reuse it); the
+// simulator runs it unchanged on simulated Env parts.
+//
+// Timers. Every `flush_interval_ms` the outbox is sent to every peer (OP_BATCH / counter state);
+// every `anti_entropy_interval_ms` the node starts a Merkle pull with `anti_entropy_fanout` peers
+// drawn from env.random. SG_BUGGIFY sites may skip a round or fire a timer early (both legal:
+// anti-entropy repairs whatever a skipped round leaves).
+//
+// Durability. Every change (local or merged) is written to its own storage page; local writes made
+// through this class are followed by Storage::Sync() before they return (write-through: an
+// acknowledged local write survives a crash). Merged changes become durable with the next sync;
+// a crash may lose them, and anti-entropy fetches them again. The HLC's last timestamp is stored
+// with every sync, so a restarted node never issues a timestamp at or below one it issued before.
+//
+// Restart. Open() reads every page of env.storage (written by an earlier incarnation) and merges
+// it back before arming timers. A page that does not decode is an error naming the page.
+#ifndef SEEDGRID_ENGINE_REPLICA_REPLICA_NODE_H_
+#define SEEDGRID_ENGINE_REPLICA_REPLICA_NODE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
+#include "engine/query/indexed_map.h"
+#include "engine/replica/replica.h"
+
+namespace seedgrid {
+
+// An index to keep on every LWW or OR map called `map_name` (created when the map is).
+struct NodeIndexSpec {
+  std::string map_name;
+  IndexKind kind;
+  std::vector<std::string> fields;
+};
+
+struct ReplicaNodeOptions {
+  ReplicaOptions replica;
+  std::vector<NodeId> peers;  // The replication group; the node's own id is skipped.
+  uint64_t flush_interval_ms = 50;
+  uint64_t anti_entropy_interval_ms = 1000;
+  int anti_entropy_fanout = 1;  // 1..peers
+  bool persist = true;
+  std::vector<NodeIndexSpec> indexes;
+};
+
+struct ReplicaNodeStats {
+  uint64_t flushes = 0;
+  uint64_t flushes_skipped = 0;  // by SG_BUGGIFY
+  uint64_t anti_entropy_rounds = 0;
+  uint64_t anti_entropy_skipped = 0;  // by SG_BUGGIFY
+  uint64_t pages_restored = 0;
+  uint64_t storage_errors = 0;
+};
+
+class ReplicaNode {
+ public:
+  // Restores from env.storage, then arms the timers. InvalidArgument for bad options; DataLoss
+  // naming the page for a stored page that does not decode or merge.
+  static absl::StatusOr<std::unique_ptr<ReplicaNode>> Open(Env& env, ReplicaNodeOptions options);
+  ~ReplicaNode();
+  ReplicaNode(const ReplicaNode&) = delete;
+  ReplicaNode& operator=(const ReplicaNode&) = delete;
+
+  // Local writes: applied, persisted and synced before they return.
+  Timestamp Set(std::string_view map, std::string key, Document value,
+                std::optional<uint64_t> ttl_ms = std::nullopt);
+  Timestamp Remove(std::string_view map, std::string key);
+  Timestamp Add(std::string_view map, std::string key, Document value);
+  std::vector<Timestamp> RemoveValue(std::string_view map, std::string_view key,
+                                     const Document& value);
+  absl::Status Increment(std::string_view counter, uint64_t by);
+
+  void FlushNow();
+  void AntiEntropyNow();
+
+  Replica& replica() { return *replica_; }
+  const Replica& replica() const { return *replica_; }
+  // The indexed view of a map with index specs (nullptr when the map has none or does not exist).
+  IndexedLwwMap* indexed_lww(std::string_view map);
+  IndexedOrMap* indexed_or(std::string_view map);
+  const ReplicaNodeStats& stats() const { return stats_; }
+
+ private:
+  ReplicaNode(Env& env, ReplicaNodeOptions options);
+  absl::Status Restore();
+  void OnNewLww(const std::string& name, LwwMap& map);
+  void OnNewOr(const std::string& name, OrMap& map);
+  void OnNewCounter(const std::string& name, PnCounter& counter);
+  void WritePage(const std::string& page, const std::string& bytes);
+  void SyncStorage();
+  void ArmFlush();
+  void ArmAntiEntropy();
+  uint64_t InstanceId(const std::string& map_name);
+
+  Env& env_;
+  ReplicaNodeOptions options_;
+  std::vector<NodeId> others_;  // peers without self, in the given order
+  std::unique_ptr<Replica> replica_;
+  absl::btree_map<std::string, std::unique_ptr<IndexedLwwMap>> indexed_lww_;
+  absl::btree_map<std::string, std::unique_ptr<IndexedOrMap>> indexed_or_;
+  ReplicaNodeStats stats_;
+  bool restoring_ = false;
+  std::optional<Timers::TimerId> flush_timer_;
+  std::optional<Timers::TimerId> anti_entropy_timer_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_REPLICA_REPLICA_NODE_H_

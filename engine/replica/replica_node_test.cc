@@ -1,0 +1,162 @@
+#include "engine/replica/replica_node.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "engine/base/buggify.h"
+#include "engine/env/mem_storage.h"
+#include "engine/env/testing/manual_env.h"
+#include "engine/env/xoshiro.h"
+
+namespace seedgrid {
+namespace {
+
+struct Node {
+  ManualClock clock{1'000'000};
+  ManualTimers timers{clock};
+  MemStorage storage;
+  std::unique_ptr<Env> env;
+  std::unique_ptr<ReplicaNode> node;
+};
+
+struct Group {
+  explicit Group(int n) {
+    for (int i = 0; i < n; ++i) ids.push_back("n" + std::to_string(i));
+    for (int i = 0; i < n; ++i) {
+      nodes.push_back(std::make_unique<Node>());
+      nodes.back()->env = std::make_unique<Env>(Env{nodes.back()->clock, random, network,
+                                                    nodes.back()->timers, nodes.back()->storage});
+      Open(i);
+    }
+  }
+  ReplicaNodeOptions Options(int i) {
+    return ReplicaNodeOptions{.replica = {.node_id = ids[i]},
+                              .peers = ids,
+                              .flush_interval_ms = 50,
+                              .anti_entropy_interval_ms = 200,
+                              .indexes = {{"users", IndexKind::kHash, {"city"}}}};
+  }
+  void Open(int i) {
+    auto opened = ReplicaNode::Open(*nodes[i]->env, Options(i));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    nodes[i]->node = std::move(*opened);
+  }
+  // Advances every clock by `ms` in 10 ms steps, running due timers and delivering messages.
+  void Run(uint64_t ms) {
+    for (uint64_t t = 0; t < ms; t += 10) {
+      for (auto& n : nodes) {
+        n->clock.AdvanceMs(10);
+        n->timers.RunDue();
+      }
+      network.DeliverAll();
+    }
+  }
+  ReplicaNode& at(int i) { return *nodes[i]->node; }
+  Xoshiro256 random{3};
+  QueueNetwork network;
+  std::vector<NodeId> ids;
+  std::vector<std::unique_ptr<Node>> nodes;
+};
+
+TEST(ReplicaNode, TimersFlushAndAntiEntropyConverge) {
+  Group g(3);
+  g.at(0).Set("users", "a", Document{{"city", "Oslo"}});
+  g.at(1).Add("tags", "a", Document{{"t", "x"}});
+  ASSERT_TRUE(g.at(2).Increment("visits", 5).ok());
+  g.Run(500);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_NE(g.at(i).replica().lww_maps().count("users"), 0u) << i;
+    EXPECT_EQ(g.at(i).replica().lww_maps().at("users")->size(), 1u);
+    EXPECT_EQ(g.at(i).replica().or_maps().at("tags")->size(), 1u);
+    EXPECT_EQ(g.at(i).replica().counters().at("visits")->value(), 5);
+    ASSERT_NE(g.at(i).indexed_lww("users"), nullptr);
+    auto page = g.at(i).indexed_lww("users")->Run(Query{Eq("city", "Oslo")});
+    ASSERT_TRUE(page.ok());
+    EXPECT_EQ(page->rows.size(), 1u);
+  }
+  EXPECT_GT(g.at(0).stats().anti_entropy_rounds, 0u);
+}
+
+TEST(ReplicaNode, RestartRestoresDataAndNeverReusesATimestamp) {
+  Group g(2);
+  const Timestamp before = g.at(0).Set("users", "k", Document{{"city", "Rome"}});
+  g.at(0).Add("tags", "k", Document{{"t", "y"}});
+  ASSERT_TRUE(g.at(0).Increment("visits", 2).ok());
+  g.nodes[0]->node.reset();  // Crash: volatile state is gone.
+  g.nodes[0]->storage.Crash();
+  g.nodes[0]->clock.SetMs(1'000'000 - 5'000);  // ...and the clock stepped back on restart.
+  g.Open(0);
+  const Replica& r = g.at(0).replica();
+  ASSERT_NE(r.lww_maps().count("users"), 0u);
+  EXPECT_EQ(r.lww_maps().at("users")->GetRecord("k")->ts, before);
+  EXPECT_EQ(r.or_maps().at("tags")->size(), 1u);
+  EXPECT_EQ(r.counters().at("visits")->value(), 2);
+  EXPECT_GT(g.at(0).stats().pages_restored, 0u);
+  EXPECT_GT(g.at(0).Set("users", "k2", Document{}), before);
+  auto page = g.at(0).indexed_lww("users")->Run(Query{Eq("city", "Rome")});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->rows.size(), 1u);  // The index is rebuilt from the restored rows.
+}
+
+TEST(ReplicaNode, CrashLosesOnlyUnsyncedMergesWhichAntiEntropyRefetches) {
+  Group g(2);
+  g.at(1).Set("users", "remote", Document{{"city", "Lima"}});
+  g.Run(100);  // Flushed to n0, merged there but not synced by n0.
+  ASSERT_NE(g.at(0).replica().lww_maps().count("users"), 0u);
+  g.nodes[0]->node.reset();
+  g.nodes[0]->storage.Crash();
+  g.Open(0);
+  EXPECT_EQ(g.at(0).replica().lww_maps().count("users"), 0u);
+  g.Run(1000);
+  ASSERT_NE(g.at(0).replica().lww_maps().count("users"), 0u);
+  EXPECT_NE(g.at(0).replica().lww_maps().at("users")->GetRecord("remote"), nullptr);
+}
+
+TEST(ReplicaNode, UndecodablePageIsDataLossNamingThePage) {
+  Group g(1);
+  g.nodes[0]->node.reset();
+  ASSERT_TRUE(g.nodes[0]->storage.Write("L/5/users/x", "garbage").ok());
+  auto opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(opened.status().message().find("L/5/users/x"), std::string_view::npos);
+  ASSERT_TRUE(g.nodes[0]->storage.Write("H", "12 x").ok());
+  ASSERT_TRUE(g.nodes[0]->storage.Delete("L/5/users/x").ok());
+  opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ReplicaNode, BadOptionsAreInvalidArgument) {
+  Group g(1);
+  ReplicaNodeOptions o = g.Options(0);
+  o.flush_interval_ms = 0;
+  EXPECT_EQ(ReplicaNode::Open(*g.nodes[0]->env, o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(Buggify, FalseOutsideSimulationAndSeededInside) {
+  EXPECT_FALSE(SG_BUGGIFY());
+  const auto site = [] { return SG_BUGGIFY(); };  // One site (one file:line).
+  int fired_a = 0, fired_b = 0;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    BuggifyContext a(seed), b(seed);
+    {
+      ScopedBuggify scope(&a);
+      for (int i = 0; i < 20; ++i) fired_a += site();
+    }
+    {
+      ScopedBuggify scope(&b);
+      for (int i = 0; i < 20; ++i) fired_b += site();
+    }
+    EXPECT_EQ(a.sites().size(), 1u);
+  }
+  EXPECT_EQ(fired_a, fired_b);  // Same seed, same decisions.
+  // About 1/4 of seeds enable the site, then 1/4 of evaluations fire: ~400 * 20 / 16 = 500.
+  EXPECT_GT(fired_a, 250);
+  EXPECT_LT(fired_a, 800);
+  EXPECT_FALSE(SG_BUGGIFY());  // The scope restored "no context".
+}
+
+}  // namespace
+}  // namespace seedgrid
