@@ -38,7 +38,7 @@ uint64_t NegLogUniformQ16(Random& random) {
   }
   const uint64_t log2_x_q16 = (static_cast<uint64_t>(int_part) << 16) | frac;
   const uint64_t neg_log2_u_q16 = (uint64_t{64} << 16) - log2_x_q16;  // -log2(u)
-  constexpr uint64_t kLn2Q16 = 45426;                                   // ln 2 * 65536
+  constexpr uint64_t kLn2Q16 = 45426;                                 // ln 2 * 65536
   return (neg_log2_u_q16 * kLn2Q16) >> 16;
 }
 

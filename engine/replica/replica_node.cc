@@ -33,14 +33,14 @@ absl::StatusOr<std::pair<uint64_t, uint32_t>> ParseHlcPage(std::string_view byte
     auto [q, ec2] = std::from_chars(p + 1, end, counter);
     if (ec2 == std::errc() && q == end) return std::pair{millis, counter};
   }
-  return absl::DataLossError(fmt::format("page 'H': expected '<millis> <counter>', got '{}'",
-                                         bytes.substr(0, 40)));
+  return absl::DataLossError(
+      fmt::format("page 'H': expected '<millis> <counter>', got '{}'", bytes.substr(0, 40)));
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
-                                                              ReplicaNodeOptions options) {
+                                                               ReplicaNodeOptions options) {
   if (options.flush_interval_ms == 0 || options.anti_entropy_interval_ms == 0) {
     return absl::InvalidArgumentError("replica node: timer intervals must be positive");
   }
@@ -86,10 +86,11 @@ void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
     map.AddListener([this, name](const LwwChange& c) {
       if (restoring_) return;
       SG_ASSERT(c.new_record != nullptr);
-      WritePage(LwwPage(name, c.key),
-                EncodeMessage(msg::Envelope{
-                    options_.replica.node_id,
-                    msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
+      WritePage(
+          LwwPage(name, c.key),
+          EncodeMessage(msg::Envelope{
+              options_.replica.node_id,
+              msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
     });
   }
   std::unique_ptr<IndexedLwwMap> indexed;
@@ -113,9 +114,10 @@ void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
         if (absl::Status s = env_.storage.Delete(page); !s.ok()) ++stats_.storage_errors;
         return;
       }
-      WritePage(page, EncodeMessage(msg::Envelope{
-                          options_.replica.node_id,
-                          msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
+      WritePage(page,
+                EncodeMessage(msg::Envelope{
+                    options_.replica.node_id,
+                    msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
     });
   }
   std::unique_ptr<IndexedOrMap> indexed;
@@ -166,8 +168,7 @@ absl::Status ReplicaNode::Restore() {
       }
       absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);
       if (!envelope.ok()) {
-        return absl::DataLossError(
-            fmt::format("page '{}': {}", page, envelope.status().message()));
+        return absl::DataLossError(fmt::format("page '{}': {}", page, envelope.status().message()));
       }
       absl::Status merged = absl::OkStatus();
       if (const auto* batch = std::get_if<msg::OpBatch>(&envelope->body)) {
@@ -176,13 +177,15 @@ absl::Status ReplicaNode::Restore() {
           if (!r.ok()) merged = r.status();
         }
         for (const msg::OrKeyState& e : batch->or_entries) {
-          absl::StatusOr<bool> r = replica_->orm(batch->map_name).Merge(e.key, e.items, e.tombstones);
+          absl::StatusOr<bool> r =
+              replica_->orm(batch->map_name).Merge(e.key, e.items, e.tombstones);
           if (!r.ok()) merged = r.status();
         }
       } else if (const auto* pn = std::get_if<msg::PnCounterState>(&envelope->body)) {
         merged = replica_->counter(pn->name).Merge(pn->entries);
       } else {
-        merged = absl::DataLossError(fmt::format("unexpected {} body", msg::BodyName(envelope->body)));
+        merged =
+            absl::DataLossError(fmt::format("unexpected {} body", msg::BodyName(envelope->body)));
       }
       if (!merged.ok()) {
         return absl::DataLossError(fmt::format("page '{}': {}", page, merged.message()));

@@ -25,8 +25,8 @@ struct Group {
     for (int i = 0; i < n; ++i) ids.push_back("n" + std::to_string(i));
     for (int i = 0; i < n; ++i) {
       nodes.push_back(std::make_unique<Node>());
-      nodes.back()->env = std::make_unique<Env>(Env{nodes.back()->clock, random, network,
-                                                    nodes.back()->timers, nodes.back()->storage});
+      nodes.back()->env = std::make_unique<Env>(
+          Env{nodes.back()->clock, random, network, nodes.back()->timers, nodes.back()->storage});
       Open(i);
     }
   }

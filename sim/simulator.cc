@@ -1,0 +1,369 @@
+#include "sim/simulator.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+#include "sim/random.h"
+
+namespace seedgrid::sim {
+
+class Simulator::VirtualClock final : public Clock {
+ public:
+  VirtualClock(const EventQueue& queue, uint64_t epoch_ms) : queue_(queue), epoch_ms_(epoch_ms) {}
+  uint64_t NowMs() override { return epoch_ms_ + queue_.now_ns() / 1'000'000; }
+
+ private:
+  const EventQueue& queue_;
+  uint64_t epoch_ms_;
+};
+
+class Simulator::SimNetwork final : public Network {
+ public:
+  explicit SimNetwork(Simulator& sim) : sim_(sim) {}
+  absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes) override {
+    return sim_.Send(from, to, bytes);
+  }
+  void SetHandler(const NodeId& node, Handler handler) override;
+
+ private:
+  Simulator& sim_;
+};
+
+class Simulator::SimTimers final : public Timers {
+ public:
+  SimTimers(Simulator& sim, int node) : sim_(sim), node_(node) {}
+  TimerId Schedule(uint64_t delay_ms, std::function<void()> callback) override {
+    return sim_.ScheduleTimer(node_, delay_ms, std::move(callback));
+  }
+  bool Cancel(TimerId id) override { return sim_.CancelTimer(id); }
+
+ private:
+  Simulator& sim_;
+  int node_;
+};
+
+struct Simulator::Node {
+  Node(Simulator& sim, int index, Clock& truth, const NodeClockParams& p, uint64_t seed)
+      : clock(truth, p.offset_ms, p.drift_ppm),
+        timers(sim, index),
+        random(Substream(seed, fmt::format("node/{}", index))),
+        env(Env{clock, random, *sim.network_, timers, storage}) {}
+  SkewedClock clock;
+  SimTimers timers;
+  MemStorage storage;
+  Xoshiro256 random;
+  Env env;
+  Network::Handler handler;
+  bool alive = false;
+  uint32_t incarnation = 0;
+  uint64_t paused_until_ns = 0;
+};
+
+void Simulator::SimNetwork::SetHandler(const NodeId& node, Handler handler) {
+  const int i = sim_.IndexOf(node);
+  SG_ASSERT(i >= 0);
+  sim_.nodes_[i]->handler = std::move(handler);
+}
+
+bool Simulator::alive(int node) const { return nodes_.at(node)->alive; }
+bool Simulator::paused(int node) const { return nodes_.at(node)->paused_until_ns > now_ns(); }
+
+Simulator::Simulator(SimulatorOptions options)
+    : options_(std::move(options)), network_random_(Substream(options_.seed, "network")) {
+  SG_ASSERT(options_.nodes >= 1 && options_.nodes <= 4096);
+  SG_ASSERT(options_.latency_min_lo_ns <= options_.latency_min_hi_ns);
+  SG_ASSERT(options_.latency_min_hi_ns <= UINT32_MAX);
+  virtual_clock_ = std::make_unique<VirtualClock>(queue_, options_.epoch_ms);
+  network_ = std::make_unique<SimNetwork>(*this);
+  const size_t n = static_cast<size_t>(options_.nodes);
+  Xoshiro256 links = Substream(options_.seed, "links");
+  for (size_t i = 0; i < n; ++i) {
+    ids_.push_back(fmt::format("n{}", i));
+    index_of_.emplace(ids_.back(), static_cast<int>(i));
+    const NodeClockParams p = i < options_.clocks.size() ? options_.clocks[i] : NodeClockParams{};
+    nodes_.push_back(
+        std::make_unique<Node>(*this, static_cast<int>(i), *virtual_clock_, p, options_.seed));
+  }
+  blocked_.assign(n * n, 0);
+  clogged_until_ns_.assign(n * n, 0);
+  latency_min_ns_.resize(n * n);
+  for (uint32_t& l : latency_min_ns_) {
+    l = static_cast<uint32_t>(
+        UniformIn(links, options_.latency_min_lo_ns, options_.latency_min_hi_ns));
+  }
+}
+
+Simulator::~Simulator() = default;
+
+Env& Simulator::env(int node) { return nodes_.at(node)->env; }
+SkewedClock& Simulator::clock(int node) { return nodes_.at(node)->clock; }
+MemStorage& Simulator::storage(int node) { return nodes_.at(node)->storage; }
+
+int Simulator::IndexOf(const NodeId& id) const {
+  auto it = index_of_.find(id);
+  return it == index_of_.end() ? -1 : it->second;
+}
+
+void Simulator::SetNodeCallbacks(NodeCallback start, NodeCallback stop) {
+  start_ = std::move(start);
+  stop_ = std::move(stop);
+}
+
+void Simulator::StartAll() {
+  for (int i = 0; i < nodes(); ++i) {
+    nodes_[i]->alive = true;
+    if (start_) start_(i);
+  }
+}
+
+void Simulator::TraceFault(int node, uint64_t digest, const std::string& detail) {
+  trace_.Record(now_ns(), TraceKind::kFault, node, -1, digest, [&] { return detail; });
+}
+
+void Simulator::Crash(int node) {
+  Node& n = *nodes_.at(node);
+  if (!n.alive) return;
+  ++stats_.crashes;
+  TraceFault(node, 1, fmt::format("crash n{}", node));
+  if (stop_) stop_(node);
+  n.alive = false;
+  n.handler = nullptr;
+  n.storage.Crash();  // Unsynced writes are lost.
+  ++n.incarnation;    // Timers and in-flight messages of the old incarnation are dropped.
+}
+
+void Simulator::Restart(int node) {
+  Node& n = *nodes_.at(node);
+  if (n.alive) return;
+  ++stats_.restarts;
+  TraceFault(node, 2, fmt::format("restart n{}", node));
+  n.alive = true;
+  n.paused_until_ns = 0;
+  if (start_) start_(node);
+}
+
+void Simulator::Pause(int node, uint64_t duration_ns) {
+  Node& n = *nodes_.at(node);
+  ++stats_.pauses;
+  TraceFault(node, 3 ^ duration_ns,
+             fmt::format("pause n{} for {} ms", node, duration_ns / 1'000'000));
+  n.paused_until_ns = std::max(n.paused_until_ns, now_ns() + duration_ns);
+}
+
+void Simulator::StepClock(int node, int64_t delta_ms) {
+  TraceFault(node, 4 ^ static_cast<uint64_t>(delta_ms),
+             fmt::format("clock step n{} by {:+} ms", node, delta_ms));
+  nodes_.at(node)->clock.Step(delta_ms);
+}
+
+void Simulator::Block(int from, int to) { blocked_[Link(from, to)] = 1; }
+
+void Simulator::Split(const std::vector<int>& side) {
+  std::vector<uint8_t> in(ids_.size(), 0);
+  for (int i : side) in.at(i) = 1;
+  for (int a = 0; a < nodes(); ++a) {
+    for (int b = 0; b < nodes(); ++b) {
+      if (in[a] != in[b]) Block(a, b);
+    }
+  }
+}
+
+void Simulator::Isolate(int node) { Split({node}); }
+
+void Simulator::Bridge(const std::vector<int>& left, const std::vector<int>& right, int bridge) {
+  for (int a : left) {
+    for (int b : right) {
+      if (a == bridge || b == bridge) continue;
+      Block(a, b);
+      Block(b, a);
+    }
+  }
+}
+
+void Simulator::Clog(int from, int to, uint64_t duration_ns) {
+  uint64_t& until = clogged_until_ns_[Link(from, to)];
+  until = std::max(until, now_ns() + duration_ns);
+}
+
+void Simulator::HealAll() {
+  std::fill(blocked_.begin(), blocked_.end(), 0);
+  std::fill(clogged_until_ns_.begin(), clogged_until_ns_.end(), 0);
+}
+
+uint64_t Simulator::Latency(int from, int to) {
+  uint64_t latency =
+      latency_min_ns_[Link(from, to)] + Exponential(network_random_, options_.latency_tail_mean_ns);
+  if (rates_.reorder_ppm > 0 && network_random_.ChancePpm(rates_.reorder_ppm)) {
+    ++stats_.reordered;
+    latency += UniformIn(network_random_, 0, rates_.reorder_delay_max_ns);
+  }
+  const uint64_t clog = clogged_until_ns_[Link(from, to)];
+  if (clog > now_ns()) {
+    ++stats_.clogged;
+    latency += clog - now_ns();
+  }
+  return latency;
+}
+
+uint64_t Simulator::StoreMessage(Message m) {
+  if (!free_messages_.empty()) {
+    const uint64_t slot = free_messages_.back();
+    free_messages_.pop_back();
+    messages_[slot] = std::move(m);
+    return slot;
+  }
+  messages_.push_back(std::move(m));
+  return messages_.size() - 1;
+}
+
+absl::Status Simulator::Send(const NodeId& from_id, const NodeId& to_id, std::string_view bytes) {
+  const int from = IndexOf(from_id), to = IndexOf(to_id);
+  if (from < 0 || to < 0) {
+    return absl::NotFoundError(
+        fmt::format("network: unknown node '{}'", from < 0 ? from_id : to_id));
+  }
+  ++stats_.messages_sent;
+  const uint64_t digest = XXH3_64bits(bytes.data(), bytes.size());
+  if (blocked(from, to)) {
+    ++stats_.dropped_partition;
+    trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest,
+                  [] { return std::string("partition (at send)"); });
+    return absl::OkStatus();
+  }
+  if (rates_.loss_ppm > 0 && network_random_.ChancePpm(rates_.loss_ppm)) {
+    ++stats_.dropped_loss;
+    trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest, [] { return std::string("loss"); });
+    return absl::OkStatus();
+  }
+  const int copies =
+      rates_.duplicate_ppm > 0 && network_random_.ChancePpm(rates_.duplicate_ppm) ? 2 : 1;
+  for (int c = 0; c < copies; ++c) {
+    if (c == 1) {
+      ++stats_.duplicated;
+      trace_.Record(now_ns(), TraceKind::kDuplicate, to, from, digest,
+                    [] { return std::string("extra copy"); });
+    }
+    const uint64_t slot =
+        StoreMessage(Message{from, to, nodes_[to]->incarnation, std::string(bytes), digest});
+    queue_.Push(now_ns() + Latency(from, to), kDeliverEvent, static_cast<uint32_t>(to), slot);
+  }
+  return absl::OkStatus();
+}
+
+Timers::TimerId Simulator::ScheduleTimer(int node, uint64_t delay_ms,
+                                         std::function<void()> callback) {
+  SG_ASSERT(delay_ms <= 365ull * 24 * 3600 * 1000);
+  uint64_t slot;
+  if (!free_timers_.empty()) {
+    slot = free_timers_.back();
+    free_timers_.pop_back();
+  } else {
+    timers_.emplace_back();
+    slot = timers_.size() - 1;
+  }
+  SG_ASSERT(slot < (uint64_t{1} << 32));
+  const uint64_t id = (next_timer_generation_++ << 32) | slot;
+  timers_[slot] = TimerSlot{std::move(callback), id, node, nodes_[node]->incarnation};
+  // delay on the node's clock -> virtual time: a clock running fast (drift > 0) reaches it sooner.
+  const int64_t drift = nodes_[node]->clock.drift_ppm();
+  const __int128 delay_ns =
+      static_cast<__int128>(delay_ms) * 1'000'000 * 1'000'000 / (1'000'000 + drift);
+  queue_.Push(now_ns() + static_cast<uint64_t>(delay_ns), kTimerEvent, static_cast<uint32_t>(node),
+              slot, id);
+  return id;
+}
+
+bool Simulator::CancelTimer(uint64_t id) {
+  const uint64_t slot = id & 0xffffffffu;
+  if (slot >= timers_.size() || timers_[slot].id != id) return false;
+  timers_[slot] = TimerSlot{};
+  free_timers_.push_back(slot);
+  return true;
+}
+
+void Simulator::At(uint64_t time_ns, std::function<void()> task) {
+  uint64_t slot;
+  if (!free_tasks_.empty()) {
+    slot = free_tasks_.back();
+    free_tasks_.pop_back();
+    tasks_[slot] = std::move(task);
+  } else {
+    tasks_.push_back(std::move(task));
+    slot = tasks_.size() - 1;
+  }
+  queue_.Push(std::max(time_ns, now_ns()), kTaskEvent, 0, slot);
+}
+
+void Simulator::Dispatch(const Event& e) {
+  switch (e.kind) {
+    case kDeliverEvent: {
+      Message& m = messages_[e.a];
+      Node& to = *nodes_[m.to];
+      if (to.alive && to.incarnation == m.to_incarnation && to.paused_until_ns > now_ns()) {
+        queue_.Push(to.paused_until_ns, kDeliverEvent, e.node, e.a);  // Held while paused.
+        return;
+      }
+      Message local = std::move(m);
+      free_messages_.push_back(e.a);
+      if (!to.alive || to.incarnation != local.to_incarnation || !to.handler) {
+        ++stats_.dropped_dead;
+        trace_.Record(now_ns(), TraceKind::kDrop, local.to, local.from, local.digest,
+                      [] { return std::string("destination crashed"); });
+        return;
+      }
+      if (blocked(local.from, local.to)) {
+        ++stats_.dropped_partition;
+        trace_.Record(now_ns(), TraceKind::kDrop, local.to, local.from, local.digest,
+                      [] { return std::string("partition (in flight)"); });
+        return;
+      }
+      ++stats_.messages_delivered;
+      trace_.Record(now_ns(), TraceKind::kDeliver, local.to, local.from, local.digest,
+                    [&] { return fmt::format("{} bytes", local.bytes.size()); });
+      to.handler(ids_[local.from], local.bytes);
+      return;
+    }
+    case kTimerEvent: {
+      TimerSlot& t = timers_[e.a];
+      if (t.id != e.b) return;  // Cancelled (the slot may have been reused).
+      Node& node = *nodes_[t.node];
+      if (node.alive && node.incarnation == t.incarnation && node.paused_until_ns > now_ns()) {
+        queue_.Push(node.paused_until_ns, kTimerEvent, e.node, e.a, e.b);  // Fires late.
+        return;
+      }
+      std::function<void()> callback = std::move(t.callback);
+      const bool live = node.alive && node.incarnation == t.incarnation;
+      t = TimerSlot{};
+      free_timers_.push_back(e.a);
+      if (!live) return;
+      ++stats_.timers_fired;
+      trace_.Record(now_ns(), TraceKind::kTimer, static_cast<int32_t>(e.node), -1, e.b,
+                    [] { return std::string(); });
+      callback();
+      return;
+    }
+    case kTaskEvent: {
+      std::function<void()> task = std::move(tasks_[e.a]);
+      tasks_[e.a] = nullptr;
+      free_tasks_.push_back(e.a);
+      task();
+      return;
+    }
+  }
+  SG_ASSERT(false);
+}
+
+bool Simulator::RunUntil(uint64_t until_ns, const std::function<bool()>& stop) {
+  while (!queue_.empty() && queue_.next_time_ns() <= until_ns) {
+    if (stats_.events >= options_.events_max) return false;
+    ++stats_.events;
+    Dispatch(queue_.Pop());
+    if (stop && stop()) return true;
+  }
+  return true;
+}
+
+}  // namespace seedgrid::sim

@@ -1,0 +1,188 @@
+// The simulated world: virtual time, one event queue, per-node skewed clocks, timers and storage,
+// a faulty network, and node lifecycle (crash, restart, pause). Single-threaded and a pure function
+// of its seed and the calls made on it.
+//
+// Time. Virtual time is integer nanoseconds from 0; Run() jumps from event to event. A node's
+// clock is SkewedClock over the virtual epoch (offset, drift in ppm, NTP-like steps). A timer
+// scheduled for d ms on a node's clock fires after d ms of *that node's* time: with drift +100 ppm
+// it fires 0.01% sooner in virtual time.
+//
+// Network. Every directed link has a minimum latency drawn at start, plus an exponential tail.
+// Faults applied per message in this order: partition (the link is blocked: dropped at send and
+// at delivery), loss, duplication (an extra copy with its own latency), reordering (extra random
+// delay), clogging (held until the link unclogs). Messages to a node that crashed after they were
+// sent are dropped at delivery.
+//
+// Nodes. The owner supplies start/stop callbacks that create and destroy the node's application
+// (e.g. a ReplicaNode) on the node's Env. Crash: stop, discard unsynced storage, drop the node's
+// timers and in-flight messages to it. Restart: start again on the same storage. Pause: events for
+// the node are held until the pause ends (its timers fire late; messages wait).
+//
+// Every delivered or dropped message, timer and fault is recorded in the trace.
+#ifndef SEEDGRID_SIM_SIMULATOR_H_
+#define SEEDGRID_SIM_SIMULATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "engine/env/env.h"
+#include "engine/env/mem_storage.h"
+#include "engine/env/xoshiro.h"
+#include "sim/event_queue.h"
+#include "sim/skewed_clock.h"
+#include "sim/trace.h"
+
+namespace seedgrid::sim {
+
+struct NodeClockParams {
+  int64_t offset_ms = 0;
+  int64_t drift_ppm = 0;
+};
+
+struct SimulatorOptions {
+  uint64_t seed = 1;
+  int nodes = 3;                          // 1..4096
+  uint64_t epoch_ms = 1'700'000'000'000;  // virtual time 0 on the (unskewed) wall clock
+  std::vector<NodeClockParams> clocks;    // one per node (missing: no skew)
+  uint64_t latency_min_lo_ns = 200'000;   // per-link minimum drawn from [lo, hi]
+  uint64_t latency_min_hi_ns = 2'000'000;
+  uint64_t latency_tail_mean_ns = 1'000'000;  // exponential tail on every message
+  uint64_t events_max = 200'000'000;          // event budget for the whole run
+};
+
+// Rates of the probabilistic network faults (ppm per message); zero means off.
+struct NetworkFaultRates {
+  uint32_t loss_ppm = 0;
+  uint32_t duplicate_ppm = 0;
+  uint32_t reorder_ppm = 0;
+  uint64_t reorder_delay_max_ns = 50'000'000;
+};
+
+struct SimStats {
+  uint64_t messages_sent = 0;
+  uint64_t messages_delivered = 0;
+  uint64_t dropped_partition = 0;
+  uint64_t dropped_loss = 0;
+  uint64_t dropped_dead = 0;  // destination crashed (or restarted) since the send
+  uint64_t duplicated = 0;
+  uint64_t reordered = 0;
+  uint64_t clogged = 0;
+  uint64_t timers_fired = 0;
+  uint64_t events = 0;
+  uint64_t crashes = 0, restarts = 0, pauses = 0;
+};
+
+class Simulator {
+ public:
+  using NodeCallback = std::function<void(int node)>;
+
+  explicit Simulator(SimulatorOptions options);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // The node's environment (its own clock, timers, storage and random stream; the shared network).
+  Env& env(int node);
+  const NodeId& node_id(int node) const { return ids_[node]; }
+  const std::vector<NodeId>& node_ids() const { return ids_; }
+  int nodes() const { return static_cast<int>(ids_.size()); }
+  SkewedClock& clock(int node);
+  MemStorage& storage(int node);
+
+  // Lifecycle callbacks; `start` also runs for every node in Start().
+  void SetNodeCallbacks(NodeCallback start, NodeCallback stop);
+  void StartAll();
+  void Crash(int node);
+  void Restart(int node);
+  void Pause(int node, uint64_t duration_ns);
+  bool alive(int node) const;
+  bool paused(int node) const;
+  void StepClock(int node, int64_t delta_ms);
+
+  // Network faults.
+  void SetFaultRates(const NetworkFaultRates& rates) { rates_ = rates; }
+  const NetworkFaultRates& fault_rates() const { return rates_; }
+  void Block(int from, int to);              // one direction
+  void Split(const std::vector<int>& side);  // side <-> everyone else, both directions
+  void Isolate(int node);
+  // Two sides that cannot talk, joined by `bridge` which talks to both.
+  void Bridge(const std::vector<int>& left, const std::vector<int>& right, int bridge);
+  void Clog(int from, int to, uint64_t duration_ns);
+  void HealAll();  // unblock and unclog every link
+  bool blocked(int from, int to) const { return blocked_[Link(from, to)] != 0; }
+
+  // Owner tasks (workload, fault schedule, checks) at a virtual time.
+  void At(uint64_t time_ns, std::function<void()> task);
+
+  // Processes events up to and including `until_ns` (or until `stop()` returns true after an
+  // event). Returns false when the event budget ran out.
+  bool RunUntil(uint64_t until_ns, const std::function<bool()>& stop = {});
+
+  uint64_t now_ns() const { return queue_.now_ns(); }
+  uint64_t pending_events() const { return queue_.size(); }
+  const SimStats& stats() const { return stats_; }
+  Trace& trace() { return trace_; }
+  // Records a fault in the trace (used by the owner for faults it decides).
+  void TraceFault(int node, uint64_t digest, const std::string& detail);
+
+ private:
+  class SimNetwork;
+  class SimTimers;
+  class VirtualClock;
+  struct Node;
+  struct Message {
+    int32_t from, to;
+    uint32_t to_incarnation;
+    std::string bytes;
+    uint64_t digest;
+  };
+  struct TimerSlot {
+    std::function<void()> callback;
+    uint64_t id = 0;  // 0: free
+    int32_t node = -1;
+    uint32_t incarnation = 0;
+  };
+  enum EventKind : uint32_t { kDeliverEvent, kTimerEvent, kTaskEvent };
+
+  size_t Link(int from, int to) const { return static_cast<size_t>(from) * ids_.size() + to; }
+  int IndexOf(const NodeId& id) const;
+  absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes);
+  void Enqueue(uint64_t time_ns, uint64_t message_slot);
+  uint64_t Latency(int from, int to);
+  uint64_t StoreMessage(Message m);
+  Timers::TimerId ScheduleTimer(int node, uint64_t delay_ms, std::function<void()> callback);
+  bool CancelTimer(uint64_t id);
+  void Dispatch(const Event& e);
+
+  SimulatorOptions options_;
+  EventQueue queue_;
+  Trace trace_;
+  SimStats stats_;
+  Xoshiro256 network_random_;
+  std::unique_ptr<VirtualClock> virtual_clock_;
+  std::unique_ptr<SimNetwork> network_;
+  std::vector<NodeId> ids_;
+  absl::btree_map<NodeId, int> index_of_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  NodeCallback start_, stop_;
+  NetworkFaultRates rates_;
+  std::vector<uint8_t> blocked_;
+  std::vector<uint64_t> clogged_until_ns_;
+  std::vector<uint32_t> latency_min_ns_;
+  std::vector<Message> messages_;
+  std::vector<uint64_t> free_messages_;
+  std::vector<TimerSlot> timers_;
+  std::vector<uint64_t> free_timers_;
+  uint64_t next_timer_generation_ = 1;
+  std::vector<std::function<void()>> tasks_;
+  std::vector<uint64_t> free_tasks_;
+};
+
+}  // namespace seedgrid::sim
+
+#endif  // SEEDGRID_SIM_SIMULATOR_H_
