@@ -106,9 +106,14 @@ void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
 }
 
 void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
-  if (options_.persist) {
+  {
     map.AddListener([this, name](const OrChange& c) {
       if (restoring_) return;
+      if (c.cause == ChangeCause::kMerge && options_.on_merged_timestamp && c.new_entry &&
+          !c.new_entry->items.empty()) {
+        options_.on_merged_timestamp(c.new_entry->items.rbegin()->first);
+      }
+      if (!options_.persist) return;
       const std::string page = OrPage(name, c.key);
       if (c.new_entry == nullptr) {
         if (absl::Status s = env_.storage.Delete(page); !s.ok()) ++stats_.storage_errors;

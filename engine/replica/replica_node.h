@@ -21,6 +21,7 @@
 #define SEEDGRID_ENGINE_REPLICA_REPLICA_NODE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,9 @@ struct ReplicaNodeOptions {
   int anti_entropy_fanout = 1;  // 1..peers
   bool persist = true;
   std::vector<NodeIndexSpec> indexes;
+  // Observer: called with the timestamp of every record (or the newest tag of every OR entry) a
+  // merge from a peer applied. The simulator's HLC checker uses it; it must not modify the node.
+  std::function<void(const Timestamp&)> on_merged_timestamp;
 };
 
 struct ReplicaNodeStats {

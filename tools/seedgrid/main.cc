@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "git_commit.h"  // Generated at build time: SEEDGRID_GIT_COMMIT.
 #include "scenarios/convergence_demo.h"
+#include "tools/seedgrid/sim_commands.h"
 #ifndef SEEDGRID_VERSION
 #define SEEDGRID_VERSION "0.0.0"
 #endif
@@ -30,10 +31,21 @@ constexpr std::string_view kUsage =
     R"(seedgrid — an in-memory CRDT data grid and its deterministic simulator
 
 Usage:
+  seedgrid run --scenario F --seed N [--trace out.jsonl] [--repro-out F] [--json]
+                              one seeded simulation of a scenario, every invariant checked
+  seedgrid replay (REPRO_FILE | --scenario F --seed N)
+                              reproduce a run bit for bit (same trace hash, same report)
+  seedgrid suite DIR --seeds K [--junit out.xml] [--jobs N]
+                              every scenario in DIR for K seeds; summary table, JUnit XML
+  seedgrid fuzz --scenario F (--time 60s | --runs N) [--jobs N] [--shard i/n] [--out DIR]
+                              fresh seeds until the budget is spent; failures saved as repros
   seedgrid demo [options]     replicas with skewed clocks write, replicate over a lossy
                               network, then converge by Merkle anti-entropy
   seedgrid version            print version and git commit
-  seedgrid help [COMMAND]     show help
+  seedgrid help [COMMAND]     show help (or: seedgrid COMMAND --help)
+
+run, replay, suite and fuzz take --check-determinism: each seed runs twice and any difference
+fails, naming the first divergent event.
 
 Exit codes: 0 success, 1 a run found a violation, 2 usage or input error.
 )";
@@ -160,6 +172,10 @@ int Main(int argc, char** argv) {
   if (command == "help" || command == "-h" || command == "--help") {
     if (!rest.empty() && rest[0] == "demo") {
       std::fputs(std::string(kDemoUsage).c_str(), stdout);
+    } else if (!rest.empty() && tools::IsSimCommand(rest[0])) {
+      std::string name(rest[0]), help("--help");
+      char* sub_argv[] = {name.data(), help.data()};
+      return tools::SimCommandMain(2, sub_argv, SEEDGRID_GIT_COMMIT);
     } else if (!rest.empty() && rest[0] != "version" && rest[0] != "help") {
       return UsageError("help", fmt::format("unknown command '{}'", rest[0]));
     } else {
@@ -172,6 +188,8 @@ int Main(int argc, char** argv) {
     return kExitOk;
   }
   if (command == "demo") return RunDemo(rest);
+  if (tools::IsSimCommand(command))
+    return tools::SimCommandMain(argc - 1, argv + 1, SEEDGRID_GIT_COMMIT);
   std::fprintf(stderr, "seedgrid: unknown command '%s'\n\n%s", std::string(command).c_str(),
                std::string(kUsage).c_str());
   return kExitUsage;

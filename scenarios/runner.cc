@@ -1,0 +1,540 @@
+#include "scenarios/runner.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <memory>
+
+#include "engine/base/assert.h"
+#include "engine/base/buggify.h"
+#include "engine/base/strings.h"
+#include "engine/replica/replica_node.h"
+#include "invariants/convergence.h"
+#include "invariants/history.h"
+#include "invariants/query_check.h"
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+namespace {
+
+constexpr uint64_t kNsPerMs = 1'000'000;
+constexpr std::string_view kUsers = "users";
+constexpr std::string_view kTags = "tags";
+constexpr std::string_view kVisits = "visits";
+constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
+
+// The queries checked on every replica (indexed result vs scan) and used by subscriptions.
+std::vector<Query> CheckedQueries() {
+  return {
+      Query{Eq("city", "Oslo")},
+      Query{All(), {{"age", true}}, 5},
+      Query{In("city", {Value("Rome"), Value("Kyiv")}), {{"age", false}}, 3},
+      Query{And({Eq("city", "Lima"), Gte("age", int64_t{30})})},
+      Query{Between("age", int64_t{20}, int64_t{40})},
+      Query{Or({Eq("city", "Pune"), Lt("age", int64_t{10})}), {{"city", false}}},
+  };
+}
+
+uint32_t DrawRate(Random& r, const Range& range) {
+  if (range.hi <= 0) return 0;
+  if (range.lo <= 0 && r.Uniform(2) == 0) return 0;  // Off for about half the seeds.
+  return static_cast<uint32_t>(sim::UniformIn(
+      r, static_cast<uint64_t>(std::max<int64_t>(range.lo, 1)), static_cast<uint64_t>(range.hi)));
+}
+
+uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
+class Run {
+ public:
+  Run(const Scenario& s, const RunOptions& o)
+      : s_(s),
+        o_(o),
+        swarm_(DrawSwarm(s, o.seed)),
+        sim_(SimOptions(s, o.seed)),
+        queries_(CheckedQueries()),
+        hlc_(s.nodes),
+        workload_(sim::Substream(o.seed, "workload")),
+        checks_(sim::Substream(o.seed, "checks")) {
+    for (int i = 0; i < s.nodes; ++i) {
+      node_random_.push_back(sim::Substream(o.seed, fmt::format("workload/n{}", i)));
+    }
+    nodes_.resize(s.nodes);
+    subs_.resize(s.nodes);
+    if (o.trace_sink) sim_.trace().set_sink(o.trace_sink);
+    sim_.trace().set_keep_log(o.keep_trace_log);
+  }
+
+  RunResult Go() {
+    std::optional<BuggifyContext> buggify;
+    if (swarm_.buggify) buggify.emplace(o_.seed ^ 0xb0661f7ULL);
+    ScopedBuggify scope(buggify ? &*buggify : nullptr);
+
+    sim_.SetNodeCallbacks([this](int i) { StartNode(i); }, [this](int i) { StopNode(i); });
+    sim_.SetFaultRates(
+        sim::NetworkFaultRates{swarm_.loss_ppm, swarm_.duplicate_ppm, swarm_.reorder_ppm});
+    sim_.StartAll();
+    if (o_.before_start) o_.before_start(sim_);
+    sim_.trace().Record(0, sim::TraceKind::kPhase, -1, -1, 1, [] { return std::string("safety"); });
+
+    const uint64_t safety_end = s_.duration_ms * kNsPerMs;
+    if (s_.ops_per_sec > 0) ScheduleNextOp();
+    for (const FaultEvent& f : s_.faults) sim_.At(f.at_ms * kNsPerMs, [this, f] { Apply(f); });
+    ScheduleSwarm();
+    sim_.At(s_.check_interval_ms * kNsPerMs, [this] { PeriodicCheck(); });
+    sim_.At(safety_end, [this] { StartLiveness(); });
+
+    const auto stop = [this] { return violation_.has_value() || converged_; };
+    const uint64_t end = safety_end + s_.liveness_ms * kNsPerMs;
+    bool budget_ok = sim_.RunUntil(end, stop);
+    if (!budget_ok && !violation_) {
+      Violate("event-budget", fmt::format("the run used its budget of {} events before it ended "
+                                          "(raise events_max or shorten the scenario)",
+                                          s_.events_max));
+    }
+    if (!violation_ && !converged_) {
+      std::vector<const Replica*> replicas = Replicas();
+      std::optional<invariants::Violation> v =
+          replicas.size() == nodes_.size() ? invariants::CheckConvergence(replicas) : std::nullopt;
+      Violate("liveness",
+              fmt::format("replicas did not converge within {} ms after the heal{}", s_.liveness_ms,
+                          v ? ": " + v->detail : " (a node is still down)"));
+    }
+    if (!violation_) FinalChecks();
+
+    RunResult r;
+    r.pass = !violation_.has_value();
+    r.violation = violation_;
+    r.swarm = swarm_;
+    r.trace_hash = sim_.trace().hash();
+    r.events = sim_.trace().events();
+    r.sim_events = sim_.stats().events;
+    r.messages = sim_.stats().messages_delivered;
+    r.virtual_ms = sim_.now_ns() / kNsPerMs;
+    r.ops = history_.ops();
+    r.checks = checks_run_ + hlc_.checked();
+    r.converged_after_ms = converged_ ? converged_at_ns_ / kNsPerMs - s_.duration_ms : 0;
+    r.stats = sim_.stats();
+    if (buggify) {
+      for (const auto& [site, st] : buggify->sites()) {
+        if (st.enabled) r.buggify_sites.push_back(site);
+        r.buggify_fired += st.fired;
+      }
+    }
+    if (o_.keep_trace_log) r.trace_log = sim_.trace().log();
+    nodes_.clear();  // Destroy nodes (and their subscriptions) before the simulator.
+    subs_.clear();
+    return r;
+  }
+
+ private:
+  static sim::SimulatorOptions SimOptions(const Scenario& s, uint64_t seed) {
+    sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes};
+    Xoshiro256 clocks = sim::Substream(seed, "clocks");
+    for (int i = 0; i < s.nodes; ++i) {
+      o.clocks.push_back({sim::SignedIn(clocks, s.clock_offset_ms.lo, s.clock_offset_ms.hi),
+                          sim::SignedIn(clocks, s.clock_drift_ppm.lo, s.clock_drift_ppm.hi)});
+    }
+    o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;
+    o.latency_min_hi_ns = static_cast<uint64_t>(s.latency_min_us.hi) * 1000;
+    o.latency_tail_mean_ns = s.latency_tail_mean_us * 1000;
+    o.events_max = s.events_max;
+    return o;
+  }
+
+  bool On(std::string_view invariant) const { return s_.invariants.contains(ToAbsl(invariant)); }
+
+  void Violate(std::string invariant, std::string detail) {
+    if (violation_) return;
+    violation_ =
+        RunViolation{std::move(invariant), std::move(detail), sim_.now_ns(), sim_.trace().events()};
+  }
+  void Violate(const std::optional<invariants::Violation>& v) {
+    if (v) Violate(v->invariant, v->detail);
+  }
+
+  // --- Nodes.
+  void StartNode(int i) {
+    ReplicaNodeOptions o{
+        .replica = {.node_id = sim_.node_id(i)},
+        .peers = sim_.node_ids(),
+        .flush_interval_ms = s_.flush_interval_ms,
+        .anti_entropy_interval_ms = s_.anti_entropy_interval_ms,
+        .anti_entropy_fanout = s_.anti_entropy_fanout,
+        .indexes = {{std::string(kUsers), IndexKind::kHash, {"city"}},
+                    {std::string(kUsers), IndexKind::kNavigable, {"age"}}},
+        .on_merged_timestamp = [this, i](const Timestamp& ts) { hlc_.OnReceived(i, ts); }};
+    hlc_.OnRestart(i);
+    absl::StatusOr<std::unique_ptr<ReplicaNode>> node = ReplicaNode::Open(sim_.env(i), o);
+    if (!node.ok()) {
+      Violate("durability", fmt::format("n{} could not restart from its storage: {}", i,
+                                        node.status().message()));
+      return;
+    }
+    nodes_[i] = std::move(*node);
+    Replica& r = nodes_[i]->replica();
+    r.lww(kUsers);
+    r.orm(kTags);
+    r.counter(kVisits);
+    IndexedLwwMap* indexed = nodes_[i]->indexed_lww(kUsers);
+    SG_ASSERT(indexed != nullptr);
+    for (int q = 0; q < s_.subscriptions_per_node; ++q) {
+      auto sub = std::make_unique<invariants::ReplayedSubscription>();
+      sub->query = queries_[q % queries_.size()];
+      invariants::ReplayedSubscription* raw = sub.get();
+      absl::StatusOr<QueryEngine::Subscription> s =
+          indexed->Subscribe(sub->query, [raw](const LiveDelta& d) {
+            ++raw->deltas;
+            const std::string key(d.row.key);
+            if (d.kind == DeltaKind::kEnter && !raw->keys.insert(key).second) {
+              raw->error = fmt::format("ENTER of '{}', which was already in the result", key);
+            }
+            if (d.kind == DeltaKind::kLeave && raw->keys.erase(key) == 0) {
+              raw->error = fmt::format("LEAVE of '{}', which was not in the result", key);
+            }
+            if (d.kind == DeltaKind::kUpdate && !raw->keys.contains(key)) {
+              raw->error = fmt::format("UPDATE of '{}', which was not in the result", key);
+            }
+          });
+      SG_ASSERT(s.ok());
+      sub->id = s->id;
+      for (const RowRef& row : s->initial) sub->keys.emplace(row.key);
+      subs_[i].push_back(std::move(sub));
+    }
+  }
+
+  void StopNode(int i) {
+    nodes_[i].reset();
+    subs_[i].clear();
+  }
+
+  std::vector<const Replica*> Replicas() const {
+    std::vector<const Replica*> out;
+    for (const auto& n : nodes_) {
+      if (n) out.push_back(&n->replica());
+    }
+    return out;
+  }
+
+  // --- Workload.
+  void ScheduleNextOp() {
+    const uint64_t gap = sim::Exponential(workload_, 1'000'000'000 / s_.ops_per_sec);
+    const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
+    if (at >= s_.duration_ms * kNsPerMs) return;
+    sim_.At(at, [this] {
+      DoOp(static_cast<int>(workload_.Uniform(s_.nodes)));
+      ScheduleNextOp();
+    });
+  }
+
+  void TraceOp(int i, const std::string& text) {
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, i, -1, Digest(text),
+                        [&] { return text; });
+  }
+
+  void CheckLocal(int i, const Timestamp& ts) {
+    if (On("hlc")) Violate(hlc_.OnLocal(i, ts));
+  }
+
+  void DoOp(int i) {
+    if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
+    ReplicaNode& node = *nodes_[i];
+    Random& r = node_random_[i];
+    const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+    uint64_t pick = r.Uniform(s_.mix.total());
+    const auto take = [&pick](uint32_t weight) {
+      if (pick < weight) return true;
+      pick -= weight;
+      return false;
+    };
+    if (take(s_.mix.lww_set)) {
+      Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
+                   {"age", static_cast<int64_t>(r.Uniform(100))},
+                   {"by", sim_.node_id(i)}};
+      const Timestamp ts = node.Set(kUsers, key, doc);
+      TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
+      CheckLocal(i, ts);
+      history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));
+    } else if (take(s_.mix.lww_remove)) {
+      const Timestamp ts = node.Remove(kUsers, key);
+      TraceOp(i, fmt::format("remove users {} {}", key, ts.ToString()));
+      CheckLocal(i, ts);
+      history_.LwwWrite(std::string(kUsers), key, ts, std::nullopt);
+    } else if (take(s_.mix.or_add)) {
+      Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
+      const Timestamp tag = node.Add(kTags, key, doc);
+      TraceOp(i, fmt::format("add tags {} {} {}", key, doc.ToString(), tag.ToString()));
+      CheckLocal(i, tag);
+      history_.OrAdd(std::string(kTags), key, tag, std::move(doc));
+    } else if (take(s_.mix.or_remove)) {
+      const Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
+      const std::vector<Timestamp> removed = node.RemoveValue(kTags, key, doc);
+      TraceOp(i, fmt::format("remove tags {} {} ({} tags)", key, doc.ToString(), removed.size()));
+      history_.OrRemove(std::string(kTags), key, removed);
+    } else if (take(s_.mix.counter)) {
+      const uint64_t by = 1 + r.Uniform(3);
+      if (node.Increment(kVisits, by).ok()) {
+        TraceOp(i, fmt::format("increment visits {}", by));
+        history_.CounterAdd(std::string(kVisits), static_cast<int64_t>(by));
+      }
+    } else {
+      const Query& q = queries_[r.Uniform(queries_.size())];
+      const size_t page = r.Uniform(4);  // 0: one page; else pages of 1..3 rows via cursors
+      TraceOp(i, fmt::format("query {} pages of {}", ToString(q), page));
+      if (On("queries")) {
+        ++checks_run_;
+        Violate(invariants::CheckQuery(sim_.node_id(i), *node.indexed_lww(kUsers), q,
+                                       sim_.env(i).clock.NowMs(), page));
+      }
+    }
+  }
+
+  // --- Faults.
+  void TraceFault(const std::string& text) { sim_.TraceFault(-1, Digest(text), text); }
+
+  void Apply(const FaultEvent& f) {
+    if (liveness_) return;
+    switch (f.kind) {
+      case FaultEvent::Kind::kSplit:
+        TraceFault(fmt::format("split {}", fmt::join(f.nodes, ",")));
+        sim_.Split(f.nodes);
+        break;
+      case FaultEvent::Kind::kIsolate:
+        TraceFault(fmt::format("isolate n{}", f.node));
+        sim_.Isolate(f.node);
+        break;
+      case FaultEvent::Kind::kOneWay:
+        TraceFault(fmt::format("one-way {} -/-> {}", fmt::join(f.from, ","), fmt::join(f.to, ",")));
+        for (int a : f.from) {
+          for (int b : f.to) sim_.Block(a, b);
+        }
+        break;
+      case FaultEvent::Kind::kBridge:
+        TraceFault(fmt::format("bridge {} | n{} | {}", fmt::join(f.left, ","), f.node,
+                               fmt::join(f.right, ",")));
+        sim_.Bridge(f.left, f.right, f.node);
+        break;
+      case FaultEvent::Kind::kHeal:
+        TraceFault("heal");
+        sim_.HealAll();
+        break;
+      case FaultEvent::Kind::kCrash:
+        sim_.Crash(f.node);
+        break;
+      case FaultEvent::Kind::kRestart:
+        sim_.Restart(f.node);
+        break;
+      case FaultEvent::Kind::kPause:
+        sim_.Pause(f.node, f.duration_ms * kNsPerMs);
+        break;
+      case FaultEvent::Kind::kClockStep:
+        sim_.StepClock(f.node, f.delta_ms);
+        break;
+      case FaultEvent::Kind::kClog:
+        TraceFault(fmt::format("clog n{}->n{} {} ms", f.from[0], f.to[0], f.duration_ms));
+        sim_.Clog(f.from[0], f.to[0], f.duration_ms * kNsPerMs);
+        break;
+    }
+  }
+
+  uint64_t FaultDurationNs(Random& r) {
+    return static_cast<uint64_t>(
+               sim::SignedIn(r, s_.swarm.fault_duration_ms.lo, s_.swarm.fault_duration_ms.hi)) *
+           kNsPerMs;
+  }
+
+  // Poisson arrivals of one fault kind through the safety phase, from its own stream.
+  void ScheduleKind(std::string_view kind, uint32_t per_min, void (Run::*fire)(Random&)) {
+    if (per_min == 0) return;
+    auto random =
+        std::make_shared<Xoshiro256>(sim::Substream(o_.seed, fmt::format("faults/{}", kind)));
+    const uint64_t mean_ns = 60'000'000'000ULL / per_min;
+    uint64_t t = 0;
+    for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k faults of one kind.
+      t += std::max<uint64_t>(
+          sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
+      if (t >= s_.duration_ms * kNsPerMs) break;
+      sim_.At(t, [this, random, fire] {
+        if (!liveness_) (this->*fire)(*random);
+      });
+    }
+  }
+
+  void ScheduleSwarm() {
+    ScheduleKind("partition", swarm_.partitions_per_min, &Run::RandomPartition);
+    ScheduleKind("crash", swarm_.crashes_per_min, &Run::RandomCrash);
+    ScheduleKind("pause", swarm_.pauses_per_min, &Run::RandomPause);
+    ScheduleKind("clock_step", swarm_.clock_steps_per_min, &Run::RandomClockStep);
+    ScheduleKind("clog", swarm_.clogs_per_min, &Run::RandomClog);
+  }
+
+  void RandomPartition(Random& r) {
+    const int n = s_.nodes;
+    if (n < 2) return;
+    std::vector<int> order(n);
+    for (int i = 0; i < n; ++i) order[i] = i;
+    for (int i = n - 1; i > 0; --i) std::swap(order[i], order[r.Uniform(i + 1)]);
+    const uint64_t kind = r.Uniform(n >= 3 ? 4 : 3);
+    const int side = 1 + static_cast<int>(r.Uniform(static_cast<uint64_t>(n / 2)));
+    FaultEvent f;
+    if (kind == 0) {
+      f.kind = FaultEvent::Kind::kSplit;
+      f.nodes.assign(order.begin(), order.begin() + side);
+    } else if (kind == 1) {
+      f.kind = FaultEvent::Kind::kIsolate;
+      f.node = order[0];
+    } else if (kind == 2) {
+      f.kind = FaultEvent::Kind::kOneWay;
+      f.from.assign(order.begin(), order.begin() + side);
+      f.to.assign(order.begin() + side, order.end());
+    } else {
+      f.kind = FaultEvent::Kind::kBridge;
+      f.node = order[0];
+      const int half = 1 + (n - 1) / 2;
+      f.left.assign(order.begin() + 1, order.begin() + half);
+      f.right.assign(order.begin() + half, order.end());
+      if (f.left.empty() || f.right.empty()) return;
+    }
+    Apply(f);
+    sim_.At(sim_.now_ns() + FaultDurationNs(r), [this] {
+      if (liveness_) return;
+      TraceFault("heal");
+      sim_.HealAll();
+    });
+  }
+
+  void RandomCrash(Random& r) {
+    const int i = static_cast<int>(r.Uniform(s_.nodes));
+    if (!sim_.alive(i)) return;
+    sim_.Crash(i);
+    sim_.At(sim_.now_ns() + FaultDurationNs(r), [this, i] { sim_.Restart(i); });
+  }
+
+  void RandomPause(Random& r) {
+    const int i = static_cast<int>(r.Uniform(s_.nodes));
+    sim_.Pause(i, FaultDurationNs(r));
+  }
+
+  void RandomClockStep(Random& r) {
+    const int i = static_cast<int>(r.Uniform(s_.nodes));
+    sim_.StepClock(i, sim::SignedIn(r, s_.swarm.clock_step_ms.lo, s_.swarm.clock_step_ms.hi));
+  }
+
+  void RandomClog(Random& r) {
+    if (s_.nodes < 2) return;
+    const int a = static_cast<int>(r.Uniform(s_.nodes));
+    const int b = static_cast<int>((a + 1 + r.Uniform(s_.nodes - 1)) % s_.nodes);
+    const uint64_t d = FaultDurationNs(r);
+    TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
+    sim_.Clog(a, b, d);
+  }
+
+  // --- Checks.
+  std::optional<invariants::Violation> CheckNode(int i, size_t page_size) {
+    if (!On("queries") || !nodes_[i]) return std::nullopt;
+    IndexedLwwMap& indexed = *nodes_[i]->indexed_lww(kUsers);
+    const uint64_t now_ms = sim_.env(i).clock.NowMs();
+    for (const Query& q : queries_) {
+      ++checks_run_;
+      if (auto v = invariants::CheckQuery(sim_.node_id(i), indexed, q, now_ms, page_size)) return v;
+    }
+    for (const auto& sub : subs_[i]) {
+      ++checks_run_;
+      if (auto v = invariants::CheckSubscription(sim_.node_id(i), indexed, *sub)) return v;
+    }
+    return std::nullopt;
+  }
+
+  void PeriodicCheck() {
+    if (liveness_) return;
+    const int i = static_cast<int>(checks_.Uniform(s_.nodes));
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kCheck, i, -1, 0,
+                        [] { return std::string("queries and subscriptions"); });
+    Violate(CheckNode(i, checks_.Uniform(4)));
+    sim_.At(sim_.now_ns() + s_.check_interval_ms * kNsPerMs, [this] { PeriodicCheck(); });
+  }
+
+  void StartLiveness() {
+    liveness_ = true;
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kPhase, -1, -1, 2,
+                        [] { return std::string("liveness: faults healed and stopped"); });
+    sim_.HealAll();
+    sim_.SetFaultRates({});
+    for (int i = 0; i < s_.nodes; ++i) {
+      if (!sim_.alive(i)) sim_.Restart(i);
+    }
+    ProbeConvergence();
+  }
+
+  void ProbeConvergence() {
+    if (violation_ || converged_) return;
+    std::vector<const Replica*> replicas = Replicas();
+    if (replicas.size() == nodes_.size() && !invariants::CheckConvergence(replicas, 1)) {
+      converged_ = true;
+      converged_at_ns_ = sim_.now_ns();
+      sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kPhase, -1, -1, 3,
+                          [] { return std::string("converged"); });
+      return;
+    }
+    sim_.At(sim_.now_ns() + 100 * kNsPerMs, [this] { ProbeConvergence(); });
+  }
+
+  void FinalChecks() {
+    const Replica& first = nodes_[0]->replica();
+    if (On("lww_model")) Violate(invariants::CheckLwwModel(history_, first));
+    if (On("or_model")) Violate(invariants::CheckOrModel(history_, first));
+    if (On("pn_model")) Violate(invariants::CheckPnModel(history_, first));
+    if (On("convergence")) Violate(invariants::CheckConvergence(Replicas()));
+    for (int i = 0; i < s_.nodes && !violation_; ++i) Violate(CheckNode(i, 1 + i % 3));
+  }
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  SwarmDraw swarm_;
+  sim::Simulator sim_;
+  std::vector<Query> queries_;
+  invariants::History history_;
+  invariants::HlcMonitor hlc_;
+  Xoshiro256 workload_;
+  Xoshiro256 checks_;
+  std::vector<Xoshiro256> node_random_;
+  std::vector<std::unique_ptr<ReplicaNode>> nodes_;
+  std::vector<std::vector<std::unique_ptr<invariants::ReplayedSubscription>>> subs_;
+  std::optional<RunViolation> violation_;
+  bool liveness_ = false;
+  bool converged_ = false;
+  uint64_t converged_at_ns_ = 0;
+  uint64_t checks_run_ = 0;
+};
+
+}  // namespace
+
+std::string SwarmDraw::ToString() const {
+  return fmt::format(
+      "loss={}ppm dup={}ppm reorder={}ppm partitions={}/min crashes={}/min pauses={}/min "
+      "clock_steps={}/min clogs={}/min buggify={}",
+      loss_ppm, duplicate_ppm, reorder_ppm, partitions_per_min, crashes_per_min, pauses_per_min,
+      clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
+}
+
+SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
+  Xoshiro256 r = sim::Substream(seed, "swarm");
+  SwarmDraw d;
+  d.loss_ppm = DrawRate(r, s.swarm.loss_ppm);
+  d.duplicate_ppm = DrawRate(r, s.swarm.duplicate_ppm);
+  d.reorder_ppm = DrawRate(r, s.swarm.reorder_ppm);
+  d.partitions_per_min = DrawRate(r, s.swarm.partitions_per_min);
+  d.crashes_per_min = DrawRate(r, s.swarm.crashes_per_min);
+  d.pauses_per_min = DrawRate(r, s.swarm.pauses_per_min);
+  d.clock_steps_per_min = DrawRate(r, s.swarm.clock_steps_per_min);
+  d.clogs_per_min = DrawRate(r, s.swarm.clogs_per_min);
+  d.buggify = s.swarm.buggify && r.Uniform(2) == 0;
+  return d;
+}
+
+RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
+  Run run(scenario, options);
+  return run.Go();
+}
+
+}  // namespace seedgrid::scenarios

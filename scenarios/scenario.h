@@ -1,0 +1,104 @@
+// Scenario files: what a simulated run does. JSON (see docs/scenarios.md for every field).
+//
+// A scenario fixes the cluster (node count, replication timers), the workload (rate, key space,
+// operation mix, live subscriptions), the network (per-link latency), clock skew ranges, the
+// swarm ranges from which each seed draws which fault kinds are on and how often, fixed fault
+// events at given times, the invariants to check, and the phase lengths: a safety phase of
+// `duration_ms` (workload and faults) and a liveness phase (faults healed and stopped, network
+// reliable, clocks still skewed) that must converge within `liveness_ms`.
+//
+// Parsing is strict: an unknown field, a wrong type or a value out of range is an error naming
+// the file, line, column and field path ("bench.json:12:5: network.latency_min_us: ...").
+#ifndef SEEDGRID_SCENARIOS_SCENARIO_H_
+#define SEEDGRID_SCENARIOS_SCENARIO_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/status/statusor.h"
+
+namespace seedgrid::scenarios {
+
+struct Range {
+  int64_t lo = 0;
+  int64_t hi = 0;
+  friend bool operator==(const Range&, const Range&) = default;
+};
+
+// One fixed fault at a given time of the safety phase.
+struct FaultEvent {
+  enum class Kind {
+    kSplit,      // `nodes` <-> everyone else
+    kIsolate,    // `node` <-> everyone else
+    kOneWay,     // `from` -> `to` blocked (nodes lists), the other direction works
+    kBridge,     // `left` and `right` cannot talk; `node` talks to both
+    kHeal,       // every partition and clog is lifted
+    kCrash,      // `node` crashes
+    kRestart,    // `node` restarts from its storage
+    kPause,      // `node` stops processing for `duration_ms`
+    kClockStep,  // `node`'s clock jumps by `delta_ms`
+    kClog,       // link `from[0]` -> `to[0]` holds messages for `duration_ms`
+  };
+  uint64_t at_ms = 0;
+  Kind kind = Kind::kHeal;
+  int node = -1;
+  std::vector<int> nodes, from, to, left, right;
+  uint64_t duration_ms = 0;
+  int64_t delta_ms = 0;
+};
+std::string_view FaultKindName(FaultEvent::Kind kind);
+
+struct OpMix {  // relative weights
+  uint32_t lww_set = 40, lww_remove = 10, or_add = 20, or_remove = 10, counter = 10, query = 10;
+  uint32_t total() const { return lww_set + lww_remove + or_add + or_remove + counter + query; }
+};
+
+struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
+  Range loss_ppm, duplicate_ppm, reorder_ppm;
+  Range partitions_per_min, crashes_per_min, pauses_per_min, clock_steps_per_min, clogs_per_min;
+  Range clock_step_ms{-5000, 5000};
+  Range fault_duration_ms{500, 5000};
+  bool buggify = true;  // SG_BUGGIFY sites active (each on for 1/4 of seeds)
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  int nodes = 5;
+  uint64_t duration_ms = 20'000;
+  uint64_t liveness_ms = 60'000;
+  // workload
+  uint64_t ops_per_sec = 100;
+  int keys = 100;
+  OpMix mix;
+  int subscriptions_per_node = 2;
+  // replication
+  uint64_t flush_interval_ms = 50;
+  uint64_t anti_entropy_interval_ms = 500;
+  int anti_entropy_fanout = 1;
+  // network and clocks
+  Range latency_min_us{200, 2000};
+  uint64_t latency_tail_mean_us = 1000;
+  Range clock_offset_ms{-2000, 2000};
+  Range clock_drift_ppm{-200, 200};
+  Swarm swarm;
+  std::vector<FaultEvent> faults;
+  absl::btree_set<std::string> invariants;  // default: all
+  uint64_t check_interval_ms = 1000;
+  uint64_t events_max = 100'000'000;
+};
+
+// Every invariant name a scenario may list.
+const std::vector<std::string>& InvariantNames();
+
+// `file` names the source in errors. InvalidArgument "file:line:col: path: what" on any error.
+absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file);
+// Reads and parses a file; NotFound when it cannot be read.
+absl::StatusOr<Scenario> LoadScenario(const std::string& path);
+
+}  // namespace seedgrid::scenarios
+
+#endif  // SEEDGRID_SCENARIOS_SCENARIO_H_
