@@ -64,8 +64,11 @@ PnCounter& Replica::counter(std::string_view name) {
   if (it != pn_.end()) return *it->second;
   auto counter = std::make_unique<PnCounter>(options_.node_id);
   const std::string counter_name(name);
-  // Merges also notify, but pushing a merged state is harmless (idempotent) and rare.
-  counter->AddListener([this, counter_name](const PnChange&) { pn_outbox_[counter_name] = true; });
+  // Only local changes go to the outbox: re-broadcasting every merged state would make each
+  // increment echo through the whole group (n^2 messages); anti-entropy pushes full states anyway.
+  counter->AddListener([this, counter_name](const PnChange&) {
+    if (!merging_counter_) pn_outbox_[counter_name] = true;
+  });
   PnCounter& result = *pn_.emplace(counter_name, std::move(counter)).first->second;
   if (hooks_.on_counter) hooks_.on_counter(counter_name, result);
   return result;
@@ -349,7 +352,11 @@ void Replica::OnLeaf(const msg::SyncLeaf& m) {
 }
 
 void Replica::OnPnState(const msg::PnCounterState& m) {
-  if (absl::Status s = counter(m.name).Merge(m.entries); !s.ok()) {
+  PnCounter& target = counter(m.name);
+  merging_counter_ = true;
+  const absl::Status s = target.Merge(m.entries);
+  merging_counter_ = false;
+  if (!s.ok()) {
     Fail(stats_.merge_errors, fmt::format("counter '{}': {}", m.name, s.message()));
   }
 }

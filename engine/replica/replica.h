@@ -131,6 +131,7 @@ class Replica {
   absl::btree_map<std::string, absl::btree_map<std::string, LwwRecord>> lww_outbox_;
   absl::btree_map<std::string, absl::btree_map<std::string, OrEntry>> or_outbox_;
   absl::btree_map<std::string, bool> pn_outbox_;
+  bool merging_counter_ = false;  // A remote state is being merged (not an outbox change).
 };
 
 }  // namespace seedgrid
