@@ -74,7 +74,6 @@ class Run {
     sim_.SetFaultRates(
         sim::NetworkFaultRates{swarm_.loss_ppm, swarm_.duplicate_ppm, swarm_.reorder_ppm});
     sim_.StartAll();
-    if (o_.before_start) o_.before_start(sim_);
     sim_.trace().Record(0, sim::TraceKind::kPhase, -1, -1, 1, [] { return std::string("safety"); });
 
     const uint64_t safety_end = s_.duration_ms * kNsPerMs;
@@ -201,6 +200,7 @@ class Run {
       for (const RowRef& row : s->initial) sub->keys.emplace(row.key);
       subs_[i].push_back(std::move(sub));
     }
+    if (o_.on_node_start) o_.on_node_start(i, *nodes_[i]);
   }
 
   void StopNode(int i) {

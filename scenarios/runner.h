@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/replica/replica_node.h"
 #include "scenarios/scenario.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
@@ -48,8 +49,8 @@ struct RunOptions {
   uint64_t seed = 1;
   sim::Trace::Sink trace_sink;  // every trace event (e.g. written as JSON lines)
   bool keep_trace_log = false;  // keep every event in memory (for the determinism check)
-  // Test hook: runs before the workload starts, to plant a fault the checkers must catch.
-  std::function<void(sim::Simulator&)> before_start;
+  // Test hook: runs each time a node (re)starts, to plant a fault the checkers must catch.
+  std::function<void(int node, ReplicaNode& replica_node)> on_node_start;
 };
 
 struct RunResult {

@@ -1,0 +1,92 @@
+#include "scenarios/runner.h"
+
+#include <gtest/gtest.h>
+
+namespace seedgrid::scenarios {
+namespace {
+
+Scenario Small() {
+  absl::StatusOr<Scenario> s = ParseScenario(R"({
+    "name": "small", "nodes": 4, "duration_ms": 6000, "liveness_ms": 30000,
+    "workload": {"ops_per_sec": 80, "keys": 30},
+    "swarm": {"loss_ppm": [0, 100000], "duplicate_ppm": [0, 50000], "reorder_ppm": [0, 100000],
+              "partitions_per_min": [0, 20], "crashes_per_min": [0, 20], "pauses_per_min": [0, 10],
+              "clock_steps_per_min": [0, 10], "clogs_per_min": [0, 10]}
+  })",
+                                             "small.json");
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *s;
+}
+
+TEST(RunScenario, PassesAndIsDeterministicPerSeed) {
+  const Scenario s = Small();
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    RunResult a = RunScenario(s, {.seed = seed, .keep_trace_log = true});
+    ASSERT_TRUE(a.pass) << "seed " << seed << ": " << a.violation->invariant << ": "
+                        << a.violation->detail;
+    RunResult b = RunScenario(s, {.seed = seed, .keep_trace_log = true});
+    EXPECT_EQ(a.trace_hash, b.trace_hash) << seed;
+    EXPECT_EQ(sim::FirstDivergence(a.trace_log, b.trace_log), -1) << seed;
+    EXPECT_GT(a.ops, 200u);
+    EXPECT_GT(a.messages, 1000u);
+  }
+  EXPECT_NE(RunScenario(s, {.seed = 1}).trace_hash, RunScenario(s, {.seed = 2}).trace_hash);
+}
+
+TEST(RunScenario, SwarmDrawsFaultKindsWithinRanges) {
+  const Scenario s = Small();
+  int loss_on = 0, crashes_on = 0, buggify_on = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    const SwarmDraw d = DrawSwarm(s, seed);
+    EXPECT_LE(d.loss_ppm, 100'000u);
+    loss_on += d.loss_ppm > 0;
+    crashes_on += d.crashes_per_min > 0;
+    buggify_on += d.buggify;
+  }
+  EXPECT_GT(loss_on, 60);  // About half the seeds turn each kind on.
+  EXPECT_LT(loss_on, 140);
+  EXPECT_GT(crashes_on, 60);
+  EXPECT_GT(buggify_on, 60);
+}
+
+TEST(RunScenario, AWriteOutsideTheHistoryIsCaughtByTheLwwModel) {
+  const Scenario s = Small();
+  RunOptions o{.seed = 3};
+  o.on_node_start = [](int node, ReplicaNode& n) {
+    if (node == 2) n.Set("users", "planted", Document{{"city", "Nowhere"}});
+  };
+  RunResult r = RunScenario(s, o);
+  ASSERT_FALSE(r.pass);
+  EXPECT_EQ(r.violation->invariant, "lww-model");
+  EXPECT_NE(r.violation->detail.find("'planted'"), std::string::npos) << r.violation->detail;
+  EXPECT_GT(r.violation->event_index, 0u);
+}
+
+TEST(RunScenario, ALostReplicaIsALivenessViolation) {
+  Scenario s = Small();
+  s.swarm = Swarm{};
+  s.faults = {FaultEvent{.at_ms = 1000, .kind = FaultEvent::Kind::kIsolate, .node = 1}};
+  s.liveness_ms = 50;  // Far too short to repair five seconds of isolation.
+  RunResult r = RunScenario(s, {.seed = 1});
+  ASSERT_FALSE(r.pass);
+  EXPECT_EQ(r.violation->invariant, "liveness");
+  EXPECT_NE(r.violation->detail.find("did not converge within 50 ms"), std::string::npos)
+      << r.violation->detail;
+}
+
+TEST(RunScenario, CrashRestartKeepsAcknowledgedWrites) {
+  Scenario s = Small();
+  s.swarm = Swarm{};
+  s.faults = {FaultEvent{.at_ms = 1000, .kind = FaultEvent::Kind::kIsolate, .node = 0},
+              FaultEvent{.at_ms = 3000, .kind = FaultEvent::Kind::kCrash, .node = 0},
+              FaultEvent{.at_ms = 3500, .kind = FaultEvent::Kind::kHeal},
+              FaultEvent{.at_ms = 4000, .kind = FaultEvent::Kind::kRestart, .node = 0}};
+  // n0's isolated writes exist only in its storage when it crashes; the models demand them.
+  RunResult r = RunScenario(s, {.seed = 5});
+  ASSERT_TRUE(r.pass) << r.violation->invariant << ": " << r.violation->detail;
+  EXPECT_EQ(r.stats.crashes, 1u);
+  EXPECT_EQ(r.stats.restarts, 1u);
+}
+
+}  // namespace
+}  // namespace seedgrid::scenarios
