@@ -30,3 +30,61 @@ endif()
 # One sync round cannot repair a five-node ring after heavy loss: a violation exits 1.
 expect_run(ARGS demo --seed 7 --nodes 5 --writes 2000 --loss-ppm 600000 --sync-rounds 1
            CODE 1 MATCH "violation: convergence: n0 vs n")
+
+# --- The simulation commands: run, replay, suite, fuzz.
+set(tmp "${CMAKE_CURRENT_BINARY_DIR}/seedgrid_cli_tmp")
+file(REMOVE_RECURSE "${tmp}")
+file(MAKE_DIRECTORY "${tmp}/suite")
+file(WRITE "${tmp}/suite/tiny.json" "{\"name\": \"tiny\", \"nodes\": 3, \"duration_ms\": 3000,
+  \"workload\": {\"ops_per_sec\": 50, \"keys\": 20},
+  \"swarm\": {\"loss_ppm\": [0, 100000], \"crashes_per_min\": [0, 20]}}\n")
+file(WRITE "${tmp}/suite/tiny2.json" "{\"name\": \"tiny2\", \"nodes\": 4, \"duration_ms\": 2000,
+  \"faults\": [{\"at_ms\": 500, \"kind\": \"split\", \"nodes\": [0]}]}\n")
+file(WRITE "${tmp}/stuck.json" "{\"name\": \"stuck\", \"nodes\": 3, \"duration_ms\": 3000,
+  \"liveness_ms\": 1, \"faults\": [{\"at_ms\": 100, \"kind\": \"isolate\", \"node\": 2}]}\n")
+file(WRITE "${tmp}/bad.json" "{\n  \"name\": \"bad\",\n  \"nodes\": 3,\n  \"swarm\": {\"loss_ppm\": [9, 2]}\n}\n")
+
+expect_run(ARGS help CODE 0 MATCH "seedgrid fuzz --scenario F")
+expect_run(ARGS run --help CODE 0 MATCH "--repro-out")
+expect_run(ARGS help suite CODE 0 MATCH "--junit")
+expect_run(ARGS fuzz --help CODE 0 MATCH "--shard")
+expect_run(ARGS run CODE 2 MATCH "--scenario is required")
+expect_run(ARGS run --scenario "${tmp}/nope.json" CODE 2 MATCH "nope.json: cannot read the scenario file")
+expect_run(ARGS run --scenario "${tmp}/bad.json" CODE 2
+           MATCH "bad.json:4:13: swarm.loss_ppm: range \\[9, 2\\] has lo > hi")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed x1 CODE 2
+           MATCH "--seed 'x1' is not a 64-bit unsigned integer")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 0x11 --json CODE 0
+           MATCH "^{\"events\":[0-9]+,\"messages\":[0-9]+,\"scenario\":\"tiny\",\"seed\":17,\"trace_hash\":\"[0-9a-f]+\",\"verdict\":\"pass\",\"violation\":null,\"virtual_ms\":[0-9]+,\"wall_ms\":[0-9]+}\n")
+string(REGEX MATCH "\"trace_hash\":\"[0-9a-f]+\"" hash1 "${LAST_OUT}")
+expect_run(ARGS replay --scenario "${tmp}/suite/tiny.json" --seed 17 --json CODE 0)
+string(REGEX MATCH "\"trace_hash\":\"[0-9a-f]+\"" hash2 "${LAST_OUT}")
+if(NOT hash1 STREQUAL hash2)
+  message(FATAL_ERROR "replay of seed 17 gave ${hash2}, the run gave ${hash1}")
+endif()
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
+           --trace "${tmp}/trace.jsonl" CODE 0 MATCH "verdict: PASS")
+file(STRINGS "${tmp}/trace.jsonl" first_line LIMIT_COUNT 1)
+if(NOT first_line MATCHES "^{\"detail\":\"safety\",\"digest\":\"[0-9a-f]+\",\"i\":0,\"kind\":\"phase\"")
+  message(FATAL_ERROR "unexpected first trace line: ${first_line}")
+endif()
+# A failing run: exit 1, a report with the replay command, and a repro file that replays it.
+expect_run(ARGS run --scenario "${tmp}/stuck.json" --seed 4 --repro-out "${tmp}/stuck.repro.json"
+           CODE 1 MATCH "invariant=liveness.*replay:  seedgrid replay --scenario .*stuck.json --seed 4")
+expect_run(ARGS replay "${tmp}/stuck.repro.json" CODE 1 MATCH "reproduced bit for bit")
+expect_run(ARGS replay "${tmp}/bad.json" CODE 2 MATCH "not a seedgrid repro file")
+expect_run(ARGS suite "${tmp}/suite" --seeds 3 --jobs 2 --junit "${tmp}/junit.xml" CODE 0
+           MATCH "6 runs, 0 failed")
+file(READ "${tmp}/junit.xml" junit)
+if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"3\" failures=\"0\">")
+  message(FATAL_ERROR "unexpected JUnit XML:\n${junit}")
+endif()
+expect_run(ARGS suite "${tmp}/nowhere" --seeds 1 CODE 2 MATCH "cannot list the directory")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 4 --jobs 2 --seed-base 100
+           --out "${tmp}/fuzz" CODE 0 MATCH "4 runs in .* 0 failed")
+expect_run(ARGS fuzz --scenario "${tmp}/stuck.json" --runs 3 --seed-base 1 --shard 1/2
+           --out "${tmp}/fuzz" CODE 1 MATCH "saved .*stuck-seed-[0-9]+.repro.json")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 1 --shard 2/2 CODE 2
+           MATCH "--shard '2/2' must be i/n with 0 <= i < n")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" CODE 2 MATCH "give a budget")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --time 5x CODE 2 MATCH "unknown unit 'x'")
