@@ -128,12 +128,7 @@ class Run {
 
  private:
   static sim::SimulatorOptions SimOptions(const Scenario& s, uint64_t seed) {
-    sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes};
-    Xoshiro256 clocks = sim::Substream(seed, "clocks");
-    for (int i = 0; i < s.nodes; ++i) {
-      o.clocks.push_back({sim::SignedIn(clocks, s.clock_offset_ms.lo, s.clock_offset_ms.hi),
-                          sim::SignedIn(clocks, s.clock_drift_ppm.lo, s.clock_drift_ppm.hi)});
-    }
+    sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes, .clocks = DrawClocks(s, seed)};
     o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;
     o.latency_min_hi_ns = static_cast<uint64_t>(s.latency_min_us.hi) * 1000;
     o.latency_tail_mean_ns = s.latency_tail_mean_us * 1000;
@@ -515,6 +510,18 @@ std::string SwarmDraw::ToString() const {
       "clock_steps={}/min clogs={}/min buggify={}",
       loss_ppm, duplicate_ppm, reorder_ppm, partitions_per_min, crashes_per_min, pauses_per_min,
       clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
+}
+
+std::vector<sim::NodeClockParams> DrawClocks(const Scenario& s, uint64_t seed) {
+  Xoshiro256 clocks = sim::Substream(seed, "clocks");
+  std::vector<sim::NodeClockParams> out;
+  for (int i = 0; i < s.nodes; ++i) {
+    // Two statements: the order of the two draws must not be left to the compiler.
+    const int64_t offset = sim::SignedIn(clocks, s.clock_offset_ms.lo, s.clock_offset_ms.hi);
+    const int64_t drift = sim::SignedIn(clocks, s.clock_drift_ppm.lo, s.clock_drift_ppm.hi);
+    out.push_back({offset, drift});
+  }
+  return out;
 }
 
 SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {

@@ -37,6 +37,8 @@ struct SwarmDraw {
   std::string ToString() const;
 };
 SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
+// Each node's clock offset and drift, drawn from the scenario's ranges.
+std::vector<sim::NodeClockParams> DrawClocks(const Scenario& scenario, uint64_t seed);
 
 struct RunViolation {
   std::string invariant;

@@ -164,8 +164,15 @@ json RunJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
 std::string Header(std::string_view command, const Loaded& loaded, uint64_t seed,
                    const char* commit) {
   const scenarios::SwarmDraw swarm = scenarios::DrawSwarm(loaded.scenario, seed);
-  return fmt::format("seedgrid {}  scenario={} ({})  seed={}  commit={}\nswarm: {}\n", command,
-                     loaded.scenario.name, loaded.path, seed, commit, swarm.ToString());
+  std::string clocks;
+  const std::vector<sim::NodeClockParams> drawn = scenarios::DrawClocks(loaded.scenario, seed);
+  for (size_t i = 0; i < drawn.size() && i < 6; ++i) {
+    clocks += fmt::format(" n{} {:+}ms/{:+}ppm", i, drawn[i].offset_ms, drawn[i].drift_ppm);
+  }
+  if (drawn.size() > 6) clocks += fmt::format(" ... ({} nodes)", drawn.size());
+  return fmt::format("seedgrid {}  scenario={} ({})  seed={}  commit={}\nswarm: {}\nclocks:{}\n",
+                     command, loaded.scenario.name, loaded.path, seed, commit, swarm.ToString(),
+                     clocks);
 }
 
 std::string Report(const Outcome& o, const Loaded& loaded, uint64_t seed) {
