@@ -553,6 +553,8 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
   const std::string command = argv[0];
   CLI::App app("", "seedgrid " + command);
   app.set_help_flag("-h,--help", "show this help");
+  // A repeated option takes its last value (so wrappers can pass defaults and users override).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   RunFlags f;
   std::string dir, junit, time_text, shard_text = "0/1", out_dir = "fuzz-out", seed_base_text;
   uint64_t seeds = 5, runs = 0;
