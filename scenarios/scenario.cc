@@ -448,6 +448,68 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
   return s;
 }
 
+std::string ScenarioToJson(const Scenario& s) {
+  using ordered = nlohmann::ordered_json;
+  const auto range = [](const Range& r) { return ordered::array({r.lo, r.hi}); };
+  ordered j;
+  j["name"] = s.name;
+  j["description"] = s.description;
+  j["nodes"] = s.nodes;
+  j["duration_ms"] = s.duration_ms;
+  j["liveness_ms"] = s.liveness_ms;
+  j["check_interval_ms"] = s.check_interval_ms;
+  j["events_max"] = s.events_max;
+  j["workload"] = {{"ops_per_sec", s.ops_per_sec},
+                   {"keys", s.keys},
+                   {"subscriptions_per_node", s.subscriptions_per_node},
+                   {"mix",
+                    {{"lww_set", s.mix.lww_set},
+                     {"lww_remove", s.mix.lww_remove},
+                     {"or_add", s.mix.or_add},
+                     {"or_remove", s.mix.or_remove},
+                     {"counter", s.mix.counter},
+                     {"query", s.mix.query}}}};
+  j["replication"] = {{"flush_interval_ms", s.flush_interval_ms},
+                      {"anti_entropy_interval_ms", s.anti_entropy_interval_ms},
+                      {"anti_entropy_fanout", s.anti_entropy_fanout}};
+  j["network"] = {{"latency_min_us", range(s.latency_min_us)},
+                  {"latency_tail_mean_us", s.latency_tail_mean_us}};
+  j["clocks"] = {{"offset_ms", range(s.clock_offset_ms)}, {"drift_ppm", range(s.clock_drift_ppm)}};
+  j["swarm"] = {{"loss_ppm", range(s.swarm.loss_ppm)},
+                {"duplicate_ppm", range(s.swarm.duplicate_ppm)},
+                {"reorder_ppm", range(s.swarm.reorder_ppm)},
+                {"partitions_per_min", range(s.swarm.partitions_per_min)},
+                {"crashes_per_min", range(s.swarm.crashes_per_min)},
+                {"pauses_per_min", range(s.swarm.pauses_per_min)},
+                {"clock_steps_per_min", range(s.swarm.clock_steps_per_min)},
+                {"clogs_per_min", range(s.swarm.clogs_per_min)},
+                {"clock_step_ms", range(s.swarm.clock_step_ms)},
+                {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
+                {"buggify", s.swarm.buggify}};
+  ordered faults = ordered::array();
+  for (const FaultEvent& f : s.faults) {
+    ordered e;
+    e["at_ms"] = f.at_ms;
+    e["kind"] = FaultKindName(f.kind);
+    if (f.node >= 0) e["node"] = f.node;
+    for (const auto& [name, list] :
+         {std::pair<const char*, const std::vector<int>*>{"nodes", &f.nodes},
+          {"from", &f.from},
+          {"to", &f.to},
+          {"left", &f.left},
+          {"right", &f.right}}) {
+      if (!list->empty()) e[name] = *list;
+    }
+    if (f.duration_ms > 0) e["duration_ms"] = f.duration_ms;
+    if (f.delta_ms != 0) e["delta_ms"] = f.delta_ms;
+    faults.push_back(std::move(e));
+  }
+  j["faults"] = std::move(faults);
+  j["invariants"] = ordered::array();
+  for (const std::string& name : s.invariants) j["invariants"].push_back(name);
+  return j.dump(2) + "\n";
+}
+
 absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("{}: cannot read the scenario file", path));

@@ -48,12 +48,14 @@ struct FaultEvent {
   std::vector<int> nodes, from, to, left, right;
   uint64_t duration_ms = 0;
   int64_t delta_ms = 0;
+  friend bool operator==(const FaultEvent&, const FaultEvent&) = default;
 };
 std::string_view FaultKindName(FaultEvent::Kind kind);
 
 struct OpMix {  // relative weights
   uint32_t lww_set = 40, lww_remove = 10, or_add = 20, or_remove = 10, counter = 10, query = 10;
   uint32_t total() const { return lww_set + lww_remove + or_add + or_remove + counter + query; }
+  friend bool operator==(const OpMix&, const OpMix&) = default;
 };
 
 struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
@@ -62,6 +64,7 @@ struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
   Range clock_step_ms{-5000, 5000};
   Range fault_duration_ms{500, 5000};
   bool buggify = true;  // SG_BUGGIFY sites active (each on for 1/4 of seeds)
+  friend bool operator==(const Swarm&, const Swarm&) = default;
 };
 
 struct Scenario {
@@ -89,6 +92,7 @@ struct Scenario {
   absl::btree_set<std::string> invariants;  // default: all
   uint64_t check_interval_ms = 1000;
   uint64_t events_max = 100'000'000;
+  friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 
 // Every invariant name a scenario may list.
@@ -96,6 +100,10 @@ const std::vector<std::string>& InvariantNames();
 
 // `file` names the source in errors. InvalidArgument "file:line:col: path: what" on any error.
 absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file);
+// The scenario as JSON text (every field written out) that ParseScenario reads back to an equal
+// scenario. Used by shrinking to save the shrunk scenario inside a repro file.
+std::string ScenarioToJson(const Scenario& scenario);
+
 // Reads and parses a file; NotFound when it cannot be read.
 absl::StatusOr<Scenario> LoadScenario(const std::string& path);
 

@@ -119,3 +119,20 @@ TEST(LoadScenario, EveryShippedScenarioParses) {
 
 }  // namespace
 }  // namespace seedgrid::scenarios
+
+namespace seedgrid::scenarios {
+namespace {
+
+TEST(ScenarioToJson, RoundTripsEveryShippedScenario) {
+  for (const auto& entry : std::filesystem::directory_iterator(SEEDGRID_SCENARIO_DIR)) {
+    if (entry.path().extension() != ".json") continue;
+    absl::StatusOr<Scenario> s = LoadScenario(entry.path().string());
+    ASSERT_TRUE(s.ok()) << s.status();
+    absl::StatusOr<Scenario> again = ParseScenario(ScenarioToJson(*s), "again.json");
+    ASSERT_TRUE(again.ok()) << again.status() << "\n" << ScenarioToJson(*s);
+    EXPECT_EQ(*again, *s) << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace seedgrid::scenarios

@@ -88,3 +88,10 @@ expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 1 --shard 2/2 CO
            MATCH "--shard '2/2' must be i/n with 0 <= i < n")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" CODE 2 MATCH "give a budget")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --time 5x CODE 2 MATCH "unknown unit 'x'")
+# Shrinking: the isolate fault is what makes "stuck" fail, so it survives; the rest goes.
+expect_run(ARGS shrink "${tmp}/stuck.repro.json" --out "${tmp}/stuck-small" CODE 0
+           MATCH "shrunk in [0-9]+ steps .*nodes 3 -> 2.*wrote .*stuck-small.scenario.json")
+expect_run(ARGS replay "${tmp}/stuck-small.repro.json" CODE 1 MATCH "reproduced bit for bit")
+expect_run(ARGS shrink --scenario "${tmp}/suite/tiny.json" --seed 1 --out "${tmp}/x" CODE 2
+           MATCH "passes: there is nothing to shrink")
+expect_run(ARGS shrink CODE 2 MATCH "give a REPRO_FILE")

@@ -39,6 +39,8 @@ Usage:
                               every scenario in DIR for K seeds; summary table, JUnit XML
   seedgrid fuzz --scenario F (--time 60s | --runs N) [--jobs N] [--shard i/n] [--out DIR]
                               fresh seeds until the budget is spent; failures saved as repros
+  seedgrid shrink (REPRO_FILE | --scenario F --seed N) [--out PREFIX]
+                              shrink a failing run to a smaller scenario that fails the same way
   seedgrid demo [options]     replicas with skewed clocks write, replicate over a lossy
                               network, then converge by Merkle anti-entropy
   seedgrid version            print version and git commit

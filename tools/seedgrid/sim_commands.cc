@@ -20,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "scenarios/shrink.h"
 
 namespace seedgrid::tools {
 
@@ -242,6 +243,27 @@ struct TraceFile {
   std::ofstream out;
 };
 
+// Reads a repro file: the embedded scenario text and (in `repro`) the whole record.
+Loaded LoadRepro(const std::string& file, json& repro) {
+  std::optional<std::string> text = ReadFile(file);
+  if (!text) throw InputError{fmt::format("{}: cannot read the repro file", file)};
+  repro = json::parse(*text, nullptr, false);
+  if (repro.is_discarded() || !repro.is_object() ||
+      repro.value("format", "") != "seedgrid-repro-1" || !repro.contains("scenario_text") ||
+      !repro["scenario_text"].is_string() || !repro.contains("seed") ||
+      !repro["seed"].is_number_unsigned()) {
+    throw InputError{fmt::format(
+        "{}: not a seedgrid repro file (expected JSON with format \"seedgrid-repro-1\", "
+        "scenario_text and seed)",
+        file)};
+  }
+  const std::string path = repro.value("scenario_path", file);
+  absl::StatusOr<Scenario> s =
+      scenarios::ParseScenario(repro["scenario_text"].get<std::string>(), path);
+  if (!s.ok()) throw InputError{std::string(s.status().message())};
+  return Loaded{std::move(*s), path, repro["scenario_text"].get<std::string>()};
+}
+
 // --- run / replay ----------------------------------------------------------------------------
 
 struct RunFlags {
@@ -448,6 +470,47 @@ int DoSuite(const std::string& dir, uint64_t seeds, uint64_t first_seed, int job
   return failures == 0 ? kExitOk : kExitViolation;
 }
 
+int DoShrink(const Loaded& loaded, uint64_t seed, uint64_t runs_max, const std::string& prefix,
+             const char* commit) {
+  std::fputs(Header("shrink", loaded, seed, commit).c_str(), stdout);
+  const RunResult failing = scenarios::RunScenario(loaded.scenario, {.seed = seed});
+  if (failing.pass) {
+    throw InputError{
+        fmt::format("seed {} of {} passes: there is nothing to shrink", seed, loaded.path)};
+  }
+  std::printf("fails with %s after %llu ops; shrinking (at most %llu runs)\n",
+              failing.violation->invariant.c_str(), static_cast<unsigned long long>(failing.ops),
+              static_cast<unsigned long long>(runs_max));
+  std::fflush(stdout);
+  const scenarios::ShrinkResult r = scenarios::Shrink(
+      loaded.scenario, {.seed = seed}, failing, runs_max, [](const scenarios::ShrinkStep& step) {
+        std::printf("  still fails: %s (%llu ops)\n", step.what.c_str(),
+                    static_cast<unsigned long long>(step.ops));
+        std::fflush(stdout);
+      });
+  Scenario shrunk = r.scenario;
+  shrunk.description = fmt::format("shrunk from {} seed {} ({} steps, {} runs)", loaded.path, seed,
+                                   r.steps.size(), r.runs);
+  const Loaded out{shrunk, prefix + ".scenario.json", scenarios::ScenarioToJson(shrunk)};
+  WriteFileOrThrow(out.path, out.text);
+  // Run the shrunk scenario once more from its written text: the report (with wall time) and the
+  // repro come from exactly what a replay will run.
+  const Outcome o = Execute(out, seed, false);
+  const std::string repro_path = prefix + ".repro.json";
+  WriteFileOrThrow(repro_path, ReproJson(o, out, seed, commit).dump(2) + "\n");
+  std::printf(
+      "shrunk in %zu steps (%llu runs): nodes %d -> %d, safety phase %llu -> %llu ms, "
+      "ops %llu -> %llu, fixed faults %zu -> %zu\n",
+      r.steps.size(), static_cast<unsigned long long>(r.runs), loaded.scenario.nodes, shrunk.nodes,
+      static_cast<unsigned long long>(loaded.scenario.duration_ms),
+      static_cast<unsigned long long>(shrunk.duration_ms),
+      static_cast<unsigned long long>(failing.ops), static_cast<unsigned long long>(r.result.ops),
+      loaded.scenario.faults.size(), shrunk.faults.size());
+  std::fputs(Report(o, out, seed).c_str(), stdout);
+  std::printf("wrote %s and %s\n", out.path.c_str(), repro_path.c_str());
+  return kExitOk;
+}
+
 uint64_t ParseDuration(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
@@ -546,7 +609,8 @@ int DoFuzz(const Loaded& loaded, uint64_t time_s, uint64_t runs, int jobs, uint6
 }  // namespace
 
 bool IsSimCommand(std::string_view command) {
-  return command == "run" || command == "replay" || command == "suite" || command == "fuzz";
+  return command == "run" || command == "replay" || command == "suite" || command == "fuzz" ||
+         command == "shrink";
 }
 
 int SimCommandMain(int argc, char** argv, const char* commit) {
@@ -559,6 +623,8 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
   std::string dir, junit, time_text, shard_text = "0/1", out_dir = "fuzz-out", seed_base_text;
   uint64_t seeds = 5, runs = 0;
   std::string first_seed_text = "1";
+  std::string shrink_prefix = "shrunk";
+  uint64_t shrink_runs = 300;
   int jobs = 1;
   if (command == "run") {
     app.description(
@@ -592,6 +658,19 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
         ->capture_default_str();
     app.add_flag("--check-determinism", f.check_determinism,
                  "run each seed twice and fail on any difference");
+  } else if (command == "shrink") {
+    app.description(
+        "Shrinks a failing run: tries simpler scenarios with the same seed (fewer faults, fault "
+        "kinds off, buggify off, a shorter safety phase, fewer nodes, a lighter workload) and "
+        "keeps each one that still fails the same invariant. Writes PREFIX.scenario.json and "
+        "PREFIX.repro.json. Exit 0 when shrunk, 2 when the run passes or the input is bad.");
+    app.add_option("REPRO_FILE", f.repro_file, "repro file (JSON) written by run or fuzz");
+    app.add_option("--scenario", f.scenario, "scenario file (with --seed)");
+    app.add_option("--seed", f.seed, "root seed (with --scenario)");
+    app.add_option("--out", shrink_prefix, "output prefix")->capture_default_str();
+    app.add_option("--max-runs", shrink_runs, "run budget for the search")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
   } else {
     app.description(
         "Runs fresh seeds of one scenario until the budget is spent, on --jobs cores; saves each "
@@ -631,29 +710,32 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
         if (!f.scenario.empty()) {
           throw InputError{"give either REPRO_FILE or --scenario with --seed, not both"};
         }
-        std::optional<std::string> text = ReadFile(f.repro_file);
-        if (!text) throw InputError{fmt::format("{}: cannot read the repro file", f.repro_file)};
-        json repro = json::parse(*text, nullptr, false);
-        if (repro.is_discarded() || !repro.is_object() ||
-            repro.value("format", "") != "seedgrid-repro-1" || !repro.contains("scenario_text") ||
-            !repro["scenario_text"].is_string() || !repro.contains("seed") ||
-            !repro["seed"].is_number_unsigned()) {
-          throw InputError{fmt::format(
-              "{}: not a seedgrid repro file (expected JSON with format \"seedgrid-repro-1\", "
-              "scenario_text and seed)",
-              f.repro_file)};
-        }
-        const std::string path = repro.value("scenario_path", f.repro_file);
-        absl::StatusOr<Scenario> s =
-            scenarios::ParseScenario(repro["scenario_text"].get<std::string>(), path);
-        if (!s.ok()) throw InputError{std::string(s.status().message())};
-        const Loaded loaded{std::move(*s), path, repro["scenario_text"].get<std::string>()};
+        json repro;
+        const Loaded loaded = LoadRepro(f.repro_file, repro);
         return DoRun("replay", loaded, repro["seed"].get<uint64_t>(), f, commit, &repro);
       }
       if (f.scenario.empty()) {
         throw InputError{"give a REPRO_FILE, or --scenario F and --seed N"};
       }
       return DoRun("replay", LoadScenarioFile(f.scenario), ParseSeed(f.seed), f, commit, nullptr);
+    }
+    if (command == "shrink") {
+      uint64_t seed;
+      Loaded loaded;
+      if (!f.repro_file.empty()) {
+        if (!f.scenario.empty()) {
+          throw InputError{"give either REPRO_FILE or --scenario with --seed, not both"};
+        }
+        json repro;
+        loaded = LoadRepro(f.repro_file, repro);
+        seed = repro["seed"].get<uint64_t>();
+      } else if (!f.scenario.empty()) {
+        loaded = LoadScenarioFile(f.scenario);
+        seed = ParseSeed(f.seed);
+      } else {
+        throw InputError{"give a REPRO_FILE, or --scenario F and --seed N"};
+      }
+      return DoShrink(loaded, seed, shrink_runs, shrink_prefix, commit);
     }
     if (command == "suite") {
       return DoSuite(dir, seeds, ParseSeed(first_seed_text, "--first-seed"), jobs, junit,
