@@ -68,6 +68,20 @@ std::optional<Violation> CheckLwwModel(const History& history, const Replica& re
 }
 
 std::optional<Violation> CheckOrModel(const History& history, const Replica& replica) {
+  // Live items under keys (or in maps) nobody added to.
+  for (const auto& [map_name, map] : replica.or_maps()) {
+    const auto added = history.or_added_.find(map_name);
+    for (const auto& [key, entry] : map->entries()) {
+      if (entry.items.empty()) continue;
+      if (added == history.or_added_.end() || !added->second.contains(key)) {
+        return Violation{"or-model",
+                         fmt::format("{}: map '{}' key '{}' holds {} live item(s) nobody added "
+                                     "(first tag {})",
+                                     replica.node_id(), map_name, key, entry.items.size(),
+                                     entry.items.begin()->first.ToString())};
+      }
+    }
+  }
   for (const auto& [map_name, keys] : history.or_added_) {
     auto map_it = replica.or_maps().find(map_name);
     if (map_it == replica.or_maps().end()) {
@@ -114,6 +128,12 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
 }
 
 std::optional<Violation> CheckPnModel(const History& history, const Replica& replica) {
+  for (const auto& [name, counter] : replica.counters()) {
+    if (!history.counters_.contains(name) && counter->value() != 0) {
+      return Violation{"pn-model", fmt::format("{}: counter '{}' = {} but nobody incremented it",
+                                               replica.node_id(), name, counter->value())};
+    }
+  }
   for (const auto& [name, sum] : history.counters_) {
     auto it = replica.counters().find(name);
     const int64_t value = it == replica.counters().end() ? 0 : it->second->value();

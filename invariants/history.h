@@ -4,8 +4,10 @@
 //   LWW model:  the final record of every key is the write (set or remove) with the highest
 //               timestamp among all accepted writes to that key; no other keys exist.
 //   OR model:   add-wins: a key's live items are exactly the added tags that no remove observed
-//               (a remove tombstones only the tags it saw); each with the value it was added with.
-//   PN model:   every counter's value is the sum of all increments (and decrements).
+//               (a remove tombstones only the tags it saw); each with the value it was added with;
+//               no live items under keys nobody added to.
+//   PN model:   every counter's value is the sum of all increments (and decrements); counters
+//               nobody touched are zero.
 //
 // Writes are recorded when the engine accepted them (the call returned); the replica node
 // persists local writes before returning, so a crash never legitimately loses one.

@@ -65,6 +65,22 @@ TEST(CheckOrModel, AddWinsOverAConcurrentRemove) {
   EXPECT_EQ(v->invariant, "or-model");
 }
 
+TEST(CheckOrModel, ItemsNobodyAddedAreReported) {
+  One t;
+  t.r.orm("s").Add("stray", Document{{"t", "z"}});
+  auto v = CheckOrModel(t.h, t.r);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("'stray'"), std::string::npos) << v->detail;
+}
+
+TEST(CheckPnModel, UntouchedCountersMustBeZero) {
+  One t;
+  t.r.counter("idle");
+  EXPECT_FALSE(CheckPnModel(t.h, t.r).has_value());
+  ASSERT_TRUE(t.r.counter("idle").Increment(2).ok());
+  ASSERT_TRUE(CheckPnModel(t.h, t.r).has_value());
+}
+
 TEST(CheckPnModel, SumOfIncrements) {
   One t;
   ASSERT_TRUE(t.r.counter("c").Increment(3).ok());

@@ -160,7 +160,11 @@ class Reader {
       Fail(Path(key), "expected a range [lo, hi] of two integers");
       return;
     }
-    const int64_t a = (*v)[0].get<int64_t>(), b = (*v)[1].get<int64_t>();
+    const auto as_int = [](const json& x) {
+      return x.is_number_unsigned() && x.get<uint64_t>() > INT64_MAX ? INT64_MAX : x.get<int64_t>();
+    };
+    const int64_t a = as_int((*v)[0]);
+    const int64_t b = as_int((*v)[1]);
     if (a > b) {
       Fail(Path(key), fmt::format("range [{}, {}] has lo > hi", a, b));
     } else if (a < lo || b > hi) {
@@ -421,6 +425,9 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
             break;
           }
           s.invariants.insert(name.get<std::string>());
+        }
+        if (error.empty() && s.invariants.empty()) {
+          r.Fail("invariants", "the list is empty: a run would check nothing");
         }
       }
     } else {

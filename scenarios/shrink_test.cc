@@ -44,6 +44,7 @@ TEST(Shrink, CandidatesKeepFaultsConsistentWhenANodeGoes) {
   Scenario s;
   s.name = "x";
   s.nodes = 3;
+  s.invariants = {"convergence"};
   s.faults = {FaultEvent{.at_ms = 1, .kind = FaultEvent::Kind::kSplit, .nodes = {2}},
               FaultEvent{.at_ms = 2, .kind = FaultEvent::Kind::kOneWay, .from = {0}, .to = {1, 2}}};
   for (const auto& [what, c] : ShrinkCandidates(s)) {

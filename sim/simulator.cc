@@ -119,15 +119,20 @@ void Simulator::StartAll() {
   }
 }
 
-void Simulator::TraceFault(int node, uint64_t digest, const std::string& detail) {
-  trace_.Record(now_ns(), TraceKind::kFault, node, -1, digest, [&] { return detail; });
+void Simulator::TraceFault(int node, const std::string& detail) {
+  trace_.Record(now_ns(), TraceKind::kFault, node, -1, XXH3_64bits(detail.data(), detail.size()),
+                [&] { return detail; });
+}
+
+void Simulator::EndPauses() {
+  for (auto& n : nodes_) n->paused_until_ns = std::min(n->paused_until_ns, now_ns());
 }
 
 void Simulator::Crash(int node) {
   Node& n = *nodes_.at(node);
   if (!n.alive) return;
   ++stats_.crashes;
-  TraceFault(node, 1, fmt::format("crash n{}", node));
+  TraceFault(node, fmt::format("crash n{}", node));
   if (stop_) stop_(node);
   n.alive = false;
   n.handler = nullptr;
@@ -139,7 +144,7 @@ void Simulator::Restart(int node) {
   Node& n = *nodes_.at(node);
   if (n.alive) return;
   ++stats_.restarts;
-  TraceFault(node, 2, fmt::format("restart n{}", node));
+  TraceFault(node, fmt::format("restart n{}", node));
   n.alive = true;
   n.paused_until_ns = 0;
   if (start_) start_(node);
@@ -148,14 +153,12 @@ void Simulator::Restart(int node) {
 void Simulator::Pause(int node, uint64_t duration_ns) {
   Node& n = *nodes_.at(node);
   ++stats_.pauses;
-  TraceFault(node, 3 ^ duration_ns,
-             fmt::format("pause n{} for {} ms", node, duration_ns / 1'000'000));
+  TraceFault(node, fmt::format("pause n{} for {} ms", node, duration_ns / 1'000'000));
   n.paused_until_ns = std::max(n.paused_until_ns, now_ns() + duration_ns);
 }
 
 void Simulator::StepClock(int node, int64_t delta_ms) {
-  TraceFault(node, 4 ^ static_cast<uint64_t>(delta_ms),
-             fmt::format("clock step n{} by {:+} ms", node, delta_ms));
+  TraceFault(node, fmt::format("clock step n{} by {:+} ms", node, delta_ms));
   nodes_.at(node)->clock.Step(delta_ms);
 }
 
@@ -248,7 +251,9 @@ absl::Status Simulator::Send(const NodeId& from_id, const NodeId& to_id, std::st
     }
     const uint64_t slot =
         StoreMessage(Message{from, to, nodes_[to]->incarnation, std::string(bytes), digest});
-    queue_.Push(now_ns() + Latency(from, to), kDeliverEvent, static_cast<uint32_t>(to), slot);
+    const uint64_t due = now_ns() + Latency(from, to);
+    latest_delivery_ns_ = std::max(latest_delivery_ns_, due);
+    queue_.Push(due, kDeliverEvent, static_cast<uint32_t>(to), slot);
   }
   return absl::OkStatus();
 }
@@ -303,6 +308,7 @@ void Simulator::Dispatch(const Event& e) {
       Message& m = messages_[e.a];
       Node& to = *nodes_[m.to];
       if (to.alive && to.incarnation == m.to_incarnation && to.paused_until_ns > now_ns()) {
+        latest_delivery_ns_ = std::max(latest_delivery_ns_, to.paused_until_ns);
         queue_.Push(to.paused_until_ns, kDeliverEvent, e.node, e.a);  // Held while paused.
         return;
       }

@@ -116,6 +116,10 @@ class Simulator {
   void HealAll();  // unblock and unclog every link
   bool blocked(int from, int to) const { return blocked_[Link(from, to)] != 0; }
 
+  // The latest due time of any message sent so far (a quiescence horizon: every message in flight
+  // now arrives, or is dropped, by then).
+  uint64_t latest_delivery_ns() const { return latest_delivery_ns_; }
+
   // Owner tasks (workload, fault schedule, checks) at a virtual time.
   void At(uint64_t time_ns, std::function<void()> task);
 
@@ -127,8 +131,11 @@ class Simulator {
   uint64_t pending_events() const { return queue_.size(); }
   const SimStats& stats() const { return stats_; }
   Trace& trace() { return trace_; }
-  // Records a fault in the trace (used by the owner for faults it decides).
-  void TraceFault(int node, uint64_t digest, const std::string& detail);
+  // Ends every pause now (held events run at their original times or now, whichever is later).
+  void EndPauses();
+  // Records a fault in the trace; its digest is the hash of `detail` (which names the fault and
+  // its parameters).
+  void TraceFault(int node, const std::string& detail);
 
  private:
   class SimNetwork;
@@ -179,6 +186,7 @@ class Simulator {
   std::vector<TimerSlot> timers_;
   std::vector<uint64_t> free_timers_;
   uint64_t next_timer_generation_ = 1;
+  uint64_t latest_delivery_ns_ = 0;
   std::vector<std::function<void()>> tasks_;
   std::vector<uint64_t> free_tasks_;
 };

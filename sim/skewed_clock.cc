@@ -9,7 +9,7 @@ SkewedClock::SkewedClock(Clock& virtual_time, int64_t offset_ms, int64_t drift_p
       origin_ms_(virtual_time.NowMs()),
       offset_ms_(offset_ms),
       drift_ppm_(drift_ppm) {
-  SG_ASSERT(drift_ppm >= -1'000'000 && drift_ppm <= 1'000'000);
+  SG_ASSERT(drift_ppm > -1'000'000 && drift_ppm <= 1'000'000);  // A clock must move forward.
 }
 
 uint64_t SkewedClock::NowMs() {

@@ -13,7 +13,7 @@ namespace seedgrid::sim {
 
 class SkewedClock final : public Clock {
  public:
-  // `virtual_time` is the simulation's true time. REQUIRES: |drift_ppm| <= 1'000'000.
+  // `virtual_time` is the simulation's true time. REQUIRES: -1'000'000 < drift_ppm <= 1'000'000.
   SkewedClock(Clock& virtual_time, int64_t offset_ms, int64_t drift_ppm);
 
   uint64_t NowMs() override;

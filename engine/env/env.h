@@ -54,7 +54,8 @@ class Network {
   virtual ~Network() = default;
   // Queues `bytes` for delivery to `to`. An unknown destination is an error, not an abort.
   virtual absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes) = 0;
-  // Installs the receive handler for `node`, replacing any earlier one.
+  // Installs the receive handler for `node`, replacing any earlier one. An empty handler
+  // uninstalls it: messages for the node are then dropped.
   virtual void SetHandler(const NodeId& node, Handler handler) = 0;
 };
 

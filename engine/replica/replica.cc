@@ -26,6 +26,8 @@ Replica::Replica(Env& env, ReplicaOptions options)
   });
 }
 
+Replica::~Replica() { env_.network.SetHandler(options_.node_id, nullptr); }
+
 LwwMap& Replica::lww(std::string_view name) {
   auto it = lww_.find(ToAbsl(name));
   if (it != lww_.end()) return *it->second;

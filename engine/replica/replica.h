@@ -60,6 +60,8 @@ class Replica {
  public:
   // Installs this node's network handler. `env` must outlive the replica.
   Replica(Env& env, ReplicaOptions options);
+  // Removes the network handler (it points at this replica).
+  ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;
 

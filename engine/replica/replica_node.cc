@@ -82,17 +82,23 @@ uint64_t ReplicaNode::InstanceId(const std::string& map_name) {
 }
 
 void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
-  if (options_.persist) {
-    map.AddListener([this, name](const LwwChange& c) {
-      if (restoring_) return;
-      SG_ASSERT(c.new_record != nullptr);
-      WritePage(
-          LwwPage(name, c.key),
-          EncodeMessage(msg::Envelope{
-              options_.replica.node_id,
-              msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
-    });
-  }
+  map.AddListener([this, name](const LwwChange& c) {
+    if (restoring_) return;
+    if (c.cause == ChangeCause::kMerge && options_.on_merged_timestamp && c.new_record) {
+      options_.on_merged_timestamp(c.new_record->ts);
+    }
+    if (!options_.persist) return;
+    if (c.new_record == nullptr) {  // Pruned: the page goes too.
+      if (absl::Status s = env_.storage.Delete(LwwPage(name, c.key)); !s.ok()) {
+        ++stats_.storage_errors;
+      }
+      return;
+    }
+    WritePage(LwwPage(name, c.key),
+              EncodeMessage(msg::Envelope{
+                  options_.replica.node_id,
+                  msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
+  });
   std::unique_ptr<IndexedLwwMap> indexed;
   for (const NodeIndexSpec& spec : options_.indexes) {
     if (spec.map_name != name) continue;
@@ -177,6 +183,14 @@ absl::Status ReplicaNode::Restore() {
       }
       absl::Status merged = absl::OkStatus();
       if (const auto* batch = std::get_if<msg::OpBatch>(&envelope->body)) {
+        const bool is_lww = replica_->lww_maps().contains(batch->map_name);
+        const bool is_or = replica_->or_maps().contains(batch->map_name);
+        if ((!batch->lww.empty() && (is_or || !batch->or_entries.empty())) ||
+            (!batch->or_entries.empty() && is_lww)) {
+          return absl::DataLossError(
+              fmt::format("page '{}': map '{}' is stored both as an LWW and as an OR map", page,
+                          batch->map_name));
+        }
         for (const msg::LwwEntry& e : batch->lww) {
           absl::StatusOr<bool> r = replica_->lww(batch->map_name).Merge(e.key, e.record);
           if (!r.ok()) merged = r.status();

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -256,6 +257,11 @@ Loaded LoadRepro(const std::string& file, json& repro) {
         "{}: not a seedgrid repro file (expected JSON with format \"seedgrid-repro-1\", "
         "scenario_text and seed)",
         file)};
+  }
+  for (const char* field : {"scenario_path", "trace_hash", "commit"}) {
+    if (repro.contains(field) && !repro[field].is_string()) {
+      throw InputError{fmt::format("{}: field \"{}\" must be a string", file, field)};
+    }
   }
   const std::string path = repro.value("scenario_path", file);
   absl::StatusOr<Scenario> s =
@@ -519,10 +525,20 @@ uint64_t ParseDuration(const std::string& text) {
     throw InputError{fmt::format("--time '{}' is not a duration (e.g. 60s, 10m, 2h)", text)};
   }
   const std::string unit = text.substr(digits);
-  if (unit.empty() || unit == "s") return n;
-  if (unit == "m") return n * 60;
-  if (unit == "h") return n * 3600;
-  throw InputError{fmt::format("--time '{}': unknown unit '{}' (use s, m or h)", text, unit)};
+  uint64_t scale;
+  if (unit.empty() || unit == "s") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else {
+    throw InputError{fmt::format("--time '{}': unknown unit '{}' (use s, m or h)", text, unit)};
+  }
+  if (n == 0 || n > 366ull * 24 * 3600 / scale) {
+    throw InputError{fmt::format("--time '{}' must be between 1 s and a year", text)};
+  }
+  return n * scale;
 }
 
 // A failure's identity for de-duplication: the invariant and the detail with numbers removed.
@@ -543,7 +559,11 @@ std::string FailureKey(const Outcome& o) {
 int DoFuzz(const Loaded& loaded, uint64_t time_s, uint64_t runs, int jobs, uint64_t shard,
            uint64_t shards, const std::string& out_dir, bool check_determinism, uint64_t seed_base,
            const char* commit) {
-  std::filesystem::create_directories(out_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec)
+    throw InputError{
+        fmt::format("--out {}: cannot create the directory: {}", out_dir, ec.message())};
   std::printf(
       "seedgrid fuzz  scenario=%s (%s)  budget=%s  jobs=%d  shard=%llu/%llu  seed_base=%llu  "
       "out=%s  commit=%s\n",
@@ -577,10 +597,16 @@ int DoFuzz(const Loaded& loaded, uint64_t time_s, uint64_t runs, int jobs, uint6
           ++failures;
           const std::string key = FailureKey(o);
           if (distinct.emplace(key, seed).second) {
-            const std::string path =
-                fmt::format("{}/{}-seed-{}.repro.json", out_dir, loaded.scenario.name, seed);
-            std::ofstream(path, std::ios::binary | std::ios::trunc)
-                << ReproJson(o, loaded, seed, commit).dump(2) << "\n";
+            std::string name = loaded.scenario.name;  // A file name: keep it one path segment.
+            for (char& c : name) {
+              if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+            }
+            const std::string path = fmt::format("{}/{}-seed-{}.repro.json", out_dir, name, seed);
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out << ReproJson(o, loaded, seed, commit).dump(2) << "\n";
+            if (!out.flush()) {
+              std::fprintf(stderr, "seedgrid fuzz: cannot write %s\n", path.c_str());
+            }
             std::fprintf(stdout, "%sFAIL seed %llu: %s\n  saved %s\n  replay: seedgrid replay %s\n",
                          tty ? "\r\033[K" : "", static_cast<unsigned long long>(seed), key.c_str(),
                          path.c_str(), path.c_str());
@@ -624,6 +650,7 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
   uint64_t seeds = 5, runs = 0;
   std::string first_seed_text = "1";
   std::string shrink_prefix = "shrunk";
+  CLI::Option* seed_option = nullptr;
   uint64_t shrink_runs = 300;
   int jobs = 1;
   if (command == "run") {
@@ -641,7 +668,7 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
         "from --scenario and --seed. Prints the same report and trace hash as the original.");
     app.add_option("REPRO_FILE", f.repro_file, "repro file (JSON) written by run or fuzz");
     app.add_option("--scenario", f.scenario, "scenario file (with --seed)");
-    app.add_option("--seed", f.seed, "root seed (with --scenario)");
+    seed_option = app.add_option("--seed", f.seed, "root seed (with --scenario)");
     AddRunFlags(app, f);
   } else if (command == "suite") {
     app.description(
@@ -701,13 +728,14 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
                  e.what(), command.c_str());
     return kExitUsage;
   }
+  const bool seed_given = seed_option != nullptr && seed_option->count() > 0;
   try {
     if (command == "run") {
       return DoRun("run", LoadScenarioFile(f.scenario), ParseSeed(f.seed), f, commit, nullptr);
     }
     if (command == "replay") {
       if (!f.repro_file.empty()) {
-        if (!f.scenario.empty()) {
+        if (!f.scenario.empty() || seed_given) {
           throw InputError{"give either REPRO_FILE or --scenario with --seed, not both"};
         }
         json repro;
@@ -754,7 +782,9 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
     uint64_t seed_base;
     if (seed_base_text.empty()) {
       std::random_device os;  // Tools may use OS entropy: only to pick fresh seeds, printed.
-      seed_base = (static_cast<uint64_t>(os()) << 32 | os()) & ((uint64_t{1} << 48) - 1);
+      const uint64_t high = os();
+      const uint64_t low = os();
+      seed_base = ((high << 32) | low) & ((uint64_t{1} << 48) - 1);
     } else {
       seed_base = ParseSeed(seed_base_text, "--seed-base");
     }
@@ -762,6 +792,9 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
                   f.check_determinism, seed_base, commit);
   } catch (const InputError& e) {
     std::fprintf(stderr, "seedgrid %s: %s\n", command.c_str(), e.message.c_str());
+    return kExitUsage;
+  } catch (const std::exception& e) {  // e.g. a filesystem or JSON library error on bad input
+    std::fprintf(stderr, "seedgrid %s: %s\n", command.c_str(), e.what());
     return kExitUsage;
   }
 }

@@ -60,7 +60,7 @@ bool QueueNetwork::DeliverNext() {
   queue_.pop_front();
   auto it = handlers_.find(message.to);
   SG_ASSERT(it != handlers_.end());
-  it->second(message.from, message.bytes);
+  if (it->second) it->second(message.from, message.bytes);  // No handler: the node is gone.
   return true;
 }
 
