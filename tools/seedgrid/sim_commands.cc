@@ -431,10 +431,11 @@ int DoSuite(const std::string& dir, uint64_t seeds, uint64_t first_seed, int job
       wall_ms += t.outcome.wall_ms;
     }
     failures += fail;
-    std::printf("%-22s %5zu %5zu %5zu %10llu %10llu %9.1f %9.2f  %s\n", l.scenario.name.c_str(),
-                pass + fail, pass, fail, static_cast<unsigned long long>(events),
-                static_cast<unsigned long long>(messages), virtual_ms / 1000.0, wall_ms / 1000.0,
-                first.c_str());
+    std::string row = fmt::format("{:<22} {:>5} {:>5} {:>5} {:>10} {:>10} {:>9.1f} {:>9.2f}",
+                                  l.scenario.name, pass + fail, pass, fail, events, messages,
+                                  virtual_ms / 1000.0, wall_ms / 1000.0);
+    if (!first.empty()) row += "  " + first;
+    std::printf("%s\n", row.c_str());
   }
   std::printf("\n%zu runs, %zu failed, %.1f s wall%s\n", tasks.size(), failures, wall_s,
               check_determinism ? " (each seed run twice)" : "");
