@@ -362,7 +362,8 @@ std::string XmlEscape(std::string_view s) {
 }
 
 int DoSuite(const std::string& dir, uint64_t seeds, uint64_t first_seed, int jobs,
-            const std::string& junit, bool check_determinism, const char* commit) {
+            const std::string& junit, const std::string& hashes, bool check_determinism,
+            const char* commit) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -440,6 +441,14 @@ int DoSuite(const std::string& dir, uint64_t seeds, uint64_t first_seed, int job
   std::printf("\n%zu runs, %zu failed, %.1f s wall%s\n", tasks.size(), failures, wall_s,
               check_determinism ? " (each seed run twice)" : "");
 
+  if (!hashes.empty()) {
+    std::string text;
+    for (const Task& t : tasks) {
+      text += fmt::format("{} {} {} {}\n", t.loaded->scenario.name, t.seed,
+                          Hex(t.outcome.result.trace_hash), Failed(t.outcome) ? "fail" : "pass");
+    }
+    WriteFileOrThrow(hashes, text);
+  }
   if (!junit.empty()) {
     std::string xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     xml +=
@@ -651,6 +660,7 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
   uint64_t seeds = 5, runs = 0;
   std::string first_seed_text = "1";
   std::string shrink_prefix = "shrunk";
+  std::string hashes_file;
   CLI::Option* seed_option = nullptr;
   uint64_t shrink_runs = 300;
   int jobs = 1;
@@ -681,6 +691,9 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
         ->capture_default_str();
     app.add_option("--first-seed", first_seed_text, "first seed")->capture_default_str();
     app.add_option("--junit", junit, "write JUnit XML here");
+    app.add_option("--hashes", hashes_file,
+                   "write 'scenario seed trace_hash verdict' per run here (compare two processes "
+                   "or two builds)");
     app.add_option("--jobs", jobs, "parallel runs (each owns a whole simulation)")
         ->check(CLI::Range(1, 1024))
         ->capture_default_str();
@@ -768,7 +781,7 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
     }
     if (command == "suite") {
       return DoSuite(dir, seeds, ParseSeed(first_seed_text, "--first-seed"), jobs, junit,
-                     f.check_determinism, commit);
+                     hashes_file, f.check_determinism, commit);
     }
     // fuzz
     if (time_text.empty() && runs == 0) throw InputError{"give a budget: --time 60s or --runs N"};
