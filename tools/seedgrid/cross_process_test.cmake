@@ -3,7 +3,7 @@
 # which cannot see hazards that are stable within a process (per-process hash seeds, address
 # layout); this test can. Run by ctest (scenario_suite_cross_process).
 foreach(run 1 2)
-  execute_process(COMMAND ${SEEDGRID} suite ${SCENARIOS} --seeds 2 --jobs 2
+  execute_process(COMMAND ${SEEDGRID} suite ${SCENARIOS} --seeds ${SEEDS} --jobs 2
                           --hashes ${OUT_DIR}/hashes-${run}.txt
                   RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT code EQUAL 0)
