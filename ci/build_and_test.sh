@@ -24,8 +24,13 @@ if command -v clang++ >/dev/null 2>&1 && [[ $preset == dev ]]; then
   if cmake --preset fuzz >/dev/null && cmake --build build-fuzz --target seedgrid_wire_fuzz -j "$jobs"
   then
     fuzz_flag=(-DSEEDGRID_FUZZ_BINARY="$PWD/build-fuzz/engine/wire/seedgrid_wire_fuzz")
+  elif dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q "install ok installed"
+  then
+    # Everything the fuzz build needs is installed, so its failure is a real break: stop.
+    echo "== ERROR: the clang fuzz build failed (see above)" >&2
+    exit 1
   else
-    echo "== WARNING: the clang fuzz build failed (is libclang-rt-14-dev installed?);" \
+    echo "== WARNING: the clang fuzz build failed (libclang-rt-14-dev is not installed);" \
          "continuing without the libFuzzer smoke test" >&2
     fuzz_flag=(-DSEEDGRID_FUZZ_BINARY=)
   fi
