@@ -43,7 +43,7 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       {"clogs_per_min", &Swarm::clogs_per_min}};
   for (const auto& [name, member] : kinds) {
     if ((s.swarm.*member).hi > 0) {
-      add(fmt::format("swarm {} off", name), [member](Scenario& c) { c.swarm.*member = Range{}; });
+      add(fmt::format("swarm {} off", name), [m = member](Scenario& c) { c.swarm.*m = Range{}; });
     }
   }
   if (s.swarm.buggify) add("buggify off", [](Scenario& c) { c.swarm.buggify = false; });
@@ -75,7 +75,7 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       {"counter", &OpMix::counter}, {"query", &OpMix::query}};
   for (const auto& [name, member] : ops) {
     if (s.mix.*member > 0 && s.mix.total() > s.mix.*member) {
-      add(fmt::format("no {} ops", name), [member](Scenario& c) { c.mix.*member = 0; });
+      add(fmt::format("no {} ops", name), [m = member](Scenario& c) { c.mix.*m = 0; });
     }
   }
   return out;
