@@ -51,12 +51,18 @@ RULES = [
     (r"\babsl::(Hash|HashOf)\b", "absl::Hash is seeded per process"),
     (r"\breinterpret_cast<\s*(std::)?u?intptr_t\s*>", "addresses as values"),
     (r"\bstd::bit_cast<\s*(std::)?u?intptr_t\s*>", "addresses as values"),
+    # The checkout path differs between machines: a path that reaches a hash or a trace (e.g. a
+    # buggify site name) changes runs. __FILE_NAME__ is stable.
+    (r"\b__FILE__\b", "checkout path; use __FILE_NAME__ (or mark a message-only use)"),
 ]
 # A use of an address whose value cannot reach any output (e.g. an alignment test that only
 # decides whether to copy) may be marked, on the line or the line above, with this marker and a
 # reason. It silences the address rules only.
 ADDRESS_OK_MARKER = "sg:address-ok"
 ADDRESS_RULES = {"addresses as values"}
+# A __FILE__ that only reaches human-readable messages (an assertion's report) may be marked.
+PATH_OK_MARKER = "sg:path-ok"
+PATH_RULES = {"checkout path; use __FILE_NAME__ (or mark a message-only use)"}
 # Two calls on one FlatBufferBuilder inside one statement: C++ leaves argument evaluation order
 # unspecified (gcc and clang differ), and the order of builder calls decides the encoded bytes.
 BUILDER_CALL = re.compile(
@@ -118,6 +124,8 @@ def check_text(path, text):
         for pattern, why in RULES:
             m = re.search(pattern, line)
             if m and why in ADDRESS_RULES and (ADDRESS_OK_MARKER in here or ADDRESS_OK_MARKER in above):
+                continue
+            if m and why in PATH_RULES and (PATH_OK_MARKER in here or PATH_OK_MARKER in above):
                 continue
             if m:
                 violations.append(f"{path}:{number}: banned '{m.group(0)}': {why}")
@@ -188,6 +196,8 @@ def self_test():
         "out.push_back(fb::CreateX(b_, b_.CreateVector(a),\n    b_.CreateVector(b)));",
         "auto a = reinterpret_cast<uintptr_t>(p);",
         "int r = rand();  // sg:address-ok silences address rules only",
+        "Fire(__FILE__);",
+        "auto t = time(nullptr);  // sg:path-ok silences the path rule only",
     ]
     must_pass = [
         "// std::chrono::system_clock::now() in a comment",
@@ -203,6 +213,8 @@ def self_test():
         "Xoshiro256 random(seed);",
         "auto v = b_.CreateVector(items);\nauto w = b_.CreateVector(more);",
         "if (reinterpret_cast<uintptr_t>(p) % 8) {}  // sg:address-ok: alignment only",
+        "Fail(__FILE__, __LINE__);  // sg:path-ok: message only",
+        "Fire(__FILE_NAME__);",
     ]
     failures = []
     for line in must_fire:
