@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <memory>
 
 #include "engine/base/buggify.h"
 #include "engine/env/mem_storage.h"
+#include "engine/env/real/sqlite_storage.h"
 #include "engine/env/testing/manual_env.h"
 #include "engine/env/xoshiro.h"
 
@@ -133,6 +135,43 @@ TEST(ReplicaNode, BadOptionsAreInvalidArgument) {
   o.flush_interval_ms = 0;
   EXPECT_EQ(ReplicaNode::Open(*g.nodes[0]->env, o).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ReplicaNode, RestartsFromARealSqliteFile) {
+  const std::string path = ::testing::TempDir() + "seedgrid_replica_node.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  ManualClock clock{1'000'000};
+  ManualTimers timers{clock};
+  Xoshiro256 random{7};
+  QueueNetwork network;
+  const ReplicaNodeOptions options{.replica = {.node_id = "n0"},
+                                   .peers = {"n0"},
+                                   .indexes = {{"users", IndexKind::kHash, {"city"}}}};
+  Timestamp written;
+  {
+    auto storage = SqliteStorage::Open(path);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    Env env{clock, random, network, timers, **storage};
+    auto node = ReplicaNode::Open(env, options);
+    ASSERT_TRUE(node.ok()) << node.status();
+    written = (*node)->Set("users", "k", Document{{"city", "Oslo"}});
+    (*node)->Add("tags", "k", Document{{"t", "x"}});
+    ASSERT_TRUE((*node)->Increment("visits", 3).ok());
+  }                      // The process "exits": node and database closed.
+  clock.SetMs(999'000);  // The clock is behind on restart.
+  auto storage = SqliteStorage::Open(path);
+  ASSERT_TRUE(storage.ok()) << storage.status();
+  Env env{clock, random, network, timers, **storage};
+  auto node = ReplicaNode::Open(env, options);
+  ASSERT_TRUE(node.ok()) << node.status();
+  const Replica& r = (*node)->replica();
+  EXPECT_EQ(r.lww_maps().at("users")->GetRecord("k")->ts, written);
+  EXPECT_EQ(r.or_maps().at("tags")->size(), 1u);
+  EXPECT_EQ(r.counters().at("visits")->value(), 3);
+  EXPECT_GT((*node)->Set("users", "k2", Document{}), written);  // Never reissues a timestamp.
+  auto page = (*node)->indexed_lww("users")->Run(Query{Eq("city", "Oslo")});
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->rows.size(), 1u);
 }
 
 TEST(Buggify, FalseOutsideSimulationAndSeededInside) {
