@@ -211,23 +211,25 @@ class Reader {
 
 constexpr int64_t kDayMs = 86'400'000;
 
+// The one name table for fault kinds: parsing, FaultKindName and error messages all read it.
+constexpr std::pair<FaultEvent::Kind, std::string_view> kFaultKinds[] = {
+    {FaultEvent::Kind::kSplit, "split"},
+    {FaultEvent::Kind::kIsolate, "isolate"},
+    {FaultEvent::Kind::kOneWay, "one_way"},
+    {FaultEvent::Kind::kBridge, "bridge"},
+    {FaultEvent::Kind::kHeal, "heal"},
+    {FaultEvent::Kind::kCrash, "crash"},
+    {FaultEvent::Kind::kRestart, "restart"},
+    {FaultEvent::Kind::kPause, "pause"},
+    {FaultEvent::Kind::kClockStep, "clock_step"},
+    {FaultEvent::Kind::kClog, "clog"}};
+
 void ReadFault(Reader& r, FaultEvent& f, int nodes) {
   std::string kind;
   r.Str("kind", kind);
-  static const std::pair<std::string_view, FaultEvent::Kind> kKinds[] = {
-      {"split", FaultEvent::Kind::kSplit},
-      {"isolate", FaultEvent::Kind::kIsolate},
-      {"one_way", FaultEvent::Kind::kOneWay},
-      {"bridge", FaultEvent::Kind::kBridge},
-      {"heal", FaultEvent::Kind::kHeal},
-      {"crash", FaultEvent::Kind::kCrash},
-      {"restart", FaultEvent::Kind::kRestart},
-      {"pause", FaultEvent::Kind::kPause},
-      {"clock_step", FaultEvent::Kind::kClockStep},
-      {"clog", FaultEvent::Kind::kClog}};
   bool found = false;
   std::string names;
-  for (const auto& [name, k] : kKinds) {
+  for (const auto& [k, name] : kFaultKinds) {
     names += (names.empty() ? "" : ", ") + std::string(name);
     if (name == kind) {
       f.kind = k;
@@ -283,27 +285,8 @@ void ReadFault(Reader& r, FaultEvent& f, int nodes) {
 }  // namespace
 
 std::string_view FaultKindName(FaultEvent::Kind kind) {
-  switch (kind) {
-    case FaultEvent::Kind::kSplit:
-      return "split";
-    case FaultEvent::Kind::kIsolate:
-      return "isolate";
-    case FaultEvent::Kind::kOneWay:
-      return "one_way";
-    case FaultEvent::Kind::kBridge:
-      return "bridge";
-    case FaultEvent::Kind::kHeal:
-      return "heal";
-    case FaultEvent::Kind::kCrash:
-      return "crash";
-    case FaultEvent::Kind::kRestart:
-      return "restart";
-    case FaultEvent::Kind::kPause:
-      return "pause";
-    case FaultEvent::Kind::kClockStep:
-      return "clock_step";
-    case FaultEvent::Kind::kClog:
-      return "clog";
+  for (const auto& [k, name] : kFaultKinds) {
+    if (k == kind) return name;
   }
   return "?";
 }

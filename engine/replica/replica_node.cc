@@ -47,17 +47,30 @@ absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
   if (options.anti_entropy_fanout < 1) {
     return absl::InvalidArgumentError("replica node: anti_entropy_fanout must be at least 1");
   }
+  for (const NodeIndexSpec& spec : options.indexes) {
+    QueryEngine scratch(env.clock, 0);  // Checks the fields as the real index will.
+    if (absl::Status st = scratch.AddIndex(spec.kind, spec.fields); !st.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("replica node: index on map '{}': {}", spec.map_name, st.message()));
+    }
+  }
   std::unique_ptr<ReplicaNode> node(new ReplicaNode(env, std::move(options)));
   if (node->options_.persist) {
     if (absl::Status s = node->Restore(); !s.ok()) return s;
   }
-  node->ArmFlush();
-  node->ArmAntiEntropy();
+  node->ArmPeriodic(node->flush_);
+  node->ArmPeriodic(node->anti_entropy_);
   return node;
 }
 
 ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
-    : env_(env), options_(std::move(options)) {
+    : env_(env),
+      options_(std::move(options)),
+      flush_{options_.flush_interval_ms, &stats_.flushes_skipped, &ReplicaNode::FlushNow, {}},
+      anti_entropy_{options_.anti_entropy_interval_ms,
+                    &stats_.anti_entropy_skipped,
+                    &ReplicaNode::AntiEntropyNow,
+                    {}} {
   for (const NodeId& peer : options_.peers) {
     if (peer != options_.replica.node_id) others_.push_back(peer);
   }
@@ -69,8 +82,9 @@ ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
 }
 
 ReplicaNode::~ReplicaNode() {
-  if (flush_timer_) env_.timers.Cancel(*flush_timer_);
-  if (anti_entropy_timer_) env_.timers.Cancel(*anti_entropy_timer_);
+  for (const Periodic* p : {&flush_, &anti_entropy_}) {
+    if (p->timer) env_.timers.Cancel(*p->timer);
+  }
   // Indexed views detach from the maps before the replica (and its maps) go away.
   indexed_lww_.clear();
   indexed_or_.clear();
@@ -79,6 +93,21 @@ ReplicaNode::~ReplicaNode() {
 uint64_t ReplicaNode::InstanceId(const std::string& map_name) {
   const std::string id = options_.replica.node_id + "/" + map_name;
   return XXH3_64bits_withSeed(id.data(), id.size(), env_.random.Next64());
+}
+
+template <typename Indexed, typename Map>
+void ReplicaNode::AttachIndexes(const std::string& name, Map& map,
+                                absl::btree_map<std::string, std::unique_ptr<Indexed>>& views) {
+  std::unique_ptr<Indexed> indexed;
+  for (const NodeIndexSpec& spec : options_.indexes) {
+    if (spec.map_name != name) continue;
+    if (!indexed) {
+      indexed = std::make_unique<Indexed>(
+          map, IndexedMapOptions{.instance_id = InstanceId(name), .timers = &env_.timers});
+    }
+    SG_ASSERT(indexed->AddIndex(spec.kind, spec.fields).ok());  // Validated by Open().
+  }
+  if (indexed) views.emplace(name, std::move(indexed));
 }
 
 void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
@@ -99,16 +128,7 @@ void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
                   options_.replica.node_id,
                   msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
   });
-  std::unique_ptr<IndexedLwwMap> indexed;
-  for (const NodeIndexSpec& spec : options_.indexes) {
-    if (spec.map_name != name) continue;
-    if (!indexed) {
-      indexed = std::make_unique<IndexedLwwMap>(
-          map, IndexedMapOptions{.instance_id = InstanceId(name), .timers = &env_.timers});
-    }
-    SG_ASSERT(indexed->AddIndex(spec.kind, spec.fields).ok());  // Specs validated by the caller.
-  }
-  if (indexed) indexed_lww_.emplace(name, std::move(indexed));
+  AttachIndexes(name, map, indexed_lww_);
 }
 
 void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
@@ -131,16 +151,7 @@ void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
                     msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
     });
   }
-  std::unique_ptr<IndexedOrMap> indexed;
-  for (const NodeIndexSpec& spec : options_.indexes) {
-    if (spec.map_name != name) continue;
-    if (!indexed) {
-      indexed = std::make_unique<IndexedOrMap>(
-          map, IndexedMapOptions{.instance_id = InstanceId(name), .timers = &env_.timers});
-    }
-    SG_ASSERT(indexed->AddIndex(spec.kind, spec.fields).ok());
-  }
-  if (indexed) indexed_or_.emplace(name, std::move(indexed));
+  AttachIndexes(name, map, indexed_or_);
 }
 
 void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
@@ -261,32 +272,17 @@ void ReplicaNode::AntiEntropyNow() {
   for (size_t i = 0; i < fanout; ++i) replica_->SyncWith(others_[(first + i) % others_.size()]);
 }
 
-void ReplicaNode::ArmFlush() {
+void ReplicaNode::ArmPeriodic(Periodic& p) {
   // Buggify: fire early (anything from 0 to the interval).
-  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(options_.flush_interval_ms + 1)
-                                      : options_.flush_interval_ms;
-  flush_timer_ = env_.timers.Schedule(delay, [this] {
-    flush_timer_.reset();
+  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(p.interval_ms + 1) : p.interval_ms;
+  p.timer = env_.timers.Schedule(delay, [this, &p] {
+    p.timer.reset();
     if (SG_BUGGIFY()) {
-      ++stats_.flushes_skipped;  // The outbox stays; the next flush sends it.
+      ++*p.skipped;  // Legal: a flush's outbox waits for the next one; anti-entropy repairs later.
     } else {
-      FlushNow();
+      (this->*p.action)();
     }
-    ArmFlush();
-  });
-}
-
-void ReplicaNode::ArmAntiEntropy() {
-  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(options_.anti_entropy_interval_ms + 1)
-                                      : options_.anti_entropy_interval_ms;
-  anti_entropy_timer_ = env_.timers.Schedule(delay, [this] {
-    anti_entropy_timer_.reset();
-    if (SG_BUGGIFY()) {
-      ++stats_.anti_entropy_skipped;
-    } else {
-      AntiEntropyNow();
-    }
-    ArmAntiEntropy();
+    ArmPeriodic(p);
   });
 }
 

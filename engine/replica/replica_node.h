@@ -65,7 +65,8 @@ struct ReplicaNodeStats {
 
 class ReplicaNode {
  public:
-  // Restores from env.storage, then arms the timers. InvalidArgument for bad options; DataLoss
+  // Restores from env.storage, then arms the timers. InvalidArgument for bad options (including an
+  // index spec the query engine rejects); DataLoss
   // naming the page for a stored page that does not decode or merge.
   static absl::StatusOr<std::unique_ptr<ReplicaNode>> Open(Env& env, ReplicaNodeOptions options);
   ~ReplicaNode();
@@ -99,8 +100,17 @@ class ReplicaNode {
   void OnNewCounter(const std::string& name, PnCounter& counter);
   void WritePage(const std::string& page, const std::string& bytes);
   void SyncStorage();
-  void ArmFlush();
-  void ArmAntiEntropy();
+  // A timer-driven duty (flush, anti-entropy) that re-arms itself.
+  struct Periodic {
+    uint64_t interval_ms;
+    uint64_t* skipped;  // stats counter for rounds SG_BUGGIFY skipped
+    void (ReplicaNode::*action)();
+    std::optional<Timers::TimerId> timer;
+  };
+  void ArmPeriodic(Periodic& p);
+  template <typename Indexed, typename Map>
+  void AttachIndexes(const std::string& name, Map& map,
+                     absl::btree_map<std::string, std::unique_ptr<Indexed>>& views);
   uint64_t InstanceId(const std::string& map_name);
 
   Env& env_;
@@ -111,8 +121,8 @@ class ReplicaNode {
   absl::btree_map<std::string, std::unique_ptr<IndexedOrMap>> indexed_or_;
   ReplicaNodeStats stats_;
   bool restoring_ = false;
-  std::optional<Timers::TimerId> flush_timer_;
-  std::optional<Timers::TimerId> anti_entropy_timer_;
+  Periodic flush_;
+  Periodic anti_entropy_;
 };
 
 }  // namespace seedgrid

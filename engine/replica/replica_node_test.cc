@@ -135,6 +135,12 @@ TEST(ReplicaNode, BadOptionsAreInvalidArgument) {
   o.flush_interval_ms = 0;
   EXPECT_EQ(ReplicaNode::Open(*g.nodes[0]->env, o).status().code(),
             absl::StatusCode::kInvalidArgument);
+  o = g.Options(0);
+  o.indexes.push_back({"users", IndexKind::kHash, {}});  // An index needs a field.
+  auto bad = ReplicaNode::Open(*g.nodes[0]->env, o);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("index on map 'users'"), std::string_view::npos)
+      << bad.status();
 }
 
 TEST(ReplicaNode, RestartsFromARealSqliteFile) {
