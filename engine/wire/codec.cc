@@ -27,9 +27,26 @@ std::string_view BodyName(const Body& body) {
                                                 "SyncLeaf",
                                                 "OrMapDiff",
                                                 "PnCounterState",
-                                                "QuerySubscribe"};
+                                                "QuerySubscribe",
+                                                "GridOps",
+                                                "GridAck",
+                                                "PartitionState",
+                                                "PartitionDigest",
+                                                "Heartbeat"};
   static_assert(std::size(kNames) == std::variant_size_v<Body>);
   return kNames[body.index()];
+}
+
+std::string_view WriteConcernName(WriteConcern concern) {
+  switch (concern) {
+    case WriteConcern::kFireAndForget:
+      return "FIRE_AND_FORGET";
+    case WriteConcern::kApplied:
+      return "APPLIED";
+    case WriteConcern::kReplicated:
+      return "REPLICATED";
+  }
+  return "?";
 }
 }  // namespace msg
 
@@ -220,6 +237,78 @@ class Encoder {
             fb::CreateQuerySubscribe(b_, m.subscription_id, name, query).Union()};
   }
 
+  Offset<flatbuffers::Vector<Offset<fb::MapRecords>>> Maps(const std::vector<msg::MapRecords>& in) {
+    std::vector<Offset<fb::MapRecords>> out;
+    for (const auto& m : in) {
+      auto name = b_.CreateString(m.map_name);
+      auto lww = Lww(m.lww);
+      out.push_back(fb::CreateMapRecords(b_, name, lww));
+    }
+    return b_.CreateVector(out);
+  }
+
+  Offset<fb::PartitionDigest> DigestTable(const msg::PartitionDigest& m) {
+    auto name = m.map_name.empty() ? 0 : b_.CreateString(m.map_name);
+    auto partitions = b_.CreateVector(m.partitions);
+    auto hashes = b_.CreateVector(m.hashes);
+    auto requester = m.requester.empty() ? 0 : b_.CreateString(m.requester);
+    return fb::CreatePartitionDigest(b_, m.id, name, partitions, hashes, m.pull, requester);
+  }
+
+  std::pair<fb::Body, Offset<void>> Encode(const msg::GridOps& m) {
+    SG_ASSERT(ValidateNodeId(m.client).ok());
+    auto client = b_.CreateString(m.client);
+    auto gateway = m.gateway.empty() ? 0 : b_.CreateString(m.gateway);
+    std::vector<Offset<fb::GridOp>> ops;
+    ops.reserve(m.ops.size());
+    for (const msg::GridOp& op : m.ops) {
+      auto name = b_.CreateString(op.map_name);
+      auto key = b_.CreateString(op.key);
+      Offset<fb::Document> value = op.value ? Doc(*op.value) : 0;
+      auto ts = Ts(op.client_ts);
+      ops.push_back(fb::CreateGridOp(b_, op.seq, static_cast<fb::WriteConcern>(op.concern), name,
+                                     key, value, ts));
+    }
+    auto ops_offset = b_.CreateVector(ops);
+    return {fb::Body::GridOps, fb::CreateGridOps(b_, client, gateway, m.hops, ops_offset).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::GridAck& m) {
+    std::vector<Offset<fb::GridOpAck>> acks;
+    acks.reserve(m.acks.size());
+    for (const msg::GridOpAck& a : m.acks) {
+      auto ts = Ts(a.ts);
+      acks.push_back(fb::CreateGridOpAck(b_, a.seq, ts, static_cast<fb::WriteConcern>(a.level)));
+    }
+    auto acks_offset = b_.CreateVector(acks);
+    return {fb::Body::GridAck, fb::CreateGridAck(b_, acks_offset).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::PartitionState& m) {
+    auto maps = Maps(m.maps);
+    std::vector<Offset<fb::ClientMark>> marks;
+    for (const msg::ClientMark& c : m.applied) {
+      SG_ASSERT(ValidateNodeId(c.client).ok());
+      marks.push_back(fb::CreateClientMark(b_, b_.CreateString(c.client), c.seq));
+    }
+    auto marks_offset = b_.CreateVector(marks);
+    return {fb::Body::PartitionState,
+            fb::CreatePartitionState(b_, m.id, m.partition, static_cast<fb::StatePurpose>(m.purpose),
+                                     maps, marks_offset)
+                .Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::PartitionDigest& m) {
+    return {fb::Body::PartitionDigest, DigestTable(m).Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::Heartbeat& m) {
+    auto author = m.table_author.empty() ? 0 : b_.CreateString(m.table_author);
+    auto members = b_.CreateVectorOfStrings(m.members);
+    std::vector<Offset<fb::PartitionDigest>> digests;
+    for (const msg::PartitionDigest& d : m.digests) digests.push_back(DigestTable(d));
+    auto digests_offset = b_.CreateVector(digests);
+    return {fb::Body::Heartbeat, fb::CreateHeartbeat(b_, m.table_version, author, members,
+                                                     m.leaving, digests_offset)
+                                     .Union()};
+  }
+
   std::string Finish(const msg::Envelope& envelope) {
     SG_ASSERT(ValidateNodeId(envelope.sender).ok());
     auto sender = b_.CreateString(envelope.sender);
@@ -236,6 +325,8 @@ class Encoder {
 // ---------------------------------------------------------------- decoding
 
 constexpr size_t kMapNameBytesMax = 1024;
+// The grid's partition count (engine/cluster/partition.h; asserted equal in the grid server).
+constexpr uint32_t kGridPartitionCount = kWirePartitionCount;
 
 // Decode budget. FlatBuffers lets many offsets point at one table or string, and the verifier
 // checks each in constant time, so a 1 MB message can name the same 1 MB string a million times.
@@ -498,6 +589,169 @@ absl::Status DecodeQuery(const fb::Query* in, const std::string& where, Query& o
   return absl::OkStatus();
 }
 
+absl::Status DecodeNode(const flatbuffers::String* in, const std::string& where,
+                        std::string& out) {
+  out = Str(in);
+  if (absl::Status s = ValidateNodeId(out); !s.ok()) return Error(where, ToStd(s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status DecodeConcern(fb::WriteConcern in, const std::string& where,
+                           msg::WriteConcern& out) {
+  if (static_cast<uint8_t>(in) > static_cast<uint8_t>(fb::WriteConcern::Replicated)) {
+    return Error(where, fmt::format("unknown write concern {}", static_cast<int>(in)));
+  }
+  out = static_cast<msg::WriteConcern>(in);
+  return absl::OkStatus();
+}
+
+absl::Status DecodeMaps(const flatbuffers::Vector<Offset<fb::MapRecords>>* in,
+                        const std::string& where, std::vector<msg::MapRecords>& out) {
+  for (size_t i = 0; i < Size(in); ++i) {
+    const fb::MapRecords* r = in->Get(static_cast<flatbuffers::uoffset_t>(i));
+    const std::string at = fmt::format("{}[{}]", where, i);
+    if (!Charge(kDecodeElementCharge)) return BudgetError(at);
+    msg::MapRecords m;
+    SG_RETURN_IF_ERROR(DecodeMapName(r->map_name(), at + ".map_name", m.map_name));
+    SG_RETURN_IF_ERROR(DecodeLww(r->lww(), at + ".lww", m.lww));
+    out.push_back(std::move(m));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DecodePartition(uint32_t in, const std::string& where, uint32_t& out) {
+  if (in >= kGridPartitionCount) {
+    return Error(where, fmt::format("partition {} out of range 0..{}", in, kGridPartitionCount - 1));
+  }
+  out = in;
+  return absl::OkStatus();
+}
+
+absl::Status DecodeDigest(const fb::PartitionDigest* in, const std::string& where,
+                          msg::PartitionDigest& m) {
+  m.id = in->id();
+  if (in->map_name() != nullptr) {
+    SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), where + ".map_name", m.map_name));
+  }
+  if (Size(in->partitions()) != Size(in->hashes())) {
+    return Error(where, fmt::format("{} partitions but {} hashes", Size(in->partitions()),
+                                    Size(in->hashes())));
+  }
+  if (!Charge(kDecodeElementCharge + 12 * Size(in->partitions()))) return BudgetError(where);
+  for (size_t i = 0; i < Size(in->partitions()); ++i) {
+    uint32_t p = 0;
+    SG_RETURN_IF_ERROR(DecodePartition(in->partitions()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                                       fmt::format("{}.partitions[{}]", where, i), p));
+    m.partitions.push_back(p);
+    m.hashes.push_back(in->hashes()->Get(static_cast<flatbuffers::uoffset_t>(i)));
+  }
+  m.pull = in->pull();
+  if (in->requester() != nullptr) {
+    SG_RETURN_IF_ERROR(DecodeNode(in->requester(), where + ".requester", m.requester));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
+  switch (e->body_type()) {
+    case fb::Body::GridOps: {
+      const auto* in = e->body_as_GridOps();
+      msg::GridOps m;
+      SG_RETURN_IF_ERROR(DecodeNode(in->client(), "GridOps.client", m.client));
+      if (in->gateway() != nullptr) {
+        SG_RETURN_IF_ERROR(DecodeNode(in->gateway(), "GridOps.gateway", m.gateway));
+      }
+      m.hops = in->hops();
+      for (size_t i = 0; i < Size(in->ops()); ++i) {
+        const fb::GridOp* op = in->ops()->Get(static_cast<flatbuffers::uoffset_t>(i));
+        const std::string at = fmt::format("GridOps.ops[{}]", i);
+        if (!Charge(kDecodeElementCharge)) return BudgetError(at);
+        msg::GridOp o;
+        o.seq = op->seq();
+        if (o.seq == 0) return Error(at + ".seq", "seq must be at least 1");
+        SG_RETURN_IF_ERROR(DecodeConcern(op->concern(), at + ".concern", o.concern));
+        SG_RETURN_IF_ERROR(DecodeMapName(op->map_name(), at + ".map_name", o.map_name));
+        o.key = Str(op->key());
+        if (op->value() != nullptr) {
+          Document doc;
+          SG_RETURN_IF_ERROR(DecodeDoc(op->value(), at + ".value", doc));
+          o.value = std::move(doc);
+        }
+        SG_RETURN_IF_ERROR(DecodeTs(op->client_ts(), at + ".client_ts", o.client_ts));
+        m.ops.push_back(std::move(o));
+      }
+      return m;
+    }
+    case fb::Body::GridAck: {
+      const auto* in = e->body_as_GridAck();
+      msg::GridAck m;
+      for (size_t i = 0; i < Size(in->acks()); ++i) {
+        const fb::GridOpAck* a = in->acks()->Get(static_cast<flatbuffers::uoffset_t>(i));
+        const std::string at = fmt::format("GridAck.acks[{}]", i);
+        if (!Charge(kDecodeElementCharge)) return BudgetError(at);
+        msg::GridOpAck ack;
+        ack.seq = a->seq();
+        SG_RETURN_IF_ERROR(DecodeTs(a->ts(), at + ".ts", ack.ts));
+        SG_RETURN_IF_ERROR(DecodeConcern(a->level(), at + ".level", ack.level));
+        m.acks.push_back(std::move(ack));
+      }
+      return m;
+    }
+    case fb::Body::PartitionState: {
+      const auto* in = e->body_as_PartitionState();
+      msg::PartitionState m;
+      m.id = in->id();
+      SG_RETURN_IF_ERROR(DecodePartition(in->partition(), "PartitionState.partition", m.partition));
+      if (static_cast<uint8_t>(in->purpose()) > static_cast<uint8_t>(fb::StatePurpose::ClientLeaf)) {
+        return Error("PartitionState.purpose",
+                     fmt::format("unknown purpose {}", static_cast<int>(in->purpose())));
+      }
+      m.purpose = static_cast<msg::StatePurpose>(in->purpose());
+      SG_RETURN_IF_ERROR(DecodeMaps(in->maps(), "PartitionState.maps", m.maps));
+      for (size_t i = 0; i < Size(in->applied()); ++i) {
+        const fb::ClientMark* c = in->applied()->Get(static_cast<flatbuffers::uoffset_t>(i));
+        const std::string at = fmt::format("PartitionState.applied[{}]", i);
+        if (!Charge(kDecodeElementCharge)) return BudgetError(at);
+        msg::ClientMark mark;
+        SG_RETURN_IF_ERROR(DecodeNode(c->client(), at + ".client", mark.client));
+        mark.seq = c->seq();
+        m.applied.push_back(std::move(mark));
+      }
+      return m;
+    }
+    case fb::Body::PartitionDigest: {
+      msg::PartitionDigest m;
+      SG_RETURN_IF_ERROR(DecodeDigest(e->body_as_PartitionDigest(), "PartitionDigest", m));
+      return m;
+    }
+    case fb::Body::Heartbeat: {
+      const auto* in = e->body_as_Heartbeat();
+      msg::Heartbeat m;
+      m.table_version = in->table_version();
+      if (in->table_author() != nullptr) {
+        SG_RETURN_IF_ERROR(DecodeNode(in->table_author(), "Heartbeat.table_author", m.table_author));
+      }
+      for (size_t i = 0; i < Size(in->members()); ++i) {
+        std::string member;
+        SG_RETURN_IF_ERROR(DecodeNode(in->members()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                                      fmt::format("Heartbeat.members[{}]", i), member));
+        m.members.push_back(std::move(member));
+      }
+      m.leaving = in->leaving();
+      for (size_t i = 0; i < Size(in->digests()); ++i) {
+        msg::PartitionDigest d;
+        SG_RETURN_IF_ERROR(DecodeDigest(in->digests()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                                        fmt::format("Heartbeat.digests[{}]", i), d));
+        m.digests.push_back(std::move(d));
+      }
+      return m;
+    }
+    default:
+      return Error("Envelope.body",
+                   fmt::format("unknown body type {}", static_cast<int>(e->body_type())));
+  }
+}
+
 absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
   const size_t depth_max = MerkleTree::kDepthMax;
   switch (e->body_type()) {
@@ -603,8 +857,7 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
       return m;
     }
     default:
-      return Error("Envelope.body",
-                   fmt::format("unknown body type {}", static_cast<int>(e->body_type())));
+      return DecodeGrid(e);
   }
 }
 

@@ -5,6 +5,7 @@
 #define SEEDGRID_ENGINE_WIRE_MESSAGES_H_
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -112,8 +113,92 @@ struct QuerySubscribe {
   friend bool operator==(const QuerySubscribe&, const QuerySubscribe&) = default;
 };
 
+// ---- The grid.
+
+enum class WriteConcern : uint8_t { kFireAndForget = 0, kApplied = 1, kReplicated = 2 };
+std::string_view WriteConcernName(WriteConcern concern);
+
+struct GridOp {
+  uint64_t seq = 0;
+  WriteConcern concern = WriteConcern::kApplied;
+  std::string map_name;
+  std::string key;
+  std::optional<Document> value;  // nullopt: remove
+  Timestamp client_ts;
+  friend bool operator==(const GridOp&, const GridOp&) = default;
+};
+
+struct GridOps {
+  std::string client;
+  std::string gateway;  // empty from a client
+  uint8_t hops = 0;
+  std::vector<GridOp> ops;
+  friend bool operator==(const GridOps&, const GridOps&) = default;
+};
+
+struct GridOpAck {
+  uint64_t seq = 0;
+  Timestamp ts;
+  WriteConcern level = WriteConcern::kApplied;
+  friend bool operator==(const GridOpAck&, const GridOpAck&) = default;
+};
+
+struct GridAck {
+  std::vector<GridOpAck> acks;
+  friend bool operator==(const GridAck&, const GridAck&) = default;
+};
+
+struct MapRecords {
+  std::string map_name;
+  std::vector<LwwEntry> lww;
+  friend bool operator==(const MapRecords&, const MapRecords&) = default;
+};
+
+struct ClientMark {
+  std::string client;
+  uint64_t seq = 0;
+  friend bool operator==(const ClientMark&, const ClientMark&) = default;
+};
+
+enum class StatePurpose : uint8_t {
+  kReplicate = 0,
+  kHandoff = 1,
+  kSyncReply = 2,
+  kSyncPush = 3,
+  kClientLeaf = 4
+};
+
+struct PartitionState {
+  uint64_t id = 0;
+  uint32_t partition = 0;
+  StatePurpose purpose = StatePurpose::kReplicate;
+  std::vector<MapRecords> maps;
+  std::vector<ClientMark> applied;
+  friend bool operator==(const PartitionState&, const PartitionState&) = default;
+};
+
+struct PartitionDigest {
+  uint64_t id = 0;
+  std::string map_name;  // empty: all maps combined
+  std::vector<uint32_t> partitions;
+  std::vector<uint64_t> hashes;  // same length as partitions
+  bool pull = false;
+  std::string requester;  // empty: the sender
+  friend bool operator==(const PartitionDigest&, const PartitionDigest&) = default;
+};
+
+struct Heartbeat {
+  uint64_t table_version = 0;
+  std::string table_author;
+  std::vector<std::string> members;
+  bool leaving = false;
+  std::vector<PartitionDigest> digests;
+  friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
+};
+
 using Body = std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets,
-                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe>;
+                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe,
+                          GridOps, GridAck, PartitionState, PartitionDigest, Heartbeat>;
 
 struct Envelope {
   std::string sender;
