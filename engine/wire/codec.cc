@@ -291,8 +291,8 @@ class Encoder {
     }
     auto marks_offset = b_.CreateVector(marks);
     return {fb::Body::PartitionState,
-            fb::CreatePartitionState(b_, m.id, m.partition, static_cast<fb::StatePurpose>(m.purpose),
-                                     maps, marks_offset)
+            fb::CreatePartitionState(b_, m.id, m.partition,
+                                     static_cast<fb::StatePurpose>(m.purpose), maps, marks_offset)
                 .Union()};
   }
   std::pair<fb::Body, Offset<void>> Encode(const msg::PartitionDigest& m) {
@@ -304,9 +304,9 @@ class Encoder {
     std::vector<Offset<fb::PartitionDigest>> digests;
     for (const msg::PartitionDigest& d : m.digests) digests.push_back(DigestTable(d));
     auto digests_offset = b_.CreateVector(digests);
-    return {fb::Body::Heartbeat, fb::CreateHeartbeat(b_, m.table_version, author, members,
-                                                     m.leaving, digests_offset)
-                                     .Union()};
+    return {fb::Body::Heartbeat,
+            fb::CreateHeartbeat(b_, m.table_version, author, members, m.leaving, digests_offset)
+                .Union()};
   }
 
   std::string Finish(const msg::Envelope& envelope) {
@@ -589,15 +589,13 @@ absl::Status DecodeQuery(const fb::Query* in, const std::string& where, Query& o
   return absl::OkStatus();
 }
 
-absl::Status DecodeNode(const flatbuffers::String* in, const std::string& where,
-                        std::string& out) {
+absl::Status DecodeNode(const flatbuffers::String* in, const std::string& where, std::string& out) {
   out = Str(in);
   if (absl::Status s = ValidateNodeId(out); !s.ok()) return Error(where, ToStd(s.message()));
   return absl::OkStatus();
 }
 
-absl::Status DecodeConcern(fb::WriteConcern in, const std::string& where,
-                           msg::WriteConcern& out) {
+absl::Status DecodeConcern(fb::WriteConcern in, const std::string& where, msg::WriteConcern& out) {
   if (static_cast<uint8_t>(in) > static_cast<uint8_t>(fb::WriteConcern::Replicated)) {
     return Error(where, fmt::format("unknown write concern {}", static_cast<int>(in)));
   }
@@ -621,7 +619,8 @@ absl::Status DecodeMaps(const flatbuffers::Vector<Offset<fb::MapRecords>>* in,
 
 absl::Status DecodePartition(uint32_t in, const std::string& where, uint32_t& out) {
   if (in >= kGridPartitionCount) {
-    return Error(where, fmt::format("partition {} out of range 0..{}", in, kGridPartitionCount - 1));
+    return Error(where,
+                 fmt::format("partition {} out of range 0..{}", in, kGridPartitionCount - 1));
   }
   out = in;
   return absl::OkStatus();
@@ -640,8 +639,9 @@ absl::Status DecodeDigest(const fb::PartitionDigest* in, const std::string& wher
   if (!Charge(kDecodeElementCharge + 12 * Size(in->partitions()))) return BudgetError(where);
   for (size_t i = 0; i < Size(in->partitions()); ++i) {
     uint32_t p = 0;
-    SG_RETURN_IF_ERROR(DecodePartition(in->partitions()->Get(static_cast<flatbuffers::uoffset_t>(i)),
-                                       fmt::format("{}.partitions[{}]", where, i), p));
+    SG_RETURN_IF_ERROR(
+        DecodePartition(in->partitions()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                        fmt::format("{}.partitions[{}]", where, i), p));
     m.partitions.push_back(p);
     m.hashes.push_back(in->hashes()->Get(static_cast<flatbuffers::uoffset_t>(i)));
   }
@@ -702,7 +702,8 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
       msg::PartitionState m;
       m.id = in->id();
       SG_RETURN_IF_ERROR(DecodePartition(in->partition(), "PartitionState.partition", m.partition));
-      if (static_cast<uint8_t>(in->purpose()) > static_cast<uint8_t>(fb::StatePurpose::ClientLeaf)) {
+      if (static_cast<uint8_t>(in->purpose()) >
+          static_cast<uint8_t>(fb::StatePurpose::ClientLeaf)) {
         return Error("PartitionState.purpose",
                      fmt::format("unknown purpose {}", static_cast<int>(in->purpose())));
       }
@@ -729,7 +730,8 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
       msg::Heartbeat m;
       m.table_version = in->table_version();
       if (in->table_author() != nullptr) {
-        SG_RETURN_IF_ERROR(DecodeNode(in->table_author(), "Heartbeat.table_author", m.table_author));
+        SG_RETURN_IF_ERROR(
+            DecodeNode(in->table_author(), "Heartbeat.table_author", m.table_author));
       }
       for (size_t i = 0; i < Size(in->members()); ++i) {
         std::string member;

@@ -5,8 +5,8 @@
 #define SEEDGRID_ENGINE_WIRE_MESSAGES_H_
 
 #include <array>
-#include <optional>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>

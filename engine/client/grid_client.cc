@@ -1,0 +1,312 @@
+#include "engine/client/grid_client.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+#include "engine/cluster/partition.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+
+namespace {
+
+constexpr std::string_view kHlcPage = "H";
+constexpr std::string_view kSeqPage = "S";
+
+std::string OpPage(uint64_t seq) { return fmt::format("Q/{:020}", seq); }
+std::string RecordPage(std::string_view map, std::string_view key) {
+  return fmt::format("R/{}/{}/{}", map.size(), map, key);
+}
+
+bool ParseU64(std::string_view s, uint64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GridClient>> GridClient::Open(Env& env, GridClientOptions options) {
+  if (absl::Status s = ValidateNodeId(options.node_id); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("grid client: node id: {}", s.message()));
+  }
+  if (options.servers.empty()) {
+    return absl::InvalidArgumentError("grid client: at least one server is required");
+  }
+  if (options.push_interval_ms == 0 || options.sync_interval_ms == 0 ||
+      options.server_timeout_ms == 0 || options.batch_ops_max == 0) {
+    return absl::InvalidArgumentError("grid client: intervals and batch_ops_max must be positive");
+  }
+  std::unique_ptr<GridClient> client(new GridClient(env, std::move(options)));
+  if (client->options_.persist) {
+    if (absl::Status s = client->Restore(); !s.ok()) return s;
+  }
+  client->env_.network.SetHandler(client->options_.node_id,
+                                  [c = client.get()](const NodeId& from, std::string_view bytes) {
+                                    c->HandleMessage(from, bytes);
+                                  });
+  client->PushTick();
+  client->SyncTick();
+  return client;
+}
+
+GridClient::GridClient(Env& env, GridClientOptions options)
+    : env_(env),
+      options_(std::move(options)),
+      hlc_(env.clock, HlcOptions{options_.node_id, options_.max_drift_ms, DriftMode::kLenient}) {
+  server_index_ = options_.first_server % options_.servers.size();
+  online_ = options_.start_online;
+}
+
+GridClient::~GridClient() {
+  env_.network.SetHandler(options_.node_id, nullptr);
+  if (push_timer_) env_.timers.Cancel(*push_timer_);
+  if (sync_timer_) env_.timers.Cancel(*sync_timer_);
+}
+
+void GridClient::Fail(uint64_t& counter, std::string error) {
+  ++counter;
+  stats_.last_error = std::move(error);
+}
+
+absl::Status GridClient::Restore() {
+  restoring_ = true;
+  for (const std::string& page : env_.storage.List()) {
+    absl::StatusOr<std::string> bytes = env_.storage.Read(page);
+    if (!bytes.ok()) return bytes.status();
+    bool ok = false;
+    if (page == kHlcPage) {
+      const size_t space = bytes->find(' ');
+      uint64_t millis = 0, counter = 0;
+      ok = space != std::string::npos &&
+           ParseU64(std::string_view(*bytes).substr(0, space), millis) &&
+           ParseU64(std::string_view(*bytes).substr(space + 1), counter) && counter <= UINT32_MAX &&
+           hlc_.Restore(millis, static_cast<uint32_t>(counter)).ok();
+    } else if (page == kSeqPage) {
+      uint64_t seq = 0;
+      ok = ParseU64(*bytes, seq);
+      if (ok) next_seq_ = std::max(next_seq_, seq);
+    } else if (page.starts_with("Q/") || page.starts_with("R/")) {
+      absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
+      if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
+        auto& ops = std::get<msg::GridOps>(e->body).ops;
+        ok = ops.size() == 1 && OpPage(ops[0].seq) == page;
+        if (ok) {
+          next_seq_ = std::max(next_seq_, ops[0].seq + 1);
+          op_log_[ops[0].seq] = std::move(ops[0]);
+        }
+      } else if (e.ok() && page[0] == 'R' && std::holds_alternative<msg::PartitionState>(e->body)) {
+        const auto& state = std::get<msg::PartitionState>(e->body);
+        ok = state.maps.size() == 1 && state.maps[0].lww.size() == 1;
+        if (ok) {
+          (void)MapOf(state.maps[0].map_name)
+              .Merge(state.maps[0].lww[0].key, state.maps[0].lww[0].record);
+        }
+      }
+    }
+    if (!ok) {
+      // A torn page: only an unsynced write tears. Op-log pages are synced before Set returns,
+      // so this is a merged record, which the next sync pulls again.
+      ++stats_.torn_pages_discarded;
+      (void)env_.storage.Delete(page);
+    }
+  }
+  restoring_ = false;
+  SyncStorage();
+  return absl::OkStatus();
+}
+
+void GridClient::SyncStorage() {
+  if (!options_.persist) return;
+  const Timestamp& last = hlc_.last();
+  (void)env_.storage.Write(kHlcPage, fmt::format("{} {}", last.millis, last.counter));
+  (void)env_.storage.Write(kSeqPage, std::to_string(next_seq_));
+  (void)env_.storage.Sync();
+}
+
+LwwMap& GridClient::MapOf(const std::string& name) {
+  auto it = maps_.find(name);
+  if (it != maps_.end()) return *it->second;
+  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1});
+  PartitionDigests* digests = &digests_[name];
+  map->AddListener([this, name, digests](const LwwChange& c) {
+    digests->Apply(c);
+    if (restoring_ || !options_.persist) return;
+    const std::string page = RecordPage(name, c.key);
+    if (c.new_record == nullptr) {
+      (void)env_.storage.Delete(page);
+      return;
+    }
+    msg::PartitionState one{
+        0,
+        PartitionOf(c.key),
+        msg::StatePurpose::kClientLeaf,
+        {msg::MapRecords{name, {msg::LwwEntry{std::string(c.key), *c.new_record}}}},
+        {}};
+    (void)env_.storage.Write(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+  });
+  return *maps_.emplace(name, std::move(map)).first->second;
+}
+
+uint64_t GridClient::MapRoot(const std::string& map) const {
+  auto it = digests_.find(map);
+  return it == digests_.end() ? 0 : it->second.Root();
+}
+
+const Document* GridClient::Get(const std::string& map, std::string_view key) {
+  auto it = maps_.find(map);
+  return it == maps_.end() ? nullptr : it->second->Get(key);
+}
+
+uint64_t GridClient::Log(msg::GridOp op) {
+  const uint64_t seq = next_seq_++;
+  op.seq = seq;
+  ++stats_.writes;
+  if (options_.persist) {
+    (void)env_.storage.Write(
+        OpPage(seq), EncodeMessage(msg::Envelope{options_.node_id,
+                                                 msg::GridOps{options_.node_id, "", 0, {op}}}));
+  }
+  op_log_.emplace(seq, std::move(op));
+  SyncStorage();  // The write and its log entry are durable before Set/Remove return.
+  return seq;
+}
+
+uint64_t GridClient::Set(const std::string& map, std::string key, Document value,
+                         msg::WriteConcern concern) {
+  const Timestamp ts = MapOf(map).Set(key, value);
+  return Log(msg::GridOp{0, concern, map, std::move(key), std::move(value), ts});
+}
+
+uint64_t GridClient::Remove(const std::string& map, std::string key, msg::WriteConcern concern) {
+  const Timestamp ts = MapOf(map).Remove(key);
+  return Log(msg::GridOp{0, concern, map, std::move(key), std::nullopt, ts});
+}
+
+void GridClient::Send(msg::Body body) {
+  if (!waiting_since_ms_) waiting_since_ms_ = env_.clock.NowMs();
+  (void)env_.network.Send(options_.node_id, server(),
+                          EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
+}
+
+void GridClient::Push() {
+  if (op_log_.empty()) return;
+  msg::GridOps batch{options_.node_id, "", 0, {}};
+  for (const auto& [seq, op] : op_log_) {
+    if (batch.ops.size() >= options_.batch_ops_max) break;
+    batch.ops.push_back(op);
+  }
+  ++stats_.batches_sent;
+  Send(std::move(batch));
+}
+
+void GridClient::StartSync() {
+  for (const auto& [name, map] : maps_) {
+    Send(msg::SyncInit{name, msg::MapKind::kLww, 1, MapRoot(name)});
+  }
+}
+
+void GridClient::Reconnect() {
+  waiting_since_ms_.reset();
+  Push();
+  StartSync();
+}
+
+void GridClient::GoOnline() {
+  if (online_) return;
+  online_ = true;
+  Reconnect();
+}
+
+void GridClient::PushTick() {
+  if (online_) {
+    const uint64_t now = env_.clock.NowMs();
+    if (waiting_since_ms_ && now - std::min(now, *waiting_since_ms_) > options_.server_timeout_ms) {
+      server_index_ = (server_index_ + 1) % options_.servers.size();
+      ++stats_.server_switches;
+      Reconnect();
+    } else {
+      Push();
+    }
+  }
+  push_timer_ = env_.timers.Schedule(options_.push_interval_ms, [this] { PushTick(); });
+}
+
+void GridClient::SyncTick() {
+  if (online_) StartSync();
+  if (options_.persist) SyncStorage();  // Makes merged records durable.
+  sync_timer_ = env_.timers.Schedule(options_.sync_interval_ms, [this] { SyncTick(); });
+}
+
+void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
+  if (!online_) return;
+  absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
+  if (!e.ok()) {
+    Fail(stats_.decode_errors, std::string(ToStd(e.status().message())));
+    return;
+  }
+  if (from == server()) waiting_since_ms_.reset();
+  if (auto* ack = std::get_if<msg::GridAck>(&e->body)) {
+    for (const msg::GridOpAck& a : ack->acks) {
+      auto it = op_log_.find(a.seq);
+      if (it == op_log_.end()) continue;  // Already acknowledged.
+      ++stats_.acks;
+      if (options_.on_ack) options_.on_ack(it->second, a);
+      if (options_.persist) (void)env_.storage.Delete(OpPage(a.seq));
+      op_log_.erase(it);
+    }
+    return;
+  }
+  if (auto* root = std::get_if<msg::SyncRoot>(&e->body)) {
+    if (root->root_hash != MapRoot(root->map_name)) {
+      Send(msg::SyncBucketsRequest{root->map_name, {}});
+    }
+    return;
+  }
+  if (auto* d = std::get_if<msg::PartitionDigest>(&e->body)) {
+    if (d->pull || d->map_name.empty()) {
+      Fail(stats_.protocol_errors, fmt::format("unexpected PartitionDigest from '{}'", from));
+      return;
+    }
+    const PartitionDigests& mine = digests_[d->map_name];
+    msg::PartitionDigest pull;
+    pull.id = next_request_id_++;
+    pull.map_name = d->map_name;
+    pull.pull = true;
+    pull.requester = options_.node_id;
+    for (size_t i = 0; i < d->partitions.size(); ++i) {
+      if (d->hashes[i] != 0 && d->hashes[i] != mine.of(d->partitions[i])) {
+        pull.partitions.push_back(d->partitions[i]);
+        pull.hashes.push_back(mine.of(d->partitions[i]));
+      }
+    }
+    if (!pull.partitions.empty()) Send(std::move(pull));
+    return;
+  }
+  if (auto* state = std::get_if<msg::PartitionState>(&e->body)) {
+    if (state->purpose != msg::StatePurpose::kClientLeaf) {
+      Fail(stats_.protocol_errors, fmt::format("unexpected PartitionState from '{}'", from));
+      return;
+    }
+    ++stats_.leaves_merged;
+    for (const msg::MapRecords& m : state->maps) {
+      LwwMap& map = MapOf(m.map_name);
+      for (const msg::LwwEntry& entry : m.lww) {
+        if (PartitionOf(entry.key) != state->partition) {
+          Fail(stats_.protocol_errors,
+               fmt::format("key '{}' outside partition {}", entry.key, state->partition));
+          continue;
+        }
+        absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
+        if (merged.ok() && *merged) ++stats_.records_merged;
+      }
+    }
+    return;
+  }
+  Fail(stats_.protocol_errors,
+       fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,132 @@
+// GridClient: an offline-first client of the grid (sans-IO: Env only).
+//
+// The client keeps a local replica of every map it uses; Get/Set/Remove never wait for the
+// network. Every write is stamped by the client's HLC, applied locally, and appended to the op log
+// (one storage page per entry, synced before the write returns, with the next seq), so the log
+// survives restarts. While online the client pushes the log, oldest first and at most
+// batch_ops_max entries, as GridOps to its current server every push_interval_ms until each entry
+// is acknowledged (GridAck); the servers' applied marks make the resend idempotent, so an entry is
+// applied once however often it is sent. The acknowledgement arrives at the entry's write concern
+// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it.
+//
+// Sync is a pull through three levels: SyncInit -> SyncRoot (the XOR of every partition digest of
+// the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
+// partitions whose digests differ -> ClientLeaf states merged into the local map. It runs every
+// sync_interval_ms and right after a reconnect, after the op log is sent.
+//
+// Connection. The client talks to one server at a time. A server that answers nothing for
+// server_timeout_ms while requests are outstanding is abandoned for the next in the list;
+// GoOffline()/GoOnline() model a device losing and regaining its network (offline: nothing is sent
+// and nothing received is processed). Reconnecting pushes the op log, then syncs.
+#ifndef SEEDGRID_ENGINE_CLIENT_GRID_CLIENT_H_
+#define SEEDGRID_ENGINE_CLIENT_GRID_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
+#include "engine/cluster/record_digest.h"
+#include "engine/crdt/lww_map.h"
+#include "engine/env/env.h"
+#include "engine/hlc/hlc.h"
+#include "engine/wire/messages.h"
+
+namespace seedgrid {
+
+struct GridClientOptions {
+  NodeId node_id;
+  std::vector<NodeId> servers;  // tried in order, starting at first_server
+  size_t first_server = 0;
+  uint64_t push_interval_ms = 100;
+  uint64_t sync_interval_ms = 1000;
+  uint64_t server_timeout_ms = 1500;
+  size_t batch_ops_max = 256;
+  uint64_t max_drift_ms = 60'000;
+  bool persist = true;
+  bool start_online = true;
+  // Observer (checkers): an op-log entry was acknowledged.
+  std::function<void(const msg::GridOp& op, const msg::GridOpAck& ack)> on_ack;
+};
+
+struct GridClientStats {
+  uint64_t writes = 0;
+  uint64_t batches_sent = 0;
+  uint64_t acks = 0;
+  uint64_t server_switches = 0;
+  uint64_t leaves_merged = 0;
+  uint64_t records_merged = 0;
+  uint64_t torn_pages_discarded = 0;
+  uint64_t decode_errors = 0;
+  uint64_t protocol_errors = 0;
+  std::string last_error;
+};
+
+class GridClient {
+ public:
+  // Restores the maps and the op log from env.storage; InvalidArgument for bad options.
+  static absl::StatusOr<std::unique_ptr<GridClient>> Open(Env& env, GridClientOptions options);
+  ~GridClient();
+  GridClient(const GridClient&) = delete;
+  GridClient& operator=(const GridClient&) = delete;
+
+  // Local writes: applied, logged and synced before they return. Returns the op-log seq.
+  uint64_t Set(const std::string& map, std::string key, Document value,
+               msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  uint64_t Remove(const std::string& map, std::string key,
+                  msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  // The live value in the local replica (nullptr when absent or removed).
+  const Document* Get(const std::string& map, std::string_view key);
+
+  void GoOffline() { online_ = false; }
+  void GoOnline();
+  bool online() const { return online_; }
+  const NodeId& server() const { return options_.servers[server_index_]; }
+
+  void HandleMessage(const NodeId& from, std::string_view bytes);
+
+  const NodeId& node_id() const { return options_.node_id; }
+  const absl::btree_map<uint64_t, msg::GridOp>& op_log() const { return op_log_; }
+  const absl::btree_map<std::string, std::unique_ptr<LwwMap>>& maps() const { return maps_; }
+  uint64_t MapRoot(const std::string& map) const;
+  const GridClientStats& stats() const { return stats_; }
+  Hlc& hlc() { return hlc_; }
+
+ private:
+  GridClient(Env& env, GridClientOptions options);
+  absl::Status Restore();
+  LwwMap& MapOf(const std::string& name);
+  uint64_t Log(msg::GridOp op);
+  void Send(msg::Body body);
+  void SyncStorage();
+  void Push();
+  void StartSync();
+  void Reconnect();
+  void PushTick();
+  void SyncTick();
+  void Fail(uint64_t& counter, std::string error);
+
+  Env& env_;
+  GridClientOptions options_;
+  Hlc hlc_;
+  GridClientStats stats_;
+  absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
+  absl::btree_map<std::string, PartitionDigests> digests_;
+  absl::btree_map<uint64_t, msg::GridOp> op_log_;
+  uint64_t next_seq_ = 1;
+  uint64_t next_request_id_ = 1;
+  size_t server_index_ = 0;
+  bool online_ = true;
+  std::optional<uint64_t> waiting_since_ms_;  // oldest unanswered request to the server
+  bool restoring_ = false;
+  std::optional<Timers::TimerId> push_timer_;
+  std::optional<Timers::TimerId> sync_timer_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLIENT_GRID_CLIENT_H_

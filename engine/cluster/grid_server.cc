@@ -1,0 +1,739 @@
+#include "engine/cluster/grid_server.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "engine/base/assert.h"
+#include "engine/base/buggify.h"
+#include "engine/base/strings.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+
+static_assert(kWirePartitionCount == kPartitionCount);
+
+namespace {
+
+constexpr std::string_view kHlcPage = "H";
+constexpr size_t kPendingReplicationsMax = 1 << 16;
+
+// Page names: a kind letter, then length-prefixed parts, so no map name or key can collide.
+std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
+  return fmt::format("R/{}/{}/{}/{}", p, map.size(), map, key);
+}
+std::string MarkPage(uint32_t p, std::string_view client) {
+  return fmt::format("A/{}/{}", p, client);
+}
+
+bool ParseU64(std::string_view s, uint64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+uint64_t MixMap(std::string_view map, uint64_t digest) {
+  if (digest == 0) return 0;
+  return XXH3_64bits_withSeed(map.data(), map.size(), digest);
+}
+
+uint64_t MarkHash(std::string_view client, uint64_t seq) {
+  return XXH3_64bits_withSeed(client.data(), client.size(), seq ^ 0x9e3779b97f4a7c15ull);
+}
+
+uint64_t NowMs(Env& env) { return env.clock.NowMs(); }
+
+}  // namespace
+
+uint64_t GridPartition::MapDigest(const std::string& map, uint32_t partition) const {
+  auto it = digests.find(map);
+  return it == digests.end() ? 0 : it->second.of(partition);
+}
+
+uint64_t GridPartition::Digest(uint32_t partition) const {
+  uint64_t d = 0;
+  for (const auto& [name, digest] : digests) d ^= MixMap(name, digest.of(partition));
+  for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
+  return d;
+}
+
+absl::StatusOr<std::unique_ptr<GridServer>> GridServer::Open(Env& env, GridServerOptions options) {
+  if (absl::Status s = ValidateNodeId(options.node_id); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("grid server: node id: {}", s.message()));
+  }
+  if (options.heartbeat_interval_ms == 0 || options.anti_entropy_interval_ms == 0 ||
+      options.retry_interval_ms == 0) {
+    return absl::InvalidArgumentError("grid server: timer intervals must be positive");
+  }
+  if (options.suspect_after_ms <= options.heartbeat_interval_ms) {
+    return absl::InvalidArgumentError(
+        "grid server: suspect_after_ms must exceed heartbeat_interval_ms");
+  }
+  if (!options.join && std::find(options.seeds.begin(), options.seeds.end(), options.node_id) ==
+                           options.seeds.end()) {
+    return absl::InvalidArgumentError(
+        fmt::format("grid server: '{}' is not among the seeds; set join to add it at run time",
+                    options.node_id));
+  }
+  std::vector<NodeId> seeds = options.seeds;
+  std::sort(seeds.begin(), seeds.end());
+  if (std::adjacent_find(seeds.begin(), seeds.end()) != seeds.end()) {
+    return absl::InvalidArgumentError("grid server: duplicate seed");
+  }
+  for (const NodeId& s : seeds) {
+    if (absl::Status st = ValidateNodeId(s); !st.ok()) {
+      return absl::InvalidArgumentError(fmt::format("grid server: seed '{}': {}", s, st.message()));
+    }
+  }
+  std::unique_ptr<GridServer> server(new GridServer(env, std::move(options)));
+  bool restarted = false;
+  if (server->options_.persist) {
+    restarted = env.storage.Read(kHlcPage).ok();
+    if (absl::Status s = server->Restore(); !s.ok()) return s;
+  }
+  // A fresh initial member starts from the configured table, which every seed computes alike; a
+  // restarted or joining server waits for the cluster's table (or for suspect_after_ms alone).
+  if (!restarted && !server->options_.join) {
+    server->Install(PartitionTable(1, seeds.front(), seeds, server->options_.backup_count));
+    server->joined_ = true;
+  }
+  server->env_.network.SetHandler(server->options_.node_id,
+                                  [s = server.get()](const NodeId& from, std::string_view bytes) {
+                                    s->HandleMessage(from, bytes);
+                                  });
+  server->Tick();
+  server->AntiEntropy();
+  return server;
+}
+
+GridServer::GridServer(Env& env, GridServerOptions options)
+    : env_(env),
+      options_(std::move(options)),
+      hlc_(env.clock, HlcOptions{options_.node_id, options_.max_drift_ms, DriftMode::kLenient}) {
+  partitions_.resize(kPartitionCount);
+  opened_ms_ = NowMs(env_);
+  for (const NodeId& s : options_.seeds) {
+    if (s != options_.node_id) last_heard_ms_[s] = opened_ms_;
+  }
+}
+
+GridServer::~GridServer() {
+  env_.network.SetHandler(options_.node_id, nullptr);
+  if (tick_timer_) env_.timers.Cancel(*tick_timer_);
+  if (anti_entropy_timer_) env_.timers.Cancel(*anti_entropy_timer_);
+}
+
+bool GridServer::left() const {
+  if (!leaving_ || table_.Contains(options_.node_id)) return false;
+  return std::all_of(partitions_.begin(), partitions_.end(),
+                     [](const auto& p) { return p == nullptr; });
+}
+
+void GridServer::Send(const NodeId& to, msg::Body body) {
+  SG_ASSERT(to != options_.node_id);
+  (void)env_.network.Send(options_.node_id, to,
+                          EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
+}
+
+void GridServer::Fail(uint64_t& counter, std::string error) {
+  ++counter;
+  stats_.last_error = std::move(error);
+}
+
+// ------------------------------------------------------------------ storage
+
+absl::Status GridServer::Restore() {
+  restoring_ = true;
+  for (const std::string& page : env_.storage.List()) {
+    absl::StatusOr<std::string> bytes = env_.storage.Read(page);
+    if (!bytes.ok()) return bytes.status();
+    bool ok = false;
+    if (page == kHlcPage) {
+      const size_t space = bytes->find(' ');
+      uint64_t millis = 0, counter = 0;
+      ok = space != std::string::npos &&
+           ParseU64(std::string_view(*bytes).substr(0, space), millis) &&
+           ParseU64(std::string_view(*bytes).substr(space + 1), counter) && counter <= UINT32_MAX &&
+           hlc_.Restore(millis, static_cast<uint32_t>(counter)).ok();
+    } else if (page.starts_with("R/")) {
+      absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
+      if (e.ok() && std::holds_alternative<msg::PartitionState>(e->body)) {
+        MergeState(std::get<msg::PartitionState>(e->body));
+        ok = true;
+      }
+    } else if (page.starts_with("A/")) {
+      const size_t slash = page.find('/', 2);
+      uint64_t p = 0, seq = 0;
+      ok = slash != std::string::npos && ParseU64(std::string_view(page).substr(2, slash - 2), p) &&
+           p < kPartitionCount && ParseU64(*bytes, seq) &&
+           ValidateNodeId(page.substr(slash + 1)).ok();
+      if (ok) {
+        uint64_t& mark = Hold(static_cast<uint32_t>(p)).applied[page.substr(slash + 1)];
+        mark = std::max(mark, seq);
+      }
+    }
+    if (!ok) {
+      // A torn or foreign page: only an unsynced write can tear, so what it held was never
+      // acknowledged by this server; replicas and anti-entropy supply it again.
+      ++stats_.torn_pages_discarded;
+      (void)env_.storage.Delete(page);
+      dirty_ = true;
+    }
+  }
+  restoring_ = false;
+  if (dirty_) SyncStorage();
+  return absl::OkStatus();
+}
+
+void GridServer::SyncStorage() {
+  if (!options_.persist) return;
+  const Timestamp& last = hlc_.last();
+  (void)env_.storage.Write(kHlcPage, fmt::format("{} {}", last.millis, last.counter));
+  (void)env_.storage.Sync();
+  dirty_ = false;
+}
+
+GridPartition& GridServer::Hold(uint32_t p) {
+  SG_ASSERT(p < kPartitionCount);
+  if (!partitions_[p]) partitions_[p] = std::make_unique<GridPartition>();
+  return *partitions_[p];
+}
+
+void GridServer::Drop(uint32_t p) {
+  GridPartition* part = partitions_[p].get();
+  if (part == nullptr) return;
+  if (options_.persist) {
+    for (const auto& [name, map] : part->maps) {
+      for (const auto& [key, record] : map->records()) {
+        (void)env_.storage.Delete(RecordPage(p, name, key));
+      }
+    }
+    for (const auto& [client, seq] : part->applied) (void)env_.storage.Delete(MarkPage(p, client));
+    SyncStorage();
+  }
+  partitions_[p].reset();
+  not_ready_.erase(p);
+}
+
+LwwMap& GridServer::MapOf(uint32_t p, const std::string& name) {
+  GridPartition& part = Hold(p);
+  auto it = part.maps.find(name);
+  if (it != part.maps.end()) return *it->second;
+  map_names_.insert(name);
+  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1});
+  PartitionDigests* digests = &part.digests[name];
+  map->AddListener([this, p, name, digests](const LwwChange& c) {
+    digests->Apply(c, p);
+    if (restoring_ || !options_.persist) return;
+    const std::string page = RecordPage(p, name, c.key);
+    if (c.new_record == nullptr) {
+      (void)env_.storage.Delete(page);
+    } else {
+      msg::PartitionState one{
+          0,
+          p,
+          msg::StatePurpose::kHandoff,
+          {msg::MapRecords{name, {msg::LwwEntry{std::string(c.key), *c.new_record}}}},
+          {}};
+      (void)env_.storage.Write(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+    }
+    dirty_ = true;
+  });
+  return *part.maps.emplace(name, std::move(map)).first->second;
+}
+
+size_t GridServer::MergeState(const msg::PartitionState& state) {
+  size_t changed = 0;
+  for (const msg::MapRecords& m : state.maps) {
+    LwwMap& map = MapOf(state.partition, m.map_name);
+    for (const msg::LwwEntry& e : m.lww) {
+      if (PartitionOf(e.key) != state.partition) {
+        Fail(stats_.protocol_errors,
+             fmt::format("key '{}' is not in partition {}", e.key, state.partition));
+        continue;
+      }
+      absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
+      if (!merged.ok()) {
+        Fail(stats_.protocol_errors, std::string(ToStd(merged.status().message())));
+      } else if (*merged) {
+        ++changed;
+      }
+    }
+  }
+  if (!state.applied.empty()) {
+    GridPartition& part = Hold(state.partition);
+    for (const msg::ClientMark& mark : state.applied) {
+      uint64_t& seq = part.applied[mark.client];
+      if (mark.seq > seq) {
+        seq = mark.seq;
+        if (!restoring_ && options_.persist) {
+          (void)env_.storage.Write(MarkPage(state.partition, mark.client), std::to_string(seq));
+          dirty_ = true;
+        }
+      }
+    }
+  }
+  return changed;
+}
+
+msg::PartitionState GridServer::StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
+                                        const std::string& only_map) const {
+  msg::PartitionState state{id, p, purpose, {}, {}};
+  const GridPartition* part = partitions_[p].get();
+  if (part == nullptr) return state;
+  for (const auto& [name, map] : part->maps) {
+    if (!only_map.empty() && name != only_map) continue;
+    msg::MapRecords records{name, {}};
+    records.lww.reserve(map->size());
+    for (const auto& [key, record] : map->records()) records.lww.push_back({key, record});
+    state.maps.push_back(std::move(records));
+  }
+  if (only_map.empty()) {
+    for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});
+  }
+  return state;
+}
+
+// ------------------------------------------------------------------ membership
+
+absl::btree_set<NodeId> GridServer::Alive() {
+  absl::btree_set<NodeId> alive;
+  if (!leaving_) alive.insert(options_.node_id);
+  const uint64_t now = NowMs(env_);
+  for (const auto& [node, heard] : last_heard_ms_) {
+    if (now - std::min(now, heard) <= options_.suspect_after_ms && !leaving_peers_.contains(node)) {
+      alive.insert(node);
+    }
+  }
+  return alive;
+}
+
+void GridServer::Install(PartitionTable table) {
+  const PartitionTable old = std::move(table_);
+  table_ = std::move(table);
+  version_seen_ = std::max(version_seen_, table_.version());
+  const NodeId& self = options_.node_id;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const bool owner_now = table_.owner(p) == self;
+    const bool owner_before = !old.empty() && old.owner(p) == self;
+    if (!owner_now) {
+      not_ready_.erase(p);
+      continue;
+    }
+    if (owner_before || old.empty()) continue;
+    // A new owner pulls the partition from every replica of the previous table before it takes
+    // client ops, so applied marks (and acknowledged writes) are never behind.
+    absl::btree_set<NodeId> awaiting;
+    const PartitionReplicas& before = old.replicas(p);
+    if (before.owner != self) awaiting.insert(before.owner);
+    for (const NodeId& b : before.backups) {
+      if (b != self) awaiting.insert(b);
+    }
+    if (!awaiting.empty()) not_ready_[p] = std::move(awaiting);
+  }
+}
+
+void GridServer::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m) {
+  last_heard_ms_[from] = NowMs(env_);
+  if (m.leaving) {
+    leaving_peers_.insert(from);
+  } else {
+    leaving_peers_.erase(from);
+  }
+  auto& dir = directory_[from];
+  dir.clear();
+  for (const msg::PartitionDigest& d : m.digests) {
+    map_names_.insert(d.map_name);
+    auto& slots = dir[d.map_name];
+    for (size_t i = 0; i < d.partitions.size(); ++i) slots[d.partitions[i]] = d.hashes[i];
+  }
+  version_seen_ = std::max(version_seen_, m.table_version);
+  if (!m.members.empty() && m.table_version > 0) {
+    PartitionTable theirs(m.table_version, m.table_author, m.members, options_.backup_count);
+    if (table_.empty() || theirs.NewerThan(table_)) {
+      ++stats_.tables_adopted;
+      Install(std::move(theirs));
+    }
+  }
+  joined_ = true;
+}
+
+void GridServer::Tick() {
+  const uint64_t now = NowMs(env_);
+  if (!joined_ && now - opened_ms_ >= options_.suspect_after_ms) joined_ = true;
+  const absl::btree_set<NodeId> alive = Alive();
+  // Coordinator: the smallest live id publishes a table when membership changed.
+  if (joined_ && !leaving_ && !alive.empty() && *alive.begin() == options_.node_id) {
+    std::vector<NodeId> members(alive.begin(), alive.end());
+    if (table_.empty() || table_.members() != members) {
+      ++stats_.tables_published;
+      Install(PartitionTable(version_seen_ + 1, options_.node_id, members, options_.backup_count));
+    }
+  }
+  // Heartbeats, with the digests of owned partitions.
+  msg::Heartbeat hb{table_.version(), table_.author(), table_.members(), leaving_, {}};
+  if (!table_.empty()) {
+    for (const std::string& name : map_names_) {
+      msg::PartitionDigest d;
+      d.map_name = name;
+      for (uint32_t p = 0; p < kPartitionCount; ++p) {
+        const GridPartition* part = partitions_[p].get();
+        if (part == nullptr || table_.owner(p) != options_.node_id) continue;
+        const uint64_t h = part->MapDigest(name, p);
+        if (h == 0) continue;
+        d.partitions.push_back(p);
+        d.hashes.push_back(h);
+      }
+      if (!d.partitions.empty()) hb.digests.push_back(std::move(d));
+    }
+  }
+  absl::btree_set<NodeId> peers(table_.members().begin(), table_.members().end());
+  for (const auto& [node, heard] : last_heard_ms_) peers.insert(node);
+  for (const NodeId& s : options_.seeds) peers.insert(s);
+  peers.erase(options_.node_id);
+  for (const NodeId& peer : peers) Send(peer, hb);
+
+  if (joined_ && !table_.empty()) {
+    // Readiness pulls: forget replicas that died, resend to the rest.
+    absl::btree_map<NodeId, msg::PartitionDigest> pulls;
+    for (auto it = not_ready_.begin(); it != not_ready_.end();) {
+      absl::btree_set<NodeId>& awaiting = it->second;
+      for (auto a = awaiting.begin(); a != awaiting.end();) {
+        a = alive.contains(*a) ? std::next(a) : awaiting.erase(a);
+      }
+      if (awaiting.empty()) {
+        it = not_ready_.erase(it);
+        continue;
+      }
+      for (const NodeId& a : awaiting) {
+        msg::PartitionDigest& d = pulls[a];
+        d.pull = true;
+        d.partitions.push_back(it->first);
+        d.hashes.push_back(0);
+      }
+      ++it;
+    }
+    for (auto& [node, d] : pulls) Send(node, std::move(d));
+    // Replication resends; a partition this server no longer owns is not acknowledged here.
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      PendingReplication& r = it->second;
+      if (table_.owner(r.partition) != options_.node_id) {
+        it = pending_.erase(it);
+        continue;
+      }
+      if (now - r.sent_ms >= options_.retry_interval_ms) {
+        r.sent_ms = now;
+        for (const NodeId& b : table_.replicas(r.partition).backups) {
+          if (!r.acked.contains(b)) Send(b, r.state);
+        }
+      }
+      ++it;
+    }
+    // Migration: hand off partitions this server no longer replicates.
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      if (partitions_[p] == nullptr || table_.IsReplica(p, options_.node_id)) continue;
+      auto in_flight = std::find_if(handoffs_.begin(), handoffs_.end(),
+                                    [p](const auto& h) { return h.second.partition == p; });
+      if (in_flight != handoffs_.end()) {
+        if (now - in_flight->second.sent_ms < options_.retry_interval_ms) continue;
+        handoffs_.erase(in_flight);
+      }
+      const uint64_t id = next_id_++;
+      handoffs_[id] = Handoff{p, now};
+      Send(table_.owner(p), StateOf(p, msg::StatePurpose::kHandoff, id));
+    }
+  }
+  uint64_t delay = options_.heartbeat_interval_ms;
+  if (SG_BUGGIFY()) delay = std::max<uint64_t>(1, delay / 4);
+  tick_timer_ = env_.timers.Schedule(delay, [this] { Tick(); });
+}
+
+void GridServer::AntiEntropy() {
+  if (joined_ && !table_.empty() && !SG_BUGGIFY()) {
+    absl::btree_map<NodeId, msg::PartitionDigest> digests;
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      const PartitionReplicas& r = table_.replicas(p);
+      if (r.owner != options_.node_id || not_ready_.contains(p)) continue;
+      const uint64_t h = partitions_[p] ? partitions_[p]->Digest(p) : 0;
+      for (const NodeId& b : r.backups) {
+        msg::PartitionDigest& d = digests[b];
+        d.partitions.push_back(p);
+        d.hashes.push_back(h);
+      }
+    }
+    for (auto& [node, d] : digests) Send(node, std::move(d));
+  }
+  anti_entropy_timer_ =
+      env_.timers.Schedule(options_.anti_entropy_interval_ms, [this] { AntiEntropy(); });
+}
+
+// ------------------------------------------------------------------ protocol
+
+void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
+  absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
+  if (!e.ok()) {
+    Fail(stats_.decode_errors, std::string(ToStd(e.status().message())));
+    return;
+  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, msg::GridOps>) {
+          OnOps(from, std::move(m));
+        } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
+          OnState(from, m);
+        } else if constexpr (std::is_same_v<T, msg::Ack>) {
+          OnAck(from, m);
+        } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
+          OnDigest(from, m);
+        } else if constexpr (std::is_same_v<T, msg::Heartbeat>) {
+          OnHeartbeat(from, m);
+        } else if constexpr (std::is_same_v<T, msg::SyncInit>) {
+          OnSyncInit(from, m);
+        } else if constexpr (std::is_same_v<T, msg::SyncBucketsRequest>) {
+          OnBucketsRequest(from, m);
+        } else {
+          Fail(stats_.protocol_errors,
+               fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));
+        }
+      },
+      e->body);
+}
+
+void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
+  if (!joined_ || table_.empty()) return;  // The client retries.
+  (void)from;
+  // Group by partition, keeping each client's seq order.
+  absl::btree_map<uint32_t, std::vector<const msg::GridOp*>> by_partition;
+  for (const msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
+  absl::btree_map<NodeId, msg::GridOps> forward;
+  for (auto& [p, ops] : by_partition) {
+    const NodeId& owner = table_.owner(p);
+    if (owner == options_.node_id) {
+      if (not_ready_.contains(p)) {
+        stats_.ops_dropped_not_ready += ops.size();
+        continue;
+      }
+      ApplyOwned(p, m, ops);
+      continue;
+    }
+    if (m.hops >= kForwardHopsMax) {
+      stats_.ops_dropped_hops += ops.size();
+      continue;
+    }
+    msg::GridOps& f = forward[owner];
+    f.client = m.client;
+    f.gateway = options_.node_id;
+    f.hops = static_cast<uint8_t>(m.hops + 1);
+    for (const msg::GridOp* op : ops) f.ops.push_back(*op);
+    stats_.ops_forwarded += ops.size();
+  }
+  if (dirty_) SyncStorage();
+  for (auto& [owner, f] : forward) Send(owner, std::move(f));
+}
+
+void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
+                            std::vector<const msg::GridOp*>& ops) {
+  std::sort(ops.begin(), ops.end(),
+            [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
+  GridPartition& part = Hold(p);
+  std::vector<msg::GridOpAck> now_acks;
+  std::vector<msg::GridOpAck> replicated_acks;
+  absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
+  for (const msg::GridOp* op : ops) {
+    LwwMap& map = MapOf(p, op->map_name);
+    uint64_t& mark = part.applied[m.client];
+    Timestamp ts;
+    if (op->seq > mark) {
+      (void)hlc_.Update(op->client_ts);  // Lenient: a far-ahead client clock is counted.
+      ts = op->value ? map.Set(op->key, *op->value) : map.Remove(op->key);
+      mark = op->seq;
+      if (options_.persist) {
+        (void)env_.storage.Write(MarkPage(p, m.client), std::to_string(mark));
+        dirty_ = true;
+      }
+      ++stats_.ops_applied;
+      if (options_.on_applied) options_.on_applied(m.client, op->seq, ts);
+    } else {
+      ++stats_.ops_duplicate;
+      const LwwRecord* current = map.GetRecord(op->key);
+      ts = current ? current->ts : hlc_.last();
+    }
+    touched[op->map_name].insert(op->key);
+    msg::GridOpAck ack{op->seq, ts, op->concern};
+    if (op->concern == msg::WriteConcern::kReplicated) {
+      replicated_acks.push_back(std::move(ack));
+    } else {
+      now_acks.push_back(std::move(ack));
+    }
+  }
+  // Durable before any acknowledgement or replication leaves.
+  if (dirty_) SyncStorage();
+  if (!now_acks.empty()) Send(m.client, msg::GridAck{std::move(now_acks)});
+  // Replicate the touched records and the client's mark.
+  msg::PartitionState state{next_id_++, p, msg::StatePurpose::kReplicate, {}, {}};
+  for (const auto& [name, keys] : touched) {
+    msg::MapRecords records{name, {}};
+    const LwwMap& map = *part.maps.at(name);
+    for (const std::string& key : keys) records.lww.push_back({key, *map.GetRecord(key)});
+    state.maps.push_back(std::move(records));
+  }
+  state.applied.push_back({m.client, part.applied[m.client]});
+  const std::vector<NodeId>& backups = table_.replicas(p).backups;
+  if (backups.empty()) {
+    if (!replicated_acks.empty()) Send(m.client, msg::GridAck{std::move(replicated_acks)});
+    return;
+  }
+  for (const NodeId& b : backups) Send(b, state);
+  if (replicated_acks.empty()) return;
+  if (pending_.size() >= kPendingReplicationsMax) return;  // The client retries.
+  const uint64_t id = state.id;
+  pending_.emplace(id,
+                   PendingReplication{
+                       p, std::move(state), {}, m.client, std::move(replicated_acks), NowMs(env_)});
+}
+
+void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
+  if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
+    const uint32_t p = h->second.partition;
+    handoffs_.erase(h);
+    if (!table_.empty() && !table_.IsReplica(p, options_.node_id) && table_.owner(p) == from) {
+      Drop(p);
+      ++stats_.partitions_handed_off;
+    }
+    return;
+  }
+  auto it = pending_.find(m.batch_id);
+  if (it == pending_.end()) return;  // Late or duplicate.
+  PendingReplication& r = it->second;
+  r.acked.insert(from);
+  for (const NodeId& b : table_.replicas(r.partition).backups) {
+    if (!r.acked.contains(b)) return;
+  }
+  // BUGGIFY-free promise: every backup of the current table applied and synced these records.
+  Send(r.client, msg::GridAck{std::move(r.acks)});
+  pending_.erase(it);
+}
+
+void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
+  switch (m.purpose) {
+    case msg::StatePurpose::kReplicate:
+    case msg::StatePurpose::kHandoff: {
+      MergeState(m);
+      if (dirty_) SyncStorage();
+      if (m.purpose == msg::StatePurpose::kHandoff) {
+        if (auto it = not_ready_.find(m.partition); it != not_ready_.end()) {
+          it->second.erase(from);
+          if (it->second.empty()) not_ready_.erase(it);
+        }
+      }
+      if (m.id != 0) Send(from, msg::Ack{m.id, 0, ""});
+      return;
+    }
+    case msg::StatePurpose::kSyncReply: {
+      MergeState(m);
+      // The sender's digest is that of the state it sent; push back when ours still differs.
+      GridPartition scratch_digest;
+      uint64_t theirs = 0;
+      for (const msg::MapRecords& r : m.maps) {
+        uint64_t d = 0;
+        for (const msg::LwwEntry& e : r.lww) d ^= RecordHash(e.key, e.record);
+        theirs ^= MixMap(r.map_name, d);
+      }
+      for (const msg::ClientMark& mark : m.applied) theirs ^= MarkHash(mark.client, mark.seq);
+      const uint64_t ours =
+          partitions_[m.partition] ? partitions_[m.partition]->Digest(m.partition) : 0;
+      if (ours != theirs) Send(from, StateOf(m.partition, msg::StatePurpose::kSyncPush, 0));
+      return;
+    }
+    case msg::StatePurpose::kSyncPush:
+      MergeState(m);
+      return;
+    case msg::StatePurpose::kClientLeaf:
+      Fail(stats_.protocol_errors, fmt::format("ClientLeaf state from '{}'", from));
+      return;
+  }
+}
+
+void GridServer::OnDigest(const NodeId& from, const msg::PartitionDigest& m) {
+  if (!m.pull) {
+    // Anti-entropy from an owner: answer every partition whose digest differs.
+    for (size_t i = 0; i < m.partitions.size(); ++i) {
+      const uint32_t p = m.partitions[i];
+      const uint64_t ours = partitions_[p] ? partitions_[p]->Digest(p) : 0;
+      if (ours != m.hashes[i]) Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0));
+    }
+    return;
+  }
+  if (m.requester.empty()) {
+    // A new owner's readiness pull.
+    for (uint32_t p : m.partitions) Send(from, StateOf(p, msg::StatePurpose::kHandoff, 0));
+    return;
+  }
+  if (m.map_name.empty()) {
+    Fail(stats_.protocol_errors, "client pull without a map name");
+    return;
+  }
+  if (m.requester == from) {
+    // A client's pull at its gateway: fan out to the owners.
+    if (table_.empty()) return;
+    absl::btree_map<NodeId, msg::PartitionDigest> forward;
+    for (size_t i = 0; i < m.partitions.size(); ++i) {
+      const uint32_t p = m.partitions[i];
+      const NodeId& owner = table_.owner(p);
+      if (owner == options_.node_id) {
+        Send(from, StateOf(p, msg::StatePurpose::kClientLeaf, m.id, m.map_name));
+        continue;
+      }
+      msg::PartitionDigest& f = forward[owner];
+      f.id = m.id;
+      f.map_name = m.map_name;
+      f.pull = true;
+      f.requester = m.requester;
+      f.partitions.push_back(p);
+      f.hashes.push_back(m.hashes[i]);
+    }
+    for (auto& [owner, f] : forward) Send(owner, std::move(f));
+    return;
+  }
+  // Forwarded client pull: answer the client directly.
+  for (uint32_t p : m.partitions) {
+    Send(m.requester, StateOf(p, msg::StatePurpose::kClientLeaf, m.id, m.map_name));
+  }
+}
+
+uint64_t GridServer::DirectoryDigest(const std::string& map, uint32_t p) const {
+  const NodeId& owner = table_.owner(p);
+  if (owner == options_.node_id) {
+    return partitions_[p] ? partitions_[p]->MapDigest(map, p) : 0;
+  }
+  auto o = directory_.find(owner);
+  if (o == directory_.end()) return 0;
+  auto m = o->second.find(map);
+  if (m == o->second.end()) return 0;
+  auto d = m->second.find(p);
+  return d == m->second.end() ? 0 : d->second;
+}
+
+void GridServer::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
+  if (table_.empty()) return;
+  uint64_t root = 0;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) root ^= DirectoryDigest(m.map_name, p);
+  Send(from, msg::SyncRoot{m.map_name, m.kind, m.depth, root});
+}
+
+void GridServer::OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m) {
+  if (table_.empty()) return;
+  msg::PartitionDigest d;
+  d.map_name = m.map_name;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const uint64_t h = DirectoryDigest(m.map_name, p);
+    if (h == 0) continue;
+    d.partitions.push_back(p);
+    d.hashes.push_back(h);
+  }
+  Send(from, std::move(d));
+}
+
+}  // namespace seedgrid

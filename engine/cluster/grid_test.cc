@@ -1,0 +1,335 @@
+// Grid servers and clients on hand-driven Env parts: the write path and its concerns, exactly-once
+// op logs, failover, migration, offline clients, restart from memory and from a SQLite file, and
+// bad input. Seeded scenarios with faults run in scenarios/ (grid_runner).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "engine/client/grid_client.h"
+#include "engine/cluster/grid_server.h"
+#include "engine/env/mem_storage.h"
+#include "engine/env/real/sqlite_storage.h"
+#include "engine/env/testing/manual_env.h"
+#include "engine/env/xoshiro.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+namespace {
+
+struct Host {
+  ManualClock clock{1'000'000};
+  ManualTimers timers{clock};
+  MemStorage storage;
+  std::unique_ptr<Env> env;
+  std::unique_ptr<GridServer> server;
+  std::unique_ptr<GridClient> client;
+};
+
+class Grid {
+ public:
+  explicit Grid(int servers, int clients = 1) {
+    for (int i = 0; i < servers; ++i) server_ids.push_back("s" + std::to_string(i));
+    for (int i = 0; i < servers; ++i) StartServer(i);
+    for (int i = 0; i < clients; ++i) {
+      client_hosts.push_back(MakeHost());
+      OpenClient(i);
+    }
+  }
+  std::unique_ptr<Host> MakeHost() {
+    auto h = std::make_unique<Host>();
+    h->clock.SetMs(now_ms);
+    h->env = std::make_unique<Env>(Env{h->clock, random, network, h->timers, h->storage});
+    return h;
+  }
+  GridServerOptions ServerOptions(const NodeId& id) {
+    return GridServerOptions{.node_id = id,
+                             .seeds = server_ids,
+                             .on_applied = [this](const NodeId& c, uint64_t seq, const Timestamp&) {
+                               ++applied[{c, seq}];
+                             }};
+  }
+  void StartServer(int i) {
+    if (static_cast<size_t>(i) >= server_hosts.size()) server_hosts.resize(i + 1);
+    if (!server_hosts[i]) server_hosts[i] = MakeHost();
+    auto opened = GridServer::Open(*server_hosts[i]->env, ServerOptions(server_ids[i]));
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    server_hosts[i]->server = std::move(*opened);
+  }
+  void CrashServer(int i) {
+    server_hosts[i]->server.reset();
+    server_hosts[i]->storage.Crash();
+  }
+  void OpenClient(int i, size_t first_server = 0) {
+    auto opened = GridClient::Open(
+        *client_hosts[i]->env,
+        GridClientOptions{.node_id = "c" + std::to_string(i),
+                          .servers = server_ids,
+                          .first_server = first_server,
+                          .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& a) {
+                            acks.push_back({op, a});
+                          }});
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    client_hosts[i]->client = std::move(*opened);
+  }
+  // Advances every clock in 10 ms steps, running timers and delivering every message.
+  void Run(uint64_t ms) {
+    for (uint64_t t = 0; t < ms; t += 10) {
+      now_ms += 10;
+      for (auto* hosts : {&server_hosts, &client_hosts}) {
+        for (auto& h : *hosts) {
+          if (!h) continue;
+          h->clock.SetMs(now_ms);
+          h->timers.RunDue();
+        }
+      }
+      network.DeliverAll();
+    }
+  }
+  GridServer& server(int i) { return *server_hosts[i]->server; }
+  GridClient& client(int i) { return *client_hosts[i]->client; }
+  // The owner's record of (map, key) under server 0's... the first live server's table.
+  const LwwRecord* OwnerRecord(const std::string& map, const std::string& key) {
+    for (auto& h : server_hosts) {
+      if (!h || !h->server || h->server->table().empty()) continue;
+      const NodeId& owner = h->server->table().owner(PartitionOf(key));
+      for (auto& o : server_hosts) {
+        if (!o || !o->server || o->server->node_id() != owner) continue;
+        const GridPartition* part = o->server->partition(PartitionOf(key));
+        if (part == nullptr || !part->maps.contains(map)) return nullptr;
+        return part->maps.at(map)->GetRecord(key);
+      }
+    }
+    return nullptr;
+  }
+
+  uint64_t now_ms = 1'000'000;
+  Xoshiro256 random{5};
+  QueueNetwork network;
+  std::vector<NodeId> server_ids;
+  std::vector<std::unique_ptr<Host>> server_hosts;
+  std::vector<std::unique_ptr<Host>> client_hosts;
+  std::map<std::pair<NodeId, uint64_t>, int> applied;
+  std::vector<std::pair<msg::GridOp, msg::GridOpAck>> acks;
+};
+
+Document Doc(int v) { return Document{{"v", int64_t{v}}}; }
+
+TEST(Grid, ServersAgreeOnTheInitialTable) {
+  Grid g(3, 0);
+  g.Run(300);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(g.server(i).table().version(), 1u);
+    EXPECT_EQ(g.server(i).table().members(), g.server_ids);
+  }
+}
+
+TEST(Grid, WritesAreLocalFirstThenReplicatedAndAcknowledged) {
+  Grid g(3);
+  g.client(0).Set("users", "alice", Doc(1), msg::WriteConcern::kReplicated);
+  // Readable at once, before any message moved.
+  ASSERT_NE(g.client(0).Get("users", "alice"), nullptr);
+  g.Run(500);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_EQ(g.acks[0].second.level, msg::WriteConcern::kReplicated);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  const uint32_t p = PartitionOf("alice");
+  int holders = 0;
+  for (int i = 0; i < 3; ++i) {
+    const GridPartition* part = g.server(i).partition(p);
+    if (part == nullptr || !part->maps.contains("users")) continue;
+    const LwwRecord* r = part->maps.at("users")->GetRecord("alice");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->ts, g.acks[0].second.ts);  // The server's stamp, not the client's.
+    EXPECT_EQ(r->ts.node_id, g.server(0).table().owner(p));
+    ++holders;
+  }
+  EXPECT_EQ(holders, 2);  // Owner and one backup.
+  // The client adopted the server's stamp through sync.
+  g.Run(1500);
+  EXPECT_EQ(g.client(0).maps().at("users")->GetRecord("alice")->ts, g.acks[0].second.ts);
+}
+
+TEST(Grid, ResentOpsAreAppliedOnce) {
+  Grid g(3);
+  for (int i = 0; i < 50; ++i) {
+    g.client(0).Set("users", "k" + std::to_string(i), Doc(i), msg::WriteConcern::kApplied);
+  }
+  // Deliver nothing for a while so the client resends the same ops several times.
+  for (int step = 0; step < 5; ++step) {
+    g.now_ms += 100;
+    g.client_hosts[0]->clock.SetMs(g.now_ms);
+    g.client_hosts[0]->timers.RunDue();
+  }
+  g.Run(1000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(g.applied.size(), 50u);
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << " " << op.second;
+  uint64_t duplicates = 0;
+  for (int i = 0; i < 3; ++i) duplicates += g.server(i).stats().ops_duplicate;
+  EXPECT_GT(duplicates, 0u);
+}
+
+TEST(Grid, OfflineClientWorksLocallyAndConvergesOnReconnect) {
+  Grid g(3, 2);
+  g.client(1).Set("users", "shared", Doc(1));
+  g.Run(500);
+  g.client(0).GoOffline();
+  for (int i = 0; i < 20; ++i) g.client(0).Set("users", "off" + std::to_string(i), Doc(i));
+  EXPECT_NE(g.client(0).Get("users", "off3"), nullptr);
+  g.Run(3000);
+  EXPECT_EQ(g.client(0).op_log().size(), 20u);  // Nothing left while offline.
+  g.client(0).GoOnline();
+  g.Run(3000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(g.client(0).MapRoot("users"), g.client(1).MapRoot("users"));
+  ASSERT_NE(g.client(1).Get("users", "off3"), nullptr);
+  ASSERT_NE(g.client(0).Get("users", "shared"), nullptr);
+}
+
+TEST(Grid, FailoverKeepsReplicatedWritesAndTheTableConverges) {
+  Grid g(3);
+  for (int i = 0; i < 100; ++i) {
+    g.client(0).Set("users", "k" + std::to_string(i), Doc(i), msg::WriteConcern::kReplicated);
+  }
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 100u);
+  g.CrashServer(1);
+  g.Run(3000);
+  EXPECT_EQ(g.server(0).table().members(), (std::vector<NodeId>{"s0", "s2"}));
+  EXPECT_TRUE(g.server(0).table().SameAs(g.server(2).table()));
+  for (const auto& [op, ack] : g.acks) {
+    const LwwRecord* r = g.OwnerRecord("users", op.key);
+    ASSERT_NE(r, nullptr) << op.key;
+    EXPECT_GE(r->ts, ack.ts);
+  }
+  // Writes continue after the failover, and the restarted server rejoins from its storage.
+  g.client(0).Set("users", "after", Doc(1), msg::WriteConcern::kReplicated);
+  g.StartServer(1);
+  g.Run(4000);
+  EXPECT_EQ(g.acks.size(), 101u);
+  EXPECT_EQ(g.server(1).table().members(), g.server_ids);
+  EXPECT_TRUE(g.server(0).table().SameAs(g.server(1).table()));
+  for (const auto& [op, ack] : g.acks) {
+    const LwwRecord* r = g.OwnerRecord("users", op.key);
+    ASSERT_NE(r, nullptr) << op.key;
+    EXPECT_GE(r->ts, ack.ts);
+  }
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1);
+}
+
+TEST(Grid, JoinAndLeaveMigratePartitions) {
+  Grid g(2);
+  for (int i = 0; i < 200; ++i) {
+    g.client(0).Set("users", "k" + std::to_string(i), Doc(i), msg::WriteConcern::kReplicated);
+  }
+  g.Run(1000);
+  // s2 joins at run time.
+  g.server_ids.push_back("s2");
+  g.server_hosts.push_back(g.MakeHost());
+  GridServerOptions o = g.ServerOptions("s2");
+  o.seeds = {"s0", "s1"};
+  o.join = true;
+  auto opened = GridServer::Open(*g.server_hosts[2]->env, o);
+  ASSERT_TRUE(opened.ok());
+  g.server_hosts[2]->server = std::move(*opened);
+  g.Run(3000);
+  EXPECT_EQ(g.server(0).table().members().size(), 3u);
+  size_t owned = 0;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (g.server(2).table().owner(p) == "s2") ++owned;
+  }
+  EXPECT_EQ(owned, 90u);  // 271 partitions over 3 members.
+  // s0 leaves gracefully: it hands everything off.
+  g.server(0).Leave();
+  g.Run(4000);
+  EXPECT_TRUE(g.server(0).left());
+  EXPECT_EQ(g.server(1).table().members(), (std::vector<NodeId>{"s1", "s2"}));
+  for (const auto& [op, ack] : g.acks) {
+    const LwwRecord* r = g.OwnerRecord("users", op.key);
+    ASSERT_NE(r, nullptr) << op.key;
+    EXPECT_GE(r->ts, ack.ts);
+  }
+}
+
+TEST(Grid, ClientRestartsFromItsStorageWithItsOpLog) {
+  Grid g(3);
+  g.client(0).GoOffline();
+  for (int i = 0; i < 10; ++i) g.client(0).Set("users", "k" + std::to_string(i), Doc(i));
+  g.client_hosts[0]->client.reset();  // The process exits with the log unsent.
+  g.OpenClient(0, 1);
+  EXPECT_EQ(g.client(0).op_log().size(), 10u);
+  EXPECT_NE(g.client(0).Get("users", "k3"), nullptr);
+  g.Run(2000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(g.applied.size(), 10u);
+  // Never reuses a seq.
+  EXPECT_EQ(g.client(0).Set("users", "k99", Doc(1)), 11u);
+}
+
+TEST(Grid, SqliteBackedServerRestartsFromItsFile) {
+  const std::string path = ::testing::TempDir() + "seedgrid_grid_server.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  ManualClock clock{1'000'000};
+  ManualTimers timers{clock};
+  Xoshiro256 random{7};
+  QueueNetwork network;
+  const GridServerOptions options{.node_id = "s0", .seeds = {"s0"}};
+  MemStorage client_storage;
+  Env client_env{clock, random, network, timers, client_storage};
+  auto client = GridClient::Open(client_env, {.node_id = "c0", .servers = {"s0"}});
+  ASSERT_TRUE(client.ok());
+  {
+    auto storage = SqliteStorage::Open(path);
+    ASSERT_TRUE(storage.ok()) << storage.status();
+    Env env{clock, random, network, timers, **storage};
+    auto server = GridServer::Open(env, options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    (*client)->Set("users", "alice", Doc(7));
+    for (int i = 0; i < 30; ++i) {
+      clock.AdvanceMs(10);
+      timers.RunDue();
+      network.DeliverAll();
+    }
+    ASSERT_TRUE((*client)->op_log().empty());
+  }  // The server process exits.
+  auto storage = SqliteStorage::Open(path);
+  ASSERT_TRUE(storage.ok());
+  Env env{clock, random, network, timers, **storage};
+  auto server = GridServer::Open(env, options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const GridPartition* part = (*server)->partition(PartitionOf("alice"));
+  ASSERT_NE(part, nullptr);
+  EXPECT_EQ(*part->maps.at("users")->GetRecord("alice")->value, Doc(7));
+  EXPECT_EQ(part->applied.at("c0"), 1u);  // The applied mark survived: no re-application.
+}
+
+TEST(Grid, TornPagesAreDiscardedOnRestart) {
+  Grid g(1);
+  g.client(0).Set("users", "k", Doc(1));
+  g.Run(500);
+  ASSERT_TRUE(g.server_hosts[0]->storage.Write("R/1/5/users/zz", "\x01garbage").ok());
+  ASSERT_TRUE(g.server_hosts[0]->storage.Sync().ok());
+  g.server_hosts[0]->server.reset();
+  g.StartServer(0);
+  EXPECT_EQ(g.server(0).stats().torn_pages_discarded, 1u);
+  g.Run(1500);  // A restarted server waits suspect_after_ms for the cluster before it serves.
+  EXPECT_NE(g.OwnerRecord("users", "k"), nullptr);
+}
+
+TEST(Grid, GarbageMessagesAreCountedNotFatal) {
+  Grid g(2, 0);
+  ASSERT_TRUE(g.network.Send("x", "s0", "not a message").ok());
+  msg::PartitionDigest bad;
+  bad.pull = true;
+  bad.requester = "x";
+  bad.partitions = {1};
+  bad.hashes = {0};
+  ASSERT_TRUE(g.network.Send("x", "s0", EncodeMessage(msg::Envelope{"x", bad})).ok());
+  g.Run(100);
+  EXPECT_EQ(g.server(0).stats().decode_errors, 1u);
+  EXPECT_GE(g.server(0).stats().protocol_errors, 1u);
+}
+
+}  // namespace
+}  // namespace seedgrid

@@ -1,0 +1,42 @@
+// Per-partition digests of LWW maps, shared by grid servers and clients.
+//
+// The digest of (map, partition) is the XOR of RecordHash(key, record) over the map's records
+// whose key falls in the partition: order-independent, O(1) to update on every change, and equal
+// on two replicas exactly when (up to 64-bit collisions) they hold the same records. Servers
+// gossip their owned partitions' digests; a client compares its own against them to pull only the
+// partitions that differ (the grid's Merkle levels are root -> partitions -> records).
+#ifndef SEEDGRID_ENGINE_CLUSTER_RECORD_DIGEST_H_
+#define SEEDGRID_ENGINE_CLUSTER_RECORD_DIGEST_H_
+
+#include <array>
+#include <cstdint>
+
+#include "engine/cluster/partition.h"
+#include "engine/crdt/lww_map.h"
+
+namespace seedgrid {
+
+class PartitionDigests {
+ public:
+  // Folds one change in: XOR out the old record, XOR in the new one.
+  void Apply(const LwwChange& change, uint32_t partition) {
+    uint64_t& d = digests_[partition];
+    if (change.old_record != nullptr) d ^= RecordHash(change.key, *change.old_record);
+    if (change.new_record != nullptr) d ^= RecordHash(change.key, *change.new_record);
+  }
+  void Apply(const LwwChange& change) { Apply(change, PartitionOf(change.key)); }
+  uint64_t of(uint32_t partition) const { return digests_[partition]; }
+  // XOR of every partition's digest.
+  uint64_t Root() const {
+    uint64_t r = 0;
+    for (uint64_t d : digests_) r ^= d;
+    return r;
+  }
+
+ private:
+  std::array<uint64_t, kPartitionCount> digests_{};
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLUSTER_RECORD_DIGEST_H_
