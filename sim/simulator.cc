@@ -53,7 +53,7 @@ struct Simulator::Node {
         env(Env{clock, random, *sim.network_, timers, storage}) {}
   SkewedClock clock;
   SimTimers timers;
-  MemStorage storage;
+  SimStorage storage;
   Xoshiro256 random;
   Env env;
   Network::Handler handler;
@@ -72,7 +72,9 @@ bool Simulator::alive(int node) const { return nodes_.at(node)->alive; }
 bool Simulator::paused(int node) const { return nodes_.at(node)->paused_until_ns > now_ns(); }
 
 Simulator::Simulator(SimulatorOptions options)
-    : options_(std::move(options)), network_random_(Substream(options_.seed, "network")) {
+    : options_(std::move(options)),
+      network_random_(Substream(options_.seed, "network")),
+      storage_random_(Substream(options_.seed, "storage")) {
   SG_ASSERT(options_.nodes >= 1 && options_.nodes <= 4096);
   SG_ASSERT(options_.latency_min_lo_ns <= options_.latency_min_hi_ns);
   SG_ASSERT(options_.latency_min_hi_ns <= UINT32_MAX);
@@ -100,7 +102,7 @@ Simulator::~Simulator() = default;
 
 Env& Simulator::env(int node) { return nodes_.at(node)->env; }
 SkewedClock& Simulator::clock(int node) { return nodes_.at(node)->clock; }
-MemStorage& Simulator::storage(int node) { return nodes_.at(node)->storage; }
+SimStorage& Simulator::storage(int node) { return nodes_.at(node)->storage; }
 
 int Simulator::IndexOf(const NodeId& id) const {
   auto it = index_of_.find(id);
@@ -136,7 +138,10 @@ void Simulator::Crash(int node) {
   if (stop_) stop_(node);
   n.alive = false;
   n.handler = nullptr;
-  n.storage.Crash();  // Unsynced writes are lost.
+  // Unsynced writes are lost; with torn writes on, the last one survives torn.
+  if (n.storage.Crash(options_.torn_writes, storage_random_)) {
+    TraceFault(node, fmt::format("torn write n{}", node));
+  }
   ++n.incarnation;    // Timers and in-flight messages of the old incarnation are dropped.
 }
 

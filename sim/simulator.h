@@ -34,6 +34,7 @@
 #include "engine/env/mem_storage.h"
 #include "engine/env/xoshiro.h"
 #include "sim/event_queue.h"
+#include "sim/sim_storage.h"
 #include "sim/skewed_clock.h"
 #include "sim/trace.h"
 
@@ -53,6 +54,7 @@ struct SimulatorOptions {
   uint64_t latency_min_hi_ns = 2'000'000;
   uint64_t latency_tail_mean_ns = 1'000'000;  // exponential tail on every message
   uint64_t events_max = 200'000'000;          // event budget for the whole run
+  bool torn_writes = false;                   // a crash tears the last unsynced write (SimStorage)
 };
 
 // Rates of the probabilistic network faults (ppm per message); zero means off.
@@ -92,7 +94,7 @@ class Simulator {
   const std::vector<NodeId>& node_ids() const { return ids_; }
   int nodes() const { return static_cast<int>(ids_.size()); }
   SkewedClock& clock(int node);
-  MemStorage& storage(int node);
+  SimStorage& storage(int node);
 
   // Lifecycle callbacks; `start` also runs for every node in Start().
   void SetNodeCallbacks(NodeCallback start, NodeCallback stop);
@@ -171,6 +173,7 @@ class Simulator {
   Trace trace_;
   SimStats stats_;
   Xoshiro256 network_random_;
+  Xoshiro256 storage_random_;
   std::unique_ptr<VirtualClock> virtual_clock_;
   std::unique_ptr<SimNetwork> network_;
   std::vector<NodeId> ids_;
