@@ -12,6 +12,8 @@
 #include "invariants/convergence.h"
 #include "invariants/history.h"
 #include "invariants/query_check.h"
+#include "scenarios/faults.h"
+#include "scenarios/grid_runner.h"
 #include "sim/random.h"
 
 namespace seedgrid::scenarios {
@@ -39,6 +41,8 @@ std::vector<Query> CheckedQueries() {
 // Always consumes exactly two draws, whatever the range, so editing one kind's range (or turning
 // it off, as shrinking does) never moves another kind's draw. Ranges are at most 10^6 wide, so the
 // modulo bias is below 2^-44.
+}  // namespace
+
 uint32_t DrawRate(Random& r, const Range& range) {
   const bool coin = r.Uniform(2) == 0;
   const uint64_t word = r.Next64();
@@ -48,6 +52,8 @@ uint32_t DrawRate(Random& r, const Range& range) {
   const uint64_t span = static_cast<uint64_t>(range.hi) - lo + 1;
   return static_cast<uint32_t>(lo + word % span);
 }
+
+namespace {
 
 uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
 
@@ -84,8 +90,7 @@ class Run {
 
     const uint64_t safety_end = s_.duration_ms * kNsPerMs;
     if (s_.ops_per_sec > 0) ScheduleNextOp();
-    for (const FaultEvent& f : s_.faults) sim_.At(f.at_ms * kNsPerMs, [this, f] { Apply(f); });
-    ScheduleSwarm();
+    faults_.ScheduleAll();
     sim_.At(s_.check_interval_ms * kNsPerMs, [this] { PeriodicCheck(); });
     sim_.At(safety_end, [this] { StartLiveness(); });
 
@@ -286,146 +291,6 @@ class Run {
     }
   }
 
-  // --- Faults.
-  void TraceFault(const std::string& text) { sim_.TraceFault(-1, text); }
-
-  void Apply(const FaultEvent& f) {
-    if (liveness_) return;
-    switch (f.kind) {
-      case FaultEvent::Kind::kSplit:
-        TraceFault(fmt::format("split {}", fmt::join(f.nodes, ",")));
-        sim_.Split(f.nodes);
-        break;
-      case FaultEvent::Kind::kIsolate:
-        TraceFault(fmt::format("isolate n{}", f.node));
-        sim_.Isolate(f.node);
-        break;
-      case FaultEvent::Kind::kOneWay:
-        TraceFault(fmt::format("one-way {} -/-> {}", fmt::join(f.from, ","), fmt::join(f.to, ",")));
-        for (int a : f.from) {
-          for (int b : f.to) sim_.Block(a, b);
-        }
-        break;
-      case FaultEvent::Kind::kBridge:
-        TraceFault(fmt::format("bridge {} | n{} | {}", fmt::join(f.left, ","), f.node,
-                               fmt::join(f.right, ",")));
-        sim_.Bridge(f.left, f.right, f.node);
-        break;
-      case FaultEvent::Kind::kHeal:
-        TraceFault("heal");
-        sim_.HealAll();
-        break;
-      case FaultEvent::Kind::kCrash:
-        sim_.Crash(f.node);
-        break;
-      case FaultEvent::Kind::kRestart:
-        sim_.Restart(f.node);
-        break;
-      case FaultEvent::Kind::kPause:
-        sim_.Pause(f.node, f.duration_ms * kNsPerMs);
-        break;
-      case FaultEvent::Kind::kClockStep:
-        sim_.StepClock(f.node, f.delta_ms);
-        break;
-      case FaultEvent::Kind::kClog:
-        TraceFault(fmt::format("clog n{}->n{} {} ms", f.from[0], f.to[0], f.duration_ms));
-        sim_.Clog(f.from[0], f.to[0], f.duration_ms * kNsPerMs);
-        break;
-    }
-  }
-
-  uint64_t FaultDurationNs(Random& r) {
-    return static_cast<uint64_t>(
-               sim::SignedIn(r, s_.swarm.fault_duration_ms.lo, s_.swarm.fault_duration_ms.hi)) *
-           kNsPerMs;
-  }
-
-  // Poisson arrivals of one fault kind through the safety phase, from its own stream.
-  void ScheduleKind(std::string_view kind, uint32_t per_min, void (Run::*fire)(Random&)) {
-    if (per_min == 0) return;
-    auto random =
-        std::make_shared<Xoshiro256>(sim::Substream(o_.seed, fmt::format("faults/{}", kind)));
-    const uint64_t mean_ns = 60'000'000'000ULL / per_min;
-    uint64_t t = 0;
-    for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k faults of one kind.
-      t += std::max<uint64_t>(
-          sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
-      if (t >= s_.duration_ms * kNsPerMs) break;
-      sim_.At(t, [this, random, fire] {
-        if (!liveness_) (this->*fire)(*random);
-      });
-    }
-  }
-
-  void ScheduleSwarm() {
-    ScheduleKind("partition", swarm_.partitions_per_min, &Run::RandomPartition);
-    ScheduleKind("crash", swarm_.crashes_per_min, &Run::RandomCrash);
-    ScheduleKind("pause", swarm_.pauses_per_min, &Run::RandomPause);
-    ScheduleKind("clock_step", swarm_.clock_steps_per_min, &Run::RandomClockStep);
-    ScheduleKind("clog", swarm_.clogs_per_min, &Run::RandomClog);
-  }
-
-  void RandomPartition(Random& r) {
-    const int n = s_.nodes;
-    if (n < 2) return;
-    std::vector<int> order(n);
-    for (int i = 0; i < n; ++i) order[i] = i;
-    for (int i = n - 1; i > 0; --i) std::swap(order[i], order[r.Uniform(i + 1)]);
-    const uint64_t kind = r.Uniform(n >= 3 ? 4 : 3);
-    const int side = 1 + static_cast<int>(r.Uniform(static_cast<uint64_t>(n / 2)));
-    FaultEvent f;
-    if (kind == 0) {
-      f.kind = FaultEvent::Kind::kSplit;
-      f.nodes.assign(order.begin(), order.begin() + side);
-    } else if (kind == 1) {
-      f.kind = FaultEvent::Kind::kIsolate;
-      f.node = order[0];
-    } else if (kind == 2) {
-      f.kind = FaultEvent::Kind::kOneWay;
-      f.from.assign(order.begin(), order.begin() + side);
-      f.to.assign(order.begin() + side, order.end());
-    } else {
-      f.kind = FaultEvent::Kind::kBridge;
-      f.node = order[0];
-      const int half = 1 + (n - 1) / 2;
-      f.left.assign(order.begin() + 1, order.begin() + half);
-      f.right.assign(order.begin() + half, order.end());
-      if (f.left.empty() || f.right.empty()) return;
-    }
-    Apply(f);
-    sim_.At(sim_.now_ns() + FaultDurationNs(r), [this] {
-      if (liveness_) return;
-      TraceFault("heal");
-      sim_.HealAll();
-    });
-  }
-
-  void RandomCrash(Random& r) {
-    const int i = static_cast<int>(r.Uniform(s_.nodes));
-    if (!sim_.alive(i)) return;
-    sim_.Crash(i);
-    sim_.At(sim_.now_ns() + FaultDurationNs(r), [this, i] { sim_.Restart(i); });
-  }
-
-  void RandomPause(Random& r) {
-    const int i = static_cast<int>(r.Uniform(s_.nodes));
-    sim_.Pause(i, FaultDurationNs(r));
-  }
-
-  void RandomClockStep(Random& r) {
-    const int i = static_cast<int>(r.Uniform(s_.nodes));
-    sim_.StepClock(i, sim::SignedIn(r, s_.swarm.clock_step_ms.lo, s_.swarm.clock_step_ms.hi));
-  }
-
-  void RandomClog(Random& r) {
-    if (s_.nodes < 2) return;
-    const int a = static_cast<int>(r.Uniform(s_.nodes));
-    const int b = static_cast<int>((a + 1 + r.Uniform(s_.nodes - 1)) % s_.nodes);
-    const uint64_t d = FaultDurationNs(r);
-    TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
-    sim_.Clog(a, b, d);
-  }
-
   // --- Checks.
   std::optional<invariants::Violation> CheckNode(int i, size_t page_size) {
     if (!On("queries") || !nodes_[i]) return std::nullopt;
@@ -541,6 +406,7 @@ class Run {
   bool skip_final_ = false;
   uint64_t converged_at_ns_ = 0;
   uint64_t checks_run_ = 0;
+  FaultInjector faults_{sim_, s_, swarm_, o_.seed, liveness_};
 };
 
 }  // namespace
@@ -582,6 +448,7 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
 }
 
 RunResult RunScenario(const Scenario& scenario, const RunOptions& options) {
+  if (scenario.grid) return RunGridScenario(scenario, options);
   Run run(scenario, options);
   return run.Go();
 }

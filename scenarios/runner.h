@@ -37,6 +37,9 @@ struct SwarmDraw {
   std::string ToString() const;
 };
 SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
+// A rate from a swarm range: always two draws; a range with lo <= 0 is off for about half the
+// seeds, else uniform in [max(lo, 1), hi].
+uint32_t DrawRate(Random& r, const Range& range);
 // Each node's clock offset and drift, drawn from the scenario's ranges.
 std::vector<sim::NodeClockParams> DrawClocks(const Scenario& scenario, uint64_t seed);
 

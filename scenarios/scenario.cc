@@ -297,6 +297,79 @@ const std::vector<std::string>& InvariantNames() {
   return kNames;
 }
 
+const std::vector<std::string>& GridInvariantNames() {
+  static const std::vector<std::string> kNames = {"grid_table", "grid_durability",
+                                                  "grid_exactly_once", "grid_convergence",
+                                                  "liveness"};
+  return kNames;
+}
+
+namespace {
+
+void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error) {
+  r.Int("servers", g.servers, 1, 64);
+  r.Int("clients", g.clients, 0, 100'000);
+  r.Int("backup_count", g.backup_count, 0, 8);
+  r.Int("heartbeat_interval_ms", g.heartbeat_interval_ms, 1, kDayMs);
+  r.Int("suspect_after_ms", g.suspect_after_ms, 2, kDayMs);
+  r.Int("anti_entropy_interval_ms", g.anti_entropy_interval_ms, 1, kDayMs);
+  r.Int("retry_interval_ms", g.retry_interval_ms, 1, kDayMs);
+  r.Int("client_push_interval_ms", g.client_push_interval_ms, 1, kDayMs);
+  r.Int("client_sync_interval_ms", g.client_sync_interval_ms, 1, kDayMs);
+  r.Int("client_timeout_ms", g.client_timeout_ms, 1, kDayMs);
+  if (const json* c = r.Field("concerns")) {
+    Reader cr(*c, r.Path("concerns"), error);
+    cr.Int("fire_and_forget", g.fire_and_forget, 0, 1'000'000);
+    cr.Int("applied", g.applied, 0, 1'000'000);
+    cr.Int("replicated", g.replicated, 0, 1'000'000);
+    cr.Done();
+    if (error->empty() && g.fire_and_forget + g.applied + g.replicated == 0) {
+      cr.Fail(r.Path("concerns"), "all weights are zero");
+    }
+  }
+  r.RangeOf("offline_per_min", g.offline_per_min, 0, 600);
+  r.RangeOf("offline_ms", g.offline_ms, 1, kDayMs);
+  r.Int("client_crash_pct", g.client_crash_pct, 0, 100);
+  r.Bool("torn_writes", g.torn_writes);
+  if (const json* j = r.Field("joins_at_ms")) {
+    if (!j->is_array()) {
+      r.Fail(r.Path("joins_at_ms"), "expected an array of times");
+    } else {
+      for (size_t i = 0; i < j->size(); ++i) {
+        const json& t = (*j)[i];
+        if (!t.is_number_unsigned() || t.get<uint64_t>() >= duration_ms) {
+          r.Fail(fmt::format("{}[{}]", r.Path("joins_at_ms"), i),
+                 fmt::format("{} is not a time inside the safety phase (duration_ms is {})",
+                             t.dump(), duration_ms));
+          break;
+        }
+        g.joins_at_ms.push_back(t.get<uint64_t>());
+      }
+    }
+  }
+  if (const json* l = r.Field("leaves")) {
+    if (!l->is_array()) {
+      r.Fail(r.Path("leaves"), "expected an array of {at_ms, server}");
+    } else {
+      const int servers = g.servers + static_cast<int>(g.joins_at_ms.size());
+      for (size_t i = 0; i < l->size(); ++i) {
+        Reader lr((*l)[i], fmt::format("{}[{}]", r.Path("leaves"), i), error);
+        GridLeave leave;
+        lr.Int("at_ms", leave.at_ms, 0, static_cast<int64_t>(duration_ms) - 1);
+        lr.Int("server", leave.server, 0, servers - 1);
+        lr.Done();
+        g.leaves.push_back(leave);
+      }
+    }
+  }
+  r.Done();
+  if (error->empty() && g.suspect_after_ms <= g.heartbeat_interval_ms) {
+    r.Fail(r.Path("suspect_after_ms"), "must exceed heartbeat_interval_ms");
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
@@ -376,6 +449,15 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
       sr.Bool("buggify", s.swarm.buggify);
       sr.Done();
     }
+    if (const json* g = r.Field("grid")) {
+      Reader gr(*g, "grid", &error);
+      s.grid.emplace();
+      ReadGrid(gr, *s.grid, s.duration_ms, &error);
+      if (error.empty()) s.nodes = s.grid->nodes();
+      if (error.empty() && (s.nodes < 1 || s.nodes > 4096)) {
+        gr.Fail("grid", fmt::format("{} nodes in all; at most 4096", s.nodes));
+      }
+    }
     if (const json* f = r.Field("faults")) {
       if (!f->is_array()) {
         r.Fail("faults", "expected an array of fault events");
@@ -398,7 +480,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
       } else {
         for (size_t i = 0; i < inv->size(); ++i) {
           const json& name = (*inv)[i];
-          const auto& known = InvariantNames();
+          const auto& known = s.grid ? GridInvariantNames() : InvariantNames();
           if (!name.is_string() ||
               std::find(known.begin(), known.end(), name.get<std::string>()) == known.end()) {
             std::string all;
@@ -414,7 +496,8 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
         }
       }
     } else {
-      s.invariants.insert(InvariantNames().begin(), InvariantNames().end());
+      const auto& all = s.grid ? GridInvariantNames() : InvariantNames();
+      s.invariants.insert(all.begin(), all.end());
     }
     r.Done();
     if (error.empty() && s.name.empty()) r.Fail("name", "a scenario needs a \"name\"");
@@ -495,6 +578,31 @@ std::string ScenarioToJson(const Scenario& s) {
     faults.push_back(std::move(e));
   }
   j["faults"] = std::move(faults);
+  if (s.grid) {
+    const GridConfig& g = *s.grid;
+    ordered leaves = ordered::array();
+    for (const GridLeave& l : g.leaves) leaves.push_back({{"at_ms", l.at_ms}, {"server", l.server}});
+    j["grid"] = {{"servers", g.servers},
+                 {"joins_at_ms", g.joins_at_ms},
+                 {"leaves", std::move(leaves)},
+                 {"clients", g.clients},
+                 {"backup_count", g.backup_count},
+                 {"heartbeat_interval_ms", g.heartbeat_interval_ms},
+                 {"suspect_after_ms", g.suspect_after_ms},
+                 {"anti_entropy_interval_ms", g.anti_entropy_interval_ms},
+                 {"retry_interval_ms", g.retry_interval_ms},
+                 {"client_push_interval_ms", g.client_push_interval_ms},
+                 {"client_sync_interval_ms", g.client_sync_interval_ms},
+                 {"client_timeout_ms", g.client_timeout_ms},
+                 {"concerns",
+                  {{"fire_and_forget", g.fire_and_forget},
+                   {"applied", g.applied},
+                   {"replicated", g.replicated}}},
+                 {"offline_per_min", range(g.offline_per_min)},
+                 {"offline_ms", range(g.offline_ms)},
+                 {"client_crash_pct", g.client_crash_pct},
+                 {"torn_writes", g.torn_writes}};
+  }
   j["invariants"] = ordered::array();
   for (const std::string& name : s.invariants) j["invariants"].push_back(name);
   return j.dump(2) + "\n";

@@ -13,6 +13,7 @@
 #define SEEDGRID_SCENARIOS_SCENARIO_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,39 @@ struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
   friend bool operator==(const Swarm&, const Swarm&) = default;
 };
 
+// A grid scenario (present: the run simulates GridServers and GridClients instead of peer
+// replica nodes). Node indexes: servers 0..servers-1, then one per join, then the clients.
+struct GridLeave {
+  uint64_t at_ms = 0;
+  int server = 0;
+  friend bool operator==(const GridLeave&, const GridLeave&) = default;
+};
+
+struct GridConfig {
+  int servers = 3;
+  std::vector<uint64_t> joins_at_ms;  // each adds one server at that time
+  std::vector<GridLeave> leaves;      // graceful leaves
+  int clients = 10;
+  uint32_t backup_count = 1;
+  uint64_t heartbeat_interval_ms = 100;
+  uint64_t suspect_after_ms = 1000;
+  uint64_t anti_entropy_interval_ms = 500;
+  uint64_t retry_interval_ms = 200;
+  uint64_t client_push_interval_ms = 100;
+  uint64_t client_sync_interval_ms = 1000;
+  uint64_t client_timeout_ms = 1500;
+  // Write-concern weights of client writes.
+  uint32_t fire_and_forget = 1, applied = 2, replicated = 2;
+  // Client churn (swarm ranges: lo == 0 is on for about half the seeds): offline periods per
+  // minute across all clients, and their length.
+  Range offline_per_min{0, 0};
+  Range offline_ms{1000, 10000};
+  uint32_t client_crash_pct = 50;  // share of swarm crashes that hit a client, not a server
+  bool torn_writes = true;         // a crash may tear the last unsynced write (half the seeds)
+  int nodes() const { return servers + static_cast<int>(joins_at_ms.size()) + clients; }
+  friend bool operator==(const GridConfig&, const GridConfig&) = default;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -89,14 +123,16 @@ struct Scenario {
   Range clock_drift_ppm{-200, 200};
   Swarm swarm;
   std::vector<FaultEvent> faults;
-  absl::btree_set<std::string> invariants;  // default: all
+  std::optional<GridConfig> grid;
+  absl::btree_set<std::string> invariants;  // default: all (of the run's kind)
   uint64_t check_interval_ms = 1000;
   uint64_t events_max = 100'000'000;
   friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 
-// Every invariant name a scenario may list.
+// Every invariant name a scenario may list: replica-node runs and grid runs have their own.
 const std::vector<std::string>& InvariantNames();
+const std::vector<std::string>& GridInvariantNames();
 
 // `file` names the source in errors. InvalidArgument "file:line:col: path: what" on any error.
 absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file);

@@ -1,0 +1,166 @@
+#include "scenarios/faults.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <memory>
+
+#include "scenarios/runner.h"
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+namespace {
+constexpr uint64_t kNsPerMs = 1'000'000;
+}  // namespace
+
+FaultInjector::FaultInjector(sim::Simulator& sim, const Scenario& scenario, const SwarmDraw& swarm,
+                             uint64_t seed, const bool& liveness, CrashPicker pick_crash)
+    : sim_(sim),
+      s_(scenario),
+      swarm_(swarm),
+      seed_(seed),
+      liveness_(liveness),
+      pick_crash_(std::move(pick_crash)) {}
+
+void FaultInjector::Apply(const FaultEvent& f) {
+  if (liveness_) return;
+  switch (f.kind) {
+    case FaultEvent::Kind::kSplit:
+      TraceFault(fmt::format("split {}", fmt::join(f.nodes, ",")));
+      sim_.Split(f.nodes);
+      break;
+    case FaultEvent::Kind::kIsolate:
+      TraceFault(fmt::format("isolate n{}", f.node));
+      sim_.Isolate(f.node);
+      break;
+    case FaultEvent::Kind::kOneWay:
+      TraceFault(fmt::format("one-way {} -/-> {}", fmt::join(f.from, ","), fmt::join(f.to, ",")));
+      for (int a : f.from) {
+        for (int b : f.to) sim_.Block(a, b);
+      }
+      break;
+    case FaultEvent::Kind::kBridge:
+      TraceFault(fmt::format("bridge {} | n{} | {}", fmt::join(f.left, ","), f.node,
+                             fmt::join(f.right, ",")));
+      sim_.Bridge(f.left, f.right, f.node);
+      break;
+    case FaultEvent::Kind::kHeal:
+      TraceFault("heal");
+      sim_.HealAll();
+      break;
+    case FaultEvent::Kind::kCrash:
+      sim_.Crash(f.node);
+      break;
+    case FaultEvent::Kind::kRestart:
+      sim_.Restart(f.node);
+      break;
+    case FaultEvent::Kind::kPause:
+      sim_.Pause(f.node, f.duration_ms * kNsPerMs);
+      break;
+    case FaultEvent::Kind::kClockStep:
+      sim_.StepClock(f.node, f.delta_ms);
+      break;
+    case FaultEvent::Kind::kClog:
+      TraceFault(fmt::format("clog n{}->n{} {} ms", f.from[0], f.to[0], f.duration_ms));
+      sim_.Clog(f.from[0], f.to[0], f.duration_ms * kNsPerMs);
+      break;
+  }
+}
+
+uint64_t FaultInjector::DurationNs(Random& r) {
+  return static_cast<uint64_t>(
+             sim::SignedIn(r, s_.swarm.fault_duration_ms.lo, s_.swarm.fault_duration_ms.hi)) *
+         kNsPerMs;
+}
+
+// Poisson arrivals of one fault kind through the safety phase, from its own stream.
+void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min,
+                               void (FaultInjector::*fire)(Random&)) {
+  if (per_min == 0) return;
+  auto random =
+      std::make_shared<Xoshiro256>(sim::Substream(seed_, fmt::format("faults/{}", kind)));
+  const uint64_t mean_ns = 60'000'000'000ULL / per_min;
+  uint64_t t = 0;
+  for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k faults of one kind.
+    t += std::max<uint64_t>(
+        sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
+    if (t >= s_.duration_ms * kNsPerMs) break;
+    sim_.At(t, [this, random, fire] {
+      if (!liveness_) (this->*fire)(*random);
+    });
+  }
+}
+
+void FaultInjector::ScheduleAll() {
+  for (const FaultEvent& f : s_.faults) sim_.At(f.at_ms * kNsPerMs, [this, f] { Apply(f); });
+  ScheduleKind("partition", swarm_.partitions_per_min, &FaultInjector::RandomPartition);
+  ScheduleKind("crash", swarm_.crashes_per_min, &FaultInjector::RandomCrash);
+  ScheduleKind("pause", swarm_.pauses_per_min, &FaultInjector::RandomPause);
+  ScheduleKind("clock_step", swarm_.clock_steps_per_min, &FaultInjector::RandomClockStep);
+  ScheduleKind("clog", swarm_.clogs_per_min, &FaultInjector::RandomClog);
+}
+
+void FaultInjector::RandomPartition(Random& r) {
+  const int n = s_.nodes;
+  if (n < 2) return;
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  for (int i = n - 1; i > 0; --i) std::swap(order[i], order[r.Uniform(i + 1)]);
+  const uint64_t kind = r.Uniform(n >= 3 ? 4 : 3);
+  const int side = 1 + static_cast<int>(r.Uniform(static_cast<uint64_t>(n / 2)));
+  FaultEvent f;
+  if (kind == 0) {
+    f.kind = FaultEvent::Kind::kSplit;
+    f.nodes.assign(order.begin(), order.begin() + side);
+  } else if (kind == 1) {
+    f.kind = FaultEvent::Kind::kIsolate;
+    f.node = order[0];
+  } else if (kind == 2) {
+    f.kind = FaultEvent::Kind::kOneWay;
+    f.from.assign(order.begin(), order.begin() + side);
+    f.to.assign(order.begin() + side, order.end());
+  } else {
+    f.kind = FaultEvent::Kind::kBridge;
+    f.node = order[0];
+    const int half = 1 + (n - 1) / 2;
+    f.left.assign(order.begin() + 1, order.begin() + half);
+    f.right.assign(order.begin() + half, order.end());
+    if (f.left.empty() || f.right.empty()) return;
+  }
+  Apply(f);
+  sim_.At(sim_.now_ns() + DurationNs(r), [this] {
+    if (liveness_) return;
+    TraceFault("heal");
+    sim_.HealAll();
+  });
+}
+
+void FaultInjector::RandomCrash(Random& r) {
+  const int i = pick_crash_ ? pick_crash_(r) : static_cast<int>(r.Uniform(s_.nodes));
+  if (i < 0 || !sim_.alive(i)) return;
+  sim_.Crash(i);
+  sim_.At(sim_.now_ns() + DurationNs(r), [this, i] { sim_.Restart(i); });
+}
+
+void FaultInjector::RandomPause(Random& r) {
+  const int i = static_cast<int>(r.Uniform(s_.nodes));
+  sim_.Pause(i, DurationNs(r));
+}
+
+void FaultInjector::RandomClockStep(Random& r) {
+  const int i = static_cast<int>(r.Uniform(s_.nodes));
+  sim_.StepClock(i, sim::SignedIn(r, s_.swarm.clock_step_ms.lo, s_.swarm.clock_step_ms.hi));
+}
+
+void FaultInjector::RandomClog(Random& r) {
+  if (s_.nodes < 2) return;
+  const int a = static_cast<int>(r.Uniform(s_.nodes));
+  const int b = static_cast<int>((a + 1 + r.Uniform(s_.nodes - 1)) % s_.nodes);
+  const uint64_t d = DurationNs(r);
+  TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
+  sim_.Clog(a, b, d);
+}
+
+
+}  // namespace seedgrid::scenarios

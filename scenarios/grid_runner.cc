@@ -1,0 +1,561 @@
+#include "scenarios/grid_runner.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <xxhash.h>
+
+#include <memory>
+
+#include "engine/base/assert.h"
+#include "engine/base/buggify.h"
+#include "engine/base/strings.h"
+#include "engine/client/grid_client.h"
+#include "engine/cluster/grid_server.h"
+#include "scenarios/faults.h"
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+namespace {
+
+constexpr uint64_t kNsPerMs = 1'000'000;
+const std::string kMap = "users";
+constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
+
+uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
+struct Issue {
+  std::string invariant;
+  std::string detail;
+};
+
+class GridRun {
+ public:
+  GridRun(const Scenario& s, const RunOptions& o)
+      : s_(s),
+        g_(*s.grid),
+        o_(o),
+        swarm_(DrawSwarm(s, o.seed)),
+        sim_(SimOptions(s, o.seed, DrawTorn(s, o.seed))),
+        workload_(sim::Substream(o.seed, "workload")),
+        servers_total_(g_.servers + static_cast<int>(g_.joins_at_ms.size())) {
+    Xoshiro256 grid_swarm = sim::Substream(o.seed, "grid-swarm");
+    offline_per_min_ = DrawRate(grid_swarm, g_.offline_per_min);
+    servers_.resize(servers_total_);
+    started_.assign(servers_total_, false);
+    for (int i = 0; i < g_.servers; ++i) started_[i] = true;
+    leaving_.assign(servers_total_, false);
+    retired_.assign(servers_total_, false);
+    clients_.resize(g_.clients);
+    offline_.assign(g_.clients, false);
+    for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
+    for (int i = 0; i < g_.clients; ++i) {
+      client_random_.push_back(sim::Substream(o.seed, fmt::format("workload/c{}", i)));
+    }
+    if (o.trace_sink) sim_.trace().set_sink(o.trace_sink);
+    sim_.trace().set_keep_log(o.keep_trace_log);
+  }
+
+  RunResult Go() {
+    std::optional<BuggifyContext> buggify;
+    if (swarm_.buggify) buggify.emplace(o_.seed ^ 0xb0661f7ULL);
+    ScopedBuggify scope(buggify ? &*buggify : nullptr);
+
+    sim_.SetNodeCallbacks([this](int i) { StartNode(i); }, [this](int i) { StopNode(i); });
+    sim_.SetFaultRates(
+        sim::NetworkFaultRates{swarm_.loss_ppm, swarm_.duplicate_ppm, swarm_.reorder_ppm});
+    sim_.StartAll();
+    sim_.trace().Record(0, sim::TraceKind::kPhase, -1, -1, 1, [this] {
+      return fmt::format("safety (grid: {} servers, {} clients; offline {}/min, torn writes {})",
+                         servers_total_, g_.clients, offline_per_min_, torn_ ? "on" : "off");
+    });
+    const uint64_t safety_end = s_.duration_ms * kNsPerMs;
+    if (s_.ops_per_sec > 0 && g_.clients > 0) ScheduleNextOp();
+    faults_.ScheduleAll();
+    ScheduleOffline();
+    for (size_t j = 0; j < g_.joins_at_ms.size(); ++j) {
+      const int i = g_.servers + static_cast<int>(j);
+      sim_.At(g_.joins_at_ms[j] * kNsPerMs, [this, i] { Join(i); });
+    }
+    for (const GridLeave& l : g_.leaves) {
+      sim_.At(l.at_ms * kNsPerMs, [this, l] { BeginLeave(l.server); });
+    }
+    sim_.At(safety_end, [this] { StartLiveness(); });
+
+    const auto stop = [this] { return violation_.has_value() || converged_; };
+    const bool budget_ok = sim_.RunUntil(UINT64_MAX, stop);
+    if (!budget_ok && !violation_) {
+      Violate("event-budget", fmt::format("the run used its budget of {} events before it ended "
+                                          "(raise events_max or shorten the scenario)",
+                                          s_.events_max));
+    }
+    if (!violation_ && !converged_) {
+      Violate("liveness", "the run ended (no events left) before the grid converged");
+    }
+    if (!violation_ && !skip_final_) FinalChecks();
+
+    RunResult r;
+    r.pass = !violation_.has_value();
+    r.violation = violation_;
+    r.swarm = swarm_;
+    r.trace_hash = sim_.trace().hash();
+    r.events = sim_.trace().events();
+    r.sim_events = sim_.stats().events;
+    r.messages = sim_.stats().messages_delivered;
+    r.virtual_ms = sim_.now_ns() / kNsPerMs;
+    r.ops = ops_;
+    r.checks = checks_;
+    r.converged_after_ms = converged_ ? (converged_at_ns_ - safety_end) / kNsPerMs : 0;
+    r.stats = sim_.stats();
+    if (buggify) {
+      for (const auto& [site, st] : buggify->sites()) {
+        if (st.enabled) r.buggify_sites.push_back(site);
+        r.buggify_fired += st.fired;
+      }
+    }
+    if (o_.keep_trace_log) r.trace_log = sim_.trace().log();
+    clients_.clear();
+    servers_.clear();
+    return r;
+  }
+
+ private:
+  static bool DrawTorn(const Scenario& s, uint64_t seed) {
+    Xoshiro256 r = sim::Substream(seed, "grid-torn");
+    return s.grid->torn_writes && r.Uniform(2) == 0;
+  }
+  static sim::SimulatorOptions SimOptions(const Scenario& s, uint64_t seed, bool torn) {
+    sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes, .clocks = DrawClocks(s, seed)};
+    o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;
+    o.latency_min_hi_ns = static_cast<uint64_t>(s.latency_min_us.hi) * 1000;
+    o.latency_tail_mean_ns = s.latency_tail_mean_us * 1000;
+    o.events_max = s.events_max;
+    o.torn_writes = torn;
+    return o;
+  }
+
+  bool On(std::string_view invariant) const { return s_.invariants.contains(ToAbsl(invariant)); }
+  bool IsServer(int i) const { return i < servers_total_; }
+  int ClientNode(int c) const { return servers_total_ + c; }
+  // Started, not retired and not leaving: a server that should be a table member.
+  bool Active(int i) const { return started_[i] && !retired_[i] && !leaving_[i]; }
+
+  void Violate(std::string invariant, std::string detail) {
+    if (violation_) return;
+    violation_ =
+        RunViolation{std::move(invariant), std::move(detail), sim_.now_ns(), sim_.trace().events()};
+  }
+
+  // --- Nodes.
+  void StartNode(int i) {
+    if (IsServer(i)) {
+      if (!started_[i] || retired_[i]) return;
+      GridServerOptions o{.node_id = sim_.node_id(i),
+                          .seeds = seeds_,
+                          .join = i >= g_.servers,
+                          .backup_count = g_.backup_count,
+                          .heartbeat_interval_ms = g_.heartbeat_interval_ms,
+                          .suspect_after_ms = g_.suspect_after_ms,
+                          .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
+                          .retry_interval_ms = g_.retry_interval_ms,
+                          .on_applied = [this, i](const NodeId& client, uint64_t seq,
+                                                  const Timestamp& ts) { OnApplied(i, client, seq, ts); }};
+      auto server = GridServer::Open(sim_.env(i), std::move(o));
+      if (!server.ok()) {
+        Violate("grid_durability", fmt::format("server n{} could not start from its storage: {}",
+                                               i, server.status().message()));
+        return;
+      }
+      servers_[i] = std::move(*server);
+      if (leaving_[i]) servers_[i]->Leave();
+      return;
+    }
+    const int c = i - servers_total_;
+    GridClientOptions o{.node_id = sim_.node_id(i),
+                        .servers = seeds_,
+                        .first_server = static_cast<size_t>(c),
+                        .push_interval_ms = g_.client_push_interval_ms,
+                        .sync_interval_ms = g_.client_sync_interval_ms,
+                        .server_timeout_ms = g_.client_timeout_ms,
+                        .start_online = !offline_[c],
+                        .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& ack) {
+                          if (ack.level == msg::WriteConcern::kReplicated) {
+                            replicated_.push_back({op.map_name, op.key, ack.ts});
+                          }
+                        }};
+    auto client = GridClient::Open(sim_.env(i), std::move(o));
+    if (!client.ok()) {
+      Violate("grid_durability", fmt::format("client n{} could not start from its storage: {}", i,
+                                             client.status().message()));
+      return;
+    }
+    clients_[c] = std::move(*client);
+  }
+
+  void StopNode(int i) {
+    if (IsServer(i)) {
+      servers_[i].reset();
+    } else {
+      clients_[i - servers_total_].reset();
+    }
+  }
+
+  void OnApplied(int server, const NodeId& client, uint64_t seq, const Timestamp& ts) {
+    ++checks_;
+    auto& appliers = applied_[{client, seq}];
+    for (int a : appliers) {
+      if (a == server && On("grid_exactly_once")) {
+        Violate("grid_exactly_once",
+                fmt::format("server n{} applied op-log entry {}#{} a second time (now stamped {})",
+                            server, client, seq, ts.ToString()));
+      }
+    }
+    appliers.push_back(server);
+  }
+
+  // --- Membership changes.
+  void Join(int i) {
+    if (liveness_) return;
+    started_[i] = true;
+    sim_.TraceFault(i, fmt::format("join n{}", i));
+    if (sim_.alive(i)) StartNode(i);
+  }
+  void BeginLeave(int i) {
+    if (liveness_ || !started_[i] || leaving_[i]) return;
+    // Never let the last active server leave.
+    int active = 0;
+    for (int j = 0; j < servers_total_; ++j) active += Active(j) ? 1 : 0;
+    if (active <= 1) return;
+    leaving_[i] = true;
+    sim_.TraceFault(i, fmt::format("leave n{}", i));
+    if (servers_[i]) servers_[i]->Leave();
+    PollLeft(i);
+  }
+  void PollLeft(int i) {
+    if (servers_[i] && servers_[i]->left()) {
+      retired_[i] = true;
+      sim_.TraceFault(i, fmt::format("left n{}", i));
+      sim_.Crash(i);  // Stops it for good (StartNode ignores retired servers).
+      return;
+    }
+    sim_.At(sim_.now_ns() + 100 * kNsPerMs, [this, i] { PollLeft(i); });
+  }
+
+  // --- Workload.
+  void ScheduleNextOp() {
+    const uint64_t gap = sim::Exponential(workload_, 1'000'000'000 / s_.ops_per_sec);
+    const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
+    if (at >= s_.duration_ms * kNsPerMs) return;
+    sim_.At(at, [this] {
+      DoOp(static_cast<int>(workload_.Uniform(g_.clients)));
+      ScheduleNextOp();
+    });
+  }
+
+  void DoOp(int c) {
+    const int node = ClientNode(c);
+    if (!clients_[c] || sim_.paused(node)) return;
+    GridClient& client = *clients_[c];
+    Random& r = client_random_[c];
+    const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+    const uint32_t remove_weight = s_.mix.lww_remove;
+    const bool remove = r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) <
+                        remove_weight;
+    uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
+    msg::WriteConcern concern = msg::WriteConcern::kReplicated;
+    if (pick < g_.fire_and_forget) {
+      concern = msg::WriteConcern::kFireAndForget;
+    } else if (pick < g_.fire_and_forget + g_.applied) {
+      concern = msg::WriteConcern::kApplied;
+    }
+    uint64_t seq = 0;
+    std::string text;
+    if (remove) {
+      seq = client.Remove(kMap, key, concern);
+      text = fmt::format("c{} remove {} {} #{}", c, key, msg::WriteConcernName(concern), seq);
+    } else {
+      Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
+                   {"age", static_cast<int64_t>(r.Uniform(100))},
+                   {"by", sim_.node_id(node)}};
+      text = fmt::format("c{} set {} {} {}", c, key, doc.ToString(),
+                         msg::WriteConcernName(concern));
+      seq = client.Set(kMap, key, std::move(doc), concern);
+      text += fmt::format(" #{}", seq);
+    }
+    ++ops_;
+    issued_.push_back({sim_.node_id(node), seq});
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, Digest(text),
+                        [&] { return text; });
+  }
+
+  // --- Client churn: offline periods (the device loses its network; writes go on locally).
+  void ScheduleOffline() {
+    if (offline_per_min_ == 0 || g_.clients == 0) return;
+    auto random = std::make_shared<Xoshiro256>(sim::Substream(o_.seed, "faults/offline"));
+    const uint64_t mean_ns = 60'000'000'000ULL / offline_per_min_;
+    uint64_t t = 0;
+    for (int k = 0; k < 100'000; ++k) {
+      t += std::max<uint64_t>(sim::Exponential(*random, mean_ns), 1);
+      if (t >= s_.duration_ms * kNsPerMs) break;
+      sim_.At(t, [this, random] {
+        if (liveness_) return;
+        const int c = static_cast<int>(random->Uniform(g_.clients));
+        const uint64_t ms = static_cast<uint64_t>(
+            sim::SignedIn(*random, g_.offline_ms.lo, g_.offline_ms.hi));
+        if (offline_[c]) return;
+        offline_[c] = true;
+        sim_.TraceFault(ClientNode(c), fmt::format("offline n{} for {} ms", ClientNode(c), ms));
+        if (clients_[c]) clients_[c]->GoOffline();
+        sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
+      });
+    }
+  }
+  void Online(int c) {
+    if (!offline_[c]) return;
+    offline_[c] = false;
+    sim_.TraceFault(ClientNode(c), fmt::format("online n{}", ClientNode(c)));
+    if (clients_[c]) clients_[c]->GoOnline();
+  }
+
+  int PickCrash(Random& r) {
+    if (g_.clients > 0 && r.Uniform(100) < g_.client_crash_pct) {
+      return ClientNode(static_cast<int>(r.Uniform(g_.clients)));
+    }
+    const int i = static_cast<int>(r.Uniform(servers_total_));
+    return started_[i] && !retired_[i] ? i : -1;
+  }
+
+  // --- Liveness and checks.
+  void StartLiveness() {
+    liveness_ = true;
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kPhase, -1, -1, 2,
+                        [] { return std::string("liveness: faults healed and stopped"); });
+    sim_.HealAll();
+    sim_.EndPauses();
+    sim_.SetFaultRates({});
+    for (int i = 0; i < sim_.nodes(); ++i) {
+      if (IsServer(i) && (retired_[i] || !started_[i])) continue;
+      if (!sim_.alive(i)) sim_.Restart(i);
+    }
+    for (int c = 0; c < g_.clients; ++c) Online(c);
+    ProbeConvergence();
+  }
+
+  const GridServer* ServerById(const NodeId& id) const {
+    for (int i = 0; i < servers_total_; ++i) {
+      if (servers_[i] && sim_.node_id(i) == id) return servers_[i].get();
+    }
+    return nullptr;
+  }
+
+  // The first reason the grid is not (yet) converged, named by the invariant it concerns.
+  std::optional<Issue> Unconverged() {
+    ++checks_;
+    std::vector<NodeId> active;
+    const GridServer* first = nullptr;
+    for (int i = 0; i < servers_total_; ++i) {
+      if (leaving_[i] && !retired_[i]) {
+        return Issue{"grid_table", fmt::format("n{} has not finished leaving", i)};
+      }
+      if (!Active(i)) continue;
+      active.push_back(sim_.node_id(i));
+      if (!servers_[i] || !servers_[i]->joined()) {
+        return Issue{"grid_table", fmt::format("server n{} is down or has not joined", i)};
+      }
+      if (first == nullptr) first = servers_[i].get();
+    }
+    if (first == nullptr) return Issue{"grid_table", "no live server"};
+    std::sort(active.begin(), active.end());
+    for (int i = 0; i < servers_total_; ++i) {
+      if (!Active(i)) continue;
+      const PartitionTable& t = servers_[i]->table();
+      if (!t.SameAs(first->table())) {
+        return Issue{"grid_table",
+                     fmt::format("n{} holds table v{} by '{}' ({}) but {} holds v{} by '{}' ({})",
+                                 i, t.version(), t.author(), fmt::join(t.members(), ","),
+                                 first->node_id(), first->table().version(),
+                                 first->table().author(), fmt::join(first->table().members(), ","))};
+      }
+      if (t.members() != active) {
+        return Issue{"grid_table", fmt::format("table members ({}) are not the live servers ({})",
+                                               fmt::join(t.members(), ","), fmt::join(active, ","))};
+      }
+      if (servers_[i]->pending_replications() > 0) {
+        return Issue{"grid_convergence", fmt::format("n{} has replications in flight", i)};
+      }
+    }
+    const PartitionTable& table = first->table();
+    std::array<uint64_t, kPartitionCount> owner_digest{};
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      const PartitionReplicas& r = table.replicas(p);
+      const GridServer* owner = ServerById(r.owner);
+      if (!owner->ready(p)) {
+        return Issue{"grid_convergence", fmt::format("owner {} of partition {} is not ready", r.owner, p)};
+      }
+      const GridPartition* op = owner->partition(p);
+      const uint64_t d = op ? op->Digest(p) : 0;
+      owner_digest[p] = op ? op->MapDigest(kMap, p) : 0;
+      for (const NodeId& b : r.backups) {
+        const GridPartition* bp = ServerById(b)->partition(p);
+        if ((bp ? bp->Digest(p) : 0) != d) {
+          return Issue{"grid_convergence",
+                       fmt::format("partition {}: backup {} differs from owner {}", p, b, r.owner)};
+        }
+      }
+      for (int i = 0; i < servers_total_; ++i) {
+        if (!servers_[i] || table.IsReplica(p, sim_.node_id(i))) continue;
+        if (servers_[i]->partition(p) != nullptr) {
+          return Issue{"grid_convergence",
+                       fmt::format("n{} still holds partition {}, which it does not replicate", i, p)};
+        }
+      }
+    }
+    for (int c = 0; c < g_.clients; ++c) {
+      const GridClient* client = clients_[c].get();
+      const int node = ClientNode(c);
+      if (client == nullptr) return Issue{"grid_convergence", fmt::format("client n{} is down", node)};
+      if (!client->op_log().empty()) {
+        return Issue{"grid_exactly_once",
+                     fmt::format("client n{} still has {} op-log entries unacknowledged", node,
+                                 client->op_log().size())};
+      }
+      const auto m = client->maps().find(kMap);
+      if (m == client->maps().end()) continue;  // Never wrote nor pulled: checked below.
+      PartitionDigests mine;
+      for (const auto& [key, record] : m->second->records()) {
+        mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
+      }
+      for (uint32_t p = 0; p < kPartitionCount; ++p) {
+        if (mine.of(p) != owner_digest[p]) {
+          return Issue{"grid_convergence",
+                       fmt::format("client n{} differs from owner {} in partition {}", node,
+                                   table.owner(p), p)};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  void ProbeConvergence() {
+    if (violation_ || converged_) return;
+    std::optional<Issue> issue = Unconverged();
+    if (!issue) {
+      converged_at_ns_ = sim_.now_ns();
+      sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kPhase, -1, -1, 3,
+                          [] { return std::string("converged"); });
+      const uint64_t rounds =
+          2 * std::max({g_.anti_entropy_interval_ms, g_.client_sync_interval_ms,
+                        g_.heartbeat_interval_ms});
+      const uint64_t horizon =
+          std::max(sim_.latest_delivery_ns(), sim_.now_ns()) + rounds * kNsPerMs + kNsPerMs;
+      sim_.At(horizon, [this] { CheckQuiescent(); });
+      return;
+    }
+    const uint64_t deadline = (s_.duration_ms + s_.liveness_ms) * kNsPerMs;
+    if (sim_.now_ns() >= deadline) {
+      if (On("liveness")) {
+        Violate("liveness", fmt::format("the grid did not converge within {} ms after the heal "
+                                        "({}): {}",
+                                        s_.liveness_ms, issue->invariant, issue->detail));
+      } else {
+        converged_ = true;
+        skip_final_ = true;
+      }
+      return;
+    }
+    sim_.At(std::min(sim_.now_ns() + 100 * kNsPerMs, deadline), [this] { ProbeConvergence(); });
+  }
+
+  void CheckQuiescent() {
+    if (violation_) return;
+    if (std::optional<Issue> issue = Unconverged(); issue && On(issue->invariant)) {
+      Violate(issue->invariant,
+              fmt::format("converged at {} ms into the liveness phase but not {} ms later, after "
+                          "the messages in flight arrived: {}",
+                          (converged_at_ns_ - s_.duration_ms * kNsPerMs) / kNsPerMs,
+                          (sim_.now_ns() - converged_at_ns_) / kNsPerMs, issue->detail));
+      return;
+    }
+    converged_ = true;
+  }
+
+  void FinalChecks() {
+    const GridServer* first = nullptr;
+    for (int i = 0; i < servers_total_ && first == nullptr; ++i) {
+      if (Active(i)) first = servers_[i].get();
+    }
+    if (On("grid_durability") && first != nullptr) {
+      for (const Replicated& w : replicated_) {
+        ++checks_;
+        const uint32_t p = PartitionOf(w.key);
+        const NodeId& owner_id = first->table().owner(p);
+        const GridPartition* part = ServerById(owner_id)->partition(p);
+        const LwwRecord* record = nullptr;
+        if (part != nullptr && part->maps.contains(w.map)) {
+          record = part->maps.at(w.map)->GetRecord(w.key);
+        }
+        if (record == nullptr || record->ts < w.ts) {
+          Violate("grid_durability",
+                  fmt::format("a write to {}/{} acknowledged at REPLICATED with stamp {} is lost: "
+                              "owner {} of partition {} holds {}",
+                              w.map, w.key, w.ts.ToString(), owner_id, p,
+                              record ? record->ToString() : std::string("nothing")));
+          return;
+        }
+      }
+    }
+    if (On("grid_exactly_once")) {
+      for (const auto& [client, seq] : issued_) {
+        ++checks_;
+        if (!applied_.contains({client, seq})) {
+          Violate("grid_exactly_once",
+                  fmt::format("op-log entry {}#{} was acknowledged but never applied", client, seq));
+          return;
+        }
+      }
+    }
+  }
+
+  struct Replicated {
+    std::string map;
+    std::string key;
+    Timestamp ts;
+  };
+
+  const Scenario& s_;
+  const GridConfig& g_;
+  const RunOptions& o_;
+  SwarmDraw swarm_;
+  bool torn_ = false;
+  sim::Simulator sim_;
+  Xoshiro256 workload_;
+  const int servers_total_;
+  uint32_t offline_per_min_ = 0;
+  std::vector<NodeId> seeds_;
+  std::vector<Xoshiro256> client_random_;
+  std::vector<bool> started_, leaving_, retired_, offline_;
+  std::vector<std::unique_ptr<GridServer>> servers_;
+  std::vector<std::unique_ptr<GridClient>> clients_;
+  absl::btree_map<std::pair<NodeId, uint64_t>, std::vector<int>> applied_;
+  std::vector<std::pair<NodeId, uint64_t>> issued_;
+  std::vector<Replicated> replicated_;
+  std::optional<RunViolation> violation_;
+  bool liveness_ = false;
+  bool converged_ = false;
+  bool skip_final_ = false;
+  uint64_t converged_at_ns_ = 0;
+  uint64_t checks_ = 0;
+  uint64_t ops_ = 0;
+  FaultInjector faults_{sim_, s_, swarm_, o_.seed, liveness_,
+                        [this](Random& r) { return PickCrash(r); }};
+};
+
+}  // namespace
+
+RunResult RunGridScenario(const Scenario& scenario, const RunOptions& options) {
+  SG_ASSERT(scenario.grid.has_value());
+  GridRun run(scenario, options);
+  return run.Go();
+}
+
+}  // namespace seedgrid::scenarios
