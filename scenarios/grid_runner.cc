@@ -46,6 +46,8 @@ class GridRun {
     for (int i = 0; i < g_.servers; ++i) started_[i] = true;
     leaving_.assign(servers_total_, false);
     retired_.assign(servers_total_, false);
+    opened_.assign(servers_total_, false);
+    generation_.assign(servers_total_, 0);
     clients_.resize(g_.clients);
     offline_.assign(g_.clients, false);
     for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
@@ -150,6 +152,14 @@ class GridRun {
   void StartNode(int i) {
     if (IsServer(i)) {
       if (!started_[i] || retired_[i]) return;
+      if (opened_[i] && disk_random_.Uniform(100) < g_.disk_loss_pct) {
+        // The machine came back with a new, empty disk.
+        sim_.storage(i).Wipe();
+        ++generation_[i];
+        last_disk_loss_ns_ = sim_.now_ns();
+        sim_.TraceFault(i, fmt::format("disk lost n{}", i));
+      }
+      opened_[i] = true;
       GridServerOptions o{.node_id = sim_.node_id(i),
                           .seeds = seeds_,
                           .join = i >= g_.servers,
@@ -159,7 +169,9 @@ class GridRun {
                           .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
                           .retry_interval_ms = g_.retry_interval_ms,
                           .on_applied = [this, i](const NodeId& client, uint64_t seq,
-                                                  const Timestamp& ts) { OnApplied(i, client, seq, ts); }};
+                                                  const Timestamp& ts) {
+                            OnApplied(i, client, seq, ts);
+                          }};
       auto server = GridServer::Open(sim_.env(i), std::move(o));
       if (!server.ok()) {
         Violate("grid_durability", fmt::format("server n{} could not start from its storage: {}",
@@ -179,8 +191,9 @@ class GridRun {
                         .server_timeout_ms = g_.client_timeout_ms,
                         .start_online = !offline_[c],
                         .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& ack) {
-                          if (ack.level == msg::WriteConcern::kReplicated) {
-                            replicated_.push_back({op.map_name, op.key, ack.ts});
+                          if (ack.level != msg::WriteConcern::kFireAndForget) {
+                            acked_.push_back({op.map_name, op.key, ack.ts, ack.level,
+                                              sim_.now_ns()});
                           }
                         }};
     auto client = GridClient::Open(sim_.env(i), std::move(o));
@@ -200,17 +213,19 @@ class GridRun {
     }
   }
 
+  // A server applies an op-log entry at most once per disk (a replaced disk is a new machine).
   void OnApplied(int server, const NodeId& client, uint64_t seq, const Timestamp& ts) {
     ++checks_;
     auto& appliers = applied_[{client, seq}];
-    for (int a : appliers) {
-      if (a == server && On("grid_exactly_once")) {
+    const std::pair<int, uint32_t> applier{server, generation_[server]};
+    for (const auto& a : appliers) {
+      if (a == applier && On("grid_exactly_once")) {
         Violate("grid_exactly_once",
                 fmt::format("server n{} applied op-log entry {}#{} a second time (now stamped {})",
                             server, client, seq, ts.ToString()));
       }
     }
-    appliers.push_back(server);
+    appliers.push_back(applier);
   }
 
   // --- Membership changes.
@@ -485,7 +500,10 @@ class GridRun {
       if (Active(i)) first = servers_[i].get();
     }
     if (On("grid_durability") && first != nullptr) {
-      for (const Replicated& w : replicated_) {
+      for (const Acked& w : acked_) {
+        // APPLIED promises survive crashes (the owner syncs first) but not a lost disk before
+        // the backups had the write; REPLICATED promises survive both.
+        if (w.level == msg::WriteConcern::kApplied && last_disk_loss_ns_ >= w.at_ns) continue;
         ++checks_;
         const uint32_t p = PartitionOf(w.key);
         const NodeId& owner_id = first->table().owner(p);
@@ -496,9 +514,10 @@ class GridRun {
         }
         if (record == nullptr || record->ts < w.ts) {
           Violate("grid_durability",
-                  fmt::format("a write to {}/{} acknowledged at REPLICATED with stamp {} is lost: "
+                  fmt::format("a write to {}/{} acknowledged at {} with stamp {} is lost: "
                               "owner {} of partition {} holds {}",
-                              w.map, w.key, w.ts.ToString(), owner_id, p,
+                              w.map, w.key, msg::WriteConcernName(w.level), w.ts.ToString(),
+                              owner_id, p,
                               record ? record->ToString() : std::string("nothing")));
           return;
         }
@@ -516,10 +535,12 @@ class GridRun {
     }
   }
 
-  struct Replicated {
+  struct Acked {
     std::string map;
     std::string key;
     Timestamp ts;
+    msg::WriteConcern level;
+    uint64_t at_ns;
   };
 
   const Scenario& s_;
@@ -536,9 +557,13 @@ class GridRun {
   std::vector<bool> started_, leaving_, retired_, offline_;
   std::vector<std::unique_ptr<GridServer>> servers_;
   std::vector<std::unique_ptr<GridClient>> clients_;
-  absl::btree_map<std::pair<NodeId, uint64_t>, std::vector<int>> applied_;
+  absl::btree_map<std::pair<NodeId, uint64_t>, std::vector<std::pair<int, uint32_t>>> applied_;
+  std::vector<bool> opened_;
+  std::vector<uint32_t> generation_;  // per server: disks replaced so far
+  Xoshiro256 disk_random_{sim::Substream(o_.seed, "grid-disk")};
+  uint64_t last_disk_loss_ns_ = 0;
   std::vector<std::pair<NodeId, uint64_t>> issued_;
-  std::vector<Replicated> replicated_;
+  std::vector<Acked> acked_;
   std::optional<RunViolation> violation_;
   bool liveness_ = false;
   bool converged_ = false;

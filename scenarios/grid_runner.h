@@ -12,9 +12,11 @@
 //                     partition digests) with an empty op log
 // and still hold after everything in flight has landed (quiescence). Final checks:
 //   grid_durability   every write acknowledged at REPLICATED is in its owner's state (the key's
-//                     record has that timestamp or a later one)
+//                     record has that timestamp or a later one); so is every write acknowledged at
+//                     APPLIED, unless a server lost its disk after the acknowledgement
 //   grid_exactly_once every op-log entry ever written was applied, and no server applied one twice
-//                     (checked as it happens)
+//                     on the same disk (checked as it happens)
+// Server restarts may come back on an empty disk (grid.disk_loss_pct): a replaced machine.
 #ifndef SEEDGRID_SCENARIOS_GRID_RUNNER_H_
 #define SEEDGRID_SCENARIOS_GRID_RUNNER_H_
 

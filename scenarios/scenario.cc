@@ -330,6 +330,7 @@ void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error
   r.RangeOf("offline_per_min", g.offline_per_min, 0, 600);
   r.RangeOf("offline_ms", g.offline_ms, 1, kDayMs);
   r.Int("client_crash_pct", g.client_crash_pct, 0, 100);
+  r.Int("disk_loss_pct", g.disk_loss_pct, 0, 100);
   r.Bool("torn_writes", g.torn_writes);
   if (const json* j = r.Field("joins_at_ms")) {
     if (!j->is_array()) {
@@ -601,6 +602,7 @@ std::string ScenarioToJson(const Scenario& s) {
                  {"offline_per_min", range(g.offline_per_min)},
                  {"offline_ms", range(g.offline_ms)},
                  {"client_crash_pct", g.client_crash_pct},
+                 {"disk_loss_pct", g.disk_loss_pct},
                  {"torn_writes", g.torn_writes}};
   }
   j["invariants"] = ordered::array();

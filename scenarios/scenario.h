@@ -96,6 +96,7 @@ struct GridConfig {
   Range offline_per_min{0, 0};
   Range offline_ms{1000, 10000};
   uint32_t client_crash_pct = 50;  // share of swarm crashes that hit a client, not a server
+  uint32_t disk_loss_pct = 0;      // share of server restarts on a replaced (empty) disk
   bool torn_writes = true;         // a crash may tear the last unsynced write (half the seeds)
   int nodes() const { return servers + static_cast<int>(joins_at_ms.size()) + clients; }
   friend bool operator==(const GridConfig&, const GridConfig&) = default;

@@ -32,4 +32,9 @@ bool SimStorage::Crash(bool tear, Random& random) {
   return torn;
 }
 
+void SimStorage::Wipe() {
+  mem_ = MemStorage();
+  last_write_.reset();
+}
+
 }  // namespace seedgrid::sim

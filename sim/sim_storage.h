@@ -26,6 +26,8 @@ class SimStorage final : public Storage {
   // Loses unsynced writes; with `tear`, the last unsynced write survives as a prefix whose length
   // is drawn from `random`. Returns true when a page was torn.
   bool Crash(bool tear, Random& random);
+  // Loses everything, synced or not: the disk was replaced (a fresh machine under the old name).
+  void Wipe();
   uint64_t torn_pages() const { return torn_pages_; }
 
  private:

@@ -87,16 +87,8 @@ absl::StatusOr<std::unique_ptr<GridServer>> GridServer::Open(Env& env, GridServe
     }
   }
   std::unique_ptr<GridServer> server(new GridServer(env, std::move(options)));
-  bool restarted = false;
   if (server->options_.persist) {
-    restarted = env.storage.Read(kHlcPage).ok();
     if (absl::Status s = server->Restore(); !s.ok()) return s;
-  }
-  // A fresh initial member starts from the configured table, which every seed computes alike; a
-  // restarted or joining server waits for the cluster's table (or for suspect_after_ms alone).
-  if (!restarted && !server->options_.join) {
-    server->Install(PartitionTable(1, seeds.front(), seeds, server->options_.backup_count));
-    server->joined_ = true;
   }
   server->env_.network.SetHandler(server->options_.node_id,
                                   [s = server.get()](const NodeId& from, std::string_view bytes) {
@@ -321,11 +313,13 @@ void GridServer::Install(PartitionTable table) {
       not_ready_.erase(p);
       continue;
     }
-    if (owner_before || old.empty()) continue;
+    if (owner_before) continue;
     // A new owner pulls the partition from every replica of the previous table before it takes
-    // client ops, so applied marks (and acknowledged writes) are never behind.
+    // client ops, so applied marks (and acknowledged writes) are never behind. A server adopting
+    // its first table (fresh, restarted, or with a replaced disk) pulls from the other replicas
+    // of the new table.
     absl::btree_set<NodeId> awaiting;
-    const PartitionReplicas& before = old.replicas(p);
+    const PartitionReplicas& before = old.empty() ? table_.replicas(p) : old.replicas(p);
     if (before.owner != self) awaiting.insert(before.owner);
     for (const NodeId& b : before.backups) {
       if (b != self) awaiting.insert(b);

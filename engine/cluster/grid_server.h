@@ -1,6 +1,8 @@
 // GridServer: one member of the partitioned grid cluster (sans-IO: Env only).
 //
-// Membership. Servers know each other from configuration (`seeds`) and from heartbeats. Every
+// Membership. Servers know each other from configuration (`seeds`) and from heartbeats. A server
+// starts with no table and serves nothing until it has heard a heartbeat (or waited
+// suspect_after_ms alone); the first table is published by the smallest live seed. Every
 // `heartbeat_interval_ms` a server sends each known server a Heartbeat carrying its partition table
 // and the digests of the partitions it owns. Failure detection is a plain suspicion threshold: a
 // server not heard from for `suspect_after_ms` is dead (documented in docs/architecture.md; no
@@ -65,7 +67,7 @@ inline constexpr uint8_t kForwardHopsMax = 3;
 struct GridServerOptions {
   NodeId node_id;
   std::vector<NodeId> seeds;  // The initial members (the node itself included when it is one).
-  bool join = false;          // Not an initial member: wait for the cluster's table.
+  bool join = false;          // Not a seed: added to the table at run time.
   uint32_t backup_count = 1;
   uint64_t heartbeat_interval_ms = 100;
   uint64_t suspect_after_ms = 1000;
