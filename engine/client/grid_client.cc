@@ -208,6 +208,19 @@ void GridClient::StartSync() {
   }
 }
 
+void GridClient::Repair(const std::string& map, uint32_t partition) {
+  auto it = maps_.find(map);
+  if (it == maps_.end()) return;
+  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map, {}}}, {}};
+  for (const auto& [key, record] : it->second->records()) {
+    if (record.ts.node_id == options_.node_id || PartitionOf(key) != partition) continue;
+    state.maps[0].lww.push_back({key, record});
+  }
+  if (state.maps[0].lww.empty()) return;
+  ++stats_.repairs_sent;
+  Send(std::move(state));
+}
+
 void GridClient::Reconnect() {
   waiting_since_ms_.reset();
   Push();
@@ -254,6 +267,12 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
       if (it == op_log_.end()) continue;  // Already acknowledged.
       ++stats_.acks;
       if (options_.on_ack) options_.on_ack(it->second, a);
+      if (!a.duplicate) {
+        // Adopt the server's stamp of this write at once (unless a newer local write replaced
+        // it): the local copy is then the server's record, which a repair may restore.
+        const msg::GridOp& op = it->second;
+        (void)MapOf(op.map_name).Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
+      }
       if (options_.persist) (void)env_.storage.Delete(OpPage(a.seq));
       op_log_.erase(it);
     }
@@ -276,12 +295,24 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
     pull.map_name = d->map_name;
     pull.pull = true;
     pull.requester = options_.node_id;
-    for (size_t i = 0; i < d->partitions.size(); ++i) {
-      if (d->hashes[i] != 0 && d->hashes[i] != mine.of(d->partitions[i])) {
-        pull.partitions.push_back(d->partitions[i]);
-        pull.hashes.push_back(mine.of(d->partitions[i]));
+    absl::btree_map<uint32_t, uint64_t> theirs;
+    for (size_t i = 0; i < d->partitions.size(); ++i) theirs[d->partitions[i]] = d->hashes[i];
+    absl::btree_set<uint32_t>& pulled = pulled_[d->map_name];
+    absl::btree_set<uint32_t> differing;
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      auto t = theirs.find(p);
+      const uint64_t h = t == theirs.end() ? 0 : t->second;
+      if (h == mine.of(p)) continue;
+      differing.insert(p);
+      if (h != 0) {
+        pull.partitions.push_back(p);
+        pull.hashes.push_back(mine.of(p));
       }
+      // Still different after last round's pull: this client holds server-stamped records the
+      // owner lacks (lost with a disk, say). Send them back to be merged.
+      if (pulled.contains(p)) Repair(d->map_name, p);
     }
+    pulled = std::move(differing);
     if (!pull.partitions.empty()) Send(std::move(pull));
     return;
   }

@@ -12,7 +12,10 @@
 // Sync is a pull through three levels: SyncInit -> SyncRoot (the XOR of every partition digest of
 // the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
 // partitions whose digests differ -> ClientLeaf states merged into the local map. It runs every
-// sync_interval_ms and right after a reconnect, after the op log is sent.
+// sync_interval_ms and right after a reconnect, after the op log is sent. A partition that still
+// differs after a pull holds server-stamped records the owner lacks (a disk was lost): the client
+// sends them back (ClientRepair) and the owner merges them — clients are replicas too.
+// On an acknowledgement the client adopts the server's stamp for its own write at once.
 //
 // Connection. The client talks to one server at a time. A server that answers nothing for
 // server_timeout_ms while requests are outstanding is abandoned for the next in the list;
@@ -29,6 +32,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/lww_map.h"
@@ -59,6 +63,7 @@ struct GridClientStats {
   uint64_t acks = 0;
   uint64_t server_switches = 0;
   uint64_t leaves_merged = 0;
+  uint64_t repairs_sent = 0;
   uint64_t records_merged = 0;
   uint64_t torn_pages_discarded = 0;
   uint64_t decode_errors = 0;
@@ -93,6 +98,11 @@ class GridClient {
   const absl::btree_map<uint64_t, msg::GridOp>& op_log() const { return op_log_; }
   const absl::btree_map<std::string, std::unique_ptr<LwwMap>>& maps() const { return maps_; }
   uint64_t MapRoot(const std::string& map) const;
+  // The digest of (map, partition) as maintained on every change (0 for an unknown map).
+  uint64_t MapDigest(const std::string& map, uint32_t partition) const {
+    auto it = digests_.find(map);
+    return it == digests_.end() ? 0 : it->second.of(partition);
+  }
   const GridClientStats& stats() const { return stats_; }
   Hlc& hlc() { return hlc_; }
 
@@ -106,6 +116,7 @@ class GridClient {
   void Push();
   void StartSync();
   void Reconnect();
+  void Repair(const std::string& map, uint32_t partition);
   void PushTick();
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);
@@ -116,6 +127,7 @@ class GridClient {
   GridClientStats stats_;
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
   absl::btree_map<std::string, PartitionDigests> digests_;
+  absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
   uint64_t next_seq_ = 1;
   uint64_t next_request_id_ = 1;

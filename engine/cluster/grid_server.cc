@@ -257,6 +257,10 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
     GridPartition& part = Hold(state.partition);
     for (const msg::ClientMark& mark : state.applied) {
       uint64_t& seq = part.applied[mark.client];
+      // A replicated batch carries only its own records: advancing past a missed batch would
+      // mark ops applied whose records this replica lacks. Anti-entropy and handoffs carry whole
+      // states, so their marks always apply.
+      if (state.purpose == msg::StatePurpose::kReplicate && seq < mark.prev) continue;
       if (mark.seq > seq) {
         seq = mark.seq;
         if (!restoring_ && options_.persist) {
@@ -535,11 +539,13 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
   std::vector<msg::GridOpAck> now_acks;
   std::vector<msg::GridOpAck> replicated_acks;
   absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
+  const uint64_t mark_before = part.applied[m.client];
   for (const msg::GridOp* op : ops) {
     LwwMap& map = MapOf(p, op->map_name);
     uint64_t& mark = part.applied[m.client];
     Timestamp ts;
-    if (op->seq > mark) {
+    const bool duplicate = op->seq <= mark;
+    if (!duplicate) {
       (void)hlc_.Update(op->client_ts);  // Lenient: a far-ahead client clock is counted.
       ts = op->value ? map.Set(op->key, *op->value) : map.Remove(op->key);
       mark = op->seq;
@@ -555,7 +561,7 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
       ts = current ? current->ts : hlc_.last();
     }
     touched[op->map_name].insert(op->key);
-    msg::GridOpAck ack{op->seq, ts, op->concern};
+    msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
     if (op->concern == msg::WriteConcern::kReplicated) {
       replicated_acks.push_back(std::move(ack));
     } else {
@@ -573,7 +579,7 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
     for (const std::string& key : keys) records.lww.push_back({key, *map.GetRecord(key)});
     state.maps.push_back(std::move(records));
   }
-  state.applied.push_back({m.client, part.applied[m.client]});
+  state.applied.push_back({m.client, part.applied[m.client], mark_before});
   const std::vector<NodeId>& backups = table_.replicas(p).backups;
   if (backups.empty()) {
     if (!replicated_acks.empty()) Send(m.client, msg::GridAck{std::move(replicated_acks)});
@@ -644,6 +650,16 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     case msg::StatePurpose::kSyncPush:
       MergeState(m);
       return;
+    case msg::StatePurpose::kClientRepair: {
+      // From a client (at its gateway) or forwarded by one: the owner merges it.
+      const bool at_gateway = !table_.empty() && !table_.Contains(from);
+      if (at_gateway && table_.owner(m.partition) != options_.node_id) {
+        Send(table_.owner(m.partition), m);
+        return;
+      }
+      MergeState(m);
+      return;
+    }
     case msg::StatePurpose::kClientLeaf:
       Fail(stats_.protocol_errors, fmt::format("ClientLeaf state from '{}'", from));
       return;

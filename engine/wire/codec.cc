@@ -277,7 +277,8 @@ class Encoder {
     acks.reserve(m.acks.size());
     for (const msg::GridOpAck& a : m.acks) {
       auto ts = Ts(a.ts);
-      acks.push_back(fb::CreateGridOpAck(b_, a.seq, ts, static_cast<fb::WriteConcern>(a.level)));
+      acks.push_back(fb::CreateGridOpAck(b_, a.seq, ts, static_cast<fb::WriteConcern>(a.level),
+                                         a.duplicate));
     }
     auto acks_offset = b_.CreateVector(acks);
     return {fb::Body::GridAck, fb::CreateGridAck(b_, acks_offset).Union()};
@@ -287,7 +288,7 @@ class Encoder {
     std::vector<Offset<fb::ClientMark>> marks;
     for (const msg::ClientMark& c : m.applied) {
       SG_ASSERT(ValidateNodeId(c.client).ok());
-      marks.push_back(fb::CreateClientMark(b_, b_.CreateString(c.client), c.seq));
+      marks.push_back(fb::CreateClientMark(b_, b_.CreateString(c.client), c.seq, c.prev));
     }
     auto marks_offset = b_.CreateVector(marks);
     return {fb::Body::PartitionState,
@@ -693,6 +694,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
         ack.seq = a->seq();
         SG_RETURN_IF_ERROR(DecodeTs(a->ts(), at + ".ts", ack.ts));
         SG_RETURN_IF_ERROR(DecodeConcern(a->level(), at + ".level", ack.level));
+        ack.duplicate = a->duplicate();
         m.acks.push_back(std::move(ack));
       }
       return m;
@@ -703,7 +705,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
       m.id = in->id();
       SG_RETURN_IF_ERROR(DecodePartition(in->partition(), "PartitionState.partition", m.partition));
       if (static_cast<uint8_t>(in->purpose()) >
-          static_cast<uint8_t>(fb::StatePurpose::ClientLeaf)) {
+          static_cast<uint8_t>(fb::StatePurpose::ClientRepair)) {
         return Error("PartitionState.purpose",
                      fmt::format("unknown purpose {}", static_cast<int>(in->purpose())));
       }
@@ -716,6 +718,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
         msg::ClientMark mark;
         SG_RETURN_IF_ERROR(DecodeNode(c->client(), at + ".client", mark.client));
         mark.seq = c->seq();
+        mark.prev = c->prev();
         m.applied.push_back(std::move(mark));
       }
       return m;

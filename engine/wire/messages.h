@@ -140,6 +140,7 @@ struct GridOpAck {
   uint64_t seq = 0;
   Timestamp ts;
   WriteConcern level = WriteConcern::kApplied;
+  bool duplicate = false;  // ts is then the key's current stamp, not this entry's
   friend bool operator==(const GridOpAck&, const GridOpAck&) = default;
 };
 
@@ -157,6 +158,7 @@ struct MapRecords {
 struct ClientMark {
   std::string client;
   uint64_t seq = 0;
+  uint64_t prev = 0;  // Replicate only: the owner's mark before the batch
   friend bool operator==(const ClientMark&, const ClientMark&) = default;
 };
 
@@ -165,7 +167,8 @@ enum class StatePurpose : uint8_t {
   kHandoff = 1,
   kSyncReply = 2,
   kSyncPush = 3,
-  kClientLeaf = 4
+  kClientLeaf = 4,
+  kClientRepair = 5
 };
 
 struct PartitionState {
