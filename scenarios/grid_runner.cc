@@ -19,7 +19,6 @@ namespace seedgrid::scenarios {
 namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
-const std::string kMap = "users";
 constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
 
 uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
@@ -136,6 +135,10 @@ class GridRun {
     return o;
   }
 
+  std::string MapOf(int c) const {
+    return g_.client_groups == 1 ? std::string("users")
+                                 : fmt::format("users{}", c % g_.client_groups);
+  }
   bool On(std::string_view invariant) const { return s_.invariants.contains(ToAbsl(invariant)); }
   bool IsServer(int i) const { return i < servers_total_; }
   int ClientNode(int c) const { return servers_total_ + c; }
@@ -203,6 +206,7 @@ class GridRun {
       return;
     }
     clients_[c] = std::move(*client);
+    clients_[c]->Open(MapOf(c));
   }
 
   void StopNode(int i) {
@@ -286,7 +290,7 @@ class GridRun {
     uint64_t seq = 0;
     std::string text;
     if (remove) {
-      seq = client.Remove(kMap, key, concern);
+      seq = client.Remove(MapOf(c), key, concern);
       text = fmt::format("c{} remove {} {} #{}", c, key, msg::WriteConcernName(concern), seq);
     } else {
       Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
@@ -294,7 +298,7 @@ class GridRun {
                    {"by", sim_.node_id(node)}};
       text = fmt::format("c{} set {} {} {}", c, key, doc.ToString(),
                          msg::WriteConcernName(concern));
-      seq = client.Set(kMap, key, std::move(doc), concern);
+      seq = client.Set(MapOf(c), key, std::move(doc), concern);
       text += fmt::format(" #{}", seq);
     }
     ++ops_;
@@ -400,7 +404,6 @@ class GridRun {
       }
     }
     const PartitionTable& table = first->table();
-    std::array<uint64_t, kPartitionCount> owner_digest{};
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
       const PartitionReplicas& r = table.replicas(p);
       const GridServer* owner = ServerById(r.owner);
@@ -409,7 +412,6 @@ class GridRun {
       }
       const GridPartition* op = owner->partition(p);
       const uint64_t d = op ? op->Digest(p) : 0;
-      owner_digest[p] = op ? op->MapDigest(kMap, p) : 0;
       for (const NodeId& b : r.backups) {
         const GridPartition* bp = ServerById(b)->partition(p);
         if ((bp ? bp->Digest(p) : 0) != d) {
@@ -436,16 +438,18 @@ class GridRun {
       }
       // Probes use the client's maintained digests; the quiescence check recomputes them from
       // the records, so a digest bug cannot hide a difference.
+      const std::string map = MapOf(c);
       PartitionDigests mine;
-      const auto m = client->maps().find(kMap);
+      const auto m = client->maps().find(map);
       if (full && m != client->maps().end()) {
         for (const auto& [key, record] : m->second->records()) {
           mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
         }
       }
       for (uint32_t p = 0; p < kPartitionCount; ++p) {
-        const uint64_t d = full ? mine.of(p) : client->MapDigest(kMap, p);
-        if (d != owner_digest[p]) {
+        const uint64_t d = full ? mine.of(p) : client->MapDigest(map, p);
+        const GridPartition* op = ServerById(table.owner(p))->partition(p);
+        if (d != (op ? op->MapDigest(map, p) : 0)) {
           return Issue{"grid_convergence",
                        fmt::format("client n{} differs from owner {} in partition {}", node,
                                    table.owner(p), p)};

@@ -309,6 +309,7 @@ namespace {
 void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error) {
   r.Int("servers", g.servers, 1, 64);
   r.Int("clients", g.clients, 0, 100'000);
+  r.Int("client_groups", g.client_groups, 1, 100'000);
   r.Int("backup_count", g.backup_count, 0, 8);
   r.Int("heartbeat_interval_ms", g.heartbeat_interval_ms, 1, kDayMs);
   r.Int("suspect_after_ms", g.suspect_after_ms, 2, kDayMs);
@@ -587,6 +588,7 @@ std::string ScenarioToJson(const Scenario& s) {
                  {"joins_at_ms", g.joins_at_ms},
                  {"leaves", std::move(leaves)},
                  {"clients", g.clients},
+                 {"client_groups", g.client_groups},
                  {"backup_count", g.backup_count},
                  {"heartbeat_interval_ms", g.heartbeat_interval_ms},
                  {"suspect_after_ms", g.suspect_after_ms},

@@ -81,6 +81,9 @@ struct GridConfig {
   std::vector<uint64_t> joins_at_ms;  // each adds one server at that time
   std::vector<GridLeave> leaves;      // graceful leaves
   int clients = 10;
+  // Clients form groups; group g shares the map "users<g>" (the only map its clients use and
+  // sync), so per-client traffic scales with the group, not the whole grid.
+  int client_groups = 1;
   uint32_t backup_count = 1;
   uint64_t heartbeat_interval_ms = 100;
   uint64_t suspect_after_ms = 1000;

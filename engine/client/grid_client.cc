@@ -212,8 +212,12 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
   auto it = maps_.find(map);
   if (it == maps_.end()) return;
   msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map, {}}}, {}};
+  absl::btree_set<std::string_view> pending;  // keys with unacknowledged writes: not repairs
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == map) pending.insert(op.key);
+  }
   for (const auto& [key, record] : it->second->records()) {
-    if (record.ts.node_id == options_.node_id || PartitionOf(key) != partition) continue;
+    if (PartitionOf(key) != partition || pending.contains(key)) continue;
     state.maps[0].lww.push_back({key, record});
   }
   if (state.maps[0].lww.empty()) return;

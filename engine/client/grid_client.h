@@ -13,8 +13,9 @@
 // the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
 // partitions whose digests differ -> ClientLeaf states merged into the local map. It runs every
 // sync_interval_ms and right after a reconnect, after the op log is sent. A partition that still
-// differs after a pull holds server-stamped records the owner lacks (a disk was lost): the client
-// sends them back (ClientRepair) and the owner merges them — clients are replicas too.
+// differs after a pull holds records the owner lacks (a disk was lost): the client sends its
+// records of that partition back (ClientRepair; keys with unacknowledged writes excepted, those
+// go through the op log) and the owner merges them — clients are replicas too.
 // On an acknowledgement the client adopts the server's stamp for its own write at once.
 //
 // Connection. The client talks to one server at a time. A server that answers nothing for
@@ -26,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +88,8 @@ class GridClient {
                   msg::WriteConcern concern = msg::WriteConcern::kApplied);
   // The live value in the local replica (nullptr when absent or removed).
   const Document* Get(const std::string& map, std::string_view key);
+  // Starts keeping (and syncing) `map` without writing to it.
+  void Open(const std::string& map) { (void)MapOf(map); }
 
   void GoOffline() { online_ = false; }
   void GoOnline();
@@ -126,7 +130,8 @@ class GridClient {
   Hlc hlc_;
   GridClientStats stats_;
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
-  absl::btree_map<std::string, PartitionDigests> digests_;
+  // std::map: map listeners hold pointers to the values (btree maps move values on insert).
+  std::map<std::string, PartitionDigests> digests_;
   absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
   uint64_t next_seq_ = 1;

@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::string_view kHlcPage = "H";
 constexpr size_t kPendingReplicationsMax = 1 << 16;
+constexpr uint64_t kDigestEveryTicks = 5;
 
 // Page names: a kind letter, then length-prefixed parts, so no map name or key can collide.
 std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
@@ -339,12 +340,14 @@ void GridServer::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m) {
   } else {
     leaving_peers_.erase(from);
   }
-  auto& dir = directory_[from];
-  dir.clear();
-  for (const msg::PartitionDigest& d : m.digests) {
-    map_names_.insert(d.map_name);
-    auto& slots = dir[d.map_name];
-    for (size_t i = 0; i < d.partitions.size(); ++i) slots[d.partitions[i]] = d.hashes[i];
+  if (m.has_digests) {
+    auto& dir = directory_[from];
+    dir.clear();
+    for (const msg::PartitionDigest& d : m.digests) {
+      map_names_.insert(d.map_name);
+      auto& slots = dir[d.map_name];
+      for (size_t i = 0; i < d.partitions.size(); ++i) slots[d.partitions[i]] = d.hashes[i];
+    }
   }
   version_seen_ = std::max(version_seen_, m.table_version);
   if (!m.members.empty() && m.table_version > 0) {
@@ -370,8 +373,11 @@ void GridServer::Tick() {
     }
   }
   // Heartbeats, with the digests of owned partitions.
-  msg::Heartbeat hb{table_.version(), table_.author(), table_.members(), leaving_, {}};
-  if (!table_.empty()) {
+  msg::Heartbeat hb{table_.version(), table_.author(), table_.members(), leaving_, {}, false};
+  // Owned digests ride on every kDigestEveryTicks-th heartbeat (gateways answer client syncs
+  // from them, so they may be that much stale; a client's next sync catches up).
+  if (!table_.empty() && ticks_++ % kDigestEveryTicks == 0) {
+    hb.has_digests = true;
     for (const std::string& name : map_names_) {
       msg::PartitionDigest d;
       d.map_name = name;

@@ -1,6 +1,7 @@
 // GridServer: one member of the partitioned grid cluster (sans-IO: Env only).
 //
-// Membership. Servers know each other from configuration (`seeds`) and from heartbeats. A server
+// Membership. Servers know each other from configuration (`seeds`) and from heartbeats (every
+// fifth also carries the digests of the partitions the sender owns). A server
 // starts with no table and serves nothing until it has heard a heartbeat (or waited
 // suspect_after_ms alone); the first table is published by the smallest live seed. Every
 // `heartbeat_interval_ms` a server sends each known server a Heartbeat carrying its partition table
@@ -45,6 +46,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,7 +99,9 @@ struct GridServerStats {
 // One held partition: a map per name, applied marks, digests.
 struct GridPartition {
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps;
-  absl::btree_map<std::string, PartitionDigests> digests;  // per map (only this partition's slot)
+  // Per map (only this partition's slot is used). std::map: listeners hold pointers to the
+  // values, and btree maps move their values on insert.
+  std::map<std::string, PartitionDigests> digests;
   absl::btree_map<std::string, uint64_t> applied;          // client -> highest seq applied
   uint64_t Digest(uint32_t partition) const;               // maps and marks combined
   uint64_t MapDigest(const std::string& map, uint32_t partition) const;
@@ -185,6 +189,7 @@ class GridServer {
   bool leaving_ = false;
   uint64_t opened_ms_ = 0;
   uint64_t next_id_ = 1;
+  uint64_t ticks_ = 0;
   absl::btree_map<NodeId, uint64_t> last_heard_ms_;
   absl::btree_set<NodeId> leaving_peers_;
   std::vector<std::unique_ptr<GridPartition>> partitions_;        // kPartitionCount slots

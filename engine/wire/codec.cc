@@ -306,7 +306,8 @@ class Encoder {
     for (const msg::PartitionDigest& d : m.digests) digests.push_back(DigestTable(d));
     auto digests_offset = b_.CreateVector(digests);
     return {fb::Body::Heartbeat,
-            fb::CreateHeartbeat(b_, m.table_version, author, members, m.leaving, digests_offset)
+            fb::CreateHeartbeat(b_, m.table_version, author, members, m.leaving, digests_offset,
+                                m.has_digests)
                 .Union()};
   }
 
@@ -743,6 +744,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
         m.members.push_back(std::move(member));
       }
       m.leaving = in->leaving();
+      m.has_digests = in->has_digests();
       for (size_t i = 0; i < Size(in->digests()); ++i) {
         msg::PartitionDigest d;
         SG_RETURN_IF_ERROR(DecodeDigest(in->digests()->Get(static_cast<flatbuffers::uoffset_t>(i)),

@@ -196,6 +196,7 @@ struct Heartbeat {
   std::vector<std::string> members;
   bool leaving = false;
   std::vector<PartitionDigest> digests;
+  bool has_digests = false;  // false: the receiver keeps the sender's last digests
   friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
