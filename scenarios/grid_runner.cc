@@ -404,6 +404,8 @@ class GridRun {
       }
     }
     const PartitionTable& table = first->table();
+    // Every owner's digest of every (map, partition), gathered once.
+    absl::btree_map<std::string, std::array<uint64_t, kPartitionCount>> owner_digests;
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
       const PartitionReplicas& r = table.replicas(p);
       const GridServer* owner = ServerById(r.owner);
@@ -412,6 +414,9 @@ class GridRun {
       }
       const GridPartition* op = owner->partition(p);
       const uint64_t d = op ? op->Digest(p) : 0;
+      if (op != nullptr) {
+        for (const auto& [name, digests] : op->digests) owner_digests[name][p] = digests.of(p);
+      }
       for (const NodeId& b : r.backups) {
         const GridPartition* bp = ServerById(b)->partition(p);
         if ((bp ? bp->Digest(p) : 0) != d) {
@@ -446,10 +451,10 @@ class GridRun {
           mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
         }
       }
+      const auto owners = owner_digests.find(map);
       for (uint32_t p = 0; p < kPartitionCount; ++p) {
         const uint64_t d = full ? mine.of(p) : client->MapDigest(map, p);
-        const GridPartition* op = ServerById(table.owner(p))->partition(p);
-        if (d != (op ? op->MapDigest(map, p) : 0)) {
+        if (d != (owners == owner_digests.end() ? 0 : owners->second[p])) {
           return Issue{"grid_convergence",
                        fmt::format("client n{} differs from owner {} in partition {}", node,
                                    table.owner(p), p)};

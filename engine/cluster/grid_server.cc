@@ -53,9 +53,12 @@ uint64_t GridPartition::MapDigest(const std::string& map, uint32_t partition) co
 }
 
 uint64_t GridPartition::Digest(uint32_t partition) const {
+  if (!digest_stale) return digest_cached;
   uint64_t d = 0;
   for (const auto& [name, digest] : digests) d ^= MixMap(name, digest.of(partition));
   for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
+  digest_cached = d;
+  digest_stale = false;
   return d;
 }
 
@@ -162,7 +165,9 @@ absl::Status GridServer::Restore() {
            p < kPartitionCount && ParseU64(*bytes, seq) &&
            ValidateNodeId(page.substr(slash + 1)).ok();
       if (ok) {
-        uint64_t& mark = Hold(static_cast<uint32_t>(p)).applied[page.substr(slash + 1)];
+        GridPartition& held = Hold(static_cast<uint32_t>(p));
+        held.Touch();
+        uint64_t& mark = held.applied[page.substr(slash + 1)];
         mark = std::max(mark, seq);
       }
     }
@@ -216,8 +221,10 @@ LwwMap& GridServer::MapOf(uint32_t p, const std::string& name) {
   map_names_.insert(name);
   auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1});
   PartitionDigests* digests = &part.digests[name];
-  map->AddListener([this, p, name, digests](const LwwChange& c) {
+  GridPartition* owner = &part;
+  map->AddListener([this, p, name, digests, owner](const LwwChange& c) {
     digests->Apply(c, p);
+    owner->Touch();
     if (restoring_ || !options_.persist) return;
     const std::string page = RecordPage(p, name, c.key);
     if (c.new_record == nullptr) {
@@ -257,6 +264,7 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
   if (!state.applied.empty()) {
     GridPartition& part = Hold(state.partition);
     for (const msg::ClientMark& mark : state.applied) {
+      part.Touch();
       uint64_t& seq = part.applied[mark.client];
       // A replicated batch carries only its own records: advancing past a missed batch would
       // mark ops applied whose records this replica lacks. Anti-entropy and handoffs carry whole
@@ -378,19 +386,20 @@ void GridServer::Tick() {
   // from them, so they may be that much stale; a client's next sync catches up).
   if (!table_.empty() && ticks_++ % kDigestEveryTicks == 0) {
     hb.has_digests = true;
-    for (const std::string& name : map_names_) {
-      msg::PartitionDigest d;
-      d.map_name = name;
-      for (uint32_t p = 0; p < kPartitionCount; ++p) {
-        const GridPartition* part = partitions_[p].get();
-        if (part == nullptr || table_.owner(p) != options_.node_id) continue;
-        const uint64_t h = part->MapDigest(name, p);
+    absl::btree_map<std::string, msg::PartitionDigest> by_map;
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      const GridPartition* part = partitions_[p].get();
+      if (part == nullptr || table_.owner(p) != options_.node_id) continue;
+      for (const auto& [name, digests] : part->digests) {
+        const uint64_t h = digests.of(p);
         if (h == 0) continue;
+        msg::PartitionDigest& d = by_map[name];
+        d.map_name = name;
         d.partitions.push_back(p);
         d.hashes.push_back(h);
       }
-      if (!d.partitions.empty()) hb.digests.push_back(std::move(d));
     }
+    for (auto& [name, d] : by_map) hb.digests.push_back(std::move(d));
   }
   absl::btree_set<NodeId> peers(table_.members().begin(), table_.members().end());
   for (const auto& [node, heard] : last_heard_ms_) peers.insert(node);
@@ -546,6 +555,7 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
   std::vector<msg::GridOpAck> replicated_acks;
   absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
   const uint64_t mark_before = part.applied[m.client];
+  part.Touch();
   for (const msg::GridOp* op : ops) {
     LwwMap& map = MapOf(p, op->map_name);
     uint64_t& mark = part.applied[m.client];

@@ -103,8 +103,12 @@ struct GridPartition {
   // values, and btree maps move their values on insert.
   std::map<std::string, PartitionDigests> digests;
   absl::btree_map<std::string, uint64_t> applied;          // client -> highest seq applied
-  uint64_t Digest(uint32_t partition) const;               // maps and marks combined
+  // Maps and marks combined; cached until Touch() (every change calls it).
+  uint64_t Digest(uint32_t partition) const;
   uint64_t MapDigest(const std::string& map, uint32_t partition) const;
+  void Touch() { digest_stale = true; }
+  mutable bool digest_stale = true;
+  mutable uint64_t digest_cached = 0;
 };
 
 class GridServer {
