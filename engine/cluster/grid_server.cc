@@ -521,6 +521,8 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
   absl::btree_map<uint32_t, std::vector<const msg::GridOp*>> by_partition;
   for (const msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
   absl::btree_map<NodeId, msg::GridOps> forward;
+  std::vector<msg::GridOpAck> acks;                      // sent once storage is synced
+  std::vector<std::pair<NodeId, msg::PartitionState>> replicate;
   for (auto& [p, ops] : by_partition) {
     const NodeId& owner = table_.owner(p);
     if (owner == options_.node_id) {
@@ -528,7 +530,7 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
         stats_.ops_dropped_not_ready += ops.size();
         continue;
       }
-      ApplyOwned(p, m, ops);
+      ApplyOwned(p, m, ops, acks, replicate);
       continue;
     }
     if (m.hops >= kForwardHopsMax) {
@@ -542,16 +544,20 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
     for (const msg::GridOp* op : ops) f.ops.push_back(*op);
     stats_.ops_forwarded += ops.size();
   }
+  // Durable before any acknowledgement or replication leaves; one sync for the whole message.
   if (dirty_) SyncStorage();
+  if (!acks.empty()) Send(m.client, msg::GridAck{std::move(acks)});
+  for (auto& [backup, state] : replicate) Send(backup, std::move(state));
   for (auto& [owner, f] : forward) Send(owner, std::move(f));
 }
 
 void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
-                            std::vector<const msg::GridOp*>& ops) {
+                            std::vector<const msg::GridOp*>& ops,
+                            std::vector<msg::GridOpAck>& now_acks,
+                            std::vector<std::pair<NodeId, msg::PartitionState>>& replicate) {
   std::sort(ops.begin(), ops.end(),
             [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
   GridPartition& part = Hold(p);
-  std::vector<msg::GridOpAck> now_acks;
   std::vector<msg::GridOpAck> replicated_acks;
   absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
   const uint64_t mark_before = part.applied[m.client];
@@ -584,9 +590,11 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
       now_acks.push_back(std::move(ack));
     }
   }
-  // Durable before any acknowledgement or replication leaves.
-  if (dirty_) SyncStorage();
-  if (!now_acks.empty()) Send(m.client, msg::GridAck{std::move(now_acks)});
+  const std::vector<NodeId>& backups = table_.replicas(p).backups;
+  if (backups.empty()) {
+    for (msg::GridOpAck& a : replicated_acks) now_acks.push_back(std::move(a));
+    return;
+  }
   // Replicate the touched records and the client's mark.
   msg::PartitionState state{next_id_++, p, msg::StatePurpose::kReplicate, {}, {}};
   for (const auto& [name, keys] : touched) {
@@ -596,12 +604,7 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
     state.maps.push_back(std::move(records));
   }
   state.applied.push_back({m.client, part.applied[m.client], mark_before});
-  const std::vector<NodeId>& backups = table_.replicas(p).backups;
-  if (backups.empty()) {
-    if (!replicated_acks.empty()) Send(m.client, msg::GridAck{std::move(replicated_acks)});
-    return;
-  }
-  for (const NodeId& b : backups) Send(b, state);
+  for (const NodeId& b : backups) replicate.emplace_back(b, state);
   if (replicated_acks.empty()) return;
   if (pending_.size() >= kPendingReplicationsMax) return;  // The client retries.
   const uint64_t id = state.id;

@@ -174,7 +174,11 @@ class GridServer {
 
   // Protocol.
   void OnOps(const NodeId& from, msg::GridOps m);
-  void ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const msg::GridOp*>& ops);
+  // Applies one partition's ops; acks due now and replication messages are appended, to be sent
+  // once storage is synced.
+  void ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const msg::GridOp*>& ops,
+                  std::vector<msg::GridOpAck>& now_acks,
+                  std::vector<std::pair<NodeId, msg::PartitionState>>& replicate);
   void OnState(const NodeId& from, const msg::PartitionState& m);
   void OnAck(const NodeId& from, const msg::Ack& m);
   void OnDigest(const NodeId& from, const msg::PartitionDigest& m);

@@ -429,5 +429,72 @@ TEST(Codec, DecodesBuffersMadeByFlatc) {
             99u);
 }
 
+TEST(Codec, GridMessagesRoundTrip) {
+  const Timestamp ts{1'700'000'000'123, 4, "s1"};
+  const std::vector<msg::Body> bodies = {
+      msg::GridOps{"c7",
+                   "s0",
+                   2,
+                   {msg::GridOp{1, msg::WriteConcern::kReplicated, "users", "k1",
+                                Document{{"v", int64_t{3}}}, Timestamp{5, 0, "c7"}},
+                    msg::GridOp{2, msg::WriteConcern::kFireAndForget, "users", "k2", std::nullopt,
+                                Timestamp{6, 1, "c7"}}}},
+      msg::GridAck{{msg::GridOpAck{1, ts, msg::WriteConcern::kApplied, false},
+                    msg::GridOpAck{2, ts, msg::WriteConcern::kReplicated, true}}},
+      msg::PartitionState{9,
+                          270,
+                          msg::StatePurpose::kClientRepair,
+                          {msg::MapRecords{"users", {msg::LwwEntry{"k", LwwRecord{{}, ts, 5}}}}},
+                          {msg::ClientMark{"c7", 12, 10}}},
+      msg::PartitionDigest{3, "users", {0, 17, 270}, {1, 2, 3}, true, "c7"},
+      msg::Heartbeat{4,
+                     "s0",
+                     {"s0", "s1"},
+                     true,
+                     {msg::PartitionDigest{0, "users", {5}, {99}, false, ""}},
+                     true}};
+  for (const msg::Body& body : bodies) {
+    const msg::Envelope e{"s1", body};
+    absl::StatusOr<msg::Envelope> back = DecodeMessage(EncodeMessage(e));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, e) << msg::BodyName(body);
+  }
+}
+
+TEST(Codec, BadGridMessagesNameTheField) {
+  const auto error_of = [](msg::Body body) {
+    return std::string(DecodeMessage(EncodeMessage(msg::Envelope{"s1", std::move(body)}))
+                           .status()
+                           .message());
+  };
+  EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {271}, {0}, false, ""}),
+            "PartitionDigest.partitions[0]: partition 271 out of range 0..270");
+  EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {1, 2}, {0}, false, ""}),
+            "PartitionDigest: 2 partitions but 1 hashes");
+  EXPECT_EQ(error_of(msg::GridOps{"c1", "", 0, {msg::GridOp{0, msg::WriteConcern::kApplied, "m",
+                                                            "k", std::nullopt, {1, 0, "c1"}}}}),
+            "GridOps.ops[0].seq: seq must be at least 1");
+  EXPECT_EQ(error_of(msg::PartitionState{1, 400, msg::StatePurpose::kReplicate, {}, {}}),
+            "PartitionState.partition: partition 400 out of range 0..270");
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto op = fb::CreateGridOp(b, 1, static_cast<fb::WriteConcern>(7), b.CreateString("m"),
+                               b.CreateString("k"), 0,
+                               fb::CreateTimestamp(b, 1, 0, b.CreateString("c1")));
+    auto ops = b.CreateVector(std::vector<flatbuffers::Offset<fb::GridOp>>{op});
+    auto m = fb::CreateGridOps(b, b.CreateString("c1"), 0, 0, ops);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::GridOps, m.Union())),
+              "GridOps.ops[0].concern: unknown write concern 7");
+  }
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto members = b.CreateVector(std::vector<flatbuffers::Offset<flatbuffers::String>>{
+        b.CreateString("s0"), b.CreateString("a:b")});
+    auto m = fb::CreateHeartbeat(b, 1, 0, members);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::Heartbeat, m.Union())),
+              "Heartbeat.members[1]: node id 'a:b' contains ':'");
+  }
+}
+
 }  // namespace
 }  // namespace seedgrid
