@@ -76,10 +76,9 @@ uint64_t FaultInjector::DurationNs(Random& r) {
 
 // Poisson arrivals of one fault kind through the safety phase, from its own stream.
 void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min,
-                               void (FaultInjector::*fire)(Random&)) {
+                                 void (FaultInjector::*fire)(Random&)) {
   if (per_min == 0) return;
-  auto random =
-      std::make_shared<Xoshiro256>(sim::Substream(seed_, fmt::format("faults/{}", kind)));
+  auto random = std::make_shared<Xoshiro256>(sim::Substream(seed_, fmt::format("faults/{}", kind)));
   const uint64_t mean_ns = 60'000'000'000ULL / per_min;
   uint64_t t = 0;
   for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k faults of one kind.
@@ -161,6 +160,5 @@ void FaultInjector::RandomClog(Random& r) {
   TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
   sim_.Clog(a, b, d);
 }
-
 
 }  // namespace seedgrid::scenarios

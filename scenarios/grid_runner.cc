@@ -163,22 +163,22 @@ class GridRun {
         sim_.TraceFault(i, fmt::format("disk lost n{}", i));
       }
       opened_[i] = true;
-      GridServerOptions o{.node_id = sim_.node_id(i),
-                          .seeds = seeds_,
-                          .join = i >= g_.servers,
-                          .backup_count = g_.backup_count,
-                          .heartbeat_interval_ms = g_.heartbeat_interval_ms,
-                          .suspect_after_ms = g_.suspect_after_ms,
-                          .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
-                          .retry_interval_ms = g_.retry_interval_ms,
-                          .on_applied = [this, i](const NodeId& client, uint64_t seq,
-                                                  const Timestamp& ts) {
-                            OnApplied(i, client, seq, ts);
-                          }};
+      GridServerOptions o{
+          .node_id = sim_.node_id(i),
+          .seeds = seeds_,
+          .join = i >= g_.servers,
+          .backup_count = g_.backup_count,
+          .heartbeat_interval_ms = g_.heartbeat_interval_ms,
+          .suspect_after_ms = g_.suspect_after_ms,
+          .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
+          .retry_interval_ms = g_.retry_interval_ms,
+          .on_applied = [this, i](const NodeId& client, uint64_t seq, const Timestamp& ts) {
+            OnApplied(i, client, seq, ts);
+          }};
       auto server = GridServer::Open(sim_.env(i), std::move(o));
       if (!server.ok()) {
-        Violate("grid_durability", fmt::format("server n{} could not start from its storage: {}",
-                                               i, server.status().message()));
+        Violate("grid_durability", fmt::format("server n{} could not start from its storage: {}", i,
+                                               server.status().message()));
         return;
       }
       servers_[i] = std::move(*server);
@@ -186,19 +186,19 @@ class GridRun {
       return;
     }
     const int c = i - servers_total_;
-    GridClientOptions o{.node_id = sim_.node_id(i),
-                        .servers = seeds_,
-                        .first_server = static_cast<size_t>(c),
-                        .push_interval_ms = g_.client_push_interval_ms,
-                        .sync_interval_ms = g_.client_sync_interval_ms,
-                        .server_timeout_ms = g_.client_timeout_ms,
-                        .start_online = !offline_[c],
-                        .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& ack) {
-                          if (ack.level != msg::WriteConcern::kFireAndForget) {
-                            acked_.push_back({op.map_name, op.key, ack.ts, ack.level,
-                                              sim_.now_ns()});
-                          }
-                        }};
+    GridClientOptions o{
+        .node_id = sim_.node_id(i),
+        .servers = seeds_,
+        .first_server = static_cast<size_t>(c),
+        .push_interval_ms = g_.client_push_interval_ms,
+        .sync_interval_ms = g_.client_sync_interval_ms,
+        .server_timeout_ms = g_.client_timeout_ms,
+        .start_online = !offline_[c],
+        .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& ack) {
+          if (ack.level != msg::WriteConcern::kFireAndForget) {
+            acked_.push_back({op.map_name, op.key, ack.ts, ack.level, sim_.now_ns()});
+          }
+        }};
     auto client = GridClient::Open(sim_.env(i), std::move(o));
     if (!client.ok()) {
       Violate("grid_durability", fmt::format("client n{} could not start from its storage: {}", i,
@@ -278,8 +278,8 @@ class GridRun {
     Random& r = client_random_[c];
     const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
     const uint32_t remove_weight = s_.mix.lww_remove;
-    const bool remove = r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) <
-                        remove_weight;
+    const bool remove =
+        r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) < remove_weight;
     uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
     msg::WriteConcern concern = msg::WriteConcern::kReplicated;
     if (pick < g_.fire_and_forget) {
@@ -296,8 +296,8 @@ class GridRun {
       Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
                    {"age", static_cast<int64_t>(r.Uniform(100))},
                    {"by", sim_.node_id(node)}};
-      text = fmt::format("c{} set {} {} {}", c, key, doc.ToString(),
-                         msg::WriteConcernName(concern));
+      text =
+          fmt::format("c{} set {} {} {}", c, key, doc.ToString(), msg::WriteConcernName(concern));
       seq = client.Set(MapOf(c), key, std::move(doc), concern);
       text += fmt::format(" #{}", seq);
     }
@@ -319,8 +319,8 @@ class GridRun {
       sim_.At(t, [this, random] {
         if (liveness_) return;
         const int c = static_cast<int>(random->Uniform(g_.clients));
-        const uint64_t ms = static_cast<uint64_t>(
-            sim::SignedIn(*random, g_.offline_ms.lo, g_.offline_ms.hi));
+        const uint64_t ms =
+            static_cast<uint64_t>(sim::SignedIn(*random, g_.offline_ms.lo, g_.offline_ms.hi));
         if (offline_[c]) return;
         offline_[c] = true;
         sim_.TraceFault(ClientNode(c), fmt::format("offline n{} for {} ms", ClientNode(c), ms));
@@ -389,15 +389,17 @@ class GridRun {
       if (!Active(i)) continue;
       const PartitionTable& t = servers_[i]->table();
       if (!t.SameAs(first->table())) {
-        return Issue{"grid_table",
-                     fmt::format("n{} holds table v{} by '{}' ({}) but {} holds v{} by '{}' ({})",
-                                 i, t.version(), t.author(), fmt::join(t.members(), ","),
-                                 first->node_id(), first->table().version(),
-                                 first->table().author(), fmt::join(first->table().members(), ","))};
+        return Issue{
+            "grid_table",
+            fmt::format("n{} holds table v{} by '{}' ({}) but {} holds v{} by '{}' ({})", i,
+                        t.version(), t.author(), fmt::join(t.members(), ","), first->node_id(),
+                        first->table().version(), first->table().author(),
+                        fmt::join(first->table().members(), ","))};
       }
       if (t.members() != active) {
-        return Issue{"grid_table", fmt::format("table members ({}) are not the live servers ({})",
-                                               fmt::join(t.members(), ","), fmt::join(active, ","))};
+        return Issue{"grid_table",
+                     fmt::format("table members ({}) are not the live servers ({})",
+                                 fmt::join(t.members(), ","), fmt::join(active, ","))};
       }
       if (servers_[i]->pending_replications() > 0) {
         return Issue{"grid_convergence", fmt::format("n{} has replications in flight", i)};
@@ -410,7 +412,8 @@ class GridRun {
       const PartitionReplicas& r = table.replicas(p);
       const GridServer* owner = ServerById(r.owner);
       if (!owner->ready(p)) {
-        return Issue{"grid_convergence", fmt::format("owner {} of partition {} is not ready", r.owner, p)};
+        return Issue{"grid_convergence",
+                     fmt::format("owner {} of partition {} is not ready", r.owner, p)};
       }
       const GridPartition* op = owner->partition(p);
       const uint64_t d = op ? op->Digest(p) : 0;
@@ -427,15 +430,17 @@ class GridRun {
       for (int i = 0; i < servers_total_; ++i) {
         if (!servers_[i] || table.IsReplica(p, sim_.node_id(i))) continue;
         if (servers_[i]->partition(p) != nullptr) {
-          return Issue{"grid_convergence",
-                       fmt::format("n{} still holds partition {}, which it does not replicate", i, p)};
+          return Issue{
+              "grid_convergence",
+              fmt::format("n{} still holds partition {}, which it does not replicate", i, p)};
         }
       }
     }
     for (int c = 0; c < g_.clients; ++c) {
       const GridClient* client = clients_[c].get();
       const int node = ClientNode(c);
-      if (client == nullptr) return Issue{"grid_convergence", fmt::format("client n{} is down", node)};
+      if (client == nullptr)
+        return Issue{"grid_convergence", fmt::format("client n{} is down", node)};
       if (!client->op_log().empty()) {
         return Issue{"grid_exactly_once",
                      fmt::format("client n{} still has {} op-log entries unacknowledged", node,
@@ -471,9 +476,8 @@ class GridRun {
       converged_at_ns_ = sim_.now_ns();
       sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kPhase, -1, -1, 3,
                           [] { return std::string("converged"); });
-      const uint64_t rounds =
-          2 * std::max({g_.anti_entropy_interval_ms, g_.client_sync_interval_ms,
-                        g_.heartbeat_interval_ms});
+      const uint64_t rounds = 2 * std::max({g_.anti_entropy_interval_ms, g_.client_sync_interval_ms,
+                                            g_.heartbeat_interval_ms});
       const uint64_t horizon =
           std::max(sim_.latest_delivery_ns(), sim_.now_ns()) + rounds * kNsPerMs + kNsPerMs;
       sim_.At(horizon, [this] { CheckQuiescent(); });
@@ -530,8 +534,7 @@ class GridRun {
                   fmt::format("a write to {}/{} acknowledged at {} with stamp {} is lost: "
                               "owner {} of partition {} holds {}",
                               w.map, w.key, msg::WriteConcernName(w.level), w.ts.ToString(),
-                              owner_id, p,
-                              record ? record->ToString() : std::string("nothing")));
+                              owner_id, p, record ? record->ToString() : std::string("nothing")));
           return;
         }
       }
@@ -540,8 +543,9 @@ class GridRun {
       for (const auto& [client, seq] : issued_) {
         ++checks_;
         if (!applied_.contains({client, seq})) {
-          Violate("grid_exactly_once",
-                  fmt::format("op-log entry {}#{} was acknowledged but never applied", client, seq));
+          Violate(
+              "grid_exactly_once",
+              fmt::format("op-log entry {}#{} was acknowledged but never applied", client, seq));
           return;
         }
       }
@@ -584,8 +588,8 @@ class GridRun {
   uint64_t converged_at_ns_ = 0;
   uint64_t checks_ = 0;
   uint64_t ops_ = 0;
-  FaultInjector faults_{sim_, s_, swarm_, o_.seed, liveness_,
-                        [this](Random& r) { return PickCrash(r); }};
+  FaultInjector faults_{sim_,    s_,        swarm_,
+                        o_.seed, liveness_, [this](Random& r) { return PickCrash(r); }};
 };
 
 }  // namespace

@@ -298,9 +298,8 @@ const std::vector<std::string>& InvariantNames() {
 }
 
 const std::vector<std::string>& GridInvariantNames() {
-  static const std::vector<std::string> kNames = {"grid_table", "grid_durability",
-                                                  "grid_exactly_once", "grid_convergence",
-                                                  "liveness"};
+  static const std::vector<std::string> kNames = {
+      "grid_table", "grid_durability", "grid_exactly_once", "grid_convergence", "liveness"};
   return kNames;
 }
 
@@ -583,7 +582,8 @@ std::string ScenarioToJson(const Scenario& s) {
   if (s.grid) {
     const GridConfig& g = *s.grid;
     ordered leaves = ordered::array();
-    for (const GridLeave& l : g.leaves) leaves.push_back({{"at_ms", l.at_ms}, {"server", l.server}});
+    for (const GridLeave& l : g.leaves)
+      leaves.push_back({{"at_ms", l.at_ms}, {"server", l.server}});
     j["grid"] = {{"servers", g.servers},
                  {"joins_at_ms", g.joins_at_ms},
                  {"leaves", std::move(leaves)},

@@ -63,7 +63,8 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
             "t.json:3:4: network.latency_min_us: range [5, 1] has lo > hi");
   EXPECT_EQ(ErrorOf("{\"name\": \"x\", \"nodez\": 3}"),
             "t.json:1:15: nodez: unknown field 'nodez'; known fields: check_interval_ms, clocks, "
-            "description, duration_ms, events_max, faults, invariants, liveness_ms, name, network, "
+            "description, duration_ms, events_max, faults, grid, invariants, liveness_ms, name, "
+            "network, "
             "nodes, replication, swarm, workload");
   EXPECT_NE(ErrorOf("{\"name\": \"x\",\n \"faults\": [{\"at_ms\": 1, \"kind\": \"heal\"},\n"
                     "  {\"at_ms\": 2, \"kind\": \"explode\"}]}")
@@ -91,6 +92,44 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
                     "0, \"or_add\": 0, \"or_remove\": 0, \"counter\": 0, \"query\": 0}}}")
                 .find("all weights are zero"),
             std::string::npos);
+}
+
+TEST(ParseScenario, GridSectionSetsNodesAndItsOwnInvariants) {
+  absl::StatusOr<Scenario> s = ParseScenario(
+      R"({"name": "g", "grid": {"servers": 3, "joins_at_ms": [100], "clients": 4,
+          "leaves": [{"at_ms": 200, "server": 3}], "concerns": {"replicated": 1},
+          "disk_loss_pct": 10, "offline_per_min": [0, 5]},
+          "faults": [{"at_ms": 10, "kind": "crash", "node": 7}]})",
+      "g.json");
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->grid.has_value());
+  EXPECT_EQ(s->nodes, 8);  // 3 servers + 1 join + 4 clients
+  EXPECT_EQ(s->grid->leaves[0].server, 3);
+  EXPECT_EQ(s->grid->replicated, 1u);
+  EXPECT_TRUE(s->invariants.contains("grid_exactly_once"));
+  EXPECT_FALSE(s->invariants.contains("lww_model"));
+  absl::StatusOr<Scenario> again = ParseScenario(ScenarioToJson(*s), "again.json");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *s);
+}
+
+TEST(ParseScenario, GridErrorsNameTheField) {
+  const auto error_of = [](const std::string& text) {
+    return std::string(ParseScenario(text, "g.json").status().message());
+  };
+  EXPECT_EQ(
+      error_of(R"({"name": "g", "grid": {"heartbeat_interval_ms": 500, "suspect_after_ms": 400}})"),
+      "g.json:1:54: grid.suspect_after_ms: must exceed heartbeat_interval_ms");
+  EXPECT_EQ(
+      error_of(R"({"name": "g", "grid": {"servers": 2, "leaves": [{"at_ms": 1, "server": 2}]}})"),
+      "g.json:1:62: grid.leaves[0].server: 2 is out of range; expected 0..1");
+  EXPECT_EQ(error_of(R"({"name": "g", "duration_ms": 50, "grid": {"joins_at_ms": [60]}})"),
+            "g.json:1:59: grid.joins_at_ms[0]: 60 is not a time inside the safety phase "
+            "(duration_ms is 50)");
+  EXPECT_EQ(
+      error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
+      "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of grid_table, "
+      "grid_durability, grid_exactly_once, grid_convergence, liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

@@ -142,7 +142,7 @@ void Simulator::Crash(int node) {
   if (n.storage.Crash(options_.torn_writes, storage_random_)) {
     TraceFault(node, fmt::format("torn write n{}", node));
   }
-  ++n.incarnation;    // Timers and in-flight messages of the old incarnation are dropped.
+  ++n.incarnation;  // Timers and in-flight messages of the old incarnation are dropped.
 }
 
 void Simulator::Restart(int node) {

@@ -521,7 +521,7 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
   absl::btree_map<uint32_t, std::vector<const msg::GridOp*>> by_partition;
   for (const msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
   absl::btree_map<NodeId, msg::GridOps> forward;
-  std::vector<msg::GridOpAck> acks;                      // sent once storage is synced
+  std::vector<msg::GridOpAck> acks;  // sent once storage is synced
   std::vector<std::pair<NodeId, msg::PartitionState>> replicate;
   for (auto& [p, ops] : by_partition) {
     const NodeId& owner = table_.owner(p);
@@ -551,8 +551,7 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
   for (auto& [owner, f] : forward) Send(owner, std::move(f));
 }
 
-void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m,
-                            std::vector<const msg::GridOp*>& ops,
+void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const msg::GridOp*>& ops,
                             std::vector<msg::GridOpAck>& now_acks,
                             std::vector<std::pair<NodeId, msg::PartitionState>>& replicate) {
   std::sort(ops.begin(), ops.end(),

@@ -102,7 +102,7 @@ struct GridPartition {
   // Per map (only this partition's slot is used). std::map: listeners hold pointers to the
   // values, and btree maps move their values on insert.
   std::map<std::string, PartitionDigests> digests;
-  absl::btree_map<std::string, uint64_t> applied;          // client -> highest seq applied
+  absl::btree_map<std::string, uint64_t> applied;  // client -> highest seq applied
   // Maps and marks combined; cached until Touch() (every change calls it).
   uint64_t Digest(uint32_t partition) const;
   uint64_t MapDigest(const std::string& map, uint32_t partition) const;

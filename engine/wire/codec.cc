@@ -277,8 +277,8 @@ class Encoder {
     acks.reserve(m.acks.size());
     for (const msg::GridOpAck& a : m.acks) {
       auto ts = Ts(a.ts);
-      acks.push_back(fb::CreateGridOpAck(b_, a.seq, ts, static_cast<fb::WriteConcern>(a.level),
-                                         a.duplicate));
+      acks.push_back(
+          fb::CreateGridOpAck(b_, a.seq, ts, static_cast<fb::WriteConcern>(a.level), a.duplicate));
     }
     auto acks_offset = b_.CreateVector(acks);
     return {fb::Body::GridAck, fb::CreateGridAck(b_, acks_offset).Union()};
@@ -305,10 +305,9 @@ class Encoder {
     std::vector<Offset<fb::PartitionDigest>> digests;
     for (const msg::PartitionDigest& d : m.digests) digests.push_back(DigestTable(d));
     auto digests_offset = b_.CreateVector(digests);
-    return {fb::Body::Heartbeat,
-            fb::CreateHeartbeat(b_, m.table_version, author, members, m.leaving, digests_offset,
-                                m.has_digests)
-                .Union()};
+    return {fb::Body::Heartbeat, fb::CreateHeartbeat(b_, m.table_version, author, members,
+                                                     m.leaving, digests_offset, m.has_digests)
+                                     .Union()};
   }
 
   std::string Finish(const msg::Envelope& envelope) {

@@ -463,17 +463,20 @@ TEST(Codec, GridMessagesRoundTrip) {
 
 TEST(Codec, BadGridMessagesNameTheField) {
   const auto error_of = [](msg::Body body) {
-    return std::string(DecodeMessage(EncodeMessage(msg::Envelope{"s1", std::move(body)}))
-                           .status()
-                           .message());
+    return std::string(
+        DecodeMessage(EncodeMessage(msg::Envelope{"s1", std::move(body)})).status().message());
   };
   EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {271}, {0}, false, ""}),
             "PartitionDigest.partitions[0]: partition 271 out of range 0..270");
   EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {1, 2}, {0}, false, ""}),
             "PartitionDigest: 2 partitions but 1 hashes");
-  EXPECT_EQ(error_of(msg::GridOps{"c1", "", 0, {msg::GridOp{0, msg::WriteConcern::kApplied, "m",
-                                                            "k", std::nullopt, {1, 0, "c1"}}}}),
-            "GridOps.ops[0].seq: seq must be at least 1");
+  EXPECT_EQ(
+      error_of(msg::GridOps{
+          "c1",
+          "",
+          0,
+          {msg::GridOp{0, msg::WriteConcern::kApplied, "m", "k", std::nullopt, {1, 0, "c1"}}}}),
+      "GridOps.ops[0].seq: seq must be at least 1");
   EXPECT_EQ(error_of(msg::PartitionState{1, 400, msg::StatePurpose::kReplicate, {}, {}}),
             "PartitionState.partition: partition 400 out of range 0..270");
   {

@@ -2,8 +2,11 @@
 // delivered straight to its handler: decode, partition grouping, dedupe marks, HLC re-stamp, LWW
 // apply, a storage page per record and a sync per batch, an ack encoded back. Items = writes.
 // BM_GridServerWrites/<batch>/<persist>; compare /1 (a message per write) with /100.
+// BM_GridScale: scenarios/grid_scale.json (5 servers, 500 clients) stretched to 10 virtual minutes
+// of safety phase: virtual/wall compression, messages/s, and wall time per client op end to end.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <memory>
 
 #include "engine/cluster/grid_server.h"
@@ -11,6 +14,7 @@
 #include "engine/env/testing/manual_env.h"
 #include "engine/env/xoshiro.h"
 #include "engine/wire/codec.h"
+#include "scenarios/runner.h"
 
 namespace seedgrid {
 namespace {
@@ -50,10 +54,9 @@ void BM_GridServerWrites(benchmark::State& state) {
     msg::GridOps ops{"c" + std::to_string(c), "", 0, {}};
     for (size_t i = 0; i < batch; ++i) {
       const uint64_t key = random.Uniform(100'000);
-      ops.ops.push_back(msg::GridOp{next_seq[c]++, msg::WriteConcern::kApplied, "users",
-                                    "k" + std::to_string(key),
-                                    Document{{"v", static_cast<int64_t>(key)}},
-                                    Timestamp{clock.NowMs(), 0, ops.client}});
+      ops.ops.push_back(msg::GridOp{
+          next_seq[c]++, msg::WriteConcern::kApplied, "users", "k" + std::to_string(key),
+          Document{{"v", static_cast<int64_t>(key)}}, Timestamp{clock.NowMs(), 0, ops.client}});
     }
     messages.push_back(EncodeMessage(msg::Envelope{ops.client, ops}));
   }
@@ -80,6 +83,34 @@ void BM_GridServerWrites(benchmark::State& state) {
   state.counters["applied"] = static_cast<double>((*server)->stats().ops_applied);
 }
 BENCHMARK(BM_GridServerWrites)->Args({1, 1})->Args({100, 1})->Args({100, 0});
+
+void BM_GridScale(benchmark::State& state) {
+  absl::StatusOr<scenarios::Scenario> s =
+      scenarios::LoadScenario(std::string(SEEDGRID_SOURCE_DIR) + "/scenarios/grid_scale.json");
+  if (!s.ok()) {
+    state.SkipWithError(std::string(s.status().message()).c_str());
+    return;
+  }
+  s->duration_ms = static_cast<uint64_t>(state.range(0)) * 1000;
+  uint64_t virtual_ms = 0, messages = 0, ops = 0;
+  double wall_ms = 0;
+  for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
+    const scenarios::RunResult r = scenarios::RunScenario(*s, {.seed = 1});
+    wall_ms +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!r.pass) state.SkipWithError(r.violation->detail.c_str());
+    virtual_ms += r.virtual_ms;
+    messages += r.messages;
+    ops += r.ops;
+  }
+  state.counters["compression_x"] = static_cast<double>(virtual_ms) / wall_ms;
+  state.counters["messages_per_s"] =
+      benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kIsRate);
+  state.counters["us_per_client_op"] = wall_ms * 1000.0 / static_cast<double>(ops);
+  state.counters["client_ops"] = static_cast<double>(ops);
+}
+BENCHMARK(BM_GridScale)->Arg(60)->Arg(600)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 }  // namespace
 }  // namespace seedgrid
