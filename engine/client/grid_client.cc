@@ -334,6 +334,8 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
                fmt::format("key '{}' outside partition {}", entry.key, state->partition));
           continue;
         }
+        // Most of a pulled partition is already here: skip records with the same stamp.
+        if (const LwwRecord* r = map.GetRecord(entry.key); r && r->ts == entry.record.ts) continue;
         absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
         if (merged.ok() && *merged) ++stats_.records_merged;
       }

@@ -253,6 +253,7 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
              fmt::format("key '{}' is not in partition {}", e.key, state.partition));
         continue;
       }
+      if (const LwwRecord* r = map.GetRecord(e.key); r && r->ts == e.record.ts) continue;
       absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
       if (!merged.ok()) {
         Fail(stats_.protocol_errors, std::string(ToStd(merged.status().message())));
@@ -358,7 +359,10 @@ void GridServer::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m) {
     }
   }
   version_seen_ = std::max(version_seen_, m.table_version);
-  if (!m.members.empty() && m.table_version > 0) {
+  // Compare (version, author) before building the table: most heartbeats carry the same one.
+  const bool newer = table_.empty() || m.table_version > table_.version() ||
+                     (m.table_version == table_.version() && m.table_author < table_.author());
+  if (!m.members.empty() && m.table_version > 0 && newer) {
     PartitionTable theirs(m.table_version, m.table_author, m.members, options_.backup_count);
     if (table_.empty() || theirs.NewerThan(table_)) {
       ++stats_.tables_adopted;
@@ -731,37 +735,42 @@ void GridServer::OnDigest(const NodeId& from, const msg::PartitionDigest& m) {
   }
 }
 
-uint64_t GridServer::DirectoryDigest(const std::string& map, uint32_t p) const {
-  const NodeId& owner = table_.owner(p);
-  if (owner == options_.node_id) {
-    return partitions_[p] ? partitions_[p]->MapDigest(map, p) : 0;
+msg::PartitionDigest GridServer::DirectoryOf(const std::string& map) const {
+  // Each partition's digest from its current owner: this server's own live digests, the others'
+  // as last gossiped. One pass over the directory, not a lookup per partition.
+  std::array<uint64_t, kPartitionCount> slots{};
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (partitions_[p] != nullptr && table_.owner(p) == options_.node_id) {
+      slots[p] = partitions_[p]->MapDigest(map, p);
+    }
   }
-  auto o = directory_.find(owner);
-  if (o == directory_.end()) return 0;
-  auto m = o->second.find(map);
-  if (m == o->second.end()) return 0;
-  auto d = m->second.find(p);
-  return d == m->second.end() ? 0 : d->second;
+  for (const auto& [owner, maps] : directory_) {
+    auto it = maps.find(map);
+    if (it == maps.end()) continue;
+    for (const auto& [p, h] : it->second) {
+      if (table_.owner(p) == owner) slots[p] = h;
+    }
+  }
+  msg::PartitionDigest d;
+  d.map_name = map;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (slots[p] == 0) continue;
+    d.partitions.push_back(p);
+    d.hashes.push_back(slots[p]);
+  }
+  return d;
 }
 
 void GridServer::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
   if (table_.empty()) return;
   uint64_t root = 0;
-  for (uint32_t p = 0; p < kPartitionCount; ++p) root ^= DirectoryDigest(m.map_name, p);
+  for (uint64_t h : DirectoryOf(m.map_name).hashes) root ^= h;
   Send(from, msg::SyncRoot{m.map_name, m.kind, m.depth, root});
 }
 
 void GridServer::OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m) {
   if (table_.empty()) return;
-  msg::PartitionDigest d;
-  d.map_name = m.map_name;
-  for (uint32_t p = 0; p < kPartitionCount; ++p) {
-    const uint64_t h = DirectoryDigest(m.map_name, p);
-    if (h == 0) continue;
-    d.partitions.push_back(p);
-    d.hashes.push_back(h);
-  }
-  Send(from, std::move(d));
+  Send(from, DirectoryOf(m.map_name));
 }
 
 }  // namespace seedgrid

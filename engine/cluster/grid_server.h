@@ -184,8 +184,8 @@ class GridServer {
   void OnDigest(const NodeId& from, const msg::PartitionDigest& m);
   void OnSyncInit(const NodeId& from, const msg::SyncInit& m);
   void OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m);
-  // The owner's digest of (map, p) as last gossiped (own partitions: live).
-  uint64_t DirectoryDigest(const std::string& map, uint32_t p) const;
+  // Every partition's digest of `map` from its owner as last gossiped (own partitions: live).
+  msg::PartitionDigest DirectoryOf(const std::string& map) const;
 
   Env& env_;
   GridServerOptions options_;
