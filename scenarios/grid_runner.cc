@@ -45,8 +45,8 @@ class GridRun {
     for (int i = 0; i < g_.servers; ++i) started_[i] = true;
     leaving_.assign(servers_total_, false);
     retired_.assign(servers_total_, false);
-    opened_.assign(servers_total_, false);
     generation_.assign(servers_total_, 0);
+    started_at_ns_.assign(servers_total_, 0);
     clients_.resize(g_.clients);
     offline_.assign(g_.clients, false);
     for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
@@ -155,14 +155,6 @@ class GridRun {
   void StartNode(int i) {
     if (IsServer(i)) {
       if (!started_[i] || retired_[i]) return;
-      if (opened_[i] && disk_random_.Uniform(100) < g_.disk_loss_pct) {
-        // The machine came back with a new, empty disk.
-        sim_.storage(i).Wipe();
-        ++generation_[i];
-        last_disk_loss_ns_ = sim_.now_ns();
-        sim_.TraceFault(i, fmt::format("disk lost n{}", i));
-      }
-      opened_[i] = true;
       GridServerOptions o{
           .node_id = sim_.node_id(i),
           .seeds = seeds_,
@@ -182,6 +174,7 @@ class GridRun {
         return;
       }
       servers_[i] = std::move(*server);
+      started_at_ns_[i] = sim_.now_ns();
       if (leaving_[i]) servers_[i]->Leave();
       return;
     }
@@ -212,12 +205,54 @@ class GridRun {
   void StopNode(int i) {
     if (IsServer(i)) {
       servers_[i].reset();
+      if (!retired_[i] && disk_random_.Uniform(100) < g_.disk_loss_pct) {
+        // The machine will come back with a new, empty disk. A REPLICATED acknowledgement
+        // promised that another server already holds the write: check it now, before anything
+        // (anti-entropy, a client's repair) could restore a write that was lost.
+        if (On("grid_durability")) CheckHeldElsewhere(i);
+        sim_.storage(i).Wipe();
+        ++generation_[i];
+        last_disk_loss_ns_ = sim_.now_ns();
+        sim_.TraceFault(i, fmt::format("disk lost n{}", i));
+      }
     } else {
       clients_[i - servers_total_].reset();
     }
   }
 
   // A server applies an op-log entry at most once per disk (a replaced disk is a new machine).
+  // The promise covers one server failure at a time: check only when every other server is up
+  // and has been for long enough to catch up (suspicion, a pull, anti-entropy rounds).
+  void CheckHeldElsewhere(int lost) {
+    const uint64_t settle_ns =
+        (g_.suspect_after_ms + 3 * g_.anti_entropy_interval_ms + 2 * g_.retry_interval_ms) *
+        kNsPerMs;
+    for (int j = 0; j < servers_total_; ++j) {
+      if (j == lost || !Active(j)) continue;
+      if (!servers_[j] || sim_.now_ns() - started_at_ns_[j] < settle_ns) return;
+    }
+    for (const Acked& w : acked_) {
+      if (w.level != msg::WriteConcern::kReplicated) continue;
+      ++checks_;
+      const uint32_t p = PartitionOf(w.key);
+      bool held = false;
+      for (int j = 0; j < servers_total_ && !held; ++j) {
+        if (j == lost || !servers_[j]) continue;
+        const GridPartition* part = servers_[j]->partition(p);
+        if (part == nullptr || !part->maps.contains(w.map)) continue;
+        const LwwRecord* r = part->maps.at(w.map)->GetRecord(w.key);
+        held = r != nullptr && !(r->ts < w.ts);
+      }
+      if (!held) {
+        Violate("grid_durability",
+                fmt::format("n{} lost its disk, and no other live server holds the write to {}/{} "
+                            "acknowledged at REPLICATED with stamp {}",
+                            lost, w.map, w.key, w.ts.ToString()));
+        return;
+      }
+    }
+  }
+
   void OnApplied(int server, const NodeId& client, uint64_t seq, const Timestamp& ts) {
     ++checks_;
     auto& appliers = applied_[{client, seq}];
@@ -575,8 +610,8 @@ class GridRun {
   std::vector<std::unique_ptr<GridServer>> servers_;
   std::vector<std::unique_ptr<GridClient>> clients_;
   absl::btree_map<std::pair<NodeId, uint64_t>, std::vector<std::pair<int, uint32_t>>> applied_;
-  std::vector<bool> opened_;
   std::vector<uint32_t> generation_;  // per server: disks replaced so far
+  std::vector<uint64_t> started_at_ns_;
   Xoshiro256 disk_random_{sim::Substream(o_.seed, "grid-disk")};
   uint64_t last_disk_loss_ns_ = 0;
   std::vector<std::pair<NodeId, uint64_t>> issued_;

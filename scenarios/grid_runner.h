@@ -11,9 +11,10 @@
 //                     other server holds it, and every client's copy equals the owners' (per
 //                     partition digests) with an empty op log
 // and still hold after everything in flight has landed (quiescence). Final checks:
-//   grid_durability   every write acknowledged at REPLICATED is in its owner's state (the key's
-//                     record has that timestamp or a later one); so is every write acknowledged at
-//                     APPLIED, unless a server lost its disk after the acknowledgement
+//   grid_durability   whenever a server loses its disk, every write acknowledged at REPLICATED
+//                     so far is held by another live server; at the end, every write acknowledged
+//                     at REPLICATED is in its owner's state (that stamp or a later one), and so is
+//                     every write acknowledged at APPLIED unless a disk was lost after the ack
 //   grid_exactly_once every op-log entry ever written was applied, and no server applied one twice
 //                     on the same disk (checked as it happens)
 // Server restarts may come back on an empty disk (grid.disk_loss_pct): a replaced machine.
