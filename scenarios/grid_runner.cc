@@ -81,6 +81,7 @@ class GridRun {
     for (const GridLeave& l : g_.leaves) {
       sim_.At(l.at_ms * kNsPerMs, [this, l] { BeginLeave(l.server); });
     }
+    sim_.At(s_.check_interval_ms * kNsPerMs, [this] { PeriodicCheck(); });
     sim_.At(safety_end, [this] { StartLiveness(); });
 
     const auto stop = [this] { return violation_.has_value() || converged_; };
@@ -223,6 +224,8 @@ class GridRun {
   // A server applies an op-log entry at most once per disk (a replaced disk is a new machine).
   // The promise covers one server failure at a time: check only when every other server is up
   // and has been for long enough to catch up (suspicion, a pull, anti-entropy rounds).
+  // Also run every check_interval_ms of the safety phase (lost = -1), so a migration that drops
+  // data is seen before a client's repair could restore it.
   void CheckHeldElsewhere(int lost) {
     const uint64_t settle_ns =
         (g_.suspect_after_ms + 3 * g_.anti_entropy_interval_ms + 2 * g_.retry_interval_ms) *
@@ -245,9 +248,10 @@ class GridRun {
       }
       if (!held) {
         Violate("grid_durability",
-                fmt::format("n{} lost its disk, and no other live server holds the write to {}/{} "
-                            "acknowledged at REPLICATED with stamp {}",
-                            lost, w.map, w.key, w.ts.ToString()));
+                fmt::format("{}no live server holds the write to {}/{} acknowledged at REPLICATED "
+                            "with stamp {}",
+                            lost >= 0 ? fmt::format("n{} lost its disk, and ", lost) : "", w.map,
+                            w.key, w.ts.ToString()));
         return;
       }
     }
@@ -377,6 +381,14 @@ class GridRun {
     }
     const int i = static_cast<int>(r.Uniform(servers_total_));
     return started_[i] && !retired_[i] ? i : -1;
+  }
+
+  void PeriodicCheck() {
+    if (liveness_ || violation_) return;
+    sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kCheck, -1, -1, 0,
+                        [] { return std::string("replicated writes held"); });
+    if (On("grid_durability")) CheckHeldElsewhere(-1);
+    sim_.At(sim_.now_ns() + s_.check_interval_ms * kNsPerMs, [this] { PeriodicCheck(); });
   }
 
   // --- Liveness and checks.
