@@ -447,7 +447,10 @@ void GridServer::Tick() {
       }
       ++it;
     }
-    // Migration: hand off partitions this server no longer replicates.
+    // Migration: hand off partitions this server no longer replicates — to the owner and every
+    // backup of the current table, and drop them only once all have merged and synced. (Handing
+    // off to the owner alone let a rejoining backup stay empty while the old copy was dropped:
+    // the owner's disk loss then lost REPLICATED writes; found by grid_durability.)
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
       if (partitions_[p] == nullptr || table_.IsReplica(p, options_.node_id)) continue;
       auto in_flight = std::find_if(handoffs_.begin(), handoffs_.end(),
@@ -457,8 +460,13 @@ void GridServer::Tick() {
         handoffs_.erase(in_flight);
       }
       const uint64_t id = next_id_++;
-      handoffs_[id] = Handoff{p, now};
-      Send(table_.owner(p), StateOf(p, msg::StatePurpose::kHandoff, id));
+      const PartitionReplicas& r = table_.replicas(p);
+      Handoff& h = handoffs_[id];
+      h = Handoff{p, now, table_.version(), {}};
+      h.awaiting.insert(r.owner);
+      h.awaiting.insert(r.backups.begin(), r.backups.end());
+      const msg::PartitionState state = StateOf(p, msg::StatePurpose::kHandoff, id);
+      for (const NodeId& to : h.awaiting) Send(to, state);
     }
   }
   uint64_t delay = options_.heartbeat_interval_ms;
@@ -618,9 +626,12 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const
 
 void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
   if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
+    h->second.awaiting.erase(from);
+    if (!h->second.awaiting.empty()) return;
     const uint32_t p = h->second.partition;
+    const bool same_table = h->second.table_version == table_.version();
     handoffs_.erase(h);
-    if (!table_.empty() && !table_.IsReplica(p, options_.node_id) && table_.owner(p) == from) {
+    if (same_table && !table_.IsReplica(p, options_.node_id)) {
       Drop(p);
       ++stats_.partitions_handed_off;
     }

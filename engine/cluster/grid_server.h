@@ -32,8 +32,8 @@
 // it and pushes its own state back when the digests still differ.
 //
 // Migration. A server holding a partition it does not replicate under the current table pushes
-// the whole partition (records and marks) to the owner and drops it once the owner has merged,
-// synced and acknowledged it.
+// the whole partition (records and marks) to the owner and every backup, and drops it once all of
+// them have merged, synced and acknowledged it.
 //
 // Client sync. SyncInit -> SyncRoot (XOR of the owners' digests for the map, as last gossiped);
 // SyncBucketsRequest -> PartitionDigest of every partition; a pull PartitionDigest (requester =
@@ -148,6 +148,8 @@ class GridServer {
   struct Handoff {
     uint32_t partition;
     uint64_t sent_ms;
+    uint64_t table_version;            // the replicas below are this table's
+    absl::btree_set<NodeId> awaiting;  // replicas that have not acknowledged yet
   };
 
   GridServer(Env& env, GridServerOptions options);
