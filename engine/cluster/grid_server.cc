@@ -439,6 +439,13 @@ void GridServer::Tick() {
         it = pending_.erase(it);
         continue;
       }
+      // The backups may have changed since the acks came in (a table flapped back): complete
+      // here too, not only when an ack arrives.
+      if (AllBackupsAcked(r)) {
+        Send(r.client, msg::GridAck{std::move(r.acks)});
+        it = pending_.erase(it);
+        continue;
+      }
       if (now - r.sent_ms >= options_.retry_interval_ms) {
         r.sent_ms = now;
         for (const NodeId& b : table_.replicas(r.partition).backups) {
@@ -624,6 +631,13 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const
                        p, std::move(state), {}, m.client, std::move(replicated_acks), NowMs(env_)});
 }
 
+bool GridServer::AllBackupsAcked(const PendingReplication& r) const {
+  for (const NodeId& b : table_.replicas(r.partition).backups) {
+    if (!r.acked.contains(b)) return false;
+  }
+  return true;
+}
+
 void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
   if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
     h->second.awaiting.erase(from);
@@ -641,9 +655,7 @@ void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
   if (it == pending_.end()) return;  // Late or duplicate.
   PendingReplication& r = it->second;
   r.acked.insert(from);
-  for (const NodeId& b : table_.replicas(r.partition).backups) {
-    if (!r.acked.contains(b)) return;
-  }
+  if (!AllBackupsAcked(r)) return;
   // BUGGIFY-free promise: every backup of the current table applied and synced these records.
   Send(r.client, msg::GridAck{std::move(r.acks)});
   pending_.erase(it);

@@ -183,6 +183,8 @@ class GridServer {
                   std::vector<std::pair<NodeId, msg::PartitionState>>& replicate);
   void OnState(const NodeId& from, const msg::PartitionState& m);
   void OnAck(const NodeId& from, const msg::Ack& m);
+  // Every backup of the partition under the current table has acknowledged.
+  bool AllBackupsAcked(const PendingReplication& r) const;
   void OnDigest(const NodeId& from, const msg::PartitionDigest& m);
   void OnSyncInit(const NodeId& from, const msg::SyncInit& m);
   void OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m);
