@@ -643,6 +643,7 @@ class GridRun {
 
 RunResult RunGridScenario(const Scenario& scenario, const RunOptions& options) {
   SG_ASSERT(scenario.grid.has_value());
+  SG_ASSERT(scenario.nodes == scenario.grid->nodes());
   GridRun run(scenario, options);
   return run.Go();
 }

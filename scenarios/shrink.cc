@@ -53,7 +53,16 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       std::erase_if(c.faults, [&](const FaultEvent& f) { return f.at_ms >= c.duration_ms; });
     });
   }
-  if (s.nodes > 1) {
+  if (s.grid && s.grid->clients > 1) {
+    // Grid runs: the clients are the last node indexes, so dropping the last client keeps every
+    // other index (and the servers) in place.
+    add(fmt::format("clients {} -> {}", s.grid->clients, s.grid->clients - 1), [](Scenario& c) {
+      --c.grid->clients;
+      const int gone = --c.nodes;
+      std::erase_if(c.faults, [gone](FaultEvent& f) { return !DropNode(f, gone); });
+    });
+  }
+  if (!s.grid && s.nodes > 1) {
     add(fmt::format("nodes {} -> {}", s.nodes, s.nodes - 1), [](Scenario& c) {
       const int gone = --c.nodes;
       std::erase_if(c.faults, [gone](FaultEvent& f) { return !DropNode(f, gone); });

@@ -57,5 +57,25 @@ TEST(Shrink, CandidatesKeepFaultsConsistentWhenANodeGoes) {
   FAIL() << "no node-removal candidate";
 }
 
+TEST(Shrink, GridCandidatesDropTheLastClientAndKeepNodeCountsConsistent) {
+  absl::StatusOr<Scenario> s = ParseScenario(
+      R"({"name": "g", "grid": {"servers": 2, "clients": 3},
+          "faults": [{"at_ms": 1, "kind": "crash", "node": 4}, {"at_ms": 2, "kind": "crash", "node": 0}]})",
+      "g.json");
+  ASSERT_TRUE(s.ok()) << s.status();
+  bool found = false;
+  for (const auto& [what, c] : ShrinkCandidates(*s)) {
+    EXPECT_NE(what.rfind("nodes", 0), 0u) << "grid scenarios shrink clients, not raw nodes";
+    EXPECT_EQ(c.nodes, c.grid->nodes()) << what;
+    absl::StatusOr<Scenario> again = ParseScenario(ScenarioToJson(c), "c.json");
+    ASSERT_TRUE(again.ok()) << what << ": " << again.status();
+    if (what != "clients 3 -> 2") continue;
+    found = true;
+    ASSERT_EQ(c.faults.size(), 1u);  // The crash of the dropped client (node 4) is gone.
+    EXPECT_EQ(c.faults[0].node, 0);
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace seedgrid::scenarios
