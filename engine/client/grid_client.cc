@@ -78,12 +78,7 @@ absl::Status GridClient::Restore() {
     if (!bytes.ok()) return bytes.status();
     bool ok = false;
     if (page == kHlcPage) {
-      const size_t space = bytes->find(' ');
-      uint64_t millis = 0, counter = 0;
-      ok = space != std::string::npos &&
-           ParseU64(std::string_view(*bytes).substr(0, space), millis) &&
-           ParseU64(std::string_view(*bytes).substr(space + 1), counter) && counter <= UINT32_MAX &&
-           hlc_.Restore(millis, static_cast<uint32_t>(counter)).ok();
+      ok = RestoreHlcState(hlc_, *bytes).ok();
     } else if (page == kSeqPage) {
       uint64_t seq = 0;
       ok = ParseU64(*bytes, seq);
@@ -120,8 +115,7 @@ absl::Status GridClient::Restore() {
 
 void GridClient::SyncStorage() {
   if (!options_.persist) return;
-  const Timestamp& last = hlc_.last();
-  (void)env_.storage.Write(kHlcPage, fmt::format("{} {}", last.millis, last.counter));
+  (void)env_.storage.Write(kHlcPage, SaveHlcState(hlc_));
   (void)env_.storage.Write(kSeqPage, std::to_string(next_seq_));
   (void)env_.storage.Sync();
 }

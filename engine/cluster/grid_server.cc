@@ -146,12 +146,7 @@ absl::Status GridServer::Restore() {
     if (!bytes.ok()) return bytes.status();
     bool ok = false;
     if (page == kHlcPage) {
-      const size_t space = bytes->find(' ');
-      uint64_t millis = 0, counter = 0;
-      ok = space != std::string::npos &&
-           ParseU64(std::string_view(*bytes).substr(0, space), millis) &&
-           ParseU64(std::string_view(*bytes).substr(space + 1), counter) && counter <= UINT32_MAX &&
-           hlc_.Restore(millis, static_cast<uint32_t>(counter)).ok();
+      ok = RestoreHlcState(hlc_, *bytes).ok();
     } else if (page.starts_with("R/")) {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && std::holds_alternative<msg::PartitionState>(e->body)) {
@@ -186,8 +181,7 @@ absl::Status GridServer::Restore() {
 
 void GridServer::SyncStorage() {
   if (!options_.persist) return;
-  const Timestamp& last = hlc_.last();
-  (void)env_.storage.Write(kHlcPage, fmt::format("{} {}", last.millis, last.counter));
+  (void)env_.storage.Write(kHlcPage, SaveHlcState(hlc_));
   (void)env_.storage.Sync();
   dirty_ = false;
 }

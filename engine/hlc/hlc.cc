@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 #include "engine/base/assert.h"
@@ -97,6 +98,23 @@ absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
     last_.counter = counter;
   }
   return absl::OkStatus();
+}
+
+std::string SaveHlcState(const Hlc& hlc) {
+  return fmt::format("{} {}", hlc.last().millis, hlc.last().counter);
+}
+
+absl::Status RestoreHlcState(Hlc& hlc, std::string_view text) {
+  uint64_t millis = 0;
+  uint32_t counter = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, millis);
+  if (ec == std::errc() && p != end && *p == ' ') {
+    auto [q, ec2] = std::from_chars(p + 1, end, counter);
+    if (ec2 == std::errc() && q == end) return hlc.Restore(millis, counter);
+  }
+  return absl::DataLossError(
+      fmt::format("HLC state: expected '<millis> <counter>', got '{}'", text.substr(0, 40)));
 }
 
 }  // namespace seedgrid

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "engine/env/env.h"
@@ -67,6 +68,13 @@ class Hlc {
   Timestamp last_;
   uint64_t drift_violations_ = 0;
 };
+
+// The HLC's durable form (a storage page's contents): "<millis> <counter>" of last(). Nodes store
+// it with every sync so that a restarted node never reissues a timestamp.
+std::string SaveHlcState(const Hlc& hlc);
+// Restores `hlc` from SaveHlcState's text: DataLoss quoting the text when it does not parse,
+// Restore()'s error when the values are out of range.
+absl::Status RestoreHlcState(Hlc& hlc, std::string_view text);
 
 }  // namespace seedgrid
 

@@ -172,5 +172,19 @@ RC_GTEST_PROP(Hlc, NeverGoesBackwardsAndStaysAheadOfReceived, ()) {
   }
 }
 
+TEST(Hlc, SavedStateRestoresAndGarbageIsDataLoss) {
+  ManualClock clock(1000);
+  Hlc a(clock, HlcOptions{.node_id = "a"});
+  a.Now();
+  const Timestamp issued = a.Now();  // counter 1
+  ManualClock behind(10);
+  Hlc b(behind, HlcOptions{.node_id = "a"});
+  ASSERT_TRUE(RestoreHlcState(b, SaveHlcState(a)).ok());
+  EXPECT_GT(b.Now(), issued);  // Never reissues a timestamp after a restart.
+  for (const char* bad : {"", "12", "12 x", "x 1", "1 2 3", "1 99999999999"}) {
+    EXPECT_EQ(RestoreHlcState(b, bad).code(), absl::StatusCode::kDataLoss) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace seedgrid

@@ -24,19 +24,6 @@ std::string OrPage(std::string_view map, std::string_view key) {
 }
 std::string CounterPage(std::string_view name) { return fmt::format("P/{}", name); }
 
-absl::StatusOr<std::pair<uint64_t, uint32_t>> ParseHlcPage(std::string_view bytes) {
-  uint64_t millis = 0;
-  uint32_t counter = 0;
-  const char* end = bytes.data() + bytes.size();
-  auto [p, ec] = std::from_chars(bytes.data(), end, millis);
-  if (ec == std::errc() && p != end && *p == ' ') {
-    auto [q, ec2] = std::from_chars(p + 1, end, counter);
-    if (ec2 == std::errc() && q == end) return std::pair{millis, counter};
-  }
-  return absl::DataLossError(
-      fmt::format("page 'H': expected '<millis> <counter>', got '{}'", bytes.substr(0, 40)));
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
@@ -170,8 +157,7 @@ void ReplicaNode::WritePage(const std::string& page, const std::string& bytes) {
 
 void ReplicaNode::SyncStorage() {
   if (!options_.persist) return;
-  const Timestamp& last = replica_->hlc().last();
-  WritePage(std::string(kHlcPage), fmt::format("{} {}", last.millis, last.counter));
+  WritePage(std::string(kHlcPage), SaveHlcState(replica_->hlc()));
   if (absl::Status s = env_.storage.Sync(); !s.ok()) ++stats_.storage_errors;
 }
 
@@ -183,9 +169,9 @@ absl::Status ReplicaNode::Restore() {
       if (!bytes.ok()) return bytes.status();
       ++stats_.pages_restored;
       if (page == kHlcPage) {
-        absl::StatusOr<std::pair<uint64_t, uint32_t>> hlc = ParseHlcPage(*bytes);
-        if (!hlc.ok()) return hlc.status();
-        if (absl::Status s = replica_->hlc().Restore(hlc->first, hlc->second); !s.ok()) return s;
+        if (absl::Status s = RestoreHlcState(replica_->hlc(), *bytes); !s.ok()) {
+          return absl::DataLossError(fmt::format("page 'H': {}", s.message()));
+        }
         continue;
       }
       absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);
