@@ -317,6 +317,7 @@ void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error
   r.Int("client_push_interval_ms", g.client_push_interval_ms, 1, kDayMs);
   r.Int("client_sync_interval_ms", g.client_sync_interval_ms, 1, kDayMs);
   r.Int("client_timeout_ms", g.client_timeout_ms, 1, kDayMs);
+  r.Int("tombstone_grace_ms", g.tombstone_grace_ms, 1, kDayMs);
   if (const json* c = r.Field("concerns")) {
     Reader cr(*c, r.Path("concerns"), error);
     cr.Int("fire_and_forget", g.fire_and_forget, 0, 1'000'000);
@@ -605,6 +606,7 @@ std::string ScenarioToJson(const Scenario& s) {
                  {"offline_ms", range(g.offline_ms)},
                  {"client_crash_pct", g.client_crash_pct},
                  {"disk_loss_pct", g.disk_loss_pct},
+                 {"tombstone_grace_ms", g.tombstone_grace_ms},
                  {"torn_writes", g.torn_writes}};
   }
   j["invariants"] = ordered::array();

@@ -92,6 +92,9 @@ struct GridConfig {
   uint64_t client_push_interval_ms = 100;
   uint64_t client_sync_interval_ms = 1000;
   uint64_t client_timeout_ms = 1500;
+  // Tombstone GC: servers prune tombstones this much older than every server's clock, once
+  // membership has been stable this long (GridServerOptions::tombstone_grace_ms).
+  uint64_t tombstone_grace_ms = 3000;
   // Write-concern weights of client writes.
   uint32_t fire_and_forget = 1, applied = 2, replicated = 2;
   // Client churn (swarm ranges: lo == 0 is on for about half the seeds): offline periods per

@@ -219,6 +219,29 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
   Send(std::move(state));
 }
 
+void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
+                        uint64_t watermark) {
+  // The owner holds every live record stamped before its watermark (the GC rule in
+  // grid_server.h): a record of ours before it that the leaf lacks is dead — a value whose
+  // tombstone was pruned, or the pruned tombstone itself. Keys with writes still in the op log
+  // are kept; the server will stamp those writes anew.
+  absl::btree_set<std::string_view> keep;
+  for (const msg::LwwEntry& e : leaf.lww) keep.insert(e.key);
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == leaf.map_name) keep.insert(op.key);
+  }
+  std::vector<std::string> dead;
+  for (const auto& [key, record] : map.records()) {
+    if (record.ts.millis < watermark && PartitionOf(key) == partition && !keep.contains(key)) {
+      dead.push_back(key);
+    }
+  }
+  for (const std::string& key : dead) {
+    (void)map.Forget(key);
+    ++stats_.records_forgotten;
+  }
+}
+
 void GridClient::Reconnect() {
   waiting_since_ms_.reset();
   Push();
@@ -302,10 +325,10 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
       const uint64_t h = t == theirs.end() ? 0 : t->second;
       if (h == mine.of(p)) continue;
       differing.insert(p);
-      if (h != 0) {
-        pull.partitions.push_back(p);
-        pull.hashes.push_back(mine.of(p));
-      }
+      // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
+      // that tells this client its leftover records there are dead.
+      pull.partitions.push_back(p);
+      pull.hashes.push_back(mine.of(p));
       // Still different after last round's pull: this client holds server-stamped records the
       // owner lacks (lost with a disk, say). Send them back to be merged.
       if (pulled.contains(p)) Repair(d->map_name, p);
@@ -322,6 +345,7 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
     ++stats_.leaves_merged;
     for (const msg::MapRecords& m : state->maps) {
       LwwMap& map = MapOf(m.map_name);
+      if (state->pruned_below_ms != 0) Forget(map, m, state->partition, state->pruned_below_ms);
       for (const msg::LwwEntry& entry : m.lww) {
         if (PartitionOf(entry.key) != state->partition) {
           Fail(stats_.protocol_errors,

@@ -17,6 +17,9 @@
 // records of that partition back (ClientRepair; keys with unacknowledged writes excepted, those
 // go through the op log) and the owner merges them — clients are replicas too.
 // On an acknowledgement the client adopts the server's stamp for its own write at once.
+// A pulled leaf carries the partition's tombstone GC watermark: records of this client older than
+// it that the leaf lacks are dead (their tombstones were pruned) and are forgotten, so a client
+// that was offline through a GC neither keeps nor repairs a deleted value back to life.
 //
 // Connection. The client talks to one server at a time. A server that answers nothing for
 // server_timeout_ms while requests are outstanding is abandoned for the next in the list;
@@ -67,6 +70,7 @@ struct GridClientStats {
   uint64_t leaves_merged = 0;
   uint64_t repairs_sent = 0;
   uint64_t records_merged = 0;
+  uint64_t records_forgotten = 0;  // dead under a pulled leaf's GC watermark
   uint64_t torn_pages_discarded = 0;
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
@@ -121,6 +125,7 @@ class GridClient {
   void StartSync();
   void Reconnect();
   void Repair(const std::string& map, uint32_t partition);
+  void Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
   void PushTick();
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);

@@ -28,6 +28,13 @@ std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
 std::string MarkPage(uint32_t p, std::string_view client) {
   return fmt::format("A/{}/{}", p, client);
 }
+std::string WatermarkPage(uint32_t p) { return fmt::format("W/{}", p); }
+
+// Full states: the sender's whole partition, so its watermark proves what it lacks dead.
+bool IsFullState(msg::StatePurpose purpose) {
+  return purpose == msg::StatePurpose::kHandoff || purpose == msg::StatePurpose::kSyncReply ||
+         purpose == msg::StatePurpose::kSyncPush;
+}
 
 bool ParseU64(std::string_view s, uint64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -57,6 +64,7 @@ uint64_t GridPartition::Digest(uint32_t partition) const {
   uint64_t d = 0;
   for (const auto& [name, digest] : digests) d ^= MixMap(name, digest.of(partition));
   for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
+  if (pruned_below_ms != 0) d ^= MarkHash("", pruned_below_ms);
   digest_cached = d;
   digest_stale = false;
   return d;
@@ -153,6 +161,15 @@ absl::Status GridServer::Restore() {
         MergeState(std::get<msg::PartitionState>(e->body));
         ok = true;
       }
+    } else if (page.starts_with("W/")) {
+      uint64_t p = 0, w = 0;
+      ok = ParseU64(std::string_view(page).substr(2), p) && p < kPartitionCount &&
+           ParseU64(*bytes, w);
+      if (ok) {
+        GridPartition& held = Hold(static_cast<uint32_t>(p));
+        held.pruned_below_ms = std::max(held.pruned_below_ms, w);
+        held.Touch();
+      }
     } else if (page.starts_with("A/")) {
       const size_t slash = page.find('/', 2);
       uint64_t p = 0, seq = 0;
@@ -202,6 +219,7 @@ void GridServer::Drop(uint32_t p) {
       }
     }
     for (const auto& [client, seq] : part->applied) (void)env_.storage.Delete(MarkPage(p, client));
+    if (part->pruned_below_ms != 0) (void)env_.storage.Delete(WatermarkPage(p));
     SyncStorage();
   }
   partitions_[p].reset();
@@ -241,13 +259,22 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
   size_t changed = 0;
   for (const msg::MapRecords& m : state.maps) {
     LwwMap& map = MapOf(state.partition, m.map_name);
+    // Restoring, pages come in any order: the watermark page may precede the records it covers.
+    const uint64_t watermark = restoring_ ? 0 : Hold(state.partition).pruned_below_ms;
     for (const msg::LwwEntry& e : m.lww) {
       if (PartitionOf(e.key) != state.partition) {
         Fail(stats_.protocol_errors,
              fmt::format("key '{}' is not in partition {}", e.key, state.partition));
         continue;
       }
-      if (const LwwRecord* r = map.GetRecord(e.key); r && r->ts == e.record.ts) continue;
+      const LwwRecord* r = map.GetRecord(e.key);
+      if (r && r->ts == e.record.ts) continue;
+      if (r == nullptr && e.record.ts.millis < watermark) {
+        // GC invariant: this server holds every live record older than its watermark, so this
+        // is a value whose tombstone was pruned; merging it would resurrect it.
+        ++stats_.records_refused;
+        continue;
+      }
       absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
       if (!merged.ok()) {
         Fail(stats_.protocol_errors, std::string(ToStd(merged.status().message())));
@@ -256,6 +283,7 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
       }
     }
   }
+  if (IsFullState(state.purpose) && state.pruned_below_ms != 0) AdoptWatermark(state);
   if (!state.applied.empty()) {
     GridPartition& part = Hold(state.partition);
     for (const msg::ClientMark& mark : state.applied) {
@@ -280,10 +308,20 @@ size_t GridServer::MergeState(const msg::PartitionState& state) {
 msg::PartitionState GridServer::StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
                                         const std::string& only_map) const {
   msg::PartitionState state{id, p, purpose, {}, {}};
+  // A client leaf names its map even when empty, so the client can apply the watermark to it.
+  if (!only_map.empty()) state.maps.push_back(msg::MapRecords{only_map, {}});
   const GridPartition* part = partitions_[p].get();
   if (part == nullptr) return state;
+  // The watermark claims "I hold every live record before it": not while still pulling.
+  if (ready(p)) state.pruned_below_ms = part->pruned_below_ms;
   for (const auto& [name, map] : part->maps) {
-    if (!only_map.empty() && name != only_map) continue;
+    if (!only_map.empty()) {
+      if (name != only_map) continue;
+      state.maps.back().lww.reserve(map->size());
+      for (const auto& [key, record] : map->records())
+        state.maps.back().lww.push_back({key, record});
+      continue;
+    }
     msg::MapRecords records{name, {}};
     records.lww.reserve(map->size());
     for (const auto& [key, record] : map->records()) records.lww.push_back({key, record});
@@ -293,6 +331,87 @@ msg::PartitionState GridServer::StateOf(uint32_t p, msg::StatePurpose purpose, u
     for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});
   }
   return state;
+}
+
+// ------------------------------------------------------------------ tombstone GC
+
+void GridServer::SetWatermark(uint32_t p, uint64_t w) {
+  GridPartition& part = Hold(p);
+  if (w <= part.pruned_below_ms) return;
+  part.pruned_below_ms = w;
+  part.Touch();
+  // Every later stamp of this server is above the watermark, so no new write is ever refused.
+  (void)hlc_.Update(Timestamp{w, 0, options_.node_id});
+  if (options_.persist && !restoring_) {
+    // Written after the records it covers, so a crash before the sync cannot keep it without
+    // them (unsynced writes are lost together, and only the last one can tear).
+    (void)env_.storage.Write(WatermarkPage(p), std::to_string(w));
+    dirty_ = true;
+  }
+}
+
+void GridServer::AdoptWatermark(const msg::PartitionState& full) {
+  const uint32_t p = full.partition;
+  const uint64_t w = full.pruned_below_ms;
+  GridPartition& part = Hold(p);
+  // The sender holds every live record before w: what it lacks before w is dead here too.
+  absl::btree_map<std::string, absl::btree_set<std::string>> theirs;
+  for (const msg::MapRecords& m : full.maps) {
+    auto& keys = theirs[m.map_name];
+    for (const msg::LwwEntry& e : m.lww) keys.insert(e.key);
+  }
+  for (const auto& [name, map] : part.maps) {
+    const auto their_keys = theirs.find(name);
+    std::vector<std::string> dead;
+    for (const auto& [key, record] : map->records()) {
+      if (record.ts.millis >= w) continue;
+      if (their_keys == theirs.end() || !their_keys->second.contains(key)) dead.push_back(key);
+    }
+    for (const std::string& key : dead) {
+      (void)map->Forget(key);
+      ++stats_.records_forgotten;
+    }
+  }
+  SetWatermark(p, w);
+}
+
+void GridServer::CollectGarbage() {
+  const uint64_t now = NowMs(env_);
+  const uint64_t grace = options_.tombstone_grace_ms;
+  // Stable: every known server alive (gracefully left ones excepted) and the same table, for a
+  // whole grace period, so every copy of every partition has been merged into its owner.
+  if (now - std::min(now, stable_since_ms_) < grace) return;
+  if (now - std::min(now, last_gc_ms_) < std::max<uint64_t>(grace / 4, 1)) return;
+  last_gc_ms_ = now;
+  uint64_t low = std::max(hlc_.last().millis, now);
+  for (const auto& [node, heard] : last_heard_ms_) {
+    if (leaving_peers_.contains(node)) continue;
+    if (!stable_alive_.contains(node)) return;
+    auto it = peer_hlc_ms_.find(node);
+    if (it == peer_hlc_ms_.end()) return;
+    low = std::min(low, it->second);
+  }
+  if (low <= grace) return;
+  const uint64_t horizon = low - grace;
+  const Timestamp older_than{horizon, 0, ""};
+  std::vector<uint32_t> pushes;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    GridPartition* part = partitions_[p].get();
+    if (part == nullptr || table_.owner(p) != options_.node_id || !ready(p)) continue;
+    if (horizon <= part->pruned_below_ms) continue;
+    size_t pruned = 0;
+    for (const auto& [name, map] : part->maps) pruned += map->Prune(older_than);
+    if (pruned == 0) continue;  // The watermark moves only with a prune (it costs a state sync).
+    stats_.tombstones_pruned += pruned;
+    SetWatermark(p, horizon);
+    pushes.push_back(p);
+  }
+  if (dirty_) SyncStorage();
+  // The backups learn the watermark now rather than at the next anti-entropy round.
+  for (uint32_t p : pushes) {
+    const msg::PartitionState state = StateOf(p, msg::StatePurpose::kSyncPush, 0);
+    for (const NodeId& b : table_.replicas(p).backups) Send(b, state);
+  }
 }
 
 // ------------------------------------------------------------------ membership
@@ -338,6 +457,8 @@ void GridServer::Install(PartitionTable table) {
 
 void GridServer::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m) {
   last_heard_ms_[from] = NowMs(env_);
+  uint64_t& peer_hlc = peer_hlc_ms_[from];
+  peer_hlc = std::max(peer_hlc, m.hlc_ms);
   if (m.leaving) {
     leaving_peers_.insert(from);
   } else {
@@ -370,6 +491,11 @@ void GridServer::Tick() {
   const uint64_t now = NowMs(env_);
   if (!joined_ && now - opened_ms_ >= options_.suspect_after_ms) joined_ = true;
   const absl::btree_set<NodeId> alive = Alive();
+  if (alive != stable_alive_ || table_.version() != stable_version_) {
+    stable_alive_ = alive;
+    stable_version_ = table_.version();
+    stable_since_ms_ = now;
+  }
   // Coordinator: the smallest live id publishes a table when membership changed.
   if (joined_ && !leaving_ && !alive.empty() && *alive.begin() == options_.node_id) {
     std::vector<NodeId> members(alive.begin(), alive.end());
@@ -379,7 +505,13 @@ void GridServer::Tick() {
     }
   }
   // Heartbeats, with the digests of owned partitions.
-  msg::Heartbeat hb{table_.version(), table_.author(), table_.members(), leaving_, {}, false};
+  msg::Heartbeat hb{table_.version(),
+                    table_.author(),
+                    table_.members(),
+                    leaving_,
+                    {},
+                    false,
+                    std::max(hlc_.last().millis, now)};
   // Owned digests ride on every kDigestEveryTicks-th heartbeat (gateways answer client syncs
   // from them, so they may be that much stale; a client's next sync catches up).
   if (!table_.empty() && ticks_++ % kDigestEveryTicks == 0) {
@@ -489,6 +621,7 @@ void GridServer::AntiEntropy() {
       }
     }
     for (auto& [node, d] : digests) Send(node, std::move(d));
+    CollectGarbage();
   }
   anti_entropy_timer_ =
       env_.timers.Schedule(options_.anti_entropy_interval_ms, [this] { AntiEntropy(); });
@@ -672,8 +805,8 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     }
     case msg::StatePurpose::kSyncReply: {
       MergeState(m);
+      if (dirty_) SyncStorage();
       // The sender's digest is that of the state it sent; push back when ours still differs.
-      GridPartition scratch_digest;
       uint64_t theirs = 0;
       for (const msg::MapRecords& r : m.maps) {
         uint64_t d = 0;
@@ -681,6 +814,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
         theirs ^= MixMap(r.map_name, d);
       }
       for (const msg::ClientMark& mark : m.applied) theirs ^= MarkHash(mark.client, mark.seq);
+      if (m.pruned_below_ms != 0) theirs ^= MarkHash("", m.pruned_below_ms);
       const uint64_t ours =
           partitions_[m.partition] ? partitions_[m.partition]->Digest(m.partition) : 0;
       if (ours != theirs) Send(from, StateOf(m.partition, msg::StatePurpose::kSyncPush, 0));
@@ -688,6 +822,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     }
     case msg::StatePurpose::kSyncPush:
       MergeState(m);
+      if (dirty_) SyncStorage();
       return;
     case msg::StatePurpose::kClientRepair: {
       // From a client (at its gateway) or forwarded by one: the owner merges it.

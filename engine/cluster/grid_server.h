@@ -35,6 +35,18 @@
 // the whole partition (records and marks) to the owner and every backup, and drops it once all of
 // them have merged, synced and acknowledged it.
 //
+// Tombstone GC. An owner prunes the tombstones of a partition stamped before a horizon and
+// raises the partition's watermark (pruned_below_ms) to it; the watermark travels with every full
+// state, is part of the partition digest, and is persisted. The safe horizon is
+//   min(every server's HLC as last reported in its heartbeat, this server's) - tombstone_grace_ms,
+// taken only when every server this one knows of has been alive, and the table unchanged, for
+// tombstone_grace_ms (a dead server blocks GC until it returns or leaves). Invariant: a server
+// whose watermark is W holds every live record stamped before W. So, on any replica, a record
+// stamped before the watermark for a key the replica lacks is a deleted value and is refused
+// (that is what stops a stale replica or a long-offline client from resurrecting it), and a
+// full state with watermark W proves every record before W the sender lacks dead: the receiver
+// forgets it. Clients apply the same rule to the ClientLeaf states they pull.
+//
 // Client sync. SyncInit -> SyncRoot (XOR of the owners' digests for the map, as last gossiped);
 // SyncBucketsRequest -> PartitionDigest of every partition; a pull PartitionDigest (requester =
 // the client) is fanned out to the owners, which answer the client with ClientLeaf states.
@@ -76,6 +88,9 @@ struct GridServerOptions {
   uint64_t anti_entropy_interval_ms = 500;
   uint64_t retry_interval_ms = 200;  // replication, pull and handoff resends
   uint64_t max_drift_ms = 60'000;
+  // Tombstone GC: how long a tombstone outlives its write at least, and how long membership and
+  // table must be stable before GC runs (longer than any merge after a heal takes).
+  uint64_t tombstone_grace_ms = 10 * 60 * 1000;
   bool persist = true;
   // Observer (checkers): every first application of a client op by this server.
   std::function<void(const NodeId& client, uint64_t seq, const Timestamp& ts)> on_applied;
@@ -91,6 +106,9 @@ struct GridServerStats {
   uint64_t tables_adopted = 0;
   uint64_t partitions_handed_off = 0;
   uint64_t torn_pages_discarded = 0;
+  uint64_t tombstones_pruned = 0;
+  uint64_t records_refused = 0;    // older than the watermark, for a key the partition lacks
+  uint64_t records_forgotten = 0;  // older than a full state's watermark and absent from it
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
   std::string last_error;
@@ -103,6 +121,7 @@ struct GridPartition {
   // values, and btree maps move their values on insert.
   std::map<std::string, PartitionDigests> digests;
   absl::btree_map<std::string, uint64_t> applied;  // client -> highest seq applied
+  uint64_t pruned_below_ms = 0;                    // tombstone GC watermark (see the header)
   // Maps and marks combined; cached until Touch() (every change calls it).
   uint64_t Digest(uint32_t partition) const;
   uint64_t MapDigest(const std::string& map, uint32_t partition) const;
@@ -173,6 +192,10 @@ class GridServer {
   msg::PartitionState StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
                               const std::string& only_map = "") const;
   void SyncStorage();
+  // Tombstone GC (header comment): the owner's pruning, and a full state's watermark applied.
+  void CollectGarbage();
+  void AdoptWatermark(const msg::PartitionState& full);
+  void SetWatermark(uint32_t p, uint64_t w);
 
   // Protocol.
   void OnOps(const NodeId& from, msg::GridOps m);
@@ -203,6 +226,11 @@ class GridServer {
   uint64_t next_id_ = 1;
   uint64_t ticks_ = 0;
   absl::btree_map<NodeId, uint64_t> last_heard_ms_;
+  absl::btree_map<NodeId, uint64_t> peer_hlc_ms_;  // from heartbeats (GC horizon)
+  absl::btree_set<NodeId> stable_alive_;           // the live set since stable_since_ms_
+  uint64_t stable_version_ = 0;
+  uint64_t stable_since_ms_ = 0;
+  uint64_t last_gc_ms_ = 0;
   absl::btree_set<NodeId> leaving_peers_;
   std::vector<std::unique_ptr<GridPartition>> partitions_;        // kPartitionCount slots
   absl::btree_map<uint32_t, absl::btree_set<NodeId>> not_ready_;  // awaiting a pull from

@@ -28,7 +28,8 @@ struct Host {
 
 class Grid {
  public:
-  explicit Grid(int servers, int clients = 1) {
+  explicit Grid(int servers, int clients = 1, uint64_t tombstone_grace_ms = 10 * 60 * 1000)
+      : grace_ms(tombstone_grace_ms) {
     for (int i = 0; i < servers; ++i) server_ids.push_back("s" + std::to_string(i));
     for (int i = 0; i < servers; ++i) StartServer(i);
     for (int i = 0; i < clients; ++i) {
@@ -46,6 +47,7 @@ class Grid {
   GridServerOptions ServerOptions(const NodeId& id) {
     return GridServerOptions{.node_id = id,
                              .seeds = server_ids,
+                             .tombstone_grace_ms = grace_ms,
                              .on_applied = [this](const NodeId& c, uint64_t seq, const Timestamp&) {
                                ++applied[{c, seq}];
                              }};
@@ -105,6 +107,7 @@ class Grid {
   }
 
   uint64_t now_ms = 1'000'000;
+  uint64_t grace_ms = 10 * 60 * 1000;
   Xoshiro256 random{5};
   QueueNetwork network;
   std::vector<NodeId> server_ids;
@@ -185,6 +188,51 @@ TEST(Grid, OfflineClientWorksLocallyAndConvergesOnReconnect) {
   EXPECT_EQ(g.client(0).MapRoot("users"), g.client(1).MapRoot("users"));
   ASSERT_NE(g.client(1).Get("users", "off3"), nullptr);
   ASSERT_NE(g.client(0).Get("users", "shared"), nullptr);
+}
+
+TEST(Grid, TombstonesArePrunedAfterTheGraceAndNeverResurrected) {
+  Grid g(2, 2, /*tombstone_grace_ms=*/2000);
+  g.client(0).Set("m", "k", Doc(1), msg::WriteConcern::kReplicated);
+  g.client(1).Open("m");
+  g.Run(2500);
+  ASSERT_NE(g.client(1).Get("m", "k"), nullptr);
+  const LwwRecord old_value = *g.client(1).maps().at("m")->GetRecord("k");
+  g.client(1).GoOffline();  // It keeps the value through the delete and the GC.
+  g.client(0).Remove("m", "k", msg::WriteConcern::kReplicated);
+  g.Run(1000);
+  ASSERT_NE(g.OwnerRecord("m", "k"), nullptr);  // The tombstone, within its grace.
+  EXPECT_TRUE(g.OwnerRecord("m", "k")->tombstone());
+  g.Run(8000);
+  const uint32_t p = PartitionOf("k");
+  uint64_t pruned = 0;
+  for (int i = 0; i < 2; ++i) {
+    const GridPartition* part = g.server(i).partition(p);
+    ASSERT_NE(part, nullptr);
+    EXPECT_EQ(part->maps.at("m")->GetRecord("k"), nullptr) << "server " << i;
+    EXPECT_GT(part->pruned_below_ms, old_value.ts.millis) << "server " << i;
+    pruned += g.server(i).stats().tombstones_pruned;
+  }
+  EXPECT_EQ(pruned, 1u);  // The owner prunes; the backup adopts the watermark.
+  EXPECT_EQ(g.client(0).Get("m", "k"), nullptr);
+  EXPECT_EQ(g.client(0).maps().at("m")->GetRecord("k"), nullptr);  // Its tombstone is gone too.
+
+  // A stale replica's state (a client repair here) with the deleted value is refused.
+  const NodeId& owner = g.server(0).table().owner(p);
+  GridServer& o = g.server(owner == "s0" ? 0 : 1);
+  msg::PartitionState stale{
+      0, p, msg::StatePurpose::kClientRepair, {{"m", {{"k", old_value}}}}, {}};
+  const uint64_t refused_before = o.stats().records_refused;
+  o.HandleMessage("c9", EncodeMessage(msg::Envelope{"c9", stale}));
+  EXPECT_EQ(o.stats().records_refused, refused_before + 1);
+  EXPECT_EQ(g.OwnerRecord("m", "k"), nullptr);
+
+  // The offline client comes back holding the value: it forgets it rather than repairing it.
+  g.client(1).GoOnline();
+  g.Run(4000);
+  EXPECT_EQ(g.client(1).Get("m", "k"), nullptr);
+  EXPECT_EQ(g.client(1).stats().records_forgotten, 1u);
+  EXPECT_EQ(g.OwnerRecord("m", "k"), nullptr);
+  EXPECT_EQ(g.client(1).MapRoot("m"), g.client(0).MapRoot("m"));
 }
 
 TEST(Grid, FailoverKeepsReplicatedWritesAndTheTableConverges) {

@@ -138,4 +138,16 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
   return pruned;
 }
 
+bool LwwMap::Forget(std::string_view key) {
+  SG_ASSERT(!listeners_.notifying());
+  auto it = records_.find(key);
+  if (it == records_.end()) return false;
+  SG_ASSERT(merkle_.Erase(it->first));
+  LwwRecord old = std::move(it->second);
+  const std::string owned_key = it->first;
+  records_.erase(it);
+  if (!listeners_.empty()) listeners_.Notify({owned_key, &old, nullptr, ChangeCause::kPrune});
+  return true;
+}
+
 }  // namespace seedgrid

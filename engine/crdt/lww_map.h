@@ -8,7 +8,7 @@
 //   greater RecordHash so replicas still converge, and counted in tie_conflicts().
 //   TTL: a record is expired when ts.millis + ttl_ms < clock now (live at equality); expiry only
 //   hides the record on read, it stays in the state, the Merkle tree and replication.
-//   Prune(older_than) removes tombstones with ts < older_than.
+//   Prune(older_than) removes tombstones with ts < older_than; Forget(key) removes one record.
 //
 // Every applied change (set, remove, accepted merge, prune) is reported to listeners as
 // (key, old record or null, new record or null, cause) after it is applied. Every record is in
@@ -94,6 +94,10 @@ class LwwMap {
 
   // Removes tombstones with ts < older_than; returns how many.
   size_t Prune(const Timestamp& older_than);
+  // Removes the key's record (a tombstone or a value) without a trace, reported as kPrune. For
+  // garbage collection only: a replica forgets a record the grid has proven dead (see the
+  // tombstone GC rule in docs/architecture.md). Returns false when the key has no record.
+  bool Forget(std::string_view key);
 
   const Records& records() const { return records_; }
   size_t size() const { return records_.size(); }

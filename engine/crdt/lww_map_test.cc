@@ -1,5 +1,6 @@
 #include "engine/crdt/lww_map.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "engine/env/testing/manual_env.h"
@@ -108,6 +109,30 @@ TEST(LwwMap, PruneRemovesOnlyTombstonesStrictlyOlder) {
   EXPECT_EQ(f.map.Prune({9999, 0, "n1"}), 1u);
   EXPECT_EQ(f.map.size(), 1u);
   EXPECT_EQ(f.map.merkle().size(), 1u);
+}
+
+TEST(LwwMap, ForgetRemovesOneRecordOfAnyKindAndItsMerkleItem) {
+  Fixture f;
+  f.map.Set("a", Doc(1));
+  f.map.Remove("b");
+  const uint64_t root_with_b_only = [&] {
+    LwwMap other(f.hlc);
+    EXPECT_TRUE(other.Merge("b", *f.map.GetRecord("b")).ok());
+    return other.merkle().root();
+  }();
+  std::vector<std::string> events;
+  f.map.AddListener([&](const LwwChange& c) {
+    events.push_back(
+        fmt::format("{}:{}:{}", c.key, ChangeCauseName(c.cause), c.new_record == nullptr));
+  });
+  EXPECT_TRUE(f.map.Forget("a"));
+  EXPECT_FALSE(f.map.Forget("a"));
+  EXPECT_FALSE(f.map.Forget("never"));
+  EXPECT_EQ(f.map.GetRecord("a"), nullptr);
+  EXPECT_EQ(f.map.merkle().root(), root_with_b_only);
+  EXPECT_TRUE(f.map.Forget("b"));
+  EXPECT_EQ(f.map.size(), 0u);
+  EXPECT_EQ(events, (std::vector<std::string>{"a:prune:true", "b:prune:true"}));
 }
 
 TEST(LwwMap, EmitsOneChangeEventPerAppliedChange) {

@@ -291,10 +291,11 @@ class Encoder {
       marks.push_back(fb::CreateClientMark(b_, b_.CreateString(c.client), c.seq, c.prev));
     }
     auto marks_offset = b_.CreateVector(marks);
-    return {fb::Body::PartitionState,
-            fb::CreatePartitionState(b_, m.id, m.partition,
-                                     static_cast<fb::StatePurpose>(m.purpose), maps, marks_offset)
-                .Union()};
+    return {
+        fb::Body::PartitionState,
+        fb::CreatePartitionState(b_, m.id, m.partition, static_cast<fb::StatePurpose>(m.purpose),
+                                 maps, marks_offset, m.pruned_below_ms)
+            .Union()};
   }
   std::pair<fb::Body, Offset<void>> Encode(const msg::PartitionDigest& m) {
     return {fb::Body::PartitionDigest, DigestTable(m).Union()};
@@ -305,9 +306,10 @@ class Encoder {
     std::vector<Offset<fb::PartitionDigest>> digests;
     for (const msg::PartitionDigest& d : m.digests) digests.push_back(DigestTable(d));
     auto digests_offset = b_.CreateVector(digests);
-    return {fb::Body::Heartbeat, fb::CreateHeartbeat(b_, m.table_version, author, members,
-                                                     m.leaving, digests_offset, m.has_digests)
-                                     .Union()};
+    return {fb::Body::Heartbeat,
+            fb::CreateHeartbeat(b_, m.table_version, author, members, m.leaving, digests_offset,
+                                m.has_digests, m.hlc_ms)
+                .Union()};
   }
 
   std::string Finish(const msg::Envelope& envelope) {
@@ -721,6 +723,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
         mark.prev = c->prev();
         m.applied.push_back(std::move(mark));
       }
+      m.pruned_below_ms = in->pruned_below_ms();
       return m;
     }
     case fb::Body::PartitionDigest: {
@@ -744,6 +747,7 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
       }
       m.leaving = in->leaving();
       m.has_digests = in->has_digests();
+      m.hlc_ms = in->hlc_ms();
       for (size_t i = 0; i < Size(in->digests()); ++i) {
         msg::PartitionDigest d;
         SG_RETURN_IF_ERROR(DecodeDigest(in->digests()->Get(static_cast<flatbuffers::uoffset_t>(i)),

@@ -445,14 +445,16 @@ TEST(Codec, GridMessagesRoundTrip) {
                           270,
                           msg::StatePurpose::kClientRepair,
                           {msg::MapRecords{"users", {msg::LwwEntry{"k", LwwRecord{{}, ts, 5}}}}},
-                          {msg::ClientMark{"c7", 12, 10}}},
+                          {msg::ClientMark{"c7", 12, 10}},
+                          1'700'000'000'000},
       msg::PartitionDigest{3, "users", {0, 17, 270}, {1, 2, 3}, true, "c7"},
       msg::Heartbeat{4,
                      "s0",
                      {"s0", "s1"},
                      true,
                      {msg::PartitionDigest{0, "users", {5}, {99}, false, ""}},
-                     true}};
+                     true,
+                     1'700'000'000'123}};
   for (const msg::Body& body : bodies) {
     const msg::Envelope e{"s1", body};
     absl::StatusOr<msg::Envelope> back = DecodeMessage(EncodeMessage(e));

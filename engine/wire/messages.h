@@ -177,6 +177,7 @@ struct PartitionState {
   StatePurpose purpose = StatePurpose::kReplicate;
   std::vector<MapRecords> maps;
   std::vector<ClientMark> applied;
+  uint64_t pruned_below_ms = 0;  // tombstone GC watermark of the partition
   friend bool operator==(const PartitionState&, const PartitionState&) = default;
 };
 
@@ -197,6 +198,7 @@ struct Heartbeat {
   bool leaving = false;
   std::vector<PartitionDigest> digests;
   bool has_digests = false;  // false: the receiver keeps the sender's last digests
+  uint64_t hlc_ms = 0;       // the sender's HLC millis (tombstone GC horizon)
   friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
