@@ -254,11 +254,22 @@ class GridRun {
         held = Holds(part, w);
       }
       if (!held) {
+        std::string found;
+        for (int j = 0; j < servers_total_; ++j) {
+          if (j == lost || !servers_[j]) continue;
+          const GridPartition* part = servers_[j]->partition(p);
+          if (part == nullptr) continue;
+          const LwwRecord* r = nullptr;
+          if (auto m = part->maps.find(w.map); m != part->maps.end())
+            r = m->second->GetRecord(w.key);
+          found += fmt::format("; n{} holds {} (GC watermark {})", j,
+                               r ? r->ToString() : std::string("nothing"), part->pruned_below_ms);
+        }
         Violate("grid_durability",
                 fmt::format("{}no live server holds the write to {}/{} acknowledged at REPLICATED "
-                            "with stamp {}",
+                            "with stamp {}{}",
                             lost >= 0 ? fmt::format("n{} lost its disk, and ", lost) : "", w.map,
-                            w.key, w.ts.ToString()));
+                            w.key, w.ts.ToString(), found));
         return;
       }
     }

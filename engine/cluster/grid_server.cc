@@ -725,7 +725,9 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const
     } else {
       ++stats_.ops_duplicate;
       const LwwRecord* current = map.GetRecord(op->key);
-      ts = current ? current->ts : hlc_.last();
+      // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older
+      // than anything), never a made-up current one.
+      ts = current ? current->ts : Timestamp{0, 0, options_.node_id};
     }
     touched[op->map_name].insert(op->key);
     msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
@@ -745,7 +747,10 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const
   for (const auto& [name, keys] : touched) {
     msg::MapRecords records{name, {}};
     const LwwMap& map = *part.maps.at(name);
-    for (const std::string& key : keys) records.lww.push_back({key, *map.GetRecord(key)});
+    for (const std::string& key : keys) {
+      // A duplicate's key may have no record left: its tombstone was pruned (GC).
+      if (const LwwRecord* r = map.GetRecord(key)) records.lww.push_back({key, *r});
+    }
     state.maps.push_back(std::move(records));
   }
   state.applied.push_back({m.client, part.applied[m.client], mark_before});

@@ -140,7 +140,8 @@ struct GridOpAck {
   uint64_t seq = 0;
   Timestamp ts;
   WriteConcern level = WriteConcern::kApplied;
-  bool duplicate = false;  // ts is then the key's current stamp, not this entry's
+  bool duplicate = false;  // ts is then the key's current stamp, not this entry's (millis 0:
+                           // the key's record was garbage-collected)
   friend bool operator==(const GridOpAck&, const GridOpAck&) = default;
 };
 
