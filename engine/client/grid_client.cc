@@ -246,6 +246,39 @@ void GridClient::Reconnect() {
   waiting_since_ms_.reset();
   Push();
   StartSync();
+  RefreshSubscriptions();
+}
+
+absl::StatusOr<uint64_t> GridClient::Subscribe(const std::string& map, Query query,
+                                               QueryEngine::DeltaCallback callback) {
+  if (absl::Status s = Validate(query); !s.ok()) return s;
+  if (callback == nullptr)
+    return absl::InvalidArgumentError("grid client: subscribe needs a callback");
+  if (map.empty() || map.size() > kMapNameBytesMax) {
+    return absl::InvalidArgumentError(
+        fmt::format("grid client: map name must be 1..{} bytes", kMapNameBytesMax));
+  }
+  (void)MapOf(map);
+  const uint64_t id = next_subscription_++;
+  auto sub = std::make_unique<MergedQuery>(env_.clock, map, std::move(query), std::move(callback));
+  if (online_) Send(msg::QuerySubscribe{id, map, sub->query(), "", {}, false});
+  subscriptions_.emplace(id, std::move(sub));
+  return id;
+}
+
+bool GridClient::Unsubscribe(uint64_t id) {
+  auto it = subscriptions_.find(id);
+  if (it == subscriptions_.end()) return false;
+  // Best effort: a lost cancel lets the servers' lease run out instead.
+  if (online_) Send(msg::QuerySubscribe{id, it->second->map(), it->second->query(), "", {}, true});
+  subscriptions_.erase(it);
+  return true;
+}
+
+void GridClient::RefreshSubscriptions() {
+  for (const auto& [id, sub] : subscriptions_) {
+    Send(msg::QuerySubscribe{id, sub->map(), sub->query(), "", sub->Known(), false});
+  }
 }
 
 void GridClient::GoOnline() {
@@ -269,7 +302,10 @@ void GridClient::PushTick() {
 }
 
 void GridClient::SyncTick() {
-  if (online_) StartSync();
+  if (online_) {
+    StartSync();
+    RefreshSubscriptions();
+  }
   if (options_.persist) SyncStorage();  // Makes merged records durable.
   sync_timer_ = env_.timers.Schedule(options_.sync_interval_ms, [this] { SyncTick(); });
 }
@@ -297,6 +333,16 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
       if (options_.persist) (void)env_.storage.Delete(OpPage(a.seq));
       op_log_.erase(it);
     }
+    return;
+  }
+  if (auto* u = std::get_if<msg::QueryUpdate>(&e->body)) {
+    auto it = subscriptions_.find(u->subscription_id);
+    if (it == subscriptions_.end() || u->rows.map_name != it->second->map()) {
+      ++stats_.query_updates_ignored;  // Unsubscribed; the servers' lease runs out.
+      return;
+    }
+    ++stats_.query_updates;
+    if (!it->second->Apply(from, *u)) ++stats_.query_updates_ignored;
     return;
   }
   if (auto* root = std::get_if<msg::SyncRoot>(&e->body)) {

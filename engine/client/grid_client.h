@@ -21,6 +21,13 @@
 // it that the leaf lacks are dead (their tombstones were pruned) and are forgotten, so a client
 // that was offline through a GC neither keeps nor repairs a deleted value back to life.
 //
+// Live queries. Subscribe() sends a QuerySubscribe to the current server, which has every server
+// stream its part; the client merges the parts (merged_query.h) and calls back with the merged
+// ENTER / UPDATE / LEAVE deltas. Every sync_interval_ms and on every reconnect the client
+// refreshes each subscription (a lease, carrying how far it followed each server's stream), so a
+// server that failed over, restarted or sent something the client missed resyncs with a snapshot.
+// Subscriptions are not persisted: after a restart the application subscribes again.
+//
 // Connection. The client talks to one server at a time. A server that answers nothing for
 // server_timeout_ms while requests are outstanding is abandoned for the next in the list;
 // GoOffline()/GoOnline() model a device losing and regaining its network (offline: nothing is sent
@@ -39,6 +46,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
+#include "engine/client/merged_query.h"
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
@@ -71,6 +79,8 @@ struct GridClientStats {
   uint64_t repairs_sent = 0;
   uint64_t records_merged = 0;
   uint64_t records_forgotten = 0;  // dead under a pulled leaf's GC watermark
+  uint64_t query_updates = 0;
+  uint64_t query_updates_ignored = 0;  // older epoch, duplicate or out of sequence
   uint64_t torn_pages_discarded = 0;
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
@@ -94,6 +104,17 @@ class GridClient {
   const Document* Get(const std::string& map, std::string_view key);
   // Starts keeping (and syncing) `map` without writing to it.
   void Open(const std::string& map) { (void)MapOf(map); }
+
+  // Live queries served by the servers (see the header comment). InvalidArgument for an invalid
+  // query; the callback must not call back into this client.
+  absl::StatusOr<uint64_t> Subscribe(const std::string& map, Query query,
+                                     QueryEngine::DeltaCallback callback);
+  bool Unsubscribe(uint64_t id);
+  // The merged result of a subscription in result order (nullptr for an unknown id).
+  const MergedQuery* subscription(uint64_t id) const {
+    auto it = subscriptions_.find(id);
+    return it == subscriptions_.end() ? nullptr : it->second.get();
+  }
 
   void GoOffline() { online_ = false; }
   void GoOnline();
@@ -129,6 +150,7 @@ class GridClient {
   void PushTick();
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);
+  void RefreshSubscriptions();
 
   Env& env_;
   GridClientOptions options_;
@@ -139,6 +161,8 @@ class GridClient {
   std::map<std::string, PartitionDigests> digests_;
   absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
+  absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;
+  uint64_t next_subscription_ = 1;
   uint64_t next_seq_ = 1;
   uint64_t next_request_id_ = 1;
   size_t server_index_ = 0;

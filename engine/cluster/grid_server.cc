@@ -212,6 +212,11 @@ GridPartition& GridServer::Hold(uint32_t p) {
 void GridServer::Drop(uint32_t p) {
   GridPartition* part = partitions_[p].get();
   if (part == nullptr) return;
+  if (queries_.coverage()[p]) {  // Live-query rows point into the partition: take them out first.
+    Coverage covered = queries_.coverage();
+    covered.reset(p);
+    queries_.SetCoverage(covered);
+  }
   if (options_.persist) {
     for (const auto& [name, map] : part->maps) {
       for (const auto& [key, record] : map->records()) {
@@ -237,6 +242,7 @@ LwwMap& GridServer::MapOf(uint32_t p, const std::string& name) {
   map->AddListener([this, p, name, digests, owner](const LwwChange& c) {
     digests->Apply(c, p);
     owner->Touch();
+    if (queries_.Watching(name)) queries_.OnChange(p, name, c);
     if (restoring_ || !options_.persist) return;
     const std::string page = RecordPage(p, name, c.key);
     if (c.new_record == nullptr) {
@@ -602,6 +608,8 @@ void GridServer::Tick() {
       for (const NodeId& to : h.awaiting) Send(to, state);
     }
   }
+  queries_.Expire(now, options_.query_lease_ms);
+  FlushQueries();
   uint64_t delay = options_.heartbeat_interval_ms;
   if (SG_BUGGIFY()) delay = std::max<uint64_t>(1, delay / 4);
   tick_timer_ = env_.timers.Schedule(delay, [this] { Tick(); });
@@ -622,6 +630,7 @@ void GridServer::AntiEntropy() {
     }
     for (auto& [node, d] : digests) Send(node, std::move(d));
     CollectGarbage();
+    FlushQueries();
   }
   anti_entropy_timer_ =
       env_.timers.Schedule(options_.anti_entropy_interval_ms, [this] { AntiEntropy(); });
@@ -652,12 +661,15 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
           OnSyncInit(from, m);
         } else if constexpr (std::is_same_v<T, msg::SyncBucketsRequest>) {
           OnBucketsRequest(from, m);
+        } else if constexpr (std::is_same_v<T, msg::QuerySubscribe>) {
+          OnQuerySubscribe(from, m);
         } else {
           Fail(stats_.protocol_errors,
                fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));
         }
       },
       e->body);
+  FlushQueries();
 }
 
 void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
@@ -928,6 +940,46 @@ void GridServer::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
 void GridServer::OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m) {
   if (table_.empty()) return;
   Send(from, DirectoryOf(m.map_name));
+}
+
+// ------------------------------------------------------------------ live queries
+
+Coverage GridServer::CoveredNow() const {
+  Coverage covered;
+  if (table_.empty()) return covered;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    covered[p] = table_.owner(p) == options_.node_id && ready(p);
+  }
+  return covered;
+}
+
+void GridServer::OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe& m) {
+  if (table_.empty()) return;  // The client refreshes.
+  NodeId client = m.requester;
+  if (client.empty()) {
+    // From the client: this server is its gateway; every other member serves it too.
+    client = from;
+    msg::QuerySubscribe forward = m;
+    forward.requester = from;
+    for (const NodeId& member : table_.members()) {
+      if (member != options_.node_id) Send(member, forward);
+    }
+  }
+  queries_.SetCoverage(CoveredNow());
+  queries_.OnSubscribe(client, options_.node_id, m, NowMs(env_));
+}
+
+void GridServer::FlushQueries() {
+  if (queries_.subscriptions() == 0) return;
+  queries_.SetCoverage(CoveredNow());
+  auto updates = queries_.TakeUpdates(
+      table_.version(),
+      [this] {
+        const Timestamp t = hlc_.Now();
+        return (t.millis << 16) | (t.counter & 0xffff);
+      },
+      hlc_.last());
+  for (auto& [client, update] : updates) Send(client, std::move(update));
 }
 
 }  // namespace seedgrid

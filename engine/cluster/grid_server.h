@@ -47,6 +47,11 @@
 // full state with watermark W proves every record before W the sender lacks dead: the receiver
 // forgets it. Clients apply the same rule to the ClientLeaf states they pull.
 //
+// Live queries. A client's QuerySubscribe reaches its gateway, which serves it and forwards it
+// to every other member; each server streams QueryUpdates for the partitions it owns and is
+// ready for, with a resync (snapshot) on every coverage change and on every refresh that shows
+// the client missed something (grid_queries.h).
+//
 // Client sync. SyncInit -> SyncRoot (XOR of the owners' digests for the map, as last gossiped);
 // SyncBucketsRequest -> PartitionDigest of every partition; a pull PartitionDigest (requester =
 // the client) is fanned out to the owners, which answer the client with ClientLeaf states.
@@ -67,6 +72,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
+#include "engine/cluster/grid_queries.h"
 #include "engine/cluster/partition_table.h"
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/lww_map.h"
@@ -91,6 +97,8 @@ struct GridServerOptions {
   // Tombstone GC: how long a tombstone outlives its write at least, and how long membership and
   // table must be stable before GC runs (longer than any merge after a heal takes).
   uint64_t tombstone_grace_ms = 10 * 60 * 1000;
+  // Live queries: a subscription not refreshed by its client for this long is dropped.
+  uint64_t query_lease_ms = 10'000;
   bool persist = true;
   // Observer (checkers): every first application of a client op by this server.
   std::function<void(const NodeId& client, uint64_t seq, const Timestamp& ts)> on_applied;
@@ -154,6 +162,7 @@ class GridServer {
   size_t pending_replications() const { return pending_.size(); }
   Hlc& hlc() { return hlc_; }
   const GridServerStats& stats() const { return stats_; }
+  const GridQueryHost& queries() const { return queries_; }
 
  private:
   struct PendingReplication {
@@ -213,6 +222,10 @@ class GridServer {
   void OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m);
   // Every partition's digest of `map` from its owner as last gossiped (own partitions: live).
   msg::PartitionDigest DirectoryOf(const std::string& map) const;
+  // Live queries (grid_queries.h).
+  void OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe& m);
+  Coverage CoveredNow() const;
+  void FlushQueries();
 
   Env& env_;
   GridServerOptions options_;
@@ -234,6 +247,7 @@ class GridServer {
   absl::btree_set<NodeId> leaving_peers_;
   std::vector<std::unique_ptr<GridPartition>> partitions_;        // kPartitionCount slots
   absl::btree_map<uint32_t, absl::btree_set<NodeId>> not_ready_;  // awaiting a pull from
+  GridQueryHost queries_{env_.clock, partitions_};
   absl::btree_map<uint64_t, PendingReplication> pending_;
   absl::btree_map<uint64_t, Handoff> handoffs_;
   // Gossiped digests: owner -> map -> partition -> digest (from its last heartbeat).

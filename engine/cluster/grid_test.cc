@@ -235,6 +235,103 @@ TEST(Grid, TombstonesArePrunedAfterTheGraceAndNeverResurrected) {
   EXPECT_EQ(g.client(1).MapRoot("m"), g.client(0).MapRoot("m"));
 }
 
+// The replayed stream of a live query and the expected rows from a converged client's replica.
+struct Stream {
+  std::map<std::string, Document> rows;
+  int resyncs_seen = 0;
+  QueryEngine::DeltaCallback Callback() {
+    return [this](const LiveDelta& d) {
+      if (d.kind == DeltaKind::kLeave) {
+        rows.erase(std::string(d.row.key));
+      } else {
+        rows[std::string(d.row.key)] = *d.row.value;
+      }
+    };
+  }
+};
+std::map<std::string, Document> AtLeast(GridClient& c, const std::string& map, int64_t v) {
+  std::map<std::string, Document> out;
+  for (const auto& [key, record] : c.maps().at(map)->records()) {
+    if (record.tombstone()) continue;
+    const Value* f = record.value->Get("v");
+    if (f != nullptr && std::get<int64_t>(*f) >= v) out[key] = *record.value;
+  }
+  return out;
+}
+
+TEST(Grid, LiveQueriesStreamAcrossPartitionsAndResyncAfterFailoverAndReconnect) {
+  Grid g(3, 2);
+  Stream stream;
+  auto id = g.client(1).Subscribe("m", Query{Gte("v", Value{int64_t{5}}), {}, std::nullopt},
+                                  stream.Callback());
+  ASSERT_TRUE(id.ok()) << id.status();
+  for (int i = 0; i < 40; ++i) {
+    g.client(0).Set("m", "k" + std::to_string(i), Doc(i % 10), msg::WriteConcern::kReplicated);
+  }
+  g.Run(3000);
+  EXPECT_EQ(stream.rows.size(), 20u);
+  EXPECT_EQ(stream.rows, AtLeast(g.client(0), "m", 5));
+  g.client(0).Set("m", "k5", Doc(1));  // leaves
+  g.client(0).Set("m", "k0", Doc(9));  // enters
+  g.client(0).Remove("m", "k9");       // leaves
+  g.Run(1500);
+  EXPECT_EQ(stream.rows, AtLeast(g.client(0), "m", 5));
+  EXPECT_FALSE(stream.rows.contains("k5"));
+  EXPECT_TRUE(stream.rows.contains("k0"));
+
+  // Failover: a server dies; its partitions' rows now come from the new owners.
+  g.CrashServer(1);
+  g.Run(4000);
+  g.client(0).Set("m", "k41", Doc(7));
+  g.client(0).Set("m", "k19", Doc(0));
+  g.Run(3000);
+  EXPECT_EQ(stream.rows, AtLeast(g.client(0), "m", 5));
+  EXPECT_TRUE(stream.rows.contains("k41"));
+
+  // Reconnect: changes made while the subscriber was offline arrive as a resync.
+  g.client(1).GoOffline();
+  g.client(0).Set("m", "k42", Doc(8));
+  g.client(0).Set("m", "k29", Doc(2));
+  g.Run(2000);
+  EXPECT_FALSE(stream.rows.contains("k42"));
+  g.client(1).GoOnline();
+  g.Run(3000);
+  EXPECT_EQ(stream.rows, AtLeast(g.client(0), "m", 5));
+  EXPECT_TRUE(stream.rows.contains("k42"));
+  EXPECT_FALSE(stream.rows.contains("k29"));
+  std::vector<std::string> result_keys;
+  for (const RowRef& r : g.client(1).subscription(*id)->Result()) result_keys.emplace_back(r.key);
+  EXPECT_EQ(result_keys.size(), stream.rows.size());
+
+  // Unsubscribing stops the stream; the servers drop it.
+  EXPECT_TRUE(g.client(1).Unsubscribe(*id));
+  g.Run(1000);
+  for (int i : {0, 2}) EXPECT_EQ(g.server(i).queries().subscriptions(), 0u) << i;
+}
+
+TEST(Grid, LiveQueriesWithALimitMergeEveryServersTopN) {
+  Grid g(3, 2);
+  Stream stream;
+  auto id = g.client(1).Subscribe("m", Query{All(), {SortField{"v", /*descending=*/true}}, 3},
+                                  stream.Callback());
+  ASSERT_TRUE(id.ok());
+  for (int i = 0; i < 30; ++i) g.client(0).Set("m", "k" + std::to_string(i), Doc(i));
+  g.Run(3000);
+  std::vector<std::string> keys;
+  for (const RowRef& r : g.client(1).subscription(*id)->Result()) keys.emplace_back(r.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"k29", "k28", "k27"}));
+  EXPECT_EQ(stream.rows.size(), 3u);
+  g.client(0).Remove("m", "k28");
+  g.Run(1500);
+  keys.clear();
+  for (const RowRef& r : g.client(1).subscription(*id)->Result()) keys.emplace_back(r.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"k29", "k27", "k26"}));
+  EXPECT_TRUE(stream.rows.contains("k26"));
+  EXPECT_FALSE(stream.rows.contains("k28"));
+  EXPECT_FALSE(g.client(1).Subscribe("m", Query{All(), {}, {}}, nullptr).ok());
+  EXPECT_FALSE(g.client(1).Subscribe("", Query{All(), {}, {}}, stream.Callback()).ok());
+}
+
 TEST(Grid, FailoverKeepsReplicatedWritesAndTheTableConverges) {
   Grid g(3);
   for (int i = 0; i < 100; ++i) {

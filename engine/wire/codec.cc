@@ -32,7 +32,8 @@ std::string_view BodyName(const Body& body) {
                                                 "GridAck",
                                                 "PartitionState",
                                                 "PartitionDigest",
-                                                "Heartbeat"};
+                                                "Heartbeat",
+                                                "QueryUpdate"};
   static_assert(std::size(kNames) == std::variant_size_v<Body>);
   return kNames[body.index()];
 }
@@ -233,8 +234,25 @@ class Encoder {
   std::pair<fb::Body, Offset<void>> Encode(const msg::QuerySubscribe& m) {
     auto name = b_.CreateString(m.map_name);
     auto query = QueryTable(m.query);
-    return {fb::Body::QuerySubscribe,
-            fb::CreateQuerySubscribe(b_, m.subscription_id, name, query).Union()};
+    auto requester = m.requester.empty() ? 0 : b_.CreateString(m.requester);
+    std::vector<Offset<fb::QueryMark>> known;
+    for (const msg::QueryMark& k : m.known) {
+      SG_ASSERT(ValidateNodeId(k.server).ok());
+      known.push_back(fb::CreateQueryMark(b_, b_.CreateString(k.server), k.epoch, k.seq));
+    }
+    auto known_offset = b_.CreateVector(known);
+    return {fb::Body::QuerySubscribe, fb::CreateQuerySubscribe(b_, m.subscription_id, name, query,
+                                                               requester, known_offset, m.cancel)
+                                          .Union()};
+  }
+  std::pair<fb::Body, Offset<void>> Encode(const msg::QueryUpdate& m) {
+    auto partitions = b_.CreateVector(m.partitions);
+    auto rows_name = b_.CreateString(m.rows.map_name);
+    auto rows_lww = Lww(m.rows.lww);
+    auto rows = fb::CreateMapRecords(b_, rows_name, rows_lww);
+    return {fb::Body::QueryUpdate, fb::CreateQueryUpdate(b_, m.subscription_id, m.epoch, m.seq,
+                                                         m.table_version, partitions, rows)
+                                       .Union()};
   }
 
   Offset<flatbuffers::Vector<Offset<fb::MapRecords>>> Maps(const std::vector<msg::MapRecords>& in) {
@@ -327,7 +345,6 @@ class Encoder {
 
 // ---------------------------------------------------------------- decoding
 
-constexpr size_t kMapNameBytesMax = 1024;
 // The grid's partition count (engine/cluster/partition.h; asserted equal in the grid server).
 constexpr uint32_t kGridPartitionCount = kWirePartitionCount;
 
@@ -731,6 +748,31 @@ absl::StatusOr<msg::Body> DecodeGrid(const fb::Envelope* e) {
       SG_RETURN_IF_ERROR(DecodeDigest(e->body_as_PartitionDigest(), "PartitionDigest", m));
       return m;
     }
+    case fb::Body::QueryUpdate: {
+      const auto* in = e->body_as_QueryUpdate();
+      msg::QueryUpdate m;
+      m.subscription_id = in->subscription_id();
+      m.epoch = in->epoch();
+      m.seq = in->seq();
+      m.table_version = in->table_version();
+      if (m.seq != 0 && Size(in->partitions()) != 0) {
+        return Error("QueryUpdate.partitions", "only a snapshot (seq 0) lists partitions");
+      }
+      if (!Charge(kDecodeElementCharge + 4 * Size(in->partitions()))) {
+        return BudgetError("QueryUpdate.partitions");
+      }
+      for (size_t i = 0; i < Size(in->partitions()); ++i) {
+        uint32_t p = 0;
+        SG_RETURN_IF_ERROR(
+            DecodePartition(in->partitions()->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                            fmt::format("QueryUpdate.partitions[{}]", i), p));
+        m.partitions.push_back(p);
+      }
+      SG_RETURN_IF_ERROR(
+          DecodeMapName(in->rows()->map_name(), "QueryUpdate.rows.map_name", m.rows.map_name));
+      SG_RETURN_IF_ERROR(DecodeLww(in->rows()->lww(), "QueryUpdate.rows.lww", m.rows.lww));
+      return m;
+    }
     case fb::Body::Heartbeat: {
       const auto* in = e->body_as_Heartbeat();
       msg::Heartbeat m;
@@ -864,6 +906,20 @@ absl::StatusOr<msg::Body> DecodeBody(const fb::Envelope* e) {
       m.subscription_id = in->subscription_id();
       SG_RETURN_IF_ERROR(DecodeMapName(in->map_name(), "QuerySubscribe.map_name", m.map_name));
       SG_RETURN_IF_ERROR(DecodeQuery(in->query(), "QuerySubscribe.query", m.query));
+      if (in->requester() != nullptr) {
+        SG_RETURN_IF_ERROR(DecodeNode(in->requester(), "QuerySubscribe.requester", m.requester));
+      }
+      for (size_t i = 0; i < Size(in->known()); ++i) {
+        const fb::QueryMark* k = in->known()->Get(static_cast<flatbuffers::uoffset_t>(i));
+        const std::string at = fmt::format("QuerySubscribe.known[{}]", i);
+        if (!Charge(kDecodeElementCharge)) return BudgetError(at);
+        msg::QueryMark mark;
+        SG_RETURN_IF_ERROR(DecodeNode(k->server(), at + ".server", mark.server));
+        mark.epoch = k->epoch();
+        mark.seq = k->seq();
+        m.known.push_back(std::move(mark));
+      }
+      m.cancel = in->cancel();
       return m;
     }
     default:

@@ -21,6 +21,7 @@ namespace seedgrid {
 inline constexpr size_t kWireMessageBytesMax = 64u << 20;  // 64 MiB
 inline constexpr uint16_t kWireProtocolVersion = 1;
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages
+inline constexpr size_t kMapNameBytesMax = 1024;      // a map name on the wire
 
 // REQUIRES: the envelope is valid (what Decode would accept); asserted for node ids.
 std::string EncodeMessage(const msg::Envelope& envelope);

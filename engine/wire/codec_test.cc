@@ -454,7 +454,17 @@ TEST(Codec, GridMessagesRoundTrip) {
                      true,
                      {msg::PartitionDigest{0, "users", {5}, {99}, false, ""}},
                      true,
-                     1'700'000'000'123}};
+                     1'700'000'000'123},
+      msg::QuerySubscribe{7,
+                          "users",
+                          Query{Eq("city", Value{std::string("Oslo")}), {{"age", true}}, 5},
+                          "c7",
+                          {msg::QueryMark{"s0", 1'700'000'000'000'000, 3}},
+                          false},
+      msg::QuerySubscribe{8, "users", Query{}, "", {}, true},
+      msg::QueryUpdate{
+          7, 99, 0, 4, {1, 2, 270}, {"users", {msg::LwwEntry{"k", {Document{}, ts, {}}}}}},
+      msg::QueryUpdate{7, 99, 3, 4, {}, {"users", {msg::LwwEntry{"k", {std::nullopt, ts, {}}}}}}};
   for (const msg::Body& body : bodies) {
     const msg::Envelope e{"s1", body};
     absl::StatusOr<msg::Envelope> back = DecodeMessage(EncodeMessage(e));
@@ -481,6 +491,10 @@ TEST(Codec, BadGridMessagesNameTheField) {
       "GridOps.ops[0].seq: seq must be at least 1");
   EXPECT_EQ(error_of(msg::PartitionState{1, 400, msg::StatePurpose::kReplicate, {}, {}}),
             "PartitionState.partition: partition 400 out of range 0..270");
+  EXPECT_EQ(error_of(msg::QueryUpdate{1, 1, 2, 1, {3}, {"m", {}}}),
+            "QueryUpdate.partitions: only a snapshot (seq 0) lists partitions");
+  EXPECT_EQ(error_of(msg::QueryUpdate{1, 1, 0, 1, {300}, {"m", {}}}),
+            "QueryUpdate.partitions[0]: partition 300 out of range 0..270");
   {
     flatbuffers::FlatBufferBuilder b;
     auto op = fb::CreateGridOp(b, 1, static_cast<fb::WriteConcern>(7), b.CreateString("m"),

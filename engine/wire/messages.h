@@ -106,10 +106,20 @@ struct PnCounterState {
   friend bool operator==(const PnCounterState&, const PnCounterState&) = default;
 };
 
+struct QueryMark {
+  std::string server;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const QueryMark&, const QueryMark&) = default;
+};
+
 struct QuerySubscribe {
   uint64_t subscription_id = 0;
   std::string map_name;
   Query query;
+  std::string requester;         // grid: the client, when a gateway forwards its subscription
+  std::vector<QueryMark> known;  // grid: the client's view of each server's stream
+  bool cancel = false;
   friend bool operator==(const QuerySubscribe&, const QuerySubscribe&) = default;
 };
 
@@ -203,9 +213,21 @@ struct Heartbeat {
   friend bool operator==(const Heartbeat&, const Heartbeat&) = default;
 };
 
-using Body = std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets,
-                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe,
-                          GridOps, GridAck, PartitionState, PartitionDigest, Heartbeat>;
+// Server -> client: one server's part of a grid live query (seedgrid.fbs, QueryUpdate).
+struct QueryUpdate {
+  uint64_t subscription_id = 0;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;  // 0: a snapshot
+  uint64_t table_version = 0;
+  std::vector<uint32_t> partitions;  // snapshot only
+  MapRecords rows;                   // tombstone records: rows that left
+  friend bool operator==(const QueryUpdate&, const QueryUpdate&) = default;
+};
+
+using Body =
+    std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets, SyncLeafRequest,
+                 SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe, GridOps, GridAck,
+                 PartitionState, PartitionDigest, Heartbeat, QueryUpdate>;
 
 struct Envelope {
   std::string sender;

@@ -1,0 +1,77 @@
+// MergedQuery: a grid client's view of one live query, merged from every server's stream.
+//
+// Each server streams its part of the result (the rows of the partitions it covers; with a
+// limit, its own top N) as QueryUpdates: a snapshot (seq 0) under a new epoch, then deltas of
+// that epoch in seq order (grid_queries.h). For every partition the client takes the rows of
+// the server covering it under the newest partition table (ties: the smallest server id), so a
+// failed or former owner's rows give way to the new owner's. The merged rows feed a QueryEngine
+// running the same query, whose live deltas (ENTER / UPDATE / LEAVE, in result order with the
+// global limit) are the subscriber's stream: a resync shows up as the deltas between the old
+// and the new result, never as a silent gap.
+//
+// A delta that does not follow its epoch (lost, reordered) marks the server's stream stale: its
+// later deltas are ignored until a new snapshot, which the client's next refresh asks for by
+// reporting Known() marks the server does not match. Duplicates and older snapshots are ignored.
+#ifndef SEEDGRID_ENGINE_CLIENT_MERGED_QUERY_H_
+#define SEEDGRID_ENGINE_CLIENT_MERGED_QUERY_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "engine/cluster/grid_queries.h"
+#include "engine/query/query_engine.h"
+#include "engine/wire/messages.h"
+
+namespace seedgrid {
+
+class MergedQuery {
+ public:
+  // `callback` receives the merged result's deltas; `clock` must outlive this.
+  MergedQuery(Clock& clock, std::string map, Query query, QueryEngine::DeltaCallback callback);
+  MergedQuery(const MergedQuery&) = delete;
+  MergedQuery& operator=(const MergedQuery&) = delete;
+
+  const std::string& map() const { return map_; }
+  const Query& query() const { return query_; }
+  // Applies one server's update; returns false when it was ignored (older epoch, duplicate, or
+  // out of sequence: the server's stream is then stale until its next snapshot).
+  bool Apply(const NodeId& server, const msg::QueryUpdate& u);
+  // (server, epoch, seq) of every stream followed so far, for the refresh.
+  std::vector<msg::QueryMark> Known() const;
+  // The merged result in result order (global sort and limit).
+  std::vector<RowRef> Result() const;
+
+ private:
+  struct Source {
+    uint64_t epoch = 0;
+    uint64_t seq = 0;
+    uint64_t table_version = 0;
+    Coverage covered;
+    std::map<std::string, Document, std::less<>> rows;
+  };
+  struct Row {
+    Document doc;
+    RowHandle handle = 0;
+  };
+  // The source whose rows count for partition p (nullptr: none covers it).
+  const Source* Chosen(uint32_t p) const { return chosen_[p]; }
+  void Choose();
+  void Show(const std::string& key);
+
+  std::string map_;
+  Query query_;
+  QueryEngine engine_;
+  SubscriptionId engine_id_ = 0;
+  std::map<NodeId, Source> sources_;  // std::map: chosen_ points at the values
+  std::vector<const Source*> chosen_;
+  std::map<std::string, Row, std::less<>>
+      shown_;  // the merged rows (pointer-stable for the engine)
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLIENT_MERGED_QUERY_H_

@@ -1,0 +1,221 @@
+#include "engine/cluster/grid_queries.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/base/assert.h"
+#include "engine/cluster/grid_server.h"
+
+namespace seedgrid {
+
+namespace {
+constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
+}  // namespace
+
+// The rows of one map over the covered partitions. Rows point at the documents inside the
+// partitions' maps (pointer-stable std::map nodes) and at the keys here (std::map too).
+struct GridQueryHost::View {
+  explicit View(Clock& clock) : engine(clock, /*instance_id=*/0) {}
+  QueryEngine engine;
+  std::map<std::string, RowHandle, std::less<>> handles;
+  size_t subs = 0;
+};
+
+GridQueryHost::GridQueryHost(Clock& clock,
+                             const std::vector<std::unique_ptr<GridPartition>>& partitions)
+    : clock_(clock), partitions_(partitions) {}
+
+GridQueryHost::~GridQueryHost() = default;
+
+void GridQueryHost::AddRow(View& v, std::string_view key, const LwwRecord& r) {
+  auto [it, inserted] = v.handles.emplace(std::string(key), RowHandle{});
+  SG_ASSERT(inserted);
+  it->second = v.engine.InsertRow(it->first, nullptr, &*r.value, kNoDeadline);
+}
+
+void GridQueryHost::RemoveRow(View& v, std::string_view key, const LwwRecord& old) {
+  auto it = v.handles.find(key);
+  SG_ASSERT(it != v.handles.end());
+  v.engine.RemoveRow(it->second, it->first, nullptr, *old.value);
+  v.handles.erase(it);
+}
+
+GridQueryHost::View& GridQueryHost::ViewOf(const std::string& map) {
+  auto it = views_.find(map);
+  if (it != views_.end()) return *it->second;
+  auto view = std::make_unique<View>(clock_);
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (!covered_[p] || partitions_[p] == nullptr) continue;
+    auto m = partitions_[p]->maps.find(map);
+    if (m == partitions_[p]->maps.end()) continue;
+    for (const auto& [key, record] : m->second->records()) {
+      if (!record.tombstone()) AddRow(*view, key, record);
+    }
+  }
+  return *views_.emplace(map, std::move(view)).first->second;
+}
+
+void GridQueryHost::OnChange(uint32_t p, const std::string& map, const LwwChange& c) {
+  if (!covered_[p]) return;
+  auto v = views_.find(map);
+  if (v == views_.end()) return;
+  View& view = *v->second;
+  const bool live = c.new_record != nullptr && !c.new_record->tombstone();
+  auto it = view.handles.find(c.key);
+  if (it == view.handles.end()) {
+    if (live) AddRow(view, c.key, *c.new_record);
+    return;
+  }
+  SG_ASSERT(c.old_record != nullptr && !c.old_record->tombstone());
+  if (live) {
+    view.engine.UpdateRow(it->second, *c.old_record->value, &*c.new_record->value, kNoDeadline);
+  } else {
+    RemoveRow(view, c.key, *c.old_record);
+  }
+}
+
+void GridQueryHost::SetCoverage(const Coverage& covered) {
+  if (covered == covered_) return;
+  for (auto& [name, view] : views_) {
+    // Rows of partitions leaving coverage go first (their documents are still alive).
+    for (auto it = view->handles.begin(); it != view->handles.end();) {
+      if (covered[PartitionOf(it->first)]) {
+        ++it;
+        continue;
+      }
+      view->engine.RemoveRow(it->second, it->first, nullptr, *view->engine.Row(it->second).value);
+      it = view->handles.erase(it);
+    }
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      if (!covered[p] || covered_[p] || partitions_[p] == nullptr) continue;
+      auto m = partitions_[p]->maps.find(name);
+      if (m == partitions_[p]->maps.end()) continue;
+      for (const auto& [key, record] : m->second->records()) {
+        if (!record.tombstone()) AddRow(*view, key, record);
+      }
+    }
+  }
+  covered_ = covered;
+  for (auto& [key, sub] : subs_) sub.needs_snapshot = true;
+}
+
+void GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
+  View& view = ViewOf(sub.map);
+  absl::StatusOr<QueryEngine::Subscription> s =
+      view.engine.Subscribe(sub.query, [this, key](const LiveDelta& d) {
+        auto it = subs_.find(key);
+        if (it != subs_.end())
+          it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
+      });
+  // The wire decoder validated the query, so the engine accepts it.
+  SG_ASSERT(s.ok());
+  sub.engine_id = s->id;
+  ++view.subs;
+  sub.needs_snapshot = true;
+  sub.pending.clear();
+}
+
+void GridQueryHost::Unsubscribe(const SubKey& key) {
+  auto it = subs_.find(key);
+  if (it == subs_.end()) return;
+  auto v = views_.find(it->second.map);
+  SG_ASSERT(v != views_.end());
+  v->second->engine.Unsubscribe(it->second.engine_id);
+  if (--v->second->subs == 0) views_.erase(v);
+  subs_.erase(it);
+}
+
+void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
+                                const msg::QuerySubscribe& m, uint64_t now_ms) {
+  const SubKey key{client, m.subscription_id};
+  auto it = subs_.find(key);
+  if (m.cancel) {
+    Unsubscribe(key);
+    return;
+  }
+  if (it != subs_.end() && (it->second.map != m.map_name || !(it->second.query == m.query))) {
+    Unsubscribe(key);  // The client reused the id for another query (a restarted client).
+    it = subs_.end();
+  }
+  if (it == subs_.end()) {
+    if (subs_.size() >= kSubscriptionsMax) {
+      ++stats_.subscriptions_refused;
+      return;
+    }
+    it = subs_.emplace(key, Sub{m.map_name, m.query}).first;
+    Resubscribe(key, it->second);
+  } else {
+    // A refresh: resync unless the client has followed this server's stream exactly.
+    const auto mark = std::find_if(m.known.begin(), m.known.end(),
+                                   [&](const msg::QueryMark& k) { return k.server == self; });
+    if (mark == m.known.end() || mark->epoch != it->second.epoch || mark->seq != it->second.seq) {
+      it->second.needs_snapshot = true;
+    }
+  }
+  it->second.refreshed_ms = now_ms;
+}
+
+void GridQueryHost::Expire(uint64_t now_ms, uint64_t lease_ms) {
+  std::vector<SubKey> expired;
+  for (const auto& [key, sub] : subs_) {
+    if (now_ms - std::min(now_ms, sub.refreshed_ms) > lease_ms) expired.push_back(key);
+  }
+  for (const SubKey& key : expired) {
+    Unsubscribe(key);
+    ++stats_.expired;
+  }
+}
+
+std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
+    uint64_t table_version, const std::function<uint64_t()>& next_epoch,
+    const Timestamp& leave_stamp) {
+  std::vector<std::pair<NodeId, msg::QueryUpdate>> out;
+  for (auto& [key, sub] : subs_) {
+    if (!sub.needs_snapshot && sub.pending.empty()) continue;
+    View& view = *views_.at(sub.map);
+    msg::QueryUpdate u;
+    u.subscription_id = key.second;
+    u.table_version = table_version;
+    u.rows.map_name = sub.map;
+    const auto record_of = [&](std::string_view k) -> const LwwRecord* {
+      const GridPartition* part = partitions_[PartitionOf(k)].get();
+      if (part == nullptr) return nullptr;
+      auto m = part->maps.find(sub.map);
+      return m == part->maps.end() ? nullptr : m->second->GetRecord(k);
+    };
+    if (sub.needs_snapshot) {
+      sub.epoch = next_epoch();
+      sub.seq = 0;
+      for (uint32_t p = 0; p < kPartitionCount; ++p) {
+        if (covered_[p]) u.partitions.push_back(p);
+      }
+      absl::StatusOr<std::vector<RowRef>> rows = view.engine.LiveResult(sub.engine_id);
+      SG_ASSERT(rows.ok());
+      for (const RowRef& r : *rows) {
+        const LwwRecord* record = record_of(r.key);
+        SG_ASSERT(record != nullptr);
+        u.rows.lww.push_back({std::string(r.key), *record});
+      }
+      ++stats_.snapshots_sent;
+    } else {
+      ++sub.seq;
+      for (const auto& [k, present] : sub.pending) {
+        const LwwRecord* record = present ? record_of(k) : nullptr;
+        if (record != nullptr && !record->tombstone()) {
+          u.rows.lww.push_back({k, *record});
+        } else {
+          u.rows.lww.push_back({k, LwwRecord{std::nullopt, leave_stamp, std::nullopt}});
+        }
+      }
+      ++stats_.deltas_sent;
+    }
+    u.epoch = sub.epoch;
+    u.seq = sub.seq;
+    sub.needs_snapshot = false;
+    sub.pending.clear();
+    out.emplace_back(key.first, std::move(u));
+  }
+  return out;
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,114 @@
+// GridQueryHost: a grid server's live queries (sans-IO; the GridServer feeds and sends).
+//
+// A client subscribes through its gateway, which forwards the subscription to every server. Each
+// server answers for the partitions it *covers* (owns and is ready for): per map with
+// subscriptions it keeps a QueryEngine over the live records of its covered partitions, and per
+// subscription it streams QueryUpdates to the client — a snapshot (seq 0, a fresh epoch, the
+// covered partitions and every row of its result), then deltas (seq 1, 2, ...; entered or updated
+// rows as records, rows that left as tombstones). With a limit, a server streams its own top N;
+// the client merges the servers' rows and takes the global top N (engine/client/grid_client.h).
+//
+// Resync instead of silent gaps: a new snapshot (new epoch) replaces everything this server sent
+// for the subscription when its coverage changes (failover, migration, readiness), and when a
+// client's refresh reports a different (epoch, seq) than the server's last sent (a lost, late or
+// duplicated update, a reconnect, a restarted server or client).
+//
+// Leases: a client refreshes its subscriptions every sync interval; a subscription not refreshed
+// for lease_ms is dropped. At most kSubscriptionsMax subscriptions per server (more are refused
+// and counted). Epochs come from the caller (the server's HLC), so they grow across restarts.
+#ifndef SEEDGRID_ENGINE_CLUSTER_GRID_QUERIES_H_
+#define SEEDGRID_ENGINE_CLUSTER_GRID_QUERIES_H_
+
+#include <bitset>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "engine/cluster/partition.h"
+#include "engine/crdt/lww_map.h"
+#include "engine/env/env.h"
+#include "engine/query/query_engine.h"
+#include "engine/wire/messages.h"
+
+namespace seedgrid {
+
+struct GridPartition;
+
+inline constexpr size_t kSubscriptionsMax = 1 << 16;
+
+using Coverage = std::bitset<kPartitionCount>;
+
+struct GridQueryStats {
+  uint64_t subscriptions_refused = 0;
+  uint64_t snapshots_sent = 0;
+  uint64_t deltas_sent = 0;
+  uint64_t expired = 0;
+};
+
+class GridQueryHost {
+ public:
+  // `partitions` is the server's partition slots (kPartitionCount, null when not held).
+  GridQueryHost(Clock& clock, const std::vector<std::unique_ptr<GridPartition>>& partitions);
+  ~GridQueryHost();
+  GridQueryHost(const GridQueryHost&) = delete;
+  GridQueryHost& operator=(const GridQueryHost&) = delete;
+
+  // A subscription, refresh or cancel from `client` (m.requester is ignored here).
+  void OnSubscribe(const NodeId& client, const NodeId& self, const msg::QuerySubscribe& m,
+                   uint64_t now_ms);
+  // True when some subscription reads `map` (only then do changes of it matter).
+  bool Watching(const std::string& map) const { return views_.contains(map); }
+  // A change of a record of `map` in partition p (call for every change; uncovered ones are
+  // ignored).
+  void OnChange(uint32_t p, const std::string& map, const LwwChange& c);
+  // The covered partitions now; a change re-snapshots every subscription.
+  void SetCoverage(const Coverage& covered);
+  // Drops subscriptions whose lease ran out.
+  void Expire(uint64_t now_ms, uint64_t lease_ms);
+  // The updates due: snapshots where needed, else the deltas gathered since the last call.
+  // `next_epoch` gives a fresh, increasing epoch per snapshot.
+  std::vector<std::pair<NodeId, msg::QueryUpdate>> TakeUpdates(
+      uint64_t table_version, const std::function<uint64_t()>& next_epoch,
+      const Timestamp& leave_stamp);
+
+  size_t subscriptions() const { return subs_.size(); }
+  const Coverage& coverage() const { return covered_; }
+  const GridQueryStats& stats() const { return stats_; }
+
+ private:
+  struct View;
+  struct Sub {
+    std::string map;
+    Query query;
+    SubscriptionId engine_id = 0;
+    uint64_t epoch = 0;
+    uint64_t seq = 0;
+    uint64_t refreshed_ms = 0;
+    bool needs_snapshot = true;
+    // Rows changed since the last update: key -> entered/updated (true) or left (false).
+    absl::btree_map<std::string, bool> pending;
+  };
+  using SubKey = std::pair<NodeId, uint64_t>;  // (client, subscription id)
+
+  View& ViewOf(const std::string& map);
+  void AddRow(View& v, std::string_view key, const LwwRecord& r);
+  void RemoveRow(View& v, std::string_view key, const LwwRecord& old);
+  void Unsubscribe(const SubKey& key);
+  void Resubscribe(const SubKey& key, Sub& sub);
+
+  Clock& clock_;
+  const std::vector<std::unique_ptr<GridPartition>>& partitions_;
+  Coverage covered_;
+  std::map<std::string, std::unique_ptr<View>> views_;  // map name -> rows and engine
+  absl::btree_map<SubKey, Sub> subs_;
+  GridQueryStats stats_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLUSTER_GRID_QUERIES_H_
