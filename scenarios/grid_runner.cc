@@ -11,6 +11,7 @@
 #include "engine/base/strings.h"
 #include "engine/client/grid_client.h"
 #include "engine/cluster/grid_server.h"
+#include "engine/query/query_engine.h"
 #include "scenarios/faults.h"
 #include "sim/random.h"
 
@@ -22,6 +23,16 @@ constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
 
 uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
+// The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
+const std::vector<Query>& QueryTemplates() {
+  static const std::vector<Query> kTemplates = {
+      Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt},
+      Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5},
+      Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8},
+  };
+  return kTemplates;
+}
 
 struct Issue {
   std::string invariant;
@@ -48,6 +59,7 @@ class GridRun {
     generation_.assign(servers_total_, 0);
     started_at_ns_.assign(servers_total_, 0);
     clients_.resize(g_.clients);
+    streams_.resize(g_.clients);
     offline_.assign(g_.clients, false);
     for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
     for (int i = 0; i < g_.clients; ++i) {
@@ -210,6 +222,26 @@ class GridRun {
     }
     clients_[c] = std::move(*client);
     clients_[c]->Open(MapOf(c));
+    // Subscriptions are volatile: a (re)started client subscribes again; the stream replay
+    // starts over with it.
+    streams_[c].clear();
+    const int subs = std::min<int>(s_.subscriptions_per_node, QueryTemplates().size());
+    for (int j = 0; j < subs; ++j) {
+      const size_t t = (static_cast<size_t>(c) + j) % QueryTemplates().size();
+      auto replay = std::make_unique<Replay>();
+      replay->query_template = t;
+      Replay* r = replay.get();
+      auto id = clients_[c]->Subscribe(MapOf(c), QueryTemplates()[t], [r](const LiveDelta& d) {
+        if (d.kind == DeltaKind::kLeave) {
+          r->rows.erase(std::string(d.row.key));
+        } else {
+          r->rows[std::string(d.row.key)] = *d.row.value;
+        }
+      });
+      SG_ASSERT(id.ok());
+      replay->id = *id;
+      streams_[c].push_back(std::move(replay));
+    }
   }
 
   void StopNode(int i) {
@@ -513,6 +545,7 @@ class GridRun {
         }
       }
     }
+    if (std::optional<Issue> issue = LiveQueriesUnmatched(table)) return issue;
     for (int c = 0; c < g_.clients; ++c) {
       const GridClient* client = clients_[c].get();
       const int node = ClientNode(c);
@@ -544,6 +577,63 @@ class GridRun {
       }
     }
     return std::nullopt;
+  }
+
+  // Every subscription's replayed stream equals a fresh query over the owners' records, and the
+  // client's merged result has the fresh result's order.
+  std::optional<Issue> LiveQueriesUnmatched(const PartitionTable& table) {
+    if (s_.subscriptions_per_node == 0 || !On("grid_live_queries")) return std::nullopt;
+    // Fresh results per (map, template), computed once per check.
+    absl::btree_map<std::pair<std::string, size_t>, std::vector<std::pair<std::string, Document>>>
+        fresh;
+    for (int c = 0; c < g_.clients; ++c) {
+      if (!clients_[c]) continue;
+      const std::string map = MapOf(c);
+      for (const auto& replay : streams_[c]) {
+        ++checks_;
+        const auto key = std::make_pair(map, replay->query_template);
+        if (!fresh.contains(key)) fresh[key] = FreshResult(table, map, replay->query_template);
+        const auto& want = fresh[key];
+        const std::map<std::string, Document> want_rows(want.begin(), want.end());
+        const MergedQuery* merged = clients_[c]->subscription(replay->id);
+        SG_ASSERT(merged != nullptr);
+        std::vector<std::string> order;
+        for (const RowRef& r : merged->Result()) order.emplace_back(r.key);
+        std::vector<std::string> want_order;
+        for (const auto& [k, doc] : want) want_order.push_back(k);
+        if (replay->rows != want_rows || order != want_order) {
+          return Issue{
+              "grid_live_queries",
+              fmt::format("client n{} subscription {} ({}): the replayed stream has {} "
+                          "rows and the merged result [{}], but a fresh query gives {} "
+                          "rows [{}]",
+                          ClientNode(c), replay->id,
+                          ToString(QueryTemplates()[replay->query_template]), replay->rows.size(),
+                          fmt::join(order, ","), want_rows.size(), fmt::join(want_order, ","))};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::vector<std::pair<std::string, Document>> FreshResult(const PartitionTable& table,
+                                                            const std::string& map, size_t t) {
+    QueryEngine engine(sim_.env(0).clock, /*instance_id=*/1);
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      const GridServer* owner = ServerById(table.owner(p));
+      const GridPartition* part = owner ? owner->partition(p) : nullptr;
+      if (part == nullptr) continue;
+      auto m = part->maps.find(map);
+      if (m == part->maps.end()) continue;
+      for (const auto& [key, record] : m->second->records()) {
+        if (!record.tombstone()) engine.InsertRow(key, nullptr, &*record.value, UINT64_MAX);
+      }
+    }
+    absl::StatusOr<QueryPage> page = engine.Run(QueryTemplates()[t]);
+    SG_ASSERT(page.ok());
+    std::vector<std::pair<std::string, Document>> out;
+    for (const RowRef& r : page->rows) out.emplace_back(std::string(r.key), *r.value);
+    return out;
   }
 
   void ProbeConvergence() {
@@ -662,6 +752,13 @@ class GridRun {
   std::vector<bool> started_, leaving_, retired_, offline_;
   std::vector<std::unique_ptr<GridServer>> servers_;
   std::vector<std::unique_ptr<GridClient>> clients_;
+  // Per client, per subscription: the stream of deltas replayed into rows.
+  struct Replay {
+    uint64_t id = 0;
+    size_t query_template = 0;
+    std::map<std::string, Document> rows;
+  };
+  std::vector<std::vector<std::unique_ptr<Replay>>> streams_;
   absl::btree_map<std::pair<NodeId, uint64_t>, std::vector<std::pair<int, uint32_t>>> applied_;
   std::vector<uint32_t> generation_;  // per server: disks replaced so far
   std::vector<uint64_t> started_at_ns_;

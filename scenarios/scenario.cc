@@ -298,8 +298,9 @@ const std::vector<std::string>& InvariantNames() {
 }
 
 const std::vector<std::string>& GridInvariantNames() {
-  static const std::vector<std::string> kNames = {
-      "grid_table", "grid_durability", "grid_exactly_once", "grid_convergence", "liveness"};
+  static const std::vector<std::string> kNames = {"grid_table",        "grid_durability",
+                                                  "grid_exactly_once", "grid_convergence",
+                                                  "grid_live_queries", "liveness"};
   return kNames;
 }
 

@@ -129,7 +129,7 @@ TEST(ParseScenario, GridErrorsNameTheField) {
   EXPECT_EQ(
       error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
       "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of grid_table, "
-      "grid_durability, grid_exactly_once, grid_convergence, liveness");
+      "grid_durability, grid_exactly_once, grid_convergence, grid_live_queries, liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

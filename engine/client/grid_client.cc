@@ -127,6 +127,14 @@ LwwMap& GridClient::MapOf(const std::string& name) {
   PartitionDigests* digests = &digests_[name];
   map->AddListener([this, name, digests](const LwwChange& c) {
     digests->Apply(c);
+    if (c.old_record == nullptr || c.new_record == nullptr) {
+      auto& keys = partition_keys_[{name, PartitionOf(c.key)}];
+      if (c.new_record == nullptr) {
+        keys.erase(std::string(c.key));
+      } else {
+        keys.insert(std::string(c.key));
+      }
+    }
     if (restoring_ || !options_.persist) return;
     const std::string page = RecordPage(name, c.key);
     if (c.new_record == nullptr) {
@@ -221,6 +229,10 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
 
 void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
                         uint64_t watermark) {
+  // Once a watermark is applied, no record below it can arrive unless the owner has it too.
+  uint64_t& applied = watermarks_[{leaf.map_name, partition}];
+  if (watermark <= applied) return;
+  applied = watermark;
   // The owner holds every live record stamped before its watermark (the GC rule in
   // grid_server.h): a record of ours before it that the leaf lacks is dead — a value whose
   // tombstone was pruned, or the pruned tombstone itself. Keys with writes still in the op log
@@ -231,8 +243,9 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
     if (op.map_name == leaf.map_name) keep.insert(op.key);
   }
   std::vector<std::string> dead;
-  for (const auto& [key, record] : map.records()) {
-    if (record.ts.millis < watermark && PartitionOf(key) == partition && !keep.contains(key)) {
+  for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
+    const LwwRecord* record = map.GetRecord(key);
+    if (record != nullptr && record->ts.millis < watermark && !keep.contains(key)) {
       dead.push_back(key);
     }
   }

@@ -96,7 +96,10 @@ void GridQueryHost::SetCoverage(const Coverage& covered) {
     }
   }
   covered_ = covered;
-  for (auto& [key, sub] : subs_) sub.needs_snapshot = true;
+  for (auto& [key, sub] : subs_) {
+    sub.needs_snapshot = true;
+    due_.insert(key);
+  }
 }
 
 void GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
@@ -104,14 +107,16 @@ void GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
   absl::StatusOr<QueryEngine::Subscription> s =
       view.engine.Subscribe(sub.query, [this, key](const LiveDelta& d) {
         auto it = subs_.find(key);
-        if (it != subs_.end())
-          it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
+        if (it == subs_.end()) return;
+        it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
+        due_.insert(key);
       });
   // The wire decoder validated the query, so the engine accepts it.
   SG_ASSERT(s.ok());
   sub.engine_id = s->id;
   ++view.subs;
   sub.needs_snapshot = true;
+  due_.insert(key);
   sub.pending.clear();
 }
 
@@ -123,6 +128,7 @@ void GridQueryHost::Unsubscribe(const SubKey& key) {
   v->second->engine.Unsubscribe(it->second.engine_id);
   if (--v->second->subs == 0) views_.erase(v);
   subs_.erase(it);
+  due_.erase(key);
 }
 
 void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
@@ -145,14 +151,20 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
     it = subs_.emplace(key, Sub{m.map_name, m.query}).first;
     Resubscribe(key, it->second);
   } else {
-    // A refresh: resync unless the client has followed this server's stream exactly.
+    // A refresh: resync when the client is on another epoch, or still lacks an update this
+    // server had sent by the previous refresh (one refresh interval is the bound on "in flight";
+    // anything later may still be on its way).
+    Sub& sub = it->second;
     const auto mark = std::find_if(m.known.begin(), m.known.end(),
                                    [&](const msg::QueryMark& k) { return k.server == self; });
-    if (mark == m.known.end() || mark->epoch != it->second.epoch || mark->seq != it->second.seq) {
-      it->second.needs_snapshot = true;
+    if (mark == m.known.end() || mark->epoch != sub.epoch || mark->seq > sub.seq ||
+        mark->seq < sub.seq_at_refresh) {
+      sub.needs_snapshot = true;
+      due_.insert(key);
     }
   }
   it->second.refreshed_ms = now_ms;
+  it->second.seq_at_refresh = it->second.seq;
 }
 
 void GridQueryHost::Expire(uint64_t now_ms, uint64_t lease_ms) {
@@ -170,7 +182,10 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     uint64_t table_version, const std::function<uint64_t()>& next_epoch,
     const Timestamp& leave_stamp) {
   std::vector<std::pair<NodeId, msg::QueryUpdate>> out;
-  for (auto& [key, sub] : subs_) {
+  for (const SubKey& key : due_) {
+    auto found = subs_.find(key);
+    SG_ASSERT(found != subs_.end());
+    Sub& sub = found->second;
     if (!sub.needs_snapshot && sub.pending.empty()) continue;
     View& view = *views_.at(sub.map);
     msg::QueryUpdate u;
@@ -186,6 +201,7 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     if (sub.needs_snapshot) {
       sub.epoch = next_epoch();
       sub.seq = 0;
+      sub.seq_at_refresh = 0;
       for (uint32_t p = 0; p < kPartitionCount; ++p) {
         if (covered_[p]) u.partitions.push_back(p);
       }
@@ -215,6 +231,7 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     sub.pending.clear();
     out.emplace_back(key.first, std::move(u));
   }
+  due_.clear();
   return out;
 }
 

@@ -10,8 +10,9 @@
 //
 // Resync instead of silent gaps: a new snapshot (new epoch) replaces everything this server sent
 // for the subscription when its coverage changes (failover, migration, readiness), and when a
-// client's refresh reports a different (epoch, seq) than the server's last sent (a lost, late or
-// duplicated update, a reconnect, a restarted server or client).
+// client's refresh reports another epoch, or a seq below what the server had sent by the
+// previous refresh (a lost update, a reconnect, a restarted server or client; updates sent since
+// the previous refresh may still be in flight, so a gap is repaired within two refreshes).
 //
 // Leases: a client refreshes its subscriptions every sync interval; a subscription not refreshed
 // for lease_ms is dropped. At most kSubscriptionsMax subscriptions per server (more are refused
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
@@ -89,6 +91,7 @@ class GridQueryHost {
     uint64_t epoch = 0;
     uint64_t seq = 0;
     uint64_t refreshed_ms = 0;
+    uint64_t seq_at_refresh = 0;  // seq sent by the time of the previous refresh
     bool needs_snapshot = true;
     // Rows changed since the last update: key -> entered/updated (true) or left (false).
     absl::btree_map<std::string, bool> pending;
@@ -106,6 +109,7 @@ class GridQueryHost {
   Coverage covered_;
   std::map<std::string, std::unique_ptr<View>> views_;  // map name -> rows and engine
   absl::btree_map<SubKey, Sub> subs_;
+  absl::btree_set<SubKey> due_;  // subscriptions with a snapshot or deltas to send
   GridQueryStats stats_;
 };
 

@@ -965,13 +965,21 @@ void GridServer::OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe&
       if (member != options_.node_id) Send(member, forward);
     }
   }
-  queries_.SetCoverage(CoveredNow());
+  UpdateCoverage();
   queries_.OnSubscribe(client, options_.node_id, m, NowMs(env_));
+}
+
+void GridServer::UpdateCoverage() {
+  // Coverage changes only with the table or the set of partitions still pulling.
+  auto signature = std::make_tuple(table_.version(), table_.author(), not_ready_.size());
+  if (signature == coverage_signature_) return;
+  coverage_signature_ = std::move(signature);
+  queries_.SetCoverage(CoveredNow());
 }
 
 void GridServer::FlushQueries() {
   if (queries_.subscriptions() == 0) return;
-  queries_.SetCoverage(CoveredNow());
+  UpdateCoverage();
   auto updates = queries_.TakeUpdates(
       table_.version(),
       [this] {

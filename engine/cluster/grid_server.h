@@ -67,6 +67,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/btree_map.h"
@@ -225,6 +226,7 @@ class GridServer {
   // Live queries (grid_queries.h).
   void OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe& m);
   Coverage CoveredNow() const;
+  void UpdateCoverage();
   void FlushQueries();
 
   Env& env_;
@@ -248,6 +250,7 @@ class GridServer {
   std::vector<std::unique_ptr<GridPartition>> partitions_;        // kPartitionCount slots
   absl::btree_map<uint32_t, absl::btree_set<NodeId>> not_ready_;  // awaiting a pull from
   GridQueryHost queries_{env_.clock, partitions_};
+  std::tuple<uint64_t, NodeId, size_t> coverage_signature_;  // last coverage computed for
   absl::btree_map<uint64_t, PendingReplication> pending_;
   absl::btree_map<uint64_t, Handoff> handoffs_;
   // Gossiped digests: owner -> map -> partition -> digest (from its last heartbeat).
