@@ -123,7 +123,8 @@ void GridClient::SyncStorage() {
 LwwMap& GridClient::MapOf(const std::string& name) {
   auto it = maps_.find(name);
   if (it != maps_.end()) return *it->second;
-  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1});
+  // Digests come from the listener (record_digest.h): no Merkle tree.
+  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
   PartitionDigests* digests = &digests_[name];
   map->AddListener([this, name, digests](const LwwChange& c) {
     digests->Apply(c);

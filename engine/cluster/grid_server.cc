@@ -236,7 +236,8 @@ LwwMap& GridServer::MapOf(uint32_t p, const std::string& name) {
   auto it = part.maps.find(name);
   if (it != part.maps.end()) return *it->second;
   map_names_.insert(name);
-  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1});
+  // Digests come from the listener (record_digest.h): no Merkle tree per partition map.
+  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
   PartitionDigests* digests = &part.digests[name];
   GridPartition* owner = &part;
   map->AddListener([this, p, name, digests, owner](const LwwChange& c) {
@@ -676,8 +677,8 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
   if (!joined_ || table_.empty()) return;  // The client retries.
   (void)from;
   // Group by partition, keeping each client's seq order.
-  absl::btree_map<uint32_t, std::vector<const msg::GridOp*>> by_partition;
-  for (const msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
+  absl::btree_map<uint32_t, std::vector<msg::GridOp*>> by_partition;
+  for (msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
   absl::btree_map<NodeId, msg::GridOps> forward;
   std::vector<msg::GridOpAck> acks;  // sent once storage is synced
   std::vector<std::pair<NodeId, msg::PartitionState>> replicate;
@@ -709,39 +710,44 @@ void GridServer::OnOps(const NodeId& from, msg::GridOps m) {
   for (auto& [owner, f] : forward) Send(owner, std::move(f));
 }
 
-void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const msg::GridOp*>& ops,
+void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<msg::GridOp*>& ops,
                             std::vector<msg::GridOpAck>& now_acks,
                             std::vector<std::pair<NodeId, msg::PartitionState>>& replicate) {
   std::sort(ops.begin(), ops.end(),
             [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
   GridPartition& part = Hold(p);
+  const std::vector<NodeId>& backups = table_.replicas(p).backups;
   std::vector<msg::GridOpAck> replicated_acks;
-  absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
-  const uint64_t mark_before = part.applied[m.client];
+  absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys (backups)
+  // One lookup of the client's mark per message (nothing below inserts into `applied`).
+  uint64_t& mark = part.applied[m.client];
+  const uint64_t mark_before = mark;
   part.Touch();
-  for (const msg::GridOp* op : ops) {
-    LwwMap& map = MapOf(p, op->map_name);
-    uint64_t& mark = part.applied[m.client];
+  const std::string* map_name = nullptr;
+  LwwMap* map = nullptr;
+  for (msg::GridOp* op : ops) {
+    if (map_name == nullptr || *map_name != op->map_name) {
+      map_name = &op->map_name;
+      map = &MapOf(p, op->map_name);
+    }
+    if (!backups.empty()) touched[op->map_name].insert(op->key);
     Timestamp ts;
     const bool duplicate = op->seq <= mark;
     if (!duplicate) {
       (void)hlc_.Update(op->client_ts);  // Lenient: a far-ahead client clock is counted.
-      ts = op->value ? map.Set(op->key, *op->value) : map.Remove(op->key);
+      // The op is consumed here (the message is this call's own copy).
+      ts = op->value ? map->Set(std::move(op->key), *std::move(op->value))
+                     : map->Remove(std::move(op->key));
       mark = op->seq;
-      if (options_.persist) {
-        (void)env_.storage.Write(MarkPage(p, m.client), std::to_string(mark));
-        dirty_ = true;
-      }
       ++stats_.ops_applied;
       if (options_.on_applied) options_.on_applied(m.client, op->seq, ts);
     } else {
       ++stats_.ops_duplicate;
-      const LwwRecord* current = map.GetRecord(op->key);
+      const LwwRecord* current = map->GetRecord(op->key);
       // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older
       // than anything), never a made-up current one.
       ts = current ? current->ts : Timestamp{0, 0, options_.node_id};
     }
-    touched[op->map_name].insert(op->key);
     msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
     if (op->concern == msg::WriteConcern::kReplicated) {
       replicated_acks.push_back(std::move(ack));
@@ -749,7 +755,10 @@ void GridServer::ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const
       now_acks.push_back(std::move(ack));
     }
   }
-  const std::vector<NodeId>& backups = table_.replicas(p).backups;
+  if (mark != mark_before && options_.persist) {
+    (void)env_.storage.Write(MarkPage(p, m.client), std::to_string(mark));
+    dirty_ = true;
+  }
   if (backups.empty()) {
     for (msg::GridOpAck& a : replicated_acks) now_acks.push_back(std::move(a));
     return;

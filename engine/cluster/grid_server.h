@@ -211,7 +211,7 @@ class GridServer {
   void OnOps(const NodeId& from, msg::GridOps m);
   // Applies one partition's ops; acks due now and replication messages are appended, to be sent
   // once storage is synced.
-  void ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<const msg::GridOp*>& ops,
+  void ApplyOwned(uint32_t p, const msg::GridOps& m, std::vector<msg::GridOp*>& ops,
                   std::vector<msg::GridOpAck>& now_acks,
                   std::vector<std::pair<NodeId, msg::PartitionState>>& replicate);
   void OnState(const NodeId& from, const msg::PartitionState& m);

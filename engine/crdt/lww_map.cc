@@ -53,13 +53,20 @@ std::string_view ChangeCauseName(ChangeCause cause) {
   SG_ASSERT(false);
 }
 
-LwwMap::LwwMap(Hlc& hlc, LwwMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
+LwwMap::LwwMap(Hlc& hlc, LwwMapOptions options)
+    : hlc_(hlc), keep_merkle_(options.merkle), merkle_(options.merkle_depth) {}
 
-void LwwMap::Apply(Records::iterator it, std::string key, LwwRecord record, ChangeCause cause) {
+LwwMap::Slot LwwMap::Locate(std::string_view key) {
+  auto it = records_.lower_bound(key);
+  return Slot{it, it != records_.end() && it->first == key};
+}
+
+void LwwMap::Apply(Slot slot, std::string key, LwwRecord record, ChangeCause cause) {
   SG_ASSERT(!listeners_.notifying());
-  merkle_.Upsert(key, RecordHash(key, record));
-  if (it == records_.end()) {
-    it = records_.emplace(std::move(key), std::move(record)).first;
+  if (keep_merkle_) merkle_.Upsert(key, RecordHash(key, record));
+  auto it = slot.it;
+  if (!slot.found) {
+    it = records_.emplace_hint(it, std::move(key), std::move(record));
     if (!listeners_.empty()) listeners_.Notify({it->first, nullptr, &it->second, cause});
     return;
   }
@@ -70,15 +77,15 @@ void LwwMap::Apply(Records::iterator it, std::string key, LwwRecord record, Chan
 
 Timestamp LwwMap::Set(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
   Timestamp ts = hlc_.Now();
-  auto it = records_.find(key);
-  Apply(it, std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
+  const Slot slot = Locate(key);
+  Apply(slot, std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
   return ts;
 }
 
 Timestamp LwwMap::Remove(std::string key) {
   Timestamp ts = hlc_.Now();
-  auto it = records_.find(key);
-  Apply(it, std::move(key), LwwRecord{std::nullopt, ts, std::nullopt}, ChangeCause::kLocalRemove);
+  const Slot slot = Locate(key);
+  Apply(slot, std::move(key), LwwRecord{std::nullopt, ts, std::nullopt}, ChangeCause::kLocalRemove);
   return ts;
 }
 
@@ -88,8 +95,9 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
         fmt::format("lww merge of key '{}': remote timestamp: {}", key, s.message()));
   }
   if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
-  auto it = records_.find(key);
-  if (it != records_.end() && !(remote.ts > it->second.ts)) {
+  const Slot slot = Locate(key);
+  const auto it = slot.it;
+  if (slot.found && !(remote.ts > it->second.ts)) {
     if (remote.ts < it->second.ts || remote == it->second) return false;  // Older, or the same.
     // Same timestamp, different contents: impossible between honest replicas (HLC timestamps are
     // unique per node), but a node that re-issues timestamps after losing its clock state, or a
@@ -103,7 +111,7 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
     // replica-independent order).
     if (remote_hash == local_hash && remote.ToString() <= it->second.ToString()) return false;
   }
-  Apply(it, std::move(key), std::move(remote), ChangeCause::kMerge);
+  Apply(slot, std::move(key), std::move(remote), ChangeCause::kMerge);
   return true;
 }
 
@@ -128,7 +136,7 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
       ++it;
       continue;
     }
-    SG_ASSERT(merkle_.Erase(it->first));
+    if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
     LwwRecord old = std::move(it->second);
     const std::string key = it->first;
     it = records_.erase(it);
@@ -142,7 +150,7 @@ bool LwwMap::Forget(std::string_view key) {
   SG_ASSERT(!listeners_.notifying());
   auto it = records_.find(key);
   if (it == records_.end()) return false;
-  SG_ASSERT(merkle_.Erase(it->first));
+  if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
   LwwRecord old = std::move(it->second);
   const std::string owned_key = it->first;
   records_.erase(it);

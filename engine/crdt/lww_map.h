@@ -65,6 +65,10 @@ struct LwwChange {
 
 struct LwwMapOptions {
   int merkle_depth = MerkleTree::kDepthDefault;
+  // false: no Merkle tree is kept (merkle() stays empty). For owners that keep their own digests
+  // from the change listener (the grid's per-partition XOR digests), saving a tree update and a
+  // record hash per write.
+  bool merkle = true;
 };
 
 class LwwMap {
@@ -112,11 +116,17 @@ class LwwMap {
   bool RemoveListener(ListenerId id) { return listeners_.Remove(id); }
 
  private:
-  // Installs `record` for `key`, updating the Merkle tree and notifying listeners. `existing` is
-  // the key's current position (records_.end() when absent), so the key is looked up once.
-  void Apply(Records::iterator existing, std::string key, LwwRecord record, ChangeCause cause);
+  // Where `key` is or would go: one search serves both the lookup and the insert.
+  struct Slot {
+    Records::iterator it;  // the key's record when found, else the insert hint
+    bool found;
+  };
+  Slot Locate(std::string_view key);
+  // Installs `record` for `key` at `slot`, updating the Merkle tree and notifying listeners.
+  void Apply(Slot slot, std::string key, LwwRecord record, ChangeCause cause);
 
   Hlc& hlc_;
+  const bool keep_merkle_;
   Records records_;
   MerkleTree merkle_;
   ListenerSet<LwwChange> listeners_;
