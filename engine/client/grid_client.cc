@@ -230,25 +230,23 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
 
 void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
                         uint64_t watermark) {
-  // Once a watermark is applied, no record below it can arrive unless the owner has it too.
-  uint64_t& applied = watermarks_[{leaf.map_name, partition}];
-  if (watermark <= applied) return;
-  applied = watermark;
+  // Swept on every leaf, not once per watermark: a late acknowledgement can still install a
+  // record below it (the client adopts the server's stamp of a write the owner has since pruned).
+  // The sweep touches only this partition's keys.
   // The owner holds every live record stamped before its watermark (the GC rule in
   // grid_server.h): a record of ours before it that the leaf lacks is dead — a value whose
   // tombstone was pruned, or the pruned tombstone itself. Keys with writes still in the op log
-  // are kept; the server will stamp those writes anew.
-  absl::btree_set<std::string_view> keep;
-  for (const msg::LwwEntry& e : leaf.lww) keep.insert(e.key);
+  // are kept; their acknowledgement settles them, and a later sweep forgets what is then dead.
+  absl::btree_set<std::string_view> in_leaf, pending;
+  for (const msg::LwwEntry& e : leaf.lww) in_leaf.insert(e.key);
   for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == leaf.map_name) keep.insert(op.key);
+    if (op.map_name == leaf.map_name) pending.insert(op.key);
   }
   std::vector<std::string> dead;
   for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
     const LwwRecord* record = map.GetRecord(key);
-    if (record != nullptr && record->ts.millis < watermark && !keep.contains(key)) {
-      dead.push_back(key);
-    }
+    if (record == nullptr || record->ts.millis >= watermark || in_leaf.contains(key)) continue;
+    if (!pending.contains(key)) dead.push_back(key);
   }
   for (const std::string& key : dead) {
     (void)map.Forget(key);

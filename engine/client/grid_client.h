@@ -161,8 +161,6 @@ class GridClient {
   std::map<std::string, PartitionDigests> digests_;
   absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
-  // The highest GC watermark applied per (map, partition).
-  absl::btree_map<std::pair<std::string, uint32_t>, uint64_t> watermarks_;
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;
