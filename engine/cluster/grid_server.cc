@@ -75,8 +75,10 @@ absl::StatusOr<std::unique_ptr<GridServer>> GridServer::Open(Env& env, GridServe
     return absl::InvalidArgumentError(fmt::format("grid server: node id: {}", s.message()));
   }
   if (options.heartbeat_interval_ms == 0 || options.anti_entropy_interval_ms == 0 ||
-      options.retry_interval_ms == 0) {
-    return absl::InvalidArgumentError("grid server: timer intervals must be positive");
+      options.retry_interval_ms == 0 || options.query_lease_ms == 0 ||
+      options.tombstone_grace_ms == 0) {
+    return absl::InvalidArgumentError(
+        "grid server: timer intervals, query_lease_ms and tombstone_grace_ms must be positive");
   }
   if (options.suspect_after_ms <= options.heartbeat_interval_ms) {
     return absl::InvalidArgumentError(

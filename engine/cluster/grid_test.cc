@@ -119,6 +119,27 @@ class Grid {
 
 Document Doc(int v) { return Document{{"v", int64_t{v}}}; }
 
+TEST(Grid, BadServerOptionsAreRejectedWithTheReason) {
+  Host h;
+  Xoshiro256 random{1};
+  QueueNetwork network;
+  Env env{h.clock, random, network, h.timers, h.storage};
+  const auto error_of = [&](GridServerOptions o) {
+    auto s = GridServer::Open(env, std::move(o));
+    return s.ok() ? std::string("ok") : std::string(s.status().message());
+  };
+  EXPECT_EQ(error_of({.node_id = "s0", .seeds = {"s0"}, .tombstone_grace_ms = 0}),
+            "grid server: timer intervals, query_lease_ms and tombstone_grace_ms must be positive");
+  EXPECT_EQ(error_of({.node_id = "s0", .seeds = {"s1"}}),
+            "grid server: 's0' is not among the seeds; set join to add it at run time");
+  EXPECT_EQ(error_of({.node_id = "s0", .seeds = {"s0", "s0"}}), "grid server: duplicate seed");
+  EXPECT_EQ(error_of({.node_id = "s0",
+                      .seeds = {"s0"},
+                      .heartbeat_interval_ms = 500,
+                      .suspect_after_ms = 500}),
+            "grid server: suspect_after_ms must exceed heartbeat_interval_ms");
+}
+
 TEST(Grid, ServersAgreeOnTheInitialTable) {
   Grid g(3, 0);
   for (int i = 0; i < 3; ++i) {
