@@ -291,9 +291,7 @@ class GridRun {
           if (j == lost || !servers_[j]) continue;
           const GridPartition* part = servers_[j]->partition(p);
           if (part == nullptr) continue;
-          const LwwRecord* r = nullptr;
-          if (auto m = part->maps.find(w.map); m != part->maps.end())
-            r = m->second->GetRecord(w.key);
+          const LwwRecord* r = RecordOf(part, w);
           found += fmt::format("; n{} holds {} (GC watermark {})", j,
                                r ? r->ToString() : std::string("nothing"), part->pruned_below_ms);
         }
@@ -311,10 +309,14 @@ class GridRun {
   // it has none and the write is older than the partition's tombstone GC watermark (the write,
   // or a later delete of the key, was pruned). An older record means the write was lost or a
   // deleted value came back.
+  static const LwwRecord* RecordOf(const GridPartition* part, const Acked& w) {
+    if (part == nullptr) return nullptr;
+    auto m = part->maps.find(w.map);
+    return m == part->maps.end() ? nullptr : m->second->GetRecord(w.key);
+  }
   static bool Holds(const GridPartition* part, const Acked& w) {
     if (part == nullptr) return false;
-    const LwwRecord* r = nullptr;
-    if (auto m = part->maps.find(w.map); m != part->maps.end()) r = m->second->GetRecord(w.key);
+    const LwwRecord* r = RecordOf(part, w);
     if (r == nullptr) return w.ts.millis < part->pruned_below_ms;
     return !(r->ts < w.ts);
   }
@@ -711,11 +713,8 @@ class GridRun {
         const uint32_t p = PartitionOf(w.key);
         const NodeId& owner_id = first->table().owner(p);
         const GridPartition* part = ServerById(owner_id)->partition(p);
-        const LwwRecord* record = nullptr;
-        if (part != nullptr && part->maps.contains(w.map)) {
-          record = part->maps.at(w.map)->GetRecord(w.key);
-        }
         if (!Holds(part, w)) {
+          const LwwRecord* record = RecordOf(part, w);
           Violate("grid_durability",
                   fmt::format("a write to {}/{} acknowledged at {} with stamp {} is lost: "
                               "owner {} of partition {} holds {}",

@@ -61,18 +61,16 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
   Source& source = sources_[server];
   if (u.seq == 0) {
     if (source.epoch != 0 && u.epoch <= source.epoch) return false;  // Old or duplicate.
-    absl::btree_set<std::string> keys;
-    for (const auto& [key, doc] : source.rows) keys.insert(key);
     source = Source{u.epoch, 0, u.table_version, {}, {}};
     for (uint32_t p : u.partitions) source.covered.set(p);
     for (const msg::LwwEntry& e : u.rows.lww) {
       if (e.record.tombstone() || !source.covered[PartitionOf(e.key)]) continue;
       source.rows[e.key] = *e.record.value;
-      keys.insert(e.key);
     }
-    // Coverage may have moved between servers: every shown row and every source row is
-    // re-decided.
+    // Coverage may have moved between servers: every shown row (this server's old rows among
+    // them) and every source's row is re-decided.
     Choose();
+    absl::btree_set<std::string> keys;
     for (const auto& [key, row] : shown_) keys.insert(key);
     for (const auto& [name, s] : sources_) {
       for (const auto& [key, doc] : s.rows) keys.insert(key);

@@ -40,17 +40,21 @@ void GridQueryHost::RemoveRow(View& v, std::string_view key, const LwwRecord& ol
   v.handles.erase(it);
 }
 
+void GridQueryHost::AddPartitionRows(View& v, const std::string& map, uint32_t p) {
+  if (partitions_[p] == nullptr) return;
+  auto m = partitions_[p]->maps.find(map);
+  if (m == partitions_[p]->maps.end()) return;
+  for (const auto& [key, record] : m->second->records()) {
+    if (!record.tombstone()) AddRow(v, key, record);
+  }
+}
+
 GridQueryHost::View& GridQueryHost::ViewOf(const std::string& map) {
   auto it = views_.find(map);
   if (it != views_.end()) return *it->second;
   auto view = std::make_unique<View>(clock_);
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
-    if (!covered_[p] || partitions_[p] == nullptr) continue;
-    auto m = partitions_[p]->maps.find(map);
-    if (m == partitions_[p]->maps.end()) continue;
-    for (const auto& [key, record] : m->second->records()) {
-      if (!record.tombstone()) AddRow(*view, key, record);
-    }
+    if (covered_[p]) AddPartitionRows(*view, map, p);
   }
   return *views_.emplace(map, std::move(view)).first->second;
 }
@@ -87,12 +91,7 @@ void GridQueryHost::SetCoverage(const Coverage& covered) {
       it = view->handles.erase(it);
     }
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
-      if (!covered[p] || covered_[p] || partitions_[p] == nullptr) continue;
-      auto m = partitions_[p]->maps.find(name);
-      if (m == partitions_[p]->maps.end()) continue;
-      for (const auto& [key, record] : m->second->records()) {
-        if (!record.tombstone()) AddRow(*view, key, record);
-      }
+      if (covered[p] && !covered_[p]) AddPartitionRows(*view, name, p);
     }
   }
   covered_ = covered;

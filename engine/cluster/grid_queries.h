@@ -100,6 +100,8 @@ class GridQueryHost {
 
   View& ViewOf(const std::string& map);
   void AddRow(View& v, std::string_view key, const LwwRecord& r);
+  // The live rows of `map` in partition p (if held).
+  void AddPartitionRows(View& v, const std::string& map, uint32_t p);
   void RemoveRow(View& v, std::string_view key, const LwwRecord& old);
   void Unsubscribe(const SubKey& key);
   void Resubscribe(const SubKey& key, Sub& sub);
