@@ -1,0 +1,55 @@
+#include "engine/env/page_store.h"
+
+#include <fmt/format.h>
+
+namespace seedgrid {
+
+void PageStore::Failed(uint64_t& counter, const absl::Status& s, std::string_view what,
+                       std::string_view page) {
+  ++counter;
+  failed_ = true;
+  stats_.last_error =
+      page.empty()
+          ? fmt::format("storage {} failed: {}", what, std::string(s.message()))
+          : fmt::format("storage {} of page '{}' failed: {}", what, page, std::string(s.message()));
+}
+
+void PageStore::Put(std::string_view page, std::string_view bytes) {
+  auto [it, inserted] = pending_.try_emplace(page);
+  it->second.emplace(bytes);
+  if (absl::Status s = storage_.Write(page, bytes); !s.ok())
+    Failed(stats_.write_errors, s, "write", page);
+}
+
+void PageStore::Erase(std::string_view page) {
+  auto [it, inserted] = pending_.try_emplace(page);
+  it->second.reset();
+  if (absl::Status s = storage_.Delete(page); !s.ok() && !absl::IsNotFound(s)) {
+    Failed(stats_.write_errors, s, "delete", page);
+  }
+}
+
+absl::Status PageStore::Sync() {
+  if (!dirty()) return absl::OkStatus();
+  if (failed_) {
+    // What a failed write or sync may have dropped is written again, in page order.
+    for (const auto& [page, bytes] : pending_) {
+      ++stats_.pages_rewritten;
+      const absl::Status s = bytes ? storage_.Write(page, *bytes) : storage_.Delete(page);
+      if (!s.ok() && !absl::IsNotFound(s)) {
+        Failed(stats_.write_errors, s, bytes ? "write" : "delete", page);
+        return absl::UnavailableError(stats_.last_error);
+      }
+    }
+  }
+  if (absl::Status s = storage_.Sync(); !s.ok()) {
+    Failed(stats_.sync_errors, s, "sync", "");
+    return absl::UnavailableError(stats_.last_error);
+  }
+  ++stats_.syncs;
+  pending_.clear();
+  failed_ = false;
+  return absl::OkStatus();
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,74 @@
+// PageStore: the one storage-error policy of every engine node (GridServer, GridClient,
+// ReplicaNode). It wraps Env::storage for writes; restore code reads storage() directly.
+//
+// Contract.
+// - Put/Erase write through to Storage at once and remember the page (its latest bytes, or that
+//   it was erased) until a Sync() succeeds. Failures are counted in stats(), never asserted: a
+//   disk that fails is an operating condition.
+// - After any failed write or sync the store is `failed()`: a failed fsync may have dropped the
+//   pages written since the last good sync (Linux marks them clean; SimStorage drops them), so
+//   the next Sync() first re-writes every remembered page, then syncs.
+// - Sync() returns OK only when everything Put/Erased so far is durable. It is cheap when nothing
+//   is pending (no storage call at all).
+//
+// The engine's rule (docs/architecture.md, "Storage errors"): a node acknowledges a write — an
+// APPLIED or REPLICATED GridAck, a replica's Ack of a state, a client's op entering its sendable
+// log, a ReplicaNode write returning OK — only after a Sync() that returned OK after the write.
+// Otherwise the effect stays in memory, the node retries the sync at its next chance, and the
+// peer (client or owner) retries the message; a duplicate is re-acknowledged once a sync succeeds.
+//
+// Memory: one entry per distinct page written since the last good sync.
+// Determinism: btree map; no clock, no randomness.
+#ifndef SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
+#define SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/container/btree_map.h"
+#include "absl/status/status.h"
+#include "engine/env/env.h"
+
+namespace seedgrid {
+
+struct StorageStats {
+  uint64_t write_errors = 0;
+  uint64_t sync_errors = 0;
+  uint64_t pages_rewritten = 0;  // re-written after a failure
+  uint64_t syncs = 0;            // successful
+  std::string last_error;
+};
+
+class PageStore {
+ public:
+  explicit PageStore(Storage& storage) : storage_(storage) {}
+  PageStore(const PageStore&) = delete;
+  PageStore& operator=(const PageStore&) = delete;
+
+  void Put(std::string_view page, std::string_view bytes);
+  void Erase(std::string_view page);
+  // OK when every Put/Erase so far is durable (see the contract). Never asserts.
+  absl::Status Sync();
+
+  // Writes not yet known durable (Sync() would do work).
+  bool dirty() const { return !pending_.empty() || failed_; }
+  bool failed() const { return failed_; }
+  const StorageStats& stats() const { return stats_; }
+  Storage& storage() { return storage_; }
+
+ private:
+  void Failed(uint64_t& counter, const absl::Status& s, std::string_view what,
+              std::string_view page);
+
+  Storage& storage_;
+  // Page -> latest bytes (nullopt: erased), since the last successful Sync().
+  absl::btree_map<std::string, std::optional<std::string>, std::less<>> pending_;
+  bool failed_ = false;
+  StorageStats stats_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_ENV_PAGE_STORE_H_

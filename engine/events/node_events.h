@@ -1,0 +1,92 @@
+// NodeEvent: the one typed seam through which engine nodes tell observers (the simulator's
+// checkers, metrics, logs) what happened inside them. Observers learn nothing else about a node
+// except through its public read API.
+//
+// Contract.
+// - A node emits an event synchronously, at the moment the fact becomes true, in the node's own
+//   order. A null sink (the default) costs one branch.
+// - The sink must not call back into the emitting node, and must not throw.
+// - Events are facts about this node only; `node` in the sink is left to the observer (bind it
+//   when installing the sink).
+//
+// Adding an event: append a struct below and to NodeEvent; emitters use EmitEvent().
+#ifndef SEEDGRID_ENGINE_EVENTS_NODE_EVENTS_H_
+#define SEEDGRID_ENGINE_EVENTS_NODE_EVENTS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <variant>
+
+#include "engine/env/env.h"
+#include "engine/hlc/timestamp.h"
+#include "engine/wire/messages.h"
+
+namespace seedgrid::events {
+
+// A server applied a client's op-log entry for the first time (stamp = the server's re-stamp).
+struct OpApplied {
+  NodeId client;
+  uint64_t seq = 0;
+  Timestamp ts;
+};
+
+// A server sent a client an acknowledgement (for APPLIED and REPLICATED: after a successful
+// sync of what it acknowledges; REPLICATED also after every backup acknowledged).
+struct OpAcknowledged {
+  NodeId client;
+  uint64_t seq = 0;
+  Timestamp ts;
+  msg::WriteConcern concern = msg::WriteConcern::kApplied;
+  bool duplicate = false;
+};
+
+// A server acknowledged a replicated or handed-off state to `to` (after a successful sync).
+struct StateAcknowledged {
+  NodeId to;
+  uint32_t partition = 0;
+  uint64_t batch_id = 0;
+};
+
+// A client received the first acknowledgement of one of its op-log entries.
+struct AckReceived {
+  std::string map;
+  std::string key;
+  uint64_t seq = 0;
+  Timestamp ts;
+  msg::WriteConcern concern = msg::WriteConcern::kApplied;
+};
+
+// A node merged a remote record, and its HLC now covers this stamp.
+struct TimestampMerged {
+  Timestamp ts;
+};
+
+// A partition's tombstone GC watermark was raised.
+struct WatermarkRaised {
+  uint32_t partition = 0;
+  uint64_t pruned_below_ms = 0;
+};
+
+// A server dropped a partition after every new replica acknowledged its handoff.
+struct PartitionHandedOff {
+  uint32_t partition = 0;
+};
+
+// A storage write or sync failed (the node keeps the effect in memory and retries; see
+// engine/env/page_store.h).
+struct StorageFailed {
+  std::string error;
+};
+
+using NodeEvent = std::variant<OpApplied, OpAcknowledged, StateAcknowledged, AckReceived,
+                               TimestampMerged, WatermarkRaised, PartitionHandedOff, StorageFailed>;
+using EventSink = std::function<void(const NodeEvent&)>;
+
+inline void EmitEvent(const EventSink& sink, NodeEvent event) {
+  if (sink) sink(event);
+}
+
+}  // namespace seedgrid::events
+
+#endif  // SEEDGRID_ENGINE_EVENTS_NODE_EVENTS_H_
