@@ -34,7 +34,7 @@ std::optional<Violation> CheckConvergence(const std::vector<const Replica*>& rep
   for (size_t i = 1; i < replicas.size(); ++i) {
     const Replica& b = *replicas[i];
     const auto fail = [&](std::string detail) {
-      return Violation{"convergence",
+      return Violation{Invariant::kConvergence,
                        fmt::format("{} vs {}: {}", a.node_id(), b.node_id(), std::move(detail))};
     };
     if (Names(a.lww_maps()) != Names(b.lww_maps())) {

@@ -12,12 +12,13 @@
 #include <vector>
 
 #include "engine/replica/replica.h"
+#include "invariants/invariant.h"
 
 namespace seedgrid::invariants {
 
 struct Violation {
-  std::string invariant;  // e.g. "convergence"
-  std::string detail;     // what differs, with keys and values
+  Invariant invariant;
+  std::string detail;  // what differs, with keys and values
 };
 
 // Compares every replica with the first. Reports at most `keys_reported_max` differing keys.

@@ -36,7 +36,7 @@ TEST(CheckConvergence, ReportsTheDifferingKeyAndValues) {
   t.b.lww("m");
   auto v = t.Check();
   ASSERT_TRUE(v.has_value());
-  EXPECT_EQ(v->invariant, "convergence");
+  EXPECT_EQ(v->invariant, Invariant::kConvergence);
   EXPECT_NE(v->detail.find("a vs b: LWW map 'm' roots"), std::string::npos) << v->detail;
   EXPECT_NE(v->detail.find("'k': {\"v\": 1} @1000:0:a vs <absent>;"), std::string::npos)
       << v->detail;

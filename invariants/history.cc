@@ -39,15 +39,16 @@ std::optional<Violation> CheckLwwModel(const History& history, const Replica& re
   for (const auto& [map_name, keys] : history.lww()) {
     auto map_it = replica.lww_maps().find(map_name);
     if (map_it == replica.lww_maps().end()) {
-      return Violation{"lww-model", fmt::format("{}: map '{}' is missing ({} keys were written)",
-                                                replica.node_id(), map_name, keys.size())};
+      return Violation{Invariant::kLwwModel,
+                       fmt::format("{}: map '{}' is missing ({} keys were written)",
+                                   replica.node_id(), map_name, keys.size())};
     }
     const LwwMap& map = *map_it->second;
     for (const auto& [key, latest] : keys) {
       const LwwRecord* record = map.GetRecord(key);
       if (record == nullptr || record->ts != latest.ts || record->value != latest.value) {
         return Violation{
-            "lww-model",
+            Invariant::kLwwModel,
             fmt::format("{}: map '{}' key '{}': the highest-timestamp write was {} = {}, the "
                         "replica holds {}",
                         replica.node_id(), map_name, key, latest.ts.ToString(), Show(latest.value),
@@ -57,7 +58,7 @@ std::optional<Violation> CheckLwwModel(const History& history, const Replica& re
     if (map.size() != keys.size()) {
       for (const auto& [key, record] : map.records()) {
         if (!keys.contains(key)) {
-          return Violation{"lww-model",
+          return Violation{Invariant::kLwwModel,
                            fmt::format("{}: map '{}' key '{}' = {} was never written",
                                        replica.node_id(), map_name, key, record.ToString())};
         }
@@ -74,7 +75,7 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
     for (const auto& [key, entry] : map->entries()) {
       if (entry.items.empty()) continue;
       if (added == history.or_added_.end() || !added->second.contains(key)) {
-        return Violation{"or-model",
+        return Violation{Invariant::kOrModel,
                          fmt::format("{}: map '{}' key '{}' holds {} live item(s) nobody added "
                                      "(first tag {})",
                                      replica.node_id(), map_name, key, entry.items.size(),
@@ -85,7 +86,7 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
   for (const auto& [map_name, keys] : history.or_added_) {
     auto map_it = replica.or_maps().find(map_name);
     if (map_it == replica.or_maps().end()) {
-      return Violation{"or-model",
+      return Violation{Invariant::kOrModel,
                        fmt::format("{}: map '{}' is missing", replica.node_id(), map_name)};
     }
     const OrMap& map = *map_it->second;
@@ -117,7 +118,7 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
           for (const auto& [tag, item] : entry->items) got += " " + tag.ToString();
         }
         return Violation{
-            "or-model",
+            Invariant::kOrModel,
             fmt::format("{}: map '{}' key '{}': add-wins expects live tags [{}], the replica "
                         "holds [{}]",
                         replica.node_id(), map_name, key, want, got)};
@@ -130,15 +131,16 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
 std::optional<Violation> CheckPnModel(const History& history, const Replica& replica) {
   for (const auto& [name, counter] : replica.counters()) {
     if (!history.counters_.contains(name) && counter->value() != 0) {
-      return Violation{"pn-model", fmt::format("{}: counter '{}' = {} but nobody incremented it",
-                                               replica.node_id(), name, counter->value())};
+      return Violation{Invariant::kPnModel,
+                       fmt::format("{}: counter '{}' = {} but nobody incremented it",
+                                   replica.node_id(), name, counter->value())};
     }
   }
   for (const auto& [name, sum] : history.counters_) {
     auto it = replica.counters().find(name);
     const int64_t value = it == replica.counters().end() ? 0 : it->second->value();
     if (value != sum) {
-      return Violation{"pn-model",
+      return Violation{Invariant::kPnModel,
                        fmt::format("{}: counter '{}' = {}, the sum of all increments is {}",
                                    replica.node_id(), name, value, sum)};
     }
@@ -150,12 +152,14 @@ std::optional<Violation> HlcMonitor::OnLocal(int node, const Timestamp& ts) {
   ++checked_;
   std::optional<Violation> v;
   if (last_local_[node] && !(*last_local_[node] < ts)) {
-    v = Violation{"hlc", fmt::format("n{} issued {} after {}: local timestamps must strictly "
-                                     "increase",
-                                     node, ts.ToString(), last_local_[node]->ToString())};
+    v = Violation{Invariant::kHlc,
+                  fmt::format("n{} issued {} after {}: local timestamps must strictly "
+                              "increase",
+                              node, ts.ToString(), last_local_[node]->ToString())};
   } else if (max_received_[node] && !(*max_received_[node] < ts)) {
-    v = Violation{"hlc", fmt::format("n{} issued {} but had accepted {} from a peer", node,
-                                     ts.ToString(), max_received_[node]->ToString())};
+    v = Violation{Invariant::kHlc,
+                  fmt::format("n{} issued {} but had accepted {} from a peer", node, ts.ToString(),
+                              max_received_[node]->ToString())};
   }
   last_local_[node] = ts;
   return v;

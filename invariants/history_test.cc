@@ -33,7 +33,7 @@ TEST(CheckLwwModel, HighestTimestampWinsAndStaleValuesAreReported) {
   t.h.LwwWrite("m", "k", later, std::nullopt);
   auto v = CheckLwwModel(t.h, t.r);
   ASSERT_TRUE(v.has_value());
-  EXPECT_EQ(v->invariant, "lww-model");
+  EXPECT_EQ(v->invariant, Invariant::kLwwModel);
   EXPECT_NE(v->detail.find("key 'k'"), std::string::npos) << v->detail;
   EXPECT_NE(v->detail.find("<tombstone>"), std::string::npos) << v->detail;
 }
@@ -62,7 +62,7 @@ TEST(CheckOrModel, AddWinsOverAConcurrentRemove) {
   t.h.OrAdd("s", "k", unseen, d);
   auto v = CheckOrModel(t.h, t.r);
   ASSERT_TRUE(v.has_value());
-  EXPECT_EQ(v->invariant, "or-model");
+  EXPECT_EQ(v->invariant, Invariant::kOrModel);
 }
 
 TEST(CheckOrModel, ItemsNobodyAddedAreReported) {
@@ -135,7 +135,7 @@ TEST(CheckQuery, IndexedEqualsScanAndSubscriptionsMatch) {
   sub.keys.insert("k0");  // A replay that went wrong is caught.
   auto v = CheckSubscription("a", indexed, sub);
   ASSERT_TRUE(v.has_value());
-  EXPECT_EQ(v->invariant, "live-query");
+  EXPECT_EQ(v->invariant, Invariant::kQueries);
 }
 
 }  // namespace

@@ -51,8 +51,8 @@ std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& inde
   for (int page = 0; page < 100'000; ++page) {
     absl::StatusOr<QueryPage> result = indexed.Run(paged, cursor);
     if (!result.ok()) {
-      return Violation{
-          "query", fmt::format("{}: {} failed: {}", node, ToString(q), result.status().message())};
+      return Violation{Invariant::kQueries, fmt::format("{}: {} failed: {}", node, ToString(q),
+                                                        result.status().message())};
     }
     for (const RowRef& row : result->rows) got.emplace_back(row.key);
     if (q.limit && got.size() >= *q.limit) {
@@ -65,9 +65,10 @@ std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& inde
   const std::vector<std::string> want = ScanKeys(indexed.map(), q, now_ms);
   if (got != want) {
     return Violation{
-        "query", fmt::format("{}: {} returned {} but a scan finds {}{}", node, ToString(q),
-                             Keys(got), Keys(want),
-                             page_size ? fmt::format(" (pages of {})", page_size) : std::string())};
+        Invariant::kQueries,
+        fmt::format("{}: {} returned {} but a scan finds {}{}", node, ToString(q), Keys(got),
+                    Keys(want),
+                    page_size ? fmt::format(" (pages of {})", page_size) : std::string())};
   }
   return std::nullopt;
 }
@@ -75,25 +76,27 @@ std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& inde
 std::optional<Violation> CheckSubscription(const std::string& node, IndexedLwwMap& indexed,
                                            const ReplayedSubscription& sub) {
   if (!sub.error.empty()) {
-    return Violation{"live-query",
+    return Violation{Invariant::kQueries,
                      fmt::format("{}: subscription {}: {}", node, ToString(sub.query), sub.error)};
   }
   absl::StatusOr<QueryPage> fresh = indexed.Run(sub.query);
   if (!fresh.ok()) {
-    return Violation{"live-query", fmt::format("{}: {} failed: {}", node, ToString(sub.query),
-                                               fresh.status().message())};
+    return Violation{
+        Invariant::kQueries,
+        fmt::format("{}: {} failed: {}", node, ToString(sub.query), fresh.status().message())};
   }
   std::vector<std::string> want;
   for (const RowRef& row : fresh->rows) want.emplace_back(row.key);
   absl::StatusOr<std::vector<RowRef>> live = indexed.engine().LiveResult(sub.id);
   if (!live.ok()) {
-    return Violation{"live-query", fmt::format("{}: subscription {} is gone: {}", node,
-                                               ToString(sub.query), live.status().message())};
+    return Violation{Invariant::kQueries,
+                     fmt::format("{}: subscription {} is gone: {}", node, ToString(sub.query),
+                                 live.status().message())};
   }
   std::vector<std::string> maintained;
   for (const RowRef& row : *live) maintained.emplace_back(row.key);
   if (maintained != want) {
-    return Violation{"live-query",
+    return Violation{Invariant::kQueries,
                      fmt::format("{}: subscription {} holds {}; a fresh query returns {}", node,
                                  ToString(sub.query), Keys(maintained), Keys(want))};
   }
@@ -102,12 +105,26 @@ std::optional<Violation> CheckSubscription(const std::string& node, IndexedLwwMa
   std::sort(want_sorted.begin(), want_sorted.end());
   if (replayed != want_sorted) {
     return Violation{
-        "live-query",
+        Invariant::kQueries,
         fmt::format("{}: replaying the {} deltas of {} gives {}; a fresh query "
                     "returns {}",
                     node, sub.deltas, ToString(sub.query), Keys(replayed), Keys(want_sorted))};
   }
   return std::nullopt;
+}
+
+void ReplayedSubscription::Apply(const LiveDelta& d) {
+  ++deltas;
+  const std::string key(d.row.key);
+  if (d.kind == DeltaKind::kEnter && !keys.insert(key).second) {
+    error = fmt::format("ENTER of '{}', which was already in the result", key);
+  }
+  if (d.kind == DeltaKind::kLeave && keys.erase(key) == 0) {
+    error = fmt::format("LEAVE of '{}', which was not in the result", key);
+  }
+  if (d.kind == DeltaKind::kUpdate && !keys.contains(key)) {
+    error = fmt::format("UPDATE of '{}', which was not in the result", key);
+  }
 }
 
 }  // namespace seedgrid::invariants

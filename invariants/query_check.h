@@ -31,6 +31,8 @@ struct ReplayedSubscription {
   absl::btree_set<std::string> keys;  // after replaying ENTER/LEAVE
   uint64_t deltas = 0;
   std::string error;  // a delta that made no sense (ENTER of a present key, LEAVE of an absent one)
+  // Replays one delta of the subscription's stream.
+  void Apply(const LiveDelta& d);
 };
 
 std::optional<Violation> CheckSubscription(const std::string& node, IndexedLwwMap& indexed,

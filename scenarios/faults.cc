@@ -5,26 +5,21 @@
 
 #include <memory>
 
-#include "scenarios/runner.h"
 #include "sim/random.h"
 
 namespace seedgrid::scenarios {
 
-namespace {
-constexpr uint64_t kNsPerMs = 1'000'000;
-}  // namespace
-
-FaultInjector::FaultInjector(sim::Simulator& sim, const Scenario& scenario, const SwarmDraw& swarm,
-                             uint64_t seed, const bool& liveness, CrashPicker pick_crash)
-    : sim_(sim),
-      s_(scenario),
-      swarm_(swarm),
-      seed_(seed),
-      liveness_(liveness),
-      pick_crash_(std::move(pick_crash)) {}
+FaultInjector::FaultInjector(const RunContext& run, FaultTargets& targets)
+    : run_(run),
+      targets_(targets),
+      sim_(run.sim),
+      s_(run.scenario),
+      swarm_(run.swarm),
+      seed_(run.seed),
+      disk_random_(sim::Substream(run.seed, "grid-disk")) {}
 
 void FaultInjector::Apply(const FaultEvent& f) {
-  if (liveness_) return;
+  if (liveness()) return;
   switch (f.kind) {
     case FaultEvent::Kind::kSplit:
       TraceFault(fmt::format("split {}", fmt::join(f.nodes, ",")));
@@ -50,7 +45,7 @@ void FaultInjector::Apply(const FaultEvent& f) {
       sim_.HealAll();
       break;
     case FaultEvent::Kind::kCrash:
-      sim_.Crash(f.node);
+      CrashNode(f.node);
       break;
     case FaultEvent::Kind::kRestart:
       sim_.Restart(f.node);
@@ -86,7 +81,7 @@ void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min,
         sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
     if (t >= s_.duration_ms * kNsPerMs) break;
     sim_.At(t, [this, random, fire] {
-      if (!liveness_) (this->*fire)(*random);
+      if (!liveness()) (this->*fire)(*random);
     });
   }
 }
@@ -98,6 +93,71 @@ void FaultInjector::ScheduleAll() {
   ScheduleKind("pause", swarm_.pauses_per_min, &FaultInjector::RandomPause);
   ScheduleKind("clock_step", swarm_.clock_steps_per_min, &FaultInjector::RandomClockStep);
   ScheduleKind("clog", swarm_.clogs_per_min, &FaultInjector::RandomClog);
+  ScheduleOffline();
+  if (s_.grid) {
+    for (size_t j = 0; j < s_.grid->joins_at_ms.size(); ++j) {
+      const int node = s_.grid->servers + static_cast<int>(j);
+      sim_.At(s_.grid->joins_at_ms[j] * kNsPerMs, [this, node] {
+        if (!liveness()) targets_.Join(node);
+      });
+    }
+    for (const GridLeave& l : s_.grid->leaves) {
+      sim_.At(l.at_ms * kNsPerMs, [this, l] {
+        if (!liveness()) targets_.BeginLeave(l.server);
+      });
+    }
+  }
+  if (swarm_.storage_errors_ppm > 0) {
+    for (int i = 0; i < sim_.nodes(); ++i) {
+      sim_.storage(i).InjectErrors(swarm_.storage_errors_ppm,
+                                   sim::Substream(seed_, fmt::format("faults/storage/n{}", i)));
+    }
+  }
+}
+
+void FaultInjector::StopAll() {
+  if (swarm_.storage_errors_ppm > 0) {
+    for (int i = 0; i < sim_.nodes(); ++i) sim_.storage(i).InjectErrors(0, Xoshiro256(0));
+  }
+  for (int c = 0; c < targets_.clients(); ++c) Online(c);
+}
+
+void FaultInjector::CrashNode(int node) {
+  if (!sim_.alive(node)) return;
+  sim_.Crash(node);
+  if (!s_.grid || !targets_.MayLoseDisk(node)) return;
+  if (disk_random_.Uniform(100) >= s_.grid->disk_loss_pct) return;
+  // The machine will come back with a new, empty disk. The cluster checks what it promised
+  // first, before anything (anti-entropy, a client's repair) could restore a lost write.
+  targets_.BeforeDiskLoss(node);
+  sim_.storage(node).Wipe();
+  sim_.TraceFault(node, fmt::format("disk lost n{}", node));
+  targets_.AfterDiskLoss(node);
+}
+
+// Client churn: offline periods (the device loses its network; writes go on locally).
+void FaultInjector::ScheduleOffline() {
+  if (swarm_.offline_per_min == 0 || targets_.clients() == 0) return;
+  auto random = std::make_shared<Xoshiro256>(sim::Substream(seed_, "faults/offline"));
+  const uint64_t mean_ns = 60'000'000'000ULL / swarm_.offline_per_min;
+  uint64_t t = 0;
+  for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k offline periods.
+    t += std::max<uint64_t>(sim::Exponential(*random, mean_ns), 1);
+    if (t >= s_.duration_ms * kNsPerMs) break;
+    sim_.At(t, [this, random] {
+      if (liveness()) return;
+      const int c = static_cast<int>(random->Uniform(targets_.clients()));
+      const uint64_t ms = static_cast<uint64_t>(
+          sim::SignedIn(*random, s_.grid->offline_ms.lo, s_.grid->offline_ms.hi));
+      if (targets_.offline(c)) return;
+      targets_.SetOffline(c, true);
+      sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
+    });
+  }
+}
+
+void FaultInjector::Online(int client) {
+  if (targets_.offline(client)) targets_.SetOffline(client, false);
 }
 
 void FaultInjector::RandomPartition(Random& r) {
@@ -129,16 +189,16 @@ void FaultInjector::RandomPartition(Random& r) {
   }
   Apply(f);
   sim_.At(sim_.now_ns() + DurationNs(r), [this] {
-    if (liveness_) return;
+    if (liveness()) return;
     TraceFault("heal");
     sim_.HealAll();
   });
 }
 
 void FaultInjector::RandomCrash(Random& r) {
-  const int i = pick_crash_ ? pick_crash_(r) : static_cast<int>(r.Uniform(s_.nodes));
+  const int i = targets_.PickCrash(r);
   if (i < 0 || !sim_.alive(i)) return;
-  sim_.Crash(i);
+  CrashNode(i);
   sim_.At(sim_.now_ns() + DurationNs(r), [this, i] { sim_.Restart(i); });
 }
 

@@ -1,9 +1,14 @@
-// FaultInjector: a scenario's fixed fault events and the seed's Poisson swarm faults, applied to a
-// Simulator during the safety phase. Shared by the replica-node and grid runners.
+// FaultInjector: all fault policy of a run. A scenario's fixed fault events and the seed's Poisson
+// swarm faults hit the Simulator (partitions, crashes, pauses, clock steps, clogs) and, through
+// the cluster's FaultTargets hooks, what only a cluster knows how to do: a crashed server coming
+// back on a replaced disk (grid.disk_loss_pct), client offline periods, scheduled joins and
+// graceful leaves. Storage errors (swarm storage_errors_ppm) are switched on in every node's
+// SimStorage at the start and off at the heal. Shared by both clusters.
 //
-// Each swarm fault kind draws from its own sub-stream ("faults/<kind>"), so turning one kind on or
-// off never shifts another's schedule. Partitions heal after a drawn duration (lifting every
-// partition), crashed nodes restart after one. Nothing is injected once `liveness` is true.
+// Each fault kind draws from its own sub-stream ("faults/<kind>", "grid-disk",
+// "faults/storage/n<i>"), so turning one kind on or off never shifts another's schedule.
+// Partitions heal after a drawn duration (lifting every partition), crashed nodes restart after
+// one. Nothing is injected once the run is in its liveness phase; StopAll() ends what lasts.
 #ifndef SEEDGRID_SCENARIOS_FAULTS_H_
 #define SEEDGRID_SCENARIOS_FAULTS_H_
 
@@ -13,26 +18,29 @@
 #include <string_view>
 
 #include "engine/env/env.h"
+#include "scenarios/cluster.h"
 #include "scenarios/scenario.h"
 #include "sim/simulator.h"
 
 namespace seedgrid::scenarios {
 
-struct SwarmDraw;
-
 class FaultInjector {
  public:
-  // Picks the node a swarm crash hits (may return -1 for none). Default: uniform over all nodes.
-  using CrashPicker = std::function<int(Random&)>;
   // All references must outlive the injector.
-  FaultInjector(sim::Simulator& sim, const Scenario& scenario, const SwarmDraw& swarm,
-                uint64_t seed, const bool& liveness, CrashPicker pick_crash = {});
+  FaultInjector(const RunContext& run, FaultTargets& targets);
 
   void Apply(const FaultEvent& f);
-  // Schedules the scenario's fixed events and every swarm kind that is on.
+  // Schedules the scenario's fixed events, every swarm kind that is on, offline periods, joins
+  // and leaves; switches storage errors on.
   void ScheduleAll();
+  // The heal: storage errors off, every client online.
+  void StopAll();
 
  private:
+  // A crash, and with grid.disk_loss_pct a replaced disk.
+  void CrashNode(int node);
+  void ScheduleOffline();
+  void Online(int client);
   uint64_t DurationNs(Random& r);
   void ScheduleKind(std::string_view kind, uint32_t per_min, void (FaultInjector::*fire)(Random&));
   void RandomPartition(Random& r);
@@ -42,12 +50,15 @@ class FaultInjector {
   void RandomClog(Random& r);
   void TraceFault(const std::string& text) { sim_.TraceFault(-1, text); }
 
+  bool liveness() const { return run_.liveness(); }
+
+  const RunContext& run_;
+  FaultTargets& targets_;
   sim::Simulator& sim_;
   const Scenario& s_;
   const SwarmDraw& swarm_;
-  uint64_t seed_;
-  const bool& liveness_;
-  CrashPicker pick_crash_;
+  const uint64_t seed_;
+  Xoshiro256 disk_random_;
 };
 
 }  // namespace seedgrid::scenarios

@@ -1,18 +1,7 @@
-// RunScenario: one seeded, deterministic simulated run of a scenario.
-//
-//   1. The seed draws the swarm (which fault kinds are on and their rates, within the scenario's
-//      ranges), each node's clock offset and drift, and whether SG_BUGGIFY sites are active.
-//   2. Safety phase (duration_ms): the workload writes to LWW-Maps, OR-Maps and a PN-Counter and
-//      runs queries on random nodes (each a ReplicaNode: timers, Merkle anti-entropy, durable
-//      pages, indexes and live subscriptions), while swarm faults and the scenario's fixed fault
-//      events hit the network, the nodes and their clocks. Cheap invariants run as it goes: HLC
-//      monotonicity on every operation, and query/live-query correctness on one node per check
-//      interval.
-//   3. Liveness phase: every partition and clog is healed, crashed nodes restart, pauses end,
-//      loss/duplication/reordering stop (clocks stay skewed). The replicas must converge within
-//      liveness_ms; then every invariant runs on every node.
-//
-// The first violation stops the run. Same scenario + same seed + same binary = same trace hash.
+// RunScenario: one seeded, deterministic simulated run of a scenario — of peer replica nodes
+// (ReplicaCluster, replica_cluster.h) or, when the scenario has a `grid` section, of grid servers
+// and clients (GridCluster, grid_cluster.h) — by the one run driver (driver.h). The first
+// violation stops the run. Same scenario + same seed + same binary = same trace hash.
 #ifndef SEEDGRID_SCENARIOS_RUNNER_H_
 #define SEEDGRID_SCENARIOS_RUNNER_H_
 
@@ -23,28 +12,14 @@
 
 #include "engine/replica/replica_node.h"
 #include "scenarios/scenario.h"
+#include "scenarios/swarm.h"
 #include "sim/simulator.h"
 #include "sim/trace.h"
 
 namespace seedgrid::scenarios {
 
-// What the seed drew from the scenario's swarm ranges.
-struct SwarmDraw {
-  uint32_t loss_ppm = 0, duplicate_ppm = 0, reorder_ppm = 0;
-  uint32_t partitions_per_min = 0, crashes_per_min = 0, pauses_per_min = 0;
-  uint32_t clock_steps_per_min = 0, clogs_per_min = 0;
-  bool buggify = false;
-  std::string ToString() const;
-};
-SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
-// A rate from a swarm range: always two draws; a range with lo <= 0 is off for about half the
-// seeds, else uniform in [max(lo, 1), hi].
-uint32_t DrawRate(Random& r, const Range& range);
-// Each node's clock offset and drift, drawn from the scenario's ranges.
-std::vector<sim::NodeClockParams> DrawClocks(const Scenario& scenario, uint64_t seed);
-
 struct RunViolation {
-  std::string invariant;
+  std::string invariant;  // invariants::InvariantName()
   std::string detail;
   uint64_t virtual_time_ns = 0;
   uint64_t event_index = 0;  // trace events recorded before the violation was found

@@ -57,7 +57,7 @@ TEST(RunScenario, AWriteOutsideTheHistoryIsCaughtByTheLwwModel) {
   };
   RunResult r = RunScenario(s, o);
   ASSERT_FALSE(r.pass);
-  EXPECT_EQ(r.violation->invariant, "lww-model");
+  EXPECT_EQ(r.violation->invariant, "lww_model");
   EXPECT_NE(r.violation->detail.find("'planted'"), std::string::npos) << r.violation->detail;
   EXPECT_GT(r.violation->event_index, 0u);
 }

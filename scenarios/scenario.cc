@@ -291,19 +291,6 @@ std::string_view FaultKindName(FaultEvent::Kind kind) {
   return "?";
 }
 
-const std::vector<std::string>& InvariantNames() {
-  static const std::vector<std::string> kNames = {
-      "convergence", "lww_model", "or_model", "pn_model", "hlc", "queries", "liveness"};
-  return kNames;
-}
-
-const std::vector<std::string>& GridInvariantNames() {
-  static const std::vector<std::string> kNames = {"grid_table",        "grid_durability",
-                                                  "grid_exactly_once", "grid_convergence",
-                                                  "grid_live_queries", "liveness"};
-  return kNames;
-}
-
 namespace {
 
 void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error) {
@@ -334,6 +321,7 @@ void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error
   r.Int("client_crash_pct", g.client_crash_pct, 0, 100);
   r.Int("disk_loss_pct", g.disk_loss_pct, 0, 100);
   r.Bool("torn_writes", g.torn_writes);
+  r.RangeOf("storage_errors_ppm", g.storage_errors_ppm, 0, 100'000);
   if (const json* j = r.Field("joins_at_ms")) {
     if (!j->is_array()) {
       r.Fail(r.Path("joins_at_ms"), "expected an array of times");
@@ -483,23 +471,23 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
       } else {
         for (size_t i = 0; i < inv->size(); ++i) {
           const json& name = (*inv)[i];
-          const auto& known = s.grid ? GridInvariantNames() : InvariantNames();
-          if (!name.is_string() ||
-              std::find(known.begin(), known.end(), name.get<std::string>()) == known.end()) {
-            std::string all;
-            for (const std::string& k : known) all += (all.empty() ? "" : ", ") + k;
+          std::optional<invariants::Invariant> id;
+          if (name.is_string()) id = invariants::ParseInvariant(name.get<std::string>());
+          const auto allowed = invariants::InvariantsFor(s.grid.has_value());
+          if (!id || std::find(allowed.begin(), allowed.end(), *id) == allowed.end()) {
             r.Fail(fmt::format("invariants[{}]", i),
-                   fmt::format("unknown invariant {}; expected one of {}", name.dump(), all));
+                   fmt::format("unknown invariant {}; expected one of {}", name.dump(),
+                               invariants::InvariantList(s.grid.has_value())));
             break;
           }
-          s.invariants.insert(name.get<std::string>());
+          s.invariants.insert(*id);
         }
         if (error.empty() && s.invariants.empty()) {
           r.Fail("invariants", "the list is empty: a run would check nothing");
         }
       }
     } else {
-      const auto& all = s.grid ? GridInvariantNames() : InvariantNames();
+      const auto all = invariants::InvariantsFor(s.grid.has_value());
       s.invariants.insert(all.begin(), all.end());
     }
     r.Done();
@@ -608,10 +596,13 @@ std::string ScenarioToJson(const Scenario& s) {
                  {"client_crash_pct", g.client_crash_pct},
                  {"disk_loss_pct", g.disk_loss_pct},
                  {"tombstone_grace_ms", g.tombstone_grace_ms},
-                 {"torn_writes", g.torn_writes}};
+                 {"torn_writes", g.torn_writes},
+                 {"storage_errors_ppm", range(g.storage_errors_ppm)}};
   }
   j["invariants"] = ordered::array();
-  for (const std::string& name : s.invariants) j["invariants"].push_back(name);
+  for (invariants::Invariant i : s.invariants) {
+    j["invariants"].push_back(std::string(invariants::InvariantName(i)));
+  }
   return j.dump(2) + "\n";
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
+#include "invariants/invariant.h"
 
 namespace seedgrid::scenarios {
 
@@ -104,6 +105,9 @@ struct GridConfig {
   uint32_t client_crash_pct = 50;  // share of swarm crashes that hit a client, not a server
   uint32_t disk_loss_pct = 0;      // share of server restarts on a replaced (empty) disk
   bool torn_writes = true;         // a crash may tear the last unsynced write (half the seeds)
+  // Storage errors (swarm range, parts per million of writes and of syncs on every node; lo == 0
+  // is on for about half the seeds): SimStorage fails a write or a sync at the drawn rate.
+  Range storage_errors_ppm{0, 0};
   int nodes() const { return servers + static_cast<int>(joins_at_ms.size()) + clients; }
   friend bool operator==(const GridConfig&, const GridConfig&) = default;
 };
@@ -131,15 +135,11 @@ struct Scenario {
   Swarm swarm;
   std::vector<FaultEvent> faults;
   std::optional<GridConfig> grid;
-  absl::btree_set<std::string> invariants;  // default: all (of the run's kind)
+  absl::btree_set<invariants::Invariant> invariants;  // default: all (of the run's kind)
   uint64_t check_interval_ms = 1000;
   uint64_t events_max = 100'000'000;
   friend bool operator==(const Scenario&, const Scenario&) = default;
 };
-
-// Every invariant name a scenario may list: replica-node runs and grid runs have their own.
-const std::vector<std::string>& InvariantNames();
-const std::vector<std::string>& GridInvariantNames();
 
 // `file` names the source in errors. InvalidArgument "file:line:col: path: what" on any error.
 absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file);

@@ -17,7 +17,7 @@ TEST(ParseScenario, MinimalFileGetsDefaultsAndEveryInvariant) {
   absl::StatusOr<Scenario> s = ParseScenario(R"({"name": "x"})", "t.json");
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->nodes, 5);
-  EXPECT_EQ(s->invariants.size(), InvariantNames().size());
+  EXPECT_EQ(s->invariants.size(), invariants::InvariantsFor(false).size());
   EXPECT_TRUE(s->swarm.buggify);
 }
 
@@ -106,8 +106,8 @@ TEST(ParseScenario, GridSectionSetsNodesAndItsOwnInvariants) {
   EXPECT_EQ(s->nodes, 8);  // 3 servers + 1 join + 4 clients
   EXPECT_EQ(s->grid->leaves[0].server, 3);
   EXPECT_EQ(s->grid->replicated, 1u);
-  EXPECT_TRUE(s->invariants.contains("grid_exactly_once"));
-  EXPECT_FALSE(s->invariants.contains("lww_model"));
+  EXPECT_TRUE(s->invariants.contains(invariants::Invariant::kGridExactlyOnce));
+  EXPECT_FALSE(s->invariants.contains(invariants::Invariant::kLwwModel));
   absl::StatusOr<Scenario> again = ParseScenario(ScenarioToJson(*s), "again.json");
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(*again, *s);
@@ -129,7 +129,8 @@ TEST(ParseScenario, GridErrorsNameTheField) {
   EXPECT_EQ(
       error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
       "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of grid_table, "
-      "grid_durability, grid_exactly_once, grid_convergence, grid_live_queries, liveness");
+      "grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
+      "grid_storage_acks, liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

@@ -47,6 +47,12 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
     }
   }
   if (s.swarm.buggify) add("buggify off", [](Scenario& c) { c.swarm.buggify = false; });
+  if (s.grid && s.grid->storage_errors_ppm.hi > 0) {
+    add("grid storage_errors_ppm off", [](Scenario& c) { c.grid->storage_errors_ppm = Range{}; });
+  }
+  if (s.grid && s.grid->offline_per_min.hi > 0) {
+    add("grid offline_per_min off", [](Scenario& c) { c.grid->offline_per_min = Range{}; });
+  }
   if (s.duration_ms >= 200) {
     add(fmt::format("duration {} -> {} ms", s.duration_ms, s.duration_ms / 2), [](Scenario& c) {
       c.duration_ms /= 2;

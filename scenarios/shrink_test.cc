@@ -26,7 +26,7 @@ TEST(Shrink, APlantedBugShrinksToTheNodesAndTimeItNeeds) {
   std::vector<std::string> seen;
   const ShrinkResult r =
       Shrink(*s, o, failing, 500, [&](const ShrinkStep& step) { seen.push_back(step.what); });
-  EXPECT_EQ(r.result.violation->invariant, "lww-model");
+  EXPECT_EQ(r.result.violation->invariant, "lww_model");
   EXPECT_EQ(r.scenario.nodes, 3);  // Node 2 must exist; nothing else is needed.
   EXPECT_TRUE(r.scenario.faults.empty());
   EXPECT_EQ(r.scenario.swarm.loss_ppm, Range{});
@@ -44,7 +44,7 @@ TEST(Shrink, CandidatesKeepFaultsConsistentWhenANodeGoes) {
   Scenario s;
   s.name = "x";
   s.nodes = 3;
-  s.invariants = {"convergence"};
+  s.invariants = {invariants::Invariant::kConvergence};
   s.faults = {FaultEvent{.at_ms = 1, .kind = FaultEvent::Kind::kSplit, .nodes = {2}},
               FaultEvent{.at_ms = 2, .kind = FaultEvent::Kind::kOneWay, .from = {0}, .to = {1, 2}}};
   for (const auto& [what, c] : ShrinkCandidates(s)) {

@@ -4,14 +4,23 @@
 // middle of a page write does to a disk without atomic page writes. Engines must detect such a
 // page on restart (a decode failure) and recover from their replicas; they must never have
 // acknowledged what the torn write held, since it was not synced.
+//
+// Storage errors (InjectErrors): at the drawn rate a Write fails (Unavailable; the page keeps its
+// old contents) and a Sync fails (Unavailable; every write since the last good sync is dropped,
+// as Linux drops dirty pages after a failed fsync and a retried fsync then succeeds without
+// them). The disk is `failed()` from an injected error until a successful Sync() at a moment when
+// every dropped page has been written (or deleted) again: that is what an engine must wait for
+// before it acknowledges anything (engine/env/page_store.h).
 #ifndef SEEDGRID_SIM_SIM_STORAGE_H_
 #define SEEDGRID_SIM_SIM_STORAGE_H_
 
 #include <optional>
 #include <string>
 
+#include "absl/container/btree_set.h"
 #include "engine/env/env.h"
 #include "engine/env/mem_storage.h"
+#include "engine/env/xoshiro.h"
 
 namespace seedgrid::sim {
 
@@ -30,10 +39,27 @@ class SimStorage final : public Storage {
   void Wipe();
   uint64_t torn_pages() const { return torn_pages_; }
 
+  // From now on each Write and Sync fails with probability error_ppm / 10^6, drawn from `random`
+  // (a sub-stream of its own). 0 turns errors off.
+  void InjectErrors(uint32_t error_ppm, Xoshiro256 random);
+  // An injected error has not been recovered from yet (see the header comment).
+  bool failed() const { return failed_; }
+  uint64_t write_errors() const { return write_errors_; }
+  uint64_t sync_errors() const { return sync_errors_; }
+
  private:
+  bool DrawError();
+  void Recovered(std::string_view page);
+
   MemStorage mem_;
   std::optional<std::pair<std::string, std::string>> last_write_;  // unsynced (page, bytes)
   uint64_t torn_pages_ = 0;
+  uint32_t error_ppm_ = 0;
+  Xoshiro256 error_random_{0};
+  bool failed_ = false;
+  absl::btree_set<std::string> dropped_;  // lost to an error, not written again since
+  uint64_t write_errors_ = 0;
+  uint64_t sync_errors_ = 0;
 };
 
 }  // namespace seedgrid::sim

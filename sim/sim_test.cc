@@ -78,5 +78,46 @@ TEST(SimStorage, CrashLosesUnsyncedWritesAndMayTearTheLast) {
   EXPECT_EQ(*synced.Read("a"), "x");
 }
 
+// Every write and sync fails: a failed write leaves the old page; a failed sync drops every
+// unsynced write, and the disk stays failed until what was dropped is written again and synced.
+TEST(SimStorage, InjectedErrorsDropWritesUntilRewrittenAndSynced) {
+  SimStorage s;
+  ASSERT_TRUE(s.Write("a", "old").ok());
+  ASSERT_TRUE(s.Sync().ok());
+  s.InjectErrors(1'000'000, Xoshiro256{7});
+  EXPECT_FALSE(s.Write("a", "new").ok());
+  EXPECT_EQ(*s.Read("a"), "old");
+  EXPECT_TRUE(s.failed());
+  s.InjectErrors(0, Xoshiro256{7});
+  ASSERT_TRUE(s.Write("b", "b1").ok());
+  ASSERT_TRUE(s.Sync().ok());
+  EXPECT_TRUE(s.failed());  // "a" was dropped and not written again.
+  ASSERT_TRUE(s.Write("a", "new").ok());
+  ASSERT_TRUE(s.Sync().ok());
+  EXPECT_FALSE(s.failed());
+
+  ASSERT_TRUE(s.Write("c", "c1").ok());
+  s.InjectErrors(1'000'000, Xoshiro256{8});
+  EXPECT_FALSE(s.Sync().ok());  // Drops "c" (fsyncgate): a later good sync does not bring it back.
+  EXPECT_FALSE(s.Read("c").ok());
+  s.InjectErrors(0, Xoshiro256{8});
+  ASSERT_TRUE(s.Sync().ok());
+  EXPECT_TRUE(s.failed());
+  EXPECT_EQ(s.write_errors(), 1u);
+  EXPECT_EQ(s.sync_errors(), 1u);
+  Xoshiro256 random{1};
+  s.Crash(false, random);
+  EXPECT_FALSE(s.failed());  // The node restarts from what the disk holds.
+}
+
+TEST(SimStorage, ErrorRateIsRoughlyTheDrawnPpm) {
+  SimStorage s;
+  s.InjectErrors(100'000, Xoshiro256{3});  // 10%
+  int failed = 0;
+  for (int i = 0; i < 2000; ++i) failed += s.Write("p", "x").ok() ? 0 : 1;
+  EXPECT_GT(failed, 120);
+  EXPECT_LT(failed, 280);
+}
+
 }  // namespace
 }  // namespace seedgrid::sim

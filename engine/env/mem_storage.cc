@@ -42,6 +42,13 @@ absl::Status MemStorage::Sync() {
   return absl::OkStatus();
 }
 
+std::vector<std::string> MemStorage::UnsyncedPages() const {
+  std::vector<std::string> names;
+  names.reserve(undo_.size());
+  for (const auto& [name, durable] : undo_) names.push_back(name);
+  return names;
+}
+
 void MemStorage::Crash() {
   for (auto& [name, durable] : undo_) {
     if (durable.has_value()) {

@@ -23,6 +23,8 @@ class MemStorage final : public Storage {
 
   // Reverts to the contents at the last successful Sync().
   void Crash();
+  // Pages written or deleted since the last Sync(), in name order.
+  std::vector<std::string> UnsyncedPages() const;
 
  private:
   void Remember(std::string_view page);

@@ -26,6 +26,7 @@ namespace seedgrid::events {
 
 // A server applied a client's op-log entry for the first time (stamp = the server's re-stamp).
 struct OpApplied {
+  uint32_t partition = 0;
   NodeId client;
   uint64_t seq = 0;
   Timestamp ts;
@@ -46,6 +47,11 @@ struct StateAcknowledged {
   NodeId to;
   uint32_t partition = 0;
   uint64_t batch_id = 0;
+};
+
+// A client's op-log entry became durable (its page synced): from now on it must be applied.
+struct OpLogged {
+  uint64_t seq = 0;
 };
 
 // A client received the first acknowledgement of one of its op-log entries.
@@ -79,7 +85,7 @@ struct StorageFailed {
   std::string error;
 };
 
-using NodeEvent = std::variant<OpApplied, OpAcknowledged, StateAcknowledged, AckReceived,
+using NodeEvent = std::variant<OpApplied, OpAcknowledged, StateAcknowledged, OpLogged, AckReceived,
                                TimestampMerged, WatermarkRaised, PartitionHandedOff, StorageFailed>;
 using EventSink = std::function<void(const NodeEvent&)>;
 

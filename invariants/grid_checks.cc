@@ -1,0 +1,354 @@
+#include "invariants/grid_checks.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+#include "engine/cluster/partition.h"
+#include "engine/cluster/record_digest.h"
+#include "engine/query/query_engine.h"
+
+namespace seedgrid::invariants {
+
+// ------------------------------------------------------------------ history
+
+void GridHistory::Insert(Seqs& set, uint64_t seq) {
+  auto next = set.upper_bound(seq);
+  if (next != set.begin()) {
+    auto prev = std::prev(next);
+    if (seq <= prev->second) return;  // Already in.
+    if (prev->second + 1 == seq) {
+      prev->second = seq;
+      if (next != set.end() && next->first == seq + 1) {
+        prev->second = next->second;
+        set.erase(next);
+      }
+      return;
+    }
+  }
+  if (next != set.end() && next->first == seq + 1) {
+    const uint64_t last = next->second;
+    set.erase(next);
+    set.emplace(seq, last);
+    return;
+  }
+  set.emplace(seq, seq);
+}
+
+std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint32_t disk,
+                                                uint32_t partition, const NodeId& client,
+                                                uint64_t seq, const Timestamp& ts) {
+  ++applications_;
+  Insert(applied_seqs_[client], seq);
+  uint64_t& last = last_applied_[{server, disk, partition, client}];
+  if (seq <= last) {
+    return Violation{Invariant::kGridExactlyOnce,
+                     fmt::format("server {} applied op-log entry {}#{} (now stamped {}) after it "
+                                 "had applied #{} on the same disk: an entry applied twice",
+                                 server, client, seq, ts.ToString(), last)};
+  }
+  last = seq;
+  return std::nullopt;
+}
+
+void GridHistory::OnLogged(const NodeId& client, uint64_t seq) {
+  Insert(logged_seqs_[client], seq);
+}
+
+void GridHistory::OnAcked(const std::string& map, const std::string& key, const Timestamp& ts,
+                          msg::WriteConcern concern, uint64_t at_ns) {
+  if (concern == msg::WriteConcern::kFireAndForget) return;
+  AckedByKey& by_key = concern == msg::WriteConcern::kReplicated ? replicated_ : applied_;
+  auto [it, inserted] = by_key.try_emplace({map, key}, Acked{ts, at_ns});
+  if (!inserted && it->second.ts < ts) it->second = Acked{ts, at_ns};
+}
+
+void GridHistory::OnDiskLost(uint64_t /*at_ns*/) { applied_.clear(); }
+
+// ------------------------------------------------------------------ durability
+
+namespace {
+
+const LwwRecord* RecordOf(const GridPartition* part, const std::string& map,
+                          const std::string& key) {
+  if (part == nullptr) return nullptr;
+  auto m = part->maps.find(map);
+  return m == part->maps.end() ? nullptr : m->second->GetRecord(key);
+}
+
+bool Holds(const GridPartition* part, const std::string& map, const std::string& key,
+           const Timestamp& ts) {
+  if (part == nullptr) return false;
+  const LwwRecord* r = RecordOf(part, map, key);
+  if (r == nullptr) return ts.millis < part->pruned_below_ms;
+  return !(r->ts < ts);
+}
+
+std::string WhatIsHeld(const std::vector<Holder>& holders, uint32_t p, const std::string& map,
+                       const std::string& key) {
+  std::string found;
+  for (const Holder& h : holders) {
+    const GridPartition* part = h.partition(p);
+    if (part == nullptr) continue;
+    const LwwRecord* r = RecordOf(part, map, key);
+    found += fmt::format("; {} holds {} (GC watermark {})", h.name,
+                         r ? r->ToString() : std::string("nothing"), part->pruned_below_ms);
+  }
+  return found;
+}
+
+}  // namespace
+
+std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
+                                            const std::vector<Holder>& others,
+                                            const std::string& lost) {
+  for (const auto& [map_key, acked] : history.replicated()) {
+    const auto& [map, key] = map_key;
+    const uint32_t p = PartitionOf(key);
+    const bool held = std::any_of(others.begin(), others.end(), [&](const Holder& h) {
+      return Holds(h.partition(p), map, key, acked.ts);
+    });
+    if (held) continue;
+    return Violation{
+        Invariant::kGridDurability,
+        fmt::format("{}no live server holds the write to {}/{} acknowledged at REPLICATED with "
+                    "stamp {}{}",
+                    lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), map, key,
+                    acked.ts.ToString(), WhatIsHeld(others, p, map, key))};
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckHeldByOwners(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
+  for (const auto* acked_by_key : {&history.replicated(), &history.applied()}) {
+    const bool replicated = acked_by_key == &history.replicated();
+    for (const auto& [map_key, acked] : *acked_by_key) {
+      const auto& [map, key] = map_key;
+      const uint32_t p = PartitionOf(key);
+      const Holder owner = owner_of(p);
+      const GridPartition* part = owner.partition(p);
+      if (Holds(part, map, key, acked.ts)) continue;
+      const LwwRecord* r = RecordOf(part, map, key);
+      return Violation{
+          Invariant::kGridDurability,
+          fmt::format("a write to {}/{} acknowledged at {} with stamp {} is lost: "
+                      "owner {} of partition {} holds {}",
+                      map, key, replicated ? "REPLICATED" : "APPLIED", acked.ts.ToString(),
+                      owner.name, p, r ? r->ToString() : std::string("nothing"))};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckAllApplied(const GridHistory& history) {
+  for (const auto& [client, logged] : history.logged_seqs_) {
+    auto applied = history.applied_seqs_.find(client);
+    for (const auto& [first, last] : logged) {
+      // Every logged interval must lie inside one applied interval.
+      const GridHistory::Seqs* set =
+          applied == history.applied_seqs_.end() ? nullptr : &applied->second;
+      uint64_t missing = first;
+      if (set != nullptr) {
+        auto it = set->upper_bound(first);
+        if (it != set->begin()) {
+          --it;
+          if (it->second >= last) continue;
+          if (it->second >= first) missing = it->second + 1;
+        }
+      }
+      return Violation{
+          Invariant::kGridExactlyOnce,
+          fmt::format("op-log entry {}#{} was durably logged but never applied", client, missing)};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckStorageAck(const std::string& node, bool storage_failed,
+                                         const events::NodeEvent& event) {
+  if (!storage_failed) return std::nullopt;
+  if (const auto* a = std::get_if<events::OpAcknowledged>(&event)) {
+    if (a->concern == msg::WriteConcern::kFireAndForget) return std::nullopt;
+    return Violation{Invariant::kGridStorageAcks,
+                     fmt::format("{} acknowledged {}#{} at {} while its storage had a failed write "
+                                 "or sync it had not recovered from",
+                                 node, a->client, a->seq, msg::WriteConcernName(a->concern))};
+  }
+  if (const auto* a = std::get_if<events::StateAcknowledged>(&event)) {
+    return Violation{Invariant::kGridStorageAcks,
+                     fmt::format("{} acknowledged state {} of partition {} to {} while its "
+                                 "storage had a failed write or sync it had not recovered from",
+                                 node, a->batch_id, a->partition, a->to)};
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------ table and convergence
+
+namespace {
+
+std::optional<Difference> TableDifference(const std::vector<ServerView>& servers,
+                                          const GridServer*& first) {
+  std::vector<NodeId> members;
+  for (const ServerView& s : servers) {
+    if (s.leaving) return Difference{Invariant::kGridTable, s.name + " has not finished leaving"};
+    if (!s.member) continue;
+    if (s.server == nullptr || !s.server->joined()) {
+      return Difference{Invariant::kGridTable,
+                        fmt::format("server {} is down or has not joined", s.name)};
+    }
+    members.push_back(s.server->node_id());
+    if (first == nullptr) first = s.server;
+  }
+  if (first == nullptr) return Difference{Invariant::kGridTable, "no live server"};
+  std::sort(members.begin(), members.end());
+  for (const ServerView& s : servers) {
+    if (!s.member) continue;
+    const PartitionTable& t = s.server->table();
+    const PartitionTable& f = first->table();
+    if (!t.SameAs(f)) {
+      return Difference{
+          Invariant::kGridTable,
+          fmt::format("{} holds table v{} by '{}' ({}) but {} holds v{} by '{}' ({})", s.name,
+                      t.version(), t.author(), fmt::join(t.members(), ","), first->node_id(),
+                      f.version(), f.author(), fmt::join(f.members(), ","))};
+    }
+    if (t.members() != members) {
+      return Difference{Invariant::kGridTable,
+                        fmt::format("table members ({}) are not the live servers ({})",
+                                    fmt::join(t.members(), ","), fmt::join(members, ","))};
+    }
+    if (s.server->pending_replications() > 0) {
+      return Difference{Invariant::kGridConvergence,
+                        fmt::format("{} has replications in flight", s.name)};
+    }
+  }
+  return std::nullopt;
+}
+
+const GridServer* ServerById(const std::vector<ServerView>& servers, const NodeId& id) {
+  for (const ServerView& s : servers) {
+    if (s.server != nullptr && s.server->node_id() == id) return s.server;
+  }
+  return nullptr;
+}
+
+std::optional<Difference> PartitionDifference(const std::vector<ServerView>& servers,
+                                              const PartitionTable& table, uint32_t p) {
+  const PartitionReplicas& r = table.replicas(p);
+  const GridServer* owner = ServerById(servers, r.owner);
+  SG_ASSERT(owner != nullptr);  // The table's members are the live servers (checked first).
+  if (!owner->ready(p)) {
+    return Difference{Invariant::kGridConvergence,
+                      fmt::format("owner {} of partition {} is not ready", r.owner, p)};
+  }
+  const GridPartition* op = owner->partition(p);
+  const uint64_t d = op ? op->Digest(p) : 0;
+  for (const NodeId& b : r.backups) {
+    const GridPartition* bp = ServerById(servers, b)->partition(p);
+    if ((bp ? bp->Digest(p) : 0) != d) {
+      return Difference{
+          Invariant::kGridConvergence,
+          fmt::format("partition {}: backup {} differs from owner {}", p, b, r.owner)};
+    }
+  }
+  for (const ServerView& s : servers) {
+    if (s.server == nullptr || table.IsReplica(p, s.server->node_id())) continue;
+    if (s.server->partition(p) != nullptr) {
+      return Difference{
+          Invariant::kGridConvergence,
+          fmt::format("{} still holds partition {}, which it does not replicate", s.name, p)};
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Difference> FindGridDifference(const std::vector<ServerView>& servers,
+                                             const std::vector<ClientView>& clients) {
+  const GridServer* first = nullptr;
+  if (auto d = TableDifference(servers, first)) return d;
+  const PartitionTable& table = first->table();
+  // Every owner's digest of every (map, partition), gathered once.
+  absl::btree_map<std::string, std::array<uint64_t, kPartitionCount>> owner_digests;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (auto d = PartitionDifference(servers, table, p)) return d;
+    const GridPartition* op = ServerById(servers, table.owner(p))->partition(p);
+    if (op == nullptr) continue;
+    for (const auto& [name, digests] : op->digests) owner_digests[name][p] = digests.of(p);
+  }
+  for (const ClientView& c : clients) {
+    if (!c.up) return Difference{Invariant::kGridConvergence, "client " + c.name + " is down"};
+    if (c.op_log > 0) {
+      return Difference{
+          Invariant::kGridExactlyOnce,
+          fmt::format("client {} still has {} op-log entries unacknowledged", c.name, c.op_log)};
+    }
+    const auto owners = owner_digests.find(c.map);
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      if (c.digests[p] != (owners == owner_digests.end() ? 0 : owners->second[p])) {
+        return Difference{Invariant::kGridConvergence,
+                          fmt::format("client {} differs from owner {} in partition {}", c.name,
+                                      table.owner(p), p)};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// ------------------------------------------------------------------ live queries
+
+namespace {
+
+std::vector<std::pair<std::string, Document>> FreshResult(
+    const std::function<const GridPartition*(uint32_t)>& owner_partition, const std::string& map,
+    const Query& query, Clock& clock) {
+  QueryEngine engine(clock, /*instance_id=*/1);
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const GridPartition* part = owner_partition(p);
+    if (part == nullptr) continue;
+    auto m = part->maps.find(map);
+    if (m == part->maps.end()) continue;
+    for (const auto& [key, record] : m->second->records()) {
+      if (!record.tombstone()) engine.InsertRow(key, nullptr, &*record.value, UINT64_MAX);
+    }
+  }
+  absl::StatusOr<QueryPage> page = engine.Run(query);
+  SG_ASSERT(page.ok());  // The templates are valid queries.
+  std::vector<std::pair<std::string, Document>> out;
+  for (const RowRef& r : page->rows) out.emplace_back(std::string(r.key), *r.value);
+  return out;
+}
+
+}  // namespace
+
+std::optional<Violation> CheckGridLiveQueries(
+    const std::vector<SubscriptionView>& subs,
+    const std::function<const GridPartition*(uint32_t partition)>& owner_partition, Clock& clock) {
+  // Fresh results per (map, query), computed once per check.
+  absl::btree_map<std::pair<std::string, std::string>,
+                  std::vector<std::pair<std::string, Document>>>
+      fresh;
+  for (const SubscriptionView& sub : subs) {
+    const auto id = std::make_pair(sub.map, ToString(*sub.query));
+    if (!fresh.contains(id)) fresh[id] = FreshResult(owner_partition, sub.map, *sub.query, clock);
+    const auto& want = fresh[id];
+    const std::map<std::string, Document> want_rows(want.begin(), want.end());
+    std::vector<std::string> want_order;
+    for (const auto& [k, doc] : want) want_order.push_back(k);
+    if (*sub.replayed == want_rows && sub.merged_order == want_order) continue;
+    return Violation{Invariant::kGridLiveQueries,
+                     fmt::format("client {} subscription {} ({}): the replayed stream has {} rows "
+                                 "and the merged result [{}], but a fresh query gives {} rows [{}]",
+                                 sub.client, sub.id, ToString(*sub.query), sub.replayed->size(),
+                                 fmt::join(sub.merged_order, ","), want_rows.size(),
+                                 fmt::join(want_order, ","))};
+  }
+  return std::nullopt;
+}
+
+}  // namespace seedgrid::invariants

@@ -1,0 +1,139 @@
+// Grid checkers: pure functions over a snapshot of the grid (servers' and clients' public read
+// API) and a bounded history of what the grid promised (GridHistory). Nothing here drives a
+// simulation; scenarios/grid_cluster.cc gathers the snapshots and feeds the history from the
+// nodes' events (engine/events/node_events.h).
+//
+//   grid_table         every live server holds the same partition table, whose members are
+//                      exactly the servers that should be members
+//   grid_convergence   every partition's owner is ready, its backups hold the same digest, no
+//                      other server holds it, no replication is in flight, and every client's copy
+//                      of its map equals the owners'
+//   grid_durability    a write acknowledged at REPLICATED is held by another live server whenever
+//                      one server loses its disk; at the end every write acknowledged at
+//                      REPLICATED, and at APPLIED unless a disk was lost after the ack, is in its
+//                      owner's state (that stamp or a later one)
+//   grid_exactly_once  no server applies an op-log entry twice on one disk; at the end every
+//                      durable op-log entry was applied and every client's log is empty
+//   grid_live_queries  each subscription's replayed stream, and its merged result order, equal a
+//                      fresh query over the owners' records
+//   grid_storage_acks  no acknowledgement leaves a server while its storage has a failed write
+//                      or sync it has not recovered from (engine/env/page_store.h)
+//
+// "Held": a record of the key at least as new as the write, or no record and a write older than
+// the partition's tombstone-GC watermark (the write, or a later delete, was pruned).
+#ifndef SEEDGRID_INVARIANTS_GRID_CHECKS_H_
+#define SEEDGRID_INVARIANTS_GRID_CHECKS_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "engine/cluster/grid_server.h"
+#include "engine/events/node_events.h"
+#include "engine/query/query.h"
+#include "invariants/convergence.h"
+
+namespace seedgrid::invariants {
+
+// The bounded history: per key only the newest acknowledged write per concern, per client the
+// applied and durable op-log seqs as interval sets, per (server, disk, partition, client) the
+// last seq applied — the size of the state, not of the run.
+class GridHistory {
+ public:
+  struct Acked {
+    Timestamp ts;
+    uint64_t at_ns = 0;
+  };
+  // A server's first application of an op. Violation when the same server on the same disk
+  // applies an entry of a partition at or below one of that partition it applied before (a
+  // partition's applied marks only move up on one disk, so that is an entry applied twice).
+  std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint32_t partition,
+                                     const NodeId& client, uint64_t seq, const Timestamp& ts);
+  // A client's op-log entry became durable (it must be applied by the end).
+  void OnLogged(const NodeId& client, uint64_t seq);
+  void OnAcked(const std::string& map, const std::string& key, const Timestamp& ts,
+               msg::WriteConcern concern, uint64_t at_ns);
+  // A server lost its disk: APPLIED promises made before now no longer bind.
+  void OnDiskLost(uint64_t at_ns);
+
+  // map -> key -> newest acknowledged write at that concern (APPLIED: since the last disk loss).
+  using AckedByKey = absl::btree_map<std::pair<std::string, std::string>, Acked>;
+  const AckedByKey& replicated() const { return replicated_; }
+  const AckedByKey& applied() const { return applied_; }
+  uint64_t applications() const { return applications_; }
+
+ private:
+  friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
+  using Seqs = absl::btree_map<uint64_t, uint64_t>;  // interval set: first -> last (inclusive)
+  static void Insert(Seqs& set, uint64_t seq);
+
+  AckedByKey replicated_, applied_;
+  absl::btree_map<NodeId, Seqs> applied_seqs_, logged_seqs_;
+  // (server, disk, partition, client) -> the last seq applied.
+  absl::btree_map<std::tuple<std::string, uint32_t, uint32_t, NodeId>, uint64_t> last_applied_;
+  uint64_t applications_ = 0;
+};
+
+// Where a partition is held: a server's name and its partitions (nullptr: not held).
+struct Holder {
+  std::string name;
+  std::function<const GridPartition*(uint32_t partition)> partition;
+};
+
+// grid_durability at a disk loss (`lost` names the server; empty for a periodic check): every
+// REPLICATED write is held by one of `others`.
+std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
+                                            const std::vector<Holder>& others,
+                                            const std::string& lost);
+// grid_durability at the end: every REPLICATED and APPLIED write is held by its owner.
+std::optional<Violation> CheckHeldByOwners(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// grid_exactly_once at the end: every durable op-log entry was applied.
+std::optional<Violation> CheckAllApplied(const GridHistory& history);
+// grid_storage_acks: `event` was just emitted by server `node`, whose storage is `failed`.
+std::optional<Violation> CheckStorageAck(const std::string& node, bool storage_failed,
+                                         const events::NodeEvent& event);
+
+// A live server as the convergence checks see it.
+struct ServerView {
+  std::string name;
+  bool member = false;                 // should be in the table (started, not retired, not leaving)
+  bool leaving = false;                // leaving and not yet gone
+  const GridServer* server = nullptr;  // nullptr: down
+};
+struct ClientView {
+  std::string name;
+  bool up = false;
+  size_t op_log = 0;
+  std::string map;
+  std::array<uint64_t, kPartitionCount> digests{};  // of `map`, per partition
+};
+struct Difference {
+  Invariant invariant;
+  std::string detail;
+};
+// grid_table, then grid_convergence (servers), then clients: the first difference found.
+std::optional<Difference> FindGridDifference(const std::vector<ServerView>& servers,
+                                             const std::vector<ClientView>& clients);
+
+// One client subscription for grid_live_queries.
+struct SubscriptionView {
+  std::string client;
+  uint64_t id = 0;
+  std::string map;
+  const Query* query = nullptr;
+  const std::map<std::string, Document>* replayed = nullptr;  // rows rebuilt from the deltas
+  std::vector<std::string> merged_order;                      // the client's merged result
+};
+std::optional<Violation> CheckGridLiveQueries(
+    const std::vector<SubscriptionView>& subs,
+    const std::function<const GridPartition*(uint32_t partition)>& owner_partition, Clock& clock);
+
+}  // namespace seedgrid::invariants
+
+#endif  // SEEDGRID_INVARIANTS_GRID_CHECKS_H_

@@ -1,0 +1,136 @@
+// Hand-made histories for the grid checkers, including ones that must fail.
+#include "invariants/grid_checks.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/env/testing/manual_env.h"
+
+namespace seedgrid::invariants {
+namespace {
+
+using msg::WriteConcern;
+
+Timestamp Ts(uint64_t millis) { return Timestamp{millis, 0, "s"}; }
+
+// One server's partitions, built by hand.
+class FakeServer {
+ public:
+  explicit FakeServer(std::string name) : name_(std::move(name)) {}
+  void Put(const std::string& map, const std::string& key, uint64_t millis) {
+    GridPartition& part = parts_[PartitionOf(key)];
+    auto& m = part.maps[map];
+    if (!m) m = std::make_unique<LwwMap>(hlc_);
+    ASSERT_TRUE(m->Merge(key, LwwRecord{Document{{"v", int64_t{1}}}, Ts(millis)}).ok());
+  }
+  void SetWatermark(const std::string& key, uint64_t w) {
+    parts_[PartitionOf(key)].pruned_below_ms = w;
+  }
+  Holder AsHolder() const {
+    return {name_, [this](uint32_t p) -> const GridPartition* {
+              auto it = parts_.find(p);
+              return it == parts_.end() ? nullptr : &it->second;
+            }};
+  }
+
+ private:
+  std::string name_;
+  ManualClock clock_{1'000'000};
+  Hlc hlc_{clock_, HlcOptions{"fake", 60'000, DriftMode::kLenient}};
+  std::map<uint32_t, GridPartition> parts_;
+};
+
+TEST(GridHistory, KeepsOnlyTheNewestAcknowledgedWritePerKey) {
+  GridHistory h;
+  h.OnAcked("users", "k1", Ts(10), WriteConcern::kReplicated, 1);
+  h.OnAcked("users", "k1", Ts(30), WriteConcern::kReplicated, 2);
+  h.OnAcked("users", "k1", Ts(20), WriteConcern::kReplicated, 3);
+  h.OnAcked("users", "k2", Ts(5), WriteConcern::kFireAndForget, 4);
+  ASSERT_EQ(h.replicated().size(), 1u);
+  EXPECT_EQ(h.replicated().begin()->second.ts, Ts(30));
+  EXPECT_TRUE(h.applied().empty());
+}
+
+TEST(GridDurability, AReplicatedWriteNobodyElseHoldsIsCaught) {
+  GridHistory h;
+  h.OnAcked("users", "k1", Ts(50), WriteConcern::kReplicated, 1);
+  FakeServer other("n1");
+  other.Put("users", "k1", 40);  // An older stamp: the acknowledged write is lost.
+  auto v = CheckHeldElsewhere(h, {other.AsHolder()}, "n0");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridDurability);
+  EXPECT_NE(v->detail.find("n0 lost its disk"), std::string::npos) << v->detail;
+  EXPECT_NE(v->detail.find("n1 holds"), std::string::npos) << v->detail;
+  other.Put("users", "k1", 60);  // A later write covers it.
+  EXPECT_FALSE(CheckHeldElsewhere(h, {other.AsHolder()}, "n0").has_value());
+}
+
+TEST(GridDurability, APrunedWriteBelowTheWatermarkIsHeld) {
+  GridHistory h;
+  h.OnAcked("users", "k1", Ts(50), WriteConcern::kReplicated, 1);
+  FakeServer other("n1");
+  other.Put("users", "k9", 1);  // The partition exists elsewhere, but not this key.
+  other.SetWatermark("k1", 40);
+  EXPECT_TRUE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());  // Not pruned yet.
+  other.SetWatermark("k1", 60);
+  EXPECT_FALSE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());
+}
+
+TEST(GridDurability, AppliedPromisesEndAtADiskLoss) {
+  GridHistory h;
+  h.OnAcked("users", "k1", Ts(50), WriteConcern::kApplied, 1);
+  FakeServer owner("n2");
+  const auto owner_of = [&owner](uint32_t) { return owner.AsHolder(); };
+  auto v = CheckHeldByOwners(h, owner_of);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("acknowledged at APPLIED"), std::string::npos) << v->detail;
+  h.OnDiskLost(2);
+  EXPECT_FALSE(CheckHeldByOwners(h, owner_of).has_value());
+  h.OnAcked("users", "k1", Ts(70), WriteConcern::kApplied, 3);  // After the loss: binds again.
+  EXPECT_TRUE(CheckHeldByOwners(h, owner_of).has_value());
+  owner.Put("users", "k1", 70);
+  EXPECT_FALSE(CheckHeldByOwners(h, owner_of).has_value());
+}
+
+TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
+  GridHistory h;
+  EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 1, Ts(1)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 2, Ts(2)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 9, "c1", 1, Ts(3)).has_value());  // Another partition.
+  EXPECT_FALSE(h.OnApplied("n1", 0, 7, "c1", 2, Ts(4)).has_value());  // Another server.
+  EXPECT_FALSE(h.OnApplied("n0", 1, 7, "c1", 2, Ts(5)).has_value());  // A replaced disk.
+  auto v = h.OnApplied("n0", 1, 7, "c1", 2, Ts(6));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
+  EXPECT_NE(v->detail.find("c1#2"), std::string::npos) << v->detail;
+}
+
+TEST(GridExactlyOnce, EveryLoggedEntryMustBeApplied) {
+  GridHistory h;
+  for (uint64_t seq = 1; seq <= 5; ++seq) h.OnLogged("c1", seq);
+  for (uint64_t seq : {1, 2, 3, 5}) (void)h.OnApplied("n0", 0, seq, "c1", seq, Ts(seq));
+  auto v = CheckAllApplied(h);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("c1#4"), std::string::npos) << v->detail;
+  (void)h.OnApplied("n1", 0, 4, "c1", 4, Ts(9));
+  EXPECT_FALSE(CheckAllApplied(h).has_value());
+  h.OnLogged("c2", 1);
+  EXPECT_TRUE(CheckAllApplied(h).has_value());  // A client nobody applied anything of.
+}
+
+TEST(GridStorageAcks, NoAcknowledgementWhileStorageHasFailed) {
+  const events::NodeEvent applied =
+      events::OpAcknowledged{"c1", 3, Ts(1), WriteConcern::kApplied, false};
+  const events::NodeEvent fire =
+      events::OpAcknowledged{"c1", 4, Ts(1), WriteConcern::kFireAndForget};
+  const events::NodeEvent state = events::StateAcknowledged{"n0", 12, 99};
+  EXPECT_FALSE(CheckStorageAck("n1", false, applied).has_value());
+  EXPECT_FALSE(CheckStorageAck("n1", true, fire).has_value());
+  auto v = CheckStorageAck("n1", true, applied);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridStorageAcks);
+  EXPECT_NE(v->detail.find("c1#3 at APPLIED"), std::string::npos) << v->detail;
+  EXPECT_TRUE(CheckStorageAck("n1", true, state).has_value());
+}
+
+}  // namespace
+}  // namespace seedgrid::invariants

@@ -1,0 +1,434 @@
+#include "scenarios/grid_cluster.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "engine/base/assert.h"
+#include "engine/cluster/record_digest.h"
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+using invariants::Invariant;
+
+namespace {
+
+constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
+
+uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
+// The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
+const std::vector<Query>& QueryTemplates() {
+  static const std::vector<Query> kTemplates = {
+      Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt},
+      Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5},
+      Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8},
+  };
+  return kTemplates;
+}
+
+}  // namespace
+
+GridCluster::GridCluster(RunContext& run)
+    : run_(run),
+      s_(run.scenario),
+      g_(*run.scenario.grid),
+      sim_(run.sim),
+      workload_(sim::Substream(run.seed, "workload")),
+      servers_total_(g_.servers + static_cast<int>(g_.joins_at_ms.size())) {
+  SG_ASSERT(s_.nodes == g_.nodes());
+  servers_.resize(servers_total_);
+  started_.assign(servers_total_, false);
+  for (int i = 0; i < g_.servers; ++i) started_[i] = true;
+  leaving_.assign(servers_total_, false);
+  retired_.assign(servers_total_, false);
+  disk_.assign(servers_total_, 0);
+  started_at_ns_.assign(servers_total_, 0);
+  clients_.resize(g_.clients);
+  streams_.resize(g_.clients);
+  offline_.assign(g_.clients, false);
+  for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
+  for (int i = 0; i < g_.clients; ++i) {
+    client_random_.push_back(sim::Substream(run.seed, fmt::format("workload/c{}", i)));
+  }
+}
+
+std::string GridCluster::SafetyText() const {
+  return fmt::format("grid: {} servers, {} clients; {}", servers_total_, g_.clients,
+                     run_.swarm.ToString());
+}
+
+std::string GridCluster::MapOf(int c) const {
+  return g_.client_groups == 1 ? std::string("users")
+                               : fmt::format("users{}", c % g_.client_groups);
+}
+
+// ------------------------------------------------------------------ nodes
+
+void GridCluster::StartNode(int i) {
+  if (IsServer(i)) {
+    StartServer(i);
+  } else {
+    StartClient(i - servers_total_);
+  }
+}
+
+void GridCluster::StartServer(int i) {
+  if (!started_[i] || retired_[i]) return;
+  GridServerOptions o{.node_id = sim_.node_id(i),
+                      .seeds = seeds_,
+                      .join = i >= g_.servers,
+                      .backup_count = g_.backup_count,
+                      .heartbeat_interval_ms = g_.heartbeat_interval_ms,
+                      .suspect_after_ms = g_.suspect_after_ms,
+                      .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
+                      .retry_interval_ms = g_.retry_interval_ms,
+                      .tombstone_grace_ms = g_.tombstone_grace_ms,
+                      .events = [this, i](const events::NodeEvent& e) { OnServerEvent(i, e); }};
+  auto server = GridServer::Open(sim_.env(i), std::move(o));
+  if (!server.ok()) {
+    run_.Violate(Invariant::kGridDurability,
+                 fmt::format("server n{} could not start from its storage: {}", i,
+                             server.status().message()));
+    return;
+  }
+  servers_[i] = std::move(*server);
+  started_at_ns_[i] = sim_.now_ns();
+  if (leaving_[i]) servers_[i]->Leave();
+}
+
+void GridCluster::StartClient(int c) {
+  const int node = ClientNode(c);
+  GridClientOptions o{.node_id = sim_.node_id(node),
+                      .servers = seeds_,
+                      .first_server = static_cast<size_t>(c),
+                      .push_interval_ms = g_.client_push_interval_ms,
+                      .sync_interval_ms = g_.client_sync_interval_ms,
+                      .server_timeout_ms = g_.client_timeout_ms,
+                      .start_online = !offline_[c],
+                      .events = [this, c](const events::NodeEvent& e) { OnClientEvent(c, e); }};
+  auto client = GridClient::Open(sim_.env(node), std::move(o));
+  if (!client.ok()) {
+    run_.Violate(Invariant::kGridDurability,
+                 fmt::format("client n{} could not start from its storage: {}", node,
+                             client.status().message()));
+    return;
+  }
+  clients_[c] = std::move(*client);
+  clients_[c]->Open(MapOf(c));
+  Subscribe(c);
+}
+
+// Subscriptions are volatile: a (re)started client subscribes again; the replay starts over.
+void GridCluster::Subscribe(int c) {
+  streams_[c].clear();
+  const int subs = std::min<int>(s_.subscriptions_per_node, QueryTemplates().size());
+  for (int j = 0; j < subs; ++j) {
+    auto replay = std::make_unique<Replay>();
+    replay->query_template = (static_cast<size_t>(c) + j) % QueryTemplates().size();
+    Replay* r = replay.get();
+    auto id = clients_[c]->Subscribe(MapOf(c), QueryTemplates()[replay->query_template],
+                                     [r](const LiveDelta& d) {
+                                       if (d.kind == DeltaKind::kLeave) {
+                                         r->rows.erase(std::string(d.row.key));
+                                       } else {
+                                         r->rows[std::string(d.row.key)] = *d.row.value;
+                                       }
+                                     });
+    SG_ASSERT(id.ok());  // The templates are valid queries.
+    replay->id = *id;
+    streams_[c].push_back(std::move(replay));
+  }
+}
+
+void GridCluster::StopNode(int i) {
+  if (IsServer(i)) {
+    servers_[i].reset();
+  } else {
+    clients_[i - servers_total_].reset();
+  }
+}
+
+void GridCluster::Shutdown() {
+  clients_.clear();
+  servers_.clear();
+}
+
+void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
+  const std::string name = fmt::format("n{}", i);
+  if (const auto* a = std::get_if<events::OpApplied>(&e)) {
+    ++checks_;
+    auto v = history_.OnApplied(name, disk_[i], a->partition, a->client, a->seq, a->ts);
+    if (run_.On(Invariant::kGridExactlyOnce)) run_.Violate(v);
+  } else if (std::holds_alternative<events::OpAcknowledged>(e) ||
+             std::holds_alternative<events::StateAcknowledged>(e)) {
+    if (!run_.On(Invariant::kGridStorageAcks)) return;
+    ++checks_;
+    run_.Violate(invariants::CheckStorageAck(name, sim_.storage(i).failed(), e));
+  } else if (const auto* f = std::get_if<events::StorageFailed>(&e)) {
+    sim_.TraceFault(i, fmt::format("storage error n{}: {}", i, f->error));
+  }
+}
+
+void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
+  if (const auto* a = std::get_if<events::AckReceived>(&e)) {
+    history_.OnAcked(a->map, a->key, a->ts, a->concern, sim_.now_ns());
+  } else if (const auto* l = std::get_if<events::OpLogged>(&e)) {
+    history_.OnLogged(sim_.node_id(ClientNode(c)), l->seq);
+  } else if (const auto* f = std::get_if<events::StorageFailed>(&e)) {
+    sim_.TraceFault(ClientNode(c), fmt::format("storage error n{}: {}", ClientNode(c), f->error));
+  }
+}
+
+// ------------------------------------------------------------------ fault targets
+
+int GridCluster::PickCrash(Random& r) {
+  if (g_.clients > 0 && r.Uniform(100) < g_.client_crash_pct) {
+    return ClientNode(static_cast<int>(r.Uniform(g_.clients)));
+  }
+  const int i = static_cast<int>(r.Uniform(servers_total_));
+  return started_[i] && !retired_[i] ? i : -1;
+}
+
+// A REPLICATED acknowledgement promised that another server already holds the write.
+void GridCluster::BeforeDiskLoss(int i) {
+  if (run_.On(Invariant::kGridDurability)) CheckHeldElsewhere(i);
+}
+
+void GridCluster::AfterDiskLoss(int i) {
+  ++disk_[i];
+  history_.OnDiskLost(sim_.now_ns());
+}
+
+void GridCluster::SetOffline(int c, bool offline) {
+  offline_[c] = offline;
+  sim_.TraceFault(ClientNode(c),
+                  fmt::format("{} n{}", offline ? "offline" : "online", ClientNode(c)));
+  if (!clients_[c]) return;
+  if (offline) {
+    clients_[c]->GoOffline();
+  } else {
+    clients_[c]->GoOnline();
+  }
+}
+
+void GridCluster::Join(int i) {
+  started_[i] = true;
+  sim_.TraceFault(i, fmt::format("join n{}", i));
+  if (sim_.alive(i)) StartNode(i);
+}
+
+void GridCluster::BeginLeave(int i) {
+  if (!started_[i] || leaving_[i]) return;
+  // Never let the last active server leave.
+  int active = 0;
+  for (int j = 0; j < servers_total_; ++j) active += Active(j) ? 1 : 0;
+  if (active <= 1) return;
+  leaving_[i] = true;
+  sim_.TraceFault(i, fmt::format("leave n{}", i));
+  if (servers_[i]) servers_[i]->Leave();
+  PollLeft(i);
+}
+
+void GridCluster::PollLeft(int i) {
+  if (servers_[i] && servers_[i]->left()) {
+    retired_[i] = true;
+    sim_.TraceFault(i, fmt::format("left n{}", i));
+    sim_.Crash(i);  // Stops it for good (StartServer ignores retired servers).
+    return;
+  }
+  sim_.At(sim_.now_ns() + 100 * kNsPerMs, [this, i] { PollLeft(i); });
+}
+
+// ------------------------------------------------------------------ workload
+
+void GridCluster::ScheduleWorkload() {
+  if (s_.ops_per_sec > 0 && g_.clients > 0) ScheduleNextOp();
+}
+
+void GridCluster::ScheduleNextOp() {
+  const uint64_t gap = sim::Exponential(workload_, 1'000'000'000 / s_.ops_per_sec);
+  const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
+  if (at >= s_.duration_ms * kNsPerMs) return;
+  sim_.At(at, [this] {
+    DoOp(static_cast<int>(workload_.Uniform(g_.clients)));
+    ScheduleNextOp();
+  });
+}
+
+void GridCluster::DoOp(int c) {
+  const int node = ClientNode(c);
+  if (!clients_[c] || sim_.paused(node)) return;
+  GridClient& client = *clients_[c];
+  Random& r = client_random_[c];
+  const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+  const uint32_t remove_weight = s_.mix.lww_remove;
+  const bool remove =
+      r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) < remove_weight;
+  const uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
+  msg::WriteConcern concern = msg::WriteConcern::kReplicated;
+  if (pick < g_.fire_and_forget) {
+    concern = msg::WriteConcern::kFireAndForget;
+  } else if (pick < g_.fire_and_forget + g_.applied) {
+    concern = msg::WriteConcern::kApplied;
+  }
+  std::string text;
+  if (remove) {
+    const uint64_t seq = client.Remove(MapOf(c), key, concern);
+    text = fmt::format("c{} remove {} {} #{}", c, key, msg::WriteConcernName(concern), seq);
+  } else {
+    Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
+                 {"age", static_cast<int64_t>(r.Uniform(100))},
+                 {"by", sim_.node_id(node)}};
+    text = fmt::format("c{} set {} {} {}", c, key, doc.ToString(), msg::WriteConcernName(concern));
+    const uint64_t seq = client.Set(MapOf(c), key, std::move(doc), concern);
+    text += fmt::format(" #{}", seq);
+  }
+  ++ops_;
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, Digest(text),
+                      [&] { return text; });
+}
+
+// ------------------------------------------------------------------ checks
+
+std::vector<invariants::Holder> GridCluster::HoldersExcept(int lost) const {
+  std::vector<invariants::Holder> out;
+  for (int j = 0; j < servers_total_; ++j) {
+    if (j == lost || !servers_[j]) continue;
+    const GridServer* s = servers_[j].get();
+    out.push_back({fmt::format("n{}", j), [s](uint32_t p) { return s->partition(p); }});
+  }
+  return out;
+}
+
+// The promise covers one server failure at a time: check only when every other server is up and
+// has been for long enough to catch up (suspicion, a pull, anti-entropy rounds). Also run every
+// check_interval_ms of the safety phase (lost = -1), so a migration that drops data is seen
+// before a client's repair could restore it.
+void GridCluster::CheckHeldElsewhere(int lost) {
+  const uint64_t settle_ns =
+      (g_.suspect_after_ms + 3 * g_.anti_entropy_interval_ms + 2 * g_.retry_interval_ms) * kNsPerMs;
+  for (int j = 0; j < servers_total_; ++j) {
+    if (j == lost || !Active(j)) continue;
+    if (!servers_[j] || sim_.now_ns() - started_at_ns_[j] < settle_ns) return;
+  }
+  checks_ += history_.replicated().size();
+  run_.Violate(invariants::CheckHeldElsewhere(history_, HoldersExcept(lost),
+                                              lost >= 0 ? fmt::format("n{}", lost) : ""));
+}
+
+void GridCluster::PeriodicCheck() {
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kCheck, -1, -1, 0,
+                      [] { return std::string("replicated writes held"); });
+  if (run_.On(Invariant::kGridDurability)) CheckHeldElsewhere(-1);
+}
+
+const GridServer* GridCluster::ServerById(const NodeId& id) const {
+  for (int i = 0; i < servers_total_; ++i) {
+    if (servers_[i] && sim_.node_id(i) == id) return servers_[i].get();
+  }
+  return nullptr;
+}
+
+std::optional<Unconverged> GridCluster::Probe(bool full) {
+  ++checks_;
+  std::vector<invariants::ServerView> servers;
+  for (int i = 0; i < servers_total_; ++i) {
+    servers.push_back(
+        {fmt::format("n{}", i), Active(i), leaving_[i] && !retired_[i], servers_[i].get()});
+  }
+  std::vector<invariants::ClientView> clients;
+  for (int c = 0; c < g_.clients; ++c) {
+    invariants::ClientView v{fmt::format("n{}", ClientNode(c)), clients_[c] != nullptr, 0,
+                             MapOf(c)};
+    if (const GridClient* client = clients_[c].get()) {
+      v.op_log = client->op_log().size();
+      // Probes use the client's maintained digests; the quiescence check recomputes them from
+      // the records, so a digest bug cannot hide a difference.
+      PartitionDigests mine;
+      const auto m = client->maps().find(v.map);
+      if (full && m != client->maps().end()) {
+        for (const auto& [key, record] : m->second->records()) {
+          mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
+        }
+      }
+      for (uint32_t p = 0; p < kPartitionCount; ++p) {
+        v.digests[p] = full ? mine.of(p) : client->MapDigest(v.map, p);
+      }
+    }
+    clients.push_back(std::move(v));
+  }
+  if (auto d = invariants::FindGridDifference(servers, clients)) {
+    return Unconverged{d->invariant, d->detail};
+  }
+  if (s_.subscriptions_per_node > 0 && run_.On(Invariant::kGridLiveQueries)) {
+    const GridServer* first = nullptr;
+    for (int i = 0; i < servers_total_ && first == nullptr; ++i) {
+      if (Active(i)) first = servers_[i].get();
+    }
+    if (auto v = LiveQueriesUnmatched(first->table())) return Unconverged{v->invariant, v->detail};
+  }
+  return std::nullopt;
+}
+
+std::optional<invariants::Violation> GridCluster::LiveQueriesUnmatched(
+    const PartitionTable& table) {
+  std::vector<invariants::SubscriptionView> subs;
+  for (int c = 0; c < g_.clients; ++c) {
+    if (!clients_[c]) continue;
+    for (const auto& replay : streams_[c]) {
+      ++checks_;
+      const MergedQuery* merged = clients_[c]->subscription(replay->id);
+      SG_ASSERT(merged != nullptr);
+      invariants::SubscriptionView v{fmt::format("n{}", ClientNode(c)), replay->id, MapOf(c),
+                                     &QueryTemplates()[replay->query_template], &replay->rows};
+      for (const RowRef& r : merged->Result()) v.merged_order.emplace_back(r.key);
+      subs.push_back(std::move(v));
+    }
+  }
+  const auto owner_partition = [this, &table](uint32_t p) -> const GridPartition* {
+    const GridServer* owner = ServerById(table.owner(p));
+    return owner ? owner->partition(p) : nullptr;
+  };
+  return invariants::CheckGridLiveQueries(subs, owner_partition, sim_.env(0).clock);
+}
+
+uint64_t GridCluster::QuiescenceWaitMs() const {
+  return 2 * std::max({g_.anti_entropy_interval_ms, g_.client_sync_interval_ms,
+                       g_.heartbeat_interval_ms});
+}
+
+// Tombstone GC keeps changing replicas after the grid converged, until every tombstone is past
+// the horizon: a difference that follows GC activity is progress, not divergence.
+uint64_t GridCluster::Progress() const {
+  uint64_t n = 0;
+  for (const auto& s : servers_) {
+    if (s) n += s->stats().tombstones_pruned + s->stats().records_forgotten;
+  }
+  for (const auto& c : clients_) {
+    if (c) n += c->stats().records_forgotten;
+  }
+  return n;
+}
+
+void GridCluster::FinalChecks() {
+  const GridServer* first = nullptr;
+  for (int i = 0; i < servers_total_ && first == nullptr; ++i) {
+    if (Active(i)) first = servers_[i].get();
+  }
+  if (run_.On(Invariant::kGridDurability) && first != nullptr) {
+    checks_ += history_.replicated().size() + history_.applied().size();
+    const PartitionTable& table = first->table();
+    run_.Violate(invariants::CheckHeldByOwners(history_, [this, &table](uint32_t p) {
+      const GridServer* owner = ServerById(table.owner(p));
+      return invariants::Holder{
+          table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
+    }));
+  }
+  if (run_.On(Invariant::kGridExactlyOnce)) {
+    ++checks_;
+    run_.Violate(invariants::CheckAllApplied(history_));
+  }
+}
+
+}  // namespace seedgrid::scenarios

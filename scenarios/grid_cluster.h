@@ -1,0 +1,102 @@
+// GridCluster: GridServers (the initial members, then one per scheduled join) and GridClients.
+// The safety phase runs client writes (LWW set/remove on the client's group map, each with a
+// write concern drawn from the scenario's weights) on random clients — online or offline — while
+// the fault injector crashes nodes, replaces disks, takes clients offline, fails storage writes
+// and syncs, and joins and retires servers. The checks are the pure functions of
+// invariants/grid_checks.h, fed from the nodes' events and their public read API.
+//
+// Node indexes: servers 0..servers_total-1, then the clients.
+#ifndef SEEDGRID_SCENARIOS_GRID_CLUSTER_H_
+#define SEEDGRID_SCENARIOS_GRID_CLUSTER_H_
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "engine/client/grid_client.h"
+#include "engine/cluster/grid_server.h"
+#include "invariants/grid_checks.h"
+#include "scenarios/cluster.h"
+
+namespace seedgrid::scenarios {
+
+class GridCluster final : public Cluster {
+ public:
+  explicit GridCluster(RunContext& run);
+
+  void StartNode(int i) override;
+  void StopNode(int i) override;
+  void ScheduleWorkload() override;
+  std::string SafetyText() const override;
+  void PeriodicCheck() override;
+  bool RestartsForLiveness(int i) const override {
+    return !IsServer(i) || (started_[i] && !retired_[i]);
+  }
+  std::optional<Unconverged> Probe(bool full) override;
+  uint64_t QuiescenceWaitMs() const override;
+  uint64_t Progress() const override;
+  void FinalChecks() override;
+  void Shutdown() override;
+  uint64_t ops() const override { return ops_; }
+  uint64_t checks() const override { return checks_; }
+
+  // FaultTargets.
+  int PickCrash(Random& r) override;
+  bool MayLoseDisk(int i) const override { return IsServer(i) && !retired_[i]; }
+  void BeforeDiskLoss(int i) override;
+  void AfterDiskLoss(int i) override;
+  int clients() const override { return g_.clients; }
+  void SetOffline(int c, bool offline) override;
+  bool offline(int c) const override { return offline_[c]; }
+  void Join(int i) override;
+  void BeginLeave(int i) override;
+
+ private:
+  // Per client, per subscription: the stream of deltas replayed into rows.
+  struct Replay {
+    uint64_t id = 0;
+    size_t query_template = 0;
+    std::map<std::string, Document> rows;
+  };
+
+  bool IsServer(int i) const { return i < servers_total_; }
+  int ClientNode(int c) const { return servers_total_ + c; }
+  // Started, not retired and not leaving: a server that should be a table member.
+  bool Active(int i) const { return started_[i] && !retired_[i] && !leaving_[i]; }
+  std::string MapOf(int c) const;
+  void StartServer(int i);
+  void StartClient(int c);
+  void Subscribe(int c);
+  void OnServerEvent(int i, const events::NodeEvent& e);
+  void OnClientEvent(int c, const events::NodeEvent& e);
+  void PollLeft(int i);
+  void ScheduleNextOp();
+  void DoOp(int c);
+  // grid_durability between failures (lost = -1) and at a disk loss.
+  void CheckHeldElsewhere(int lost);
+  std::vector<invariants::Holder> HoldersExcept(int lost) const;
+  const GridServer* ServerById(const NodeId& id) const;
+  std::optional<invariants::Violation> LiveQueriesUnmatched(const PartitionTable& table);
+
+  RunContext& run_;
+  const Scenario& s_;
+  const GridConfig& g_;
+  sim::Simulator& sim_;
+  Xoshiro256 workload_;
+  const int servers_total_;
+  std::vector<NodeId> seeds_;
+  std::vector<Xoshiro256> client_random_;
+  std::vector<bool> started_, leaving_, retired_, offline_;
+  std::vector<std::unique_ptr<GridServer>> servers_;
+  std::vector<std::unique_ptr<GridClient>> clients_;
+  std::vector<std::vector<std::unique_ptr<Replay>>> streams_;
+  std::vector<uint32_t> disk_;  // per server: disks replaced so far
+  std::vector<uint64_t> started_at_ns_;
+  invariants::GridHistory history_;
+  uint64_t checks_ = 0;
+  uint64_t ops_ = 0;
+};
+
+}  // namespace seedgrid::scenarios
+
+#endif  // SEEDGRID_SCENARIOS_GRID_CLUSTER_H_

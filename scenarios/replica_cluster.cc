@@ -1,0 +1,234 @@
+#include "scenarios/replica_cluster.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include "engine/base/assert.h"
+#include "invariants/convergence.h"
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+using invariants::Invariant;
+
+namespace {
+
+constexpr std::string_view kUsers = "users";
+constexpr std::string_view kTags = "tags";
+constexpr std::string_view kVisits = "visits";
+constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
+
+// The queries checked on every replica (indexed result vs scan) and used by subscriptions.
+std::vector<Query> CheckedQueries() {
+  return {
+      Query{Eq("city", "Oslo")},
+      Query{All(), {{"age", true}}, 5},
+      Query{In("city", {Value("Rome"), Value("Kyiv")}), {{"age", false}}, 3},
+      Query{And({Eq("city", "Lima"), Gte("age", int64_t{30})})},
+      Query{Between("age", int64_t{20}, int64_t{40})},
+      Query{Or({Eq("city", "Pune"), Lt("age", int64_t{10})}), {{"city", false}}},
+  };
+}
+
+uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
+
+}  // namespace
+
+ReplicaCluster::ReplicaCluster(RunContext& run, NodeHook on_node_start)
+    : run_(run),
+      s_(run.scenario),
+      sim_(run.sim),
+      on_node_start_(std::move(on_node_start)),
+      queries_(CheckedQueries()),
+      hlc_(s_.nodes),
+      workload_(sim::Substream(run.seed, "workload")),
+      checks_(sim::Substream(run.seed, "checks")) {
+  for (int i = 0; i < s_.nodes; ++i) {
+    node_random_.push_back(sim::Substream(run.seed, fmt::format("workload/n{}", i)));
+  }
+  nodes_.resize(s_.nodes);
+  subs_.resize(s_.nodes);
+}
+
+void ReplicaCluster::StartNode(int i) {
+  ReplicaNodeOptions o{
+      .replica = {.node_id = sim_.node_id(i)},
+      .peers = sim_.node_ids(),
+      .flush_interval_ms = s_.flush_interval_ms,
+      .anti_entropy_interval_ms = s_.anti_entropy_interval_ms,
+      .anti_entropy_fanout = s_.anti_entropy_fanout,
+      .indexes = {{std::string(kUsers), IndexKind::kHash, {"city"}},
+                  {std::string(kUsers), IndexKind::kNavigable, {"age"}}},
+      .on_merged_timestamp = [this, i](const Timestamp& ts) { hlc_.OnReceived(i, ts); }};
+  hlc_.OnRestart(i);
+  absl::StatusOr<std::unique_ptr<ReplicaNode>> node = ReplicaNode::Open(sim_.env(i), o);
+  if (!node.ok()) {
+    run_.Violate(Invariant::kConvergence, fmt::format("n{} could not restart from its storage: {}",
+                                                      i, node.status().message()));
+    return;
+  }
+  nodes_[i] = std::move(*node);
+  Replica& r = nodes_[i]->replica();
+  r.lww(kUsers);
+  r.orm(kTags);
+  r.counter(kVisits);
+  Subscribe(i);
+  if (on_node_start_) on_node_start_(i, *nodes_[i]);
+}
+
+void ReplicaCluster::Subscribe(int i) {
+  IndexedLwwMap* indexed = nodes_[i]->indexed_lww(kUsers);
+  SG_ASSERT(indexed != nullptr);
+  for (int q = 0; q < s_.subscriptions_per_node; ++q) {
+    auto sub = std::make_unique<invariants::ReplayedSubscription>();
+    sub->query = queries_[q % queries_.size()];
+    invariants::ReplayedSubscription* raw = sub.get();
+    absl::StatusOr<QueryEngine::Subscription> s =
+        indexed->Subscribe(sub->query, [raw](const LiveDelta& d) { raw->Apply(d); });
+    SG_ASSERT(s.ok());
+    sub->id = s->id;
+    for (const RowRef& row : s->initial) sub->keys.emplace(row.key);
+    subs_[i].push_back(std::move(sub));
+  }
+}
+
+void ReplicaCluster::StopNode(int i) {
+  nodes_[i].reset();
+  subs_[i].clear();
+}
+
+void ReplicaCluster::Shutdown() {
+  nodes_.clear();  // Destroy nodes (and their subscriptions) before the simulator.
+  subs_.clear();
+}
+
+std::vector<const Replica*> ReplicaCluster::Replicas() const {
+  std::vector<const Replica*> out;
+  for (const auto& n : nodes_) {
+    if (n) out.push_back(&n->replica());
+  }
+  return out;
+}
+
+void ReplicaCluster::ScheduleWorkload() {
+  if (s_.ops_per_sec > 0) ScheduleNextOp();
+}
+
+void ReplicaCluster::ScheduleNextOp() {
+  const uint64_t gap = sim::Exponential(workload_, 1'000'000'000 / s_.ops_per_sec);
+  const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
+  if (at >= s_.duration_ms * kNsPerMs) return;
+  sim_.At(at, [this] {
+    DoOp(static_cast<int>(workload_.Uniform(s_.nodes)));
+    ScheduleNextOp();
+  });
+}
+
+void ReplicaCluster::TraceOp(int i, const std::string& text) {
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, i, -1, Digest(text),
+                      [&] { return text; });
+}
+
+void ReplicaCluster::CheckLocal(int i, const Timestamp& ts) {
+  if (run_.On(Invariant::kHlc)) run_.Violate(hlc_.OnLocal(i, ts));
+}
+
+void ReplicaCluster::DoOp(int i) {
+  if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
+  ReplicaNode& node = *nodes_[i];
+  Random& r = node_random_[i];
+  const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+  uint64_t pick = r.Uniform(s_.mix.total());
+  const auto take = [&pick](uint32_t weight) {
+    if (pick < weight) return true;
+    pick -= weight;
+    return false;
+  };
+  if (take(s_.mix.lww_set)) {
+    Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
+                 {"age", static_cast<int64_t>(r.Uniform(100))},
+                 {"by", sim_.node_id(i)}};
+    const Timestamp ts = node.Set(kUsers, key, doc);
+    TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
+    CheckLocal(i, ts);
+    history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));
+  } else if (take(s_.mix.lww_remove)) {
+    const Timestamp ts = node.Remove(kUsers, key);
+    TraceOp(i, fmt::format("remove users {} {}", key, ts.ToString()));
+    CheckLocal(i, ts);
+    history_.LwwWrite(std::string(kUsers), key, ts, std::nullopt);
+  } else if (take(s_.mix.or_add)) {
+    Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
+    const Timestamp tag = node.Add(kTags, key, doc);
+    TraceOp(i, fmt::format("add tags {} {} {}", key, doc.ToString(), tag.ToString()));
+    CheckLocal(i, tag);
+    history_.OrAdd(std::string(kTags), key, tag, std::move(doc));
+  } else if (take(s_.mix.or_remove)) {
+    const Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
+    const std::vector<Timestamp> removed = node.RemoveValue(kTags, key, doc);
+    TraceOp(i, fmt::format("remove tags {} {} ({} tags)", key, doc.ToString(), removed.size()));
+    history_.OrRemove(std::string(kTags), key, removed);
+  } else if (take(s_.mix.counter)) {
+    const uint64_t by = 1 + r.Uniform(3);
+    if (node.Increment(kVisits, by).ok()) {
+      TraceOp(i, fmt::format("increment visits {}", by));
+      history_.CounterAdd(std::string(kVisits), static_cast<int64_t>(by));
+    }
+  } else {
+    DoQuery(i, r);
+  }
+}
+
+void ReplicaCluster::DoQuery(int i, Random& r) {
+  const Query& q = queries_[r.Uniform(queries_.size())];
+  const size_t page = r.Uniform(4);  // 0: one page; else pages of 1..3 rows via cursors
+  TraceOp(i, fmt::format("query {} pages of {}", ToString(q), page));
+  if (!run_.On(Invariant::kQueries)) return;
+  ++checks_run_;
+  run_.Violate(invariants::CheckQuery(sim_.node_id(i), *nodes_[i]->indexed_lww(kUsers), q,
+                                      sim_.env(i).clock.NowMs(), page));
+}
+
+std::optional<invariants::Violation> ReplicaCluster::CheckNode(int i, size_t page_size) {
+  if (!run_.On(Invariant::kQueries) || !nodes_[i]) return std::nullopt;
+  IndexedLwwMap& indexed = *nodes_[i]->indexed_lww(kUsers);
+  const uint64_t now_ms = sim_.env(i).clock.NowMs();
+  for (const Query& q : queries_) {
+    ++checks_run_;
+    if (auto v = invariants::CheckQuery(sim_.node_id(i), indexed, q, now_ms, page_size)) return v;
+  }
+  for (const auto& sub : subs_[i]) {
+    ++checks_run_;
+    if (auto v = invariants::CheckSubscription(sim_.node_id(i), indexed, *sub)) return v;
+  }
+  return std::nullopt;
+}
+
+void ReplicaCluster::PeriodicCheck() {
+  const int i = static_cast<int>(checks_.Uniform(s_.nodes));
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kCheck, i, -1, 0,
+                      [] { return std::string("queries and subscriptions"); });
+  run_.Violate(CheckNode(i, checks_.Uniform(4)));
+}
+
+std::optional<Unconverged> ReplicaCluster::Probe(bool /*full*/) {
+  const std::vector<const Replica*> replicas = Replicas();
+  if (replicas.size() != nodes_.size()) {
+    return Unconverged{Invariant::kConvergence, "a node is still down"};
+  }
+  // Records are compared too, not only Merkle roots, in every probe.
+  if (auto diff = invariants::CheckConvergence(replicas, 3)) {
+    return Unconverged{Invariant::kConvergence, diff->detail};
+  }
+  return std::nullopt;
+}
+
+void ReplicaCluster::FinalChecks() {
+  const Replica& first = nodes_[0]->replica();
+  if (run_.On(Invariant::kLwwModel)) run_.Violate(invariants::CheckLwwModel(history_, first));
+  if (run_.On(Invariant::kOrModel)) run_.Violate(invariants::CheckOrModel(history_, first));
+  if (run_.On(Invariant::kPnModel)) run_.Violate(invariants::CheckPnModel(history_, first));
+  for (int i = 0; i < s_.nodes && !run_.violated(); ++i) run_.Violate(CheckNode(i, 1 + i % 3));
+}
+
+}  // namespace seedgrid::scenarios

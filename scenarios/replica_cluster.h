@@ -1,0 +1,67 @@
+// ReplicaCluster: peer ReplicaNodes (timers, Merkle anti-entropy, durable pages, indexes and live
+// subscriptions), all replicating every map. The workload writes LWW-Maps, OR-Maps and a
+// PN-Counter and runs queries on random nodes. Checks: HLC monotonicity on every operation,
+// query/live-query correctness on one node per check interval; convergence (the Merkle roots and
+// records of every replica) when probed; at the end the LWW/OR/PN models against the history and
+// queries on every node.
+#ifndef SEEDGRID_SCENARIOS_REPLICA_CLUSTER_H_
+#define SEEDGRID_SCENARIOS_REPLICA_CLUSTER_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "engine/replica/replica_node.h"
+#include "invariants/history.h"
+#include "invariants/query_check.h"
+#include "scenarios/cluster.h"
+
+namespace seedgrid::scenarios {
+
+class ReplicaCluster final : public Cluster {
+ public:
+  using NodeHook = std::function<void(int node, ReplicaNode& replica_node)>;
+  ReplicaCluster(RunContext& run, NodeHook on_node_start);
+
+  void StartNode(int i) override;
+  void StopNode(int i) override;
+  void ScheduleWorkload() override;
+  std::string SafetyText() const override { return "replica nodes"; }
+  void PeriodicCheck() override;
+  std::optional<Unconverged> Probe(bool full) override;
+  uint64_t QuiescenceWaitMs() const override { return 2 * run_.scenario.anti_entropy_interval_ms; }
+  void FinalChecks() override;
+  void Shutdown() override;
+  uint64_t ops() const override { return history_.ops(); }
+  uint64_t checks() const override { return checks_run_ + hlc_.checked(); }
+  int PickCrash(Random& r) override { return static_cast<int>(r.Uniform(run_.scenario.nodes)); }
+
+ private:
+  std::vector<const Replica*> Replicas() const;
+  void ScheduleNextOp();
+  void TraceOp(int i, const std::string& text);
+  void CheckLocal(int i, const Timestamp& ts);
+  void DoOp(int i);
+  void DoQuery(int i, Random& r);
+  void Subscribe(int i);
+  std::optional<invariants::Violation> CheckNode(int i, size_t page_size);
+
+  RunContext& run_;
+  const Scenario& s_;
+  sim::Simulator& sim_;
+  NodeHook on_node_start_;
+  std::vector<Query> queries_;
+  invariants::History history_;
+  invariants::HlcMonitor hlc_;
+  Xoshiro256 workload_;
+  Xoshiro256 checks_;
+  std::vector<Xoshiro256> node_random_;
+  // Declared before nodes_ so it is destroyed after them (subscription callbacks point into it).
+  std::vector<std::vector<std::unique_ptr<invariants::ReplayedSubscription>>> subs_;
+  std::vector<std::unique_ptr<ReplicaNode>> nodes_;
+  uint64_t checks_run_ = 0;
+};
+
+}  // namespace seedgrid::scenarios
+
+#endif  // SEEDGRID_SCENARIOS_REPLICA_CLUSTER_H_

@@ -1,0 +1,80 @@
+#include "scenarios/swarm.h"
+
+#include <fmt/format.h>
+
+#include "sim/random.h"
+
+namespace seedgrid::scenarios {
+
+// Always consumes exactly two draws, whatever the range, so editing one kind's range (or turning
+// it off, as shrinking does) never moves another kind's draw. Ranges are at most 10^6 wide, so the
+// modulo bias is below 2^-44.
+uint32_t DrawRate(Random& r, const Range& range) {
+  const bool coin = r.Uniform(2) == 0;
+  const uint64_t word = r.Next64();
+  if (range.hi <= 0) return 0;
+  if (range.lo <= 0 && coin) return 0;  // Off for about half the seeds.
+  const uint64_t lo = static_cast<uint64_t>(std::max<int64_t>(range.lo, 1));
+  const uint64_t span = static_cast<uint64_t>(range.hi) - lo + 1;
+  return static_cast<uint32_t>(lo + word % span);
+}
+
+std::string SwarmDraw::ToString() const {
+  std::string text = fmt::format(
+      "loss={}ppm dup={}ppm reorder={}ppm partitions={}/min crashes={}/min pauses={}/min "
+      "clock_steps={}/min clogs={}/min buggify={}",
+      loss_ppm, duplicate_ppm, reorder_ppm, partitions_per_min, crashes_per_min, pauses_per_min,
+      clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
+  if (offline_per_min > 0) text += fmt::format(" offline={}/min", offline_per_min);
+  if (storage_errors_ppm > 0) text += fmt::format(" storage_errors={}ppm", storage_errors_ppm);
+  if (torn_writes) text += " torn_writes=on";
+  return text;
+}
+
+std::vector<sim::NodeClockParams> DrawClocks(const Scenario& s, uint64_t seed) {
+  Xoshiro256 clocks = sim::Substream(seed, "clocks");
+  std::vector<sim::NodeClockParams> out;
+  for (int i = 0; i < s.nodes; ++i) {
+    // Two statements: the order of the two draws must not be left to the compiler.
+    const int64_t offset = sim::SignedIn(clocks, s.clock_offset_ms.lo, s.clock_offset_ms.hi);
+    const int64_t drift = sim::SignedIn(clocks, s.clock_drift_ppm.lo, s.clock_drift_ppm.hi);
+    out.push_back({offset, drift});
+  }
+  return out;
+}
+
+SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
+  Xoshiro256 r = sim::Substream(seed, "swarm");
+  SwarmDraw d;
+  d.loss_ppm = DrawRate(r, s.swarm.loss_ppm);
+  d.duplicate_ppm = DrawRate(r, s.swarm.duplicate_ppm);
+  d.reorder_ppm = DrawRate(r, s.swarm.reorder_ppm);
+  d.partitions_per_min = DrawRate(r, s.swarm.partitions_per_min);
+  d.crashes_per_min = DrawRate(r, s.swarm.crashes_per_min);
+  d.pauses_per_min = DrawRate(r, s.swarm.pauses_per_min);
+  d.clock_steps_per_min = DrawRate(r, s.swarm.clock_steps_per_min);
+  d.clogs_per_min = DrawRate(r, s.swarm.clogs_per_min);
+  const bool buggify_coin = r.Uniform(2) == 0;  // Drawn even when the scenario disables it.
+  d.buggify = s.swarm.buggify && buggify_coin;
+  if (s.grid) {
+    Xoshiro256 grid = sim::Substream(seed, "grid-swarm");
+    d.offline_per_min = DrawRate(grid, s.grid->offline_per_min);
+    Xoshiro256 torn = sim::Substream(seed, "grid-torn");
+    d.torn_writes = s.grid->torn_writes && torn.Uniform(2) == 0;
+    Xoshiro256 storage = sim::Substream(seed, "storage-swarm");
+    d.storage_errors_ppm = DrawRate(storage, s.grid->storage_errors_ppm);
+  }
+  return d;
+}
+
+sim::SimulatorOptions SimOptionsFor(const Scenario& s, uint64_t seed, const SwarmDraw& swarm) {
+  sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes, .clocks = DrawClocks(s, seed)};
+  o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;
+  o.latency_min_hi_ns = static_cast<uint64_t>(s.latency_min_us.hi) * 1000;
+  o.latency_tail_mean_ns = s.latency_tail_mean_us * 1000;
+  o.events_max = s.events_max;
+  o.torn_writes = swarm.torn_writes;
+  return o;
+}
+
+}  // namespace seedgrid::scenarios
