@@ -61,7 +61,8 @@ Offset<fb::Document> Encoder::Doc(const Document& doc) {
     auto [type, v] = Val(value);
     fields.push_back(fb::CreateField(b_, name_offset, type, v));
   }
-  return fb::CreateDocument(b_, b_.CreateVector(fields));
+  auto fields_offset = b_.CreateVector(fields);
+  return fb::CreateDocument(b_, fields_offset);
 }
 
 Offset<fb::Document> Encoder::OptionalDoc(const std::optional<Document>& doc) {
@@ -109,8 +110,8 @@ OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& m
 }
 
 std::string Encoder::Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body) {
-  b_.Finish(fb::CreateEnvelope(b_, kWireProtocolVersion, sender, type, body),
-            fb::EnvelopeIdentifier());
+  auto envelope = fb::CreateEnvelope(b_, kWireProtocolVersion, sender, type, body);
+  b_.Finish(envelope, fb::EnvelopeIdentifier());
   return std::string(reinterpret_cast<const char*>(b_.GetBufferPointer()), b_.GetSize());
 }
 

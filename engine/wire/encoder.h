@@ -4,8 +4,8 @@
 // Contract:
 // - Deterministic: the same calls with the same values give the same bytes. The order of builder
 //   calls decides the bytes, and C++ leaves the evaluation order of function arguments
-//   unspecified (gcc and clang differ), so every builder call is its own statement: never pass
-//   the result of one Encoder/builder call as an argument of another in the same expression.
+//   unspecified (gcc and clang differ), so every builder call is its own statement: keep each
+//   result in a local and pass the locals (ci/check_determinism.py checks calls on b_).
 // - The decoder (decoder.h) mirrors every method here: Encoder::Lww <-> Decoder::Lww, ...
 // - REQUIRES: values are valid (what the decoder accepts); node ids are asserted.
 // - One Encoder encodes one message: construct, encode the body, Finish.
