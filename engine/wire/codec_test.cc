@@ -429,50 +429,6 @@ TEST(Codec, DecodesBuffersMadeByFlatc) {
             99u);
 }
 
-TEST(Codec, GridMessagesRoundTrip) {
-  const Timestamp ts{1'700'000'000'123, 4, "s1"};
-  const std::vector<msg::Body> bodies = {
-      msg::GridOps{"c7",
-                   "s0",
-                   2,
-                   {msg::GridOp{1, msg::WriteConcern::kReplicated, "users", "k1",
-                                Document{{"v", int64_t{3}}}, Timestamp{5, 0, "c7"}},
-                    msg::GridOp{2, msg::WriteConcern::kFireAndForget, "users", "k2", std::nullopt,
-                                Timestamp{6, 1, "c7"}}}},
-      msg::GridAck{{msg::GridOpAck{1, ts, msg::WriteConcern::kApplied, false},
-                    msg::GridOpAck{2, ts, msg::WriteConcern::kReplicated, true}}},
-      msg::PartitionState{9,
-                          270,
-                          msg::StatePurpose::kClientRepair,
-                          {msg::MapRecords{"users", {msg::LwwEntry{"k", LwwRecord{{}, ts, 5}}}}},
-                          {msg::ClientMark{"c7", 12, 10}},
-                          1'700'000'000'000},
-      msg::PartitionDigest{3, "users", {0, 17, 270}, {1, 2, 3}, true, "c7"},
-      msg::Heartbeat{4,
-                     "s0",
-                     {"s0", "s1"},
-                     true,
-                     {msg::PartitionDigest{0, "users", {5}, {99}, false, ""}},
-                     true,
-                     1'700'000'000'123},
-      msg::QuerySubscribe{7,
-                          "users",
-                          Query{Eq("city", Value{std::string("Oslo")}), {{"age", true}}, 5},
-                          "c7",
-                          {msg::QueryMark{"s0", 1'700'000'000'000'000, 3}},
-                          false},
-      msg::QuerySubscribe{8, "users", Query{}, "", {}, true},
-      msg::QueryUpdate{
-          7, 99, 0, 4, {1, 2, 270}, {"users", {msg::LwwEntry{"k", {Document{}, ts, {}}}}}},
-      msg::QueryUpdate{7, 99, 3, 4, {}, {"users", {msg::LwwEntry{"k", {std::nullopt, ts, {}}}}}}};
-  for (const msg::Body& body : bodies) {
-    const msg::Envelope e{"s1", body};
-    absl::StatusOr<msg::Envelope> back = DecodeMessage(EncodeMessage(e));
-    ASSERT_TRUE(back.ok()) << back.status();
-    EXPECT_EQ(*back, e) << msg::BodyName(body);
-  }
-}
-
 TEST(Codec, BadGridMessagesNameTheField) {
   const auto error_of = [](msg::Body body) {
     return std::string(

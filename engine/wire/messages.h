@@ -1,6 +1,15 @@
 // The engine's messages as plain C++ values. engine/wire/seedgrid.fbs is their wire form;
-// codec.h converts between the two. Add a message here, in the schema's Body union (append
-// only), and in codec.cc together.
+// codec.h converts between the two.
+//
+// msg::Body below is the message list: body names, the codec's encode and decode dispatch and
+// the round-trip and golden tests all come from it. To add a message M:
+//   1. its struct here, and M appended to msg::Body;
+//   2. table M in seedgrid.fbs, appended to its Body union (same order as msg::Body; checked at
+//      compile time);
+//   3. EncodeBody/DecodeBody for M: declared in body_codecs.h, defined in the family's
+//      *_messages.cc;
+//   4. Samples<msg::M> and its golden hashes in golden_test.cc (the test does not build
+//      without the samples).
 #ifndef SEEDGRID_ENGINE_WIRE_MESSAGES_H_
 #define SEEDGRID_ENGINE_WIRE_MESSAGES_H_
 
@@ -224,6 +233,7 @@ struct QueryUpdate {
   friend bool operator==(const QueryUpdate&, const QueryUpdate&) = default;
 };
 
+// The message list (see the top of this file). Append only, in the schema's union order.
 using Body =
     std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets, SyncLeafRequest,
                  SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe, GridOps, GridAck,

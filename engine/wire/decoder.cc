@@ -1,0 +1,224 @@
+#include "engine/wire/decoder.h"
+
+#include "engine/base/strings.h"
+#include "engine/merkle/merkle_tree.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid::wire_codec {
+
+absl::Status WireError(std::string_view where, std::string_view what) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}", where, what));
+}
+
+bool Decoder::Charge(size_t bytes) {
+  if (bytes > budget_left_) {
+    budget_left_ = 0;
+    budget_exceeded_ = true;
+    return false;
+  }
+  budget_left_ -= bytes;
+  return true;
+}
+
+absl::Status Decoder::BudgetError(std::string_view where) const {
+  return absl::InvalidArgumentError(
+      fmt::format("{}: decoded size exceeds the budget for this message size (the buffer repeats "
+                  "references to the same data)",
+                  where));
+}
+
+absl::Status Decoder::Error(std::string_view where, std::string_view what) const {
+  // Once the budget ran out, strings decode as empty and later checks fail for that reason:
+  // report the real cause.
+  if (budget_exceeded_) return BudgetError(where);
+  return WireError(where, what);
+}
+
+std::string Decoder::Str(const flatbuffers::String* in) {
+  if (in == nullptr || !Charge(kDecodeStringCharge + in->size())) return std::string();
+  return in->str();
+}
+
+absl::Status Decoder::Node(const flatbuffers::String* in, const std::string& where,
+                           std::string& out) {
+  out = Str(in);
+  if (absl::Status s = ValidateNodeId(out); !s.ok()) return Error(where, ToStd(s.message()));
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::OptionalNode(const flatbuffers::String* in, const std::string& where,
+                                   std::string& out) {
+  if (in == nullptr) return absl::OkStatus();
+  return Node(in, where, out);
+}
+
+absl::Status Decoder::MapName(const flatbuffers::String* in, const std::string& where,
+                              std::string& out) {
+  out = Str(in);
+  if (out.empty()) return Error(where, "map name must not be empty");
+  if (out.size() > kMapNameBytesMax) {
+    return Error(where,
+                 fmt::format("map name is {} bytes; at most {}", out.size(), kMapNameBytesMax));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::Path(const FbVector<uint8_t>* in, const std::string& where, size_t length_min,
+                           size_t length_max, std::vector<uint8_t>& out) {
+  out.clear();
+  if (in != nullptr) out.assign(in->begin(), in->end());
+  if (out.size() < length_min || out.size() > length_max) {
+    return Error(where, fmt::format("path has {} digits; expected {}..{}", out.size(), length_min,
+                                    length_max));
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] >= MerkleTree::kFanout) {
+      return Error(fmt::format("{}[{}]", where, i),
+                   fmt::format("digit {} out of range 0..15", out[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::Partition(uint32_t in, const std::string& where, uint32_t& out) {
+  if (in >= kWirePartitionCount) {
+    return Error(where,
+                 fmt::format("partition {} out of range 0..{}", in, kWirePartitionCount - 1));
+  }
+  out = in;
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::Partitions(const FbVector<uint32_t>* in, const std::string& where,
+                                 std::vector<uint32_t>& out) {
+  return Vector(in, where, kNoCharge, out, [this](uint32_t p, const std::string& at, uint32_t& v) {
+    return Partition(p, at, v);
+  });
+}
+
+absl::Status Decoder::Ts(const fb::Timestamp* in, const std::string& where, Timestamp& out) {
+  if (in == nullptr) return Error(where, "missing timestamp");
+  out.millis = in->millis();
+  out.counter = in->counter();
+  out.node_id = Str(in->node_id());
+  if (absl::Status s = ValidateNodeId(out.node_id); !s.ok()) {
+    return Error(where + ".node_id", ToStd(s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Decoder::Val(fb::Value type, const void* in, const std::string& where, Value& out) {
+  if (in == nullptr) return Error(where, "missing value");
+  switch (type) {
+    case fb::Value::NullValue:
+      out = std::monostate{};
+      return absl::OkStatus();
+    case fb::Value::BoolValue:
+      out = static_cast<const fb::BoolValue*>(in)->v();
+      return absl::OkStatus();
+    case fb::Value::IntValue:
+      out = static_cast<int64_t>(static_cast<const fb::IntValue*>(in)->v());
+      return absl::OkStatus();
+    case fb::Value::DoubleValue:
+      out = static_cast<const fb::DoubleValue*>(in)->v();
+      return absl::OkStatus();
+    case fb::Value::StringValue:
+      out = Str(static_cast<const fb::StringValue*>(in)->v());
+      return absl::OkStatus();
+    case fb::Value::StringListValue: {
+      StringList list;
+      const auto* v = static_cast<const fb::StringListValue*>(in)->v();
+      if (!Charge(kDecodeElementCharge * v->size())) return BudgetError(where);
+      list.reserve(v->size());
+      for (const auto* s : *v) list.push_back(Str(s));
+      out = std::move(list);
+      return absl::OkStatus();
+    }
+    default:
+      return Error(where, fmt::format("unknown value type {}", static_cast<int>(type)));
+  }
+}
+
+absl::Status Decoder::Doc(const fb::Document* in, const std::string& where, Document& out) {
+  out = Document();
+  if (in == nullptr) return Error(where, "missing document");
+  std::optional<std::string> previous;
+  return Elements(in->fields(), where + ".fields", kDecodeElementCharge,
+                  [&](const fb::Field* f, const std::string& at) {
+                    std::string name = Str(f->name());
+                    if (previous && !(*previous < name)) {
+                      return Error(at + ".name",
+                                   fmt::format("'{}' is not after '{}' (fields must be sorted "
+                                               "and unique)",
+                                               name, *previous));
+                    }
+                    Value value;
+                    SG_RETURN_IF_ERROR(Val(f->value_type(), f->value(), at + ".value", value));
+                    previous = name;
+                    out.Set(std::move(name), std::move(value));
+                    return absl::OkStatus();
+                  });
+}
+
+absl::Status Decoder::OptionalDoc(const fb::Document* in, const std::string& where,
+                                  std::optional<Document>& out) {
+  out.reset();
+  if (in == nullptr) return absl::OkStatus();
+  Document doc;
+  SG_RETURN_IF_ERROR(Doc(in, where, doc));
+  out = std::move(doc);
+  return absl::OkStatus();
+}
+
+std::optional<uint64_t> Decoder::Ttl(flatbuffers::Optional<uint64_t> in) {
+  return in ? std::optional<uint64_t>(*in) : std::nullopt;
+}
+
+absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const std::string& where,
+                          std::vector<msg::LwwEntry>& out) {
+  return Vector(in, where, kDecodeElementCharge, out,
+                [this](const fb::LwwRecord* r, const std::string& at, msg::LwwEntry& e) {
+                  e.key = Str(r->key());
+                  SG_RETURN_IF_ERROR(Ts(r->ts(), at + ".ts", e.record.ts));
+                  SG_RETURN_IF_ERROR(OptionalDoc(r->value(), at + ".value", e.record.value));
+                  e.record.ttl_ms = Ttl(r->ttl_ms());
+                  return absl::OkStatus();
+                });
+}
+
+absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const std::string& where,
+                         std::vector<msg::OrKeyState>& out) {
+  const auto item = [this](const fb::OrRecord* r, const std::string& at, OrRecord& rec) {
+    SG_RETURN_IF_ERROR(Ts(r->tag(), at + ".tag", rec.tag));
+    SG_RETURN_IF_ERROR(Doc(r->value(), at + ".value", rec.value));
+    rec.ttl_ms = Ttl(r->ttl_ms());
+    return absl::OkStatus();
+  };
+  const auto tombstone = [this](const fb::Timestamp* t, const std::string& at, Timestamp& ts) {
+    return Ts(t, at, ts);
+  };
+  return Vector(
+      in, where, kDecodeElementCharge, out,
+      [&](const fb::OrKeyState* k, const std::string& at, msg::OrKeyState& e) {
+        e.key = Str(k->key());
+        SG_RETURN_IF_ERROR(Vector(k->items(), at + ".items", kDecodeElementCharge, e.items, item));
+        return Vector(k->tombstones(), at + ".tombstones", kDecodeElementCharge, e.tombstones,
+                      tombstone);
+      });
+}
+
+absl::Status Decoder::Map(const fb::MapRecords* in, const std::string& where,
+                          msg::MapRecords& out) {
+  SG_RETURN_IF_ERROR(MapName(in->map_name(), where + ".map_name", out.map_name));
+  return Lww(in->lww(), where + ".lww", out.lww);
+}
+
+absl::Status Decoder::Maps(const FbTables<fb::MapRecords>* in, const std::string& where,
+                           std::vector<msg::MapRecords>& out) {
+  return Vector(in, where, kDecodeElementCharge, out,
+                [this](const fb::MapRecords* r, const std::string& at, msg::MapRecords& m) {
+                  return Map(r, at, m);
+                });
+}
+
+}  // namespace seedgrid::wire_codec

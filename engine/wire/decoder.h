@@ -1,0 +1,138 @@
+// Decoder: reads msg:: values out of one verified FlatBuffers wire message. Internal to
+// engine/wire; callers use DecodeMessage (codec.h), which runs the FlatBuffers verifier first, so
+// every offset here is in bounds and every required field present.
+//
+// Contract:
+// - Mirrors the encoder (encoder.h): Encoder::Lww <-> Decoder::Lww, ... Each method checks the
+//   semantic rules of what it reads and reports a failure as an InvalidArgument naming the path,
+//   e.g. "OpBatch.lww[3].ts.node_id: node id must not be empty"; never a crash.
+// - Owns the decode budget. FlatBuffers lets many offsets point at one table or string, and the
+//   verifier checks each in constant time, so a 1 MB message can name the same 1 MB string a
+//   million times. Decoding charges every string and every element against a budget
+//   proportional to the message size and fails when it runs out. Once the budget is exceeded,
+//   strings read as empty and every error reports the budget (the real cause).
+// - One Decoder decodes one message; it holds no global or thread-local state.
+#ifndef SEEDGRID_ENGINE_WIRE_DECODER_H_
+#define SEEDGRID_ENGINE_WIRE_DECODER_H_
+
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "engine/wire/messages.h"
+#include "engine/wire/seedgrid_generated.h"
+
+#ifndef SG_RETURN_IF_ERROR
+#define SG_RETURN_IF_ERROR(expr)                       \
+  do {                                                 \
+    if (absl::Status _s = (expr); !_s.ok()) return _s; \
+  } while (false)
+#endif
+
+namespace seedgrid::wire_codec {
+
+namespace fb = ::seedgrid::wire;
+using flatbuffers::Offset;
+
+template <typename T>
+using FbVector = flatbuffers::Vector<T>;
+template <typename T>
+using FbTables = flatbuffers::Vector<Offset<T>>;
+
+// The budget: kDecodeBytesPerWireByte × the message size + kDecodeBytesSlack. Legitimate
+// messages decode to a few times their own size.
+inline constexpr size_t kDecodeBytesPerWireByte = 8;
+inline constexpr size_t kDecodeBytesSlack = 64 * 1024;
+inline constexpr size_t kDecodeElementCharge = 48;  // per table or vector element
+inline constexpr size_t kDecodeStringCharge = 32;   // per string, plus its bytes
+inline constexpr size_t kNoCharge = 0;              // elements charged by what decodes them
+
+// InvalidArgument "where: what", for errors found before decoding starts.
+absl::Status WireError(std::string_view where, std::string_view what);
+
+class Decoder {
+ public:
+  explicit Decoder(size_t message_bytes)
+      : budget_left_(kDecodeBytesPerWireByte * message_bytes + kDecodeBytesSlack) {}
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // ---- Budget and errors.
+  // Takes `bytes` from the budget; false (and exceeded from then on) when they are not left.
+  bool Charge(size_t bytes);
+  bool exceeded() const { return budget_exceeded_; }
+  absl::Status BudgetError(std::string_view where) const;
+  // WireError, or BudgetError once the budget was exceeded.
+  absl::Status Error(std::string_view where, std::string_view what) const;
+
+  // ---- Strings, nodes, names. Absent strings read as empty.
+  std::string Str(const flatbuffers::String* in);
+  absl::Status Node(const flatbuffers::String* in, const std::string& where, std::string& out);
+  // Absent: out stays empty. Present: a valid node id.
+  absl::Status OptionalNode(const flatbuffers::String* in, const std::string& where,
+                            std::string& out);
+  absl::Status MapName(const flatbuffers::String* in, const std::string& where, std::string& out);
+  // A Merkle path of length_min..length_max digits, each 0..15.
+  absl::Status Path(const FbVector<uint8_t>* in, const std::string& where, size_t length_min,
+                    size_t length_max, std::vector<uint8_t>& out);
+  absl::Status Partition(uint32_t in, const std::string& where, uint32_t& out);
+  // Uncharged: the caller charges the vector as a whole.
+  absl::Status Partitions(const FbVector<uint32_t>* in, const std::string& where,
+                          std::vector<uint32_t>& out);
+
+  // ---- Shared tables.
+  absl::Status Ts(const fb::Timestamp* in, const std::string& where, Timestamp& out);
+  absl::Status Val(fb::Value type, const void* in, const std::string& where, Value& out);
+  absl::Status Doc(const fb::Document* in, const std::string& where, Document& out);
+  // Absent: nullopt.
+  absl::Status OptionalDoc(const fb::Document* in, const std::string& where,
+                           std::optional<Document>& out);
+  static std::optional<uint64_t> Ttl(flatbuffers::Optional<uint64_t> in);
+  absl::Status Lww(const FbTables<fb::LwwRecord>* in, const std::string& where,
+                   std::vector<msg::LwwEntry>& out);
+  absl::Status Or(const FbTables<fb::OrKeyState>* in, const std::string& where,
+                  std::vector<msg::OrKeyState>& out);
+  absl::Status Map(const fb::MapRecords* in, const std::string& where, msg::MapRecords& out);
+  absl::Status Maps(const FbTables<fb::MapRecords>* in, const std::string& where,
+                    std::vector<msg::MapRecords>& out);
+
+  // ---- The vector pattern. For each element of `in` (absent: none), in order: charges
+  // charge_each bytes (a budget error names "where[i]"), then calls
+  // decode_one(element, "where[i]") -> absl::Status; stops at the first error.
+  template <typename T, typename Fn>
+  absl::Status Elements(const FbVector<T>* in, std::string_view where, size_t charge_each,
+                        Fn&& decode_one) {
+    const flatbuffers::uoffset_t size = in == nullptr ? 0 : in->size();
+    for (flatbuffers::uoffset_t i = 0; i < size; ++i) {
+      const std::string at = fmt::format("{}[{}]", where, i);
+      if (!Charge(charge_each)) return BudgetError(at);
+      SG_RETURN_IF_ERROR(decode_one(in->Get(i), at));
+    }
+    return absl::OkStatus();
+  }
+  // Elements(), appending to `out` what decode_one(element, at, Out&) decoded.
+  template <typename T, typename Out, typename Fn>
+  absl::Status Vector(const FbVector<T>* in, std::string_view where, size_t charge_each,
+                      std::vector<Out>& out, Fn&& decode_one) {
+    return Elements(in, where, charge_each, [&](auto element, const std::string& at) {
+      Out value;
+      SG_RETURN_IF_ERROR(decode_one(element, at, value));
+      out.push_back(std::move(value));
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  size_t budget_left_;
+  bool budget_exceeded_ = false;
+};
+
+}  // namespace seedgrid::wire_codec
+
+#endif  // SEEDGRID_ENGINE_WIRE_DECODER_H_

@@ -1,0 +1,118 @@
+#include "engine/wire/encoder.h"
+
+#include "engine/base/assert.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid::wire_codec {
+
+Offset<flatbuffers::String> Encoder::OptionalString(std::string_view s) {
+  if (s.empty()) return 0;
+  return b_.CreateString(s);
+}
+
+Offset<flatbuffers::String> Encoder::Node(std::string_view node_id) {
+  SG_ASSERT(ValidateNodeId(node_id).ok());
+  return b_.CreateString(node_id);
+}
+
+Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Encoder::Strings(
+    const std::vector<std::string>& strings) {
+  return b_.CreateVectorOfStrings(strings);
+}
+
+Offset<fb::Timestamp> Encoder::Ts(const Timestamp& ts) {
+  auto node_id = Node(ts.node_id);
+  return fb::CreateTimestamp(b_, ts.millis, ts.counter, node_id);
+}
+
+std::pair<fb::Value, Offset<void>> Encoder::Val(const Value& value) {
+  switch (TypeOf(value)) {
+    case ValueType::kNull:
+      return {fb::Value::NullValue, fb::CreateNullValue(b_).Union()};
+    case ValueType::kBool:
+      return {fb::Value::BoolValue, fb::CreateBoolValue(b_, std::get<bool>(value)).Union()};
+    case ValueType::kInt:
+      return {fb::Value::IntValue, fb::CreateIntValue(b_, std::get<int64_t>(value)).Union()};
+    case ValueType::kDouble: {
+      // FlatBuffers omits scalars equal to their default, and -0.0 == 0.0: force the write so
+      // the sign of zero survives (values are compared bit-exactly). Found by the fuzzer.
+      b_.ForceDefaults(true);
+      auto v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
+      b_.ForceDefaults(false);
+      return {fb::Value::DoubleValue, v};
+    }
+    case ValueType::kString: {
+      auto str = b_.CreateString(std::get<std::string>(value));
+      return {fb::Value::StringValue, fb::CreateStringValue(b_, str).Union()};
+    }
+    case ValueType::kList: {
+      auto list = Strings(std::get<StringList>(value));
+      return {fb::Value::StringListValue, fb::CreateStringListValue(b_, list).Union()};
+    }
+  }
+  SG_ASSERT(false);
+}
+
+Offset<fb::Document> Encoder::Doc(const Document& doc) {
+  std::vector<Offset<fb::Field>> fields;
+  fields.reserve(doc.size());
+  for (const auto& [name, value] : doc) {
+    auto name_offset = b_.CreateString(name);
+    auto [type, v] = Val(value);
+    fields.push_back(fb::CreateField(b_, name_offset, type, v));
+  }
+  auto fields_offset = b_.CreateVector(fields);
+  return fb::CreateDocument(b_, fields_offset);
+}
+
+Offset<fb::Document> Encoder::OptionalDoc(const std::optional<Document>& doc) {
+  if (!doc) return 0;
+  return Doc(*doc);
+}
+
+flatbuffers::Optional<uint64_t> Encoder::Ttl(const std::optional<uint64_t>& ttl) {
+  return ttl ? flatbuffers::Optional<uint64_t>(*ttl) : flatbuffers::nullopt;
+}
+
+OffsetVector<fb::LwwRecord> Encoder::Lww(const std::vector<msg::LwwEntry>& entries) {
+  return Vector(entries, [this](const msg::LwwEntry& e) {
+    auto key = b_.CreateString(e.key);
+    auto ts = Ts(e.record.ts);
+    auto value = OptionalDoc(e.record.value);
+    return fb::CreateLwwRecord(b_, key, ts, value, Ttl(e.record.ttl_ms));
+  });
+}
+
+OffsetVector<fb::OrKeyState> Encoder::Or(const std::vector<msg::OrKeyState>& entries) {
+  return Vector(entries, [this](const msg::OrKeyState& e) {
+    auto key = b_.CreateString(e.key);
+    auto items = Offsets(e.items, [this](const OrRecord& r) {
+      auto tag = Ts(r.tag);
+      auto doc = Doc(r.value);
+      return fb::CreateOrRecord(b_, tag, doc, Ttl(r.ttl_ms));
+    });
+    auto tombstones = Offsets(e.tombstones, [this](const Timestamp& t) { return Ts(t); });
+    // Both vectors are written after all their elements (the historical byte order).
+    auto items_offset = b_.CreateVector(items);
+    auto tombstones_offset = b_.CreateVector(tombstones);
+    return fb::CreateOrKeyState(b_, key, items_offset, tombstones_offset);
+  });
+}
+
+Offset<fb::MapRecords> Encoder::Map(const msg::MapRecords& map) {
+  auto name = b_.CreateString(map.map_name);
+  auto lww = Lww(map.lww);
+  return fb::CreateMapRecords(b_, name, lww);
+}
+
+OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& maps) {
+  return Vector(maps, [this](const msg::MapRecords& m) { return Map(m); });
+}
+
+std::string Encoder::Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body) {
+  auto envelope = fb::CreateEnvelope(b_, kWireProtocolVersion, sender, type, body);
+  b_.Finish(envelope, fb::EnvelopeIdentifier());
+  return std::string(reinterpret_cast<const char*>(b_.GetBufferPointer()), b_.GetSize());
+}
+
+}  // namespace seedgrid::wire_codec

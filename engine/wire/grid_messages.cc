@@ -1,0 +1,153 @@
+// The grid (engine/cluster, engine/client): GridOps, GridAck, PartitionState, PartitionDigest,
+// Heartbeat. Each encoder is followed by its decoder, which reads the same fields in the same
+// order.
+#include "engine/wire/body_codecs.h"
+
+namespace seedgrid::wire_codec {
+namespace {
+
+absl::Status DecodeConcern(Decoder& d, fb::WriteConcern in, const std::string& where,
+                           msg::WriteConcern& out) {
+  if (static_cast<uint8_t>(in) > static_cast<uint8_t>(fb::WriteConcern::Replicated)) {
+    return d.Error(where, fmt::format("unknown write concern {}", static_cast<int>(in)));
+  }
+  out = static_cast<msg::WriteConcern>(in);
+  return absl::OkStatus();
+}
+
+Offset<fb::PartitionDigest> EncodeDigest(Encoder& e, const msg::PartitionDigest& m) {
+  auto name = e.OptionalString(m.map_name);
+  auto partitions = e.Scalars(m.partitions);
+  auto hashes = e.Scalars(m.hashes);
+  auto requester = e.OptionalString(m.requester);
+  return fb::CreatePartitionDigest(e.builder(), m.id, name, partitions, hashes, m.pull, requester);
+}
+absl::Status DecodeDigest(Decoder& d, const fb::PartitionDigest& in, const std::string& where,
+                          msg::PartitionDigest& m) {
+  m.id = in.id();
+  if (in.map_name() != nullptr) {
+    SG_RETURN_IF_ERROR(d.MapName(in.map_name(), where + ".map_name", m.map_name));
+  }
+  const size_t partitions = in.partitions() == nullptr ? 0 : in.partitions()->size();
+  const size_t hashes = in.hashes() == nullptr ? 0 : in.hashes()->size();
+  if (partitions != hashes) {
+    return d.Error(where, fmt::format("{} partitions but {} hashes", partitions, hashes));
+  }
+  if (!d.Charge(kDecodeElementCharge + 12 * partitions)) return d.BudgetError(where);
+  SG_RETURN_IF_ERROR(d.Partitions(in.partitions(), where + ".partitions", m.partitions));
+  if (in.hashes() != nullptr) m.hashes.assign(in.hashes()->begin(), in.hashes()->end());
+  m.pull = in.pull();
+  return d.OptionalNode(in.requester(), where + ".requester", m.requester);
+}
+
+}  // namespace
+
+Offset<fb::GridOps> EncodeBody(Encoder& e, const msg::GridOps& m) {
+  auto client = e.Node(m.client);
+  auto gateway = e.OptionalString(m.gateway);
+  auto ops = e.Vector(m.ops, [&e](const msg::GridOp& op) {
+    auto name = e.String(op.map_name);
+    auto key = e.String(op.key);
+    auto value = e.OptionalDoc(op.value);
+    auto ts = e.Ts(op.client_ts);
+    return fb::CreateGridOp(e.builder(), op.seq, static_cast<fb::WriteConcern>(op.concern), name,
+                            key, value, ts);
+  });
+  return fb::CreateGridOps(e.builder(), client, gateway, m.hops, ops);
+}
+absl::Status DecodeBody(Decoder& d, const fb::GridOps& in, msg::GridOps& m) {
+  SG_RETURN_IF_ERROR(d.Node(in.client(), "GridOps.client", m.client));
+  SG_RETURN_IF_ERROR(d.OptionalNode(in.gateway(), "GridOps.gateway", m.gateway));
+  m.hops = in.hops();
+  return d.Vector(in.ops(), "GridOps.ops", kDecodeElementCharge, m.ops,
+                  [&d](const fb::GridOp* op, const std::string& at, msg::GridOp& o) {
+                    o.seq = op->seq();
+                    if (o.seq == 0) return d.Error(at + ".seq", "seq must be at least 1");
+                    SG_RETURN_IF_ERROR(DecodeConcern(d, op->concern(), at + ".concern", o.concern));
+                    SG_RETURN_IF_ERROR(d.MapName(op->map_name(), at + ".map_name", o.map_name));
+                    o.key = d.Str(op->key());
+                    SG_RETURN_IF_ERROR(d.OptionalDoc(op->value(), at + ".value", o.value));
+                    return d.Ts(op->client_ts(), at + ".client_ts", o.client_ts);
+                  });
+}
+
+Offset<fb::GridAck> EncodeBody(Encoder& e, const msg::GridAck& m) {
+  auto acks = e.Vector(m.acks, [&e](const msg::GridOpAck& a) {
+    auto ts = e.Ts(a.ts);
+    return fb::CreateGridOpAck(e.builder(), a.seq, ts, static_cast<fb::WriteConcern>(a.level),
+                               a.duplicate);
+  });
+  return fb::CreateGridAck(e.builder(), acks);
+}
+absl::Status DecodeBody(Decoder& d, const fb::GridAck& in, msg::GridAck& m) {
+  return d.Vector(in.acks(), "GridAck.acks", kDecodeElementCharge, m.acks,
+                  [&d](const fb::GridOpAck* a, const std::string& at, msg::GridOpAck& ack) {
+                    ack.seq = a->seq();
+                    SG_RETURN_IF_ERROR(d.Ts(a->ts(), at + ".ts", ack.ts));
+                    SG_RETURN_IF_ERROR(DecodeConcern(d, a->level(), at + ".level", ack.level));
+                    ack.duplicate = a->duplicate();
+                    return absl::OkStatus();
+                  });
+}
+
+Offset<fb::PartitionState> EncodeBody(Encoder& e, const msg::PartitionState& m) {
+  auto maps = e.Maps(m.maps);
+  auto marks = e.Vector(m.applied, [&e](const msg::ClientMark& c) {
+    auto client = e.Node(c.client);
+    return fb::CreateClientMark(e.builder(), client, c.seq, c.prev);
+  });
+  return fb::CreatePartitionState(e.builder(), m.id, m.partition,
+                                  static_cast<fb::StatePurpose>(m.purpose), maps, marks,
+                                  m.pruned_below_ms);
+}
+absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::PartitionState& m) {
+  m.id = in.id();
+  SG_RETURN_IF_ERROR(d.Partition(in.partition(), "PartitionState.partition", m.partition));
+  if (static_cast<uint8_t>(in.purpose()) > static_cast<uint8_t>(fb::StatePurpose::ClientRepair)) {
+    return d.Error("PartitionState.purpose",
+                   fmt::format("unknown purpose {}", static_cast<int>(in.purpose())));
+  }
+  m.purpose = static_cast<msg::StatePurpose>(in.purpose());
+  SG_RETURN_IF_ERROR(d.Maps(in.maps(), "PartitionState.maps", m.maps));
+  SG_RETURN_IF_ERROR(
+      d.Vector(in.applied(), "PartitionState.applied", kDecodeElementCharge, m.applied,
+               [&d](const fb::ClientMark* c, const std::string& at, msg::ClientMark& mark) {
+                 SG_RETURN_IF_ERROR(d.Node(c->client(), at + ".client", mark.client));
+                 mark.seq = c->seq();
+                 mark.prev = c->prev();
+                 return absl::OkStatus();
+               }));
+  m.pruned_below_ms = in.pruned_below_ms();
+  return absl::OkStatus();
+}
+
+Offset<fb::PartitionDigest> EncodeBody(Encoder& e, const msg::PartitionDigest& m) {
+  return EncodeDigest(e, m);
+}
+absl::Status DecodeBody(Decoder& d, const fb::PartitionDigest& in, msg::PartitionDigest& m) {
+  return DecodeDigest(d, in, "PartitionDigest", m);
+}
+
+Offset<fb::Heartbeat> EncodeBody(Encoder& e, const msg::Heartbeat& m) {
+  auto author = e.OptionalString(m.table_author);
+  auto members = e.Strings(m.members);
+  auto digests =
+      e.Vector(m.digests, [&e](const msg::PartitionDigest& d) { return EncodeDigest(e, d); });
+  return fb::CreateHeartbeat(e.builder(), m.table_version, author, members, m.leaving, digests,
+                             m.has_digests, m.hlc_ms);
+}
+absl::Status DecodeBody(Decoder& d, const fb::Heartbeat& in, msg::Heartbeat& m) {
+  m.table_version = in.table_version();
+  SG_RETURN_IF_ERROR(d.OptionalNode(in.table_author(), "Heartbeat.table_author", m.table_author));
+  SG_RETURN_IF_ERROR(d.Vector(in.members(), "Heartbeat.members", kNoCharge, m.members,
+                              [&d](const flatbuffers::String* s, const std::string& at,
+                                   std::string& member) { return d.Node(s, at, member); }));
+  m.leaving = in.leaving();
+  m.has_digests = in.has_digests();
+  m.hlc_ms = in.hlc_ms();
+  return d.Vector(in.digests(), "Heartbeat.digests", kNoCharge, m.digests,
+                  [&d](const fb::PartitionDigest* p, const std::string& at,
+                       msg::PartitionDigest& digest) { return DecodeDigest(d, *p, at, digest); });
+}
+
+}  // namespace seedgrid::wire_codec
