@@ -54,6 +54,10 @@ RULES = [
     # The checkout path differs between machines: a path that reaches a hash or a trace (e.g. a
     # buggify site name) changes runs. __FILE_NAME__ is stable.
     (r"\b__FILE__\b", "checkout path; use __FILE_NAME__ (or mark a message-only use)"),
+    # State that outlives one simulation on a worker thread leaks into the next run on it (the
+    # codec's decode budget was one). A per-thread *context pointer* installed and removed by a
+    # scope (SG_BUGGIFY's) may be marked.
+    (r"\bthread_local\b", "thread-local state leaks between runs; pass it explicitly"),
 ]
 # A use of an address whose value cannot reach any output (e.g. an alignment test that only
 # decides whether to copy) may be marked, on the line or the line above, with this marker and a
@@ -63,10 +67,13 @@ ADDRESS_RULES = {"addresses as values"}
 # A __FILE__ that only reaches human-readable messages (an assertion's report) may be marked.
 PATH_OK_MARKER = "sg:path-ok"
 PATH_RULES = {"checkout path; use __FILE_NAME__ (or mark a message-only use)"}
+# A thread-local context pointer set and cleared by a scope object may be marked.
+THREAD_OK_MARKER = "sg:thread-context-ok"
+THREAD_RULES = {"thread-local state leaks between runs; pass it explicitly"}
 # Two calls on one FlatBufferBuilder inside one statement: C++ leaves argument evaluation order
 # unspecified (gcc and clang differ), and the order of builder calls decides the encoded bytes.
 BUILDER_CALL = re.compile(
-    r"\b(b_|fbb_?|builder_?)\s*(\.|->)\s*(Create|Start|Add|End|Push|Finish)\w*\s*\(")
+    r"(\b(b_|fbb_?|builder_?)|\bbuilder\(\))\s*(\.|->)\s*(Create|Start|Add|End|Push|Finish)\w*\s*\(")
 HASH_CONTAINER = re.compile(r"\b(absl::(flat|node)_hash_(map|set)|std::unordered_(multi)?(map|set))\b")
 
 
@@ -126,6 +133,8 @@ def check_text(path, text):
             if m and why in ADDRESS_RULES and (ADDRESS_OK_MARKER in here or ADDRESS_OK_MARKER in above):
                 continue
             if m and why in PATH_RULES and (PATH_OK_MARKER in here or PATH_OK_MARKER in above):
+                continue
+            if m and why in THREAD_RULES and (THREAD_OK_MARKER in here or THREAD_OK_MARKER in above):
                 continue
             if m:
                 violations.append(f"{path}:{number}: banned '{m.group(0)}': {why}")
@@ -198,6 +207,8 @@ def self_test():
         "int r = rand();  // sg:address-ok silences address rules only",
         "Fire(__FILE__);",
         "auto t = time(nullptr);  // sg:path-ok silences the path rule only",
+        "thread_local Budget* budget = nullptr;",
+        "f(e.builder().CreateString(a), e.builder().CreateVector(b));",
     ]
     must_pass = [
         "// std::chrono::system_clock::now() in a comment",
@@ -215,6 +226,8 @@ def self_test():
         "if (reinterpret_cast<uintptr_t>(p) % 8) {}  // sg:address-ok: alignment only",
         "Fail(__FILE__, __LINE__);  // sg:path-ok: message only",
         "Fire(__FILE_NAME__);",
+        "thread_local Context* current = nullptr;  // sg:thread-context-ok: set by a scope",
+        "auto name = e.builder().CreateString(a);\nauto v = e.builder().CreateVector(b);",
     ]
     failures = []
     for line in must_fire:

@@ -5,6 +5,7 @@
 namespace seedgrid {
 
 namespace {
+// sg:thread-context-ok: installed and cleared by ScopedBuggify, one simulation per thread.
 thread_local BuggifyContext* current_context = nullptr;
 }  // namespace
 
