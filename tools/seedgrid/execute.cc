@@ -1,0 +1,68 @@
+#include "tools/seedgrid/execute.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "engine/base/assert.h"
+
+namespace seedgrid::tools {
+
+namespace {
+
+// The event at `at` of `log`, described for a person.
+std::string DescribeAt(const std::vector<sim::Trace::LoggedEvent>& log, int64_t at) {
+  if (at < 0 || static_cast<size_t>(at) >= log.size()) return std::string("<no event>");
+  const auto& e = log[at];
+  return sim::DescribeEvent(sim::TraceEvent{static_cast<uint64_t>(at), e.time_ns, e.kind, e.node,
+                                            e.peer, e.digest, e.detail},
+                            e.detail);
+}
+
+// Runs the seed a second time and marks `out` nondeterministic on any difference.
+void CheckDeterminism(const Loaded& loaded, uint64_t seed, Outcome& out) {
+  scenarios::RunOptions again{.seed = seed, .keep_trace_log = true};
+  scenarios::RunResult second = scenarios::RunScenario(loaded.scenario, again);
+  const int64_t at = sim::FirstDivergence(out.result.trace_log, second.trace_log);
+  if (at >= 0 || second.trace_hash != out.result.trace_hash) {
+    out.nondeterministic = true;
+    out.divergence = fmt::format(
+        "the same seed ran twice with different traces ({} vs {}); first divergent event "
+        "#{}:\n    run 1: {}\n    run 2: {}",
+        Hex(out.result.trace_hash), Hex(second.trace_hash), at,
+        DescribeAt(out.result.trace_log, at), DescribeAt(second.trace_log, at));
+  }
+  out.result.trace_log.clear();
+}
+
+}  // namespace
+
+Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
+                sim::Trace::Sink sink) {
+  const auto start = std::chrono::steady_clock::now();
+  scenarios::RunOptions o{
+      .seed = seed, .trace_sink = std::move(sink), .keep_trace_log = check_determinism};
+  Outcome out{scenarios::RunScenario(loaded.scenario, o)};
+  out.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (check_determinism) CheckDeterminism(loaded, seed, out);
+  return out;
+}
+
+bool Failed(const Outcome& o) { return !o.result.pass || o.nondeterministic; }
+
+std::string InvariantOf(const Outcome& o) {
+  if (o.nondeterministic) return "determinism";
+  return o.result.violation ? o.result.violation->invariant : "";
+}
+
+const std::string& FailureDetail(const Outcome& o) {
+  SG_ASSERT(Failed(o));
+  if (o.nondeterministic) return o.divergence;
+  SG_ASSERT(o.result.violation.has_value());
+  return o.result.violation->detail;
+}
+
+}  // namespace seedgrid::tools

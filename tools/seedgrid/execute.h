@@ -1,0 +1,47 @@
+// One seeded simulation of a loaded scenario, as the commands run it: the scenario runner's
+// result plus the wall time and, with the determinism check, the verdict of a second run.
+//
+// Contract: Execute runs the whole simulation on the calling thread and touches no shared state,
+// so several Executes may run at once on different threads (the worker pool relies on this). The
+// simulation itself is deterministic; only `wall_ms` depends on the machine.
+#ifndef SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_
+#define SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_
+
+#include <cstdint>
+#include <string>
+
+#include "scenarios/runner.h"
+#include "tools/seedgrid/input.h"
+
+namespace seedgrid::tools {
+
+struct Outcome {
+  scenarios::RunResult result;
+  double wall_ms = 0;
+  bool nondeterministic = false;
+  std::string divergence;  // first divergent event, when nondeterministic
+};
+
+// One (scenario, seed) run of a suite or fuzz campaign. `loaded` is not owned.
+struct SeedOutcome {
+  const Loaded* loaded = nullptr;
+  uint64_t seed = 0;
+  Outcome outcome;
+};
+
+// Runs `seed` of `loaded`, streaming trace events to `sink` when given. With
+// `check_determinism` the seed runs a second time and any difference in the trace makes the
+// outcome nondeterministic, naming the first divergent event.
+Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
+                sim::Trace::Sink sink = {});
+
+// A violation or nondeterminism.
+bool Failed(const Outcome& o);
+// The failed invariant ("determinism" when nondeterministic); "" for a pass.
+std::string InvariantOf(const Outcome& o);
+// What went wrong: the violation's detail or the divergence. REQUIRES: Failed(o).
+const std::string& FailureDetail(const Outcome& o);
+
+}  // namespace seedgrid::tools
+
+#endif  // SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_

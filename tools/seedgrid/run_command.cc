@@ -1,0 +1,86 @@
+#include "tools/seedgrid/run_command.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+
+#include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/report.h"
+#include "tools/seedgrid/repro.h"
+
+namespace seedgrid::tools {
+
+namespace {
+
+// --trace: every trace event as one JSON line.
+struct TraceFile {
+  explicit TraceFile(const std::string& path) : out(path, std::ios::binary | std::ios::trunc) {
+    if (!out) throw InputError{fmt::format("{}: cannot write the trace file", path)};
+  }
+  sim::Trace::Sink Sink() {
+    return [this](const sim::TraceEvent& e) {
+      nlohmann::json line{{"i", e.index},
+                          {"t_ns", e.time_ns},
+                          {"kind", sim::TraceKindName(e.kind)},
+                          {"node", e.node},
+                          {"peer", e.peer},
+                          {"digest", Hex(e.digest)},
+                          {"detail", std::string(e.detail)}};
+      out << line.dump() << '\n';
+    };
+  }
+  std::ofstream out;
+};
+
+}  // namespace
+
+void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
+  app.add_option("--trace", f.trace, "write every trace event as a JSON line to this file");
+  app.add_option("--repro-out", f.repro_out,
+                 "on failure, write a repro file (scenario, seed, swarm, commit) here");
+  app.add_flag("--json", f.json,
+               "print exactly one JSON object on stdout (the report goes to stderr)");
+  app.add_flag("--check-determinism", f.check_determinism,
+               "run the seed twice and fail on any difference, naming the first divergent event");
+}
+
+int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
+                 const char* commit, const nlohmann::json* recorded) {
+  std::optional<TraceFile> trace;
+  if (!f.trace.empty()) trace.emplace(f.trace);
+  std::FILE* const text_out = f.json ? stderr : stdout;
+  std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
+  std::fflush(text_out);
+  const Outcome o =
+      Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+  const bool write_repro = !f.repro_out.empty() && Failed(o);
+  if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
+  std::string report = RunReport(o, loaded, seed);
+  if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
+  if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
+  std::fputs(report.c_str(), text_out);
+  if (f.json) std::puts(RunJson(o, loaded, seed).dump().c_str());
+  return Failed(o) ? kExitViolation : kExitOk;
+}
+
+CommandMain SetUpRunCommand(CLI::App& app, const char* commit) {
+  app.description(
+      "Runs one seeded simulation of a scenario: a safety phase (workload and faults), then a "
+      "liveness phase (faults healed) that must converge; every invariant is checked.\nExit "
+      "codes: 0 pass, 1 invariant violation (or nondeterminism), 2 usage or input error.");
+  auto f = std::make_shared<RunFlags>();
+  app.add_option("--scenario", f->scenario, "scenario file (JSON; see docs/scenarios.md)")
+      ->required();
+  app.add_option("--seed", f->seed, "root seed, decimal or 0x-hex")->capture_default_str();
+  AddRunOutputFlags(app, *f);
+  return [f, commit] {
+    const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.
+    return RunAndReport("run", LoadScenarioFile(f->scenario), seed, *f, commit, nullptr);
+  };
+}
+
+}  // namespace seedgrid::tools

@@ -1,0 +1,45 @@
+// `seedgrid run --scenario F --seed N [--trace out.jsonl] [--repro-out F] [--json]
+// [--check-determinism]`: one seeded simulation of a scenario, every invariant checked.
+//
+// Contract: prints the run header (to stderr with --json), runs the seed, optionally streams
+// every trace event as a JSON line to --trace and writes a repro file to --repro-out on failure,
+// then prints the report (with --json: the report on stderr and exactly one JSON object on
+// stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
+// `replay` shares the flags and the run-and-report step declared here.
+#ifndef SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
+#define SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "tools/seedgrid/command.h"
+#include "tools/seedgrid/input.h"
+
+namespace seedgrid::tools {
+
+// The flags of run and replay.
+struct RunFlags {
+  std::string scenario;
+  std::string seed = "1";
+  std::string trace;
+  std::string repro_out;
+  bool json = false;
+  bool check_determinism = false;
+  std::string repro_file;  // replay only
+};
+
+// --trace, --repro-out, --json and --check-determinism.
+void AddRunOutputFlags(CLI::App& app, RunFlags& f);
+
+// Runs `seed` of `loaded` and reports it as `command` ("run" or "replay"). With `recorded` (a
+// repro file's record), the report says whether the recorded trace hash was reproduced.
+int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
+                 const char* commit, const nlohmann::json* recorded);
+
+CommandMain SetUpRunCommand(CLI::App& app, const char* commit);
+
+}  // namespace seedgrid::tools
+
+#endif  // SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
