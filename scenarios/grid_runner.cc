@@ -176,19 +176,20 @@ class GridRun {
   void StartNode(int i) {
     if (IsServer(i)) {
       if (!started_[i] || retired_[i]) return;
-      GridServerOptions o{
-          .node_id = sim_.node_id(i),
-          .seeds = seeds_,
-          .join = i >= g_.servers,
-          .backup_count = g_.backup_count,
-          .heartbeat_interval_ms = g_.heartbeat_interval_ms,
-          .suspect_after_ms = g_.suspect_after_ms,
-          .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
-          .retry_interval_ms = g_.retry_interval_ms,
-          .tombstone_grace_ms = g_.tombstone_grace_ms,
-          .on_applied = [this, i](const NodeId& client, uint64_t seq, const Timestamp& ts) {
-            OnApplied(i, client, seq, ts);
-          }};
+      GridServerOptions o{.node_id = sim_.node_id(i),
+                          .seeds = seeds_,
+                          .join = i >= g_.servers,
+                          .backup_count = g_.backup_count,
+                          .heartbeat_interval_ms = g_.heartbeat_interval_ms,
+                          .suspect_after_ms = g_.suspect_after_ms,
+                          .anti_entropy_interval_ms = g_.anti_entropy_interval_ms,
+                          .retry_interval_ms = g_.retry_interval_ms,
+                          .tombstone_grace_ms = g_.tombstone_grace_ms,
+                          .events = [this, i](const events::NodeEvent& e) {
+                            if (const auto* a = std::get_if<events::OpApplied>(&e)) {
+                              OnApplied(i, a->client, a->seq, a->ts);
+                            }
+                          }};
       auto server = GridServer::Open(sim_.env(i), std::move(o));
       if (!server.ok()) {
         Violate("grid_durability", fmt::format("server n{} could not start from its storage: {}", i,
@@ -209,9 +210,10 @@ class GridRun {
         .sync_interval_ms = g_.client_sync_interval_ms,
         .server_timeout_ms = g_.client_timeout_ms,
         .start_online = !offline_[c],
-        .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& ack) {
-          if (ack.level != msg::WriteConcern::kFireAndForget) {
-            acked_.push_back({op.map_name, op.key, ack.ts, ack.level, sim_.now_ns()});
+        .events = [this](const events::NodeEvent& e) {
+          const auto* ack = std::get_if<events::AckReceived>(&e);
+          if (ack && ack->concern != msg::WriteConcern::kFireAndForget) {
+            acked_.push_back({ack->map, ack->key, ack->ts, ack->concern, sim_.now_ns()});
           }
         }};
     auto client = GridClient::Open(sim_.env(i), std::move(o));

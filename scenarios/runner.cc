@@ -156,15 +156,17 @@ class Run {
 
   // --- Nodes.
   void StartNode(int i) {
-    ReplicaNodeOptions o{
-        .replica = {.node_id = sim_.node_id(i)},
-        .peers = sim_.node_ids(),
-        .flush_interval_ms = s_.flush_interval_ms,
-        .anti_entropy_interval_ms = s_.anti_entropy_interval_ms,
-        .anti_entropy_fanout = s_.anti_entropy_fanout,
-        .indexes = {{std::string(kUsers), IndexKind::kHash, {"city"}},
-                    {std::string(kUsers), IndexKind::kNavigable, {"age"}}},
-        .on_merged_timestamp = [this, i](const Timestamp& ts) { hlc_.OnReceived(i, ts); }};
+    ReplicaNodeOptions o{.replica = {.node_id = sim_.node_id(i)},
+                         .peers = sim_.node_ids(),
+                         .flush_interval_ms = s_.flush_interval_ms,
+                         .anti_entropy_interval_ms = s_.anti_entropy_interval_ms,
+                         .anti_entropy_fanout = s_.anti_entropy_fanout,
+                         .indexes = {{std::string(kUsers), IndexKind::kHash, {"city"}},
+                                     {std::string(kUsers), IndexKind::kNavigable, {"age"}}},
+                         .events = [this, i](const events::NodeEvent& e) {
+                           if (const auto* m = std::get_if<events::TimestampMerged>(&e))
+                             hlc_.OnReceived(i, m->ts);
+                         }};
     hlc_.OnRestart(i);
     absl::StatusOr<std::unique_ptr<ReplicaNode>> node = ReplicaNode::Open(sim_.env(i), o);
     if (!node.ok()) {
@@ -253,24 +255,24 @@ class Run {
       Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
                    {"age", static_cast<int64_t>(r.Uniform(100))},
                    {"by", sim_.node_id(i)}};
-      const Timestamp ts = node.Set(kUsers, key, doc);
+      const Timestamp ts = node.Set(kUsers, key, doc).value;
       TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
       CheckLocal(i, ts);
       history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));
     } else if (take(s_.mix.lww_remove)) {
-      const Timestamp ts = node.Remove(kUsers, key);
+      const Timestamp ts = node.Remove(kUsers, key).value;
       TraceOp(i, fmt::format("remove users {} {}", key, ts.ToString()));
       CheckLocal(i, ts);
       history_.LwwWrite(std::string(kUsers), key, ts, std::nullopt);
     } else if (take(s_.mix.or_add)) {
       Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
-      const Timestamp tag = node.Add(kTags, key, doc);
+      const Timestamp tag = node.Add(kTags, key, doc).value;
       TraceOp(i, fmt::format("add tags {} {} {}", key, doc.ToString(), tag.ToString()));
       CheckLocal(i, tag);
       history_.OrAdd(std::string(kTags), key, tag, std::move(doc));
     } else if (take(s_.mix.or_remove)) {
       const Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
-      const std::vector<Timestamp> removed = node.RemoveValue(kTags, key, doc);
+      const std::vector<Timestamp> removed = node.RemoveValue(kTags, key, doc).value;
       TraceOp(i, fmt::format("remove tags {} {} ({} tags)", key, doc.ToString(), removed.size()));
       history_.OrRemove(std::string(kTags), key, removed);
     } else if (take(s_.mix.counter)) {
