@@ -195,13 +195,14 @@ void GridServer::AntiEntropy() {
 }
 
 void GridServer::CollectGarbage() {
-  const std::vector<uint32_t> raised =
+  const std::optional<std::vector<uint32_t>> raised =
       gc_.Run(env_.clock.NowMs(), hlc_.last().millis, membership_, partitions_);
-  if (raised.empty()) return;
-  // A watermark leaves this server only once durable; anti-entropy carries it later otherwise.
+  if (!raised) return;
+  // Every round syncs (client repairs merged since are made durable too). A watermark leaves
+  // this server only once durable; anti-entropy carries it later otherwise.
   if (!SyncStorage().ok()) return;
   // The backups learn the watermark now rather than at the next anti-entropy round.
-  for (uint32_t p : raised) {
+  for (uint32_t p : *raised) {
     const msg::PartitionState state =
         partitions_.StateOf(p, msg::StatePurpose::kSyncPush, 0, membership_.ready(p));
     for (const NodeId& b : membership_.table().replicas(p).backups) Send(b, state);

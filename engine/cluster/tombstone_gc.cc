@@ -26,8 +26,9 @@ std::optional<uint64_t> GcHorizon(const GcInputs& in) {
   return low - in.grace_ms;
 }
 
-std::vector<uint32_t> TombstoneGc::Run(uint64_t now_ms, uint64_t own_hlc_ms,
-                                       const Membership& membership, PartitionSet& partitions) {
+std::optional<std::vector<uint32_t>> TombstoneGc::Run(uint64_t now_ms, uint64_t own_hlc_ms,
+                                                      const Membership& membership,
+                                                      PartitionSet& partitions) {
   const GcInputs in{now_ms,
                     own_hlc_ms,
                     grace_ms_,
@@ -37,11 +38,13 @@ std::vector<uint32_t> TombstoneGc::Run(uint64_t now_ms, uint64_t own_hlc_ms,
                     &membership.stable_alive(),
                     &membership.peer_hlc_ms()};
   // Stable first, then the pace: an unstable cluster does not use up a round.
-  if (!GcStable(in)) return {};
-  if (now_ms - std::min(now_ms, last_gc_ms_) < std::max<uint64_t>(grace_ms_ / 4, 1)) return {};
+  if (!GcStable(in)) return std::nullopt;
+  if (now_ms - std::min(now_ms, last_gc_ms_) < std::max<uint64_t>(grace_ms_ / 4, 1)) {
+    return std::nullopt;
+  }
   last_gc_ms_ = now_ms;
   const std::optional<uint64_t> horizon = GcHorizon(in);
-  if (!horizon) return {};
+  if (!horizon) return std::vector<uint32_t>{};
   std::vector<uint32_t> raised;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     if (!partitions.held(p) || !membership.owns(p) || !membership.ready(p)) continue;

@@ -42,9 +42,10 @@ class TombstoneGc {
  public:
   explicit TombstoneGc(uint64_t grace_ms) : grace_ms_(grace_ms) {}
   // One round (paced): prunes the owned, ready partitions below the horizon. Returns the
-  // partitions whose watermark rose (their backups should learn it).
-  std::vector<uint32_t> Run(uint64_t now_ms, uint64_t own_hlc_ms, const Membership& membership,
-                            PartitionSet& partitions);
+  // partitions whose watermark rose (their backups should learn it), or nullopt when no round was
+  // due (unstable or paced).
+  std::optional<std::vector<uint32_t>> Run(uint64_t now_ms, uint64_t own_hlc_ms,
+                                           const Membership& membership, PartitionSet& partitions);
 
  private:
   uint64_t grace_ms_;
