@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include "engine/base/assert.h"
+#include "engine/base/strings.h"
 #include "engine/cluster/record_digest.h"
 #include "sim/random.h"
 

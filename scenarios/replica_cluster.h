@@ -41,6 +41,7 @@ class ReplicaCluster final : public Cluster {
   void ScheduleNextOp();
   void TraceOp(int i, const std::string& text);
   void CheckLocal(int i, const Timestamp& ts);
+  bool Acknowledged(int i, const absl::Status& status);
   void DoOp(int i);
   void DoQuery(int i, Random& r);
   void Subscribe(int i);

@@ -55,7 +55,8 @@ absl::StatusOr<std::unique_ptr<GridClient>> GridClient::Open(Env& env, GridClien
 GridClient::GridClient(Env& env, GridClientOptions options)
     : env_(env),
       options_(std::move(options)),
-      hlc_(env.clock, HlcOptions{options_.node_id, options_.max_drift_ms, DriftMode::kLenient}) {
+      hlc_(env.clock, HlcOptions{options_.node_id, options_.max_drift_ms, DriftMode::kLenient}),
+      pages_(env.storage) {
   server_index_ = options_.first_server % options_.servers.size();
   online_ = options_.start_online;
 }
@@ -105,19 +106,38 @@ absl::Status GridClient::Restore() {
       // A torn page: only an unsynced write tears. Op-log pages are synced before Set returns,
       // so this is a merged record, which the next sync pulls again.
       ++stats_.torn_pages_discarded;
-      (void)env_.storage.Delete(page);
+      pages_.Erase(page);
     }
   }
   restoring_ = false;
-  SyncStorage();
+  (void)SyncStorage();
+  sendable_below_seq_ = next_seq_;  // Restored entries were read from storage: durable.
   return absl::OkStatus();
 }
 
-void GridClient::SyncStorage() {
-  if (!options_.persist) return;
-  (void)env_.storage.Write(kHlcPage, SaveHlcState(hlc_));
-  (void)env_.storage.Write(kSeqPage, std::to_string(next_seq_));
-  (void)env_.storage.Sync();
+absl::Status GridClient::SyncStorage() {
+  if (!options_.persist) {
+    MarkLogged(next_seq_);
+    return absl::OkStatus();
+  }
+  pages_.Put(kHlcPage, SaveHlcState(hlc_));
+  pages_.Put(kSeqPage, std::to_string(next_seq_));
+  const uint64_t logged_below = next_seq_;
+  absl::Status s = pages_.Sync();
+  if (!s.ok()) {
+    events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
+    return s;
+  }
+  MarkLogged(logged_below);
+  return s;
+}
+
+void GridClient::MarkLogged(uint64_t logged_below) {
+  // Every entry below `logged_below` is durable now: it may be sent, and it is owed.
+  for (uint64_t seq = sendable_below_seq_; seq < logged_below; ++seq) {
+    if (op_log_.contains(seq)) events::EmitEvent(options_.events, events::OpLogged{seq});
+  }
+  sendable_below_seq_ = std::max(sendable_below_seq_, logged_below);
 }
 
 LwwMap& GridClient::MapOf(const std::string& name) {
@@ -139,7 +159,7 @@ LwwMap& GridClient::MapOf(const std::string& name) {
     if (restoring_ || !options_.persist) return;
     const std::string page = RecordPage(name, c.key);
     if (c.new_record == nullptr) {
-      (void)env_.storage.Delete(page);
+      pages_.Erase(page);
       return;
     }
     msg::PartitionState one{
@@ -148,7 +168,7 @@ LwwMap& GridClient::MapOf(const std::string& name) {
         msg::StatePurpose::kClientLeaf,
         {msg::MapRecords{name, {msg::LwwEntry{std::string(c.key), *c.new_record}}}},
         {}};
-    (void)env_.storage.Write(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+    pages_.Put(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
   });
   return *maps_.emplace(name, std::move(map)).first->second;
 }
@@ -168,12 +188,13 @@ uint64_t GridClient::Log(msg::GridOp op) {
   op.seq = seq;
   ++stats_.writes;
   if (options_.persist) {
-    (void)env_.storage.Write(
-        OpPage(seq), EncodeMessage(msg::Envelope{options_.node_id,
-                                                 msg::GridOps{options_.node_id, "", 0, {op}}}));
+    pages_.Put(OpPage(seq), EncodeMessage(msg::Envelope{
+                                options_.node_id, msg::GridOps{options_.node_id, "", 0, {op}}}));
   }
   op_log_.emplace(seq, std::move(op));
-  SyncStorage();  // The write and its log entry are durable before Set/Remove return.
+  // Normally durable before Set/Remove return; if the sync fails the entry stays unsent (Push)
+  // until a later sync succeeds.
+  (void)SyncStorage();
   return seq;
 }
 
@@ -198,9 +219,10 @@ void GridClient::Push() {
   if (op_log_.empty()) return;
   msg::GridOps batch{options_.node_id, "", 0, {}};
   for (const auto& [seq, op] : op_log_) {
-    if (batch.ops.size() >= options_.batch_ops_max) break;
+    if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
     batch.ops.push_back(op);
   }
+  if (batch.ops.empty()) return;  // Nothing durable to send yet.
   ++stats_.batches_sent;
   Send(std::move(batch));
 }
@@ -300,6 +322,8 @@ void GridClient::GoOnline() {
 }
 
 void GridClient::PushTick() {
+  // A failed sync is retried at the push cadence: unsent entries wait for it.
+  if (options_.persist && pages_.failed()) (void)SyncStorage();
   if (online_) {
     const uint64_t now = env_.clock.NowMs();
     if (waiting_since_ms_ && now - std::min(now, *waiting_since_ms_) > options_.server_timeout_ms) {
@@ -318,7 +342,7 @@ void GridClient::SyncTick() {
     StartSync();
     RefreshSubscriptions();
   }
-  if (options_.persist) SyncStorage();  // Makes merged records durable.
+  if (options_.persist) (void)SyncStorage();  // Makes merged records durable.
   sync_timer_ = env_.timers.Schedule(options_.sync_interval_ms, [this] { SyncTick(); });
 }
 
@@ -335,14 +359,15 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
       auto it = op_log_.find(a.seq);
       if (it == op_log_.end()) continue;  // Already acknowledged.
       ++stats_.acks;
-      if (options_.on_ack) options_.on_ack(it->second, a);
+      events::EmitEvent(options_.events, events::AckReceived{it->second.map_name, it->second.key,
+                                                             a.seq, a.ts, a.level});
       if (!a.duplicate) {
         // Adopt the server's stamp of this write at once (unless a newer local write replaced
         // it): the local copy is then the server's record, which a repair may restore.
         const msg::GridOp& op = it->second;
         (void)MapOf(op.map_name).Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
       }
-      if (options_.persist) (void)env_.storage.Delete(OpPage(a.seq));
+      if (options_.persist) pages_.Erase(OpPage(a.seq));
       op_log_.erase(it);
     }
     return;

@@ -5,9 +5,12 @@
 // (one storage page per entry, synced before the write returns, with the next seq), so the log
 // survives restarts. While online the client pushes the log, oldest first and at most
 // batch_ops_max entries, as GridOps to its current server every push_interval_ms until each entry
-// is acknowledged (GridAck); the servers' applied marks make the resend idempotent, so an entry is
-// applied once however often it is sent. The acknowledgement arrives at the entry's write concern
-// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it.
+// is acknowledged (GridAck); only entries whose log page is durable are sent (a crash must not let
+// a restarted client reuse a seq a server has seen), so after a failed sync an entry waits in the
+// in-memory log until a later sync (the push or sync tick retries it) succeeds; the servers'
+// applied marks make the resend idempotent, so an entry is applied once however often it is sent.
+// The acknowledgement arrives at the entry's write concern (FIRE_AND_FORGET entries are
+// acknowledged on receipt too, but promise nothing) and removes it.
 //
 // Sync is a pull through three levels: SyncInit -> SyncRoot (the XOR of every partition digest of
 // the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
@@ -50,6 +53,8 @@
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
+#include "engine/env/page_store.h"
+#include "engine/events/node_events.h"
 #include "engine/hlc/hlc.h"
 #include "engine/wire/messages.h"
 
@@ -66,8 +71,8 @@ struct GridClientOptions {
   uint64_t max_drift_ms = 60'000;
   bool persist = true;
   bool start_online = true;
-  // Observer (checkers): an op-log entry was acknowledged.
-  std::function<void(const msg::GridOp& op, const msg::GridOpAck& ack)> on_ack;
+  // Observers (checkers): AckReceived (the first ack of an op-log entry), StorageFailed.
+  events::EventSink events;
 };
 
 struct GridClientStats {
@@ -85,6 +90,7 @@ struct GridClientStats {
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
   std::string last_error;
+  StorageStats storage;
 };
 
 class GridClient {
@@ -95,7 +101,8 @@ class GridClient {
   GridClient(const GridClient&) = delete;
   GridClient& operator=(const GridClient&) = delete;
 
-  // Local writes: applied, logged and synced before they return. Returns the op-log seq.
+  // Local writes: applied and logged before they return. Returns the op-log seq. The entry is
+  // sent to the servers only once its log page is durable (a failed sync is retried by the ticks).
   uint64_t Set(const std::string& map, std::string key, Document value,
                msg::WriteConcern concern = msg::WriteConcern::kApplied);
   uint64_t Remove(const std::string& map, std::string key,
@@ -132,7 +139,11 @@ class GridClient {
     auto it = digests_.find(map);
     return it == digests_.end() ? 0 : it->second.of(partition);
   }
-  const GridClientStats& stats() const { return stats_; }
+  GridClientStats stats() const {
+    GridClientStats s = stats_;
+    s.storage = pages_.stats();
+    return s;
+  }
   Hlc& hlc() { return hlc_; }
 
  private:
@@ -141,7 +152,10 @@ class GridClient {
   LwwMap& MapOf(const std::string& name);
   uint64_t Log(msg::GridOp op);
   void Send(msg::Body body);
-  void SyncStorage();
+  // OK when everything written so far is durable; then every logged entry becomes sendable.
+  absl::Status SyncStorage();
+  // Entries below `logged_below` became durable: sendable, and reported (events::OpLogged).
+  void MarkLogged(uint64_t logged_below);
   void Push();
   void StartSync();
   void Reconnect();
@@ -160,7 +174,9 @@ class GridClient {
   // std::map: map listeners hold pointers to the values (btree maps move values on insert).
   std::map<std::string, PartitionDigests> digests_;
   absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
+  PageStore pages_;
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
+  uint64_t sendable_below_seq_ = 1;  // entries below are durable: Push() may send them
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;

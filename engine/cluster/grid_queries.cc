@@ -4,7 +4,6 @@
 #include <limits>
 
 #include "engine/base/assert.h"
-#include "engine/cluster/grid_server.h"
 
 namespace seedgrid {
 
@@ -21,8 +20,7 @@ struct GridQueryHost::View {
   size_t subs = 0;
 };
 
-GridQueryHost::GridQueryHost(Clock& clock,
-                             const std::vector<std::unique_ptr<GridPartition>>& partitions)
+GridQueryHost::GridQueryHost(Clock& clock, const PartitionSlots& partitions)
     : clock_(clock), partitions_(partitions) {}
 
 GridQueryHost::~GridQueryHost() = default;

@@ -1,4 +1,6 @@
-// GridQueryHost: a grid server's live queries (sans-IO; the GridServer feeds and sends).
+// GridQueryHost: a grid server's live queries (sans-IO; the GridServer feeds it changes and
+// coverage, and sends what TakeUpdates returns). It reads the partitions, nothing else of the
+// server.
 //
 // A client subscribes through its gateway, which forwards the subscription to every server. Each
 // server answers for the partitions it *covers* (owns and is ready for): per map with
@@ -31,6 +33,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "engine/cluster/grid_partition.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
@@ -38,8 +41,6 @@
 #include "engine/wire/messages.h"
 
 namespace seedgrid {
-
-struct GridPartition;
 
 inline constexpr size_t kSubscriptionsMax = 1 << 16;
 
@@ -54,8 +55,9 @@ struct GridQueryStats {
 
 class GridQueryHost {
  public:
-  // `partitions` is the server's partition slots (kPartitionCount, null when not held).
-  GridQueryHost(Clock& clock, const std::vector<std::unique_ptr<GridPartition>>& partitions);
+  // `partitions` is the server's partition slots (kPartitionCount, null when not held); it
+  // outlives the host.
+  GridQueryHost(Clock& clock, const PartitionSlots& partitions);
   ~GridQueryHost();
   GridQueryHost(const GridQueryHost&) = delete;
   GridQueryHost& operator=(const GridQueryHost&) = delete;
@@ -107,7 +109,7 @@ class GridQueryHost {
   void Resubscribe(const SubKey& key, Sub& sub);
 
   Clock& clock_;
-  const std::vector<std::unique_ptr<GridPartition>>& partitions_;
+  const PartitionSlots& partitions_;
   Coverage covered_;
   std::map<std::string, std::unique_ptr<View>> views_;  // map name -> rows and engine
   absl::btree_map<SubKey, Sub> subs_;

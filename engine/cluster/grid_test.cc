@@ -3,6 +3,7 @@
 // bad input. Seeded scenarios with faults run in scenarios/ (grid_runner).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -10,6 +11,7 @@
 #include "engine/cluster/grid_server.h"
 #include "engine/env/mem_storage.h"
 #include "engine/env/real/sqlite_storage.h"
+#include "engine/env/testing/flaky_storage.h"
 #include "engine/env/testing/manual_env.h"
 #include "engine/env/xoshiro.h"
 #include "engine/wire/codec.h"
@@ -20,7 +22,7 @@ namespace {
 struct Host {
   ManualClock clock{1'000'000};
   ManualTimers timers{clock};
-  MemStorage storage;
+  FlakyStorage storage;  // fails writes and syncs on demand
   std::unique_ptr<Env> env;
   std::unique_ptr<GridServer> server;
   std::unique_ptr<GridClient> client;
@@ -48,8 +50,13 @@ class Grid {
     return GridServerOptions{.node_id = id,
                              .seeds = server_ids,
                              .tombstone_grace_ms = grace_ms,
-                             .on_applied = [this](const NodeId& c, uint64_t seq, const Timestamp&) {
-                               ++applied[{c, seq}];
+                             .events = [this](const events::NodeEvent& e) {
+                               if (const auto* a = std::get_if<events::OpApplied>(&e)) {
+                                 ++applied[{a->client, a->seq}];
+                               }
+                               if (const auto* a = std::get_if<events::OpAcknowledged>(&e)) {
+                                 server_acks.push_back(*a);
+                               }
                              }};
   }
   void StartServer(int i) {
@@ -66,12 +73,16 @@ class Grid {
   void OpenClient(int i, size_t first_server = 0) {
     auto opened = GridClient::Open(
         *client_hosts[i]->env,
-        GridClientOptions{.node_id = "c" + std::to_string(i),
-                          .servers = server_ids,
-                          .first_server = first_server,
-                          .on_ack = [this](const msg::GridOp& op, const msg::GridOpAck& a) {
-                            acks.push_back({op, a});
-                          }});
+        GridClientOptions{
+            .node_id = "c" + std::to_string(i),
+            .servers = server_ids,
+            .first_server = first_server,
+            .events = [this](const events::NodeEvent& e) {
+              if (const auto* a = std::get_if<events::AckReceived>(&e)) {
+                acks.push_back({msg::GridOp{a->seq, a->concern, a->map, a->key, std::nullopt, {}},
+                                msg::GridOpAck{a->seq, a->ts, a->concern, false}});
+              }
+            }});
     ASSERT_TRUE(opened.ok()) << opened.status();
     client_hosts[i]->client = std::move(*opened);
   }
@@ -114,7 +125,16 @@ class Grid {
   std::vector<std::unique_ptr<Host>> server_hosts;
   std::vector<std::unique_ptr<Host>> client_hosts;
   std::map<std::pair<NodeId, uint64_t>, int> applied;
-  std::vector<std::pair<msg::GridOp, msg::GridOpAck>> acks;
+  std::vector<std::pair<msg::GridOp, msg::GridOpAck>> acks;  // as the clients received them
+  std::vector<events::OpAcknowledged> server_acks;           // as the servers sent them
+  // The index of the server owning `key` under server 0's table.
+  int OwnerIndex(const std::string& key) {
+    const NodeId& owner = server(0).table().owner(PartitionOf(key));
+    for (size_t i = 0; i < server_ids.size(); ++i) {
+      if (server_ids[i] == owner) return static_cast<int>(i);
+    }
+    return -1;
+  }
 };
 
 Document Doc(int v) { return Document{{"v", int64_t{v}}}; }
@@ -495,6 +515,82 @@ TEST(Grid, GarbageMessagesAreCountedNotFatal) {
   g.Run(100);
   EXPECT_EQ(g.server(0).stats().decode_errors, 1u);
   EXPECT_GE(g.server(0).stats().protocol_errors, 1u);
+}
+
+}  // namespace
+}  // namespace seedgrid
+
+namespace seedgrid {
+namespace {
+
+// Storage errors (docs/architecture.md, "Storage errors"): nothing is acknowledged before a sync
+// that succeeded; the op stays in the client's log and is acknowledged after the storage recovers.
+TEST(GridStorageErrors, OwnerSyncFailureWithholdsTheAppliedAckUntilStorageRecovers) {
+  Grid g(3);
+  const int owner = g.OwnerIndex("alice");
+  ASSERT_GE(owner, 0);
+  g.server_hosts[owner]->storage.fail_syncs = true;
+  g.client(0).Set("users", "alice", Doc(1), msg::WriteConcern::kApplied);
+  g.Run(1000);  // Several client resends, each a duplicate whose sync fails again.
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_TRUE(g.server_acks.empty());
+  EXPECT_GT(g.server(owner).stats().acks_withheld, 0u);
+  EXPECT_GT(g.server(owner).stats().storage.sync_errors, 0u);
+  g.server_hosts[owner]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_NE(g.OwnerRecord("users", "alice"), nullptr);
+  EXPECT_EQ(*g.OwnerRecord("users", "alice")->value, Doc(1));
+  // Durable now: a crash of the owner keeps it.
+  g.CrashServer(owner);
+  g.StartServer(owner);
+  const GridPartition* part = g.server(owner).partition(PartitionOf("alice"));
+  ASSERT_NE(part, nullptr);
+  ASSERT_NE(part->maps.at("users")->GetRecord("alice"), nullptr);
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1);
+}
+
+TEST(GridStorageErrors, BackupSyncFailureWithholdsTheReplicatedAckUntilItRecovers) {
+  Grid g(3);
+  const uint32_t p = PartitionOf("bob");
+  const NodeId backup = g.server(0).table().replicas(p).backups.at(0);
+  const int b = static_cast<int>(std::find(g.server_ids.begin(), g.server_ids.end(), backup) -
+                                 g.server_ids.begin());
+  g.server_hosts[b]->storage.fail_syncs = true;
+  g.client(0).Set("users", "bob", Doc(2), msg::WriteConcern::kReplicated);
+  g.Run(1000);
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_GT(g.server(b).stats().acks_withheld, 0u);
+  g.server_hosts[b]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_EQ(g.acks[0].second.level, msg::WriteConcern::kReplicated);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  g.CrashServer(b);  // The backup's copy is durable.
+  g.StartServer(b);
+  const GridPartition* part = g.server(b).partition(p);
+  ASSERT_NE(part, nullptr);
+  EXPECT_NE(part->maps.at("users")->GetRecord("bob"), nullptr);
+}
+
+TEST(GridStorageErrors, ClientDoesNotSendAnOpUntilItsLogEntryIsDurable) {
+  Grid g(3);
+  g.client_hosts[0]->storage.fail_syncs = true;
+  g.client(0).Set("users", "carol", Doc(3), msg::WriteConcern::kApplied);
+  ASSERT_NE(g.client(0).Get("users", "carol"), nullptr);  // Applied locally all the same.
+  g.Run(1500);
+  EXPECT_TRUE(g.applied.empty());  // No server saw it.
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_GT(g.client(0).stats().storage.sync_errors, 0u);
+  g.client_hosts[0]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(g.applied.size(), 1u);
 }
 
 }  // namespace

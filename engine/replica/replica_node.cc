@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
 ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
     : env_(env),
       options_(std::move(options)),
+      pages_(env.storage),
       flush_{options_.flush_interval_ms, &stats_.flushes_skipped, &ReplicaNode::FlushNow, {}},
       anti_entropy_{options_.anti_entropy_interval_ms,
                     &stats_.anti_entropy_skipped,
@@ -100,20 +101,16 @@ void ReplicaNode::AttachIndexes(const std::string& name, Map& map,
 void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
   map.AddListener([this, name](const LwwChange& c) {
     if (restoring_) return;
-    if (c.cause == ChangeCause::kMerge && options_.on_merged_timestamp && c.new_record) {
-      options_.on_merged_timestamp(c.new_record->ts);
-    }
+    if (c.cause == ChangeCause::kMerge && c.new_record) OnMerged(c.new_record->ts);
     if (!options_.persist) return;
     if (c.new_record == nullptr) {  // Pruned: the page goes too.
-      if (absl::Status s = env_.storage.Delete(LwwPage(name, c.key)); !s.ok()) {
-        ++stats_.storage_errors;
-      }
+      pages_.Erase(LwwPage(name, c.key));
       return;
     }
-    WritePage(LwwPage(name, c.key),
-              EncodeMessage(msg::Envelope{
-                  options_.replica.node_id,
-                  msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
+    pages_.Put(LwwPage(name, c.key),
+               EncodeMessage(msg::Envelope{
+                   options_.replica.node_id,
+                   msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
   });
   AttachIndexes(name, map, indexed_lww_);
 }
@@ -122,20 +119,19 @@ void ReplicaNode::OnNewOr(const std::string& name, OrMap& map) {
   {
     map.AddListener([this, name](const OrChange& c) {
       if (restoring_) return;
-      if (c.cause == ChangeCause::kMerge && options_.on_merged_timestamp && c.new_entry &&
-          !c.new_entry->items.empty()) {
-        options_.on_merged_timestamp(c.new_entry->items.rbegin()->first);
+      if (c.cause == ChangeCause::kMerge && c.new_entry && !c.new_entry->items.empty()) {
+        OnMerged(c.new_entry->items.rbegin()->first);
       }
       if (!options_.persist) return;
       const std::string page = OrPage(name, c.key);
       if (c.new_entry == nullptr) {
-        if (absl::Status s = env_.storage.Delete(page); !s.ok()) ++stats_.storage_errors;
+        pages_.Erase(page);
         return;
       }
-      WritePage(page,
-                EncodeMessage(msg::Envelope{
-                    options_.replica.node_id,
-                    msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
+      pages_.Put(page,
+                 EncodeMessage(msg::Envelope{
+                     options_.replica.node_id,
+                     msg::OpBatch{0, name, {}, {ToKeyState(std::string(c.key), *c.new_entry)}}}));
     });
   }
   AttachIndexes(name, map, indexed_or_);
@@ -145,20 +141,19 @@ void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
   if (!options_.persist) return;
   counter.AddListener([this, name, &counter](const PnChange&) {
     if (restoring_) return;
-    WritePage(CounterPage(name),
-              EncodeMessage(msg::Envelope{options_.replica.node_id,
-                                          msg::PnCounterState{name, counter.state()}}));
+    pages_.Put(CounterPage(name),
+               EncodeMessage(msg::Envelope{options_.replica.node_id,
+                                           msg::PnCounterState{name, counter.state()}}));
   });
 }
 
-void ReplicaNode::WritePage(const std::string& page, const std::string& bytes) {
-  if (absl::Status s = env_.storage.Write(page, bytes); !s.ok()) ++stats_.storage_errors;
-}
-
-void ReplicaNode::SyncStorage() {
-  if (!options_.persist) return;
-  WritePage(std::string(kHlcPage), SaveHlcState(replica_->hlc()));
-  if (absl::Status s = env_.storage.Sync(); !s.ok()) ++stats_.storage_errors;
+absl::Status ReplicaNode::SyncStorage() {
+  if (!options_.persist) return absl::OkStatus();
+  pages_.Put(kHlcPage, SaveHlcState(replica_->hlc()));
+  absl::Status s = pages_.Sync();
+  if (!s.ok())
+    events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
+  return s;
 }
 
 absl::Status ReplicaNode::Restore() {
@@ -213,36 +208,34 @@ absl::Status ReplicaNode::Restore() {
   return status;
 }
 
-Timestamp ReplicaNode::Set(std::string_view map, std::string key, Document value,
-                           std::optional<uint64_t> ttl_ms) {
+LocalWrite<Timestamp> ReplicaNode::Set(std::string_view map, std::string key, Document value,
+                                       std::optional<uint64_t> ttl_ms) {
   const Timestamp ts = replica_->lww(map).Set(std::move(key), std::move(value), ttl_ms);
-  SyncStorage();
-  return ts;
+  return {ts, SyncStorage()};
 }
 
-Timestamp ReplicaNode::Remove(std::string_view map, std::string key) {
+LocalWrite<Timestamp> ReplicaNode::Remove(std::string_view map, std::string key) {
   const Timestamp ts = replica_->lww(map).Remove(std::move(key));
-  SyncStorage();
-  return ts;
+  return {ts, SyncStorage()};
 }
 
-Timestamp ReplicaNode::Add(std::string_view map, std::string key, Document value) {
+LocalWrite<Timestamp> ReplicaNode::Add(std::string_view map, std::string key, Document value) {
   const Timestamp ts = replica_->orm(map).Add(std::move(key), std::move(value));
-  SyncStorage();
-  return ts;
+  return {ts, SyncStorage()};
 }
 
-std::vector<Timestamp> ReplicaNode::RemoveValue(std::string_view map, std::string_view key,
-                                                const Document& value) {
+LocalWrite<std::vector<Timestamp>> ReplicaNode::RemoveValue(std::string_view map,
+                                                            std::string_view key,
+                                                            const Document& value) {
   std::vector<Timestamp> removed = replica_->orm(map).Remove(key, value);
-  SyncStorage();
-  return removed;
+  absl::Status synced = SyncStorage();
+  return {std::move(removed), std::move(synced)};
 }
 
 absl::Status ReplicaNode::Increment(std::string_view counter, uint64_t by) {
   absl::Status s = replica_->counter(counter).Increment(by);
-  SyncStorage();
-  return s;
+  absl::Status synced = SyncStorage();
+  return s.ok() ? synced : s;
 }
 
 void ReplicaNode::FlushNow() {

@@ -9,10 +9,13 @@
 // drawn from env.random. SG_BUGGIFY sites may skip a round or fire a timer early (both legal:
 // anti-entropy repairs whatever a skipped round leaves).
 //
-// Durability. Every change (local or merged) is written to its own storage page; local writes made
-// through this class are followed by Storage::Sync() before they return (write-through: an
-// acknowledged local write survives a crash). Merged changes become durable with the next sync;
-// a crash may lose them, and anti-entropy fetches them again. The HLC's last timestamp is stored
+// Durability. Every change (local or merged) is written to its own storage page through the
+// PageStore (engine/env/page_store.h: the storage-error policy of every node); local writes made
+// through this class are followed by a sync before they return, and report OK only when that sync
+// succeeded (an OK local write survives a crash). After a failed sync the write is still applied in
+// memory (and replicates), its result says it is not durable, and the next sync re-writes it.
+// Merged changes become durable with the next sync; a crash may lose them, and anti-entropy
+// fetches them again. The HLC's last timestamp is stored
 // with every sync, so a restarted node never issues a timestamp at or below one it issued before.
 //
 // Restart. Open() reads every page of env.storage (written by an earlier incarnation) and merges
@@ -29,6 +32,8 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
+#include "engine/env/page_store.h"
+#include "engine/events/node_events.h"
 #include "engine/query/indexed_map.h"
 #include "engine/replica/replica.h"
 
@@ -49,9 +54,19 @@ struct ReplicaNodeOptions {
   int anti_entropy_fanout = 1;  // 1..peers
   bool persist = true;
   std::vector<NodeIndexSpec> indexes;
-  // Observer: called with the timestamp of every record (or the newest tag of every OR entry) a
-  // merge from a peer applied. The simulator's HLC checker uses it; it must not modify the node.
-  std::function<void(const Timestamp&)> on_merged_timestamp;
+  // Observers: TimestampMerged with the stamp of every record (or the newest tag of every OR
+  // entry) a merge from a peer applied (the simulator's HLC checker uses it); StorageFailed.
+  events::EventSink events;
+};
+
+// The result of a local write: applied in memory (`value`, which replicates) and, when `status`
+// is OK, durable. A non-OK status is the failed sync's error: the write must not be reported to a
+// user as saved.
+template <typename T>
+struct LocalWrite {
+  T value;
+  absl::Status status;
+  bool ok() const { return status.ok(); }
 };
 
 struct ReplicaNodeStats {
@@ -60,7 +75,7 @@ struct ReplicaNodeStats {
   uint64_t anti_entropy_rounds = 0;
   uint64_t anti_entropy_skipped = 0;  // by SG_BUGGIFY
   uint64_t pages_restored = 0;
-  uint64_t storage_errors = 0;
+  StorageStats storage;
 };
 
 class ReplicaNode {
@@ -73,13 +88,14 @@ class ReplicaNode {
   ReplicaNode(const ReplicaNode&) = delete;
   ReplicaNode& operator=(const ReplicaNode&) = delete;
 
-  // Local writes: applied, persisted and synced before they return.
-  Timestamp Set(std::string_view map, std::string key, Document value,
-                std::optional<uint64_t> ttl_ms = std::nullopt);
-  Timestamp Remove(std::string_view map, std::string key);
-  Timestamp Add(std::string_view map, std::string key, Document value);
-  std::vector<Timestamp> RemoveValue(std::string_view map, std::string_view key,
-                                     const Document& value);
+  // Local writes: applied, persisted and synced before they return; OK only when durable.
+  LocalWrite<Timestamp> Set(std::string_view map, std::string key, Document value,
+                            std::optional<uint64_t> ttl_ms = std::nullopt);
+  LocalWrite<Timestamp> Remove(std::string_view map, std::string key);
+  LocalWrite<Timestamp> Add(std::string_view map, std::string key, Document value);
+  LocalWrite<std::vector<Timestamp>> RemoveValue(std::string_view map, std::string_view key,
+                                                 const Document& value);
+  // The counter's error (nothing applied), else the sync's.
   absl::Status Increment(std::string_view counter, uint64_t by);
 
   void FlushNow();
@@ -90,7 +106,11 @@ class ReplicaNode {
   // The indexed view of a map with index specs (nullptr when the map has none or does not exist).
   IndexedLwwMap* indexed_lww(std::string_view map);
   IndexedOrMap* indexed_or(std::string_view map);
-  const ReplicaNodeStats& stats() const { return stats_; }
+  ReplicaNodeStats stats() const {
+    ReplicaNodeStats s = stats_;
+    s.storage = pages_.stats();
+    return s;
+  }
 
  private:
   ReplicaNode(Env& env, ReplicaNodeOptions options);
@@ -98,8 +118,10 @@ class ReplicaNode {
   void OnNewLww(const std::string& name, LwwMap& map);
   void OnNewOr(const std::string& name, OrMap& map);
   void OnNewCounter(const std::string& name, PnCounter& counter);
-  void WritePage(const std::string& page, const std::string& bytes);
-  void SyncStorage();
+  absl::Status SyncStorage();
+  void OnMerged(const Timestamp& ts) {
+    events::EmitEvent(options_.events, events::TimestampMerged{ts});
+  }
   // A timer-driven duty (flush, anti-entropy) that re-arms itself.
   struct Periodic {
     uint64_t interval_ms;
@@ -120,6 +142,7 @@ class ReplicaNode {
   absl::btree_map<std::string, std::unique_ptr<IndexedLwwMap>> indexed_lww_;
   absl::btree_map<std::string, std::unique_ptr<IndexedOrMap>> indexed_or_;
   ReplicaNodeStats stats_;
+  PageStore pages_;
   bool restoring_ = false;
   Periodic flush_;
   Periodic anti_entropy_;

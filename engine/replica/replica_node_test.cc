@@ -8,6 +8,7 @@
 #include "engine/base/buggify.h"
 #include "engine/env/mem_storage.h"
 #include "engine/env/real/sqlite_storage.h"
+#include "engine/env/testing/flaky_storage.h"
 #include "engine/env/testing/manual_env.h"
 #include "engine/env/xoshiro.h"
 
@@ -17,7 +18,7 @@ namespace {
 struct Node {
   ManualClock clock{1'000'000};
   ManualTimers timers{clock};
-  MemStorage storage;
+  FlakyStorage storage;
   std::unique_ptr<Env> env;
   std::unique_ptr<ReplicaNode> node;
 };
@@ -61,6 +62,25 @@ struct Group {
   std::vector<std::unique_ptr<Node>> nodes;
 };
 
+TEST(ReplicaNode, ALocalWriteWhoseSyncFailedIsNotReportedDurable) {
+  Group g(1);
+  std::vector<std::string> failures;
+  g.nodes[0]->storage.fail_syncs = true;
+  LocalWrite<Timestamp> w = g.at(0).Set("users", "k", Document{{"city", "Oslo"}});
+  EXPECT_FALSE(w.ok());
+  EXPECT_NE(g.at(0).replica().lww("users").Get("k"), nullptr);  // Applied in memory all the same.
+  EXPECT_FALSE(g.at(0).Add("tags", "k", Document{{"t", "x"}}).ok());
+  EXPECT_FALSE(g.at(0).Increment("visits", 1).ok());
+  EXPECT_EQ(g.at(0).stats().storage.sync_errors, 3u);
+  g.nodes[0]->storage.fail_syncs = false;
+  EXPECT_TRUE(g.at(0).Remove("users", "other").ok());  // Re-writes what the failures dropped.
+  g.nodes[0]->node.reset();
+  g.nodes[0]->storage.Crash();
+  g.Open(0);
+  EXPECT_NE(g.at(0).replica().lww("users").Get("k"), nullptr);
+  EXPECT_GT(g.at(0).stats().pages_restored, 0u);
+}
+
 TEST(ReplicaNode, TimersFlushAndAntiEntropyConverge) {
   Group g(3);
   g.at(0).Set("users", "a", Document{{"city", "Oslo"}});
@@ -82,7 +102,7 @@ TEST(ReplicaNode, TimersFlushAndAntiEntropyConverge) {
 
 TEST(ReplicaNode, RestartRestoresDataAndNeverReusesATimestamp) {
   Group g(2);
-  const Timestamp before = g.at(0).Set("users", "k", Document{{"city", "Rome"}});
+  const Timestamp before = g.at(0).Set("users", "k", Document{{"city", "Rome"}}).value;
   g.at(0).Add("tags", "k", Document{{"t", "y"}});
   ASSERT_TRUE(g.at(0).Increment("visits", 2).ok());
   g.nodes[0]->node.reset();  // Crash: volatile state is gone.
@@ -95,7 +115,7 @@ TEST(ReplicaNode, RestartRestoresDataAndNeverReusesATimestamp) {
   EXPECT_EQ(r.or_maps().at("tags")->size(), 1u);
   EXPECT_EQ(r.counters().at("visits")->value(), 2);
   EXPECT_GT(g.at(0).stats().pages_restored, 0u);
-  EXPECT_GT(g.at(0).Set("users", "k2", Document{}), before);
+  EXPECT_GT(g.at(0).Set("users", "k2", Document{}).value, before);
   auto page = g.at(0).indexed_lww("users")->Run(Query{Eq("city", "Rome")});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->rows.size(), 1u);  // The index is rebuilt from the restored rows.
@@ -160,7 +180,7 @@ TEST(ReplicaNode, RestartsFromARealSqliteFile) {
     Env env{clock, random, network, timers, **storage};
     auto node = ReplicaNode::Open(env, options);
     ASSERT_TRUE(node.ok()) << node.status();
-    written = (*node)->Set("users", "k", Document{{"city", "Oslo"}});
+    written = (*node)->Set("users", "k", Document{{"city", "Oslo"}}).value;
     (*node)->Add("tags", "k", Document{{"t", "x"}});
     ASSERT_TRUE((*node)->Increment("visits", 3).ok());
   }                      // The process "exits": node and database closed.
@@ -174,7 +194,7 @@ TEST(ReplicaNode, RestartsFromARealSqliteFile) {
   EXPECT_EQ(r.lww_maps().at("users")->GetRecord("k")->ts, written);
   EXPECT_EQ(r.or_maps().at("tags")->size(), 1u);
   EXPECT_EQ(r.counters().at("visits")->value(), 3);
-  EXPECT_GT((*node)->Set("users", "k2", Document{}), written);  // Never reissues a timestamp.
+  EXPECT_GT((*node)->Set("users", "k2", Document{}).value, written);  // Never reissues a timestamp.
   auto page = (*node)->indexed_lww("users")->Run(Query{Eq("city", "Oslo")});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->rows.size(), 1u);

@@ -1,0 +1,57 @@
+// DigestSync: everything that compares partition digests — owner-to-backup anti-entropy, the
+// gossiped digest directory, client sync (SyncInit / SyncBucketsRequest / pulls) and readiness
+// pulls answered. Reads the partitions; never writes them (merges go through the GridServer).
+//
+// Contract.
+// - Anti-entropy: an owner sends each backup the digests of their shared, ready partitions; a
+//   backup whose digest differs answers with its full state (kSyncReply).
+// - Client sync: SyncRoot is the XOR of the owners' digests of the map as last gossiped (own
+//   partitions: live); buckets are those digests per partition; a client's pull at its gateway is
+//   fanned out to the owners, which answer the client with ClientLeaf states.
+// Determinism: btree containers; messages built in partition order.
+#ifndef SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
+#define SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "engine/cluster/effects.h"
+#include "engine/cluster/grid_partition.h"
+#include "engine/cluster/membership.h"
+
+namespace seedgrid {
+
+class DigestSync {
+ public:
+  explicit DigestSync(const PartitionSet& partitions) : partitions_(partitions) {}
+
+  // The owned digests a heartbeat carried (replaces what `from` gossiped before).
+  void OnGossip(const NodeId& from, const std::vector<msg::PartitionDigest>& digests);
+  // Owner -> backups: the digests of every owned, ready partition.
+  Effects AntiEntropy(const Membership& membership) const;
+  // Anti-entropy digests, readiness pulls and client pulls. `protocol_error` names bad input.
+  Effects OnDigest(const NodeId& from, const msg::PartitionDigest& m, const Membership& membership,
+                   std::string& protocol_error) const;
+  Effects OnSyncInit(const NodeId& from, const msg::SyncInit& m,
+                     const Membership& membership) const;
+  Effects OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m,
+                           const Membership& membership) const;
+
+ private:
+  // Every partition's digest of `map` from its owner as last gossiped (own partitions: live).
+  msg::PartitionDigest DirectoryOf(const std::string& map, const Membership& membership) const;
+  Effects FanOutPull(const NodeId& from, const msg::PartitionDigest& m,
+                     const Membership& membership) const;
+  msg::PartitionState StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
+                              const Membership& membership, const std::string& only_map = "") const;
+
+  const PartitionSet& partitions_;
+  // Gossiped digests: owner -> map -> partition -> digest (from its last heartbeat).
+  absl::btree_map<NodeId, absl::btree_map<std::string, absl::btree_map<uint32_t, uint64_t>>>
+      directory_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_

@@ -1,0 +1,265 @@
+#include "engine/cluster/grid_partition.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+#include "engine/base/strings.h"
+#include "engine/cluster/partition_store.h"
+
+namespace seedgrid {
+
+namespace {
+
+uint64_t MixMap(std::string_view map, uint64_t digest) {
+  if (digest == 0) return 0;
+  return XXH3_64bits_withSeed(map.data(), map.size(), digest);
+}
+
+uint64_t MarkHash(std::string_view client, uint64_t seq) {
+  return XXH3_64bits_withSeed(client.data(), client.size(), seq ^ 0x9e3779b97f4a7c15ull);
+}
+
+}  // namespace
+
+bool IsFullState(msg::StatePurpose purpose) {
+  return purpose == msg::StatePurpose::kHandoff || purpose == msg::StatePurpose::kSyncReply ||
+         purpose == msg::StatePurpose::kSyncPush;
+}
+
+uint64_t StateDigest(const msg::PartitionState& state) {
+  uint64_t digest = 0;
+  for (const msg::MapRecords& r : state.maps) {
+    uint64_t d = 0;
+    for (const msg::LwwEntry& e : r.lww) d ^= RecordHash(e.key, e.record);
+    digest ^= MixMap(r.map_name, d);
+  }
+  for (const msg::ClientMark& mark : state.applied) digest ^= MarkHash(mark.client, mark.seq);
+  if (state.pruned_below_ms != 0) digest ^= MarkHash("", state.pruned_below_ms);
+  return digest;
+}
+
+uint64_t GridPartition::MapDigest(const std::string& map, uint32_t partition) const {
+  auto it = digests.find(map);
+  return it == digests.end() ? 0 : it->second.of(partition);
+}
+
+uint64_t GridPartition::Digest(uint32_t partition) const {
+  if (!digest_stale) return digest_cached;
+  uint64_t d = 0;
+  for (const auto& [name, digest] : digests) d ^= MixMap(name, digest.of(partition));
+  for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
+  if (pruned_below_ms != 0) d ^= MarkHash("", pruned_below_ms);
+  digest_cached = d;
+  digest_stale = false;
+  return d;
+}
+
+PartitionSet::PartitionSet(Hlc& hlc, PartitionStore* store, ChangeHook on_change,
+                           events::EventSink events)
+    : hlc_(hlc), store_(store), on_change_(std::move(on_change)), events_(std::move(events)) {
+  slots_.resize(kPartitionCount);
+}
+
+bool PartitionSet::empty() const {
+  return std::all_of(slots_.begin(), slots_.end(), [](const auto& p) { return p == nullptr; });
+}
+
+void PartitionSet::Fail(std::string error) {
+  ++stats_.protocol_errors;
+  stats_.last_error = std::move(error);
+}
+
+GridPartition& PartitionSet::Hold(uint32_t p) {
+  SG_ASSERT(p < kPartitionCount);
+  if (!slots_[p]) slots_[p] = std::make_unique<GridPartition>();
+  return *slots_[p];
+}
+
+void PartitionSet::Drop(uint32_t p) {
+  SG_ASSERT(p < kPartitionCount);
+  if (slots_[p] == nullptr) return;
+  if (store_ != nullptr) store_->ErasePartition(p, *slots_[p]);
+  slots_[p].reset();
+}
+
+LwwMap& PartitionSet::MapOf(uint32_t p, const std::string& name) {
+  GridPartition& part = Hold(p);
+  auto it = part.maps.find(name);
+  if (it != part.maps.end()) return *it->second;
+  // Digests come from the listener (record_digest.h): no Merkle tree per partition map.
+  auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
+  PartitionDigests* digests = &part.digests[name];
+  GridPartition* owner = &part;
+  map->AddListener([this, p, name, digests, owner](const LwwChange& c) {
+    digests->Apply(c, p);
+    owner->Touch();
+    if (on_change_) on_change_(p, name, c);
+    if (restoring_ || store_ == nullptr) return;
+    if (c.new_record == nullptr) {
+      store_->EraseRecord(p, name, c.key);
+    } else {
+      store_->PutRecord(p, name, c.key, *c.new_record);
+    }
+  });
+  return *part.maps.emplace(name, std::move(map)).first->second;
+}
+
+size_t PartitionSet::MergeState(const msg::PartitionState& state) {
+  SG_ASSERT(state.partition < kPartitionCount);
+  size_t changed = 0;
+  for (const msg::MapRecords& m : state.maps) {
+    LwwMap& map = MapOf(state.partition, m.map_name);
+    // Restoring, pages come in any order: the watermark page may precede the records it covers.
+    const uint64_t watermark = restoring_ ? 0 : Hold(state.partition).pruned_below_ms;
+    for (const msg::LwwEntry& e : m.lww) {
+      if (PartitionOf(e.key) != state.partition) {
+        Fail(fmt::format("key '{}' is not in partition {}", e.key, state.partition));
+        continue;
+      }
+      const LwwRecord* r = map.GetRecord(e.key);
+      if (r && r->ts == e.record.ts) continue;
+      if (r == nullptr && e.record.ts.millis < watermark) {
+        // GC invariant: this server holds every live record older than its watermark, so this
+        // is a value whose tombstone was pruned; merging it would resurrect it.
+        ++stats_.records_refused;
+        continue;
+      }
+      absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
+      if (!merged.ok()) {
+        Fail(std::string(ToStd(merged.status().message())));
+      } else if (*merged) {
+        ++changed;
+      }
+    }
+  }
+  if (IsFullState(state.purpose) && state.pruned_below_ms != 0) AdoptWatermark(state);
+  MergeMarks(state);
+  return changed;
+}
+
+void PartitionSet::MergeMarks(const msg::PartitionState& state) {
+  if (state.applied.empty()) return;
+  GridPartition& part = Hold(state.partition);
+  for (const msg::ClientMark& mark : state.applied) {
+    part.Touch();
+    const uint64_t seq = part.applied[mark.client];
+    // A replicated batch carries only its own records: advancing past a missed batch would mark
+    // ops applied whose records this replica lacks. Anti-entropy and handoffs carry whole states,
+    // so their marks always apply.
+    if (state.purpose == msg::StatePurpose::kReplicate && seq < mark.prev) continue;
+    (void)RaiseMark(state.partition, mark.client, mark.seq);
+  }
+}
+
+bool PartitionSet::RaiseMark(uint32_t p, const std::string& client, uint64_t seq) {
+  GridPartition& part = Hold(p);
+  uint64_t& mark = part.applied[client];
+  part.Touch();
+  if (seq <= mark) return false;
+  mark = seq;
+  if (!restoring_ && store_ != nullptr) store_->PutMark(p, client, seq);
+  return true;
+}
+
+msg::PartitionState PartitionSet::StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
+                                          bool with_watermark, const std::string& only_map) const {
+  msg::PartitionState state{id, p, purpose, {}, {}};
+  // A client leaf names its map even when empty, so the client can apply the watermark to it.
+  if (!only_map.empty()) state.maps.push_back(msg::MapRecords{only_map, {}});
+  const GridPartition* part = slots_[p].get();
+  if (part == nullptr) return state;
+  if (with_watermark) state.pruned_below_ms = part->pruned_below_ms;
+  for (const auto& [name, map] : part->maps) {
+    if (!only_map.empty() && name != only_map) continue;
+    if (only_map.empty()) state.maps.push_back(msg::MapRecords{name, {}});
+    std::vector<msg::LwwEntry>& lww = state.maps.back().lww;
+    lww.reserve(map->size());
+    for (const auto& [key, record] : map->records()) lww.push_back({key, record});
+  }
+  if (only_map.empty()) {
+    for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});
+  }
+  return state;
+}
+
+void PartitionSet::SetWatermark(uint32_t p, uint64_t w) {
+  GridPartition& part = Hold(p);
+  if (w <= part.pruned_below_ms) return;
+  part.pruned_below_ms = w;
+  part.Touch();
+  // Every later stamp of this server is above the watermark, so no new write is ever refused.
+  (void)hlc_.Update(Timestamp{w, 0, hlc_.node_id()});
+  if (restoring_) return;
+  // Written after the records it covers, so a crash before the sync cannot keep it without them
+  // (unsynced writes are lost together, and only the last one can tear).
+  if (store_ != nullptr) store_->PutWatermark(p, w);
+  events::EmitEvent(events_, events::WatermarkRaised{p, w});
+}
+
+void PartitionSet::RestoreWatermark(uint32_t p, uint64_t w) {
+  GridPartition& part = Hold(p);
+  part.pruned_below_ms = std::max(part.pruned_below_ms, w);
+  part.Touch();
+}
+
+void PartitionSet::AdoptWatermark(const msg::PartitionState& full) {
+  const uint32_t p = full.partition;
+  const uint64_t w = full.pruned_below_ms;
+  GridPartition& part = Hold(p);
+  // The sender holds every live record before w: what it lacks before w is dead here too.
+  absl::btree_map<std::string, absl::btree_set<std::string>> theirs;
+  for (const msg::MapRecords& m : full.maps) {
+    auto& keys = theirs[m.map_name];
+    for (const msg::LwwEntry& e : m.lww) keys.insert(e.key);
+  }
+  for (const auto& [name, map] : part.maps) {
+    const auto their_keys = theirs.find(name);
+    std::vector<std::string> dead;
+    for (const auto& [key, record] : map->records()) {
+      if (record.ts.millis >= w) continue;
+      if (their_keys == theirs.end() || !their_keys->second.contains(key)) dead.push_back(key);
+    }
+    for (const std::string& key : dead) {
+      (void)map->Forget(key);
+      ++stats_.records_forgotten;
+    }
+  }
+  SetWatermark(p, w);
+}
+
+size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
+  GridPartition* part = slots_[p].get();
+  if (part == nullptr || horizon_ms <= part->pruned_below_ms) return 0;
+  const Timestamp older_than{horizon_ms, 0, ""};
+  size_t pruned = 0;
+  for (const auto& [name, map] : part->maps) pruned += map->Prune(older_than);
+  if (pruned == 0) return 0;  // The watermark moves only with a prune (it costs a state sync).
+  stats_.tombstones_pruned += pruned;
+  SetWatermark(p, horizon_ms);
+  return pruned;
+}
+
+std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTable& table,
+                                                             const NodeId& self) const {
+  absl::btree_map<std::string, msg::PartitionDigest> by_map;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const GridPartition* part = slots_[p].get();
+    if (part == nullptr || table.owner(p) != self) continue;
+    for (const auto& [name, digests] : part->digests) {
+      const uint64_t h = digests.of(p);
+      if (h == 0) continue;
+      msg::PartitionDigest& d = by_map[name];
+      d.map_name = name;
+      d.partitions.push_back(p);
+      d.hashes.push_back(h);
+    }
+  }
+  std::vector<msg::PartitionDigest> out;
+  for (auto& [name, d] : by_map) out.push_back(std::move(d));
+  return out;
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,116 @@
+#include "engine/cluster/partition_store.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "engine/cluster/partition.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+
+namespace {
+
+constexpr std::string_view kHlcPage = "H";
+
+std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
+  return fmt::format("R/{}/{}/{}/{}", p, map.size(), map, key);
+}
+std::string MarkPage(uint32_t p, std::string_view client) {
+  return fmt::format("A/{}/{}", p, client);
+}
+std::string WatermarkPage(uint32_t p) { return fmt::format("W/{}", p); }
+
+bool ParseU64(std::string_view s, uint64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+}  // namespace
+
+void PartitionStore::PutRecord(uint32_t p, std::string_view map, std::string_view key,
+                               const LwwRecord& record) {
+  msg::PartitionState one{
+      0,
+      p,
+      msg::StatePurpose::kHandoff,
+      {msg::MapRecords{std::string(map), {msg::LwwEntry{std::string(key), record}}}},
+      {}};
+  pages_.Put(RecordPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
+}
+
+void PartitionStore::EraseRecord(uint32_t p, std::string_view map, std::string_view key) {
+  pages_.Erase(RecordPage(p, map, key));
+}
+
+void PartitionStore::PutMark(uint32_t p, std::string_view client, uint64_t seq) {
+  pages_.Put(MarkPage(p, client), std::to_string(seq));
+}
+
+void PartitionStore::PutWatermark(uint32_t p, uint64_t w) {
+  pages_.Put(WatermarkPage(p), std::to_string(w));
+}
+
+void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
+  for (const auto& [name, map] : part.maps) {
+    for (const auto& [key, record] : map->records()) pages_.Erase(RecordPage(p, name, key));
+  }
+  for (const auto& [client, seq] : part.applied) pages_.Erase(MarkPage(p, client));
+  if (part.pruned_below_ms != 0) pages_.Erase(WatermarkPage(p));
+}
+
+absl::Status PartitionStore::Sync(const Hlc& hlc) {
+  if (!pages_.dirty()) return absl::OkStatus();
+  pages_.Put(kHlcPage, SaveHlcState(hlc));
+  return pages_.Sync();
+}
+
+bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
+                                 const RestoreSink& sink) {
+  if (page == kHlcPage) return sink.hlc(bytes);
+  if (page.starts_with("R/")) {
+    absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
+    if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
+    const auto& state = std::get<msg::PartitionState>(e->body);
+    if (state.partition >= kPartitionCount) return false;
+    sink.record(state);
+    return true;
+  }
+  if (page.starts_with("W/")) {
+    uint64_t p = 0, w = 0;
+    if (!ParseU64(std::string_view(page).substr(2), p) || p >= kPartitionCount ||
+        !ParseU64(bytes, w)) {
+      return false;
+    }
+    sink.watermark(static_cast<uint32_t>(p), w);
+    return true;
+  }
+  if (page.starts_with("A/")) {
+    const size_t slash = page.find('/', 2);
+    uint64_t p = 0, seq = 0;
+    if (slash == std::string::npos || !ParseU64(std::string_view(page).substr(2, slash - 2), p) ||
+        p >= kPartitionCount || !ParseU64(bytes, seq) ||
+        !ValidateNodeId(page.substr(slash + 1)).ok()) {
+      return false;
+    }
+    sink.mark(static_cast<uint32_t>(p), page.substr(slash + 1), seq);
+    return true;
+  }
+  return false;
+}
+
+absl::StatusOr<uint64_t> PartitionStore::Restore(const RestoreSink& sink) {
+  uint64_t torn = 0;
+  for (const std::string& page : pages_.storage().List()) {
+    absl::StatusOr<std::string> bytes = pages_.storage().Read(page);
+    if (!bytes.ok()) return bytes.status();
+    if (RestorePage(page, *bytes, sink)) continue;
+    // A torn or foreign page: only an unsynced write can tear, so what it held was never
+    // acknowledged by this server; replicas and anti-entropy supply it again.
+    ++torn;
+    pages_.Erase(page);
+  }
+  return torn;
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,64 @@
+// PartitionStore: a grid server's pages — every page name made and parsed here — written
+// through the PageStore (engine/env/page_store.h), the storage-error policy shared by every node.
+//
+// Pages: "H" the HLC; "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState);
+// "A/<p>/<client>" an applied mark; "W/<p>" a partition's GC watermark. Length-prefixed parts,
+// so no map name or key can collide.
+//
+// Contract. Writes are remembered until Sync() succeeds (PageStore). Sync() writes the HLC page
+// and syncs when anything is pending; it returns OK only when everything written so far is
+// durable. A caller acknowledges nothing it wrote until a Sync() after the write returned OK.
+// Restore() reads storage directly, in page order; a page that does not decode (a torn, i.e.
+// unsynced, write) is erased and counted.
+#ifndef SEEDGRID_ENGINE_CLUSTER_PARTITION_STORE_H_
+#define SEEDGRID_ENGINE_CLUSTER_PARTITION_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "engine/cluster/grid_partition.h"
+#include "engine/crdt/lww_map.h"
+#include "engine/env/page_store.h"
+#include "engine/hlc/hlc.h"
+
+namespace seedgrid {
+
+class PartitionStore {
+ public:
+  PartitionStore(Storage& storage, NodeId self) : pages_(storage), self_(std::move(self)) {}
+
+  void PutRecord(uint32_t p, std::string_view map, std::string_view key, const LwwRecord& record);
+  void EraseRecord(uint32_t p, std::string_view map, std::string_view key);
+  void PutMark(uint32_t p, std::string_view client, uint64_t seq);
+  void PutWatermark(uint32_t p, uint64_t w);
+  // Erases every page of a held partition.
+  void ErasePartition(uint32_t p, const GridPartition& part);
+  // OK when everything written so far is durable (no storage call when nothing is pending).
+  absl::Status Sync(const Hlc& hlc);
+
+  // What Restore() found, page by page, in page order (A, H, R, W).
+  struct RestoreSink {
+    std::function<void(uint32_t p, const std::string& client, uint64_t seq)> mark;
+    std::function<bool(std::string_view hlc_bytes)> hlc;  // false: the page does not decode
+    std::function<void(const msg::PartitionState& record)> record;
+    std::function<void(uint32_t p, uint64_t w)> watermark;
+  };
+  // Reads every page; returns how many torn pages were erased, or a read error.
+  absl::StatusOr<uint64_t> Restore(const RestoreSink& sink);
+
+  bool dirty() const { return pages_.dirty(); }
+  const StorageStats& stats() const { return pages_.stats(); }
+
+ private:
+  bool RestorePage(const std::string& page, const std::string& bytes, const RestoreSink& sink);
+
+  PageStore pages_;
+  NodeId self_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLUSTER_PARTITION_STORE_H_

@@ -1,0 +1,115 @@
+#include "engine/cluster/replication.h"
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+
+namespace seedgrid {
+
+bool Replication::Track(PendingReplication r) {
+  if (pending_.size() >= kPendingReplicationsMax) return false;
+  const uint64_t id = r.state.id;
+  SG_ASSERT(id != 0 && id < next_id_);
+  return pending_.emplace(id, std::move(r)).second;
+}
+
+bool Replication::AllBackupsAcked(const PendingReplication& r, const PartitionTable& table) {
+  for (const NodeId& b : table.replicas(r.partition).backups) {
+    if (!r.acked.contains(b)) return false;
+  }
+  return true;
+}
+
+void Replication::Complete(PendingReplication& r, Effects& out) {
+  // Every backup of the current table applied and synced these records; the owner synced them
+  // before the entry existed.
+  for (const msg::GridOpAck& a : r.acks) {
+    out.Emit(events::OpAcknowledged{r.client, a.seq, a.ts, a.level, a.duplicate});
+  }
+  out.Send(r.client, msg::GridAck{std::move(r.acks)});
+}
+
+Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
+                                          const Membership& membership) {
+  AckResult result;
+  const PartitionTable& table = membership.table();
+  if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
+    h->second.awaiting.erase(from);
+    if (!h->second.awaiting.empty()) return result;
+    const uint32_t p = h->second.partition;
+    const bool same_table = h->second.table_version == table.version();
+    handoffs_.erase(h);
+    if (same_table && !table.IsReplica(p, membership.self())) result.handed_off = p;
+    return result;
+  }
+  auto it = pending_.find(m.batch_id);
+  if (it == pending_.end()) return result;  // Late or duplicate.
+  PendingReplication& r = it->second;
+  r.acked.insert(from);
+  if (!AllBackupsAcked(r, table)) return result;
+  Complete(r, result.effects);
+  pending_.erase(it);
+  return result;
+}
+
+void Replication::TickPending(uint64_t now, const Membership& membership, Effects& out) {
+  const PartitionTable& table = membership.table();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    PendingReplication& r = it->second;
+    if (!membership.owns(r.partition)) {
+      it = pending_.erase(it);
+      continue;
+    }
+    // The backups may have changed since the acks came in (a table flapped back): complete here
+    // too, not only when an ack arrives.
+    if (AllBackupsAcked(r, table)) {
+      Complete(r, out);
+      it = pending_.erase(it);
+      continue;
+    }
+    if (now - r.sent_ms >= retry_interval_ms_) {
+      r.sent_ms = now;
+      for (const NodeId& b : table.replicas(r.partition).backups) {
+        if (!r.acked.contains(b)) out.Send(b, r.state);
+      }
+    }
+    ++it;
+  }
+}
+
+void Replication::TickHandoffs(uint64_t now, const Membership& membership,
+                               const PartitionSet& partitions, Effects& out) {
+  // Hand off partitions this server no longer replicates — to the owner and every backup of the
+  // current table — and drop them only once all have merged and synced. (Handing off to the owner
+  // alone let a rejoining backup stay empty while the old copy was dropped: the owner's disk loss
+  // then lost REPLICATED writes; found by grid_durability.)
+  const PartitionTable& table = membership.table();
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (!partitions.held(p) || table.IsReplica(p, membership.self())) continue;
+    auto in_flight = std::find_if(handoffs_.begin(), handoffs_.end(),
+                                  [p](const auto& h) { return h.second.partition == p; });
+    if (in_flight != handoffs_.end()) {
+      if (now - in_flight->second.sent_ms < retry_interval_ms_) continue;
+      handoffs_.erase(in_flight);
+    }
+    const uint64_t id = NextId();
+    const PartitionReplicas& r = table.replicas(p);
+    Handoff& h = handoffs_[id];
+    h = Handoff{p, now, table.version(), {}};
+    h.awaiting.insert(r.owner);
+    h.awaiting.insert(r.backups.begin(), r.backups.end());
+    const msg::PartitionState state =
+        partitions.StateOf(p, msg::StatePurpose::kHandoff, id, membership.ready(p));
+    for (const NodeId& to : h.awaiting) out.Send(to, state);
+  }
+}
+
+Effects Replication::Tick(uint64_t now_ms, const Membership& membership,
+                          const PartitionSet& partitions) {
+  Effects out;
+  TickPending(now_ms, membership, out);
+  TickHandoffs(now_ms, membership, partitions, out);
+  return out;
+}
+
+}  // namespace seedgrid

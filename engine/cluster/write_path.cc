@@ -1,0 +1,121 @@
+#include "engine/cluster/write_path.h"
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+
+namespace seedgrid {
+
+WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Replication& replication,
+                             uint64_t now_ms) {
+  WriteResult out;
+  const PartitionTable& table = membership.table();
+  // Group by partition, keeping each client's seq order.
+  absl::btree_map<uint32_t, std::vector<msg::GridOp*>> by_partition;
+  for (msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
+  absl::btree_map<NodeId, msg::GridOps> forward;
+  std::vector<msg::GridOpAck> acks;
+  for (auto& [p, ops] : by_partition) {
+    const NodeId& owner = table.owner(p);
+    if (owner == membership.self()) {
+      if (!membership.ready(p)) {
+        stats_.ops_dropped_not_ready += ops.size();
+        continue;
+      }
+      const uint64_t mark_before = partitions_.Hold(p).applied[m.client];
+      Owned owned;
+      const bool has_backups = !table.replicas(p).backups.empty();
+      Apply(p, m.client, ops, has_backups, owned, out);
+      Replicate(p, m.client, mark_before, owned, membership, replication, now_ms, out);
+      for (msg::GridOpAck& a : owned.now_acks) acks.push_back(std::move(a));
+      continue;
+    }
+    if (m.hops >= kForwardHopsMax) {
+      stats_.ops_dropped_hops += ops.size();
+      continue;
+    }
+    msg::GridOps& f = forward[owner];
+    f.client = m.client;
+    f.gateway = membership.self();
+    f.hops = static_cast<uint8_t>(m.hops + 1);
+    for (const msg::GridOp* op : ops) f.ops.push_back(*op);
+    stats_.ops_forwarded += ops.size();
+  }
+  if (!acks.empty()) {
+    for (const msg::GridOpAck& a : acks) {
+      out.after_sync.Emit(events::OpAcknowledged{m.client, a.seq, a.ts, a.level, a.duplicate});
+    }
+    // The ack goes before the replication states (the order the client and backups see).
+    out.after_sync.messages.insert(out.after_sync.messages.begin(),
+                                   {m.client, msg::GridAck{std::move(acks)}});
+  }
+  for (auto& [owner, f] : forward) out.now.Send(owner, std::move(f));
+  return out;
+}
+
+void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops,
+                      bool has_backups, Owned& owned, WriteResult& out) {
+  std::sort(ops.begin(), ops.end(),
+            [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
+  GridPartition& part = partitions_.Hold(p);
+  uint64_t mark = part.applied[client];
+  const std::string* map_name = nullptr;
+  LwwMap* map = nullptr;
+  for (msg::GridOp* op : ops) {
+    if (map_name == nullptr || *map_name != op->map_name) {
+      map_name = &op->map_name;
+      map = &partitions_.MapOf(p, op->map_name);
+    }
+    if (has_backups) owned.touched[op->map_name].insert(op->key);
+    Timestamp ts;
+    const bool duplicate = op->seq <= mark;
+    if (!duplicate) {
+      (void)hlc_.Update(op->client_ts);  // Lenient: a far-ahead client clock is counted.
+      // The op is consumed here (the message is this call's own copy).
+      ts = op->value ? map->Set(std::move(op->key), *std::move(op->value))
+                     : map->Remove(std::move(op->key));
+      mark = op->seq;
+      ++stats_.ops_applied;
+      out.now.Emit(events::OpApplied{p, client, op->seq, ts});
+    } else {
+      ++stats_.ops_duplicate;
+      const LwwRecord* current = map->GetRecord(op->key);
+      // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older
+      // than anything), never a made-up current one.
+      ts = current ? current->ts : Timestamp{0, 0, hlc_.node_id()};
+    }
+    msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
+    if (op->concern == msg::WriteConcern::kReplicated && has_backups) {
+      owned.replicated_acks.push_back(std::move(ack));
+    } else {
+      owned.now_acks.push_back(std::move(ack));
+    }
+  }
+  (void)partitions_.RaiseMark(p, client, mark);  // One page for the whole message.
+}
+
+void WritePath::Replicate(uint32_t p, const NodeId& client, uint64_t mark_before, Owned& owned,
+                          const Membership& membership, Replication& replication, uint64_t now_ms,
+                          WriteResult& out) {
+  const std::vector<NodeId>& backups = membership.table().replicas(p).backups;
+  if (backups.empty()) return;
+  const GridPartition& part = *partitions_.get(p);
+  // Replicate the touched records and the client's mark.
+  msg::PartitionState state{replication.NextId(), p, msg::StatePurpose::kReplicate, {}, {}};
+  for (const auto& [name, keys] : owned.touched) {
+    msg::MapRecords records{name, {}};
+    const LwwMap& map = *part.maps.at(name);
+    for (const std::string& key : keys) {
+      // A duplicate's key may have no record left: its tombstone was pruned (GC).
+      if (const LwwRecord* r = map.GetRecord(key)) records.lww.push_back({key, *r});
+    }
+    state.maps.push_back(std::move(records));
+  }
+  state.applied.push_back({client, part.applied.at(client), mark_before});
+  for (const NodeId& b : backups) out.after_sync.Send(b, state);
+  if (owned.replicated_acks.empty()) return;
+  out.pending.push_back(PendingReplication{
+      p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms});
+}
+
+}  // namespace seedgrid

@@ -1,0 +1,72 @@
+// WritePath: a client's GridOps at this server — forwarded to the owners of other partitions,
+// applied to the partitions this server owns and is ready for. Returns what to do next; the
+// GridServer syncs storage and releases `after_sync` only when the sync succeeded.
+//
+// Contract.
+// - An op is applied once: seq above the client's applied mark -> HLC update with the client's
+//   stamp, then a re-stamp with this server's HLC. A duplicate (seq at or below the mark) is
+//   re-acknowledged with the key's current stamp (0 when its tombstone was pruned).
+// - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
+//   APPLIED ones when the partition has no backup). The touched records and the mark go to the
+//   backups in `after_sync.replicate`. None of these may leave before a successful sync.
+// - At most kForwardHopsMax forwarding hops; ops for a partition not ready are dropped (the
+//   client retries).
+#ifndef SEEDGRID_ENGINE_CLUSTER_WRITE_PATH_H_
+#define SEEDGRID_ENGINE_CLUSTER_WRITE_PATH_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/cluster/effects.h"
+#include "engine/cluster/grid_partition.h"
+#include "engine/cluster/membership.h"
+#include "engine/cluster/replication.h"
+#include "engine/hlc/hlc.h"
+
+namespace seedgrid {
+
+inline constexpr uint8_t kForwardHopsMax = 3;
+
+struct WriteStats {
+  uint64_t ops_applied = 0;
+  uint64_t ops_duplicate = 0;
+  uint64_t ops_forwarded = 0;
+  uint64_t ops_dropped_not_ready = 0;
+  uint64_t ops_dropped_hops = 0;
+};
+
+struct WriteResult {
+  Effects now;         // forwards and OpApplied events: regardless of storage
+  Effects after_sync;  // GridAck (with OpAcknowledged events) and replication states
+  std::vector<PendingReplication> pending;  // REPLICATED acks: tracked after a good sync
+};
+
+class WritePath {
+ public:
+  WritePath(Hlc& hlc, PartitionSet& partitions) : hlc_(hlc), partitions_(partitions) {}
+
+  WriteResult OnOps(msg::GridOps m, const Membership& membership, Replication& replication,
+                    uint64_t now_ms);
+  const WriteStats& stats() const { return stats_; }
+
+ private:
+  struct Owned {
+    std::vector<msg::GridOpAck> now_acks;
+    std::vector<msg::GridOpAck> replicated_acks;
+    absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
+  };
+  // Applies one partition's ops (sorted by seq) into `owned`.
+  void Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops, bool has_backups,
+             Owned& owned, WriteResult& out);
+  void Replicate(uint32_t p, const NodeId& client, uint64_t mark_before, Owned& owned,
+                 const Membership& membership, Replication& replication, uint64_t now_ms,
+                 WriteResult& out);
+
+  Hlc& hlc_;
+  PartitionSet& partitions_;
+  WriteStats stats_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_CLUSTER_WRITE_PATH_H_

@@ -1,0 +1,52 @@
+// FlakyStorage: a MemStorage whose writes and syncs fail on demand (a test double, LevelDB-style:
+// forwards everything, overrides failure). A failed Sync() drops every write since the last good
+// one, as a failed fsync may (Linux marks the pages clean); a failed Write() writes nothing.
+// Counts every call, so tests can assert that a clean PageStore makes none.
+#ifndef SEEDGRID_ENGINE_ENV_TESTING_FLAKY_STORAGE_H_
+#define SEEDGRID_ENGINE_ENV_TESTING_FLAKY_STORAGE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/env/mem_storage.h"
+
+namespace seedgrid {
+
+class FlakyStorage final : public Storage {
+ public:
+  absl::Status Write(std::string_view page, std::string_view bytes) override {
+    ++writes;
+    if (fail_writes) return absl::UnavailableError("injected write failure");
+    return mem.Write(page, bytes);
+  }
+  absl::StatusOr<std::string> Read(std::string_view page) override { return mem.Read(page); }
+  absl::Status Delete(std::string_view page) override {
+    ++deletes;
+    if (fail_writes) return absl::UnavailableError("injected delete failure");
+    return mem.Delete(page);
+  }
+  std::vector<std::string> List() override { return mem.List(); }
+  absl::Status Sync() override {
+    ++syncs;
+    if (fail_syncs) {
+      mem.Crash();  // What was written since the last good sync is gone.
+      return absl::UnavailableError("injected sync failure");
+    }
+    return mem.Sync();
+  }
+  // Power loss: back to the last good sync.
+  void Crash() { mem.Crash(); }
+  uint64_t calls() const { return writes + deletes + syncs; }
+
+  MemStorage mem;
+  bool fail_writes = false;
+  bool fail_syncs = false;
+  uint64_t writes = 0;
+  uint64_t deletes = 0;
+  uint64_t syncs = 0;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_ENV_TESTING_FLAKY_STORAGE_H_
