@@ -29,6 +29,9 @@ TEST(GridStorageErrors, OwnerSyncFailureWithholdsTheAppliedAckUntilStorageRecove
   g.Run(1000);
   ASSERT_EQ(g.acks.size(), 1u);
   EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_EQ(g.server_acks.size(), 1u);  // OpAcknowledged: the resend, a duplicate by then.
+  EXPECT_TRUE(g.server_acks[0].duplicate);
+  EXPECT_EQ(g.applied.size(), 1u);  // OpApplied once, at the first (unacknowledged) delivery.
   ASSERT_NE(g.OwnerRecord("users", "alice"), nullptr);
   EXPECT_EQ(*g.OwnerRecord("users", "alice")->value, Doc(1));
   // Durable now: a crash of the owner keeps it.
