@@ -2,7 +2,7 @@
 //
 // The client keeps a local replica of every map it uses; Get/Set/Remove never wait for the
 // network. Every write is stamped by the client's HLC, applied locally, and appended to the op log
-// (one storage page per entry, synced before the write returns, with the next seq), so the log
+// (one storage page per entry, synced with the next seq before the write returns), so the log
 // survives restarts. While online the client pushes the log, oldest first and at most
 // batch_ops_max entries, as GridOps to its current server every push_interval_ms until each entry
 // is acknowledged (GridAck); only entries whose log page is durable are sent (a crash must not let

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "absl/container/btree_set.h"
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"
 #include "engine/cluster/partition_store.h"

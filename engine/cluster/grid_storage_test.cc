@@ -1,0 +1,88 @@
+// Storage errors on the grid (docs/architecture.md, "Storage errors"): nothing is acknowledged
+// before a sync that succeeded; the op stays in the client's log and is acknowledged after the
+// storage recovers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "engine/cluster/grid_testing.h"
+
+namespace seedgrid {
+namespace {
+
+using grid_testing::Doc;
+using grid_testing::Grid;
+
+TEST(GridStorageErrors, OwnerSyncFailureWithholdsTheAppliedAckUntilStorageRecovers) {
+  Grid g(3);
+  const int owner = g.OwnerIndex("alice");
+  ASSERT_GE(owner, 0);
+  g.server_hosts[owner]->storage.fail_syncs = true;
+  g.client(0).Set("users", "alice", Doc(1), msg::WriteConcern::kApplied);
+  g.Run(1000);  // Several client resends, each a duplicate whose sync fails again.
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_TRUE(g.server_acks.empty());
+  EXPECT_GT(g.server(owner).stats().acks_withheld, 0u);
+  EXPECT_GT(g.server(owner).stats().storage.sync_errors, 0u);
+  g.server_hosts[owner]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_EQ(g.server_acks.size(), 1u);  // OpAcknowledged: the resend, a duplicate by then.
+  EXPECT_TRUE(g.server_acks[0].duplicate);
+  EXPECT_EQ(g.applied.size(), 1u);  // OpApplied once, at the first (unacknowledged) delivery.
+  ASSERT_NE(g.OwnerRecord("users", "alice"), nullptr);
+  EXPECT_EQ(*g.OwnerRecord("users", "alice")->value, Doc(1));
+  // Durable now: a crash of the owner keeps it.
+  g.CrashServer(owner);
+  g.StartServer(owner);
+  const GridPartition* part = g.server(owner).partition(PartitionOf("alice"));
+  ASSERT_NE(part, nullptr);
+  ASSERT_NE(part->maps.at("users")->GetRecord("alice"), nullptr);
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1);
+}
+
+TEST(GridStorageErrors, BackupSyncFailureWithholdsTheReplicatedAckUntilItRecovers) {
+  Grid g(3);
+  const uint32_t p = PartitionOf("bob");
+  const NodeId backup = g.server(0).table().replicas(p).backups.at(0);
+  const int b = static_cast<int>(std::find(g.server_ids.begin(), g.server_ids.end(), backup) -
+                                 g.server_ids.begin());
+  g.server_hosts[b]->storage.fail_syncs = true;
+  g.client(0).Set("users", "bob", Doc(2), msg::WriteConcern::kReplicated);
+  g.Run(1000);
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_GT(g.server(b).stats().acks_withheld, 0u);
+  g.server_hosts[b]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_EQ(g.acks[0].second.level, msg::WriteConcern::kReplicated);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  g.CrashServer(b);  // The backup's copy is durable.
+  g.StartServer(b);
+  const GridPartition* part = g.server(b).partition(p);
+  ASSERT_NE(part, nullptr);
+  EXPECT_NE(part->maps.at("users")->GetRecord("bob"), nullptr);
+}
+
+TEST(GridStorageErrors, ClientDoesNotSendAnOpUntilItsLogEntryIsDurable) {
+  Grid g(3);
+  g.client_hosts[0]->storage.fail_syncs = true;
+  g.client(0).Set("users", "carol", Doc(3), msg::WriteConcern::kApplied);
+  ASSERT_NE(g.client(0).Get("users", "carol"), nullptr);  // Applied locally all the same.
+  g.Run(1500);
+  EXPECT_TRUE(g.applied.empty());  // No server saw it.
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  EXPECT_GT(g.client(0).stats().storage.sync_errors, 0u);
+  g.client_hosts[0]->storage.fail_syncs = false;
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(g.applied.size(), 1u);
+}
+
+}  // namespace
+}  // namespace seedgrid
