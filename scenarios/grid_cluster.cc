@@ -55,7 +55,7 @@ GridCluster::GridCluster(RunContext& run)
 }
 
 std::string GridCluster::SafetyText() const {
-  return fmt::format("grid: {} servers, {} clients; {}", servers_total_, g_.clients,
+  return fmt::format("grid: {} servers, {} clients, {}", servers_total_, g_.clients,
                      run_.swarm.ToString());
 }
 

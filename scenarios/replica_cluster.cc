@@ -51,6 +51,10 @@ ReplicaCluster::ReplicaCluster(RunContext& run, NodeHook on_node_start)
   subs_.resize(s_.nodes);
 }
 
+std::string ReplicaCluster::SafetyText() const {
+  return fmt::format("{} replica nodes, {}", s_.nodes, run_.swarm.ToString());
+}
+
 void ReplicaCluster::StartNode(int i) {
   ReplicaNodeOptions o{.replica = {.node_id = sim_.node_id(i)},
                        .peers = sim_.node_ids(),

@@ -26,7 +26,7 @@ class ReplicaCluster final : public Cluster {
   void StartNode(int i) override;
   void StopNode(int i) override;
   void ScheduleWorkload() override;
-  std::string SafetyText() const override { return "replica nodes"; }
+  std::string SafetyText() const override;
   void PeriodicCheck() override;
   std::optional<Unconverged> Probe(bool full) override;
   uint64_t QuiescenceWaitMs() const override { return 2 * run_.scenario.anti_entropy_interval_ms; }

@@ -53,7 +53,7 @@ endif()
 expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
            --trace "${tmp}/trace.jsonl" CODE 0 MATCH "verdict: PASS")
 file(STRINGS "${tmp}/trace.jsonl" first_line LIMIT_COUNT 1)
-if(NOT first_line MATCHES "^{\"detail\":\"safety\",\"digest\":\"[0-9a-f]+\",\"i\":0,\"kind\":\"phase\"")
+if(NOT first_line MATCHES "^{\"detail\":\"safety \\([0-9]+ replica nodes, loss=[0-9]+ppm[^\"]*\\)\",\"digest\":\"[0-9a-f]+\",\"i\":0,\"kind\":\"phase\"")
   message(FATAL_ERROR "unexpected first trace line: ${first_line}")
 endif()
 # A failing run: exit 1, a report with the replay command, and a repro file that replays it.
