@@ -120,6 +120,11 @@ absl::Status GridServer::SyncStorage() {
   return s;
 }
 
+bool GridServer::MayAcknowledge() {
+  // After a failed write or sync nothing is acknowledged until a sync succeeds again.
+  return !store_ || !store_->failed() || SyncStorage().ok();
+}
+
 void GridServer::Drop(uint32_t p) {
   if (!partitions_.held(p)) return;
   if (queries_.coverage()[p]) {  // Live-query rows point into the partition: take them out first.
@@ -141,7 +146,7 @@ void GridServer::Tick() {
   }));
   if (membership_.joined() && !membership_.table().empty()) {
     Dispatch(membership_.ReadinessPulls(alive));
-    Dispatch(replication_.Tick(now, membership_, partitions_));
+    Dispatch(replication_.Tick(now, membership_, partitions_, MayAcknowledge()));
   }
   queries_.Expire(now, options_.query_lease_ms);
   FlushQueries();
@@ -279,7 +284,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
 }
 
 void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
-  Replication::AckResult r = replication_.OnAck(from, m, membership_);
+  Replication::AckResult r = replication_.OnAck(from, m, membership_, MayAcknowledge());
   Dispatch(std::move(r.effects));
   if (!r.handed_off) return;
   Drop(*r.handed_off);

@@ -77,6 +77,8 @@ class GridServer {
   absl::Status Restore();
   // OK when everything written so far is durable; a failure is counted and reported.
   absl::Status SyncStorage();
+  // The storage is not failed, or a retried sync just succeeded: acknowledgements may leave.
+  bool MayAcknowledge();
   void Dispatch(Effects effects);
   void Send(const NodeId& to, msg::Body body);
   void Emit(events::NodeEvent event) { events::EmitEvent(options_.events, std::move(event)); }

@@ -50,6 +50,8 @@ class PartitionStore {
   absl::StatusOr<uint64_t> Restore(const RestoreSink& sink);
 
   bool dirty() const { return pages_.dirty(); }
+  // A write or sync failed and no Sync() has succeeded since (PageStore::failed()).
+  bool failed() const { return pages_.failed(); }
   const StorageStats& stats() const { return pages_.stats(); }
 
  private:

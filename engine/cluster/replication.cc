@@ -30,7 +30,7 @@ void Replication::Complete(PendingReplication& r, Effects& out) {
 }
 
 Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
-                                          const Membership& membership) {
+                                          const Membership& membership, bool may_acknowledge) {
   AckResult result;
   const PartitionTable& table = membership.table();
   if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
@@ -46,13 +46,14 @@ Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
   if (it == pending_.end()) return result;  // Late or duplicate.
   PendingReplication& r = it->second;
   r.acked.insert(from);
-  if (!AllBackupsAcked(r, table)) return result;
+  if (!may_acknowledge || !AllBackupsAcked(r, table)) return result;  // Tick completes it later.
   Complete(r, result.effects);
   pending_.erase(it);
   return result;
 }
 
-void Replication::TickPending(uint64_t now, const Membership& membership, Effects& out) {
+void Replication::TickPending(uint64_t now, const Membership& membership, bool may_acknowledge,
+                              Effects& out) {
   const PartitionTable& table = membership.table();
   for (auto it = pending_.begin(); it != pending_.end();) {
     PendingReplication& r = it->second;
@@ -62,7 +63,7 @@ void Replication::TickPending(uint64_t now, const Membership& membership, Effect
     }
     // The backups may have changed since the acks came in (a table flapped back): complete here
     // too, not only when an ack arrives.
-    if (AllBackupsAcked(r, table)) {
+    if (may_acknowledge && AllBackupsAcked(r, table)) {
       Complete(r, out);
       it = pending_.erase(it);
       continue;
@@ -105,9 +106,9 @@ void Replication::TickHandoffs(uint64_t now, const Membership& membership,
 }
 
 Effects Replication::Tick(uint64_t now_ms, const Membership& membership,
-                          const PartitionSet& partitions) {
+                          const PartitionSet& partitions, bool may_acknowledge) {
   Effects out;
-  TickPending(now_ms, membership, out);
+  TickPending(now_ms, membership, may_acknowledge, out);
   TickHandoffs(now_ms, membership, partitions, out);
   return out;
 }

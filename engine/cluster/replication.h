@@ -2,10 +2,11 @@
 // on backups, and handoffs of partitions this server no longer replicates — with their resends.
 //
 // Contract.
-// - Track() is called only after the owner's own write was synced (the engine's storage rule), so
-//   completing a pending entry needs nothing more of this server's storage: the GridAck goes out
-//   once every backup of the current table has acknowledged (a backup acknowledges only after its
-//   own sync). At most kPendingReplicationsMax entries; beyond that the client retries.
+// - Track() is called only after the owner's own write was synced (the engine's storage rule); the
+//   GridAck goes out once every backup of the current table has acknowledged (a backup
+//   acknowledges only after its own sync) and, as for every acknowledgement, while this server's
+//   storage is not failed (`may_acknowledge`; otherwise the entry waits for a later Tick). At
+//   most kPendingReplicationsMax entries; beyond that the client retries.
 // - A pending entry of a partition this server no longer owns is dropped (the new owner answers
 //   the client's retry).
 // - A held partition that this server does not replicate under the current table is pushed whole
@@ -51,9 +52,12 @@ class Replication {
     Effects effects;
     std::optional<uint32_t> handed_off;  // every new replica has the partition: drop it
   };
-  AckResult OnAck(const NodeId& from, const msg::Ack& m, const Membership& membership);
-  // Completions the table allows now, resends, and handoffs (new or due for a resend).
-  Effects Tick(uint64_t now_ms, const Membership& membership, const PartitionSet& partitions);
+  AckResult OnAck(const NodeId& from, const msg::Ack& m, const Membership& membership,
+                  bool may_acknowledge);
+  // Completions the table (and `may_acknowledge`) allow now, resends, and handoffs (new or due
+  // for a resend).
+  Effects Tick(uint64_t now_ms, const Membership& membership, const PartitionSet& partitions,
+               bool may_acknowledge);
 
   size_t pending() const { return pending_.size(); }
 
@@ -66,7 +70,8 @@ class Replication {
   };
   static bool AllBackupsAcked(const PendingReplication& r, const PartitionTable& table);
   static void Complete(PendingReplication& r, Effects& out);
-  void TickPending(uint64_t now_ms, const Membership& membership, Effects& out);
+  void TickPending(uint64_t now_ms, const Membership& membership, bool may_acknowledge,
+                   Effects& out);
   void TickHandoffs(uint64_t now_ms, const Membership& membership, const PartitionSet& partitions,
                     Effects& out);
 
