@@ -37,10 +37,24 @@ void GridHistory::Insert(Seqs& set, uint64_t seq) {
   set.emplace(seq, seq);
 }
 
+bool GridHistory::Contains(const Seqs& set, uint64_t seq) {
+  auto it = set.upper_bound(seq);
+  if (it == set.begin()) return false;
+  return std::prev(it)->second >= seq;
+}
+
 std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint32_t disk,
                                                 uint32_t partition, const NodeId& client,
                                                 uint64_t seq, const Timestamp& ts) {
   ++applications_;
+  if (!Contains(logged_seqs_[client], seq)) {
+    // The client sent an entry that was not durable in its log: a crash could make it reuse the
+    // seq, and the servers would take the new entry for this one (a silently dropped write).
+    return Violation{Invariant::kGridExactlyOnce,
+                     fmt::format("server {} applied op-log entry {}#{} (stamped {}) that the "
+                                 "client had not durably logged",
+                                 server, client, seq, ts.ToString())};
+  }
   Insert(applied_seqs_[client], seq);
   uint64_t& last = last_applied_[{server, disk, partition, client}];
   if (seq <= last) {

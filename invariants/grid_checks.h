@@ -12,8 +12,9 @@
 //                      one server loses its disk; at the end every write acknowledged at
 //                      REPLICATED, and at APPLIED unless a disk was lost after the ack, is in its
 //                      owner's state (that stamp or a later one)
-//   grid_exactly_once  no server applies an op-log entry twice on one disk; at the end every
-//                      durable op-log entry was applied and every client's log is empty
+//   grid_exactly_once  no server applies an op-log entry the client had not durably logged, or
+//                      twice on one disk; at the end every durable op-log entry was applied and
+//                      every client's log is empty
 //   grid_live_queries  each subscription's replayed stream, and its merged result order, equal a
 //                      fresh query over the owners' records
 //   grid_storage_acks  no acknowledgement leaves a server while its storage has a failed write
@@ -49,9 +50,10 @@ class GridHistory {
     Timestamp ts;
     uint64_t at_ns = 0;
   };
-  // A server's first application of an op. Violation when the same server on the same disk
-  // applies an entry of a partition at or below one of that partition it applied before (a
-  // partition's applied marks only move up on one disk, so that is an entry applied twice).
+  // A server's first application of an op. Violation when the client had not durably logged the
+  // entry (OnLogged), or when the same server on the same disk applies an entry of a partition at
+  // or below one of that partition it applied before (a partition's applied marks only move up on
+  // one disk, so that is an entry applied twice).
   std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint32_t partition,
                                      const NodeId& client, uint64_t seq, const Timestamp& ts);
   // A client's op-log entry became durable (it must be applied by the end).
@@ -71,6 +73,7 @@ class GridHistory {
   friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
   using Seqs = absl::btree_map<uint64_t, uint64_t>;  // interval set: first -> last (inclusive)
   static void Insert(Seqs& set, uint64_t seq);
+  static bool Contains(const Seqs& set, uint64_t seq);
 
   AckedByKey replicated_, applied_;
   absl::btree_map<NodeId, Seqs> applied_seqs_, logged_seqs_;

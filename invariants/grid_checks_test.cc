@@ -93,6 +93,8 @@ TEST(GridDurability, AppliedPromisesEndAtADiskLoss) {
 
 TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
   GridHistory h;
+  h.OnLogged("c1", 1);
+  h.OnLogged("c1", 2);
   EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 1, Ts(1)).has_value());
   EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 2, Ts(2)).has_value());
   EXPECT_FALSE(h.OnApplied("n0", 0, 9, "c1", 1, Ts(3)).has_value());  // Another partition.
@@ -102,6 +104,16 @@ TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
   EXPECT_NE(v->detail.find("c1#2"), std::string::npos) << v->detail;
+}
+
+TEST(GridExactlyOnce, AnEntryTheClientHadNotDurablyLoggedIsCaught) {
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  EXPECT_FALSE(h.OnApplied("n0", 0, 3, "c1", 1, Ts(1)).has_value());
+  auto v = h.OnApplied("n0", 0, 3, "c1", 2, Ts(2));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
+  EXPECT_NE(v->detail.find("had not durably logged"), std::string::npos) << v->detail;
 }
 
 TEST(GridExactlyOnce, EveryLoggedEntryMustBeApplied) {
