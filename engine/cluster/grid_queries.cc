@@ -232,4 +232,51 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
   return out;
 }
 
+Effects GridQueryHost::Route(const NodeId& from, const msg::QuerySubscribe& m,
+                             const Membership& membership, uint64_t now_ms) {
+  Effects out;
+  const PartitionTable& table = membership.table();
+  if (table.empty()) return out;
+  NodeId client = m.requester;
+  if (client.empty()) {
+    // From the client: this server is its gateway; every other member serves it too.
+    client = from;
+    msg::QuerySubscribe forward = m;
+    forward.requester = from;
+    for (const NodeId& member : table.members()) {
+      if (member != membership.self()) out.Send(member, forward);
+    }
+  }
+  FollowCoverage(membership);
+  OnSubscribe(client, membership.self(), m, now_ms);
+  return out;
+}
+
+void GridQueryHost::FollowCoverage(const Membership& membership) {
+  const PartitionTable& table = membership.table();
+  auto signature = std::make_tuple(table.version(), table.author(), membership.not_ready_count());
+  if (signature == coverage_signature_) return;
+  coverage_signature_ = std::move(signature);
+  Coverage covered;
+  for (uint32_t p = 0; p < kPartitionCount && !table.empty(); ++p) {
+    covered[p] = membership.owns(p) && membership.ready(p);
+  }
+  SetCoverage(covered);
+}
+
+Effects GridQueryHost::Flush(const Membership& membership, Hlc& hlc) {
+  Effects out;
+  if (subscriptions() == 0) return out;
+  FollowCoverage(membership);
+  auto updates = TakeUpdates(
+      membership.table().version(),
+      [&hlc] {
+        const Timestamp t = hlc.Now();
+        return (t.millis << 16) | (t.counter & 0xffff);
+      },
+      hlc.last());
+  for (auto& [client, update] : updates) out.Send(client, std::move(update));
+  return out;
+}
+
 }  // namespace seedgrid

@@ -28,15 +28,19 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "engine/cluster/effects.h"
 #include "engine/cluster/grid_partition.h"
+#include "engine/cluster/membership.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
+#include "engine/hlc/hlc.h"
 #include "engine/query/query_engine.h"
 #include "engine/wire/messages.h"
 
@@ -61,6 +65,17 @@ class GridQueryHost {
   ~GridQueryHost();
   GridQueryHost(const GridQueryHost&) = delete;
   GridQueryHost& operator=(const GridQueryHost&) = delete;
+
+  // The server's side of a QuerySubscribe: from a client (no requester) this server is its
+  // gateway and forwards it to every other member (the returned messages); then it serves it.
+  // Nothing while the server has no table (the client refreshes).
+  Effects Route(const NodeId& from, const msg::QuerySubscribe& m, const Membership& membership,
+                uint64_t now_ms);
+  // Coverage follows the table and readiness: the partitions owned and ready (cheap when the
+  // table version and the number of partitions still pulling are unchanged).
+  void FollowCoverage(const Membership& membership);
+  // The updates due, as messages to send (fresh epochs from `hlc`).
+  Effects Flush(const Membership& membership, Hlc& hlc);
 
   // A subscription, refresh or cancel from `client` (m.requester is ignored here).
   void OnSubscribe(const NodeId& client, const NodeId& self, const msg::QuerySubscribe& m,
@@ -111,7 +126,8 @@ class GridQueryHost {
   Clock& clock_;
   const PartitionSlots& partitions_;
   Coverage covered_;
-  std::map<std::string, std::unique_ptr<View>> views_;  // map name -> rows and engine
+  std::tuple<uint64_t, NodeId, size_t> coverage_signature_;  // what covered_ was computed for
+  std::map<std::string, std::unique_ptr<View>> views_;       // map name -> rows and engine
   absl::btree_map<SubKey, Sub> subs_;
   absl::btree_set<SubKey> due_;  // subscriptions with a snapshot or deltas to send
   GridQueryStats stats_;

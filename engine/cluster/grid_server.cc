@@ -208,7 +208,7 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
         } else if constexpr (std::is_same_v<T, msg::SyncBucketsRequest>) {
           Dispatch(digests_.OnBucketsRequest(from, body, m));
         } else if constexpr (std::is_same_v<T, msg::QuerySubscribe>) {
-          OnQuerySubscribe(from, body);
+          Dispatch(queries_.Route(from, body, m, env_.clock.NowMs()));
         } else {
           error = fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from);
         }
@@ -294,47 +294,6 @@ void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
 
 // ------------------------------------------------------------------ live queries
 
-void GridServer::OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe& m) {
-  const PartitionTable& table = membership_.table();
-  if (table.empty()) return;  // The client refreshes.
-  NodeId client = m.requester;
-  if (client.empty()) {
-    // From the client: this server is its gateway; every other member serves it too.
-    client = from;
-    msg::QuerySubscribe forward = m;
-    forward.requester = from;
-    for (const NodeId& member : table.members()) {
-      if (member != options_.node_id) Send(member, forward);
-    }
-  }
-  UpdateCoverage();
-  queries_.OnSubscribe(client, options_.node_id, m, env_.clock.NowMs());
-}
-
-void GridServer::UpdateCoverage() {
-  // Coverage changes only with the table or the set of partitions still pulling.
-  const PartitionTable& table = membership_.table();
-  auto signature = std::make_tuple(table.version(), table.author(), membership_.not_ready_count());
-  if (signature == coverage_signature_) return;
-  coverage_signature_ = std::move(signature);
-  Coverage covered;
-  for (uint32_t p = 0; p < kPartitionCount && !table.empty(); ++p) {
-    covered[p] = membership_.owns(p) && membership_.ready(p);
-  }
-  queries_.SetCoverage(covered);
-}
-
-void GridServer::FlushQueries() {
-  if (queries_.subscriptions() == 0) return;
-  UpdateCoverage();
-  auto updates = queries_.TakeUpdates(
-      membership_.table().version(),
-      [this] {
-        const Timestamp t = hlc_.Now();
-        return (t.millis << 16) | (t.counter & 0xffff);
-      },
-      hlc_.last());
-  for (auto& [client, update] : updates) Send(client, std::move(update));
-}
+void GridServer::FlushQueries() { Dispatch(queries_.Flush(membership_, hlc_)); }
 
 }  // namespace seedgrid

@@ -17,8 +17,9 @@
 // Tick() (heartbeat cadence) or AntiEntropy() (anti-entropy cadence).
 //
 // Storage rule: no GridAck, replication state or state Ack leaves before a successful sync of
-// what it acknowledges; after a failed sync the effect stays in memory and the peer's retry is
-// answered once a sync succeeds (engine/env/page_store.h).
+// what it acknowledges, and no acknowledgement at all while the storage is failed (a write or
+// sync failed and no sync has succeeded since); the effect stays in memory and the peer's retry
+// is answered once a sync succeeds (engine/env/page_store.h).
 #ifndef SEEDGRID_ENGINE_CLUSTER_GRID_SERVER_H_
 #define SEEDGRID_ENGINE_CLUSTER_GRID_SERVER_H_
 
@@ -92,8 +93,6 @@ class GridServer {
   void OnState(const NodeId& from, const msg::PartitionState& m);
   void OnAck(const NodeId& from, const msg::Ack& m);
   void OnHeartbeat(const NodeId& from, const msg::Heartbeat& m);
-  void OnQuerySubscribe(const NodeId& from, const msg::QuerySubscribe& m);
-  void UpdateCoverage();
   void FlushQueries();
 
   Env& env_;
@@ -108,7 +107,6 @@ class GridServer {
   Replication replication_;
   DigestSync digests_;
   TombstoneGc gc_;
-  std::tuple<uint64_t, NodeId, size_t> coverage_signature_;  // last coverage computed for
   std::optional<Timers::TimerId> tick_timer_;
   std::optional<Timers::TimerId> anti_entropy_timer_;
 };

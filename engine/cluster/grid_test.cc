@@ -1,6 +1,6 @@
 // Grid servers and clients on hand-driven Env parts: the write path and its concerns, exactly-once
 // op logs, failover, migration, offline clients, restart from memory and from a SQLite file, and
-// bad input. Seeded scenarios with faults run in scenarios/ (grid_runner).
+// bad input. Seeded scenarios with faults run in scenarios/ (grid_cluster).
 #include <gtest/gtest.h>
 
 #include <algorithm>
