@@ -170,6 +170,152 @@ void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error
 
 }  // namespace
 
+namespace {
+
+// Each part of the top-level object; the first error lands in *error ("path\nwhat").
+void ReadWorkload(Reader& r, Scenario& s, std::string* error_ptr) {
+  std::string& error = *error_ptr;
+  if (const json* w = r.Field("workload")) {
+    Reader wr(*w, "workload", &error);
+    wr.Int("ops_per_sec", s.ops_per_sec, 0, 10'000'000);
+    wr.Int("keys", s.keys, 1, 10'000'000);
+    wr.Int("subscriptions_per_node", s.subscriptions_per_node, 0, 4);
+    if (const json* m = wr.Field("mix")) {
+      Reader mr(*m, "workload.mix", &error);
+      mr.Int("lww_set", s.mix.lww_set, 0, 1'000'000);
+      mr.Int("lww_remove", s.mix.lww_remove, 0, 1'000'000);
+      mr.Int("or_add", s.mix.or_add, 0, 1'000'000);
+      mr.Int("or_remove", s.mix.or_remove, 0, 1'000'000);
+      mr.Int("counter", s.mix.counter, 0, 1'000'000);
+      mr.Int("query", s.mix.query, 0, 1'000'000);
+      mr.Done();
+      if (error.empty() && s.mix.total() == 0) mr.Fail("workload.mix", "all weights are zero");
+    }
+    wr.Done();
+  }
+}
+
+void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr) {
+  std::string& error = *error_ptr;
+  if (const json* rep = r.Field("replication")) {
+    Reader rr(*rep, "replication", &error);
+    rr.Int("flush_interval_ms", s.flush_interval_ms, 1, kDayMs);
+    rr.Int("anti_entropy_interval_ms", s.anti_entropy_interval_ms, 1, kDayMs);
+    rr.Int("anti_entropy_fanout", s.anti_entropy_fanout, 1, 4096);
+    rr.Done();
+  }
+  if (const json* net = r.Field("network")) {
+    Reader nr(*net, "network", &error);
+    nr.RangeOf("latency_min_us", s.latency_min_us, 0, 4'000'000);
+    nr.Int("latency_tail_mean_us", s.latency_tail_mean_us, 0, 10'000'000);
+    nr.Done();
+  }
+  if (const json* c = r.Field("clocks")) {
+    Reader cr(*c, "clocks", &error);
+    cr.RangeOf("offset_ms", s.clock_offset_ms, -kDayMs, kDayMs);
+    cr.RangeOf("drift_ppm", s.clock_drift_ppm, -100'000, 100'000);
+    cr.Done();
+  }
+  if (const json* sw = r.Field("swarm")) {
+    Reader sr(*sw, "swarm", &error);
+    sr.RangeOf("loss_ppm", s.swarm.loss_ppm, 0, 1'000'000);
+    sr.RangeOf("duplicate_ppm", s.swarm.duplicate_ppm, 0, 1'000'000);
+    sr.RangeOf("reorder_ppm", s.swarm.reorder_ppm, 0, 1'000'000);
+    sr.RangeOf("partitions_per_min", s.swarm.partitions_per_min, 0, 600);
+    sr.RangeOf("crashes_per_min", s.swarm.crashes_per_min, 0, 600);
+    sr.RangeOf("pauses_per_min", s.swarm.pauses_per_min, 0, 600);
+    sr.RangeOf("clock_steps_per_min", s.swarm.clock_steps_per_min, 0, 600);
+    sr.RangeOf("clogs_per_min", s.swarm.clogs_per_min, 0, 600);
+    sr.RangeOf("clock_step_ms", s.swarm.clock_step_ms, -kDayMs, kDayMs);
+    sr.RangeOf("fault_duration_ms", s.swarm.fault_duration_ms, 1, kDayMs);
+    sr.Bool("buggify", s.swarm.buggify);
+    sr.Done();
+  }
+}
+
+void ReadGridPart(Reader& r, Scenario& s, std::string* error_ptr) {
+  std::string& error = *error_ptr;
+  if (const json* g = r.Field("grid")) {
+    Reader gr(*g, "grid", &error);
+    s.grid.emplace();
+    ReadGrid(gr, *s.grid, s.duration_ms, &error);
+    if (error.empty()) s.nodes = s.grid->nodes();
+    if (error.empty() && (s.nodes < 1 || s.nodes > 4096)) {
+      gr.Fail("grid", fmt::format("{} nodes in all; at most 4096", s.nodes));
+    }
+  }
+}
+
+void ReadFaults(Reader& r, Scenario& s, std::string* error_ptr) {
+  std::string& error = *error_ptr;
+  if (const json* f = r.Field("faults")) {
+    if (!f->is_array()) {
+      r.Fail("faults", "expected an array of fault events");
+    } else {
+      for (size_t i = 0; i < f->size(); ++i) {
+        Reader fr((*f)[i], fmt::format("faults[{}]", i), &error);
+        s.faults.emplace_back();
+        ReadFault(fr, s.faults.back(), s.nodes);
+        if (error.empty() && s.faults.back().at_ms >= s.duration_ms) {
+          fr.Fail(fr.Path("at_ms"),
+                  fmt::format("{} is not inside the safety phase (duration_ms is {})",
+                              s.faults.back().at_ms, s.duration_ms));
+        }
+      }
+    }
+  }
+}
+
+// After the grid part: which invariants a run may list depends on its kind.
+void ReadInvariants(Reader& r, Scenario& s, std::string* error_ptr) {
+  std::string& error = *error_ptr;
+  if (const json* inv = r.Field("invariants")) {
+    if (!inv->is_array()) {
+      r.Fail("invariants", "expected an array of invariant names");
+    } else {
+      for (size_t i = 0; i < inv->size(); ++i) {
+        const json& name = (*inv)[i];
+        std::optional<invariants::Invariant> id;
+        if (name.is_string()) id = invariants::ParseInvariant(name.get<std::string>());
+        const auto allowed = invariants::InvariantsFor(s.grid.has_value());
+        if (!id || std::find(allowed.begin(), allowed.end(), *id) == allowed.end()) {
+          r.Fail(fmt::format("invariants[{}]", i),
+                 fmt::format("unknown invariant {}; expected one of {}", name.dump(),
+                             invariants::InvariantList(s.grid.has_value())));
+          break;
+        }
+        s.invariants.insert(*id);
+      }
+      if (error.empty() && s.invariants.empty()) {
+        r.Fail("invariants", "the list is empty: a run would check nothing");
+      }
+    }
+  } else {
+    const auto all = invariants::InvariantsFor(s.grid.has_value());
+    s.invariants.insert(all.begin(), all.end());
+  }
+}
+
+// "path\nwhat" -> "file:line:col: path: what", at the nearest located ancestor of the path (a
+// missing field is reported at its parent).
+absl::Status Located(std::string_view text, std::string_view file, const std::string& error) {
+  const size_t nl = error.find('\n');
+  const std::string path = error.substr(0, nl);
+  const Locator locator(text);
+  std::string at = path;
+  size_t offset = locator.OffsetOf(at);
+  while (offset == 0 && !at.empty()) {
+    const size_t cut = at.find_last_of(".[");
+    at = cut == std::string::npos ? std::string() : at.substr(0, cut);
+    offset = locator.OffsetOf(at);
+  }
+  const auto [line, col] = LineCol(text, offset);
+  return absl::InvalidArgumentError(
+      fmt::format("{}:{}:{}: {}: {}", file, line, col, path, error.substr(nl + 1)));
+}
+
+}  // namespace
+
 absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view file) {
   json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) {
@@ -197,127 +343,15 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
     r.Int("liveness_ms", s.liveness_ms, 1, 10 * kDayMs);
     r.Int("check_interval_ms", s.check_interval_ms, 1, kDayMs);
     r.Int("events_max", s.events_max, 1, int64_t{1} << 40);
-    if (const json* w = r.Field("workload")) {
-      Reader wr(*w, "workload", &error);
-      wr.Int("ops_per_sec", s.ops_per_sec, 0, 10'000'000);
-      wr.Int("keys", s.keys, 1, 10'000'000);
-      wr.Int("subscriptions_per_node", s.subscriptions_per_node, 0, 4);
-      if (const json* m = wr.Field("mix")) {
-        Reader mr(*m, "workload.mix", &error);
-        mr.Int("lww_set", s.mix.lww_set, 0, 1'000'000);
-        mr.Int("lww_remove", s.mix.lww_remove, 0, 1'000'000);
-        mr.Int("or_add", s.mix.or_add, 0, 1'000'000);
-        mr.Int("or_remove", s.mix.or_remove, 0, 1'000'000);
-        mr.Int("counter", s.mix.counter, 0, 1'000'000);
-        mr.Int("query", s.mix.query, 0, 1'000'000);
-        mr.Done();
-        if (error.empty() && s.mix.total() == 0) mr.Fail("workload.mix", "all weights are zero");
-      }
-      wr.Done();
-    }
-    if (const json* rep = r.Field("replication")) {
-      Reader rr(*rep, "replication", &error);
-      rr.Int("flush_interval_ms", s.flush_interval_ms, 1, kDayMs);
-      rr.Int("anti_entropy_interval_ms", s.anti_entropy_interval_ms, 1, kDayMs);
-      rr.Int("anti_entropy_fanout", s.anti_entropy_fanout, 1, 4096);
-      rr.Done();
-    }
-    if (const json* net = r.Field("network")) {
-      Reader nr(*net, "network", &error);
-      nr.RangeOf("latency_min_us", s.latency_min_us, 0, 4'000'000);
-      nr.Int("latency_tail_mean_us", s.latency_tail_mean_us, 0, 10'000'000);
-      nr.Done();
-    }
-    if (const json* c = r.Field("clocks")) {
-      Reader cr(*c, "clocks", &error);
-      cr.RangeOf("offset_ms", s.clock_offset_ms, -kDayMs, kDayMs);
-      cr.RangeOf("drift_ppm", s.clock_drift_ppm, -100'000, 100'000);
-      cr.Done();
-    }
-    if (const json* sw = r.Field("swarm")) {
-      Reader sr(*sw, "swarm", &error);
-      sr.RangeOf("loss_ppm", s.swarm.loss_ppm, 0, 1'000'000);
-      sr.RangeOf("duplicate_ppm", s.swarm.duplicate_ppm, 0, 1'000'000);
-      sr.RangeOf("reorder_ppm", s.swarm.reorder_ppm, 0, 1'000'000);
-      sr.RangeOf("partitions_per_min", s.swarm.partitions_per_min, 0, 600);
-      sr.RangeOf("crashes_per_min", s.swarm.crashes_per_min, 0, 600);
-      sr.RangeOf("pauses_per_min", s.swarm.pauses_per_min, 0, 600);
-      sr.RangeOf("clock_steps_per_min", s.swarm.clock_steps_per_min, 0, 600);
-      sr.RangeOf("clogs_per_min", s.swarm.clogs_per_min, 0, 600);
-      sr.RangeOf("clock_step_ms", s.swarm.clock_step_ms, -kDayMs, kDayMs);
-      sr.RangeOf("fault_duration_ms", s.swarm.fault_duration_ms, 1, kDayMs);
-      sr.Bool("buggify", s.swarm.buggify);
-      sr.Done();
-    }
-    if (const json* g = r.Field("grid")) {
-      Reader gr(*g, "grid", &error);
-      s.grid.emplace();
-      ReadGrid(gr, *s.grid, s.duration_ms, &error);
-      if (error.empty()) s.nodes = s.grid->nodes();
-      if (error.empty() && (s.nodes < 1 || s.nodes > 4096)) {
-        gr.Fail("grid", fmt::format("{} nodes in all; at most 4096", s.nodes));
-      }
-    }
-    if (const json* f = r.Field("faults")) {
-      if (!f->is_array()) {
-        r.Fail("faults", "expected an array of fault events");
-      } else {
-        for (size_t i = 0; i < f->size(); ++i) {
-          Reader fr((*f)[i], fmt::format("faults[{}]", i), &error);
-          s.faults.emplace_back();
-          ReadFault(fr, s.faults.back(), s.nodes);
-          if (error.empty() && s.faults.back().at_ms >= s.duration_ms) {
-            fr.Fail(fr.Path("at_ms"),
-                    fmt::format("{} is not inside the safety phase (duration_ms is {})",
-                                s.faults.back().at_ms, s.duration_ms));
-          }
-        }
-      }
-    }
-    if (const json* inv = r.Field("invariants")) {
-      if (!inv->is_array()) {
-        r.Fail("invariants", "expected an array of invariant names");
-      } else {
-        for (size_t i = 0; i < inv->size(); ++i) {
-          const json& name = (*inv)[i];
-          std::optional<invariants::Invariant> id;
-          if (name.is_string()) id = invariants::ParseInvariant(name.get<std::string>());
-          const auto allowed = invariants::InvariantsFor(s.grid.has_value());
-          if (!id || std::find(allowed.begin(), allowed.end(), *id) == allowed.end()) {
-            r.Fail(fmt::format("invariants[{}]", i),
-                   fmt::format("unknown invariant {}; expected one of {}", name.dump(),
-                               invariants::InvariantList(s.grid.has_value())));
-            break;
-          }
-          s.invariants.insert(*id);
-        }
-        if (error.empty() && s.invariants.empty()) {
-          r.Fail("invariants", "the list is empty: a run would check nothing");
-        }
-      }
-    } else {
-      const auto all = invariants::InvariantsFor(s.grid.has_value());
-      s.invariants.insert(all.begin(), all.end());
-    }
+    ReadWorkload(r, s, &error);
+    ReadTimersNetworkClocksSwarm(r, s, &error);
+    ReadGridPart(r, s, &error);
+    ReadFaults(r, s, &error);
+    ReadInvariants(r, s, &error);
     r.Done();
     if (error.empty() && s.name.empty()) r.Fail("name", "a scenario needs a \"name\"");
   }
-  if (!error.empty()) {
-    const size_t nl = error.find('\n');
-    const std::string path = error.substr(0, nl);
-    const Locator locator(text);
-    // The nearest located ancestor of the path (a missing field is reported at its parent).
-    std::string at = path;
-    size_t offset = locator.OffsetOf(at);
-    while (offset == 0 && !at.empty()) {
-      const size_t cut = at.find_last_of(".[");
-      at = cut == std::string::npos ? std::string() : at.substr(0, cut);
-      offset = locator.OffsetOf(at);
-    }
-    const auto [line, col] = LineCol(text, offset);
-    return absl::InvalidArgumentError(
-        fmt::format("{}:{}:{}: {}: {}", file, line, col, path, error.substr(nl + 1)));
-  }
+  if (!error.empty()) return Located(text, file, error);
   return s;
 }
 

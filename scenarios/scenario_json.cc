@@ -7,9 +7,66 @@
 
 namespace seedgrid::scenarios {
 
+namespace {
+
+using ordered = nlohmann::ordered_json;
+
+ordered range(const Range& r) { return ordered::array({r.lo, r.hi}); }
+
+ordered FaultsToJson(const std::vector<FaultEvent>& events) {
+  ordered faults = ordered::array();
+  for (const FaultEvent& f : events) {
+    ordered e;
+    e["at_ms"] = f.at_ms;
+    e["kind"] = FaultKindName(f.kind);
+    if (f.node >= 0) e["node"] = f.node;
+    for (const auto& [name, list] :
+         {std::pair<const char*, const std::vector<int>*>{"nodes", &f.nodes},
+          {"from", &f.from},
+          {"to", &f.to},
+          {"left", &f.left},
+          {"right", &f.right}}) {
+      if (!list->empty()) e[name] = *list;
+    }
+    if (f.duration_ms > 0) e["duration_ms"] = f.duration_ms;
+    if (f.delta_ms != 0) e["delta_ms"] = f.delta_ms;
+    faults.push_back(std::move(e));
+  }
+  return faults;
+}
+
+ordered GridToJson(const GridConfig& g) {
+  ordered leaves = ordered::array();
+  for (const GridLeave& l : g.leaves) leaves.push_back({{"at_ms", l.at_ms}, {"server", l.server}});
+  return {{"servers", g.servers},
+          {"joins_at_ms", g.joins_at_ms},
+          {"leaves", std::move(leaves)},
+          {"clients", g.clients},
+          {"client_groups", g.client_groups},
+          {"backup_count", g.backup_count},
+          {"heartbeat_interval_ms", g.heartbeat_interval_ms},
+          {"suspect_after_ms", g.suspect_after_ms},
+          {"anti_entropy_interval_ms", g.anti_entropy_interval_ms},
+          {"retry_interval_ms", g.retry_interval_ms},
+          {"client_push_interval_ms", g.client_push_interval_ms},
+          {"client_sync_interval_ms", g.client_sync_interval_ms},
+          {"client_timeout_ms", g.client_timeout_ms},
+          {"concerns",
+           {{"fire_and_forget", g.fire_and_forget},
+            {"applied", g.applied},
+            {"replicated", g.replicated}}},
+          {"offline_per_min", range(g.offline_per_min)},
+          {"offline_ms", range(g.offline_ms)},
+          {"client_crash_pct", g.client_crash_pct},
+          {"disk_loss_pct", g.disk_loss_pct},
+          {"tombstone_grace_ms", g.tombstone_grace_ms},
+          {"torn_writes", g.torn_writes},
+          {"storage_errors_ppm", range(g.storage_errors_ppm)}};
+}
+
+}  // namespace
+
 std::string ScenarioToJson(const Scenario& s) {
-  using ordered = nlohmann::ordered_json;
-  const auto range = [](const Range& r) { return ordered::array({r.lo, r.hi}); };
   ordered j;
   j["name"] = s.name;
   j["description"] = s.description;
@@ -45,55 +102,8 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"clock_step_ms", range(s.swarm.clock_step_ms)},
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
                 {"buggify", s.swarm.buggify}};
-  ordered faults = ordered::array();
-  for (const FaultEvent& f : s.faults) {
-    ordered e;
-    e["at_ms"] = f.at_ms;
-    e["kind"] = FaultKindName(f.kind);
-    if (f.node >= 0) e["node"] = f.node;
-    for (const auto& [name, list] :
-         {std::pair<const char*, const std::vector<int>*>{"nodes", &f.nodes},
-          {"from", &f.from},
-          {"to", &f.to},
-          {"left", &f.left},
-          {"right", &f.right}}) {
-      if (!list->empty()) e[name] = *list;
-    }
-    if (f.duration_ms > 0) e["duration_ms"] = f.duration_ms;
-    if (f.delta_ms != 0) e["delta_ms"] = f.delta_ms;
-    faults.push_back(std::move(e));
-  }
-  j["faults"] = std::move(faults);
-  if (s.grid) {
-    const GridConfig& g = *s.grid;
-    ordered leaves = ordered::array();
-    for (const GridLeave& l : g.leaves)
-      leaves.push_back({{"at_ms", l.at_ms}, {"server", l.server}});
-    j["grid"] = {{"servers", g.servers},
-                 {"joins_at_ms", g.joins_at_ms},
-                 {"leaves", std::move(leaves)},
-                 {"clients", g.clients},
-                 {"client_groups", g.client_groups},
-                 {"backup_count", g.backup_count},
-                 {"heartbeat_interval_ms", g.heartbeat_interval_ms},
-                 {"suspect_after_ms", g.suspect_after_ms},
-                 {"anti_entropy_interval_ms", g.anti_entropy_interval_ms},
-                 {"retry_interval_ms", g.retry_interval_ms},
-                 {"client_push_interval_ms", g.client_push_interval_ms},
-                 {"client_sync_interval_ms", g.client_sync_interval_ms},
-                 {"client_timeout_ms", g.client_timeout_ms},
-                 {"concerns",
-                  {{"fire_and_forget", g.fire_and_forget},
-                   {"applied", g.applied},
-                   {"replicated", g.replicated}}},
-                 {"offline_per_min", range(g.offline_per_min)},
-                 {"offline_ms", range(g.offline_ms)},
-                 {"client_crash_pct", g.client_crash_pct},
-                 {"disk_loss_pct", g.disk_loss_pct},
-                 {"tombstone_grace_ms", g.tombstone_grace_ms},
-                 {"torn_writes", g.torn_writes},
-                 {"storage_errors_ppm", range(g.storage_errors_ppm)}};
-  }
+  j["faults"] = FaultsToJson(s.faults);
+  if (s.grid) j["grid"] = GridToJson(*s.grid);
   j["invariants"] = ordered::array();
   for (invariants::Invariant i : s.invariants) {
     j["invariants"].push_back(std::string(invariants::InvariantName(i)));

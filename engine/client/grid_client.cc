@@ -354,97 +354,113 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
     return;
   }
   if (from == server()) waiting_since_ms_.reset();
-  if (auto* ack = std::get_if<msg::GridAck>(&e->body)) {
-    for (const msg::GridOpAck& a : ack->acks) {
-      auto it = op_log_.find(a.seq);
-      if (it == op_log_.end()) continue;  // Already acknowledged.
-      ++stats_.acks;
-      events::EmitEvent(options_.events, events::AckReceived{it->second.map_name, it->second.key,
-                                                             a.seq, a.ts, a.level});
-      if (!a.duplicate) {
-        // Adopt the server's stamp of this write at once (unless a newer local write replaced
-        // it): the local copy is then the server's record, which a repair may restore.
-        const msg::GridOp& op = it->second;
-        (void)MapOf(op.map_name).Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
-      }
-      if (options_.persist) pages_.Erase(OpPage(a.seq));
-      op_log_.erase(it);
-    }
-    return;
-  }
-  if (auto* u = std::get_if<msg::QueryUpdate>(&e->body)) {
-    auto it = subscriptions_.find(u->subscription_id);
-    if (it == subscriptions_.end() || u->rows.map_name != it->second->map()) {
-      ++stats_.query_updates_ignored;  // Unsubscribed; the servers' lease runs out.
-      return;
-    }
-    ++stats_.query_updates;
-    if (!it->second->Apply(from, *u)) ++stats_.query_updates_ignored;
-    return;
-  }
-  if (auto* root = std::get_if<msg::SyncRoot>(&e->body)) {
-    if (root->root_hash != MapRoot(root->map_name)) {
-      Send(msg::SyncBucketsRequest{root->map_name, {}});
-    }
-    return;
-  }
-  if (auto* d = std::get_if<msg::PartitionDigest>(&e->body)) {
-    if (d->pull || d->map_name.empty()) {
-      Fail(stats_.protocol_errors, fmt::format("unexpected PartitionDigest from '{}'", from));
-      return;
-    }
-    const PartitionDigests& mine = digests_[d->map_name];
-    msg::PartitionDigest pull;
-    pull.id = next_request_id_++;
-    pull.map_name = d->map_name;
-    pull.pull = true;
-    pull.requester = options_.node_id;
-    absl::btree_map<uint32_t, uint64_t> theirs;
-    for (size_t i = 0; i < d->partitions.size(); ++i) theirs[d->partitions[i]] = d->hashes[i];
-    absl::btree_set<uint32_t>& pulled = pulled_[d->map_name];
-    absl::btree_set<uint32_t> differing;
-    for (uint32_t p = 0; p < kPartitionCount; ++p) {
-      auto t = theirs.find(p);
-      const uint64_t h = t == theirs.end() ? 0 : t->second;
-      if (h == mine.of(p)) continue;
-      differing.insert(p);
-      // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
-      // that tells this client its leftover records there are dead.
-      pull.partitions.push_back(p);
-      pull.hashes.push_back(mine.of(p));
-      // Still different after last round's pull: this client holds server-stamped records the
-      // owner lacks (lost with a disk, say). Send them back to be merged.
-      if (pulled.contains(p)) Repair(d->map_name, p);
-    }
-    pulled = std::move(differing);
-    if (!pull.partitions.empty()) Send(std::move(pull));
-    return;
-  }
-  if (auto* state = std::get_if<msg::PartitionState>(&e->body)) {
-    if (state->purpose != msg::StatePurpose::kClientLeaf) {
-      Fail(stats_.protocol_errors, fmt::format("unexpected PartitionState from '{}'", from));
-      return;
-    }
-    ++stats_.leaves_merged;
-    for (const msg::MapRecords& m : state->maps) {
-      LwwMap& map = MapOf(m.map_name);
-      if (state->pruned_below_ms != 0) Forget(map, m, state->partition, state->pruned_below_ms);
-      for (const msg::LwwEntry& entry : m.lww) {
-        if (PartitionOf(entry.key) != state->partition) {
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, msg::GridAck>) {
+          OnAck(body);
+        } else if constexpr (std::is_same_v<T, msg::QueryUpdate>) {
+          OnQueryUpdate(from, body);
+        } else if constexpr (std::is_same_v<T, msg::SyncRoot>) {
+          if (body.root_hash != MapRoot(body.map_name)) {
+            Send(msg::SyncBucketsRequest{body.map_name, {}});
+          }
+        } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
+          OnDigest(from, body);
+        } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
+          OnLeaf(from, body);
+        } else {
           Fail(stats_.protocol_errors,
-               fmt::format("key '{}' outside partition {}", entry.key, state->partition));
-          continue;
+               fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));
         }
-        // Most of a pulled partition is already here: skip records with the same stamp.
-        if (const LwwRecord* r = map.GetRecord(entry.key); r && r->ts == entry.record.ts) continue;
-        absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
-        if (merged.ok() && *merged) ++stats_.records_merged;
-      }
+      },
+      e->body);
+}
+
+void GridClient::OnAck(const msg::GridAck& ack) {
+  for (const msg::GridOpAck& a : ack.acks) {
+    auto it = op_log_.find(a.seq);
+    if (it == op_log_.end()) continue;  // Already acknowledged.
+    ++stats_.acks;
+    events::EmitEvent(options_.events, events::AckReceived{it->second.map_name, it->second.key,
+                                                           a.seq, a.ts, a.level});
+    if (!a.duplicate) {
+      // Adopt the server's stamp of this write at once (unless a newer local write replaced
+      // it): the local copy is then the server's record, which a repair may restore.
+      const msg::GridOp& op = it->second;
+      (void)MapOf(op.map_name).Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
     }
+    if (options_.persist) pages_.Erase(OpPage(a.seq));
+    op_log_.erase(it);
+  }
+}
+
+void GridClient::OnQueryUpdate(const NodeId& from, const msg::QueryUpdate& u) {
+  auto it = subscriptions_.find(u.subscription_id);
+  if (it == subscriptions_.end() || u.rows.map_name != it->second->map()) {
+    ++stats_.query_updates_ignored;  // Unsubscribed; the servers' lease runs out.
     return;
   }
-  Fail(stats_.protocol_errors,
-       fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));
+  ++stats_.query_updates;
+  if (!it->second->Apply(from, u)) ++stats_.query_updates_ignored;
+}
+
+// The per-partition digests of a map: pull every partition that differs.
+void GridClient::OnDigest(const NodeId& from, const msg::PartitionDigest& d) {
+  if (d.pull || d.map_name.empty()) {
+    Fail(stats_.protocol_errors, fmt::format("unexpected PartitionDigest from '{}'", from));
+    return;
+  }
+  const PartitionDigests& mine = digests_[d.map_name];
+  msg::PartitionDigest pull;
+  pull.id = next_request_id_++;
+  pull.map_name = d.map_name;
+  pull.pull = true;
+  pull.requester = options_.node_id;
+  absl::btree_map<uint32_t, uint64_t> theirs;
+  for (size_t i = 0; i < d.partitions.size(); ++i) theirs[d.partitions[i]] = d.hashes[i];
+  absl::btree_set<uint32_t>& pulled = pulled_[d.map_name];
+  absl::btree_set<uint32_t> differing;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    auto t = theirs.find(p);
+    const uint64_t h = t == theirs.end() ? 0 : t->second;
+    if (h == mine.of(p)) continue;
+    differing.insert(p);
+    // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
+    // that tells this client its leftover records there are dead.
+    pull.partitions.push_back(p);
+    pull.hashes.push_back(mine.of(p));
+    // Still different after last round's pull: this client holds server-stamped records the
+    // owner lacks (lost with a disk, say). Send them back to be merged.
+    if (pulled.contains(p)) Repair(d.map_name, p);
+  }
+  pulled = std::move(differing);
+  if (!pull.partitions.empty()) Send(std::move(pull));
+}
+
+// An owner's whole partition of a map (a ClientLeaf): merge it, forgetting what its GC watermark
+// proves dead.
+void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
+  if (state.purpose != msg::StatePurpose::kClientLeaf) {
+    Fail(stats_.protocol_errors, fmt::format("unexpected PartitionState from '{}'", from));
+    return;
+  }
+  ++stats_.leaves_merged;
+  for (const msg::MapRecords& m : state.maps) {
+    LwwMap& map = MapOf(m.map_name);
+    if (state.pruned_below_ms != 0) Forget(map, m, state.partition, state.pruned_below_ms);
+    for (const msg::LwwEntry& entry : m.lww) {
+      if (PartitionOf(entry.key) != state.partition) {
+        Fail(stats_.protocol_errors,
+             fmt::format("key '{}' outside partition {}", entry.key, state.partition));
+        continue;
+      }
+      // Most of a pulled partition is already here: skip records with the same stamp.
+      if (const LwwRecord* r = map.GetRecord(entry.key); r && r->ts == entry.record.ts) continue;
+      absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
+      if (merged.ok() && *merged) ++stats_.records_merged;
+    }
+  }
 }
 
 }  // namespace seedgrid

@@ -153,6 +153,11 @@ class GridClient {
   uint64_t Log(msg::GridOp op);
   void Send(msg::Body body);
   // OK when everything written so far is durable; then every logged entry becomes sendable.
+  // Message handlers.
+  void OnAck(const msg::GridAck& ack);
+  void OnQueryUpdate(const NodeId& from, const msg::QueryUpdate& u);
+  void OnDigest(const NodeId& from, const msg::PartitionDigest& d);
+  void OnLeaf(const NodeId& from, const msg::PartitionState& state);
   absl::Status SyncStorage();
   // Entries below `logged_below` became durable: sendable, and reported (events::OpLogged).
   void MarkLogged(uint64_t logged_below);
