@@ -20,6 +20,10 @@
 //   grid_storage_acks  no acknowledgement leaves a server while its storage has a failed write
 //                      or sync it has not recovered from (engine/env/page_store.h)
 //
+// A new grid invariant: an Invariant (invariant.h), a pure function here with a unit test that
+// feeds it a history that must fail, and its call in scenarios/grid_cluster.cc (from a node event,
+// PeriodicCheck, Probe or FinalChecks).
+//
 // "Held": a record of the key at least as new as the write, or no record and a write older than
 // the partition's tombstone-GC watermark (the write, or a later delete, was pruned).
 #ifndef SEEDGRID_INVARIANTS_GRID_CHECKS_H_
