@@ -49,6 +49,28 @@ TEST(RunScenario, SwarmDrawsFaultKindsWithinRanges) {
   EXPECT_GT(buggify_on, 60);
 }
 
+TEST(RunScenario, GridSwarmDrawsStorageErrorsOfflineAndTornWrites) {
+  absl::StatusOr<Scenario> g = ParseScenario(
+      R"({"name": "g", "grid": {"storage_errors_ppm": [100, 200], "offline_per_min": [0, 6]}})",
+      "g.json");
+  ASSERT_TRUE(g.ok()) << g.status();
+  int offline_on = 0, torn_on = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    const SwarmDraw d = DrawSwarm(*g, seed);
+    EXPECT_GE(d.storage_errors_ppm, 100u);  // lo > 0: always on
+    EXPECT_LE(d.storage_errors_ppm, 200u);
+    offline_on += d.offline_per_min > 0;
+    torn_on += d.torn_writes;
+  }
+  EXPECT_GT(offline_on, 60);
+  EXPECT_LT(offline_on, 140);
+  EXPECT_GT(torn_on, 60);
+  EXPECT_LT(torn_on, 140);
+  const SwarmDraw replica = DrawSwarm(Small(), 3);
+  EXPECT_EQ(replica.storage_errors_ppm, 0u);
+  EXPECT_FALSE(replica.torn_writes);
+}
+
 TEST(RunScenario, AWriteOutsideTheHistoryIsCaughtByTheLwwModel) {
   const Scenario s = Small();
   RunOptions o{.seed = 3};

@@ -98,7 +98,7 @@ TEST(ParseScenario, GridSectionSetsNodesAndItsOwnInvariants) {
   absl::StatusOr<Scenario> s = ParseScenario(
       R"({"name": "g", "grid": {"servers": 3, "joins_at_ms": [100], "clients": 4,
           "leaves": [{"at_ms": 200, "server": 3}], "concerns": {"replicated": 1},
-          "disk_loss_pct": 10, "offline_per_min": [0, 5]},
+          "disk_loss_pct": 10, "offline_per_min": [0, 5], "storage_errors_ppm": [0, 500]},
           "faults": [{"at_ms": 10, "kind": "crash", "node": 7}]})",
       "g.json");
   ASSERT_TRUE(s.ok()) << s.status();
@@ -106,6 +106,7 @@ TEST(ParseScenario, GridSectionSetsNodesAndItsOwnInvariants) {
   EXPECT_EQ(s->nodes, 8);  // 3 servers + 1 join + 4 clients
   EXPECT_EQ(s->grid->leaves[0].server, 3);
   EXPECT_EQ(s->grid->replicated, 1u);
+  EXPECT_EQ(s->grid->storage_errors_ppm, (Range{0, 500}));
   EXPECT_TRUE(s->invariants.contains(invariants::Invariant::kGridExactlyOnce));
   EXPECT_FALSE(s->invariants.contains(invariants::Invariant::kLwwModel));
   absl::StatusOr<Scenario> again = ParseScenario(ScenarioToJson(*s), "again.json");
