@@ -156,7 +156,7 @@ void GridCluster::Shutdown() {
 }
 
 void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
-  const std::string name = fmt::format("n{}", i);
+  const NodeId& name = sim_.node_id(i);  // "n<i>"; no formatting on this per-event path
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++checks_;
     auto v = history_.OnApplied(name, disk_[i], a->partition, a->client, a->seq, a->ts);
@@ -324,6 +324,13 @@ void GridCluster::PeriodicCheck() {
   if (run_.On(Invariant::kGridDurability)) CheckHeldElsewhere(-1);
 }
 
+const GridServer* GridCluster::FirstActive() const {
+  for (int i = 0; i < servers_total_; ++i) {
+    if (Active(i)) return servers_[i].get();
+  }
+  return nullptr;
+}
+
 const GridServer* GridCluster::ServerById(const NodeId& id) const {
   for (int i = 0; i < servers_total_; ++i) {
     if (servers_[i] && sim_.node_id(i) == id) return servers_[i].get();
@@ -363,11 +370,8 @@ std::optional<Unconverged> GridCluster::Probe(bool full) {
     return Unconverged{d->invariant, d->detail};
   }
   if (s_.subscriptions_per_node > 0 && run_.On(Invariant::kGridLiveQueries)) {
-    const GridServer* first = nullptr;
-    for (int i = 0; i < servers_total_ && first == nullptr; ++i) {
-      if (Active(i)) first = servers_[i].get();
-    }
-    if (auto v = LiveQueriesUnmatched(first->table())) return Unconverged{v->invariant, v->detail};
+    if (auto v = LiveQueriesUnmatched(FirstActive()->table()))
+      return Unconverged{v->invariant, v->detail};
   }
   return std::nullopt;
 }
@@ -413,10 +417,7 @@ uint64_t GridCluster::Progress() const {
 }
 
 void GridCluster::FinalChecks() {
-  const GridServer* first = nullptr;
-  for (int i = 0; i < servers_total_ && first == nullptr; ++i) {
-    if (Active(i)) first = servers_[i].get();
-  }
+  const GridServer* first = FirstActive();
   if (run_.On(Invariant::kGridDurability) && first != nullptr) {
     checks_ += history_.replicated().size() + history_.applied().size();
     const PartitionTable& table = first->table();

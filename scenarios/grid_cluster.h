@@ -76,6 +76,8 @@ class GridCluster final : public Cluster {
   void CheckHeldElsewhere(int lost);
   std::vector<invariants::Holder> HoldersExcept(int lost) const;
   const GridServer* ServerById(const NodeId& id) const;
+  // The first server that should be a table member (nullptr: none, or it is down).
+  const GridServer* FirstActive() const;
   std::optional<invariants::Violation> LiveQueriesUnmatched(const PartitionTable& table);
 
   RunContext& run_;
