@@ -37,8 +37,12 @@ constexpr std::array kInvariants = {
     InvariantInfo{kGridStorageAcks, "grid_storage_acks", kGrid,
                   "no acknowledgement leaves a server whose storage failed and has not recovered"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},
-    InvariantInfo{kEventBudget, "event-budget", kHarness,
-                  "the run ends within the scenario's events_max"},
+    InvariantInfo{kHang, "hang", kHarness,
+                  "the run ends within the scenario's events_max events (and the tool's "
+                  "--run-timeout of wall time)"},
+    InvariantInfo{kCrash, "crash", kHarness,
+                  "the run's process does not die (signal, failed assertion, sanitizer report, "
+                  "std::terminate); reported by the tool"},
 };
 
 bool InScope(InvariantScope scope, bool grid) {

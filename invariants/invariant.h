@@ -34,7 +34,8 @@ enum class Invariant : uint8_t {
   // Both.
   kLiveness,
   // The harness itself (always on, not listed in scenario files).
-  kEventBudget,
+  kHang,
+  kCrash,
 };
 
 // Which runs may list an invariant.

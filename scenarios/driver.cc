@@ -37,7 +37,7 @@ class Driver {
     Start();
     const auto stop = [this] { return run_.violated() || converged_; };
     if (!sim_.RunUntil(UINT64_MAX, stop) && !run_.violated()) {
-      run_.Violate(Invariant::kEventBudget,
+      run_.Violate(Invariant::kHang,
                    fmt::format("the run used its budget of {} events before it ended (raise "
                                "events_max or shorten the scenario)",
                                s_.events_max));

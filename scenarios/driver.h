@@ -10,7 +10,7 @@
 //      flight has landed (quiescence) and probes once more in full; a difference then is a
 //      violation of the invariant it concerns (unless the cluster is still making legitimate
 //      progress, e.g. garbage collection). No convergence by liveness_ms: `liveness`.
-//   4. Final checks. The event budget (events_max) is the backstop: `event-budget`.
+//   4. Final checks. The event budget (events_max) is the backstop: `hang`.
 //
 // The first violation stops the run. Same scenario + same seed + same binary = same trace hash.
 #ifndef SEEDGRID_SCENARIOS_DRIVER_H_

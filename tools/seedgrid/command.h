@@ -24,6 +24,7 @@ namespace seedgrid::tools {
 constexpr int kExitOk = 0;
 constexpr int kExitViolation = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitInterrupted = 130;  // SIGINT, SIGTERM or SIGHUP stopped a suite or fuzz
 
 // A usage or input error: printed with the command's name, exit 2.
 struct InputError {

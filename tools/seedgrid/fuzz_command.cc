@@ -9,17 +9,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 
 #include "absl/container/btree_map.h"
 #include "absl/strings/numbers.h"
+#include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
-#include "tools/seedgrid/worker_pool.h"
+#include "tools/seedgrid/progress.h"
 
 namespace seedgrid::tools {
 
@@ -34,6 +36,7 @@ struct FuzzFlags {
   std::string out_dir = "fuzz-out";
   std::string seed_base;
   bool check_determinism = false;
+  IsolationFlags isolation;
 };
 
 // The campaign after its flags are parsed and checked.
@@ -46,31 +49,9 @@ struct Campaign {
   uint64_t seed_base = 0;
   std::string out_dir;
   bool check_determinism = false;
+  bool in_process = false;
+  double run_timeout_s = 0;
 };
-
-uint64_t ParseDuration(const std::string& text) {
-  size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  uint64_t n = 0;
-  if (digits == 0 || !absl::SimpleAtoi(text.substr(0, digits), &n)) {
-    throw InputError{fmt::format("--time '{}' is not a duration (e.g. 60s, 10m, 2h)", text)};
-  }
-  const std::string unit = text.substr(digits);
-  uint64_t scale;
-  if (unit.empty() || unit == "s") {
-    scale = 1;
-  } else if (unit == "m") {
-    scale = 60;
-  } else if (unit == "h") {
-    scale = 3600;
-  } else {
-    throw InputError{fmt::format("--time '{}': unknown unit '{}' (use s, m or h)", text, unit)};
-  }
-  if (n == 0 || n > 366ull * 24 * 3600 / scale) {
-    throw InputError{fmt::format("--time '{}' must be between 1 s and a year", text)};
-  }
-  return n * scale;
-}
 
 // Checks the flags, in the order the errors are reported, and draws the seed base if not given.
 Campaign ParseCampaign(const FuzzFlags& f) {
@@ -78,8 +59,10 @@ Campaign ParseCampaign(const FuzzFlags& f) {
   Campaign c{.runs = f.runs,
              .jobs = f.jobs,
              .out_dir = f.out_dir,
-             .check_determinism = f.check_determinism};
-  c.time_s = f.time.empty() ? 0 : ParseDuration(f.time);
+             .check_determinism = f.check_determinism,
+             .in_process = f.isolation.in_process,
+             .run_timeout_s = f.isolation.run_timeout_s()};
+  c.time_s = f.time.empty() ? 0 : ParseDuration(f.time, "--time", /*zero_ok=*/false);
   const size_t slash = f.shard.find('/');
   if (slash == std::string::npos || !absl::SimpleAtoi(f.shard.substr(0, slash), &c.shard) ||
       !absl::SimpleAtoi(f.shard.substr(slash + 1), &c.shards) || c.shards == 0 ||
@@ -104,50 +87,77 @@ struct Tally {
   absl::btree_map<std::string, uint64_t> distinct;  // failure key -> first seed
 };
 
-// Saves and prints a failure the first time its key is seen.
-void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, const Outcome& o,
-                   bool tty, const char* commit, Tally& tally) {
+// Saves and prints a failure the first time its key is seen; a crash is diagnosed (re-run to
+// keep its last events) only then.
+void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outcome& o,
+                   ProgressPrinter& progress, const char* commit, Tally& tally) {
   ++tally.failures;
   const std::string key = FailureKey(o);
   if (!tally.distinct.emplace(key, seed).second) return;
+  DiagnoseIfCrashed(loaded, seed, c.run_timeout_s, o);
   const std::string path = FuzzReproPath(c.out_dir, loaded.scenario.name, seed);
   try {
     WriteRepro(path, o, loaded, seed, commit);
   } catch (const InputError&) {
     std::fprintf(stderr, "seedgrid fuzz: cannot write %s\n", path.c_str());
   }
-  std::fprintf(stdout, "%sFAIL seed %llu: %s\n  saved %s\n  replay: seedgrid replay %s\n",
-               tty ? "\r\033[K" : "", static_cast<unsigned long long>(seed), key.c_str(),
-               path.c_str(), path.c_str());
-  std::fflush(stdout);
+  progress.Print(stdout, fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n",
+                                     seed, key, path, path));
 }
 
-// Runs the campaign on the worker pool.
-Tally RunCampaign(const Loaded& loaded, const Campaign& c, bool tty, const char* commit) {
+// Runs the campaign (in worker processes unless --in-process).
+Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& progress,
+                    const char* commit, CampaignEnd& end) {
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::seconds(c.time_s);
-  const auto elapsed_s = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
   // Shard i of n takes seeds base + k*n + i: shards never repeat each other's seeds.
   const auto seed_of = [&](uint64_t k) { return c.seed_base + k * c.shards + c.shard; };
   Tally tally;
-  WorkerPool<Outcome> pool(
+  std::map<uint64_t, std::chrono::steady_clock::time_point> running;
+  const auto show = [&](bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    ProgressState p{.done = tally.done, .total = c.runs, .failures = tally.failures};
+    p.elapsed_s = std::chrono::duration<double>(now - start).count();
+    if (c.runs > 0 && tally.done > 0) {
+      p.eta_s = p.elapsed_s * (c.runs - tally.done) / tally.done;
+    } else if (c.runs == 0) {
+      p.eta_s = std::max(0.0, std::chrono::duration<double>(deadline - now).count());
+    }
+    p.extra = fmt::format("distinct={} runs/s={:.1f}", tally.distinct.size(),
+                          tally.done / std::max(p.elapsed_s, 1e-3));
+    for (const auto& [k, t] : running) {
+      p.running.push_back(fmt::format(
+          "seed {} ({})", seed_of(k), Duration(std::chrono::duration<double>(now - t).count())));
+    }
+    progress.Update(p, force);
+  };
+  const std::vector<Loaded> scenarios_list{loaded};
+  end = RunCampaign(
+      scenarios_list,
       {.jobs = c.jobs,
        .tasks_max = c.runs > 0 ? c.runs : std::numeric_limits<uint64_t>::max(),
-       .results_waiting_max = uint64_t{64} * static_cast<uint64_t>(c.jobs)},
-      [&](uint64_t k) { return Execute(loaded, seed_of(k), c.check_determinism); },
-      [&](uint64_t k, Outcome& o) {
-        ++tally.done;
-        if (Failed(o)) RecordFailure(loaded, c, seed_of(k), o, tty, commit, tally);
-        if (!tty) return;
-        std::fprintf(stderr, "\r\033[Kruns=%llu failures=%llu distinct=%zu runs/s=%.1f",
-                     static_cast<unsigned long long>(tally.done),
-                     static_cast<unsigned long long>(tally.failures), tally.distinct.size(),
-                     tally.done / std::max(elapsed_s(), 1e-3));
-      },
-      [&] { return c.runs > 0 || std::chrono::steady_clock::now() < deadline; });
-  pool.Run();
+       .results_waiting_max = uint64_t{64} * static_cast<uint64_t>(c.jobs),
+       .in_process = c.in_process,
+       .run_timeout_s = c.run_timeout_s,
+       .check_determinism = c.check_determinism},
+      {.spec = [&](uint64_t k) { return RunSpec{0, seed_of(k)}; },
+       .deliver =
+           [&](uint64_t k, const RunSpec&, Outcome& o, const std::string& text) {
+             running.erase(k);
+             ++tally.done;
+             if (!text.empty()) {
+               progress.Print(stderr, fmt::format("[seed {} stderr]\n{}", seed_of(k), text));
+             }
+             if (Failed(o)) RecordFailure(loaded, c, seed_of(k), o, progress, commit, tally);
+             show(false);
+           },
+       .started =
+           [&](uint64_t k, const RunSpec&) {
+             running[k] = std::chrono::steady_clock::now();
+             show(progress.tty());
+           },
+       .tick = [&] { show(false); },
+       .more = [&] { return c.runs > 0 || std::chrono::steady_clock::now() < deadline; }});
   return tally;
 }
 
@@ -168,16 +178,25 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
       c.jobs, static_cast<unsigned long long>(c.shard), static_cast<unsigned long long>(c.shards),
       static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(), commit);
   std::fflush(stdout);
-  const bool tty = isatty(fileno(stderr));
+  ProgressPrinter progress(isatty(fileno(stderr)), 10.0);
   const auto start = std::chrono::steady_clock::now();
-  const Tally tally = RunCampaign(loaded, c, tty, commit);
-  if (tty) std::fputs("\n", stderr);
+  CampaignEnd end;
+  const Tally tally = RunCampaignOf(loaded, c, progress, commit, end);
+  progress.Finish();
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%llu runs in %.1f s (%.1f runs/s, %.0f runs/min), %llu failed, %zu distinct\n",
               static_cast<unsigned long long>(tally.done), wall, tally.done / std::max(wall, 1e-3),
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
+  if (end.interrupted) {
+    std::string line = "interrupted; seeds in flight:";
+    for (const auto& [spec, seconds] : end.in_flight) {
+      line += fmt::format(" {} ({});", spec.seed, Duration(seconds));
+    }
+    std::puts(line.c_str());
+    return kExitInterrupted;
+  }
   return tally.failures == 0 ? kExitOk : kExitViolation;
 }
 
@@ -202,6 +221,7 @@ CommandMain SetUpFuzzCommand(CLI::App& app, const char* commit) {
                  "first seed (default: drawn from the OS, printed at start)");
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
+  AddIsolationFlags(app, f->isolation);
   return [f, commit] { return RunFuzz(*f, commit); };
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -50,6 +51,39 @@ uint64_t ParseSeed(const std::string& text, std::string_view what) {
         fmt::format("{} '{}' is not a 64-bit unsigned integer (decimal or 0x-hex)", what, text)};
   }
   return v;
+}
+
+void CreateDirectoryOrThrow(const std::string& dir, std::string_view what) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    throw InputError{fmt::format("{} {}: cannot create the directory: {}", what, dir, ec.message())};
+  }
+}
+
+uint64_t ParseDuration(const std::string& text, std::string_view what, bool zero_ok) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  uint64_t n = 0;
+  if (digits == 0 || !absl::SimpleAtoi(text.substr(0, digits), &n)) {
+    throw InputError{fmt::format("{} '{}' is not a duration (e.g. 60s, 10m, 2h)", what, text)};
+  }
+  const std::string unit = text.substr(digits);
+  uint64_t scale;
+  if (unit.empty() || unit == "s") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else {
+    throw InputError{fmt::format("{} '{}': unknown unit '{}' (use s, m or h)", what, text, unit)};
+  }
+  if ((n == 0 && !zero_ok) || n > 366ull * 24 * 3600 / scale) {
+    throw InputError{fmt::format("{} '{}' must be between {} and a year", what, text,
+                                 zero_ok ? "0 (no limit)" : "1 s")};
+  }
+  return n * scale;
 }
 
 std::string Hex(uint64_t v) { return fmt::format("{:016x}", v); }

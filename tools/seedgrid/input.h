@@ -26,10 +26,17 @@ std::optional<std::string> ReadFile(const std::string& path);
 // Writes (truncating) `text` to `path`.
 void WriteFileOrThrow(const std::string& path, const std::string& text);
 
+// Creates `dir` (and parents) unless it exists; `what` names the flag in the error.
+void CreateDirectoryOrThrow(const std::string& dir, std::string_view what);
+
 // Reads and parses a scenario file.
 Loaded LoadScenarioFile(const std::string& path);
 // Parses a 64-bit seed, decimal or 0x-hex; `what` names the flag in the error.
 uint64_t ParseSeed(const std::string& text, std::string_view what = "--seed");
+
+// Seconds from "90", "90s", "10m" or "2h"; `what` names the flag in the error. "0" is accepted
+// only when `zero_ok` (meaning "no limit"); at most a year.
+uint64_t ParseDuration(const std::string& text, std::string_view what, bool zero_ok);
 
 // 16 lower-case hex digits (trace hashes).
 std::string Hex(uint64_t v);

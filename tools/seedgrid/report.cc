@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/repro.h"
 
 namespace seedgrid::tools {
@@ -10,6 +11,37 @@ using nlohmann::json;
 using scenarios::RunResult;
 
 namespace {
+
+// A crash's signature: its cause and the telling stderr line after it (isolation.h), on one line.
+std::string CrashSignature(const std::string& detail) {
+  const size_t first = detail.find('\n');
+  if (first == std::string::npos) return detail;
+  const size_t second = detail.find('\n', first + 1);
+  const std::string next = detail.substr(first + 1, second - first - 1);
+  if (next.find("a second run") != std::string::npos) return detail.substr(0, first);
+  return detail.substr(0, first) + " |" + next.substr(next.find_first_not_of(' ') - 1);
+}
+
+// `text` with each line break (and the indentation after it) replaced by " | ".
+std::string OneLine(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\n') {
+      out += text[i];
+      continue;
+    }
+    out += " |";
+    while (i + 1 < text.size() && text[i + 1] == ' ') ++i;
+    out += ' ';
+  }
+  return out;
+}
+
+// A crash or hang: the run has no counts or trace hash.
+bool DidNotFinish(const Outcome& o) {
+  const std::string invariant = InvariantOf(o);
+  return (invariant == kCrashInvariant || invariant == kHangInvariant) && o.result.events == 0;
+}
 
 std::string VirtualTime(uint64_t ns) {
   return fmt::format("{}.{:09}s", ns / 1'000'000'000, ns % 1'000'000'000);
@@ -126,6 +158,10 @@ std::string RunHeader(std::string_view command, const Loaded& loaded, uint64_t s
 
 std::string RunReport(const Outcome& o, const Loaded& loaded, uint64_t seed) {
   const RunResult& r = o.result;
+  if (DidNotFinish(o)) {
+    return fmt::format("the run did not finish (wall {:.0f} ms): no counts\n", o.wall_ms) +
+           FailureLines(o, loaded, seed);
+  }
   const double ratio = o.wall_ms > 0 ? static_cast<double>(r.virtual_ms) / o.wall_ms : 0;
   std::string out = fmt::format(
       "nodes={} ops={} events={} messages={} virtual={}ms wall={:.0f}ms ({:.0f}x) "
@@ -156,6 +192,21 @@ json RunJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
 }
 
 std::string ReplayVerdict(const Outcome& o, const json& recorded, const char* commit) {
+  const json& v = recorded.contains("violation") ? recorded["violation"] : json();
+  const std::string recorded_invariant = v.is_object() ? v.value("invariant", "") : "";
+  if (recorded_invariant == kCrashInvariant || recorded_invariant == kHangInvariant) {
+    // A crash is the same crash when its cause and assertion match; a hang is any hang.
+    const bool hang = recorded_invariant == kHangInvariant;
+    const std::string was = CrashSignature(v.value("detail", ""));
+    if (InvariantOf(o) == recorded_invariant &&
+        (hang || CrashSignature(FailureDetail(o)) == was)) {
+      return fmt::format("replay: reproduced the recorded {} ({})\n", recorded_invariant, was);
+    }
+    return fmt::format("replay: did not reproduce the recorded {} ({}); this run: {}\n",
+                       recorded_invariant, was,
+                       Failed(o) ? InvariantOf(o) + " (" + CrashSignature(FailureDetail(o)) + ")"
+                                 : std::string("pass"));
+  }
   const std::string want = recorded.value("trace_hash", "");
   if (want == Hex(o.result.trace_hash)) {
     return fmt::format("replay: reproduced bit for bit (trace hash {} as recorded)\n", want);
@@ -197,7 +248,7 @@ std::string SuiteHashes(const std::vector<SeedOutcome>& runs) {
 
 std::string FailureKey(const Outcome& o) {
   std::string detail = o.nondeterministic ? std::string("nondeterministic")
-                                          : o.result.violation->detail.substr(0, 80);
+                                          : OneLine(o.result.violation->detail).substr(0, 100);
   std::string shape;
   for (char c : detail) {
     if (c >= '0' && c <= '9') {

@@ -39,8 +39,8 @@ std::string SuiteJUnitXml(const std::vector<Loaded>& scenarios,
 // "scenario seed trace_hash verdict" per run, in the order of `runs`.
 std::string SuiteHashes(const std::vector<SeedOutcome>& runs);
 
-// A failure's identity for de-duplication: the invariant and the detail (its first 80
-// characters) with every run of digits replaced by '#'. REQUIRES: Failed(o).
+// A failure's identity for de-duplication: the invariant and the detail (its first 100
+// characters, line breaks as " | ") with every run of digits replaced by '#'. REQUIRES: Failed(o).
 std::string FailureKey(const Outcome& o);
 
 }  // namespace seedgrid::tools

@@ -9,6 +9,8 @@
 #include <optional>
 
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/isolation.h"
+#include "tools/seedgrid/outcome_codec.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
 
@@ -46,7 +48,31 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
                "print exactly one JSON object on stdout (the report goes to stderr)");
   app.add_flag("--check-determinism", f.check_determinism,
                "run the seed twice and fail on any difference, naming the first divergent event");
+  AddIsolationFlags(app, f.isolation);
 }
+
+namespace {
+
+// Runs the seed where the flags say: in a worker process (a crash or hang becomes the outcome),
+// or in this process.
+Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
+                         std::optional<TraceFile>& trace) {
+  const auto work = [&] {
+    Outcome o =
+        Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+    if (trace) trace->out.flush();  // In a worker, before it reports.
+    return o;
+  };
+  if (f.isolation.in_process) return work();
+  const double timeout_s = f.isolation.run_timeout_s();
+  TaskEnd end = RunIsolated([&] { return EncodeOutcome(work()); }, timeout_s);
+  if (end.kind == TaskEnd::Kind::kDone) std::fputs(end.stderr_tail.c_str(), stderr);
+  Outcome o = OutcomeOf(end, scenarios::DrawSwarm(loaded.scenario, seed), timeout_s);
+  DiagnoseIfCrashed(loaded, seed, timeout_s, o);
+  return o;
+}
+
+}  // namespace
 
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
                  const char* commit, const nlohmann::json* recorded) {
@@ -55,8 +81,7 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   std::FILE* const text_out = f.json ? stderr : stdout;
   std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
   std::fflush(text_out);
-  const Outcome o =
-      Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
 
@@ -28,12 +29,15 @@ struct RunFlags {
   bool json = false;
   bool check_determinism = false;
   std::string repro_file;  // replay only
+  IsolationFlags isolation;
 };
 
-// --trace, --repro-out, --json and --check-determinism.
+// --trace, --repro-out, --json, --check-determinism, --in-process and --run-timeout.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
-// Runs `seed` of `loaded` and reports it as `command` ("run" or "replay"). With `recorded` (a
+// Runs `seed` of `loaded` in a worker process (in this one with --in-process) and reports it as
+// `command` ("run" or "replay"); a crash or hang is reported like a violation, after a second
+// run that says whether it is deterministic. With `recorded` (a
 // repro file's record), the report says whether the recorded trace hash was reproduced.
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
                  const char* commit, const nlohmann::json* recorded);

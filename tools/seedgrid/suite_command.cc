@@ -1,20 +1,26 @@
 #include "tools/seedgrid/suite_command.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/isolation.h"
+#include "tools/seedgrid/progress.h"
+#include "tools/seedgrid/repro.h"
 #include "tools/seedgrid/input.h"
 #include "tools/seedgrid/report.h"
-#include "tools/seedgrid/worker_pool.h"
 
 namespace seedgrid::tools {
 
@@ -26,8 +32,10 @@ struct SuiteFlags {
   std::string first_seed = "1";
   std::string junit;
   std::string hashes;
+  std::string repro_dir;
   int jobs = 1;
   bool check_determinism = false;
+  IsolationFlags isolation;
 };
 
 // Every *.json file in `dir`, parsed, in path order.
@@ -47,52 +55,149 @@ std::vector<Loaded> LoadScenarioDir(const std::string& dir) {
   return loaded;
 }
 
-// Runs every (scenario, seed) on the worker pool; results in (scenario, seed) order.
-std::vector<SeedOutcome> RunAll(const std::vector<Loaded>& loaded, const SuiteFlags& f,
-                                uint64_t first_seed) {
-  std::vector<SeedOutcome> runs;
-  for (const Loaded& l : loaded) {
-    for (uint64_t k = 0; k < f.seeds; ++k) runs.push_back(SeedOutcome{&l, first_seed + k, {}});
+std::string RunLabel(const Loaded& l, uint64_t seed) {
+  return fmt::format("{} seed {}", l.scenario.name, seed);
+}
+
+// The suite while it runs: results so far, and what the progress line shows.
+class SuiteRun {
+ public:
+  SuiteRun(const std::vector<Loaded>& loaded, const SuiteFlags& f, uint64_t first_seed,
+           const char* commit)
+      : loaded_(loaded), f_(f), first_seed_(first_seed), commit_(commit),
+        progress_(isatty(fileno(stderr)), 10.0),
+        start_(std::chrono::steady_clock::now()),
+        outcomes_(loaded.size() * f.seeds) {}
+
+  CampaignEnd Run(double run_timeout_s) {
+    run_timeout_s_ = run_timeout_s;
+    return RunCampaign(
+        loaded_,
+        {.jobs = f_.jobs,
+         .tasks_max = outcomes_.size(),
+         .results_waiting_max = outcomes_.size(),
+         .in_process = f_.isolation.in_process,
+         .run_timeout_s = run_timeout_s,
+         .check_determinism = f_.check_determinism},
+        {.spec = [this](uint64_t i) { return Spec(i); },
+         .deliver = [this](uint64_t i, const RunSpec& s, Outcome& o,
+                           const std::string& text) { Deliver(i, s, o, text); },
+         .started =
+             [this](uint64_t i, const RunSpec&) {
+               running_[i] = std::chrono::steady_clock::now();
+               ShowProgress(/*force=*/true);
+             },
+         .tick = [this] { ShowProgress(false); }});
   }
-  // With --check-determinism each run executes twice (Execute compares the two traces). The suite
-  // keeps every result, so results may wait for delivery without a tighter bound.
-  WorkerPool<Outcome> pool(
-      {.jobs = f.jobs, .tasks_max = runs.size(), .results_waiting_max = runs.size()},
-      [&](uint64_t i) { return Execute(*runs[i].loaded, runs[i].seed, f.check_determinism); },
-      [&](uint64_t i, Outcome& outcome) {
-        runs[i].outcome = std::move(outcome);
-        if (!Failed(runs[i].outcome)) return;
-        std::printf("FAIL %s seed %llu: %s\n", runs[i].loaded->scenario.name.c_str(),
-                    static_cast<unsigned long long>(runs[i].seed),
-                    InvariantOf(runs[i].outcome).c_str());
-        std::fflush(stdout);
-      });
-  pool.Run();
-  return runs;
+
+  // The delivered runs, in (scenario, seed) order.
+  std::vector<SeedOutcome> Delivered() const {
+    std::vector<SeedOutcome> runs;
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      if (!outcomes_[i]) continue;
+      const RunSpec s = Spec(i);
+      runs.push_back(SeedOutcome{&loaded_[s.scenario], s.seed, *outcomes_[i]});
+    }
+    return runs;
+  }
+  ProgressPrinter& progress() { return progress_; }
+
+ private:
+  RunSpec Spec(uint64_t i) const { return {i / f_.seeds, first_seed_ + i % f_.seeds}; }
+
+  void Deliver(uint64_t i, const RunSpec& s, Outcome& o, const std::string& text) {
+    running_.erase(i);
+    const Loaded& l = loaded_[s.scenario];
+    if (!text.empty()) {
+      progress_.Print(stderr, fmt::format("[{} stderr]\n{}", RunLabel(l, s.seed), text));
+    }
+    DiagnoseIfCrashed(l, s.seed, run_timeout_s_, o);
+    if (Failed(o)) {
+      ++failures_;
+      std::string line = fmt::format("FAIL {}: {}", RunLabel(l, s.seed), InvariantOf(o));
+      const std::string& detail = FailureDetail(o);
+      if (InvariantOf(o) == kCrashInvariant || InvariantOf(o) == kHangInvariant) {
+        line += " (" + detail.substr(0, detail.find('\n')) + ")";
+      }
+      if (!f_.repro_dir.empty()) {
+        const std::string path = FuzzReproPath(f_.repro_dir, l.scenario.name, s.seed);
+        WriteRepro(path, o, l, s.seed, commit_);
+        line += "\n  repro file: " + path;
+      }
+      progress_.Print(stdout, line + "\n");
+    }
+    outcomes_[i] = std::move(o);
+    ++done_;
+    ShowProgress(false);
+  }
+
+  void ShowProgress(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    ProgressState p{.done = done_, .total = outcomes_.size(), .failures = failures_};
+    p.elapsed_s = std::chrono::duration<double>(now - start_).count();
+    if (done_ > 0) p.eta_s = p.elapsed_s * (outcomes_.size() - done_) / done_;
+    for (const auto& [i, started] : running_) {
+      const RunSpec s = Spec(i);
+      p.running.push_back(fmt::format("{} ({})", RunLabel(loaded_[s.scenario], s.seed),
+                                      Duration(std::chrono::duration<double>(now - started).count())));
+    }
+    progress_.Update(p, force);
+  }
+
+  const std::vector<Loaded>& loaded_;
+  const SuiteFlags& f_;
+  const uint64_t first_seed_;
+  const char* commit_;
+  ProgressPrinter progress_;
+  const std::chrono::steady_clock::time_point start_;
+  double run_timeout_s_ = 0;
+  std::vector<std::optional<Outcome>> outcomes_;  // by task index
+  std::map<uint64_t, std::chrono::steady_clock::time_point> running_;
+  uint64_t done_ = 0;
+  uint64_t failures_ = 0;
+};
+
+// What was running when the suite was interrupted.
+std::string InterruptedLine(const std::vector<Loaded>& loaded, const CampaignEnd& end) {
+  std::string line = "interrupted; runs in flight:";
+  for (const auto& [spec, seconds] : end.in_flight) {
+    line += fmt::format(" {} ({});", RunLabel(loaded[spec.scenario], spec.seed),
+                        Duration(seconds));
+  }
+  if (end.in_flight.empty()) line += " none";
+  return line + "\n";
 }
 
 int RunSuite(const SuiteFlags& f, const char* commit) {
   const uint64_t first_seed = ParseSeed(f.first_seed, "--first-seed");
+  const double run_timeout_s = f.isolation.run_timeout_s();
   const std::vector<Loaded> loaded = LoadScenarioDir(f.dir);
-  std::printf("seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)  jobs=%d%s  commit=%s\n",
+  if (!f.repro_dir.empty()) CreateDirectoryOrThrow(f.repro_dir, "--repro-dir");
+  std::printf("seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)  jobs=%d%s%s  commit=%s\n",
               f.dir.c_str(), loaded.size(), static_cast<unsigned long long>(f.seeds),
               static_cast<unsigned long long>(first_seed), f.jobs,
-              f.check_determinism ? "  check-determinism" : "", commit);
+              f.check_determinism ? "  check-determinism" : "",
+              f.isolation.in_process ? "  in-process" : "", commit);
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<SeedOutcome> runs = RunAll(loaded, f, first_seed);
+  SuiteRun suite(loaded, f, first_seed, commit);
+  const CampaignEnd end = suite.Run(run_timeout_s);
+  suite.progress().Finish();
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::vector<SeedOutcome> runs = suite.Delivered();
   const size_t failures = std::count_if(runs.begin(), runs.end(),
                                         [](const SeedOutcome& t) { return Failed(t.outcome); });
   std::fputs(SuiteTable(loaded, runs).c_str(), stdout);
   std::printf("\n%zu runs, %zu failed, %.1f s wall%s\n", runs.size(), failures, wall_s,
               f.check_determinism ? " (each seed run twice)" : "");
+  if (end.interrupted) std::fputs(InterruptedLine(loaded, end).c_str(), stdout);
   if (!f.hashes.empty()) WriteFileOrThrow(f.hashes, SuiteHashes(runs));
   if (!f.junit.empty()) {
     WriteFileOrThrow(f.junit, SuiteJUnitXml(loaded, runs, wall_s));
     std::printf("JUnit XML: %s\n", f.junit.c_str());
   }
+  if (end.interrupted) return kExitInterrupted;
   return failures == 0 ? kExitOk : kExitViolation;
 }
 
@@ -101,7 +206,9 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
 CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   app.description(
       "Runs every scenario (*.json) in DIR for K seeds (first-seed .. first-seed+K-1) and "
-      "prints a summary table; optional JUnit XML for CI systems.");
+      "prints a summary table; optional JUnit XML for CI systems. Each run executes in a worker "
+      "process: a crash or a hang fails that run (invariant crash or hang) and the suite goes "
+      "on.");
   auto f = std::make_shared<SuiteFlags>();
   app.add_option("DIR", f->dir, "directory of scenario files")->required();
   app.add_option("--seeds", f->seeds, "seeds per scenario")
@@ -117,6 +224,9 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
       ->capture_default_str();
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
+  app.add_option("--repro-dir", f->repro_dir,
+                 "write a repro file for each failing run here (created if missing)");
+  AddIsolationFlags(app, f->isolation);
   return [f, commit] { return RunSuite(*f, commit); };
 }
 

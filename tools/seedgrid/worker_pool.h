@@ -15,6 +15,8 @@
 //   thread that would run further ahead of the oldest unfinished task waits until it finishes.
 // - Run() returns once every claimed task has been delivered: the tasks run are exactly 0..n-1,
 //   and it returns n.
+// - `claimed(index)` (optional, set_claimed) is called under the pool's lock when a task is
+//   claimed, before it runs, in index order.
 // - `run` and `deliver` must not throw: an exception on a pool thread ends the process, as a
 //   crash inside a simulation does.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_WORKER_POOL_H_
@@ -60,6 +62,7 @@ class WorkerPool {
     SG_ASSERT(deliver_ != nullptr);
   }
   WorkerPool(const WorkerPool&) = delete;
+  void set_claimed(std::function<void(uint64_t index)> f) { claimed_fn_ = std::move(f); }
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   // Runs tasks until the budget is spent; returns the number of tasks run and delivered.
@@ -91,7 +94,10 @@ class WorkerPool {
         room_.notify_all();
       }
       if (stopped_) return std::nullopt;
-      if (claimed_ - delivered_ < options_.results_waiting_max) return claimed_++;
+      if (claimed_ - delivered_ < options_.results_waiting_max) {
+        if (claimed_fn_) claimed_fn_(claimed_);
+        return claimed_++;
+      }
       room_.wait(lock);  // The oldest claimed task is running; its delivery wakes us.
     }
   }
@@ -117,6 +123,7 @@ class WorkerPool {
   const RunFn run_;
   const DeliverFn deliver_;
   const MoreFn more_;
+  std::function<void(uint64_t index)> claimed_fn_;
 
   std::mutex mu_;
   std::condition_variable room_;        // signalled when a delivery frees room, or on stop

@@ -1,0 +1,129 @@
+#include "tools/seedgrid/campaign.h"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "engine/base/assert.h"
+#include "tools/seedgrid/isolation.h"
+#include "tools/seedgrid/outcome_codec.h"
+#include "tools/seedgrid/process_pool.h"
+#include "tools/seedgrid/worker_pool.h"
+
+namespace seedgrid::tools {
+
+namespace {
+
+// A run spec as a worker's task bytes: "scenario seed".
+std::string EncodeSpec(const RunSpec& s) { return absl::StrCat(s.scenario, " ", s.seed); }
+
+RunSpec DecodeSpec(const std::string& bytes) {
+  std::vector<std::string> parts = absl::StrSplit(bytes, ' ');
+  RunSpec s;
+  SG_ASSERT(parts.size() == 2);
+  SG_ASSERT(absl::SimpleAtoi(parts[0], &s.scenario));
+  SG_ASSERT(absl::SimpleAtoi(parts[1], &s.seed));
+  return s;
+}
+
+CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const CampaignOptions& o,
+                              const CampaignHooks& hooks) {
+  std::map<uint64_t, RunSpec> specs;  // handed out, not yet delivered
+  ProcessPool pool(
+      {.jobs = o.jobs,
+       .tasks_max = o.tasks_max,
+       .results_waiting_max = o.results_waiting_max,
+       .run_timeout_s = o.run_timeout_s},
+      [&](uint64_t, const std::string& task) {
+        const RunSpec s = DecodeSpec(task);
+        SG_ASSERT(s.scenario < scenarios.size());
+        return EncodeOutcome(Execute(scenarios[s.scenario], s.seed, o.check_determinism));
+      },
+      [&](uint64_t index, TaskEnd& end) {
+        const RunSpec s = specs.at(index);
+        specs.erase(index);
+        const Loaded& l = scenarios[s.scenario];
+        Outcome outcome =
+            OutcomeOf(end, scenarios::DrawSwarm(l.scenario, s.seed), o.run_timeout_s);
+        const std::string text = end.kind == TaskEnd::Kind::kDone ? end.stderr_tail : "";
+        hooks.deliver(index, s, outcome, text);
+      });
+  pool.set_task_of([&](uint64_t index) {
+    const RunSpec s = hooks.spec(index);
+    specs[index] = s;
+    return EncodeSpec(s);
+  });
+  if (hooks.started) pool.set_started([&](uint64_t i) { hooks.started(i, specs.at(i)); });
+  if (hooks.more) pool.set_more(hooks.more);
+  if (hooks.tick) pool.set_tick(hooks.tick);
+  CampaignEnd end;
+  end.delivered = pool.Run();
+  end.interrupted = pool.interrupted();
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [index, start] : pool.InFlight()) {
+    end.in_flight.emplace_back(specs.at(index),
+                               std::chrono::duration<double>(now - start).count());
+  }
+  return end;
+}
+
+CampaignEnd InProcess(const std::vector<Loaded>& scenarios, const CampaignOptions& o,
+                      const CampaignHooks& hooks) {
+  std::mutex mu;  // spec() and started() one at a time, in index order
+  std::map<uint64_t, RunSpec> specs;
+  WorkerPool<std::pair<RunSpec, Outcome>> pool(
+      {.jobs = o.jobs, .tasks_max = o.tasks_max, .results_waiting_max = o.results_waiting_max},
+      [&](uint64_t index) {
+        RunSpec s;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          s = specs.at(index);
+        }
+        return std::make_pair(s, Execute(scenarios[s.scenario], s.seed, o.check_determinism));
+      },
+      [&](uint64_t index, std::pair<RunSpec, Outcome>& r) {
+        hooks.deliver(index, r.first, r.second, "");
+      },
+      hooks.more);
+  pool.set_claimed([&](uint64_t index) {
+    std::lock_guard<std::mutex> lock(mu);
+    specs[index] = hooks.spec(index);
+    if (hooks.started) hooks.started(index, specs[index]);
+  });
+  return CampaignEnd{.delivered = pool.Run()};
+}
+
+}  // namespace
+
+double IsolationFlags::run_timeout_s() const {
+  return static_cast<double>(ParseDuration(run_timeout, "--run-timeout", /*zero_ok=*/true));
+}
+
+void AddIsolationFlags(CLI::App& app, IsolationFlags& f) {
+  app.add_flag("--in-process", f.in_process,
+               "run simulations in this process (for debuggers): a crash ends the tool, and "
+               "--run-timeout does not apply");
+  app.add_option("--run-timeout", f.run_timeout,
+                 "wall-clock limit per run (e.g. 90s, 10m; 0 = none); a run over it is killed "
+                 "and reported as 'hang'")
+      ->capture_default_str();
+}
+
+void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o) {
+  if (InvariantOf(o) != kCrashInvariant) return;
+  AddDiagnosis(o, Diagnose(loaded, seed, run_timeout_s));
+}
+
+CampaignEnd RunCampaign(const std::vector<Loaded>& scenarios, const CampaignOptions& options,
+                        const CampaignHooks& hooks) {
+  SG_ASSERT(hooks.spec != nullptr);
+  SG_ASSERT(hooks.deliver != nullptr);
+  return options.in_process ? InProcess(scenarios, options, hooks)
+                            : InWorkerProcesses(scenarios, options, hooks);
+}
+
+}  // namespace seedgrid::tools
