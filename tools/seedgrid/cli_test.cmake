@@ -76,6 +76,27 @@ expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 1 --shard 2/2 CO
            MATCH "--shard '2/2' must be i/n with 0 <= i < n")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" CODE 2 MATCH "give a budget")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --time 5x CODE 2 MATCH "unknown unit 'x'")
+# Crash and hang isolation: a run over --run-timeout is killed and reported as `hang` (a long
+# scenario: an hour of virtual time), the suite goes on with the next run, and the repro replays.
+file(MAKE_DIRECTORY "${tmp}/slow")
+file(WRITE "${tmp}/slow/long.json" "{\"name\": \"long\", \"nodes\": 5, \"duration_ms\": 3600000,
+  \"workload\": {\"ops_per_sec\": 400, \"keys\": 50}}\n")
+configure_file("${tmp}/suite/tiny.json" "${tmp}/slow/tiny.json" COPYONLY)
+expect_run(ARGS suite "${tmp}/slow" --seeds 1 --jobs 2 --run-timeout 1s --repro-dir "${tmp}/slowrepro"
+           --junit "${tmp}/slow.xml" CODE 1
+           MATCH "FAIL long seed 1: hang \\(no result after 1 s.*2 runs, 1 failed")
+file(READ "${tmp}/slow.xml" junit)
+if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"1\" failures=\"0\">.*failure message=\"hang\"" AND
+   NOT junit MATCHES "failure message=\"hang\".*<testsuite name=\"tiny\" tests=\"1\" failures=\"0\">")
+  message(FATAL_ERROR "the hang is not in the JUnit XML:\n${junit}")
+endif()
+expect_run(ARGS replay "${tmp}/slowrepro/long-seed-1.repro.json" --run-timeout 1s CODE 1
+           MATCH "replay: reproduced the recorded hang")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --run-timeout 5q CODE 2
+           MATCH "--run-timeout '5q': unknown unit 'q'")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 3 --in-process CODE 0
+           MATCH "verdict: PASS")
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --in-process CODE 0 MATCH "2 runs, 0 failed")
 # Shrinking: the isolate fault is what makes "stuck" fail, so it survives; the rest goes.
 expect_run(ARGS shrink "${tmp}/stuck.repro.json" --out "${tmp}/stuck-small" CODE 0
            MATCH "shrunk in [0-9]+ steps .*nodes 3 -> 2.*wrote .*stuck-small.scenario.json")

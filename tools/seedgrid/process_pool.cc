@@ -25,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 // Set by the interrupt handler; Run() polls it. (A process-wide flag is what a signal handler
 // can touch; the tool never runs two pools at once.)
 volatile std::sig_atomic_t g_interrupt = 0;
+int g_scopes = 0;  // InterruptScopes alive (a crash diagnosis runs a pool inside a pool)
 
 void OnInterrupt(int /*signal*/) { g_interrupt = 1; }
 
@@ -32,6 +33,7 @@ void OnInterrupt(int /*signal*/) { g_interrupt = 1; }
 class InterruptScope {
  public:
   InterruptScope() {
+    if (g_scopes++ == 0) g_interrupt = 0;
     struct sigaction sa {};
     sa.sa_handler = OnInterrupt;
     sigemptyset(&sa.sa_mask);
@@ -42,6 +44,7 @@ class InterruptScope {
     sigaction(SIGPIPE, &ignore, &old_pipe_);  // A dead worker's pipe must not kill us.
   }
   ~InterruptScope() {
+    --g_scopes;
     for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
     sigaction(SIGPIPE, &old_pipe_, nullptr);
   }
@@ -148,7 +151,7 @@ bool ProcessPool::Spawn(Worker& w) {
 }
 
 // The worker's loop: read [u64 index][u64 size][task bytes], run it, write [u64 size][bytes]; exit on EOF.
-void ProcessPool::ServeTasks(int task_fd, int result_fd) {
+void ProcessPool::ServeTasks(int task_fd, int result_fd) noexcept {
   uint64_t header[2];  // index, task size
   std::string task;
   while (ReadAll(task_fd, header, sizeof header)) {

@@ -87,7 +87,9 @@ class ProcessPool {
  private:
   struct Worker;
   bool Spawn(Worker& w);
-  [[noreturn]] void ServeTasks(int task_fd, int result_fd);
+  // noexcept: an exception in a worker must end the worker (std::terminate), never unwind into
+  // the caller's code that was running when it was forked.
+  [[noreturn]] void ServeTasks(int task_fd, int result_fd) noexcept;
   void Dispatch();
   void Wait();
   void OnResultReadable(Worker& w);
