@@ -60,7 +60,7 @@ struct TaskEnd {
 class ProcessPool {
  public:
   static constexpr int kJobsMax = 1024;
-  static constexpr size_t kStderrTailMax = 16 * 1024;
+  static constexpr size_t kStderrTailMax = 64 * 1024;  // an ASan report with its shadow map
   using RunFn = std::function<std::string(uint64_t index, const std::string& task)>;
   using TaskFn = std::function<std::string(uint64_t index)>;
   using DeliverFn = std::function<void(uint64_t index, TaskEnd& end)>;
