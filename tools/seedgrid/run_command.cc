@@ -23,6 +23,7 @@ struct TraceFile {
   }
   sim::Trace::Sink Sink() {
     return [this](const sim::TraceEvent& e) {
+      if (e.note) return;  // Not part of the canonical trace.
       nlohmann::json line{{"i", e.index},
                           {"t_ns", e.time_ns},
                           {"kind", sim::TraceKindName(e.kind)},
