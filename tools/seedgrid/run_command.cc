@@ -47,20 +47,23 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
                "print exactly one JSON object on stdout (the report goes to stderr)");
   app.add_flag("--check-determinism", f.check_determinism,
                "run the seed twice and fail on any difference, naming the first divergent event");
+  AddTimelineFlags(app, f.timeline);
 }
 
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
                  const char* commit, const nlohmann::json* recorded) {
+  TimelineOutput timeline(f.timeline, loaded, seed);  // Checks its flags before the run.
   std::optional<TraceFile> trace;
   if (!f.trace.empty()) trace.emplace(f.trace);
   std::FILE* const text_out = f.json ? stderr : stdout;
   std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
   std::fflush(text_out);
-  const Outcome o =
-      Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+  const Outcome o = Execute(loaded, seed, f.check_determinism,
+                            TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()));
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);
+  report += timeline.Write(o.result);
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
   std::fputs(report.c_str(), text_out);

@@ -1,10 +1,11 @@
 // `seedgrid run --scenario F --seed N [--trace out.jsonl] [--repro-out F] [--json]
-// [--check-determinism]`: one seeded simulation of a scenario, every invariant checked.
+// [--check-determinism] [--timeline out.json] [--html out.html] [--window 5s] [--nodes n0,n3]
+// [--key k33]`: one seeded simulation of a scenario, every invariant checked.
 //
 // Contract: prints the run header (to stderr with --json), runs the seed, optionally streams
 // every trace event as a JSON line to --trace and writes a repro file to --repro-out on failure,
-// then prints the report (with --json: the report on stderr and exactly one JSON object on
-// stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
+// writes the timeline files (timeline_output.h), then prints the report (with --json: the report
+// on stderr and exactly one JSON object on stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
 // `replay` shares the flags and the run-and-report step declared here.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
 #define SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
@@ -16,6 +17,7 @@
 
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/timeline_output.h"
 
 namespace seedgrid::tools {
 
@@ -28,9 +30,10 @@ struct RunFlags {
   bool json = false;
   bool check_determinism = false;
   std::string repro_file;  // replay only
+  TimelineFlags timeline;
 };
 
-// --trace, --repro-out, --json and --check-determinism.
+// --trace, --repro-out, --json, --check-determinism and the timeline flags.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
 // Runs `seed` of `loaded` and reports it as `command` ("run" or "replay"). With `recorded` (a
