@@ -4,9 +4,10 @@
 //
 // Contract: prints the run header (to stderr with --json), runs the seed, optionally streams
 // every trace event as a JSON line to --trace and writes a repro file to --repro-out on failure,
-// writes the timeline files (timeline_output.h), then prints the report (with --json: the report
-// on stderr and exactly one JSON object on stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
+// then prints the report (with --json: the report on stderr and exactly one JSON object on
+// stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
 // `replay` shares the flags and the run-and-report step declared here.
+// The timeline flags and files: timeline_output.h.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
 #define SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
 
