@@ -38,7 +38,6 @@ json PageData(const Timeline& t) {
     spans.push_back(json::array({s.node, s.track, s.label, Ms(s.begin_ns), Ms(s.end_ns)}));
   }
   for (const TimelineMark& m : t.marks) {
-    if (m.track == kTrackTimers) continue;  // Too many to draw; the JSON has them.
     marks.push_back(json::array({m.node, m.track, m.label, m.detail, Ms(m.time_ns)}));
   }
   json violation = nullptr;
@@ -78,7 +77,7 @@ header h1 { font-size: 15px; margin: 0 0 4px 0; }
 .span-phases { fill: #9c9; opacity: 0.2; }
 .span-label { font: 10px sans-serif; fill: #333; pointer-events: none; }
 .mark { fill: #555; } .mark-lifecycle { fill: #a0a; } .mark-storage { fill: #0a7; }
-.mark-ops { fill: #333; } .mark-phases, .mark-partitions, .mark-checks { fill: #060; }
+.mark-ops { fill: #333; } .mark-timers { fill: #999; opacity: 0.6; } .mark-phases, .mark-partitions, .mark-checks { fill: #060; }
 .violation { stroke: #e00; stroke-width: 3; } .violation-label { fill: #e00; font-weight: bold; }
 </style>
 <script>
@@ -173,8 +172,9 @@ constexpr char kScript[] = R"HTML(<script>
     });
     data.marks.forEach(function (m) {
       if (row[m[0]] === undefined) return;
-      el('rect', {'class': 'mark mark-' + trackClass(m[1]), x: x(m[4]) - 1, y: y(m[0]) - 12,
-                  width: 3, height: 9,
+      var timer = m[1] === 'timers';  // Timers: faint, below the line.
+      el('rect', {'class': 'mark mark-' + trackClass(m[1]), x: x(m[4]) - 1,
+                  y: y(m[0]) + (timer ? 3 : -12), width: timer ? 1 : 3, height: timer ? 6 : 9,
                   'data-detail': m[1] + ' at ' + ms(m[4]) + ': ' + m[2] + (m[3] ? '\n' + m[3] : '')},
          svg);
     });

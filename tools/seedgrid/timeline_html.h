@@ -4,8 +4,8 @@
 // The page: one horizontal lane per node (plus "cluster" on top), time running left to right;
 // message arrows from send to delivery (lost ones end in a cross where they were lost); shaded
 // spans for partitions, crashes, pauses, offline clients and clogged links; ticks for ops, faults
-// and syncs; a red line at the violation. Hovering an element shows its detail. Timers and
-// counters are left to the trace-event JSON.
+// and syncs above a lane's line, faint ticks for timers below it; a red line at the violation.
+// Hovering an element shows its detail. Counters are left to the trace-event JSON.
 //
 // For tests and scripts: when rendering succeeds, #status reads "ok" and <body> carries
 // data-errors="0"; a script error sets #status to "error: ..." and counts in data-errors. The

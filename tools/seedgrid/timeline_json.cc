@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr uint64_t kSliceNs = 100'000;  // a message slice lasts 100 µs, or up to the next one
+constexpr uint64_t kSliceNs = 100'000;  // a message slice lasts 100 µs, or until the next one
 constexpr int kClusterPid = 1;
 
 int PidOf(int node) { return node < 0 ? kClusterPid : node + 2; }
@@ -36,8 +36,8 @@ int FixedTid(const std::string& track) {
 class Writer {
  public:
   // Rank at equal times: a span ends before the next begins; a slice exists before its flow.
-  void Add(uint64_t ts_ns, int rank, json e) {
-    events_.push_back(Event{ts_ns, rank, events_.size(), std::move(e)});
+  void Add(uint64_t ts_ns, int rank, const json& e) {
+    events_.push_back(Event{ts_ns, rank, Dump(e)});  // Text: a fraction of a json's memory.
   }
 
   json On(int node, const std::string& track, std::string_view ph, std::string name,
@@ -70,8 +70,8 @@ class Writer {
                .dump();
     out += ",\"traceEvents\":[\n";
     bool first = true;
-    for (const json& m : Metadata(t)) Append(out, m, first);
-    for (const Event& e : events_) Append(out, e.e, first);
+    for (const json& m : Metadata(t)) Append(out, Dump(m), first);
+    for (const Event& e : events_) Append(out, e.text, first);
     out += "\n]}\n";
     return out;
   }
@@ -80,14 +80,16 @@ class Writer {
   struct Event {
     uint64_t ts_ns;
     int rank;
-    size_t seq;
-    json e;
+    std::string text;
   };
 
-  static void Append(std::string& out, const json& e, bool& first) {
+  static std::string Dump(const json& e) {
+    return e.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  static void Append(std::string& out, const std::string& e, bool& first) {
     if (!first) out += ",\n";
     first = false;
-    out += e.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += e;
   }
 
   std::vector<json> Metadata(const Timeline& t) const {
@@ -139,7 +141,9 @@ void WriteSlices(Writer& w, int node, const std::string& track,
   const bool out = track == kTrackOut;
   for (auto it = at.begin(); it != at.end(); ++it) {
     const auto next = std::next(it);
-    const uint64_t dur = next == at.end() ? kSliceNs : std::min(kSliceNs, next->first - it->first);
+    // 1 ns short of the next slice: viewers add ts and dur in floating point.
+    const uint64_t dur =
+        next == at.end() ? kSliceNs : std::min(kSliceNs, next->first - it->first - 1);
     const std::vector<const TimelineMessage*>& ms = it->second;
     const TimelineMessage& m0 = *ms.front();
     std::string name = ms.size() > 1 ? fmt::format("{} ×{}", out ? "send" : "receive", ms.size())
@@ -155,7 +159,7 @@ void WriteSlices(Writer& w, int node, const std::string& track,
                                  m->summary));
     }
     e["args"] = {{"messages", std::move(list)}};
-    w.Add(it->first, 1, std::move(e));
+    w.Add(it->first, 1, e);
   }
 }
 
@@ -172,7 +176,7 @@ void WriteMessages(Writer& w, const Timeline& t) {
       e["s"] = "t";
       e["cat"] = "lost";
       e["args"] = {{"why", m.lost}, {"sent_ms", Ms(m.sent_ns)}, {"summary", m.summary}};
-      w.Add(m.end_ns, 3, std::move(e));
+      w.Add(m.end_ns, 3, e);
       continue;
     }
     if (from) sends[m.from][m.sent_ns].push_back(&m);
@@ -181,12 +185,12 @@ void WriteMessages(Writer& w, const Timeline& t) {
     json s = w.On(m.from, kTrackOut, "s", m.name, m.sent_ns);
     s["id"] = m.id;
     s["cat"] = "message";
-    w.Add(m.sent_ns, 2, std::move(s));
+    w.Add(m.sent_ns, 2, s);
     json f = w.On(m.to, kTrackIn, "f", m.name, m.end_ns);
     f["id"] = m.id;
     f["cat"] = "message";
     f["bp"] = "e";
-    w.Add(m.end_ns, 2, std::move(f));
+    w.Add(m.end_ns, 2, f);
   }
   for (const auto& [node, at] : sends) WriteSlices(w, node, kTrackOut, at);
   for (const auto& [node, at] : deliveries) WriteSlices(w, node, kTrackIn, at);
@@ -196,17 +200,17 @@ void WriteSpansAndMarks(Writer& w, const Timeline& t) {
   for (const TimelineSpan& s : t.spans) {
     json b = w.On(s.node, s.track, "B", s.label, s.begin_ns);
     b["cat"] = s.track;
-    w.Add(s.begin_ns, 1, std::move(b));
+    w.Add(s.begin_ns, 1, b);
     json e = w.On(s.node, s.track, "E", s.label, s.end_ns);
     e["cat"] = s.track;
-    w.Add(s.end_ns, 0, std::move(e));
+    w.Add(s.end_ns, 0, e);
   }
   for (const TimelineMark& m : t.marks) {
     json e = w.On(m.node, m.track, "i", m.label, m.time_ns);
     e["s"] = "t";
     e["cat"] = m.track;
     if (!m.detail.empty()) e["args"] = {{"detail", m.detail}};
-    w.Add(m.time_ns, 3, std::move(e));
+    w.Add(m.time_ns, 3, e);
   }
   for (const TimelineCounter& c : t.counters) {
     for (const auto& [ts, v] : c.samples) {
@@ -227,7 +231,7 @@ void WriteSpansAndMarks(Writer& w, const Timeline& t) {
     e["args"] = {{"invariant", t.violation->invariant},
                  {"detail", t.violation->detail},
                  {"time_ms", Ms(t.violation->time_ns)}};
-    w.Add(t.violation->time_ns, 4, std::move(e));
+    w.Add(t.violation->time_ns, 4, e);
   }
 }
 

@@ -74,7 +74,7 @@ std::vector<std::string> FormatProblems(const json& doc) {
   std::vector<std::string> problems;
   std::map<uint64_t, std::map<std::string, json>> flows;
   std::map<std::pair<int, int>, std::vector<std::string>> open;
-  std::map<std::pair<int, int>, double> last_ts;
+  std::map<std::pair<int, int>, double> last_ts, slice_end;
   std::set<int> named_processes;
   std::set<std::pair<int, int>> named_threads, used_threads;
   for (const json& e : doc.at("traceEvents")) {
@@ -103,8 +103,12 @@ std::vector<std::string> FormatProblems(const json& doc) {
       if (stack.empty() || stack.back() != e.at("name"))
         problems.push_back("E unmatched: " + e.dump());
       if (!stack.empty()) stack.pop_back();
-    } else if (ph == "X" && e.at("dur").get<double>() < 0) {
-      problems.push_back("negative duration: " + e.dump());
+    } else if (ph == "X") {  // Slices of one track must not overlap (viewers add in doubles).
+      const double end = ts + e.at("dur").get<double>();
+      if (e.at("dur").get<double>() < 0 || ts < slice_end[TrackOf(e)]) {
+        problems.push_back("overlapping slice: " + e.dump());
+      }
+      slice_end[TrackOf(e)] = end;
     }
   }
   for (const auto& [id, ends] : flows) {
@@ -113,8 +117,8 @@ std::vector<std::string> FormatProblems(const json& doc) {
       continue;
     }
     const json &s = ends.at("s"), &f = ends.at("f");
-    if (s.at("cat") != f.at("cat") || f.at("ts").get<double>() < s.at("ts").get<double>() ||
-        f.value("bp", "") != "e") {
+    if (s.at("cat") != f.at("cat") || s.at("name") != f.at("name") ||
+        f.at("ts").get<double>() < s.at("ts").get<double>() || f.value("bp", "") != "e") {
       problems.push_back("bad flow: " + s.dump() + " " + f.dump());
     }
   }
