@@ -156,6 +156,15 @@ TEST(Timeline, APlantedLivenessFailureIsAValidTraceWithItsFaultsAndTheViolation)
   ASSERT_EQ(r.result.violation->invariant, "liveness");
   EXPECT_EQ(r.timeline.end_ns, r.result.violation->virtual_time_ns);
   EXPECT_EQ(r.timeline.begin_ns, r.timeline.end_ns - 2'000'000'000);
+  // The sink (and its context and notes) never changes the run.
+  EXPECT_EQ(scenarios::RunScenario(Stuck(), {.seed = 1}).trace_hash, r.result.trace_hash);
+  std::set<uint64_t> ids;
+  for (const TimelineMessage& m : r.timeline.messages) {
+    EXPECT_TRUE(ids.insert(m.id).second) << m.id;
+    EXPECT_LE(m.sent_ns, m.end_ns);
+    EXPECT_TRUE(m.lost.empty() ? m.sent_ns < m.end_ns : !m.lost_at_send || m.sent_ns == m.end_ns);
+    EXPECT_NE(m.name, "?") << m.summary;
+  }
   const json doc = json::parse(RenderTraceEventJson(r.timeline));
   EXPECT_EQ(FormatProblems(doc), std::vector<std::string>{});
   EXPECT_EQ(ProcessNames(doc), (std::set<std::string>{"cluster", "replica n0", "replica n1",
@@ -177,6 +186,8 @@ TEST(Timeline, APlantedLivenessFailureIsAValidTraceWithItsFaultsAndTheViolation)
     EXPECT_TRUE(spans.count(s)) << s;
   }
   EXPECT_FALSE(Events(doc, "C").empty());
+  EXPECT_FALSE(Events(doc, "i", "storage").empty());  // sync notes
+  EXPECT_FALSE(Events(doc, "i", "timers").empty());
   for (const json& e : doc.at("traceEvents")) {
     if (e.at("ph") != "M") {
       EXPECT_GE(e.at("ts").get<double>(), 0);
