@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
 constexpr uint64_t kPruneEvery = 8192;
+constexpr size_t kCountedMax = 1 << 16;  // per node: ids awaiting an ack, op-log seqs
 constexpr char kCounterOpLog[] = "op log";
 constexpr char kCounterAwaiting[] = "awaiting ack";
 constexpr char kCounterInFlight[] = "in flight to";
@@ -65,12 +66,13 @@ std::string Shorten(std::string_view text, size_t max) {
 
 TimelineBuilder::TimelineBuilder(TimelineOptions options, std::vector<TimelineLane> lanes,
                                  std::string title)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), lanes_(static_cast<int>(lanes.size())) {
   all_.lanes = std::move(lanes);
   all_.title = std::move(title);
 }
 
 bool TimelineBuilder::Kept(int node) const {
+  if (node >= lanes_) return false;  // Not a node of the run (a fault text misread).
   return node < 0 || options_.nodes.empty() ||
          std::find(options_.nodes.begin(), options_.nodes.end(), node) != options_.nodes.end();
 }
@@ -140,8 +142,10 @@ void TimelineBuilder::AddMessage(const sim::TraceEvent& e) {
 
 void TimelineBuilder::CountMessage(const sim::TraceEvent& e, const MessageInfo& info) {
   if (info.request_id) {
-    awaiting_[e.peer].insert({*info.request_id, e.node});
-    Sample(e.peer, kCounterAwaiting, e.time_ns, static_cast<int64_t>(awaiting_[e.peer].size()));
+    auto& waiting = awaiting_[e.peer];
+    waiting.insert({*info.request_id, e.node});
+    if (waiting.size() > kCountedMax) waiting.erase(waiting.begin());  // Bounded: oldest go.
+    Sample(e.peer, kCounterAwaiting, e.time_ns, static_cast<int64_t>(waiting.size()));
   }
   if (e.kind != sim::TraceKind::kDeliver) return;
   if (info.ack_id) {
@@ -164,6 +168,7 @@ void TimelineBuilder::AddOp(const sim::TraceEvent& e) {
     if (const std::optional<uint64_t> seq = SeqOf(text); seq && e.node >= 0) {
       auto& log = op_log_[e.node];
       log.insert(*seq);
+      if (log.size() > kCountedMax) log.erase(log.begin());  // Bounded: oldest go.
       Sample(e.node, kCounterOpLog, e.time_ns, static_cast<int64_t>(log.size()));
     }
   } else if (!MentionsKey({}, text, options_.key)) {

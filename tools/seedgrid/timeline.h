@@ -80,6 +80,7 @@ class TimelineBuilder {
   std::map<TrackKey, size_t> counters_;       // -> index in all_.counters
   std::map<int, std::set<uint64_t>> op_log_;  // client node -> unacknowledged seqs
   std::map<int, std::set<std::pair<uint64_t, int>>> awaiting_;  // node -> (request id, peer)
+  int lanes_ = 0;                                               // nodes in the run
   uint64_t latest_ns_ = 0;
   uint64_t added_ = 0;
 };
