@@ -15,7 +15,13 @@ constexpr uint64_t kPruneEvery = 8192;
 constexpr size_t kCountedMax = 1 << 16;  // per node: ids awaiting an ack, op-log seqs
 constexpr char kCounterOpLog[] = "op log";
 constexpr char kCounterAwaiting[] = "awaiting ack";
-constexpr char kCounterInFlight[] = "in flight to";
+constexpr char kCounterInFlight[] = "in flight";  // to the node
+
+std::string UnitOf(const std::string& counter) {
+  if (counter == kCounterOpLog) return "entries";
+  if (counter == kCounterAwaiting) return "requests";
+  return "messages";
+}
 
 std::string_view FirstWord(std::string_view text) { return text.substr(0, text.find(' ')); }
 
@@ -288,7 +294,7 @@ void TimelineBuilder::Mark(int node, const std::string& track, std::string label
 
 void TimelineBuilder::Sample(int node, const std::string& name, uint64_t t, int64_t value) {
   auto [it, inserted] = counters_.try_emplace({node, name}, all_.counters.size());
-  if (inserted) all_.counters.push_back(TimelineCounter{node, name, {}});
+  if (inserted) all_.counters.push_back(TimelineCounter{node, name, UnitOf(name), {}});
   auto& samples = all_.counters[it->second].samples;
   if (!samples.empty() && samples.back().first == t) {
     samples.back().second = value;
@@ -323,7 +329,7 @@ std::vector<TimelineCounter> TimelineBuilder::InFlight(uint64_t begin_ns, uint64
   std::vector<TimelineCounter> out;
   for (auto& [node, d] : deltas) {
     std::sort(d.begin(), d.end());
-    TimelineCounter c{node, kCounterInFlight, {{begin_ns, 0}}};
+    TimelineCounter c{node, kCounterInFlight, UnitOf(kCounterInFlight), {{begin_ns, 0}}};
     int64_t v = 0;
     for (const auto& [t, delta] : d) {
       v += delta;
@@ -373,7 +379,7 @@ Timeline TimelineBuilder::Finish(std::optional<TimelineViolation> violation) {
   }
   for (TimelineCounter& c : counters) {
     if (!Kept(c.node) || c.samples.empty()) continue;
-    TimelineCounter kept{c.node, c.name, {}};
+    TimelineCounter kept{c.node, c.name, c.unit, {}};
     for (const auto& [t, v] : c.samples) {
       if (t > end_ns) break;
       if (t <= begin_ns) {

@@ -220,7 +220,7 @@ void WriteSpansAndMarks(Writer& w, const Timeline& t) {
                  {"pid", PidOf(c.node)},
                  {"tid", 0},
                  {"ts", Us(ts)},
-                 {"args", {{"count", v}}}});
+                 {"args", {{c.unit, v}}}});
     }
   }
   if (t.violation) {

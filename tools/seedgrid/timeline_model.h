@@ -68,7 +68,8 @@ struct TimelineMark {
 
 struct TimelineCounter {
   int node = -1;
-  std::string name;
+  std::string name;  // "op log"
+  std::string unit;  // "entries": Perfetto names the track "op log entries"
   std::vector<std::pair<uint64_t, int64_t>> samples;  // (time, value), the first at begin_ns
 };
 
