@@ -10,8 +10,9 @@ packages=(
   libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
 )
 # Optional: with clang, the wire-decoder libFuzzer target is built and run briefly; with
-# clang-format, the style check runs as a test.
-optional=(clang libclang-rt-14-dev clang-format)
+# clang-format, the style check runs as a test; with chromium, the timeline page is rendered by a
+# headless browser in a test (seedgrid_timeline_browser, skipped without it).
+optional=(clang libclang-rt-14-dev clang-format chromium)
 
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do

@@ -45,15 +45,52 @@ class Simulator::SimTimers final : public Timers {
   int node_;
 };
 
+// The node's storage as its Env sees it: SimStorage, plus a trace note per sync (for tools; only
+// when the trace has a sink, and never hashed).
+class Simulator::NotedStorage final : public Storage {
+ public:
+  NotedStorage(Simulator& sim, int node, SimStorage& storage)
+      : sim_(sim), node_(node), storage_(storage) {}
+  absl::Status Write(std::string_view page, std::string_view bytes) override {
+    ++writes_;
+    return storage_.Write(page, bytes);
+  }
+  absl::StatusOr<std::string> Read(std::string_view page) override { return storage_.Read(page); }
+  absl::Status Delete(std::string_view page) override {
+    ++writes_;
+    return storage_.Delete(page);
+  }
+  std::vector<std::string> List() override { return storage_.List(); }
+  absl::Status Sync() override {
+    absl::Status status = storage_.Sync();
+    sim_.trace_.Note(sim_.now_ns(), TraceKind::kSync, node_, [&] {
+      return status.ok()
+                 ? fmt::format("sync {} writes", writes_)
+                 : fmt::format("sync {} writes failed: {}", writes_, std::string(status.message()));
+    });
+    if (status.ok()) writes_ = 0;
+    return status;
+  }
+  void Crashed() { writes_ = 0; }
+
+ private:
+  Simulator& sim_;
+  int node_;
+  SimStorage& storage_;
+  uint64_t writes_ = 0;  // writes and deletes since the last good sync
+};
+
 struct Simulator::Node {
   Node(Simulator& sim, int index, Clock& truth, const NodeClockParams& p, uint64_t seed)
       : clock(truth, p.offset_ms, p.drift_ppm),
         timers(sim, index),
+        noted(sim, index, storage),
         random(Substream(seed, fmt::format("node/{}", index))),
-        env(Env{clock, random, *sim.network_, timers, storage}) {}
+        env(Env{clock, random, *sim.network_, timers, noted}) {}
   SkewedClock clock;
   SimTimers timers;
   SimStorage storage;
+  NotedStorage noted;
   Xoshiro256 random;
   Env env;
   Network::Handler handler;
@@ -139,6 +176,7 @@ void Simulator::Crash(int node) {
   n.alive = false;
   n.handler = nullptr;
   // Unsynced writes are lost; with torn writes on, the last one survives torn.
+  n.noted.Crashed();
   if (n.storage.Crash(options_.torn_writes, storage_random_)) {
     TraceFault(node, fmt::format("torn write n{}", node));
   }
@@ -238,12 +276,15 @@ absl::Status Simulator::Send(const NodeId& from_id, const NodeId& to_id, std::st
   if (blocked(from, to)) {
     ++stats_.dropped_partition;
     trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest,
+                  TraceContext{now_ns(), ++message_ids_, bytes},
                   [] { return std::string("partition (at send)"); });
     return absl::OkStatus();
   }
   if (rates_.loss_ppm > 0 && network_random_.ChancePpm(rates_.loss_ppm)) {
     ++stats_.dropped_loss;
-    trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest, [] { return std::string("loss"); });
+    trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest,
+                  TraceContext{now_ns(), ++message_ids_, bytes},
+                  [] { return std::string("loss"); });
     return absl::OkStatus();
   }
   const int copies =
@@ -252,10 +293,11 @@ absl::Status Simulator::Send(const NodeId& from_id, const NodeId& to_id, std::st
     if (c == 1) {
       ++stats_.duplicated;
       trace_.Record(now_ns(), TraceKind::kDuplicate, to, from, digest,
+                    TraceContext{now_ns(), message_ids_ + 1, bytes},
                     [] { return std::string("extra copy"); });
     }
-    const uint64_t slot =
-        StoreMessage(Message{from, to, nodes_[to]->incarnation, std::string(bytes), digest});
+    const uint64_t slot = StoreMessage(Message{
+        from, to, nodes_[to]->incarnation, std::string(bytes), digest, ++message_ids_, now_ns()});
     const uint64_t due = now_ns() + Latency(from, to);
     latest_delivery_ns_ = std::max(latest_delivery_ns_, due);
     queue_.Push(due, kDeliverEvent, static_cast<uint32_t>(to), slot);
@@ -276,7 +318,7 @@ Timers::TimerId Simulator::ScheduleTimer(int node, uint64_t delay_ms,
   }
   SG_ASSERT(slot < (uint64_t{1} << 32));
   const uint64_t id = (next_timer_generation_++ << 32) | slot;
-  timers_[slot] = TimerSlot{std::move(callback), id, node, nodes_[node]->incarnation};
+  timers_[slot] = TimerSlot{std::move(callback), id, node, nodes_[node]->incarnation, now_ns()};
   // delay on the node's clock -> virtual time: a clock running fast (drift > 0) reaches it sooner.
   const int64_t drift = nodes_[node]->clock.drift_ppm();
   const __int128 delay_ns =
@@ -322,17 +364,20 @@ void Simulator::Dispatch(const Event& e) {
       if (!to.alive || to.incarnation != local.to_incarnation || !to.handler) {
         ++stats_.dropped_dead;
         trace_.Record(now_ns(), TraceKind::kDrop, local.to, local.from, local.digest,
+                      TraceContext{local.sent_ns, local.id, local.bytes},
                       [] { return std::string("destination crashed"); });
         return;
       }
       if (blocked(local.from, local.to)) {
         ++stats_.dropped_partition;
         trace_.Record(now_ns(), TraceKind::kDrop, local.to, local.from, local.digest,
+                      TraceContext{local.sent_ns, local.id, local.bytes},
                       [] { return std::string("partition (in flight)"); });
         return;
       }
       ++stats_.messages_delivered;
       trace_.Record(now_ns(), TraceKind::kDeliver, local.to, local.from, local.digest,
+                    TraceContext{local.sent_ns, local.id, local.bytes},
                     [&] { return fmt::format("{} bytes", local.bytes.size()); });
       to.handler(ids_[local.from], local.bytes);
       return;
@@ -346,13 +391,14 @@ void Simulator::Dispatch(const Event& e) {
         return;
       }
       std::function<void()> callback = std::move(t.callback);
+      const uint64_t scheduled_ns = t.scheduled_ns;
       const bool live = node.alive && node.incarnation == t.incarnation;
       t = TimerSlot{};
       free_timers_.push_back(e.a);
       if (!live) return;
       ++stats_.timers_fired;
       trace_.Record(now_ns(), TraceKind::kTimer, static_cast<int32_t>(e.node), -1, e.b,
-                    [] { return std::string(); });
+                    TraceContext{scheduled_ns}, [] { return std::string(); });
       callback();
       return;
     }

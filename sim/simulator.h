@@ -144,17 +144,21 @@ class Simulator {
   class SimTimers;
   class VirtualClock;
   struct Node;
+  class NotedStorage;
   struct Message {
     int32_t from, to;
     uint32_t to_incarnation;
     std::string bytes;
     uint64_t digest;
+    uint64_t id;       // trace context only (never hashed): one per copy
+    uint64_t sent_ns;  // trace context only
   };
   struct TimerSlot {
     std::function<void()> callback;
     uint64_t id = 0;  // 0: free
     int32_t node = -1;
     uint32_t incarnation = 0;
+    uint64_t scheduled_ns = 0;  // trace context only
   };
   enum EventKind : uint32_t { kDeliverEvent, kTimerEvent, kTaskEvent };
 
@@ -190,6 +194,7 @@ class Simulator {
   std::vector<uint64_t> free_timers_;
   uint64_t next_timer_generation_ = 1;
   uint64_t latest_delivery_ns_ = 0;
+  uint64_t message_ids_ = 0;  // trace context only
   std::vector<std::function<void()>> tasks_;
   std::vector<uint64_t> free_tasks_;
 };

@@ -23,6 +23,8 @@ std::string_view TraceKindName(TraceKind kind) {
       return "check";
     case TraceKind::kPhase:
       return "phase";
+    case TraceKind::kSync:
+      return "sync";
   }
   return "?";
 }

@@ -6,6 +6,11 @@
 // did the same things in the same order. Optional sinks: a callback per event (the tool writes
 // JSON lines from it), and an in-memory log of compact events (the determinism check compares two
 // runs' logs to name the first divergent event).
+//
+// Context and notes (for tools such as the timeline): an event may carry context that is not
+// hashed and not logged (a message's send time, copy id and bytes; a timer's schedule time), and
+// the simulator may add notes (storage syncs) that reach the sink only: they are not hashed, not
+// counted, not logged, and carry `note = true`. Both cost nothing when no sink is set.
 #ifndef SEEDGRID_SIM_TRACE_H_
 #define SEEDGRID_SIM_TRACE_H_
 
@@ -13,6 +18,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace seedgrid::sim {
@@ -26,6 +32,7 @@ enum class TraceKind : uint8_t {
   kOp,         // a workload operation on a node
   kCheck,      // an invariant check ran
   kPhase,      // safety -> liveness -> done
+  kSync,       // a node's storage sync (notes only: never hashed)
 };
 std::string_view TraceKindName(TraceKind kind);
 
@@ -37,6 +44,19 @@ struct TraceEvent {
   int32_t peer;             // -1 when none (for messages: the sender)
   uint64_t digest;          // hash of the payload (message bytes, op result, fault parameters)
   std::string_view detail;  // human-readable, not hashed (valid only during the callback)
+  // Not hashed; zero or empty when unknown.
+  uint64_t sent_ns = 0;     // deliver/drop/duplicate: the send time; timer: when it was scheduled
+  uint64_t message_id = 0;  // deliver/drop/duplicate: one id per copy of a message, from 1
+  std::string_view
+      payload;        // deliver/drop/duplicate: the message bytes (valid during the callback)
+  bool note = false;  // a note (see the top of this file), not part of the canonical trace
+};
+
+// The unhashed context of a message or timer event (see TraceEvent).
+struct TraceContext {
+  uint64_t sent_ns = 0;
+  uint64_t message_id = 0;
+  std::string_view payload;
 };
 
 // "#123 t=1.234567890s deliver n1<-n4 digest=..." (one line, no newline).
@@ -50,15 +70,31 @@ class Trace {
   template <typename DetailFn>
   void Record(uint64_t time_ns, TraceKind kind, int32_t node, int32_t peer, uint64_t digest,
               DetailFn&& detail) {
+    Record(time_ns, kind, node, peer, digest, TraceContext{}, std::forward<DetailFn>(detail));
+  }
+  // The same, with unhashed context for the sink.
+  template <typename DetailFn>
+  void Record(uint64_t time_ns, TraceKind kind, int32_t node, int32_t peer, uint64_t digest,
+              const TraceContext& context, DetailFn&& detail) {
     Fold(time_ns, kind, node, peer, digest);
     if (!sink_ && !keep_log_) {
       ++events_;
       return;
     }
     const std::string text = detail();
-    Emit(TraceEvent{events_, time_ns, kind, node, peer, digest, text});
+    Emit(TraceEvent{events_, time_ns, kind, node, peer, digest, text, context.sent_ns,
+                    context.message_id, context.payload});
     ++events_;
   }
+
+  // A note for the sink only (see the top of this file); `index` is that of the next event.
+  template <typename DetailFn>
+  void Note(uint64_t time_ns, TraceKind kind, int32_t node, DetailFn&& detail) {
+    if (!sink_) return;
+    const std::string text = detail();
+    sink_(TraceEvent{events_, time_ns, kind, node, -1, 0, text, 0, 0, {}, true});
+  }
+  bool has_sink() const { return static_cast<bool>(sink_); }
 
   void set_sink(Sink sink) { sink_ = std::move(sink); }
   // Keeps every event (with its detail) in memory, for the determinism check.

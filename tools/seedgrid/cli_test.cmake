@@ -104,3 +104,17 @@ expect_run(ARGS replay "${tmp}/stuck-small.repro.json" CODE 1 MATCH "reproduced 
 expect_run(ARGS shrink --scenario "${tmp}/suite/tiny.json" --seed 1 --out "${tmp}/x" CODE 2
            MATCH "passes: there is nothing to shrink")
 expect_run(ARGS shrink CODE 2 MATCH "give a REPRO_FILE")
+# Timelines: run and replay write them; bad timeline flags are usage errors naming the flag.
+expect_run(ARGS replay "${tmp}/stuck.repro.json" --timeline "${tmp}/stuck.trace.json"
+           --html "${tmp}/stuck.html" --window 2s --nodes n0,n2 CODE 1
+           MATCH "timeline: .*stuck.trace.json .*timeline page: .*stuck.html")
+file(READ "${tmp}/stuck.trace.json" timeline LIMIT 200)
+if(NOT timeline MATCHES "^{\"displayTimeUnit\":\"ms\",\"otherData\":")
+  message(FATAL_ERROR "unexpected timeline start: ${timeline}")
+endif()
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --timeline "${tmp}/t.json" --window 5
+           CODE 2 MATCH "--window: '5' is not a duration")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --html "${tmp}/t.html" --nodes n0,n7
+           CODE 2 MATCH "--nodes: 'n7' is not a node of this scenario")
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --key k3 CODE 2
+           MATCH "--key needs --timeline or --html")

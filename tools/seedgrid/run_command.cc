@@ -25,6 +25,7 @@ struct TraceFile {
   }
   sim::Trace::Sink Sink() {
     return [this](const sim::TraceEvent& e) {
+      if (e.note) return;  // Not part of the canonical trace.
       nlohmann::json line{{"i", e.index},
                           {"t_ns", e.time_ns},
                           {"kind", sim::TraceKindName(e.kind)},
@@ -48,25 +49,41 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
                "print exactly one JSON object on stdout (the report goes to stderr)");
   app.add_flag("--check-determinism", f.check_determinism,
                "run the seed twice and fail on any difference, naming the first divergent event");
+  AddTimelineFlags(app, f.timeline);
   AddIsolationFlags(app, f.isolation);
 }
 
 namespace {
 
 // Runs the seed where the flags say: in a worker process (a crash or hang becomes the outcome),
-// or in this process.
+// or in this process. The trace and timeline files are written where the run ran; `files`
+// receives the timeline's report lines.
 Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
-                         std::optional<TraceFile>& trace) {
+                         std::optional<TraceFile>& trace, TimelineOutput& timeline,
+                         std::string& files) {
   const auto work = [&] {
-    Outcome o =
-        Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+    Outcome o = Execute(loaded, seed, f.check_determinism,
+                        TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()));
     if (trace) trace->out.flush();  // In a worker, before it reports.
+    files = timeline.Write(o.result);
     return o;
   };
   if (f.isolation.in_process) return work();
   const double timeout_s = f.isolation.run_timeout_s();
-  TaskEnd end = RunIsolated([&] { return EncodeOutcome(work()); }, timeout_s);
-  if (end.kind == TaskEnd::Kind::kDone) std::fputs(end.stderr_tail.c_str(), stderr);
+  TaskEnd end = RunIsolated(
+      [&] {
+        const Outcome o = work();
+        return nlohmann::json{{"outcome", EncodeOutcome(o)}, {"files", files}}.dump();
+      },
+      timeout_s);
+  if (end.kind == TaskEnd::Kind::kDone) {
+    std::fputs(end.stderr_tail.c_str(), stderr);
+    const nlohmann::json j = nlohmann::json::parse(end.payload, nullptr, false);
+    if (j.is_object() && j.contains("outcome") && j.contains("files")) {
+      end.payload = j["outcome"].get<std::string>();
+      files = j["files"].get<std::string>();
+    }
+  }
   Outcome o = OutcomeOf(end, scenarios::DrawSwarm(loaded.scenario, seed), timeout_s);
   DiagnoseIfCrashed(loaded, seed, timeout_s, o);
   return o;
@@ -76,15 +93,18 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
 
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
                  const char* commit, const nlohmann::json* recorded) {
+  TimelineOutput timeline(f.timeline, loaded, seed);  // Checks its flags before the run.
   std::optional<TraceFile> trace;
   if (!f.trace.empty()) trace.emplace(f.trace);
   std::FILE* const text_out = f.json ? stderr : stdout;
   std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
   std::fflush(text_out);
-  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace);
+  std::string timeline_files;
+  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace, timeline, timeline_files);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);
+  report += timeline_files;
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
   std::fputs(report.c_str(), text_out);

@@ -1,11 +1,13 @@
 // `seedgrid run --scenario F --seed N [--trace out.jsonl] [--repro-out F] [--json]
-// [--check-determinism]`: one seeded simulation of a scenario, every invariant checked.
+// [--check-determinism] [--timeline out.json] [--html out.html] [--window 5s] [--nodes n0,n3]
+// [--key k33]`: one seeded simulation of a scenario, every invariant checked.
 //
 // Contract: prints the run header (to stderr with --json), runs the seed, optionally streams
 // every trace event as a JSON line to --trace and writes a repro file to --repro-out on failure,
 // then prints the report (with --json: the report on stderr and exactly one JSON object on
 // stdout). Exit 0 pass, 1 violation or nondeterminism; InputError for bad input.
 // `replay` shares the flags and the run-and-report step declared here.
+// The timeline flags and files: timeline_output.h.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
 #define SEEDGRID_TOOLS_SEEDGRID_RUN_COMMAND_H_
 
@@ -17,6 +19,7 @@
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/timeline_output.h"
 
 namespace seedgrid::tools {
 
@@ -29,10 +32,12 @@ struct RunFlags {
   bool json = false;
   bool check_determinism = false;
   std::string repro_file;  // replay only
+  TimelineFlags timeline;
   IsolationFlags isolation;
 };
 
-// --trace, --repro-out, --json, --check-determinism, --in-process and --run-timeout.
+// --trace, --repro-out, --json, --check-determinism, the timeline flags, --in-process and
+// --run-timeout.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
 // Runs `seed` of `loaded` in a worker process (in this one with --in-process) and reports it as
