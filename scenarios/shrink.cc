@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "engine/base/assert.h"
+#include "scenarios/ddmin.h"
 
 namespace seedgrid::scenarios {
 
@@ -96,8 +99,13 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
   return out;
 }
 
-ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                    uint64_t runs_max, const std::function<void(const ShrinkStep&)>& progress) {
+ShrinkSize SizeOf(const Scenario& s, const RunResult& r) {
+  return ShrinkSize{s.nodes, r.ops_generated - r.ops_dropped, r.faults_generated - r.faults_dropped,
+                    r.events};
+}
+
+ShrinkResult ShrinkStructure(const Scenario& s, const RunOptions& options, const RunResult& failing,
+                             uint64_t runs_max, const ShrinkProgress& progress) {
   SG_ASSERT(!failing.pass && failing.violation.has_value());
   const std::string invariant = failing.violation->invariant;
   ShrinkResult best{s, failing, {}, 0};
@@ -118,7 +126,83 @@ ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResul
       break;
     }
   }
+  best.structure_runs = best.runs;
   return best;
+}
+
+namespace {
+
+// The one kind of schedule item a ddmin stage works on.
+struct ItemKind {
+  const char* name;                // "faults" or "ops"
+  IndexSet ScheduleDrops::*drops;  // the scenario's drop set of the kind
+  uint64_t RunResult::*generated;  // how many the run generated
+  uint64_t ShrinkResult::*runs;    // where the stage's runs are counted
+};
+
+// The items of `kind` that best.result applied, in index order.
+std::vector<uint64_t> AppliedItems(const ShrinkResult& best, const ItemKind& kind) {
+  const IndexSet& drops = best.scenario.schedule.*kind.drops;
+  std::vector<uint64_t> out;
+  for (uint64_t i = 0; i < best.result.*kind.generated; ++i) {
+    if (!drops.Contains(i)) out.push_back(i);
+  }
+  return out;
+}
+
+// ddmin over one kind of item; true when it ended 1-minimal.
+bool ShrinkItems(ShrinkResult& best, const ItemKind& kind, const RunOptions& options,
+                 uint64_t runs_max, const ShrinkProgress& progress) {
+  const std::string invariant = best.result.violation->invariant;
+  const std::vector<uint64_t> items = AppliedItems(best, kind);
+  const uint64_t budget = runs_max > best.runs ? runs_max - best.runs : 0;
+  // The last test that failed is the result's (ddmin keeps exactly the lists that fail).
+  std::optional<std::pair<Scenario, RunResult>> last;
+  const DdminResult d = Ddmin(items, budget, [&](const std::vector<uint64_t>& kept) {
+    Scenario candidate = best.scenario;
+    // Everything not kept is dropped, also items the failing run never reached.
+    candidate.schedule.*kind.drops = IndexSet::OfIndexes(kept).Complement();
+    RunResult r = RunScenario(candidate, options);
+    if (r.pass || r.violation->invariant != invariant) return false;
+    if (progress) {
+      progress(ShrinkStep{fmt::format("{} {} -> {}", kind.name, items.size(), kept.size()), r.ops});
+    }
+    last.emplace(std::move(candidate), std::move(r));
+    return true;
+  });
+  best.runs += d.tests;
+  best.*kind.runs += d.tests;
+  if (last) {
+    best.steps.push_back(ShrinkStep{fmt::format("{} {} -> {} (ddmin, {} runs)", kind.name,
+                                                items.size(), d.kept.size(), d.tests),
+                                    last->second.ops});
+    best.scenario = std::move(last->first);
+    best.result = std::move(last->second);
+  }
+  return d.minimal;
+}
+
+}  // namespace
+
+ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
+                            const ShrinkProgress& progress) {
+  SG_ASSERT(!from.result.pass && from.result.violation.has_value());
+  static constexpr ItemKind kFaults{"faults", &ScheduleDrops::faults, &RunResult::faults_generated,
+                                    &ShrinkResult::fault_runs};
+  static constexpr ItemKind kOps{"ops", &ScheduleDrops::ops, &RunResult::ops_generated,
+                                 &ShrinkResult::op_runs};
+  const bool faults_minimal = ShrinkItems(from, kFaults, options, runs_max, progress);
+  const bool ops_minimal = ShrinkItems(from, kOps, options, runs_max, progress);
+  from.schedule_minimal = faults_minimal && ops_minimal;
+  return from;
+}
+
+ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
+                    uint64_t runs_max, const ShrinkProgress& progress, bool schedule) {
+  const uint64_t structure_max = schedule ? std::max<uint64_t>(runs_max / 2, 1) : runs_max;
+  ShrinkResult r = ShrinkStructure(s, options, failing, structure_max, progress);
+  if (!schedule) return r;
+  return ShrinkSchedule(std::move(r), options, runs_max, progress);
 }
 
 }  // namespace seedgrid::scenarios

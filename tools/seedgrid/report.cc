@@ -80,7 +80,11 @@ std::string SuiteRow(const Loaded& l, const std::vector<SeedOutcome>& runs) {
   std::string row =
       fmt::format("{:<22} {:>5} {:>5} {:>5} {:>10} {:>10} {:>9.1f} {:>9.2f}", l.scenario.name,
                   pass + fail, pass, fail, events, messages, virtual_ms / 1000.0, wall_ms / 1000.0);
-  if (!first.empty()) row += "  " + first;
+  if (!first.empty()) {
+    row += "  " + first;
+  } else if (l.scenario.regression) {
+    row += fmt::format("  regression test, fixed seed {}", l.scenario.regression->seed);
+  }
   return row + "\n";
 }
 

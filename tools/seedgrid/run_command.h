@@ -33,6 +33,10 @@ struct RunFlags {
 // --trace, --repro-out, --json and --check-determinism.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
+// The seed to run: `seed` when --seed was given or the file has no fixed seed; else the
+// regression test's fixed seed.
+uint64_t SeedFor(const Loaded& loaded, uint64_t seed, bool seed_given);
+
 // Runs `seed` of `loaded` and reports it as `command` ("run" or "replay"). With `recorded` (a
 // repro file's record), the report says whether the recorded trace hash was reproduced.
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,

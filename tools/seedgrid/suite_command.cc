@@ -28,10 +28,11 @@ struct SuiteFlags {
   std::string hashes;
   int jobs = 1;
   bool check_determinism = false;
+  bool allow_empty = false;
 };
 
 // Every *.json file in `dir`, parsed, in path order.
-std::vector<Loaded> LoadScenarioDir(const std::string& dir) {
+std::vector<Loaded> LoadScenarioDir(const std::string& dir, bool allow_empty) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -41,7 +42,9 @@ std::vector<Loaded> LoadScenarioDir(const std::string& dir) {
   }
   if (ec) throw InputError{fmt::format("{}: cannot list the directory: {}", dir, ec.message())};
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError{fmt::format("{}: no scenario files (*.json)", dir)};
+  if (files.empty() && !allow_empty) {
+    throw InputError{fmt::format("{}: no scenario files (*.json)", dir)};
+  }
   std::vector<Loaded> loaded;
   for (const std::string& f : files) loaded.push_back(LoadScenarioFile(f));
   return loaded;
@@ -52,6 +55,10 @@ std::vector<SeedOutcome> RunAll(const std::vector<Loaded>& loaded, const SuiteFl
                                 uint64_t first_seed) {
   std::vector<SeedOutcome> runs;
   for (const Loaded& l : loaded) {
+    if (l.scenario.regression) {  // A regression test runs its one fixed seed.
+      runs.push_back(SeedOutcome{&l, l.scenario.regression->seed, {}});
+      continue;
+    }
     for (uint64_t k = 0; k < f.seeds; ++k) runs.push_back(SeedOutcome{&l, first_seed + k, {}});
   }
   // With --check-determinism each run executes twice (Execute compares the two traces). The suite
@@ -73,11 +80,15 @@ std::vector<SeedOutcome> RunAll(const std::vector<Loaded>& loaded, const SuiteFl
 
 int RunSuite(const SuiteFlags& f, const char* commit) {
   const uint64_t first_seed = ParseSeed(f.first_seed, "--first-seed");
-  const std::vector<Loaded> loaded = LoadScenarioDir(f.dir);
-  std::printf("seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)  jobs=%d%s  commit=%s\n",
-              f.dir.c_str(), loaded.size(), static_cast<unsigned long long>(f.seeds),
-              static_cast<unsigned long long>(first_seed), f.jobs,
-              f.check_determinism ? "  check-determinism" : "", commit);
+  const std::vector<Loaded> loaded = LoadScenarioDir(f.dir, f.allow_empty);
+  const size_t fixed = std::count_if(loaded.begin(), loaded.end(),
+                                     [](const Loaded& l) { return l.scenario.regression; });
+  std::printf(
+      "seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)%s  jobs=%d%s  commit=%s\n",
+      f.dir.c_str(), loaded.size() - fixed, static_cast<unsigned long long>(f.seeds),
+      static_cast<unsigned long long>(first_seed),
+      fixed > 0 ? fmt::format(" + {} regression tests (fixed seeds)", fixed).c_str() : "", f.jobs,
+      f.check_determinism ? "  check-determinism" : "", commit);
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   const std::vector<SeedOutcome> runs = RunAll(loaded, f, first_seed);
@@ -101,7 +112,8 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
 CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   app.description(
       "Runs every scenario (*.json) in DIR for K seeds (first-seed .. first-seed+K-1) and "
-      "prints a summary table; optional JUnit XML for CI systems.");
+      "prints a summary table; optional JUnit XML for CI systems. A regression test (a file "
+      "with a \"regression\" section) runs exactly its fixed seed.");
   auto f = std::make_shared<SuiteFlags>();
   app.add_option("DIR", f->dir, "directory of scenario files")->required();
   app.add_option("--seeds", f->seeds, "seeds per scenario")
@@ -117,6 +129,8 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
       ->capture_default_str();
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
+  app.add_flag("--allow-empty", f->allow_empty,
+               "a directory without *.json files passes (0 runs) instead of being an error");
   return [f, commit] { return RunSuite(*f, commit); };
 }
 
