@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <memory>
+#include <numeric>
 
 #include "sim/random.h"
 
@@ -79,10 +81,9 @@ void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min, Fire f
     t += std::max<uint64_t>(
         sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
     if (t >= s_.duration_ms * kNsPerMs) break;
-    const bool apply = run_.fault_schedule.Next();
-    sim_.At(t, [this, random, fire, apply] {
-      if (!liveness()) (this->*fire)(*random, apply);
-    });
+    plan_.push_back({t, [this, random, fire](bool apply) {
+                       if (!liveness()) (this->*fire)(*random, apply);
+                     }});
   }
 }
 
@@ -94,10 +95,25 @@ void FaultInjector::ApplyFixed(const FaultEvent& f, bool apply) {
   }
 }
 
+// The plan's events take their schedule indexes in time order (ties in plan order), and go to
+// the simulator in plan order (the order the events were always scheduled in).
+void FaultInjector::SchedulePlan() {
+  std::vector<size_t> by_time(plan_.size());
+  std::iota(by_time.begin(), by_time.end(), 0);
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [this](size_t a, size_t b) { return plan_[a].at_ns < plan_[b].at_ns; });
+  std::vector<uint8_t> apply(plan_.size());  // Not vector<bool>: its proxies would dangle.
+  for (size_t i : by_time) apply[i] = run_.fault_schedule.Next() ? 1 : 0;
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const bool a = apply[i] != 0;
+    sim_.At(plan_[i].at_ns, [fire = std::move(plan_[i].fire), a] { fire(a); });
+  }
+  plan_.clear();
+}
+
 void FaultInjector::ScheduleAll() {
   for (const FaultEvent& f : s_.faults) {
-    const bool apply = run_.fault_schedule.Next();
-    sim_.At(f.at_ms * kNsPerMs, [this, f, apply] { ApplyFixed(f, apply); });
+    plan_.push_back({f.at_ms * kNsPerMs, [this, f](bool apply) { ApplyFixed(f, apply); }});
   }
   ScheduleKind("partition", swarm_.partitions_per_min, &FaultInjector::RandomPartition);
   ScheduleKind("crash", swarm_.crashes_per_min, &FaultInjector::RandomCrash);
@@ -106,6 +122,7 @@ void FaultInjector::ScheduleAll() {
   ScheduleKind("clog", swarm_.clogs_per_min, &FaultInjector::RandomClog);
   ScheduleOffline();
   ScheduleMembership();
+  SchedulePlan();
   if (swarm_.storage_errors_ppm > 0) {
     for (int i = 0; i < sim_.nodes(); ++i) {
       sim_.storage(i).InjectErrors(swarm_.storage_errors_ppm,
@@ -119,16 +136,14 @@ void FaultInjector::ScheduleMembership() {
   if (!s_.grid) return;
   for (size_t j = 0; j < s_.grid->joins_at_ms.size(); ++j) {
     const int node = s_.grid->servers + static_cast<int>(j);
-    const bool apply = run_.fault_schedule.Next();
-    sim_.At(s_.grid->joins_at_ms[j] * kNsPerMs, [this, node, apply] {
-      if (!liveness() && apply) targets_.Join(node);
-    });
+    plan_.push_back({s_.grid->joins_at_ms[j] * kNsPerMs, [this, node](bool apply) {
+                       if (!liveness() && apply) targets_.Join(node);
+                     }});
   }
   for (const GridLeave& l : s_.grid->leaves) {
-    const bool apply = run_.fault_schedule.Next();
-    sim_.At(l.at_ms * kNsPerMs, [this, l, apply] {
-      if (!liveness() && apply) targets_.BeginLeave(l.server);
-    });
+    plan_.push_back({l.at_ms * kNsPerMs, [this, l](bool apply) {
+                       if (!liveness() && apply) targets_.BeginLeave(l.server);
+                     }});
   }
 }
 
@@ -161,16 +176,15 @@ void FaultInjector::ScheduleOffline() {
   for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k offline periods.
     t += std::max<uint64_t>(sim::Exponential(*random, mean_ns), 1);
     if (t >= s_.duration_ms * kNsPerMs) break;
-    const bool apply = run_.fault_schedule.Next();
-    sim_.At(t, [this, random, apply] {
-      if (liveness()) return;
-      const int c = static_cast<int>(random->Uniform(targets_.clients()));
-      const uint64_t ms = static_cast<uint64_t>(
-          sim::SignedIn(*random, s_.grid->offline_ms.lo, s_.grid->offline_ms.hi));
-      if (!apply || targets_.offline(c)) return;
-      targets_.SetOffline(c, true);
-      sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
-    });
+    plan_.push_back({t, [this, random](bool apply) {
+                       if (liveness()) return;
+                       const int c = static_cast<int>(random->Uniform(targets_.clients()));
+                       const uint64_t ms = static_cast<uint64_t>(
+                           sim::SignedIn(*random, s_.grid->offline_ms.lo, s_.grid->offline_ms.hi));
+                       if (!apply || targets_.offline(c)) return;
+                       targets_.SetOffline(c, true);
+                       sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
+                     }});
   }
 }
 

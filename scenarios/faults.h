@@ -10,9 +10,10 @@
 // Partitions heal after a drawn duration (lifting every partition), crashed nodes restart after
 // one. Nothing is injected once the run is in its liveness phase; StopAll() ends what lasts.
 //
-// Every fault event takes an index from the run's fault schedule (schedule.h) when it is
-// scheduled. A dropped event still draws what it would draw (its node, kind, duration; a crash's
-// disk-loss roll) and then does nothing, so dropping one never shifts another's draws.
+// Every fault event is planned at the start and takes an index from the run's fault schedule
+// (schedule.h) in time order. A dropped event still draws what it would draw (its node, kind,
+// duration; a crash's disk-loss roll) and then does nothing, so dropping one never shifts another's
+// draws.
 #ifndef SEEDGRID_SCENARIOS_FAULTS_H_
 #define SEEDGRID_SCENARIOS_FAULTS_H_
 
@@ -52,6 +53,8 @@ class FaultInjector {
   using Fire = void (FaultInjector::*)(Random& r, bool apply);
   void ScheduleKind(std::string_view kind, uint32_t per_min, Fire fire);
   void ScheduleMembership();
+  // Indexes the plan's events and hands them to the simulator.
+  void SchedulePlan();
   void RandomPartition(Random& r, bool apply);
   void RandomCrash(Random& r, bool apply);
   void RandomPause(Random& r, bool apply);
@@ -68,6 +71,12 @@ class FaultInjector {
   const SwarmDraw& swarm_;
   const uint64_t seed_;
   Xoshiro256 disk_random_;
+  // The run's fault events, planned by ScheduleAll before they are indexed and scheduled.
+  struct Planned {
+    uint64_t at_ns = 0;
+    std::function<void(bool apply)> fire;  // apply false: the event is dropped
+  };
+  std::vector<Planned> plan_;
 };
 
 }  // namespace seedgrid::scenarios

@@ -5,9 +5,11 @@
 // give the same items the same indexes.
 // - ops: the workload's arrivals in time order, 0, 1, 2, ... (also an arrival that finds its node
 //   or client down and does nothing).
-// - faults: the scenario's fixed events in file order (index i is faults[i]), then the swarm's
-//   arrivals kind by kind (partition, crash, pause, clock_step, clog), each kind in time order,
-//   then client offline periods, then grid joins, then grid leaves.
+// - faults: every fault event of the run in time order — the scenario's fixed events, the swarm's
+//   arrivals (partition, crash, pause, clock_step, clog), client offline periods, grid joins and
+//   grid leaves; events at the same time in that order (fixed ones in file order). A partition's
+//   heal and a crash's restart belong to their event. A shorter safety phase keeps the indexes
+//   of the events it keeps.
 //
 // Dropping: a dropped item is still drawn — every random value it would take is taken from its
 // stream — and only its effect is skipped (no write, no crash, no trace event), so dropping one

@@ -104,17 +104,24 @@ ShrinkSize SizeOf(const Scenario& s, const RunResult& r) {
                     r.events};
 }
 
-ShrinkResult ShrinkStructure(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                             uint64_t runs_max, const ShrinkProgress& progress) {
+ShrinkResult ShrinkStart(const Scenario& s, const RunResult& failing) {
   SG_ASSERT(!failing.pass && failing.violation.has_value());
-  const std::string invariant = failing.violation->invariant;
-  ShrinkResult best{s, failing, {}, 0};
+  ShrinkResult r;
+  r.scenario = s;
+  r.result = failing;
+  return r;
+}
+
+ShrinkResult ShrinkStructure(ShrinkResult best, const RunOptions& options, uint64_t runs_max,
+                             const ShrinkProgress& progress) {
+  const std::string invariant = best.result.violation->invariant;
   bool improved = true;
   while (improved && best.runs < runs_max) {
     improved = false;
     for (auto& [what, candidate] : ShrinkCandidates(best.scenario)) {
       if (best.runs >= runs_max) break;
       ++best.runs;
+      ++best.structure_runs;
       RunResult r = RunScenario(candidate, options);
       if (r.pass || r.violation->invariant != invariant) continue;
       ShrinkStep step{what, r.ops};
@@ -122,11 +129,11 @@ ShrinkResult ShrinkStructure(const Scenario& s, const RunOptions& options, const
       best.steps.push_back(std::move(step));
       best.scenario = std::move(candidate);
       best.result = std::move(r);
+      best.schedule_minimal = false;  // A new scenario: its schedule was not searched.
       improved = true;
       break;
     }
   }
-  best.structure_runs = best.runs;
   return best;
 }
 
@@ -199,10 +206,18 @@ ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64
 
 ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
                     uint64_t runs_max, const ShrinkProgress& progress, bool schedule) {
-  const uint64_t structure_max = schedule ? std::max<uint64_t>(runs_max / 2, 1) : runs_max;
-  ShrinkResult r = ShrinkStructure(s, options, failing, structure_max, progress);
-  if (!schedule) return r;
-  return ShrinkSchedule(std::move(r), options, runs_max, progress);
+  ShrinkResult r = ShrinkStart(s, failing);
+  if (!schedule) return ShrinkStructure(std::move(r), options, runs_max, progress);
+  r = ShrinkStructure(std::move(r), options, std::max<uint64_t>(runs_max / 2, 1), progress);
+  // A smaller schedule often lets the structure shrink further (a shorter safety phase keeps the
+  // indexes of what it keeps), and then the schedule again. Bounded: at most 4 rounds.
+  for (int round = 0; round < 4 && r.runs < runs_max; ++round) {
+    r = ShrinkSchedule(std::move(r), options, runs_max, progress);
+    const size_t steps = r.steps.size();
+    r = ShrinkStructure(std::move(r), options, runs_max, progress);
+    if (r.steps.size() == steps) break;
+  }
+  return r;
 }
 
 }  // namespace seedgrid::scenarios

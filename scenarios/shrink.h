@@ -9,6 +9,7 @@
 // 2. Schedule (ShrinkSchedule): delta debugging (ddmin.h) over the run's generated schedule
 //    (schedule.h) — first its fault events, then its workload operations — writing what it drops
 //    into the scenario's `schedule` section, so the result is one self-contained scenario file.
+//    Then the structure again (a smaller schedule often allows it), and so on (Shrink).
 //
 // Deterministic: the same input shrinks to the same scenario. Stable because every random stream
 // is named (sub-streams), the swarm always draws the same number of values, and a dropped
@@ -48,7 +49,9 @@ struct ShrinkResult {
   uint64_t structure_runs = 0;    // of which the structural stage
   uint64_t fault_runs = 0;        // of which ddmin over fault events
   uint64_t op_runs = 0;           // of which ddmin over workload ops
-  bool schedule_minimal = false;  // both ddmin stages ended 1-minimal (within the budget)
+  // The last schedule stage ended 1-minimal in faults and ops, and the scenario has not changed
+  // since (no single fault event or op of the result can be dropped).
+  bool schedule_minimal = false;
 };
 
 // Called with every accepted step.
@@ -58,17 +61,20 @@ using ShrinkProgress = std::function<void(const ShrinkStep&)>;
 std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s);
 
 // REQUIRES: `failing` is the result of RunScenario(s, options) and did not pass. Candidates run
-// with `options` (its seed and hooks; trace sinks and logs should be off).
+// with `options` (its seed and hooks; trace sinks and logs should be off). Each stage continues
+// a ShrinkResult and counts its runs in it; `runs_max` bounds the total.
 
-// Stage 1 only: the structural search, at most `runs_max` runs.
-ShrinkResult ShrinkStructure(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                             uint64_t runs_max, const ShrinkProgress& progress = {});
-// Stage 2 only, continuing `from` (its runs count against `runs_max`): ddmin over the fault
-// events, then the workload ops, of from.result.
+// A shrink that has not started: `s`, its failing run, no steps, no runs.
+ShrinkResult ShrinkStart(const Scenario& s, const RunResult& failing);
+// The structural search (stage 1).
+ShrinkResult ShrinkStructure(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
+                             const ShrinkProgress& progress = {});
+// ddmin over the fault events, then the workload ops, of from.result (stage 2).
 ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
                             const ShrinkProgress& progress = {});
-// Both stages: structure first (at most `runs_max` / 2 runs when `schedule`, so the schedule
-// stage always gets a share), then the schedule with what is left.
+// Both: the structure (at most `runs_max` / 2 runs, so the schedule always gets a share), then
+// rounds of schedule and structure until a structural pass finds nothing (at most 4 rounds) or
+// the budget is spent. Without `schedule`, the structural search alone with the whole budget.
 ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
                     uint64_t runs_max, const ShrinkProgress& progress = {}, bool schedule = true);
 
