@@ -2,11 +2,13 @@
 // 2002) in its complement-only form: find a 1-minimal sublist of `items` that still fails.
 //
 // From the whole list it tries removing chunks — first everything, then halves, quarters, ...,
-// single items — walking each granularity from the front. A removal after which the test still
-// fails is kept, and the walk goes on at the same position. It ends when a walk with one-item
-// chunks removes nothing: no single item of the result can be removed (1-minimal). Each test is
-// one call of `fails`, so `tests_max` bounds the work; when it runs out the result still fails
-// but may not be minimal.
+// single items — walking each granularity from the back: items are a run's schedule in time
+// order, and removing late items leaves everything before them exactly as it was, so those
+// removals succeed most often (a run's prefix up to a time does not depend on what comes after).
+// A removal after which the test still fails is kept. It ends when a walk with one-item chunks
+// removes nothing: no single item of the result can be removed (1-minimal). Each test is one
+// call of `fails`, so `tests_max` bounds the work; when it runs out the result still fails but
+// may not be minimal.
 //
 // REQUIRES: `fails(items)` is true (it is not tested again) and `fails` is deterministic.
 // Deterministic: the same items and predicate give the same result and the same tests.
