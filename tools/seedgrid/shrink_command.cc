@@ -25,7 +25,7 @@ struct ShrinkFlags {
   bool seed_given = false;
   std::string prefix = "shrunk";
   std::string emit_test;
-  uint64_t runs_max = 300;
+  uint64_t runs_max = 1000;
   bool skip_schedule = false;
 };
 
