@@ -61,6 +61,7 @@ std::vector<SeedOutcome> RunAll(const std::vector<Loaded>& loaded, const SuiteFl
     }
     for (uint64_t k = 0; k < f.seeds; ++k) runs.push_back(SeedOutcome{&l, first_seed + k, {}});
   }
+  if (runs.empty()) return runs;  // --allow-empty and an empty directory.
   // With --check-determinism each run executes twice (Execute compares the two traces). The suite
   // keeps every result, so results may wait for delivery without a tighter bound.
   WorkerPool<Outcome> pool(
