@@ -23,6 +23,7 @@
 #include "invariants/convergence.h"
 #include "invariants/invariant.h"
 #include "scenarios/scenario.h"
+#include "scenarios/schedule.h"
 #include "scenarios/swarm.h"
 #include "sim/simulator.h"
 
@@ -42,6 +43,10 @@ class RunContext {
   const uint64_t seed;
   const SwarmDraw& swarm;
   sim::Simulator& sim;
+  // The schedule's indexes (schedule.h): the cluster takes one per workload arrival, the fault
+  // injector one per fault event; a false Next() means the scenario drops that item.
+  ScheduleCounter op_schedule{scenario.schedule.ops};
+  ScheduleCounter fault_schedule{scenario.schedule.faults};
 
   bool On(invariants::Invariant invariant) const { return scenario.invariants.contains(invariant); }
   bool liveness() const { return liveness_; }

@@ -162,6 +162,10 @@ class Driver {
     r.messages = sim_.stats().messages_delivered;
     r.virtual_ms = sim_.now_ns() / kNsPerMs;
     r.ops = cluster_->ops();
+    r.ops_generated = run_.op_schedule.generated();
+    r.ops_dropped = run_.op_schedule.dropped();
+    r.faults_generated = run_.fault_schedule.generated();
+    r.faults_dropped = run_.fault_schedule.dropped();
     r.checks = cluster_->checks();
     r.converged_after_ms = converged_ ? (converged_at_ns_ - safety_end_ns()) / kNsPerMs : 0;
     r.stats = sim_.stats();

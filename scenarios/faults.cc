@@ -3,13 +3,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <memory>
+#include <numeric>
 
 #include "sim/random.h"
 
 namespace seedgrid::scenarios {
 
-FaultInjector::FaultInjector(const RunContext& run, FaultTargets& targets)
+FaultInjector::FaultInjector(RunContext& run, FaultTargets& targets)
     : run_(run),
       targets_(targets),
       sim_(run.sim),
@@ -70,8 +72,7 @@ uint64_t FaultInjector::DurationNs(Random& r) {
 }
 
 // Poisson arrivals of one fault kind through the safety phase, from its own stream.
-void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min,
-                                 void (FaultInjector::*fire)(Random&)) {
+void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min, Fire fire) {
   if (per_min == 0) return;
   auto random = std::make_shared<Xoshiro256>(sim::Substream(seed_, fmt::format("faults/{}", kind)));
   const uint64_t mean_ns = 60'000'000'000ULL / per_min;
@@ -80,38 +81,69 @@ void FaultInjector::ScheduleKind(std::string_view kind, uint32_t per_min,
     t += std::max<uint64_t>(
         sim::Exponential(*random, std::min<uint64_t>(mean_ns, 1'000'000'000'000ULL)), 1);
     if (t >= s_.duration_ms * kNsPerMs) break;
-    sim_.At(t, [this, random, fire] {
-      if (!liveness()) (this->*fire)(*random);
-    });
+    plan_.push_back({t, [this, random, fire](bool apply) {
+                       if (!liveness()) (this->*fire)(*random, apply);
+                     }});
   }
 }
 
+void FaultInjector::ApplyFixed(const FaultEvent& f, bool apply) {
+  if (apply) {
+    Apply(f);
+  } else if (f.kind == FaultEvent::Kind::kCrash && !liveness()) {
+    CrashNode(f.node, /*apply=*/false);
+  }
+}
+
+// The plan's events take their schedule indexes in time order (ties in plan order), and go to
+// the simulator in plan order (the order the events were always scheduled in).
+void FaultInjector::SchedulePlan() {
+  std::vector<size_t> by_time(plan_.size());
+  std::iota(by_time.begin(), by_time.end(), 0);
+  std::stable_sort(by_time.begin(), by_time.end(),
+                   [this](size_t a, size_t b) { return plan_[a].at_ns < plan_[b].at_ns; });
+  std::vector<uint8_t> apply(plan_.size());  // Not vector<bool>: its proxies would dangle.
+  for (size_t i : by_time) apply[i] = run_.fault_schedule.Next() ? 1 : 0;
+  for (size_t i = 0; i < plan_.size(); ++i) {
+    const bool a = apply[i] != 0;
+    sim_.At(plan_[i].at_ns, [fire = std::move(plan_[i].fire), a] { fire(a); });
+  }
+  plan_.clear();
+}
+
 void FaultInjector::ScheduleAll() {
-  for (const FaultEvent& f : s_.faults) sim_.At(f.at_ms * kNsPerMs, [this, f] { Apply(f); });
+  for (const FaultEvent& f : s_.faults) {
+    plan_.push_back({f.at_ms * kNsPerMs, [this, f](bool apply) { ApplyFixed(f, apply); }});
+  }
   ScheduleKind("partition", swarm_.partitions_per_min, &FaultInjector::RandomPartition);
   ScheduleKind("crash", swarm_.crashes_per_min, &FaultInjector::RandomCrash);
   ScheduleKind("pause", swarm_.pauses_per_min, &FaultInjector::RandomPause);
   ScheduleKind("clock_step", swarm_.clock_steps_per_min, &FaultInjector::RandomClockStep);
   ScheduleKind("clog", swarm_.clogs_per_min, &FaultInjector::RandomClog);
   ScheduleOffline();
-  if (s_.grid) {
-    for (size_t j = 0; j < s_.grid->joins_at_ms.size(); ++j) {
-      const int node = s_.grid->servers + static_cast<int>(j);
-      sim_.At(s_.grid->joins_at_ms[j] * kNsPerMs, [this, node] {
-        if (!liveness()) targets_.Join(node);
-      });
-    }
-    for (const GridLeave& l : s_.grid->leaves) {
-      sim_.At(l.at_ms * kNsPerMs, [this, l] {
-        if (!liveness()) targets_.BeginLeave(l.server);
-      });
-    }
-  }
+  ScheduleMembership();
+  SchedulePlan();
   if (swarm_.storage_errors_ppm > 0) {
     for (int i = 0; i < sim_.nodes(); ++i) {
       sim_.storage(i).InjectErrors(swarm_.storage_errors_ppm,
                                    sim::Substream(seed_, fmt::format("faults/storage/n{}", i)));
     }
+  }
+}
+
+// Grid joins, then graceful leaves, each one fault event.
+void FaultInjector::ScheduleMembership() {
+  if (!s_.grid) return;
+  for (size_t j = 0; j < s_.grid->joins_at_ms.size(); ++j) {
+    const int node = s_.grid->servers + static_cast<int>(j);
+    plan_.push_back({s_.grid->joins_at_ms[j] * kNsPerMs, [this, node](bool apply) {
+                       if (!liveness() && apply) targets_.Join(node);
+                     }});
+  }
+  for (const GridLeave& l : s_.grid->leaves) {
+    plan_.push_back({l.at_ms * kNsPerMs, [this, l](bool apply) {
+                       if (!liveness() && apply) targets_.BeginLeave(l.server);
+                     }});
   }
 }
 
@@ -122,11 +154,11 @@ void FaultInjector::StopAll() {
   for (int c = 0; c < targets_.clients(); ++c) Online(c);
 }
 
-void FaultInjector::CrashNode(int node) {
+void FaultInjector::CrashNode(int node, bool apply) {
   if (!sim_.alive(node)) return;
-  sim_.Crash(node);
+  if (apply) sim_.Crash(node);
   if (!s_.grid || !targets_.MayLoseDisk(node)) return;
-  if (disk_random_.Uniform(100) >= s_.grid->disk_loss_pct) return;
+  if (disk_random_.Uniform(100) >= s_.grid->disk_loss_pct || !apply) return;
   // The machine will come back with a new, empty disk. The cluster checks what it promised
   // first, before anything (anti-entropy, a client's repair) could restore a lost write.
   targets_.BeforeDiskLoss(node);
@@ -144,15 +176,15 @@ void FaultInjector::ScheduleOffline() {
   for (int k = 0; k < 100'000; ++k) {  // Bounded: at most 100k offline periods.
     t += std::max<uint64_t>(sim::Exponential(*random, mean_ns), 1);
     if (t >= s_.duration_ms * kNsPerMs) break;
-    sim_.At(t, [this, random] {
-      if (liveness()) return;
-      const int c = static_cast<int>(random->Uniform(targets_.clients()));
-      const uint64_t ms = static_cast<uint64_t>(
-          sim::SignedIn(*random, s_.grid->offline_ms.lo, s_.grid->offline_ms.hi));
-      if (targets_.offline(c)) return;
-      targets_.SetOffline(c, true);
-      sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
-    });
+    plan_.push_back({t, [this, random](bool apply) {
+                       if (liveness()) return;
+                       const int c = static_cast<int>(random->Uniform(targets_.clients()));
+                       const uint64_t ms = static_cast<uint64_t>(
+                           sim::SignedIn(*random, s_.grid->offline_ms.lo, s_.grid->offline_ms.hi));
+                       if (!apply || targets_.offline(c)) return;
+                       targets_.SetOffline(c, true);
+                       sim_.At(sim_.now_ns() + ms * kNsPerMs, [this, c] { Online(c); });
+                     }});
   }
 }
 
@@ -160,7 +192,7 @@ void FaultInjector::Online(int client) {
   if (targets_.offline(client)) targets_.SetOffline(client, false);
 }
 
-void FaultInjector::RandomPartition(Random& r) {
+void FaultInjector::RandomPartition(Random& r, bool apply) {
   const int n = s_.nodes;
   if (n < 2) return;
   std::vector<int> order(n);
@@ -187,36 +219,42 @@ void FaultInjector::RandomPartition(Random& r) {
     f.right.assign(order.begin() + half, order.end());
     if (f.left.empty() || f.right.empty()) return;
   }
-  Apply(f);
-  sim_.At(sim_.now_ns() + DurationNs(r), [this] {
+  if (apply) Apply(f);
+  const uint64_t heal_ns = sim_.now_ns() + DurationNs(r);
+  if (!apply) return;
+  sim_.At(heal_ns, [this] {
     if (liveness()) return;
     TraceFault("heal");
     sim_.HealAll();
   });
 }
 
-void FaultInjector::RandomCrash(Random& r) {
+void FaultInjector::RandomCrash(Random& r, bool apply) {
   const int i = targets_.PickCrash(r);
   if (i < 0 || !sim_.alive(i)) return;
-  CrashNode(i);
-  sim_.At(sim_.now_ns() + DurationNs(r), [this, i] { sim_.Restart(i); });
+  CrashNode(i, apply);
+  const uint64_t restart_ns = sim_.now_ns() + DurationNs(r);
+  if (apply) sim_.At(restart_ns, [this, i] { sim_.Restart(i); });
 }
 
-void FaultInjector::RandomPause(Random& r) {
+void FaultInjector::RandomPause(Random& r, bool apply) {
   const int i = static_cast<int>(r.Uniform(s_.nodes));
-  sim_.Pause(i, DurationNs(r));
+  const uint64_t d = DurationNs(r);
+  if (apply) sim_.Pause(i, d);
 }
 
-void FaultInjector::RandomClockStep(Random& r) {
+void FaultInjector::RandomClockStep(Random& r, bool apply) {
   const int i = static_cast<int>(r.Uniform(s_.nodes));
-  sim_.StepClock(i, sim::SignedIn(r, s_.swarm.clock_step_ms.lo, s_.swarm.clock_step_ms.hi));
+  const int64_t step = sim::SignedIn(r, s_.swarm.clock_step_ms.lo, s_.swarm.clock_step_ms.hi);
+  if (apply) sim_.StepClock(i, step);
 }
 
-void FaultInjector::RandomClog(Random& r) {
+void FaultInjector::RandomClog(Random& r, bool apply) {
   if (s_.nodes < 2) return;
   const int a = static_cast<int>(r.Uniform(s_.nodes));
   const int b = static_cast<int>((a + 1 + r.Uniform(s_.nodes - 1)) % s_.nodes);
   const uint64_t d = DurationNs(r);
+  if (!apply) return;
   TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
   sim_.Clog(a, b, d);
 }

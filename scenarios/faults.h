@@ -9,6 +9,11 @@
 // "faults/storage/n<i>"), so turning one kind on or off never shifts another's schedule.
 // Partitions heal after a drawn duration (lifting every partition), crashed nodes restart after
 // one. Nothing is injected once the run is in its liveness phase; StopAll() ends what lasts.
+//
+// Every fault event is planned at the start and takes an index from the run's fault schedule
+// (schedule.h) in time order. A dropped event still draws what it would draw (its node, kind,
+// duration; a crash's disk-loss roll) and then does nothing, so dropping one never shifts another's
+// draws.
 #ifndef SEEDGRID_SCENARIOS_FAULTS_H_
 #define SEEDGRID_SCENARIOS_FAULTS_H_
 
@@ -27,7 +32,7 @@ namespace seedgrid::scenarios {
 class FaultInjector {
  public:
   // All references must outlive the injector.
-  FaultInjector(const RunContext& run, FaultTargets& targets);
+  FaultInjector(RunContext& run, FaultTargets& targets);
 
   void Apply(const FaultEvent& f);
   // Schedules the scenario's fixed events, every swarm kind that is on, offline periods, joins
@@ -37,28 +42,41 @@ class FaultInjector {
   void StopAll();
 
  private:
-  // A crash, and with grid.disk_loss_pct a replaced disk.
-  void CrashNode(int node);
+  // A crash, and with grid.disk_loss_pct a replaced disk. Dropped (!apply): only the disk roll.
+  void CrashNode(int node, bool apply = true);
+  // A fixed event, or (dropped) only its draws.
+  void ApplyFixed(const FaultEvent& f, bool apply);
   void ScheduleOffline();
   void Online(int client);
   uint64_t DurationNs(Random& r);
-  void ScheduleKind(std::string_view kind, uint32_t per_min, void (FaultInjector::*fire)(Random&));
-  void RandomPartition(Random& r);
-  void RandomCrash(Random& r);
-  void RandomPause(Random& r);
-  void RandomClockStep(Random& r);
-  void RandomClog(Random& r);
+  // Each fires with its kind's stream and whether the event is applied (false: dropped).
+  using Fire = void (FaultInjector::*)(Random& r, bool apply);
+  void ScheduleKind(std::string_view kind, uint32_t per_min, Fire fire);
+  void ScheduleMembership();
+  // Indexes the plan's events and hands them to the simulator.
+  void SchedulePlan();
+  void RandomPartition(Random& r, bool apply);
+  void RandomCrash(Random& r, bool apply);
+  void RandomPause(Random& r, bool apply);
+  void RandomClockStep(Random& r, bool apply);
+  void RandomClog(Random& r, bool apply);
   void TraceFault(const std::string& text) { sim_.TraceFault(-1, text); }
 
   bool liveness() const { return run_.liveness(); }
 
-  const RunContext& run_;
+  RunContext& run_;
   FaultTargets& targets_;
   sim::Simulator& sim_;
   const Scenario& s_;
   const SwarmDraw& swarm_;
   const uint64_t seed_;
   Xoshiro256 disk_random_;
+  // The run's fault events, planned by ScheduleAll before they are indexed and scheduled.
+  struct Planned {
+    uint64_t at_ns = 0;
+    std::function<void(bool apply)> fire;  // apply false: the event is dropped
+  };
+  std::vector<Planned> plan_;
 };
 
 }  // namespace seedgrid::scenarios

@@ -252,37 +252,47 @@ void GridCluster::ScheduleNextOp() {
   const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
   if (at >= s_.duration_ms * kNsPerMs) return;
   sim_.At(at, [this] {
-    DoOp(static_cast<int>(workload_.Uniform(g_.clients)));
+    const int c = static_cast<int>(workload_.Uniform(g_.clients));
+    DoOp(c, run_.op_schedule.Next());
     ScheduleNextOp();
   });
 }
 
-void GridCluster::DoOp(int c) {
+// Every value a client write draws, in the order DoOp always drew them.
+GridCluster::Op GridCluster::DrawOp(Random& r) const {
+  Op op;
+  op.key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+  const uint32_t remove_weight = s_.mix.lww_remove;
+  op.remove = r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) < remove_weight;
+  const uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
+  if (pick < g_.fire_and_forget) {
+    op.concern = msg::WriteConcern::kFireAndForget;
+  } else if (pick < g_.fire_and_forget + g_.applied) {
+    op.concern = msg::WriteConcern::kApplied;
+  }
+  if (!op.remove) {
+    op.city = kCities[r.Uniform(std::size(kCities))];
+    op.age = static_cast<int64_t>(r.Uniform(100));
+  }
+  return op;
+}
+
+// A dropped op (!apply) is drawn all the same, so the client's stream stays where it would be.
+void GridCluster::DoOp(int c, bool apply) {
   const int node = ClientNode(c);
   if (!clients_[c] || sim_.paused(node)) return;
+  const Op op = DrawOp(client_random_[c]);
+  if (!apply) return;
   GridClient& client = *clients_[c];
-  Random& r = client_random_[c];
-  const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
-  const uint32_t remove_weight = s_.mix.lww_remove;
-  const bool remove =
-      r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) < remove_weight;
-  const uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
-  msg::WriteConcern concern = msg::WriteConcern::kReplicated;
-  if (pick < g_.fire_and_forget) {
-    concern = msg::WriteConcern::kFireAndForget;
-  } else if (pick < g_.fire_and_forget + g_.applied) {
-    concern = msg::WriteConcern::kApplied;
-  }
   std::string text;
-  if (remove) {
-    const uint64_t seq = client.Remove(MapOf(c), key, concern);
-    text = fmt::format("c{} remove {} {} #{}", c, key, msg::WriteConcernName(concern), seq);
+  if (op.remove) {
+    const uint64_t seq = client.Remove(MapOf(c), op.key, op.concern);
+    text = fmt::format("c{} remove {} {} #{}", c, op.key, msg::WriteConcernName(op.concern), seq);
   } else {
-    Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
-                 {"age", static_cast<int64_t>(r.Uniform(100))},
-                 {"by", sim_.node_id(node)}};
-    text = fmt::format("c{} set {} {} {}", c, key, doc.ToString(), msg::WriteConcernName(concern));
-    const uint64_t seq = client.Set(MapOf(c), key, std::move(doc), concern);
+    Document doc{{"city", op.city}, {"age", op.age}, {"by", sim_.node_id(node)}};
+    text = fmt::format("c{} set {} {} {}", c, op.key, doc.ToString(),
+                       msg::WriteConcernName(op.concern));
+    const uint64_t seq = client.Set(MapOf(c), op.key, std::move(doc), op.concern);
     text += fmt::format(" #{}", seq);
   }
   ++ops_;

@@ -70,8 +70,17 @@ class GridCluster final : public Cluster {
   void OnServerEvent(int i, const events::NodeEvent& e);
   void OnClientEvent(int c, const events::NodeEvent& e);
   void PollLeft(int i);
+  // One client write: drawn first, then applied unless the schedule drops it.
+  struct Op {
+    std::string key;
+    bool remove = false;
+    msg::WriteConcern concern = msg::WriteConcern::kReplicated;
+    const char* city = "";
+    int64_t age = 0;
+  };
   void ScheduleNextOp();
-  void DoOp(int c);
+  Op DrawOp(Random& r) const;
+  void DoOp(int c, bool apply);
   // grid_durability between failures (lost = -1) and at a disk loss.
   void CheckHeldElsewhere(int lost);
   std::vector<invariants::Holder> HoldersExcept(int lost) const;

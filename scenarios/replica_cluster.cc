@@ -126,7 +126,8 @@ void ReplicaCluster::ScheduleNextOp() {
   const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
   if (at >= s_.duration_ms * kNsPerMs) return;
   sim_.At(at, [this] {
-    DoOp(static_cast<int>(workload_.Uniform(s_.nodes)));
+    const int node = static_cast<int>(workload_.Uniform(s_.nodes));
+    DoOp(node, run_.op_schedule.Next());
     ScheduleNextOp();
   });
 }
@@ -151,11 +152,11 @@ void ReplicaCluster::CheckLocal(int i, const Timestamp& ts) {
   if (run_.On(Invariant::kHlc)) run_.Violate(hlc_.OnLocal(i, ts));
 }
 
-void ReplicaCluster::DoOp(int i) {
-  if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
-  ReplicaNode& node = *nodes_[i];
-  Random& r = node_random_[i];
-  const std::string key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
+// Every value an operation draws, in the order DoOp always drew them: the key, the kind, then
+// the kind's own values.
+ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r) const {
+  Op op;
+  op.key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
   uint64_t pick = r.Uniform(s_.mix.total());
   const auto take = [&pick](uint32_t weight) {
     if (pick < weight) return true;
@@ -163,51 +164,97 @@ void ReplicaCluster::DoOp(int i) {
     return false;
   };
   if (take(s_.mix.lww_set)) {
-    Document doc{{"city", kCities[r.Uniform(std::size(kCities))]},
-                 {"age", static_cast<int64_t>(r.Uniform(100))},
-                 {"by", sim_.node_id(i)}};
-    const LocalWrite<Timestamp> w = node.Set(kUsers, key, doc);
-    const Timestamp& ts = w.value;
-    TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
-    if (!Acknowledged(i, w.status)) return;
-    CheckLocal(i, ts);
-    history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));
+    op.kind = Op::Kind::kLwwSet;
+    op.city = kCities[r.Uniform(std::size(kCities))];
+    op.number = r.Uniform(100);
   } else if (take(s_.mix.lww_remove)) {
-    const LocalWrite<Timestamp> w = node.Remove(kUsers, key);
-    const Timestamp& ts = w.value;
-    TraceOp(i, fmt::format("remove users {} {}", key, ts.ToString()));
-    if (!Acknowledged(i, w.status)) return;
-    CheckLocal(i, ts);
-    history_.LwwWrite(std::string(kUsers), key, ts, std::nullopt);
+    op.kind = Op::Kind::kLwwRemove;
   } else if (take(s_.mix.or_add)) {
-    Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
+    op.kind = Op::Kind::kOrAdd;
+    op.number = r.Uniform(4);
+  } else if (take(s_.mix.or_remove)) {
+    op.kind = Op::Kind::kOrRemove;
+    op.number = r.Uniform(4);
+  } else if (take(s_.mix.counter)) {
+    op.kind = Op::Kind::kCounter;
+    op.number = 1 + r.Uniform(3);
+  } else {
+    op.kind = Op::Kind::kQuery;
+    op.query = r.Uniform(queries_.size());
+    op.number = r.Uniform(4);  // 0: one page; else pages of 1..3 rows via cursors
+  }
+  return op;
+}
+
+// A dropped op (!apply) is drawn all the same, so the node's stream stays where it would be.
+void ReplicaCluster::DoOp(int i, bool apply) {
+  if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
+  const Op op = DrawOp(node_random_[i]);
+  if (apply) ApplyOp(i, op);
+}
+
+void ReplicaCluster::ApplyOp(int i, const Op& op) {
+  ReplicaNode& node = *nodes_[i];
+  const std::string& key = op.key;
+  switch (op.kind) {
+    case Op::Kind::kLwwSet: {
+      Document doc{
+          {"city", op.city}, {"age", static_cast<int64_t>(op.number)}, {"by", sim_.node_id(i)}};
+      const LocalWrite<Timestamp> w = node.Set(kUsers, key, doc);
+      const Timestamp& ts = w.value;
+      TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
+      if (!Acknowledged(i, w.status)) return;
+      CheckLocal(i, ts);
+      history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));
+      return;
+    }
+    case Op::Kind::kLwwRemove: {
+      const LocalWrite<Timestamp> w = node.Remove(kUsers, key);
+      const Timestamp& ts = w.value;
+      TraceOp(i, fmt::format("remove users {} {}", key, ts.ToString()));
+      if (!Acknowledged(i, w.status)) return;
+      CheckLocal(i, ts);
+      history_.LwwWrite(std::string(kUsers), key, ts, std::nullopt);
+      return;
+    }
+    case Op::Kind::kOrAdd:
+    case Op::Kind::kOrRemove:
+      ApplyOrOp(i, op);
+      return;
+    case Op::Kind::kCounter:
+      if (node.Increment(kVisits, op.number).ok()) {
+        TraceOp(i, fmt::format("increment visits {}", op.number));
+        history_.CounterAdd(std::string(kVisits), static_cast<int64_t>(op.number));
+      }
+      return;
+    case Op::Kind::kQuery:
+      DoQuery(i, op.query, op.number);
+      return;
+  }
+}
+
+void ReplicaCluster::ApplyOrOp(int i, const Op& op) {
+  ReplicaNode& node = *nodes_[i];
+  const std::string& key = op.key;
+  Document doc{{"tag", fmt::format("t{}", op.number)}};
+  if (op.kind == Op::Kind::kOrAdd) {
     const LocalWrite<Timestamp> w = node.Add(kTags, key, doc);
     const Timestamp& tag = w.value;
     TraceOp(i, fmt::format("add tags {} {} {}", key, doc.ToString(), tag.ToString()));
     if (!Acknowledged(i, w.status)) return;
     CheckLocal(i, tag);
     history_.OrAdd(std::string(kTags), key, tag, std::move(doc));
-  } else if (take(s_.mix.or_remove)) {
-    const Document doc{{"tag", fmt::format("t{}", r.Uniform(4))}};
-    const LocalWrite<std::vector<Timestamp>> w = node.RemoveValue(kTags, key, doc);
-    const std::vector<Timestamp>& removed = w.value;
-    TraceOp(i, fmt::format("remove tags {} {} ({} tags)", key, doc.ToString(), removed.size()));
-    if (!Acknowledged(i, w.status)) return;
-    history_.OrRemove(std::string(kTags), key, removed);
-  } else if (take(s_.mix.counter)) {
-    const uint64_t by = 1 + r.Uniform(3);
-    if (node.Increment(kVisits, by).ok()) {
-      TraceOp(i, fmt::format("increment visits {}", by));
-      history_.CounterAdd(std::string(kVisits), static_cast<int64_t>(by));
-    }
-  } else {
-    DoQuery(i, r);
+    return;
   }
+  const LocalWrite<std::vector<Timestamp>> w = node.RemoveValue(kTags, key, doc);
+  const std::vector<Timestamp>& removed = w.value;
+  TraceOp(i, fmt::format("remove tags {} {} ({} tags)", key, doc.ToString(), removed.size()));
+  if (!Acknowledged(i, w.status)) return;
+  history_.OrRemove(std::string(kTags), key, removed);
 }
 
-void ReplicaCluster::DoQuery(int i, Random& r) {
-  const Query& q = queries_[r.Uniform(queries_.size())];
-  const size_t page = r.Uniform(4);  // 0: one page; else pages of 1..3 rows via cursors
+void ReplicaCluster::DoQuery(int i, size_t query, size_t page) {
+  const Query& q = queries_[query];
   TraceOp(i, fmt::format("query {} pages of {}", ToString(q), page));
   if (!run_.On(Invariant::kQueries)) return;
   ++checks_run_;

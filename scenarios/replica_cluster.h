@@ -42,8 +42,20 @@ class ReplicaCluster final : public Cluster {
   void TraceOp(int i, const std::string& text);
   void CheckLocal(int i, const Timestamp& ts);
   bool Acknowledged(int i, const absl::Status& status);
-  void DoOp(int i);
-  void DoQuery(int i, Random& r);
+  // One workload operation: drawn first, then applied unless the schedule drops it.
+  struct Op {
+    enum class Kind { kLwwSet, kLwwRemove, kOrAdd, kOrRemove, kCounter, kQuery };
+    Kind kind = Kind::kQuery;
+    std::string key;
+    const char* city = "";
+    uint64_t number = 0;  // age (set), tag (OR ops), increment (counter), page size (query)
+    size_t query = 0;     // index into queries_ (query)
+  };
+  Op DrawOp(Random& r) const;
+  void DoOp(int i, bool apply);
+  void ApplyOp(int i, const Op& op);
+  void ApplyOrOp(int i, const Op& op);
+  void DoQuery(int i, size_t query, size_t page);
   void Subscribe(int i);
   std::optional<invariants::Violation> CheckNode(int i, size_t page_size);
 

@@ -42,7 +42,12 @@ struct RunResult {
   uint64_t sim_events = 0;  // events the simulator dispatched
   uint64_t messages = 0;    // messages delivered
   uint64_t virtual_ms = 0;
-  uint64_t ops = 0;                 // workload operations applied
+  uint64_t ops = 0;  // workload operations applied
+  // The schedule (schedule.h): items generated (indexed) and how many the scenario dropped.
+  uint64_t ops_generated = 0;
+  uint64_t ops_dropped = 0;
+  uint64_t faults_generated = 0;
+  uint64_t faults_dropped = 0;
   uint64_t checks = 0;              // invariant checks run
   uint64_t converged_after_ms = 0;  // into the liveness phase
   uint64_t buggify_fired = 0;

@@ -296,6 +296,75 @@ void ReadInvariants(Reader& r, Scenario& s, std::string* error_ptr) {
   }
 }
 
+// One list of a "schedule" section: indexes and [first, last] ranges (inclusive).
+void ReadIndexList(Reader& r, const json& list, const std::string& path, IndexSet& out) {
+  if (!list.is_array()) {
+    r.Fail(path, "expected an array of indexes and [first, last] ranges");
+    return;
+  }
+  const auto is_index = [](const json& v) {
+    return v.is_number_unsigned() && v.get<uint64_t>() <= kScheduleIndexMax;
+  };
+  std::vector<IndexSet::Interval> intervals;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& e = list[i];
+    if (is_index(e)) {
+      intervals.push_back({e.get<uint64_t>(), e.get<uint64_t>()});
+    } else if (e.is_array() && e.size() == 2 && is_index(e[0]) && is_index(e[1]) &&
+               e[0].get<uint64_t>() <= e[1].get<uint64_t>()) {
+      intervals.push_back({e[0].get<uint64_t>(), e[1].get<uint64_t>()});
+    } else {
+      r.Fail(fmt::format("{}[{}]", path, i),
+             fmt::format("expected an index 0..{} or a range [first, last] with first <= last, "
+                         "got {}",
+                         kScheduleIndexMax, e.dump()));
+      return;
+    }
+  }
+  out = IndexSet::Of(std::move(intervals));
+}
+
+// "keep_<what>" (only these are applied) or "drop_<what>" (these are not); at most one.
+void ReadScheduleItems(Reader& r, const std::string& what, IndexSet& drops) {
+  const json* keep = r.Field("keep_" + what);
+  const json* drop = r.Field("drop_" + what);
+  if (keep != nullptr && drop != nullptr) {
+    r.Fail(r.Path("keep_" + what), fmt::format("give keep_{0} or drop_{0}, not both", what));
+  } else if (drop != nullptr) {
+    ReadIndexList(r, *drop, r.Path("drop_" + what), drops);
+  } else if (keep != nullptr) {
+    IndexSet kept;
+    ReadIndexList(r, *keep, r.Path("keep_" + what), kept);
+    drops = kept.Complement();
+  }
+}
+
+void ReadScheduleAndRegression(Reader& r, Scenario& s, std::string* error) {
+  if (const json* sch = r.Field("schedule")) {
+    Reader sr(*sch, "schedule", error);
+    ReadScheduleItems(sr, "faults", s.schedule.faults);
+    ReadScheduleItems(sr, "ops", s.schedule.ops);
+    sr.Done();
+  }
+  if (const json* reg = r.Field("regression")) {
+    Reader rr(*reg, "regression", error);
+    Regression out;
+    const json* seed = rr.Field("seed");
+    if (seed == nullptr) {
+      rr.Fail(rr.Path("seed"), "a regression test needs the \"seed\" it runs");
+    } else if (!seed->is_number_unsigned()) {
+      rr.Fail(rr.Path("seed"), fmt::format("expected a seed 0..2^64-1, got {}", seed->dump()));
+    } else {
+      out.seed = seed->get<uint64_t>();
+    }
+    rr.Str("invariant", out.invariant);
+    rr.Str("found_by", out.found_by);
+    rr.Str("commit", out.commit);
+    rr.Done();
+    s.regression = std::move(out);
+  }
+}
+
 // "path\nwhat" -> "file:line:col: path: what", at the nearest located ancestor of the path (a
 // missing field is reported at its parent).
 absl::Status Located(std::string_view text, std::string_view file, const std::string& error) {
@@ -348,6 +417,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
     ReadGridPart(r, s, &error);
     ReadFaults(r, s, &error);
     ReadInvariants(r, s, &error);
+    ReadScheduleAndRegression(r, s, &error);
     r.Done();
     if (error.empty() && s.name.empty()) r.Fail("name", "a scenario needs a \"name\"");
   }

@@ -21,6 +21,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/status/statusor.h"
 #include "invariants/invariant.h"
+#include "scenarios/schedule.h"
 
 namespace seedgrid::scenarios {
 
@@ -112,6 +113,17 @@ struct GridConfig {
   friend bool operator==(const GridConfig&, const GridConfig&) = default;
 };
 
+// A regression test (the file's "regression" section): the run is exactly this seed, and the
+// expectation is that it passes — the bug it once found is fixed. The other fields say where it
+// came from; they do not change the run.
+struct Regression {
+  uint64_t seed = 0;
+  std::string invariant;  // the invariant the seed violated when the test was made
+  std::string found_by;   // e.g. the repro file that was shrunk
+  std::string commit;     // the commit that failed
+  friend bool operator==(const Regression&, const Regression&) = default;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -138,6 +150,8 @@ struct Scenario {
   absl::btree_set<invariants::Invariant> invariants;  // default: all (of the run's kind)
   uint64_t check_interval_ms = 1000;
   uint64_t events_max = 100'000'000;
+  ScheduleDrops schedule;                // items of the generated schedule not applied
+  std::optional<Regression> regression;  // present: a regression test with a fixed seed
   friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 

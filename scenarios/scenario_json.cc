@@ -64,12 +64,45 @@ ordered GridToJson(const GridConfig& g) {
           {"storage_errors_ppm", range(g.storage_errors_ppm)}};
 }
 
+// Each interval as an index or a [first, last] range.
+ordered IndexListJson(const IndexSet& set) {
+  ordered list = ordered::array();
+  for (const IndexSet::Interval& in : set.intervals()) {
+    if (in.first == in.last) {
+      list.push_back(in.first);
+    } else {
+      list.push_back(ordered::array({in.first, in.last}));
+    }
+  }
+  return list;
+}
+
+// A drop set that runs to the last index is written as what it keeps (shrinking keeps a few).
+void ScheduleItemsJson(ordered& j, const std::string& what, const IndexSet& drops) {
+  if (drops.empty()) return;
+  if (drops.Contains(kScheduleIndexMax)) {
+    j["keep_" + what] = IndexListJson(drops.Complement());
+  } else {
+    j["drop_" + what] = IndexListJson(drops);
+  }
+}
+
+ordered RegressionJson(const Regression& r) {
+  ordered j;
+  j["seed"] = r.seed;
+  if (!r.invariant.empty()) j["invariant"] = r.invariant;
+  if (!r.found_by.empty()) j["found_by"] = r.found_by;
+  if (!r.commit.empty()) j["commit"] = r.commit;
+  return j;
+}
+
 }  // namespace
 
 std::string ScenarioToJson(const Scenario& s) {
   ordered j;
   j["name"] = s.name;
   j["description"] = s.description;
+  if (s.regression) j["regression"] = RegressionJson(*s.regression);
   j["nodes"] = s.nodes;
   j["duration_ms"] = s.duration_ms;
   j["liveness_ms"] = s.liveness_ms;
@@ -103,6 +136,12 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
                 {"buggify", s.swarm.buggify}};
   j["faults"] = FaultsToJson(s.faults);
+  if (!s.schedule.empty()) {
+    ordered schedule = ordered::object();
+    ScheduleItemsJson(schedule, "faults", s.schedule.faults);
+    ScheduleItemsJson(schedule, "ops", s.schedule.ops);
+    j["schedule"] = std::move(schedule);
+  }
   if (s.grid) j["grid"] = GridToJson(*s.grid);
   j["invariants"] = ordered::array();
   for (invariants::Invariant i : s.invariants) {

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "engine/base/assert.h"
+#include "scenarios/ddmin.h"
 
 namespace seedgrid::scenarios {
 
@@ -53,9 +56,12 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
   if (s.grid && s.grid->offline_per_min.hi > 0) {
     add("grid offline_per_min off", [](Scenario& c) { c.grid->offline_per_min = Range{}; });
   }
-  if (s.duration_ms >= 200) {
-    add(fmt::format("duration {} -> {} ms", s.duration_ms, s.duration_ms / 2), [](Scenario& c) {
-      c.duration_ms /= 2;
+  // A shorter safety phase: half, or (when half is too short) three quarters.
+  for (const uint64_t parts : {2, 4}) {
+    const uint64_t shorter = s.duration_ms * (parts - 1) / parts;
+    if (s.duration_ms < 200) break;
+    add(fmt::format("duration {} -> {} ms", s.duration_ms, shorter), [shorter](Scenario& c) {
+      c.duration_ms = shorter;
       std::erase_if(c.faults, [&](const FaultEvent& f) { return f.at_ms >= c.duration_ms; });
     });
   }
@@ -96,17 +102,29 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
   return out;
 }
 
-ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                    uint64_t runs_max, const std::function<void(const ShrinkStep&)>& progress) {
+ShrinkSize SizeOf(const Scenario& s, const RunResult& r) {
+  return ShrinkSize{s.nodes, r.ops_generated - r.ops_dropped, r.faults_generated - r.faults_dropped,
+                    r.events};
+}
+
+ShrinkResult ShrinkStart(const Scenario& s, const RunResult& failing) {
   SG_ASSERT(!failing.pass && failing.violation.has_value());
-  const std::string invariant = failing.violation->invariant;
-  ShrinkResult best{s, failing, {}, 0};
+  ShrinkResult r;
+  r.scenario = s;
+  r.result = failing;
+  return r;
+}
+
+ShrinkResult ShrinkStructure(ShrinkResult best, const RunOptions& options, uint64_t runs_max,
+                             const ShrinkProgress& progress) {
+  const std::string invariant = best.result.violation->invariant;
   bool improved = true;
   while (improved && best.runs < runs_max) {
     improved = false;
     for (auto& [what, candidate] : ShrinkCandidates(best.scenario)) {
       if (best.runs >= runs_max) break;
       ++best.runs;
+      ++best.structure_runs;
       RunResult r = RunScenario(candidate, options);
       if (r.pass || r.violation->invariant != invariant) continue;
       ShrinkStep step{what, r.ops};
@@ -114,11 +132,95 @@ ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResul
       best.steps.push_back(std::move(step));
       best.scenario = std::move(candidate);
       best.result = std::move(r);
+      best.schedule_minimal = false;  // A new scenario: its schedule was not searched.
       improved = true;
       break;
     }
   }
   return best;
+}
+
+namespace {
+
+// The one kind of schedule item a ddmin stage works on.
+struct ItemKind {
+  const char* name;                // "faults" or "ops"
+  IndexSet ScheduleDrops::*drops;  // the scenario's drop set of the kind
+  uint64_t RunResult::*generated;  // how many the run generated
+  uint64_t ShrinkResult::*runs;    // where the stage's runs are counted
+};
+
+// The items of `kind` that best.result applied, in index order.
+std::vector<uint64_t> AppliedItems(const ShrinkResult& best, const ItemKind& kind) {
+  const IndexSet& drops = best.scenario.schedule.*kind.drops;
+  std::vector<uint64_t> out;
+  for (uint64_t i = 0; i < best.result.*kind.generated; ++i) {
+    if (!drops.Contains(i)) out.push_back(i);
+  }
+  return out;
+}
+
+// ddmin over one kind of item; true when it ended 1-minimal.
+bool ShrinkItems(ShrinkResult& best, const ItemKind& kind, const RunOptions& options,
+                 uint64_t runs_max, const ShrinkProgress& progress) {
+  const std::string invariant = best.result.violation->invariant;
+  const std::vector<uint64_t> items = AppliedItems(best, kind);
+  const uint64_t budget = runs_max > best.runs ? runs_max - best.runs : 0;
+  // The last test that failed is the result's (ddmin keeps exactly the lists that fail).
+  std::optional<std::pair<Scenario, RunResult>> last;
+  const DdminResult d = Ddmin(items, budget, [&](const std::vector<uint64_t>& kept) {
+    Scenario candidate = best.scenario;
+    // Everything not kept is dropped, also items the failing run never reached.
+    candidate.schedule.*kind.drops = IndexSet::OfIndexes(kept).Complement();
+    RunResult r = RunScenario(candidate, options);
+    if (r.pass || r.violation->invariant != invariant) return false;
+    if (progress) {
+      progress(ShrinkStep{fmt::format("{} {} -> {}", kind.name, items.size(), kept.size()), r.ops});
+    }
+    last.emplace(std::move(candidate), std::move(r));
+    return true;
+  });
+  best.runs += d.tests;
+  best.*kind.runs += d.tests;
+  if (last) {
+    best.steps.push_back(ShrinkStep{fmt::format("{} {} -> {} (ddmin, {} runs)", kind.name,
+                                                items.size(), d.kept.size(), d.tests),
+                                    last->second.ops});
+    best.scenario = std::move(last->first);
+    best.result = std::move(last->second);
+  }
+  return d.minimal;
+}
+
+}  // namespace
+
+ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
+                            const ShrinkProgress& progress) {
+  SG_ASSERT(!from.result.pass && from.result.violation.has_value());
+  static constexpr ItemKind kFaults{"faults", &ScheduleDrops::faults, &RunResult::faults_generated,
+                                    &ShrinkResult::fault_runs};
+  static constexpr ItemKind kOps{"ops", &ScheduleDrops::ops, &RunResult::ops_generated,
+                                 &ShrinkResult::op_runs};
+  const bool faults_minimal = ShrinkItems(from, kFaults, options, runs_max, progress);
+  const bool ops_minimal = ShrinkItems(from, kOps, options, runs_max, progress);
+  from.schedule_minimal = faults_minimal && ops_minimal;
+  return from;
+}
+
+ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
+                    uint64_t runs_max, const ShrinkProgress& progress, bool schedule) {
+  ShrinkResult r = ShrinkStart(s, failing);
+  if (!schedule) return ShrinkStructure(std::move(r), options, runs_max, progress);
+  r = ShrinkStructure(std::move(r), options, std::max<uint64_t>(runs_max / 2, 1), progress);
+  // A smaller schedule often lets the structure shrink further (a shorter safety phase keeps the
+  // indexes of what it keeps), and then the schedule again. Bounded: at most 4 rounds.
+  for (int round = 0; round < 4 && r.runs < runs_max; ++round) {
+    r = ShrinkSchedule(std::move(r), options, runs_max, progress);
+    const size_t steps = r.steps.size();
+    r = ShrinkStructure(std::move(r), options, runs_max, progress);
+    if (r.steps.size() == steps) break;
+  }
+  return r;
 }
 
 }  // namespace seedgrid::scenarios

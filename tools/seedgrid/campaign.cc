@@ -47,8 +47,7 @@ CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const Campai
         const RunSpec s = specs.at(index);
         specs.erase(index);
         const Loaded& l = scenarios[s.scenario];
-        Outcome outcome =
-            OutcomeOf(end, scenarios::DrawSwarm(l.scenario, s.seed), o.run_timeout_s);
+        Outcome outcome = OutcomeOf(end, scenarios::DrawSwarm(l.scenario, s.seed), o.run_timeout_s);
         const std::string text = end.kind == TaskEnd::Kind::kDone ? end.stderr_tail : "";
         hooks.deliver(index, s, outcome, text);
       });
@@ -65,8 +64,7 @@ CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const Campai
   end.interrupted = pool.interrupted();
   const auto now = std::chrono::steady_clock::now();
   for (const auto& [index, start] : pool.InFlight()) {
-    end.in_flight.emplace_back(specs.at(index),
-                               std::chrono::duration<double>(now - start).count());
+    end.in_flight.emplace_back(specs.at(index), std::chrono::duration<double>(now - start).count());
   }
   return end;
 }

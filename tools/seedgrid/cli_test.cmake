@@ -118,3 +118,35 @@ expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --html "${tmp}/t.html" -
            CODE 2 MATCH "--nodes: 'n7' is not a node of this scenario")
 expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --key k3 CODE 2
            MATCH "--key needs --timeline or --html")
+
+# --- Shrinking to a regression test (--emit-test) and running a regression directory.
+expect_run(ARGS shrink "${tmp}/stuck.repro.json" --emit-test "${tmp}/nowhere/t.json" CODE 2
+           MATCH "--emit-test .*nowhere/t.json: directory '.*nowhere' does not exist")
+expect_run(ARGS shrink "${tmp}/stuck.repro.json" --emit-test "${tmp}/t.txt" CODE 2
+           MATCH "must name a .json file")
+file(MAKE_DIRECTORY "${tmp}/regressions")
+expect_run(ARGS suite "${tmp}/regressions" CODE 2 MATCH "no scenario files")
+expect_run(ARGS suite "${tmp}/regressions" --allow-empty CODE 0 MATCH "0 runs, 0 failed")
+expect_run(ARGS shrink "${tmp}/stuck.repro.json" --out "${tmp}/stuck-reg"
+           --emit-test "${tmp}/regressions/stuck_isolated.json" CODE 0
+           MATCH "ops [0-9]+ -> [0-9]+, faults 1 -> 0, events [0-9]+ -> [0-9]+.*wrote regression test .*stuck_isolated.json \\(seed 4\\): it fails now \\(liveness\\)")
+expect_run(ARGS shrink "${tmp}/stuck.repro.json" --emit-test "${tmp}/regressions/stuck_isolated.json"
+           CODE 2 MATCH "already exists")
+file(READ "${tmp}/regressions/stuck_isolated.json" emitted)
+if(NOT emitted MATCHES "\"name\": \"stuck_isolated\".*\"regression\": {\n    \"seed\": 4,\n    \"invariant\": \"liveness\"")
+  message(FATAL_ERROR "unexpected emitted test:\n${emitted}")
+endif()
+# A regression test runs its fixed seed: in a suite (whatever --seeds says), and in run without
+# --seed; --seed still overrides it.
+expect_run(ARGS suite "${tmp}/regressions" --seeds 3 CODE 1 MATCH "FAIL stuck_isolated seed 4: liveness.*1 runs, 1 failed")
+expect_run(ARGS run --scenario "${tmp}/regressions/stuck_isolated.json" CODE 1 MATCH "seed=4")
+file(WRITE "${tmp}/regressions/fixed.json" "{\"name\": \"fixed\", \"nodes\": 2, \"duration_ms\": 500,
+  \"regression\": {\"seed\": 77}, \"schedule\": {\"keep_ops\": [0, [3, 5]], \"drop_faults\": [0]}}\n")
+file(REMOVE "${tmp}/regressions/stuck_isolated.json")
+expect_run(ARGS suite "${tmp}/regressions" --seeds 3 CODE 0
+           MATCH "fixed +1 +1 +0 .*regression test, fixed seed 77.*1 runs, 0 failed")
+expect_run(ARGS run --scenario "${tmp}/regressions/fixed.json" --json CODE 0 MATCH "\"seed\":77")
+expect_run(ARGS run --scenario "${tmp}/regressions/fixed.json" --seed 5 --json CODE 0 MATCH "\"seed\":5")
+file(WRITE "${tmp}/regressions/bad.json" "{\"name\": \"bad\", \"schedule\": {\"keep_ops\": [1], \"drop_ops\": [2]}}\n")
+expect_run(ARGS suite "${tmp}/regressions" CODE 2
+           MATCH "bad.json:1:30: schedule.keep_ops: give keep_ops or drop_ops, not both")

@@ -19,9 +19,9 @@
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/progress.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
-#include "tools/seedgrid/progress.h"
 
 namespace seedgrid::tools {
 
@@ -126,8 +126,8 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
     p.extra = fmt::format("distinct={} runs/s={:.1f}", tally.distinct.size(),
                           tally.done / std::max(p.elapsed_s, 1e-3));
     for (const auto& [k, t] : running) {
-      p.running.push_back(fmt::format(
-          "seed {} ({})", seed_of(k), Duration(std::chrono::duration<double>(now - t).count())));
+      p.running.push_back(fmt::format("seed {} ({})", seed_of(k),
+                                      Duration(std::chrono::duration<double>(now - t).count())));
     }
     progress.Update(p, force);
   };
@@ -140,7 +140,10 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
        .in_process = c.in_process,
        .run_timeout_s = c.run_timeout_s,
        .check_determinism = c.check_determinism},
-      {.spec = [&](uint64_t k) { return RunSpec{0, seed_of(k)}; },
+      {.spec =
+           [&](uint64_t k) {
+             return RunSpec{0, seed_of(k)};
+           },
        .deliver =
            [&](uint64_t k, const RunSpec&, Outcome& o, const std::string& text) {
              running.erase(k);

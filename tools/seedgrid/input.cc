@@ -57,7 +57,8 @@ void CreateDirectoryOrThrow(const std::string& dir, std::string_view what) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    throw InputError{fmt::format("{} {}: cannot create the directory: {}", what, dir, ec.message())};
+    throw InputError{
+        fmt::format("{} {}: cannot create the directory: {}", what, dir, ec.message())};
   }
 }
 

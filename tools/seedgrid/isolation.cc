@@ -17,9 +17,14 @@ namespace {
 
 // The stderr lines that say why a worker died, at most `max` of them, in order.
 std::vector<std::string> TellingLines(std::string_view tail, size_t max) {
-  static constexpr std::string_view kMarks[] = {
-      "assertion failed", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-      "SUMMARY:",         "terminate called",        "what():",              "Assertion `"};
+  static constexpr std::string_view kMarks[] = {"assertion failed",
+                                                "ERROR: AddressSanitizer",
+                                                "ERROR: LeakSanitizer",
+                                                "runtime error:",
+                                                "SUMMARY:",
+                                                "terminate called",
+                                                "what():",
+                                                "Assertion `"};
   std::vector<std::string> lines;
   for (size_t at = 0; at < tail.size();) {
     size_t end = tail.find('\n', at);
@@ -87,8 +92,8 @@ Outcome OutcomeOf(TaskEnd& end, const scenarios::SwarmDraw& swarm, double run_ti
 }
 
 Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s) {
-  void* shared = mmap(nullptr, sizeof(EventRing), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* shared =
+      mmap(nullptr, sizeof(EventRing), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) return Diagnosis{};
   auto* ring = static_cast<EventRing*>(shared);
   std::memset(ring, 0, sizeof *ring);
@@ -138,10 +143,10 @@ void AddDiagnosis(Outcome& o, const Diagnosis& d) {
 
 TaskEnd RunIsolated(const std::function<std::string()>& fn, double run_timeout_s) {
   TaskEnd result;
-  ProcessPool pool({.jobs = 1, .tasks_max = 1, .results_waiting_max = 1,
-                    .run_timeout_s = run_timeout_s},
-                   [&](uint64_t, const std::string&) { return fn(); },
-                   [&](uint64_t, TaskEnd& end) { result = std::move(end); });
+  ProcessPool pool(
+      {.jobs = 1, .tasks_max = 1, .results_waiting_max = 1, .run_timeout_s = run_timeout_s},
+      [&](uint64_t, const std::string&) { return fn(); },
+      [&](uint64_t, TaskEnd& end) { result = std::move(end); });
   pool.Run();
   if (pool.interrupted()) {
     std::fputs("\nseedgrid: interrupted\n", stderr);

@@ -30,12 +30,14 @@ Usage:
                               one seeded simulation of a scenario, every invariant checked
   seedgrid replay (REPRO_FILE | --scenario F --seed N)
                               reproduce a run bit for bit (same trace hash, same report)
-  seedgrid suite DIR --seeds K [--junit out.xml] [--jobs N]
-                              every scenario in DIR for K seeds; summary table, JUnit XML
+  seedgrid suite DIR --seeds K [--junit out.xml] [--jobs N] [--allow-empty]
+                              every scenario in DIR for K seeds (a regression test: its own
+                              fixed seed); summary table, JUnit XML
   seedgrid fuzz --scenario F (--time 60s | --runs N) [--jobs N] [--shard i/n] [--out DIR]
                               fresh seeds until the budget is spent; failures saved as repros
-  seedgrid shrink (REPRO_FILE | --scenario F --seed N) [--out PREFIX]
-                              shrink a failing run to a smaller scenario that fails the same way
+  seedgrid shrink (REPRO_FILE | --scenario F --seed N) [--out PREFIX] [--emit-test F.json]
+                              shrink a failing run (scenario, then its faults and ops) to a
+                              smaller one that fails the same way; optionally a regression test
   seedgrid version            print version and git commit
   seedgrid help [COMMAND]     show help (or: seedgrid COMMAND --help)
 

@@ -150,7 +150,8 @@ bool ProcessPool::Spawn(Worker& w) {
   return true;
 }
 
-// The worker's loop: read [u64 index][u64 size][task bytes], run it, write [u64 size][bytes]; exit on EOF.
+// The worker's loop: read [u64 index][u64 size][task bytes], run it, write [u64 size][bytes]; exit
+// on EOF.
 void ProcessPool::ServeTasks(int task_fd, int result_fd) noexcept {
   uint64_t header[2];  // index, task size
   std::string task;
@@ -181,8 +182,8 @@ uint64_t ProcessPool::Run() {
                                   std::chrono::duration<double>(options_.tick_s));
   for (;;) {
     Dispatch();
-    const bool busy = std::any_of(workers_.begin(), workers_.end(),
-                                  [](const Worker& w) { return w.busy; });
+    const bool busy =
+        std::any_of(workers_.begin(), workers_.end(), [](const Worker& w) { return w.busy; });
     if (!busy) break;
     Wait();
     if (g_interrupt) {

@@ -21,12 +21,12 @@ using Kind = TaskEnd::Kind;
 std::vector<TaskEnd> RunAll(int jobs, uint64_t tasks, ProcessPool::RunFn run,
                             double timeout_s = 0) {
   std::vector<TaskEnd> ends;
-  ProcessPool pool({.jobs = jobs, .tasks_max = tasks, .results_waiting_max = tasks,
-                    .run_timeout_s = timeout_s},
-                   std::move(run), [&](uint64_t index, TaskEnd& end) {
-                     EXPECT_EQ(index, ends.size());
-                     ends.push_back(std::move(end));
-                   });
+  ProcessPool pool(
+      {.jobs = jobs, .tasks_max = tasks, .results_waiting_max = tasks, .run_timeout_s = timeout_s},
+      std::move(run), [&](uint64_t index, TaskEnd& end) {
+        EXPECT_EQ(index, ends.size());
+        ends.push_back(std::move(end));
+      });
   EXPECT_EQ(pool.Run(), tasks);
   EXPECT_FALSE(pool.interrupted());
   return ends;
@@ -104,9 +104,10 @@ TEST(ProcessPool, ATaskOverTheTimeoutIsKilledAsAHang) {
 TEST(ProcessPool, TaskBytesComeFromTheCallerAtHandOutTime) {
   std::vector<std::string> payloads;
   uint64_t started = 0;
-  ProcessPool pool({.jobs = 1, .tasks_max = 4, .results_waiting_max = 1},
-                   [](uint64_t i, const std::string& task) { return task + "/" + std::to_string(i); },
-                   [&](uint64_t, TaskEnd& end) { payloads.push_back(end.payload); });
+  ProcessPool pool(
+      {.jobs = 1, .tasks_max = 4, .results_waiting_max = 1},
+      [](uint64_t i, const std::string& task) { return task + "/" + std::to_string(i); },
+      [&](uint64_t, TaskEnd& end) { payloads.push_back(end.payload); });
   // Each task's bytes depend on the results delivered before it was handed out.
   pool.set_task_of([&](uint64_t) { return std::to_string(payloads.size()); });
   pool.set_started([&](uint64_t i) { EXPECT_EQ(i, started++); });
@@ -129,9 +130,10 @@ TEST(ProcessPool, NeverRunsFurtherAheadThanTheWaitingBound) {
 
 TEST(ProcessPool, MoreStopsNewTasks) {
   uint64_t delivered = 0;
-  ProcessPool pool({.jobs = 2, .tasks_max = 1000, .results_waiting_max = 2},
-                   [](uint64_t, const std::string&) { return std::string(); },
-                   [&](uint64_t, TaskEnd&) { ++delivered; });
+  ProcessPool pool(
+      {.jobs = 2, .tasks_max = 1000, .results_waiting_max = 2},
+      [](uint64_t, const std::string&) { return std::string(); },
+      [&](uint64_t, TaskEnd&) { ++delivered; });
   pool.set_more([&] { return delivered < 5; });
   const uint64_t n = pool.Run();
   EXPECT_GE(n, 5u);
@@ -139,12 +141,13 @@ TEST(ProcessPool, MoreStopsNewTasks) {
 }
 
 TEST(ProcessPool, AnInterruptStopsThePoolAndNamesWhatWasRunning) {
-  ProcessPool pool({.jobs = 2, .tasks_max = 10},
-                   [](uint64_t, const std::string&) {
-                     std::this_thread::sleep_for(std::chrono::seconds(30));
-                     return std::string();
-                   },
-                   [](uint64_t, TaskEnd&) { ADD_FAILURE() << "nothing finishes"; });
+  ProcessPool pool(
+      {.jobs = 2, .tasks_max = 10},
+      [](uint64_t, const std::string&) {
+        std::this_thread::sleep_for(std::chrono::seconds(30));
+        return std::string();
+      },
+      [](uint64_t, TaskEnd&) { ADD_FAILURE() << "nothing finishes"; });
   pool.set_started([](uint64_t i) {
     if (i == 1) std::raise(SIGTERM);  // Caught by the pool while it runs.
   });

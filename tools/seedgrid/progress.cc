@@ -16,8 +16,8 @@ std::string Duration(double seconds) {
 }
 
 std::string ProgressLine(const ProgressState& s) {
-  std::string line = s.total > 0 ? fmt::format("[{}/{}]", s.done, s.total)
-                                 : fmt::format("[{} runs]", s.done);
+  std::string line =
+      s.total > 0 ? fmt::format("[{}/{}]", s.done, s.total) : fmt::format("[{} runs]", s.done);
   line += fmt::format(" {} failed  {} elapsed", s.failures, Duration(s.elapsed_s));
   if (s.eta_s >= 0) line += "  ETA " + Duration(s.eta_s);
   if (!s.extra.empty()) line += "  " + s.extra;

@@ -27,7 +27,9 @@ CommandMain SetUpReplayCommand(CLI::App& app, const char* commit) {
     }
     if (f->scenario.empty()) throw InputError{"give a REPRO_FILE, or --scenario F and --seed N"};
     const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.
-    return RunAndReport("replay", LoadScenarioFile(f->scenario), seed, *f, commit, nullptr);
+    const Loaded loaded = LoadScenarioFile(f->scenario);
+    return RunAndReport("replay", loaded, SeedFor(loaded, seed, seed_option->count() > 0), *f,
+                        commit, nullptr);
   };
 }
 

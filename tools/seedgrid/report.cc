@@ -112,7 +112,11 @@ std::string SuiteRow(const Loaded& l, const std::vector<SeedOutcome>& runs) {
   std::string row =
       fmt::format("{:<22} {:>5} {:>5} {:>5} {:>10} {:>10} {:>9.1f} {:>9.2f}", l.scenario.name,
                   pass + fail, pass, fail, events, messages, virtual_ms / 1000.0, wall_ms / 1000.0);
-  if (!first.empty()) row += "  " + first;
+  if (!first.empty()) {
+    row += "  " + first;
+  } else if (l.scenario.regression) {
+    row += fmt::format("  regression test, fixed seed {}", l.scenario.regression->seed);
+  }
   return row + "\n";
 }
 
@@ -198,8 +202,7 @@ std::string ReplayVerdict(const Outcome& o, const json& recorded, const char* co
     // A crash is the same crash when its cause and assertion match; a hang is any hang.
     const bool hang = recorded_invariant == kHangInvariant;
     const std::string was = CrashSignature(v.value("detail", ""));
-    if (InvariantOf(o) == recorded_invariant &&
-        (hang || CrashSignature(FailureDetail(o)) == was)) {
+    if (InvariantOf(o) == recorded_invariant && (hang || CrashSignature(FailureDetail(o)) == was)) {
       return fmt::format("replay: reproduced the recorded {} ({})\n", recorded_invariant, was);
     }
     return fmt::format("replay: did not reproduce the recorded {} ({}); this run: {}\n",

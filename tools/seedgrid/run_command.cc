@@ -91,6 +91,11 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
 
 }  // namespace
 
+uint64_t SeedFor(const Loaded& loaded, uint64_t seed, bool seed_given) {
+  if (seed_given || !loaded.scenario.regression) return seed;
+  return loaded.scenario.regression->seed;
+}
+
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
                  const char* commit, const nlohmann::json* recorded) {
   TimelineOutput timeline(f.timeline, loaded, seed);  // Checks its flags before the run.
@@ -120,11 +125,15 @@ CommandMain SetUpRunCommand(CLI::App& app, const char* commit) {
   auto f = std::make_shared<RunFlags>();
   app.add_option("--scenario", f->scenario, "scenario file (JSON; see docs/scenarios.md)")
       ->required();
-  app.add_option("--seed", f->seed, "root seed, decimal or 0x-hex")->capture_default_str();
+  CLI::Option* seed_option = app.add_option(
+      "--seed", f->seed,
+      "root seed, decimal or 0x-hex (default: a regression test's fixed seed, else 1)");
   AddRunOutputFlags(app, *f);
-  return [f, commit] {
+  return [f, seed_option, commit] {
     const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.
-    return RunAndReport("run", LoadScenarioFile(f->scenario), seed, *f, commit, nullptr);
+    const Loaded loaded = LoadScenarioFile(f->scenario);
+    return RunAndReport("run", loaded, SeedFor(loaded, seed, seed_option->count() > 0), *f, commit,
+                        nullptr);
   };
 }
 

@@ -40,6 +40,10 @@ struct RunFlags {
 // --run-timeout.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
+// The seed to run: `seed` when --seed was given or the file has no fixed seed; else the
+// regression test's fixed seed.
+uint64_t SeedFor(const Loaded& loaded, uint64_t seed, bool seed_given);
+
 // Runs `seed` of `loaded` in a worker process (in this one with --in-process) and reports it as
 // `command` ("run" or "replay"); a crash or hang is reported like a violation, after a second
 // run that says whether it is deterministic. With `recorded` (a

@@ -16,11 +16,11 @@
 
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/input.h"
 #include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/progress.h"
-#include "tools/seedgrid/repro.h"
-#include "tools/seedgrid/input.h"
 #include "tools/seedgrid/report.h"
+#include "tools/seedgrid/repro.h"
 
 namespace seedgrid::tools {
 
@@ -36,10 +36,11 @@ struct SuiteFlags {
   int jobs = 1;
   bool check_determinism = false;
   IsolationFlags isolation;
+  bool allow_empty = false;
 };
 
 // Every *.json file in `dir`, parsed, in path order.
-std::vector<Loaded> LoadScenarioDir(const std::string& dir) {
+std::vector<Loaded> LoadScenarioDir(const std::string& dir, bool allow_empty) {
   std::vector<std::string> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -49,7 +50,9 @@ std::vector<Loaded> LoadScenarioDir(const std::string& dir) {
   }
   if (ec) throw InputError{fmt::format("{}: cannot list the directory: {}", dir, ec.message())};
   std::sort(files.begin(), files.end());
-  if (files.empty()) throw InputError{fmt::format("{}: no scenario files (*.json)", dir)};
+  if (files.empty() && !allow_empty) {
+    throw InputError{fmt::format("{}: no scenario files (*.json)", dir)};
+  }
   std::vector<Loaded> loaded;
   for (const std::string& f : files) loaded.push_back(LoadScenarioFile(f));
   return loaded;
@@ -64,30 +67,33 @@ class SuiteRun {
  public:
   SuiteRun(const std::vector<Loaded>& loaded, const SuiteFlags& f, uint64_t first_seed,
            const char* commit)
-      : loaded_(loaded), f_(f), first_seed_(first_seed), commit_(commit),
+      : loaded_(loaded),
+        f_(f),
+        commit_(commit),
         progress_(isatty(fileno(stderr)), 10.0),
         start_(std::chrono::steady_clock::now()),
-        outcomes_(loaded.size() * f.seeds) {}
+        specs_(SpecsOf(loaded, f, first_seed)),
+        outcomes_(specs_.size()) {}
 
   CampaignEnd Run(double run_timeout_s) {
     run_timeout_s_ = run_timeout_s;
-    return RunCampaign(
-        loaded_,
-        {.jobs = f_.jobs,
-         .tasks_max = outcomes_.size(),
-         .results_waiting_max = outcomes_.size(),
-         .in_process = f_.isolation.in_process,
-         .run_timeout_s = run_timeout_s,
-         .check_determinism = f_.check_determinism},
-        {.spec = [this](uint64_t i) { return Spec(i); },
-         .deliver = [this](uint64_t i, const RunSpec& s, Outcome& o,
-                           const std::string& text) { Deliver(i, s, o, text); },
-         .started =
-             [this](uint64_t i, const RunSpec&) {
-               running_[i] = std::chrono::steady_clock::now();
-               ShowProgress(/*force=*/true);
-             },
-         .tick = [this] { ShowProgress(false); }});
+    if (specs_.empty()) return {};  // --allow-empty and an empty directory
+    return RunCampaign(loaded_,
+                       {.jobs = f_.jobs,
+                        .tasks_max = outcomes_.size(),
+                        .results_waiting_max = outcomes_.size(),
+                        .in_process = f_.isolation.in_process,
+                        .run_timeout_s = run_timeout_s,
+                        .check_determinism = f_.check_determinism},
+                       {.spec = [this](uint64_t i) { return Spec(i); },
+                        .deliver = [this](uint64_t i, const RunSpec& s, Outcome& o,
+                                          const std::string& text) { Deliver(i, s, o, text); },
+                        .started =
+                            [this](uint64_t i, const RunSpec&) {
+                              running_[i] = std::chrono::steady_clock::now();
+                              ShowProgress(/*force=*/true);
+                            },
+                        .tick = [this] { ShowProgress(false); }});
   }
 
   // The delivered runs, in (scenario, seed) order.
@@ -103,7 +109,20 @@ class SuiteRun {
   ProgressPrinter& progress() { return progress_; }
 
  private:
-  RunSpec Spec(uint64_t i) const { return {i / f_.seeds, first_seed_ + i % f_.seeds}; }
+  // Every (scenario, seed) in order; a regression test runs its one fixed seed.
+  static std::vector<RunSpec> SpecsOf(const std::vector<Loaded>& loaded, const SuiteFlags& f,
+                                      uint64_t first_seed) {
+    std::vector<RunSpec> specs;
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      if (loaded[i].scenario.regression) {
+        specs.push_back({i, loaded[i].scenario.regression->seed});
+        continue;
+      }
+      for (uint64_t k = 0; k < f.seeds; ++k) specs.push_back({i, first_seed + k});
+    }
+    return specs;
+  }
+  RunSpec Spec(uint64_t i) const { return specs_.at(i); }
 
   void Deliver(uint64_t i, const RunSpec& s, Outcome& o, const std::string& text) {
     running_.erase(i);
@@ -138,19 +157,20 @@ class SuiteRun {
     if (done_ > 0) p.eta_s = p.elapsed_s * (outcomes_.size() - done_) / done_;
     for (const auto& [i, started] : running_) {
       const RunSpec s = Spec(i);
-      p.running.push_back(fmt::format("{} ({})", RunLabel(loaded_[s.scenario], s.seed),
-                                      Duration(std::chrono::duration<double>(now - started).count())));
+      p.running.push_back(
+          fmt::format("{} ({})", RunLabel(loaded_[s.scenario], s.seed),
+                      Duration(std::chrono::duration<double>(now - started).count())));
     }
     progress_.Update(p, force);
   }
 
   const std::vector<Loaded>& loaded_;
   const SuiteFlags& f_;
-  const uint64_t first_seed_;
   const char* commit_;
   ProgressPrinter progress_;
   const std::chrono::steady_clock::time_point start_;
   double run_timeout_s_ = 0;
+  const std::vector<RunSpec> specs_;              // by task index
   std::vector<std::optional<Outcome>> outcomes_;  // by task index
   std::map<uint64_t, std::chrono::steady_clock::time_point> running_;
   uint64_t done_ = 0;
@@ -161,8 +181,7 @@ class SuiteRun {
 std::string InterruptedLine(const std::vector<Loaded>& loaded, const CampaignEnd& end) {
   std::string line = "interrupted; runs in flight:";
   for (const auto& [spec, seconds] : end.in_flight) {
-    line += fmt::format(" {} ({});", RunLabel(loaded[spec.scenario], spec.seed),
-                        Duration(seconds));
+    line += fmt::format(" {} ({});", RunLabel(loaded[spec.scenario], spec.seed), Duration(seconds));
   }
   if (end.in_flight.empty()) line += " none";
   return line + "\n";
@@ -171,13 +190,17 @@ std::string InterruptedLine(const std::vector<Loaded>& loaded, const CampaignEnd
 int RunSuite(const SuiteFlags& f, const char* commit) {
   const uint64_t first_seed = ParseSeed(f.first_seed, "--first-seed");
   const double run_timeout_s = f.isolation.run_timeout_s();
-  const std::vector<Loaded> loaded = LoadScenarioDir(f.dir);
+  const std::vector<Loaded> loaded = LoadScenarioDir(f.dir, f.allow_empty);
   if (!f.repro_dir.empty()) CreateDirectoryOrThrow(f.repro_dir, "--repro-dir");
-  std::printf("seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)  jobs=%d%s%s  commit=%s\n",
-              f.dir.c_str(), loaded.size(), static_cast<unsigned long long>(f.seeds),
-              static_cast<unsigned long long>(first_seed), f.jobs,
-              f.check_determinism ? "  check-determinism" : "",
-              f.isolation.in_process ? "  in-process" : "", commit);
+  const size_t fixed = std::count_if(loaded.begin(), loaded.end(),
+                                     [](const Loaded& l) { return l.scenario.regression; });
+  std::printf(
+      "seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)%s  jobs=%d%s%s  commit=%s\n",
+      f.dir.c_str(), loaded.size() - fixed, static_cast<unsigned long long>(f.seeds),
+      static_cast<unsigned long long>(first_seed),
+      fixed > 0 ? fmt::format(" + {} regression tests (fixed seeds)", fixed).c_str() : "", f.jobs,
+      f.check_determinism ? "  check-determinism" : "",
+      f.isolation.in_process ? "  in-process" : "", commit);
   std::fflush(stdout);
   const auto start = std::chrono::steady_clock::now();
   SuiteRun suite(loaded, f, first_seed, commit);
@@ -206,7 +229,8 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
 CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   app.description(
       "Runs every scenario (*.json) in DIR for K seeds (first-seed .. first-seed+K-1) and "
-      "prints a summary table; optional JUnit XML for CI systems. Each run executes in a worker "
+      "prints a summary table; optional JUnit XML for CI systems. A regression test (a file "
+      "with a \"regression\" section) runs exactly its fixed seed. Each run executes in a worker "
       "process: a crash or a hang fails that run (invariant crash or hang) and the suite goes "
       "on.");
   auto f = std::make_shared<SuiteFlags>();
@@ -227,6 +251,8 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   app.add_option("--repro-dir", f->repro_dir,
                  "write a repro file for each failing run here (created if missing)");
   AddIsolationFlags(app, f->isolation);
+  app.add_flag("--allow-empty", f->allow_empty,
+               "a directory without *.json files passes (0 runs) instead of being an error");
   return [f, commit] { return RunSuite(*f, commit); };
 }
 
