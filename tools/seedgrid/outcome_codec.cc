@@ -7,19 +7,47 @@ using nlohmann::json;
 namespace {
 
 // Each struct's fields, listed once for both directions.
-#define SG_SWARM_FIELDS(X)                                                                        \
-  X(loss_ppm)                                                                                     \
-  X(duplicate_ppm) X(reorder_ppm) X(partitions_per_min) X(crashes_per_min) X(pauses_per_min)      \
-      X(clock_steps_per_min) X(clogs_per_min) X(buggify) X(offline_per_min) X(storage_errors_ppm) \
-          X(torn_writes)
-#define SG_STATS_FIELDS(X)                                                                 \
-  X(messages_sent)                                                                         \
-  X(messages_delivered) X(dropped_partition) X(dropped_loss) X(dropped_dead) X(duplicated) \
-      X(reordered) X(clogged) X(timers_fired) X(events) X(crashes) X(restarts) X(pauses)
-#define SG_RESULT_FIELDS(X)                                                        \
-  X(pass)                                                                          \
-  X(trace_hash) X(events) X(sim_events) X(messages) X(virtual_ms) X(ops) X(checks) \
-      X(converged_after_ms) X(buggify_fired) X(buggify_sites)
+// clang-format off
+#define SG_SWARM_FIELDS(X) \
+  X(loss_ppm)              \
+  X(duplicate_ppm)         \
+  X(reorder_ppm)           \
+  X(partitions_per_min)    \
+  X(crashes_per_min)       \
+  X(pauses_per_min)        \
+  X(clock_steps_per_min)   \
+  X(clogs_per_min)         \
+  X(buggify)               \
+  X(offline_per_min)       \
+  X(storage_errors_ppm)    \
+  X(torn_writes)
+#define SG_STATS_FIELDS(X) \
+  X(messages_sent)         \
+  X(messages_delivered)    \
+  X(dropped_partition)     \
+  X(dropped_loss)          \
+  X(dropped_dead)          \
+  X(duplicated)            \
+  X(reordered)             \
+  X(clogged)               \
+  X(timers_fired)          \
+  X(events)                \
+  X(crashes)               \
+  X(restarts)              \
+  X(pauses)
+#define SG_RESULT_FIELDS(X) \
+  X(pass)                   \
+  X(trace_hash)             \
+  X(events)                 \
+  X(sim_events)             \
+  X(messages)               \
+  X(virtual_ms)             \
+  X(ops)                    \
+  X(checks)                 \
+  X(converged_after_ms)     \
+  X(buggify_fired)          \
+  X(buggify_sites)
+// clang-format on
 #define SG_TO_JSON(field) j[#field] = v.field;
 #define SG_FROM_JSON(field) j.at(#field).get_to(v.field);
 
