@@ -116,7 +116,7 @@ ShrinkResult ShrinkStart(const Scenario& s, const RunResult& failing) {
 }
 
 ShrinkResult ShrinkStructure(ShrinkResult best, const RunOptions& options, uint64_t runs_max,
-                             const ShrinkProgress& progress) {
+                             const ShrinkProgress& progress, const CandidateRunner& run) {
   const std::string invariant = best.result.violation->invariant;
   bool improved = true;
   while (improved && best.runs < runs_max) {
@@ -125,7 +125,7 @@ ShrinkResult ShrinkStructure(ShrinkResult best, const RunOptions& options, uint6
       if (best.runs >= runs_max) break;
       ++best.runs;
       ++best.structure_runs;
-      RunResult r = RunScenario(candidate, options);
+      RunResult r = run ? run(candidate, options) : RunScenario(candidate, options);
       if (r.pass || r.violation->invariant != invariant) continue;
       ShrinkStep step{what, r.ops};
       if (progress) progress(step);
@@ -162,7 +162,7 @@ std::vector<uint64_t> AppliedItems(const ShrinkResult& best, const ItemKind& kin
 
 // ddmin over one kind of item; true when it ended 1-minimal.
 bool ShrinkItems(ShrinkResult& best, const ItemKind& kind, const RunOptions& options,
-                 uint64_t runs_max, const ShrinkProgress& progress) {
+                 uint64_t runs_max, const ShrinkProgress& progress, const CandidateRunner& run) {
   const std::string invariant = best.result.violation->invariant;
   const std::vector<uint64_t> items = AppliedItems(best, kind);
   const uint64_t budget = runs_max > best.runs ? runs_max - best.runs : 0;
@@ -172,7 +172,7 @@ bool ShrinkItems(ShrinkResult& best, const ItemKind& kind, const RunOptions& opt
     Scenario candidate = best.scenario;
     // Everything not kept is dropped, also items the failing run never reached.
     candidate.schedule.*kind.drops = IndexSet::OfIndexes(kept).Complement();
-    RunResult r = RunScenario(candidate, options);
+    RunResult r = run ? run(candidate, options) : RunScenario(candidate, options);
     if (r.pass || r.violation->invariant != invariant) return false;
     if (progress) {
       progress(ShrinkStep{fmt::format("{} {} -> {}", kind.name, items.size(), kept.size()), r.ops});
@@ -195,29 +195,30 @@ bool ShrinkItems(ShrinkResult& best, const ItemKind& kind, const RunOptions& opt
 }  // namespace
 
 ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
-                            const ShrinkProgress& progress) {
+                            const ShrinkProgress& progress, const CandidateRunner& run) {
   SG_ASSERT(!from.result.pass && from.result.violation.has_value());
   static constexpr ItemKind kFaults{"faults", &ScheduleDrops::faults, &RunResult::faults_generated,
                                     &ShrinkResult::fault_runs};
   static constexpr ItemKind kOps{"ops", &ScheduleDrops::ops, &RunResult::ops_generated,
                                  &ShrinkResult::op_runs};
-  const bool faults_minimal = ShrinkItems(from, kFaults, options, runs_max, progress);
-  const bool ops_minimal = ShrinkItems(from, kOps, options, runs_max, progress);
+  const bool faults_minimal = ShrinkItems(from, kFaults, options, runs_max, progress, run);
+  const bool ops_minimal = ShrinkItems(from, kOps, options, runs_max, progress, run);
   from.schedule_minimal = faults_minimal && ops_minimal;
   return from;
 }
 
 ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                    uint64_t runs_max, const ShrinkProgress& progress, bool schedule) {
+                    uint64_t runs_max, const ShrinkProgress& progress, bool schedule,
+                    const CandidateRunner& run) {
   ShrinkResult r = ShrinkStart(s, failing);
-  if (!schedule) return ShrinkStructure(std::move(r), options, runs_max, progress);
-  r = ShrinkStructure(std::move(r), options, std::max<uint64_t>(runs_max / 2, 1), progress);
+  if (!schedule) return ShrinkStructure(std::move(r), options, runs_max, progress, run);
+  r = ShrinkStructure(std::move(r), options, std::max<uint64_t>(runs_max / 2, 1), progress, run);
   // A smaller schedule often lets the structure shrink further (a shorter safety phase keeps the
   // indexes of what it keeps), and then the schedule again. Bounded: at most 4 rounds.
   for (int round = 0; round < 4 && r.runs < runs_max; ++round) {
-    r = ShrinkSchedule(std::move(r), options, runs_max, progress);
+    r = ShrinkSchedule(std::move(r), options, runs_max, progress, run);
     const size_t steps = r.steps.size();
-    r = ShrinkStructure(std::move(r), options, runs_max, progress);
+    r = ShrinkStructure(std::move(r), options, runs_max, progress, run);
     if (r.steps.size() == steps) break;
   }
   return r;

@@ -56,6 +56,9 @@ struct ShrinkResult {
 
 // Called with every accepted step.
 using ShrinkProgress = std::function<void(const ShrinkStep&)>;
+// How a candidate runs: RunScenario when empty. The tool runs each candidate in a worker process,
+// so that a candidate that crashes is a failure (invariant "crash") rather than the shrink's end.
+using CandidateRunner = std::function<RunResult(const Scenario&, const RunOptions&)>;
 
 // The simplifications of `s` that shrinking tries, in order, each with a description.
 std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s);
@@ -68,15 +71,16 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
 ShrinkResult ShrinkStart(const Scenario& s, const RunResult& failing);
 // The structural search (stage 1).
 ShrinkResult ShrinkStructure(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
-                             const ShrinkProgress& progress = {});
+                             const ShrinkProgress& progress = {}, const CandidateRunner& run = {});
 // ddmin over the fault events, then the workload ops, of from.result (stage 2).
 ShrinkResult ShrinkSchedule(ShrinkResult from, const RunOptions& options, uint64_t runs_max,
-                            const ShrinkProgress& progress = {});
+                            const ShrinkProgress& progress = {}, const CandidateRunner& run = {});
 // Both: the structure (at most `runs_max` / 2 runs, so the schedule always gets a share), then
 // rounds of schedule and structure until a structural pass finds nothing (at most 4 rounds) or
 // the budget is spent. Without `schedule`, the structural search alone with the whole budget.
 ShrinkResult Shrink(const Scenario& s, const RunOptions& options, const RunResult& failing,
-                    uint64_t runs_max, const ShrinkProgress& progress = {}, bool schedule = true);
+                    uint64_t runs_max, const ShrinkProgress& progress = {}, bool schedule = true,
+                    const CandidateRunner& run = {});
 
 }  // namespace seedgrid::scenarios
 

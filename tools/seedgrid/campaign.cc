@@ -116,6 +116,15 @@ void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s
   AddDiagnosis(o, Diagnose(loaded, seed, run_timeout_s));
 }
 
+Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const IsolationFlags& f) {
+  if (f.in_process) return Execute(loaded, seed, false);
+  const double timeout_s = f.run_timeout_s();
+  TaskEnd end = RunIsolated([&] { return EncodeOutcome(Execute(loaded, seed, false)); }, timeout_s);
+  Outcome o = OutcomeOf(end, scenarios::DrawSwarm(loaded.scenario, seed), timeout_s);
+  DiagnoseIfCrashed(loaded, seed, timeout_s, o);
+  return o;
+}
+
 CampaignEnd RunCampaign(const std::vector<Loaded>& scenarios, const CampaignOptions& options,
                         const CampaignHooks& hooks) {
   SG_ASSERT(hooks.spec != nullptr);

@@ -73,6 +73,10 @@ void AddIsolationFlags(CLI::App& app, IsolationFlags& f);
 // outcome is left alone.
 void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o);
 
+// One run as the flags say: in a worker process (a crash or hang becomes the outcome, a crash
+// diagnosed) or, with --in-process, in this one.
+Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const IsolationFlags& f);
+
 CampaignEnd RunCampaign(const std::vector<Loaded>& scenarios, const CampaignOptions& options,
                         const CampaignHooks& hooks);
 

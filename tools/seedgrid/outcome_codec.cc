@@ -46,7 +46,11 @@ namespace {
   X(checks)                 \
   X(converged_after_ms)     \
   X(buggify_fired)          \
-  X(buggify_sites)
+  X(buggify_sites)          \
+  X(ops_generated)          \
+  X(ops_dropped)            \
+  X(faults_generated)       \
+  X(faults_dropped)
 // clang-format on
 #define SG_TO_JSON(field) j[#field] = v.field;
 #define SG_FROM_JSON(field) j.at(#field).get_to(v.field);

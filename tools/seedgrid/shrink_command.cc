@@ -8,9 +8,12 @@
 #include <string>
 
 #include "scenarios/shrink.h"
+#include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/emit_test.h"
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/isolation.h"
+#include "tools/seedgrid/outcome_codec.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
 
@@ -27,6 +30,7 @@ struct ShrinkFlags {
   std::string emit_test;
   uint64_t runs_max = 1000;
   bool skip_schedule = false;
+  IsolationFlags isolation;
 };
 
 // The failing run to shrink: from a repro file, or a scenario file and a seed.
@@ -53,10 +57,23 @@ Target LoadTarget(const ShrinkFlags& f) {
   return Target{std::move(loaded), seed, fmt::format("{} seed {}", f.scenario, seed)};
 }
 
+// A run of the shrink, in a worker process (a crash or hang is its failure) unless --in-process.
+scenarios::CandidateRunner Runner(const ShrinkFlags& f) {
+  if (f.isolation.in_process) return {};
+  const double timeout_s = f.isolation.run_timeout_s();
+  return [timeout_s](const scenarios::Scenario& s, const scenarios::RunOptions& o) {
+    TaskEnd end = RunIsolated([&] { return EncodeOutcome(Outcome{scenarios::RunScenario(s, o)}); },
+                              timeout_s);
+    return OutcomeOf(end, scenarios::DrawSwarm(s, o.seed), timeout_s).result;
+  };
+}
+
 // Runs the failing seed and the shrinker, printing each simplification kept.
 scenarios::ShrinkResult Search(const Loaded& loaded, uint64_t seed, const ShrinkFlags& f,
                                scenarios::RunResult& failing) {
-  failing = scenarios::RunScenario(loaded.scenario, {.seed = seed});
+  const scenarios::CandidateRunner run = Runner(f);
+  failing = run ? run(loaded.scenario, {.seed = seed})
+                : scenarios::RunScenario(loaded.scenario, {.seed = seed});
   if (failing.pass) {
     throw InputError{
         fmt::format("seed {} of {} passes: there is nothing to shrink", seed, loaded.path)};
@@ -74,7 +91,7 @@ scenarios::ShrinkResult Search(const Loaded& loaded, uint64_t seed, const Shrink
                     static_cast<unsigned long long>(step.ops));
         std::fflush(stdout);
       },
-      !f.skip_schedule);
+      !f.skip_schedule, run);
 }
 
 // "nodes 5 -> 2, safety phase 20000 -> 312 ms, ops 2011 -> 4, faults 37 -> 1, events ..."
@@ -96,7 +113,7 @@ void EmitTest(const ShrinkFlags& f, const Target& t, const scenarios::ShrinkResu
   const RegressionOrigin origin{t.seed, r.result.violation->invariant, t.found_by, commit, sizes};
   WriteFileOrThrow(f.emit_test, RegressionTest(r.scenario, f.emit_test, origin).text);
   const Loaded written = LoadScenarioFile(f.emit_test);
-  const Outcome o = Execute(written, written.scenario.regression->seed, false);
+  const Outcome o = ExecuteAsFlagged(written, written.scenario.regression->seed, f.isolation);
   if (o.result.trace_hash != r.result.trace_hash) {
     std::printf("warning: %s runs with trace hash %s, not the shrunk run's %s\n",
                 f.emit_test.c_str(), Hex(o.result.trace_hash).c_str(),
@@ -122,7 +139,7 @@ int RunShrink(const ShrinkFlags& f, const char* commit) {
   WriteFileOrThrow(out.path, out.text);
   // Run the shrunk scenario once more from its written text: the report (with wall time) and the
   // repro come from exactly what a replay will run.
-  const Outcome o = Execute(out, t.seed, false);
+  const Outcome o = ExecuteAsFlagged(out, t.seed, f.isolation);
   const std::string repro_path = f.prefix + ".repro.json";
   WriteRepro(repro_path, o, out, t.seed, commit);
   const std::string sizes = Sizes(loaded, failing, r);
@@ -132,7 +149,10 @@ int RunShrink(const ShrinkFlags& f, const char* commit) {
               static_cast<unsigned long long>(r.structure_runs),
               static_cast<unsigned long long>(r.fault_runs),
               static_cast<unsigned long long>(r.op_runs),
-              f.skip_schedule      ? "not shrunk (--skip-schedule)"
+              f.skip_schedule ? "not shrunk (--skip-schedule)"
+              : failing.events == 0
+                  ? "not shrunk (a crashed or hung run reports no schedule: only its structure "
+                    "shrinks)"
               : r.schedule_minimal ? "1-minimal (no single fault or op can go)"
                                    : "not minimal (the run budget ran out; raise --max-runs)");
   std::fputs(RunReport(o, out, t.seed).c_str(), stdout);
@@ -166,6 +186,7 @@ CommandMain SetUpShrinkCommand(CLI::App& app, const char* commit) {
       ->capture_default_str();
   app.add_flag("--skip-schedule", f->skip_schedule,
                "shrink only the scenario's structure, not its schedule of faults and ops");
+  AddIsolationFlags(app, f->isolation);
   return [f, seed, commit] {
     f->seed_given = seed->count() > 0;
     return RunShrink(*f, commit);
