@@ -6,6 +6,7 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
@@ -128,6 +129,7 @@ bool GridServer::MayAcknowledge() {
 void GridServer::Drop(uint32_t p) {
   if (!partitions_.held(p)) return;
   if (queries_.coverage()[p]) {  // Live-query rows point into the partition: take them out first.
+    SG_PROBE("query.coverage_dropped_with_partition");
     Coverage covered = queries_.coverage();
     covered.reset(p);
     queries_.SetCoverage(covered);
@@ -234,6 +236,7 @@ void GridServer::OnOps(msg::GridOps m) {
     Dispatch(std::move(r.after_sync));
     for (PendingReplication& p : r.pending) (void)replication_.Track(std::move(p));
   } else if (!r.after_sync.empty()) {
+    SG_PROBE("cluster.ack_withheld_on_failed_sync");
     ++stats_.acks_withheld;
   }
   for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
@@ -257,7 +260,8 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
       Send(table.owner(m.partition), m);
       return;
     }
-    (void)partitions_.MergeState(m);
+    // A client gives back server-stamped records the owner lost (e.g. with its disk).
+    if (partitions_.MergeState(m) > 0) SG_PROBE("cluster.client_repair_restored_records");
     return;
   }
   (void)partitions_.MergeState(m);
@@ -278,6 +282,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
   const GridPartition* part = partitions_.get(m.partition);
   const uint64_t ours = part ? part->Digest(m.partition) : 0;
   if (ours != StateDigest(m)) {
+    SG_PROBE("cluster.sync_pushed_back");  // The owner lacked something the backup had too.
     Send(from,
          partitions_.StateOf(m.partition, Purpose::kSyncPush, 0, membership_.ready(m.partition)));
   }

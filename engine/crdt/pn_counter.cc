@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/crdt/digest.h"
 #include "engine/hlc/timestamp.h"
@@ -25,6 +26,7 @@ absl::Status PnCounter::Add(bool positive, uint64_t by) {
   const uint64_t total =
       it == state_.end() ? 0 : (positive ? it->second.positive : it->second.negative);
   if (by > std::numeric_limits<uint64_t>::max() - total) {
+    SG_PROBE("pn.overflow_refused");
     return absl::OutOfRangeError(fmt::format(
         "pn-counter on node '{}': {} by {} would overflow the node's {} total {}", node_id_,
         positive ? "increment" : "decrement", by, positive ? "positive" : "negative", total));
@@ -51,6 +53,10 @@ absl::Status PnCounter::Merge(const PnState& remote) {
   for (const auto& [node, totals] : remote) {
     if (totals.positive == 0 && totals.negative == 0) continue;  // Never store {0, 0} entries.
     PnTotals& mine = state_[node];
+    // A peer knew more of this node's own totals than it did (it lost them, e.g. in a crash).
+    if (node == node_id_ && (totals.positive > mine.positive || totals.negative > mine.negative)) {
+      SG_PROBE("pn.own_total_raised_by_peer");
+    }
     changed |= totals.positive > mine.positive || totals.negative > mine.negative;
     mine.positive = std::max(mine.positive, totals.positive);
     mine.negative = std::max(mine.negative, totals.negative);

@@ -4,6 +4,7 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
@@ -80,6 +81,7 @@ void Replica::Send(const NodeId& to, msg::Body body) {
   const std::string_view name = msg::BodyName(body);
   const std::string bytes = EncodeMessage(msg::Envelope{options_.node_id, std::move(body)});
   if (bytes.size() > kWireMessageBytesMax) {
+    SG_PROBE("replica.oversized_message_not_sent");
     // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
     // which the replica does not do yet; the error makes the gap visible.)
     Fail(stats_.protocol_errors,
@@ -174,8 +176,10 @@ void Replica::HandleMessage(const NodeId& from, std::string_view bytes) {
         if constexpr (std::is_same_v<T, msg::OrMapDiff>) MergeOr(m.map_name, m.entries);
         if constexpr (std::is_same_v<T, msg::PnCounterState>) OnPnState(m);
         if constexpr (std::is_same_v<T, msg::Ack>) {
-          if (!m.error.empty())
+          if (!m.error.empty()) {
+            SG_PROBE("replica.batch_nacked");  // e.g. the peer's HLC refused a drifted stamp.
             Fail(stats_.protocol_errors, "peer '" + from + "' nacked: " + m.error);
+          }
         }
       },
       envelope->body);
@@ -185,6 +189,7 @@ bool Replica::KindConflict(const std::string& map_name, msg::MapKind kind) {
   const bool conflict =
       kind == msg::MapKind::kLww ? or_.contains(map_name) : lww_.contains(map_name);
   if (conflict) {
+    SG_PROBE("replica.map_kind_conflict");
     Fail(stats_.protocol_errors, fmt::format("map '{}' is an {} map here; the peer sent {} data",
                                              map_name, kind == msg::MapKind::kLww ? "OR" : "LWW",
                                              kind == msg::MapKind::kLww ? "LWW" : "OR"));
@@ -257,6 +262,8 @@ void Replica::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
   // Buggify: skip the pull-back; the responder's own anti-entropy rounds must repair it later.
   if (m.root_hash != 0 && m.root_hash != local_root && !SG_BUGGIFY()) {
     // The initiator has something we may lack: pull it back (creating the map if it is new).
+    SG_PROBE("replica.sync_pulls_back");
+    if (tree == nullptr) SG_PROBE("replica.map_learned_by_sync");
     if (m.kind == msg::MapKind::kLww) lww(m.map_name);
     if (m.kind == msg::MapKind::kOr) orm(m.map_name);
     Send(from, msg::SyncBucketsRequest{m.map_name, {}});
@@ -273,6 +280,7 @@ void Replica::OnSyncRoot(const NodeId& from, const msg::SyncRoot& m) {
   const uint64_t local_root = tree ? tree->root() : 0;
   if (m.root_hash == 0 || m.root_hash == local_root) return;  // Nothing to pull.
   if (KindConflict(m.map_name, m.kind)) return;
+  if (tree == nullptr) SG_PROBE("replica.map_learned_by_sync");
   // Remember the kind through the map's existence: create it so replies can be routed.
   if (m.kind == msg::MapKind::kLww) lww(m.map_name);
   if (m.kind == msg::MapKind::kOr) orm(m.map_name);
@@ -316,6 +324,7 @@ void Replica::OnBuckets(const NodeId& from, const msg::SyncBuckets& m) {
   }
   for (uint8_t digit = 0; digit < MerkleTree::kFanout; ++digit) {
     if (m.hashes[digit] == 0 || m.hashes[digit] == (*local)[digit]) continue;
+    if ((*local)[digit] == 0) SG_PROBE("replica.sync_subtree_missing_here");
     std::vector<uint8_t> child = m.path;
     child.push_back(digit);
     Descend(from, m.map_name, std::move(child));
@@ -349,8 +358,11 @@ void Replica::OnLeafRequest(const NodeId& from, const msg::SyncLeafRequest& m) {
 
 void Replica::OnLeaf(const msg::SyncLeaf& m) {
   ++stats_.leaves_pulled;
+  const uint64_t merged_before = stats_.records_merged;
   MergeLww(m.map_name, m.lww);
   MergeOr(m.map_name, m.or_entries);
+  // Anti-entropy repaired something the broadcast had not delivered.
+  if (stats_.records_merged > merged_before) SG_PROBE("replica.sync_leaf_repaired");
 }
 
 void Replica::OnPnState(const msg::PnCounterState& m) {
