@@ -30,6 +30,7 @@ struct SwarmDraw {
   uint32_t storage_errors_ppm = 0;  // of writes and of syncs, on every node
   bool torn_writes = false;         // a crash tears the last unsynced write
   std::string ToString() const;
+  friend bool operator==(const SwarmDraw&, const SwarmDraw&) = default;
 };
 SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
 

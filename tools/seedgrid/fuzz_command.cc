@@ -16,7 +16,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/strings/numbers.h"
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/guided.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/probe_report.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
 #include "tools/seedgrid/worker_pool.h"
@@ -34,6 +36,8 @@ struct FuzzFlags {
   std::string out_dir = "fuzz-out";
   std::string seed_base;
   bool check_determinism = false;
+  bool guided = false;
+  ProbeFlags probes;
 };
 
 // The campaign after its flags are parsed and checked.
@@ -46,6 +50,7 @@ struct Campaign {
   uint64_t seed_base = 0;
   std::string out_dir;
   bool check_determinism = false;
+  bool guided = false;
 };
 
 uint64_t ParseDuration(const std::string& text) {
@@ -78,7 +83,8 @@ Campaign ParseCampaign(const FuzzFlags& f) {
   Campaign c{.runs = f.runs,
              .jobs = f.jobs,
              .out_dir = f.out_dir,
-             .check_determinism = f.check_determinism};
+             .check_determinism = f.check_determinism,
+             .guided = f.guided};
   c.time_s = f.time.empty() ? 0 : ParseDuration(f.time);
   const size_t slash = f.shard.find('/');
   if (slash == std::string::npos || !absl::SimpleAtoi(f.shard.substr(0, slash), &c.shard) ||
@@ -102,6 +108,8 @@ struct Tally {
   uint64_t done = 0;
   uint64_t failures = 0;
   absl::btree_map<std::string, uint64_t> distinct;  // failure key -> first seed
+  ProbeCoverage probes;
+  size_t corpus = 0;  // with --guided
 };
 
 // Saves and prints a failure the first time its key is seen.
@@ -132,13 +140,20 @@ Tally RunCampaign(const Loaded& loaded, const Campaign& c, bool tty, const char*
   // Shard i of n takes seeds base + k*n + i: shards never repeat each other's seeds.
   const auto seed_of = [&](uint64_t k) { return c.seed_base + k * c.shards + c.shard; };
   Tally tally;
+  std::optional<Guide> guide;  // --guided: swarm draws steered towards rare probes (guided.h)
+  if (c.guided) guide.emplace(loaded.scenario, GuideOptions{.seed_base = c.seed_base});
   WorkerPool<Outcome> pool(
       {.jobs = c.jobs,
        .tasks_max = c.runs > 0 ? c.runs : std::numeric_limits<uint64_t>::max(),
        .results_waiting_max = uint64_t{64} * static_cast<uint64_t>(c.jobs)},
-      [&](uint64_t k) { return Execute(loaded, seed_of(k), c.check_determinism); },
+      [&](uint64_t k) {
+        return Execute(loaded, seed_of(k), c.check_determinism, {},
+                       guide ? guide->Plan(k) : std::nullopt);
+      },
       [&](uint64_t k, Outcome& o) {
         ++tally.done;
+        tally.probes.Add(o.result.probes);
+        if (guide) guide->Learn(seed_of(k), o.result.swarm, o.result.probes);
         if (Failed(o)) RecordFailure(loaded, c, seed_of(k), o, tty, commit, tally);
         if (!tty) return;
         std::fprintf(stderr, "\r\033[Kruns=%llu failures=%llu distinct=%zu runs/s=%.1f",
@@ -148,12 +163,14 @@ Tally RunCampaign(const Loaded& loaded, const Campaign& c, bool tty, const char*
       },
       [&] { return c.runs > 0 || std::chrono::steady_clock::now() < deadline; });
   pool.Run();
+  if (guide) tally.corpus = guide->corpus().size();
   return tally;
 }
 
 int RunFuzz(const FuzzFlags& f, const char* commit) {
   const Campaign c = ParseCampaign(f);
   const Loaded loaded = LoadScenarioFile(f.scenario);
+  const std::vector<std::string> required_probes = LoadRequiredProbes(f.probes);
   std::error_code ec;
   std::filesystem::create_directories(c.out_dir, ec);
   if (ec) {
@@ -162,11 +179,12 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
   }
   std::printf(
       "seedgrid fuzz  scenario=%s (%s)  budget=%s  jobs=%d  shard=%llu/%llu  seed_base=%llu  "
-      "out=%s  commit=%s\n",
+      "out=%s%s  commit=%s\n",
       loaded.scenario.name.c_str(), loaded.path.c_str(),
       c.runs ? fmt::format("{} runs", c.runs).c_str() : fmt::format("{} s", c.time_s).c_str(),
       c.jobs, static_cast<unsigned long long>(c.shard), static_cast<unsigned long long>(c.shards),
-      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(), commit);
+      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(),
+      c.guided ? "  guided" : "", commit);
   std::fflush(stdout);
   const bool tty = isatty(fileno(stderr));
   const auto start = std::chrono::steady_clock::now();
@@ -178,7 +196,9 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
               static_cast<unsigned long long>(tally.done), wall, tally.done / std::max(wall, 1e-3),
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
-  return tally.failures == 0 ? kExitOk : kExitViolation;
+  if (c.guided) std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
+  const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
+  return tally.failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
 
 }  // namespace
@@ -202,6 +222,10 @@ CommandMain SetUpFuzzCommand(CLI::App& app, const char* commit) {
                  "first seed (default: drawn from the OS, printed at start)");
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
+  app.add_flag("--guided", f->guided,
+               "coverage-guided: most runs take the swarm draw of an earlier run that reached a "
+               "rare probe, mutated a little (reproducible with --seed-base and --jobs 1)");
+  AddProbeFlags(app, f->probes);
   return [f, commit] { return RunFuzz(*f, commit); };
 }
 

@@ -49,14 +49,15 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
 }
 
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
-                 const char* commit, const nlohmann::json* recorded) {
+                 const char* commit, const nlohmann::json* recorded,
+                 const std::optional<scenarios::SwarmDraw>& swarm) {
   std::optional<TraceFile> trace;
   if (!f.trace.empty()) trace.emplace(f.trace);
   std::FILE* const text_out = f.json ? stderr : stdout;
-  std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
+  std::fputs(RunHeader(command, loaded, seed, commit, swarm).c_str(), text_out);
   std::fflush(text_out);
-  const Outcome o =
-      Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink());
+  const Outcome o = Execute(loaded, seed, f.check_determinism,
+                            trace ? trace->Sink() : sim::Trace::Sink(), swarm);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);

@@ -11,9 +11,11 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "scenarios/swarm.h"
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
 
@@ -34,9 +36,11 @@ struct RunFlags {
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
 // Runs `seed` of `loaded` and reports it as `command` ("run" or "replay"). With `recorded` (a
-// repro file's record), the report says whether the recorded trace hash was reproduced.
+// repro file's record), the report says whether the recorded trace hash was reproduced. With
+// `swarm` (a repro file's given swarm) the run uses it instead of the seed's draw.
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
-                 const char* commit, const nlohmann::json* recorded);
+                 const char* commit, const nlohmann::json* recorded,
+                 const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
 
 CommandMain SetUpRunCommand(CLI::App& app, const char* commit);
 

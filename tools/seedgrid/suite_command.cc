@@ -13,6 +13,7 @@
 
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/probe_report.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/worker_pool.h"
 
@@ -28,6 +29,7 @@ struct SuiteFlags {
   std::string hashes;
   int jobs = 1;
   bool check_determinism = false;
+  ProbeFlags probes;
 };
 
 // Every *.json file in `dir`, parsed, in path order.
@@ -74,6 +76,7 @@ std::vector<SeedOutcome> RunAll(const std::vector<Loaded>& loaded, const SuiteFl
 int RunSuite(const SuiteFlags& f, const char* commit) {
   const uint64_t first_seed = ParseSeed(f.first_seed, "--first-seed");
   const std::vector<Loaded> loaded = LoadScenarioDir(f.dir);
+  const std::vector<std::string> required_probes = LoadRequiredProbes(f.probes);
   std::printf("seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)  jobs=%d%s  commit=%s\n",
               f.dir.c_str(), loaded.size(), static_cast<unsigned long long>(f.seeds),
               static_cast<unsigned long long>(first_seed), f.jobs,
@@ -93,7 +96,10 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
     WriteFileOrThrow(f.junit, SuiteJUnitXml(loaded, runs, wall_s));
     std::printf("JUnit XML: %s\n", f.junit.c_str());
   }
-  return failures == 0 ? kExitOk : kExitViolation;
+  ProbeCoverage probes;
+  for (const SeedOutcome& run : runs) probes.Add(run.outcome.result.probes);
+  const bool probes_ok = FinishProbes(probes, f.probes, required_probes, stdout);
+  return failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
 
 }  // namespace
@@ -117,6 +123,7 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
       ->capture_default_str();
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
+  AddProbeFlags(app, f->probes);
   return [f, commit] { return RunSuite(*f, commit); };
 }
 
