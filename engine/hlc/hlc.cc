@@ -105,6 +105,9 @@ absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
         "hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id, millis));
   }
   if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
+    // A restarted node whose clock is behind its own saved stamps (it stepped back, or the node
+    // had adopted a peer's stamps): without the saved state it would reissue timestamps.
+    if (millis > clock_.NowMs()) SG_PROBE("hlc.restored_ahead_of_clock");
     last_.millis = millis;
     last_.counter = counter;
   }
