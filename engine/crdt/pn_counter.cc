@@ -53,10 +53,6 @@ absl::Status PnCounter::Merge(const PnState& remote) {
   for (const auto& [node, totals] : remote) {
     if (totals.positive == 0 && totals.negative == 0) continue;  // Never store {0, 0} entries.
     PnTotals& mine = state_[node];
-    // A peer knew more of this node's own totals than it did (it lost them, e.g. in a crash).
-    if (node == node_id_ && (totals.positive > mine.positive || totals.negative > mine.negative)) {
-      SG_PROBE("pn.own_total_raised_by_peer");
-    }
     changed |= totals.positive > mine.positive || totals.negative > mine.negative;
     mine.positive = std::max(mine.positive, totals.positive);
     mine.negative = std::max(mine.negative, totals.negative);

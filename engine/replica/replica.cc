@@ -367,6 +367,15 @@ void Replica::OnLeaf(const msg::SyncLeaf& m) {
 
 void Replica::OnPnState(const msg::PnCounterState& m) {
   PnCounter& target = counter(m.name);
+  // A peer knows more of this node's own totals than the node itself: the node lost increments
+  // it had made (only a lost disk, or an increment whose sync failed, can do that).
+  const auto remote_own = m.entries.find(options_.node_id);
+  const auto own = target.state().find(options_.node_id);
+  if (remote_own != m.entries.end() &&
+      (own == target.state().end() || remote_own->second.positive > own->second.positive ||
+       remote_own->second.negative > own->second.negative)) {
+    SG_PROBE("pn.own_total_raised_by_peer");
+  }
   merging_counter_ = true;
   const absl::Status s = target.Merge(m.entries);
   merging_counter_ = false;
