@@ -40,8 +40,8 @@ void CheckDeterminism(const Loaded& loaded, uint64_t seed,
 
 }  // namespace
 
-Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
-                sim::Trace::Sink sink, const std::optional<scenarios::SwarmDraw>& swarm) {
+Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism, sim::Trace::Sink sink,
+                const std::optional<scenarios::SwarmDraw>& swarm) {
   const auto start = std::chrono::steady_clock::now();
   scenarios::RunOptions o{.seed = seed,
                           .trace_sink = std::move(sink),

@@ -183,8 +183,8 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
       loaded.scenario.name.c_str(), loaded.path.c_str(),
       c.runs ? fmt::format("{} runs", c.runs).c_str() : fmt::format("{} s", c.time_s).c_str(),
       c.jobs, static_cast<unsigned long long>(c.shard), static_cast<unsigned long long>(c.shards),
-      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(),
-      c.guided ? "  guided" : "", commit);
+      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(), c.guided ? "  guided" : "",
+      commit);
   std::fflush(stdout);
   const bool tty = isatty(fileno(stderr));
   const auto start = std::chrono::steady_clock::now();
@@ -196,7 +196,8 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
               static_cast<unsigned long long>(tally.done), wall, tally.done / std::max(wall, 1e-3),
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
-  if (c.guided) std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
+  if (c.guided)
+    std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
   const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
   return tally.failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }

@@ -82,8 +82,8 @@ TEST(MutateSwarm, TurnsEveryKnobTheScenarioAllowsAndNoOther) {
     storage_on |= next.storage_errors_ppm > 0;
     torn |= next.torn_writes != d.torn_writes;
     offline_moved |= next.offline_per_min != d.offline_per_min;
-    EXPECT_FALSE(next.buggify);  // The scenario disables buggify.
-    EXPECT_EQ(next.reorder_ppm, 0u);  // Not in the scenario's swarm.
+    EXPECT_FALSE(next.buggify);            // The scenario disables buggify.
+    EXPECT_EQ(next.reorder_ppm, 0u);       // Not in the scenario's swarm.
     EXPECT_GE(next.offline_per_min, 20u);  // lo > 0: never switched off.
     d = next;
   }

@@ -64,8 +64,8 @@ std::vector<std::string> NeverHit(const ProbeCoverage& c, const std::vector<std:
 std::string ProbeReport(const ProbeCoverage& c, const std::vector<std::string>& all) {
   const std::vector<std::string> never = NeverHit(c, all);
   const size_t known = c.probes.size() + never.size();
-  std::string out = fmt::format("probes: {} of {} reached in {} runs\n", c.probes.size(), known,
-                                c.runs);
+  std::string out =
+      fmt::format("probes: {} of {} reached in {} runs\n", c.probes.size(), known, c.runs);
   size_t width = 5;
   for (const auto& [name, stat] : c.probes) width = std::max(width, name.size());
   if (!c.probes.empty()) {
@@ -100,9 +100,9 @@ absl::StatusOr<std::vector<std::string>> ParseRequiredProbes(std::string_view te
     line = Trim(line.substr(0, std::min(line.find('#'), line.size())));
     if (line.empty()) continue;
     if (!IsValidProbeName(line)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "{}:{}: '{}' is not a probe name (area.what: a-z, 0-9, '_', one '.')", file,
-          line_number, line));
+      return absl::InvalidArgumentError(
+          fmt::format("{}:{}: '{}' is not a probe name (area.what: a-z, 0-9, '_', one '.')", file,
+                      line_number, line));
     }
     if (!std::binary_search(all.begin(), all.end(), line)) {
       return absl::InvalidArgumentError(fmt::format(

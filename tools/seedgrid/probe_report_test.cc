@@ -65,9 +65,8 @@ TEST(ProbeReport, WrapsALongNeverHitList) {
 
 TEST(ProbeJson, HasTheDocumentedSchema) {
   const nlohmann::json j = ProbeJson(Sample(), kAll);
-  EXPECT_EQ(j.dump(),
-            R"({"never_hit":["a.three","b.never"],"probes":{"a.one":{"hits":5,"runs":2},)"
-            R"("a.two":{"hits":1,"runs":1}},"runs":3})");
+  EXPECT_EQ(j.dump(), R"({"never_hit":["a.three","b.never"],"probes":{"a.one":{"hits":5,"runs":2},)"
+                      R"("a.two":{"hits":1,"runs":1}},"runs":3})");
   EXPECT_EQ(ProbeJson(ProbeCoverage{}, {}).dump(), R"({"never_hit":[],"probes":{},"runs":0})");
 }
 

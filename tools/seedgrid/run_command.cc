@@ -56,8 +56,8 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   std::FILE* const text_out = f.json ? stderr : stdout;
   std::fputs(RunHeader(command, loaded, seed, commit, swarm).c_str(), text_out);
   std::fflush(text_out);
-  const Outcome o = Execute(loaded, seed, f.check_determinism,
-                            trace ? trace->Sink() : sim::Trace::Sink(), swarm);
+  const Outcome o =
+      Execute(loaded, seed, f.check_determinism, trace ? trace->Sink() : sim::Trace::Sink(), swarm);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);
