@@ -6,7 +6,6 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
-#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
@@ -129,7 +128,6 @@ bool GridServer::MayAcknowledge() {
 void GridServer::Drop(uint32_t p) {
   if (!partitions_.held(p)) return;
   if (queries_.coverage()[p]) {  // Live-query rows point into the partition: take them out first.
-    SG_PROBE("query.coverage_dropped_with_partition");
     Coverage covered = queries_.coverage();
     covered.reset(p);
     queries_.SetCoverage(covered);

@@ -104,6 +104,7 @@ absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
     return absl::InvalidArgumentError(fmt::format(
         "hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id, millis));
   }
+  SG_PROBE("hlc.restored_from_storage");  // A node restarts from its saved clock.
   if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
     // A restarted node whose clock is behind its own saved stamps (it stepped back, or the node
     // had adopted a peer's stamps): without the saved state it would reissue timestamps.

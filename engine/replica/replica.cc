@@ -4,7 +4,6 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
-#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
@@ -81,7 +80,6 @@ void Replica::Send(const NodeId& to, msg::Body body) {
   const std::string_view name = msg::BodyName(body);
   const std::string bytes = EncodeMessage(msg::Envelope{options_.node_id, std::move(body)});
   if (bytes.size() > kWireMessageBytesMax) {
-    SG_PROBE("replica.oversized_message_not_sent");
     // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
     // which the replica does not do yet; the error makes the gap visible.)
     Fail(stats_.protocol_errors,
@@ -176,10 +174,8 @@ void Replica::HandleMessage(const NodeId& from, std::string_view bytes) {
         if constexpr (std::is_same_v<T, msg::OrMapDiff>) MergeOr(m.map_name, m.entries);
         if constexpr (std::is_same_v<T, msg::PnCounterState>) OnPnState(m);
         if constexpr (std::is_same_v<T, msg::Ack>) {
-          if (!m.error.empty()) {
-            SG_PROBE("replica.batch_nacked");  // e.g. the peer's HLC refused a drifted stamp.
+          if (!m.error.empty())
             Fail(stats_.protocol_errors, "peer '" + from + "' nacked: " + m.error);
-          }
         }
       },
       envelope->body);
@@ -189,7 +185,6 @@ bool Replica::KindConflict(const std::string& map_name, msg::MapKind kind) {
   const bool conflict =
       kind == msg::MapKind::kLww ? or_.contains(map_name) : lww_.contains(map_name);
   if (conflict) {
-    SG_PROBE("replica.map_kind_conflict");
     Fail(stats_.protocol_errors, fmt::format("map '{}' is an {} map here; the peer sent {} data",
                                              map_name, kind == msg::MapKind::kLww ? "OR" : "LWW",
                                              kind == msg::MapKind::kLww ? "LWW" : "OR"));

@@ -7,7 +7,6 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
-#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/codec.h"
 
@@ -152,7 +151,6 @@ absl::Status ReplicaNode::SyncStorage() {
   if (!options_.persist) return absl::OkStatus();
   pages_.Put(kHlcPage, SaveHlcState(replica_->hlc()));
   absl::Status s = pages_.Sync();
-  if (!s.ok()) SG_PROBE("replica.storage_sync_failed");
   if (!s.ok())
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
   return s;
@@ -175,7 +173,6 @@ absl::Status ReplicaNode::Restore() {
       if (!envelope.ok()) {
         return absl::DataLossError(fmt::format("page '{}': {}", page, envelope.status().message()));
       }
-      SG_PROBE("replica.restart_replayed_pages");  // A restart merges its pages back.
       absl::Status merged = absl::OkStatus();
       if (const auto* batch = std::get_if<msg::OpBatch>(&envelope->body)) {
         const bool is_lww = replica_->lww_maps().contains(batch->map_name);
