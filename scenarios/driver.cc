@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/assert.h"
 #include "engine/base/buggify.h"
+#include "engine/base/probe.h"
 #include "scenarios/faults.h"
 
 namespace seedgrid::scenarios {
@@ -16,12 +18,23 @@ void RunContext::Violate(Invariant invariant, std::string detail) {
   violation_event_ = sim.trace().events();
 }
 
+namespace {
+
+// The swarm the run uses: the one given (which must be one the scenario allows), else the seed's.
+SwarmDraw SwarmFor(const Scenario& s, const RunOptions& o) {
+  if (!o.swarm) return DrawSwarm(s, o.seed);
+  SG_ASSERT(ValidateSwarm(s, *o.swarm).ok());
+  return *o.swarm;
+}
+
+}  // namespace
+
 class Driver {
  public:
   Driver(const Scenario& s, const RunOptions& o, const ClusterFactory& make)
       : s_(s),
         o_(o),
-        swarm_(DrawSwarm(s, o.seed)),
+        swarm_(SwarmFor(s, o)),
         sim_(SimOptionsFor(s, o.seed, swarm_)),
         run_(s, o.seed, swarm_, sim_) {
     if (o.trace_sink) sim_.trace().set_sink(o.trace_sink);
@@ -188,8 +201,12 @@ class Driver {
 
 RunResult DriveRun(const Scenario& scenario, const RunOptions& options,
                    const ClusterFactory& make_cluster) {
-  Driver driver(scenario, options, make_cluster);
-  return driver.Go();
+  // Probes count from the cluster's construction to the end of the run, on this thread only.
+  ProbeContext probes;
+  ScopedProbes probe_scope(&probes);
+  RunResult result = Driver(scenario, options, make_cluster).Go();
+  result.probes = probes.Hits();
+  return result;
 }
 
 }  // namespace seedgrid::scenarios

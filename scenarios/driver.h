@@ -1,7 +1,8 @@
 // Driver: the one run loop both clusters share (see cluster.h for the split of duties).
 //
-//   1. The seed draws the swarm (swarm.h); the simulator, the fault injector and the cluster are
-//      built; SG_BUGGIFY sites are active when the swarm says so.
+//   1. The seed draws the swarm (swarm.h), unless RunOptions gives one; the simulator, the fault
+//      injector and the cluster are built; SG_BUGGIFY sites are active when the swarm says so, and
+//      SG_PROBE hits are counted for the RunResult from here to the end of the run.
 //   2. Safety phase (duration_ms): the cluster's workload, swarm and fixed faults, and the
 //      cluster's periodic checks every check_interval_ms.
 //   3. Liveness phase: every partition and clog healed, pauses ended, network faults and storage

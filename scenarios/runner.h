@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/replica/replica_node.h"
@@ -29,6 +30,9 @@ struct RunOptions {
   uint64_t seed = 1;
   sim::Trace::Sink trace_sink;  // every trace event (e.g. written as JSON lines)
   bool keep_trace_log = false;  // keep every event in memory (for the determinism check)
+  // The swarm to run with instead of the one the seed draws (guided fuzzing, repro files).
+  // REQUIRES: ValidateSwarm(scenario, *swarm).ok().
+  std::optional<SwarmDraw> swarm;
   // Test hook: runs each time a node (re)starts, to plant a fault the checkers must catch.
   std::function<void(int node, ReplicaNode& replica_node)> on_node_start;
 };
@@ -52,6 +56,9 @@ struct RunResult {
   uint64_t converged_after_ms = 0;  // into the liveness phase
   uint64_t buggify_fired = 0;
   std::vector<std::string> buggify_sites;  // enabled sites
+  // SG_PROBE hit counts of this run (engine/base/probe.h): (name, hits), only probes hit, sorted
+  // by name.
+  std::vector<std::pair<std::string, uint64_t>> probes;
   sim::SimStats stats;
   std::vector<sim::Trace::LoggedEvent> trace_log;  // with keep_trace_log
 };

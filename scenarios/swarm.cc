@@ -67,6 +67,53 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
   return d;
 }
 
+std::vector<SwarmRate> SwarmRates(const Scenario& s) {
+  std::vector<SwarmRate> rates = {
+      {"loss_ppm", &SwarmDraw::loss_ppm, s.swarm.loss_ppm},
+      {"duplicate_ppm", &SwarmDraw::duplicate_ppm, s.swarm.duplicate_ppm},
+      {"reorder_ppm", &SwarmDraw::reorder_ppm, s.swarm.reorder_ppm},
+      {"partitions_per_min", &SwarmDraw::partitions_per_min, s.swarm.partitions_per_min},
+      {"crashes_per_min", &SwarmDraw::crashes_per_min, s.swarm.crashes_per_min},
+      {"pauses_per_min", &SwarmDraw::pauses_per_min, s.swarm.pauses_per_min},
+      {"clock_steps_per_min", &SwarmDraw::clock_steps_per_min, s.swarm.clock_steps_per_min},
+      {"clogs_per_min", &SwarmDraw::clogs_per_min, s.swarm.clogs_per_min}};
+  if (s.grid) {
+    rates.push_back({"offline_per_min", &SwarmDraw::offline_per_min, s.grid->offline_per_min});
+    rates.push_back(
+        {"storage_errors_ppm", &SwarmDraw::storage_errors_ppm, s.grid->storage_errors_ppm});
+  }
+  return rates;
+}
+
+bool RateInRange(uint32_t value, const Range& range) {
+  if (range.hi <= 0) return value == 0;
+  if (value == 0) return range.lo <= 0;
+  return static_cast<int64_t>(value) >= std::max<int64_t>(range.lo, 1) &&
+         static_cast<int64_t>(value) <= range.hi;
+}
+
+absl::Status ValidateSwarm(const Scenario& s, const SwarmDraw& swarm) {
+  for (const SwarmRate& rate : SwarmRates(s)) {
+    const uint32_t value = swarm.*rate.field;
+    if (!RateInRange(value, rate.range)) {
+      return absl::InvalidArgumentError(
+          fmt::format("swarm {}={} is outside the scenario's range [{}, {}]", rate.name, value,
+                      rate.range.lo, rate.range.hi));
+    }
+  }
+  if (swarm.buggify && !s.swarm.buggify) {
+    return absl::InvalidArgumentError("swarm buggify=on but the scenario disables buggify");
+  }
+  if (!s.grid && (swarm.offline_per_min != 0 || swarm.storage_errors_ppm != 0)) {
+    return absl::InvalidArgumentError(
+        "swarm offline_per_min and storage_errors_ppm must be 0 in a scenario without a grid");
+  }
+  if (swarm.torn_writes && !(s.grid && s.grid->torn_writes)) {
+    return absl::InvalidArgumentError("swarm torn_writes=on but the scenario does not allow them");
+  }
+  return absl::OkStatus();
+}
+
 sim::SimulatorOptions SimOptionsFor(const Scenario& s, uint64_t seed, const SwarmDraw& swarm) {
   sim::SimulatorOptions o{.seed = seed, .nodes = s.nodes, .clocks = DrawClocks(s, seed)};
   o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;

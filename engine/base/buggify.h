@@ -10,6 +10,11 @@
 // context's own PRNG stream. Both are pure functions of the seed and the order of evaluations, so
 // runs stay deterministic. Contexts are per thread (thread_local), so parallel simulations (one per
 // thread) never share one.
+//
+// A site's name is its line: an edit above a site renames it, and so changes the trace of every
+// seed that runs with buggify. This header therefore also provides SG_PROBE (probe.h), so a file
+// with buggify sites needs no extra include line to hold probes; put its probes below its last
+// site, or keep the lines above every site where they are.
 #ifndef SEEDGRID_ENGINE_BASE_BUGGIFY_H_
 #define SEEDGRID_ENGINE_BASE_BUGGIFY_H_
 
@@ -17,6 +22,7 @@
 #include <string_view>
 
 #include "absl/container/btree_map.h"
+#include "engine/base/probe.h"  // IWYU pragma: export (see below)
 #include "engine/env/xoshiro.h"
 
 namespace seedgrid {

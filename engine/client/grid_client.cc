@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/cluster/partition.h"
 #include "engine/wire/codec.h"
@@ -90,6 +91,7 @@ absl::Status GridClient::Restore() {
         auto& ops = std::get<msg::GridOps>(e->body).ops;
         ok = ops.size() == 1 && OpPage(ops[0].seq) == page;
         if (ok) {
+          SG_PROBE("client.oplog_replayed_after_restart");  // An unacknowledged write survived.
           next_seq_ = std::max(next_seq_, ops[0].seq + 1);
           op_log_[ops[0].seq] = std::move(ops[0]);
         }
@@ -105,6 +107,7 @@ absl::Status GridClient::Restore() {
     if (!ok) {
       // A torn page: only an unsynced write tears. Op-log pages are synced before Set returns,
       // so this is a merged record, which the next sync pulls again.
+      SG_PROBE("client.torn_page_discarded");
       ++stats_.torn_pages_discarded;
       pages_.Erase(page);
     }
@@ -112,6 +115,7 @@ absl::Status GridClient::Restore() {
   restoring_ = false;
   (void)SyncStorage();
   sendable_below_seq_ = next_seq_;  // Restored entries were read from storage: durable.
+  restored_below_seq_ = next_seq_;
   return absl::OkStatus();
 }
 
@@ -125,6 +129,7 @@ absl::Status GridClient::SyncStorage() {
   const uint64_t logged_below = next_seq_;
   absl::Status s = pages_.Sync();
   if (!s.ok()) {
+    SG_PROBE("client.storage_sync_failed");  // Entries logged since stay unsent until a sync.
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
     return s;
   }
@@ -222,7 +227,10 @@ void GridClient::Push() {
     if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
     batch.ops.push_back(op);
   }
-  if (batch.ops.empty()) return;  // Nothing durable to send yet.
+  if (batch.ops.empty()) {
+    SG_PROBE("client.push_waits_for_durable_log");
+    return;  // Nothing durable to send yet.
+  }
   ++stats_.batches_sent;
   Send(std::move(batch));
 }
@@ -246,6 +254,7 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
     state.maps[0].lww.push_back({key, record});
   }
   if (state.maps[0].lww.empty()) return;
+  SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
   ++stats_.repairs_sent;
   Send(std::move(state));
 }
@@ -268,8 +277,13 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
   for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
     const LwwRecord* record = map.GetRecord(key);
     if (record == nullptr || record->ts.millis >= watermark || in_leaf.contains(key)) continue;
-    if (!pending.contains(key)) dead.push_back(key);
+    if (pending.contains(key)) {
+      SG_PROBE("client.gc_sweep_kept_pending_write");
+    } else {
+      dead.push_back(key);
+    }
   }
+  if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_records");
   for (const std::string& key : dead) {
     (void)map.Forget(key);
     ++stats_.records_forgotten;
@@ -317,6 +331,7 @@ void GridClient::RefreshSubscriptions() {
 
 void GridClient::GoOnline() {
   if (online_) return;
+  if (!op_log_.empty()) SG_PROBE("client.online_with_offline_writes");
   online_ = true;
   Reconnect();
 }
@@ -328,6 +343,8 @@ void GridClient::PushTick() {
     const uint64_t now = env_.clock.NowMs();
     if (waiting_since_ms_ && now - std::min(now, *waiting_since_ms_) > options_.server_timeout_ms) {
       server_index_ = (server_index_ + 1) % options_.servers.size();
+      if (!op_log_.empty()) SG_PROBE("client.server_switch_with_pending_writes");
+      switched_below_seq_ = next_seq_;
       ++stats_.server_switches;
       Reconnect();
     } else {
@@ -384,11 +401,19 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     ++stats_.acks;
     events::EmitEvent(options_.events, events::AckReceived{it->second.map_name, it->second.key,
                                                            a.seq, a.ts, a.level});
+    if (a.seq < restored_below_seq_) SG_PROBE("client.restored_write_acked");
+    if (a.level == msg::WriteConcern::kReplicated && a.seq < switched_below_seq_) {
+      SG_PROBE("client.replicated_ack_after_failover");  // Sent to one server, acked via another.
+    }
+    if (a.duplicate) SG_PROBE("client.duplicate_ack");  // Applied before; its first ack was lost.
     if (!a.duplicate) {
       // Adopt the server's stamp of this write at once (unless a newer local write replaced
       // it): the local copy is then the server's record, which a repair may restore.
       const msg::GridOp& op = it->second;
-      (void)MapOf(op.map_name).Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
+      LwwMap& map = MapOf(op.map_name);
+      const LwwRecord* current = map.GetRecord(op.key);
+      if (current != nullptr && a.ts < current->ts) SG_PROBE("client.ack_stamp_superseded");
+      (void)map.Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
     }
     if (options_.persist) pages_.Erase(OpPage(a.seq));
     op_log_.erase(it);

@@ -191,6 +191,10 @@ class GridClient {
   size_t server_index_ = 0;
   bool online_ = true;
   std::optional<uint64_t> waiting_since_ms_;  // oldest unanswered request to the server
+  // For SG_PROBE only: entries below these seqs were logged before the last server switch, and
+  // were replayed from storage at the last restart.
+  uint64_t switched_below_seq_ = 0;
+  uint64_t restored_below_seq_ = 0;
   bool restoring_ = false;
   std::optional<Timers::TimerId> push_timer_;
   std::optional<Timers::TimerId> sync_timer_;

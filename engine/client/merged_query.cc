@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/cluster/partition.h"
 
 namespace seedgrid {
@@ -28,6 +29,10 @@ void MergedQuery::Choose() {
     for (const auto& [server, source] : sources_) {  // Server id order: the first wins ties.
       if (!source.covered[p]) continue;
       if (best == nullptr || source.table_version > best->table_version) best = &source;
+    }
+    // The partition's rows now come from another server (its owner changed).
+    if (chosen_[p] != nullptr && best != nullptr && best != chosen_[p]) {
+      SG_PROBE("query.partition_moved_between_servers");
     }
     chosen_[p] = best;
   }
@@ -60,7 +65,10 @@ void MergedQuery::Show(const std::string& key) {
 bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
   Source& source = sources_[server];
   if (u.seq == 0) {
-    if (source.epoch != 0 && u.epoch <= source.epoch) return false;  // Old or duplicate.
+    if (source.epoch != 0 && u.epoch <= source.epoch) {
+      SG_PROBE("query.stale_snapshot_ignored");
+      return false;  // Old or duplicate.
+    }
     source = Source{u.epoch, 0, u.table_version, {}, {}};
     for (uint32_t p : u.partitions) source.covered.set(p);
     for (const msg::LwwEntry& e : u.rows.lww) {
@@ -78,7 +86,10 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
     for (const std::string& key : keys) Show(key);
     return true;
   }
-  if (u.epoch != source.epoch || u.seq != source.seq + 1) return false;
+  if (u.epoch != source.epoch || u.seq != source.seq + 1) {
+    SG_PROBE("query.delta_out_of_order_ignored");  // The next refresh resyncs.
+    return false;
+  }
   source.seq = u.seq;
   for (const msg::LwwEntry& e : u.rows.lww) {
     if (!source.covered[PartitionOf(e.key)]) continue;

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "engine/base/probe.h"
+
 namespace seedgrid {
 
 msg::PartitionState DigestSync::StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
@@ -50,6 +52,7 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
       const GridPartition* part = partitions_.get(p);
       const uint64_t ours = part ? part->Digest(p) : 0;
       if (ours != m.hashes[i]) {
+        SG_PROBE("cluster.backup_digest_differs");
         out.Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
       }
     }
@@ -88,6 +91,7 @@ Effects DigestSync::FanOutPull(const NodeId& from, const msg::PartitionDigest& m
       out.Send(from, StateOf(p, msg::StatePurpose::kClientLeaf, m.id, membership, m.map_name));
       continue;
     }
+    SG_PROBE("cluster.client_pull_fanned_out");
     msg::PartitionDigest& f = forward[owner];
     f.id = m.id;
     f.map_name = m.map_name;

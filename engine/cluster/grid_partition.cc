@@ -7,6 +7,7 @@
 
 #include "absl/container/btree_set.h"
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/cluster/partition_store.h"
 
@@ -125,6 +126,7 @@ size_t PartitionSet::MergeState(const msg::PartitionState& state) {
       if (r == nullptr && e.record.ts.millis < watermark) {
         // GC invariant: this server holds every live record older than its watermark, so this
         // is a value whose tombstone was pruned; merging it would resurrect it.
+        SG_PROBE("gc.resurrection_refused");
         ++stats_.records_refused;
         continue;
       }
@@ -150,7 +152,10 @@ void PartitionSet::MergeMarks(const msg::PartitionState& state) {
     // A replicated batch carries only its own records: advancing past a missed batch would mark
     // ops applied whose records this replica lacks. Anti-entropy and handoffs carry whole states,
     // so their marks always apply.
-    if (state.purpose == msg::StatePurpose::kReplicate && seq < mark.prev) continue;
+    if (state.purpose == msg::StatePurpose::kReplicate && seq < mark.prev) {
+      SG_PROBE("cluster.replicate_after_missed_batch");  // The mark waits for a full state.
+      continue;
+    }
     (void)RaiseMark(state.partition, mark.client, mark.seq);
   }
 }
@@ -223,6 +228,7 @@ void PartitionSet::AdoptWatermark(const msg::PartitionState& full) {
       if (record.ts.millis >= w) continue;
       if (their_keys == theirs.end() || !their_keys->second.contains(key)) dead.push_back(key);
     }
+    if (!dead.empty()) SG_PROBE("gc.watermark_adoption_forgot_records");
     for (const std::string& key : dead) {
       (void)map->Forget(key);
       ++stats_.records_forgotten;
@@ -238,6 +244,7 @@ size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
   size_t pruned = 0;
   for (const auto& [name, map] : part->maps) pruned += map->Prune(older_than);
   if (pruned == 0) return 0;  // The watermark moves only with a prune (it costs a state sync).
+  SG_PROBE("gc.watermark_raised");
   stats_.tombstones_pruned += pruned;
   SetWatermark(p, horizon_ms);
   return pruned;

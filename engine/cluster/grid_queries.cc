@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
@@ -78,6 +79,7 @@ void GridQueryHost::OnChange(uint32_t p, const std::string& map, const LwwChange
 
 void GridQueryHost::SetCoverage(const Coverage& covered) {
   if (covered == covered_) return;
+  if (!subs_.empty()) SG_PROBE("query.coverage_moved_under_subscriptions");
   for (auto& [name, view] : views_) {
     // Rows of partitions leaving coverage go first (their documents are still alive).
     for (auto it = view->handles.begin(); it != view->handles.end();) {
@@ -137,11 +139,13 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
     return;
   }
   if (it != subs_.end() && (it->second.map != m.map_name || !(it->second.query == m.query))) {
+    SG_PROBE("query.subscription_id_reused");
     Unsubscribe(key);  // The client reused the id for another query (a restarted client).
     it = subs_.end();
   }
   if (it == subs_.end()) {
     if (subs_.size() >= kSubscriptionsMax) {
+      SG_PROBE("query.subscription_refused");
       ++stats_.subscriptions_refused;
       return;
     }
@@ -156,6 +160,7 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
                                    [&](const msg::QueryMark& k) { return k.server == self; });
     if (mark == m.known.end() || mark->epoch != sub.epoch || mark->seq > sub.seq ||
         mark->seq < sub.seq_at_refresh) {
+      SG_PROBE("query.live_resync");  // The client missed an update or has another epoch.
       sub.needs_snapshot = true;
       due_.insert(key);
     }
@@ -170,6 +175,7 @@ void GridQueryHost::Expire(uint64_t now_ms, uint64_t lease_ms) {
     if (now_ms - std::min(now_ms, sub.refreshed_ms) > lease_ms) expired.push_back(key);
   }
   for (const SubKey& key : expired) {
+    SG_PROBE("query.subscription_lease_expired");
     Unsubscribe(key);
     ++stats_.expired;
   }

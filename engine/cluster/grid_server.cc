@@ -234,6 +234,7 @@ void GridServer::OnOps(msg::GridOps m) {
     Dispatch(std::move(r.after_sync));
     for (PendingReplication& p : r.pending) (void)replication_.Track(std::move(p));
   } else if (!r.after_sync.empty()) {
+    SG_PROBE("cluster.ack_withheld_on_failed_sync");
     ++stats_.acks_withheld;
   }
   for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
@@ -257,7 +258,8 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
       Send(table.owner(m.partition), m);
       return;
     }
-    (void)partitions_.MergeState(m);
+    // A client gives back server-stamped records the owner lost (e.g. with its disk).
+    if (partitions_.MergeState(m) > 0) SG_PROBE("cluster.client_repair_restored_records");
     return;
   }
   (void)partitions_.MergeState(m);
@@ -278,6 +280,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
   const GridPartition* part = partitions_.get(m.partition);
   const uint64_t ours = part ? part->Digest(m.partition) : 0;
   if (ours != StateDigest(m)) {
+    SG_PROBE("cluster.sync_pushed_back");  // The owner lacked something the backup had too.
     Send(from,
          partitions_.StateOf(m.partition, Purpose::kSyncPush, 0, membership_.ready(m.partition)));
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
@@ -51,7 +52,9 @@ void Membership::Install(PartitionTable table) {
     for (const NodeId& b : before.backups) {
       if (b != self) awaiting.insert(b);
     }
-    if (!awaiting.empty()) not_ready_[p] = std::move(awaiting);
+    if (awaiting.empty()) continue;
+    SG_PROBE("membership.new_owner_pulls_first");
+    not_ready_[p] = std::move(awaiting);
   }
 }
 
@@ -60,6 +63,7 @@ void Membership::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m, uint64
   uint64_t& peer_hlc = peer_hlc_ms_[from];
   peer_hlc = std::max(peer_hlc, m.hlc_ms);
   if (m.leaving) {
+    SG_PROBE("membership.peer_leaving");
     leaving_peers_.insert(from);
   } else {
     leaving_peers_.erase(from);
@@ -71,6 +75,10 @@ void Membership::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m, uint64
   if (!m.members.empty() && m.table_version > 0 && newer) {
     PartitionTable theirs(m.table_version, m.table_author, m.members, options_.backup_count);
     if (table_.empty() || theirs.NewerThan(table_)) {
+      // Two coordinators published the same version (a split brain): the smaller author wins.
+      if (!table_.empty() && m.table_version == table_.version()) {
+        SG_PROBE("membership.split_brain_table_replaced");
+      }
       ++stats_.tables_adopted;
       Install(std::move(theirs));
     }
@@ -79,7 +87,10 @@ void Membership::OnHeartbeat(const NodeId& from, const msg::Heartbeat& m, uint64
 }
 
 absl::btree_set<NodeId> Membership::Tick(uint64_t now) {
-  if (!joined_ && now - opened_ms_ >= options_.suspect_after_ms) joined_ = true;
+  if (!joined_ && now - opened_ms_ >= options_.suspect_after_ms) {
+    SG_PROBE("membership.joined_alone");  // Heard nobody within suspect_after_ms.
+    joined_ = true;
+  }
   absl::btree_set<NodeId> alive = Alive(now);
   if (alive != stable_alive_ || table_.version() != stable_version_) {
     stable_alive_ = alive;
@@ -90,6 +101,7 @@ absl::btree_set<NodeId> Membership::Tick(uint64_t now) {
   if (joined_ && !leaving_ && !alive.empty() && *alive.begin() == options_.self) {
     std::vector<NodeId> members(alive.begin(), alive.end());
     if (table_.empty() || table_.members() != members) {
+      SG_PROBE("membership.table_published");
       ++stats_.tables_published;
       Install(PartitionTable(version_seen_ + 1, options_.self, members, options_.backup_count));
     }
@@ -121,6 +133,7 @@ Effects Membership::ReadinessPulls(const absl::btree_set<NodeId>& alive) {
   for (auto it = not_ready_.begin(); it != not_ready_.end();) {
     absl::btree_set<NodeId>& awaiting = it->second;
     for (auto a = awaiting.begin(); a != awaiting.end();) {
+      if (!alive.contains(*a)) SG_PROBE("membership.pull_source_died");  // Ready without it.
       a = alive.contains(*a) ? std::next(a) : awaiting.erase(a);
     }
     if (awaiting.empty()) {

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "engine/base/probe.h"
 #include "engine/cluster/partition.h"
 #include "engine/wire/codec.h"
 
@@ -73,6 +74,7 @@ bool PartitionStore::RestorePage(const std::string& page, const std::string& byt
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
     const auto& state = std::get<msg::PartitionState>(e->body);
     if (state.partition >= kPartitionCount) return false;
+    SG_PROBE("cluster.restart_restored_records");
     sink.record(state);
     return true;
   }
@@ -107,6 +109,7 @@ absl::StatusOr<uint64_t> PartitionStore::Restore(const RestoreSink& sink) {
     if (RestorePage(page, *bytes, sink)) continue;
     // A torn or foreign page: only an unsynced write can tear, so what it held was never
     // acknowledged by this server; replicas and anti-entropy supply it again.
+    SG_PROBE("storage.torn_page_discarded");
     ++torn;
     pages_.Erase(page);
   }

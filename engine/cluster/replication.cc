@@ -3,11 +3,15 @@
 #include <algorithm>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
 bool Replication::Track(PendingReplication r) {
-  if (pending_.size() >= kPendingReplicationsMax) return false;
+  if (pending_.size() >= kPendingReplicationsMax) {
+    SG_PROBE("cluster.pending_replications_full");
+    return false;
+  }
   const uint64_t id = r.state.id;
   SG_ASSERT(id != 0 && id < next_id_);
   return pending_.emplace(id, std::move(r)).second;
@@ -39,13 +43,21 @@ Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
     const uint32_t p = h->second.partition;
     const bool same_table = h->second.table_version == table.version();
     handoffs_.erase(h);
-    if (same_table && !table.IsReplica(p, membership.self())) result.handed_off = p;
+    if (same_table && !table.IsReplica(p, membership.self())) {
+      SG_PROBE("cluster.handoff_completed");
+      result.handed_off = p;
+    } else {
+      SG_PROBE("cluster.handoff_outdated_by_table");  // Acked, but the table moved: keep it.
+    }
     return result;
   }
   auto it = pending_.find(m.batch_id);
   if (it == pending_.end()) return result;  // Late or duplicate.
   PendingReplication& r = it->second;
   r.acked.insert(from);
+  if (!may_acknowledge && AllBackupsAcked(r, table)) {
+    SG_PROBE("cluster.replicated_ack_held_by_storage");  // Acked by all; the disk is failing.
+  }
   if (!may_acknowledge || !AllBackupsAcked(r, table)) return result;  // Tick completes it later.
   Complete(r, result.effects);
   pending_.erase(it);
@@ -58,17 +70,22 @@ void Replication::TickPending(uint64_t now, const Membership& membership, bool m
   for (auto it = pending_.begin(); it != pending_.end();) {
     PendingReplication& r = it->second;
     if (!membership.owns(r.partition)) {
+      // Ownership moved while a REPLICATED write waited for its backups: the client resends it
+      // to the new owner, which acknowledges the duplicate.
+      SG_PROBE("cluster.handoff_with_pending_write");
       it = pending_.erase(it);
       continue;
     }
     // The backups may have changed since the acks came in (a table flapped back): complete here
     // too, not only when an ack arrives.
     if (may_acknowledge && AllBackupsAcked(r, table)) {
+      SG_PROBE("cluster.replicated_ack_completed_by_tick");
       Complete(r, out);
       it = pending_.erase(it);
       continue;
     }
     if (now - r.sent_ms >= retry_interval_ms_) {
+      SG_PROBE("cluster.replication_resent");
       r.sent_ms = now;
       for (const NodeId& b : table.replicas(r.partition).backups) {
         if (!r.acked.contains(b)) out.Send(b, r.state);
@@ -91,8 +108,10 @@ void Replication::TickHandoffs(uint64_t now, const Membership& membership,
                                   [p](const auto& h) { return h.second.partition == p; });
     if (in_flight != handoffs_.end()) {
       if (now - in_flight->second.sent_ms < retry_interval_ms_) continue;
+      SG_PROBE("cluster.handoff_resent");
       handoffs_.erase(in_flight);
     }
+    SG_PROBE("cluster.handoff_sent");
     const uint64_t id = NextId();
     const PartitionReplicas& r = table.replicas(p);
     Handoff& h = handoffs_[id];

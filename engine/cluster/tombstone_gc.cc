@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
@@ -44,7 +45,10 @@ std::optional<std::vector<uint32_t>> TombstoneGc::Run(uint64_t now_ms, uint64_t 
   }
   last_gc_ms_ = now_ms;
   const std::optional<uint64_t> horizon = GcHorizon(in);
-  if (!horizon) return std::vector<uint32_t>{};
+  if (!horizon) {
+    SG_PROBE("gc.round_without_horizon");  // A member's clock is unknown or it is not stable.
+    return std::vector<uint32_t>{};
+  }
   std::vector<uint32_t> raised;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     if (!partitions.held(p) || !membership.owns(p) || !membership.ready(p)) continue;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
@@ -19,6 +20,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
     const NodeId& owner = table.owner(p);
     if (owner == membership.self()) {
       if (!membership.ready(p)) {
+        SG_PROBE("cluster.write_before_owner_ready");  // A new owner still pulling: dropped.
         stats_.ops_dropped_not_ready += ops.size();
         continue;
       }
@@ -31,8 +33,14 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
       continue;
     }
     if (m.hops >= kForwardHopsMax) {
+      SG_PROBE("cluster.write_dropped_after_max_hops");
       stats_.ops_dropped_hops += ops.size();
       continue;
+    }
+    if (m.hops > 0) SG_PROBE("cluster.write_forwarded_twice");  // Tables disagreed in flight.
+    // This server still holds the partition but no longer replicates it: a handoff is under way.
+    if (partitions_.held(p) && !table.IsReplica(p, membership.self())) {
+      SG_PROBE("cluster.write_during_handoff");
     }
     msg::GridOps& f = forward[owner];
     f.client = m.client;
@@ -78,8 +86,13 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
       ++stats_.ops_applied;
       out.now.Emit(events::OpApplied{p, client, op->seq, ts});
     } else {
+      SG_PROBE("cluster.duplicate_write_reacked");
+      if (op->concern == msg::WriteConcern::kReplicated && has_backups) {
+        SG_PROBE("cluster.duplicate_write_rereplicated");  // Typically resent after a failover.
+      }
       ++stats_.ops_duplicate;
       const LwwRecord* current = map->GetRecord(op->key);
+      if (current == nullptr) SG_PROBE("cluster.duplicate_write_after_gc");
       // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older
       // than anything), never a made-up current one.
       ts = current ? current->ts : Timestamp{0, 0, hlc_.node_id()};

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/crdt/digest.h"
 
@@ -106,10 +107,20 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
     ++tie_conflicts_;
     const uint64_t remote_hash = RecordHash(key, remote);
     const uint64_t local_hash = RecordHash(key, it->second);
-    if (remote_hash < local_hash) return false;
+    if (remote_hash < local_hash) {
+      SG_PROBE("lww.tie_kept_local");
+      return false;
+    }
     // Equal 64-bit hashes of different records: fall back to the printed form (still a total,
     // replica-independent order).
     if (remote_hash == local_hash && remote.ToString() <= it->second.ToString()) return false;
+    SG_PROBE("lww.tie_broken_by_hash");
+  }
+  if (slot.found && remote.tombstone() && !it->second.tombstone()) {
+    SG_PROBE("lww.merge_tombstone_over_value");  // A concurrent or later delete wins here.
+  }
+  if (slot.found && !remote.tombstone() && it->second.tombstone()) {
+    SG_PROBE("lww.merge_value_over_tombstone");  // A write newer than the delete revives the key.
   }
   Apply(slot, std::move(key), std::move(remote), ChangeCause::kMerge);
   return true;
@@ -119,7 +130,11 @@ const Document* LwwMap::Get(std::string_view key) { return GetAt(key, hlc_.clock
 
 const Document* LwwMap::GetAt(std::string_view key, uint64_t now_ms) const {
   const LwwRecord* record = GetRecord(key);
-  if (record == nullptr || record->tombstone() || record->ExpiredAt(now_ms)) return nullptr;
+  if (record == nullptr || record->tombstone()) return nullptr;
+  if (record->ExpiredAt(now_ms)) {
+    SG_PROBE("lww.read_hid_expired");
+    return nullptr;
+  }
   return &*record->value;
 }
 
@@ -143,6 +158,7 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
     ++pruned;
     if (!listeners_.empty()) listeners_.Notify({key, &old, nullptr, ChangeCause::kPrune});
   }
+  if (pruned > 0) SG_PROBE("lww.tombstones_pruned");
   return pruned;
 }
 
@@ -150,6 +166,7 @@ bool LwwMap::Forget(std::string_view key) {
   SG_ASSERT(!listeners_.notifying());
   auto it = records_.find(key);
   if (it == records_.end()) return false;
+  SG_PROBE("lww.record_forgotten");
   if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
   LwwRecord old = std::move(it->second);
   const std::string owned_key = it->first;

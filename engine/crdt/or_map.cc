@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/crdt/digest.h"
 
@@ -122,13 +123,18 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
     bool changed = false;
     for (const Timestamp& tag : tombstones) {
       if (entry.tombstones.insert(tag).second) changed = true;
-      if (entry.items.erase(tag) > 0) changed = true;
+      if (entry.items.erase(tag) > 0) {
+        SG_PROBE("or.remote_remove_took_local_item");
+        changed = true;
+      }
     }
     for (const OrRecord& record : items) {
       if (entry.tombstones.contains(record.tag)) continue;
       auto [it, inserted] =
           entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms});
       if (inserted) {
+        // An add this replica had not seen, on a key with removes: add-wins keeps it.
+        if (!entry.tombstones.empty()) SG_PROBE("or.add_survived_removes");
         changed = true;
         continue;
       }
@@ -136,6 +142,7 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
       // keep the item with the larger hash so that merge stays commutative even for bad input.
       const OrItem incoming{record.value, record.ttl_ms};
       if (it->second == incoming) continue;
+      SG_PROBE("or.tag_conflict");
       OrEntry probe_mine, probe_theirs;
       probe_mine.items.emplace(record.tag, it->second);
       probe_theirs.items.emplace(record.tag, incoming);
@@ -184,6 +191,7 @@ size_t OrMap::PruneTombstones(const Timestamp& older_than) {
       touched.push_back(key);
     }
   }
+  if (!touched.empty()) SG_PROBE("or.tombstones_pruned");
   for (const std::string& key : touched) {
     Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
       for (auto it = entry.tombstones.begin(); it != entry.tombstones.end() && *it < older_than;) {

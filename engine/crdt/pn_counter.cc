@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/crdt/digest.h"
 #include "engine/hlc/timestamp.h"
@@ -25,6 +26,7 @@ absl::Status PnCounter::Add(bool positive, uint64_t by) {
   const uint64_t total =
       it == state_.end() ? 0 : (positive ? it->second.positive : it->second.negative);
   if (by > std::numeric_limits<uint64_t>::max() - total) {
+    SG_PROBE("pn.overflow_refused");
     return absl::OutOfRangeError(fmt::format(
         "pn-counter on node '{}': {} by {} would overflow the node's {} total {}", node_id_,
         positive ? "increment" : "decrement", by, positive ? "positive" : "negative", total));

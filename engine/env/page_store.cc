@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/probe.h"
+
 namespace seedgrid {
 
 void PageStore::Failed(uint64_t& counter, const absl::Status& s, std::string_view what,
@@ -17,8 +19,10 @@ void PageStore::Failed(uint64_t& counter, const absl::Status& s, std::string_vie
 void PageStore::Put(std::string_view page, std::string_view bytes) {
   auto [it, inserted] = pending_.try_emplace(page);
   it->second.emplace(bytes);
-  if (absl::Status s = storage_.Write(page, bytes); !s.ok())
+  if (absl::Status s = storage_.Write(page, bytes); !s.ok()) {
+    SG_PROBE("storage.write_failed");
     Failed(stats_.write_errors, s, "write", page);
+  }
 }
 
 void PageStore::Erase(std::string_view page) {
@@ -43,9 +47,12 @@ absl::Status PageStore::Sync() {
     }
   }
   if (absl::Status s = storage_.Sync(); !s.ok()) {
+    SG_PROBE("storage.sync_failed");
     Failed(stats_.sync_errors, s, "sync", "");
     return absl::UnavailableError(stats_.last_error);
   }
+  // After a failure: everything it may have dropped was written again and is durable now.
+  if (failed_) SG_PROBE("storage.recovered_after_failure");
   ++stats_.syncs;
   pending_.clear();
   failed_ = false;

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 
 namespace seedgrid {
 
@@ -24,6 +25,7 @@ Hlc::Hlc(Clock& clock, HlcOptions options) : clock_(clock), options_(std::move(o
 
 void Hlc::Set(uint64_t millis, uint64_t counter) {
   if (counter > kCounterMax) {  // Overflow rolls into the next millisecond.
+    SG_PROBE("hlc.counter_rollover");
     SG_ASSERT(millis < std::numeric_limits<uint64_t>::max());
     millis += 1;
     counter = 0;
@@ -39,6 +41,8 @@ Timestamp Hlc::Now() {
   if (physical > last_.millis) {
     Set(physical, 0);
   } else {
+    // The physical clock has not passed the last stamp (stepped back, or behind a remote one).
+    if (physical < last_.millis) SG_PROBE("hlc.now_behind_last_stamp");
     Set(last_.millis, uint64_t{last_.counter} + 1);
   }
   SG_ASSERT(last_.millis > before_millis ||
@@ -69,16 +73,23 @@ absl::Status Hlc::CheckAt(const Timestamp& remote, uint64_t physical) const {
 
 absl::Status Hlc::Update(const Timestamp& remote) {
   const uint64_t physical = clock_.NowMs();
-  if (remote.millis < kRemoteMillisLimit && BeyondDrift(remote, physical)) ++drift_violations_;
-  if (absl::Status s = CheckAt(remote, physical); !s.ok()) return s;
+  const bool beyond_drift = remote.millis < kRemoteMillisLimit && BeyondDrift(remote, physical);
+  if (beyond_drift) ++drift_violations_;
+  if (absl::Status s = CheckAt(remote, physical); !s.ok()) {
+    if (beyond_drift) SG_PROBE("hlc.drift_rejected");
+    return s;
+  }
+  if (beyond_drift) SG_PROBE("hlc.drift_accepted_lenient");
   const uint64_t local_millis = last_.millis;
   const uint64_t local_counter = last_.counter;
   const uint64_t m = std::max({local_millis, physical, remote.millis});
   if (m == local_millis && m == remote.millis) {
+    SG_PROBE("hlc.update_same_millis");
     Set(m, std::max<uint64_t>(local_counter, remote.counter) + 1);
   } else if (m == local_millis) {
     Set(m, local_counter + 1);
   } else if (m == remote.millis) {
+    SG_PROBE("hlc.update_jumped_to_remote");  // The remote clock is ahead of ours and physical.
     Set(m, uint64_t{remote.counter} + 1);
   } else {
     Set(m, 0);
@@ -93,7 +104,11 @@ absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
     return absl::InvalidArgumentError(fmt::format(
         "hlc on node '{}': cannot restore to millis {} (beyond 2^62)", last_.node_id, millis));
   }
+  SG_PROBE("hlc.restored_from_storage");  // A node restarts from its saved clock.
   if (millis > last_.millis || (millis == last_.millis && counter > last_.counter)) {
+    // A restarted node whose clock is behind its own saved stamps (it stepped back, or the node
+    // had adopted a peer's stamps): without the saved state it would reissue timestamps.
+    if (millis > clock_.NowMs()) SG_PROBE("hlc.restored_ahead_of_clock");
     last_.millis = millis;
     last_.counter = counter;
   }

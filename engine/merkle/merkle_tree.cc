@@ -6,6 +6,7 @@
 #include <bit>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 
 namespace seedgrid {
@@ -79,6 +80,7 @@ void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
   uint64_t sum = leaf_sums_[leaf];
   auto it = items.find(LeafKeyView{key_hash, key});
   if (it == items.end()) {
+    if (!items.empty()) SG_PROBE("merkle.leaf_shared_by_keys");  // A leaf pull carries both.
     items.emplace(LeafKey{key_hash, std::string(key)}, item_hash);
     ++size_;
   } else {
@@ -99,6 +101,7 @@ bool MerkleTree::Erase(std::string_view key) {
   items.erase(it);
   --size_;
   SG_ASSERT(!items.empty() || sum == 0);
+  if (items.empty()) SG_PROBE("merkle.leaf_emptied");
   SetLeafSum(leaf, sum);
   return true;
 }
@@ -106,12 +109,14 @@ bool MerkleTree::Erase(std::string_view key) {
 absl::Status MerkleTree::CheckPath(std::span<const uint8_t> path, size_t length_min,
                                    size_t length_max) const {
   if (path.size() < length_min || path.size() > length_max) {
+    SG_PROBE("merkle.bad_path_refused");
     return absl::InvalidArgumentError(
         fmt::format("merkle path has {} digits; expected {}..{} for a tree of depth {}",
                     path.size(), length_min, length_max, depth_));
   }
   for (size_t i = 0; i < path.size(); ++i) {
     if (path[i] >= kFanout) {
+      SG_PROBE("merkle.bad_path_refused");
       return absl::InvalidArgumentError(
           fmt::format("merkle path digit {} is {}; digits must be 0..15", i, path[i]));
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/query/planner.h"
 #include "engine/query/query_engine.h"
 
@@ -206,6 +207,7 @@ void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
       insert(h);
       emit(DeltaKind::kEnter, DeltaReason::kChanged, h);
     } else if (position_before_last(h)) {
+      SG_PROBE("query.topn_row_displaced");
       const RowHandle displaced = s.window.back().second;
       s.window.pop_back();
       s.members.erase(displaced);
@@ -235,6 +237,7 @@ void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
     if (*next == h) {
       emit(DeltaKind::kUpdate, DeltaReason::kChanged, h);
     } else {
+      SG_PROBE("query.topn_row_promoted");
       emit(DeltaKind::kLeave, DeltaReason::kChanged, h);
       emit(DeltaKind::kEnter, DeltaReason::kPromoted, *next);
     }
@@ -243,6 +246,7 @@ void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
   emit(DeltaKind::kLeave, DeltaReason::kChanged, h);
   if (!full) return;
   if (const std::optional<RowHandle> next = promote_after_last()) {
+    SG_PROBE("query.topn_row_promoted");
     insert(*next);
     emit(DeltaKind::kEnter, DeltaReason::kPromoted, *next);
   }

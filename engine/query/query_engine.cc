@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/query/planner.h"
 
@@ -172,6 +173,7 @@ void QueryEngine::ExpireDue() {
   const uint64_t now = expiry_now_ms();
   // Bounded by the number of rows with a deadline.
   while (!deadlines_.empty() && deadlines_.begin()->first < now) {
+    SG_PROBE("query.row_expired");  // A TTL ran out: the row leaves every result.
     const RowHandle h = deadlines_.begin()->second;
     if (expiry_hook_) expiry_hook_(h);
     const RowSlot& row = rows_[h];  // Still valid: expiry never erases the record.
@@ -304,8 +306,11 @@ QueryEngine::Selection QueryEngine::Select(const Query& q, const Matcher& matche
     }
   }
   if (exclude_changed_after) {
+    const size_t before = candidates.size();
     std::erase_if(candidates,
                   [&](RowHandle h) { return rows_[h].changed_seq > *exclude_changed_after; });
+    // Rows changed since paging began may have moved across the cursor: left out.
+    if (candidates.size() < before) SG_PROBE("query.cursor_page_skipped_changed_rows");
   }
   if (after != nullptr) {
     std::erase_if(candidates, [&](RowHandle h) { return CompareRowToPosition(q, h, *after) <= 0; });
@@ -344,6 +349,7 @@ absl::StatusOr<QueryPage> QueryEngine::Run(const Query& q, std::string_view curs
           "cursor was issued by another map instance; start paging again");
     }
     if (state->expires_at_ms < now) {
+      SG_PROBE("query.cursor_expired");
       return absl::FailedPreconditionError(fmt::format(
           "cursor expired at {} ms, now is {} ms; start paging again", state->expires_at_ms, now));
     }

@@ -257,6 +257,8 @@ void Replica::OnSyncInit(const NodeId& from, const msg::SyncInit& m) {
   // Buggify: skip the pull-back; the responder's own anti-entropy rounds must repair it later.
   if (m.root_hash != 0 && m.root_hash != local_root && !SG_BUGGIFY()) {
     // The initiator has something we may lack: pull it back (creating the map if it is new).
+    SG_PROBE("replica.sync_pulls_back");
+    if (tree == nullptr) SG_PROBE("replica.map_learned_by_sync");
     if (m.kind == msg::MapKind::kLww) lww(m.map_name);
     if (m.kind == msg::MapKind::kOr) orm(m.map_name);
     Send(from, msg::SyncBucketsRequest{m.map_name, {}});
@@ -273,6 +275,7 @@ void Replica::OnSyncRoot(const NodeId& from, const msg::SyncRoot& m) {
   const uint64_t local_root = tree ? tree->root() : 0;
   if (m.root_hash == 0 || m.root_hash == local_root) return;  // Nothing to pull.
   if (KindConflict(m.map_name, m.kind)) return;
+  if (tree == nullptr) SG_PROBE("replica.map_learned_by_sync");
   // Remember the kind through the map's existence: create it so replies can be routed.
   if (m.kind == msg::MapKind::kLww) lww(m.map_name);
   if (m.kind == msg::MapKind::kOr) orm(m.map_name);
@@ -316,6 +319,7 @@ void Replica::OnBuckets(const NodeId& from, const msg::SyncBuckets& m) {
   }
   for (uint8_t digit = 0; digit < MerkleTree::kFanout; ++digit) {
     if (m.hashes[digit] == 0 || m.hashes[digit] == (*local)[digit]) continue;
+    if ((*local)[digit] == 0) SG_PROBE("replica.sync_subtree_missing_here");
     std::vector<uint8_t> child = m.path;
     child.push_back(digit);
     Descend(from, m.map_name, std::move(child));
@@ -349,12 +353,24 @@ void Replica::OnLeafRequest(const NodeId& from, const msg::SyncLeafRequest& m) {
 
 void Replica::OnLeaf(const msg::SyncLeaf& m) {
   ++stats_.leaves_pulled;
+  const uint64_t merged_before = stats_.records_merged;
   MergeLww(m.map_name, m.lww);
   MergeOr(m.map_name, m.or_entries);
+  // Anti-entropy repaired something the broadcast had not delivered.
+  if (stats_.records_merged > merged_before) SG_PROBE("replica.sync_leaf_repaired");
 }
 
 void Replica::OnPnState(const msg::PnCounterState& m) {
   PnCounter& target = counter(m.name);
+  // A peer knows more of this node's own totals than the node itself: the node lost increments
+  // it had made (only a lost disk, or an increment whose sync failed, can do that).
+  const auto remote_own = m.entries.find(options_.node_id);
+  const auto own = target.state().find(options_.node_id);
+  if (remote_own != m.entries.end() &&
+      (own == target.state().end() || remote_own->second.positive > own->second.positive ||
+       remote_own->second.negative > own->second.negative)) {
+    SG_PROBE("pn.own_total_raised_by_peer");
+  }
   merging_counter_ = true;
   const absl::Status s = target.Merge(m.entries);
   merging_counter_ = false;

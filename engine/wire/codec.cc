@@ -15,6 +15,7 @@
 #include <variant>
 
 #include "engine/base/assert.h"
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/wire/body_codecs.h"
 
@@ -168,7 +169,9 @@ std::string EncodeMessage(const msg::Envelope& envelope) {
   return encoder.Finish(sender, type, body);
 }
 
-absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
+namespace {
+
+absl::StatusOr<msg::Envelope> DecodeEnvelope(std::string_view bytes) {
   std::string aligned_copy;
   absl::StatusOr<const wire::Envelope*> e = wire_codec::VerifiedEnvelope(bytes, aligned_copy);
   if (!e.ok()) return e.status();
@@ -180,6 +183,14 @@ absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
   // Strings past the budget decode as empty; never return such a message.
   if (decoder.exceeded()) return decoder.BudgetError("Envelope");
   out.body = *std::move(body);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<msg::Envelope> DecodeMessage(std::string_view bytes) {
+  absl::StatusOr<msg::Envelope> out = DecodeEnvelope(bytes);
+  if (!out.ok()) SG_PROBE("wire.message_rejected");  // Corrupt or torn bytes, never a crash.
   return out;
 }
 

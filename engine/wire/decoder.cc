@@ -1,5 +1,6 @@
 #include "engine/wire/decoder.h"
 
+#include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/merkle/merkle_tree.h"
 #include "engine/wire/codec.h"
@@ -12,6 +13,7 @@ absl::Status WireError(std::string_view where, std::string_view what) {
 
 bool Decoder::Charge(size_t bytes) {
   if (bytes > budget_left_) {
+    if (!budget_exceeded_) SG_PROBE("wire.decode_budget_exceeded");
     budget_left_ = 0;
     budget_exceeded_ = true;
     return false;

@@ -4,30 +4,35 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "engine/base/assert.h"
 #include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/outcome_codec.h"
 #include "tools/seedgrid/process_pool.h"
+#include "tools/seedgrid/repro.h"
 #include "tools/seedgrid/worker_pool.h"
 
 namespace seedgrid::tools {
 
 namespace {
 
-// A run spec as a worker's task bytes: "scenario seed".
-std::string EncodeSpec(const RunSpec& s) { return absl::StrCat(s.scenario, " ", s.seed); }
+// A run spec as a worker's task bytes (JSON).
+std::string EncodeSpec(const RunSpec& s) {
+  nlohmann::json j{{"scenario", s.scenario}, {"seed", s.seed}};
+  if (s.swarm) j["swarm"] = SwarmJson(*s.swarm);
+  return j.dump();
+}
 
 RunSpec DecodeSpec(const std::string& bytes) {
-  std::vector<std::string> parts = absl::StrSplit(bytes, ' ');
-  RunSpec s;
-  SG_ASSERT(parts.size() == 2);
-  SG_ASSERT(absl::SimpleAtoi(parts[0], &s.scenario));
-  SG_ASSERT(absl::SimpleAtoi(parts[1], &s.seed));
+  const nlohmann::json j = nlohmann::json::parse(bytes);  // Written by EncodeSpec just now.
+  RunSpec s{j.at("scenario").get<size_t>(), j.at("seed").get<uint64_t>(), std::nullopt};
+  if (j.contains("swarm")) s.swarm = SwarmFromJson(j["swarm"], "a task");
   return s;
+}
+
+scenarios::SwarmDraw SwarmOf(const std::vector<Loaded>& scenarios, const RunSpec& s) {
+  return s.swarm ? *s.swarm : scenarios::DrawSwarm(scenarios[s.scenario].scenario, s.seed);
 }
 
 CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const CampaignOptions& o,
@@ -41,13 +46,13 @@ CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const Campai
       [&](uint64_t, const std::string& task) {
         const RunSpec s = DecodeSpec(task);
         SG_ASSERT(s.scenario < scenarios.size());
-        return EncodeOutcome(Execute(scenarios[s.scenario], s.seed, o.check_determinism));
+        return EncodeOutcome(
+            Execute(scenarios[s.scenario], s.seed, o.check_determinism, {}, s.swarm));
       },
       [&](uint64_t index, TaskEnd& end) {
         const RunSpec s = specs.at(index);
         specs.erase(index);
-        const Loaded& l = scenarios[s.scenario];
-        Outcome outcome = OutcomeOf(end, scenarios::DrawSwarm(l.scenario, s.seed), o.run_timeout_s);
+        Outcome outcome = OutcomeOf(end, SwarmOf(scenarios, s), o.run_timeout_s);
         const std::string text = end.kind == TaskEnd::Kind::kDone ? end.stderr_tail : "";
         hooks.deliver(index, s, outcome, text);
       });
@@ -81,7 +86,8 @@ CampaignEnd InProcess(const std::vector<Loaded>& scenarios, const CampaignOption
           std::lock_guard<std::mutex> lock(mu);
           s = specs.at(index);
         }
-        return std::make_pair(s, Execute(scenarios[s.scenario], s.seed, o.check_determinism));
+        return std::make_pair(
+            s, Execute(scenarios[s.scenario], s.seed, o.check_determinism, {}, s.swarm));
       },
       [&](uint64_t index, std::pair<RunSpec, Outcome>& r) {
         hooks.deliver(index, r.first, r.second, "");
@@ -111,9 +117,10 @@ void AddIsolationFlags(CLI::App& app, IsolationFlags& f) {
       ->capture_default_str();
 }
 
-void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o) {
+void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o,
+                       const std::optional<scenarios::SwarmDraw>& swarm) {
   if (InvariantOf(o) != kCrashInvariant) return;
-  AddDiagnosis(o, Diagnose(loaded, seed, run_timeout_s));
+  AddDiagnosis(o, Diagnose(loaded, seed, run_timeout_s, swarm));
 }
 
 Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const IsolationFlags& f) {

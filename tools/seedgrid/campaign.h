@@ -18,10 +18,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "scenarios/swarm.h"
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
 
@@ -34,6 +36,7 @@ namespace seedgrid::tools {
 struct RunSpec {
   size_t scenario = 0;  // index into the campaign's scenarios
   uint64_t seed = 0;
+  std::optional<scenarios::SwarmDraw> swarm;  // given (fuzz --guided); else the seed's draw
 };
 
 struct CampaignOptions {
@@ -71,7 +74,8 @@ void AddIsolationFlags(CLI::App& app, IsolationFlags& f);
 
 // Diagnoses a crash outcome (isolation.h: re-runs the seed to keep its last events); any other
 // outcome is left alone.
-void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o);
+void DiagnoseIfCrashed(const Loaded& loaded, uint64_t seed, double run_timeout_s, Outcome& o,
+                       const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
 
 // One run as the flags say: in a worker process (a crash or hang becomes the outcome, a crash
 // diagnosed) or, with --in-process, in this one.

@@ -150,3 +150,31 @@ expect_run(ARGS run --scenario "${tmp}/regressions/fixed.json" --seed 5 --json C
 file(WRITE "${tmp}/regressions/bad.json" "{\"name\": \"bad\", \"schedule\": {\"keep_ops\": [1], \"drop_ops\": [2]}}\n")
 expect_run(ARGS suite "${tmp}/regressions" CODE 2
            MATCH "bad.json:1:30: schedule.keep_ops: give keep_ops or drop_ops, not both")
+
+# --- Coverage probes: the report, --probes JSON, --require-probes, fuzz --guided.
+file(WRITE "${tmp}/probes-ok.txt" "# reached by every run\nhlc.update_same_millis\n\n")
+file(WRITE "${tmp}/probes-unknown.txt" "hlc.update_same_millis\nnope.not_a_probe  # renamed?\n")
+file(WRITE "${tmp}/probes-bad.txt" "Not-A-Name\n")
+file(WRITE "${tmp}/probes-unreached.txt" "hlc.update_same_millis\nhlc.counter_rollover\n")
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --probes "${tmp}/probes.json"
+           --require-probes "${tmp}/probes-ok.txt" CODE 0
+           MATCH "probes: [0-9]+ of [0-9]+ reached in 2 runs.*hlc.update_same_millis.*never hit")
+file(READ "${tmp}/probes.json" probes_json)
+if(NOT probes_json MATCHES "\"never_hit\": \\[" OR NOT probes_json MATCHES "\"runs\": 2"
+   OR NOT probes_json MATCHES "\"hlc.update_same_millis\": {\n *\"hits\": [0-9]+,\n *\"runs\": 2")
+  message(FATAL_ERROR "unexpected probes JSON:\n${probes_json}")
+endif()
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --require-probes "${tmp}/probes-unknown.txt"
+           CODE 2 MATCH "probes-unknown.txt:2: unknown probe 'nope.not_a_probe'")
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --require-probes "${tmp}/probes-bad.txt"
+           CODE 2 MATCH "probes-bad.txt:1: 'Not-A-Name' is not a probe name")
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --require-probes "${tmp}/nope.txt"
+           CODE 2 MATCH "nope.txt: cannot read the required-probes file")
+expect_run(ARGS suite "${tmp}/suite" --seeds 1 --require-probes "${tmp}/probes-unreached.txt"
+           CODE 1 MATCH "2 runs, 0 failed.*FAIL required probes: 1 of the probes listed in .*never hit in 2 runs.*hlc.counter_rollover")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 6 --seed-base 7 --guided
+           --out "${tmp}/fuzz" --require-probes "${tmp}/probes-ok.txt" CODE 0
+           MATCH "guided.*6 runs in .*guided: corpus of [1-9][0-9]* runs.*probes: [0-9]+ of")
+expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 2 --seed-base 7
+           --out "${tmp}/fuzz" --require-probes "${tmp}/probes-unreached.txt" CODE 1
+           MATCH "FAIL required probes: 1 .*hlc.counter_rollover")

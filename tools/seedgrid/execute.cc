@@ -22,8 +22,9 @@ std::string DescribeAt(const std::vector<sim::Trace::LoggedEvent>& log, int64_t 
 }
 
 // Runs the seed a second time and marks `out` nondeterministic on any difference.
-void CheckDeterminism(const Loaded& loaded, uint64_t seed, Outcome& out) {
-  scenarios::RunOptions again{.seed = seed, .keep_trace_log = true};
+void CheckDeterminism(const Loaded& loaded, uint64_t seed,
+                      const std::optional<scenarios::SwarmDraw>& swarm, Outcome& out) {
+  scenarios::RunOptions again{.seed = seed, .keep_trace_log = true, .swarm = swarm};
   scenarios::RunResult second = scenarios::RunScenario(loaded.scenario, again);
   const int64_t at = sim::FirstDivergence(out.result.trace_log, second.trace_log);
   if (at >= 0 || second.trace_hash != out.result.trace_hash) {
@@ -39,15 +40,17 @@ void CheckDeterminism(const Loaded& loaded, uint64_t seed, Outcome& out) {
 
 }  // namespace
 
-Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
-                sim::Trace::Sink sink) {
+Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism, sim::Trace::Sink sink,
+                const std::optional<scenarios::SwarmDraw>& swarm) {
   const auto start = std::chrono::steady_clock::now();
-  scenarios::RunOptions o{
-      .seed = seed, .trace_sink = std::move(sink), .keep_trace_log = check_determinism};
+  scenarios::RunOptions o{.seed = seed,
+                          .trace_sink = std::move(sink),
+                          .keep_trace_log = check_determinism,
+                          .swarm = swarm};
   Outcome out{scenarios::RunScenario(loaded.scenario, o)};
   out.wall_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  if (check_determinism) CheckDeterminism(loaded, seed, out);
+  if (check_determinism) CheckDeterminism(loaded, seed, swarm, out);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #define SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "scenarios/runner.h"
@@ -31,9 +32,11 @@ struct SeedOutcome {
 
 // Runs `seed` of `loaded`, streaming trace events to `sink` when given. With
 // `check_determinism` the seed runs a second time and any difference in the trace makes the
-// outcome nondeterministic, naming the first divergent event.
+// outcome nondeterministic, naming the first divergent event. With `swarm` the run uses that
+// swarm draw instead of the seed's (REQUIRES: ValidateSwarm(loaded.scenario, *swarm).ok()).
 Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
-                sim::Trace::Sink sink = {});
+                sim::Trace::Sink sink = {},
+                const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
 
 // A violation or nondeterminism.
 bool Failed(const Outcome& o);

@@ -18,7 +18,9 @@
 #include "absl/strings/numbers.h"
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/guided.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/probe_report.h"
 #include "tools/seedgrid/progress.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
@@ -37,6 +39,8 @@ struct FuzzFlags {
   std::string seed_base;
   bool check_determinism = false;
   IsolationFlags isolation;
+  bool guided = false;
+  ProbeFlags probes;
 };
 
 // The campaign after its flags are parsed and checked.
@@ -51,6 +55,7 @@ struct Campaign {
   bool check_determinism = false;
   bool in_process = false;
   double run_timeout_s = 0;
+  bool guided = false;
 };
 
 // Checks the flags, in the order the errors are reported, and draws the seed base if not given.
@@ -61,7 +66,8 @@ Campaign ParseCampaign(const FuzzFlags& f) {
              .out_dir = f.out_dir,
              .check_determinism = f.check_determinism,
              .in_process = f.isolation.in_process,
-             .run_timeout_s = f.isolation.run_timeout_s()};
+             .run_timeout_s = f.isolation.run_timeout_s(),
+             .guided = f.guided};
   c.time_s = f.time.empty() ? 0 : ParseDuration(f.time, "--time", /*zero_ok=*/false);
   const size_t slash = f.shard.find('/');
   if (slash == std::string::npos || !absl::SimpleAtoi(f.shard.substr(0, slash), &c.shard) ||
@@ -85,6 +91,8 @@ struct Tally {
   uint64_t done = 0;
   uint64_t failures = 0;
   absl::btree_map<std::string, uint64_t> distinct;  // failure key -> first seed
+  ProbeCoverage probes;
+  size_t corpus = 0;  // with --guided
 };
 
 // Saves and prints a failure the first time its key is seen; a crash is diagnosed (re-run to
@@ -94,7 +102,9 @@ void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outco
   ++tally.failures;
   const std::string key = FailureKey(o);
   if (!tally.distinct.emplace(key, seed).second) return;
-  DiagnoseIfCrashed(loaded, seed, c.run_timeout_s, o);
+  const bool given = SwarmGiven(o, loaded, seed);
+  DiagnoseIfCrashed(loaded, seed, c.run_timeout_s, o,
+                    given ? std::optional(o.result.swarm) : std::nullopt);
   const std::string path = FuzzReproPath(c.out_dir, loaded.scenario.name, seed);
   try {
     WriteRepro(path, o, loaded, seed, commit);
@@ -113,6 +123,8 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
   // Shard i of n takes seeds base + k*n + i: shards never repeat each other's seeds.
   const auto seed_of = [&](uint64_t k) { return c.seed_base + k * c.shards + c.shard; };
   Tally tally;
+  std::optional<Guide> guide;  // --guided: swarm draws steered towards rare probes (guided.h)
+  if (c.guided) guide.emplace(loaded.scenario, GuideOptions{.seed_base = c.seed_base});
   std::map<uint64_t, std::chrono::steady_clock::time_point> running;
   const auto show = [&](bool force) {
     const auto now = std::chrono::steady_clock::now();
@@ -142,12 +154,14 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
        .check_determinism = c.check_determinism},
       {.spec =
            [&](uint64_t k) {
-             return RunSpec{0, seed_of(k)};
+             return RunSpec{0, seed_of(k), guide ? guide->Plan(k) : std::nullopt};
            },
        .deliver =
            [&](uint64_t k, const RunSpec&, Outcome& o, const std::string& text) {
              running.erase(k);
              ++tally.done;
+             tally.probes.Add(o.result.probes);
+             if (guide) guide->Learn(seed_of(k), o.result.swarm, o.result.probes);
              if (!text.empty()) {
                progress.Print(stderr, fmt::format("[seed {} stderr]\n{}", seed_of(k), text));
              }
@@ -161,12 +175,14 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
            },
        .tick = [&] { show(false); },
        .more = [&] { return c.runs > 0 || std::chrono::steady_clock::now() < deadline; }});
+  if (guide) tally.corpus = guide->corpus().size();
   return tally;
 }
 
 int RunFuzz(const FuzzFlags& f, const char* commit) {
   const Campaign c = ParseCampaign(f);
   const Loaded loaded = LoadScenarioFile(f.scenario);
+  const std::vector<std::string> required_probes = LoadRequiredProbes(f.probes);
   std::error_code ec;
   std::filesystem::create_directories(c.out_dir, ec);
   if (ec) {
@@ -175,11 +191,12 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
   }
   std::printf(
       "seedgrid fuzz  scenario=%s (%s)  budget=%s  jobs=%d  shard=%llu/%llu  seed_base=%llu  "
-      "out=%s  commit=%s\n",
+      "out=%s%s  commit=%s\n",
       loaded.scenario.name.c_str(), loaded.path.c_str(),
       c.runs ? fmt::format("{} runs", c.runs).c_str() : fmt::format("{} s", c.time_s).c_str(),
       c.jobs, static_cast<unsigned long long>(c.shard), static_cast<unsigned long long>(c.shards),
-      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(), commit);
+      static_cast<unsigned long long>(c.seed_base), c.out_dir.c_str(), c.guided ? "  guided" : "",
+      commit);
   std::fflush(stdout);
   ProgressPrinter progress(isatty(fileno(stderr)), 10.0);
   const auto start = std::chrono::steady_clock::now();
@@ -192,6 +209,10 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
               static_cast<unsigned long long>(tally.done), wall, tally.done / std::max(wall, 1e-3),
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
+  if (c.guided) {
+    std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
+  }
+  const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
   if (end.interrupted) {
     std::string line = "interrupted; seeds in flight:";
     for (const auto& [spec, seconds] : end.in_flight) {
@@ -200,7 +221,7 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
     std::puts(line.c_str());
     return kExitInterrupted;
   }
-  return tally.failures == 0 ? kExitOk : kExitViolation;
+  return tally.failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
 
 }  // namespace
@@ -225,6 +246,10 @@ CommandMain SetUpFuzzCommand(CLI::App& app, const char* commit) {
   app.add_flag("--check-determinism", f->check_determinism,
                "run each seed twice and fail on any difference");
   AddIsolationFlags(app, f->isolation);
+  app.add_flag("--guided", f->guided,
+               "coverage-guided: most runs take the swarm draw of an earlier run that reached a "
+               "rare probe, mutated a little (reproducible with --seed-base and --jobs 1)");
+  AddProbeFlags(app, f->probes);
   return [f, commit] { return RunFuzz(*f, commit); };
 }
 

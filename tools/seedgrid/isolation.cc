@@ -91,7 +91,8 @@ Outcome OutcomeOf(TaskEnd& end, const scenarios::SwarmDraw& swarm, double run_ti
   return Failure(swarm, kCrashInvariant, CrashCause(end), end.wall_ms);
 }
 
-Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s) {
+Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s,
+                   const std::optional<scenarios::SwarmDraw>& swarm) {
   void* shared =
       mmap(nullptr, sizeof(EventRing), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) return Diagnosis{};
@@ -100,13 +101,16 @@ Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s) {
   Diagnosis d;
   d.end = RunIsolated(
       [&] {
-        const Outcome o = Execute(loaded, seed, false, [ring](const sim::TraceEvent& e) {
-          EventRing::Slot& slot = ring->slots[ring->count % kLastEvents];
-          slot.time_ns = e.time_ns;
-          const std::string text = sim::DescribeEvent(e, e.detail);
-          std::snprintf(slot.text, sizeof slot.text, "%s", text.c_str());
-          ++ring->count;
-        });
+        const Outcome o = Execute(
+            loaded, seed, false,
+            [ring](const sim::TraceEvent& e) {
+              EventRing::Slot& slot = ring->slots[ring->count % kLastEvents];
+              slot.time_ns = e.time_ns;
+              const std::string text = sim::DescribeEvent(e, e.detail);
+              std::snprintf(slot.text, sizeof slot.text, "%s", text.c_str());
+              ++ring->count;
+            },
+            swarm);
         return EncodeOutcome(o);
       },
       run_timeout_s);

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,8 @@ struct Diagnosis {
   uint64_t events = 0;  // trace events recorded before the end
 };
 inline constexpr size_t kLastEvents = 24;
-Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s);
+Diagnosis Diagnose(const Loaded& loaded, uint64_t seed, double run_timeout_s,
+                   const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
 void AddDiagnosis(Outcome& o, const Diagnosis& d);
 
 // Runs `fn` in one worker process. Exits the tool (status 130) when interrupted.

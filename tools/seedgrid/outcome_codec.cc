@@ -1,5 +1,8 @@
 #include "tools/seedgrid/outcome_codec.h"
 
+#include "tools/seedgrid/command.h"
+#include "tools/seedgrid/repro.h"
+
 namespace seedgrid::tools {
 
 using nlohmann::json;
@@ -8,19 +11,6 @@ namespace {
 
 // Each struct's fields, listed once for both directions.
 // clang-format off
-#define SG_SWARM_FIELDS(X) \
-  X(loss_ppm)              \
-  X(duplicate_ppm)         \
-  X(reorder_ppm)           \
-  X(partitions_per_min)    \
-  X(crashes_per_min)       \
-  X(pauses_per_min)        \
-  X(clock_steps_per_min)   \
-  X(clogs_per_min)         \
-  X(buggify)               \
-  X(offline_per_min)       \
-  X(storage_errors_ppm)    \
-  X(torn_writes)
 #define SG_STATS_FIELDS(X) \
   X(messages_sent)         \
   X(messages_delivered)    \
@@ -50,7 +40,8 @@ namespace {
   X(ops_generated)          \
   X(ops_dropped)            \
   X(faults_generated)       \
-  X(faults_dropped)
+  X(faults_dropped)         \
+  X(probes)
 // clang-format on
 #define SG_TO_JSON(field) j[#field] = v.field;
 #define SG_FROM_JSON(field) j.at(#field).get_to(v.field);
@@ -70,7 +61,7 @@ sim::SimStats StatsFromJson(const json& j) {
 json ResultToJson(const scenarios::RunResult& v) {
   json j;
   SG_RESULT_FIELDS(SG_TO_JSON)
-  j["swarm"] = SwarmToJson(v.swarm);
+  j["swarm"] = SwarmJson(v.swarm);
   j["stats"] = StatsToJson(v.stats);
   if (v.violation) {
     j["violation"] = {{"invariant", v.violation->invariant},
@@ -84,7 +75,7 @@ json ResultToJson(const scenarios::RunResult& v) {
 scenarios::RunResult ResultFromJson(const json& j) {
   scenarios::RunResult v;
   SG_RESULT_FIELDS(SG_FROM_JSON)
-  v.swarm = SwarmFromJson(j.at("swarm"));
+  v.swarm = SwarmFromJson(j.at("swarm"), "a worker's result");
   v.stats = StatsFromJson(j.at("stats"));
   if (j.contains("violation")) {
     const json& w = j["violation"];
@@ -96,18 +87,6 @@ scenarios::RunResult ResultFromJson(const json& j) {
 }
 
 }  // namespace
-
-json SwarmToJson(const scenarios::SwarmDraw& v) {
-  json j;
-  SG_SWARM_FIELDS(SG_TO_JSON)
-  return j;
-}
-
-scenarios::SwarmDraw SwarmFromJson(const json& j) {
-  scenarios::SwarmDraw v;
-  SG_SWARM_FIELDS(SG_FROM_JSON)
-  return v;
-}
 
 std::string EncodeOutcome(const Outcome& o) {
   json j{{"result", ResultToJson(o.result)},
@@ -128,10 +107,11 @@ std::optional<Outcome> DecodeOutcome(std::string_view bytes) {
     return o;
   } catch (const json::exception&) {
     return std::nullopt;
+  } catch (const InputError&) {
+    return std::nullopt;
   }
 }
 
-#undef SG_SWARM_FIELDS
 #undef SG_STATS_FIELDS
 #undef SG_RESULT_FIELDS
 #undef SG_TO_JSON

@@ -3,8 +3,8 @@
 // Contract: DecodeOutcome(EncodeOutcome(o)) equals `o` in every field the reports, tables, JUnit
 // XML, repro files and probe reports read — everything but the in-memory trace log, which never
 // leaves the worker. DecodeOutcome returns nullopt for bytes EncodeOutcome did not write (a worker
-// that wrote garbage is treated as crashed by the caller). SwarmToJson/SwarmFromJson are the
-// swarm draw's JSON form (also used by repro files).
+// that wrote garbage is treated as crashed by the caller). The swarm travels in the repro file's
+// form (repro.h: SwarmJson).
 #ifndef SEEDGRID_TOOLS_SEEDGRID_OUTCOME_CODEC_H_
 #define SEEDGRID_TOOLS_SEEDGRID_OUTCOME_CODEC_H_
 
@@ -20,10 +20,6 @@ namespace seedgrid::tools {
 
 std::string EncodeOutcome(const Outcome& o);
 std::optional<Outcome> DecodeOutcome(std::string_view bytes);
-
-nlohmann::json SwarmToJson(const scenarios::SwarmDraw& s);
-// Throws nlohmann::json::exception on a malformed object.
-scenarios::SwarmDraw SwarmFromJson(const nlohmann::json& j);
 
 }  // namespace seedgrid::tools
 

@@ -18,6 +18,7 @@ Outcome Sample() {
   r.events = 11, r.sim_events = 12, r.messages = 13, r.virtual_ms = 14, r.ops = 15;
   r.checks = 16, r.converged_after_ms = 17, r.buggify_fired = 18;
   r.buggify_sites = {"a.b", "c.d"};
+  r.probes = {{"hlc.x", 3}, {"lww.y", 4}};
   r.ops_generated = 25, r.ops_dropped = 26, r.faults_generated = 27, r.faults_dropped = 28;
   r.stats.messages_sent = 19, r.stats.dropped_loss = 20, r.stats.crashes = 21;
   r.stats.restarts = 22, r.stats.pauses = 23, r.stats.timers_fired = 24;
@@ -39,6 +40,7 @@ TEST(OutcomeCodec, RoundTripsEveryReportedField) {
   EXPECT_EQ(b->result.buggify_sites, a.result.buggify_sites);
   EXPECT_EQ(b->result.stats.pauses, 23u);
   EXPECT_EQ(b->result.ops_generated, 25u);
+  EXPECT_EQ(b->result.probes, a.result.probes);
   EXPECT_EQ(b->result.faults_dropped, 28u);
   EXPECT_EQ(b->wall_ms, 2.5);
   EXPECT_TRUE(b->nondeterministic);

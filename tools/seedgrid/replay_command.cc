@@ -23,7 +23,8 @@ CommandMain SetUpReplayCommand(CLI::App& app, const char* commit) {
         throw InputError{"give either REPRO_FILE or --scenario with --seed, not both"};
       }
       const Repro repro = LoadRepro(f->repro_file);
-      return RunAndReport("replay", repro.loaded, repro.seed, *f, commit, &repro.record);
+      return RunAndReport("replay", repro.loaded, repro.seed, *f, commit, &repro.record,
+                          repro.swarm);
     }
     if (f->scenario.empty()) throw InputError{"give a REPRO_FILE, or --scenario F and --seed N"};
     const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.

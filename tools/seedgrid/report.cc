@@ -59,8 +59,12 @@ std::string FailureLines(const Outcome& o, const Loaded& loaded, uint64_t seed) 
         "event: #{}\n",
         v.invariant, v.detail, seed, VirtualTime(v.virtual_time_ns), v.event_index);
   }
-  out += fmt::format("  replay:  {}\n  trace_hash={}\n", ReplayCommand(loaded.path, seed),
-                     Hex(o.result.trace_hash));
+  // A run given its swarm (fuzz --guided) replays only from its repro file.
+  const std::string replay = SwarmGiven(o, loaded, seed)
+                                 ? "seedgrid replay REPRO_FILE (the swarm was given, not drawn "
+                                   "from the seed)"
+                                 : ReplayCommand(loaded.path, seed);
+  out += fmt::format("  replay:  {}\n  trace_hash={}\n", replay, Hex(o.result.trace_hash));
   return out;
 }
 
@@ -147,17 +151,17 @@ std::string JUnitSuite(const Loaded& l, const std::vector<SeedOutcome>& runs) {
 }  // namespace
 
 std::string RunHeader(std::string_view command, const Loaded& loaded, uint64_t seed,
-                      const char* commit) {
-  const scenarios::SwarmDraw swarm = scenarios::DrawSwarm(loaded.scenario, seed);
+                      const char* commit, const std::optional<scenarios::SwarmDraw>& given) {
+  const scenarios::SwarmDraw swarm = given ? *given : scenarios::DrawSwarm(loaded.scenario, seed);
   std::string clocks;
   const std::vector<sim::NodeClockParams> drawn = scenarios::DrawClocks(loaded.scenario, seed);
   for (size_t i = 0; i < drawn.size() && i < 6; ++i) {
     clocks += fmt::format(" n{} {:+}ms/{:+}ppm", i, drawn[i].offset_ms, drawn[i].drift_ppm);
   }
   if (drawn.size() > 6) clocks += fmt::format(" ... ({} nodes)", drawn.size());
-  return fmt::format("seedgrid {}  scenario={} ({})  seed={}  commit={}\nswarm: {}\nclocks:{}\n",
-                     command, loaded.scenario.name, loaded.path, seed, commit, swarm.ToString(),
-                     clocks);
+  return fmt::format("seedgrid {}  scenario={} ({})  seed={}  commit={}\nswarm{}: {}\nclocks:{}\n",
+                     command, loaded.scenario.name, loaded.path, seed, commit,
+                     given ? " (given)" : "", swarm.ToString(), clocks);
 }
 
 std::string RunReport(const Outcome& o, const Loaded& loaded, uint64_t seed) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,9 +20,11 @@
 
 namespace seedgrid::tools {
 
-// "seedgrid COMMAND  scenario=...  seed=...  commit=..." plus the swarm and clocks drawn.
+// "seedgrid COMMAND  scenario=...  seed=...  commit=..." plus the swarm and clocks drawn (the
+// swarm `given` instead, when the run is given one).
 std::string RunHeader(std::string_view command, const Loaded& loaded, uint64_t seed,
-                      const char* commit);
+                      const char* commit,
+                      const std::optional<scenarios::SwarmDraw>& given = std::nullopt);
 // Counts, network and fault statistics, then the verdict; for a failure the invariant, what,
 // where, and the replay command.
 std::string RunReport(const Outcome& o, const Loaded& loaded, uint64_t seed);

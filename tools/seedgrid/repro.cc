@@ -32,17 +32,78 @@ json ViolationJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
   return v;
 }
 
+namespace {
+
+// SwarmDraw's fields as JSON names.
+constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[] = {
+    {"loss_ppm", &scenarios::SwarmDraw::loss_ppm},
+    {"duplicate_ppm", &scenarios::SwarmDraw::duplicate_ppm},
+    {"reorder_ppm", &scenarios::SwarmDraw::reorder_ppm},
+    {"partitions_per_min", &scenarios::SwarmDraw::partitions_per_min},
+    {"crashes_per_min", &scenarios::SwarmDraw::crashes_per_min},
+    {"pauses_per_min", &scenarios::SwarmDraw::pauses_per_min},
+    {"clock_steps_per_min", &scenarios::SwarmDraw::clock_steps_per_min},
+    {"clogs_per_min", &scenarios::SwarmDraw::clogs_per_min},
+    {"offline_per_min", &scenarios::SwarmDraw::offline_per_min},
+    {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm}};
+constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
+    {"buggify", &scenarios::SwarmDraw::buggify},
+    {"torn_writes", &scenarios::SwarmDraw::torn_writes}};
+
+}  // namespace
+
+json SwarmJson(const scenarios::SwarmDraw& swarm) {
+  json j = json::object();
+  for (const auto& [name, field] : kSwarmRates) j[name] = swarm.*field;
+  for (const auto& [name, field] : kSwarmFlags) j[name] = swarm.*field;
+  return j;
+}
+
+scenarios::SwarmDraw SwarmFromJson(const json& j, const std::string& where) {
+  if (!j.is_object()) throw InputError{fmt::format("{}: must be an object", where)};
+  scenarios::SwarmDraw swarm;
+  for (const auto& [name, field] : kSwarmRates) {
+    if (!j.contains(name) || !j[name].is_number_unsigned() ||
+        j[name].get<uint64_t>() > UINT32_MAX) {
+      throw InputError{
+          fmt::format("{}: field \"{}\" must be an unsigned 32-bit integer", where, name)};
+    }
+    swarm.*field = j[name].get<uint32_t>();
+  }
+  for (const auto& [name, field] : kSwarmFlags) {
+    if (!j.contains(name) || !j[name].is_boolean()) {
+      throw InputError{fmt::format("{}: field \"{}\" must be true or false", where, name)};
+    }
+    swarm.*field = j[name].get<bool>();
+  }
+  return swarm;
+}
+
+bool SwarmGiven(const Outcome& o, const Loaded& loaded, uint64_t seed) {
+  return !(o.result.swarm == scenarios::DrawSwarm(loaded.scenario, seed));
+}
+
 json ReproJson(const Outcome& o, const Loaded& loaded, uint64_t seed, const char* commit) {
-  return json{
-      {"format", "seedgrid-repro-1"},           {"scenario_path", loaded.path},
-      {"scenario_text", loaded.text},           {"seed", seed},
-      {"swarm", o.result.swarm.ToString()},     {"commit", commit},
-      {"trace_hash", Hex(o.result.trace_hash)}, {"violation", ViolationJson(o, loaded, seed)}};
+  return json{{"format", "seedgrid-repro-1"},
+              {"scenario_path", loaded.path},
+              {"scenario_text", loaded.text},
+              {"seed", seed},
+              {"swarm", o.result.swarm.ToString()},
+              {"swarm_draw", SwarmJson(o.result.swarm)},
+              {"swarm_given", SwarmGiven(o, loaded, seed)},
+              {"commit", commit},
+              {"trace_hash", Hex(o.result.trace_hash)},
+              {"violation", ViolationJson(o, loaded, seed)}};
 }
 
 void WriteRepro(const std::string& path, const Outcome& o, const Loaded& loaded, uint64_t seed,
                 const char* commit) {
-  WriteFileOrThrow(path, ReproJson(o, loaded, seed, commit).dump(2) + "\n");
+  json record = ReproJson(o, loaded, seed, commit);
+  // The seed alone would draw another swarm: only this file replays the run.
+  if (record["swarm_given"].get<bool>() && record["violation"].is_object()) {
+    record["violation"]["replay"] = "seedgrid replay " + path;
+  }
+  WriteFileOrThrow(path, record.dump(2) + "\n");
 }
 
 std::string FuzzReproPath(const std::string& out_dir, const std::string& scenario_name,
@@ -86,7 +147,21 @@ Repro LoadRepro(const std::string& file) {
   absl::StatusOr<scenarios::Scenario> s = scenarios::ParseScenario(scenario_text, path);
   if (!s.ok()) throw InputError{std::string(s.status().message())};
   const uint64_t seed = repro["seed"].get<uint64_t>();
-  return Repro{Loaded{std::move(*s), path, std::move(scenario_text)}, seed, std::move(repro)};
+  std::optional<scenarios::SwarmDraw> swarm;
+  if (repro.contains("swarm_given") && !repro["swarm_given"].is_boolean()) {
+    throw InputError{fmt::format("{}: field \"swarm_given\" must be true or false", file)};
+  }
+  if (repro.value("swarm_given", false)) {
+    if (!repro.contains("swarm_draw")) {
+      throw InputError{fmt::format("{}: \"swarm_given\" is true but there is no swarm_draw", file)};
+    }
+    swarm = SwarmFromJson(repro["swarm_draw"], file + ": swarm_draw");
+    if (absl::Status v = scenarios::ValidateSwarm(*s, *swarm); !v.ok()) {
+      throw InputError{fmt::format("{}: swarm_draw: {}", file, std::string(v.message()))};
+    }
+  }
+  return Repro{Loaded{std::move(*s), path, std::move(scenario_text)}, seed, std::move(repro),
+               swarm};
 }
 
 }  // namespace seedgrid::tools

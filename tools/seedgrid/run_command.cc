@@ -60,10 +60,11 @@ namespace {
 // receives the timeline's report lines.
 Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
                          std::optional<TraceFile>& trace, TimelineOutput& timeline,
-                         std::string& files) {
+                         std::string& files, const std::optional<scenarios::SwarmDraw>& swarm) {
   const auto work = [&] {
-    Outcome o = Execute(loaded, seed, f.check_determinism,
-                        TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()));
+    Outcome o =
+        Execute(loaded, seed, f.check_determinism,
+                TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()), swarm);
     if (trace) trace->out.flush();  // In a worker, before it reports.
     files = timeline.Write(o.result);
     return o;
@@ -84,8 +85,9 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
       files = j["files"].get<std::string>();
     }
   }
-  Outcome o = OutcomeOf(end, scenarios::DrawSwarm(loaded.scenario, seed), timeout_s);
-  DiagnoseIfCrashed(loaded, seed, timeout_s, o);
+  Outcome o =
+      OutcomeOf(end, swarm ? *swarm : scenarios::DrawSwarm(loaded.scenario, seed), timeout_s);
+  DiagnoseIfCrashed(loaded, seed, timeout_s, o, swarm);
   return o;
 }
 
@@ -97,15 +99,16 @@ uint64_t SeedFor(const Loaded& loaded, uint64_t seed, bool seed_given) {
 }
 
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
-                 const char* commit, const nlohmann::json* recorded) {
+                 const char* commit, const nlohmann::json* recorded,
+                 const std::optional<scenarios::SwarmDraw>& swarm) {
   TimelineOutput timeline(f.timeline, loaded, seed);  // Checks its flags before the run.
   std::optional<TraceFile> trace;
   if (!f.trace.empty()) trace.emplace(f.trace);
   std::FILE* const text_out = f.json ? stderr : stdout;
-  std::fputs(RunHeader(command, loaded, seed, commit).c_str(), text_out);
+  std::fputs(RunHeader(command, loaded, seed, commit, swarm).c_str(), text_out);
   std::fflush(text_out);
   std::string timeline_files;
-  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace, timeline, timeline_files);
+  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace, timeline, timeline_files, swarm);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);

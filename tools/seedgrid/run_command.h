@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "scenarios/swarm.h"
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
@@ -46,10 +48,12 @@ uint64_t SeedFor(const Loaded& loaded, uint64_t seed, bool seed_given);
 
 // Runs `seed` of `loaded` in a worker process (in this one with --in-process) and reports it as
 // `command` ("run" or "replay"); a crash or hang is reported like a violation, after a second
-// run that says whether it is deterministic. With `recorded` (a
-// repro file's record), the report says whether the recorded trace hash was reproduced.
+// run that says whether it is deterministic. With `recorded` (a repro file's record), the report
+// says whether the recorded trace hash was reproduced. With `swarm` (a repro file's given swarm)
+// the run uses it instead of the seed's draw.
 int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, const RunFlags& f,
-                 const char* commit, const nlohmann::json* recorded);
+                 const char* commit, const nlohmann::json* recorded,
+                 const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
 
 CommandMain SetUpRunCommand(CLI::App& app, const char* commit);
 

@@ -46,6 +46,12 @@ Target LoadTarget(const ShrinkFlags& f) {
       throw InputError{"give either REPRO_FILE or --scenario with --seed, not both"};
     }
     Repro repro = LoadRepro(f.repro_file);
+    if (repro.swarm) {  // Shrinking runs the seed's own swarm draw, not a given one.
+      throw InputError{fmt::format(
+          "{}: the run was given its swarm (fuzz --guided); shrink replays seeds with their own "
+          "draw and cannot shrink it yet",
+          f.repro_file)};
+    }
     return Target{std::move(repro.loaded), repro.seed, f.repro_file};
   }
   if (f.scenario.empty()) throw InputError{"give a REPRO_FILE, or --scenario F and --seed N"};

@@ -18,6 +18,7 @@
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/input.h"
 #include "tools/seedgrid/isolation.h"
+#include "tools/seedgrid/probe_report.h"
 #include "tools/seedgrid/progress.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
@@ -37,6 +38,7 @@ struct SuiteFlags {
   bool check_determinism = false;
   IsolationFlags isolation;
   bool allow_empty = false;
+  ProbeFlags probes;
 };
 
 // Every *.json file in `dir`, parsed, in path order.
@@ -192,6 +194,7 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
   const double run_timeout_s = f.isolation.run_timeout_s();
   const std::vector<Loaded> loaded = LoadScenarioDir(f.dir, f.allow_empty);
   if (!f.repro_dir.empty()) CreateDirectoryOrThrow(f.repro_dir, "--repro-dir");
+  const std::vector<std::string> required_probes = LoadRequiredProbes(f.probes);
   const size_t fixed = std::count_if(loaded.begin(), loaded.end(),
                                      [](const Loaded& l) { return l.scenario.regression; });
   std::printf(
@@ -220,8 +223,11 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
     WriteFileOrThrow(f.junit, SuiteJUnitXml(loaded, runs, wall_s));
     std::printf("JUnit XML: %s\n", f.junit.c_str());
   }
+  ProbeCoverage probes;
+  for (const SeedOutcome& run : runs) probes.Add(run.outcome.result.probes);
+  const bool probes_ok = FinishProbes(probes, f.probes, required_probes, stdout);
   if (end.interrupted) return kExitInterrupted;
-  return failures == 0 ? kExitOk : kExitViolation;
+  return failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
 
 }  // namespace
@@ -253,6 +259,7 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   AddIsolationFlags(app, f->isolation);
   app.add_flag("--allow-empty", f->allow_empty,
                "a directory without *.json files passes (0 runs) instead of being an error");
+  AddProbeFlags(app, f->probes);
   return [f, commit] { return RunSuite(*f, commit); };
 }
 
