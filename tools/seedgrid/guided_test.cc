@@ -14,6 +14,7 @@ namespace {
 
 using scenarios::Scenario;
 using scenarios::SwarmDraw;
+using ::testing::Pair;
 
 Scenario Parse(const std::string& text) {
   auto s = scenarios::ParseScenario(text, "test.json");
@@ -92,7 +93,7 @@ TEST(MutateSwarm, TurnsEveryKnobTheScenarioAllowsAndNoOther) {
 
 TEST(Guide, CorpusKeepsTheFirstRunToHitEachProbe) {
   const Scenario s = ReplicaScenario();
-  Guide guide(s, GuideOptions{.seed_base = 9});
+  Guide guide(s, GuideOptions{.seed_base = 9, .keep_per_probe = 1});
   EXPECT_EQ(guide.Plan(0), std::nullopt);  // Nothing learned yet: the seed draws.
   const SwarmDraw d1 = scenarios::DrawSwarm(s, 1), d2 = scenarios::DrawSwarm(s, 2);
   guide.Learn(1, d1, {{"a.common", 4}});
@@ -134,6 +135,45 @@ TEST(Guide, PlansAreReproducibleAndFavourRareProbes) {
   EXPECT_LT(planned, 350);
   // Weights 1/100 (common) vs 1/1 (rare): nearly every plan starts from the rare entry.
   EXPECT_GT(near_rare, planned * 3 / 4);
+}
+
+TEST(Guide, KeepsSeveralFirstHittersPerProbe) {
+  const Scenario s = ReplicaScenario();
+  Guide guide(s, GuideOptions{.seed_base = 9, .keep_per_probe = 2});
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    guide.Learn(seed, scenarios::DrawSwarm(s, seed), {{"a.common", 1}});
+  }
+  guide.Learn(6, scenarios::DrawSwarm(s, 6), {{"a.common", 1}, {"a.rare", 1}});
+  std::vector<uint64_t> seeds;
+  for (const Guide::Entry& e : guide.corpus()) seeds.push_back(e.seed);
+  EXPECT_THAT(seeds, ::testing::ElementsAre(1u, 2u, 6u));
+}
+
+TEST(Guide, LearnsTriggersAndSuppressors) {
+  const Scenario s = GridScenario();
+  Guide guide(s, GuideOptions{.seed_base = 1, .guided_ppm = 1'000'000});
+  for (uint64_t i = 0; i < 80; ++i) {
+    SwarmDraw d = scenarios::DrawSwarm(s, i);
+    d.torn_writes = i % 2 == 0;
+    std::vector<std::pair<std::string, uint64_t>> probes = {{"a.all", 1}};
+    if (d.torn_writes && i % 4 == 0) probes.emplace_back("a.torn", 1);  // only with torn writes
+    if (!d.torn_writes) probes.emplace_back("a.untorn", 1);             // only without
+    std::sort(probes.begin(), probes.end());
+    guide.Learn(i, d, probes);
+  }
+  EXPECT_THAT(guide.Influences("a.torn"), ::testing::Contains(Pair("torn_writes", 1)));
+  EXPECT_THAT(guide.Influences("a.untorn"), ::testing::Contains(Pair("torn_writes", -1)));
+  EXPECT_THAT(guide.Influences("a.all"), ::testing::IsEmpty());
+  EXPECT_THAT(guide.Influences("a.unknown"), ::testing::IsEmpty());
+  int torn = 0;
+  for (uint64_t task = 0; task < 300; ++task) {
+    const std::optional<SwarmDraw> p = guide.Plan(task);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_TRUE(scenarios::ValidateSwarm(s, *p).ok());
+    torn += p->torn_writes;
+  }
+  // Targets: a.torn (20 runs) is picked most, a.untorn (40) half as often, a.all (80) least.
+  EXPECT_GT(torn, 150);
 }
 
 TEST(Guide, NoGuidanceAtZeroPpm) {
