@@ -196,8 +196,10 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
               static_cast<unsigned long long>(tally.done), wall, tally.done / std::max(wall, 1e-3),
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
-  if (c.guided)
-    std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
+  if (c.guided) {
+    std::printf("guided: corpus of %zu runs (the first %llu to reach each probe)\n", tally.corpus,
+                static_cast<unsigned long long>(GuideOptions{}.keep_per_probe));
+  }
   const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
   return tally.failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
