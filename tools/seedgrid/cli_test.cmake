@@ -178,3 +178,12 @@ expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 6 --seed-base 7 
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 2 --seed-base 7
            --out "${tmp}/fuzz" --require-probes "${tmp}/probes-unreached.txt" CODE 1
            MATCH "FAIL required probes: 1 .*hlc.counter_rollover")
+# A guided campaign is reproducible from its seed base with one job.
+foreach(copy a b)
+  expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 12 --seed-base 9 --guided
+             --jobs 1 --out "${tmp}/fuzz" --probes "${tmp}/guided-${copy}.json" CODE 0)
+  file(READ "${tmp}/guided-${copy}.json" guided_${copy})
+endforeach()
+if(NOT guided_a STREQUAL guided_b)
+  message(FATAL_ERROR "two guided campaigns from one seed base differ:\n${guided_a}\n${guided_b}")
+endif()

@@ -210,7 +210,8 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
               60.0 * tally.done / std::max(wall, 1e-3),
               static_cast<unsigned long long>(tally.failures), tally.distinct.size());
   if (c.guided) {
-    std::printf("guided: corpus of %zu runs that first reached a probe\n", tally.corpus);
+    std::printf("guided: corpus of %zu runs (the first %llu to reach each probe)\n", tally.corpus,
+                static_cast<unsigned long long>(GuideOptions{}.keep_per_probe));
   }
   const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
   if (end.interrupted) {
