@@ -41,11 +41,14 @@ uint32_t DrawOn(const Range& range, Random& random) {
   return static_cast<uint32_t>(lo + random.Uniform(static_cast<uint64_t>(range.hi) - lo + 1));
 }
 
-// A new value for a rate drawn from `range`: off -> on, on -> off (when the range allows 0, half
-// the time), else scaled by a factor in [1/2, 2] and kept in range.
+// A new value for a rate drawn from `range`: a quarter of the time the range's top (the most
+// intense mix, where the deepest states hide); else off -> on, on -> off (when the range allows 0,
+// a third of the rest), or scaled by a factor in [1/2, 2] and kept in range.
 uint32_t TurnRate(uint32_t value, const Range& range, Random& random) {
+  const uint64_t roll = random.Uniform(4);
+  if (roll == 0) return static_cast<uint32_t>(range.hi);
   if (value == 0) return DrawOn(range, random);
-  if (range.lo <= 0 && random.Uniform(2) == 0) return 0;
+  if (range.lo <= 0 && roll == 1) return 0;
   const uint64_t lo = static_cast<uint64_t>(std::max<int64_t>(range.lo, 1));
   const uint64_t scaled = uint64_t{value} * (512 + random.Uniform(1537)) / 1024;
   return static_cast<uint32_t>(std::clamp(scaled, lo, static_cast<uint64_t>(range.hi)));

@@ -67,7 +67,7 @@ TEST(MutateSwarm, StaysWithinTheScenariosRanges) {
         d = next;
       }
     }
-    EXPECT_GT(changed, 4000) << s.name;  // Nearly every mutation changes something.
+    EXPECT_GT(changed, 3500) << s.name;  // Most mutations change something.
   }
 }
 
