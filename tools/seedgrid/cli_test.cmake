@@ -161,7 +161,7 @@ expect_run(ARGS suite "${tmp}/suite" --seeds 1 --probes "${tmp}/probes.json"
            MATCH "probes: [0-9]+ of [0-9]+ reached in 2 runs.*hlc.update_same_millis.*never hit")
 file(READ "${tmp}/probes.json" probes_json)
 if(NOT probes_json MATCHES "\"never_hit\": \\[" OR NOT probes_json MATCHES "\"runs\": 2"
-   OR NOT probes_json MATCHES "\"hlc.update_same_millis\": {\n *\"hits\": [0-9]+,\n *\"runs\": 2")
+   OR NOT probes_json MATCHES "\"hlc.update_same_millis\": {\n *\"first_run\": 1,\n *\"hits\": [0-9]+,\n *\"runs\": 2")
   message(FATAL_ERROR "unexpected probes JSON:\n${probes_json}")
 endif()
 expect_run(ARGS suite "${tmp}/suite" --seeds 1 --require-probes "${tmp}/probes-unknown.txt"

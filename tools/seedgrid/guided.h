@@ -39,9 +39,11 @@
 
 namespace seedgrid::tools {
 
-// 1 to 2 small changes to `swarm`: a fault kind switched on (a rate drawn from its range) or off,
-// a rate scaled by a factor in [1/2, 2] (kept in its range), buggify or torn writes toggled —
-// each only where the scenario allows it. REQUIRES: ValidateSwarm(scenario, swarm).ok().
+// 1 to 2 small changes to `swarm`: a rate set to its range's top (a quarter of rate changes: the
+// most intense mixes reach the deepest states), a fault kind switched on (a rate drawn from its
+// range) or off, a rate scaled by a factor in [1/2, 2] (kept in its range), buggify or torn
+// writes toggled — each only where the scenario allows it.
+// REQUIRES: ValidateSwarm(scenario, swarm).ok().
 scenarios::SwarmDraw MutateSwarm(const scenarios::Scenario& scenario,
                                  const scenarios::SwarmDraw& swarm, Random& random);
 

@@ -48,6 +48,7 @@ void ProbeCoverage::Add(const std::vector<std::pair<std::string, uint64_t>>& run
   ++runs;
   for (const auto& [name, hits] : run_probes) {
     ProbeStat& stat = probes[name];
+    if (stat.runs == 0) stat.first_run = runs;
     stat.hits += hits;
     stat.runs += 1;
   }
@@ -69,10 +70,11 @@ std::string ProbeReport(const ProbeCoverage& c, const std::vector<std::string>& 
   size_t width = 5;
   for (const auto& [name, stat] : c.probes) width = std::max(width, name.size());
   if (!c.probes.empty()) {
-    out += fmt::format("  {:<{}}  {:>9}  {:>12}\n", "probe", width, "runs", "hits");
+    out += fmt::format("  {:<{}}  {:>9}  {:>12}  {:>9}\n", "probe", width, "runs", "hits", "first");
   }
   for (const auto& [name, stat] : c.probes) {
-    out += fmt::format("  {:<{}}  {:>9}  {:>12}\n", name, width, stat.runs, stat.hits);
+    out += fmt::format("  {:<{}}  {:>9}  {:>12}  {:>9}\n", name, width, stat.runs, stat.hits,
+                       stat.first_run);
   }
   if (!never.empty()) out += fmt::format("never hit ({}):\n{}", never.size(), Wrapped(never));
   return out;
@@ -81,7 +83,8 @@ std::string ProbeReport(const ProbeCoverage& c, const std::vector<std::string>& 
 nlohmann::json ProbeJson(const ProbeCoverage& c, const std::vector<std::string>& all) {
   nlohmann::json probes = nlohmann::json::object();
   for (const auto& [name, stat] : c.probes) {
-    probes[name] = nlohmann::json{{"hits", stat.hits}, {"runs", stat.runs}};
+    probes[name] =
+        nlohmann::json{{"hits", stat.hits}, {"runs", stat.runs}, {"first_run", stat.first_run}};
   }
   return nlohmann::json{{"runs", c.runs}, {"probes", probes}, {"never_hit", NeverHit(c, all)}};
 }

@@ -34,8 +34,9 @@ class App;
 namespace seedgrid::tools {
 
 struct ProbeStat {
-  uint64_t hits = 0;  // over all runs
-  uint64_t runs = 0;  // runs that hit it at least once
+  uint64_t hits = 0;       // over all runs
+  uint64_t runs = 0;       // runs that hit it at least once
+  uint64_t first_run = 0;  // 1-based number (in Add order) of the first run that hit it
 };
 
 struct ProbeCoverage {
@@ -48,11 +49,12 @@ struct ProbeCoverage {
 // The names of `all` that no run hit, in the order of `all`.
 std::vector<std::string> NeverHit(const ProbeCoverage& c, const std::vector<std::string>& all);
 
-// "probes: H of N reached in R runs", one line per probe hit (runs, hits), then the never-hit
-// names.
+// "probes: H of N reached in R runs", one line per probe hit (runs, hits, first run), then the
+// never-hit names.
 std::string ProbeReport(const ProbeCoverage& c, const std::vector<std::string>& all);
 
-// {"runs": R, "probes": {"name": {"hits": H, "runs": R}, ...}, "never_hit": [...]}.
+// {"runs": R, "probes": {"name": {"hits": H, "runs": R, "first_run": F}, ...},
+//  "never_hit": [...]}.
 nlohmann::json ProbeJson(const ProbeCoverage& c, const std::vector<std::string>& all);
 
 // The names listed in a required-probes file's `text`, in file order; `file` names it in errors.

@@ -37,15 +37,19 @@ TEST(ProbeCoverage, CountsRunsAndHits) {
   EXPECT_EQ(c.probes.at("a.one").runs, 2u);
   EXPECT_EQ(c.probes.at("a.two").hits, 1u);
   EXPECT_EQ(c.probes.at("a.two").runs, 1u);
+  EXPECT_EQ(c.probes.at("a.one").first_run, 1u);
+  ProbeCoverage later = c;
+  later.Add({{"b.never", 1}});
+  EXPECT_EQ(later.probes.at("b.never").first_run, 4u);
   EXPECT_THAT(NeverHit(c, kAll), ElementsAre("a.three", "b.never"));
 }
 
 TEST(ProbeReport, ListsHitProbesThenTheNeverHit) {
   EXPECT_EQ(ProbeReport(Sample(), kAll),
             "probes: 2 of 4 reached in 3 runs\n"
-            "  probe       runs          hits\n"
-            "  a.one          2             5\n"
-            "  a.two          1             1\n"
+            "  probe       runs          hits      first\n"
+            "  a.one          2             5          1\n"
+            "  a.two          1             1          1\n"
             "never hit (2):\n"
             "  a.three, b.never\n");
   EXPECT_EQ(ProbeReport(ProbeCoverage{}, {}), "probes: 0 of 0 reached in 0 runs\n");
@@ -65,8 +69,9 @@ TEST(ProbeReport, WrapsALongNeverHitList) {
 
 TEST(ProbeJson, HasTheDocumentedSchema) {
   const nlohmann::json j = ProbeJson(Sample(), kAll);
-  EXPECT_EQ(j.dump(), R"({"never_hit":["a.three","b.never"],"probes":{"a.one":{"hits":5,"runs":2},)"
-                      R"("a.two":{"hits":1,"runs":1}},"runs":3})");
+  EXPECT_EQ(j.dump(),
+            R"({"never_hit":["a.three","b.never"],"probes":{"a.one":{"first_run":1,"hits":5,)"
+            R"("runs":2},"a.two":{"first_run":1,"hits":1,"runs":1}},"runs":3})");
   EXPECT_EQ(ProbeJson(ProbeCoverage{}, {}).dump(), R"({"never_hit":[],"probes":{},"runs":0})");
 }
 
