@@ -44,8 +44,9 @@ bool GridHistory::Contains(const Seqs& set, uint64_t seq) {
 }
 
 std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint32_t disk,
-                                                uint32_t partition, const NodeId& client,
-                                                uint64_t seq, const Timestamp& ts) {
+                                                uint64_t clean_syncs, uint32_t partition,
+                                                const NodeId& client, uint64_t seq,
+                                                const Timestamp& ts) {
   ++applications_;
   if (!Contains(logged_seqs_[client], seq)) {
     // The client sent an entry that was not durable in its log: a crash could make it reuse the
@@ -56,15 +57,31 @@ std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint3
                                  server, client, seq, ts.ToString())};
   }
   Insert(applied_seqs_[client], seq);
-  uint64_t& last = last_applied_[{server, disk, partition, client}];
+  Unsynced& unsynced = unsynced_[server];
+  if (unsynced.clean_syncs != clean_syncs) {  // Everything applied before is durable now.
+    unsynced.clean_syncs = clean_syncs;
+    unsynced.before.clear();
+  }
+  MarkKey key{server, disk, partition, client};
+  uint64_t& last = last_applied_[key];
   if (seq <= last) {
     return Violation{Invariant::kGridExactlyOnce,
                      fmt::format("server {} applied op-log entry {}#{} (now stamped {}) after it "
                                  "had applied #{} on the same disk: an entry applied twice",
                                  server, client, seq, ts.ToString(), last)};
   }
+  unsynced.before.try_emplace(std::move(key), last);
   last = seq;
   return std::nullopt;
+}
+
+void GridHistory::OnServerCrash(const std::string& server, uint64_t clean_syncs) {
+  auto it = unsynced_.find(server);
+  if (it == unsynced_.end()) return;
+  if (it->second.clean_syncs == clean_syncs) {
+    for (const auto& [key, before] : it->second.before) last_applied_[key] = before;
+  }
+  unsynced_.erase(it);
 }
 
 void GridHistory::OnLogged(const NodeId& client, uint64_t seq) {

@@ -56,10 +56,18 @@ class GridHistory {
   };
   // A server's first application of an op. Violation when the client had not durably logged the
   // entry (OnLogged), or when the same server on the same disk applies an entry of a partition at
-  // or below one of that partition it applied before (a partition's applied marks only move up on
-  // one disk, so that is an entry applied twice).
-  std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint32_t partition,
-                                     const NodeId& client, uint64_t seq, const Timestamp& ts);
+  // or below one of that partition it applied durably before (a partition's durable applied marks
+  // only move up on one disk, so that is an entry applied twice). `clean_syncs` counts the disk's
+  // syncs that left nothing unwritten (SimStorage::clean_syncs): an application is durable once
+  // that count moves past the value it was applied at.
+  std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint64_t clean_syncs,
+                                     uint32_t partition, const NodeId& client, uint64_t seq,
+                                     const Timestamp& ts);
+  // A server crashed with its disk at `clean_syncs`: its applications since the last clean sync
+  // may be lost with their marks (after a failed write or sync), so applying those entries again
+  // is a first application of what the disk holds — nothing of them left the server, since acks
+  // and replication wait for a good sync (engine/cluster/write_path.h).
+  void OnServerCrash(const std::string& server, uint64_t clean_syncs);
   // A client's op-log entry became durable (it must be applied by the end).
   void OnLogged(const NodeId& client, uint64_t seq);
   void OnAcked(const std::string& map, const std::string& key, const Timestamp& ts,
@@ -81,8 +89,17 @@ class GridHistory {
 
   AckedByKey replicated_, applied_;
   absl::btree_map<NodeId, Seqs> applied_seqs_, logged_seqs_;
+  using MarkKey = std::tuple<std::string, uint32_t, uint32_t, NodeId>;
   // (server, disk, partition, client) -> the last seq applied.
-  absl::btree_map<std::tuple<std::string, uint32_t, uint32_t, NodeId>, uint64_t> last_applied_;
+  absl::btree_map<MarkKey, uint64_t> last_applied_;
+  // Per server: the clean-sync count its applications since were made at, and each mark's value
+  // before the first of them (restored by a crash before the next clean sync). Bounded by the
+  // number of marks.
+  struct Unsynced {
+    uint64_t clean_syncs = 0;
+    absl::btree_map<MarkKey, uint64_t> before;
+  };
+  absl::btree_map<std::string, Unsynced> unsynced_;
   uint64_t applications_ = 0;
 };
 

@@ -95,22 +95,42 @@ TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
   GridHistory h;
   h.OnLogged("c1", 1);
   h.OnLogged("c1", 2);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 1, Ts(1)).has_value());
-  EXPECT_FALSE(h.OnApplied("n0", 0, 7, "c1", 2, Ts(2)).has_value());
-  EXPECT_FALSE(h.OnApplied("n0", 0, 9, "c1", 1, Ts(3)).has_value());  // Another partition.
-  EXPECT_FALSE(h.OnApplied("n1", 0, 7, "c1", 2, Ts(4)).has_value());  // Another server.
-  EXPECT_FALSE(h.OnApplied("n0", 1, 7, "c1", 2, Ts(5)).has_value());  // A replaced disk.
-  auto v = h.OnApplied("n0", 1, 7, "c1", 2, Ts(6));
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(1)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 2, Ts(2)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 9, "c1", 1, Ts(3)).has_value());  // Another partition.
+  EXPECT_FALSE(h.OnApplied("n1", 0, 0, 7, "c1", 2, Ts(4)).has_value());  // Another server.
+  EXPECT_FALSE(h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(5)).has_value());  // A replaced disk.
+  auto v = h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(6));
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
   EXPECT_NE(v->detail.find("c1#2"), std::string::npos) << v->detail;
 }
 
+// After a failed write or sync, a crash before the next clean sync loses the marks applied since:
+// applying those entries again is legal; a mark a clean sync made durable must hold.
+TEST(GridExactlyOnce, ACrashBeforeACleanSyncLosesOnlyTheMarksSinceTheLastOne) {
+  GridHistory h;
+  for (uint64_t seq = 1; seq <= 4; ++seq) h.OnLogged("c1", seq);
+  EXPECT_FALSE(h.OnApplied("n0", 0, 5, 7, "c1", 1, Ts(1)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(2)).has_value());  // #1 synced cleanly.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(3)).has_value());  // No clean sync since.
+  h.OnServerCrash("n0", 6);
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(4)).has_value());  // #2, #3 were lost.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(5)).has_value());
+  auto v = h.OnApplied("n0", 0, 6, 7, "c1", 1, Ts(6));  // #1 was durable.
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("c1#1"), std::string::npos) << v->detail;
+  // A crash after a clean sync restores nothing.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 7, 7, "c1", 4, Ts(7)).has_value());
+  h.OnServerCrash("n0", 8);
+  EXPECT_TRUE(h.OnApplied("n0", 0, 8, 7, "c1", 4, Ts(8)).has_value());
+}
+
 TEST(GridExactlyOnce, AnEntryTheClientHadNotDurablyLoggedIsCaught) {
   GridHistory h;
   h.OnLogged("c1", 1);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 3, "c1", 1, Ts(1)).has_value());
-  auto v = h.OnApplied("n0", 0, 3, "c1", 2, Ts(2));
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 3, "c1", 1, Ts(1)).has_value());
+  auto v = h.OnApplied("n0", 0, 0, 3, "c1", 2, Ts(2));
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
   EXPECT_NE(v->detail.find("had not durably logged"), std::string::npos) << v->detail;
@@ -119,11 +139,11 @@ TEST(GridExactlyOnce, AnEntryTheClientHadNotDurablyLoggedIsCaught) {
 TEST(GridExactlyOnce, EveryLoggedEntryMustBeApplied) {
   GridHistory h;
   for (uint64_t seq = 1; seq <= 5; ++seq) h.OnLogged("c1", seq);
-  for (uint64_t seq : {1, 2, 3, 5}) (void)h.OnApplied("n0", 0, seq, "c1", seq, Ts(seq));
+  for (uint64_t seq : {1, 2, 3, 5}) (void)h.OnApplied("n0", 0, 0, seq, "c1", seq, Ts(seq));
   auto v = CheckAllApplied(h);
   ASSERT_TRUE(v.has_value());
   EXPECT_NE(v->detail.find("c1#4"), std::string::npos) << v->detail;
-  (void)h.OnApplied("n1", 0, 4, "c1", 4, Ts(9));
+  (void)h.OnApplied("n1", 0, 0, 4, "c1", 4, Ts(9));
   EXPECT_FALSE(CheckAllApplied(h).has_value());
   h.OnLogged("c2", 1);
   EXPECT_TRUE(CheckAllApplied(h).has_value());  // A client nobody applied anything of.

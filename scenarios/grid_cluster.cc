@@ -144,6 +144,8 @@ void GridCluster::Subscribe(int c) {
 
 void GridCluster::StopNode(int i) {
   if (IsServer(i)) {
+    // Before the disk loses its unsynced writes (Simulator::Crash stops the node first).
+    history_.OnServerCrash(sim_.node_id(i), sim_.storage(i).clean_syncs());
     servers_[i].reset();
   } else {
     clients_[i - servers_total_].reset();
@@ -159,7 +161,8 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
   const NodeId& name = sim_.node_id(i);  // "n<i>"; no formatting on this per-event path
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++checks_;
-    auto v = history_.OnApplied(name, disk_[i], a->partition, a->client, a->seq, a->ts);
+    auto v = history_.OnApplied(name, disk_[i], sim_.storage(i).clean_syncs(), a->partition,
+                                a->client, a->seq, a->ts);
     if (run_.On(Invariant::kGridExactlyOnce)) run_.Violate(v);
   } else if (std::holds_alternative<events::OpAcknowledged>(e) ||
              std::holds_alternative<events::StateAcknowledged>(e)) {

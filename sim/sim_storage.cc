@@ -43,8 +43,12 @@ absl::Status SimStorage::Sync() {
     return absl::UnavailableError("injected sync error: unsynced writes dropped");
   }
   last_write_.reset();
-  if (dropped_.empty()) failed_ = false;
-  return mem_.Sync();
+  absl::Status s = mem_.Sync();
+  if (s.ok() && dropped_.empty()) {
+    failed_ = false;
+    ++clean_syncs_;
+  }
+  return s;
 }
 
 bool SimStorage::Crash(bool tear, Random& random) {

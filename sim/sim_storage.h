@@ -46,6 +46,9 @@ class SimStorage final : public Storage {
   bool failed() const { return failed_; }
   uint64_t write_errors() const { return write_errors_; }
   uint64_t sync_errors() const { return sync_errors_; }
+  // Successful syncs that left nothing unwritten (the disk not failed() after them): whatever was
+  // written before one of them is durable. Never reset (not by Crash or Wipe).
+  uint64_t clean_syncs() const { return clean_syncs_; }
 
  private:
   bool DrawError();
@@ -54,6 +57,7 @@ class SimStorage final : public Storage {
   MemStorage mem_;
   std::optional<std::pair<std::string, std::string>> last_write_;  // unsynced (page, bytes)
   uint64_t torn_pages_ = 0;
+  uint64_t clean_syncs_ = 0;
   uint32_t error_ppm_ = 0;
   Xoshiro256 error_random_{0};
   bool failed_ = false;

@@ -90,11 +90,14 @@ TEST(SimStorage, InjectedErrorsDropWritesUntilRewrittenAndSynced) {
   EXPECT_TRUE(s.failed());
   s.InjectErrors(0, Xoshiro256{7});
   ASSERT_TRUE(s.Write("b", "b1").ok());
+  EXPECT_EQ(s.clean_syncs(), 1u);
   ASSERT_TRUE(s.Sync().ok());
-  EXPECT_TRUE(s.failed());  // "a" was dropped and not written again.
+  EXPECT_TRUE(s.failed());         // "a" was dropped and not written again.
+  EXPECT_EQ(s.clean_syncs(), 1u);  // A good sync, not a clean one.
   ASSERT_TRUE(s.Write("a", "new").ok());
   ASSERT_TRUE(s.Sync().ok());
   EXPECT_FALSE(s.failed());
+  EXPECT_EQ(s.clean_syncs(), 2u);
 
   ASSERT_TRUE(s.Write("c", "c1").ok());
   s.InjectErrors(1'000'000, Xoshiro256{8});

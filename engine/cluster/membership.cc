@@ -44,13 +44,21 @@ void Membership::Install(PartitionTable table) {
     if (owner_before) continue;
     // A new owner pulls the partition from every replica of the previous table before it takes
     // client ops, so applied marks (and acknowledged writes) are never behind. A server adopting
-    // its first table (fresh, restarted, or with a replaced disk) pulls from the other replicas
-    // of the new table.
+    // its first table (fresh, restarted, or with a replaced disk) does not know the previous
+    // table: the partition may have moved any number of times while it was down, and its last
+    // owner may be any member (fuzzing found a restarted owner that pulled only from the new
+    // backups and applied a client's entry again). It pulls from every other member.
     absl::btree_set<NodeId> awaiting;
-    const PartitionReplicas& before = old.empty() ? table_.replicas(p) : old.replicas(p);
-    if (before.owner != self) awaiting.insert(before.owner);
-    for (const NodeId& b : before.backups) {
-      if (b != self) awaiting.insert(b);
+    if (old.empty()) {
+      for (const NodeId& m : table_.members()) {
+        if (m != self) awaiting.insert(m);
+      }
+    } else {
+      const PartitionReplicas& before = old.replicas(p);
+      if (before.owner != self) awaiting.insert(before.owner);
+      for (const NodeId& b : before.backups) {
+        if (b != self) awaiting.insert(b);
+      }
     }
     if (awaiting.empty()) continue;
     SG_PROBE("membership.new_owner_pulls_first");
