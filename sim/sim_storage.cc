@@ -21,14 +21,14 @@ absl::Status SimStorage::Write(std::string_view page, std::string_view bytes) {
   }
   absl::Status s = mem_.Write(page, bytes);
   if (s.ok()) {
-    last_write_.emplace(std::string(page), std::string(bytes));
+    last_write_.assign(page.data(), page.size());  // Its bytes are the page's until overwritten.
     Recovered(page);
   }
   return s;
 }
 
 absl::Status SimStorage::Delete(std::string_view page) {
-  last_write_.reset();  // A delete is not torn: it leaves the page or removes it.
+  last_write_.clear();  // A delete is not torn: it leaves the page or removes it.
   Recovered(page);
   return mem_.Delete(page);
 }
@@ -39,10 +39,10 @@ absl::Status SimStorage::Sync() {
     failed_ = true;
     for (std::string& page : mem_.UnsyncedPages()) dropped_.insert(std::move(page));
     mem_.Crash();
-    last_write_.reset();
+    last_write_.clear();
     return absl::UnavailableError("injected sync error: unsynced writes dropped");
   }
-  last_write_.reset();
+  last_write_.clear();
   absl::Status s = mem_.Sync();
   if (s.ok() && dropped_.empty()) {
     failed_ = false;
@@ -52,16 +52,22 @@ absl::Status SimStorage::Sync() {
 }
 
 bool SimStorage::Crash(bool tear, Random& random) {
+  // The last unsynced write's bytes, read before the crash rolls the page back.
+  std::string last_bytes;
+  if (tear && !last_write_.empty()) {
+    absl::StatusOr<std::string> bytes = mem_.Read(last_write_);
+    if (bytes.ok()) last_bytes = *std::move(bytes);
+  }
   mem_.Crash();
   bool torn = false;
-  if (tear && last_write_ && !last_write_->second.empty()) {
-    const size_t keep = random.Uniform(last_write_->second.size());
-    (void)mem_.Write(last_write_->first, std::string_view(last_write_->second).substr(0, keep));
+  if (!last_bytes.empty()) {
+    const size_t keep = random.Uniform(last_bytes.size());
+    (void)mem_.Write(last_write_, std::string_view(last_bytes).substr(0, keep));
     (void)mem_.Sync();
     ++torn_pages_;
     torn = true;
   }
-  last_write_.reset();
+  last_write_.clear();
   failed_ = false;  // What the errors dropped is gone with the crash; the node restarts from disk.
   dropped_.clear();
   return torn;
@@ -69,7 +75,7 @@ bool SimStorage::Crash(bool tear, Random& random) {
 
 void SimStorage::Wipe() {
   mem_ = MemStorage();
-  last_write_.reset();
+  last_write_.clear();
   failed_ = false;
   dropped_.clear();
 }

@@ -55,7 +55,7 @@ class SimStorage final : public Storage {
   void Recovered(std::string_view page);
 
   MemStorage mem_;
-  std::optional<std::pair<std::string, std::string>> last_write_;  // unsynced (page, bytes)
+  std::string last_write_;  // the page of the last unsynced write (its bytes are in mem_), or ""
   uint64_t torn_pages_ = 0;
   uint64_t clean_syncs_ = 0;
   uint32_t error_ppm_ = 0;

@@ -253,15 +253,21 @@ Effects GridQueryHost::Route(const NodeId& from, const msg::QuerySubscribe& m,
       if (member != membership.self()) out.Send(member, forward);
     }
   }
-  FollowCoverage(membership);
+  FollowCoverage(membership, /*readiness_due=*/false);
   OnSubscribe(client, membership.self(), m, now_ms);
   return out;
 }
 
-void GridQueryHost::FollowCoverage(const Membership& membership) {
+void GridQueryHost::FollowCoverage(const Membership& membership, bool readiness_due) {
   const PartitionTable& table = membership.table();
   auto signature = std::make_tuple(table.version(), table.author(), membership.not_ready_count());
   if (signature == coverage_signature_) return;
+  const bool same_table = std::get<0>(signature) == std::get<0>(coverage_signature_) &&
+                          std::get<1>(signature) == std::get<1>(coverage_signature_);
+  if (same_table && std::get<2>(signature) != 0 && !readiness_due) {
+    SG_PROBE("query.coverage_change_deferred");  // Until the tick or the last pull.
+    return;
+  }
   coverage_signature_ = std::move(signature);
   Coverage covered;
   for (uint32_t p = 0; p < kPartitionCount && !table.empty(); ++p) {
@@ -270,10 +276,10 @@ void GridQueryHost::FollowCoverage(const Membership& membership) {
   SetCoverage(covered);
 }
 
-Effects GridQueryHost::Flush(const Membership& membership, Hlc& hlc) {
+Effects GridQueryHost::Flush(const Membership& membership, Hlc& hlc, bool readiness_due) {
   Effects out;
   if (subscriptions() == 0) return out;
-  FollowCoverage(membership);
+  FollowCoverage(membership, readiness_due);
   auto updates = TakeUpdates(
       membership.table().version(),
       [&hlc] {

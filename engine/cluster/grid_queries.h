@@ -72,10 +72,14 @@ class GridQueryHost {
   Effects Route(const NodeId& from, const msg::QuerySubscribe& m, const Membership& membership,
                 uint64_t now_ms);
   // Coverage follows the table and readiness: the partitions owned and ready (cheap when the
-  // table version and the number of partitions still pulling are unchanged).
-  void FollowCoverage(const Membership& membership);
-  // The updates due, as messages to send (fresh epochs from `hlc`).
-  Effects Flush(const Membership& membership, Hlc& hlc);
+  // table version and the number of partitions still pulling are unchanged). A new table is
+  // followed at once. Readiness alone — partitions turning ready one by one as a new owner's
+  // pulls are answered — is followed only when `readiness_due` (the server's tick) or when the
+  // last pull was answered: every coverage change resends every subscription's snapshot, and
+  // following each partition cost grid_scale 177k snapshots in 75 virtual seconds.
+  void FollowCoverage(const Membership& membership, bool readiness_due);
+  // The updates due, as messages to send (fresh epochs from `hlc`); `readiness_due` as above.
+  Effects Flush(const Membership& membership, Hlc& hlc, bool readiness_due);
 
   // A subscription, refresh or cancel from `client` (m.requester is ignored here).
   void OnSubscribe(const NodeId& client, const NodeId& self, const msg::QuerySubscribe& m,

@@ -149,7 +149,7 @@ void GridServer::Tick() {
     Dispatch(replication_.Tick(now, membership_, partitions_, MayAcknowledge()));
   }
   queries_.Expire(now, options_.query_lease_ms);
-  FlushQueries();
+  Dispatch(queries_.Flush(membership_, hlc_, /*readiness_due=*/true));
   uint64_t delay = options_.heartbeat_interval_ms;
   if (SG_BUGGIFY()) delay = std::max<uint64_t>(1, delay / 4);
   tick_timer_ = env_.timers.Schedule(delay, [this] { Tick(); });
@@ -297,6 +297,8 @@ void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
 
 // ------------------------------------------------------------------ live queries
 
-void GridServer::FlushQueries() { Dispatch(queries_.Flush(membership_, hlc_)); }
+void GridServer::FlushQueries() {
+  Dispatch(queries_.Flush(membership_, hlc_, /*readiness_due=*/false));
+}
 
 }  // namespace seedgrid

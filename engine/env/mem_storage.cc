@@ -6,8 +6,12 @@ namespace seedgrid {
 
 absl::Status MemStorage::Write(std::string_view page, std::string_view bytes) {
   if (page.empty()) return absl::InvalidArgumentError("storage: page name must not be empty");
-  Remember(page);
-  pages_[std::string(page)] = std::string(bytes);
+  // One lookup per map; the durable contents move into the undo log instead of being copied
+  // (they are overwritten here anyway).
+  auto [it, inserted] = pages_.try_emplace(std::string(page));
+  auto [undo, first_since_sync] = undo_.try_emplace(it->first);
+  if (first_since_sync && !inserted) undo->second = std::move(it->second);
+  it->second.assign(bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
