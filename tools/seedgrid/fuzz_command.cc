@@ -161,7 +161,7 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
              running.erase(k);
              ++tally.done;
              tally.probes.Add(o.result.probes);
-             if (guide) guide->Learn(seed_of(k), o.result.swarm, o.result.probes);
+             if (guide) guide->Learn(k, seed_of(k), o.result.swarm, o.result.probes);
              if (!text.empty()) {
                progress.Print(stderr, fmt::format("[seed {} stderr]\n{}", seed_of(k), text));
              }

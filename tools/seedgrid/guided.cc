@@ -96,15 +96,28 @@ Guide::Guide(const Scenario& scenario, GuideOptions options)
   SG_ASSERT(options_.keep_per_probe >= 1);
 }
 
-const std::string& Guide::PickTarget(Random& random) const {
+bool Guide::WorthAiming(const Learned& p) const {
+  if (p.planned_tries < kTriesMin) return true;
+  // The base rate: unplanned runs, or every run while there are too few of those.
+  const bool by_unplanned = unplanned_runs_ >= kTriesMin;
+  const uint64_t base_hits = by_unplanned ? p.unplanned_hits : p.runs;
+  const uint64_t base_runs = by_unplanned ? unplanned_runs_ : runs_;
+  return p.planned_hits * base_runs > base_hits * p.planned_tries;
+}
+
+const std::string* Guide::PickTarget(Random& random) const {
   SG_ASSERT(!probes_.empty());
+  const auto weight = [&](const Learned& p) -> uint64_t {
+    return WorthAiming(p) ? (uint64_t{1} << 32) / p.runs : 0;
+  };
   uint64_t total = 0;
-  for (const auto& [name, p] : probes_) total += (uint64_t{1} << 32) / p.runs;
+  for (const auto& [name, p] : probes_) total += weight(p);
+  if (total == 0) return nullptr;
   uint64_t pick = random.Uniform(total);
   for (const auto& [name, p] : probes_) {
-    const uint64_t weight = (uint64_t{1} << 32) / p.runs;
-    if (pick < weight) return name;
-    pick -= weight;
+    const uint64_t w = weight(p);
+    if (pick < w) return &name;
+    pick -= w;
   }
   SG_ASSERT(false);
 }
@@ -131,20 +144,35 @@ std::optional<SwarmDraw> Guide::Plan(uint64_t task) const {
   Xoshiro256 random(sim::SubstreamSeed(options_.seed_base, fmt::format("guided/{}", task)));
   std::lock_guard<std::mutex> lock(mu_);
   if (corpus_.empty() || !random.ChancePpm(options_.guided_ppm)) return std::nullopt;
-  const Learned& target = probes_.at(PickTarget(random));
+  const std::string* name = PickTarget(random);
+  if (name == nullptr) return std::nullopt;  // Guidance has not paid for any probe.
+  const Learned& target = probes_.at(*name);
   SG_ASSERT(!target.entries.empty());
   const Entry& start = corpus_[target.entries[random.Uniform(target.entries.size())]];
   SwarmDraw draw = MutateSwarm(scenario_, start.swarm, random);
   Steer(target, draw, random);
   SG_ASSERT(scenarios::ValidateSwarm(scenario_, draw).ok());
+  planned_[task] = *name;
   return draw;
 }
 
-void Guide::Learn(uint64_t seed, const SwarmDraw& swarm,
+void Guide::Learn(uint64_t task, uint64_t seed, const SwarmDraw& swarm,
                   const std::vector<std::pair<std::string, uint64_t>>& probes) {
   SG_ASSERT(scenarios::ValidateSwarm(scenario_, swarm).ok());
   std::lock_guard<std::mutex> lock(mu_);
   ++runs_;
+  auto plan = planned_.find(task);
+  if (plan == planned_.end()) {
+    ++unplanned_runs_;
+    for (const auto& [name, hits] : probes) ++probes_[name].unplanned_hits;
+  } else {
+    Learned& target = probes_[plan->second];
+    ++target.planned_tries;
+    const auto hit = std::find_if(probes.begin(), probes.end(),
+                                  [&](const auto& p) { return p.first == plan->second; });
+    if (hit != probes.end()) ++target.planned_hits;
+    planned_.erase(plan);
+  }
   std::vector<uint64_t> on(knobs_.size());  // 1 when knob k is on in this run
   for (size_t k = 0; k < knobs_.size(); ++k) {
     on[k] = IsOn(knobs_[k], swarm) ? 1 : 0;

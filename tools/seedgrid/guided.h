@@ -9,6 +9,11 @@
 // buggify, torn writes) whose presence made the target at least twice as likely, or twice as
 // unlikely, over the runs so far (Groce et al., "Help, help, I'm being suppressed!", 2013).
 // Otherwise the seed draws the swarm as usual. The run's seed stays fresh either way.
+// A target stays a target only while guidance pays: once kTriesMin planned runs have aimed at a
+// probe, it is picked only if those runs hit it more often than the unplanned runs do (probes that
+// depend on timing, not on any knob, would otherwise soak up runs that plain draws spend better:
+// on storage_errors, guiding towards them reached fewer probes than plain fuzzing). When no
+// probe is worth aiming at, every seed draws its own swarm, as without --guided.
 //
 // Contract:
 // - Corpus: for every probe, the first `keep_per_probe` runs (in Learn order) that hit it — each
@@ -56,14 +61,16 @@ struct GuideOptions {
 class Guide {
  public:
   static constexpr uint64_t kEvidenceMin = 3;
+  static constexpr uint64_t kTriesMin = 20;  // planned runs at a probe before judging them
 
   // `scenario` must outlive the guide.
   Guide(const scenarios::Scenario& scenario, GuideOptions options);
 
-  // The swarm draw for fuzz task `task`, or nullopt: let the seed draw it.
+  // The swarm draw for fuzz task `task`, or nullopt: let the seed draw it. A plan is remembered
+  // (its target) until Learn(task, ...).
   std::optional<scenarios::SwarmDraw> Plan(uint64_t task) const;
-  // A finished run: its seed, the draw it ran with, and RunResult::probes.
-  void Learn(uint64_t seed, const scenarios::SwarmDraw& swarm,
+  // Task `task` finished: its seed, the draw it ran with, and RunResult::probes.
+  void Learn(uint64_t task, uint64_t seed, const scenarios::SwarmDraw& swarm,
              const std::vector<std::pair<std::string, uint64_t>>& probes);
 
   struct Entry {
@@ -90,9 +97,13 @@ class Guide {
     uint64_t runs = 0;              // runs that hit it
     std::vector<uint64_t> runs_on;  // of those, runs with knob k on
     std::vector<size_t> entries;    // corpus indexes of its first hitters
+    uint64_t unplanned_hits = 0;    // unplanned runs that hit it
+    uint64_t planned_tries = 0;     // planned runs that aimed at it
+    uint64_t planned_hits = 0;      // of those, runs that hit it
   };
-  // REQUIRES: mu_ held.
-  const std::string& PickTarget(Random& random) const;
+  // REQUIRES: mu_ held. Every name picked is a key of probes_; nullptr: no probe is worth it.
+  const std::string* PickTarget(Random& random) const;
+  bool WorthAiming(const Learned& p) const;
   int InfluenceOf(const Learned& p, size_t knob) const;
   void Steer(const Learned& target, scenarios::SwarmDraw& draw, Random& random) const;
 
@@ -101,7 +112,9 @@ class Guide {
   const std::vector<Knob> knobs_;
   mutable std::mutex mu_;
   uint64_t runs_ = 0;
-  std::vector<uint64_t> runs_on_;  // runs with knob k on
+  uint64_t unplanned_runs_ = 0;
+  mutable absl::btree_map<uint64_t, std::string> planned_;  // task -> target, until learned
+  std::vector<uint64_t> runs_on_;                           // runs with knob k on
   std::vector<Entry> corpus_;
   absl::btree_map<std::string, Learned> probes_;
 };

@@ -96,9 +96,9 @@ TEST(Guide, CorpusKeepsTheFirstRunToHitEachProbe) {
   Guide guide(s, GuideOptions{.seed_base = 9, .keep_per_probe = 1});
   EXPECT_EQ(guide.Plan(0), std::nullopt);  // Nothing learned yet: the seed draws.
   const SwarmDraw d1 = scenarios::DrawSwarm(s, 1), d2 = scenarios::DrawSwarm(s, 2);
-  guide.Learn(1, d1, {{"a.common", 4}});
-  guide.Learn(2, d2, {{"a.common", 1}});  // Nothing new: not kept.
-  guide.Learn(3, d2, {{"a.common", 1}, {"a.rare", 1}});
+  guide.Learn(1, 1, d1, {{"a.common", 4}});
+  guide.Learn(2, 2, d2, {{"a.common", 1}});  // Nothing new: not kept.
+  guide.Learn(3, 3, d2, {{"a.common", 1}, {"a.rare", 1}});
   const std::vector<Guide::Entry> corpus = guide.corpus();
   ASSERT_EQ(corpus.size(), 2u);
   EXPECT_EQ(corpus[0].seed, 1u);
@@ -115,9 +115,9 @@ TEST(Guide, PlansAreReproducibleAndFavourRareProbes) {
   common.crashes_per_min = 2;  // Marks which entry a plan came from (mutations are small).
   rare.crashes_per_min = 4;
   const auto make = [&](Guide& g) {
-    g.Learn(1, common, {{"a.common", 1}});
-    for (uint64_t i = 2; i < 100; ++i) g.Learn(i, common, {{"a.common", 1}});
-    g.Learn(100, rare, {{"a.common", 1}, {"a.rare", 1}});
+    g.Learn(1, 1, common, {{"a.common", 1}});
+    for (uint64_t i = 2; i < 100; ++i) g.Learn(i, i, common, {{"a.common", 1}});
+    g.Learn(100, 100, rare, {{"a.common", 1}, {"a.rare", 1}});
   };
   Guide g1(s, GuideOptions{.seed_base = 5}), g2(s, GuideOptions{.seed_base = 5});
   make(g1);
@@ -141,9 +141,9 @@ TEST(Guide, KeepsSeveralFirstHittersPerProbe) {
   const Scenario s = ReplicaScenario();
   Guide guide(s, GuideOptions{.seed_base = 9, .keep_per_probe = 2});
   for (uint64_t seed = 1; seed <= 5; ++seed) {
-    guide.Learn(seed, scenarios::DrawSwarm(s, seed), {{"a.common", 1}});
+    guide.Learn(seed, seed, scenarios::DrawSwarm(s, seed), {{"a.common", 1}});
   }
-  guide.Learn(6, scenarios::DrawSwarm(s, 6), {{"a.common", 1}, {"a.rare", 1}});
+  guide.Learn(6, 6, scenarios::DrawSwarm(s, 6), {{"a.common", 1}, {"a.rare", 1}});
   std::vector<uint64_t> seeds;
   for (const Guide::Entry& e : guide.corpus()) seeds.push_back(e.seed);
   EXPECT_THAT(seeds, ::testing::ElementsAre(1u, 2u, 6u));
@@ -159,7 +159,7 @@ TEST(Guide, LearnsTriggersAndSuppressors) {
     if (d.torn_writes && i % 4 == 0) probes.emplace_back("a.torn", 1);  // only with torn writes
     if (!d.torn_writes) probes.emplace_back("a.untorn", 1);             // only without
     std::sort(probes.begin(), probes.end());
-    guide.Learn(i, d, probes);
+    guide.Learn(i, i, d, probes);
   }
   EXPECT_THAT(guide.Influences("a.torn"), ::testing::Contains(Pair("torn_writes", 1)));
   EXPECT_THAT(guide.Influences("a.untorn"), ::testing::Contains(Pair("torn_writes", -1)));
@@ -176,10 +176,54 @@ TEST(Guide, LearnsTriggersAndSuppressors) {
   EXPECT_GT(torn, 150);
 }
 
+// A probe that planned runs do not reach more often than unplanned ones stops being a target;
+// with no target left, every seed draws its own swarm again (as without --guided).
+TEST(Guide, StopsAimingWhereGuidanceDoesNotPay) {
+  const Scenario s = ReplicaScenario();
+  Guide guide(s, GuideOptions{.seed_base = 3});
+  for (uint64_t i = 0; i < 100; ++i) {  // Unplanned: a.timing in every tenth run.
+    std::vector<std::pair<std::string, uint64_t>> probes = {{"a.common", 1}};
+    if (i % 10 == 0) probes.emplace_back("a.timing", 1);
+    guide.Learn(i, i, scenarios::DrawSwarm(s, i), probes);
+  }
+  uint64_t task = 1000, planned = 0;
+  for (; task < 1400; ++task) {
+    const std::optional<SwarmDraw> p = guide.Plan(task);
+    if (p) ++planned;
+    // Planned runs reach a.common as always and a.timing never; unplanned ones as before.
+    std::vector<std::pair<std::string, uint64_t>> probes = {{"a.common", 1}};
+    if (!p && task % 10 == 0) probes.emplace_back("a.timing", 1);
+    guide.Learn(task, task, p ? *p : scenarios::DrawSwarm(s, task), probes);
+  }
+  EXPECT_GE(planned, 2 * Guide::kTriesMin);  // Each target got its tries...
+  EXPECT_LT(planned, 100u);                  // ...and then no more.
+  for (uint64_t t = task; t < task + 100; ++t) EXPECT_EQ(guide.Plan(t), std::nullopt) << t;
+}
+
+// Planned runs that reach their target more often than unplanned ones keep it a target.
+TEST(Guide, KeepsAimingWhereGuidancePays) {
+  const Scenario s = ReplicaScenario();
+  Guide guide(s, GuideOptions{.seed_base = 4});
+  for (uint64_t i = 0; i < 100; ++i) {
+    std::vector<std::pair<std::string, uint64_t>> probes = {{"a.common", 1}};
+    if (i % 10 == 0) probes.emplace_back("a.knob", 1);
+    guide.Learn(i, i, scenarios::DrawSwarm(s, i), probes);
+  }
+  uint64_t planned_late = 0;
+  for (uint64_t task = 1000; task < 1400; ++task) {
+    const std::optional<SwarmDraw> p = guide.Plan(task);
+    if (p && task >= 1300) ++planned_late;
+    std::vector<std::pair<std::string, uint64_t>> probes = {{"a.common", 1}};
+    if (p || task % 10 == 0) probes.emplace_back("a.knob", 1);  // Planned runs always reach it.
+    guide.Learn(task, task, p ? *p : scenarios::DrawSwarm(s, task), probes);
+  }
+  EXPECT_GT(planned_late, 50u);  // Still about 3 in 4 of the last 100 tasks.
+}
+
 TEST(Guide, NoGuidanceAtZeroPpm) {
   const Scenario s = ReplicaScenario();
   Guide guide(s, GuideOptions{.seed_base = 5, .guided_ppm = 0});
-  guide.Learn(1, scenarios::DrawSwarm(s, 1), {{"a.x", 1}});
+  guide.Learn(1, 1, scenarios::DrawSwarm(s, 1), {{"a.x", 1}});
   for (uint64_t task = 0; task < 50; ++task) EXPECT_EQ(guide.Plan(task), std::nullopt);
 }
 
