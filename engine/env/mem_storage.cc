@@ -6,11 +6,8 @@ namespace seedgrid {
 
 absl::Status MemStorage::Write(std::string_view page, std::string_view bytes) {
   if (page.empty()) return absl::InvalidArgumentError("storage: page name must not be empty");
-  // One lookup per map; the durable contents move into the undo log instead of being copied
-  // (they are overwritten here anyway).
   auto [it, inserted] = pages_.try_emplace(std::string(page));
-  auto [undo, first_since_sync] = undo_.try_emplace(it->first);
-  if (first_since_sync && !inserted) undo->second = std::move(it->second);
+  MoveToUndo(it->first, inserted ? nullptr : &it->second);
   it->second.assign(bytes.data(), bytes.size());
   return absl::OkStatus();
 }
@@ -22,8 +19,14 @@ absl::StatusOr<std::string> MemStorage::Read(std::string_view page) {
 }
 
 absl::Status MemStorage::Delete(std::string_view page) {
-  Remember(page);
-  pages_.erase(std::string(page));
+  const std::string name(page);
+  auto it = pages_.find(name);
+  if (it == pages_.end()) {
+    MoveToUndo(name, nullptr);
+    return absl::OkStatus();
+  }
+  MoveToUndo(it->first, &it->second);
+  pages_.erase(it);
   return absl::OkStatus();
 }
 
@@ -34,11 +37,10 @@ std::vector<std::string> MemStorage::List() {
   return names;
 }
 
-void MemStorage::Remember(std::string_view page) {
-  const std::string name(page);
-  if (undo_.contains(name)) return;  // The durable contents are already saved.
-  auto it = pages_.find(name);
-  undo_.emplace(name, it == pages_.end() ? std::nullopt : std::optional<std::string>(it->second));
+void MemStorage::MoveToUndo(const std::string& name, std::string* current) {
+  auto [undo, first_since_sync] = undo_.try_emplace(name);
+  if (!first_since_sync) return;  // The durable contents are already saved.
+  if (current != nullptr) undo->second = std::move(*current);
 }
 
 absl::Status MemStorage::Sync() {

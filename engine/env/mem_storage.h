@@ -27,7 +27,9 @@ class MemStorage final : public Storage {
   std::vector<std::string> UnsyncedPages() const;
 
  private:
-  void Remember(std::string_view page);
+  // The first change of page `name` since the last Sync() saves its durable contents: moved out
+  // of `current` (the page's bytes, about to be overwritten or erased), nullptr: no such page.
+  void MoveToUndo(const std::string& name, std::string* current);
   absl::btree_map<std::string, std::string> pages_;
   // Pages written or deleted since the last Sync(), with their durable contents (nullopt: the page
   // did not exist at the last Sync()).
