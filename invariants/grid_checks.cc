@@ -46,8 +46,19 @@ bool GridHistory::Contains(const Seqs& set, uint64_t seq) {
 std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint32_t disk,
                                                 uint64_t clean_syncs, uint32_t partition,
                                                 const NodeId& client, uint64_t seq,
-                                                const Timestamp& ts) {
+                                                const Timestamp& ts, const Timestamp& client_ts) {
   ++applications_;
+  auto [op, first] = applied_ops_.try_emplace({client, seq}, AppliedOp{client_ts, ts});
+  if (!first && op->second.client_ts != client_ts) {
+    return Violation{
+        Invariant::kGridLostUpdate,
+        fmt::format("server {} applied op-log entry {}#{} as the client's write "
+                    "stamped {}, but {}#{} was applied before as the write stamped {}: "
+                    "the client reused a sequence number",
+                    server, client, seq, client_ts.ToString(), client, seq,
+                    op->second.client_ts.ToString())};
+  }
+  op->second.ts = ts;
   if (!Contains(logged_seqs_[client], seq)) {
     // The client sent an entry that was not durable in its log: a crash could make it reuse the
     // seq, and the servers would take the new entry for this one (a silently dropped write).
@@ -97,6 +108,34 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
 }
 
 void GridHistory::OnDiskLost(uint64_t /*at_ns*/) { applied_.clear(); }
+
+std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
+                                                    const events::AckReceived& ack,
+                                                    uint64_t value_hash) {
+  const std::string op = fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
+                                     ack.value && ack.value->has_value() ? "set" : "remove",
+                                     ack.map, ack.key, ack.client_ts.ToString());
+  auto it = applied_ops_.find({client, ack.seq});
+  if (it == applied_ops_.end()) {
+    return Violation{Invariant::kGridLostUpdate,
+                     fmt::format("{} was acknowledged{} but no server ever applied it", op,
+                                 ack.duplicate ? " as a duplicate" : "")};
+  }
+  if (it->second.client_ts != ack.client_ts) {
+    return Violation{
+        Invariant::kGridLostUpdate,
+        fmt::format("{} was acknowledged{} of another write: the grid applied {}#{} as the write "
+                    "stamped {} by the client, so this write is lost (a reused sequence number)",
+                    op, ack.duplicate ? " as a duplicate" : "", client, ack.seq,
+                    it->second.client_ts.ToString())};
+  }
+  // A duplicate's ack carries the key's current stamp; the write's own is its application's.
+  const Timestamp& ts = ack.duplicate ? it->second.ts : ack.ts;
+  auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});
+  if (inserted || acked->second.ts < ts)
+    acked->second = AckedValue{ts, value_hash, client, ack.seq};
+  return std::nullopt;
+}
 
 // ------------------------------------------------------------------ durability
 
@@ -170,6 +209,49 @@ std::optional<Violation> CheckHeldByOwners(
                       map, key, replicated ? "REPLICATED" : "APPLIED", acked.ts.ToString(),
                       owner.name, p, r ? r->ToString() : std::string("nothing"))};
     }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckAckedHeld(const GridHistory& history,
+                                        const std::vector<Holder>& servers,
+                                        const std::string& what) {
+  for (const auto* acked_by_key : {&history.replicated(), &history.applied()}) {
+    const bool replicated = acked_by_key == &history.replicated();
+    for (const auto& [map_key, acked] : *acked_by_key) {
+      const auto& [map, key] = map_key;
+      const uint32_t p = PartitionOf(key);
+      const bool held = std::any_of(servers.begin(), servers.end(), [&](const Holder& h) {
+        return Holds(h.partition(p), map, key, acked.ts);
+      });
+      if (held) continue;
+      return Violation{Invariant::kGridDurability,
+                       fmt::format("after {}, no server holds the write to {}/{} acknowledged at "
+                                   "{} with stamp {}{}",
+                                   what, map, key, replicated ? "REPLICATED" : "APPLIED",
+                                   acked.ts.ToString(), WhatIsHeld(servers, p, map, key))};
+    }
+  }
+  return std::nullopt;
+}
+
+uint64_t ValueHash(const std::optional<Document>& value) {
+  return RecordHash("", LwwRecord{value, Timestamp{}, std::nullopt});
+}
+
+std::optional<Violation> CheckAckedValues(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
+  for (const auto& [map_key, acked] : history.acked_values()) {
+    const auto& [map, key] = map_key;
+    const uint32_t p = PartitionOf(key);
+    const Holder owner = owner_of(p);
+    const LwwRecord* r = RecordOf(owner.partition(p), map, key);
+    if (r == nullptr || r->ts != acked.ts || ValueHash(r->value) == acked.value_hash) continue;
+    return Violation{Invariant::kGridLostUpdate,
+                     fmt::format("owner {} holds {}/{} at the stamp {} of acknowledged write "
+                                 "{}#{}, but with another value: {}",
+                                 owner.name, map, key, acked.ts.ToString(), acked.client, acked.seq,
+                                 r->ToString())};
   }
   return std::nullopt;
 }

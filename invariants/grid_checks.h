@@ -19,6 +19,11 @@
 //                      fresh query over the owners' records
 //   grid_storage_acks  no acknowledgement leaves a server while its storage has a failed write
 //                      or sync it has not recovered from (engine/env/page_store.h)
+//   grid_lost_update   an acknowledgement a client receives (first or duplicate) is for its own
+//                      op: the grid applied that (client, seq) as the same write (the client's
+//                      stamp names it), so no reused sequence number has a write silently dropped
+//                      as a "duplicate"; and at the end, where an owner holds a key at exactly an
+//                      acknowledged write's stamp, it holds that write's value
 //
 // A new grid invariant: an Invariant (invariant.h), a pure function here with a unit test that
 // feeds it a history that must fail, and its call in scenarios/grid_cluster.cc (from a node event,
@@ -60,9 +65,10 @@ class GridHistory {
   // only move up on one disk, so that is an entry applied twice). `clean_syncs` counts the disk's
   // syncs that left nothing unwritten (SimStorage::clean_syncs): an application is durable once
   // that count moves past the value it was applied at.
+  // grid_lost_update: the same (client, seq) applied as a different write (client stamp).
   std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint64_t clean_syncs,
                                      uint32_t partition, const NodeId& client, uint64_t seq,
-                                     const Timestamp& ts);
+                                     const Timestamp& ts, const Timestamp& client_ts);
   // A server crashed with its disk at `clean_syncs`: its applications since the last clean sync
   // may be lost with their marks (after a failed write or sync), so applying those entries again
   // is a first application of what the disk holds — nothing of them left the server, since acks
@@ -72,6 +78,13 @@ class GridHistory {
   void OnLogged(const NodeId& client, uint64_t seq);
   void OnAcked(const std::string& map, const std::string& key, const Timestamp& ts,
                msg::WriteConcern concern, uint64_t at_ns);
+  // A client received the first acknowledgement of its entry `seq` (the write with stamp
+  // `client_ts` and value hash `value_hash`: ValueHash). Violation (grid_lost_update) when no
+  // server applied (client, seq), or applied it as another write: a reused sequence number. The
+  // write's stamp (a duplicate's is the original application's) and value are kept for
+  // CheckAckedValues.
+  std::optional<Violation> OnAckReceived(const NodeId& client, const events::AckReceived& ack,
+                                         uint64_t value_hash);
   // A server lost its disk: APPLIED promises made before now no longer bind.
   void OnDiskLost(uint64_t at_ns);
 
@@ -80,6 +93,15 @@ class GridHistory {
   const AckedByKey& replicated() const { return replicated_; }
   const AckedByKey& applied() const { return applied_; }
   uint64_t applications() const { return applications_; }
+  struct AckedValue {
+    Timestamp ts;
+    uint64_t value_hash = 0;
+    NodeId client;
+    uint64_t seq = 0;
+  };
+  // map -> key -> the newest acknowledged write (any concern) and its value.
+  using AckedValues = absl::btree_map<std::pair<std::string, std::string>, AckedValue>;
+  const AckedValues& acked_values() const { return acked_values_; }
 
  private:
   friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
@@ -101,6 +123,12 @@ class GridHistory {
   };
   absl::btree_map<std::string, Unsynced> unsynced_;
   uint64_t applications_ = 0;
+  // (client, seq) -> the write it was last applied as: O(ops), 40-odd bytes each.
+  struct AppliedOp {
+    Timestamp client_ts, ts;
+  };
+  absl::btree_map<std::pair<NodeId, uint64_t>, AppliedOp> applied_ops_;
+  AckedValues acked_values_;
 };
 
 // Where a partition is held: a server's name and its partitions (nullptr: not held).
@@ -116,6 +144,20 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
                                             const std::string& lost);
 // grid_durability at the end: every REPLICATED and APPLIED write is held by its owner.
 std::optional<Violation> CheckHeldByOwners(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// grid_durability after servers crashed together (a power or zone loss) and restarted from their
+// disks, with every other server up: every write acknowledged at REPLICATED, or at APPLIED since
+// the last disk loss, is held by one of `servers` (an acknowledgement follows the owner's sync,
+// and at REPLICATED the backups' too, so no correlated failure may lose it). `what` names the
+// failure in the detail.
+std::optional<Violation> CheckAckedHeld(const GridHistory& history,
+                                        const std::vector<Holder>& servers,
+                                        const std::string& what);
+// The hash of a write's value that grid_lost_update compares (nullopt: a remove).
+uint64_t ValueHash(const std::optional<Document>& value);
+// grid_lost_update at the end: where the owner holds an acknowledged write's key at exactly the
+// write's stamp, it holds the write's value.
+std::optional<Violation> CheckAckedValues(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
 // grid_exactly_once at the end: every durable op-log entry was applied.
 std::optional<Violation> CheckAllApplied(const GridHistory& history);

@@ -11,16 +11,19 @@ namespace {
 using msg::WriteConcern;
 
 Timestamp Ts(uint64_t millis) { return Timestamp{millis, 0, "s"}; }
+// A client's own stamp of its entry `seq` (one write per seq).
+Timestamp ClientTs(const std::string& client, uint64_t seq) { return Timestamp{seq, 0, client}; }
 
 // One server's partitions, built by hand.
 class FakeServer {
  public:
   explicit FakeServer(std::string name) : name_(std::move(name)) {}
-  void Put(const std::string& map, const std::string& key, uint64_t millis) {
+  void Put(const std::string& map, const std::string& key, uint64_t millis,
+           Document value = Document{{"v", int64_t{1}}}) {
     GridPartition& part = parts_[PartitionOf(key)];
     auto& m = part.maps[map];
     if (!m) m = std::make_unique<LwwMap>(hlc_);
-    ASSERT_TRUE(m->Merge(key, LwwRecord{Document{{"v", int64_t{1}}}, Ts(millis)}).ok());
+    ASSERT_TRUE(m->Merge(key, LwwRecord{std::move(value), Ts(millis)}).ok());
   }
   void SetWatermark(const std::string& key, uint64_t w) {
     parts_[PartitionOf(key)].pruned_below_ms = w;
@@ -91,16 +94,98 @@ TEST(GridDurability, AppliedPromisesEndAtADiskLoss) {
   EXPECT_FALSE(CheckHeldByOwners(h, owner_of).has_value());
 }
 
+TEST(GridDurability, AnAcknowledgedWriteLostWithServersCrashingTogetherIsCaught) {
+  GridHistory h;
+  h.OnAcked("users", "k1", Ts(50), WriteConcern::kApplied, 1);
+  h.OnAcked("users", "k2", Ts(60), WriteConcern::kReplicated, 2);
+  FakeServer n0("n0"), n1("n1");
+  n1.Put("users", "k2", 60);
+  auto v = CheckAckedHeld(h, {n0.AsHolder(), n1.AsHolder()}, "power loss");
+  ASSERT_TRUE(v.has_value());  // Never synced: the APPLIED write to k1 is gone.
+  EXPECT_EQ(v->invariant, Invariant::kGridDurability);
+  EXPECT_NE(v->detail.find("after power loss"), std::string::npos) << v->detail;
+  EXPECT_NE(v->detail.find("users/k1"), std::string::npos) << v->detail;
+  n0.Put("users", "k1", 50);
+  EXPECT_FALSE(CheckAckedHeld(h, {n0.AsHolder(), n1.AsHolder()}, "power loss").has_value());
+}
+
+// The ack a client receives for its entry `seq`, the write stamped `client_ts` with `value`.
+events::AckReceived Ack(uint64_t seq, const Timestamp& client_ts, const Timestamp& ts,
+                        bool duplicate, const std::optional<Document>& value) {
+  return events::AckReceived{"users",   "k1",      seq,   ts, WriteConcern::kApplied,
+                             client_ts, duplicate, &value};
+}
+
+TEST(GridLostUpdate, AReusedSequenceNumberAcknowledgedAsADuplicateIsCaught) {
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  const std::optional<Document> value = Document{{"v", int64_t{2}}};
+  // The client restarted, forgot it had used #1, and logged a new write under it.
+  auto v = h.OnAckReceived("c1", Ack(1, Timestamp{99, 0, "c1"}, Ts(10), true, value), 0);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridLostUpdate);
+  EXPECT_NE(v->detail.find("as a duplicate"), std::string::npos) << v->detail;
+  EXPECT_NE(v->detail.find("reused sequence number"), std::string::npos) << v->detail;
+  // The same write's duplicate ack is fine.
+  EXPECT_FALSE(h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(30), true, value), 0));
+}
+
+TEST(GridLostUpdate, AnEntryAppliedAsTwoDifferentWritesIsCaught) {
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  auto v = h.OnApplied("n1", 0, 0, 7, "c1", 1, Ts(20), Timestamp{99, 0, "c1"});
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridLostUpdate);
+  EXPECT_NE(v->detail.find("reused a sequence number"), std::string::npos) << v->detail;
+}
+
+TEST(GridLostUpdate, AnAckForAnEntryNoServerAppliedIsCaught) {
+  GridHistory h;
+  const std::optional<Document> removed;
+  auto v = h.OnAckReceived("c1", Ack(3, ClientTs("c1", 3), Ts(10), false, removed), 0);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("c1#3 (remove users/k1"), std::string::npos) << v->detail;
+  EXPECT_NE(v->detail.find("no server ever applied it"), std::string::npos) << v->detail;
+}
+
+TEST(GridLostUpdate, TheOwnerHoldsTheAcknowledgedValueAtItsStamp) {
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  const std::optional<Document> value = Document{{"v", int64_t{2}}};
+  // A duplicate ack reports the key's current stamp; the write's own stamp is its application's.
+  ASSERT_FALSE(
+      h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(40), true, value), ValueHash(value)));
+  FakeServer owner("n0");
+  const auto owner_of = [&owner](uint32_t) { return owner.AsHolder(); };
+  owner.Put("users", "k1", 10);  // The write's stamp, another value.
+  auto v = CheckAckedValues(h, owner_of);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridLostUpdate);
+  EXPECT_NE(v->detail.find("but with another value"), std::string::npos) << v->detail;
+  FakeServer right("n0");
+  right.Put("users", "k1", 10, *value);
+  EXPECT_FALSE(CheckAckedValues(h, [&right](uint32_t) { return right.AsHolder(); }));
+  FakeServer later("n0");
+  later.Put("users", "k1", 20);  // Replaced by a later write: not this check's business.
+  EXPECT_FALSE(CheckAckedValues(h, [&later](uint32_t) { return later.AsHolder(); }));
+}
+
 TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
   GridHistory h;
   h.OnLogged("c1", 1);
   h.OnLogged("c1", 2);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(1)).has_value());
-  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 2, Ts(2)).has_value());
-  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 9, "c1", 1, Ts(3)).has_value());  // Another partition.
-  EXPECT_FALSE(h.OnApplied("n1", 0, 0, 7, "c1", 2, Ts(4)).has_value());  // Another server.
-  EXPECT_FALSE(h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(5)).has_value());  // A replaced disk.
-  auto v = h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(6));
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(1), ClientTs("c1", 1)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 2, Ts(2), ClientTs("c1", 2)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 9, "c1", 1, Ts(3), ClientTs("c1", 1))
+                   .has_value());  // Another partition.
+  EXPECT_FALSE(h.OnApplied("n1", 0, 0, 7, "c1", 2, Ts(4), ClientTs("c1", 2))
+                   .has_value());  // Another server.
+  EXPECT_FALSE(h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(5), ClientTs("c1", 2))
+                   .has_value());  // A replaced disk.
+  auto v = h.OnApplied("n0", 1, 0, 7, "c1", 2, Ts(6), ClientTs("c1", 2));
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
   EXPECT_NE(v->detail.find("c1#2"), std::string::npos) << v->detail;
@@ -111,26 +196,29 @@ TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
 TEST(GridExactlyOnce, ACrashBeforeACleanSyncLosesOnlyTheMarksSinceTheLastOne) {
   GridHistory h;
   for (uint64_t seq = 1; seq <= 4; ++seq) h.OnLogged("c1", seq);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 5, 7, "c1", 1, Ts(1)).has_value());
-  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(2)).has_value());  // #1 synced cleanly.
-  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(3)).has_value());  // No clean sync since.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 5, 7, "c1", 1, Ts(1), ClientTs("c1", 1)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(2), ClientTs("c1", 2))
+                   .has_value());  // #1 synced cleanly.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(3), ClientTs("c1", 3))
+                   .has_value());  // No clean sync since.
   h.OnServerCrash("n0", 6);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(4)).has_value());  // #2, #3 were lost.
-  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(5)).has_value());
-  auto v = h.OnApplied("n0", 0, 6, 7, "c1", 1, Ts(6));  // #1 was durable.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 2, Ts(4), ClientTs("c1", 2))
+                   .has_value());  // #2, #3 were lost.
+  EXPECT_FALSE(h.OnApplied("n0", 0, 6, 7, "c1", 3, Ts(5), ClientTs("c1", 3)).has_value());
+  auto v = h.OnApplied("n0", 0, 6, 7, "c1", 1, Ts(6), ClientTs("c1", 1));  // #1 was durable.
   ASSERT_TRUE(v.has_value());
   EXPECT_NE(v->detail.find("c1#1"), std::string::npos) << v->detail;
   // A crash after a clean sync restores nothing.
-  EXPECT_FALSE(h.OnApplied("n0", 0, 7, 7, "c1", 4, Ts(7)).has_value());
+  EXPECT_FALSE(h.OnApplied("n0", 0, 7, 7, "c1", 4, Ts(7), ClientTs("c1", 4)).has_value());
   h.OnServerCrash("n0", 8);
-  EXPECT_TRUE(h.OnApplied("n0", 0, 8, 7, "c1", 4, Ts(8)).has_value());
+  EXPECT_TRUE(h.OnApplied("n0", 0, 8, 7, "c1", 4, Ts(8), ClientTs("c1", 4)).has_value());
 }
 
 TEST(GridExactlyOnce, AnEntryTheClientHadNotDurablyLoggedIsCaught) {
   GridHistory h;
   h.OnLogged("c1", 1);
-  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 3, "c1", 1, Ts(1)).has_value());
-  auto v = h.OnApplied("n0", 0, 0, 3, "c1", 2, Ts(2));
+  EXPECT_FALSE(h.OnApplied("n0", 0, 0, 3, "c1", 1, Ts(1), ClientTs("c1", 1)).has_value());
+  auto v = h.OnApplied("n0", 0, 0, 3, "c1", 2, Ts(2), ClientTs("c1", 2));
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridExactlyOnce);
   EXPECT_NE(v->detail.find("had not durably logged"), std::string::npos) << v->detail;
@@ -139,11 +227,12 @@ TEST(GridExactlyOnce, AnEntryTheClientHadNotDurablyLoggedIsCaught) {
 TEST(GridExactlyOnce, EveryLoggedEntryMustBeApplied) {
   GridHistory h;
   for (uint64_t seq = 1; seq <= 5; ++seq) h.OnLogged("c1", seq);
-  for (uint64_t seq : {1, 2, 3, 5}) (void)h.OnApplied("n0", 0, 0, seq, "c1", seq, Ts(seq));
+  for (uint64_t seq : {1, 2, 3, 5})
+    (void)h.OnApplied("n0", 0, 0, seq, "c1", seq, Ts(seq), ClientTs("c1", seq));
   auto v = CheckAllApplied(h);
   ASSERT_TRUE(v.has_value());
   EXPECT_NE(v->detail.find("c1#4"), std::string::npos) << v->detail;
-  (void)h.OnApplied("n1", 0, 0, 4, "c1", 4, Ts(9));
+  (void)h.OnApplied("n1", 0, 0, 4, "c1", 4, Ts(9), ClientTs("c1", 4));
   EXPECT_FALSE(CheckAllApplied(h).has_value());
   h.OnLogged("c2", 1);
   EXPECT_TRUE(CheckAllApplied(h).has_value());  // A client nobody applied anything of.

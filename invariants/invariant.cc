@@ -36,6 +36,9 @@ constexpr std::array kInvariants = {
                   "replayed live-query streams equal a fresh query over the owners"},
     InvariantInfo{kGridStorageAcks, "grid_storage_acks", kGrid,
                   "no acknowledgement leaves a server whose storage failed and has not recovered"},
+    InvariantInfo{kGridLostUpdate, "grid_lost_update", kGrid,
+                  "every acknowledged write is the client's own op (no reused sequence number) "
+                  "and its owner holds its value at its stamp unless a later write replaced it"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},
     InvariantInfo{kHang, "hang", kHarness,
                   "the run ends within the scenario's events_max events (and the tool's "

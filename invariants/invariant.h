@@ -31,6 +31,7 @@ enum class Invariant : uint8_t {
   kGridExactlyOnce,
   kGridLiveQueries,
   kGridStorageAcks,
+  kGridLostUpdate,
   // Both.
   kLiveness,
   // The harness itself (always on, not listed in scenario files).

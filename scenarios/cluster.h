@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/env/env.h"
 #include "invariants/convergence.h"
@@ -80,6 +81,8 @@ class FaultTargets {
   virtual int clients() const { return 0; }
   virtual void SetOffline(int /*client*/, bool /*offline*/) {}
   virtual bool offline(int /*client*/) const { return false; }
+  // `nodes` crashed together (a power or zone loss) and just restarted together, from their disks.
+  virtual void AfterRestartTogether(const std::vector<int>& /*nodes*/) {}
   virtual void Join(int /*node*/) {}
   virtual void BeginLeave(int /*node*/) {}
 };

@@ -7,6 +7,7 @@
 #include <memory>
 #include <numeric>
 
+#include "engine/base/probe.h"
 #include "sim/random.h"
 
 namespace seedgrid::scenarios {
@@ -62,7 +63,45 @@ void FaultInjector::Apply(const FaultEvent& f) {
       TraceFault(fmt::format("clog n{}->n{} {} ms", f.from[0], f.to[0], f.duration_ms));
       sim_.Clog(f.from[0], f.to[0], f.duration_ms * kNsPerMs);
       break;
+    case FaultEvent::Kind::kPowerLoss:
+      PowerLoss(f.duration_ms * kNsPerMs);
+      break;
+    case FaultEvent::Kind::kZoneLoss:
+      ZoneLoss(f.zone, f.duration_ms * kNsPerMs);
+      break;
   }
+}
+
+// Disks survive a correlated failure (power, a rack's switch): only what was not synced is lost,
+// torn by the swarm's choice, as in any crash.
+void FaultInjector::CrashTogether(std::vector<int> nodes, uint64_t down_ns, std::string what) {
+  std::erase_if(nodes, [this](int i) { return !sim_.alive(i); });
+  if (nodes.empty()) return;
+  TraceFault(
+      fmt::format("{}: n{} down for {} ms", what, fmt::join(nodes, ",n"), down_ns / kNsPerMs));
+  for (int i : nodes) sim_.Crash(i);
+  sim_.At(sim_.now_ns() + std::max<uint64_t>(down_ns, 1), [this, nodes] {
+    for (int i : nodes) sim_.Restart(i);
+    targets_.AfterRestartTogether(nodes);
+  });
+}
+
+void FaultInjector::PowerLoss(uint64_t down_ns) {
+  std::vector<int> nodes;
+  for (int i = 0; i < s_.nodes; ++i) {
+    if (s_.IsServerNode(i)) nodes.push_back(i);
+  }
+  SG_PROBE("faults.power_loss");
+  CrashTogether(std::move(nodes), down_ns, "power loss");
+}
+
+void FaultInjector::ZoneLoss(int zone, uint64_t down_ns) {
+  std::vector<int> nodes;
+  for (int i = 0; i < s_.nodes; ++i) {
+    if (s_.ZoneOf(i) == zone) nodes.push_back(i);
+  }
+  SG_PROBE("faults.zone_loss");
+  CrashTogether(std::move(nodes), down_ns, fmt::format("zone {} lost", zone));
 }
 
 uint64_t FaultInjector::DurationNs(Random& r) {
@@ -120,6 +159,8 @@ void FaultInjector::ScheduleAll() {
   ScheduleKind("pause", swarm_.pauses_per_min, &FaultInjector::RandomPause);
   ScheduleKind("clock_step", swarm_.clock_steps_per_min, &FaultInjector::RandomClockStep);
   ScheduleKind("clog", swarm_.clogs_per_min, &FaultInjector::RandomClog);
+  ScheduleKind("power_loss", swarm_.power_losses_per_min, &FaultInjector::RandomPowerLoss);
+  ScheduleKind("zone_loss", swarm_.zone_losses_per_min, &FaultInjector::RandomZoneLoss);
   ScheduleOffline();
   ScheduleMembership();
   SchedulePlan();
@@ -257,6 +298,21 @@ void FaultInjector::RandomClog(Random& r, bool apply) {
   if (!apply) return;
   TraceFault(fmt::format("clog n{}->n{} {} ms", a, b, d / kNsPerMs));
   sim_.Clog(a, b, d);
+}
+
+}  // namespace seedgrid::scenarios
+
+namespace seedgrid::scenarios {
+
+void FaultInjector::RandomPowerLoss(Random& r, bool apply) {
+  const uint64_t d = DurationNs(r);
+  if (apply) PowerLoss(d);
+}
+
+void FaultInjector::RandomZoneLoss(Random& r, bool apply) {
+  const int zone = static_cast<int>(r.Uniform(s_.zones));
+  const uint64_t d = DurationNs(r);
+  if (apply) ZoneLoss(zone, d);
 }
 
 }  // namespace seedgrid::scenarios

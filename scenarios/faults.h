@@ -60,6 +60,13 @@ class FaultInjector {
   void RandomPause(Random& r, bool apply);
   void RandomClockStep(Random& r, bool apply);
   void RandomClog(Random& r, bool apply);
+  void RandomPowerLoss(Random& r, bool apply);
+  void RandomZoneLoss(Random& r, bool apply);
+  // Correlated failures: `nodes` (those up) crash at this instant and restart together after
+  // `down_ns`; then FaultTargets::AfterRestartTogether.
+  void CrashTogether(std::vector<int> nodes, uint64_t down_ns, std::string what);
+  void PowerLoss(uint64_t down_ns);
+  void ZoneLoss(int zone, uint64_t down_ns);
   void TraceFault(const std::string& text) { sim_.TraceFault(-1, text); }
 
   bool liveness() const { return run_.liveness(); }

@@ -162,8 +162,8 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++checks_;
     auto v = history_.OnApplied(name, disk_[i], sim_.storage(i).clean_syncs(), a->partition,
-                                a->client, a->seq, a->ts);
-    if (run_.On(Invariant::kGridExactlyOnce)) run_.Violate(v);
+                                a->client, a->seq, a->ts, a->client_ts);
+    if (v && run_.On(v->invariant)) run_.Violate(v);
   } else if (std::holds_alternative<events::OpAcknowledged>(e) ||
              std::holds_alternative<events::StateAcknowledged>(e)) {
     if (!run_.On(Invariant::kGridStorageAcks)) return;
@@ -177,6 +177,11 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
 void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
   if (const auto* a = std::get_if<events::AckReceived>(&e)) {
     history_.OnAcked(a->map, a->key, a->ts, a->concern, sim_.now_ns());
+    if (run_.On(Invariant::kGridLostUpdate)) {
+      ++checks_;
+      run_.Violate(history_.OnAckReceived(sim_.node_id(ClientNode(c)), *a,
+                                          invariants::ValueHash(*a->value)));
+    }
   } else if (const auto* l = std::get_if<events::OpLogged>(&e)) {
     history_.OnLogged(sim_.node_id(ClientNode(c)), l->seq);
   } else if (const auto* f = std::get_if<events::StorageFailed>(&e)) {
@@ -202,6 +207,20 @@ void GridCluster::BeforeDiskLoss(int i) {
 void GridCluster::AfterDiskLoss(int i) {
   ++disk_[i];
   history_.OnDiskLost(sim_.now_ns());
+}
+
+// Every acknowledged write survives servers crashing together; checked before anything (a client's
+// repair, anti-entropy) could restore a lost one, when every other server is up.
+void GridCluster::AfterRestartTogether(const std::vector<int>& nodes) {
+  if (!run_.On(Invariant::kGridDurability)) return;
+  for (int j = 0; j < servers_total_; ++j) {
+    if (Active(j) && !servers_[j]) return;
+  }
+  std::string what = "n" + std::to_string(nodes.front());
+  for (size_t k = 1; k < nodes.size(); ++k) what += ",n" + std::to_string(nodes[k]);
+  checks_ += history_.replicated().size() + history_.applied().size();
+  run_.Violate(invariants::CheckAckedHeld(history_, HoldersExcept(-1),
+                                          fmt::format("{} crashed together", what)));
 }
 
 void GridCluster::SetOffline(int c, bool offline) {
@@ -443,6 +462,15 @@ void GridCluster::FinalChecks() {
   if (run_.On(Invariant::kGridExactlyOnce)) {
     ++checks_;
     run_.Violate(invariants::CheckAllApplied(history_));
+  }
+  if (run_.On(Invariant::kGridLostUpdate) && first != nullptr) {
+    checks_ += history_.acked_values().size();
+    const PartitionTable& table = first->table();
+    run_.Violate(invariants::CheckAckedValues(history_, [this, &table](uint32_t p) {
+      const GridServer* owner = ServerById(table.owner(p));
+      return invariants::Holder{
+          table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
+    }));
   }
 }
 

@@ -45,6 +45,7 @@ class GridCluster final : public Cluster {
   bool MayLoseDisk(int i) const override { return IsServer(i) && !retired_[i]; }
   void BeforeDiskLoss(int i) override;
   void AfterDiskLoss(int i) override;
+  void AfterRestartTogether(const std::vector<int>& nodes) override;
   int clients() const override { return g_.clients; }
   void SetOffline(int c, bool offline) override;
   bool offline(int c) const override { return offline_[c]; }

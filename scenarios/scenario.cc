@@ -31,9 +31,11 @@ constexpr std::pair<FaultEvent::Kind, std::string_view> kFaultKinds[] = {
     {FaultEvent::Kind::kRestart, "restart"},
     {FaultEvent::Kind::kPause, "pause"},
     {FaultEvent::Kind::kClockStep, "clock_step"},
-    {FaultEvent::Kind::kClog, "clog"}};
+    {FaultEvent::Kind::kClog, "clog"},
+    {FaultEvent::Kind::kPowerLoss, "power_loss"},
+    {FaultEvent::Kind::kZoneLoss, "zone_loss"}};
 
-void ReadFault(Reader& r, FaultEvent& f, int nodes) {
+void ReadFault(Reader& r, FaultEvent& f, int nodes, int zones) {
   std::string kind;
   r.Str("kind", kind);
   bool found = false;
@@ -49,6 +51,7 @@ void ReadFault(Reader& r, FaultEvent& f, int nodes) {
     r.Fail(r.Path("kind"), fmt::format("unknown fault kind '{}'; expected one of {}", kind, names));
   r.Int("at_ms", f.at_ms, 0, 10 * kDayMs);
   r.Int("node", f.node, 0, nodes - 1);
+  r.Int("zone", f.zone, 0, zones - 1);
   r.Nodes("nodes", f.nodes, nodes);
   r.Nodes("from", f.from, nodes);
   r.Nodes("to", f.to, nodes);
@@ -85,6 +88,12 @@ void ReadFault(Reader& r, FaultEvent& f, int nodes) {
     case FaultEvent::Kind::kClog:
       need(f.from.size() == 1 && f.to.size() == 1 && f.duration_ms > 0,
            "\"from\": [a], \"to\": [b] and \"duration_ms\"");
+      break;
+    case FaultEvent::Kind::kZoneLoss:
+      need(f.zone >= 0 && f.duration_ms > 0, "\"zone\" (0 to zones-1) and \"duration_ms\"");
+      break;
+    case FaultEvent::Kind::kPowerLoss:
+      need(f.duration_ms > 0, "\"duration_ms\" (how long the nodes stay down)");
       break;
     case FaultEvent::Kind::kHeal:
       break;
@@ -226,6 +235,8 @@ void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr
     sr.RangeOf("pauses_per_min", s.swarm.pauses_per_min, 0, 600);
     sr.RangeOf("clock_steps_per_min", s.swarm.clock_steps_per_min, 0, 600);
     sr.RangeOf("clogs_per_min", s.swarm.clogs_per_min, 0, 600);
+    sr.RangeOf("power_losses_per_min", s.swarm.power_losses_per_min, 0, 60);
+    sr.RangeOf("zone_losses_per_min", s.swarm.zone_losses_per_min, 0, 60);
     sr.RangeOf("clock_step_ms", s.swarm.clock_step_ms, -kDayMs, kDayMs);
     sr.RangeOf("fault_duration_ms", s.swarm.fault_duration_ms, 1, kDayMs);
     sr.Bool("buggify", s.swarm.buggify);
@@ -255,7 +266,7 @@ void ReadFaults(Reader& r, Scenario& s, std::string* error_ptr) {
       for (size_t i = 0; i < f->size(); ++i) {
         Reader fr((*f)[i], fmt::format("faults[{}]", i), &error);
         s.faults.emplace_back();
-        ReadFault(fr, s.faults.back(), s.nodes);
+        ReadFault(fr, s.faults.back(), s.nodes, s.zones);
         if (error.empty() && s.faults.back().at_ms >= s.duration_ms) {
           fr.Fail(fr.Path("at_ms"),
                   fmt::format("{} is not inside the safety phase (duration_ms is {})",
@@ -412,6 +423,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
     r.Int("liveness_ms", s.liveness_ms, 1, 10 * kDayMs);
     r.Int("check_interval_ms", s.check_interval_ms, 1, kDayMs);
     r.Int("events_max", s.events_max, 1, int64_t{1} << 40);
+    r.Int("zones", s.zones, 1, 64);
     ReadWorkload(r, s, &error);
     ReadTimersNetworkClocksSwarm(r, s, &error);
     ReadGridPart(r, s, &error);

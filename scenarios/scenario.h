@@ -44,10 +44,15 @@ struct FaultEvent {
     kPause,      // `node` stops processing for `duration_ms`
     kClockStep,  // `node`'s clock jumps by `delta_ms`
     kClog,       // link `from[0]` -> `to[0]` holds messages for `duration_ms`
+    kPowerLoss,  // every server (replica runs: every node) crashes at once; all restart after
+                 // `duration_ms`
+    kZoneLoss,   // every node of `zone` (servers and clients) crashes at once; all restart after
+                 // `duration_ms`
   };
   uint64_t at_ms = 0;
   Kind kind = Kind::kHeal;
   int node = -1;
+  int zone = -1;
   std::vector<int> nodes, from, to, left, right;
   uint64_t duration_ms = 0;
   int64_t delta_ms = 0;
@@ -64,6 +69,8 @@ struct OpMix {  // relative weights
 struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
   Range loss_ppm, duplicate_ppm, reorder_ppm;
   Range partitions_per_min, crashes_per_min, pauses_per_min, clock_steps_per_min, clogs_per_min;
+  // Correlated failures (FaultEvent kPowerLoss, kZoneLoss at Poisson times).
+  Range power_losses_per_min, zone_losses_per_min;
   Range clock_step_ms{-5000, 5000};
   Range fault_duration_ms{500, 5000};
   bool buggify = true;  // SG_BUGGIFY sites active (each on for 1/4 of seeds)
@@ -145,6 +152,9 @@ struct Scenario {
   Range clock_offset_ms{-2000, 2000};
   Range clock_drift_ppm{-200, 200};
   Swarm swarm;
+  // Failure zones (racks, regions): node i of a replica run is in zone i % zones; on a grid,
+  // server i is in zone i % zones and client c in zone c % zones. A zone loss crashes a zone.
+  int zones = 1;
   std::vector<FaultEvent> faults;
   std::optional<GridConfig> grid;
   absl::btree_set<invariants::Invariant> invariants;  // default: all (of the run's kind)
@@ -152,6 +162,15 @@ struct Scenario {
   uint64_t events_max = 100'000'000;
   ScheduleDrops schedule;                // items of the generated schedule not applied
   std::optional<Regression> regression;  // present: a regression test with a fixed seed
+  // A grid's servers (initial and joining); every node of a replica run.
+  bool IsServerNode(int node) const {
+    return !grid || node < grid->servers + static_cast<int>(grid->joins_at_ms.size());
+  }
+  // The failure zone of `node` (see `zones`).
+  int ZoneOf(int node) const {
+    const int servers = grid ? grid->servers + static_cast<int>(grid->joins_at_ms.size()) : nodes;
+    return (node < servers ? node : node - servers) % zones;
+  }
   friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 

@@ -20,6 +20,7 @@ ordered FaultsToJson(const std::vector<FaultEvent>& events) {
     e["at_ms"] = f.at_ms;
     e["kind"] = FaultKindName(f.kind);
     if (f.node >= 0) e["node"] = f.node;
+    if (f.zone >= 0) e["zone"] = f.zone;
     for (const auto& [name, list] :
          {std::pair<const char*, const std::vector<int>*>{"nodes", &f.nodes},
           {"from", &f.from},
@@ -108,6 +109,7 @@ std::string ScenarioToJson(const Scenario& s) {
   j["liveness_ms"] = s.liveness_ms;
   j["check_interval_ms"] = s.check_interval_ms;
   j["events_max"] = s.events_max;
+  j["zones"] = s.zones;
   j["workload"] = {{"ops_per_sec", s.ops_per_sec},
                    {"keys", s.keys},
                    {"subscriptions_per_node", s.subscriptions_per_node},
@@ -132,6 +134,8 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"pauses_per_min", range(s.swarm.pauses_per_min)},
                 {"clock_steps_per_min", range(s.swarm.clock_steps_per_min)},
                 {"clogs_per_min", range(s.swarm.clogs_per_min)},
+                {"power_losses_per_min", range(s.swarm.power_losses_per_min)},
+                {"zone_losses_per_min", range(s.swarm.zone_losses_per_min)},
                 {"clock_step_ms", range(s.swarm.clock_step_ms)},
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
                 {"buggify", s.swarm.buggify}};

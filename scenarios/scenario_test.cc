@@ -64,7 +64,7 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
   EXPECT_EQ(ErrorOf("{\"name\": \"x\", \"nodez\": 3}"),
             "t.json:1:15: nodez: unknown field 'nodez'; known fields: check_interval_ms, clocks, "
             "description, duration_ms, events_max, faults, grid, invariants, liveness_ms, name, "
-            "network, nodes, regression, replication, schedule, swarm, workload");
+            "network, nodes, regression, replication, schedule, swarm, workload, zones");
   EXPECT_NE(ErrorOf("{\"name\": \"x\",\n \"faults\": [{\"at_ms\": 1, \"kind\": \"heal\"},\n"
                     "  {\"at_ms\": 2, \"kind\": \"explode\"}]}")
                 .find("t.json:3:16: faults[1].kind: unknown fault kind 'explode'"),
@@ -91,6 +91,29 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
                     "0, \"or_add\": 0, \"or_remove\": 0, \"counter\": 0, \"query\": 0}}}")
                 .find("all weights are zero"),
             std::string::npos);
+}
+
+TEST(ParseScenario, CorrelatedFailuresNeedTheirZoneAndDuration) {
+  auto s = ParseScenario(R"({"name": "z", "nodes": 6, "zones": 3,
+    "swarm": {"power_losses_per_min": [0, 4], "zone_losses_per_min": [1, 2]},
+    "faults": [{"at_ms": 100, "kind": "power_loss", "duration_ms": 500},
+               {"at_ms": 200, "kind": "zone_loss", "zone": 2, "duration_ms": 50}]})",
+                         "z.json");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->faults[1].kind, FaultEvent::Kind::kZoneLoss);
+  EXPECT_EQ(s->faults[1].zone, 2);
+  EXPECT_EQ(s->swarm.zone_losses_per_min, (Range{1, 2}));
+  EXPECT_EQ(s->ZoneOf(4), 1);
+  EXPECT_EQ(ErrorOf(R"({"name": "z", "nodes": 6, "zones": 3,
+    "faults": [{"at_ms": 100, "kind": "zone_loss", "zone": 3, "duration_ms": 5}]})"),
+            "t.json:2:52: faults[0].zone: 3 is out of range; expected 0..2");
+  EXPECT_EQ(
+      ErrorOf(R"({"name": "z", "faults": [{"at_ms": 1, "kind": "zone_loss", "duration_ms": 5}]})"),
+      "t.json:1:39: faults[0].kind: a 'zone_loss' fault needs \"zone\" (0 to zones-1) and "
+      "\"duration_ms\"");
+  EXPECT_EQ(ErrorOf(R"({"name": "z", "faults": [{"at_ms": 1, "kind": "power_loss"}]})"),
+            "t.json:1:39: faults[0].kind: a 'power_loss' fault needs \"duration_ms\" (how long the "
+            "nodes stay down)");
 }
 
 TEST(ParseScenario, GridSectionSetsNodesAndItsOwnInvariants) {
@@ -130,7 +153,7 @@ TEST(ParseScenario, GridErrorsNameTheField) {
       error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
       "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of grid_table, "
       "grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
-      "grid_storage_acks, liveness");
+      "grid_storage_acks, grid_lost_update, liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

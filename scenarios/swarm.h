@@ -25,6 +25,7 @@ struct SwarmDraw {
   uint32_t partitions_per_min = 0, crashes_per_min = 0, pauses_per_min = 0;
   uint32_t clock_steps_per_min = 0, clogs_per_min = 0;
   bool buggify = false;
+  uint32_t power_losses_per_min = 0, zone_losses_per_min = 0;  // correlated failures
   // Grid scenarios only (zero otherwise).
   uint32_t offline_per_min = 0;     // client offline periods
   uint32_t storage_errors_ppm = 0;  // of writes and of syncs, on every node

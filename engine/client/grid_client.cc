@@ -399,8 +399,9 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     auto it = op_log_.find(a.seq);
     if (it == op_log_.end()) continue;  // Already acknowledged.
     ++stats_.acks;
-    events::EmitEvent(options_.events, events::AckReceived{it->second.map_name, it->second.key,
-                                                           a.seq, a.ts, a.level});
+    events::EmitEvent(options_.events,
+                      events::AckReceived{it->second.map_name, it->second.key, a.seq, a.ts, a.level,
+                                          it->second.client_ts, a.duplicate, &it->second.value});
     if (a.seq < restored_below_seq_) SG_PROBE("client.restored_write_acked");
     if (a.level == msg::WriteConcern::kReplicated && a.seq < switched_below_seq_) {
       SG_PROBE("client.replicated_ack_after_failover");  // Sent to one server, acked via another.

@@ -84,7 +84,7 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
                      : map->Remove(std::move(op->key));
       mark = op->seq;
       ++stats_.ops_applied;
-      out.now.Emit(events::OpApplied{p, client, op->seq, ts});
+      out.now.Emit(events::OpApplied{p, client, op->seq, ts, op->client_ts});
     } else {
       SG_PROBE("cluster.duplicate_write_reacked");
       if (op->concern == msg::WriteConcern::kReplicated && has_backups) {

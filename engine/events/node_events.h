@@ -24,12 +24,14 @@
 
 namespace seedgrid::events {
 
-// A server applied a client's op-log entry for the first time (stamp = the server's re-stamp).
+// A server applied a client's op-log entry for the first time (stamp = the server's re-stamp;
+// client_ts = the client's own stamp of the write, which names the write).
 struct OpApplied {
   uint32_t partition = 0;
   NodeId client;
   uint64_t seq = 0;
   Timestamp ts;
+  Timestamp client_ts;
 };
 
 // A server sent a client an acknowledgement (for APPLIED and REPLICATED: after a successful
@@ -54,13 +56,17 @@ struct OpLogged {
   uint64_t seq = 0;
 };
 
-// A client received the first acknowledgement of one of its op-log entries.
+// A client received the first acknowledgement of one of its op-log entries. `value` points at
+// the entry's value (nullopt: a remove) and is valid only during the call.
 struct AckReceived {
   std::string map;
   std::string key;
   uint64_t seq = 0;
   Timestamp ts;
   msg::WriteConcern concern = msg::WriteConcern::kApplied;
+  Timestamp client_ts;  // the client's stamp of the entry
+  bool duplicate = false;
+  const std::optional<Document>* value = nullptr;
 };
 
 // A node merged a remote record, and its HLC now covers this stamp.

@@ -46,6 +46,10 @@ constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[]
     {"clogs_per_min", &scenarios::SwarmDraw::clogs_per_min},
     {"offline_per_min", &scenarios::SwarmDraw::offline_per_min},
     {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm}};
+// Rates added later: a repro file written before them has none, which means 0.
+constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRatesLater[] = {
+    {"power_losses_per_min", &scenarios::SwarmDraw::power_losses_per_min},
+    {"zone_losses_per_min", &scenarios::SwarmDraw::zone_losses_per_min}};
 constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
     {"buggify", &scenarios::SwarmDraw::buggify},
     {"torn_writes", &scenarios::SwarmDraw::torn_writes}};
@@ -55,6 +59,7 @@ constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
 json SwarmJson(const scenarios::SwarmDraw& swarm) {
   json j = json::object();
   for (const auto& [name, field] : kSwarmRates) j[name] = swarm.*field;
+  for (const auto& [name, field] : kSwarmRatesLater) j[name] = swarm.*field;
   for (const auto& [name, field] : kSwarmFlags) j[name] = swarm.*field;
   return j;
 }
@@ -65,6 +70,14 @@ scenarios::SwarmDraw SwarmFromJson(const json& j, const std::string& where) {
   for (const auto& [name, field] : kSwarmRates) {
     if (!j.contains(name) || !j[name].is_number_unsigned() ||
         j[name].get<uint64_t>() > UINT32_MAX) {
+      throw InputError{
+          fmt::format("{}: field \"{}\" must be an unsigned 32-bit integer", where, name)};
+    }
+    swarm.*field = j[name].get<uint32_t>();
+  }
+  for (const auto& [name, field] : kSwarmRatesLater) {
+    if (!j.contains(name)) continue;
+    if (!j[name].is_number_unsigned() || j[name].get<uint64_t>() > UINT32_MAX) {
       throw InputError{
           fmt::format("{}: field \"{}\" must be an unsigned 32-bit integer", where, name)};
     }
