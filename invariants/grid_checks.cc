@@ -111,11 +111,14 @@ void GridHistory::OnDiskLost(uint64_t /*at_ns*/) { applied_.clear(); }
 
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                                                     const events::AckReceived& ack,
-                                                    uint64_t value_hash) {
+                                                    uint64_t value_hash, uint64_t at_ns) {
   const std::string op = fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
                                      ack.value && ack.value->has_value() ? "set" : "remove",
                                      ack.map, ack.key, ack.client_ts.ToString());
   auto it = applied_ops_.find({client, ack.seq});
+  // A duplicate's ack carries the key's current stamp; the write's own is its application's.
+  const Timestamp& ts = ack.duplicate && it != applied_ops_.end() ? it->second.ts : ack.ts;
+  OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
   if (it == applied_ops_.end()) {
     return Violation{Invariant::kGridLostUpdate,
                      fmt::format("{} was acknowledged{} but no server ever applied it", op,
@@ -129,8 +132,6 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                     op, ack.duplicate ? " as a duplicate" : "", client, ack.seq,
                     it->second.client_ts.ToString())};
   }
-  // A duplicate's ack carries the key's current stamp; the write's own is its application's.
-  const Timestamp& ts = ack.duplicate ? it->second.ts : ack.ts;
   auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});
   if (inserted || acked->second.ts < ts)
     acked->second = AckedValue{ts, value_hash, client, ack.seq};

@@ -79,12 +79,13 @@ class GridHistory {
   void OnAcked(const std::string& map, const std::string& key, const Timestamp& ts,
                msg::WriteConcern concern, uint64_t at_ns);
   // A client received the first acknowledgement of its entry `seq` (the write with stamp
-  // `client_ts` and value hash `value_hash`: ValueHash). Violation (grid_lost_update) when no
-  // server applied (client, seq), or applied it as another write: a reused sequence number. The
-  // write's stamp (a duplicate's is the original application's) and value are kept for
-  // CheckAckedValues.
+  // `client_ts` and value hash `value_hash`: ValueHash) at `at_ns`. Violation (grid_lost_update)
+  // when no server applied (client, seq), or applied it as another write: a reused sequence
+  // number. The write's own stamp — a duplicate's ack carries the key's current stamp, so its
+  // own is the entry's last application's — goes to OnAcked (grid_durability) and, with the
+  // value, to CheckAckedValues.
   std::optional<Violation> OnAckReceived(const NodeId& client, const events::AckReceived& ack,
-                                         uint64_t value_hash);
+                                         uint64_t value_hash, uint64_t at_ns);
   // A server lost its disk: APPLIED promises made before now no longer bind.
   void OnDiskLost(uint64_t at_ns);
 

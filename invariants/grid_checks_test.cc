@@ -122,13 +122,13 @@ TEST(GridLostUpdate, AReusedSequenceNumberAcknowledgedAsADuplicateIsCaught) {
   ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
   const std::optional<Document> value = Document{{"v", int64_t{2}}};
   // The client restarted, forgot it had used #1, and logged a new write under it.
-  auto v = h.OnAckReceived("c1", Ack(1, Timestamp{99, 0, "c1"}, Ts(10), true, value), 0);
+  auto v = h.OnAckReceived("c1", Ack(1, Timestamp{99, 0, "c1"}, Ts(10), true, value), 0, 1);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridLostUpdate);
   EXPECT_NE(v->detail.find("as a duplicate"), std::string::npos) << v->detail;
   EXPECT_NE(v->detail.find("reused sequence number"), std::string::npos) << v->detail;
   // The same write's duplicate ack is fine.
-  EXPECT_FALSE(h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(30), true, value), 0));
+  EXPECT_FALSE(h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(30), true, value), 0, 1));
 }
 
 TEST(GridLostUpdate, AnEntryAppliedAsTwoDifferentWritesIsCaught) {
@@ -144,7 +144,7 @@ TEST(GridLostUpdate, AnEntryAppliedAsTwoDifferentWritesIsCaught) {
 TEST(GridLostUpdate, AnAckForAnEntryNoServerAppliedIsCaught) {
   GridHistory h;
   const std::optional<Document> removed;
-  auto v = h.OnAckReceived("c1", Ack(3, ClientTs("c1", 3), Ts(10), false, removed), 0);
+  auto v = h.OnAckReceived("c1", Ack(3, ClientTs("c1", 3), Ts(10), false, removed), 0, 1);
   ASSERT_TRUE(v.has_value());
   EXPECT_NE(v->detail.find("c1#3 (remove users/k1"), std::string::npos) << v->detail;
   EXPECT_NE(v->detail.find("no server ever applied it"), std::string::npos) << v->detail;
@@ -157,7 +157,9 @@ TEST(GridLostUpdate, TheOwnerHoldsTheAcknowledgedValueAtItsStamp) {
   const std::optional<Document> value = Document{{"v", int64_t{2}}};
   // A duplicate ack reports the key's current stamp; the write's own stamp is its application's.
   ASSERT_FALSE(
-      h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(40), true, value), ValueHash(value)));
+      h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(40), true, value), ValueHash(value), 1));
+  // grid_durability holds the grid to the write's own stamp, not the duplicate ack's.
+  EXPECT_EQ(h.applied().at({"users", "k1"}).ts, Ts(10));
   FakeServer owner("n0");
   const auto owner_of = [&owner](uint32_t) { return owner.AsHolder(); };
   owner.Put("users", "k1", 10);  // The write's stamp, another value.

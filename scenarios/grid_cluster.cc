@@ -176,12 +176,10 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
 
 void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
   if (const auto* a = std::get_if<events::AckReceived>(&e)) {
-    history_.OnAcked(a->map, a->key, a->ts, a->concern, sim_.now_ns());
-    if (run_.On(Invariant::kGridLostUpdate)) {
-      ++checks_;
-      run_.Violate(history_.OnAckReceived(sim_.node_id(ClientNode(c)), *a,
-                                          invariants::ValueHash(*a->value)));
-    }
+    ++checks_;
+    auto v = history_.OnAckReceived(sim_.node_id(ClientNode(c)), *a,
+                                    invariants::ValueHash(*a->value), sim_.now_ns());
+    if (run_.On(Invariant::kGridLostUpdate)) run_.Violate(v);
   } else if (const auto* l = std::get_if<events::OpLogged>(&e)) {
     history_.OnLogged(sim_.node_id(ClientNode(c)), l->seq);
   } else if (const auto* f = std::get_if<events::StorageFailed>(&e)) {
