@@ -59,6 +59,9 @@ std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint3
                     op->second.client_ts.ToString())};
   }
   op->second.ts = ts;
+  if (auto issued = issued_.find({client, seq}); issued != issued_.end()) {
+    applied_values_[{issued->second.map, issued->second.key}][ts] = issued->second.value_hash;
+  }
   if (!Contains(logged_seqs_[client], seq)) {
     // The client sent an entry that was not durable in its log: a crash could make it reuse the
     // seq, and the servers would take the new entry for this one (a silently dropped write).
@@ -93,6 +96,22 @@ void GridHistory::OnServerCrash(const std::string& server, uint64_t clean_syncs)
     for (const auto& [key, before] : it->second.before) last_applied_[key] = before;
   }
   unsynced_.erase(it);
+}
+
+void GridHistory::OnIssued(const NodeId& client, uint64_t seq, const std::string& map,
+                           const std::string& key, uint64_t value_hash) {
+  issued_[{client, seq}] = Issued{map, key, value_hash};
+}
+
+bool GridHistory::DeletedSince(const std::string& map, const std::string& key,
+                               const Timestamp& ts) const {
+  auto writes = applied_values_.find({map, key});
+  if (writes == applied_values_.end()) return false;
+  const uint64_t removed = ValueHash(std::nullopt);
+  for (auto w = writes->second.lower_bound(ts); w != writes->second.end(); ++w) {
+    if (w->second == removed) return true;
+  }
+  return false;
 }
 
 void GridHistory::OnLogged(const NodeId& client, uint64_t seq) {
@@ -149,11 +168,11 @@ const LwwRecord* RecordOf(const GridPartition* part, const std::string& map,
   return m == part->maps.end() ? nullptr : m->second->GetRecord(key);
 }
 
-bool Holds(const GridPartition* part, const std::string& map, const std::string& key,
-           const Timestamp& ts) {
+bool Holds(const GridHistory& history, const GridPartition* part, const std::string& map,
+           const std::string& key, const Timestamp& ts) {
   if (part == nullptr) return false;
   const LwwRecord* r = RecordOf(part, map, key);
-  if (r == nullptr) return ts.millis < part->pruned_below_ms;
+  if (r == nullptr) return ts.millis < part->pruned_below_ms && history.DeletedSince(map, key, ts);
   return !(r->ts < ts);
 }
 
@@ -179,7 +198,7 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
     const auto& [map, key] = map_key;
     const uint32_t p = PartitionOf(key);
     const bool held = std::any_of(others.begin(), others.end(), [&](const Holder& h) {
-      return Holds(h.partition(p), map, key, acked.ts);
+      return Holds(history, h.partition(p), map, key, acked.ts);
     });
     if (held) continue;
     return Violation{
@@ -201,7 +220,7 @@ std::optional<Violation> CheckHeldByOwners(
       const uint32_t p = PartitionOf(key);
       const Holder owner = owner_of(p);
       const GridPartition* part = owner.partition(p);
-      if (Holds(part, map, key, acked.ts)) continue;
+      if (Holds(history, part, map, key, acked.ts)) continue;
       const LwwRecord* r = RecordOf(part, map, key);
       return Violation{
           Invariant::kGridDurability,
@@ -223,7 +242,7 @@ std::optional<Violation> CheckAckedHeld(const GridHistory& history,
       const auto& [map, key] = map_key;
       const uint32_t p = PartitionOf(key);
       const bool held = std::any_of(servers.begin(), servers.end(), [&](const Holder& h) {
-        return Holds(h.partition(p), map, key, acked.ts);
+        return Holds(history, h.partition(p), map, key, acked.ts);
       });
       if (held) continue;
       return Violation{Invariant::kGridDurability,
@@ -253,6 +272,33 @@ std::optional<Violation> CheckAckedValues(
                                  "{}#{}, but with another value: {}",
                                  owner.name, map, key, acked.ts.ToString(), acked.client, acked.seq,
                                  r->ToString())};
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> CheckGridLwwModel(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const Holder owner = owner_of(p);
+    const GridPartition* part = owner.partition(p);
+    if (part == nullptr) continue;
+    for (const auto& [map, records] : part->maps) {
+      for (const auto& [key, record] : records->records()) {
+        auto writes = history.applied_values().find({map, key});
+        const uint64_t* hash = nullptr;
+        if (writes != history.applied_values().end()) {
+          auto w = writes->second.find(record.ts);
+          if (w != writes->second.end()) hash = &w->second;
+        }
+        if (hash != nullptr && *hash == ValueHash(record.value)) continue;
+        return Violation{
+            Invariant::kGridLwwModel,
+            fmt::format("owner {} of partition {} holds {}/{} = {}, {}", owner.name, p, map, key,
+                        record.ToString(),
+                        hash == nullptr ? "a stamp no application of a client's write produced"
+                                        : "but the write applied at that stamp had another value")};
+      }
+    }
   }
   return std::nullopt;
 }

@@ -24,13 +24,17 @@
 //                      stamp names it), so no reused sequence number has a write silently dropped
 //                      as a "duplicate"; and at the end, where an owner holds a key at exactly an
 //                      acknowledged write's stamp, it holds that write's value
+//   grid_lww_model     at the end every record an owner holds is a write a client issued, with
+//                      the value the client wrote, at a stamp the grid applied that write with
+//                      (no phantom key, no value from another write, no made-up stamp)
 //
 // A new grid invariant: an Invariant (invariant.h), a pure function here with a unit test that
 // feeds it a history that must fail, and its call in scenarios/grid_cluster.cc (from a node event,
 // PeriodicCheck, Probe or FinalChecks).
 //
-// "Held": a record of the key at least as new as the write, or no record and a write older than
-// the partition's tombstone-GC watermark (the write, or a later delete, was pruned).
+// "Held": a record of the key at least as new as the write, or no record, a write older than
+// the partition's tombstone-GC watermark and a remove of the key applied at or after the write
+// (the tombstone was pruned; GC never prunes live records).
 #ifndef SEEDGRID_INVARIANTS_GRID_CHECKS_H_
 #define SEEDGRID_INVARIANTS_GRID_CHECKS_H_
 
@@ -69,6 +73,10 @@ class GridHistory {
   std::optional<Violation> OnApplied(const std::string& server, uint32_t disk, uint64_t clean_syncs,
                                      uint32_t partition, const NodeId& client, uint64_t seq,
                                      const Timestamp& ts, const Timestamp& client_ts);
+  // A client issued its entry `seq`: a write to map/key of a value with hash `value_hash`
+  // (ValueHash). Its applications then feed the grid LWW model (CheckGridLwwModel).
+  void OnIssued(const NodeId& client, uint64_t seq, const std::string& map, const std::string& key,
+                uint64_t value_hash);
   // A server crashed with its disk at `clean_syncs`: its applications since the last clean sync
   // may be lost with their marks (after a failed write or sync), so applying those entries again
   // is a first application of what the disk holds — nothing of them left the server, since acks
@@ -103,6 +111,13 @@ class GridHistory {
   // map -> key -> the newest acknowledged write (any concern) and its value.
   using AckedValues = absl::btree_map<std::pair<std::string, std::string>, AckedValue>;
   const AckedValues& acked_values() const { return acked_values_; }
+  // (map, key) -> stamp -> value hash of every application of an issued write.
+  using AppliedValues =
+      absl::btree_map<std::pair<std::string, std::string>, absl::btree_map<Timestamp, uint64_t>>;
+  const AppliedValues& applied_values() const { return applied_values_; }
+  // Whether a remove of map/key was applied at or after `ts`: only then may a write at `ts` be
+  // missing below a partition's GC watermark (GC prunes tombstones, never live records).
+  bool DeletedSince(const std::string& map, const std::string& key, const Timestamp& ts) const;
 
  private:
   friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
@@ -130,6 +145,14 @@ class GridHistory {
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, AppliedOp> applied_ops_;
   AckedValues acked_values_;
+  // (client, seq) -> the write's map, key and value hash; (map, key) -> stamp -> value hash of
+  // every application. O(ops).
+  struct Issued {
+    std::string map, key;
+    uint64_t value_hash = 0;
+  };
+  absl::btree_map<std::pair<NodeId, uint64_t>, Issued> issued_;
+  AppliedValues applied_values_;
 };
 
 // Where a partition is held: a server's name and its partitions (nullptr: not held).
@@ -159,6 +182,10 @@ uint64_t ValueHash(const std::optional<Document>& value);
 // grid_lost_update at the end: where the owner holds an acknowledged write's key at exactly the
 // write's stamp, it holds the write's value.
 std::optional<Violation> CheckAckedValues(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// grid_lww_model at the end: every record of every owner's partition is an application of an
+// issued write (that stamp) with that write's value.
+std::optional<Violation> CheckGridLwwModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
 // grid_exactly_once at the end: every durable op-log entry was applied.
 std::optional<Violation> CheckAllApplied(const GridHistory& history);

@@ -75,7 +75,12 @@ TEST(GridDurability, APrunedWriteBelowTheWatermarkIsHeld) {
   other.SetWatermark("k1", 40);
   EXPECT_TRUE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());  // Not pruned yet.
   other.SetWatermark("k1", 60);
-  EXPECT_FALSE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());
+  // Below the watermark, but nobody removed k1: GC pruned a live record, which it never may.
+  EXPECT_TRUE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());
+  h.OnLogged("c1", 1);
+  h.OnIssued("c1", 1, "users", "k1", ValueHash(std::nullopt));
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(55), ClientTs("c1", 1)).has_value());
+  EXPECT_FALSE(CheckHeldElsewhere(h, {other.AsHolder()}, "").has_value());  // A later remove.
 }
 
 TEST(GridDurability, AppliedPromisesEndAtADiskLoss) {
@@ -173,6 +178,34 @@ TEST(GridLostUpdate, TheOwnerHoldsTheAcknowledgedValueAtItsStamp) {
   FakeServer later("n0");
   later.Put("users", "k1", 20);  // Replaced by a later write: not this check's business.
   EXPECT_FALSE(CheckAckedValues(h, [&later](uint32_t) { return later.AsHolder(); }));
+}
+
+TEST(GridLwwModel, EveryRecordIsAnAppliedWriteWithItsValue) {
+  GridHistory h;
+  const Document v1{{"v", int64_t{1}}}, v2{{"v", int64_t{2}}};
+  h.OnLogged("c1", 1);
+  h.OnIssued("c1", 1, "users", "k1", ValueHash(v1));
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  const auto check = [&h](const FakeServer& owner) {
+    return CheckGridLwwModel(h, [&owner](uint32_t) { return owner.AsHolder(); });
+  };
+  FakeServer right("n0");
+  right.Put("users", "k1", 10, v1);
+  EXPECT_FALSE(check(right).has_value());
+  FakeServer wrong_value("n0");
+  wrong_value.Put("users", "k1", 10, v2);
+  auto v = check(wrong_value);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridLwwModel);
+  EXPECT_NE(v->detail.find("had another value"), std::string::npos) << v->detail;
+  FakeServer made_up_stamp("n0");
+  made_up_stamp.Put("users", "k1", 11, v1);
+  v = check(made_up_stamp);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("a stamp no application"), std::string::npos) << v->detail;
+  FakeServer phantom_key("n0");
+  phantom_key.Put("users", "k2", 10, v1);
+  EXPECT_TRUE(check(phantom_key).has_value());
 }
 
 TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {

@@ -39,6 +39,9 @@ constexpr std::array kInvariants = {
     InvariantInfo{kGridLostUpdate, "grid_lost_update", kGrid,
                   "every acknowledged write is the client's own op (no reused sequence number) "
                   "and its owner holds its value at its stamp unless a later write replaced it"},
+    InvariantInfo{kGridLwwModel, "grid_lww_model", kGrid,
+                  "every record an owner holds is a client's write, with its value, at the stamp "
+                  "the grid applied it with"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},
     InvariantInfo{kHang, "hang", kHarness,
                   "the run ends within the scenario's events_max events (and the tool's "

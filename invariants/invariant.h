@@ -32,6 +32,7 @@ enum class Invariant : uint8_t {
   kGridLiveQueries,
   kGridStorageAcks,
   kGridLostUpdate,
+  kGridLwwModel,
   // Both.
   kLiveness,
   // The harness itself (always on, not listed in scenario files).

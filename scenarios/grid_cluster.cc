@@ -305,14 +305,18 @@ void GridCluster::DoOp(int c, bool apply) {
   if (!apply) return;
   GridClient& client = *clients_[c];
   std::string text;
+  const NodeId& name = sim_.node_id(node);
   if (op.remove) {
     const uint64_t seq = client.Remove(MapOf(c), op.key, op.concern);
+    history_.OnIssued(name, seq, MapOf(c), op.key, invariants::ValueHash(std::nullopt));
     text = fmt::format("c{} remove {} {} #{}", c, op.key, msg::WriteConcernName(op.concern), seq);
   } else {
     Document doc{{"city", op.city}, {"age", op.age}, {"by", sim_.node_id(node)}};
     text = fmt::format("c{} set {} {} {}", c, op.key, doc.ToString(),
                        msg::WriteConcernName(op.concern));
+    const uint64_t value_hash = invariants::ValueHash(doc);
     const uint64_t seq = client.Set(MapOf(c), op.key, std::move(doc), op.concern);
+    history_.OnIssued(name, seq, MapOf(c), op.key, value_hash);
     text += fmt::format(" #{}", seq);
   }
   ++ops_;
@@ -461,14 +465,20 @@ void GridCluster::FinalChecks() {
     ++checks_;
     run_.Violate(invariants::CheckAllApplied(history_));
   }
-  if (run_.On(Invariant::kGridLostUpdate) && first != nullptr) {
+  if (first == nullptr) return;
+  const PartitionTable& table = first->table();
+  const auto owner_of = [this, &table](uint32_t p) {
+    const GridServer* owner = ServerById(table.owner(p));
+    return invariants::Holder{
+        table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
+  };
+  if (run_.On(Invariant::kGridLostUpdate)) {
     checks_ += history_.acked_values().size();
-    const PartitionTable& table = first->table();
-    run_.Violate(invariants::CheckAckedValues(history_, [this, &table](uint32_t p) {
-      const GridServer* owner = ServerById(table.owner(p));
-      return invariants::Holder{
-          table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
-    }));
+    run_.Violate(invariants::CheckAckedValues(history_, owner_of));
+  }
+  if (run_.On(Invariant::kGridLwwModel)) {
+    ++checks_;
+    run_.Violate(invariants::CheckGridLwwModel(history_, owner_of));
   }
 }
 
