@@ -92,11 +92,12 @@ def catch(c, src, out_dir, jobs, log):
                 str(c["seeds"]), "--jobs", str(jobs), "--repro-dir", repros, "--run-timeout",
                 "5m"], src, log, check=False)
     wall_s = time.monotonic() - started
-    caught = {}  # invariant -> sorted failing seeds
+    caught = {}  # invariant -> sorted failing runs, "scenario:seed"
     for f in sorted(glob.glob(os.path.join(repros, "*.repro.json"))):
         with open(f) as fh:
             r = json.load(fh)
-        caught.setdefault(r["violation"]["invariant"], []).append(r["seed"])
+        scenario = os.path.basename(r["scenario_path"]).removesuffix(".json")
+        caught.setdefault(r["violation"]["invariant"], []).append(f"{scenario}:{r['seed']}")
     clean = {k: sorted(v) for k, v in caught.items() if k not in ("crash", "hang")}
     if code == 1 and clean:
         verdict = "CAUGHT"
@@ -107,7 +108,7 @@ def catch(c, src, out_dir, jobs, log):
     else:
         verdict = f"ERROR (exit {code})"
     return {"verdict": verdict, "caught": {k: sorted(v) for k, v in caught.items()},
-            "wall_s": round(wall_s, 1)}
+            "runs": c["seeds"] * len(c["scenarios"]), "wall_s": round(wall_s, 1)}
 
 
 def matrix(canaries, results):
@@ -119,12 +120,13 @@ def matrix(canaries, results):
         if r is None:
             continue
         caught = r.get("caught", {})
-        cells = []
-        for i in invariants:
-            seeds = caught.get(i, [])
-            cells.append(f"{len(seeds)}/{c['seeds']}" if seeds else "")
-        firsts = [min(s) for s in caught.values()]
-        first = f"seed {min(firsts)}" if firsts else "-"
+        runs = r.get("runs", c["seeds"] * len(c["scenarios"]))
+        cells = [f"{len(caught[i])}/{runs}" if i in caught else "" for i in invariants]
+        # The first catch in the suite's run order: scenario by scenario (by name), seed by seed.
+        order = {s: k for k, s in enumerate(sorted(c["scenarios"]))}
+        fails = [run.split(":") for runs_of in caught.values() for run in runs_of]
+        fails.sort(key=lambda f: (order.get(f[0], 0), int(f[1])))
+        first = f"{fails[0][0]} seed {fails[0][1]}" if fails else "-"
         rows.append([c["name"], c["area"], r["verdict"]] + cells + [first, str(r.get("wall_s", ""))])
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
