@@ -25,6 +25,9 @@ std::string SwarmDraw::ToString() const {
       "clock_steps={}/min clogs={}/min buggify={}",
       loss_ppm, duplicate_ppm, reorder_ppm, partitions_per_min, crashes_per_min, pauses_per_min,
       clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
+  if (restart_clock_behind_pct > 0) {
+    text += fmt::format(" clock_behind_restarts={}%", restart_clock_behind_pct);
+  }
   if (offline_per_min > 0) text += fmt::format(" offline={}/min", offline_per_min);
   if (storage_errors_ppm > 0) text += fmt::format(" storage_errors={}ppm", storage_errors_ppm);
   if (torn_writes) text += " torn_writes=on";
@@ -56,6 +59,8 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
   d.clogs_per_min = DrawRate(r, s.swarm.clogs_per_min);
   const bool buggify_coin = r.Uniform(2) == 0;  // Drawn even when the scenario disables it.
   d.buggify = s.swarm.buggify && buggify_coin;
+  Xoshiro256 behind = sim::Substream(seed, "swarm/clock-behind");
+  d.restart_clock_behind_pct = DrawRate(behind, s.swarm.restart_clock_behind_pct);
   if (s.grid) {
     Xoshiro256 grid = sim::Substream(seed, "grid-swarm");
     d.offline_per_min = DrawRate(grid, s.grid->offline_per_min);
@@ -76,7 +81,9 @@ std::vector<SwarmRate> SwarmRates(const Scenario& s) {
       {"crashes_per_min", &SwarmDraw::crashes_per_min, s.swarm.crashes_per_min},
       {"pauses_per_min", &SwarmDraw::pauses_per_min, s.swarm.pauses_per_min},
       {"clock_steps_per_min", &SwarmDraw::clock_steps_per_min, s.swarm.clock_steps_per_min},
-      {"clogs_per_min", &SwarmDraw::clogs_per_min, s.swarm.clogs_per_min}};
+      {"clogs_per_min", &SwarmDraw::clogs_per_min, s.swarm.clogs_per_min},
+      {"restart_clock_behind_pct", &SwarmDraw::restart_clock_behind_pct,
+       s.swarm.restart_clock_behind_pct}};
   if (s.grid) {
     rates.push_back({"offline_per_min", &SwarmDraw::offline_per_min, s.grid->offline_per_min});
     rates.push_back(

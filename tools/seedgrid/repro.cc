@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "tools/seedgrid/command.h"
@@ -45,7 +48,10 @@ constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[]
     {"clock_steps_per_min", &scenarios::SwarmDraw::clock_steps_per_min},
     {"clogs_per_min", &scenarios::SwarmDraw::clogs_per_min},
     {"offline_per_min", &scenarios::SwarmDraw::offline_per_min},
-    {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm}};
+    {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm},
+    {"restart_clock_behind_pct", &scenarios::SwarmDraw::restart_clock_behind_pct}};
+// Rates added after repro files were first written: absent in an older file means 0.
+constexpr std::string_view kSwarmRatesAddedLater[] = {"restart_clock_behind_pct"};
 constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
     {"buggify", &scenarios::SwarmDraw::buggify},
     {"torn_writes", &scenarios::SwarmDraw::torn_writes}};
@@ -63,6 +69,11 @@ scenarios::SwarmDraw SwarmFromJson(const json& j, const std::string& where) {
   if (!j.is_object()) throw InputError{fmt::format("{}: must be an object", where)};
   scenarios::SwarmDraw swarm;
   for (const auto& [name, field] : kSwarmRates) {
+    if (!j.contains(name) &&
+        std::find(std::begin(kSwarmRatesAddedLater), std::end(kSwarmRatesAddedLater), name) !=
+            std::end(kSwarmRatesAddedLater)) {
+      continue;
+    }
     if (!j.contains(name) || !j[name].is_number_unsigned() ||
         j[name].get<uint64_t>() > UINT32_MAX) {
       throw InputError{
