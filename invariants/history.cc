@@ -30,9 +30,14 @@ void History::OrRemove(const std::string& map, const std::string& key,
   removed.insert(tags.begin(), tags.end());
 }
 
-void History::CounterAdd(const std::string& counter, int64_t delta) {
+void History::CounterIncrement(const std::string& counter, const std::string& node, uint64_t by) {
   ++ops_;
-  counters_[counter] += delta;
+  counters_[counter][node].positive += by;
+}
+
+void History::CounterDecrement(const std::string& counter, const std::string& node, uint64_t by) {
+  ++ops_;
+  counters_[counter][node].negative += by;
 }
 
 std::optional<Violation> CheckLwwModel(const History& history, const Replica& replica) {
@@ -128,45 +133,136 @@ std::optional<Violation> CheckOrModel(const History& history, const Replica& rep
   return std::nullopt;
 }
 
-std::optional<Violation> CheckPnModel(const History& history, const Replica& replica) {
-  for (const auto& [name, counter] : replica.counters()) {
-    if (!history.counters_.contains(name) && counter->value() != 0) {
-      return Violation{Invariant::kPnModel,
-                       fmt::format("{}: counter '{}' = {} but nobody incremented it",
-                                   replica.node_id(), name, counter->value())};
-    }
-  }
-  for (const auto& [name, sum] : history.counters_) {
-    auto it = replica.counters().find(name);
-    const int64_t value = it == replica.counters().end() ? 0 : it->second->value();
-    if (value != sum) {
-      return Violation{Invariant::kPnModel,
-                       fmt::format("{}: counter '{}' = {}, the sum of all increments is {}",
-                                   replica.node_id(), name, value, sum)};
+namespace {
+
+// The model's value: sum(P) - sum(N), with the counter's own wrapping arithmetic.
+int64_t ModelValue(const PnState& totals) {
+  uint64_t sum = 0;
+  for (const auto& [node, t] : totals) sum += t.positive - t.negative;
+  return static_cast<int64_t>(sum);
+}
+
+uint64_t Sum(const PnState& totals, uint64_t PnTotals::*half) {
+  uint64_t sum = 0;
+  for (const auto& [node, t] : totals) sum += t.*half;
+  return sum;
+}
+
+// The first node whose totals in `actual` differ from the model's (absent means {0, 0}).
+std::optional<std::string> FirstTotalsDifference(const PnState& model, const PnState& actual) {
+  absl::btree_set<std::string> nodes;
+  for (const auto& [node, t] : model) nodes.insert(node);
+  for (const auto& [node, t] : actual) nodes.insert(node);
+  for (const std::string& node : nodes) {
+    const auto m = model.find(node);
+    const auto a = actual.find(node);
+    const PnTotals want = m == model.end() ? PnTotals{} : m->second;
+    const PnTotals got = a == actual.end() ? PnTotals{} : a->second;
+    if (want != got) {
+      return fmt::format(
+          "node '{}' holds P={} N={}, its own increments and decrements add up to "
+          "P={} N={}",
+          node, got.positive, got.negative, want.positive, want.negative);
     }
   }
   return std::nullopt;
 }
 
-std::optional<Violation> HlcMonitor::OnLocal(int node, const Timestamp& ts) {
-  ++checked_;
-  std::optional<Violation> v;
-  if (last_local_[node] && !(*last_local_[node] < ts)) {
-    v = Violation{Invariant::kHlc,
-                  fmt::format("n{} issued {} after {}: local timestamps must strictly "
-                              "increase",
-                              node, ts.ToString(), last_local_[node]->ToString())};
-  } else if (max_received_[node] && !(*max_received_[node] < ts)) {
-    v = Violation{Invariant::kHlc,
-                  fmt::format("n{} issued {} but had accepted {} from a peer", node, ts.ToString(),
-                              max_received_[node]->ToString())};
+}  // namespace
+
+std::optional<Violation> CheckPnModel(const History& history, const Replica& replica) {
+  for (const auto& [name, counter] : replica.counters()) {
+    if (!history.counters_.contains(name) && counter->value() != 0) {
+      return Violation{Invariant::kPnModel,
+                       fmt::format("{}: counter '{}' = {} but nobody incremented or decremented it",
+                                   replica.node_id(), name, counter->value())};
+    }
   }
-  last_local_[node] = ts;
+  for (const auto& [name, model] : history.counters_) {
+    auto it = replica.counters().find(name);
+    static const PnState kEmpty;
+    const PnState& actual = it == replica.counters().end() ? kEmpty : it->second->state();
+    const int64_t value = it == replica.counters().end() ? 0 : it->second->value();
+    const int64_t want = ModelValue(model);
+    if (value != want) {
+      return Violation{
+          Invariant::kPnModel,
+          fmt::format("{}: counter '{}' = {}, the increments ({}) minus the decrements ({}) are {}",
+                      replica.node_id(), name, value, Sum(model, &PnTotals::positive),
+                      Sum(model, &PnTotals::negative), want)};
+    }
+    if (auto diff = FirstTotalsDifference(model, actual)) {
+      return Violation{Invariant::kPnModel, fmt::format("{}: counter '{}' = {} as expected, but {}",
+                                                        replica.node_id(), name, value, *diff)};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Violation> HlcMonitor::Check(int node, const Timestamp& ts) {
+  ++checked_;
+  const NodeStamps& n = nodes_[node];
+  if (n.last && !(*n.last < ts)) {
+    return Violation{Invariant::kHlc,
+                     fmt::format("n{} issued {} after {}{}: local timestamps must strictly "
+                                 "increase",
+                                 node, ts.ToString(), n.last->ToString(),
+                                 n.restarted ? " (issued before its restart)" : "")};
+  }
+  if (n.max_received && !(*n.max_received < ts)) {
+    return Violation{Invariant::kHlc, fmt::format("n{} issued {} but had accepted {} from a peer",
+                                                  node, ts.ToString(), n.max_received->ToString())};
+  }
+  return std::nullopt;
+}
+
+void HlcMonitor::Settle(NodeStamps& n, uint64_t clean_syncs) {
+  if (n.last_pending && clean_syncs > n.last_syncs) {
+    n.durable = n.last;
+    n.last_pending = false;
+  }
+}
+
+std::optional<Violation> HlcMonitor::OnLocal(int node, const Timestamp& ts) {
+  std::optional<Violation> v = Check(node, ts);
+  NodeStamps& n = nodes_[node];
+  n.last = ts;
+  n.durable = ts;
+  n.last_pending = false;
+  n.restarted = false;
   return v;
 }
 
+std::optional<Violation> HlcMonitor::OnIssued(int node, const Timestamp& ts, uint64_t clean_syncs) {
+  NodeStamps& n = nodes_[node];
+  Settle(n, clean_syncs);
+  std::optional<Violation> v = Check(node, ts);
+  n.last = ts;
+  n.last_syncs = clean_syncs;
+  n.last_pending = true;
+  n.restarted = false;
+  return v;
+}
+
+void HlcMonitor::OnCrash(int node, uint64_t clean_syncs) {
+  NodeStamps& n = nodes_[node];
+  Settle(n, clean_syncs);
+  n.last = n.durable;
+  n.last_pending = false;
+  n.restarted = true;
+}
+
+void HlcMonitor::OnDiskLost(int node) {
+  NodeStamps& n = nodes_[node];
+  n.last.reset();
+  n.durable.reset();
+  n.last_pending = false;
+  n.max_received.reset();
+}
+
 void HlcMonitor::OnReceived(int node, const Timestamp& ts) {
-  if (!max_received_[node] || *max_received_[node] < ts) max_received_[node] = ts;
+  NodeStamps& n = nodes_[node];
+  if (!n.max_received || *n.max_received < ts) n.max_received = ts;
 }
 
 }  // namespace seedgrid::invariants

@@ -81,13 +81,49 @@ TEST(CheckPnModel, UntouchedCountersMustBeZero) {
   ASSERT_TRUE(CheckPnModel(t.h, t.r).has_value());
 }
 
-TEST(CheckPnModel, SumOfIncrements) {
+TEST(CheckPnModel, IncrementsMinusDecrements) {
   One t;
   ASSERT_TRUE(t.r.counter("c").Increment(3).ok());
-  t.h.CounterAdd("c", 3);
+  ASSERT_TRUE(t.r.counter("c").Decrement(5).ok());
+  t.h.CounterIncrement("c", "a", 3);
+  t.h.CounterDecrement("c", "a", 5);
   EXPECT_FALSE(CheckPnModel(t.h, t.r).has_value());
-  t.h.CounterAdd("c", 1);
-  ASSERT_TRUE(CheckPnModel(t.h, t.r).has_value());
+  t.h.CounterDecrement("c", "a", 1);  // A decrement the replica never saw.
+  auto v = CheckPnModel(t.h, t.r);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kPnModel);
+  EXPECT_NE(v->detail.find("= -2, the increments (3) minus the decrements (6) are -3"),
+            std::string::npos)
+      << v->detail;
+}
+
+// A hand-made history that must fail: a decrement applied as an increment by a negative amount
+// would need the P half to go down; here a node's decrement landed in P (P=3+0, model N=2), and
+// the values differ.
+TEST(CheckPnModel, ADecrementCountedAsAnIncrementFails) {
+  One t;
+  ASSERT_TRUE(t.r.counter("c").Increment(3).ok());
+  ASSERT_TRUE(t.r.counter("c").Increment(2).ok());  // Should have been Decrement(2).
+  t.h.CounterIncrement("c", "a", 3);
+  t.h.CounterDecrement("c", "a", 2);
+  auto v = CheckPnModel(t.h, t.r);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("counter 'c' = 5"), std::string::npos) << v->detail;
+}
+
+// Equal values are not enough: the per-node totals must match what each node did.
+TEST(CheckPnModel, TotalsInTheWrongHalfOrNodeFailEvenWhenTheValueAgrees) {
+  One t;
+  ASSERT_TRUE(t.r.counter("c").Merge({{"a", {4, 4}}, {"b", {0, 1}}}).ok());
+  t.h.CounterIncrement("c", "a", 4);
+  t.h.CounterDecrement("c", "a", 3);
+  t.h.CounterDecrement("c", "b", 2);  // The model's value is -1, as the replica's.
+  auto v = CheckPnModel(t.h, t.r);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("node 'a' holds P=4 N=4, its own increments and decrements add up to "
+                           "P=4 N=3"),
+            std::string::npos)
+      << v->detail;
 }
 
 TEST(HlcMonitor, LocalStrictlyIncreasesAndStaysAheadOfReceived) {
@@ -103,6 +139,44 @@ TEST(HlcMonitor, LocalStrictlyIncreasesAndStaysAheadOfReceived) {
   m.OnReceived(1, Timestamp{90, 0, "n0"});
   m.OnRestart(1);
   EXPECT_FALSE(m.OnLocal(1, Timestamp{60, 0, "n1"}).has_value());
+}
+
+// A hand-made history that must fail: a node restarts with its clock stepped back and reissues
+// a stamp below the last one it issued before the crash.
+TEST(HlcMonitor, AStampBelowTheLastOneBeforeARestartFails) {
+  HlcMonitor m(1);
+  EXPECT_FALSE(m.OnLocal(0, Timestamp{5000, 0, "n0"}).has_value());
+  m.OnRestart(0);
+  EXPECT_EQ(m.last_local(0), (Timestamp{5000, 0, "n0"}));
+  auto v = m.OnLocal(0, Timestamp{3000, 0, "n0"});
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kHlc);
+  EXPECT_NE(v->detail.find("n0 issued 3000:0:n0 after 5000:0:n0 (issued before its restart)"),
+            std::string::npos)
+      << v->detail;
+  // The same stamp again is a reissue too.
+  m.OnRestart(0);
+  EXPECT_TRUE(m.OnLocal(0, Timestamp{3000, 0, "n0"}).has_value());
+}
+
+// Grid nodes report stamps before they sync: a crash forgets the ones no clean sync followed,
+// never one that a clean sync did.
+TEST(HlcMonitor, IssuedStampsAreOwedOnceACleanSyncFollows) {
+  HlcMonitor m(1);
+  EXPECT_FALSE(m.OnIssued(0, Timestamp{100, 0, "n0"}, /*clean_syncs=*/4).has_value());
+  EXPECT_FALSE(m.OnIssued(0, Timestamp{200, 0, "n0"}, 5).has_value());  // 100 is durable now.
+  m.OnCrash(0, 5);  // No clean sync after 200: it never left the node.
+  EXPECT_EQ(m.last_local(0), (Timestamp{100, 0, "n0"}));
+  EXPECT_FALSE(m.OnIssued(0, Timestamp{150, 0, "n0"}, 5).has_value());
+  m.OnCrash(0, 6);  // 150 was followed by a clean sync: owed.
+  EXPECT_EQ(m.last_local(0), (Timestamp{150, 0, "n0"}));
+  auto v = m.OnIssued(0, Timestamp{150, 0, "n0"}, 6);
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("(issued before its restart)"), std::string::npos) << v->detail;
+  // A replaced disk has no clock state: nothing is owed.
+  m.OnDiskLost(0);
+  EXPECT_FALSE(m.last_local(0).has_value());
+  EXPECT_FALSE(m.OnIssued(0, Timestamp{10, 0, "n0"}, 7).has_value());
 }
 
 TEST(CheckQuery, IndexedEqualsScanAndSubscriptionsMatch) {

@@ -20,8 +20,8 @@ TEST(Invariant, EachKindOfRunListsItsOwn) {
   EXPECT_EQ(InvariantList(false),
             "convergence, lww_model, or_model, pn_model, hlc, queries, liveness");
   EXPECT_EQ(InvariantList(true),
-            "grid_table, grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
-            "grid_storage_acks, grid_lost_update, grid_lww_model, liveness");
+            "hlc, grid_table, grid_convergence, grid_durability, grid_exactly_once, "
+            "grid_live_queries, grid_storage_acks, grid_lost_update, grid_lww_model, liveness");
 }
 
 }  // namespace

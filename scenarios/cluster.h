@@ -85,6 +85,9 @@ class FaultTargets {
   virtual void AfterRestartTogether(const std::vector<int>& /*nodes*/) {}
   virtual void Join(int /*node*/) {}
   virtual void BeginLeave(int /*node*/) {}
+  // The millis of the newest timestamp the node issued and must never reissue (nullopt: none
+  // known). A restart with the clock behind (faults.h) sets the node's clock below it.
+  virtual std::optional<uint64_t> LastIssuedMs(int /*node*/) const { return std::nullopt; }
 };
 
 struct Unconverged {

@@ -19,7 +19,8 @@ FaultInjector::FaultInjector(RunContext& run, FaultTargets& targets)
       s_(run.scenario),
       swarm_(run.swarm),
       seed_(run.seed),
-      disk_random_(sim::Substream(run.seed, "grid-disk")) {}
+      disk_random_(sim::Substream(run.seed, "grid-disk")),
+      behind_random_(sim::Substream(run.seed, "faults/clock_behind")) {}
 
 void FaultInjector::Apply(const FaultEvent& f) {
   if (liveness()) return;
@@ -51,7 +52,7 @@ void FaultInjector::Apply(const FaultEvent& f) {
       CrashNode(f.node);
       break;
     case FaultEvent::Kind::kRestart:
-      sim_.Restart(f.node);
+      RestartNode(f.node, f.clock_behind_ms);
       break;
     case FaultEvent::Kind::kPause:
       sim_.Pause(f.node, f.duration_ms * kNsPerMs);
@@ -271,11 +272,36 @@ void FaultInjector::RandomPartition(Random& r, bool apply) {
 }
 
 void FaultInjector::RandomCrash(Random& r, bool apply) {
+  // From its own stream and for every swarm crash, so this roll moves no other draw.
+  const bool behind = behind_random_.Uniform(100) < swarm_.restart_clock_behind_pct;
+  const auto margin_ms = static_cast<uint64_t>(
+      sim::SignedIn(behind_random_, s_.swarm.clock_behind_ms.lo, s_.swarm.clock_behind_ms.hi));
   const int i = targets_.PickCrash(r);
   if (i < 0 || !sim_.alive(i)) return;
   CrashNode(i, apply);
   const uint64_t restart_ns = sim_.now_ns() + DurationNs(r);
-  if (apply) sim_.At(restart_ns, [this, i] { sim_.Restart(i); });
+  if (!apply) return;
+  sim_.At(restart_ns, [this, i, behind_ms = behind ? margin_ms : 0] { RestartNode(i, behind_ms); });
+}
+
+void FaultInjector::RestartNode(int node, uint64_t clock_behind_ms) {
+  if (sim_.alive(node)) return;
+  if (clock_behind_ms > 0 && !liveness()) SetClockBehind(node, clock_behind_ms);
+  sim_.Restart(node);
+}
+
+void FaultInjector::SetClockBehind(int node, uint64_t clock_behind_ms) {
+  const auto now_ms = static_cast<int64_t>(sim_.clock(node).NowMs());
+  const std::optional<uint64_t> last_ms = targets_.LastIssuedMs(node);
+  const int64_t target_ms =
+      static_cast<int64_t>(last_ms.value_or(now_ms)) - static_cast<int64_t>(clock_behind_ms);
+  const int64_t step_ms = std::min<int64_t>(target_ms - now_ms, 0);
+  sim_.TraceFault(
+      node, fmt::format("clock behind n{}: {} ms below its last issued stamp ({}), "
+                        "clock stepped {:+} ms",
+                        node, clock_behind_ms,
+                        last_ms ? fmt::format("{}", *last_ms) : std::string("none"), step_ms));
+  if (step_ms < 0) sim_.clock(node).Step(step_ms);
 }
 
 void FaultInjector::RandomPause(Random& r, bool apply) {

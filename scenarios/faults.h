@@ -5,6 +5,14 @@
 // graceful leaves. Storage errors (swarm storage_errors_ppm) are switched on in every node's
 // SimStorage at the start and off at the heal. Shared by both clusters.
 //
+// Restart with the clock behind (an NTP step after a reboot): just before the node restarts, its
+// SkewedClock is stepped back so that it reads `clock_behind_ms` below the millis of the last
+// timestamp the node issued (FaultTargets::LastIssuedMs; without one, `clock_behind_ms` below
+// where it was; a clock already further behind is not moved). Fixed events ask for it with a
+// restart's `clock_behind_ms`; the swarm makes `restart_clock_behind_pct` % of its crashes'
+// restarts do it, drawing the roll and the margin (`swarm.clock_behind_ms`) for every swarm crash
+// from the sub-stream "faults/clock_behind".
+//
 // Each fault kind draws from its own sub-stream ("faults/<kind>", "grid-disk",
 // "faults/storage/n<i>"), so turning one kind on or off never shifts another's schedule.
 // Partitions heal after a drawn duration (lifting every partition), crashed nodes restart after
@@ -44,6 +52,10 @@ class FaultInjector {
  private:
   // A crash, and with grid.disk_loss_pct a replaced disk. Dropped (!apply): only the disk roll.
   void CrashNode(int node, bool apply = true);
+  // Restarts a crashed node (alive: nothing), with its clock behind when clock_behind_ms > 0 and
+  // the run is still in its safety phase.
+  void RestartNode(int node, uint64_t clock_behind_ms);
+  void SetClockBehind(int node, uint64_t clock_behind_ms);
   // A fixed event, or (dropped) only its draws.
   void ApplyFixed(const FaultEvent& f, bool apply);
   void ScheduleOffline();
@@ -78,6 +90,7 @@ class FaultInjector {
   const SwarmDraw& swarm_;
   const uint64_t seed_;
   Xoshiro256 disk_random_;
+  Xoshiro256 behind_random_;  // "faults/clock_behind": swarm restarts with the clock behind
   // The run's fault events, planned by ScheduleAll before they are indexed and scheduled.
   struct Planned {
     uint64_t at_ns = 0;

@@ -36,7 +36,8 @@ GridCluster::GridCluster(RunContext& run)
       g_(*run.scenario.grid),
       sim_(run.sim),
       workload_(sim::Substream(run.seed, "workload")),
-      servers_total_(g_.servers + static_cast<int>(g_.joins_at_ms.size())) {
+      servers_total_(g_.servers + static_cast<int>(g_.joins_at_ms.size())),
+      hlc_(run.scenario.nodes) {
   SG_ASSERT(s_.nodes == g_.nodes());
   servers_.resize(servers_total_);
   started_.assign(servers_total_, false);
@@ -150,6 +151,7 @@ void GridCluster::StopNode(int i) {
   } else {
     clients_[i - servers_total_].reset();
   }
+  hlc_.OnCrash(i, sim_.storage(i).clean_syncs());
 }
 
 void GridCluster::Shutdown() {
@@ -164,6 +166,7 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
     auto v = history_.OnApplied(name, disk_[i], sim_.storage(i).clean_syncs(), a->partition,
                                 a->client, a->seq, a->ts, a->client_ts);
     if (v && run_.On(v->invariant)) run_.Violate(v);
+    OnIssued(i, a->ts);
   } else if (std::holds_alternative<events::OpAcknowledged>(e) ||
              std::holds_alternative<events::StateAcknowledged>(e)) {
     if (!run_.On(Invariant::kGridStorageAcks)) return;
@@ -174,8 +177,20 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
   }
 }
 
+void GridCluster::OnIssued(int i, const Timestamp& ts) {
+  auto v = hlc_.OnIssued(i, ts, sim_.storage(i).clean_syncs());
+  if (run_.On(Invariant::kHlc)) run_.Violate(v);
+}
+
+std::optional<uint64_t> GridCluster::LastIssuedMs(int i) const {
+  const std::optional<Timestamp>& last = hlc_.last_local(i);
+  return last ? std::optional<uint64_t>(last->millis) : std::nullopt;
+}
+
 void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
-  if (const auto* a = std::get_if<events::AckReceived>(&e)) {
+  if (const auto* t = std::get_if<events::TimestampIssued>(&e)) {
+    OnIssued(ClientNode(c), t->ts);
+  } else if (const auto* a = std::get_if<events::AckReceived>(&e)) {
     ++checks_;
     auto v = history_.OnAckReceived(sim_.node_id(ClientNode(c)), *a,
                                     invariants::ValueHash(*a->value), sim_.now_ns());
@@ -204,6 +219,7 @@ void GridCluster::BeforeDiskLoss(int i) {
 
 void GridCluster::AfterDiskLoss(int i) {
   ++disk_[i];
+  hlc_.OnDiskLost(i);  // A replaced disk holds no clock state: nothing is owed.
   history_.OnDiskLost(sim_.now_ns());
 }
 

@@ -3,7 +3,8 @@
 // write concern drawn from the scenario's weights) on random clients — online or offline — while
 // the fault injector crashes nodes, replaces disks, takes clients offline, fails storage writes
 // and syncs, and joins and retires servers. The checks are the pure functions of
-// invariants/grid_checks.h, fed from the nodes' events and their public read API.
+// invariants/grid_checks.h, fed from the nodes' events and their public read API, and the HLC
+// monitor of invariants/history.h over every server's and client's own stamps.
 //
 // Node indexes: servers 0..servers_total-1, then the clients.
 #ifndef SEEDGRID_SCENARIOS_GRID_CLUSTER_H_
@@ -16,6 +17,7 @@
 #include "engine/client/grid_client.h"
 #include "engine/cluster/grid_server.h"
 #include "invariants/grid_checks.h"
+#include "invariants/history.h"
 #include "scenarios/cluster.h"
 
 namespace seedgrid::scenarios {
@@ -38,7 +40,7 @@ class GridCluster final : public Cluster {
   void FinalChecks() override;
   void Shutdown() override;
   uint64_t ops() const override { return ops_; }
-  uint64_t checks() const override { return checks_; }
+  uint64_t checks() const override { return checks_ + hlc_.checked(); }
 
   // FaultTargets.
   int PickCrash(Random& r) override;
@@ -51,6 +53,7 @@ class GridCluster final : public Cluster {
   bool offline(int c) const override { return offline_[c]; }
   void Join(int i) override;
   void BeginLeave(int i) override;
+  std::optional<uint64_t> LastIssuedMs(int i) const override;
 
  private:
   // Per client, per subscription: the stream of deltas replayed into rows.
@@ -70,6 +73,8 @@ class GridCluster final : public Cluster {
   void Subscribe(int c);
   void OnServerEvent(int i, const events::NodeEvent& e);
   void OnClientEvent(int c, const events::NodeEvent& e);
+  // A stamp node i issued (server: OpApplied; client: TimestampIssued), for the HLC monitor.
+  void OnIssued(int i, const Timestamp& ts);
   void PollLeft(int i);
   // One client write: drawn first, then applied unless the schedule drops it.
   struct Op {
@@ -105,6 +110,8 @@ class GridCluster final : public Cluster {
   std::vector<uint32_t> disk_;  // per server: disks replaced so far
   std::vector<uint64_t> started_at_ns_;
   invariants::GridHistory history_;
+  // Servers' stamps (OpApplied) and clients' (TimestampIssued), checked as `hlc` across restarts.
+  invariants::HlcMonitor hlc_;
   uint64_t checks_ = 0;
   uint64_t ops_ = 0;
 };

@@ -46,6 +46,8 @@ ReplicaCluster::ReplicaCluster(RunContext& run, NodeHook on_node_start)
       checks_(sim::Substream(run.seed, "checks")) {
   for (int i = 0; i < s_.nodes; ++i) {
     node_random_.push_back(sim::Substream(run.seed, fmt::format("workload/n{}", i)));
+    counter_sign_random_.push_back(
+        sim::Substream(run.seed, fmt::format("workload/n{}/counter-sign", i)));
   }
   nodes_.resize(s_.nodes);
   subs_.resize(s_.nodes);
@@ -153,8 +155,8 @@ void ReplicaCluster::CheckLocal(int i, const Timestamp& ts) {
 }
 
 // Every value an operation draws, in the order DoOp always drew them: the key, the kind, then
-// the kind's own values.
-ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r) const {
+// the kind's own values (a counter op's sign from its own stream).
+ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r, Random& sign) const {
   Op op;
   op.key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
   uint64_t pick = r.Uniform(s_.mix.total());
@@ -178,6 +180,7 @@ ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r) const {
   } else if (take(s_.mix.counter)) {
     op.kind = Op::Kind::kCounter;
     op.number = 1 + r.Uniform(3);
+    op.decrement = sign.Uniform(2) == 0;
   } else {
     op.kind = Op::Kind::kQuery;
     op.query = r.Uniform(queries_.size());
@@ -189,7 +192,7 @@ ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r) const {
 // A dropped op (!apply) is drawn all the same, so the node's stream stays where it would be.
 void ReplicaCluster::DoOp(int i, bool apply) {
   if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
-  const Op op = DrawOp(node_random_[i]);
+  const Op op = DrawOp(node_random_[i], counter_sign_random_[i]);
   if (apply) ApplyOp(i, op);
 }
 
@@ -222,15 +225,27 @@ void ReplicaCluster::ApplyOp(int i, const Op& op) {
       ApplyOrOp(i, op);
       return;
     case Op::Kind::kCounter:
-      if (node.Increment(kVisits, op.number).ok()) {
-        TraceOp(i, fmt::format("increment visits {}", op.number));
-        history_.CounterAdd(std::string(kVisits), static_cast<int64_t>(op.number));
-      }
+      ApplyCounterOp(i, op);
       return;
     case Op::Kind::kQuery:
       DoQuery(i, op.query, op.number);
       return;
   }
+}
+
+// Only an OK (applied and durable) change enters the history, as with the other writes.
+void ReplicaCluster::ApplyCounterOp(int i, const Op& op) {
+  ReplicaNode& node = *nodes_[i];
+  const std::string counter(kVisits);
+  if (op.decrement) {
+    if (!node.Decrement(counter, op.number).ok()) return;
+    TraceOp(i, fmt::format("decrement visits {}", op.number));
+    history_.CounterDecrement(counter, sim_.node_id(i), op.number);
+    return;
+  }
+  if (!node.Increment(counter, op.number).ok()) return;
+  TraceOp(i, fmt::format("increment visits {}", op.number));
+  history_.CounterIncrement(counter, sim_.node_id(i), op.number);
 }
 
 void ReplicaCluster::ApplyOrOp(int i, const Op& op) {

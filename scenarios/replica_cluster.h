@@ -1,9 +1,9 @@
 // ReplicaCluster: peer ReplicaNodes (timers, Merkle anti-entropy, durable pages, indexes and live
 // subscriptions), all replicating every map. The workload writes LWW-Maps, OR-Maps and a
-// PN-Counter and runs queries on random nodes. Checks: HLC monotonicity on every operation,
-// query/live-query correctness on one node per check interval; convergence (the Merkle roots and
-// records of every replica) when probed; at the end the LWW/OR/PN models against the history and
-// queries on every node.
+// PN-Counter (increments and decrements, half each) and runs queries on random nodes. Checks: HLC
+// monotonicity on every operation, query/live-query correctness on one node per check interval;
+// convergence (the Merkle roots and records of every replica) when probed; at the end the LWW/OR/PN
+// models against the history and queries on every node.
 #ifndef SEEDGRID_SCENARIOS_REPLICA_CLUSTER_H_
 #define SEEDGRID_SCENARIOS_REPLICA_CLUSTER_H_
 
@@ -35,6 +35,10 @@ class ReplicaCluster final : public Cluster {
   uint64_t ops() const override { return history_.ops(); }
   uint64_t checks() const override { return checks_run_ + hlc_.checked(); }
   int PickCrash(Random& r) override { return static_cast<int>(r.Uniform(run_.scenario.nodes)); }
+  std::optional<uint64_t> LastIssuedMs(int i) const override {
+    const std::optional<Timestamp>& last = hlc_.last_local(i);
+    return last ? std::optional<uint64_t>(last->millis) : std::nullopt;
+  }
 
  private:
   std::vector<const Replica*> Replicas() const;
@@ -48,10 +52,14 @@ class ReplicaCluster final : public Cluster {
     Kind kind = Kind::kQuery;
     std::string key;
     const char* city = "";
-    uint64_t number = 0;  // age (set), tag (OR ops), increment (counter), page size (query)
-    size_t query = 0;     // index into queries_ (query)
+    uint64_t number = 0;     // age (set), tag (OR ops), amount (counter), page size (query)
+    size_t query = 0;        // index into queries_ (query)
+    bool decrement = false;  // counter: a decrement (the node's N total) instead of an increment
   };
-  Op DrawOp(Random& r) const;
+  // `sign` is the node's own stream for a counter op's increment-or-decrement coin, so the coin
+  // moves none of the node's other draws.
+  Op DrawOp(Random& r, Random& sign) const;
+  void ApplyCounterOp(int i, const Op& op);
   void DoOp(int i, bool apply);
   void ApplyOp(int i, const Op& op);
   void ApplyOrOp(int i, const Op& op);
@@ -69,6 +77,7 @@ class ReplicaCluster final : public Cluster {
   Xoshiro256 workload_;
   Xoshiro256 checks_;
   std::vector<Xoshiro256> node_random_;
+  std::vector<Xoshiro256> counter_sign_random_;  // per node: "workload/n<i>/counter-sign"
   // Declared before nodes_ so it is destroyed after them (subscription callbacks point into it).
   std::vector<std::vector<std::unique_ptr<invariants::ReplayedSubscription>>> subs_;
   std::vector<std::unique_ptr<ReplicaNode>> nodes_;

@@ -1,6 +1,11 @@
 #include "scenarios/runner.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 namespace seedgrid::scenarios {
 namespace {
@@ -108,6 +113,70 @@ TEST(RunScenario, CrashRestartKeepsAcknowledgedWrites) {
   ASSERT_TRUE(r.pass) << r.violation->invariant << ": " << r.violation->detail;
   EXPECT_EQ(r.stats.crashes, 1u);
   EXPECT_EQ(r.stats.restarts, 1u);
+}
+
+// The restart fault with `clock_behind_ms`: the node's clock is set below its last stamp before it
+// restarts (the trace says so), its next stamps still exceed every one before the crash (`hlc`),
+// and the HLC's restored state is what kept them above.
+TEST(RunScenario, ARestartWithTheClockBehindNeverReissuesAStamp) {
+  for (const bool grid : {false, true}) {
+    Scenario s = Small();
+    s.swarm = Swarm{};
+    if (grid) {
+      absl::StatusOr<Scenario> g = ParseScenario(
+          R"({"name": "g", "duration_ms": 6000, "workload": {"ops_per_sec": 80, "keys": 30},
+              "grid": {"servers": 2, "clients": 2}})",
+          "g.json");
+      ASSERT_TRUE(g.ok()) << g.status();
+      s = *g;
+    }
+    for (const int node : {0, s.nodes - 1}) {  // replica n0 / n3; grid: a server and a client
+      s.faults = {FaultEvent{.at_ms = 2000, .kind = FaultEvent::Kind::kCrash, .node = node},
+                  FaultEvent{.at_ms = 2500,
+                             .kind = FaultEvent::Kind::kRestart,
+                             .node = node,
+                             .clock_behind_ms = 3000}};
+      std::vector<std::string> lines;
+      RunOptions o{.seed = 7};
+      o.trace_sink = [&lines](const sim::TraceEvent& e) {
+        if (e.kind == sim::TraceKind::kFault) lines.emplace_back(e.detail);
+      };
+      RunResult r = RunScenario(s, o);
+      ASSERT_TRUE(r.pass) << r.violation->invariant << ": " << r.violation->detail;
+      const auto behind = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.starts_with("clock behind n");
+      });
+      ASSERT_NE(behind, lines.end()) << (grid ? "grid" : "replica") << " n" << node;
+      EXPECT_NE(behind->find("3000 ms below its last issued stamp (1"), std::string::npos)
+          << *behind;
+      EXPECT_NE(behind->find("clock stepped -"), std::string::npos) << *behind;
+      ASSERT_NE(behind + 1, lines.end());
+      EXPECT_EQ(*(behind + 1), fmt::format("restart n{}", node));
+      const auto probe = std::find_if(r.probes.begin(), r.probes.end(), [](const auto& p) {
+        return p.first == "hlc.restart_clock_behind_saved_stamp";
+      });
+      EXPECT_NE(probe, r.probes.end()) << (grid ? "grid" : "replica") << " n" << node;
+    }
+  }
+}
+
+TEST(RunScenario, SwarmDrawsRestartsWithTheClockBehindFromItsOwnStream) {
+  Scenario s = Small();
+  Scenario with = s;
+  with.swarm.restart_clock_behind_pct = Range{0, 50};
+  int on = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    SwarmDraw a = DrawSwarm(s, seed);
+    const SwarmDraw b = DrawSwarm(with, seed);
+    EXPECT_EQ(a.restart_clock_behind_pct, 0u);
+    EXPECT_LE(b.restart_clock_behind_pct, 50u);
+    on += b.restart_clock_behind_pct > 0;
+    a.restart_clock_behind_pct = b.restart_clock_behind_pct;
+    EXPECT_EQ(a, b) << seed;  // No other draw moved.
+    EXPECT_TRUE(ValidateSwarm(with, b).ok());
+  }
+  EXPECT_GT(on, 60);
+  EXPECT_LT(on, 140);
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ void ReadFault(Reader& r, FaultEvent& f, int nodes, int zones) {
   r.Nodes("right", f.right, nodes);
   r.Int("duration_ms", f.duration_ms, 0, kDayMs);
   r.Int("delta_ms", f.delta_ms, -kDayMs, kDayMs);
+  r.Int("clock_behind_ms", f.clock_behind_ms, 1, kDayMs);
   r.Done();
   if (!found) return;
   const auto need = [&](bool ok, std::string_view what) {
@@ -97,6 +98,10 @@ void ReadFault(Reader& r, FaultEvent& f, int nodes, int zones) {
       break;
     case FaultEvent::Kind::kHeal:
       break;
+  }
+  if (f.clock_behind_ms > 0 && f.kind != FaultEvent::Kind::kRestart) {
+    r.Fail(r.Path("clock_behind_ms"),
+           fmt::format("only a 'restart' fault takes \"clock_behind_ms\", not a '{}' fault", kind));
   }
 }
 
@@ -239,6 +244,8 @@ void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr
     sr.RangeOf("zone_losses_per_min", s.swarm.zone_losses_per_min, 0, 60);
     sr.RangeOf("clock_step_ms", s.swarm.clock_step_ms, -kDayMs, kDayMs);
     sr.RangeOf("fault_duration_ms", s.swarm.fault_duration_ms, 1, kDayMs);
+    sr.RangeOf("restart_clock_behind_pct", s.swarm.restart_clock_behind_pct, 0, 100);
+    sr.RangeOf("clock_behind_ms", s.swarm.clock_behind_ms, 1, kDayMs);
     sr.Bool("buggify", s.swarm.buggify);
     sr.Done();
   }

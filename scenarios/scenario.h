@@ -40,7 +40,7 @@ struct FaultEvent {
     kBridge,     // `left` and `right` cannot talk; `node` talks to both
     kHeal,       // every partition and clog is lifted
     kCrash,      // `node` crashes
-    kRestart,    // `node` restarts from its storage
+    kRestart,    // `node` restarts from its storage (with `clock_behind_ms`: clock behind)
     kPause,      // `node` stops processing for `duration_ms`
     kClockStep,  // `node`'s clock jumps by `delta_ms`
     kClog,       // link `from[0]` -> `to[0]` holds messages for `duration_ms`
@@ -56,6 +56,9 @@ struct FaultEvent {
   std::vector<int> nodes, from, to, left, right;
   uint64_t duration_ms = 0;
   int64_t delta_ms = 0;
+  // kRestart only; > 0: the node comes back with its clock this far below the last timestamp it
+  // issued (an NTP step after a reboot; faults.h).
+  uint64_t clock_behind_ms = 0;
   friend bool operator==(const FaultEvent&, const FaultEvent&) = default;
 };
 std::string_view FaultKindName(FaultEvent::Kind kind);
@@ -73,6 +76,10 @@ struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
   Range power_losses_per_min, zone_losses_per_min;
   Range clock_step_ms{-5000, 5000};
   Range fault_duration_ms{500, 5000};
+  // Share (%) of swarm crashes whose restart comes back with the clock behind the node's last
+  // issued timestamp, by a margin drawn from `clock_behind_ms`.
+  Range restart_clock_behind_pct;
+  Range clock_behind_ms{1, 5000};
   bool buggify = true;  // SG_BUGGIFY sites active (each on for 1/4 of seeds)
   friend bool operator==(const Swarm&, const Swarm&) = default;
 };

@@ -31,6 +31,7 @@ ordered FaultsToJson(const std::vector<FaultEvent>& events) {
     }
     if (f.duration_ms > 0) e["duration_ms"] = f.duration_ms;
     if (f.delta_ms != 0) e["delta_ms"] = f.delta_ms;
+    if (f.clock_behind_ms != 0) e["clock_behind_ms"] = f.clock_behind_ms;
     faults.push_back(std::move(e));
   }
   return faults;
@@ -138,6 +139,8 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"zone_losses_per_min", range(s.swarm.zone_losses_per_min)},
                 {"clock_step_ms", range(s.swarm.clock_step_ms)},
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
+                {"restart_clock_behind_pct", range(s.swarm.restart_clock_behind_pct)},
+                {"clock_behind_ms", range(s.swarm.clock_behind_ms)},
                 {"buggify", s.swarm.buggify}};
   j["faults"] = FaultsToJson(s.faults);
   if (!s.schedule.empty()) {

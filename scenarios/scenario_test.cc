@@ -35,10 +35,12 @@ TEST(ParseScenario, ReadsEveryField) {
     "swarm": {"loss_ppm": [0, 10], "duplicate_ppm": [1, 2], "reorder_ppm": [3, 4],
               "partitions_per_min": [0, 1], "crashes_per_min": [0, 2], "pauses_per_min": [0, 3],
               "clock_steps_per_min": [0, 4], "clogs_per_min": [0, 5],
-              "clock_step_ms": [-7, 7], "fault_duration_ms": [8, 9], "buggify": false},
+              "clock_step_ms": [-7, 7], "fault_duration_ms": [8, 9], "buggify": false,
+              "restart_clock_behind_pct": [0, 40], "clock_behind_ms": [10, 20]},
     "faults": [{"at_ms": 100, "kind": "bridge", "left": [0], "right": [2, 3], "node": 1},
                {"at_ms": 200, "kind": "clog", "from": [0], "to": [1], "duration_ms": 50},
-               {"at_ms": 300, "kind": "clock_step", "node": 3, "delta_ms": -40}],
+               {"at_ms": 300, "kind": "clock_step", "node": 3, "delta_ms": -40},
+               {"at_ms": 400, "kind": "restart", "node": 2, "clock_behind_ms": 700}],
     "invariants": ["convergence", "hlc"]
   })",
                                              "t.json");
@@ -49,7 +51,10 @@ TEST(ParseScenario, ReadsEveryField) {
   EXPECT_EQ(s->latency_min_us, (Range{1, 2}));
   EXPECT_EQ(s->swarm.fault_duration_ms, (Range{8, 9}));
   EXPECT_FALSE(s->swarm.buggify);
-  ASSERT_EQ(s->faults.size(), 3u);
+  EXPECT_EQ(s->swarm.restart_clock_behind_pct, (Range{0, 40}));
+  EXPECT_EQ(s->swarm.clock_behind_ms, (Range{10, 20}));
+  ASSERT_EQ(s->faults.size(), 4u);
+  EXPECT_EQ(s->faults[3].clock_behind_ms, 700u);
   EXPECT_EQ(s->faults[0].kind, FaultEvent::Kind::kBridge);
   EXPECT_EQ(s->faults[1].to, std::vector<int>{1});
   EXPECT_EQ(s->faults[2].delta_ms, -40);
@@ -75,6 +80,18 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
             std::string::npos);
   EXPECT_NE(ErrorOf("{\"name\": \"x\", \"faults\": [{\"at_ms\": 1, \"kind\": \"crash\"}]}")
                 .find("a 'crash' fault needs \"node\""),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("{\"name\": \"x\", \"faults\": [{\"at_ms\": 1, \"kind\": \"crash\", "
+                    "\"node\": 1, \"clock_behind_ms\": 50}]}")
+                .find("faults[0].clock_behind_ms: only a 'restart' fault takes "
+                      "\"clock_behind_ms\", not a 'crash' fault"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("{\"name\": \"x\", \"faults\": [{\"at_ms\": 1, \"kind\": \"restart\", "
+                    "\"node\": 1, \"clock_behind_ms\": 0}]}")
+                .find("faults[0].clock_behind_ms: 0 is out of range"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("{\"name\": \"x\", \"swarm\": {\"restart_clock_behind_pct\": [0, 101]}}")
+                .find("swarm.restart_clock_behind_pct"),
             std::string::npos);
   EXPECT_NE(ErrorOf("{\"name\": \"x\", \"duration_ms\": 10, \"faults\": [{\"at_ms\": 10, "
                     "\"kind\": \"heal\"}]}")
@@ -149,11 +166,10 @@ TEST(ParseScenario, GridErrorsNameTheField) {
   EXPECT_EQ(error_of(R"({"name": "g", "duration_ms": 50, "grid": {"joins_at_ms": [60]}})"),
             "g.json:1:59: grid.joins_at_ms[0]: 60 is not a time inside the safety phase "
             "(duration_ms is 50)");
-  EXPECT_EQ(
-      error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
-      "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of grid_table, "
-      "grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
-      "grid_storage_acks, grid_lost_update, grid_lww_model, liveness");
+  EXPECT_EQ(error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
+            "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of hlc, "
+            "grid_table, grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
+            "grid_storage_acks, grid_lost_update, grid_lww_model, liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

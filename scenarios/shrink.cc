@@ -45,7 +45,8 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       {"clock_steps_per_min", &Swarm::clock_steps_per_min},
       {"clogs_per_min", &Swarm::clogs_per_min},
       {"power_losses_per_min", &Swarm::power_losses_per_min},
-      {"zone_losses_per_min", &Swarm::zone_losses_per_min}};
+      {"zone_losses_per_min", &Swarm::zone_losses_per_min},
+      {"restart_clock_behind_pct", &Swarm::restart_clock_behind_pct}};
   for (const auto& [name, member] : kinds) {
     if ((s.swarm.*member).hi > 0) {
       add(fmt::format("swarm {} off", name), [m = member](Scenario& c) { c.swarm.*m = Range{}; });

@@ -27,6 +27,9 @@ std::string SwarmDraw::ToString() const {
       clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
   if (power_losses_per_min > 0) text += fmt::format(" power_losses={}/min", power_losses_per_min);
   if (zone_losses_per_min > 0) text += fmt::format(" zone_losses={}/min", zone_losses_per_min);
+  if (restart_clock_behind_pct > 0) {
+    text += fmt::format(" clock_behind_restarts={}%", restart_clock_behind_pct);
+  }
   if (offline_per_min > 0) text += fmt::format(" offline={}/min", offline_per_min);
   if (storage_errors_ppm > 0) text += fmt::format(" storage_errors={}ppm", storage_errors_ppm);
   if (torn_writes) text += " torn_writes=on";
@@ -61,6 +64,8 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
   Xoshiro256 correlated = sim::Substream(seed, "swarm-correlated");
   d.power_losses_per_min = DrawRate(correlated, s.swarm.power_losses_per_min);
   d.zone_losses_per_min = DrawRate(correlated, s.swarm.zone_losses_per_min);
+  Xoshiro256 behind = sim::Substream(seed, "swarm/clock-behind");
+  d.restart_clock_behind_pct = DrawRate(behind, s.swarm.restart_clock_behind_pct);
   if (s.grid) {
     Xoshiro256 grid = sim::Substream(seed, "grid-swarm");
     d.offline_per_min = DrawRate(grid, s.grid->offline_per_min);
@@ -83,7 +88,9 @@ std::vector<SwarmRate> SwarmRates(const Scenario& s) {
       {"clock_steps_per_min", &SwarmDraw::clock_steps_per_min, s.swarm.clock_steps_per_min},
       {"clogs_per_min", &SwarmDraw::clogs_per_min, s.swarm.clogs_per_min},
       {"power_losses_per_min", &SwarmDraw::power_losses_per_min, s.swarm.power_losses_per_min},
-      {"zone_losses_per_min", &SwarmDraw::zone_losses_per_min, s.swarm.zone_losses_per_min}};
+      {"zone_losses_per_min", &SwarmDraw::zone_losses_per_min, s.swarm.zone_losses_per_min},
+      {"restart_clock_behind_pct", &SwarmDraw::restart_clock_behind_pct,
+       s.swarm.restart_clock_behind_pct}};
   if (s.grid) {
     rates.push_back({"offline_per_min", &SwarmDraw::offline_per_min, s.grid->offline_per_min});
     rates.push_back(

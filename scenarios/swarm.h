@@ -26,6 +26,8 @@ struct SwarmDraw {
   uint32_t clock_steps_per_min = 0, clogs_per_min = 0;
   bool buggify = false;
   uint32_t power_losses_per_min = 0, zone_losses_per_min = 0;  // correlated failures
+  // Share (%) of swarm crashes that restart with the clock behind the last issued timestamp.
+  uint32_t restart_clock_behind_pct = 0;
   // Grid scenarios only (zero otherwise).
   uint32_t offline_per_min = 0;     // client offline periods
   uint32_t storage_errors_ppm = 0;  // of writes and of syncs, on every node

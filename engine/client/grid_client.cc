@@ -206,11 +206,13 @@ uint64_t GridClient::Log(msg::GridOp op) {
 uint64_t GridClient::Set(const std::string& map, std::string key, Document value,
                          msg::WriteConcern concern) {
   const Timestamp ts = MapOf(map).Set(key, value);
+  events::EmitEvent(options_.events, events::TimestampIssued{ts});
   return Log(msg::GridOp{0, concern, map, std::move(key), std::move(value), ts});
 }
 
 uint64_t GridClient::Remove(const std::string& map, std::string key, msg::WriteConcern concern) {
   const Timestamp ts = MapOf(map).Remove(key);
+  events::EmitEvent(options_.events, events::TimestampIssued{ts});
   return Log(msg::GridOp{0, concern, map, std::move(key), std::nullopt, ts});
 }
 

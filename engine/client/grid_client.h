@@ -20,6 +20,8 @@
 // records of that partition back (ClientRepair; keys with unacknowledged writes excepted, those
 // go through the op log) and the owner merges them — clients are replicas too.
 // On an acknowledgement the client adopts the server's stamp for its own write at once.
+// The HLC's last timestamp is saved with every sync (page H) and restored on restart, so a client
+// that comes back with its clock behind its own stamps never reissues one.
 // A pulled leaf carries the partition's tombstone GC watermark: records of this client older than
 // it that the leaf lacks are dead (their tombstones were pruned) and are forgotten, so a client
 // that was offline through a GC neither keeps nor repairs a deleted value back to life.
@@ -71,7 +73,8 @@ struct GridClientOptions {
   uint64_t max_drift_ms = 60'000;
   bool persist = true;
   bool start_online = true;
-  // Observers (checkers): AckReceived (the first ack of an op-log entry), StorageFailed.
+  // Observers (checkers): AckReceived (the first ack of an op-log entry), OpLogged,
+  // TimestampIssued (every local write's stamp, before its sync), StorageFailed.
   events::EventSink events;
 };
 

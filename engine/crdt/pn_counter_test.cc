@@ -1,8 +1,11 @@
 #include "engine/crdt/pn_counter.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
+#include <array>
 #include <limits>
+#include <vector>
 
 namespace seedgrid {
 namespace {
@@ -22,6 +25,58 @@ TEST(PnCounter, IncrementDecrementAndMergeByPerNodeMax) {
   PnState stale{{"a", {1, 0}}};
   ASSERT_TRUE(b.Merge(stale).ok());
   EXPECT_EQ(b.value(), -7);
+}
+
+TEST(PnCounter, DecrementsGoToTheNegativeHalfAndMergeEachHalfByMax) {
+  PnCounter a("a");
+  ASSERT_TRUE(a.Increment(5).ok());
+  ASSERT_TRUE(a.Decrement(2).ok());
+  EXPECT_EQ(a.state().at("a"), (PnTotals{5, 2}));  // Not a net increment of 3.
+  // Each half takes its own maximum: a remote state that is ahead in N only still moves N.
+  ASSERT_TRUE(a.Merge({{"a", {3, 7}}}).ok());
+  EXPECT_EQ(a.state().at("a"), (PnTotals{5, 7}));
+  EXPECT_EQ(a.value(), -2);
+}
+
+// Any interleaving of increments and decrements on three nodes, each node merging a random other
+// node's state now and then, ends (after an all-to-all merge) at the signed sum on every node, with
+// every node's P and N equal to what that node added and subtracted.
+RC_GTEST_PROP(PnCounter, AllToAllMergeEqualsTheSignedSumPerNode, ()) {
+  std::array<PnCounter, 3> c{PnCounter("n0"), PnCounter("n1"), PnCounter("n2")};
+  std::array<PnTotals, 3> made{};
+  int64_t sum = 0;
+  const int steps = *rc::gen::inRange(0, 40);
+  for (int i = 0; i < steps; ++i) {
+    const size_t n = *rc::gen::inRange<size_t>(0, 3);
+    const uint64_t by = *rc::gen::inRange<uint64_t>(0, 10);
+    switch (*rc::gen::inRange(0, 3)) {
+      case 0:
+        RC_ASSERT(c[n].Increment(by).ok());
+        made[n].positive += by;
+        sum += static_cast<int64_t>(by);
+        break;
+      case 1:
+        RC_ASSERT(c[n].Decrement(by).ok());
+        made[n].negative += by;
+        sum -= static_cast<int64_t>(by);
+        break;
+      default:
+        RC_ASSERT(c[n].Merge(c[*rc::gen::inRange<size_t>(0, 3)].state()).ok());
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (auto& to : c) {
+      for (const auto& from : c) RC_ASSERT(to.Merge(from.state()).ok());
+    }
+  }
+  for (const auto& counter : c) {
+    RC_ASSERT(counter.value() == sum);
+    for (size_t n = 0; n < 3; ++n) {
+      const auto it = counter.state().find("n" + std::to_string(n));
+      const PnTotals got = it == counter.state().end() ? PnTotals{} : it->second;
+      RC_ASSERT(got == made[n]);
+    }
+  }
 }
 
 TEST(PnCounter, ValueWrapsInsteadOfOverflowingUB) {

@@ -85,6 +85,12 @@ struct PartitionHandedOff {
   uint32_t partition = 0;
 };
 
+// A client stamped a local write (Set or Remove) with its own HLC; emitted before the write's page
+// is synced. (A server's own stamps are the ones in OpApplied.)
+struct TimestampIssued {
+  Timestamp ts;
+};
+
 // A storage write or sync failed (the node keeps the effect in memory and retries; see
 // engine/env/page_store.h).
 struct StorageFailed {
@@ -92,7 +98,8 @@ struct StorageFailed {
 };
 
 using NodeEvent = std::variant<OpApplied, OpAcknowledged, StateAcknowledged, OpLogged, AckReceived,
-                               TimestampMerged, WatermarkRaised, PartitionHandedOff, StorageFailed>;
+                               TimestampMerged, WatermarkRaised, PartitionHandedOff, StorageFailed,
+                               TimestampIssued>;
 using EventSink = std::function<void(const NodeEvent&)>;
 
 inline void EmitEvent(const EventSink& sink, NodeEvent event) {

@@ -43,6 +43,9 @@ Timestamp Hlc::Now() {
   } else {
     // The physical clock has not passed the last stamp (stepped back, or behind a remote one).
     if (physical < last_.millis) SG_PROBE("hlc.now_behind_last_stamp");
+    // Restarted with the clock behind the saved state (e.g. an NTP step after a reboot): without
+    // the restored state this stamp could repeat one issued before the restart.
+    if (physical <= restored_millis_) SG_PROBE("hlc.restart_clock_behind_saved_stamp");
     Set(last_.millis, uint64_t{last_.counter} + 1);
   }
   SG_ASSERT(last_.millis > before_millis ||
@@ -109,6 +112,7 @@ absl::Status Hlc::Restore(uint64_t millis, uint32_t counter) {
     // A restarted node whose clock is behind its own saved stamps (it stepped back, or the node
     // had adopted a peer's stamps): without the saved state it would reissue timestamps.
     if (millis > clock_.NowMs()) SG_PROBE("hlc.restored_ahead_of_clock");
+    restored_millis_ = millis;
     last_.millis = millis;
     last_.counter = counter;
   }

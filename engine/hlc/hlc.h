@@ -66,6 +66,7 @@ class Hlc {
   Clock& clock_;
   HlcOptions options_;
   Timestamp last_;
+  uint64_t restored_millis_ = 0;  // the millis Restore() raised the clock to (coverage probe only)
   uint64_t drift_violations_ = 0;
 };
 

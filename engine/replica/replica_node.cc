@@ -238,6 +238,12 @@ absl::Status ReplicaNode::Increment(std::string_view counter, uint64_t by) {
   return s.ok() ? synced : s;
 }
 
+absl::Status ReplicaNode::Decrement(std::string_view counter, uint64_t by) {
+  absl::Status s = replica_->counter(counter).Decrement(by);
+  absl::Status synced = SyncStorage();
+  return s.ok() ? synced : s;
+}
+
 void ReplicaNode::FlushNow() {
   ++stats_.flushes;
   replica_->Flush(others_);

@@ -95,8 +95,10 @@ class ReplicaNode {
   LocalWrite<Timestamp> Add(std::string_view map, std::string key, Document value);
   LocalWrite<std::vector<Timestamp>> RemoveValue(std::string_view map, std::string_view key,
                                                  const Document& value);
-  // The counter's error (nothing applied), else the sync's.
+  // Counter changes go to this node's own totals: Increment to P, Decrement to N (never a
+  // negative increment). The counter's error (nothing applied), else the sync's.
   absl::Status Increment(std::string_view counter, uint64_t by);
+  absl::Status Decrement(std::string_view counter, uint64_t by);
 
   void FlushNow();
   void AntiEntropyNow();

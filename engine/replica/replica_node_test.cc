@@ -100,6 +100,25 @@ TEST(ReplicaNode, TimersFlushAndAntiEntropyConverge) {
   EXPECT_GT(g.at(0).stats().anti_entropy_rounds, 0u);
 }
 
+TEST(ReplicaNode, DecrementsGoToTheNegativeTotalAndSurviveARestart) {
+  Group g(3);
+  ASSERT_TRUE(g.at(0).Increment("visits", 5).ok());
+  ASSERT_TRUE(g.at(1).Decrement("visits", 2).ok());
+  ASSERT_TRUE(g.at(0).Decrement("visits", 4).ok());
+  const PnState& own = g.at(0).replica().counters().at("visits")->state();
+  EXPECT_EQ(own.at("n0"), (PnTotals{5, 4}));  // N half, not a negative increment.
+  g.Run(500);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(g.at(i).replica().counters().at("visits")->value(), -1) << i;
+  }
+  g.nodes[1]->node.reset();
+  g.nodes[1]->storage.Crash();
+  g.Open(1);
+  EXPECT_EQ(g.at(1).replica().counters().at("visits")->state().at("n1"), (PnTotals{0, 2}));
+  g.Run(500);
+  EXPECT_EQ(g.at(1).replica().counters().at("visits")->value(), -1);
+}
+
 TEST(ReplicaNode, RestartRestoresDataAndNeverReusesATimestamp) {
   Group g(2);
   const Timestamp before = g.at(0).Set("users", "k", Document{{"city", "Rome"}}).value;

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "tools/seedgrid/command.h"
@@ -46,10 +49,11 @@ constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[]
     {"clogs_per_min", &scenarios::SwarmDraw::clogs_per_min},
     {"offline_per_min", &scenarios::SwarmDraw::offline_per_min},
     {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm}};
-// Rates added later: a repro file written before them has none, which means 0.
+// Rates added after repro files were first written: absent in an older file means 0.
 constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRatesLater[] = {
     {"power_losses_per_min", &scenarios::SwarmDraw::power_losses_per_min},
-    {"zone_losses_per_min", &scenarios::SwarmDraw::zone_losses_per_min}};
+    {"zone_losses_per_min", &scenarios::SwarmDraw::zone_losses_per_min},
+    {"restart_clock_behind_pct", &scenarios::SwarmDraw::restart_clock_behind_pct}};
 constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
     {"buggify", &scenarios::SwarmDraw::buggify},
     {"torn_writes", &scenarios::SwarmDraw::torn_writes}};
