@@ -157,7 +157,9 @@ void GridCluster::Shutdown() {
   servers_.clear();
 }
 
+// A node's events after its crash point stand for what it did after crashing: ignored.
 void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
+  if (sim_.crashing(i)) return;
   const NodeId& name = sim_.node_id(i);  // "n<i>"; no formatting on this per-event path
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++checks_;
@@ -175,6 +177,7 @@ void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
 }
 
 void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
+  if (sim_.crashing(ClientNode(c))) return;
   if (const auto* a = std::get_if<events::AckReceived>(&e)) {
     history_.OnAcked(a->map, a->key, a->ts, a->concern, sim_.now_ns());
   } else if (const auto* l = std::get_if<events::OpLogged>(&e)) {
@@ -209,6 +212,7 @@ void GridCluster::SetOffline(int c, bool offline) {
   sim_.TraceFault(ClientNode(c),
                   fmt::format("{} n{}", offline ? "offline" : "online", ClientNode(c)));
   if (!clients_[c]) return;
+  sim::Simulator::ActingAs acting(sim_, ClientNode(c));
   if (offline) {
     clients_[c]->GoOffline();
   } else {
@@ -219,6 +223,7 @@ void GridCluster::SetOffline(int c, bool offline) {
 void GridCluster::Join(int i) {
   started_[i] = true;
   sim_.TraceFault(i, fmt::format("join n{}", i));
+  sim::Simulator::ActingAs acting(sim_, i);
   if (sim_.alive(i)) StartNode(i);
 }
 
@@ -230,7 +235,10 @@ void GridCluster::BeginLeave(int i) {
   if (active <= 1) return;
   leaving_[i] = true;
   sim_.TraceFault(i, fmt::format("leave n{}", i));
-  if (servers_[i]) servers_[i]->Leave();
+  if (servers_[i]) {
+    sim::Simulator::ActingAs acting(sim_, i);
+    servers_[i]->Leave();
+  }
   PollLeft(i);
 }
 
@@ -286,6 +294,7 @@ void GridCluster::DoOp(int c, bool apply) {
   if (!clients_[c] || sim_.paused(node)) return;
   const Op op = DrawOp(client_random_[c]);
   if (!apply) return;
+  sim::Simulator::ActingAs acting(sim_, node);  // Crash points in the call hit the client.
   GridClient& client = *clients_[c];
   std::string text;
   if (op.remove) {

@@ -229,6 +229,7 @@ void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr
     sr.RangeOf("clock_step_ms", s.swarm.clock_step_ms, -kDayMs, kDayMs);
     sr.RangeOf("fault_duration_ms", s.swarm.fault_duration_ms, 1, kDayMs);
     sr.Bool("buggify", s.swarm.buggify);
+    sr.RangeOf("crash_points_ppm", s.swarm.crash_points_ppm, 0, 100'000);
     sr.Done();
   }
 }

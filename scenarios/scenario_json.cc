@@ -134,7 +134,8 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"clogs_per_min", range(s.swarm.clogs_per_min)},
                 {"clock_step_ms", range(s.swarm.clock_step_ms)},
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
-                {"buggify", s.swarm.buggify}};
+                {"buggify", s.swarm.buggify},
+                {"crash_points_ppm", range(s.swarm.crash_points_ppm)}};
   j["faults"] = FaultsToJson(s.faults);
   if (!s.schedule.empty()) {
     ordered schedule = ordered::object();

@@ -43,7 +43,8 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       {"crashes_per_min", &Swarm::crashes_per_min},
       {"pauses_per_min", &Swarm::pauses_per_min},
       {"clock_steps_per_min", &Swarm::clock_steps_per_min},
-      {"clogs_per_min", &Swarm::clogs_per_min}};
+      {"clogs_per_min", &Swarm::clogs_per_min},
+      {"crash_points_ppm", &Swarm::crash_points_ppm}};
   for (const auto& [name, member] : kinds) {
     if ((s.swarm.*member).hi > 0) {
       add(fmt::format("swarm {} off", name), [m = member](Scenario& c) { c.swarm.*m = Range{}; });

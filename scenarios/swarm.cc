@@ -25,6 +25,7 @@ std::string SwarmDraw::ToString() const {
       "clock_steps={}/min clogs={}/min buggify={}",
       loss_ppm, duplicate_ppm, reorder_ppm, partitions_per_min, crashes_per_min, pauses_per_min,
       clock_steps_per_min, clogs_per_min, buggify ? "on" : "off");
+  if (crash_points_ppm > 0) text += fmt::format(" crash_points={}ppm", crash_points_ppm);
   if (offline_per_min > 0) text += fmt::format(" offline={}/min", offline_per_min);
   if (storage_errors_ppm > 0) text += fmt::format(" storage_errors={}ppm", storage_errors_ppm);
   if (torn_writes) text += " torn_writes=on";
@@ -56,6 +57,8 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
   d.clogs_per_min = DrawRate(r, s.swarm.clogs_per_min);
   const bool buggify_coin = r.Uniform(2) == 0;  // Drawn even when the scenario disables it.
   d.buggify = s.swarm.buggify && buggify_coin;
+  Xoshiro256 crash_points = sim::Substream(seed, "crash-points-swarm");  // Its own: moves nothing.
+  d.crash_points_ppm = DrawRate(crash_points, s.swarm.crash_points_ppm);
   if (s.grid) {
     Xoshiro256 grid = sim::Substream(seed, "grid-swarm");
     d.offline_per_min = DrawRate(grid, s.grid->offline_per_min);
@@ -82,6 +85,7 @@ std::vector<SwarmRate> SwarmRates(const Scenario& s) {
     rates.push_back(
         {"storage_errors_ppm", &SwarmDraw::storage_errors_ppm, s.grid->storage_errors_ppm});
   }
+  rates.push_back({"crash_points_ppm", &SwarmDraw::crash_points_ppm, s.swarm.crash_points_ppm});
   return rates;
 }
 

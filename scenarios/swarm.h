@@ -25,6 +25,7 @@ struct SwarmDraw {
   uint32_t partitions_per_min = 0, crashes_per_min = 0, pauses_per_min = 0;
   uint32_t clock_steps_per_min = 0, clogs_per_min = 0;
   bool buggify = false;
+  uint32_t crash_points_ppm = 0;  // per crash point reached (SG_CRASH_POINT); 0: off
   // Grid scenarios only (zero otherwise).
   uint32_t offline_per_min = 0;     // client offline periods
   uint32_t storage_errors_ppm = 0;  // of writes and of syncs, on every node
@@ -35,7 +36,8 @@ struct SwarmDraw {
 SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
 
 // One rate of the swarm, by name, with the scenario range it is drawn from. SwarmRates lists the
-// rates a scenario draws, in SwarmDraw order (the grid's rates only for grid scenarios).
+// rates a scenario draws: the network and fault rates in SwarmDraw order, the grid's rates (grid
+// scenarios only), then crash_points_ppm (appended last so earlier positions never moved).
 struct SwarmRate {
   std::string_view name;  // e.g. "loss_ppm"
   uint32_t SwarmDraw::*field;

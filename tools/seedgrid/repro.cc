@@ -45,7 +45,10 @@ constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[]
     {"clock_steps_per_min", &scenarios::SwarmDraw::clock_steps_per_min},
     {"clogs_per_min", &scenarios::SwarmDraw::clogs_per_min},
     {"offline_per_min", &scenarios::SwarmDraw::offline_per_min},
-    {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm}};
+    {"storage_errors_ppm", &scenarios::SwarmDraw::storage_errors_ppm},
+    {"crash_points_ppm", &scenarios::SwarmDraw::crash_points_ppm}};
+// Rates added after repro files were first written: absent in an older file means 0 (off).
+bool OptionalRate(std::string_view name) { return name == "crash_points_ppm"; }
 constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
     {"buggify", &scenarios::SwarmDraw::buggify},
     {"torn_writes", &scenarios::SwarmDraw::torn_writes}};
@@ -63,6 +66,7 @@ scenarios::SwarmDraw SwarmFromJson(const json& j, const std::string& where) {
   if (!j.is_object()) throw InputError{fmt::format("{}: must be an object", where)};
   scenarios::SwarmDraw swarm;
   for (const auto& [name, field] : kSwarmRates) {
+    if (!j.contains(name) && OptionalRate(name)) continue;
     if (!j.contains(name) || !j[name].is_number_unsigned() ||
         j[name].get<uint64_t>() > UINT32_MAX) {
       throw InputError{
