@@ -47,6 +47,9 @@ class Driver {
     std::optional<BuggifyContext> buggify;
     if (swarm_.buggify) buggify.emplace(o_.seed ^ 0xb0661f7ULL);
     ScopedBuggify scope(buggify ? &*buggify : nullptr);
+    // Crash points report to the simulator only when the swarm turned them on.
+    ScopedCrashPoints crash_points(swarm_.crash_points_ppm > 0 ? &sim_.crash_point_sink()
+                                                               : nullptr);
     Start();
     const auto stop = [this] { return run_.violated() || converged_; };
     if (!sim_.RunUntil(UINT64_MAX, stop) && !run_.violated()) {

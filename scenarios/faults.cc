@@ -20,7 +20,8 @@ FaultInjector::FaultInjector(RunContext& run, FaultTargets& targets)
       swarm_(run.swarm),
       seed_(run.seed),
       disk_random_(sim::Substream(run.seed, "grid-disk")),
-      behind_random_(sim::Substream(run.seed, "faults/clock_behind")) {}
+      behind_random_(sim::Substream(run.seed, "faults/clock_behind")),
+      crash_point_random_(sim::Substream(run.seed, "faults/crash_point")) {}
 
 void FaultInjector::Apply(const FaultEvent& f) {
   if (liveness()) return;
@@ -165,6 +166,7 @@ void FaultInjector::ScheduleAll() {
   ScheduleOffline();
   ScheduleMembership();
   SchedulePlan();
+  if (swarm_.crash_points_ppm > 0) ArmCrashPoints();
   if (swarm_.storage_errors_ppm > 0) {
     for (int i = 0; i < sim_.nodes(); ++i) {
       sim_.storage(i).InjectErrors(swarm_.storage_errors_ppm,
@@ -189,7 +191,28 @@ void FaultInjector::ScheduleMembership() {
   }
 }
 
+void FaultInjector::ArmCrashPoints() {
+  crash_point_restart_ns_.assign(sim_.nodes(), 0);
+  sim_.SetCrashPoints(
+      swarm_.crash_points_ppm,
+      sim::CrashPointHooks{[this](int node, std::string_view) { return AdmitCrashPoint(node); },
+                           [this](int node, std::string_view) { RestartAfterCrashPoint(node); }});
+}
+
+bool FaultInjector::AdmitCrashPoint(int node) {
+  if (liveness()) return false;
+  const uint64_t delay_ns = DurationNs(crash_point_random_);  // Drawn even when dropped.
+  if (!run_.fault_schedule.Next()) return false;
+  crash_point_restart_ns_[node] = delay_ns;
+  return true;
+}
+
+void FaultInjector::RestartAfterCrashPoint(int node) {
+  sim_.At(sim_.now_ns() + crash_point_restart_ns_[node], [this, node] { sim_.Restart(node); });
+}
+
 void FaultInjector::StopAll() {
+  sim_.SetCrashPoints(0);
   if (swarm_.storage_errors_ppm > 0) {
     for (int i = 0; i < sim_.nodes(); ++i) sim_.storage(i).InjectErrors(0, Xoshiro256(0));
   }

@@ -22,6 +22,13 @@
 // (schedule.h) in time order. A dropped event still draws what it would draw (its node, kind,
 // duration; a crash's disk-loss roll) and then does nothing, so dropping one never shifts another's
 // draws.
+//
+// Crash points (swarm crash_points_ppm; sim/simulator.h) are not planned: the simulator draws
+// them as nodes reach SG_CRASH_POINTs. Each one drawn takes the next fault index when it fires
+// (after every planned event's index, in firing order) and its restart delay from
+// "faults/crash_point" (drawn even when the schedule drops it); a dropped one does nothing. The
+// node restarts after that delay; a crash point never loses the disk (it targets what a node
+// promised about its own disk). Like every fault, none fires in the liveness phase.
 #ifndef SEEDGRID_SCENARIOS_FAULTS_H_
 #define SEEDGRID_SCENARIOS_FAULTS_H_
 
@@ -29,6 +36,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/env/env.h"
 #include "scenarios/cluster.h"
@@ -80,6 +88,9 @@ class FaultInjector {
   void PowerLoss(uint64_t down_ns);
   void ZoneLoss(int zone, uint64_t down_ns);
   void TraceFault(const std::string& text) { sim_.TraceFault(-1, text); }
+  void ArmCrashPoints();
+  bool AdmitCrashPoint(int node);
+  void RestartAfterCrashPoint(int node);
 
   bool liveness() const { return run_.liveness(); }
 
@@ -91,6 +102,8 @@ class FaultInjector {
   const uint64_t seed_;
   Xoshiro256 disk_random_;
   Xoshiro256 behind_random_;  // "faults/clock_behind": swarm restarts with the clock behind
+  Xoshiro256 crash_point_random_;
+  std::vector<uint64_t> crash_point_restart_ns_;  // per node: the admitted crash point's delay
   // The run's fault events, planned by ScheduleAll before they are indexed and scheduled.
   struct Planned {
     uint64_t at_ns = 0;

@@ -159,7 +159,9 @@ void GridCluster::Shutdown() {
   servers_.clear();
 }
 
+// A node's events after its crash point stand for what it did after crashing: ignored.
 void GridCluster::OnServerEvent(int i, const events::NodeEvent& e) {
+  if (sim_.crashing(i)) return;
   const NodeId& name = sim_.node_id(i);  // "n<i>"; no formatting on this per-event path
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++checks_;
@@ -188,6 +190,7 @@ std::optional<uint64_t> GridCluster::LastIssuedMs(int i) const {
 }
 
 void GridCluster::OnClientEvent(int c, const events::NodeEvent& e) {
+  if (sim_.crashing(ClientNode(c))) return;
   if (const auto* t = std::get_if<events::TimestampIssued>(&e)) {
     OnIssued(ClientNode(c), t->ts);
   } else if (const auto* a = std::get_if<events::AckReceived>(&e)) {
@@ -242,6 +245,7 @@ void GridCluster::SetOffline(int c, bool offline) {
   sim_.TraceFault(ClientNode(c),
                   fmt::format("{} n{}", offline ? "offline" : "online", ClientNode(c)));
   if (!clients_[c]) return;
+  sim::Simulator::ActingAs acting(sim_, ClientNode(c));
   if (offline) {
     clients_[c]->GoOffline();
   } else {
@@ -252,6 +256,7 @@ void GridCluster::SetOffline(int c, bool offline) {
 void GridCluster::Join(int i) {
   started_[i] = true;
   sim_.TraceFault(i, fmt::format("join n{}", i));
+  sim::Simulator::ActingAs acting(sim_, i);
   if (sim_.alive(i)) StartNode(i);
 }
 
@@ -263,7 +268,10 @@ void GridCluster::BeginLeave(int i) {
   if (active <= 1) return;
   leaving_[i] = true;
   sim_.TraceFault(i, fmt::format("leave n{}", i));
-  if (servers_[i]) servers_[i]->Leave();
+  if (servers_[i]) {
+    sim::Simulator::ActingAs acting(sim_, i);
+    servers_[i]->Leave();
+  }
   PollLeft(i);
 }
 
@@ -319,6 +327,7 @@ void GridCluster::DoOp(int c, bool apply) {
   if (!clients_[c] || sim_.paused(node)) return;
   const Op op = DrawOp(client_random_[c]);
   if (!apply) return;
+  sim::Simulator::ActingAs acting(sim_, node);  // Crash points in the call hit the client.
   GridClient& client = *clients_[c];
   std::string text;
   const NodeId& name = sim_.node_id(node);

@@ -66,6 +66,7 @@ void ReplicaCluster::StartNode(int i) {
                        .indexes = {{std::string(kUsers), IndexKind::kHash, {"city"}},
                                    {std::string(kUsers), IndexKind::kNavigable, {"age"}}},
                        .events = [this, i](const events::NodeEvent& e) {
+                         if (sim_.crashing(i)) return;  // After its crash point: never happened.
                          if (const auto* m = std::get_if<events::TimestampMerged>(&e))
                            hlc_.OnReceived(i, m->ts);
                        }};
@@ -141,8 +142,12 @@ void ReplicaCluster::TraceOp(int i, const std::string& text) {
 
 // Replica-node scenarios inject no storage errors (grid.storage_errors_ppm is grid-only), so a
 // write whose sync failed means the harness is broken: say so rather than guess at the models.
+// The one exception is a node that reached a crash point during the call: its syncs after the
+// point fail (sim/simulator.h), and the write, never durable, is lost in the crash. An OK write
+// is one whose sync succeeded before the point, so it is durable and counts whatever follows.
 bool ReplicaCluster::Acknowledged(int i, const absl::Status& status) {
   if (status.ok()) return true;
+  if (sim_.crashing(i)) return false;
   run_.Violate(Invariant::kConvergence,
                fmt::format("n{}: a local write was not made durable ({}); replica-node runs "
                            "inject no storage errors",
@@ -193,6 +198,7 @@ ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r, Random& sign) const {
 void ReplicaCluster::DoOp(int i, bool apply) {
   if (!nodes_[i] || sim_.paused(i)) return;  // Down or paused: the client's call fails.
   const Op op = DrawOp(node_random_[i], counter_sign_random_[i]);
+  sim::Simulator::ActingAs acting(sim_, i);  // Crash points in the call hit node i.
   if (apply) ApplyOp(i, op);
 }
 

@@ -101,6 +101,36 @@ TEST(RunScenario, ALostReplicaIsALivenessViolation) {
       << r.violation->detail;
 }
 
+// Crash points: a node crashes exactly at an SG_CRASH_POINT; every model still holds, the run is
+// a pure function of its seed, and turning crash points on moves no other draw of the swarm.
+TEST(RunScenario, CrashPointsCrashNodesAtPointsAndKeepTheModels) {
+  Scenario s = Small();
+  s.swarm = Swarm{};
+  s.swarm.crash_points_ppm = Range{20'000, 20'000};
+  uint64_t fired = 0;
+  for (uint64_t seed = 1; seed <= 4; ++seed) {
+    RunResult a = RunScenario(s, {.seed = seed, .keep_trace_log = true});
+    ASSERT_TRUE(a.pass) << "seed " << seed << ": " << a.violation->invariant << ": "
+                        << a.violation->detail;
+    EXPECT_EQ(a.swarm.crash_points_ppm, 20'000u);
+    EXPECT_EQ(a.stats.crashes, a.stats.crash_points);  // Every crash here is a crash point's.
+    EXPECT_GE(a.stats.restarts + 4, a.stats.crashes);
+    EXPECT_GT(a.faults_generated, 0u);  // Each fired point took a fault index.
+    fired += a.stats.crash_points;
+    EXPECT_TRUE(std::any_of(a.probes.begin(), a.probes.end(),
+                            [](const auto& p) { return p.first.starts_with("crash.replica_"); }));
+    RunResult b = RunScenario(s, {.seed = seed, .keep_trace_log = true});
+    EXPECT_EQ(sim::FirstDivergence(a.trace_log, b.trace_log), -1) << seed;
+  }
+  EXPECT_GT(fired, 8u);
+  Scenario off = s;
+  off.swarm.crash_points_ppm = Range{};
+  SwarmDraw with = DrawSwarm(s, 9), without = DrawSwarm(off, 9);
+  with.crash_points_ppm = 0;
+  EXPECT_EQ(with, without);
+  EXPECT_FALSE(ValidateSwarm(off, DrawSwarm(s, 9)).ok());
+}
+
 TEST(RunScenario, CrashRestartKeepsAcknowledgedWrites) {
   Scenario s = Small();
   s.swarm = Swarm{};

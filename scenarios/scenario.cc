@@ -247,6 +247,7 @@ void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr
     sr.RangeOf("restart_clock_behind_pct", s.swarm.restart_clock_behind_pct, 0, 100);
     sr.RangeOf("clock_behind_ms", s.swarm.clock_behind_ms, 1, kDayMs);
     sr.Bool("buggify", s.swarm.buggify);
+    sr.RangeOf("crash_points_ppm", s.swarm.crash_points_ppm, 0, 100'000);
     sr.Done();
   }
 }

@@ -81,6 +81,9 @@ struct Swarm {  // ranges; a range with lo == 0 is on for about half the seeds
   Range restart_clock_behind_pct;
   Range clock_behind_ms{1, 5000};
   bool buggify = true;  // SG_BUGGIFY sites active (each on for 1/4 of seeds)
+  // Crash points (SG_CRASH_POINT): the chance, in parts per million, that a crash point the
+  // running node reaches crashes it there (then it restarts after fault_duration_ms).
+  Range crash_points_ppm;
   friend bool operator==(const Swarm&, const Swarm&) = default;
 };
 

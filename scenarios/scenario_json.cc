@@ -141,7 +141,8 @@ std::string ScenarioToJson(const Scenario& s) {
                 {"fault_duration_ms", range(s.swarm.fault_duration_ms)},
                 {"restart_clock_behind_pct", range(s.swarm.restart_clock_behind_pct)},
                 {"clock_behind_ms", range(s.swarm.clock_behind_ms)},
-                {"buggify", s.swarm.buggify}};
+                {"buggify", s.swarm.buggify},
+                {"crash_points_ppm", range(s.swarm.crash_points_ppm)}};
   j["faults"] = FaultsToJson(s.faults);
   if (!s.schedule.empty()) {
     ordered schedule = ordered::object();

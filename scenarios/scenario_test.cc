@@ -104,6 +104,9 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
       ErrorOf("{\"name\": \"x\", \"nodes\": \"5\"}").find("nodes: expected an integer, got string"),
       std::string::npos);
   EXPECT_NE(ErrorOf("{\"nodes\": 5}").find("a scenario needs a \"name\""), std::string::npos);
+  EXPECT_NE(ErrorOf("{\"name\": \"x\", \"swarm\": {\"crash_points_ppm\": [0, 200000]}}")
+                .find("swarm.crash_points_ppm: "),
+            std::string::npos);
   EXPECT_NE(ErrorOf("{\"name\": \"x\", \"workload\": {\"mix\": {\"lww_set\": 0, \"lww_remove\": "
                     "0, \"or_add\": 0, \"or_remove\": 0, \"counter\": 0, \"query\": 0}}}")
                 .find("all weights are zero"),

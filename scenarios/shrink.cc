@@ -46,7 +46,8 @@ std::vector<std::pair<std::string, Scenario>> ShrinkCandidates(const Scenario& s
       {"clogs_per_min", &Swarm::clogs_per_min},
       {"power_losses_per_min", &Swarm::power_losses_per_min},
       {"zone_losses_per_min", &Swarm::zone_losses_per_min},
-      {"restart_clock_behind_pct", &Swarm::restart_clock_behind_pct}};
+      {"restart_clock_behind_pct", &Swarm::restart_clock_behind_pct},
+      {"crash_points_ppm", &Swarm::crash_points_ppm}};
   for (const auto& [name, member] : kinds) {
     if ((s.swarm.*member).hi > 0) {
       add(fmt::format("swarm {} off", name), [m = member](Scenario& c) { c.swarm.*m = Range{}; });

@@ -30,6 +30,7 @@ std::string SwarmDraw::ToString() const {
   if (restart_clock_behind_pct > 0) {
     text += fmt::format(" clock_behind_restarts={}%", restart_clock_behind_pct);
   }
+  if (crash_points_ppm > 0) text += fmt::format(" crash_points={}ppm", crash_points_ppm);
   if (offline_per_min > 0) text += fmt::format(" offline={}/min", offline_per_min);
   if (storage_errors_ppm > 0) text += fmt::format(" storage_errors={}ppm", storage_errors_ppm);
   if (torn_writes) text += " torn_writes=on";
@@ -66,6 +67,8 @@ SwarmDraw DrawSwarm(const Scenario& s, uint64_t seed) {
   d.zone_losses_per_min = DrawRate(correlated, s.swarm.zone_losses_per_min);
   Xoshiro256 behind = sim::Substream(seed, "swarm/clock-behind");
   d.restart_clock_behind_pct = DrawRate(behind, s.swarm.restart_clock_behind_pct);
+  Xoshiro256 crash_points = sim::Substream(seed, "crash-points-swarm");  // Its own: moves nothing.
+  d.crash_points_ppm = DrawRate(crash_points, s.swarm.crash_points_ppm);
   if (s.grid) {
     Xoshiro256 grid = sim::Substream(seed, "grid-swarm");
     d.offline_per_min = DrawRate(grid, s.grid->offline_per_min);
@@ -96,6 +99,7 @@ std::vector<SwarmRate> SwarmRates(const Scenario& s) {
     rates.push_back(
         {"storage_errors_ppm", &SwarmDraw::storage_errors_ppm, s.grid->storage_errors_ppm});
   }
+  rates.push_back({"crash_points_ppm", &SwarmDraw::crash_points_ppm, s.swarm.crash_points_ppm});
   return rates;
 }
 

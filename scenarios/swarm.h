@@ -28,6 +28,7 @@ struct SwarmDraw {
   uint32_t power_losses_per_min = 0, zone_losses_per_min = 0;  // correlated failures
   // Share (%) of swarm crashes that restart with the clock behind the last issued timestamp.
   uint32_t restart_clock_behind_pct = 0;
+  uint32_t crash_points_ppm = 0;  // per crash point reached (SG_CRASH_POINT); 0: off
   // Grid scenarios only (zero otherwise).
   uint32_t offline_per_min = 0;     // client offline periods
   uint32_t storage_errors_ppm = 0;  // of writes and of syncs, on every node
@@ -38,7 +39,8 @@ struct SwarmDraw {
 SwarmDraw DrawSwarm(const Scenario& scenario, uint64_t seed);
 
 // One rate of the swarm, by name, with the scenario range it is drawn from. SwarmRates lists the
-// rates a scenario draws, in SwarmDraw order (the grid's rates only for grid scenarios).
+// rates a scenario draws: the network and fault rates in SwarmDraw order, the grid's rates (grid
+// scenarios only), then crash_points_ppm (appended last so earlier positions never moved).
 struct SwarmRate {
   std::string_view name;  // e.g. "loss_ppm"
   uint32_t SwarmDraw::*field;

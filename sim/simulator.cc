@@ -46,22 +46,26 @@ class Simulator::SimTimers final : public Timers {
 };
 
 // The node's storage as its Env sees it: SimStorage, plus a trace note per sync (for tools; only
-// when the trace has a sink, and never hashed).
+// when the trace has a sink, and never hashed). Inert while the node is crashing at a crash point:
+// writes, deletes and syncs fail without reaching the disk.
 class Simulator::NotedStorage final : public Storage {
  public:
   NotedStorage(Simulator& sim, int node, SimStorage& storage)
       : sim_(sim), node_(node), storage_(storage) {}
   absl::Status Write(std::string_view page, std::string_view bytes) override {
+    if (sim_.crashing(node_)) return Crashing();
     ++writes_;
     return storage_.Write(page, bytes);
   }
   absl::StatusOr<std::string> Read(std::string_view page) override { return storage_.Read(page); }
   absl::Status Delete(std::string_view page) override {
+    if (sim_.crashing(node_)) return Crashing();
     ++writes_;
     return storage_.Delete(page);
   }
   std::vector<std::string> List() override { return storage_.List(); }
   absl::Status Sync() override {
+    if (sim_.crashing(node_)) return Crashing();
     absl::Status status = storage_.Sync();
     sim_.trace_.Note(sim_.now_ns(), TraceKind::kSync, node_, [&] {
       return status.ok()
@@ -74,10 +78,23 @@ class Simulator::NotedStorage final : public Storage {
   void Crashed() { writes_ = 0; }
 
  private:
+  static absl::Status Crashing() {
+    return absl::UnavailableError("the node is crashing at a crash point");
+  }
+
   Simulator& sim_;
   int node_;
   SimStorage& storage_;
   uint64_t writes_ = 0;  // writes and deletes since the last good sync
+};
+
+class Simulator::CrashPoints final : public CrashPointSink {
+ public:
+  explicit CrashPoints(Simulator& sim) : sim_(sim) {}
+  bool Reached(std::string_view name) override { return sim_.ReachedCrashPoint(name); }
+
+ private:
+  Simulator& sim_;
 };
 
 struct Simulator::Node {
@@ -95,6 +112,7 @@ struct Simulator::Node {
   Env env;
   Network::Handler handler;
   bool alive = false;
+  bool crashing = false;  // reached a crash point that fired; crashes when the event returns
   uint32_t incarnation = 0;
   uint64_t paused_until_ns = 0;
 };
@@ -107,11 +125,15 @@ void Simulator::SimNetwork::SetHandler(const NodeId& node, Handler handler) {
 
 bool Simulator::alive(int node) const { return nodes_.at(node)->alive; }
 bool Simulator::paused(int node) const { return nodes_.at(node)->paused_until_ns > now_ns(); }
+bool Simulator::crashing(int node) const { return nodes_.at(node)->crashing; }
+CrashPointSink& Simulator::crash_point_sink() { return *crash_point_sink_; }
 
 Simulator::Simulator(SimulatorOptions options)
     : options_(std::move(options)),
       network_random_(Substream(options_.seed, "network")),
-      storage_random_(Substream(options_.seed, "storage")) {
+      storage_random_(Substream(options_.seed, "storage")),
+      crash_points_random_(Substream(options_.seed, "crash-points")),
+      crash_point_sink_(std::make_unique<CrashPoints>(*this)) {
   SG_ASSERT(options_.nodes >= 1 && options_.nodes <= 4096);
   SG_ASSERT(options_.latency_min_lo_ns <= options_.latency_min_hi_ns);
   SG_ASSERT(options_.latency_min_hi_ns <= UINT32_MAX);
@@ -154,7 +176,40 @@ void Simulator::SetNodeCallbacks(NodeCallback start, NodeCallback stop) {
 void Simulator::StartAll() {
   for (int i = 0; i < nodes(); ++i) {
     nodes_[i]->alive = true;
+    ActingAs acting(*this, i);
     if (start_) start_(i);
+  }
+}
+
+void Simulator::SetCrashPoints(uint32_t ppm, CrashPointHooks hooks) {
+  SG_ASSERT(ppm <= 1'000'000);
+  crash_points_ppm_ = ppm;
+  crash_point_hooks_ = std::move(hooks);
+}
+
+bool Simulator::ReachedCrashPoint(std::string_view name) {
+  if (crash_points_ppm_ == 0 || acting_node_ < 0) return false;
+  const int node = acting_node_;
+  Node& n = *nodes_[node];
+  if (!n.alive || n.crashing) return false;
+  if (!crash_points_random_.ChancePpm(crash_points_ppm_)) return false;
+  if (crash_point_hooks_.admit && !crash_point_hooks_.admit(node, name)) return false;
+  n.crashing = true;
+  ++stats_.crash_points;
+  TraceFault(node, fmt::format("crash point {} on n{}", name, node));
+  SG_ASSERT(pending_crashes_.size() < ids_.size());  // At most one per node.
+  pending_crashes_.push_back({node, std::string(name)});
+  return true;
+}
+
+void Simulator::CrashPending() {
+  std::vector<PendingCrash> pending;
+  pending.swap(pending_crashes_);
+  for (const PendingCrash& p : pending) {
+    Node& n = *nodes_[p.node];
+    if (!n.crashing) continue;  // Crashed in the same event by the owner: that crash stands.
+    Crash(p.node);
+    if (crash_point_hooks_.crashed) crash_point_hooks_.crashed(p.node, p.name);
   }
 }
 
@@ -172,7 +227,11 @@ void Simulator::Crash(int node) {
   if (!n.alive) return;
   ++stats_.crashes;
   TraceFault(node, fmt::format("crash n{}", node));
-  if (stop_) stop_(node);
+  {
+    ActingAs acting(*this, -1);  // Tearing a node down is no place for a crash point.
+    if (stop_) stop_(node);
+  }
+  n.crashing = false;
   n.alive = false;
   n.handler = nullptr;
   // Unsynced writes are lost; with torn writes on, the last one survives torn.
@@ -189,7 +248,9 @@ void Simulator::Restart(int node) {
   ++stats_.restarts;
   TraceFault(node, fmt::format("restart n{}", node));
   n.alive = true;
+  n.crashing = false;
   n.paused_until_ns = 0;
+  ActingAs acting(*this, node);
   if (start_) start_(node);
 }
 
@@ -271,8 +332,15 @@ absl::Status Simulator::Send(const NodeId& from_id, const NodeId& to_id, std::st
     return absl::NotFoundError(
         fmt::format("network: unknown node '{}'", from < 0 ? from_id : to_id));
   }
-  ++stats_.messages_sent;
   const uint64_t digest = XXH3_64bits(bytes.data(), bytes.size());
+  if (nodes_[from]->crashing) {  // Sent after its crash point: it never left.
+    ++stats_.dropped_crashing;
+    trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest,
+                  TraceContext{now_ns(), ++message_ids_, bytes},
+                  [] { return std::string("sender crashing (crash point)"); });
+    return absl::OkStatus();
+  }
+  ++stats_.messages_sent;
   if (blocked(from, to)) {
     ++stats_.dropped_partition;
     trace_.Record(now_ns(), TraceKind::kDrop, to, from, digest,
@@ -379,6 +447,7 @@ void Simulator::Dispatch(const Event& e) {
       trace_.Record(now_ns(), TraceKind::kDeliver, local.to, local.from, local.digest,
                     TraceContext{local.sent_ns, local.id, local.bytes},
                     [&] { return fmt::format("{} bytes", local.bytes.size()); });
+      ActingAs acting(*this, local.to);
       to.handler(ids_[local.from], local.bytes);
       return;
     }
@@ -399,6 +468,7 @@ void Simulator::Dispatch(const Event& e) {
       ++stats_.timers_fired;
       trace_.Record(now_ns(), TraceKind::kTimer, static_cast<int32_t>(e.node), -1, e.b,
                     TraceContext{scheduled_ns}, [] { return std::string(); });
+      ActingAs acting(*this, static_cast<int>(e.node));
       callback();
       return;
     }
@@ -414,10 +484,12 @@ void Simulator::Dispatch(const Event& e) {
 }
 
 bool Simulator::RunUntil(uint64_t until_ns, const std::function<bool()>& stop) {
+  if (!pending_crashes_.empty()) CrashPending();  // Points reached outside an event (StartAll).
   while (!queue_.empty() && queue_.next_time_ns() <= until_ns) {
     if (stats_.events >= options_.events_max) return false;
     ++stats_.events;
     Dispatch(queue_.Pop());
+    if (!pending_crashes_.empty()) CrashPending();
     if (stop && stop()) return true;
   }
   return true;

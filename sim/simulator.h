@@ -18,6 +18,30 @@
 // timers and in-flight messages to it. Restart: start again on the same storage. Pause: events for
 // the node are held until the pause ends (its timers fire late; messages wait).
 //
+// Crash points (engine/base/crash_point.h). The simulator is the run's CrashPointSink. It knows
+// which node's code is running: the destination of a delivery, the owner of a timer, a node being
+// started, or the node named by an ActingAs scope (the owner wraps the calls its tasks make into
+// a node, e.g. a workload write, in one). With SetCrashPoints(ppm > 0), each crash point that
+// node reaches crashes it with probability ppm / 10^6, drawn from the "crash-points" sub-stream
+// (so no other draw moves), unless the owner's `admit` hook vetoes it (a dropped schedule item,
+// the liveness phase). A crash point that fires is traced ("crash point <name> on n<i>") and the
+// node is *crashing* until the current event returns:
+//   - Network::Send from it is dropped (traced as a drop: "sender crashing");
+//   - its Storage Write/Delete/Sync return Unavailable without touching the disk (reads still
+//     see the disk as it was at the point), so the engine, which acknowledges only after a good
+//     sync, acknowledges nothing that was not durable at the point;
+//   - timers it schedules carry its current incarnation, which the crash ends, so they never
+//     fire; no other event can run before the crash (events are dispatched one at a time and
+//     the network never delivers synchronously);
+//   - crashing(node) is true, so the owner ignores the node's events and the results of calls
+//     it made into the node during the event (they stand for what happened after the crash).
+// When the event returns, the simulator crashes the node as Crash() does (stop, unsynced writes
+// lost, the last one torn when torn writes are on, incarnation bumped) and calls the owner's
+// `crashed` hook, which schedules the restart. Why this is exact: every effect the node could
+// have on the world after the point — a message, a durable byte, a timer, a reported event — is
+// suppressed, and every effect before it stands; the crash that follows is an ordinary crash at
+// the same virtual instant as the point.
+//
 // Every delivered or dropped message, timer and fault is recorded in the trace.
 #ifndef SEEDGRID_SIM_SIMULATOR_H_
 #define SEEDGRID_SIM_SIMULATOR_H_
@@ -26,10 +50,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/btree_map.h"
 #include "absl/status/status.h"
+#include "engine/base/crash_point.h"
 #include "engine/env/env.h"
 #include "engine/env/mem_storage.h"
 #include "engine/env/xoshiro.h"
@@ -77,6 +103,16 @@ struct SimStats {
   uint64_t timers_fired = 0;
   uint64_t events = 0;
   uint64_t crashes = 0, restarts = 0, pauses = 0;
+  uint64_t crash_points = 0;      // crash points that fired (each followed by a crash)
+  uint64_t dropped_crashing = 0;  // sent by a node after its crash point
+};
+
+// The owner's say over crash points (see the top of this file). Both optional.
+struct CrashPointHooks {
+  // A drawn crash point on `node`: true to crash there, false to ignore it (no effect at all).
+  std::function<bool(int node, std::string_view name)> admit;
+  // After the simulator crashed `node` at crash point `name` (e.g. schedule its restart).
+  std::function<void(int node, std::string_view name)> crashed;
 };
 
 class Simulator {
@@ -105,6 +141,30 @@ class Simulator {
   bool alive(int node) const;
   bool paused(int node) const;
   void StepClock(int node, int64_t delta_ms);
+
+  // Crash points: `ppm` per evaluated point (0: off).
+  void SetCrashPoints(uint32_t ppm, CrashPointHooks hooks = {});
+  uint32_t crash_points_ppm() const { return crash_points_ppm_; }
+  // What SG_CRASH_POINT reports to while installed (ScopedCrashPoints) on the run's thread.
+  CrashPointSink& crash_point_sink();
+  // The node reached a crash point that fired and crashes when the current event returns.
+  bool crashing(int node) const;
+  // The node whose code is running now, or -1.
+  int acting_node() const { return acting_node_; }
+  // Names the node the owner's code calls into (a workload op on node i) until destroyed.
+  class ActingAs {
+   public:
+    ActingAs(Simulator& sim, int node) : sim_(sim), previous_(sim.acting_node_) {
+      sim.acting_node_ = node;
+    }
+    ~ActingAs() { sim_.acting_node_ = previous_; }
+    ActingAs(const ActingAs&) = delete;
+    ActingAs& operator=(const ActingAs&) = delete;
+
+   private:
+    Simulator& sim_;
+    int previous_;
+  };
 
   // Network faults.
   void SetFaultRates(const NetworkFaultRates& rates) { rates_ = rates; }
@@ -145,6 +205,11 @@ class Simulator {
   class VirtualClock;
   struct Node;
   class NotedStorage;
+  class CrashPoints;
+  struct PendingCrash {
+    int node;
+    std::string name;
+  };
   struct Message {
     int32_t from, to;
     uint32_t to_incarnation;
@@ -171,6 +236,9 @@ class Simulator {
   Timers::TimerId ScheduleTimer(int node, uint64_t delay_ms, std::function<void()> callback);
   bool CancelTimer(uint64_t id);
   void Dispatch(const Event& e);
+  bool ReachedCrashPoint(std::string_view name);
+  // Crashes the nodes whose crash points fired during the event that just returned.
+  void CrashPending();
 
   SimulatorOptions options_;
   EventQueue queue_;
@@ -197,6 +265,12 @@ class Simulator {
   uint64_t message_ids_ = 0;  // trace context only
   std::vector<std::function<void()>> tasks_;
   std::vector<uint64_t> free_tasks_;
+  Xoshiro256 crash_points_random_;
+  uint32_t crash_points_ppm_ = 0;
+  CrashPointHooks crash_point_hooks_;
+  std::unique_ptr<CrashPoints> crash_point_sink_;
+  int acting_node_ = -1;
+  std::vector<PendingCrash> pending_crashes_;  // at most one per node
 };
 
 }  // namespace seedgrid::sim

@@ -12,9 +12,20 @@
 // thread) never share one.
 //
 // A site's name is its line: an edit above a site renames it, and so changes the trace of every
-// seed that runs with buggify. This header therefore also provides SG_PROBE (probe.h), so a file
-// with buggify sites needs no extra include line to hold probes; put its probes below its last
-// site, or keep the lines above every site where they are.
+// seed that runs with buggify. This header therefore also provides SG_PROBE (probe.h) and
+// SG_CRASH_POINT (crash_point.h), so a file with buggify sites needs no extra include line to
+// hold probes or crash points; put them below its last site, or keep the lines above every site
+// where they are.
+//
+// SG_CRASH_POINT("area.what") is buggify's sibling for crashes (crash_point.h has the contract):
+// a named place where durability is decided. In a simulated run whose swarm turned crash points
+// on (swarm `crash_points_ppm`), the simulator crashes the running node exactly there with that
+// probability per evaluation, drawn from its own "crash-points" stream (so neither buggify's nor
+// any node's draws move). Why it is exact: from the point on the node's Env is inert — its sends
+// are dropped, its storage writes and syncs fail without touching the disk, its events are
+// ignored by the harness, and the timers it sets die with the incarnation the crash ends — and
+// the simulator performs an ordinary crash (unsynced writes lost, the last one possibly torn)
+// as soon as the current event returns, before any other event runs (sim/simulator.h).
 #ifndef SEEDGRID_ENGINE_BASE_BUGGIFY_H_
 #define SEEDGRID_ENGINE_BASE_BUGGIFY_H_
 
@@ -22,7 +33,8 @@
 #include <string_view>
 
 #include "absl/container/btree_map.h"
-#include "engine/base/probe.h"  // IWYU pragma: export (see below)
+#include "engine/base/crash_point.h"  // IWYU pragma: export (see below)
+#include "engine/base/probe.h"        // IWYU pragma: export (see below)
 #include "engine/env/xoshiro.h"
 
 namespace seedgrid {

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "engine/base/assert.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/cluster/partition.h"
@@ -197,9 +198,11 @@ uint64_t GridClient::Log(msg::GridOp op) {
                                 options_.node_id, msg::GridOps{options_.node_id, "", 0, {op}}}));
   }
   op_log_.emplace(seq, std::move(op));
+  SG_CRASH_POINT("client.op_logged");  // Applied locally, op-log page written, not synced.
   // Normally durable before Set/Remove return; if the sync fails the entry stays unsent (Push)
   // until a later sync succeeds.
   (void)SyncStorage();
+  SG_CRASH_POINT("client.op_synced");  // Durable and sendable; not sent yet.
   return seq;
 }
 

@@ -169,9 +169,11 @@ void GridServer::CollectGarbage() {
   const std::optional<std::vector<uint32_t>> raised =
       gc_.Run(env_.clock.NowMs(), hlc_.last().millis, membership_, partitions_);
   if (!raised) return;
+  SG_CRASH_POINT("cluster.gc_pruned");  // Tombstones pruned, watermarks raised: nothing synced.
   // Every round syncs (client repairs merged since are made durable too). A watermark leaves
   // this server only once durable; anti-entropy carries it later otherwise.
   if (!SyncStorage().ok()) return;
+  SG_CRASH_POINT("cluster.gc_synced");  // Durable; the backups have not heard of it.
   // The backups learn the watermark now rather than at the next anti-entropy round.
   for (uint32_t p : *raised) {
     const msg::PartitionState state =
@@ -227,6 +229,7 @@ void GridServer::OnOps(msg::GridOps m) {
   if (!membership_.joined() || membership_.table().empty()) return;  // The client retries.
   WriteResult r = writes_.OnOps(std::move(m), membership_, replication_, env_.clock.NowMs());
   for (events::NodeEvent& e : r.now.events) Emit(std::move(e));
+  SG_CRASH_POINT("cluster.ops_applied");  // Applied in memory, pages written, not synced.
   // Durable before any acknowledgement or replication leaves; one sync for the whole message.
   // A failed sync withholds them: the client resends, and its duplicates are acknowledged once a
   // sync succeeds.
@@ -238,6 +241,7 @@ void GridServer::OnOps(msg::GridOps m) {
     ++stats_.acks_withheld;
   }
   for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
+  SG_CRASH_POINT("cluster.ops_acked");  // Acknowledged and replicated; the event is over.
 }
 
 void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
@@ -263,6 +267,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     return;
   }
   (void)partitions_.MergeState(m);
+  SG_CRASH_POINT("cluster.state_merged");  // A backup or handoff target merged, not synced.
   const bool synced = SyncStorage().ok();
   if (m.purpose == Purpose::kHandoff) membership_.OnPulled(m.partition, from);
   if (m.purpose == Purpose::kReplicate || m.purpose == Purpose::kHandoff) {
@@ -273,6 +278,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     }
     Emit(events::StateAcknowledged{from, m.partition, m.id});
     Send(from, msg::Ack{m.id, 0, ""});
+    SG_CRASH_POINT("cluster.state_acked");
     return;
   }
   if (m.purpose != Purpose::kSyncReply) return;  // kSyncPush: merged.
@@ -290,6 +296,7 @@ void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
   Replication::AckResult r = replication_.OnAck(from, m, membership_, MayAcknowledge());
   Dispatch(std::move(r.effects));
   if (!r.handed_off) return;
+  SG_CRASH_POINT("cluster.handoff_acked");  // Every replica holds the partition; not dropped yet.
   Drop(*r.handed_off);
   ++stats_.partitions_handed_off;
   Emit(events::PartitionHandedOff{*r.handed_off});

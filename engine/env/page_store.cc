@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/base/crash_point.h"
 #include "engine/base/probe.h"
 
 namespace seedgrid {
@@ -46,6 +47,8 @@ absl::Status PageStore::Sync() {
       }
     }
   }
+  // Mid-flush: every page is written, none is durable yet (a crash here may tear the last one).
+  SG_CRASH_POINT("storage.before_sync");
   if (absl::Status s = storage_.Sync(); !s.ok()) {
     SG_PROBE("storage.sync_failed");
     Failed(stats_.sync_errors, s, "sync", "");

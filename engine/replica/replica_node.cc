@@ -147,12 +147,16 @@ void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
   });
 }
 
+// Called by every local write after it was applied (its pages written): the write returns OK —
+// is acknowledged — only when this sync succeeded.
 absl::Status ReplicaNode::SyncStorage() {
+  SG_CRASH_POINT("replica.write_applied");  // Applied and in the outbox; not durable.
   if (!options_.persist) return absl::OkStatus();
   pages_.Put(kHlcPage, SaveHlcState(replica_->hlc()));
   absl::Status s = pages_.Sync();
   if (!s.ok())
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
+  SG_CRASH_POINT("replica.write_synced");  // Durable; acknowledged as the call returns.
   return s;
 }
 

@@ -234,8 +234,17 @@ TEST(ReproSwarm, JsonRoundTripsEveryField) {
   d.loss_ppm = 1, d.duplicate_ppm = 2, d.reorder_ppm = 3, d.partitions_per_min = 4;
   d.crashes_per_min = 5, d.pauses_per_min = 6, d.clock_steps_per_min = 7, d.clogs_per_min = 8;
   d.offline_per_min = 9, d.storage_errors_ppm = 10, d.buggify = true, d.torn_writes = true;
+  d.crash_points_ppm = 11;
   EXPECT_EQ(SwarmFromJson(SwarmJson(d), "x"), d);
+  // A repro file written before crash points existed has no crash_points_ppm: it means off.
+  nlohmann::json old = SwarmJson(d);
+  old.erase("crash_points_ppm");
+  d.crash_points_ppm = 0;
+  EXPECT_EQ(SwarmFromJson(old, "x"), d);
   nlohmann::json bad = SwarmJson(d);
+  bad["crash_points_ppm"] = "many";
+  EXPECT_THROW(SwarmFromJson(bad, "x"), InputError);
+  bad = SwarmJson(d);
   bad["loss_ppm"] = -1;
   EXPECT_THROW(SwarmFromJson(bad, "x"), InputError);
   bad = SwarmJson(d);

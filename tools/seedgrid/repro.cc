@@ -53,7 +53,8 @@ constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRates[]
 constexpr std::pair<const char*, uint32_t scenarios::SwarmDraw::*> kSwarmRatesLater[] = {
     {"power_losses_per_min", &scenarios::SwarmDraw::power_losses_per_min},
     {"zone_losses_per_min", &scenarios::SwarmDraw::zone_losses_per_min},
-    {"restart_clock_behind_pct", &scenarios::SwarmDraw::restart_clock_behind_pct}};
+    {"restart_clock_behind_pct", &scenarios::SwarmDraw::restart_clock_behind_pct},
+    {"crash_points_ppm", &scenarios::SwarmDraw::crash_points_ppm}};
 constexpr std::pair<const char*, bool scenarios::SwarmDraw::*> kSwarmFlags[] = {
     {"buggify", &scenarios::SwarmDraw::buggify},
     {"torn_writes", &scenarios::SwarmDraw::torn_writes}};

@@ -194,6 +194,8 @@ void TimelineBuilder::AddFault(const sim::TraceEvent& e) {
   } else if (word == "heal") {
     HealNetwork(t);
     Mark(-1, kTrackPartitions, "heal", text, t);
+  } else if (text.starts_with("crash point ")) {  // "crash point <name> on n<i>"; "crash" follows.
+    Mark(node, kTrackLifecycle, Shorten(text, 40), text, t);
   } else if (word == "crash") {
     Begin(node, kTrackDown, "down (crashed)", t);
     Mark(node, kTrackLifecycle, "crash", text, t);
