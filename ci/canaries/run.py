@@ -22,6 +22,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,14 @@ def build(src, jobs, log):
                check=False)
 
 
+def Caught(violation):
+    """The invariant a violation names; a liveness failure also names the check that never
+    converged ("liveness (grid_convergence)"), which is the check that saw the bug."""
+    name = violation["invariant"]
+    m = re.search(r"after the heal \(([a-z_]+)\)", violation.get("detail", ""))
+    return f"{name} ({m.group(1)})" if name == "liveness" and m else name
+
+
 def catch(c, src, out_dir, jobs, log):
     """Runs the canary's budget; returns its row of the matrix."""
     scen_dir = os.path.join(out_dir, "scenarios")
@@ -97,8 +106,8 @@ def catch(c, src, out_dir, jobs, log):
         with open(f) as fh:
             r = json.load(fh)
         scenario = os.path.basename(r["scenario_path"]).removesuffix(".json")
-        caught.setdefault(r["violation"]["invariant"], []).append(f"{scenario}:{r['seed']}")
-    clean = {k: sorted(v) for k, v in caught.items() if k not in ("crash", "hang")}
+        caught.setdefault(Caught(r["violation"]), []).append(f"{scenario}:{r['seed']}")
+    clean = {k: v for k, v in caught.items() if k not in ("crash", "hang")}
     if code == 1 and clean:
         verdict = "CAUGHT"
     elif code == 0:
@@ -143,6 +152,8 @@ def main():
                     help="scratch directory (default: build-canary/)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="build and run jobs")
     ap.add_argument("--matrix", help="write the catch matrix as Markdown here")
+    ap.add_argument("--matrix-only", action="store_true",
+                    help="build nothing, run nothing: the matrix of the last results in --work")
     args = ap.parse_args()
     canaries = load_canaries()
     if args.list:
@@ -156,6 +167,19 @@ def main():
             sys.exit(f"canaries: unknown canary {', '.join(unknown)} (try --list)")
         canaries = [c for c in canaries if c["name"] in wanted]
     work = os.path.abspath(args.work)
+    if args.matrix_only:
+        results = {}
+        for c in canaries:
+            path = os.path.join(work, "out", c["name"], "result.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    results[c["name"]] = json.load(f)
+        table = matrix(canaries, results)
+        print(table)
+        if args.matrix:
+            with open(args.matrix, "w") as f:
+                f.write(table + "\n")
+        return 0
     os.makedirs(work, exist_ok=True)
     log = os.path.join(work, "canaries.log")
     open(log, "w").close()
@@ -174,6 +198,8 @@ def main():
         else:
             results[c["name"]] = catch(c, src, out_dir, args.jobs, log)
         r = results[c["name"]]
+        with open(os.path.join(out_dir, "result.json"), "w") as f:
+            json.dump(r, f)
         print(f"[{k + 1}/{len(canaries)}] {c['name']}: {r['verdict']} "
               f"{json.dumps(r['caught'])} {r.get('wall_s', '')} s", flush=True)
     run(["git", "checkout", "--force", "-q", head, "--", "."], src, log)
