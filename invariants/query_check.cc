@@ -62,7 +62,11 @@ std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& inde
     if (result->next_cursor.empty() || paged.limit == q.limit) break;
     cursor = result->next_cursor;
   }
-  const std::vector<std::string> want = ScanKeys(indexed.map(), q, now_ms);
+  // Expiry never moves back: once the node's clock has read past a row's deadline the row stays
+  // expired, even if the clock then steps back (engine/query/query_engine.h). The scan uses the
+  // same reading: the highest the engine has seen.
+  const uint64_t expiry_ms = std::max(now_ms, indexed.engine().expiry_now_ms());
+  const std::vector<std::string> want = ScanKeys(indexed.map(), q, expiry_ms);
   if (got != want) {
     return Violation{
         Invariant::kQueries,

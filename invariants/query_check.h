@@ -20,7 +20,9 @@ namespace seedgrid::invariants {
 // The keys a brute-force scan returns, in result order (sort fields, then key).
 std::vector<std::string> ScanKeys(const LwwMap& map, const Query& q, uint64_t now_ms);
 
-// `page_size` > 0 runs the query in pages of that size through cursors.
+// `page_size` > 0 runs the query in pages of that size through cursors. Rows expire at the later
+// of `now_ms` (the node's clock) and the engine's expiry clock: a row never un-expires when the
+// clock steps back.
 std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& indexed, const Query& q,
                                     uint64_t now_ms, size_t page_size = 0);
 

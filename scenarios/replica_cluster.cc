@@ -174,6 +174,9 @@ ReplicaCluster::Op ReplicaCluster::DrawOp(Random& r, Random& sign) const {
     op.kind = Op::Kind::kLwwSet;
     op.city = kCities[r.Uniform(std::size(kCities))];
     op.number = r.Uniform(100);
+    const bool ttl = sign.Uniform(4) == 0;
+    const uint64_t ttl_ms = 200 + sign.Uniform(4801);
+    if (ttl) op.ttl_ms = ttl_ms;
   } else if (take(s_.mix.lww_remove)) {
     op.kind = Op::Kind::kLwwRemove;
   } else if (take(s_.mix.or_add)) {
@@ -209,9 +212,10 @@ void ReplicaCluster::ApplyOp(int i, const Op& op) {
     case Op::Kind::kLwwSet: {
       Document doc{
           {"city", op.city}, {"age", static_cast<int64_t>(op.number)}, {"by", sim_.node_id(i)}};
-      const LocalWrite<Timestamp> w = node.Set(kUsers, key, doc);
+      const LocalWrite<Timestamp> w = node.Set(kUsers, key, doc, op.ttl_ms);
       const Timestamp& ts = w.value;
-      TraceOp(i, fmt::format("set users {} {} {}", key, doc.ToString(), ts.ToString()));
+      TraceOp(i, fmt::format("set users {} {} {}{}", key, doc.ToString(), ts.ToString(),
+                             op.ttl_ms ? fmt::format(" ttl {} ms", *op.ttl_ms) : ""));
       if (!Acknowledged(i, w.status)) return;
       CheckLocal(i, ts);
       history_.LwwWrite(std::string(kUsers), key, ts, std::move(doc));

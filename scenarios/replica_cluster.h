@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/replica/replica_node.h"
@@ -55,9 +56,10 @@ class ReplicaCluster final : public Cluster {
     uint64_t number = 0;     // age (set), tag (OR ops), amount (counter), page size (query)
     size_t query = 0;        // index into queries_ (query)
     bool decrement = false;  // counter: a decrement (the node's N total) instead of an increment
+    std::optional<uint64_t> ttl_ms;  // set: a TTL (a quarter of sets, 200..5000 ms)
   };
-  // `sign` is the node's own stream for a counter op's increment-or-decrement coin, so the coin
-  // moves none of the node's other draws.
+  // `sign` is the node's own stream for what was added to an op's draws later (a counter op's
+  // increment-or-decrement coin, a set's TTL), so those draws move none of the node's others.
   Op DrawOp(Random& r, Random& sign) const;
   void ApplyCounterOp(int i, const Op& op);
   void DoOp(int i, bool apply);

@@ -69,8 +69,10 @@ IndexedLwwMap::IndexedLwwMap(LwwMap& map, IndexedMapOptions options)
 
 IndexedLwwMap::~IndexedLwwMap() { map_.RemoveListener(listener_); }
 
+// The changed key first, from c.old_record: the map already holds the new record, so a row of this
+// key that is also due to expire must not be expired by ExpireDue from the map's (new) document —
+// the indexes hold the old one. Then the other rows that are due.
 void IndexedLwwMap::OnChange(const LwwChange& c) {
-  engine_.ExpireDue();
   const LwwRecord* now_record = c.new_record;
   const uint64_t deadline =
       now_record ? TtlDeadlineMs(now_record->ts.millis, now_record->ttl_ms) : 0;
@@ -90,6 +92,7 @@ void IndexedLwwMap::OnChange(const LwwChange& c) {
     // c.key views the map's own key (the record was just installed under it).
     handles_[ToAbsl(c.key)] = engine_.InsertRow(c.key, nullptr, &*now_record->value, deadline);
   }
+  engine_.ExpireDue();
   ArmTimer();
 }
 
@@ -112,9 +115,10 @@ IndexedOrMap::IndexedOrMap(OrMap& map, IndexedMapOptions options)
 
 IndexedOrMap::~IndexedOrMap() { map_.RemoveListener(listener_); }
 
+// The changed key first, as in IndexedLwwMap::OnChange: its rows view the map's (new) entry.
 void IndexedOrMap::OnChange(const OrChange& c) {
-  engine_.ExpireDue();
   Sync(c.key, c.old_entry, c.new_entry);
+  engine_.ExpireDue();
   ArmTimer();
 }
 

@@ -319,6 +319,23 @@ TEST(LiveQuery, SharedStandingResultAndExpiryByTimer) {
   EXPECT_FALSE(indexed.Unsubscribe(b->id));
 }
 
+// Found by the replica workload's TTL writes: a newer write to a key whose TTL ran out, arriving
+// before anything expired its row, must not expire that row from the new document (the index
+// holds the old one).
+TEST(LiveQuery, ANewWriteToAKeyDueToExpireReplacesItsRow) {
+  World w;
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kHash, {"city"}).ok());
+  w.map.Set("k", Document{{"city", std::string("Oslo")}}, /*ttl_ms=*/10);
+  w.clock.AdvanceMs(11);  // Due, and nothing has expired it yet.
+  w.map.Set("k", Document{{"city", std::string("Rome")}});
+  const Query rome{Eq("city", std::string("Rome")), {}, {}};
+  const Query oslo{Eq("city", std::string("Oslo")), {}, {}};
+  ASSERT_EQ(w.indexed.Run(rome)->rows.size(), 1u);
+  EXPECT_TRUE(w.indexed.Run(oslo)->rows.empty());
+  w.map.Remove("k");
+  EXPECT_TRUE(w.indexed.Run(rome)->rows.empty());
+}
+
 TEST(LiveQuery, ClockSteppingBackDoesNotResurrectExpiredRows) {
   World w;
   w.map.Set("k", Document{{"a", int64_t{1}}}, 10);
