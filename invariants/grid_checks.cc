@@ -131,16 +131,19 @@ void GridHistory::OnDiskLost(uint64_t /*at_ns*/) { applied_.clear(); }
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                                                     const events::AckReceived& ack,
                                                     uint64_t value_hash, uint64_t at_ns) {
-  const std::string op = fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
-                                     ack.value && ack.value->has_value() ? "set" : "remove",
-                                     ack.map, ack.key, ack.client_ts.ToString());
+  // Formatted only for a violation: this runs on every acknowledgement.
+  const auto op = [&] {
+    return fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
+                       ack.value && ack.value->has_value() ? "set" : "remove", ack.map, ack.key,
+                       ack.client_ts.ToString());
+  };
   auto it = applied_ops_.find({client, ack.seq});
   // A duplicate's ack carries the key's current stamp; the write's own is its application's.
   const Timestamp& ts = ack.duplicate && it != applied_ops_.end() ? it->second.ts : ack.ts;
   OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
   if (it == applied_ops_.end()) {
     return Violation{Invariant::kGridLostUpdate,
-                     fmt::format("{} was acknowledged{} but no server ever applied it", op,
+                     fmt::format("{} was acknowledged{} but no server ever applied it", op(),
                                  ack.duplicate ? " as a duplicate" : "")};
   }
   if (it->second.client_ts != ack.client_ts) {
@@ -148,7 +151,7 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
         Invariant::kGridLostUpdate,
         fmt::format("{} was acknowledged{} of another write: the grid applied {}#{} as the write "
                     "stamped {} by the client, so this write is lost (a reused sequence number)",
-                    op, ack.duplicate ? " as a duplicate" : "", client, ack.seq,
+                    op(), ack.duplicate ? " as a duplicate" : "", client, ack.seq,
                     it->second.client_ts.ToString())};
   }
   auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});

@@ -1,6 +1,7 @@
 #include "scenarios/grid_cluster.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <xxhash.h>
 
 #include "engine/base/assert.h"
@@ -233,11 +234,9 @@ void GridCluster::AfterRestartTogether(const std::vector<int>& nodes) {
   for (int j = 0; j < servers_total_; ++j) {
     if (Active(j) && !servers_[j]) return;
   }
-  std::string what = "n" + std::to_string(nodes.front());
-  for (size_t k = 1; k < nodes.size(); ++k) what += ",n" + std::to_string(nodes[k]);
   checks_ += history_.replicated().size() + history_.applied().size();
-  run_.Violate(invariants::CheckAckedHeld(history_, HoldersExcept(-1),
-                                          fmt::format("{} crashed together", what)));
+  run_.Violate(invariants::CheckAckedHeld(
+      history_, HoldersExcept(-1), fmt::format("n{} crashed together", fmt::join(nodes, ",n"))));
 }
 
 void GridCluster::SetOffline(int c, bool offline) {
@@ -336,7 +335,7 @@ void GridCluster::DoOp(int c, bool apply) {
     history_.OnIssued(name, seq, MapOf(c), op.key, invariants::ValueHash(std::nullopt));
     text = fmt::format("c{} remove {} {} #{}", c, op.key, msg::WriteConcernName(op.concern), seq);
   } else {
-    Document doc{{"city", op.city}, {"age", op.age}, {"by", sim_.node_id(node)}};
+    Document doc{{"city", op.city}, {"age", op.age}, {"by", name}};
     text = fmt::format("c{} set {} {} {}", c, op.key, doc.ToString(),
                        msg::WriteConcernName(op.concern));
     const uint64_t value_hash = invariants::ValueHash(doc);
@@ -477,26 +476,21 @@ uint64_t GridCluster::Progress() const {
 
 void GridCluster::FinalChecks() {
   const GridServer* first = FirstActive();
-  if (run_.On(Invariant::kGridDurability) && first != nullptr) {
+  const PartitionTable* table = first != nullptr ? &first->table() : nullptr;
+  const auto owner_of = [this, table](uint32_t p) {
+    const GridServer* owner = ServerById(table->owner(p));
+    return invariants::Holder{
+        table->owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
+  };
+  if (run_.On(Invariant::kGridDurability) && table != nullptr) {
     checks_ += history_.replicated().size() + history_.applied().size();
-    const PartitionTable& table = first->table();
-    run_.Violate(invariants::CheckHeldByOwners(history_, [this, &table](uint32_t p) {
-      const GridServer* owner = ServerById(table.owner(p));
-      return invariants::Holder{
-          table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
-    }));
+    run_.Violate(invariants::CheckHeldByOwners(history_, owner_of));
   }
   if (run_.On(Invariant::kGridExactlyOnce)) {
     ++checks_;
     run_.Violate(invariants::CheckAllApplied(history_));
   }
-  if (first == nullptr) return;
-  const PartitionTable& table = first->table();
-  const auto owner_of = [this, &table](uint32_t p) {
-    const GridServer* owner = ServerById(table.owner(p));
-    return invariants::Holder{
-        table.owner(p), [owner](uint32_t q) { return owner ? owner->partition(q) : nullptr; }};
-  };
+  if (table == nullptr) return;
   if (run_.On(Invariant::kGridLostUpdate)) {
     checks_ += history_.acked_values().size();
     run_.Violate(invariants::CheckAckedValues(history_, owner_of));
