@@ -254,9 +254,11 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
   for (const auto& [seq, op] : op_log_) {
     if (op.map_name == map) pending.insert(op.key);
   }
-  for (const auto& [key, record] : it->second->records()) {
-    if (PartitionOf(key) != partition || pending.contains(key)) continue;
-    state.maps[0].lww.push_back({key, record});
+  // This partition's keys only (in key order, as a scan of the map would give them).
+  for (const std::string& key : partition_keys_[{map, partition}]) {
+    const LwwRecord* record = it->second->GetRecord(key);
+    if (record == nullptr || pending.contains(key)) continue;
+    state.maps[0].lww.push_back({key, *record});
   }
   if (state.maps[0].lww.empty()) return;
   SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.

@@ -11,6 +11,21 @@ absl::Status WireError(std::string_view where, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", where, what));
 }
 
+void WirePath::AppendTo(std::string& out) const {
+  if (parent_ != nullptr) parent_->AppendTo(out);
+  if (index_ == kNoIndex) {
+    out.append(text_);
+  } else {
+    fmt::format_to(std::back_inserter(out), "[{}]", index_);
+  }
+}
+
+std::string WirePath::str() const {
+  std::string out;
+  AppendTo(out);
+  return out;
+}
+
 bool Decoder::Charge(size_t bytes) {
   if (bytes > budget_left_) {
     if (!budget_exceeded_) SG_PROBE("wire.decode_budget_exceeded");
@@ -22,18 +37,18 @@ bool Decoder::Charge(size_t bytes) {
   return true;
 }
 
-absl::Status Decoder::BudgetError(std::string_view where) const {
+absl::Status Decoder::BudgetError(const WirePath& where) const {
   return absl::InvalidArgumentError(
       fmt::format("{}: decoded size exceeds the budget for this message size (the buffer repeats "
                   "references to the same data)",
-                  where));
+                  where.str()));
 }
 
-absl::Status Decoder::Error(std::string_view where, std::string_view what) const {
+absl::Status Decoder::Error(const WirePath& where, std::string_view what) const {
   // Once the budget ran out, strings decode as empty and later checks fail for that reason:
   // report the real cause.
   if (budget_exceeded_) return BudgetError(where);
-  return WireError(where, what);
+  return WireError(where.str(), what);
 }
 
 std::string Decoder::Str(const flatbuffers::String* in) {
@@ -41,20 +56,19 @@ std::string Decoder::Str(const flatbuffers::String* in) {
   return in->str();
 }
 
-absl::Status Decoder::Node(const flatbuffers::String* in, const std::string& where,
-                           std::string& out) {
+absl::Status Decoder::Node(const flatbuffers::String* in, const WirePath& where, std::string& out) {
   out = Str(in);
   if (absl::Status s = ValidateNodeId(out); !s.ok()) return Error(where, ToStd(s.message()));
   return absl::OkStatus();
 }
 
-absl::Status Decoder::OptionalNode(const flatbuffers::String* in, const std::string& where,
+absl::Status Decoder::OptionalNode(const flatbuffers::String* in, const WirePath& where,
                                    std::string& out) {
   if (in == nullptr) return absl::OkStatus();
   return Node(in, where, out);
 }
 
-absl::Status Decoder::MapName(const flatbuffers::String* in, const std::string& where,
+absl::Status Decoder::MapName(const flatbuffers::String* in, const WirePath& where,
                               std::string& out) {
   out = Str(in);
   if (out.empty()) return Error(where, "map name must not be empty");
@@ -65,7 +79,7 @@ absl::Status Decoder::MapName(const flatbuffers::String* in, const std::string& 
   return absl::OkStatus();
 }
 
-absl::Status Decoder::Path(const FbVector<uint8_t>* in, const std::string& where, size_t length_min,
+absl::Status Decoder::Path(const FbVector<uint8_t>* in, const WirePath& where, size_t length_min,
                            size_t length_max, std::vector<uint8_t>& out) {
   out.clear();
   if (in != nullptr) out.assign(in->begin(), in->end());
@@ -75,14 +89,13 @@ absl::Status Decoder::Path(const FbVector<uint8_t>* in, const std::string& where
   }
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] >= MerkleTree::kFanout) {
-      return Error(fmt::format("{}[{}]", where, i),
-                   fmt::format("digit {} out of range 0..15", out[i]));
+      return Error(where[i], fmt::format("digit {} out of range 0..15", out[i]));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Decoder::Partition(uint32_t in, const std::string& where, uint32_t& out) {
+absl::Status Decoder::Partition(uint32_t in, const WirePath& where, uint32_t& out) {
   if (in >= kWirePartitionCount) {
     return Error(where,
                  fmt::format("partition {} out of range 0..{}", in, kWirePartitionCount - 1));
@@ -91,14 +104,14 @@ absl::Status Decoder::Partition(uint32_t in, const std::string& where, uint32_t&
   return absl::OkStatus();
 }
 
-absl::Status Decoder::Partitions(const FbVector<uint32_t>* in, const std::string& where,
+absl::Status Decoder::Partitions(const FbVector<uint32_t>* in, const WirePath& where,
                                  std::vector<uint32_t>& out) {
-  return Vector(in, where, kNoCharge, out, [this](uint32_t p, const std::string& at, uint32_t& v) {
+  return Vector(in, where, kNoCharge, out, [this](uint32_t p, const WirePath& at, uint32_t& v) {
     return Partition(p, at, v);
   });
 }
 
-absl::Status Decoder::Ts(const fb::Timestamp* in, const std::string& where, Timestamp& out) {
+absl::Status Decoder::Ts(const fb::Timestamp* in, const WirePath& where, Timestamp& out) {
   if (in == nullptr) return Error(where, "missing timestamp");
   out.millis = in->millis();
   out.counter = in->counter();
@@ -109,7 +122,7 @@ absl::Status Decoder::Ts(const fb::Timestamp* in, const std::string& where, Time
   return absl::OkStatus();
 }
 
-absl::Status Decoder::Val(fb::Value type, const void* in, const std::string& where, Value& out) {
+absl::Status Decoder::Val(fb::Value type, const void* in, const WirePath& where, Value& out) {
   if (in == nullptr) return Error(where, "missing value");
   switch (type) {
     case fb::Value::NullValue:
@@ -141,12 +154,12 @@ absl::Status Decoder::Val(fb::Value type, const void* in, const std::string& whe
   }
 }
 
-absl::Status Decoder::Doc(const fb::Document* in, const std::string& where, Document& out) {
+absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Document& out) {
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
   std::optional<std::string> previous;
   return Elements(in->fields(), where + ".fields", kDecodeElementCharge,
-                  [&](const fb::Field* f, const std::string& at) {
+                  [&](const fb::Field* f, const WirePath& at) {
                     std::string name = Str(f->name());
                     if (previous && !(*previous < name)) {
                       return Error(at + ".name",
@@ -162,7 +175,7 @@ absl::Status Decoder::Doc(const fb::Document* in, const std::string& where, Docu
                   });
 }
 
-absl::Status Decoder::OptionalDoc(const fb::Document* in, const std::string& where,
+absl::Status Decoder::OptionalDoc(const fb::Document* in, const WirePath& where,
                                   std::optional<Document>& out) {
   out.reset();
   if (in == nullptr) return absl::OkStatus();
@@ -176,10 +189,10 @@ std::optional<uint64_t> Decoder::Ttl(flatbuffers::Optional<uint64_t> in) {
   return in ? std::optional<uint64_t>(*in) : std::nullopt;
 }
 
-absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const std::string& where,
+absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const WirePath& where,
                           std::vector<msg::LwwEntry>& out) {
   return Vector(in, where, kDecodeElementCharge, out,
-                [this](const fb::LwwRecord* r, const std::string& at, msg::LwwEntry& e) {
+                [this](const fb::LwwRecord* r, const WirePath& at, msg::LwwEntry& e) {
                   e.key = Str(r->key());
                   SG_RETURN_IF_ERROR(Ts(r->ts(), at + ".ts", e.record.ts));
                   SG_RETURN_IF_ERROR(OptionalDoc(r->value(), at + ".value", e.record.value));
@@ -188,20 +201,20 @@ absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const std::string& 
                 });
 }
 
-absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const std::string& where,
+absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const WirePath& where,
                          std::vector<msg::OrKeyState>& out) {
-  const auto item = [this](const fb::OrRecord* r, const std::string& at, OrRecord& rec) {
+  const auto item = [this](const fb::OrRecord* r, const WirePath& at, OrRecord& rec) {
     SG_RETURN_IF_ERROR(Ts(r->tag(), at + ".tag", rec.tag));
     SG_RETURN_IF_ERROR(Doc(r->value(), at + ".value", rec.value));
     rec.ttl_ms = Ttl(r->ttl_ms());
     return absl::OkStatus();
   };
-  const auto tombstone = [this](const fb::Timestamp* t, const std::string& at, Timestamp& ts) {
+  const auto tombstone = [this](const fb::Timestamp* t, const WirePath& at, Timestamp& ts) {
     return Ts(t, at, ts);
   };
   return Vector(
       in, where, kDecodeElementCharge, out,
-      [&](const fb::OrKeyState* k, const std::string& at, msg::OrKeyState& e) {
+      [&](const fb::OrKeyState* k, const WirePath& at, msg::OrKeyState& e) {
         e.key = Str(k->key());
         SG_RETURN_IF_ERROR(Vector(k->items(), at + ".items", kDecodeElementCharge, e.items, item));
         return Vector(k->tombstones(), at + ".tombstones", kDecodeElementCharge, e.tombstones,
@@ -209,16 +222,15 @@ absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const std::string& 
       });
 }
 
-absl::Status Decoder::Map(const fb::MapRecords* in, const std::string& where,
-                          msg::MapRecords& out) {
+absl::Status Decoder::Map(const fb::MapRecords* in, const WirePath& where, msg::MapRecords& out) {
   SG_RETURN_IF_ERROR(MapName(in->map_name(), where + ".map_name", out.map_name));
   return Lww(in->lww(), where + ".lww", out.lww);
 }
 
-absl::Status Decoder::Maps(const FbTables<fb::MapRecords>* in, const std::string& where,
+absl::Status Decoder::Maps(const FbTables<fb::MapRecords>* in, const WirePath& where,
                            std::vector<msg::MapRecords>& out) {
   return Vector(in, where, kDecodeElementCharge, out,
-                [this](const fb::MapRecords* r, const std::string& at, msg::MapRecords& m) {
+                [this](const fb::MapRecords* r, const WirePath& at, msg::MapRecords& m) {
                   return Map(r, at, m);
                 });
 }

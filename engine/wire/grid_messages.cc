@@ -6,7 +6,7 @@
 namespace seedgrid::wire_codec {
 namespace {
 
-absl::Status DecodeConcern(Decoder& d, fb::WriteConcern in, const std::string& where,
+absl::Status DecodeConcern(Decoder& d, fb::WriteConcern in, const WirePath& where,
                            msg::WriteConcern& out) {
   if (static_cast<uint8_t>(in) > static_cast<uint8_t>(fb::WriteConcern::Replicated)) {
     return d.Error(where, fmt::format("unknown write concern {}", static_cast<int>(in)));
@@ -22,7 +22,7 @@ Offset<fb::PartitionDigest> EncodeDigest(Encoder& e, const msg::PartitionDigest&
   auto requester = e.OptionalString(m.requester);
   return fb::CreatePartitionDigest(e.builder(), m.id, name, partitions, hashes, m.pull, requester);
 }
-absl::Status DecodeDigest(Decoder& d, const fb::PartitionDigest& in, const std::string& where,
+absl::Status DecodeDigest(Decoder& d, const fb::PartitionDigest& in, const WirePath& where,
                           msg::PartitionDigest& m) {
   m.id = in.id();
   if (in.map_name() != nullptr) {
@@ -60,7 +60,7 @@ absl::Status DecodeBody(Decoder& d, const fb::GridOps& in, msg::GridOps& m) {
   SG_RETURN_IF_ERROR(d.OptionalNode(in.gateway(), "GridOps.gateway", m.gateway));
   m.hops = in.hops();
   return d.Vector(in.ops(), "GridOps.ops", kDecodeElementCharge, m.ops,
-                  [&d](const fb::GridOp* op, const std::string& at, msg::GridOp& o) {
+                  [&d](const fb::GridOp* op, const WirePath& at, msg::GridOp& o) {
                     o.seq = op->seq();
                     if (o.seq == 0) return d.Error(at + ".seq", "seq must be at least 1");
                     SG_RETURN_IF_ERROR(DecodeConcern(d, op->concern(), at + ".concern", o.concern));
@@ -81,7 +81,7 @@ Offset<fb::GridAck> EncodeBody(Encoder& e, const msg::GridAck& m) {
 }
 absl::Status DecodeBody(Decoder& d, const fb::GridAck& in, msg::GridAck& m) {
   return d.Vector(in.acks(), "GridAck.acks", kDecodeElementCharge, m.acks,
-                  [&d](const fb::GridOpAck* a, const std::string& at, msg::GridOpAck& ack) {
+                  [&d](const fb::GridOpAck* a, const WirePath& at, msg::GridOpAck& ack) {
                     ack.seq = a->seq();
                     SG_RETURN_IF_ERROR(d.Ts(a->ts(), at + ".ts", ack.ts));
                     SG_RETURN_IF_ERROR(DecodeConcern(d, a->level(), at + ".level", ack.level));
@@ -111,7 +111,7 @@ absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::Partition
   SG_RETURN_IF_ERROR(d.Maps(in.maps(), "PartitionState.maps", m.maps));
   SG_RETURN_IF_ERROR(
       d.Vector(in.applied(), "PartitionState.applied", kDecodeElementCharge, m.applied,
-               [&d](const fb::ClientMark* c, const std::string& at, msg::ClientMark& mark) {
+               [&d](const fb::ClientMark* c, const WirePath& at, msg::ClientMark& mark) {
                  SG_RETURN_IF_ERROR(d.Node(c->client(), at + ".client", mark.client));
                  mark.seq = c->seq();
                  mark.prev = c->prev();
@@ -140,13 +140,13 @@ absl::Status DecodeBody(Decoder& d, const fb::Heartbeat& in, msg::Heartbeat& m) 
   m.table_version = in.table_version();
   SG_RETURN_IF_ERROR(d.OptionalNode(in.table_author(), "Heartbeat.table_author", m.table_author));
   SG_RETURN_IF_ERROR(d.Vector(in.members(), "Heartbeat.members", kNoCharge, m.members,
-                              [&d](const flatbuffers::String* s, const std::string& at,
+                              [&d](const flatbuffers::String* s, const WirePath& at,
                                    std::string& member) { return d.Node(s, at, member); }));
   m.leaving = in.leaving();
   m.has_digests = in.has_digests();
   m.hlc_ms = in.hlc_ms();
   return d.Vector(in.digests(), "Heartbeat.digests", kNoCharge, m.digests,
-                  [&d](const fb::PartitionDigest* p, const std::string& at,
+                  [&d](const fb::PartitionDigest* p, const WirePath& at,
                        msg::PartitionDigest& digest) { return DecodeDigest(d, *p, at, digest); });
 }
 

@@ -18,7 +18,7 @@ Offset<fb::PredicateNode> EncodePredicate(Encoder& e, const Predicate& p) {
   return fb::CreatePredicateNode(e.builder(), static_cast<uint8_t>(p.op), field, args_offset,
                                  children_offset);
 }
-absl::Status DecodePredicate(Decoder& d, const fb::PredicateNode* in, const std::string& where,
+absl::Status DecodePredicate(Decoder& d, const fb::PredicateNode* in, const WirePath& where,
                              int depth, Predicate& out) {
   if (in == nullptr) return d.Error(where, "missing predicate");
   if (depth > kDepthMax) return d.Error(where, fmt::format("nesting deeper than {}", kDepthMax));
@@ -29,11 +29,11 @@ absl::Status DecodePredicate(Decoder& d, const fb::PredicateNode* in, const std:
   out.op = static_cast<Op>(in->op());
   out.field = d.Str(in->field());
   SG_RETURN_IF_ERROR(d.Vector(in->args(), where + ".args", kNoCharge, out.args,
-                              [&d](const fb::QueryArg* a, const std::string& at, Value& v) {
+                              [&d](const fb::QueryArg* a, const WirePath& at, Value& v) {
                                 return d.Val(a->value_type(), a->value(), at, v);
                               }));
   return d.Vector(in->children(), where + ".children", kNoCharge, out.children,
-                  [&d, depth](const fb::PredicateNode* c, const std::string& at, Predicate& p) {
+                  [&d, depth](const fb::PredicateNode* c, const WirePath& at, Predicate& p) {
                     return DecodePredicate(d, c, at, depth + 1, p);
                   });
 }
@@ -46,10 +46,10 @@ Offset<fb::Query> EncodeQuery(Encoder& e, const Query& q) {
   });
   return fb::CreateQuery(e.builder(), where, sort, Encoder::Ttl(q.limit));
 }
-absl::Status DecodeQuery(Decoder& d, const fb::Query* in, const std::string& where, Query& out) {
+absl::Status DecodeQuery(Decoder& d, const fb::Query* in, const WirePath& where, Query& out) {
   SG_RETURN_IF_ERROR(DecodePredicate(d, in->where(), where + ".where", 1, out.where));
   SG_RETURN_IF_ERROR(d.Vector(in->sort(), where + ".sort", kDecodeElementCharge, out.sort,
-                              [&d](const fb::SortKey* k, const std::string&, SortField& f) {
+                              [&d](const fb::SortKey* k, const WirePath&, SortField& f) {
                                 f = SortField{d.Str(k->field()), k->descending()};
                                 return absl::OkStatus();
                               }));
@@ -79,7 +79,7 @@ absl::Status DecodeBody(Decoder& d, const fb::QuerySubscribe& in, msg::QuerySubs
   SG_RETURN_IF_ERROR(d.OptionalNode(in.requester(), "QuerySubscribe.requester", m.requester));
   SG_RETURN_IF_ERROR(
       d.Vector(in.known(), "QuerySubscribe.known", kDecodeElementCharge, m.known,
-               [&d](const fb::QueryMark* k, const std::string& at, msg::QueryMark& mark) {
+               [&d](const fb::QueryMark* k, const WirePath& at, msg::QueryMark& mark) {
                  SG_RETURN_IF_ERROR(d.Node(k->server(), at + ".server", mark.server));
                  mark.epoch = k->epoch();
                  mark.seq = k->seq();

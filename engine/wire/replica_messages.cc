@@ -10,7 +10,7 @@ namespace {
 
 constexpr size_t kPathDigitsMax = MerkleTree::kDepthMax;
 
-absl::Status DecodeKind(Decoder& d, fb::MapKind in, const std::string& where, msg::MapKind& out) {
+absl::Status DecodeKind(Decoder& d, fb::MapKind in, const WirePath& where, msg::MapKind& out) {
   if (in != fb::MapKind::Lww && in != fb::MapKind::Or) {
     return d.Error(where, fmt::format("unknown map kind {}", static_cast<int>(in)));
   }
@@ -18,7 +18,7 @@ absl::Status DecodeKind(Decoder& d, fb::MapKind in, const std::string& where, ms
   return absl::OkStatus();
 }
 
-absl::Status DecodeDepth(Decoder& d, uint8_t in, const std::string& where, uint8_t& out) {
+absl::Status DecodeDepth(Decoder& d, uint8_t in, const WirePath& where, uint8_t& out) {
   if (in < MerkleTree::kDepthMin || in > MerkleTree::kDepthMax) {
     return d.Error(where, fmt::format("depth {} out of range {}..{}", in, MerkleTree::kDepthMin,
                                       MerkleTree::kDepthMax));
@@ -30,7 +30,7 @@ absl::Status DecodeDepth(Decoder& d, uint8_t in, const std::string& where, uint8
 // SyncInit and SyncRoot carry the same fields.
 template <typename Wire, typename Message>
 absl::Status DecodeRoot(Decoder& d, const Wire& in, std::string_view name, Message& m) {
-  const std::string where(name);
+  const WirePath where(name);
   SG_RETURN_IF_ERROR(d.MapName(in.map_name(), where + ".map_name", m.map_name));
   SG_RETURN_IF_ERROR(DecodeKind(d, in.kind(), where + ".kind", m.kind));
   SG_RETURN_IF_ERROR(DecodeDepth(d, in.depth(), where + ".depth", m.depth));
@@ -155,7 +155,7 @@ Offset<fb::PnCounterState> EncodeBody(Encoder& e, const msg::PnCounterState& m) 
 absl::Status DecodeBody(Decoder& d, const fb::PnCounterState& in, msg::PnCounterState& m) {
   SG_RETURN_IF_ERROR(d.MapName(in.name(), "PnCounterState.name", m.name));
   return d.Elements(in.entries(), "PnCounterState.entries", kDecodeElementCharge,
-                    [&](const fb::PnEntry* p, const std::string& at) {
+                    [&](const fb::PnEntry* p, const WirePath& at) {
                       std::string node;
                       SG_RETURN_IF_ERROR(d.Node(p->node_id(), at + ".node_id", node));
                       if (m.entries.contains(node)) {
