@@ -15,9 +15,12 @@
 #ifndef SEEDGRID_SCENARIOS_CLUSTER_H_
 #define SEEDGRID_SCENARIOS_CLUSTER_H_
 
+#include <xxhash.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/env/env.h"
@@ -29,6 +32,11 @@
 #include "sim/simulator.h"
 
 namespace seedgrid::scenarios {
+
+// Shared by the clusters' workloads: the values a document's `city` draws from, and the digest of
+// an operation's text that the trace records.
+inline constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
+inline uint64_t OpDigest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
 
 inline constexpr uint64_t kNsPerMs = 1'000'000;
 

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <xxhash.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"
@@ -14,10 +13,6 @@ namespace seedgrid::scenarios {
 using invariants::Invariant;
 
 namespace {
-
-constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
-
-uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
 
 // The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
 const std::vector<Query>& QueryTemplates() {
@@ -344,7 +339,7 @@ void GridCluster::DoOp(int c, bool apply) {
     text += fmt::format(" #{}", seq);
   }
   ++ops_;
-  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, Digest(text),
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, OpDigest(text),
                       [&] { return text; });
 }
 

@@ -1,7 +1,6 @@
 #include "scenarios/replica_cluster.h"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"
@@ -17,7 +16,6 @@ namespace {
 constexpr std::string_view kUsers = "users";
 constexpr std::string_view kTags = "tags";
 constexpr std::string_view kVisits = "visits";
-constexpr const char* kCities[] = {"Oslo", "Rome", "Lima", "Kyiv", "Pune", "Quito"};
 
 // The queries checked on every replica (indexed result vs scan) and used by subscriptions.
 std::vector<Query> CheckedQueries() {
@@ -30,8 +28,6 @@ std::vector<Query> CheckedQueries() {
       Query{Or({Eq("city", "Pune"), Lt("age", int64_t{10})}), {{"city", false}}},
   };
 }
-
-uint64_t Digest(std::string_view text) { return XXH3_64bits(text.data(), text.size()); }
 
 }  // namespace
 
@@ -136,7 +132,7 @@ void ReplicaCluster::ScheduleNextOp() {
 }
 
 void ReplicaCluster::TraceOp(int i, const std::string& text) {
-  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, i, -1, Digest(text),
+  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, i, -1, OpDigest(text),
                       [&] { return text; });
 }
 

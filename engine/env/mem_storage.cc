@@ -2,30 +2,33 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "engine/base/strings.h"
+
 namespace seedgrid {
 
 absl::Status MemStorage::Write(std::string_view page, std::string_view bytes) {
   if (page.empty()) return absl::InvalidArgumentError("storage: page name must not be empty");
-  auto [it, inserted] = pages_.try_emplace(std::string(page));
-  MoveToUndo(it->first, inserted ? nullptr : &it->second);
+  auto [it, inserted] = pages_.try_emplace(ToAbsl(page));
+  MoveToUndo(page, inserted ? nullptr : &it->second);
   it->second.assign(bytes.data(), bytes.size());
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> MemStorage::Read(std::string_view page) {
-  auto it = pages_.find(std::string(page));
+  auto it = pages_.find(ToAbsl(page));
   if (it == pages_.end()) return absl::NotFoundError(fmt::format("storage: no page '{}'", page));
   return it->second;
 }
 
 absl::Status MemStorage::Delete(std::string_view page) {
-  const std::string name(page);
-  auto it = pages_.find(name);
+  auto it = pages_.find(ToAbsl(page));
   if (it == pages_.end()) {
-    MoveToUndo(name, nullptr);
+    MoveToUndo(page, nullptr);
     return absl::OkStatus();
   }
-  MoveToUndo(it->first, &it->second);
+  MoveToUndo(page, &it->second);
   pages_.erase(it);
   return absl::OkStatus();
 }
@@ -34,11 +37,12 @@ std::vector<std::string> MemStorage::List() {
   std::vector<std::string> names;
   names.reserve(pages_.size());
   for (const auto& [name, bytes] : pages_) names.push_back(name);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
-void MemStorage::MoveToUndo(const std::string& name, std::string* current) {
-  auto [undo, first_since_sync] = undo_.try_emplace(name);
+void MemStorage::MoveToUndo(std::string_view name, std::string* current) {
+  auto [undo, first_since_sync] = undo_.try_emplace(ToAbsl(name));
   if (!first_since_sync) return;  // The durable contents are already saved.
   if (current != nullptr) undo->second = std::move(*current);
 }
@@ -52,11 +56,12 @@ std::vector<std::string> MemStorage::UnsyncedPages() const {
   std::vector<std::string> names;
   names.reserve(undo_.size());
   for (const auto& [name, durable] : undo_) names.push_back(name);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
 void MemStorage::Crash() {
-  for (auto& [name, durable] : undo_) {
+  for (auto& [name, durable] : undo_) {  // each page once: the order does not matter
     if (durable.has_value()) {
       pages_[name] = std::move(*durable);
     } else {

@@ -11,6 +11,9 @@
 
 namespace seedgrid::bench {
 
+// A fixed physical start time for the benchmarks' manual clocks.
+inline constexpr uint64_t kStartMs = 1'700'000'000'000;
+
 inline std::string Key(uint64_t i) { return fmt::format("user:{:08}", i); }
 
 // A typical small document: 4 fields.

@@ -16,7 +16,7 @@ namespace {
 using bench::Doc;
 using bench::Key;
 
-constexpr uint64_t kStartMs = 1'700'000'000'000;
+using bench::kStartMs;
 
 // Local Set into a map of `range(0)` keys (overwrites, random key order).
 void BM_LwwSetLocal(benchmark::State& state) {

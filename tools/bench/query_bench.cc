@@ -16,7 +16,7 @@ namespace seedgrid {
 namespace {
 
 constexpr uint64_t kRows = 1'000'000;
-constexpr uint64_t kStartMs = 1'700'000'000'000;
+using bench::kStartMs;
 
 const std::vector<std::string>& Words() {
   static const std::vector<std::string> words = [] {

@@ -8,8 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
-
 std::string EscapeText(const std::string& s) {
   std::string out;
   for (char c : s) {

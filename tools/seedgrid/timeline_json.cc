@@ -20,7 +20,6 @@ constexpr int kClusterPid = 1;
 
 int PidOf(int node) { return node < 0 ? kClusterPid : node + 2; }
 double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 int FixedTid(const std::string& track) {
   static const std::map<std::string, int> kTids = {

@@ -19,6 +19,9 @@
 
 namespace seedgrid::tools {
 
+// Virtual nanoseconds as the renderers' milliseconds.
+inline double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+
 // Track names (a node's rows in a viewer).
 inline constexpr char kTrackOut[] = "messages out";
 inline constexpr char kTrackIn[] = "messages in";
