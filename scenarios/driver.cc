@@ -39,6 +39,7 @@ class Driver {
         run_(s, o.seed, swarm_, sim_) {
     if (o.trace_sink) sim_.trace().set_sink(o.trace_sink);
     sim_.trace().set_keep_log(o.keep_trace_log);
+    sim_.set_observer(o.observer);
     cluster_ = make(run_, o);
     faults_ = std::make_unique<FaultInjector>(run_, *cluster_);
   }

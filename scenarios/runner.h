@@ -35,6 +35,8 @@ struct RunOptions {
   std::optional<SwarmDraw> swarm;
   // Test hook: runs each time a node (re)starts, to plant a fault the checkers must catch.
   std::function<void(int node, ReplicaNode& replica_node)> on_node_start;
+  // Sees every dispatched event (sim::DispatchObserver; `run --profile`); must outlive the run.
+  sim::DispatchObserver* observer = nullptr;
 };
 
 struct RunResult {

@@ -448,7 +448,10 @@ void Simulator::Dispatch(const Event& e) {
                     TraceContext{local.sent_ns, local.id, local.bytes},
                     [&] { return fmt::format("{} bytes", local.bytes.size()); });
       ActingAs acting(*this, local.to);
+      if (observer_ != nullptr) observer_->Enter();
       to.handler(ids_[local.from], local.bytes);
+      if (observer_ != nullptr)
+        observer_->Leave(DispatchObserver::Kind::kMessage, local.to, local.bytes);
       return;
     }
     case kTimerEvent: {
@@ -469,14 +472,20 @@ void Simulator::Dispatch(const Event& e) {
       trace_.Record(now_ns(), TraceKind::kTimer, static_cast<int32_t>(e.node), -1, e.b,
                     TraceContext{scheduled_ns}, [] { return std::string(); });
       ActingAs acting(*this, static_cast<int>(e.node));
+      if (observer_ != nullptr) observer_->Enter();
       callback();
+      if (observer_ != nullptr) {
+        observer_->Leave(DispatchObserver::Kind::kTimer, static_cast<int>(e.node), {});
+      }
       return;
     }
     case kTaskEvent: {
       std::function<void()> task = std::move(tasks_[e.a]);
       tasks_[e.a] = nullptr;
       free_tasks_.push_back(e.a);
+      if (observer_ != nullptr) observer_->Enter();
       task();
+      if (observer_ != nullptr) observer_->Leave(DispatchObserver::Kind::kTask, -1, {});
       return;
     }
   }

@@ -107,6 +107,20 @@ struct SimStats {
   uint64_t dropped_crashing = 0;  // sent by a node after its crash point
 };
 
+// Where a run's wall time goes (`seedgrid run --profile`). The simulator calls Enter before and
+// Leave after each message it delivers, timer it fires and owner task it runs. It never reads a
+// clock: the observer does, outside the deterministic state (nothing it sees reaches a decision,
+// a draw or the trace), so a profiled run is the same run.
+class DispatchObserver {
+ public:
+  enum class Kind { kMessage, kTimer, kTask };
+  virtual ~DispatchObserver() = default;
+  virtual void Enter() = 0;
+  // `node`: the message's destination or the timer's owner (-1 for a task); `bytes`: the
+  // message as delivered (empty for timers and tasks).
+  virtual void Leave(Kind kind, int node, std::string_view bytes) = 0;
+};
+
 // The owner's say over crash points (see the top of this file). Both optional.
 struct CrashPointHooks {
   // A drawn crash point on `node`: true to crash there, false to ignore it (no effect at all).
@@ -193,6 +207,8 @@ class Simulator {
   uint64_t pending_events() const { return queue_.size(); }
   const SimStats& stats() const { return stats_; }
   Trace& trace() { return trace_; }
+  // nullptr (the default): no observer. The observer must outlive the run.
+  void set_observer(DispatchObserver* observer) { observer_ = observer; }
   // Ends every pause now (held events run at their original times or now, whichever is later).
   void EndPauses();
   // Records a fault in the trace; its digest is the hash of `detail` (which names the fault and
@@ -200,6 +216,7 @@ class Simulator {
   void TraceFault(int node, const std::string& detail);
 
  private:
+  DispatchObserver* observer_ = nullptr;
   class SimNetwork;
   class SimTimers;
   class VirtualClock;

@@ -275,19 +275,27 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
   // grid_server.h): a record of ours before it that the leaf lacks is dead — a value whose
   // tombstone was pruned, or the pruned tombstone itself. Keys with writes still in the op log
   // are kept; their acknowledgement settles them, and a later sweep forgets what is then dead.
-  absl::btree_set<std::string_view> in_leaf, pending;
+  // Candidates first (keys the leaf lacks, stamped before the watermark: usually none), so the
+  // common sweep costs a lookup in the leaf's few keys per key, not one in the whole map.
+  absl::btree_set<std::string_view> in_leaf;
   for (const msg::LwwEntry& e : leaf.lww) in_leaf.insert(e.key);
+  std::vector<std::string> candidates;
+  for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
+    if (in_leaf.contains(key)) continue;
+    const LwwRecord* record = map.GetRecord(key);
+    if (record != nullptr && record->ts.millis < watermark) candidates.push_back(key);
+  }
+  if (candidates.empty()) return;
+  absl::btree_set<std::string_view> pending;
   for (const auto& [seq, op] : op_log_) {
     if (op.map_name == leaf.map_name) pending.insert(op.key);
   }
   std::vector<std::string> dead;
-  for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
-    const LwwRecord* record = map.GetRecord(key);
-    if (record == nullptr || record->ts.millis >= watermark || in_leaf.contains(key)) continue;
+  for (std::string& key : candidates) {
     if (pending.contains(key)) {
       SG_PROBE("client.gc_sweep_kept_pending_write");
     } else {
-      dead.push_back(key);
+      dead.push_back(std::move(key));
     }
   }
   if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_records");

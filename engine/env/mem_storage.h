@@ -34,10 +34,13 @@ class MemStorage final : public Storage {
   // of `current` (the page's bytes, about to be overwritten or erased), nullptr: no such page.
   void MoveToUndo(std::string_view name, std::string* current);
   // Hashed, not ordered: a write is one hash lookup instead of a string-compare walk down a tree
-  // of page names sharing long prefixes (8 % of a grid simulation's time).
+  // of page names sharing long prefixes (8 % of a grid simulation's time). Iterated only to be
+  // sorted (List) or order-independently (Crash restores each page on its own).
+  // sg:lookup-only
   absl::flat_hash_map<std::string, std::string> pages_;
   // Pages written or deleted since the last Sync(), with their durable contents (nullopt: the page
-  // did not exist at the last Sync()).
+  // did not exist at the last Sync()). Iterated only to be sorted (UnsyncedPages) or by Crash.
+  // sg:lookup-only
   absl::flat_hash_map<std::string, std::optional<std::string>> undo_;
 };
 

@@ -41,12 +41,13 @@ void CheckDeterminism(const Loaded& loaded, uint64_t seed,
 }  // namespace
 
 Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism, sim::Trace::Sink sink,
-                const std::optional<scenarios::SwarmDraw>& swarm) {
+                const std::optional<scenarios::SwarmDraw>& swarm, sim::DispatchObserver* observer) {
   const auto start = std::chrono::steady_clock::now();
   scenarios::RunOptions o{.seed = seed,
                           .trace_sink = std::move(sink),
                           .keep_trace_log = check_determinism,
-                          .swarm = swarm};
+                          .swarm = swarm,
+                          .observer = observer};
   Outcome out{scenarios::RunScenario(loaded.scenario, o)};
   out.wall_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -34,9 +34,11 @@ struct SeedOutcome {
 // `check_determinism` the seed runs a second time and any difference in the trace makes the
 // outcome nondeterministic, naming the first divergent event. With `swarm` the run uses that
 // swarm draw instead of the seed's (REQUIRES: ValidateSwarm(loaded.scenario, *swarm).ok()).
+// With `observer`, it sees the first run's events (`run --profile`).
 Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,
                 sim::Trace::Sink sink = {},
-                const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt);
+                const std::optional<scenarios::SwarmDraw>& swarm = std::nullopt,
+                sim::DispatchObserver* observer = nullptr);
 
 // A violation or nondeterminism.
 bool Failed(const Outcome& o);

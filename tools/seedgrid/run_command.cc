@@ -11,6 +11,7 @@
 #include "tools/seedgrid/execute.h"
 #include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/outcome_codec.h"
+#include "tools/seedgrid/profile.h"
 #include "tools/seedgrid/report.h"
 #include "tools/seedgrid/repro.h"
 
@@ -49,24 +50,40 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
                "print exactly one JSON object on stdout (the report goes to stderr)");
   app.add_flag("--check-determinism", f.check_determinism,
                "run the seed twice and fail on any difference, naming the first divergent event");
+  app.add_flag("--profile", f.profile,
+               "after the report, a table of where the run's wall time went: each message type "
+               "per node kind, timers, the owner's tasks (with --json: a \"profile\" object)");
   AddTimelineFlags(app, f.timeline);
   AddIsolationFlags(app, f.isolation);
 }
 
 namespace {
 
+// What a run reports besides its outcome, made where the run ran (in the worker process).
+struct RunExtras {
+  std::string files;          // the timeline's report lines
+  std::string profile_table;  // --profile
+  nlohmann::json profile;     // --profile, for --json
+};
+
 // Runs the seed where the flags say: in a worker process (a crash or hang becomes the outcome),
-// or in this process. The trace and timeline files are written where the run ran; `files`
-// receives the timeline's report lines.
+// or in this process. The trace and timeline files are written where the run ran.
 Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
                          std::optional<TraceFile>& trace, TimelineOutput& timeline,
-                         std::string& files, const std::optional<scenarios::SwarmDraw>& swarm) {
+                         RunExtras& extras, const std::optional<scenarios::SwarmDraw>& swarm) {
   const auto work = [&] {
-    Outcome o =
-        Execute(loaded, seed, f.check_determinism,
-                TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()), swarm);
+    std::optional<RunProfile> profile;
+    if (f.profile) profile.emplace(loaded.scenario);
+    Outcome o = Execute(loaded, seed, f.check_determinism,
+                        TeeSinks(trace ? trace->Sink() : sim::Trace::Sink(), timeline.Sink()),
+                        swarm, profile ? &*profile : nullptr);
     if (trace) trace->out.flush();  // In a worker, before it reports.
-    files = timeline.Write(o.result);
+    extras.files = timeline.Write(o.result);
+    if (profile) {
+      // wall_ms is the first run's (a determinism check's second run is not profiled).
+      extras.profile_table = profile->Table(o.wall_ms, o.result.virtual_ms);
+      extras.profile = profile->Json(o.wall_ms, o.result.virtual_ms);
+    }
     return o;
   };
   if (f.isolation.in_process) return work();
@@ -74,7 +91,11 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
   TaskEnd end = RunIsolated(
       [&] {
         const Outcome o = work();
-        return nlohmann::json{{"outcome", EncodeOutcome(o)}, {"files", files}}.dump();
+        return nlohmann::json{{"outcome", EncodeOutcome(o)},
+                              {"files", extras.files},
+                              {"profile_table", extras.profile_table},
+                              {"profile", extras.profile}}
+            .dump();
       },
       timeout_s);
   if (end.kind == TaskEnd::Kind::kDone) {
@@ -82,7 +103,9 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
     const nlohmann::json j = nlohmann::json::parse(end.payload, nullptr, false);
     if (j.is_object() && j.contains("outcome") && j.contains("files")) {
       end.payload = j["outcome"].get<std::string>();
-      files = j["files"].get<std::string>();
+      extras.files = j["files"].get<std::string>();
+      extras.profile_table = j.value("profile_table", std::string());
+      extras.profile = j.value("profile", nlohmann::json());
     }
   }
   Outcome o =
@@ -107,16 +130,21 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   std::FILE* const text_out = f.json ? stderr : stdout;
   std::fputs(RunHeader(command, loaded, seed, commit, swarm).c_str(), text_out);
   std::fflush(text_out);
-  std::string timeline_files;
-  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace, timeline, timeline_files, swarm);
+  RunExtras extras;
+  const Outcome o = ExecuteAsFlagged(loaded, seed, f, trace, timeline, extras, swarm);
   const bool write_repro = !f.repro_out.empty() && Failed(o);
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);
-  report += timeline_files;
+  report += extras.files;
+  report += extras.profile_table;
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
   std::fputs(report.c_str(), text_out);
-  if (f.json) std::puts(RunJson(o, loaded, seed).dump().c_str());
+  if (f.json) {
+    nlohmann::json j = RunJson(o, loaded, seed);
+    if (f.profile) j["profile"] = extras.profile;
+    std::puts(j.dump().c_str());
+  }
   return Failed(o) ? kExitViolation : kExitOk;
 }
 

@@ -33,13 +33,14 @@ struct RunFlags {
   std::string repro_out;
   bool json = false;
   bool check_determinism = false;
+  bool profile = false;
   std::string repro_file;  // replay only
   TimelineFlags timeline;
   IsolationFlags isolation;
 };
 
-// --trace, --repro-out, --json, --check-determinism, the timeline flags, --in-process and
-// --run-timeout.
+// --trace, --repro-out, --json, --check-determinism, --profile, the timeline flags, --in-process
+// and --run-timeout.
 void AddRunOutputFlags(CLI::App& app, RunFlags& f);
 
 // The seed to run: `seed` when --seed was given or the file has no fixed seed; else the
