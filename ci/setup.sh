@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages seedgrid builds with. Idempotent: when every package is present it
 # prints nothing and exits 0. Needs root (or sudo) only when something is missing.
+#   bash ci/setup.sh                 what the build, the tests and the tool need
+#   bash ci/setup.sh --with-fuzzer   also clang and its runtime, for the libFuzzer build
+#                                    (cmake --preset fuzz; the nightly job)
 set -euo pipefail
 
 packages=(
@@ -9,10 +12,14 @@ packages=(
   librapidcheck-dev libgtest-dev libgmock-dev googletest
   libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
 )
-# Optional: with clang, the wire-decoder libFuzzer target is built and run briefly; with
-# clang-format, the style check runs as a test; with chromium, the timeline page is rendered by a
-# headless browser in a test (seedgrid_timeline_browser, skipped without it).
-optional=(clang libclang-rt-14-dev clang-format chromium)
+# Optional: with clang-format, the style check runs as a test; with chromium, the timeline page is
+# rendered by a headless browser in a test (seedgrid_timeline_browser, skipped without it).
+optional=(clang-format chromium)
+case "${1:-}" in
+  "") ;;
+  --with-fuzzer) packages+=(clang libclang-rt-14-dev) ;;
+  *) echo "ci/setup.sh: unknown option '$1' (try --with-fuzzer)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}" "${optional[@]}"; do

@@ -4,6 +4,8 @@
 #      matrix is written to $OUT/canary-matrix.md
 #   2. the scenario suite over more seeds (--seeds, default 50) with --check-determinism
 #   3. a guided fuzz campaign per scenario (--fuzz-time per scenario, default 5m)
+#   4. the wire decoder under libFuzzer (clang, ASan+UBSan; build-fuzz/) for --fuzz-time, from
+#      the checked-in corpus (every-commit CI leaves this build out: ci/build_and_test.sh)
 # Usage: ci/nightly/run.sh [--out DIR] [--seeds N] [--fuzz-time T] [--skip-canaries]
 # Exit 1 when any part fails; every part runs regardless, and the summary lists each.
 set -uo pipefail
@@ -21,7 +23,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-bash ci/setup.sh
+bash ci/setup.sh --with-fuzzer
 cmake --preset dev >/dev/null && cmake --build --preset dev -j "$(nproc)" || exit 1
 mkdir -p "$out"
 tool=build/tools/seedgrid
@@ -44,6 +46,20 @@ for s in scenarios/*.json; do
     --out "$out/fuzz/$name" || fuzz_failed=1
 done
 status[fuzz]=$fuzz_failed
+
+# libFuzzer's -max_total_time is in seconds; --fuzz-time is a duration like 5m.
+fuzz_s=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', sys.argv[1]); \
+print(int(m[1]) * {'': 1, 's': 1, 'm': 60, 'h': 3600}[m[2]])" "$fuzz_time") || fuzz_s=300
+mkdir -p "$out/wire-fuzz-corpus"
+if cmake --preset fuzz >/dev/null && cmake --build build-fuzz --target seedgrid_wire_fuzz -j "$(nproc)"
+then
+  ASAN_OPTIONS=detect_leaks=0 build-fuzz/engine/wire/seedgrid_wire_fuzz -max_total_time="$fuzz_s" \
+    -max_len=4096 -print_final_stats=1 -artifact_prefix="$out/wire-fuzz-" \
+    "$out/wire-fuzz-corpus" engine/wire/fuzz_corpus
+  status[libfuzzer]=$?
+else
+  status[libfuzzer]=1
+fi
 
 echo "== nightly summary (artifacts in $out)"
 rc=0
