@@ -80,8 +80,7 @@ TEST(RunProfile, TheTableListsRowsLargestFirstAndTheTimeOutsideEvents) {
 }
 
 TEST(MessageTypeOf, NamesEncodedMessagesAndRejectsGarbage) {
-  const std::string bytes =
-      EncodeMessage(msg::Envelope{"n1", msg::Heartbeat{}});
+  const std::string bytes = EncodeMessage(msg::Envelope{"n1", msg::Heartbeat{}});
   EXPECT_EQ(MessageTypeOf(bytes), "Heartbeat");
   EXPECT_EQ(MessageTypeOf("not a message at all"), "?");
   EXPECT_EQ(MessageTypeOf(""), "?");
