@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "engine/env/mem_storage.h"
 #include "engine/env/real/real_env.h"
 #include "engine/env/testing/manual_env.h"
@@ -65,6 +70,54 @@ TEST(MemStorage, CrashLosesOnlyUnsyncedWrites) {
   EXPECT_EQ(storage.Read("b").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(storage.List(), std::vector<std::string>{"a"});
   EXPECT_EQ(storage.Write("", "x").code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Model: the durable pages (std::map) and the current ones. Any sequence of writes, deletes,
+// syncs and crashes reads, lists (in name order) and reports unsynced pages as the model does.
+RC_GTEST_PROP(MemStorage, MatchesAnOrderedModelOfDurableAndCurrentPages, ()) {
+  MemStorage storage;
+  std::map<std::string, std::string> durable, current;
+  std::set<std::string> unsynced;
+  const auto steps = *rc::gen::inRange(0, 200);
+  for (int i = 0; i < steps; ++i) {
+    const std::string page = "p/" + std::to_string(*rc::gen::inRange(0, 12));
+    switch (*rc::gen::inRange(0, 5)) {
+      case 0:
+      case 1: {
+        const std::string bytes = *rc::gen::arbitrary<std::string>();
+        RC_ASSERT(storage.Write(page, bytes).ok());
+        current[page] = bytes;
+        unsynced.insert(page);
+        break;
+      }
+      case 2:
+        RC_ASSERT(storage.Delete(page).ok());
+        current.erase(page);
+        unsynced.insert(page);
+        break;
+      case 3:
+        RC_ASSERT(storage.Sync().ok());
+        durable = current;
+        unsynced.clear();
+        break;
+      default:
+        storage.Crash();
+        current = durable;
+        unsynced.clear();
+        break;
+    }
+    std::vector<std::string> names;
+    for (const auto& [name, bytes] : current) names.push_back(name);
+    RC_ASSERT(storage.List() == names);
+    RC_ASSERT(storage.UnsyncedPages() ==
+              std::vector<std::string>(unsynced.begin(), unsynced.end()));
+    const absl::StatusOr<std::string> read = storage.Read(page);
+    if (current.contains(page)) {
+      RC_ASSERT(read.ok() && *read == current[page]);
+    } else {
+      RC_ASSERT(read.status().code() == absl::StatusCode::kNotFound);
+    }
+  }
 }
 
 TEST(ManualTimers, RunsDueTimersInOrderAndHonoursCancel) {
