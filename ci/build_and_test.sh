@@ -12,6 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset=dev with_fuzzer=0
+if [[ $# -gt 1 ]]; then
+  echo "ci/build_and_test.sh: one option at most, got: $*" >&2
+  exit 2
+fi
 case "${1:-}" in
   "") ;;
   --asan) preset=asan ;;

@@ -15,6 +15,10 @@ packages=(
 # Optional: with clang-format, the style check runs as a test; with chromium, the timeline page is
 # rendered by a headless browser in a test (seedgrid_timeline_browser, skipped without it).
 optional=(clang-format chromium)
+if [[ $# -gt 1 ]]; then
+  echo "ci/setup.sh: one option at most, got: $*" >&2
+  exit 2
+fi
 case "${1:-}" in
   "") ;;
   --with-fuzzer) packages+=(clang libclang-rt-14-dev) ;;

@@ -7,6 +7,7 @@
 #   4. the wire decoder under libFuzzer (clang, ASan+UBSan; build-fuzz/) for --fuzz-time, from
 #      the checked-in corpus (every-commit CI leaves this build out: ci/build_and_test.sh)
 # Usage: ci/nightly/run.sh [--out DIR] [--seeds N] [--fuzz-time T] [--skip-canaries]
+#   T is a positive whole number of seconds, minutes or hours: 90s, 5m, 2h (or plain seconds).
 # Exit 1 when any part fails; every part runs regardless, and the summary lists each.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,10 +19,21 @@ while [[ $# -gt 0 ]]; do
     --seeds) seeds="$2"; shift 2 ;;
     --fuzz-time) fuzz_time="$2"; shift 2 ;;
     --skip-canaries) canaries=0; shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "ci/nightly/run.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+# libFuzzer's -max_total_time is in seconds (0 would mean no limit: refused here).
+if [[ $fuzz_time =~ ^([0-9]+)([smh]?)$ ]] && (( 10#${BASH_REMATCH[1]} > 0 )); then
+  case "${BASH_REMATCH[2]}" in
+    h) fuzz_s=$(( 10#${BASH_REMATCH[1]} * 3600 )) ;;
+    m) fuzz_s=$(( 10#${BASH_REMATCH[1]} * 60 )) ;;
+    *) fuzz_s=$(( 10#${BASH_REMATCH[1]} )) ;;
+  esac
+else
+  echo "ci/nightly/run.sh: --fuzz-time '$fuzz_time' is not a positive duration like 90s, 5m or 2h" >&2
+  exit 2
+fi
 
 bash ci/setup.sh --with-fuzzer
 cmake --preset dev >/dev/null && cmake --build --preset dev -j "$(nproc)" || exit 1
@@ -47,9 +59,6 @@ for s in scenarios/*.json; do
 done
 status[fuzz]=$fuzz_failed
 
-# libFuzzer's -max_total_time is in seconds; --fuzz-time is a duration like 5m.
-fuzz_s=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', sys.argv[1]); \
-print(int(m[1]) * {'': 1, 's': 1, 'm': 60, 'h': 3600}[m[2]])" "$fuzz_time") || fuzz_s=300
 mkdir -p "$out/wire-fuzz-corpus"
 if cmake --preset fuzz >/dev/null && cmake --build build-fuzz --target seedgrid_wire_fuzz -j "$(nproc)"
 then

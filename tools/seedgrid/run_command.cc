@@ -137,6 +137,11 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   std::string report = RunReport(o, loaded, seed);
   report += extras.files;
   report += extras.profile_table;
+  if (f.profile && extras.profile_table.empty()) {
+    report +=
+        "profile: none (the run crashed or hung in its worker before it could report one; "
+        "--in-process profiles up to the crash only under a debugger)\n";
+  }
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
   std::fputs(report.c_str(), text_out);
