@@ -139,8 +139,8 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   report += extras.profile_table;
   if (f.profile && extras.profile_table.empty()) {
     report +=
-        "profile: none (the run crashed or hung in its worker before it could report one; "
-        "--in-process profiles up to the crash only under a debugger)\n";
+        "profile: none (the run crashed or hung in its worker process, which reported no "
+        "profile)\n";
   }
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
