@@ -59,25 +59,6 @@ std::vector<Line> Lines(const RunProfile& p, double wall_ms) {
 
 }  // namespace
 
-std::string RunProfile::Table(double wall_ms, uint64_t virtual_ms) const {
-  const double compression = wall_ms > 0 ? static_cast<double>(virtual_ms) / wall_ms : 0;
-  std::string out = fmt::format(
-      "profile: {:.0f} ms of wall time for {} virtual ms ({:.1f}x); by node kind and event, "
-      "largest first:\n",
-      wall_ms, virtual_ms, compression);
-  out += fmt::format("  {:<8} {:<32} {:>10} {:>11} {:>6} {:>9}\n", "node", "event", "count",
-                     "wall ms", "%", "us/event");
-  for (const Line& l : Lines(*this, wall_ms)) {
-    const double pct = wall_ms > 0 ? 100.0 * l.row.wall_ms / wall_ms : 0;
-    const std::string per = l.row.count == 0
-                                ? std::string("-")
-                                : fmt::format("{:.1f}", 1000.0 * l.row.wall_ms / l.row.count);
-    out += fmt::format("  {:<8} {:<32} {:>10} {:>11.1f} {:>6.1f} {:>9}\n", l.kind, l.event,
-                       l.row.count, l.row.wall_ms, pct, per);
-  }
-  return out;
-}
-
 nlohmann::json RunProfile::Json(double wall_ms, uint64_t virtual_ms) const {
   nlohmann::json rows = nlohmann::json::array();
   for (const Line& l : Lines(*this, wall_ms)) {
@@ -85,6 +66,29 @@ nlohmann::json RunProfile::Json(double wall_ms, uint64_t virtual_ms) const {
         {{"node", l.kind}, {"event", l.event}, {"count", l.row.count}, {"wall_ms", l.row.wall_ms}});
   }
   return {{"wall_ms", wall_ms}, {"virtual_ms", virtual_ms}, {"rows", rows}};
+}
+
+std::string ProfileTable(const nlohmann::json& profile) {
+  const double wall_ms = profile.at("wall_ms").get<double>();
+  const uint64_t virtual_ms = profile.at("virtual_ms").get<uint64_t>();
+  const double compression = wall_ms > 0 ? static_cast<double>(virtual_ms) / wall_ms : 0;
+  std::string out = fmt::format(
+      "profile: {:.0f} ms of wall time for {} virtual ms ({:.1f}x); by node kind and event, "
+      "largest first:\n",
+      wall_ms, virtual_ms, compression);
+  out += fmt::format("  {:<8} {:<32} {:>10} {:>11} {:>6} {:>9}\n", "node", "event", "count",
+                     "wall ms", "%", "us/event");
+  for (const nlohmann::json& row : profile.at("rows")) {
+    const uint64_t count = row.at("count").get<uint64_t>();
+    const double row_ms = row.at("wall_ms").get<double>();
+    const double pct = wall_ms > 0 ? 100.0 * row_ms / wall_ms : 0;
+    const std::string per =
+        count == 0 ? std::string("-") : fmt::format("{:.1f}", 1000.0 * row_ms / count);
+    out += fmt::format("  {:<8} {:<32} {:>10} {:>11.1f} {:>6.1f} {:>9}\n",
+                       row.at("node").get<std::string>(), row.at("event").get<std::string>(), count,
+                       row_ms, pct, per);
+  }
+  return out;
 }
 
 }  // namespace seedgrid::tools

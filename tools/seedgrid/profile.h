@@ -9,8 +9,8 @@
 // - A row's time is the handler's own wall time: the event's engine work, the checkers it
 //   feeds and the messages it sends; "outside events" is the rest of the run (setup, the
 //   simulator's own queue and network work, end checks).
-// - Table() and Json() order rows by time, largest first (ties by name), and are deterministic
-//   given the measurements.
+// - Json() orders rows by time, largest first (ties by name), then "outside events"; it is
+//   deterministic given the measurements. ProfileTable() renders it for the report.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_PROFILE_H_
 #define SEEDGRID_TOOLS_SEEDGRID_PROFILE_H_
 
@@ -34,8 +34,8 @@ class RunProfile final : public sim::DispatchObserver {
   void Enter() override;
   void Leave(Kind kind, int node, std::string_view bytes) override;
 
-  // The report's table for a run of `wall_ms` that simulated `virtual_ms`.
-  std::string Table(double wall_ms, uint64_t virtual_ms) const;
+  // {"wall_ms", "virtual_ms", "rows": [{"node", "event", "count", "wall_ms"}, ...]} for a run of
+  // `wall_ms` that simulated `virtual_ms`.
   nlohmann::json Json(double wall_ms, uint64_t virtual_ms) const;
 
   struct Row {
@@ -52,6 +52,9 @@ class RunProfile final : public sim::DispatchObserver {
   std::chrono::steady_clock::time_point entered_;
   std::map<std::pair<std::string, std::string>, Row> rows_;
 };
+
+// The report's table of a RunProfile::Json() object.
+std::string ProfileTable(const nlohmann::json& profile);
 
 // The message type of wire bytes ("GridOps", "Heartbeat", ...), or "?" when they do not verify.
 std::string_view MessageTypeOf(std::string_view bytes);

@@ -69,11 +69,11 @@ TEST(RunProfile, TheTableListsRowsLargestFirstAndTheTimeOutsideEvents) {
   RunProfile profile(s);
   profile.Enter();
   profile.Leave(RunProfile::Kind::kTimer, 0, {});
-  const std::string table = profile.Table(1000.0, 2000);
+  const nlohmann::json j = profile.Json(1000.0, 2000);
+  const std::string table = ProfileTable(j);
   EXPECT_THAT(table, ::testing::HasSubstr("1000 ms of wall time for 2000 virtual ms (2.0x)"));
   EXPECT_THAT(table, ::testing::HasSubstr("server   timers"));
   EXPECT_THAT(table, ::testing::HasSubstr("outside events"));
-  const nlohmann::json j = profile.Json(1000.0, 2000);
   ASSERT_EQ(j["rows"].size(), 2u);
   EXPECT_EQ(j["rows"][0]["event"], "timers");
   EXPECT_EQ(j["rows"][1]["event"], "outside events");

@@ -61,9 +61,8 @@ namespace {
 
 // What a run reports besides its outcome, made where the run ran (in the worker process).
 struct RunExtras {
-  std::string files;          // the timeline's report lines
-  std::string profile_table;  // --profile
-  nlohmann::json profile;     // --profile, for --json
+  std::string files;       // the timeline's report lines
+  nlohmann::json profile;  // --profile (RunProfile::Json); null when the worker reported none
 };
 
 // Runs the seed where the flags say: in a worker process (a crash or hang becomes the outcome),
@@ -81,7 +80,6 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
     extras.files = timeline.Write(o.result);
     if (profile) {
       // wall_ms is the first run's (a determinism check's second run is not profiled).
-      extras.profile_table = profile->Table(o.wall_ms, o.result.virtual_ms);
       extras.profile = profile->Json(o.wall_ms, o.result.virtual_ms);
     }
     return o;
@@ -91,10 +89,8 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
   TaskEnd end = RunIsolated(
       [&] {
         const Outcome o = work();
-        return nlohmann::json{{"outcome", EncodeOutcome(o)},
-                              {"files", extras.files},
-                              {"profile_table", extras.profile_table},
-                              {"profile", extras.profile}}
+        return nlohmann::json{
+            {"outcome", EncodeOutcome(o)}, {"files", extras.files}, {"profile", extras.profile}}
             .dump();
       },
       timeout_s);
@@ -104,7 +100,6 @@ Outcome ExecuteAsFlagged(const Loaded& loaded, uint64_t seed, const RunFlags& f,
     if (j.is_object() && j.contains("outcome") && j.contains("files")) {
       end.payload = j["outcome"].get<std::string>();
       extras.files = j["files"].get<std::string>();
-      extras.profile_table = j.value("profile_table", std::string());
       extras.profile = j.value("profile", nlohmann::json());
     }
   }
@@ -136,11 +131,11 @@ int RunAndReport(std::string_view command, const Loaded& loaded, uint64_t seed, 
   if (write_repro) WriteRepro(f.repro_out, o, loaded, seed, commit);
   std::string report = RunReport(o, loaded, seed);
   report += extras.files;
-  report += extras.profile_table;
-  if (f.profile && extras.profile_table.empty()) {
-    report +=
-        "profile: none (the run crashed or hung in its worker process, which reported no "
-        "profile)\n";
+  if (f.profile) {
+    report += extras.profile.is_object()
+                  ? ProfileTable(extras.profile)
+                  : "profile: none (the run crashed or hung in its worker process, which "
+                    "reported no profile)\n";
   }
   if (write_repro) report += fmt::format("  repro file: {}\n", f.repro_out);
   if (recorded != nullptr) report += ReplayVerdict(o, *recorded, commit);
