@@ -11,6 +11,7 @@ packages=(
   libabsl-dev libflatbuffers-dev flatbuffers-compiler
   librapidcheck-dev libgtest-dev libgmock-dev googletest
   libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
+  libboost1.81-dev curl
 )
 # Optional: with clang-format, the style check runs as a test; with chromium, the timeline page is
 # rendered by a headless browser in a test (seedgrid_timeline_browser, skipped without it).

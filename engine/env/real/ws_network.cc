@@ -1,0 +1,545 @@
+#include "engine/env/real/ws_network.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <deque>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "engine/base/assert.h"
+#include "engine/net/backoff.h"
+
+namespace seedgrid {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+
+namespace {
+
+class Connection;
+class HttpSession;
+
+std::chrono::milliseconds Ms(uint64_t ms) { return std::chrono::milliseconds(ms); }
+
+// {"error": "..."} for the transport's own messages (ASCII text it wrote itself).
+std::string JsonErrorBody(std::string_view message) {
+  std::string escaped;
+  for (char ch : message) {
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    if (ch == '"' || ch == '\\') escaped += '\\';
+    escaped += ch;
+  }
+  return fmt::format(R"({{"error": "{}"}})", escaped);
+}
+
+}  // namespace
+
+// Everything the connections share. Held by shared_ptr: queued handlers keep it alive after the
+// WsNetwork is gone, and find it closed.
+class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
+ public:
+  Impl(asio::io_context& io, Clock& clock, Random& random, WsNetworkOptions options)
+      : io(io), clock(clock), random(random), options(std::move(options)), acceptor(io) {}
+
+  void Log(std::string line) {
+    if (options.log) options.log(line);
+  }
+  void Accept();
+  void Dial(const NodeId& id, std::string first_frame);
+  // A connection finished its handshake: it becomes the one frames to `peer` go on.
+  void Opened(const std::shared_ptr<Connection>& c);
+  void Closed(Connection* c, const std::string& why);
+  void Deliver(const NodeId& from, std::string_view bytes) {
+    if (closed || !handler) return;
+    handler(from, bytes);
+  }
+  void CloseAll();
+
+  struct Peer {
+    std::optional<net::HostPort> address;
+    std::optional<net::Backoff> backoff;
+    uint64_t next_dial_ms = 0;
+    std::string last_error;
+    bool gave_up_logged = false;
+  };
+  Peer& PeerOf(const NodeId& id) {
+    auto [it, inserted] = peers.try_emplace(id);
+    if (inserted) {
+      it->second.backoff.emplace(options.dial_backoff_initial_ms, options.dial_backoff_max_ms,
+                                 options.give_up_after_ms);
+    }
+    return it->second;
+  }
+
+  asio::io_context& io;
+  Clock& clock;
+  Random& random;
+  WsNetworkOptions options;
+  tcp::acceptor acceptor;
+  HttpHandler http_handler;
+  Handler handler;
+  bool closed = false;
+  WsNetworkStats stats;
+  absl::btree_map<NodeId, Peer> peers;
+  // Every live connection, and the one frames to each peer go on (open or still dialling).
+  absl::btree_set<std::shared_ptr<Connection>> connections;
+  absl::btree_map<NodeId, std::shared_ptr<Connection>> route;
+};
+
+namespace {
+
+// One WebSocket connection, either side. States: handshaking (frames queue in `held_`), open,
+// closed.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Impl = WsNetwork::Impl;
+  Connection(std::shared_ptr<Impl> net, tcp::socket socket, bool inbound)
+      : net_(std::move(net)), ws_(std::move(socket)), inbound_(inbound) {}
+  Connection(std::shared_ptr<Impl> net, bool inbound)
+      : net_(std::move(net)), ws_(net_->io), inbound_(inbound) {}
+
+  const NodeId& peer() const { return peer_; }
+  net::Role peer_role() const { return peer_role_; }
+  bool open() const { return state_ == State::kOpen; }
+
+  // Inbound: the upgrade request was read by the HTTP session.
+  void AcceptUpgrade(http::request<http::string_body> request) {
+    Configure(beast::role_type::server);
+    ws_.async_accept(request, [self = shared_from_this()](ErrorCode ec) {
+      if (ec) return self->Fail(fmt::format("WebSocket upgrade failed: {}", ec.message()));
+      self->Read();
+    });
+  }
+
+  // Outbound: resolve, connect, upgrade, send the Hello, await the answer.
+  void Dial(NodeId expected, const net::HostPort& address, std::string hello) {
+    peer_ = std::move(expected);
+    peer_role_ = net::Role::kServer;
+    address_ = address.ToString();
+    Send(std::move(hello), /*handshake=*/true);
+    auto resolver = std::make_shared<tcp::resolver>(net_->io);
+    resolver->async_resolve(
+        address.host, std::to_string(address.port),
+        [self = shared_from_this(), resolver, host = address_](ErrorCode ec,
+                                                               tcp::resolver::results_type r) {
+          if (ec) return self->Fail(fmt::format("cannot resolve {}: {}", host, ec.message()));
+          beast::get_lowest_layer(self->ws_).expires_after(
+              Ms(self->net_->options.handshake_timeout_ms));
+          beast::get_lowest_layer(self->ws_).async_connect(
+              r, [self, host](ErrorCode ec, const tcp::endpoint&) {
+                if (ec) return self->Fail(fmt::format("cannot connect: {}", ec.message()));
+                self->Configure(beast::role_type::client);
+                self->ws_.async_handshake(host, "/v1/ws", [self](ErrorCode ec) {
+                  if (ec) return self->Fail(fmt::format("WebSocket upgrade: {}", ec.message()));
+                  self->Flush();
+                  self->Read();
+                });
+              });
+        });
+  }
+
+  // Queues a frame. Handshake frames go first; others wait for the Welcome.
+  void Send(std::string frame, bool handshake = false) {
+    if (state_ == State::kClosed) return;
+    std::deque<std::string>& q = (handshake || state_ == State::kOpen) ? out_ : held_;
+    if (q.size() >= net_->options.queued_frames_max) {
+      q.pop_front();
+      ++net_->stats.frames_dropped;
+    }
+    q.push_back(std::move(frame));
+    if (&q == &out_) Flush();
+  }
+
+  void Close(const std::string& why) {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    ErrorCode ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close();
+    net_->Closed(this, why);
+  }
+
+ private:
+  enum class State { kHandshaking, kOpen, kClosed };
+
+  void Configure(beast::role_type role) {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = Ms(net_->options.handshake_timeout_ms);
+    t.idle_timeout = Ms(net_->options.idle_timeout_ms);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(net_->options.frame_bytes_max);
+    ws_.binary(true);
+    if (role == beast::role_type::server) {
+      ws_.set_option(websocket::stream_base::decorator(
+          [](websocket::response_type& m) { m.set(http::field::server, "seedgrid"); }));
+    }
+  }
+
+  void Fail(std::string why) {
+    if (state_ == State::kClosed) return;
+    ++net_->stats.connections_failed;
+    Close(std::move(why));
+  }
+
+  void Flush() {
+    if (writing_ || out_.empty() || state_ == State::kClosed) return;
+    if (!ws_.is_open()) return;  // the upgrade is still under way; it flushes when done
+    writing_ = true;
+    ws_.async_write(asio::buffer(out_.front()),
+                    [self = shared_from_this()](ErrorCode ec, size_t bytes) {
+                      self->writing_ = false;
+                      if (ec) return self->Fail(fmt::format("write failed: {}", ec.message()));
+                      ++self->net_->stats.frames_sent;
+                      self->net_->stats.bytes_sent += bytes;
+                      self->out_.pop_front();
+                      if (self->closing_after_write_ && self->out_.empty()) {
+                        return self->Close(self->closing_reason_);
+                      }
+                      self->Flush();
+                    });
+  }
+
+  void Read() {
+    ws_.async_read(buffer_, [self = shared_from_this()](ErrorCode ec, size_t bytes) {
+      if (ec) {
+        if (ec == websocket::error::message_too_big) {
+          return self->Fail(
+              fmt::format("a frame exceeds {} bytes", self->net_->options.frame_bytes_max));
+        }
+        const bool quiet = ec == websocket::error::closed || ec == asio::error::eof ||
+                           ec == asio::error::operation_aborted;
+        return quiet ? self->Close("closed by the peer")
+                     : self->Fail(fmt::format("read failed: {}", ec.message()));
+      }
+      std::string frame = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      ++self->net_->stats.frames_received;
+      self->net_->stats.bytes_received += bytes;
+      if (self->state_ == State::kHandshaking) {
+        self->OnHandshake(frame);
+      } else if (self->state_ == State::kOpen) {
+        self->net_->Deliver(self->peer_, frame);
+      }
+      if (self->state_ != State::kClosed) self->Read();
+    });
+  }
+
+  void OnHandshake(const std::string& frame) {
+    absl::StatusOr<net::HandshakeFrame> f = net::DecodeHandshake(frame);
+    if (inbound_) {
+      net::HandshakeFrame answer =
+          !f.ok() ? net::HandshakeFrame(net::Refusal{std::string(f.status().message())})
+          : !std::holds_alternative<net::Hello>(*f)
+              ? net::HandshakeFrame(net::Refusal{"the first frame must be a Hello"})
+              : net::Answer(std::get<net::Hello>(*f),
+                            net::AcceptPolicy{net_->options.local_id, net_->options.token,
+                                              net_->options.role == net::Role::kServer});
+      if (const auto* r = std::get_if<net::Refusal>(&answer)) {
+        ++net_->stats.handshakes_refused;
+        RefuseAndClose(r->reason);
+        return;
+      }
+      const net::Hello& hello = std::get<net::Hello>(*f);
+      peer_ = hello.node_id;
+      peer_role_ = hello.role;
+      if (hello.role == net::Role::kServer && !hello.advertise.empty()) {
+        if (absl::StatusOr<net::HostPort> a = net::ParseHostPort(hello.advertise); a.ok()) {
+          net_->PeerOf(peer_).address = *a;
+        }
+      }
+      Send(net::EncodeHandshake(answer), /*handshake=*/true);
+    } else {
+      absl::Status s = f.ok() ? net::CheckAnswer(*f, peer_, address_) : f.status();
+      if (!s.ok()) {
+        net_->PeerOf(peer_).last_error = std::string(s.message());
+        if (s.code() == absl::StatusCode::kFailedPrecondition) ++net_->stats.handshakes_refused;
+        return Fail(std::string(s.message()));
+      }
+    }
+    state_ = State::kOpen;
+    while (!held_.empty()) {
+      out_.push_back(std::move(held_.front()));
+      held_.pop_front();
+    }
+    net_->Opened(shared_from_this());
+    Flush();
+  }
+
+  void RefuseAndClose(const std::string& reason) {
+    net_->Log(fmt::format("refused a connection: {}", reason));
+    closing_after_write_ = true;
+    closing_reason_ = "refused: " + reason;
+    held_.clear();
+    Send(net::EncodeHandshake(net::Refusal{reason}), /*handshake=*/true);
+  }
+
+  std::shared_ptr<Impl> net_;
+  websocket::stream<beast::tcp_stream> ws_;
+  bool inbound_;
+  State state_ = State::kHandshaking;
+  NodeId peer_;
+  net::Role peer_role_ = net::Role::kClient;
+  std::string address_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> out_;   // being written, in order
+  std::deque<std::string> held_;  // waiting for the handshake
+  bool writing_ = false;
+  bool closing_after_write_ = false;
+  std::string closing_reason_;
+};
+
+// A plain HTTP connection; hands itself to a Connection on a WebSocket upgrade.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(std::shared_ptr<WsNetwork::Impl> net, tcp::socket socket)
+      : net_(std::move(net)), stream_(std::move(socket)) {}
+
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(net_->options.frame_bytes_max);
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](ErrorCode ec, size_t) { self->OnRequest(ec); });
+  }
+
+ private:
+  void OnRequest(ErrorCode ec) {
+    if (net_->closed) return;
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted) {
+      return Shutdown();
+    }
+    if (ec == http::error::body_limit) {
+      return Error(413, fmt::format("the body exceeds {} bytes", net_->options.frame_bytes_max));
+    }
+    if (ec) return Error(400, fmt::format("malformed HTTP request: {}", ec.message()));
+    http::request<http::string_body> req = parser_->release();
+    if (websocket::is_upgrade(req)) {
+      stream_.expires_never();
+      auto c = std::make_shared<Connection>(net_, stream_.release_socket(), /*inbound=*/true);
+      net_->connections.insert(c);
+      c->AcceptUpgrade(std::move(req));
+      return;
+    }
+    ++net_->stats.http_requests;
+    HttpRequest r{std::string(req.method_string()), std::string(req.target()),
+                  std::string(req[http::field::content_type]),
+                  std::string(req[http::field::authorization]), std::move(req.body())};
+    HttpResponse response = net_->http_handler
+                                ? net_->http_handler(r)
+                                : HttpResponse{404, "application/json", R"({"error":"no HTTP"})"};
+    Write(response, req.keep_alive(), req.version());
+  }
+
+  void Error(unsigned status, const std::string& message) {
+    ++net_->stats.http_errors;
+    Write(HttpResponse{status, "application/json", JsonErrorBody(message)}, /*keep_alive=*/false,
+          11);
+  }
+
+  void Write(const HttpResponse& r, bool keep_alive, unsigned version) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    res->set(http::field::server, "seedgrid");
+    res->set(http::field::content_type, r.content_type);
+    res->keep_alive(keep_alive);
+    res->body() = r.body;
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](ErrorCode ec, size_t) {
+      if (ec || !res->keep_alive() || self->net_->closed) return self->Shutdown();
+      self->Read();
+    });
+  }
+
+  void Shutdown() {
+    ErrorCode ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  std::shared_ptr<WsNetwork::Impl> net_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+}  // namespace
+
+void WsNetwork::Impl::Accept() {
+  acceptor.async_accept([self = shared_from_this()](ErrorCode ec, tcp::socket socket) {
+    if (self->closed || !self->acceptor.is_open()) return;
+    if (!ec) std::make_shared<HttpSession>(self, std::move(socket))->Read();
+    self->Accept();
+  });
+}
+
+void WsNetwork::Impl::Dial(const NodeId& id, std::string first_frame) {
+  Peer& peer = PeerOf(id);
+  SG_ASSERT(peer.address.has_value());
+  auto c = std::make_shared<Connection>(shared_from_this(), /*inbound=*/false);
+  connections.insert(c);
+  route[id] = c;
+  net::Hello hello{net::kProtocolVersion, options.local_id, options.role, options.token,
+                   options.advertise};
+  c->Dial(id, *peer.address, net::EncodeHandshake(hello));
+  c->Send(std::move(first_frame));
+}
+
+void WsNetwork::Impl::Opened(const std::shared_ptr<Connection>& c) {
+  if (closed) return c->Close("network closed");
+  Peer& peer = PeerOf(c->peer());
+  if (peer.backoff->failures() > 0) {
+    Log(fmt::format("connected to {} after {} failed attempts", c->peer(),
+                    peer.backoff->failures()));
+  }
+  peer.backoff->Succeeded();
+  peer.last_error.clear();
+  peer.gave_up_logged = false;
+  route[c->peer()] = c;  // the newest connection carries frames; an older one still delivers
+}
+
+void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
+  std::shared_ptr<Connection> keep;
+  for (auto it = connections.begin(); it != connections.end(); ++it) {
+    if (it->get() == c) {
+      keep = *it;
+      connections.erase(it);
+      break;
+    }
+  }
+  if (closed || c->peer().empty()) return;
+  auto r = route.find(c->peer());
+  if (r != route.end() && r->second.get() == c) {
+    route.erase(r);
+    for (const std::shared_ptr<Connection>& other : connections) {  // another open one?
+      if (other->peer() == c->peer() && other->open()) route[c->peer()] = other;
+    }
+  }
+  if (!c->open() && peers.contains(c->peer()) && peers[c->peer()].address &&
+      c->peer_role() == net::Role::kServer) {
+    Peer& peer = peers[c->peer()];
+    const uint64_t now = clock.NowMs();
+    const bool first = peer.backoff->failures() == 0;
+    peer.next_dial_ms = now + peer.backoff->Failed(now, random);
+    if (peer.last_error.empty()) peer.last_error = why;
+    if (first) Log(fmt::format("cannot reach {}: {}", c->peer(), why));
+  } else {
+    Log(fmt::format("{} {} disconnected: {}", net::RoleName(c->peer_role()), c->peer(), why));
+  }
+}
+
+void WsNetwork::Impl::CloseAll() {
+  closed = true;
+  ErrorCode ignored;
+  acceptor.close(ignored);
+  absl::btree_set<std::shared_ptr<Connection>> all = std::move(connections);
+  connections.clear();
+  route.clear();
+  for (const std::shared_ptr<Connection>& c : all) c->Close("network closed");
+  handler = nullptr;
+  http_handler = nullptr;
+}
+
+WsNetwork::WsNetwork(asio::io_context& io, Clock& clock, Random& random, WsNetworkOptions options)
+    : impl_(std::make_shared<Impl>(io, clock, random, std::move(options))) {}
+
+WsNetwork::~WsNetwork() { impl_->CloseAll(); }
+
+absl::StatusOr<uint16_t> WsNetwork::Listen(const net::HostPort& at, HttpHandler http) {
+  ErrorCode ec;
+  const asio::ip::address ip = asio::ip::make_address(at.host, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        fmt::format("listen address '{}' is not an IP address: {}", at.host, ec.message()));
+  }
+  const tcp::endpoint endpoint(ip, at.port);
+  tcp::acceptor& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) {
+    impl_->http_handler = std::move(http);
+    impl_->Accept();
+    return a.local_endpoint().port();
+  }
+  ErrorCode ignored;
+  a.close(ignored);
+  return absl::UnavailableError(
+      fmt::format("cannot listen on {}: {}", at.ToString(), ec.message()));
+}
+
+void WsNetwork::StopAccepting() {
+  ErrorCode ignored;
+  impl_->acceptor.close(ignored);
+}
+
+void WsNetwork::AddPeer(const NodeId& id, const net::HostPort& address) {
+  impl_->PeerOf(id).address = address;
+}
+
+absl::Status WsNetwork::Send(const NodeId& from, const NodeId& to, std::string_view bytes) {
+  Impl& n = *impl_;
+  SG_ASSERT(from == n.options.local_id);
+  if (n.closed) return absl::UnavailableError("the network is closed");
+  if (auto r = n.route.find(to); r != n.route.end()) {
+    r->second->Send(std::string(bytes));
+    return absl::OkStatus();
+  }
+  auto p = n.peers.find(to);
+  if (p == n.peers.end() || !p->second.address) {
+    return absl::NotFoundError(fmt::format("no connection to '{}' and no address for it", to));
+  }
+  Impl::Peer& peer = p->second;
+  const uint64_t now = n.clock.NowMs();
+  if (now < peer.next_dial_ms) {
+    ++n.stats.frames_dropped;
+    if (!peer.backoff->GaveUp(now)) return absl::OkStatus();  // lost, as on a real network
+    if (!peer.gave_up_logged) {
+      peer.gave_up_logged = true;
+      n.Log(fmt::format("still cannot reach {} after {} ms (last error: {}); retrying", to,
+                        n.options.give_up_after_ms, peer.last_error));
+    }
+    return absl::UnavailableError(fmt::format("cannot reach '{}' for {} ms: {}", to,
+                                              n.options.give_up_after_ms, peer.last_error));
+  }
+  n.Dial(to, std::string(bytes));
+  return absl::OkStatus();
+}
+
+void WsNetwork::SetHandler(const NodeId& node, Handler handler) {
+  SG_ASSERT(node == impl_->options.local_id);
+  impl_->handler = std::move(handler);
+}
+
+bool WsNetwork::Connected(const NodeId& id) const {
+  auto r = impl_->route.find(id);
+  return r != impl_->route.end() && r->second->open();
+}
+
+std::string WsNetwork::DialError(const NodeId& id) const {
+  auto p = impl_->peers.find(id);
+  return p == impl_->peers.end() ? "" : p->second.last_error;
+}
+
+WsNetworkStats WsNetwork::stats() const {
+  WsNetworkStats s = impl_->stats;
+  for (const auto& c : impl_->connections) {
+    if (!c->open()) continue;
+    (c->peer_role() == net::Role::kServer ? s.servers_connected : s.clients_connected) += 1;
+  }
+  return s;
+}
+
+}  // namespace seedgrid

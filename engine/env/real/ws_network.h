@@ -1,0 +1,120 @@
+// WsNetwork: the production Network. Nodes talk over WebSocket binary frames (Boost.Beast), one
+// engine message per frame, after the handshake of engine/net/handshake.h. The same listening port
+// serves plain HTTP (health, metrics, the HTTP sync): a request that is not a WebSocket upgrade
+// goes to the HttpHandler.
+//
+// Contract.
+// - One thread: every callback (message handler, HTTP handler) runs on the thread running the
+//   io_context, so the engine stays single-threaded and lock-free.
+// - Send(from, to, bytes) queues the frame on the open connection to `to`, or dials `to` at its
+//   known address (servers: AddPeer, or learned from a server's Hello) and queues it behind the
+//   handshake. Delivery is best-effort like the simulated network's: a frame queued on a
+//   connection that then fails is lost, and the engine's retries cover it. Errors returned:
+//   NotFound (no connection and no address: a client that is not connected), Unavailable (every
+//   dial to `to` has failed for give_up_after_ms: the frame is dropped; dialling goes on with
+//   capped exponential backoff).
+// - Bounds: a frame (and an HTTP body) larger than frame_bytes_max is refused (the WebSocket
+//   closes with "message too big"; HTTP answers 413); a connection's queue holds at most
+//   queued_frames_max frames (the oldest is dropped and counted).
+// - A connection that fails the handshake (garbage, wrong token or version) is answered with a
+//   Refusal and closed; it never reaches the engine. A connection that sends nothing for
+//   idle_timeout_ms (the WebSocket pings it at half that) is closed.
+// - Bad input never ends the process: every failure closes that one connection, is counted, and
+//   logged as one line.
+#ifndef SEEDGRID_ENGINE_ENV_REAL_WS_NETWORK_H_
+#define SEEDGRID_ENGINE_ENV_REAL_WS_NETWORK_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "engine/env/env.h"
+#include "engine/net/handshake.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace seedgrid {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, e.g. "/metrics"
+  std::string content_type;
+  std::string authorization;
+  std::string body;
+};
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct WsNetworkOptions {
+  NodeId local_id;
+  net::Role role = net::Role::kServer;
+  std::string advertise;  // a server's HOST:PORT, sent in its Hello; empty for a client
+  std::string token;      // presented when dialling, required from whoever dials in
+  size_t frame_bytes_max = 16u << 20;
+  size_t queued_frames_max = 100'000;
+  uint64_t dial_backoff_initial_ms = 50;
+  uint64_t dial_backoff_max_ms = 2'000;
+  uint64_t give_up_after_ms = 30'000;
+  uint64_t handshake_timeout_ms = 5'000;
+  uint64_t idle_timeout_ms = 20'000;
+  // One line per notable event (connections made and lost, refusals, bad frames). May be empty.
+  std::function<void(std::string_view line)> log;
+};
+
+struct WsNetworkStats {
+  uint64_t frames_received = 0;
+  uint64_t frames_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t frames_dropped = 0;  // queue full, or the peer unreachable
+  uint64_t handshakes_refused = 0;
+  uint64_t connections_failed = 0;  // dials that failed, and connections closed by an error
+  uint64_t http_requests = 0;
+  uint64_t http_errors = 0;  // answered 4xx by the transport (too large, malformed)
+  size_t clients_connected = 0;
+  size_t servers_connected = 0;
+};
+
+class WsNetwork final : public Network {
+ public:
+  WsNetwork(boost::asio::io_context& io, Clock& clock, Random& random, WsNetworkOptions options);
+  // Closes every connection. Handlers queued on the io_context afterwards do nothing.
+  ~WsNetwork() override;
+  WsNetwork(const WsNetwork&) = delete;
+  WsNetwork& operator=(const WsNetwork&) = delete;
+
+  // Starts accepting on `at` (port 0: a free port). Returns the bound port, or an error naming
+  // the address (in use, not local, ...).
+  absl::StatusOr<uint16_t> Listen(const net::HostPort& at, HttpHandler http);
+  // Stops accepting new connections; open ones stay.
+  void StopAccepting();
+  // The address a server is dialled at.
+  void AddPeer(const NodeId& id, const net::HostPort& address);
+
+  absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes) override;
+  void SetHandler(const NodeId& node, Handler handler) override;
+
+  // Open (handshaken) to `id`.
+  bool Connected(const NodeId& id) const;
+  // The last dial failure to `id` since its last success (empty when none).
+  std::string DialError(const NodeId& id) const;
+  WsNetworkStats stats() const;
+
+  class Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace seedgrid
+
+#endif  // SEEDGRID_ENGINE_ENV_REAL_WS_NETWORK_H_
