@@ -200,7 +200,8 @@ uint64_t GridClient::Log(msg::GridOp op) {
   op_log_.emplace(seq, std::move(op));
   SG_CRASH_POINT("client.op_logged");  // Applied locally, op-log page written, not synced.
   // Normally durable before Set/Remove return; if the sync fails the entry stays unsent (Push)
-  // until a later sync succeeds.
+  // until a later sync succeeds. Inside BeginWrites/EndWrites, EndWrites syncs.
+  if (deferring_sync_) return seq;
   (void)SyncStorage();
   SG_CRASH_POINT("client.op_synced");  // Durable and sendable; not sent yet.
   return seq;
@@ -378,6 +379,17 @@ void GridClient::SyncTick() {
   sync_timer_ = env_.timers.Schedule(options_.sync_interval_ms, [this] { SyncTick(); });
 }
 
+absl::Status GridClient::EndWrites() {
+  deferring_sync_ = false;
+  return SyncStorage();
+}
+
+void GridClient::SyncNow() {
+  if (!online_) return;
+  Push();
+  StartSync();
+}
+
 void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
   if (!online_) return;
   absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
@@ -396,6 +408,8 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
         } else if constexpr (std::is_same_v<T, msg::SyncRoot>) {
           if (body.root_hash != MapRoot(body.map_name)) {
             Send(msg::SyncBucketsRequest{body.map_name, {}});
+          } else {
+            ++roots_matched_[body.map_name];
           }
         } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
           OnDigest(from, body);

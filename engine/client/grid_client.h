@@ -110,6 +110,20 @@ class GridClient {
                msg::WriteConcern concern = msg::WriteConcern::kApplied);
   uint64_t Remove(const std::string& map, std::string key,
                   msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  // Many writes, one storage sync: between BeginWrites() and EndWrites() a write is logged but not
+  // synced (and so not sent); EndWrites() syncs once and returns the sync's status. Writes outside
+  // such a span sync each (the default above).
+  void BeginWrites() { deferring_sync_ = true; }
+  absl::Status EndWrites();
+  // Pushes the op log and starts a sync round now instead of at the next tick (when online).
+  void SyncNow();
+  // How many sync rounds found `map` equal to the servers' (its root matched): a caller waiting
+  // for "caught up" waits for this to grow.
+  uint64_t roots_matched(const std::string& map) const {
+    auto it = roots_matched_.find(map);
+    return it == roots_matched_.end() ? 0 : it->second;
+  }
+
   // The live value in the local replica (nullptr when absent or removed).
   const Document* Get(const std::string& map, std::string_view key);
   // Starts keeping (and syncing) `map` without writing to it.
@@ -199,6 +213,8 @@ class GridClient {
   uint64_t switched_below_seq_ = 0;
   uint64_t restored_below_seq_ = 0;
   bool restoring_ = false;
+  bool deferring_sync_ = false;
+  absl::btree_map<std::string, uint64_t> roots_matched_;
   std::optional<Timers::TimerId> push_timer_;
   std::optional<Timers::TimerId> sync_timer_;
 };

@@ -111,6 +111,13 @@ std::vector<msg::QueryMark> MergedQuery::Known() const {
   return known;
 }
 
+bool MergedQuery::Complete() const {
+  for (const Source* s : chosen_) {
+    if (s == nullptr) return false;
+  }
+  return true;
+}
+
 std::vector<RowRef> MergedQuery::Result() const {
   absl::StatusOr<std::vector<RowRef>> rows = engine_.LiveResult(engine_id_);
   SG_ASSERT(rows.ok());

@@ -42,6 +42,8 @@ class MergedQuery {
   bool Apply(const NodeId& server, const msg::QueryUpdate& u);
   // (server, epoch, seq) of every stream followed so far, for the refresh.
   std::vector<msg::QueryMark> Known() const;
+  // Every partition is covered by some server's stream: Result() is the whole answer.
+  bool Complete() const;
   // The merged result in result order (global sort and limit).
   std::vector<RowRef> Result() const;
 

@@ -48,6 +48,7 @@ struct GridServerStats {
   uint64_t records_refused = 0;    // older than the watermark, for a key the partition lacks
   uint64_t records_forgotten = 0;  // older than a full state's watermark and absent from it
   uint64_t acks_withheld = 0;      // messages not acknowledged because a sync failed
+  uint64_t anti_entropy_rounds = 0;
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
   std::string last_error;

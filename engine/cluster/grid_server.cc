@@ -157,6 +157,7 @@ void GridServer::Tick() {
 
 void GridServer::AntiEntropy() {
   if (membership_.joined() && !membership_.table().empty() && !SG_BUGGIFY()) {
+    ++stats_.anti_entropy_rounds;
     Dispatch(digests_.AntiEntropy(membership_));
     CollectGarbage();
     FlushQueries();

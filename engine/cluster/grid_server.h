@@ -70,6 +70,7 @@ class GridServer {
   bool ready(uint32_t p) const { return membership_.ready(p); }
   size_t pending_replications() const { return replication_.pending(); }
   Hlc& hlc() { return hlc_; }
+  const Hlc& hlc() const { return hlc_; }
   GridServerStats stats() const;
   const GridQueryHost& queries() const { return queries_; }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "absl/status/status.h"
@@ -34,7 +35,8 @@ std::string EncodeHandshake(const HandshakeFrame& frame) {
                               b.CreateString(f.token), b.CreateString(f.advertise));
           return fb::CreateHandshake(b, fb::Frame::Hello, hello.Union());
         } else if constexpr (std::is_same_v<T, Welcome>) {
-          auto w = fb::CreateWelcome(b, f.protocol_version, b.CreateString(f.node_id));
+          auto w = fb::CreateWelcome(b, f.protocol_version, b.CreateString(f.node_id),
+                                     b.CreateVectorOfStrings(f.servers));
           return fb::CreateHandshake(b, fb::Frame::Welcome, w.Union());
         } else {
           auto r = fb::CreateRefusal(b, b.CreateString(f.reason));
@@ -67,7 +69,11 @@ absl::StatusOr<HandshakeFrame> DecodeHandshake(std::string_view bytes) {
     }
     case fb::Frame::Welcome: {
       const fb::Welcome* m = h->frame_as_Welcome();
-      return Welcome{m->protocol_version(), Str(m->node_id())};
+      Welcome w{m->protocol_version(), Str(m->node_id()), {}};
+      if (m->servers() != nullptr) {
+        for (const flatbuffers::String* s : *m->servers()) w.servers.push_back(Str(s));
+      }
+      return w;
     }
     case fb::Frame::Refusal:
       return Refusal{Str(h->frame_as_Refusal()->reason())};
@@ -83,10 +89,10 @@ absl::Status ValidateNodeId(std::string_view id) {
   }
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '-' || c == '[' || c == ']';
+                    c == '.' || c == '_' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(fmt::format(
-          "node id '{}' has character {:?}; use letters, digits and . _ : - [ ]", id, c));
+      return absl::InvalidArgumentError(
+          fmt::format("node id '{}' has character {:?}; use letters, digits and . _ -", id, c));
     }
   }
   return absl::OkStatus();
@@ -118,7 +124,7 @@ HandshakeFrame Answer(const Hello& hello, const AcceptPolicy& policy) {
   if (hello.node_id == policy.local_id) {
     return Refusal{fmt::format("node id '{}' is this server's own", hello.node_id)};
   }
-  return Welcome{kProtocolVersion, policy.local_id};
+  return Welcome{kProtocolVersion, policy.local_id, policy.servers};
 }
 
 absl::Status CheckAnswer(const HandshakeFrame& answer, const NodeId& expected_id,
@@ -150,6 +156,12 @@ std::string HostPort::ToString() const {
                                              : fmt::format("{}:{}", host, port);
 }
 
+NodeId HostPort::DefaultNodeId() const {
+  std::string id = fmt::format("{}-{}", host, port);
+  std::replace(id.begin(), id.end(), ':', '-');
+  return id;
+}
+
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_any_port) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
@@ -179,7 +191,8 @@ absl::StatusOr<ServerAddress> ParseServerAddress(std::string_view text) {
   const std::string_view addr_text = at == std::string_view::npos ? text : text.substr(at + 1);
   absl::StatusOr<HostPort> addr = ParseHostPort(addr_text);
   if (!addr.ok()) return addr.status();
-  NodeId id = at == std::string_view::npos ? addr->ToString() : std::string(text.substr(0, at));
+  NodeId id =
+      at == std::string_view::npos ? addr->DefaultNodeId() : std::string(text.substr(0, at));
   if (absl::Status s = ValidateNodeId(id); !s.ok()) {
     return absl::InvalidArgumentError(fmt::format("server '{}': {}", text, ToStd(s.message())));
   }

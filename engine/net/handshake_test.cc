@@ -20,7 +20,7 @@ std::string ReasonOf(const HandshakeFrame& f) {
 RC_GTEST_PROP(Handshake, EveryFrameRoundTrips, (std::string id, std::string token, bool server)) {
   const std::vector<HandshakeFrame> frames = {
       Hello{kProtocolVersion, id, server ? Role::kServer : Role::kClient, token, "h:1"},
-      Welcome{7, id}, Refusal{token}};
+      Welcome{7, id, {}}, Welcome{1, id, {token, id}}, Refusal{token}};
   for (const HandshakeFrame& f : frames) {
     absl::StatusOr<HandshakeFrame> back = DecodeHandshake(EncodeHandshake(f));
     RC_ASSERT(back.ok());
@@ -43,9 +43,10 @@ TEST(Handshake, TruncatedAndForeignFramesAreNamedErrors) {
 }
 
 TEST(Handshake, AnswerChecksVersionIdTokenAndRole) {
-  const AcceptPolicy policy{"s1", "secret", true};
+  const AcceptPolicy policy{"s1", "secret", true, {"s1@h:1", "s2@h:2"}};
   Hello ok{kProtocolVersion, "c1", Role::kClient, "secret", ""};
-  EXPECT_EQ(Answer(ok, policy), HandshakeFrame(Welcome{kProtocolVersion, "s1"}));
+  EXPECT_EQ(Answer(ok, policy),
+            HandshakeFrame(Welcome{kProtocolVersion, "s1", {"s1@h:1", "s2@h:2"}}));
 
   Hello v = ok;
   v.protocol_version = 99;
@@ -56,6 +57,8 @@ TEST(Handshake, AnswerChecksVersionIdTokenAndRole) {
   t.token = "";
   EXPECT_EQ(ReasonOf(Answer(t, policy)), "a token is required");
   Hello id = ok;
+  id.node_id = "a:b";
+  EXPECT_THAT(ReasonOf(Answer(id, policy)), HasSubstr("Hello.node_id"));
   id.node_id = "bad id";
   EXPECT_THAT(ReasonOf(Answer(id, policy)), HasSubstr("Hello.node_id"));
   id.node_id = "s1";
@@ -65,16 +68,16 @@ TEST(Handshake, AnswerChecksVersionIdTokenAndRole) {
   EXPECT_THAT(ReasonOf(Answer(s, AcceptPolicy{"s1", "secret", false})),
               HasSubstr("no server connections"));
   EXPECT_EQ(Answer(Hello{kProtocolVersion, "c1", Role::kClient, "", ""}, AcceptPolicy{"s1", ""}),
-            HandshakeFrame(Welcome{kProtocolVersion, "s1"}));
+            HandshakeFrame(Welcome{kProtocolVersion, "s1", {}}));
 }
 
 TEST(Handshake, CheckAnswerNamesTheServerToUse) {
-  EXPECT_TRUE(CheckAnswer(Welcome{kProtocolVersion, "a:1"}, "a:1", "a:1").ok());
-  EXPECT_THAT(CheckAnswer(Welcome{kProtocolVersion, "n1"}, "a:1", "a:1").message(),
-              HasSubstr("name it as n1@a:1"));
+  EXPECT_TRUE(CheckAnswer(Welcome{kProtocolVersion, "a-1", {}}, "a-1", "a:1").ok());
+  EXPECT_THAT(CheckAnswer(Welcome{kProtocolVersion, "n1", {}}, "a-1", "a:1").message(),
+              HasSubstr("is node 'n1', not 'a-1'; name it as n1@a:1"));
   EXPECT_THAT(CheckAnswer(Refusal{"wrong token"}, "a:1", "a:1").message(),
               HasSubstr("refused the connection: wrong token"));
-  EXPECT_FALSE(CheckAnswer(Welcome{2, "a:1"}, "a:1", "a:1").ok());
+  EXPECT_FALSE(CheckAnswer(Welcome{2, "a-1", {}}, "a:1", "a:1").ok());
 }
 
 TEST(Handshake, TokensCompareByContent) {
@@ -97,7 +100,8 @@ TEST(Addresses, ParseHostPortAndServerNames) {
   EXPECT_THAT(ParseHostPort("h:x").status().message(), HasSubstr("'h:x'"));
   absl::StatusOr<ServerAddress> plain = ParseServerAddress("10.0.0.5:7001");
   ASSERT_TRUE(plain.ok());
-  EXPECT_EQ(plain->id, "10.0.0.5:7001");
+  EXPECT_EQ(plain->id, "10.0.0.5-7001");
+  EXPECT_EQ(ParseServerAddress("[::1]:80")->id, "--1-80");
   absl::StatusOr<ServerAddress> named = ParseServerAddress("n1@10.0.0.5:7001");
   ASSERT_TRUE(named.ok());
   EXPECT_EQ(named->id, "n1");

@@ -6,9 +6,11 @@
 #include <string>
 
 #include "engine/base/assert.h"
+#include "tools/seedgrid/client_command.h"
 #include "tools/seedgrid/fuzz_command.h"
 #include "tools/seedgrid/replay_command.h"
 #include "tools/seedgrid/run_command.h"
+#include "tools/seedgrid/serve_command.h"
 #include "tools/seedgrid/shrink_command.h"
 #include "tools/seedgrid/suite_command.h"
 
@@ -23,7 +25,8 @@ struct CommandEntry {
 
 constexpr CommandEntry kCommands[] = {
     {"run", SetUpRunCommand},   {"replay", SetUpReplayCommand}, {"suite", SetUpSuiteCommand},
-    {"fuzz", SetUpFuzzCommand}, {"shrink", SetUpShrinkCommand},
+    {"fuzz", SetUpFuzzCommand}, {"shrink", SetUpShrinkCommand}, {"serve", SetUpServeCommand},
+    {"client", SetUpClientCommand},
 };
 
 const CommandEntry* FindCommand(std::string_view name) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -48,13 +49,25 @@ std::string JsonErrorBody(std::string_view message) {
 class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
  public:
   Impl(asio::io_context& io, Clock& clock, Random& random, WsNetworkOptions options)
-      : io(io), clock(clock), random(random), options(std::move(options)), acceptor(io) {}
+      : io(io),
+        clock(clock),
+        random(random),
+        options(std::move(options)),
+        acceptor(io),
+        maintain_timer(io) {}
 
   void Log(std::string line) {
     if (options.log) options.log(line);
   }
   void Accept();
-  void Dial(const NodeId& id, std::string first_frame);
+  // Dials `id` at its known address; `first_frame` (if any) goes after the handshake.
+  void Dial(const NodeId& id, std::optional<std::string> first_frame);
+  // Dials every known server that has no connection and whose backoff allows it; re-arms.
+  void Maintain();
+  // Learns the servers a Welcome lists.
+  void Learn(const std::vector<std::string>& servers);
+  // ID@HOST:PORT of this node (if a server) and every server with a known address.
+  std::vector<std::string> KnownServers() const;
   // A connection finished its handshake: it becomes the one frames to `peer` go on.
   void Opened(const std::shared_ptr<Connection>& c);
   void Closed(Connection* c, const std::string& why);
@@ -85,6 +98,7 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
   Random& random;
   WsNetworkOptions options;
   tcp::acceptor acceptor;
+  asio::steady_timer maintain_timer;
   HttpHandler http_handler;
   Handler handler;
   bool closed = false;
@@ -244,7 +258,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
               ? net::HandshakeFrame(net::Refusal{"the first frame must be a Hello"})
               : net::Answer(std::get<net::Hello>(*f),
                             net::AcceptPolicy{net_->options.local_id, net_->options.token,
-                                              net_->options.role == net::Role::kServer});
+                                              net_->options.role == net::Role::kServer,
+                                              net_->KnownServers()});
       if (const auto* r = std::get_if<net::Refusal>(&answer)) {
         ++net_->stats.handshakes_refused;
         RefuseAndClose(r->reason);
@@ -266,6 +281,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         if (s.code() == absl::StatusCode::kFailedPrecondition) ++net_->stats.handshakes_refused;
         return Fail(std::string(s.message()));
       }
+      net_->Learn(std::get<net::Welcome>(*f).servers);
     }
     state_ = State::kOpen;
     while (!held_.empty()) {
@@ -384,7 +400,7 @@ void WsNetwork::Impl::Accept() {
   });
 }
 
-void WsNetwork::Impl::Dial(const NodeId& id, std::string first_frame) {
+void WsNetwork::Impl::Dial(const NodeId& id, std::optional<std::string> first_frame) {
   Peer& peer = PeerOf(id);
   SG_ASSERT(peer.address.has_value());
   auto c = std::make_shared<Connection>(shared_from_this(), /*inbound=*/false);
@@ -393,7 +409,40 @@ void WsNetwork::Impl::Dial(const NodeId& id, std::string first_frame) {
   net::Hello hello{net::kProtocolVersion, options.local_id, options.role, options.token,
                    options.advertise};
   c->Dial(id, *peer.address, net::EncodeHandshake(hello));
-  c->Send(std::move(first_frame));
+  if (first_frame) c->Send(*std::move(first_frame));
+}
+
+void WsNetwork::Impl::Maintain() {
+  if (closed) return;
+  const uint64_t now = clock.NowMs();
+  for (auto& [id, peer] : peers) {
+    if (!peer.address || route.contains(id) || now < peer.next_dial_ms) continue;
+    Dial(id, std::nullopt);
+  }
+  maintain_timer.expires_after(Ms(options.maintain_interval_ms));
+  maintain_timer.async_wait([self = shared_from_this()](ErrorCode ec) {
+    if (!ec) self->Maintain();
+  });
+}
+
+void WsNetwork::Impl::Learn(const std::vector<std::string>& servers) {
+  for (const std::string& text : servers) {
+    absl::StatusOr<net::ServerAddress> a = net::ParseServerAddress(text);
+    if (!a.ok() || a->id == options.local_id) continue;
+    Peer& peer = PeerOf(a->id);
+    if (!peer.address) peer.address = a->address;
+  }
+}
+
+std::vector<std::string> WsNetwork::Impl::KnownServers() const {
+  std::vector<std::string> out;
+  if (options.role == net::Role::kServer && !options.advertise.empty()) {
+    out.push_back(options.local_id + "@" + options.advertise);
+  }
+  for (const auto& [id, peer] : peers) {
+    if (peer.address) out.push_back(peer.address->Named(id));
+  }
+  return out;
 }
 
 void WsNetwork::Impl::Opened(const std::shared_ptr<Connection>& c) {
@@ -443,6 +492,7 @@ void WsNetwork::Impl::CloseAll() {
   closed = true;
   ErrorCode ignored;
   acceptor.close(ignored);
+  maintain_timer.cancel();
   absl::btree_set<std::shared_ptr<Connection>> all = std::move(connections);
   connections.clear();
   route.clear();
@@ -452,7 +502,9 @@ void WsNetwork::Impl::CloseAll() {
 }
 
 WsNetwork::WsNetwork(asio::io_context& io, Clock& clock, Random& random, WsNetworkOptions options)
-    : impl_(std::make_shared<Impl>(io, clock, random, std::move(options))) {}
+    : impl_(std::make_shared<Impl>(io, clock, random, std::move(options))) {
+  impl_->Maintain();
+}
 
 WsNetwork::~WsNetwork() { impl_->CloseAll(); }
 
@@ -483,6 +535,12 @@ absl::StatusOr<uint16_t> WsNetwork::Listen(const net::HostPort& at, HttpHandler 
 void WsNetwork::StopAccepting() {
   ErrorCode ignored;
   impl_->acceptor.close(ignored);
+}
+
+void WsNetwork::SetIdentity(const NodeId& local_id, const std::string& advertise) {
+  SG_ASSERT(impl_->connections.empty());
+  impl_->options.local_id = local_id;
+  impl_->options.advertise = advertise;
 }
 
 void WsNetwork::AddPeer(const NodeId& id, const net::HostPort& address) {

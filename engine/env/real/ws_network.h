@@ -19,6 +19,10 @@
 // - A connection that fails the handshake (garbage, wrong token or version) is answered with a
 //   Refusal and closed; it never reaches the engine. A connection that sends nothing for
 //   idle_timeout_ms (the WebSocket pings it at half that) is closed.
+// - Connections are kept up: every maintain_interval_ms each known server without a connection
+//   is dialled (within its backoff). A Welcome lists the servers the answering server knows, and
+//   the dialling side learns their addresses, so a client connects to every server of the
+//   cluster (any of them may need to reach it) and a server learns of servers that joined.
 // - Bad input never ends the process: every failure closes that one connection, is counted, and
 //   logged as one line.
 #ifndef SEEDGRID_ENGINE_ENV_REAL_WS_NETWORK_H_
@@ -66,6 +70,7 @@ struct WsNetworkOptions {
   uint64_t give_up_after_ms = 30'000;
   uint64_t handshake_timeout_ms = 5'000;
   uint64_t idle_timeout_ms = 20'000;
+  uint64_t maintain_interval_ms = 200;
   // One line per notable event (connections made and lost, refusals, bad frames). May be empty.
   std::function<void(std::string_view line)> log;
 };
@@ -97,6 +102,9 @@ class WsNetwork final : public Network {
   absl::StatusOr<uint16_t> Listen(const net::HostPort& at, HttpHandler http);
   // Stops accepting new connections; open ones stay.
   void StopAccepting();
+  // Names this node once its address is known (a server listening on port 0 is named after the
+  // port it got). REQUIRES: no connection made yet.
+  void SetIdentity(const NodeId& local_id, const std::string& advertise);
   // The address a server is dialled at.
   void AddPeer(const NodeId& id, const net::HostPort& address);
 

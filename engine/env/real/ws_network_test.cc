@@ -111,11 +111,12 @@ TEST_F(WsNetworkTest, AServerNamedOtherwiseIsNamedInTheError) {
   auto server = Start("n1", net::Role::kServer);
   const uint16_t port = Listen(*server);
   auto client = Start("c1", net::Role::kClient);
-  const std::string address = fmt::format("127.0.0.1:{}", port);
-  client->net.AddPeer(address, net::HostPort{"127.0.0.1", port});
-  ASSERT_TRUE(client->net.Send("c1", address, "x").ok());
-  ASSERT_TRUE(RunUntil(io_, [&] { return !client->net.DialError(address).empty(); }));
-  EXPECT_THAT(client->net.DialError(address), HasSubstr("name it as n1@" + address));
+  const net::HostPort address{"127.0.0.1", port};
+  const NodeId id = address.DefaultNodeId();
+  client->net.AddPeer(id, address);
+  ASSERT_TRUE(client->net.Send("c1", id, "x").ok());
+  ASSERT_TRUE(RunUntil(io_, [&] { return !client->net.DialError(id).empty(); }));
+  EXPECT_THAT(client->net.DialError(id), HasSubstr("name it as n1@" + address.ToString()));
 }
 
 TEST_F(WsNetworkTest, OversizedFrameClosesOnlyThatConnection) {

@@ -1,0 +1,48 @@
+// The HTTP surface of `seedgrid serve` (same port as the WebSocket):
+//   GET /healthz      200 {"status": "ok", ...} once the server has joined; 503 before
+//   GET /metrics      Prometheus text format (version 0.0.4)
+//   GET /v1/digests   {"node": ..., "partitions": {"P": {"role": "owner"|"backup"|"held",
+//                     "maps": {"MAP": "hex digest"}}}} — what an operator or a test compares to
+//                     see replicas converge
+// Every other request: 404 (unknown path) or 405 (wrong method), with {"error": "..."}. When the
+// server has a token, /v1/ paths require "Authorization: Bearer TOKEN" (401 otherwise);
+// /healthz and /metrics stay open for probes and scrapers.
+#ifndef SEEDGRID_TOOLS_SEEDGRID_SERVE_HTTP_H_
+#define SEEDGRID_TOOLS_SEEDGRID_SERVE_HTTP_H_
+
+#include <cstdint>
+#include <string>
+
+#include "engine/cluster/grid_server.h"
+#include "engine/env/real/ws_network.h"
+#include "engine/events/node_events.h"
+#include "engine/hlc/hlc.h"
+
+namespace seedgrid::tools {
+
+// Counters fed by the server's event sink (acknowledgements by write concern, ...).
+struct ServeCounters {
+  uint64_t ops_applied = 0;
+  uint64_t acks[3] = {0, 0, 0};  // by msg::WriteConcern
+  uint64_t acks_duplicate = 0;
+  uint64_t states_acknowledged = 0;
+  uint64_t partitions_handed_off = 0;
+  uint64_t storage_failures = 0;
+  void Count(const events::NodeEvent& e);
+};
+
+struct ServeState {
+  const GridServer* server = nullptr;
+  const WsNetwork* network = nullptr;
+  const ServeCounters* counters = nullptr;
+  std::string token;
+  uint64_t started_ms = 0;
+  const char* commit = "";
+};
+
+HttpResponse HandleServeHttp(const ServeState& state, const HttpRequest& request, uint64_t now_ms);
+std::string MetricsText(const ServeState& state, uint64_t now_ms);
+
+}  // namespace seedgrid::tools
+
+#endif  // SEEDGRID_TOOLS_SEEDGRID_SERVE_HTTP_H_
