@@ -40,6 +40,7 @@ struct ClientFlags {
   std::string concern = "applied";
   std::string map, key, json, query, file;
   bool quiet = false;
+  bool no_wait = false;
 };
 
 msg::WriteConcern ParseConcern(const std::string& text) {
@@ -124,6 +125,11 @@ class Session {
     return true;
   }
 
+  void RunFor(std::chrono::milliseconds d) {
+    const Steady::time_point end = Steady::now() + d;
+    while (Steady::now() < end) io_.run_one_for(std::chrono::milliseconds(10));
+  }
+
   // Why the wait ran out: the server and the last dial error.
   std::string Stuck(std::string_view waiting_for) const {
     const NodeId& server = client_->server();
@@ -190,6 +196,17 @@ int Fail(std::string_view message) {
   return kExitViolation;
 }
 
+// --no-wait: the writes are durable in --data; give them one short chance to leave, then return.
+int WaitForAcks(const ClientFlags& f, Session& s) {
+  if (f.no_wait) {
+    s.client().SyncNow();
+    s.RunFor(std::chrono::milliseconds(100));
+    return kExitOk;
+  }
+  if (!s.Flush()) return Fail(s.Stuck("acknowledgement"));
+  return kExitOk;
+}
+
 int Write(const ClientFlags& f, bool remove) {
   const msg::WriteConcern concern = ParseConcern(f.concern);
   std::optional<Document> doc;
@@ -204,8 +221,7 @@ int Write(const ClientFlags& f, bool remove) {
   } else {
     s.client().Set(f.map, f.key, *std::move(doc), concern);
   }
-  if (!s.Flush()) return Fail(s.Stuck("acknowledgement"));
-  return kExitOk;
+  return WaitForAcks(f, s);
 }
 
 int Get(const ClientFlags& f) {
@@ -304,7 +320,7 @@ int Import(const ClientFlags& f) {
       return Fail(fmt::format("storing the writes failed: {}", ToStd(st.message())));
     }
     // Keep at most a few chunks in flight.
-    if (!s.RunUntil([&] { return s.client().op_log().size() <= 2 * kChunk; },
+    if (!f.no_wait && !s.RunUntil([&] { return s.client().op_log().size() <= 2 * kChunk; },
                     [&] { return s.client().stats().acks; })) {
       return Fail(s.Stuck("acknowledgement"));
     }
@@ -314,9 +330,8 @@ int Import(const ClientFlags& f) {
                    std::min(rows.size(), i + kChunk), rows.size(), s.client().op_log().size());
     }
   }
-  if (!s.Flush()) return Fail(s.Stuck("acknowledgement"));
   if (!f.quiet) std::fprintf(stderr, "seedgrid client: import: %zu records\n", rows.size());
-  return kExitOk;
+  return WaitForAcks(f, s);
 }
 
 int SyncOnly(const ClientFlags& f) {
@@ -345,6 +360,9 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   app.add_option("--timeout", f->timeout, "how long to wait without progress")
       ->capture_default_str();
   app.add_flag("-q,--quiet", f->quiet, "no progress lines on stderr");
+  app.add_flag("--no-wait", f->no_wait,
+               "put, rm, import: return once the writes are durable in --data, without waiting "
+               "for acknowledgements (the next command using --data sends what is left)");
   app.require_subcommand(1);
   auto concern = [f](CLI::App* sub) {
     sub->add_option("--concern", f->concern, "applied, replicated or fire-and-forget")
@@ -376,6 +394,9 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   concern(import);
   CLI::App* sync = app.add_subcommand("sync", "send the op log kept in --data");
   return [f, put, rm, get, dump, query, sub, import, sync] {
+    if (f->no_wait && f->data.empty()) {
+      throw InputError{"--no-wait needs --data DIR (where the writes wait to be sent)"};
+    }
     if (put->parsed()) return Write(*f, false);
     if (rm->parsed()) return Write(*f, true);
     if (get->parsed()) return Get(*f);

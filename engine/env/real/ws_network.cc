@@ -29,6 +29,8 @@ namespace {
 class Connection;
 class HttpSession;
 
+constexpr const char* kClosedByPeer = "closed by the peer";  // a client leaving is not news
+
 std::chrono::milliseconds Ms(uint64_t ms) { return std::chrono::milliseconds(ms); }
 
 // {"error": "..."} for the transport's own messages (ASCII text it wrote itself).
@@ -233,7 +235,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         }
         const bool quiet = ec == websocket::error::closed || ec == asio::error::eof ||
                            ec == asio::error::operation_aborted;
-        return quiet ? self->Close("closed by the peer")
+        return quiet ? self->Close(kClosedByPeer)
                      : self->Fail(fmt::format("read failed: {}", ec.message()));
       }
       std::string frame = beast::buffers_to_string(self->buffer_.data());
@@ -483,7 +485,7 @@ void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
     peer.next_dial_ms = now + peer.backoff->Failed(now, random);
     if (peer.last_error.empty()) peer.last_error = why;
     if (first) Log(fmt::format("cannot reach {}: {}", c->peer(), why));
-  } else {
+  } else if (c->peer_role() == net::Role::kServer || why != kClosedByPeer) {
     Log(fmt::format("{} {} disconnected: {}", net::RoleName(c->peer_role()), c->peer(), why));
   }
 }

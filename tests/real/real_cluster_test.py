@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Real processes on localhost: `seedgrid serve` clusters driven by `seedgrid client` and curl.
+
+    real_cluster_test.py SEEDGRID_BINARY (cluster | http | offline)
+
+Every test picks free ports, bounds every wait, and kills every process it started (also on
+failure: the processes run in their own sessions and are killed by the finally block). Exit 0 on
+success, 1 with the failed check and the servers' logs on failure.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+TOKEN = "t0ken"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Check(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Check(what)
+
+
+class Harness:
+    def __init__(self, binary, work):
+        self.binary = binary
+        self.work = work
+        self.servers = {}  # name -> (Popen, port, args, log path)
+        self.env = dict(os.environ, SEEDGRID_TOKEN=TOKEN)
+
+    def start(self, name, port, peers, extra=()):
+        data = os.path.join(self.work, name)
+        log = os.path.join(self.work, name + ".log")
+        args = [self.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data", data,
+                "--peers", ",".join(f"127.0.0.1:{p}" for p in peers), *extra]
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "a"),
+                                env=self.env, start_new_session=True)
+        self.servers[name] = (proc, port, args, log)
+        self.wait(lambda: self.healthy(port), f"{name} healthy", 30)
+
+    def kill(self, name, sig=signal.SIGKILL, wait_s=60):
+        proc = self.servers[name][0]
+        proc.send_signal(sig)
+        return proc.wait(timeout=wait_s)
+
+    def restart(self, name):
+        proc, port, args, log = self.servers[name]
+        check(proc.poll() is not None, f"{name} still running")
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "a"),
+                                env=self.env, start_new_session=True)
+        self.servers[name] = (proc, port, args, log)
+        self.wait(lambda: self.healthy(port), f"{name} healthy again", 30)
+
+    def cleanup(self):
+        for proc, *_ in self.servers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def logs(self):
+        out = []
+        for name, (_, _, _, log) in self.servers.items():
+            with open(log, errors="replace") as f:
+                out.append(f"--- {name} ---\n" + "".join(f.readlines()[-30:]))
+        return "\n".join(out)
+
+    def http(self, port, path, token=TOKEN, method="GET", body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
+        if token is not None:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def healthy(self, port):
+        try:
+            return self.http(port, "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def client(self, *args, data=None, stdin=None, timeout_s=120):
+        cmd = [self.binary, "client", "--timeout", "20s", "-q"]
+        for _, port, _, _ in self.servers.values():
+            cmd += ["--server", f"127.0.0.1:{port}"]
+        if data:
+            cmd += ["--data", data]
+        r = subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True,
+                           env=self.env, timeout=timeout_s)
+        return r.returncode, r.stdout, r.stderr
+
+    def metric(self, port, name):
+        _, text = self.http(port, "/metrics")
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return int(line.split()[1])
+        raise Check(f"metric {name} missing")
+
+    @staticmethod
+    def wait(cond, what, timeout_s):
+        deadline = time.time() + timeout_s
+        while time.time() < deadline:
+            if cond():
+                return
+            time.sleep(0.1)
+        raise Check(f"timed out waiting for {what}")
+
+
+def records(n):
+    return [{"key": f"k{i:05d}", "value": {"n": i, "city": ["Oslo", "Rome", "Lima"][i % 3]}}
+            for i in range(n)]
+
+
+def dump(h, via):
+    """The map as read through server `via` only."""
+    saved = h.servers
+    h.servers = {via: saved[via]}
+    try:
+        rc, out, err = h.client("dump", "users")
+    finally:
+        h.servers = saved
+    check(rc == 0, f"dump via {via}: exit {rc}: {err}")
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def formed(h, members):
+    tables = set()
+    for _, port, _, _ in h.servers.values():
+        status, body = h.http(port, "/healthz")
+        if status != 200:
+            return False
+        j = json.loads(body)
+        tables.add((j["table_version"], tuple(j["members"])))
+    return len(tables) == 1 and len(next(iter(tables))[1]) == members
+
+
+def converged(h, replicas):
+    views = {}
+    for name, (_, port, _, _) in h.servers.items():
+        status, body = h.http(port, "/v1/digests")
+        if status != 200:
+            return False
+        views[name] = json.loads(body)["partitions"]
+    parts = set().union(*views.values())
+    for p in parts:
+        digests = [v[p]["maps"].get("users") for v in views.values() if p in v]
+        if len(digests) != replicas or len(set(digests)) != 1:
+            return False
+    return bool(parts)
+
+
+def test_cluster(h):
+    """3 servers, 10,000 REPLICATED writes, kill -9 one, read all back, restart, converge."""
+    ports = [free_port() for _ in range(3)]
+    for i, port in enumerate(ports):
+        h.start(f"s{i + 1}", port, ports)
+    h.wait(lambda: formed(h, 3), "one partition table with 3 members on every server", 30)
+    rows = records(10_000)
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    rc, _, err = h.client("import", "users", "--concern", "replicated", stdin=lines, timeout_s=300)
+    check(rc == 0, f"import: exit {rc}: {err}")
+    owned = h.metric(ports[1], "seedgrid_partitions_owned")
+    check(owned > 0, f"s2 owns no partition: {[h.http(p, '/healthz')[1] for p in ports]}")
+    h.kill("s2")
+    for via in ("s1", "s3"):
+        got = dump(h, via)
+        check(got == rows, f"read back via {via}: {len(got)} records, expected {len(rows)}, "
+                           f"first difference at {next((i for i, (a, b) in enumerate(zip(got, rows)) if a != b), min(len(got), len(rows)))}")
+    h.restart("s2")
+    h.wait(lambda: converged(h, replicas=2), "every partition on 2 servers with equal digests", 60)
+    check(dump(h, "s2") == rows, "read back via the restarted s2")
+
+
+def test_http(h):
+    """curl against one server: health, metrics, 401/404/405/413/400; the server stays up."""
+    port = free_port()
+    h.start("s1", port, [port], extra=("--frame-bytes-max", "4096"))
+    curl = shutil.which("curl")
+    check(curl is not None, "curl is not installed (ci/setup.sh installs it)")
+
+    def curl_status(path, *extra):
+        r = subprocess.run([curl, "-s", "-w", "\n%{http_code}", *extra, f"http://127.0.0.1:{port}{path}"],
+                           capture_output=True, text=True, timeout=30)
+        body, _, status = r.stdout.rpartition("\n")
+        return int(status), body
+
+    status, body = curl_status("/healthz")
+    check(status == 200 and json.loads(body)["status"] == "ok", f"healthz: {status} {body}")
+    status, body = curl_status("/metrics")
+    check(status == 200 and "# TYPE seedgrid_ops_applied_total counter" in body, "metrics")
+    status, body = curl_status("/v1/digests")
+    check(status == 401 and "Bearer" in json.loads(body)["error"], f"no token: {status} {body}")
+    status, body = curl_status("/v1/digests", "-H", "Authorization: Bearer wrong")
+    check(status == 401 and "wrong token" in json.loads(body)["error"], f"bad token: {status}")
+    status, _ = curl_status("/v1/digests", "-H", f"Authorization: Bearer {TOKEN}")
+    check(status == 200, f"good token: {status}")
+    status, body = curl_status("/nope")
+    check(status == 404 and "no such path" in json.loads(body)["error"], f"404: {status}")
+    status, body = curl_status("/metrics", "-X", "DELETE")
+    check(status == 405, f"405: {status} {body}")
+    status, body = curl_status("/v1/digests", "--data-binary", "x" * 10_000)
+    check(status == 413 and "exceeds 4096 bytes" in json.loads(body)["error"], f"413: {status}")
+    # Garbage that is not HTTP at all: 400, and the connection closes.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"\x00\x01garbage\r\n\r\n")
+        answer = s.recv(4096).decode(errors="replace")
+    check(answer.startswith("HTTP/1.1 400") and "malformed HTTP request" in answer, answer[:200])
+    # A WebSocket client with the wrong token is refused with a clear message.
+    env = dict(h.env, SEEDGRID_TOKEN="wrong")
+    r = subprocess.run([h.binary, "client", "--server", f"127.0.0.1:{port}", "--timeout", "2s",
+                        "put", "m", "k", "{}"], capture_output=True, text=True, env=env, timeout=60)
+    check(r.returncode == 1 and "wrong token" in r.stderr, f"wrong token client: {r.stderr}")
+    # A document that is not a JSON object: exit 2 naming it.
+    rc, _, err = h.client("put", "m", "k", "[1,2]")
+    check(rc == 2 and "must be a JSON object" in err, f"bad document: {rc} {err}")
+    check(h.healthy(port), "server still healthy after the bad input")
+    rc, _, err = h.client("put", "m", "k", '{"ok": true}')
+    check(rc == 0, f"a good write after the bad input: {err}")
+
+
+def test_offline(h):
+    """A client keeps writing while its server is stopped; all of it applies exactly once later."""
+    port = free_port()
+    h.start("s1", port, [port])
+    data = os.path.join(h.work, "client")
+    for i in range(20):
+        rc, _, err = h.client("put", "users", f"u{i}", json.dumps({"v": i}), data=data)
+        check(rc == 0, f"online put {i}: {err}")
+    check(h.kill("s1", signal.SIGTERM) == 0, "graceful stop exits 0")
+    for i in range(20, 50):
+        rc, _, err = h.client("--no-wait", "put", "users", f"u{i}", json.dumps({"v": i}),
+                              data=data)
+        check(rc == 0, f"offline put {i}: exit {rc}: {err}")
+    rc, _, err = h.client("--timeout", "1s", "put", "users", "late", "{}", data=data)
+    check(rc == 1 and "stay in" in err, f"a waiting put names where the write waits: {err}")
+    h.restart("s1")
+    rc, _, err = h.client("sync", data=data)
+    check(rc == 0, f"sync after restart: {err}")
+    applied = h.metric(port, "seedgrid_ops_applied_total")
+    check(applied == 31, f"after the restart {applied} ops applied, expected exactly 31")
+    got = {r["key"]: r["value"] for r in dump(h, "s1")}
+    check(len(got) == 51 and all(got[f"u{i}"] == {"v": i} for i in range(50)), "read back")
+
+
+def main():
+    binary, which = sys.argv[1], sys.argv[2]
+    tests = {"cluster": test_cluster, "http": test_http, "offline": test_offline}
+    work = tempfile.mkdtemp(prefix=f"seedgrid-real-{which}-")
+    h = Harness(binary, work)
+    try:
+        tests[which](h)
+    except (Check, subprocess.TimeoutExpired) as e:
+        print(f"FAILED {which}: {e}\n{h.logs()}", file=sys.stderr)
+        return 1
+    finally:
+        h.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"ok {which}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
