@@ -61,6 +61,8 @@ class GridServer {
   // off and then reports left().
   void Leave() { membership_.Leave(); }
   bool left() const;
+  // Peers that announced a graceful leave (their heartbeats say so).
+  const absl::btree_set<NodeId>& leaving_peers() const { return membership_.leaving_peers(); }
 
   const NodeId& node_id() const { return options_.node_id; }
   const PartitionTable& table() const { return membership_.table(); }

@@ -1,5 +1,5 @@
-// The shape every simulation command of the `seedgrid` tool shares (run, replay, suite, fuzz,
-// shrink), and the dispatcher that runs them.
+// The shape every command of the `seedgrid` tool shares (run, replay, suite, fuzz, shrink, and
+// serve and client), and the dispatcher that runs them.
 //
 // Contract:
 // - A command's set-up function registers its flags on a CLI11 app (the app already has -h/--help
@@ -36,7 +36,8 @@ using CommandMain = std::function<int()>;
 // Registers a command's flags on `app`; `commit` (static storage) is printed in reports.
 using CommandSetUp = CommandMain (*)(CLI::App& app, const char* commit);
 
-// True for "run", "replay", "suite", "fuzz" and "shrink".
+// True for "run", "replay", "suite", "fuzz", "shrink", "serve" and "client" (every command with
+// flags; "help" and "version" are the dispatcher's own).
 bool IsSimCommand(std::string_view command);
 // argv[0] is the command name. Returns the process exit code: 0 pass, 1 violation (or
 // nondeterminism), 2 usage or input error.

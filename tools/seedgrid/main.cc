@@ -38,6 +38,10 @@ Usage:
   seedgrid shrink (REPRO_FILE | --scenario F --seed N) [--out PREFIX] [--emit-test F.json]
                               shrink a failing run (scenario, then its faults and ops) to a
                               smaller one that fails the same way; optionally a regression test
+  seedgrid serve --listen HOST:PORT [--peers HOST:PORT,...] [--data DIR] [--token T]
+                              run a grid server over WebSocket and HTTP (docs/deployment.md)
+  seedgrid client --server HOST:PORT (put|rm|get|dump|query|subscribe|import|sync) ...
+                              a grid client for people and scripts, JSON in and out
   seedgrid version            print version and git commit
   seedgrid help [COMMAND]     show help (or: seedgrid COMMAND --help)
 

@@ -189,6 +189,14 @@ class Server {
 
   void PollLeave() {
     if (server_->left()) return Finish("left the cluster; every partition handed off");
+    bool others_leaving = true;
+    for (const NodeId& m : server_->table().members()) {
+      others_leaving &= m == node_id_ || server_->leaving_peers().contains(m);
+    }
+    if (others_leaving) {
+      return Finish("every other member is leaving too: stopping with the data kept in " +
+                    data_->path());
+    }
     if (clock_.NowMs() >= leave_deadline_ms_) {
       return Finish(
           fmt::format("--leave-timeout {} passed before the hand-off finished; the "

@@ -483,7 +483,7 @@ void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
     const uint64_t now = clock.NowMs();
     const bool first = peer.backoff->failures() == 0;
     peer.next_dial_ms = now + peer.backoff->Failed(now, random);
-    if (peer.last_error.empty()) peer.last_error = why;
+    peer.last_error = why;
     if (first) Log(fmt::format("cannot reach {}: {}", c->peer(), why));
   } else if (c->peer_role() == net::Role::kServer || why != kClosedByPeer) {
     Log(fmt::format("{} {} disconnected: {}", net::RoleName(c->peer_role()), c->peer(), why));
