@@ -229,13 +229,21 @@ void GridClient::Send(msg::Body body) {
 void GridClient::Push() {
   if (op_log_.empty()) return;
   msg::GridOps batch{options_.node_id, "", 0, {}};
+  const uint64_t now = env_.clock.NowMs();
   for (const auto& [seq, op] : op_log_) {
     if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
+    if (options_.resend_after_ms > 0) {
+      auto [sent, fresh] = sent_at_ms_.try_emplace(seq, now);
+      if (!fresh && now - std::min(now, sent->second) < options_.resend_after_ms) continue;
+      sent->second = now;
+    }
     batch.ops.push_back(op);
   }
   if (batch.ops.empty()) {
-    SG_PROBE("client.push_waits_for_durable_log");
-    return;  // Nothing durable to send yet.
+    if (op_log_.begin()->first >= sendable_below_seq_) {
+      SG_PROBE("client.push_waits_for_durable_log");  // Nothing durable to send yet.
+    }
+    return;  // (or, with resend_after_ms, everything is in flight)
   }
   ++stats_.batches_sent;
   Send(std::move(batch));
@@ -308,6 +316,7 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
 
 void GridClient::Reconnect() {
   waiting_since_ms_.reset();
+  sent_at_ms_.clear();  // everything unacknowledged goes to the (new) server at once
   Push();
   StartSync();
   RefreshSubscriptions();
@@ -447,6 +456,7 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     }
     if (options_.persist) pages_.Erase(OpPage(a.seq));
     op_log_.erase(it);
+    sent_at_ms_.erase(a.seq);
   }
 }
 

@@ -75,6 +75,12 @@ class Harness:
 
     def logs(self):
         out = []
+        for name, (proc, port, _, _) in self.servers.items():
+            try:
+                health = self.http(port, "/healthz")[1].strip() if proc.poll() is None else "down"
+            except OSError as e:
+                health = f"unreachable: {e}"
+            out.append(f"{name} /healthz: {health}")
         for name, (_, _, _, log) in self.servers.items():
             with open(log, errors="replace") as f:
                 out.append(f"--- {name} ---\n" + "".join(f.readlines()[-30:]))

@@ -22,6 +22,8 @@
 #include "engine/env/real/ws_network.h"
 #include "engine/net/handshake.h"
 #include "engine/query/query.h"
+#include "tools/seedgrid/client_bench.h"
+#include "tools/seedgrid/client_session.h"
 #include "tools/seedgrid/data_dir.h"
 #include "tools/seedgrid/document_json.h"
 #include "tools/seedgrid/input.h"
@@ -30,162 +32,6 @@ namespace seedgrid::tools {
 namespace {
 
 using Steady = std::chrono::steady_clock;
-
-struct ClientFlags {
-  std::vector<std::string> servers;
-  std::string token;
-  std::string data;
-  std::string client_id;
-  std::string timeout = "10s";
-  std::string concern = "applied";
-  std::string map, key, json, query, file;
-  bool quiet = false;
-  bool no_wait = false;
-};
-
-msg::WriteConcern ParseConcern(const std::string& text) {
-  if (text == "applied") return msg::WriteConcern::kApplied;
-  if (text == "replicated") return msg::WriteConcern::kReplicated;
-  if (text == "fire-and-forget") return msg::WriteConcern::kFireAndForget;
-  throw InputError{
-      fmt::format("--concern '{}' is not one of applied, replicated, fire-and-forget", text)};
-}
-
-// One GridClient on a real network, driven by RunUntil.
-class Session {
- public:
-  explicit Session(const ClientFlags& f) : flags_(f) {
-    timeout_ms_ = ParseDuration(f.timeout, "--timeout", /*zero_ok=*/false) * 1000;
-    std::vector<net::ServerAddress> servers;
-    for (const std::string& s : f.servers) {
-      absl::StatusOr<net::ServerAddress> a = net::ParseServerAddress(s);
-      if (!a.ok()) throw InputError{fmt::format("--server: {}", ToStd(a.status().message()))};
-      servers.push_back(*std::move(a));
-    }
-    if (servers.empty()) throw InputError{"--server HOST:PORT is required"};
-    std::string id = f.client_id;
-    if (!f.data.empty()) {
-      data_ = std::make_unique<DataDir>(f.data, "seedgrid-client", f.client_id);
-      if (data_->node_id().empty()) data_->Bind(NewClientId());
-      id = data_->node_id();
-      absl::StatusOr<std::unique_ptr<SqliteStorage>> s =
-          SqliteStorage::Open(data_->File("client.db"));
-      if (!s.ok()) throw InputError{std::string(ToStd(s.status().message()))};
-      storage_ = *std::move(s);
-    } else {
-      storage_ = std::make_unique<MemStorage>();
-      if (id.empty()) id = NewClientId();
-    }
-    if (absl::Status s = net::ValidateNodeId(id); !s.ok()) {
-      throw InputError{fmt::format("--client-id: {}", ToStd(s.message()))};
-    }
-    WsNetworkOptions no;
-    no.local_id = id;
-    no.role = net::Role::kClient;
-    no.token = f.token;
-    no.give_up_after_ms = timeout_ms_;
-    network_ = std::make_unique<WsNetwork>(io_, clock_, random_, std::move(no));
-    GridClientOptions o;
-    o.node_id = id;
-    for (const net::ServerAddress& s : servers) {
-      network_->AddPeer(s.id, s.address);
-      o.servers.push_back(s.id);
-    }
-    o.push_interval_ms = 20;
-    o.batch_ops_max = 1000;
-    o.persist = data_ != nullptr;
-    timers_ = std::make_unique<AsioTimers>(io_);
-    env_ = std::make_unique<Env>(Env{clock_, random_, *network_, *timers_, *storage_});
-    absl::StatusOr<std::unique_ptr<GridClient>> c = GridClient::Open(*env_, std::move(o));
-    if (!c.ok()) {
-      throw InputError{fmt::format("cannot open the client{}: {}",
-                                   data_ ? " in " + data_->path() : "",
-                                   ToStd(c.status().message()))};
-    }
-    client_ = *std::move(c);
-  }
-
-  GridClient& client() { return *client_; }
-  boost::asio::io_context& io() { return io_; }
-
-  // Runs the event loop until `done` (true) or until `progress` has not changed for --timeout
-  // (false). `progress` defaults to "never changes": then --timeout bounds the whole wait.
-  bool RunUntil(const std::function<bool()>& done,
-                const std::function<uint64_t()>& progress = nullptr) {
-    uint64_t last = progress ? progress() : 0;
-    Steady::time_point deadline = Steady::now() + std::chrono::milliseconds(timeout_ms_);
-    while (!done()) {
-      if (Steady::now() >= deadline) return false;
-      io_.run_one_for(std::chrono::milliseconds(20));
-      if (progress && progress() != last) {
-        last = progress();
-        deadline = Steady::now() + std::chrono::milliseconds(timeout_ms_);
-      }
-    }
-    return true;
-  }
-
-  void RunFor(std::chrono::milliseconds d) {
-    const Steady::time_point end = Steady::now() + d;
-    while (Steady::now() < end) io_.run_one_for(std::chrono::milliseconds(10));
-  }
-
-  // Why the wait ran out: the server and the last dial error.
-  std::string Stuck(std::string_view waiting_for) const {
-    const NodeId& server = client_->server();
-    std::string why = network_->Connected(server) ? "connected, but it did not answer in time"
-                      : network_->DialError(server).empty() ? "not connected"
-                                                            : network_->DialError(server);
-    std::string kept =
-        data_ ? fmt::format(
-                    "; unacknowledged writes stay in {} and are sent by the next "
-                    "command using --data {}",
-                    data_->path(), data_->path())
-              : (client_->op_log().empty() ? "" : "; unacknowledged writes are lost (no --data)");
-    return fmt::format("no {} within {} from server {}: {}{}", waiting_for, flags_.timeout, server,
-                       why, kept);
-  }
-
-  // Waits until the op log is empty (every write acknowledged).
-  bool Flush() {
-    client_->SyncNow();
-    return RunUntil([this] { return client_->op_log().empty(); },
-                    [this] { return client_->stats().acks; });
-  }
-  // Waits until `map` has caught up with the servers (after flushing writes): a sync round whose
-  // root matched. Each round that merged something starts the next at once.
-  bool CatchUp(const std::string& map) {
-    client_->Open(map);
-    if (!Flush()) return false;
-    const uint64_t before = client_->roots_matched(map);
-    client_->SyncNow();
-    uint64_t leaves = client_->stats().leaves_merged;
-    return RunUntil(
-        [&] {
-          if (client_->stats().leaves_merged != leaves) {
-            leaves = client_->stats().leaves_merged;
-            client_->SyncNow();
-          }
-          return client_->roots_matched(map) > before;
-        },
-        [this] { return client_->stats().leaves_merged; });
-  }
-
- private:
-  std::string NewClientId() { return fmt::format("client-{:016x}", random_.Next64()); }
-
-  const ClientFlags& flags_;
-  uint64_t timeout_ms_ = 10'000;
-  boost::asio::io_context io_;
-  SystemClock clock_;
-  OsSeededRandom random_;
-  std::unique_ptr<DataDir> data_;
-  std::unique_ptr<Storage> storage_;
-  std::unique_ptr<WsNetwork> network_;
-  std::unique_ptr<AsioTimers> timers_;
-  std::unique_ptr<Env> env_;
-  std::unique_ptr<GridClient> client_;
-};
 
 void PrintRow(std::string_view key, const Document& value) {
   std::cout << nlohmann::json{{"key", key}, {"value", DocumentToJson(value)}}.dump() << "\n";
@@ -321,7 +167,7 @@ int Import(const ClientFlags& f) {
     }
     // Keep at most a few chunks in flight.
     if (!f.no_wait && !s.RunUntil([&] { return s.client().op_log().size() <= 2 * kChunk; },
-                    [&] { return s.client().stats().acks; })) {
+                                  [&] { return s.client().stats().acks; })) {
       return Fail(s.Stuck("acknowledgement"));
     }
     if (!f.quiet && Steady::now() - last_report > std::chrono::seconds(2)) {
@@ -393,7 +239,25 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   import->add_option("file", f->file, "the file (default: stdin)");
   concern(import);
   CLI::App* sync = app.add_subcommand("sync", "send the op log kept in --data");
-  return [f, put, rm, get, dump, query, sub, import, sync] {
+  CLI::App* bench = app.add_subcommand(
+      "bench", "throughput and latency against running servers (docs/performance.md)");
+  bench->add_option("--connections", f->connections, "client connections (one thread)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  bench->add_option("--ops", f->ops, "writes in the throughput phase")->capture_default_str();
+  bench
+      ->add_option("--latency-writes", f->latency_writes,
+                   "REPLICATED writes timed one at a time (0: skip)")
+      ->capture_default_str();
+  bench->add_option("--value-bytes", f->value_bytes, "payload per document")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
+  bench->add_option("--concern", f->concern, "throughput phase's write concern");
+  return [f, put, rm, get, dump, query, sub, import, sync, bench] {
+    if (bench->parsed()) {
+      if (bench->count("--concern") == 0) f->concern = "fire-and-forget";
+      return RunClientBench(*f);
+    }
     if (f->no_wait && f->data.empty()) {
       throw InputError{"--no-wait needs --data DIR (where the writes wait to be sent)"};
     }

@@ -167,11 +167,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Send(std::string frame, bool handshake = false) {
     if (state_ == State::kClosed) return;
     std::deque<std::string>& q = (handshake || state_ == State::kOpen) ? out_ : held_;
-    if (q.size() >= net_->options.queued_frames_max) {
-      q.pop_front();
+    queued_bytes_ += frame.size();
+    q.push_back(std::move(frame));
+    // Over a bound: drop the oldest frames, never the one being written (its buffer is in use)
+    // nor the handshake's.
+    const size_t keep = (&q == &out_ && (writing_ || state_ != State::kOpen)) ? 1 : 0;
+    while (q.size() > keep + 1 && (q.size() > net_->options.queued_frames_max ||
+                                   queued_bytes_ > net_->options.queued_bytes_max)) {
+      queued_bytes_ -= q[keep].size();
+      q.erase(q.begin() + static_cast<std::ptrdiff_t>(keep));
       ++net_->stats.frames_dropped;
     }
-    q.push_back(std::move(frame));
     if (&q == &out_) Flush();
   }
 
@@ -189,6 +195,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Configure(beast::role_type role) {
     beast::get_lowest_layer(ws_).expires_never();
+    // Small frames (acks, heartbeats) must not wait for Nagle's algorithm and delayed ACKs.
+    ErrorCode ignored;
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true), ignored);
     websocket::stream_base::timeout t;
     t.handshake_timeout = Ms(net_->options.handshake_timeout_ms);
     t.idle_timeout = Ms(net_->options.idle_timeout_ms);
@@ -218,6 +227,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       if (ec) return self->Fail(fmt::format("write failed: {}", ec.message()));
                       ++self->net_->stats.frames_sent;
                       self->net_->stats.bytes_sent += bytes;
+                      self->queued_bytes_ -= self->out_.front().size();
                       self->out_.pop_front();
                       if (self->closing_after_write_ && self->out_.empty()) {
                         return self->Close(self->closing_reason_);
@@ -298,6 +308,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     net_->Log(fmt::format("refused a connection: {}", reason));
     closing_after_write_ = true;
     closing_reason_ = "refused: " + reason;
+    for (const std::string& f : held_) queued_bytes_ -= f.size();
     held_.clear();
     Send(net::EncodeHandshake(net::Refusal{reason}), /*handshake=*/true);
   }
@@ -312,6 +323,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   beast::flat_buffer buffer_;
   std::deque<std::string> out_;   // being written, in order
   std::deque<std::string> held_;  // waiting for the handshake
+  size_t queued_bytes_ = 0;       // in out_ and held_
   bool writing_ = false;
   bool closing_after_write_ = false;
   std::string closing_reason_;

@@ -15,7 +15,8 @@
 //   capped exponential backoff).
 // - Bounds: a frame (and an HTTP body) larger than frame_bytes_max is refused (the WebSocket
 //   closes with "message too big"; HTTP answers 413); a connection's queue holds at most
-//   queued_frames_max frames (the oldest is dropped and counted).
+//   queued_frames_max frames and queued_bytes_max bytes (the oldest are dropped and counted: a
+//   peer that cannot keep up costs bounded memory, and the engine's retries resend).
 // - A connection that fails the handshake (garbage, wrong token or version) is answered with a
 //   Refusal and closed; it never reaches the engine. A connection that sends nothing for
 //   idle_timeout_ms (the WebSocket pings it at half that) is closed.
@@ -65,6 +66,7 @@ struct WsNetworkOptions {
   std::string token;      // presented when dialling, required from whoever dials in
   size_t frame_bytes_max = 16u << 20;
   size_t queued_frames_max = 100'000;
+  size_t queued_bytes_max = 64u << 20;
   uint64_t dial_backoff_initial_ms = 50;
   uint64_t dial_backoff_max_ms = 2'000;
   uint64_t give_up_after_ms = 30'000;

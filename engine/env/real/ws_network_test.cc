@@ -150,6 +150,21 @@ TEST_F(WsNetworkTest, UnreachablePeerIsRetriedWithBackoffThenReportedUnavailable
   EXPECT_GE(client.net.stats().connections_failed, 2u);
 }
 
+TEST_F(WsNetworkTest, APeerThatNeverAnswersCostsBoundedMemory) {
+  // Accepts TCP and never speaks: the dial's upgrade never completes, frames wait in the queue.
+  asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  asio::ip::tcp::socket held(io_);
+  silent.async_accept(held, [](boost::system::error_code) {});
+  WsNetworkOptions o = Options("c1", net::Role::kClient);
+  o.queued_bytes_max = 10'000;
+  Node client(io_, o);
+  client.net.AddPeer("s1", net::HostPort{"127.0.0.1", silent.local_endpoint().port()});
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(client.net.Send("c1", "s1", std::string(1000, 'x')).ok());
+  EXPECT_GE(client.net.stats().frames_dropped, 89u);
+  EXPECT_LE(client.net.stats().frames_dropped, 91u);
+}
+
 TEST_F(WsNetworkTest, PlainHttpOnTheSamePortWith413And400) {
   auto server = Start("s1", net::Role::kServer);
   const uint16_t port = Listen(*server);

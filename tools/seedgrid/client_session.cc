@@ -1,0 +1,155 @@
+#include "tools/seedgrid/client_session.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "engine/base/strings.h"
+#include "engine/env/mem_storage.h"
+#include "engine/env/real/asio_timers.h"
+#include "engine/env/real/sqlite_storage.h"
+#include "engine/net/handshake.h"
+#include "tools/seedgrid/command.h"
+#include "tools/seedgrid/input.h"
+
+namespace seedgrid::tools {
+
+using Steady = std::chrono::steady_clock;
+
+msg::WriteConcern ParseConcern(const std::string& text) {
+  if (text == "applied") return msg::WriteConcern::kApplied;
+  if (text == "replicated") return msg::WriteConcern::kReplicated;
+  if (text == "fire-and-forget") return msg::WriteConcern::kFireAndForget;
+  throw InputError{
+      fmt::format("--concern '{}' is not one of applied, replicated, fire-and-forget", text)};
+}
+
+Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> io,
+                 uint64_t push_interval_ms)
+    : flags_(f), io_(io ? std::move(io) : std::make_shared<boost::asio::io_context>()) {
+  timeout_ms_ = ParseDuration(f.timeout, "--timeout", /*zero_ok=*/false) * 1000;
+  std::vector<net::ServerAddress> servers;
+  for (const std::string& s : f.servers) {
+    absl::StatusOr<net::ServerAddress> a = net::ParseServerAddress(s);
+    if (!a.ok()) throw InputError{fmt::format("--server: {}", ToStd(a.status().message()))};
+    servers.push_back(*std::move(a));
+  }
+  if (servers.empty()) throw InputError{"--server HOST:PORT is required"};
+  std::string id = f.client_id;
+  if (!f.data.empty()) {
+    data_ = std::make_unique<DataDir>(f.data, "seedgrid-client", f.client_id);
+    if (data_->node_id().empty()) data_->Bind(NewClientId());
+    id = data_->node_id();
+    absl::StatusOr<std::unique_ptr<SqliteStorage>> s =
+        SqliteStorage::Open(data_->File("client.db"));
+    if (!s.ok()) throw InputError{std::string(ToStd(s.status().message()))};
+    storage_ = *std::move(s);
+  } else {
+    storage_ = std::make_unique<MemStorage>();
+    if (id.empty()) id = NewClientId();
+  }
+  if (absl::Status s = net::ValidateNodeId(id); !s.ok()) {
+    throw InputError{fmt::format("--client-id: {}", ToStd(s.message()))};
+  }
+  WsNetworkOptions no;
+  no.local_id = id;
+  no.role = net::Role::kClient;
+  no.token = f.token;
+  no.give_up_after_ms = timeout_ms_;
+  network_ = std::make_unique<WsNetwork>(*io_, clock_, random_, std::move(no));
+  GridClientOptions o;
+  o.node_id = id;
+  for (const net::ServerAddress& s : servers) {
+    network_->AddPeer(s.id, s.address);
+    o.servers.push_back(s.id);
+  }
+  o.push_interval_ms = push_interval_ms;
+  o.batch_ops_max = 1000;
+  o.resend_after_ms = 500;
+  o.persist = data_ != nullptr;
+  timers_ = std::make_unique<AsioTimers>(*io_);
+  env_ = std::make_unique<Env>(Env{clock_, random_, *network_, *timers_, *storage_});
+  absl::StatusOr<std::unique_ptr<GridClient>> c = GridClient::Open(*env_, std::move(o));
+  if (!c.ok()) {
+    throw InputError{fmt::format("cannot open the client{}: {}",
+                                 data_ ? " in " + data_->path() : "", ToStd(c.status().message()))};
+  }
+  client_ = *std::move(c);
+}
+
+std::string Session::NewClientId() { return fmt::format("client-{:016x}", random_.Next64()); }
+
+Session::~Session() {
+  client_.reset();  // before the network and timers it uses
+  timers_.reset();
+  network_.reset();
+}
+
+// Runs the event loop until `done` (true) or until `progress` has not changed for --timeout
+// (false). `progress` defaults to "never changes": then --timeout bounds the whole wait.
+bool Session::RunUntil(const std::function<bool()>& done,
+                       const std::function<uint64_t()>& progress) {
+  uint64_t last = progress ? progress() : 0;
+  Steady::time_point deadline = Steady::now() + std::chrono::milliseconds(timeout_ms_);
+  while (!done()) {
+    if (Steady::now() >= deadline) return false;
+    io_->run_one_for(std::chrono::milliseconds(20));
+    if (progress && progress() != last) {
+      last = progress();
+      deadline = Steady::now() + std::chrono::milliseconds(timeout_ms_);
+    }
+  }
+  return true;
+}
+
+void Session::RunFor(std::chrono::milliseconds d) {
+  const Steady::time_point end = Steady::now() + d;
+  while (Steady::now() < end) io_->run_one_for(std::chrono::milliseconds(10));
+}
+
+// Why the wait ran out: the server and the last dial error.
+std::string Session::Stuck(std::string_view waiting_for) const {
+  const NodeId& server = client_->server();
+  std::string why = network_->Connected(server) ? "connected, but it did not answer in time"
+                    : network_->DialError(server).empty() ? "not connected"
+                                                          : network_->DialError(server);
+  std::string kept =
+      data_ ? fmt::format(
+                  "; unacknowledged writes stay in {} and are sent by the next "
+                  "command using --data {}",
+                  data_->path(), data_->path())
+            : (client_->op_log().empty() ? "" : "; unacknowledged writes are lost (no --data)");
+  const GridClientStats st = client_->stats();
+  return fmt::format(
+      "no {} within {} from server {}: {}{} (so far: {} acknowledgements, {} partitions pulled, "
+      "{} unacknowledged writes{})",
+      waiting_for, flags_.timeout, server, why, kept, st.acks, st.leaves_merged,
+      client_->op_log().size(), st.last_error.empty() ? "" : "; last error: " + st.last_error);
+}
+
+// Waits until the op log is empty (every write acknowledged).
+bool Session::Flush() {
+  client_->SyncNow();
+  return RunUntil([this] { return client_->op_log().empty(); },
+                  [this] { return client_->stats().acks; });
+}
+// Waits until `map` has caught up with the servers (after flushing writes): a sync round whose
+// root matched. Each round that merged something starts the next at once.
+bool Session::CatchUp(const std::string& map) {
+  client_->Open(map);
+  if (!Flush()) return false;
+  const uint64_t before = client_->roots_matched(map);
+  client_->SyncNow();
+  uint64_t leaves = client_->stats().leaves_merged;
+  return RunUntil(
+      [&] {
+        if (client_->stats().leaves_merged != leaves) {
+          leaves = client_->stats().leaves_merged;
+          client_->SyncNow();
+        }
+        return client_->roots_matched(map) > before;
+      },
+      [this] { return client_->stats().leaves_merged; });
+}
+
+}  // namespace seedgrid::tools
