@@ -9,6 +9,7 @@ success, 1 with the failed check and the servers' logs on failure.
 """
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -129,6 +130,12 @@ class Harness:
         raise Check(f"timed out waiting for {what}")
 
 
+def read_line(stream, timeout_s):
+    ready, _, _ = select.select([stream], [], [], timeout_s)
+    check(ready, f"no line within {timeout_s} s")
+    return stream.readline()
+
+
 def records(n):
     return [{"key": f"k{i:05d}", "value": {"n": i, "city": ["Oslo", "Rome", "Lima"][i % 3]}}
             for i in range(n)]
@@ -239,6 +246,24 @@ def test_http(h):
     check(h.healthy(port), "server still healthy after the bad input")
     rc, _, err = h.client("put", "m", "k", '{"ok": true}')
     check(rc == 0, f"a good write after the bad input: {err}")
+    # A live query over the wire: ENTER for a matching write, then SIGINT ends it with exit 0.
+    sub = subprocess.Popen([h.binary, "client", "--server", f"127.0.0.1:{port}", "subscribe", "m",
+                            "eq(ok, true)"], stdout=subprocess.PIPE, text=True, env=h.env,
+                           start_new_session=True)
+    try:
+        first = read_line(sub.stdout, 20)  # the existing row
+        check(json.loads(first) == {"type": "ENTER", "reason": "changed", "key": "k",
+                                    "value": {"ok": True}}, f"first delta: {first!r}")
+        rc, _, err = h.client("put", "m", "k2", '{"ok": true, "n": 2}')
+        check(rc == 0, f"put while subscribed: {err}")
+        second = json.loads(read_line(sub.stdout, 20))
+        check(second["type"] == "ENTER" and second["key"] == "k2", f"second delta: {second}")
+        sub.send_signal(signal.SIGINT)
+        check(sub.wait(timeout=10) == 0, "subscribe exits 0 on SIGINT")
+    finally:
+        if sub.poll() is None:
+            os.killpg(sub.pid, signal.SIGKILL)
+            sub.wait()
 
 
 def test_offline(h):
