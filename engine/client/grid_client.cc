@@ -228,23 +228,30 @@ void GridClient::Send(msg::Body body) {
 
 void GridClient::Push() {
   if (op_log_.empty()) return;
-  msg::GridOps batch{options_.node_id, "", 0, {}};
   const uint64_t now = env_.clock.NowMs();
+  if (options_.resend_after_ms > 0) {
+    const bool resend = op_log_.begin()->first <= pushed_through_seq_;
+    if (!resend) {
+      resend_delay_ms_ = options_.resend_after_ms;  // the last push was acknowledged
+    } else if (now - std::min(now, pushed_at_ms_) < resend_delay_ms_) {
+      return;  // The last push is still unacknowledged and not yet due for a resend.
+    } else {
+      resend_delay_ms_ = std::min(resend_delay_ms_ * 2, options_.resend_after_ms * 16);
+    }
+  }
+  msg::GridOps batch{options_.node_id, "", 0, {}};
   for (const auto& [seq, op] : op_log_) {
     if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
-    if (options_.resend_after_ms > 0) {
-      auto [sent, fresh] = sent_at_ms_.try_emplace(seq, now);
-      if (!fresh && now - std::min(now, sent->second) < options_.resend_after_ms) continue;
-      sent->second = now;
-    }
     batch.ops.push_back(op);
   }
   if (batch.ops.empty()) {
     if (op_log_.begin()->first >= sendable_below_seq_) {
       SG_PROBE("client.push_waits_for_durable_log");  // Nothing durable to send yet.
     }
-    return;  // (or, with resend_after_ms, everything is in flight)
+    return;
   }
+  pushed_through_seq_ = batch.ops.back().seq;
+  pushed_at_ms_ = now;
   ++stats_.batches_sent;
   Send(std::move(batch));
 }
@@ -316,7 +323,8 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
 
 void GridClient::Reconnect() {
   waiting_since_ms_.reset();
-  sent_at_ms_.clear();  // everything unacknowledged goes to the (new) server at once
+  pushed_through_seq_ = 0;  // the oldest entries go to the (new) server at once
+  resend_delay_ms_ = options_.resend_after_ms;
   Push();
   StartSync();
   RefreshSubscriptions();
@@ -456,7 +464,6 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     }
     if (options_.persist) pages_.Erase(OpPage(a.seq));
     op_log_.erase(it);
-    sent_at_ms_.erase(a.seq);
   }
 }
 

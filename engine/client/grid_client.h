@@ -70,9 +70,14 @@ struct GridClientOptions {
   uint64_t sync_interval_ms = 1000;
   uint64_t server_timeout_ms = 1500;
   size_t batch_ops_max = 256;
-  // 0: every push resends every unacknowledged entry (the simulator's clients). Otherwise an
-  // entry is resent only when its last send is this old (or after a reconnect), so a slow or
-  // loaded server is not flooded with duplicates of what it is still working on (real clients).
+  // 0: every push tick sends the oldest entries (the simulator's clients). Otherwise one push is
+  // in flight at a time: the next goes when every entry of the last one is acknowledged, or when
+  // the last is this old — doubling, up to 16 times, while resends bring no acknowledgement — or
+  // after a reconnect, so a slow or loaded server is not flooded with
+  // duplicates of what it is still working on (real clients). Either way a push is always the
+  // log's oldest entries: a server's applied mark is a high-water mark per (partition, client),
+  // so an entry sent after a younger one of its partition was applied would be taken for a
+  // duplicate and never applied.
   uint64_t resend_after_ms = 0;
   uint64_t max_drift_ms = 60'000;
   bool persist = true;
@@ -202,7 +207,10 @@ class GridClient {
   absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   PageStore pages_;
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
-  absl::btree_map<uint64_t, uint64_t> sent_at_ms_;  // resend_after_ms > 0: last send per entry
+  // resend_after_ms > 0: the newest seq of the last push, and when it left.
+  uint64_t pushed_through_seq_ = 0;
+  uint64_t pushed_at_ms_ = 0;
+  uint64_t resend_delay_ms_ = 0;     // resend_after_ms, doubled per resend without progress
   uint64_t sendable_below_seq_ = 1;  // entries below are durable: Push() may send them
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;

@@ -25,7 +25,7 @@ msg::WriteConcern ParseConcern(const std::string& text) {
 }
 
 Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> io,
-                 uint64_t push_interval_ms)
+                 uint64_t push_interval_ms, uint64_t sync_interval_ms)
     : flags_(f), io_(io ? std::move(io) : std::make_shared<boost::asio::io_context>()) {
   timeout_ms_ = ParseDuration(f.timeout, "--timeout", /*zero_ok=*/false) * 1000;
   std::vector<net::ServerAddress> servers;
@@ -64,6 +64,7 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
     o.servers.push_back(s.id);
   }
   o.push_interval_ms = push_interval_ms;
+  o.sync_interval_ms = sync_interval_ms;
   o.batch_ops_max = 1000;
   o.resend_after_ms = 500;
   o.persist = data_ != nullptr;

@@ -46,8 +46,9 @@ class Session {
  public:
   // Throws InputError for bad flags or a data directory that cannot be used. `io` may be shared
   // by several sessions (the bench); nullptr: the session's own.
+  // `push_interval_ms` and `sync_interval_ms` as in GridClientOptions.
   explicit Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> io = nullptr,
-                   uint64_t push_interval_ms = 20);
+                   uint64_t push_interval_ms = 20, uint64_t sync_interval_ms = 1000);
   ~Session();
 
   GridClient& client() { return *client_; }
