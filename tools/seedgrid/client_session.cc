@@ -76,6 +76,14 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
                                  data_ ? " in " + data_->path() : "", ToStd(c.status().message()))};
   }
   client_ = *std::move(c);
+  // Connect to every server before the first request (bounded): the owner of a partition, not
+  // the server dialled, answers writes and pulls, and it can reach this client only over a
+  // connection the client opened. The servers' handshakes name the others.
+  network_->ConnectNow();
+  const Steady::time_point until = Steady::now() + std::chrono::seconds(2);
+  while (!network_->Settled() && Steady::now() < until) {
+    io_->run_one_for(std::chrono::milliseconds(10));
+  }
 }
 
 std::string Session::NewClientId() { return fmt::format("client-{:016x}", random_.Next64()); }

@@ -64,7 +64,9 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
   void Accept();
   // Dials `id` at its known address; `first_frame` (if any) goes after the handshake.
   void Dial(const NodeId& id, std::optional<std::string> first_frame);
-  // Dials every known server that has no connection and whose backoff allows it; re-arms.
+  // Dials every known server that has no connection and whose backoff allows it.
+  void DialDue();
+  // DialDue, then again every maintain_interval_ms.
   void Maintain();
   // Learns the servers a Welcome lists.
   void Learn(const std::vector<std::string>& servers);
@@ -426,13 +428,18 @@ void WsNetwork::Impl::Dial(const NodeId& id, std::optional<std::string> first_fr
   if (first_frame) c->Send(*std::move(first_frame));
 }
 
-void WsNetwork::Impl::Maintain() {
+void WsNetwork::Impl::DialDue() {
   if (closed) return;
   const uint64_t now = clock.NowMs();
   for (auto& [id, peer] : peers) {
     if (!peer.address || route.contains(id) || now < peer.next_dial_ms) continue;
     Dial(id, std::nullopt);
   }
+}
+
+void WsNetwork::Impl::Maintain() {
+  if (closed) return;
+  DialDue();
   maintain_timer.expires_after(Ms(options.maintain_interval_ms));
   maintain_timer.async_wait([self = shared_from_this()](ErrorCode ec) {
     if (!ec) self->Maintain();
@@ -446,6 +453,7 @@ void WsNetwork::Impl::Learn(const std::vector<std::string>& servers) {
     Peer& peer = PeerOf(a->id);
     if (!peer.address) peer.address = a->address;
   }
+  DialDue();  // at once: an owner may answer this node before the next maintenance tick
 }
 
 std::vector<std::string> WsNetwork::Impl::KnownServers() const {
@@ -593,6 +601,15 @@ absl::Status WsNetwork::Send(const NodeId& from, const NodeId& to, std::string_v
 void WsNetwork::SetHandler(const NodeId& node, Handler handler) {
   SG_ASSERT(node == impl_->options.local_id);
   impl_->handler = std::move(handler);
+}
+
+void WsNetwork::ConnectNow() { impl_->DialDue(); }
+
+bool WsNetwork::Settled() const {
+  for (const auto& [id, peer] : impl_->peers) {
+    if (peer.address && !Connected(id) && peer.last_error.empty()) return false;
+  }
+  return true;
 }
 
 bool WsNetwork::Connected(const NodeId& id) const {

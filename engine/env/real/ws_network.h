@@ -113,6 +113,11 @@ class WsNetwork final : public Network {
   absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes) override;
   void SetHandler(const NodeId& node, Handler handler) override;
 
+  // Dials every known server without a connection now (within backoff), not at the next tick.
+  void ConnectNow();
+  // Every known server is connected or its last dial failed: a client that waits for this
+  // before its first request is reachable by every server that may answer it.
+  bool Settled() const;
   // Open (handshaken) to `id`.
   bool Connected(const NodeId& id) const;
   // The last dial failure to `id` since its last success (empty when none).
