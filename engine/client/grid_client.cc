@@ -236,7 +236,7 @@ void GridClient::Push() {
     } else if (now - std::min(now, pushed_at_ms_) < resend_delay_ms_) {
       return;  // The last push is still unacknowledged and not yet due for a resend.
     } else {
-      resend_delay_ms_ = std::min(resend_delay_ms_ * 2, options_.resend_after_ms * 16);
+      resend_delay_ms_ = std::min(resend_delay_ms_ * 2, options_.resend_after_ms * 8);
     }
   }
   msg::GridOps batch{options_.node_id, "", 0, {}};

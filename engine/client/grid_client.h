@@ -72,7 +72,7 @@ struct GridClientOptions {
   size_t batch_ops_max = 256;
   // 0: every push tick sends the oldest entries (the simulator's clients). Otherwise one push is
   // in flight at a time: the next goes when every entry of the last one is acknowledged, or when
-  // the last is this old — doubling, up to 16 times, while resends bring no acknowledgement — or
+  // the last is this old — doubling, up to 8 times, while resends bring no acknowledgement — or
   // after a reconnect, so a slow or loaded server is not flooded with
   // duplicates of what it is still working on (real clients). Either way a push is always the
   // log's oldest entries: a server's applied mark is a high-water mark per (partition, client),

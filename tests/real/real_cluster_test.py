@@ -215,7 +215,9 @@ def test_cluster(h):
                            f"first difference at {next((i for i, (a, b) in enumerate(zip(got, rows)) if a != b), min(len(got), len(rows)))}")
     h.restart("s2")
     h.wait(lambda: converged(h, replicas=2), "every partition on 2 servers with equal digests", 60)
-    check(dump(h, "s2") == rows, "read back via the restarted s2")
+    got = dump(h, "s2")
+    check(got == rows, f"read back via the restarted s2: {len(got)} records, first difference "
+                       f"{next(((a, b) for a, b in zip(got, rows) if a != b), None)}")
 
 
 def test_http(h):

@@ -147,6 +147,21 @@ bool Session::Flush() {
 bool Session::CatchUp(const std::string& map) {
   client_->Open(map);
   if (!Flush()) return false;
+  // A root match is confirmed by a second one a gossip round later with nothing merged between:
+  // a server that just restarted or took partitions over may not know another owner's digests
+  // for one round (500 ms at the default heartbeat) and see an empty partition there.
+  constexpr auto kConfirmAfter = std::chrono::milliseconds(700);
+  for (int round = 0; round < 100; ++round) {
+    if (!MatchOnce(map)) return false;
+    const uint64_t merged = client_->stats().records_merged;
+    RunFor(kConfirmAfter);
+    if (!MatchOnce(map)) return false;
+    if (client_->stats().records_merged == merged) return true;
+  }
+  return false;
+}
+
+bool Session::MatchOnce(const std::string& map) {
   const uint64_t before = client_->roots_matched(map);
   client_->SyncNow();
   uint64_t leaves = client_->stats().leaves_merged;

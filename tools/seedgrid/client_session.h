@@ -62,12 +62,15 @@ class Session {
   // Waits until the op log is empty (every write acknowledged).
   bool Flush();
   // Waits until `map` has caught up with the servers (after flushing writes): a sync round whose
-  // root matched. Each round that merged something starts the next at once.
+  // root matched, confirmed by another 0.7 s later with nothing merged between. Each round that
+  // merged something starts the next at once.
   bool CatchUp(const std::string& map);
   // Why the wait ran out: the server, the last connection error, where unsent writes wait.
   std::string Stuck(std::string_view waiting_for) const;
 
  private:
+  // One sync round (and the pulls it starts) until the root matches.
+  bool MatchOnce(const std::string& map);
   std::string NewClientId();
 
   const ClientFlags& flags_;
