@@ -15,6 +15,20 @@ namespace seedgrid {
 
 namespace {
 
+// About the encoded size of an op (for batch_bytes_max): its strings plus a little per field.
+size_t ApproxBytes(const msg::GridOp& op) {
+  size_t n = 64 + op.map_name.size() + op.key.size();
+  if (!op.value) return n;
+  for (const auto& [name, v] : *op.value) {
+    n += 16 + name.size();
+    if (const auto* str = std::get_if<std::string>(&v)) n += str->size();
+    if (const auto* list = std::get_if<StringList>(&v)) {
+      for (const std::string& item : *list) n += 8 + item.size();
+    }
+  }
+  return n;
+}
+
 constexpr std::string_view kHlcPage = "H";
 constexpr std::string_view kSeqPage = "S";
 
@@ -240,8 +254,13 @@ void GridClient::Push() {
     }
   }
   msg::GridOps batch{options_.node_id, "", 0, {}};
+  size_t bytes = 0;
   for (const auto& [seq, op] : op_log_) {
     if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
+    if (options_.batch_bytes_max > 0) {
+      bytes += ApproxBytes(op);
+      if (bytes > options_.batch_bytes_max && !batch.ops.empty()) break;
+    }
     batch.ops.push_back(op);
   }
   if (batch.ops.empty()) {
@@ -464,6 +483,7 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     }
     if (options_.persist) pages_.Erase(OpPage(a.seq));
     op_log_.erase(it);
+    resend_delay_ms_ = options_.resend_after_ms;  // progress: resends back to the base delay
   }
 }
 

@@ -70,9 +70,13 @@ struct GridClientOptions {
   uint64_t sync_interval_ms = 1000;
   uint64_t server_timeout_ms = 1500;
   size_t batch_ops_max = 256;
+  // 0: no limit. Otherwise a push holds entries of at most about this many bytes (at least one
+  // entry), so a batch of large documents stays under the transport's frame bound.
+  size_t batch_bytes_max = 0;
   // 0: every push tick sends the oldest entries (the simulator's clients). Otherwise one push is
   // in flight at a time: the next goes when every entry of the last one is acknowledged, or when
-  // the last is this old — doubling, up to 8 times, while resends bring no acknowledgement — or
+  // the last is this old — doubling, up to 8 times, while resends bring no acknowledgement at all
+  // — or
   // after a reconnect, so a slow or loaded server is not flooded with
   // duplicates of what it is still working on (real clients). Either way a push is always the
   // log's oldest entries: a server's applied mark is a high-water mark per (partition, client),

@@ -59,6 +59,7 @@ absl::StatusOr<HandshakeFrame> DecodeHandshake(std::string_view bytes) {
   switch (h->frame_type()) {
     case fb::Frame::Hello: {
       const fb::Hello* m = h->frame_as_Hello();
+      if (m == nullptr) return Invalid("Hello frame without its table");
       if (m->role() != fb::Role::Client && m->role() != fb::Role::Server) {
         return Invalid(
             fmt::format("Hello.role {} is neither client nor server", static_cast<int>(m->role())));
@@ -69,6 +70,7 @@ absl::StatusOr<HandshakeFrame> DecodeHandshake(std::string_view bytes) {
     }
     case fb::Frame::Welcome: {
       const fb::Welcome* m = h->frame_as_Welcome();
+      if (m == nullptr) return Invalid("Welcome frame without its table");
       Welcome w{m->protocol_version(), Str(m->node_id()), {}};
       if (m->servers() != nullptr) {
         for (const flatbuffers::String* s : *m->servers()) w.servers.push_back(Str(s));
@@ -76,6 +78,7 @@ absl::StatusOr<HandshakeFrame> DecodeHandshake(std::string_view bytes) {
       return w;
     }
     case fb::Frame::Refusal:
+      if (h->frame_as_Refusal() == nullptr) return Invalid("Refusal frame without its table");
       return Refusal{Str(h->frame_as_Refusal()->reason())};
     default:
       return Invalid(fmt::format("unknown frame type {}", static_cast<int>(h->frame_type())));

@@ -6,6 +6,7 @@
 
 #include "engine/env/xoshiro.h"
 #include "engine/net/backoff.h"
+#include "engine/net/handshake_generated.h"
 
 namespace seedgrid::net {
 namespace {
@@ -40,6 +41,19 @@ TEST(Handshake, TruncatedAndForeignFramesAreNamedErrors) {
   }
   EXPECT_THAT(DecodeHandshake("not a handshake at all").status().message(),
               HasSubstr("not a handshake frame"));
+}
+
+TEST(Handshake, AUnionTypeWithoutItsTableIsAnErrorNotACrash) {
+  for (fb::Frame type : {fb::Frame::Hello, fb::Frame::Welcome, fb::Frame::Refusal}) {
+    flatbuffers::FlatBufferBuilder b;
+    fb::HandshakeBuilder hb(b);
+    hb.add_frame_type(type);  // the type, but no table
+    fb::FinishHandshakeBuffer(b, hb.Finish());
+    const std::string bytes(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+    absl::StatusOr<HandshakeFrame> f = DecodeHandshake(bytes);
+    ASSERT_FALSE(f.ok());
+    EXPECT_THAT(f.status().message(), HasSubstr("without its table"));
+  }
 }
 
 TEST(Handshake, AnswerChecksVersionIdTokenAndRole) {

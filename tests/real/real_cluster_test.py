@@ -193,17 +193,18 @@ def test_cluster(h):
     cmd = [h.binary, "client", "--timeout", "30s", "-q"]
     for _, port, _, _ in h.servers.values():
         cmd += ["--server", f"127.0.0.1:{port}"]
-    imp = subprocess.Popen(cmd + ["import", "users", "--concern", "replicated"],
-                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True, env=h.env, start_new_session=True)
+    source = os.path.join(h.work, "records.jsonl")
+    with open(source, "w") as f:
+        f.write(lines)
+    imp = subprocess.Popen(cmd + ["import", "users", source, "--concern", "replicated"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           env=h.env, start_new_session=True)
     try:
-        imp.stdin.write(lines)
-        imp.stdin.close()
         h.wait(lambda: h.metric(ports[1], "seedgrid_ops_applied_total") >= 1000,
                "s2 applying writes", 120)
         h.kill("s2")
-        err = imp.stderr.read()
-        rc = imp.wait(timeout=240)
+        _, err = imp.communicate(timeout=200)
+        rc = imp.returncode
     finally:
         if imp.poll() is None:
             os.killpg(imp.pid, signal.SIGKILL)
@@ -254,6 +255,11 @@ def test_http(h):
         s.sendall(b"\x00\x01garbage\r\n\r\n")
         answer = s.recv(4096).decode(errors="replace")
     check(answer.startswith("HTTP/1.1 400") and "malformed HTTP request" in answer, answer[:200])
+    # A path that is not UTF-8 is named in the 404 without breaking the JSON answer.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = s.recv(4096).decode(errors="replace")
+    check(answer.startswith("HTTP/1.1 404") and "no such path" in answer, answer[:200])
     # A WebSocket client with the wrong token is refused with a clear message.
     env = dict(h.env, SEEDGRID_TOKEN="wrong")
     r = subprocess.run([h.binary, "client", "--server", f"127.0.0.1:{port}", "--timeout", "2s",
@@ -314,10 +320,12 @@ def main():
     tests = {"cluster": test_cluster, "http": test_http, "offline": test_offline}
     work = tempfile.mkdtemp(prefix=f"seedgrid-real-{which}-")
     h = Harness(binary, work)
+    # ctest kills a test that overruns its timeout with SIGTERM: clean up then too.
+    signal.signal(signal.SIGTERM, lambda *_: (h.cleanup(), sys.exit(1)))
     try:
         tests[which](h)
-    except (Check, subprocess.TimeoutExpired) as e:
-        print(f"FAILED {which}: {e}\n{h.logs()}", file=sys.stderr)
+    except Exception as e:  # any failure: say what, with the servers' state and logs
+        print(f"FAILED {which}: {type(e).__name__}: {e}\n{h.logs()}", file=sys.stderr)
         return 1
     finally:
         h.cleanup()

@@ -15,6 +15,11 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+// A wait that ran out: exit 1 (like the other client commands), not a usage error.
+struct BenchStuck {
+  std::string message;
+};
+
 double SecondsSince(Steady::time_point t) {
   return std::chrono::duration<double>(Steady::now() - t).count();
 }
@@ -59,7 +64,7 @@ nlohmann::json Throughput(const ClientFlags& f) {
       },
       acked);
   const double seconds = SecondsSince(start);
-  if (!ok) throw InputError{sessions[0]->Stuck("acknowledgement")};
+  if (!ok) throw BenchStuck{sessions[0]->Stuck("acknowledgement")};
   const uint64_t total = per_client * f.connections;
   return nlohmann::json{{"connections", f.connections},
                         {"ops", total},
@@ -78,7 +83,7 @@ nlohmann::json Latency(const ClientFlags& f) {
     s.client().Set("bench-latency", fmt::format("k{}", i % 1000), Payload(f.value_bytes, i),
                    msg::WriteConcern::kReplicated);
     s.client().SyncNow();
-    if (!s.Flush()) throw InputError{s.Stuck("acknowledgement")};
+    if (!s.Flush()) throw BenchStuck{s.Stuck("acknowledgement")};
     ms.push_back(SecondsSince(t) * 1000);
   }
   std::sort(ms.begin(), ms.end());
@@ -93,15 +98,23 @@ int RunClientBench(const ClientFlags& f) {
   if (f.connections == 0 || f.ops < f.connections) {
     throw InputError{"bench: --ops must be at least --connections, and both positive"};
   }
+  if (!f.data.empty() || !f.client_id.empty()) {
+    throw InputError{"bench makes its own in-memory clients: no --data or --client-id"};
+  }
   nlohmann::json out;
-  out["throughput"] = Throughput(f);
+  try {
+    out["throughput"] = Throughput(f);
+    if (f.latency_writes > 0) out["latency"] = Latency(f);
+  } catch (const BenchStuck& e) {
+    std::fprintf(stderr, "seedgrid client: bench: %s\n", e.message.c_str());
+    return kExitViolation;
+  }
   const nlohmann::json& t = out["throughput"];
   std::fprintf(stderr, "throughput: %llu %s writes of %u bytes over %u connections: %.0f ops/s\n",
                static_cast<unsigned long long>(t["ops"].get<uint64_t>()),
                t["concern"].get<std::string>().c_str(), f.value_bytes, f.connections,
                t["ops_per_s"].get<double>());
   if (f.latency_writes > 0) {
-    out["latency"] = Latency(f);
     const nlohmann::json& l = out["latency"];
     std::fprintf(stderr,
                  "latency: %llu REPLICATED writes: p50 %.2f ms, p90 %.2f, p99 %.2f, "

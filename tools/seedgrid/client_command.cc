@@ -22,6 +22,7 @@
 #include "engine/env/real/ws_network.h"
 #include "engine/net/handshake.h"
 #include "engine/query/query.h"
+#include "engine/wire/codec.h"
 #include "tools/seedgrid/client_bench.h"
 #include "tools/seedgrid/client_session.h"
 #include "tools/seedgrid/data_dir.h"
@@ -32,14 +33,41 @@ namespace seedgrid::tools {
 namespace {
 
 using Steady = std::chrono::steady_clock;
+// Bounds a client checks before writing (a server's frame bound is 16 MiB by default; a push
+// holds up to 4 MiB of writes).
+constexpr size_t kKeyBytesMax = 64 * 1024;
+constexpr size_t kDocumentBytesMax = 4u << 20;
 
 void PrintRow(std::string_view key, const Document& value) {
-  std::cout << nlohmann::json{{"key", key}, {"value", DocumentToJson(value)}}.dump() << "\n";
+  std::cout << nlohmann::json{{"key", key}, {"value", DocumentToJson(value)}}.dump(
+                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
 }
 
 int Fail(std::string_view message) {
   std::fprintf(stderr, "seedgrid client: %.*s\n", static_cast<int>(message.size()), message.data());
   return kExitViolation;
+}
+
+// What a server would refuse or the transport could not carry: InputError naming it.
+void CheckWrite(const std::string& map, const std::string& key, const Document* doc,
+                std::string_view where) {
+  if (map.empty() || map.size() > kMapNameBytesMax) {
+    throw InputError{
+        fmt::format("{}: a map name is 1..{} bytes, got {}", where, kMapNameBytesMax, map.size())};
+  }
+  if (key.size() > kKeyBytesMax) {
+    throw InputError{
+        fmt::format("{}: a key is at most {} bytes, got {}", where, kKeyBytesMax, key.size())};
+  }
+  size_t bytes = 0;
+  if (doc != nullptr) {
+    for (const auto& [name, v] : *doc) bytes += name.size() + ValueToString(v).size();
+  }
+  if (bytes > kDocumentBytesMax) {
+    throw InputError{fmt::format("{}: the document is about {} bytes; at most {} are accepted",
+                                 where, bytes, kDocumentBytesMax)};
+  }
 }
 
 // --no-wait: the writes are durable in --data; give them one short chance to leave, then return.
@@ -61,6 +89,7 @@ int Write(const ClientFlags& f, bool remove) {
     if (!d.ok()) throw InputError{std::string(ToStd(d.status().message()))};
     doc = *std::move(d);
   }
+  CheckWrite(f.map, f.key, doc ? &*doc : nullptr, "put");
   Session s(f);
   if (remove) {
     s.client().Remove(f.map, f.key, concern);
@@ -74,8 +103,12 @@ int Get(const ClientFlags& f) {
   Session s(f);
   if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
   const Document* doc = s.client().Get(f.map, f.key);
-  if (doc == nullptr) return Fail(fmt::format("{}/{} not found", f.map, f.key));
-  std::cout << DocumentToJson(*doc).dump() << "\n";
+  if (doc == nullptr) {
+    std::fprintf(stderr, "seedgrid client: %s/%s not found\n", f.map.c_str(), f.key.c_str());
+    return kExitNotFound;
+  }
+  std::cout << DocumentToJson(*doc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
   return kExitOk;
 }
 
@@ -115,7 +148,8 @@ int Subscribe(const ClientFlags& f) {
     nlohmann::json j{
         {"type", DeltaKindName(d.kind)}, {"reason", DeltaReasonName(d.reason)}, {"key", d.row.key}};
     if (d.row.value != nullptr) j["value"] = DocumentToJson(*d.row.value);
-    std::cout << j.dump() << std::endl;  // a line at a time, for pipes
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              << std::endl;  // a line at a time, for pipes
   });
   if (!id.ok()) throw InputError{fmt::format("query: {}", ToStd(id.status().message()))};
   bool stop = false;
@@ -126,7 +160,8 @@ int Subscribe(const ClientFlags& f) {
 }
 
 // Reads and checks every line before anything is written.
-std::vector<std::pair<std::string, Document>> ReadImport(const std::string& file) {
+std::vector<std::pair<std::string, Document>> ReadImport(const std::string& map,
+                                                         const std::string& file) {
   std::ifstream in;
   if (!file.empty() && file != "-") {
     in.open(file);
@@ -146,6 +181,7 @@ std::vector<std::pair<std::string, Document>> ReadImport(const std::string& file
     }
     absl::StatusOr<Document> d = DocumentFromJson(j["value"], where);
     if (!d.ok()) throw InputError{std::string(ToStd(d.status().message()))};
+    CheckWrite(map, j["key"].get<std::string>(), &*d, where);
     rows.emplace_back(j["key"].get<std::string>(), *std::move(d));
   }
   return rows;
@@ -153,7 +189,7 @@ std::vector<std::pair<std::string, Document>> ReadImport(const std::string& file
 
 int Import(const ClientFlags& f) {
   const msg::WriteConcern concern = ParseConcern(f.concern);
-  std::vector<std::pair<std::string, Document>> rows = ReadImport(f.file);
+  std::vector<std::pair<std::string, Document>> rows = ReadImport(f.map, f.file);
   Session s(f);
   constexpr size_t kChunk = 1000;
   Steady::time_point last_report = Steady::now();
@@ -223,7 +259,7 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   rm->add_option("map", f->map)->required();
   rm->add_option("key", f->key)->required();
   concern(rm);
-  CLI::App* get = app.add_subcommand("get", "print a document: get MAP KEY (exit 1: not found)");
+  CLI::App* get = app.add_subcommand("get", "print a document: get MAP KEY (exit 3: not found)");
   get->add_option("map", f->map)->required();
   get->add_option("key", f->key)->required();
   CLI::App* dump = app.add_subcommand("dump", "print every live record of MAP as JSON lines");

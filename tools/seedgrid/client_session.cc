@@ -36,6 +36,11 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
   }
   if (servers.empty()) throw InputError{"--server HOST:PORT is required"};
   std::string id = f.client_id;
+  if (!id.empty()) {
+    if (absl::Status s = net::ValidateNodeId(id); !s.ok()) {
+      throw InputError{fmt::format("--client-id: {}", ToStd(s.message()))};
+    }
+  }
   if (!f.data.empty()) {
     data_ = std::make_unique<DataDir>(f.data, "seedgrid-client", f.client_id);
     if (data_->node_id().empty()) data_->Bind(NewClientId());
@@ -67,6 +72,7 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
   o.sync_interval_ms = sync_interval_ms;
   o.batch_ops_max = 1000;
   o.resend_after_ms = 500;
+  o.batch_bytes_max = 4u << 20;  // well under the servers' default 16 MiB frame bound
   o.persist = data_ != nullptr;
   timers_ = std::make_unique<AsioTimers>(*io_);
   env_ = std::make_unique<Env>(Env{clock_, random_, *network_, *timers_, *storage_});

@@ -11,7 +11,8 @@ namespace seedgrid::tools {
 namespace {
 
 HttpResponse Json(unsigned status, const nlohmann::json& body) {
-  return HttpResponse{status, "application/json", body.dump() + "\n"};
+  return HttpResponse{status, "application/json",
+                      body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
 }
 HttpResponse Error(unsigned status, const std::string& message) {
   return Json(status, nlohmann::json{{"error", message}});

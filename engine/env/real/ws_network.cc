@@ -56,7 +56,8 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
         random(random),
         options(std::move(options)),
         acceptor(io),
-        maintain_timer(io) {}
+        maintain_timer(io),
+        accept_timer(io) {}
 
   void Log(std::string line) {
     if (options.log) options.log(line);
@@ -74,7 +75,8 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
   std::vector<std::string> KnownServers() const;
   // A connection finished its handshake: it becomes the one frames to `peer` go on.
   void Opened(const std::shared_ptr<Connection>& c);
-  void Closed(Connection* c, const std::string& why);
+  // `was_open`: the connection had finished its handshake (else: a dial or handshake failed).
+  void Closed(Connection* c, const std::string& why, bool was_open);
   void Deliver(const NodeId& from, std::string_view bytes) {
     if (closed || !handler) return;
     handler(from, bytes);
@@ -103,6 +105,8 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
   WsNetworkOptions options;
   tcp::acceptor acceptor;
   asio::steady_timer maintain_timer;
+  asio::steady_timer accept_timer;
+  size_t http_sessions = 0;  // live HttpSessions (plain HTTP connections)
   HttpHandler http_handler;
   Handler handler;
   bool closed = false;
@@ -121,9 +125,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Impl = WsNetwork::Impl;
   Connection(std::shared_ptr<Impl> net, tcp::socket socket, bool inbound)
-      : net_(std::move(net)), ws_(std::move(socket)), inbound_(inbound) {}
+      : net_(std::move(net)),
+        ws_(std::move(socket)),
+        inbound_(inbound),
+        handshake_timer_(net_->io) {}
   Connection(std::shared_ptr<Impl> net, bool inbound)
-      : net_(std::move(net)), ws_(net_->io), inbound_(inbound) {}
+      : net_(std::move(net)), ws_(net_->io), inbound_(inbound), handshake_timer_(net_->io) {}
 
   const NodeId& peer() const { return peer_; }
   net::Role peer_role() const { return peer_role_; }
@@ -131,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Inbound: the upgrade request was read by the HTTP session.
   void AcceptUpgrade(http::request<http::string_body> request) {
+    ArmHandshakeTimer();
     Configure(beast::role_type::server);
     ws_.async_accept(request, [self = shared_from_this()](ErrorCode ec) {
       if (ec) return self->Fail(fmt::format("WebSocket upgrade failed: {}", ec.message()));
@@ -143,6 +151,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     peer_ = std::move(expected);
     peer_role_ = net::Role::kServer;
     address_ = address.ToString();
+    ArmHandshakeTimer();
     Send(std::move(hello), /*handshake=*/true);
     auto resolver = std::make_shared<tcp::resolver>(net_->io);
     resolver->async_resolve(
@@ -185,11 +194,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Close(const std::string& why) {
     if (state_ == State::kClosed) return;
+    const bool was_open = state_ == State::kOpen;
     state_ = State::kClosed;
+    handshake_timer_.cancel();
     ErrorCode ignored;
     beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(ws_).close();
-    net_->Closed(this, why);
+    net_->Closed(this, why, was_open);
+  }
+
+  bool inbound() const { return inbound_; }
+
+  // Closes the connection if its handshake (upgrade, Hello, Welcome) is not done in time: a peer
+  // that upgrades and then says nothing must not hold a connection forever.
+  void ArmHandshakeTimer() {
+    handshake_timer_.expires_after(Ms(net_->options.handshake_timeout_ms));
+    handshake_timer_.async_wait([self = shared_from_this()](ErrorCode ec) {
+      if (ec || self->state_ != State::kHandshaking) return;
+      self->Fail(
+          fmt::format("no handshake within {} ms", self->net_->options.handshake_timeout_ms));
+    });
   }
 
  private:
@@ -259,7 +283,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       } else if (self->state_ == State::kOpen) {
         self->net_->Deliver(self->peer_, frame);
       }
-      if (self->state_ != State::kClosed) self->Read();
+      // A refused connection reads nothing more: it closes once the Refusal is written.
+      if (self->state_ != State::kClosed && !self->closing_after_write_) self->Read();
     });
   }
 
@@ -298,6 +323,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       net_->Learn(std::get<net::Welcome>(*f).servers);
     }
     state_ = State::kOpen;
+    handshake_timer_.cancel();
     while (!held_.empty()) {
       out_.push_back(std::move(held_.front()));
       held_.pop_front();
@@ -318,6 +344,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<Impl> net_;
   websocket::stream<beast::tcp_stream> ws_;
   bool inbound_;
+  asio::steady_timer handshake_timer_;
   State state_ = State::kHandshaking;
   NodeId peer_;
   net::Role peer_role_ = net::Role::kClient;
@@ -335,7 +362,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(std::shared_ptr<WsNetwork::Impl> net, tcp::socket socket)
-      : net_(std::move(net)), stream_(std::move(socket)) {}
+      : net_(std::move(net)), stream_(std::move(socket)) {
+    ++net_->http_sessions;
+  }
+  ~HttpSession() { --net_->http_sessions; }
 
   void Read() {
     parser_.emplace();
@@ -368,9 +398,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     HttpRequest r{std::string(req.method_string()), std::string(req.target()),
                   std::string(req[http::field::content_type]),
                   std::string(req[http::field::authorization]), std::move(req.body())};
-    HttpResponse response = net_->http_handler
-                                ? net_->http_handler(r)
-                                : HttpResponse{404, "application/json", R"({"error":"no HTTP"})"};
+    HttpResponse response{404, "application/json", R"({"error": "no HTTP here"})"};
+    try {
+      if (net_->http_handler) response = net_->http_handler(r);
+    } catch (const std::exception& e) {  // one bad request must not stop the server
+      net_->Log(fmt::format("HTTP {} {}: {}", r.method, r.target.substr(0, 200), e.what()));
+      ++net_->stats.http_errors;
+      response = HttpResponse{500, "application/json", JsonErrorBody("internal error")};
+    }
     Write(response, req.keep_alive(), req.version());
   }
 
@@ -411,7 +446,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 void WsNetwork::Impl::Accept() {
   acceptor.async_accept([self = shared_from_this()](ErrorCode ec, tcp::socket socket) {
     if (self->closed || !self->acceptor.is_open()) return;
-    if (!ec) std::make_shared<HttpSession>(self, std::move(socket))->Read();
+    if (ec) {  // e.g. out of file descriptors: do not spin; try again shortly
+      self->Log(fmt::format("accept failed: {}", ec.message()));
+      self->accept_timer.expires_after(std::chrono::milliseconds(100));
+      self->accept_timer.async_wait([self](ErrorCode e) {
+        if (!e) self->Accept();
+      });
+      return;
+    }
+    if (self->connections.size() + self->http_sessions >= self->options.connections_max) {
+      ++self->stats.connections_refused;
+      ErrorCode ignored;
+      socket.close(ignored);
+    } else {
+      std::make_shared<HttpSession>(self, std::move(socket))->Read();
+    }
     self->Accept();
   });
 }
@@ -480,7 +529,7 @@ void WsNetwork::Impl::Opened(const std::shared_ptr<Connection>& c) {
   route[c->peer()] = c;  // the newest connection carries frames; an older one still delivers
 }
 
-void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
+void WsNetwork::Impl::Closed(Connection* c, const std::string& why, bool was_open) {
   std::shared_ptr<Connection> keep;
   for (auto it = connections.begin(); it != connections.end(); ++it) {
     if (it->get() == c) {
@@ -490,6 +539,10 @@ void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
     }
   }
   if (closed || c->peer().empty()) return;
+  bool other_open = false;
+  for (const std::shared_ptr<Connection>& other : connections) {
+    other_open |= other->peer() == c->peer() && other->open();
+  }
   auto r = route.find(c->peer());
   if (r != route.end() && r->second.get() == c) {
     route.erase(r);
@@ -497,15 +550,17 @@ void WsNetwork::Impl::Closed(Connection* c, const std::string& why) {
       if (other->peer() == c->peer() && other->open()) route[c->peer()] = other;
     }
   }
-  if (!c->open() && peers.contains(c->peer()) && peers[c->peer()].address &&
-      c->peer_role() == net::Role::kServer) {
-    Peer& peer = peers[c->peer()];
+  if (other_open) return;  // a duplicate link (both sides dialled): the peer is still reachable
+  const bool dial_failed = !was_open && !c->inbound();
+  auto p = peers.find(c->peer());
+  if (dial_failed && p != peers.end() && p->second.address) {
+    Peer& peer = p->second;
     const uint64_t now = clock.NowMs();
     const bool first = peer.backoff->failures() == 0;
     peer.next_dial_ms = now + peer.backoff->Failed(now, random);
     peer.last_error = why;
     if (first) Log(fmt::format("cannot reach {}: {}", c->peer(), why));
-  } else if (c->peer_role() == net::Role::kServer || why != kClosedByPeer) {
+  } else if (was_open && (c->peer_role() == net::Role::kServer || why != kClosedByPeer)) {
     Log(fmt::format("{} {} disconnected: {}", net::RoleName(c->peer_role()), c->peer(), why));
   }
 }
@@ -515,6 +570,7 @@ void WsNetwork::Impl::CloseAll() {
   ErrorCode ignored;
   acceptor.close(ignored);
   maintain_timer.cancel();
+  accept_timer.cancel();
   absl::btree_set<std::shared_ptr<Connection>> all = std::move(connections);
   connections.clear();
   route.clear();

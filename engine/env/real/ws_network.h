@@ -14,9 +14,11 @@
 //   dial to `to` has failed for give_up_after_ms: the frame is dropped; dialling goes on with
 //   capped exponential backoff).
 // - Bounds: a frame (and an HTTP body) larger than frame_bytes_max is refused (the WebSocket
-//   closes with "message too big"; HTTP answers 413); a connection's queue holds at most
-//   queued_frames_max frames and queued_bytes_max bytes (the oldest are dropped and counted: a
-//   peer that cannot keep up costs bounded memory, and the engine's retries resend).
+//   closes with "message too big"; HTTP answers 413); at most connections_max connections at
+//   once; a connection whose handshake is not done in handshake_timeout_ms is closed; a
+//   connection's queue holds at most queued_frames_max frames and queued_bytes_max bytes (the
+//   oldest are dropped and counted: a peer that cannot keep up costs bounded memory, and the
+//   engine's retries resend).
 // - A connection that fails the handshake (garbage, wrong token or version) is answered with a
 //   Refusal and closed; it never reaches the engine. A connection that sends nothing for
 //   idle_timeout_ms (the WebSocket pings it at half that) is closed.
@@ -67,6 +69,8 @@ struct WsNetworkOptions {
   size_t frame_bytes_max = 16u << 20;
   size_t queued_frames_max = 100'000;
   size_t queued_bytes_max = 64u << 20;
+  // Connections (WebSocket and plain HTTP) accepted at once; more are closed at accept.
+  size_t connections_max = 10'000;
   uint64_t dial_backoff_initial_ms = 50;
   uint64_t dial_backoff_max_ms = 2'000;
   uint64_t give_up_after_ms = 30'000;
@@ -84,7 +88,8 @@ struct WsNetworkStats {
   uint64_t bytes_sent = 0;
   uint64_t frames_dropped = 0;  // queue full, or the peer unreachable
   uint64_t handshakes_refused = 0;
-  uint64_t connections_failed = 0;  // dials that failed, and connections closed by an error
+  uint64_t connections_failed = 0;   // dials that failed, and connections closed by an error
+  uint64_t connections_refused = 0;  // over connections_max
   uint64_t http_requests = 0;
   uint64_t http_errors = 0;  // answered 4xx by the transport (too large, malformed)
   size_t clients_connected = 0;

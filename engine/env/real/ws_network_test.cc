@@ -5,10 +5,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -163,6 +165,28 @@ TEST_F(WsNetworkTest, APeerThatNeverAnswersCostsBoundedMemory) {
     ASSERT_TRUE(client.net.Send("c1", "s1", std::string(1000, 'x')).ok());
   EXPECT_GE(client.net.stats().frames_dropped, 89u);
   EXPECT_LE(client.net.stats().frames_dropped, 91u);
+}
+
+TEST_F(WsNetworkTest, AnUpgradeWithoutAHelloIsClosedAfterTheHandshakeTimeout) {
+  WsNetworkOptions o = Options("s1", net::Role::kServer);
+  o.handshake_timeout_ms = 200;
+  Node server(io_, o);
+  const uint16_t port = Listen(server);
+  std::atomic<bool> closed{false};
+  std::thread t([&] {
+    asio::io_context io;
+    beast::websocket::stream<beast::tcp_stream> ws(io);
+    beast::get_lowest_layer(ws).connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    ws.handshake("127.0.0.1", "/v1/ws");
+    beast::flat_buffer b;
+    beast::error_code ec;
+    ws.read(b, ec);  // says nothing; waits to be closed
+    closed = true;
+  });
+  ASSERT_TRUE(RunUntil(io_, [&] { return closed.load(); }));
+  t.join();
+  EXPECT_EQ(server.net.stats().connections_failed, 1u);
 }
 
 TEST_F(WsNetworkTest, PlainHttpOnTheSamePortWith413And400) {
