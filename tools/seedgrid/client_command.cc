@@ -32,7 +32,6 @@
 namespace seedgrid::tools {
 namespace {
 
-using Steady = std::chrono::steady_clock;
 // Bounds a client checks before writing (a server's frame bound is 16 MiB by default; a push
 // holds up to 4 MiB of writes).
 constexpr size_t kKeyBytesMax = 64 * 1024;

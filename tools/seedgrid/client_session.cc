@@ -14,7 +14,6 @@
 
 namespace seedgrid::tools {
 
-using Steady = std::chrono::steady_clock;
 
 msg::WriteConcern ParseConcern(const std::string& text) {
   if (text == "applied") return msg::WriteConcern::kApplied;

@@ -22,6 +22,8 @@ class io_context;
 
 namespace seedgrid::tools {
 
+using Steady = std::chrono::steady_clock;
+
 struct ClientFlags {
   std::vector<std::string> servers;
   std::string token;

@@ -24,7 +24,9 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 
-namespace {
+// Named, not anonymous: WsNetwork::Impl holds these types (an anonymous namespace there trips
+// -Wsubobject-linkage in unity builds).
+namespace ws_internal {
 
 class Connection;
 class HttpSession;
@@ -44,7 +46,13 @@ std::string JsonErrorBody(std::string_view message) {
   return fmt::format(R"({{"error": "{}"}})", escaped);
 }
 
-}  // namespace
+}  // namespace ws_internal
+
+using ws_internal::Connection;
+using ws_internal::HttpSession;
+using ws_internal::JsonErrorBody;
+using ws_internal::kClosedByPeer;
+using ws_internal::Ms;
 
 // Everything the connections share. Held by shared_ptr: queued handlers keep it alive after the
 // WsNetwork is gone, and find it closed.
@@ -117,7 +125,7 @@ class WsNetwork::Impl : public std::enable_shared_from_this<WsNetwork::Impl> {
   absl::btree_map<NodeId, std::shared_ptr<Connection>> route;
 };
 
-namespace {
+namespace ws_internal {
 
 // One WebSocket connection, either side. States: handshaking (frames queue in `held_`), open,
 // closed.
@@ -441,7 +449,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<http::request_parser<http::string_body>> parser_;
 };
 
-}  // namespace
+}  // namespace ws_internal
 
 void WsNetwork::Impl::Accept() {
   acceptor.async_accept([self = shared_from_this()](ErrorCode ec, tcp::socket socket) {
