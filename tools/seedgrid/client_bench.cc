@@ -13,7 +13,6 @@
 namespace seedgrid::tools {
 namespace {
 
-
 // A wait that ran out: exit 1 (like the other client commands), not a usage error.
 struct BenchStuck {
   std::string message;

@@ -14,7 +14,6 @@
 
 namespace seedgrid::tools {
 
-
 msg::WriteConcern ParseConcern(const std::string& text) {
   if (text == "applied") return msg::WriteConcern::kApplied;
   if (text == "replicated") return msg::WriteConcern::kReplicated;
