@@ -58,6 +58,20 @@ Offset<fb::PartitionDigest> EncodeBody(Encoder& e, const msg::PartitionDigest& m
 absl::Status DecodeBody(Decoder& d, const fb::PartitionDigest& in, msg::PartitionDigest& m);
 Offset<fb::Heartbeat> EncodeBody(Encoder& e, const msg::Heartbeat& m);
 absl::Status DecodeBody(Decoder& d, const fb::Heartbeat& in, msg::Heartbeat& m);
+// Parts the HTTP sync messages share (errors name `at`/`where`).
+Offset<fb::GridOp> EncodeGridOp(Encoder& e, const msg::GridOp& op);
+absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, msg::GridOp& o);
+Offset<fb::GridOpAck> EncodeOpAck(Encoder& e, const msg::GridOpAck& a);
+absl::Status DecodeOpAck(Decoder& d, const fb::GridOpAck& a, const WirePath& at,
+                         msg::GridOpAck& ack);
+absl::Status DecodeState(Decoder& d, const fb::PartitionState& in, const WirePath& where,
+                         msg::PartitionState& m);
+
+// ---- http_sync_messages.cc: HTTP sync.
+Offset<fb::HttpSyncRequest> EncodeBody(Encoder& e, const msg::HttpSyncRequest& m);
+absl::Status DecodeBody(Decoder& d, const fb::HttpSyncRequest& in, msg::HttpSyncRequest& m);
+Offset<fb::HttpSyncResponse> EncodeBody(Encoder& e, const msg::HttpSyncResponse& m);
+absl::Status DecodeBody(Decoder& d, const fb::HttpSyncResponse& in, msg::HttpSyncResponse& m);
 
 }  // namespace seedgrid::wire_codec
 

@@ -471,5 +471,27 @@ TEST(Codec, BadGridMessagesNameTheField) {
   }
 }
 
+TEST(Codec, BadHttpSyncMessagesNameTheField) {
+  const auto error_of = [](msg::Body body) {
+    return std::string(
+        DecodeMessage(EncodeMessage(msg::Envelope{"s1", std::move(body)})).status().message());
+  };
+  msg::HttpSyncRequest marks{"c1", 1, {}, {msg::MapMarks{"m", {1, 2}, {5}}}, {}, ""};
+  EXPECT_EQ(error_of(marks), "HttpSyncRequest.marks[0]: 2 partitions but 1 digests");
+  marks.marks[0] = msg::MapMarks{"m", {271}, {5}};
+  EXPECT_EQ(error_of(marks),
+            "HttpSyncRequest.marks[0].partitions[0]: partition 271 out of range 0..270");
+  const msg::HttpSyncRequest repair{
+      "c1", 1, {}, {}, {msg::PartitionState{0, 1, msg::StatePurpose::kReplicate, {}, {}}}, ""};
+  EXPECT_EQ(error_of(repair), "HttpSyncRequest.repairs[0].purpose: purpose 0 where only 5 belongs");
+  const msg::HttpSyncRequest op{
+      "c1", 1,  {msg::GridOp{0, msg::WriteConcern::kApplied, "m", "k", std::nullopt, {1, 0, "c1"}}},
+      {},   {}, ""};
+  EXPECT_EQ(error_of(op), "HttpSyncRequest.ops[0].seq: seq must be at least 1");
+  const msg::HttpSyncResponse leaf{
+      1, 200, "", {}, {msg::PartitionState{0, 1, msg::StatePurpose::kClientRepair, {}, {}}}, ""};
+  EXPECT_EQ(error_of(leaf), "HttpSyncResponse.leaves[0].purpose: purpose 5 where only 4 belongs");
+}
+
 }  // namespace
 }  // namespace seedgrid

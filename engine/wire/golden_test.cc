@@ -130,13 +130,14 @@ std::vector<msg::GridOps> Samples() {
                                     Timestamp{5, 0, "c7"}},
                         msg::GridOp{2, msg::WriteConcern::kFireAndForget, "users", "k2",
                                     std::nullopt, Timestamp{6, 1, "c7"}}}},
-          msg::GridOps{"c1", "", 0, {}}};
+          msg::GridOps{"c1", "", 0, {}}, msg::GridOps{"c1", "", 0, {}, "s2"}};
 }
 template <>
 std::vector<msg::GridAck> Samples() {
   return {msg::GridAck{{msg::GridOpAck{1, kTs, msg::WriteConcern::kApplied, false},
                         msg::GridOpAck{2, kTs, msg::WriteConcern::kReplicated, true}}},
-          msg::GridAck{}};
+          msg::GridAck{},
+          msg::GridAck{{msg::GridOpAck{3, kTs, msg::WriteConcern::kFireAndForget, false}}, "c1"}};
 }
 template <>
 std::vector<msg::PartitionState> Samples() {
@@ -170,6 +171,35 @@ std::vector<msg::QueryUpdate> Samples() {
   return {
       msg::QueryUpdate{7, 99, 0, 4, {1, 2, 270}, {"users", SampleLww()}},
       msg::QueryUpdate{7, 99, 3, 4, {}, {"users", {msg::LwwEntry{"k", {std::nullopt, kTs, {}}}}}}};
+}
+template <>
+std::vector<msg::HttpSyncRequest> Samples() {
+  return {msg::HttpSyncRequest{"c7",
+                               41,
+                               {msg::GridOp{3, msg::WriteConcern::kReplicated, "users", "k1",
+                                            RichDoc(), Timestamp{5, 0, "c7"}}},
+                               {msg::MapMarks{"users", {0, 270}, {1, 0xffffffffffffffffULL}},
+                                msg::MapMarks{"empty", {}, {}}},
+                               {msg::PartitionState{0,
+                                                    3,
+                                                    msg::StatePurpose::kClientRepair,
+                                                    {msg::MapRecords{"users", SampleLww()}},
+                                                    {},
+                                                    0}},
+                               "users:17"},
+          msg::HttpSyncRequest{"c1", 0, {}, {}, {}, ""}};
+}
+template <>
+std::vector<msg::HttpSyncResponse> Samples() {
+  return {msg::HttpSyncResponse{
+              41,
+              200,
+              "",
+              {msg::GridOpAck{3, kTs, msg::WriteConcern::kReplicated, true}},
+              {msg::PartitionState{
+                  41, 3, msg::StatePurpose::kClientLeaf, {{"users", SampleLww()}}, {}, 99}},
+              "users:18"},
+          msg::HttpSyncResponse{7, 503, "not ready", {}, {}, ""}};
 }
 
 // The samples of every kind, in the list's order, each sent by "s1".
@@ -270,8 +300,10 @@ constexpr uint64_t kGoldenHashes[] = {
     0xe9749b43ba46c4e9ULL,  // QuerySubscribe
     0x30adcf46a2e919d2ULL,  // GridOps
     0x2ac1a3ee4edf048dULL,  // GridOps
+    0xeede9eea3cbf5aafULL,  // GridOps
     0x0df77347d8e6c9d5ULL,  // GridAck
     0x84b010d5cc7ef235ULL,  // GridAck
+    0xe97e303b2892edbaULL,  // GridAck
     0x8ca10b0068914ecfULL,  // PartitionState
     0x2a1000c238dcf276ULL,  // PartitionState
     0x662ae136b56a2787ULL,  // PartitionDigest
@@ -280,6 +312,10 @@ constexpr uint64_t kGoldenHashes[] = {
     0xc19c6d9f8c92176dULL,  // Heartbeat
     0x14840a0d3655883cULL,  // QueryUpdate
     0x847c60bfda9aab43ULL,  // QueryUpdate
+    0x01da6d5b109cbc32ULL,  // HttpSyncRequest
+    0x90cda8017238fa3bULL,  // HttpSyncRequest
+    0x583fae2b58e47d76ULL,  // HttpSyncResponse
+    0xb45ef50b1874a783ULL,  // HttpSyncResponse
 };
 
 TEST(Codec, EncodingsMatchTheGoldenHashes) {

@@ -42,52 +42,66 @@ absl::Status DecodeDigest(Decoder& d, const fb::PartitionDigest& in, const WireP
 
 }  // namespace
 
+Offset<fb::GridOp> EncodeGridOp(Encoder& e, const msg::GridOp& op) {
+  auto name = e.String(op.map_name);
+  auto key = e.String(op.key);
+  auto value = e.OptionalDoc(op.value);
+  auto ts = e.Ts(op.client_ts);
+  return fb::CreateGridOp(e.builder(), op.seq, static_cast<fb::WriteConcern>(op.concern), name, key,
+                          value, ts);
+}
+absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, msg::GridOp& o) {
+  o.seq = op.seq();
+  if (o.seq == 0) return d.Error(at + ".seq", "seq must be at least 1");
+  SG_RETURN_IF_ERROR(DecodeConcern(d, op.concern(), at + ".concern", o.concern));
+  SG_RETURN_IF_ERROR(d.MapName(op.map_name(), at + ".map_name", o.map_name));
+  o.key = d.Str(op.key());
+  SG_RETURN_IF_ERROR(d.OptionalDoc(op.value(), at + ".value", o.value));
+  return d.Ts(op.client_ts(), at + ".client_ts", o.client_ts);
+}
+
+Offset<fb::GridOpAck> EncodeOpAck(Encoder& e, const msg::GridOpAck& a) {
+  auto ts = e.Ts(a.ts);
+  return fb::CreateGridOpAck(e.builder(), a.seq, ts, static_cast<fb::WriteConcern>(a.level),
+                             a.duplicate);
+}
+absl::Status DecodeOpAck(Decoder& d, const fb::GridOpAck& a, const WirePath& at,
+                         msg::GridOpAck& ack) {
+  ack.seq = a.seq();
+  SG_RETURN_IF_ERROR(d.Ts(a.ts(), at + ".ts", ack.ts));
+  SG_RETURN_IF_ERROR(DecodeConcern(d, a.level(), at + ".level", ack.level));
+  ack.duplicate = a.duplicate();
+  return absl::OkStatus();
+}
+
 Offset<fb::GridOps> EncodeBody(Encoder& e, const msg::GridOps& m) {
   auto client = e.Node(m.client);
   auto gateway = e.OptionalString(m.gateway);
-  auto ops = e.Vector(m.ops, [&e](const msg::GridOp& op) {
-    auto name = e.String(op.map_name);
-    auto key = e.String(op.key);
-    auto value = e.OptionalDoc(op.value);
-    auto ts = e.Ts(op.client_ts);
-    return fb::CreateGridOp(e.builder(), op.seq, static_cast<fb::WriteConcern>(op.concern), name,
-                            key, value, ts);
-  });
-  return fb::CreateGridOps(e.builder(), client, gateway, m.hops, ops);
+  auto ops = e.Vector(m.ops, [&e](const msg::GridOp& op) { return EncodeGridOp(e, op); });
+  auto reply_to = e.OptionalString(m.reply_to);
+  return fb::CreateGridOps(e.builder(), client, gateway, m.hops, ops, reply_to);
 }
 absl::Status DecodeBody(Decoder& d, const fb::GridOps& in, msg::GridOps& m) {
   SG_RETURN_IF_ERROR(d.Node(in.client(), "GridOps.client", m.client));
   SG_RETURN_IF_ERROR(d.OptionalNode(in.gateway(), "GridOps.gateway", m.gateway));
   m.hops = in.hops();
-  return d.Vector(in.ops(), "GridOps.ops", kDecodeElementCharge, m.ops,
-                  [&d](const fb::GridOp* op, const WirePath& at, msg::GridOp& o) {
-                    o.seq = op->seq();
-                    if (o.seq == 0) return d.Error(at + ".seq", "seq must be at least 1");
-                    SG_RETURN_IF_ERROR(DecodeConcern(d, op->concern(), at + ".concern", o.concern));
-                    SG_RETURN_IF_ERROR(d.MapName(op->map_name(), at + ".map_name", o.map_name));
-                    o.key = d.Str(op->key());
-                    SG_RETURN_IF_ERROR(d.OptionalDoc(op->value(), at + ".value", o.value));
-                    return d.Ts(op->client_ts(), at + ".client_ts", o.client_ts);
-                  });
+  SG_RETURN_IF_ERROR(d.Vector(in.ops(), "GridOps.ops", kDecodeElementCharge, m.ops,
+                              [&d](const fb::GridOp* op, const WirePath& at, msg::GridOp& o) {
+                                return DecodeGridOp(d, *op, at, o);
+                              }));
+  return d.OptionalNode(in.reply_to(), "GridOps.reply_to", m.reply_to);
 }
 
 Offset<fb::GridAck> EncodeBody(Encoder& e, const msg::GridAck& m) {
-  auto acks = e.Vector(m.acks, [&e](const msg::GridOpAck& a) {
-    auto ts = e.Ts(a.ts);
-    return fb::CreateGridOpAck(e.builder(), a.seq, ts, static_cast<fb::WriteConcern>(a.level),
-                               a.duplicate);
-  });
-  return fb::CreateGridAck(e.builder(), acks);
+  auto acks = e.Vector(m.acks, [&e](const msg::GridOpAck& a) { return EncodeOpAck(e, a); });
+  auto client = e.OptionalString(m.client);
+  return fb::CreateGridAck(e.builder(), acks, client);
 }
 absl::Status DecodeBody(Decoder& d, const fb::GridAck& in, msg::GridAck& m) {
-  return d.Vector(in.acks(), "GridAck.acks", kDecodeElementCharge, m.acks,
-                  [&d](const fb::GridOpAck* a, const WirePath& at, msg::GridOpAck& ack) {
-                    ack.seq = a->seq();
-                    SG_RETURN_IF_ERROR(d.Ts(a->ts(), at + ".ts", ack.ts));
-                    SG_RETURN_IF_ERROR(DecodeConcern(d, a->level(), at + ".level", ack.level));
-                    ack.duplicate = a->duplicate();
-                    return absl::OkStatus();
-                  });
+  SG_RETURN_IF_ERROR(d.Vector(in.acks(), "GridAck.acks", kDecodeElementCharge, m.acks,
+                              [&d](const fb::GridOpAck* a, const WirePath& at,
+                                   msg::GridOpAck& ack) { return DecodeOpAck(d, *a, at, ack); }));
+  return d.OptionalNode(in.client(), "GridAck.client", m.client);
 }
 
 Offset<fb::PartitionState> EncodeBody(Encoder& e, const msg::PartitionState& m) {
@@ -100,17 +114,18 @@ Offset<fb::PartitionState> EncodeBody(Encoder& e, const msg::PartitionState& m) 
                                   static_cast<fb::StatePurpose>(m.purpose), maps, marks,
                                   m.pruned_below_ms);
 }
-absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::PartitionState& m) {
+absl::Status DecodeState(Decoder& d, const fb::PartitionState& in, const WirePath& where,
+                         msg::PartitionState& m) {
   m.id = in.id();
-  SG_RETURN_IF_ERROR(d.Partition(in.partition(), "PartitionState.partition", m.partition));
+  SG_RETURN_IF_ERROR(d.Partition(in.partition(), where + ".partition", m.partition));
   if (static_cast<uint8_t>(in.purpose()) > static_cast<uint8_t>(fb::StatePurpose::ClientRepair)) {
-    return d.Error("PartitionState.purpose",
+    return d.Error(where + ".purpose",
                    fmt::format("unknown purpose {}", static_cast<int>(in.purpose())));
   }
   m.purpose = static_cast<msg::StatePurpose>(in.purpose());
-  SG_RETURN_IF_ERROR(d.Maps(in.maps(), "PartitionState.maps", m.maps));
+  SG_RETURN_IF_ERROR(d.Maps(in.maps(), where + ".maps", m.maps));
   SG_RETURN_IF_ERROR(
-      d.Vector(in.applied(), "PartitionState.applied", kDecodeElementCharge, m.applied,
+      d.Vector(in.applied(), where + ".applied", kDecodeElementCharge, m.applied,
                [&d](const fb::ClientMark* c, const WirePath& at, msg::ClientMark& mark) {
                  SG_RETURN_IF_ERROR(d.Node(c->client(), at + ".client", mark.client));
                  mark.seq = c->seq();
@@ -119,6 +134,9 @@ absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::Partition
                }));
   m.pruned_below_ms = in.pruned_below_ms();
   return absl::OkStatus();
+}
+absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::PartitionState& m) {
+  return DecodeState(d, in, "PartitionState", m);
 }
 
 Offset<fb::PartitionDigest> EncodeBody(Encoder& e, const msg::PartitionDigest& m) {

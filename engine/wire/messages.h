@@ -152,6 +152,7 @@ struct GridOps {
   std::string gateway;  // empty from a client
   uint8_t hops = 0;
   std::vector<GridOp> ops;
+  std::string reply_to;  // empty: acks go to the client; else to this server (HTTP sync gateway)
   friend bool operator==(const GridOps&, const GridOps&) = default;
 };
 
@@ -166,6 +167,7 @@ struct GridOpAck {
 
 struct GridAck {
   std::vector<GridOpAck> acks;
+  std::string client;  // set when sent to an HTTP sync gateway on the client's behalf
   friend bool operator==(const GridAck&, const GridAck&) = default;
 };
 
@@ -233,11 +235,40 @@ struct QueryUpdate {
   friend bool operator==(const QueryUpdate&, const QueryUpdate&) = default;
 };
 
+// ---- HTTP sync (seedgrid.fbs): one request, one response, no server-side session.
+
+struct MapMarks {
+  std::string map_name;
+  std::vector<uint32_t> partitions;  // the client's non-zero partition digests of the map
+  std::vector<uint64_t> digests;     // same length as partitions
+  friend bool operator==(const MapMarks&, const MapMarks&) = default;
+};
+
+struct HttpSyncRequest {
+  std::string client;
+  uint64_t request_id = 0;
+  std::vector<GridOp> ops;              // the oldest op-log entries, by seq
+  std::vector<MapMarks> marks;          // the maps to sync
+  std::vector<PartitionState> repairs;  // kClientRepair
+  std::string cursor;                   // from the last response
+  friend bool operator==(const HttpSyncRequest&, const HttpSyncRequest&) = default;
+};
+
+struct HttpSyncResponse {
+  uint64_t request_id = 0;
+  uint16_t status = 200;  // 200; 400 a bad request; 503 not ready or busy (retry later)
+  std::string error;
+  std::vector<GridOpAck> acks;
+  std::vector<PartitionState> leaves;  // kClientLeaf
+  std::string cursor;                  // non-empty: more partitions differ; send it back
+  friend bool operator==(const HttpSyncResponse&, const HttpSyncResponse&) = default;
+};
+
 // The message list (see the top of this file). Append only, in the schema's union order.
-using Body =
-    std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets, SyncLeafRequest,
-                 SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe, GridOps, GridAck,
-                 PartitionState, PartitionDigest, Heartbeat, QueryUpdate>;
+using Body = std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets,
+                          SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe,
+                          GridOps, GridAck, PartitionState, PartitionDigest, Heartbeat, QueryUpdate,
+                          HttpSyncRequest, HttpSyncResponse>;
 
 struct Envelope {
   std::string sender;
