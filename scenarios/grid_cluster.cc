@@ -48,6 +48,7 @@ GridCluster::GridCluster(RunContext& run)
   for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
   for (int i = 0; i < g_.clients; ++i) {
     client_random_.push_back(sim::Substream(run.seed, fmt::format("workload/c{}", i)));
+    transport_.push_back(InitialTransport(i));
   }
 }
 
@@ -103,6 +104,7 @@ void GridCluster::StartClient(int c) {
                       .push_interval_ms = g_.client_push_interval_ms,
                       .sync_interval_ms = g_.client_sync_interval_ms,
                       .server_timeout_ms = g_.client_timeout_ms,
+                      .transport = transport_[c],
                       .start_online = !offline_[c],
                       .events = [this, c](const events::NodeEvent& e) { OnClientEvent(c, e); }};
   auto client = GridClient::Open(sim_.env(node), std::move(o));
@@ -120,6 +122,7 @@ void GridCluster::StartClient(int c) {
 // Subscriptions are volatile: a (re)started client subscribes again; the replay starts over.
 void GridCluster::Subscribe(int c) {
   streams_[c].clear();
+  if (transport_[c] == ClientTransport::kHttp) return;  // Live queries need WebSocket.
   const int subs = std::min<int>(s_.subscriptions_per_node, QueryTemplates().size());
   for (int j = 0; j < subs; ++j) {
     auto replay = std::make_unique<Replay>();
@@ -283,6 +286,7 @@ void GridCluster::PollLeft(int i) {
 
 void GridCluster::ScheduleWorkload() {
   if (s_.ops_per_sec > 0 && g_.clients > 0) ScheduleNextOp();
+  ScheduleTransportSwitches();
 }
 
 void GridCluster::ScheduleNextOp() {

@@ -71,6 +71,11 @@ class GridCluster final : public Cluster {
   void StartServer(int i);
   void StartClient(int c);
   void Subscribe(int c);
+  // Transports (grid_transports.cc): which clients sync by HTTP, and the switching clients' flips.
+  ClientTransport InitialTransport(int c) const;
+  void ScheduleTransportSwitches();
+  void ScheduleSwitch(int c);
+  void SwitchTransport(int c);
   void OnServerEvent(int i, const events::NodeEvent& e);
   void OnClientEvent(int c, const events::NodeEvent& e);
   // A stamp node i issued (server: OpApplied; client: TimestampIssued), for the HLC monitor.
@@ -107,7 +112,9 @@ class GridCluster final : public Cluster {
   std::vector<std::unique_ptr<GridServer>> servers_;
   std::vector<std::unique_ptr<GridClient>> clients_;
   std::vector<std::vector<std::unique_ptr<Replay>>> streams_;
-  std::vector<uint32_t> disk_;  // per server: disks replaced so far
+  std::vector<uint32_t> disk_;              // per server: disks replaced so far
+  std::vector<ClientTransport> transport_;  // per client: what it uses now (kept over restarts)
+  std::vector<Xoshiro256> switch_random_;   // per switching client: when it switches
   std::vector<uint64_t> started_at_ns_;
   invariants::GridHistory history_;
   // Servers' stamps (OpApplied) and clients' (TimestampIssued), checked as `hlc` across restarts.

@@ -142,6 +142,12 @@ void ReadGrid(Reader& r, GridConfig& g, uint64_t duration_ms, std::string* error
   r.RangeOf("offline_per_min", g.offline_per_min, 0, 600);
   r.RangeOf("offline_ms", g.offline_ms, 1, kDayMs);
   r.Int("client_crash_pct", g.client_crash_pct, 0, 100);
+  r.Int("http_client_pct", g.http_client_pct, 0, 100);
+  r.Int("switching_client_pct", g.switching_client_pct, 0, 100);
+  r.RangeOf("transport_switch_ms", g.transport_switch_ms, 1, kDayMs);
+  if (error->empty() && g.http_client_pct + g.switching_client_pct > 100) {
+    r.Fail(r.Path("switching_client_pct"), "http_client_pct + switching_client_pct exceed 100");
+  }
   r.Int("disk_loss_pct", g.disk_loss_pct, 0, 100);
   r.Bool("torn_writes", g.torn_writes);
   r.RangeOf("storage_errors_ppm", g.storage_errors_ppm, 0, 100'000);

@@ -121,8 +121,14 @@ struct GridConfig {
   Range offline_per_min{0, 0};
   Range offline_ms{1000, 10000};
   uint32_t client_crash_pct = 50;  // share of swarm crashes that hit a client, not a server
-  uint32_t disk_loss_pct = 0;      // share of server restarts on a replaced (empty) disk
-  bool torn_writes = true;         // a crash may tear the last unsynced write (half the seeds)
+  // Transports (GridClient "Transport"): the first http_client_pct % of the clients sync only by
+  // HTTP sync; the next switching_client_pct % switch between WebSocket and HTTP at intervals
+  // drawn from transport_switch_ms; the rest use WebSocket.
+  uint32_t http_client_pct = 0;
+  uint32_t switching_client_pct = 0;
+  Range transport_switch_ms{1000, 5000};
+  uint32_t disk_loss_pct = 0;  // share of server restarts on a replaced (empty) disk
+  bool torn_writes = true;     // a crash may tear the last unsynced write (half the seeds)
   // Storage errors (swarm range, parts per million of writes and of syncs on every node; lo == 0
   // is on for about half the seeds): SimStorage fails a write or a sync at the drawn rate.
   Range storage_errors_ppm{0, 0};

@@ -240,6 +240,23 @@ void GridClient::Send(msg::Body body) {
                           EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
 }
 
+std::vector<msg::GridOp> GridClient::TakeBatch() const {
+  std::vector<msg::GridOp> batch;
+  size_t bytes = 0;
+  for (const auto& [seq, op] : op_log_) {
+    if (batch.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
+    if (options_.batch_bytes_max > 0) {
+      bytes += ApproxBytes(op);
+      if (bytes > options_.batch_bytes_max && !batch.empty()) break;
+    }
+    batch.push_back(op);
+  }
+  if (batch.empty() && !op_log_.empty() && op_log_.begin()->first >= sendable_below_seq_) {
+    SG_PROBE("client.push_waits_for_durable_log");  // Nothing durable to send yet.
+  }
+  return batch;
+}
+
 void GridClient::Push() {
   if (op_log_.empty()) return;
   const uint64_t now = env_.clock.NowMs();
@@ -253,22 +270,8 @@ void GridClient::Push() {
       resend_delay_ms_ = std::min(resend_delay_ms_ * 2, options_.resend_after_ms * 8);
     }
   }
-  msg::GridOps batch{options_.node_id, "", 0, {}};
-  size_t bytes = 0;
-  for (const auto& [seq, op] : op_log_) {
-    if (batch.ops.size() >= options_.batch_ops_max || seq >= sendable_below_seq_) break;
-    if (options_.batch_bytes_max > 0) {
-      bytes += ApproxBytes(op);
-      if (bytes > options_.batch_bytes_max && !batch.ops.empty()) break;
-    }
-    batch.ops.push_back(op);
-  }
-  if (batch.ops.empty()) {
-    if (op_log_.begin()->first >= sendable_below_seq_) {
-      SG_PROBE("client.push_waits_for_durable_log");  // Nothing durable to send yet.
-    }
-    return;
-  }
+  msg::GridOps batch{options_.node_id, "", 0, TakeBatch(), ""};
+  if (batch.ops.empty()) return;
   pushed_through_seq_ = batch.ops.back().seq;
   pushed_at_ms_ = now;
   ++stats_.batches_sent;
@@ -298,7 +301,11 @@ void GridClient::Repair(const std::string& map, uint32_t partition) {
   if (state.maps[0].lww.empty()) return;
   SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
   ++stats_.repairs_sent;
-  Send(std::move(state));
+  if (options_.transport == ClientTransport::kHttp) {
+    http_repairs_.push_back(std::move(state));  // With the next request.
+  } else {
+    Send(std::move(state));
+  }
 }
 
 void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
@@ -342,6 +349,13 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
 
 void GridClient::Reconnect() {
   waiting_since_ms_.reset();
+  if (options_.transport == ClientTransport::kHttp) {
+    http_in_flight_ = 0;  // A late answer to it is still merged.
+    http_cursor_.clear();
+    http_pull_due_ = true;
+    Poll();
+    return;
+  }
   pushed_through_seq_ = 0;  // the oldest entries go to the (new) server at once
   resend_delay_ms_ = options_.resend_after_ms;
   Push();
@@ -352,6 +366,10 @@ void GridClient::Reconnect() {
 absl::StatusOr<uint64_t> GridClient::Subscribe(const std::string& map, Query query,
                                                QueryEngine::DeltaCallback callback) {
   if (absl::Status s = Validate(query); !s.ok()) return s;
+  if (options_.transport == ClientTransport::kHttp) {
+    return absl::FailedPreconditionError(
+        "grid client: live queries need the WebSocket transport, not HTTP sync");
+  }
   if (callback == nullptr)
     return absl::InvalidArgumentError("grid client: subscribe needs a callback");
   if (map.empty() || map.size() > kMapNameBytesMax) {
@@ -399,6 +417,8 @@ void GridClient::PushTick() {
       switched_below_seq_ = next_seq_;
       ++stats_.server_switches;
       Reconnect();
+    } else if (options_.transport == ClientTransport::kHttp) {
+      Poll();
     } else {
       Push();
     }
@@ -407,7 +427,10 @@ void GridClient::PushTick() {
 }
 
 void GridClient::SyncTick() {
-  if (online_) {
+  if (online_ && options_.transport == ClientTransport::kHttp) {
+    http_pull_due_ = true;
+    Poll();
+  } else if (online_) {
     StartSync();
     RefreshSubscriptions();
   }
@@ -422,6 +445,11 @@ absl::Status GridClient::EndWrites() {
 
 void GridClient::SyncNow() {
   if (!online_) return;
+  if (options_.transport == ClientTransport::kHttp) {
+    http_pull_due_ = true;
+    Poll();
+    return;
+  }
   Push();
   StartSync();
 }
@@ -433,7 +461,11 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
     Fail(stats_.decode_errors, std::string(ToStd(e.status().message())));
     return;
   }
-  if (from == server()) waiting_since_ms_.reset();
+  // Over HTTP only the answer to the request in flight counts (OnHttpResponse): a late answer to
+  // an older one must not hide that the current one was lost.
+  if (from == server() && options_.transport == ClientTransport::kWebSocket) {
+    waiting_since_ms_.reset();
+  }
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -451,6 +483,8 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
           OnDigest(from, body);
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
           OnLeaf(from, body);
+        } else if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) {
+          OnHttpResponse(from, body);
         } else {
           Fail(stats_.protocol_errors,
                fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from));

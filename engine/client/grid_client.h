@@ -33,6 +33,16 @@
 // server that failed over, restarted or sent something the client missed resyncs with a snapshot.
 // Subscriptions are not persisted: after a restart the application subscribes again.
 //
+// Transport. Over the WebSocket transport (the default) the client exchanges the messages above.
+// Over HTTP sync (grid_client_http.cc; docs/architecture.md, "HTTP sync") it holds no connection:
+// every push_interval_ms it sends one HttpSyncRequest with the oldest sendable entries of its op
+// log, and every sync_interval_ms one that also carries its per-partition digests of every map (its
+// marks); the one response brings the acks and the leaves of the partitions that differ (more
+// follow a cursor at once). One request is in flight at a time. A partition that comes back again
+// in the next sync round is repaired with the next request. Live queries need the WebSocket
+// transport: SetTransport(kHttp) cancels them and Subscribe fails on HTTP. Switching either way at
+// any time loses and duplicates nothing: the op log and the applied marks are the same.
+//
 // Connection. The client talks to one server at a time. A server that answers nothing for
 // server_timeout_ms while requests are outstanding is abandoned for the next in the list;
 // GoOffline()/GoOnline() model a device losing and regaining its network (offline: nothing is sent
@@ -62,6 +72,9 @@
 
 namespace seedgrid {
 
+enum class ClientTransport : uint8_t { kWebSocket = 0, kHttp = 1 };
+std::string_view ClientTransportName(ClientTransport t);
+
 struct GridClientOptions {
   NodeId node_id;
   std::vector<NodeId> servers;  // tried in order, starting at first_server
@@ -84,6 +97,7 @@ struct GridClientOptions {
   // duplicate and never applied.
   uint64_t resend_after_ms = 0;
   uint64_t max_drift_ms = 60'000;
+  ClientTransport transport = ClientTransport::kWebSocket;
   bool persist = true;
   bool start_online = true;
   // Observers (checkers): AckReceived (the first ack of an op-log entry), OpLogged,
@@ -105,6 +119,8 @@ struct GridClientStats {
   uint64_t torn_pages_discarded = 0;
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
+  uint64_t http_syncs = 0;          // HTTP sync requests sent
+  uint64_t http_syncs_refused = 0;  // answered with an error (400, 503)
   std::string last_error;
   StorageStats storage;
 };
@@ -153,6 +169,10 @@ class GridClient {
     return it == subscriptions_.end() ? nullptr : it->second.get();
   }
 
+  // See "Transport" above.
+  void SetTransport(ClientTransport transport);
+  ClientTransport transport() const { return options_.transport; }
+
   void GoOffline() { online_ = false; }
   void GoOnline();
   bool online() const { return online_; }
@@ -191,8 +211,14 @@ class GridClient {
   absl::Status SyncStorage();
   // Entries below `logged_below` became durable: sendable, and reported (events::OpLogged).
   void MarkLogged(uint64_t logged_below);
+  // The oldest sendable entries of the op log within the batch bounds.
+  std::vector<msg::GridOp> TakeBatch() const;
   void Push();
   void StartSync();
+  // HTTP sync (grid_client_http.cc).
+  void Poll();
+  msg::HttpSyncRequest HttpRequest(bool pull);
+  void OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse& r);
   void Reconnect();
   void Repair(const std::string& map, uint32_t partition);
   void Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
@@ -232,6 +258,14 @@ class GridClient {
   bool restoring_ = false;
   bool deferring_sync_ = false;
   absl::btree_map<std::string, uint64_t> roots_matched_;
+  // HTTP sync: the unanswered request (0: none) and whether it pulls, the cursor to continue
+  // with, a pull due at the next poll, repairs for the next request, and this round's leaves.
+  uint64_t http_in_flight_ = 0;
+  bool http_pulling_ = false;
+  std::string http_cursor_;
+  bool http_pull_due_ = true;
+  std::vector<msg::PartitionState> http_repairs_;
+  absl::btree_map<std::string, absl::btree_set<uint32_t>> http_round_leaves_;
   std::optional<Timers::TimerId> push_timer_;
   std::optional<Timers::TimerId> sync_timer_;
 };

@@ -1,6 +1,9 @@
 #include "engine/cluster/digest_sync.h"
 
+#include <fmt/format.h>
+
 #include <array>
+#include <charconv>
 
 #include "engine/base/probe.h"
 
@@ -146,6 +149,85 @@ Effects DigestSync::OnBucketsRequest(const NodeId& from, const msg::SyncBucketsR
   Effects out;
   if (membership.table().empty()) return out;
   out.Send(from, DirectoryOf(m.map_name, membership));
+  return out;
+}
+
+namespace {
+
+struct CursorAt {
+  size_t map = 0;
+  uint32_t partition = 0;
+};
+
+absl::StatusOr<CursorAt> ParseCursor(std::string_view cursor,
+                                     const std::vector<msg::MapMarks>& marks) {
+  if (cursor.empty()) return CursorAt{};
+  const auto bad = [cursor](std::string_view why) {
+    return absl::InvalidArgumentError(fmt::format("cursor '{}': {}", cursor, why));
+  };
+  const size_t colon = cursor.rfind(':');
+  if (colon == std::string_view::npos) return bad("not a cursor (expected MAP:PARTITION)");
+  const std::string_view map = cursor.substr(0, colon);
+  const std::string_view digits = cursor.substr(colon + 1);
+  uint32_t p = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), p);
+  if (ec != std::errc() || end != digits.data() + digits.size() || p >= kPartitionCount) {
+    return bad(fmt::format("partition '{}' is not 0..{}", digits, kPartitionCount - 1));
+  }
+  for (size_t i = 0; i < marks.size(); ++i) {
+    if (marks[i].map_name == map) return CursorAt{i, p};
+  }
+  return bad(fmt::format("map '{}' is not one this request syncs", map));
+}
+
+}  // namespace
+
+absl::StatusOr<HttpPull> DigestSync::PullForHttp(const std::vector<msg::MapMarks>& marks,
+                                                 std::string_view cursor, size_t partitions_max,
+                                                 const std::function<uint64_t()>& next_id,
+                                                 const Membership& membership) const {
+  absl::StatusOr<CursorAt> at = ParseCursor(cursor, marks);
+  if (!at.ok()) return at.status();
+  HttpPull out;
+  const PartitionTable& table = membership.table();
+  if (table.empty()) return out;
+  size_t taken = 0;
+  for (size_t m = at->map; m < marks.size(); ++m) {
+    const msg::MapMarks& mark = marks[m];
+    std::array<uint64_t, kPartitionCount> theirs{};
+    for (size_t i = 0; i < mark.partitions.size() && i < mark.digests.size(); ++i) {
+      theirs[mark.partitions[i]] = mark.digests[i];
+    }
+    const msg::PartitionDigest dir = DirectoryOf(mark.map_name, membership);
+    std::array<uint64_t, kPartitionCount> ours{};
+    for (size_t i = 0; i < dir.partitions.size(); ++i) ours[dir.partitions[i]] = dir.hashes[i];
+    absl::btree_map<NodeId, msg::PartitionDigest> pulls;
+    const uint64_t id = next_id();
+    for (uint32_t p = m == at->map ? at->partition : 0; p < kPartitionCount; ++p) {
+      if (ours[p] == theirs[p]) continue;
+      if (taken == partitions_max) {
+        out.cursor = fmt::format("{}:{}", mark.map_name, p);
+        break;
+      }
+      ++taken;
+      const NodeId& owner = table.owner(p);
+      if (owner == membership.self()) {
+        out.leaves.push_back(
+            StateOf(p, msg::StatePurpose::kClientLeaf, id, membership, mark.map_name));
+        continue;
+      }
+      msg::PartitionDigest& pull = pulls[owner];
+      pull.id = id;
+      pull.map_name = mark.map_name;
+      pull.pull = true;
+      pull.requester = membership.self();
+      pull.partitions.push_back(p);
+      pull.hashes.push_back(theirs[p]);
+      out.awaited.emplace_back(id, p);
+    }
+    for (auto& [owner, pull] : pulls) out.requests.Send(owner, std::move(pull));
+    if (!out.cursor.empty()) break;
+  }
   return out;
 }
 

@@ -8,19 +8,35 @@
 // - Client sync: SyncRoot is the XOR of the owners' digests of the map as last gossiped (own
 //   partitions: live); buckets are those digests per partition; a client's pull at its gateway is
 //   fanned out to the owners, which answer the client with ClientLeaf states.
+// - HTTP sync pulls (PullForHttp): the partitions of each requested map whose directory digest
+//   differs from the client's mark, at most partitions_max per request, continued by a cursor
+//   "MAP:PARTITION" (the next map and partition to compare). Own partitions answer at once; the
+//   others are pulled from their owners with this server as the requester.
 // Determinism: btree containers; messages built in partition order.
 #ifndef SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
 #define SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
 
+#include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/status/statusor.h"
 #include "engine/cluster/effects.h"
 #include "engine/cluster/grid_partition.h"
 #include "engine/cluster/membership.h"
 
 namespace seedgrid {
+
+struct HttpPull {
+  std::vector<msg::PartitionState> leaves;  // own partitions: answered now
+  Effects requests;                         // pulls to the other partitions' owners
+  // (pull id, partition) of every leaf the requests ask for.
+  std::vector<std::pair<uint64_t, uint32_t>> awaited;
+  std::string cursor;  // empty: every differing partition is covered
+};
 
 class DigestSync {
  public:
@@ -37,6 +53,12 @@ class DigestSync {
                      const Membership& membership) const;
   Effects OnBucketsRequest(const NodeId& from, const msg::SyncBucketsRequest& m,
                            const Membership& membership) const;
+  // An HTTP sync request's pulls (see the contract). `next_id` gives each pull request's id.
+  // InvalidArgument naming the cursor when it is not one of this request's.
+  absl::StatusOr<HttpPull> PullForHttp(const std::vector<msg::MapMarks>& marks,
+                                       std::string_view cursor, size_t partitions_max,
+                                       const std::function<uint64_t()>& next_id,
+                                       const Membership& membership) const;
 
  private:
   // Every partition's digest of `map` from its owner as last gossiped (own partitions: live).

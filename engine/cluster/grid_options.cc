@@ -17,6 +17,10 @@ absl::Status ValidateOptions(const GridServerOptions& o) {
     return absl::InvalidArgumentError(
         "grid server: timer intervals, query_lease_ms and tombstone_grace_ms must be positive");
   }
+  if (o.http_sync_wait_ms == 0 || o.http_sync_partitions_max == 0 || o.http_sync_open_max == 0 ||
+      o.http_sync_ops_max == 0) {
+    return absl::InvalidArgumentError("grid server: the http_sync_* options must be positive");
+  }
   if (o.suspect_after_ms <= o.heartbeat_interval_ms) {
     return absl::InvalidArgumentError(
         "grid server: suspect_after_ms must exceed heartbeat_interval_ms");

@@ -28,6 +28,13 @@ struct GridServerOptions {
   uint64_t tombstone_grace_ms = 10 * 60 * 1000;
   // Live queries: a subscription not refreshed by its client for this long is dropped.
   uint64_t query_lease_ms = 10'000;
+  // HTTP sync (http_sync.h): how long a request waits for its acks and leaves, at most how many
+  // partitions one response carries (the rest follow the cursor), how many requests may be open,
+  // and how many ops one request may carry.
+  uint64_t http_sync_wait_ms = 1000;
+  size_t http_sync_partitions_max = 32;
+  size_t http_sync_open_max = 256;
+  size_t http_sync_ops_max = 4096;
   bool persist = true;
   // Observers (checkers): OpApplied, OpAcknowledged, StateAcknowledged, WatermarkRaised,
   // PartitionHandedOff, StorageFailed (engine/events/node_events.h).
@@ -49,6 +56,9 @@ struct GridServerStats {
   uint64_t records_forgotten = 0;  // older than a full state's watermark and absent from it
   uint64_t acks_withheld = 0;      // messages not acknowledged because a sync failed
   uint64_t anti_entropy_rounds = 0;
+  uint64_t http_syncs = 0;          // HTTP sync requests answered (refusals included)
+  uint64_t http_syncs_refused = 0;  // answered 400 or 503
+  uint64_t http_syncs_partial = 0;  // answered at http_sync_wait_ms with something missing
   uint64_t decode_errors = 0;
   uint64_t protocol_errors = 0;
   std::string last_error;

@@ -41,6 +41,7 @@ GridServer::GridServer(Env& env, GridServerOptions options)
           },
           options_.events),
       queries_(env.clock, partitions_.slots()),
+      http_(env.timers, options_.http_sync_wait_ms),
       membership_(MembershipOptions{options_.node_id, options_.seeds, options_.backup_count,
                                     options_.suspect_after_ms},
                   env.clock.NowMs()),
@@ -75,6 +76,9 @@ GridServerStats GridServer::stats() const {
   s.records_refused = p.records_refused;
   s.records_forgotten = p.records_forgotten;
   s.protocol_errors += p.protocol_errors;
+  s.http_syncs = http_.stats().requests;
+  s.http_syncs_refused = http_.stats().refused;
+  s.http_syncs_partial = http_.stats().timeouts;
   if (s.last_error.empty()) s.last_error = p.last_error;
   if (store_) s.storage = store_->stats();
   return s;
@@ -88,7 +92,24 @@ void GridServer::Send(const NodeId& to, msg::Body body) {
 
 void GridServer::Dispatch(Effects effects) {
   for (events::NodeEvent& e : effects.events) Emit(std::move(e));
-  for (auto& [to, body] : effects.messages) Send(to, std::move(body));
+  for (auto& [to, body] : effects.messages) {
+    if (to == options_.node_id) {
+      DeliverToSelf(std::move(body));
+    } else {
+      Send(to, std::move(body));
+    }
+  }
+}
+
+void GridServer::DeliverToSelf(msg::Body body) {
+  if (auto* ack = std::get_if<msg::GridAck>(&body)) {
+    http_.OnAck(*ack);
+  } else if (auto* leaf = std::get_if<msg::PartitionState>(&body);
+             leaf != nullptr && leaf->purpose == msg::StatePurpose::kClientLeaf) {
+    http_.OnLeaf(std::move(*leaf));
+  } else {
+    SG_ASSERT(false && "a grid server sends itself only HTTP sync acks and leaves");
+  }
 }
 
 void GridServer::Fail(uint64_t& counter, std::string error) {
@@ -212,6 +233,19 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
           Dispatch(digests_.OnBucketsRequest(from, body, m));
         } else if constexpr (std::is_same_v<T, msg::QuerySubscribe>) {
           Dispatch(queries_.Route(from, body, m, env_.clock.NowMs()));
+        } else if constexpr (std::is_same_v<T, msg::GridAck>) {
+          if (body.client.empty()) {
+            error = fmt::format("GridAck without a client from '{}'", from);
+          } else {
+            http_.OnAck(body);  // An owner acknowledging ops of an HTTP sync here.
+          }
+        } else if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
+          if (body.client != from) {
+            error = fmt::format("HttpSyncRequest for '{}' from '{}'", body.client, from);
+          } else {
+            HttpSync(std::move(body),
+                     [this, from](msg::HttpSyncResponse r) { Send(from, std::move(r)); });
+          }
         } else {
           error = fmt::format("unexpected {} from '{}'", msg::BodyName(e->body), from);
         }
@@ -251,8 +285,8 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     Fail(stats_.protocol_errors, fmt::format("partition {} from '{}'", m.partition, from));
     return;
   }
-  if (m.purpose == Purpose::kClientLeaf) {
-    Fail(stats_.protocol_errors, fmt::format("ClientLeaf state from '{}'", from));
+  if (m.purpose == Purpose::kClientLeaf) {  // An owner answering a pull of an HTTP sync here.
+    http_.OnLeaf(m);
     return;
   }
   if (m.purpose == Purpose::kClientRepair) {
@@ -301,6 +335,44 @@ void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
   Drop(*r.handed_off);
   ++stats_.partitions_handed_off;
   Emit(events::PartitionHandedOff{*r.handed_off});
+}
+
+// ------------------------------------------------------------------ HTTP sync
+
+void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
+  if (!membership_.joined() || membership_.table().empty()) {
+    http_.Refuse(request, 503, "this server has not joined a cluster yet; retry", done);
+    return;
+  }
+  if (http_.open() >= options_.http_sync_open_max) {
+    http_.Refuse(request, 503, "too many HTTP syncs in progress; retry", done);
+    return;
+  }
+  if (request.ops.size() > options_.http_sync_ops_max) {
+    http_.Refuse(request, 400,
+                 fmt::format("ops: {} ops, at most {} per request", request.ops.size(),
+                             options_.http_sync_ops_max),
+                 done);
+    return;
+  }
+  absl::StatusOr<HttpPull> pull = digests_.PullForHttp(
+      request.marks, request.cursor, options_.http_sync_partitions_max,
+      [this] { return http_.NextPullId(); }, membership_);
+  if (!pull.ok()) {
+    http_.Refuse(request, 400, std::string(ToStd(pull.status().message())), done);
+    return;
+  }
+  Dispatch(std::move(pull->requests));
+  for (const msg::PartitionState& repair : request.repairs) OnState(request.client, repair);
+  std::vector<uint64_t> seqs;
+  for (const msg::GridOp& op : request.ops) seqs.push_back(op.seq);
+  // Open before the ops go: acks of partitions owned here are delivered during OnOps.
+  const NodeId client = request.client;
+  std::vector<msg::GridOp> ops = std::move(request.ops);
+  http_.Open(request, seqs, *std::move(pull), std::move(done));
+  if (!ops.empty()) {
+    OnOps(msg::GridOps{client, "", 0, std::move(ops), options_.node_id});
+  }
 }
 
 // ------------------------------------------------------------------ live queries

@@ -13,6 +13,7 @@
 //   digest_sync.h      anti-entropy digests, gossiped directory, client sync and pulls
 //   tombstone_gc.h     the GC horizon (pure) and pruning rounds
 //   grid_queries.h     live queries
+//   http_sync.h        HTTP sync requests at their gateway
 // A new periodic job: a component method taking now_ms and returning Effects, called from
 // Tick() (heartbeat cadence) or AntiEntropy() (anti-entropy cadence).
 //
@@ -36,6 +37,7 @@
 #include "engine/cluster/grid_options.h"
 #include "engine/cluster/grid_partition.h"
 #include "engine/cluster/grid_queries.h"
+#include "engine/cluster/http_sync.h"
 #include "engine/cluster/membership.h"
 #include "engine/cluster/partition_store.h"
 #include "engine/cluster/replication.h"
@@ -57,6 +59,10 @@ class GridServer {
   GridServer& operator=(const GridServer&) = delete;
 
   void HandleMessage(const NodeId& from, std::string_view bytes);
+  // One HTTP sync request (http_sync.h; POST /v1/sync, or an HttpSyncRequest message in the
+  // simulator). `done` is called exactly once — possibly before this returns — unless the server
+  // is destroyed first.
+  void HttpSync(msg::HttpSyncRequest request, HttpSyncDone done);
   // Announces a graceful leave: the coordinator drops this server, which hands every partition
   // off and then reports left().
   void Leave() { membership_.Leave(); }
@@ -85,6 +91,8 @@ class GridServer {
   bool MayAcknowledge();
   void Dispatch(Effects effects);
   void Send(const NodeId& to, msg::Body body);
+  // Acks and leaves this server addressed to itself (an HTTP sync it is the gateway of).
+  void DeliverToSelf(msg::Body body);
   void Emit(events::NodeEvent event) { events::EmitEvent(options_.events, std::move(event)); }
   void Fail(uint64_t& counter, std::string error);
 
@@ -105,6 +113,7 @@ class GridServer {
   std::optional<PartitionStore> store_;  // engaged when persisting
   PartitionSet partitions_;
   GridQueryHost queries_;
+  HttpSyncHost http_;
   Membership membership_;
   WritePath writes_;
   Replication replication_;

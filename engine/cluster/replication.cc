@@ -30,7 +30,11 @@ void Replication::Complete(PendingReplication& r, Effects& out) {
   for (const msg::GridOpAck& a : r.acks) {
     out.Emit(events::OpAcknowledged{r.client, a.seq, a.ts, a.level, a.duplicate});
   }
-  out.Send(r.client, msg::GridAck{std::move(r.acks)});
+  if (r.reply_to.empty()) {
+    out.Send(r.client, msg::GridAck{std::move(r.acks), ""});
+  } else {
+    out.Send(r.reply_to, msg::GridAck{std::move(r.acks), r.client});
+  }
 }
 
 Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,

@@ -37,6 +37,7 @@ struct PendingReplication {
   NodeId client;
   std::vector<msg::GridOpAck> acks;
   uint64_t sent_ms = 0;
+  NodeId reply_to;  // empty: the ack goes to `client`; else to this HTTP sync gateway
 };
 
 class Replication {

@@ -28,7 +28,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
       Owned owned;
       const bool has_backups = !table.replicas(p).backups.empty();
       Apply(p, m.client, ops, has_backups, owned, out);
-      Replicate(p, m.client, mark_before, owned, membership, replication, now_ms, out);
+      Replicate(p, m, mark_before, owned, membership, replication, now_ms, out);
       for (msg::GridOpAck& a : owned.now_acks) acks.push_back(std::move(a));
       continue;
     }
@@ -46,6 +46,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
     f.client = m.client;
     f.gateway = membership.self();
     f.hops = static_cast<uint8_t>(m.hops + 1);
+    f.reply_to = m.reply_to;
     for (const msg::GridOp* op : ops) f.ops.push_back(*op);
     stats_.ops_forwarded += ops.size();
   }
@@ -54,8 +55,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
       out.after_sync.Emit(events::OpAcknowledged{m.client, a.seq, a.ts, a.level, a.duplicate});
     }
     // The ack goes before the replication states (the order the client and backups see).
-    out.after_sync.messages.insert(out.after_sync.messages.begin(),
-                                   {m.client, msg::GridAck{std::move(acks)}});
+    out.after_sync.messages.insert(out.after_sync.messages.begin(), AckTo(m, std::move(acks)));
   }
   for (auto& [owner, f] : forward) out.now.Send(owner, std::move(f));
   return out;
@@ -107,9 +107,15 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
   (void)partitions_.RaiseMark(p, client, mark);  // One page for the whole message.
 }
 
-void WritePath::Replicate(uint32_t p, const NodeId& client, uint64_t mark_before, Owned& owned,
+std::pair<NodeId, msg::Body> AckTo(const msg::GridOps& m, std::vector<msg::GridOpAck> acks) {
+  if (m.reply_to.empty()) return {m.client, msg::GridAck{std::move(acks), ""}};
+  return {m.reply_to, msg::GridAck{std::move(acks), m.client}};  // an HTTP sync gateway
+}
+
+void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_before, Owned& owned,
                           const Membership& membership, Replication& replication, uint64_t now_ms,
                           WriteResult& out) {
+  const NodeId& client = m.client;
   const std::vector<NodeId>& backups = membership.table().replicas(p).backups;
   if (backups.empty()) return;
   const GridPartition& part = *partitions_.get(p);
@@ -128,7 +134,7 @@ void WritePath::Replicate(uint32_t p, const NodeId& client, uint64_t mark_before
   for (const NodeId& b : backups) out.after_sync.Send(b, state);
   if (owned.replicated_acks.empty()) return;
   out.pending.push_back(PendingReplication{
-      p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms});
+      p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms, m.reply_to});
 }
 
 }  // namespace seedgrid

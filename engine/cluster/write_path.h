@@ -9,6 +9,8 @@
 // - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
 //   APPLIED ones when the partition has no backup). The touched records and the mark go to the
 //   backups in `after_sync.replicate`. None of these may leave before a successful sync.
+// - Acks go to the client, or to GridOps.reply_to when set (an HTTP sync gateway, naming the
+//   client in GridAck.client); forwards keep reply_to.
 // - At most kForwardHopsMax forwarding hops; ops for a partition not ready are dropped (the
 //   client retries).
 #ifndef SEEDGRID_ENGINE_CLUSTER_WRITE_PATH_H_
@@ -41,6 +43,9 @@ struct WriteResult {
   std::vector<PendingReplication> pending;  // REPLICATED acks: tracked after a good sync
 };
 
+// The GridAck of `acks` for the sender of `m`: to the client, or to m.reply_to on its behalf.
+std::pair<NodeId, msg::Body> AckTo(const msg::GridOps& m, std::vector<msg::GridOpAck> acks);
+
 class WritePath {
  public:
   WritePath(Hlc& hlc, PartitionSet& partitions) : hlc_(hlc), partitions_(partitions) {}
@@ -58,7 +63,7 @@ class WritePath {
   // Applies one partition's ops (sorted by seq) into `owned`.
   void Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops, bool has_backups,
              Owned& owned, WriteResult& out);
-  void Replicate(uint32_t p, const NodeId& client, uint64_t mark_before, Owned& owned,
+  void Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_before, Owned& owned,
                  const Membership& membership, Replication& replication, uint64_t now_ms,
                  WriteResult& out);
 

@@ -20,13 +20,13 @@
 #include "engine/env/real/real_env.h"
 #include "engine/env/real/sqlite_storage.h"
 #include "engine/env/real/ws_network.h"
+#include "engine/net/document_json.h"
 #include "engine/net/handshake.h"
 #include "engine/query/query.h"
 #include "engine/wire/codec.h"
 #include "tools/seedgrid/client_bench.h"
 #include "tools/seedgrid/client_session.h"
 #include "tools/seedgrid/data_dir.h"
-#include "tools/seedgrid/document_json.h"
 #include "tools/seedgrid/input.h"
 
 namespace seedgrid::tools {
@@ -38,7 +38,7 @@ constexpr size_t kKeyBytesMax = 64 * 1024;
 constexpr size_t kDocumentBytesMax = 4u << 20;
 
 void PrintRow(std::string_view key, const Document& value) {
-  std::cout << nlohmann::json{{"key", key}, {"value", DocumentToJson(value)}}.dump(
+  std::cout << nlohmann::json{{"key", key}, {"value", net::DocumentToJson(value)}}.dump(
                    -1, ' ', false, nlohmann::json::error_handler_t::replace)
             << "\n";
 }
@@ -84,7 +84,7 @@ int Write(const ClientFlags& f, bool remove) {
   const msg::WriteConcern concern = ParseConcern(f.concern);
   std::optional<Document> doc;
   if (!remove) {
-    absl::StatusOr<Document> d = ParseDocument(f.json, "JSON");
+    absl::StatusOr<Document> d = net::ParseDocument(f.json, "JSON");
     if (!d.ok()) throw InputError{std::string(ToStd(d.status().message()))};
     doc = *std::move(d);
   }
@@ -106,7 +106,8 @@ int Get(const ClientFlags& f) {
     std::fprintf(stderr, "seedgrid client: %s/%s not found\n", f.map.c_str(), f.key.c_str());
     return kExitNotFound;
   }
-  std::cout << DocumentToJson(*doc).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+  std::cout << net::DocumentToJson(*doc).dump(-1, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
             << "\n";
   return kExitOk;
 }
@@ -146,7 +147,7 @@ int Subscribe(const ClientFlags& f) {
   absl::StatusOr<uint64_t> id = s.client().Subscribe(f.map, std::move(q), [](const LiveDelta& d) {
     nlohmann::json j{
         {"type", DeltaKindName(d.kind)}, {"reason", DeltaReasonName(d.reason)}, {"key", d.row.key}};
-    if (d.row.value != nullptr) j["value"] = DocumentToJson(*d.row.value);
+    if (d.row.value != nullptr) j["value"] = net::DocumentToJson(*d.row.value);
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << std::endl;  // a line at a time, for pipes
   });
@@ -178,7 +179,7 @@ std::vector<std::pair<std::string, Document>> ReadImport(const std::string& map,
         !j.contains("value")) {
       throw InputError{fmt::format("{}: expected {{\"key\": \"...\", \"value\": {{...}}}}", where)};
     }
-    absl::StatusOr<Document> d = DocumentFromJson(j["value"], where);
+    absl::StatusOr<Document> d = net::DocumentFromJson(j["value"], where);
     if (!d.ok()) throw InputError{std::string(ToStd(d.status().message()))};
     CheckWrite(map, j["key"].get<std::string>(), &*d, where);
     rows.emplace_back(j["key"].get<std::string>(), *std::move(d));

@@ -77,7 +77,7 @@ class Server {
     // The network binds first so that port 0 (a free port) can name the node.
     network_ = std::make_unique<WsNetwork>(io_, clock_, random_, no);
     absl::StatusOr<uint16_t> port =
-        network_->Listen(listen, [this](const HttpRequest& r) { return Http(r); });
+        network_->Listen(listen, [this](const HttpRequest& r, HttpReply reply) { Http(r, reply); });
     if (!port.ok()) throw InputError{fmt::format("--listen: {}", ToStd(port.status().message()))};
     net::HostPort advertise = flags_.advertise.empty()
                                   ? net::HostPort{listen.host, *port}
@@ -151,9 +151,11 @@ class Server {
     return out;
   }
 
-  HttpResponse Http(const HttpRequest& r) {
-    if (server_ == nullptr) return HttpResponse{503, "application/json", R"({"error":"starting"})"};
-    return HandleServeHttp(state_, r, clock_.NowMs());
+  void Http(const HttpRequest& r, const HttpReply& reply) {
+    if (server_ == nullptr) {
+      return reply(HttpResponse{503, "application/json", R"({"error":"starting"})"});
+    }
+    HandleServeHttp(state_, r, clock_.NowMs(), reply);
   }
 
   void WatchSignals() {

@@ -128,7 +128,9 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
   return out;
 }
 
-HttpResponse HandleServeHttp(const ServeState& st, const HttpRequest& r, uint64_t now_ms) {
+namespace {
+
+HttpResponse ServeHttpAnswer(const ServeState& st, const HttpRequest& r, uint64_t now_ms) {
   const std::string path = r.target.substr(0, r.target.find('?'));
   const bool known = path == "/healthz" || path == "/metrics" || path == "/v1/digests";
   if (!known) return Error(404, fmt::format("no such path: {}", path));
@@ -152,6 +154,13 @@ HttpResponse HandleServeHttp(const ServeState& st, const HttpRequest& r, uint64_
     return HttpResponse{200, "text/plain; version=0.0.4", MetricsText(st, now_ms)};
   }
   return Json(200, Digests(*st.server));
+}
+
+}  // namespace
+
+void HandleServeHttp(const ServeState& st, const HttpRequest& r, uint64_t now_ms,
+                     const HttpReply& reply) {
+  reply(ServeHttpAnswer(st, r, now_ms));  // every path here answers at once
 }
 
 }  // namespace seedgrid::tools

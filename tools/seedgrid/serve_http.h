@@ -40,7 +40,9 @@ struct ServeState {
   const char* commit = "";
 };
 
-HttpResponse HandleServeHttp(const ServeState& state, const HttpRequest& request, uint64_t now_ms);
+// An HttpHandler (engine/env/real/ws_network.h) for `state`: answers through `reply`.
+void HandleServeHttp(const ServeState& state, const HttpRequest& request, uint64_t now_ms,
+                     const HttpReply& reply);
 std::string MetricsText(const ServeState& state, uint64_t now_ms);
 
 }  // namespace seedgrid::tools

@@ -6,13 +6,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <functional>
 
 #include "engine/client/grid_client.h"
 #include "engine/cluster/grid_server.h"
 #include "engine/env/mem_storage.h"
 #include "engine/env/real/asio_timers.h"
 #include "engine/env/real/real_env.h"
+#include "engine/env/real/run_until_testing.h"
 #include "engine/env/real/ws_network.h"
 
 namespace seedgrid {
@@ -20,14 +20,10 @@ namespace {
 
 namespace asio = boost::asio;
 
-bool RunUntil(asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    io.restart();
-  }
-  return done();
-}
+using testing::RunUntil;
+
+// A whole grid (join, 100 acknowledged writes) takes longer than one socket does.
+constexpr std::chrono::seconds kGridTimeout{20};
 
 // One node's production Env (in-memory storage: the transport is under test here).
 struct RealNode {
@@ -57,7 +53,8 @@ TEST(GridOverWebSocket, OneBadClientDoesNotHurtTheOthers) {
   Env server_env = s.env();
   auto server = GridServer::Open(server_env, {.node_id = "s1", .seeds = {"s1"}});
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE(RunUntil(io, [&] { return (*server)->joined(); }));
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return (*server)->joined(); }, kGridTimeout));
 
   RealNode bad(io, "bad", net::Role::kClient);
   bad.network.AddPeer("s1", net::HostPort{"127.0.0.1", *port});
@@ -65,7 +62,8 @@ TEST(GridOverWebSocket, OneBadClientDoesNotHurtTheOthers) {
                                      std::string("not flatbuffers at all")}) {
     ASSERT_TRUE(bad.network.Send("bad", "s1", garbage).ok());
   }
-  ASSERT_TRUE(RunUntil(io, [&] { return (*server)->stats().decode_errors == 3; }));
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return (*server)->stats().decode_errors == 3; }, kGridTimeout));
 
   RealNode good(io, "c1", net::Role::kClient);
   good.network.AddPeer("s1", net::HostPort{"127.0.0.1", *port});
@@ -75,7 +73,8 @@ TEST(GridOverWebSocket, OneBadClientDoesNotHurtTheOthers) {
   for (int i = 0; i < 100; ++i) {
     (*client)->Set("users", fmt::format("u{}", i), Document{{"n", int64_t{i}}});
   }
-  ASSERT_TRUE(RunUntil(io, [&] { return (*client)->op_log().empty(); }));
+  ASSERT_TRUE(RunUntil(
+      io, [&] { return (*client)->op_log().empty(); }, kGridTimeout));
   EXPECT_EQ((*server)->stats().ops_applied, 100u);
   EXPECT_EQ((*server)->stats().decode_errors, 3u);
   // The bad client's connection is still open: garbage is the engine's to refuse, by name.

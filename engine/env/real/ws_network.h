@@ -18,7 +18,8 @@
 //   once; a connection whose handshake is not done in handshake_timeout_ms is closed; a
 //   connection's queue holds at most queued_frames_max frames and queued_bytes_max bytes (the
 //   oldest are dropped and counted: a peer that cannot keep up costs bounded memory, and the
-//   engine's retries resend).
+//   engine's retries resend); an HTTP request the HttpHandler has not answered in
+//   http_reply_timeout_ms is answered 503.
 // - A connection that fails the handshake (garbage, wrong token or version) is answered with a
 //   Refusal and closed; it never reaches the engine. A connection that sends nothing for
 //   idle_timeout_ms (the WebSocket pings it at half that) is closed.
@@ -59,7 +60,23 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
 };
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Answers one HTTP request. See HttpHandler.
+using HttpReply = std::function<void(HttpResponse)>;
+// Handles one HTTP request (not a WebSocket upgrade) and answers it through `reply`.
+// - The handler calls `reply` exactly once (twice is a bug: SG_ASSERT), on the thread running the
+//   io_context, either before it returns or later (e.g. once the engine has gathered an answer
+//   from other servers). A slow answer blocks nothing else: the handler returns at once and the
+//   loop serves other connections meanwhile.
+// - The connection reads no further request until the reply is written (HTTP/1.1 keep-alive, as
+//   the request asks; the responses stay in request order).
+// - If no reply comes within http_reply_timeout_ms, the transport answers 503
+//   {"error": "the server did not answer in time"} itself.
+// - A reply that comes after that 503, after the connection closed, or after the WsNetwork was
+//   destroyed is dropped: `reply` holds the connection only weakly, so keeping it and calling it
+//   late is safe, even once the WsNetwork (or the io_context) is gone.
+// - A handler that throws is answered 500 {"error": "internal error"} (if it had not replied),
+//   logged and counted in http_errors.
+using HttpHandler = std::function<void(const HttpRequest&, HttpReply reply)>;
 
 struct WsNetworkOptions {
   NodeId local_id;
@@ -77,6 +94,8 @@ struct WsNetworkOptions {
   uint64_t handshake_timeout_ms = 5'000;
   uint64_t idle_timeout_ms = 20'000;
   uint64_t maintain_interval_ms = 200;
+  // The HttpHandler's deadline: no reply by then is answered 503 by the transport.
+  uint64_t http_reply_timeout_ms = 30'000;
   // One line per notable event (connections made and lost, refusals, bad frames). May be empty.
   std::function<void(std::string_view line)> log;
 };
@@ -91,7 +110,8 @@ struct WsNetworkStats {
   uint64_t connections_failed = 0;   // dials that failed, and connections closed by an error
   uint64_t connections_refused = 0;  // over connections_max
   uint64_t http_requests = 0;
-  uint64_t http_errors = 0;  // answered 4xx by the transport (too large, malformed)
+  uint64_t http_errors = 0;    // answered 4xx by the transport (too large, malformed), or 500
+  uint64_t http_timeouts = 0;  // answered 503: the handler did not reply in time
   size_t clients_connected = 0;
   size_t servers_connected = 0;
 };

@@ -1,4 +1,5 @@
-// WsNetwork over loopback: handshake, delivery both ways, refusals, bounds, HTTP on the same port.
+// WsNetwork over loopback: handshake, delivery both ways, refusals, bounds, HTTP on the same port
+// (answered at once, later, or never).
 #include "engine/env/real/ws_network.h"
 
 #include <fmt/format.h>
@@ -8,15 +9,19 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/lexical_cast.hpp>
 #include <chrono>
 #include <functional>
 #include <thread>
 
 #include "engine/env/real/asio_timers.h"
 #include "engine/env/real/real_env.h"
+#include "engine/env/real/run_until_testing.h"
 
 namespace seedgrid {
 namespace {
@@ -26,15 +31,10 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using ::testing::HasSubstr;
 
-// Runs the loop until `done` or 10 s; returns done().
-bool RunUntil(asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(5));
-    io.restart();
-  }
-  return done();
-}
+using testing::RunUntil;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
 
 struct Node {
   Node(asio::io_context& io, WsNetworkOptions o) : net(io, clock, random, std::move(o)) {}
@@ -54,6 +54,66 @@ WsNetworkOptions Options(NodeId id, net::Role role, std::string token = "t") {
   return o;
 }
 
+void Echo(const HttpRequest& r, const HttpReply& reply) {
+  if (r.target == "/echo") return reply(HttpResponse{200, "text/plain", r.method + ":" + r.body});
+  reply(HttpResponse{404, "application/json", R"({"error": "no such path"})"});
+}
+
+uint16_t Listen(Node& n, HttpHandler http = Echo) {
+  absl::StatusOr<uint16_t> port = n.net.Listen(net::HostPort{"127.0.0.1", 0}, std::move(http));
+  EXPECT_TRUE(port.ok()) << port.status();
+  return *port;
+}
+
+Request Get(std::string target) { return Request{http::verb::get, target, 11}; }
+Request Post(std::string target, std::string body) {
+  Request r{http::verb::post, target, 11};
+  r.body() = std::move(body);
+  return r;
+}
+
+// An HTTP/1.1 client on the test's loop. Connecting and sending do not need the loop (the kernel
+// holds the bytes until the server reads them); reading does. Closes when destroyed.
+class HttpClient {
+ public:
+  HttpClient(asio::io_context& io, uint16_t port) : stream_(io) {
+    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+  // Sends `requests` at once, one after the other on this connection (pipelined).
+  void Send(std::vector<Request> requests) {
+    std::string wire;
+    for (Request& r : requests) {
+      r.prepare_payload();
+      wire += boost::lexical_cast<std::string>(r);
+    }
+    asio::write(stream_.socket(), asio::buffer(wire));
+  }
+  // Reads `count` more responses, in order, as the loop runs; ended() once they are in or the
+  // connection ended.
+  void Read(size_t count) {
+    ended_ = count == 0;
+    if (ended_) return;
+    next_ = {};
+    http::async_read(stream_, buffer_, next_, [this, count](beast::error_code ec, size_t) {
+      if (ec) {
+        ended_ = true;
+        return;
+      }
+      responses_.push_back(std::move(next_));
+      Read(count - 1);
+    });
+  }
+  bool ended() const { return ended_; }
+  const std::vector<Response>& responses() const { return responses_; }
+
+ private:
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Response next_;
+  std::vector<Response> responses_;
+  bool ended_ = false;
+};
+
 class WsNetworkTest : public ::testing::Test {
  protected:
   std::unique_ptr<Node> Start(NodeId id, net::Role role, std::string token = "t") {
@@ -64,16 +124,25 @@ class WsNetworkTest : public ::testing::Test {
     });
     return n;
   }
-  uint16_t Listen(Node& n) {
-    absl::StatusOr<uint16_t> port =
-        n.net.Listen(net::HostPort{"127.0.0.1", 0}, [](const HttpRequest& r) {
-          if (r.target == "/echo") return HttpResponse{200, "text/plain", r.method + ":" + r.body};
-          return HttpResponse{404, "application/json", R"({"error": "no such path"})"};
-        });
-    EXPECT_TRUE(port.ok()) << port.status();
-    return *port;
+  // Echo, plus /later (answered 100 ms after the handler returns) and /never (the reply is kept
+  // in kept_ and not called). calls_ lists the requests handled, in order.
+  HttpHandler Slow() {
+    return [this](const HttpRequest& r, HttpReply reply) {
+      calls_.push_back(r.target + (later_pending_ > 0 ? " while /later waits" : ""));
+      if (r.target == "/never") return kept_.push_back(std::move(reply));
+      if (r.target != "/later") return Echo(r, reply);
+      ++later_pending_;
+      timers_.Schedule(100, [this, reply] {
+        --later_pending_;
+        reply(HttpResponse{200, "text/plain", "later"});
+      });
+    };
   }
   asio::io_context io_;
+  AsioTimers timers_{io_};
+  std::vector<std::string> calls_;
+  int later_pending_ = 0;
+  std::vector<HttpReply> kept_;
 };
 
 TEST_F(WsNetworkTest, ClientDialsServerAndBothDeliver) {
@@ -219,6 +288,128 @@ TEST_F(WsNetworkTest, PlainHttpOnTheSamePortWith413And400) {
   EXPECT_EQ(request(http::request<http::string_body>{http::verb::get, "/nope", 11}).result_int(),
             404);
   EXPECT_EQ(server->net.stats().http_errors, 1u);
+}
+
+TEST_F(WsNetworkTest, AHandlerMayReplyLaterAndOtherConnectionsAreServedMeanwhile) {
+  auto server = Start("s1", net::Role::kServer);
+  const uint16_t port = Listen(*server, Slow());
+  HttpClient slow(io_, port);
+  slow.Send({Get("/later")});
+  slow.Read(1);
+  ASSERT_TRUE(RunUntil(io_, [&] { return later_pending_ == 1; }));
+  HttpClient fast(io_, port);
+  fast.Send({Post("/echo", "abc")});
+  fast.Read(1);
+  ASSERT_TRUE(RunUntil(io_, [&] { return fast.ended(); }));
+  EXPECT_FALSE(slow.ended());  // still waiting for its reply
+  ASSERT_TRUE(RunUntil(io_, [&] { return slow.ended(); }));
+  ASSERT_EQ(fast.responses().size(), 1u);
+  EXPECT_EQ(fast.responses()[0].body(), "POST:abc");
+  ASSERT_EQ(slow.responses().size(), 1u);
+  EXPECT_EQ(slow.responses()[0].result_int(), 200);
+  EXPECT_EQ(slow.responses()[0].body(), "later");
+  EXPECT_EQ(calls_, (std::vector<std::string>{"/later", "/echo while /later waits"}));
+}
+
+TEST_F(WsNetworkTest, KeepAliveReadsTheNextRequestOnlyOnceALateReplyIsWritten) {
+  auto server = Start("s1", net::Role::kServer);
+  const uint16_t port = Listen(*server, Slow());
+  HttpClient client(io_, port);
+  client.Send({Get("/later"), Post("/echo", "abc")});  // both at once, on one connection
+  client.Read(2);
+  ASSERT_TRUE(RunUntil(io_, [&] { return client.ended(); }));
+  ASSERT_EQ(client.responses().size(), 2u);
+  EXPECT_EQ(client.responses()[0].body(), "later");
+  EXPECT_TRUE(client.responses()[0].keep_alive());
+  EXPECT_EQ(client.responses()[1].body(), "POST:abc");
+  // The second request was read only after the first one's reply.
+  EXPECT_EQ(calls_, (std::vector<std::string>{"/later", "/echo"}));
+  EXPECT_EQ(server->net.stats().http_requests, 2u);
+}
+
+TEST_F(WsNetworkTest, NoReplyInTimeIsAnswered503AndTheLateReplyIsDropped) {
+  WsNetworkOptions o = Options("s1", net::Role::kServer);
+  o.http_reply_timeout_ms = 200;
+  Node server(io_, o);
+  const uint16_t port = Listen(server, Slow());
+  HttpClient client(io_, port);
+  client.Send({Get("/never"), Post("/echo", "abc")});
+  client.Read(2);
+  ASSERT_TRUE(RunUntil(io_, [&] { return client.ended(); }));
+  ASSERT_EQ(client.responses().size(), 2u);
+  EXPECT_EQ(client.responses()[0].result_int(), 503);
+  EXPECT_EQ(client.responses()[0].body(), R"({"error": "the server did not answer in time"})");
+  EXPECT_EQ(client.responses()[1].body(), "POST:abc");
+  EXPECT_EQ(server.net.stats().http_timeouts, 1u);
+
+  // The reply comes after all, on the loop: dropped, and the connection serves on.
+  ASSERT_EQ(kept_.size(), 1u);
+  bool called = false;
+  asio::post(io_, [&] {
+    kept_[0](HttpResponse{200, "text/plain", "too late"});
+    called = true;
+  });
+  ASSERT_TRUE(RunUntil(io_, [&] { return called; }));
+  client.Send({Post("/echo", "again")});
+  client.Read(1);
+  ASSERT_TRUE(RunUntil(io_, [&] { return client.ended(); }));
+  ASSERT_EQ(client.responses().size(), 3u);
+  EXPECT_EQ(client.responses()[2].body(), "POST:again");
+}
+
+TEST_F(WsNetworkTest, AClientThatLeavesBeforeALateReplyCostsNothing) {
+  auto server = Start("s1", net::Role::kServer);
+  const uint16_t port = Listen(*server, Slow());
+  {
+    HttpClient gone(io_, port);
+    gone.Send({Get("/later")});
+    ASSERT_TRUE(RunUntil(io_, [&] { return later_pending_ == 1; }));
+  }                                                                 // closes before the reply
+  ASSERT_TRUE(RunUntil(io_, [&] { return later_pending_ == 0; }));  // the reply is written, or not
+  HttpClient next(io_, port);
+  next.Send({Post("/echo", "abc")});
+  next.Read(1);
+  ASSERT_TRUE(RunUntil(io_, [&] { return next.ended(); }));
+  ASSERT_EQ(next.responses().size(), 1u);
+  EXPECT_EQ(next.responses()[0].body(), "POST:abc");
+}
+
+TEST(WsNetworkHttp, AReplyAfterTheNetworkOrTheLoopIsGoneIsDropped) {
+  std::vector<HttpReply> kept;
+  {
+    asio::io_context io;
+    auto server = std::make_unique<Node>(io, Options("s1", net::Role::kServer));
+    const uint16_t port =
+        Listen(*server, [&](const HttpRequest&, HttpReply reply) { kept.push_back(reply); });
+    HttpClient a(io, port);
+    a.Send({Get("/one")});
+    a.Read(1);
+    HttpClient b(io, port);
+    b.Send({Get("/two")});
+    ASSERT_TRUE(RunUntil(io, [&] { return kept.size() == 2; }));
+    server.reset();  // the WsNetwork goes while both requests await their replies
+    asio::post(io, [&] { kept[0](HttpResponse{200, "text/plain", "too late"}); });
+    ASSERT_TRUE(RunUntil(io, [&] { return a.ended(); }));
+    EXPECT_TRUE(a.responses().empty());                      // dropped; the connection was shut
+  }                                                          // the io_context goes too
+  kept[1](HttpResponse{200, "text/plain", "far too late"});  // nothing left to answer
+}
+
+TEST(WsNetworkHttpDeathTest, ReplyingTwiceIsABug) {
+  EXPECT_DEATH(
+      {
+        asio::io_context io;
+        Node server(io, Options("s1", net::Role::kServer));
+        const uint16_t port = Listen(server, [](const HttpRequest&, HttpReply reply) {
+          reply(HttpResponse{});
+          reply(HttpResponse{});
+        });
+        HttpClient client(io, port);
+        client.Send({Get("/twice")});
+        RunUntil(
+            io, [] { return false; }, std::chrono::seconds(5));
+      },
+      "ticket->called");
 }
 
 TEST(AsioTimers, FireInOrderAndCancelledNeverFire) {

@@ -1,10 +1,10 @@
-#include "tools/seedgrid/document_json.h"
+#include "engine/net/document_json.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-namespace seedgrid::tools {
+namespace seedgrid::net {
 
 absl::StatusOr<Document> DocumentFromJson(const nlohmann::json& j, std::string_view where) {
   if (!j.is_object()) {
@@ -71,4 +71,4 @@ nlohmann::json DocumentToJson(const Document& doc) {
   return j;
 }
 
-}  // namespace seedgrid::tools
+}  // namespace seedgrid::net
