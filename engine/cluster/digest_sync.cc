@@ -223,7 +223,7 @@ absl::StatusOr<HttpPull> DigestSync::PullForHttp(const std::vector<msg::MapMarks
       pull.requester = membership.self();
       pull.partitions.push_back(p);
       pull.hashes.push_back(theirs[p]);
-      out.awaited.emplace_back(id, p);
+      out.awaited.push_back({{id, p}, theirs[p]});
     }
     for (auto& [owner, pull] : pulls) out.requests.Send(owner, std::move(pull));
     if (!out.cursor.empty()) break;

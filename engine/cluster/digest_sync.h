@@ -33,8 +33,8 @@ namespace seedgrid {
 struct HttpPull {
   std::vector<msg::PartitionState> leaves;  // own partitions: answered now
   Effects requests;                         // pulls to the other partitions' owners
-  // (pull id, partition) of every leaf the requests ask for.
-  std::vector<std::pair<uint64_t, uint32_t>> awaited;
+  // (pull id, partition) of every leaf the requests ask for, with the client's digest of it.
+  std::vector<std::pair<std::pair<uint64_t, uint32_t>, uint64_t>> awaited;
   std::string cursor;  // empty: every differing partition is covered
 };
 

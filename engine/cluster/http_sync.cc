@@ -2,8 +2,22 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
+#include "engine/cluster/record_digest.h"
 
 namespace seedgrid {
+
+namespace {
+
+// The digest of a client leaf's records (record_digest.h): what the client holds when equal.
+uint64_t LeafDigest(const msg::PartitionState& leaf) {
+  uint64_t d = 0;
+  for (const msg::MapRecords& m : leaf.maps) {
+    for (const msg::LwwEntry& e : m.lww) d ^= RecordHash(e.key, e.record);
+  }
+  return d;
+}
+
+}  // namespace
 
 HttpSyncHost::~HttpSyncHost() {
   for (auto& [id, s] : sessions_) {
@@ -25,7 +39,6 @@ void HttpSyncHost::Refuse(const msg::HttpSyncRequest& request, uint16_t status, 
 
 void HttpSyncHost::Open(const msg::HttpSyncRequest& request, const std::vector<uint64_t>& seqs,
                         HttpPull pull, HttpSyncDone done) {
-  ++stats_.requests;
   const uint64_t id = next_session_++;
   Session& s = sessions_[id];
   s.client = request.client;
@@ -33,8 +46,9 @@ void HttpSyncHost::Open(const msg::HttpSyncRequest& request, const std::vector<u
   s.response.leaves = std::move(pull.leaves);
   s.response.cursor = std::move(pull.cursor);
   s.seqs.insert(seqs.begin(), seqs.end());
-  for (const auto& [pull_id, partition] : pull.awaited) {
-    s.pulls.insert({pull_id, partition});
+  for (const auto& [key, digest] : pull.awaited) {
+    const uint64_t pull_id = key.first;
+    s.pulls[key] = digest;
     s.pull_ids.insert(pull_id);
     pull_sessions_[pull_id] = id;
   }
@@ -68,12 +82,20 @@ void HttpSyncHost::OnAck(const msg::GridAck& ack) {
 void HttpSyncHost::OnLeaf(msg::PartitionState leaf) {
   auto p = pull_sessions_.find(leaf.id);
   auto it = p == pull_sessions_.end() ? sessions_.end() : sessions_.find(p->second);
-  if (it == sessions_.end() || it->second.pulls.erase({leaf.id, leaf.partition}) == 0) {
+  auto awaited = it == sessions_.end() ? decltype(it->second.pulls)::iterator{}
+                                       : it->second.pulls.find({leaf.id, leaf.partition});
+  if (it == sessions_.end() || awaited == it->second.pulls.end()) {
     ++stats_.late;  // After the response, or a duplicate.
     return;
   }
   const uint64_t id = it->first;
-  it->second.response.leaves.push_back(std::move(leaf));
+  const uint64_t client_digest = awaited->second;
+  it->second.pulls.erase(awaited);
+  if (LeafDigest(leaf) == client_digest) {
+    SG_PROBE("cluster.http_sync_leaf_already_held");  // The directory was stale.
+  } else {
+    it->second.response.leaves.push_back(std::move(leaf));
+  }
   FinishIfDone(id);
 }
 
@@ -89,6 +111,7 @@ void HttpSyncHost::Finish(uint64_t id, bool timed_out) {
   Session s = std::move(it->second);
   sessions_.erase(it);
   if (s.timer) timers_.Cancel(*s.timer);
+  ++stats_.requests;
   for (uint64_t pull_id : s.pull_ids) pull_sessions_.erase(pull_id);
   if (timed_out) {
     ++stats_.timeouts;

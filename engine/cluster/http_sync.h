@@ -9,6 +9,10 @@
 // - The response is sent once every op has its ack (at the op's write concern) and every pulled
 //   leaf is in, or after wait_ms with what arrived by then: an op without an ack stays in the
 //   client's log and goes again with its next request (the applied marks make that idempotent).
+// - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
+//   chose it was stale, and the client holds exactly that already.
+// - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
+//   chose it was stale, and the client holds exactly that already.
 // - Late acks and leaves (after the response) are dropped. At most sessions_max requests are open;
 //   beyond that, and before this server has joined, the answer is 503 (retry later).
 // - Nothing here is durable: a crash loses open requests; their clients time out and retry.
@@ -32,7 +36,7 @@ namespace seedgrid {
 using HttpSyncDone = std::function<void(msg::HttpSyncResponse)>;
 
 struct HttpSyncStats {
-  uint64_t requests = 0;
+  uint64_t requests = 0;  // answered
   uint64_t refused = 0;   // 400 and 503 answers
   uint64_t timeouts = 0;  // answered at wait_ms with something missing
   uint64_t late = 0;      // acks and leaves that came after their response
@@ -64,8 +68,9 @@ class HttpSyncHost {
   struct Session {
     NodeId client;
     msg::HttpSyncResponse response;
-    absl::btree_set<uint64_t> seqs;                        // ops without their ack yet
-    absl::btree_set<std::pair<uint64_t, uint32_t>> pulls;  // (pull id, partition) awaited
+    absl::btree_set<uint64_t> seqs;  // ops without their ack yet
+    // (pull id, partition) awaited -> the client's digest of it
+    absl::btree_map<std::pair<uint64_t, uint32_t>, uint64_t> pulls;
     absl::btree_set<uint64_t> pull_ids;
     HttpSyncDone done;
     std::optional<Timers::TimerId> timer;

@@ -87,12 +87,15 @@ class Harness:
                 out.append(f"--- {name} ---\n" + "".join(f.readlines()[-30:]))
         return "\n".join(out)
 
-    def http(self, port, path, token=TOKEN, method="GET", body=None):
+    def http(self, port, path, token=TOKEN, method="GET", body=None,
+             content_type="application/json"):
         req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
+        if body is not None:
+            req.add_header("Content-Type", content_type)
         if token is not None:
             req.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
@@ -291,6 +294,127 @@ def test_http(h):
             sub.wait()
 
 
+def sync(h, port, request, token=TOKEN):
+    """POST /v1/sync with a JSON request: (status, parsed body)."""
+    status, body = h.http(port, "/v1/sync", token=token, method="POST",
+                          body=json.dumps(request).encode())
+    return status, json.loads(body)
+
+
+def push_all(h, port, ops, tries=20):
+    """Sends ops until every one is acknowledged (an op without an ack goes again): the acks."""
+    acks = {}
+    for _ in range(tries):
+        pending = [op for op in ops if op["seq"] not in acks]
+        if not pending:
+            return acks
+        status, body = sync(h, port, {"client": "curl-1", "ops": pending[:4096]})
+        check(status == 200, f"sync push: {status} {body}")
+        for a in body["acks"]:
+            acks[a["seq"]] = a
+    raise Check(f"{len(ops) - len(acks)} ops never acknowledged")
+
+
+def pull_all(h, port, marks):
+    """Follows the cursor to the end: {(map, partition): change}."""
+    changes, cursor = {}, None
+    for _ in range(100):
+        request = {"client": "curl-1", "marks": marks}
+        if cursor:
+            request["cursor"] = cursor
+        status, body = sync(h, port, request)
+        check(status == 200, f"sync pull: {status} {body}")
+        for c in body["changes"]:
+            changes[(c["map"], c["partition"])] = c
+        cursor = body.get("cursor")
+        if not cursor:
+            return changes
+    raise Check("the cursor never ended")
+
+
+def test_http_sync(h):
+    """curl-style HTTP sync against 3 servers: pushes apply once (acks routed back through the
+    gateway from other owners), pulls page by cursor and honour marks, bad requests get 400/401/
+    405/413/415 naming what is wrong, and the servers stay up. Prints the 10,000-op figures."""
+    ports = [free_port() for _ in range(3)]
+    for i, port in enumerate(ports):
+        h.start(f"s{i + 1}", port, ports, extra=("--frame-bytes-max", str(8 << 20)))
+    h.wait(lambda: formed(h, 3), "3 servers formed", 60)
+    concerns = ["fire_and_forget", "applied", "replicated"]
+    ops = [{"seq": i, "map": "users", "key": f"h{i}", "value": {"n": i},
+            "concern": concerns[i % 3]} for i in range(1, 61)]
+    acks = push_all(h, ports[0], ops)
+    check(all(acks[i]["level"] == concerns[i % 3] for i in acks), "acks at each op's concern")
+    check(all(not a["ts"].endswith(":curl-1") for a in acks.values()), "server-stamped acks")
+    # The same ops again: acknowledged as duplicates, applied once in the whole cluster.
+    _, again = sync(h, ports[1], {"client": "curl-1", "ops": ops})
+    check(again["acks"] and all(a["duplicate"] for a in again["acks"]), f"resent: {again}")
+    applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
+    check(applied == 60, f"{applied} ops applied for 60 sent twice")
+    # A pull with no marks pages through everything (as of the owners' last gossiped digests: a
+    # moment after the writes); marks of what it got make it empty.
+    want = {f"h{i}" for i in range(1, 61)}
+
+    def pulled_keys():
+        return {r["key"] for c in pull_all(h, ports[2], [{"map": "users"}]).values()
+                for r in c["records"]}
+    h.wait(lambda: pulled_keys() == want, "a pull with no marks returning all 60 keys", 20)
+    changes = pull_all(h, ports[2], [{"map": "users"}])
+    marks = {str(p): c["digest"] for (_, p), c in changes.items()}
+    check(pull_all(h, ports[0], [{"map": "users", "digests": marks}]) == {}, "marks: nothing new")
+    rc, _, err = h.client("put", "users", "ws-write", '{"by": "websocket"}')
+    check(rc == 0, f"websocket put: {err}")
+    h.wait(lambda: pull_all(h, ports[0], [{"map": "users", "digests": marks}]) != {},
+           "the WebSocket write reaching a polling client", 20)
+    later = pull_all(h, ports[0], [{"map": "users", "digests": marks}])
+    check(any(r["key"] == "ws-write" for c in later.values() for r in c["records"]), "ws-write")
+    # Bad requests: each named, nothing applied, servers up.
+    status, body = sync(h, ports[0], {"client": "curl-1", "ops": ops}, token="wrong")
+    check(status == 401 and "wrong token" in body["error"], f"bad token: {status} {body}")
+    status, body = sync(h, ports[0], {"client": "curl-1", "cursor": "users:999", "marks": []})
+    check(status == 400 and "cursor" in body["error"], f"bad cursor: {status} {body}")
+    status, body = sync(h, ports[0], {"client": "curl-1", "opz": []})
+    check(status == 400 and "opz" in body["error"], f"unknown field: {status} {body}")
+    status, body = sync(h, ports[0], {"client": "curl-1", "ops": [dict(ops[0], seq=0)]})
+    check(status == 400 and "ops[0].seq" in body["error"], f"seq 0: {status} {body}")
+    status, body = h.http(ports[0], "/v1/sync", method="POST", body=b"{not json")
+    check(status == 400 and "not JSON" in json.loads(body)["error"], f"garbage: {status} {body}")
+    status, body = h.http(ports[0], "/v1/sync", method="POST", body=b"{}", content_type="text/csv")
+    check(status == 415 and "Content-Type" in json.loads(body)["error"], f"415: {status} {body}")
+    status, body = h.http(ports[0], "/v1/sync")
+    check(status == 405, f"GET /v1/sync: {status} {body}")
+    # Oversized: the server answers 413 before reading the body (curl reads the early answer).
+    blob = os.path.join(h.work, "blob")
+    with open(blob, "wb") as f:
+        f.write(b"x" * (9 << 20))
+    r = subprocess.run([shutil.which("curl"), "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                        "-H", f"Authorization: Bearer {TOKEN}", "-H",
+                        "Content-Type: application/json", "--data-binary", f"@{blob}",
+                        f"http://127.0.0.1:{ports[0]}/v1/sync"],
+                       capture_output=True, text=True, timeout=60)
+    check(r.stdout == "413", f"oversized: {r.stdout} {r.stderr}")
+    check(all(h.healthy(p) for p in ports), "servers healthy after the bad requests")
+    applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
+    check(applied == 61, f"{applied} applied: the 60 and ws-write only")
+    # 10,000 pending ops of a client that was offline: time and bytes (docs/performance.md).
+    big = [{"seq": i, "map": "bulk", "key": f"b{i}", "value": {"n": i, "city": "Oslo"},
+            "concern": "applied"} for i in range(1, 10_001)]
+    started = time.time()
+    sent = received = requests = 0
+    acked = set()
+    while len(acked) < len(big) and requests < 50:
+        pending = [op for op in big if op["seq"] not in acked][:4096]
+        body = json.dumps({"client": "bulk-1", "ops": pending}).encode()
+        status, text = h.http(ports[0], "/v1/sync", method="POST", body=body)
+        check(status == 200, f"bulk push: {status} {text[:200]}")
+        sent, received, requests = sent + len(body), received + len(text), requests + 1
+        acked.update(a["seq"] for a in json.loads(text)["acks"])
+    elapsed = time.time() - started
+    check(len(acked) == len(big), f"bulk: {len(acked)} of 10000 acknowledged")
+    print(f"http sync of 10000 pending ops: {elapsed:.2f} s, {requests} requests, "
+          f"{sent} bytes up, {received} bytes down")
+
+
 def test_offline(h):
     """A client keeps writing while its server is stopped; all of it applies exactly once later."""
     port = free_port()
@@ -317,7 +441,8 @@ def test_offline(h):
 
 def main():
     binary, which = sys.argv[1], sys.argv[2]
-    tests = {"cluster": test_cluster, "http": test_http, "offline": test_offline}
+    tests = {"cluster": test_cluster, "http": test_http, "offline": test_offline,
+             "http_sync": test_http_sync}
     work = tempfile.mkdtemp(prefix=f"seedgrid-real-{which}-")
     h = Harness(binary, work)
     # ctest kills a test that overruns its timeout with SIGTERM: clean up then too.

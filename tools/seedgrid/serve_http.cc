@@ -6,6 +6,8 @@
 
 #include "engine/cluster/partition.h"
 #include "engine/net/handshake.h"
+#include "engine/net/sync_json.h"
+#include "engine/wire/codec.h"
 
 namespace seedgrid::tools {
 namespace {
@@ -101,6 +103,10 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
          {{"", marks}});
   Metric(out, "anti_entropy_rounds_total", "counter", "Anti-entropy rounds run.",
          {{"", g.anti_entropy_rounds}});
+  Metric(out, "http_syncs_total", "counter", "HTTP sync requests answered, by result.",
+         {{R"({result="complete"})", g.http_syncs - g.http_syncs_refused - g.http_syncs_partial},
+          {R"({result="partial"})", g.http_syncs_partial},
+          {R"({result="refused"})", g.http_syncs_refused}});
   Metric(out, "partitions_handed_off_total", "counter", "Partitions handed off on migration.",
          {{"", c.partitions_handed_off}});
   Metric(out, "tombstones_pruned_total", "counter", "Tombstones pruned by GC.",
@@ -130,16 +136,62 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
 
 namespace {
 
+constexpr std::string_view kFlatBuffers = "application/x-flatbuffers";
+
+// The media type without parameters ("application/json; charset=utf-8" -> "application/json").
+std::string_view MediaType(std::string_view content_type) {
+  std::string_view t = content_type.substr(0, content_type.find(';'));
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  return t;
+}
+
+// POST /v1/sync: decode, hand to the server, answer in the request's form when it has answered.
+void Sync(const ServeState& st, const HttpRequest& r, const HttpReply& reply) {
+  const std::string_view type = MediaType(r.content_type);
+  const bool json = type == "application/json";
+  if (!json && type != kFlatBuffers) {
+    return reply(Error(415, fmt::format("Content-Type '{}': expected application/json or {}",
+                                        r.content_type, kFlatBuffers)));
+  }
+  msg::HttpSyncRequest request;
+  if (json) {
+    absl::StatusOr<msg::HttpSyncRequest> parsed = net::SyncRequestFromJson(r.body);
+    if (!parsed.ok()) return reply(Error(400, std::string(parsed.status().message())));
+    request = *std::move(parsed);
+  } else {
+    absl::StatusOr<msg::Envelope> e = DecodeMessage(r.body);
+    if (!e.ok()) return reply(Error(400, std::string(e.status().message())));
+    auto* body = std::get_if<msg::HttpSyncRequest>(&e->body);
+    if (body == nullptr) {
+      return reply(
+          Error(400, fmt::format("body: a {}, not an HttpSyncRequest", msg::BodyName(e->body))));
+    }
+    request = std::move(*body);
+  }
+  const NodeId self = st.server->node_id();
+  st.server->HttpSync(std::move(request), [reply, json, self](msg::HttpSyncResponse answer) {
+    const unsigned status = answer.status;
+    if (json)
+      return reply(HttpResponse{status, "application/json", net::SyncResponseToJson(answer)});
+    reply(HttpResponse{status, std::string(kFlatBuffers),
+                       EncodeMessage(msg::Envelope{self, std::move(answer)})});
+  });
+}
+
+bool Authorized(const ServeState& st, const HttpRequest& r) {
+  return st.token.empty() || net::TokensEqual(r.authorization, "Bearer " + st.token);
+}
+HttpResponse Unauthorized(const HttpRequest& r) {
+  return Error(401, r.authorization.empty() ? "missing Authorization: Bearer TOKEN"
+                                            : "wrong token in Authorization");
+}
+
 HttpResponse ServeHttpAnswer(const ServeState& st, const HttpRequest& r, uint64_t now_ms) {
   const std::string path = r.target.substr(0, r.target.find('?'));
   const bool known = path == "/healthz" || path == "/metrics" || path == "/v1/digests";
   if (!known) return Error(404, fmt::format("no such path: {}", path));
   if (r.method != "GET") return Error(405, fmt::format("{} takes GET, not {}", path, r.method));
-  if (path.starts_with("/v1/") && !st.token.empty() &&
-      !net::TokensEqual(r.authorization, "Bearer " + st.token)) {
-    return Error(401, r.authorization.empty() ? "missing Authorization: Bearer TOKEN"
-                                              : "wrong token in Authorization");
-  }
+  if (path.starts_with("/v1/") && !Authorized(st, r)) return Unauthorized(r);
   if (path == "/healthz") {
     const GridServer& s = *st.server;
     return Json(
@@ -160,7 +212,13 @@ HttpResponse ServeHttpAnswer(const ServeState& st, const HttpRequest& r, uint64_
 
 void HandleServeHttp(const ServeState& st, const HttpRequest& r, uint64_t now_ms,
                      const HttpReply& reply) {
-  reply(ServeHttpAnswer(st, r, now_ms));  // every path here answers at once
+  if (r.target.substr(0, r.target.find('?')) != "/v1/sync") {
+    return reply(ServeHttpAnswer(st, r, now_ms));  // every other path answers at once
+  }
+  if (r.method != "POST")
+    return reply(Error(405, fmt::format("/v1/sync takes POST, not {}", r.method)));
+  if (!Authorized(st, r)) return reply(Unauthorized(r));
+  Sync(st, r, reply);
 }
 
 }  // namespace seedgrid::tools

@@ -4,6 +4,12 @@
 //   GET /v1/digests   {"node": ..., "partitions": {"P": {"role": "owner"|"backup"|"held",
 //                     "maps": {"MAP": "hex digest"}}}} — what an operator or a test compares to
 //                     see replicas converge
+//   POST /v1/sync     HTTP sync (docs/deployment.md, "HTTP sync"): a JSON request
+//                     (Content-Type application/json, engine/net/sync_json.h) or a FlatBuffers
+//                     Envelope holding an HttpSyncRequest (application/x-flatbuffers); the answer
+//                     in the same form, once the cluster has answered (HttpSync in grid_server.h).
+//                     400 bad request (the error names the field), 415 another content type,
+//                     503 not joined or busy; a body over the frame bound is 413 (ws_network.h).
 // Every other request: 404 (unknown path) or 405 (wrong method), with {"error": "..."}. When the
 // server has a token, /v1/ paths require "Authorization: Bearer TOKEN" (401 otherwise);
 // /healthz and /metrics stay open for probes and scrapers.
@@ -32,7 +38,7 @@ struct ServeCounters {
 };
 
 struct ServeState {
-  const GridServer* server = nullptr;
+  GridServer* server = nullptr;
   const WsNetwork* network = nullptr;
   const ServeCounters* counters = nullptr;
   std::string token;
