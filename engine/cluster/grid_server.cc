@@ -355,6 +355,18 @@ void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
                  done);
     return;
   }
+  if (request.marks.size() > kHttpSyncMapsMax) {
+    http_.Refuse(request, 400,
+                 fmt::format("marks: {} maps, at most {} per request", request.marks.size(),
+                             kHttpSyncMapsMax),
+                 done);
+    return;
+  }
+  if (membership_.table().Contains(request.client)) {
+    http_.Refuse(request, 400,
+                 fmt::format("client: '{}' is a server of this cluster", request.client), done);
+    return;
+  }
   absl::StatusOr<HttpPull> pull = digests_.PullForHttp(
       request.marks, request.cursor, options_.http_sync_partitions_max,
       [this] { return http_.NextPullId(); }, membership_);

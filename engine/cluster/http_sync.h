@@ -13,6 +13,8 @@
 //   chose it was stale, and the client holds exactly that already.
 // - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
 //   chose it was stale, and the client holds exactly that already.
+// - A request naming a server of the cluster as its client, with more than http_sync_ops_max ops
+//   or more than kHttpSyncMapsMax maps, or with a cursor not of its marks, is refused with 400.
 // - Late acks and leaves (after the response) are dropped. At most sessions_max requests are open;
 //   beyond that, and before this server has joined, the answer is 503 (retry later).
 // - Nothing here is durable: a crash loses open requests; their clients time out and retry.
@@ -34,6 +36,9 @@
 namespace seedgrid {
 
 using HttpSyncDone = std::function<void(msg::HttpSyncResponse)>;
+
+// At most this many maps in one request's marks (each costs a pass over the directory).
+inline constexpr size_t kHttpSyncMapsMax = 256;
 
 struct HttpSyncStats {
   uint64_t requests = 0;  // answered

@@ -164,7 +164,13 @@ TEST(HttpSync, BadRequestsGetTheirErrorAndChangeNothing) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.error, "ops: 4097 ops, at most 4096 per request");
   EXPECT_TRUE(g.applied.empty());
-  EXPECT_EQ(g.server(0).stats().http_syncs_refused, 4u);
+  msg::HttpSyncRequest maps{"curl", 1, {}, {}, {}, ""};
+  for (int i = 0; i < 257; ++i) maps.marks.push_back({"m" + std::to_string(i), {}, {}});
+  EXPECT_EQ(SyncAt(g, 0, maps).error, "marks: 257 maps, at most 256 per request");
+  EXPECT_EQ(SyncAt(g, 0, {"s1", 1, {}, {}, {}, ""}).error,
+            "client: 's1' is a server of this cluster");
+  EXPECT_TRUE(g.applied.empty());
+  EXPECT_EQ(g.server(0).stats().http_syncs_refused, 6u);
 }
 
 TEST(HttpSync, AServerThatHasNotJoinedAnswers503) {
