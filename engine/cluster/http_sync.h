@@ -11,8 +11,6 @@
 //   client's log and goes again with its next request (the applied marks make that idempotent).
 // - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
 //   chose it was stale, and the client holds exactly that already.
-// - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
-//   chose it was stale, and the client holds exactly that already.
 // - A request naming a server of the cluster as its client, with more than http_sync_ops_max ops
 //   or more than kHttpSyncMapsMax maps, or with a cursor not of its marks, is refused with 400.
 // - Late acks and leaves (after the response) are dropped. At most sessions_max requests are open;

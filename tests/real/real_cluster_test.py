@@ -439,10 +439,120 @@ def test_offline(h):
     check(len(got) == 51 and all(got[f"u{i}"] == {"v": i} for i in range(50)), "read back")
 
 
+def test_http_transport(h):
+    """`seedgrid client --transport http` against 3 servers with a token: writes and reads agree
+    with the WebSocket transport both ways; one --data directory switches transport between runs
+    with offline writes pending at each switch, and every op applies exactly once."""
+    ports = [free_port() for _ in range(3)]
+    for i, port in enumerate(ports):
+        h.start(f"s{i + 1}", port, ports)
+    h.wait(lambda: formed(h, 3), "one partition table with 3 members on every server", 30)
+    http = ("--transport", "http")
+    rows = records(200)
+    source = os.path.join(h.work, "records.jsonl")
+    with open(source, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    rc, _, err = h.client(*http, "import", "users", source)
+    check(rc == 0, f"http import: exit {rc}: {err}")
+    expected = len(rows)
+    for transport in (http, ()):
+        rc, out, err = h.client(*transport, "dump", "users")
+        check(rc == 0, f"dump {transport}: exit {rc}: {err}")
+        got = [json.loads(line) for line in out.splitlines()]
+        check(got == rows, f"dump {transport}: {len(got)} records, expected {len(rows)}")
+    rc, out, err = h.client(*http, "get", "users", "k00042")
+    check(rc == 0 and json.loads(out) == rows[42]["value"], f"http get: {rc} {out} {err}")
+
+    def put(transport, key, value):
+        rc, _, err = h.client(*transport, "put", "users", key, json.dumps(value))
+        check(rc == 0, f"put {key} {transport}: exit {rc}: {err}")
+
+    def get(transport, key):
+        rc, out, err = h.client(*transport, "get", "users", key)
+        check(rc in (0, 3), f"get {key} {transport}: exit {rc}: {err}")
+        return json.loads(out) if rc == 0 else None
+
+    put((), "by-ws", {"via": "websocket"})
+    check(get(http, "by-ws") == {"via": "websocket"}, "a websocket write read over http")
+    put(http, "by-http", {"via": "http"})
+    check(get((), "by-http") == {"via": "http"}, "an http write read over websocket")
+    rc, _, err = h.client(*http, "rm", "users", "by-ws")
+    check(rc == 0, f"http rm: {err}")
+    check(get((), "by-ws") is None and get(http, "by-ws") is None, "removed over http")
+    expected += 3
+    # Live queries need the WebSocket transport; a wrong token is named.
+    rc, _, err = h.client(*http, "subscribe", "users", "eq(city, 'Oslo')")
+    check(rc == 2 and "live queries need --transport websocket" in err, f"subscribe: {rc} {err}")
+    env = dict(h.env, SEEDGRID_TOKEN="wrong")
+    r = subprocess.run([h.binary, "client", "--server", f"127.0.0.1:{ports[0]}", *http,
+                        "--timeout", "2s", "put", "m", "k", "{}"], capture_output=True,
+                       text=True, env=env, timeout=60)
+    check(r.returncode == 1 and "HTTP 401: wrong token" in r.stderr, f"wrong token: {r.stderr}")
+
+    # One --data directory through s1 only, which goes down twice: http online, websocket
+    # offline (--no-wait), http offline (a put that times out) then http sync, http offline, then
+    # websocket sync. s1's counters restart with it: `base` keeps what it counted before.
+    data = os.path.join(h.work, "client")
+    base = 0
+
+    def via_s1(*args):
+        saved = h.servers
+        h.servers = {"s1": saved["s1"]}
+        try:
+            return h.client(*args, data=data)
+        finally:
+            h.servers = saved
+
+    def devices(transport, first, last, *extra):
+        for i in range(first, last):
+            rc, _, err = via_s1(*transport, *extra, "put", "devices", f"d{i}",
+                                json.dumps({"v": i}))
+            check(rc == 0, f"put d{i} {transport} {extra}: exit {rc}: {err}")
+
+    def stop_s1():
+        nonlocal base
+        base += h.metric(ports[0], "seedgrid_ops_applied_total")
+        check(h.kill("s1", signal.SIGTERM) == 0, "s1 stops gracefully")
+
+    def restart_s1():
+        h.restart("s1")
+        h.wait(lambda: formed(h, 3), "s1 back in the partition table", 60)
+
+    def applied():
+        return base + sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
+
+    devices(http, 0, 5)
+    stop_s1()
+    devices((), 5, 10, "--no-wait")
+    rc, _, err = via_s1(*http, "--timeout", "1s", "put", "devices", "late", "{}")
+    check(rc == 1 and "stay in" in err and "cannot connect" in err,
+          f"an http put with s1 down names the error and where the write waits: {rc} {err}")
+    restart_s1()
+    rc, _, err = via_s1(*http, "sync")
+    check(rc == 0, f"http sync of websocket and http offline writes: exit {rc}: {err}")
+    stop_s1()
+    devices(http, 10, 15, "--no-wait")
+    restart_s1()
+    rc, _, err = via_s1("sync")
+    check(rc == 0, f"websocket sync of http offline writes: exit {rc}: {err}")
+    expected += 16
+    want = {f"d{i}": {"v": i} for i in range(15)}
+    want["late"] = {}
+    for transport in (http, ()):
+        rc, out, err = via_s1(*transport, "dump", "devices")
+        check(rc == 0, f"dump devices {transport}: exit {rc}: {err}")
+        got = {r["key"]: r["value"] for r in map(json.loads, out.splitlines())}
+        check(got == want, f"devices via {transport}: {sorted(got)}")
+    rc, out, err = h.client(*http, "dump", "devices")  # a fresh client, every server
+    got = {r["key"]: r["value"] for r in map(json.loads, out.splitlines())}
+    check(rc == 0 and got == want, f"devices via a fresh http client: {rc} {sorted(got)} {err}")
+    check(applied() == expected, f"{applied()} ops applied, expected exactly {expected}")
+
+
 def main():
     binary, which = sys.argv[1], sys.argv[2]
     tests = {"cluster": test_cluster, "http": test_http, "offline": test_offline,
-             "http_sync": test_http_sync}
+             "http_sync": test_http_sync, "http_transport": test_http_transport}
     work = tempfile.mkdtemp(prefix=f"seedgrid-real-{which}-")
     h = Harness(binary, work)
     # ctest kills a test that overruns its timeout with SIGTERM: clean up then too.

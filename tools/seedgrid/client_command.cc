@@ -236,6 +236,10 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->required();
   app.add_option("--token", f->token, "the cluster token")->envname("SEEDGRID_TOKEN");
+  app.add_option("--transport", f->transport,
+                 "websocket (a connection to every server; live queries) or http (POST /v1/sync "
+                 "to one server at a time, request by request; no query or subscribe)")
+      ->capture_default_str();
   app.add_option("--data", f->data,
                  "directory for the op log and replica (default: in memory, this run only)");
   app.add_option("--client-id", f->client_id, "client id (default: random, or the one in --data)");
@@ -290,6 +294,12 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
       ->capture_default_str();
   bench->add_option("--concern", f->concern, "throughput phase's write concern");
   return [f, put, rm, get, dump, query, sub, import, sync, bench] {
+    const ClientTransport transport = ParseTransport(f->transport);
+    if (transport == ClientTransport::kHttp && (query->parsed() || sub->parsed())) {
+      throw InputError{fmt::format(
+          "{}: live queries need --transport websocket (HTTP sync carries no query results)",
+          query->parsed() ? "query" : "subscribe")};
+    }
     if (bench->parsed()) {
       if (bench->count("--concern") == 0) f->concern = "fire-and-forget";
       return RunClientBench(*f);

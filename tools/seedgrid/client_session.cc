@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cstdio>
 
 #include "engine/base/strings.h"
 #include "engine/env/mem_storage.h"
@@ -20,6 +21,12 @@ msg::WriteConcern ParseConcern(const std::string& text) {
   if (text == "fire-and-forget") return msg::WriteConcern::kFireAndForget;
   throw InputError{
       fmt::format("--concern '{}' is not one of applied, replicated, fire-and-forget", text)};
+}
+
+ClientTransport ParseTransport(const std::string& text) {
+  if (text == "websocket") return ClientTransport::kWebSocket;
+  if (text == "http") return ClientTransport::kHttp;
+  throw InputError{fmt::format("--transport '{}' is not one of websocket, http", text)};
 }
 
 Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> io,
@@ -54,23 +61,20 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
   if (absl::Status s = net::ValidateNodeId(id); !s.ok()) {
     throw InputError{fmt::format("--client-id: {}", ToStd(s.message()))};
   }
-  WsNetworkOptions no;
-  no.local_id = id;
-  no.role = net::Role::kClient;
-  no.token = f.token;
-  no.give_up_after_ms = timeout_ms_;
-  network_ = std::make_unique<WsNetwork>(*io_, clock_, random_, std::move(no));
+  transport_ = ParseTransport(f.transport);
+  MakeNetwork(id, servers);
   GridClientOptions o;
   o.node_id = id;
-  for (const net::ServerAddress& s : servers) {
-    network_->AddPeer(s.id, s.address);
-    o.servers.push_back(s.id);
-  }
+  o.transport = transport_;
+  for (const net::ServerAddress& s : servers) o.servers.push_back(s.id);
   o.push_interval_ms = push_interval_ms;
   o.sync_interval_ms = sync_interval_ms;
   o.batch_ops_max = 1000;
   o.resend_after_ms = 500;
   o.batch_bytes_max = 4u << 20;  // well under the servers' default 16 MiB frame bound
+  // Over HTTP a server holds a request up to its http_sync_wait_ms (2 s in `seedgrid serve`)
+  // gathering acks from the owners: give it that and a margin before trying another server.
+  if (transport_ == ClientTransport::kHttp) o.server_timeout_ms = 5000;
   o.persist = data_ != nullptr;
   timers_ = std::make_unique<AsioTimers>(*io_);
   env_ = std::make_unique<Env>(Env{clock_, random_, *network_, *timers_, *storage_});
@@ -80,12 +84,43 @@ Session::Session(const ClientFlags& f, std::shared_ptr<boost::asio::io_context> 
                                  data_ ? " in " + data_->path() : "", ToStd(c.status().message()))};
   }
   client_ = *std::move(c);
-  // Connect to every server before the first request (bounded): the owner of a partition, not
-  // the server dialled, answers writes and pulls, and it can reach this client only over a
-  // connection the client opened. The servers' handshakes name the others.
-  network_->ConnectNow();
+  Settle();
+}
+
+void Session::MakeNetwork(const NodeId& id, const std::vector<net::ServerAddress>& servers) {
+  if (transport_ == ClientTransport::kHttp) {
+    HttpSyncNetworkOptions ho;
+    ho.local_id = id;
+    ho.token = flags_.token;
+    if (!flags_.quiet) {
+      ho.log = [](std::string_view line) {
+        std::fprintf(stderr, "seedgrid client: %.*s\n", static_cast<int>(line.size()), line.data());
+      };
+    }
+    http_ = std::make_unique<HttpSyncNetwork>(*io_, std::move(ho));
+    for (const net::ServerAddress& s : servers) http_->AddPeer(s.id, s.address);
+    network_ = http_.get();
+    return;
+  }
+  WsNetworkOptions no;
+  no.local_id = id;
+  no.role = net::Role::kClient;
+  no.token = flags_.token;
+  no.give_up_after_ms = timeout_ms_;
+  ws_ = std::make_unique<WsNetwork>(*io_, clock_, random_, std::move(no));
+  for (const net::ServerAddress& s : servers) ws_->AddPeer(s.id, s.address);
+  network_ = ws_.get();
+}
+
+// Over WebSocket, connects to every server before the first request (bounded): the owner of a
+// partition, not the server dialled, answers writes and pulls, and it can reach this client only
+// over a connection the client opened. The servers' handshakes name the others. Over HTTP every
+// answer comes back on the request's own connection: nothing to wait for.
+void Session::Settle() {
+  if (ws_ == nullptr) return;
+  ws_->ConnectNow();
   const Steady::time_point until = Steady::now() + std::chrono::seconds(2);
-  while (!network_->Settled() && Steady::now() < until) {
+  while (!ws_->Settled() && Steady::now() < until) {
     io_->run_one_for(std::chrono::milliseconds(10));
   }
 }
@@ -95,7 +130,9 @@ std::string Session::NewClientId() { return fmt::format("client-{:016x}", random
 Session::~Session() {
   client_.reset();  // before the network and timers it uses
   timers_.reset();
-  network_.reset();
+  network_ = nullptr;
+  ws_.reset();
+  http_.reset();
 }
 
 // Runs the event loop until `done` (true) or until `progress` has not changed for --timeout
@@ -120,12 +157,22 @@ void Session::RunFor(std::chrono::milliseconds d) {
   while (Steady::now() < end) io_->run_one_for(std::chrono::milliseconds(10));
 }
 
+std::string Session::Why(const NodeId& server) const {
+  if (http_ != nullptr) {  // over HTTP a connection says little; the last error says more
+    const std::string error = http_->LastError(server);
+    return !error.empty()               ? error
+           : http_->Pending(server) > 0 ? "it did not answer in time"
+                                        : "it answers, but not enough was done in time";
+  }
+  return ws_->Connected(server)           ? "connected, but it did not answer in time"
+         : ws_->DialError(server).empty() ? "not connected"
+                                          : ws_->DialError(server);
+}
+
 // Why the wait ran out: the server and the last dial error.
 std::string Session::Stuck(std::string_view waiting_for) const {
   const NodeId& server = client_->server();
-  std::string why = network_->Connected(server) ? "connected, but it did not answer in time"
-                    : network_->DialError(server).empty() ? "not connected"
-                                                          : network_->DialError(server);
+  const std::string why = Why(server);
   std::string kept =
       data_ ? fmt::format(
                   "; unacknowledged writes stay in {} and are sent by the next "

@@ -1,6 +1,7 @@
-// One GridClient on the production Env (WsNetwork, AsioTimers, SQLite or in-memory storage), for
-// `seedgrid client` and its bench. A Session runs its io_context only inside RunUntil / RunFor,
-// so a command is a sequence of "do something, then wait until it is done".
+// One GridClient on the production Env (WsNetwork, or HttpSyncNetwork with --transport http;
+// AsioTimers; SQLite or in-memory storage), for `seedgrid client` and its bench. A Session runs its
+// io_context only inside RunUntil / RunFor, so a command is a sequence of "do something, then wait
+// until it is done".
 #ifndef SEEDGRID_TOOLS_SEEDGRID_CLIENT_SESSION_H_
 #define SEEDGRID_TOOLS_SEEDGRID_CLIENT_SESSION_H_
 
@@ -12,8 +13,10 @@
 #include <vector>
 
 #include "engine/client/grid_client.h"
+#include "engine/env/real/http_sync_network.h"
 #include "engine/env/real/real_env.h"
 #include "engine/env/real/ws_network.h"
+#include "engine/net/handshake.h"
 #include "tools/seedgrid/data_dir.h"
 
 namespace boost::asio {
@@ -31,6 +34,7 @@ struct ClientFlags {
   std::string client_id;
   std::string timeout = "10s";
   std::string concern = "applied";
+  std::string transport = "websocket";
   std::string map, key, json, query, file;
   bool quiet = false;
   bool no_wait = false;
@@ -43,6 +47,8 @@ struct ClientFlags {
 
 // InputError for anything but applied, replicated, fire-and-forget.
 msg::WriteConcern ParseConcern(const std::string& text);
+// InputError for anything but websocket, http.
+ClientTransport ParseTransport(const std::string& text);
 
 class Session {
  public:
@@ -71,6 +77,12 @@ class Session {
   std::string Stuck(std::string_view waiting_for) const;
 
  private:
+  // The network for --transport, knowing every --server's address.
+  void MakeNetwork(const NodeId& id, const std::vector<net::ServerAddress>& servers);
+  // Connects to every server before the first request (WebSocket only).
+  void Settle();
+  // Why `server` did not answer, as the network knows it.
+  std::string Why(const NodeId& server) const;
   // One sync round (and the pulls it starts) until the root matches.
   bool MatchOnce(const std::string& map);
   std::string NewClientId();
@@ -82,7 +94,11 @@ class Session {
   OsSeededRandom random_;
   std::unique_ptr<DataDir> data_;
   std::unique_ptr<Storage> storage_;
-  std::unique_ptr<WsNetwork> network_;
+  ClientTransport transport_ = ClientTransport::kWebSocket;
+  // One of the two, by --transport; network_ is that one.
+  std::unique_ptr<WsNetwork> ws_;
+  std::unique_ptr<HttpSyncNetwork> http_;
+  Network* network_ = nullptr;
   std::unique_ptr<Timers> timers_;
   std::unique_ptr<Env> env_;
   std::unique_ptr<GridClient> client_;

@@ -120,6 +120,9 @@ class Server {
     o.heartbeat_interval_ms = flags_.heartbeat_ms;
     o.suspect_after_ms = flags_.suspect_after_ms;
     o.anti_entropy_interval_ms = flags_.anti_entropy_ms;
+    // An HTTP sync waits up to 2 s for the owners' acks (real owners may be busy with SQLite):
+    // a shorter wait answers partially and makes the client send the same ops again.
+    o.http_sync_wait_ms = 2000;
     o.events = [this](const events::NodeEvent& e) { counters_.Count(e); };
     absl::StatusOr<std::unique_ptr<GridServer>> server = GridServer::Open(*env_, std::move(o));
     if (!server.ok()) {
