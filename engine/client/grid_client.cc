@@ -469,6 +469,10 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, msg::SyncRoot> || std::is_same_v<T, msg::PartitionDigest>) {
+          // A late answer of the WebSocket sync after a switch to HTTP: no pull follows.
+          if (options_.transport == ClientTransport::kHttp) return;
+        }
         if constexpr (std::is_same_v<T, msg::GridAck>) {
           OnAck(body);
         } else if constexpr (std::is_same_v<T, msg::QueryUpdate>) {

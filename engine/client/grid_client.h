@@ -73,6 +73,9 @@
 namespace seedgrid {
 
 enum class ClientTransport : uint8_t { kWebSocket = 0, kHttp = 1 };
+// At most this many maps in one HTTP sync request's marks (the servers' kHttpSyncMapsMax): a
+// client with more syncs them in windows, one window per round.
+inline constexpr size_t kHttpMarksMapsMax = 256;
 std::string_view ClientTransportName(ClientTransport t);
 
 struct GridClientOptions {
@@ -262,6 +265,9 @@ class GridClient {
   // with, a pull due at the next poll, repairs for the next request, and this round's leaves.
   uint64_t http_in_flight_ = 0;
   bool http_pulling_ = false;
+  bool http_in_flight_ops_ = false;
+  absl::btree_set<std::string> http_round_maps_;  // the maps of this sync round's marks
+  size_t http_map_window_ = 0;                    // where the next round's maps start
   std::string http_cursor_;
   bool http_pull_due_ = true;
   std::vector<msg::PartitionState> http_repairs_;

@@ -22,6 +22,8 @@ void GridClient::SetTransport(ClientTransport transport) {
   }
   if (!op_log_.empty()) SG_PROBE("client.transport_switch_with_pending_writes");
   options_.transport = transport;
+  http_in_flight_ = 0;  // A late answer to it is still merged.
+  http_cursor_.clear();
   if (online_) Reconnect();
 }
 
@@ -34,7 +36,19 @@ msg::HttpSyncRequest GridClient::HttpRequest(bool pull) {
   http_repairs_.clear();
   if (!pull) return r;
   r.cursor = http_cursor_;
+  // At most kHttpMarksMapsMax maps per round: a window that moves on when a round completes (the
+  // cursor of a round refers to its window's maps).
+  if (http_cursor_.empty()) http_round_maps_.clear();
+  size_t index = 0;
   for (const auto& [name, map] : maps_) {
+    const size_t at = index++;
+    if (http_cursor_.empty()) {
+      const size_t from = maps_.size() <= kHttpMarksMapsMax ? 0 : http_map_window_ % maps_.size();
+      if ((at + maps_.size() - from) % maps_.size() >= kHttpMarksMapsMax) continue;
+      http_round_maps_.insert(name);
+    } else if (!http_round_maps_.contains(name)) {
+      continue;
+    }
     msg::MapMarks& marks = r.marks.emplace_back();
     marks.map_name = name;
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
@@ -48,7 +62,7 @@ msg::HttpSyncRequest GridClient::HttpRequest(bool pull) {
 }
 
 void GridClient::Poll() {
-  if (!online_ || http_in_flight_ != 0) return;
+  if (!online_ || http_in_flight_ != 0 || options_.transport != ClientTransport::kHttp) return;
   const bool pull = http_pull_due_ || !http_cursor_.empty();
   msg::HttpSyncRequest r = HttpRequest(pull);
   if (r.ops.empty() && r.repairs.empty() && !pull) return;
@@ -56,6 +70,7 @@ void GridClient::Poll() {
   http_pull_due_ = false;
   http_in_flight_ = r.request_id;
   http_pulling_ = pull;
+  http_in_flight_ops_ = !r.ops.empty();
   ++stats_.http_syncs;
   if (!r.ops.empty()) ++stats_.batches_sent;
   Send(std::move(r));
@@ -65,7 +80,10 @@ void GridClient::OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse&
   const bool current = r.request_id == http_in_flight_ && http_in_flight_ != 0;
   if (current) {
     http_in_flight_ = 0;
-    waiting_since_ms_.reset();
+    // The server is making progress when it acknowledged something (or was asked nothing to
+    // acknowledge); a gateway that answers but cannot reach the owners is left after
+    // server_timeout_ms like a silent one.
+    if (r.status == 200 && (!r.acks.empty() || !http_in_flight_ops_)) waiting_since_ms_.reset();
   }
   if (r.status != 200) {
     ++stats_.http_syncs_refused;
@@ -94,9 +112,10 @@ void GridClient::OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse&
     return;
   }
   // The round is complete: a map none of whose partitions differed matched the servers'.
-  for (const auto& [name, map] : maps_) {
+  for (const std::string& name : http_round_maps_) {
     if (!http_round_leaves_.contains(name)) ++roots_matched_[name];
   }
+  http_map_window_ += kHttpMarksMapsMax;
   pulled_ = std::move(http_round_leaves_);
   http_round_leaves_.clear();
 }

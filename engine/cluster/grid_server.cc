@@ -41,7 +41,6 @@ GridServer::GridServer(Env& env, GridServerOptions options)
           },
           options_.events),
       queries_(env.clock, partitions_.slots()),
-      http_(env.timers, options_.http_sync_wait_ms),
       membership_(MembershipOptions{options_.node_id, options_.seeds, options_.backup_count,
                                     options_.suspect_after_ms},
                   env.clock.NowMs()),
@@ -76,45 +75,25 @@ GridServerStats GridServer::stats() const {
   s.records_refused = p.records_refused;
   s.records_forgotten = p.records_forgotten;
   s.protocol_errors += p.protocol_errors;
-  s.http_syncs = http_.stats().requests;
-  s.http_syncs_refused = http_.stats().refused;
-  s.http_syncs_partial = http_.stats().timeouts;
+  http_.AddTo(s);
   if (s.last_error.empty()) s.last_error = p.last_error;
   if (store_) s.storage = store_->stats();
   return s;
 }
 
 void GridServer::Send(const NodeId& to, msg::Body body) {
-  SG_ASSERT(to != options_.node_id);
+  if (to == options_.node_id) return DeliverToSelf(std::move(body));  // HTTP sync acks, leaves
   (void)env_.network.Send(options_.node_id, to,
                           EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
 }
 
+// Components address their effects by node id; an HTTP sync's acks and leaves for this server's
+// own open requests come back to it as messages to itself (Send -> DeliverToSelf), so a gateway
+// that also owns a partition answers through the same path as any other owner. Everything else
+// leaves through env.network.
 void GridServer::Dispatch(Effects effects) {
   for (events::NodeEvent& e : effects.events) Emit(std::move(e));
-  for (auto& [to, body] : effects.messages) {
-    if (to == options_.node_id) {
-      DeliverToSelf(std::move(body));
-    } else {
-      Send(to, std::move(body));
-    }
-  }
-}
-
-void GridServer::DeliverToSelf(msg::Body body) {
-  if (auto* ack = std::get_if<msg::GridAck>(&body)) {
-    http_.OnAck(*ack);
-  } else if (auto* leaf = std::get_if<msg::PartitionState>(&body);
-             leaf != nullptr && leaf->purpose == msg::StatePurpose::kClientLeaf) {
-    http_.OnLeaf(std::move(*leaf));
-  } else {
-    SG_ASSERT(false && "a grid server sends itself only HTTP sync acks and leaves");
-  }
-}
-
-void GridServer::Fail(uint64_t& counter, std::string error) {
-  ++counter;
-  stats_.last_error = std::move(error);
+  for (auto& [to, body] : effects.messages) Send(to, std::move(body));
 }
 
 // ------------------------------------------------------------------ storage
@@ -218,6 +197,8 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
       [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, msg::GridOps>) {
+          // Only a server forwarding an HTTP sync's ops may route acks elsewhere.
+          if (!membership_.table().Contains(from)) body.reply_to.clear();
           OnOps(std::move(body));
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
           OnState(from, body);
@@ -232,10 +213,14 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
         } else if constexpr (std::is_same_v<T, msg::SyncBucketsRequest>) {
           Dispatch(digests_.OnBucketsRequest(from, body, m));
         } else if constexpr (std::is_same_v<T, msg::QuerySubscribe>) {
-          Dispatch(queries_.Route(from, body, m, env_.clock.NowMs()));
+          if (body.requester == options_.node_id) {  // would stream to itself
+            error = fmt::format("QuerySubscribe from '{}' naming this server as requester", from);
+          } else {
+            Dispatch(queries_.Route(from, body, m, env_.clock.NowMs()));
+          }
         } else if constexpr (std::is_same_v<T, msg::GridAck>) {
-          if (body.client.empty()) {
-            error = fmt::format("GridAck without a client from '{}'", from);
+          if (body.client.empty() || !membership_.table().Contains(from)) {
+            error = fmt::format("GridAck from '{}', not an owner answering here", from);
           } else {
             http_.OnAck(body);  // An owner acknowledging ops of an HTTP sync here.
           }
@@ -285,13 +270,27 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     Fail(stats_.protocol_errors, fmt::format("partition {} from '{}'", m.partition, from));
     return;
   }
+  const PartitionTable& table = membership_.table();
   if (m.purpose == Purpose::kClientLeaf) {  // An owner answering a pull of an HTTP sync here.
-    http_.OnLeaf(m);
+    if (!table.Contains(from)) {
+      Fail(stats_.protocol_errors, fmt::format("ClientLeaf state from '{}'", from));
+    } else {
+      http_.OnLeaf(m);
+    }
+    return;
+  }
+  if (m.purpose == Purpose::kClientRepair && !table.Contains(from) &&
+      (!m.applied.empty() || m.pruned_below_ms != 0)) {
+    // A client gives back records, never applied marks or a watermark (they would let it make
+    // another client's ops look applied, or hide live records).
+    msg::PartitionState records_only = m;
+    records_only.applied.clear();
+    records_only.pruned_below_ms = 0;
+    OnState(from, records_only);
     return;
   }
   if (m.purpose == Purpose::kClientRepair) {
     // From a client (at its gateway) or forwarded by one: the owner merges it.
-    const PartitionTable& table = membership_.table();
     const bool at_gateway = !table.empty() && !table.Contains(from);
     if (at_gateway && table.owner(m.partition) != options_.node_id) {
       Send(table.owner(m.partition), m);
@@ -348,23 +347,10 @@ void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
     http_.Refuse(request, 503, "too many HTTP syncs in progress; retry", done);
     return;
   }
-  if (request.ops.size() > options_.http_sync_ops_max) {
-    http_.Refuse(request, 400,
-                 fmt::format("ops: {} ops, at most {} per request", request.ops.size(),
-                             options_.http_sync_ops_max),
-                 done);
-    return;
-  }
-  if (request.marks.size() > kHttpSyncMapsMax) {
-    http_.Refuse(request, 400,
-                 fmt::format("marks: {} maps, at most {} per request", request.marks.size(),
-                             kHttpSyncMapsMax),
-                 done);
-    return;
-  }
-  if (membership_.table().Contains(request.client)) {
-    http_.Refuse(request, 400,
-                 fmt::format("client: '{}' is a server of this cluster", request.client), done);
+  if (absl::Status bad = ValidateHttpSyncRequest(request, options_.http_sync_ops_max,
+                                                 membership_.table(), options_.seeds);
+      !bad.ok()) {
+    http_.Refuse(request, 400, std::string(ToStd(bad.message())), done);
     return;
   }
   absl::StatusOr<HttpPull> pull = digests_.PullForHttp(
@@ -375,7 +361,10 @@ void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
     return;
   }
   Dispatch(std::move(pull->requests));
-  for (const msg::PartitionState& repair : request.repairs) OnState(request.client, repair);
+  for (msg::PartitionState& repair : request.repairs) {
+    repair.id = 0;  // Records only (OnState drops a client's applied marks and watermark).
+    OnState(request.client, repair);
+  }
   std::vector<uint64_t> seqs;
   for (const msg::GridOp& op : request.ops) seqs.push_back(op.seq);
   // Open before the ops go: acks of partitions owned here are delivered during OnOps.
@@ -385,6 +374,22 @@ void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
   if (!ops.empty()) {
     OnOps(msg::GridOps{client, "", 0, std::move(ops), options_.node_id});
   }
+}
+
+void GridServer::DeliverToSelf(msg::Body body) {
+  if (auto* ack = std::get_if<msg::GridAck>(&body)) {
+    http_.OnAck(*ack);
+  } else if (auto* leaf = std::get_if<msg::PartitionState>(&body);
+             leaf != nullptr && leaf->purpose == msg::StatePurpose::kClientLeaf) {
+    http_.OnLeaf(std::move(*leaf));
+  } else {
+    SG_ASSERT(false && "a grid server sends itself only HTTP sync acks and leaves");
+  }
+}
+
+void GridServer::Fail(uint64_t& counter, std::string error) {
+  ++counter;
+  stats_.last_error = std::move(error);
 }
 
 // ------------------------------------------------------------------ live queries

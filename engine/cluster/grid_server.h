@@ -113,7 +113,7 @@ class GridServer {
   std::optional<PartitionStore> store_;  // engaged when persisting
   PartitionSet partitions_;
   GridQueryHost queries_;
-  HttpSyncHost http_;
+  HttpSyncHost http_{env_.timers, options_.http_sync_wait_ms};
   Membership membership_;
   WritePath writes_;
   Replication replication_;

@@ -1,5 +1,10 @@
 #include "engine/cluster/http_sync.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <string_view>
+
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
 #include "engine/cluster/record_digest.h"
@@ -18,6 +23,36 @@ uint64_t LeafDigest(const msg::PartitionState& leaf) {
 }
 
 }  // namespace
+
+absl::Status ValidateHttpSyncRequest(const msg::HttpSyncRequest& request, size_t ops_max,
+                                     const PartitionTable& table,
+                                     const std::vector<NodeId>& seeds) {
+  const auto bad = [](std::string what) { return absl::InvalidArgumentError(std::move(what)); };
+  if (request.ops.size() > ops_max) {
+    return bad(fmt::format("ops: {} ops, at most {} per request", request.ops.size(), ops_max));
+  }
+  for (size_t i = 1; i < request.ops.size(); ++i) {
+    if (request.ops[i].seq <= request.ops[i - 1].seq) {
+      return bad(fmt::format("ops[{}].seq: {} after {}; seqs must increase, oldest first", i,
+                             request.ops[i].seq, request.ops[i - 1].seq));
+    }
+  }
+  if (request.marks.size() > kHttpSyncMapsMax) {
+    return bad(fmt::format("marks: {} maps, at most {} per request", request.marks.size(),
+                           kHttpSyncMapsMax));
+  }
+  absl::btree_set<std::string_view> maps;
+  for (size_t i = 0; i < request.marks.size(); ++i) {
+    if (!maps.insert(request.marks[i].map_name).second) {
+      return bad(fmt::format("marks[{}].map: '{}' is listed twice", i, request.marks[i].map_name));
+    }
+  }
+  if (table.Contains(request.client) ||
+      std::find(seeds.begin(), seeds.end(), request.client) != seeds.end()) {
+    return bad(fmt::format("client: '{}' is a server of this cluster", request.client));
+  }
+  return absl::OkStatus();
+}
 
 HttpSyncHost::~HttpSyncHost() {
   for (auto& [id, s] : sessions_) {

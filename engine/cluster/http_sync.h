@@ -11,8 +11,8 @@
 //   client's log and goes again with its next request (the applied marks make that idempotent).
 // - A leaf whose records hash to the client's own digest is left out: the gossiped directory that
 //   chose it was stale, and the client holds exactly that already.
-// - A request naming a server of the cluster as its client, with more than http_sync_ops_max ops
-//   or more than kHttpSyncMapsMax maps, or with a cursor not of its marks, is refused with 400.
+// - A request ValidateHttpSyncRequest refuses, or with a cursor not of its marks, is answered 400.
+//   Repairs give back records only: their applied marks and watermark are dropped.
 // - Late acks and leaves (after the response) are dropped. At most sessions_max requests are open;
 //   beyond that, and before this server has joined, the answer is 503 (retry later).
 // - Nothing here is durable: a crash loses open requests; their clients time out and retry.
@@ -27,7 +27,10 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/status/status.h"
 #include "engine/cluster/digest_sync.h"
+#include "engine/cluster/grid_options.h"
+#include "engine/cluster/partition_table.h"
 #include "engine/env/env.h"
 #include "engine/wire/messages.h"
 
@@ -44,6 +47,12 @@ struct HttpSyncStats {
   uint64_t timeouts = 0;  // answered at wait_ms with something missing
   uint64_t late = 0;      // acks and leaves that came after their response
 };
+
+// InvalidArgument naming what is wrong: more than ops_max ops, seqs not strictly increasing, more
+// than kHttpSyncMapsMax maps or a map twice in the marks, or a client id that is a server of the
+// cluster (a table member or a seed).
+absl::Status ValidateHttpSyncRequest(const msg::HttpSyncRequest& request, size_t ops_max,
+                                     const PartitionTable& table, const std::vector<NodeId>& seeds);
 
 class HttpSyncHost {
  public:
@@ -66,6 +75,12 @@ class HttpSyncHost {
   // A fresh pull id (never 0).
   uint64_t NextPullId() { return next_pull_id_++; }
   const HttpSyncStats& stats() const { return stats_; }
+  // Fills GridServerStats' http_syncs* fields.
+  void AddTo(GridServerStats& s) const {
+    s.http_syncs = stats_.requests;
+    s.http_syncs_refused = stats_.refused;
+    s.http_syncs_partial = stats_.timeouts;
+  }
 
  private:
   struct Session {

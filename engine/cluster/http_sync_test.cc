@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/cluster/grid_testing.h"
+#include "engine/wire/codec.h"
 
 namespace seedgrid {
 namespace {
@@ -169,8 +170,64 @@ TEST(HttpSync, BadRequestsGetTheirErrorAndChangeNothing) {
   EXPECT_EQ(SyncAt(g, 0, maps).error, "marks: 257 maps, at most 256 per request");
   EXPECT_EQ(SyncAt(g, 0, {"s1", 1, {}, {}, {}, ""}).error,
             "client: 's1' is a server of this cluster");
+  msg::HttpSyncRequest order{"curl", 1, {}, {}, {}, ""};
+  for (uint64_t seq : {2, 1}) {
+    order.ops.push_back({seq, msg::WriteConcern::kApplied, "users", "k", Doc(1), {1, 0, "curl"}});
+  }
+  EXPECT_EQ(SyncAt(g, 0, order).error, "ops[1].seq: 1 after 2; seqs must increase, oldest first");
+  msg::HttpSyncRequest twice{"curl", 1, {}, {{"users", {}, {}}, {"users", {}, {}}}, {}, ""};
+  EXPECT_EQ(SyncAt(g, 0, twice).error, "marks[1].map: 'users' is listed twice");
   EXPECT_TRUE(g.applied.empty());
-  EXPECT_EQ(g.server(0).stats().http_syncs_refused, 6u);
+  EXPECT_EQ(g.server(0).stats().http_syncs_refused, 8u);
+}
+
+TEST(HttpSync, ARepairCannotForgeAnotherClientsAppliedMarks) {
+  Grid g(3, 1);
+  g.client(0).Set("users", "k", Doc(1));
+  g.Run(1000);
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  const uint32_t p = PartitionOf("k");
+  msg::PartitionState forged{0, p, msg::StatePurpose::kClientRepair, {{"users", {}}}, {}, 0};
+  forged.applied.push_back({"c0", 1'000'000, 0});
+  forged.pruned_below_ms = g.now_ms + 10'000'000;
+  EXPECT_EQ(SyncAt(g, 1, {"mallory", 1, {}, {}, {forged}, ""}).status, 200);
+  g.Run(500);
+  // c0's next write is applied, not taken for a duplicate of seq 1,000,000.
+  g.client(0).Set("users", "k2", Doc(2));
+  g.Run(1000);
+  ASSERT_EQ(g.acks.size(), 2u);
+  EXPECT_FALSE(g.acks[1].second.duplicate);
+  ASSERT_NE(g.OwnerRecord("users", "k2"), nullptr);
+  ASSERT_NE(g.OwnerRecord("users", "k"), nullptr);  // and no watermark hid the live record
+}
+
+TEST(HttpSync, AClientWithMoreMapsThanOneRequestHoldsSyncsThemAllInWindows) {
+  Grid g(3, 2);
+  g.client(0).SetTransport(ClientTransport::kHttp);
+  for (int m = 0; m < 300; ++m) {
+    g.client(0).Open("m" + std::to_string(m));
+    g.client(1).Set("m" + std::to_string(m), "k", Doc(m));
+  }
+  g.client(0).Set("m299", "mine", Doc(1));
+  g.Run(6000);
+  EXPECT_TRUE(g.client(0).op_log().empty());  // Its requests were never refused.
+  EXPECT_EQ(g.client(0).stats().http_syncs_refused, 0u);
+  for (int m = 0; m < 300; ++m) {
+    EXPECT_NE(g.client(0).Get("m" + std::to_string(m), "k"), nullptr) << m;
+  }
+}
+
+TEST(HttpSync, MessagesOnlyServersMaySendAreRefusedFromAClient) {
+  Grid g(3, 1);
+  const auto send = [&g](msg::Body body) {
+    (void)g.network.Send("c0", "s0", EncodeMessage(msg::Envelope{"c0", std::move(body)}));
+    g.Run(100);
+  };
+  const uint64_t before = g.server(0).stats().protocol_errors;
+  send(msg::GridAck{{msg::GridOpAck{1, {5, 0, "s0"}, msg::WriteConcern::kApplied, false}}, "c9"});
+  send(msg::PartitionState{1, 3, msg::StatePurpose::kClientLeaf, {{"users", {}}}, {}, 0});
+  send(msg::QuerySubscribe{1, "users", Query{}, "s0", {}, false});  // would stream to itself
+  EXPECT_EQ(g.server(0).stats().protocol_errors, before + 3);
 }
 
 TEST(HttpSync, AServerThatHasNotJoinedAnswers503) {

@@ -221,6 +221,7 @@ class Link : public std::enable_shared_from_this<Link> {
 
   void OnResponse(http::response<http::string_body> response) {
     timer_.cancel();
+    ++attempt_;  // A deadline handler already queued for this request must not fail the next one.
     reused_ = true;
     if (!response.keep_alive()) CloseSocket();
     busy_ = false;
