@@ -3,6 +3,19 @@
 
 set(SEEDGRID_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
 
+# Code whose speed nothing depends on — the tests and the command-line glue of the tool — compiles
+# with lighter options than the engine: at -O1 -g1 a test file takes about half the compile time
+# of -O2 -g (measured: 57 -> 27 s and 40 -> 18 s for two unity files), which is most of CI's
+# build. The engine, simulator, checkers and scenarios keep the build type's flags (the scenario
+# suite runs them). Set SEEDGRID_LIGHT_OPTIONS to "" for full debug info in tests.
+if(CMAKE_BUILD_TYPE STREQUAL "RelWithDebInfo")
+  set(SEEDGRID_LIGHT_OPTIONS "-O1;-g1" CACHE STRING
+      "Compile options of tests and the tool's command glue (empty: the build type's)")
+else()
+  set(SEEDGRID_LIGHT_OPTIONS "" CACHE STRING
+      "Compile options of tests and the tool's command glue (empty: the build type's)")
+endif()
+
 # seedgrid_cc_library(NAME name SRCS ... HDRS ... DEPS ...)
 # Creates target seedgrid_<name> with alias seedgrid::<name>. Header-only when SRCS is empty.
 function(seedgrid_cc_library)
@@ -32,6 +45,6 @@ function(seedgrid_cc_test)
   add_executable(${target} ${SG_SRCS})
   target_link_libraries(${target} PRIVATE ${SG_DEPS} rapidcheck rapidcheck_gtest GTest::gmock
                                           GTest::gtest_main)
-  target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS})
+  target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS} ${SEEDGRID_LIGHT_OPTIONS})
   gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()
