@@ -284,19 +284,35 @@ void GridClient::StartSync() {
   }
 }
 
-void GridClient::Repair(const std::string& map, uint32_t partition) {
-  auto it = maps_.find(map);
-  if (it == maps_.end()) return;
-  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map, {}}}, {}};
+void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
+                                     const msg::MapRecords& leaf, uint32_t partition) {
+  // The leaf is the owner's whole partition of the map. A record of ours it lacks, or holds
+  // older, is one the owner lacks (lost with a disk, or held by a previous owner only): send it
+  // back. Both sides are in key order (the owner builds states in key order; an unordered leaf
+  // only makes a harmless extra repair), so one merge walk finds the candidates.
+  std::vector<std::string_view> lacking;
+  auto in_leaf = leaf.lww.begin();
+  for (const std::string& key : partition_keys_[{map_name, partition}]) {
+    while (in_leaf != leaf.lww.end() && in_leaf->key < key) ++in_leaf;
+    const LwwRecord* record = map.GetRecord(key);
+    // Only an owner's application gives a write its grid stamp: a record still stamped by this
+    // client is its own write whose acknowledgement carried no stamp (FIRE_AND_FORGET, or lost
+    // with its owner). It is not the owner's to take back, and no repair may carry it.
+    if (record == nullptr || record->ts.node_id == options_.node_id) continue;
+    if (in_leaf != leaf.lww.end() && in_leaf->key == key && !(in_leaf->record.ts < record->ts)) {
+      continue;
+    }
+    lacking.push_back(key);
+  }
+  if (lacking.empty()) return;                // The usual case: nothing to scan the op log for.
   absl::btree_set<std::string_view> pending;  // keys with unacknowledged writes: not repairs
   for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == map) pending.insert(op.key);
+    if (op.map_name == map_name) pending.insert(op.key);
   }
-  // This partition's keys only (in key order, as a scan of the map would give them).
-  for (const std::string& key : partition_keys_[{map, partition}]) {
-    const LwwRecord* record = it->second->GetRecord(key);
-    if (record == nullptr || pending.contains(key)) continue;
-    state.maps[0].lww.push_back({key, *record});
+  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
+  for (std::string_view key : lacking) {
+    if (pending.contains(key)) continue;
+    state.maps[0].lww.push_back({std::string(key), *map.GetRecord(key)});
   }
   if (state.maps[0].lww.empty()) return;
   SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
@@ -549,22 +565,15 @@ void GridClient::OnDigest(const NodeId& from, const msg::PartitionDigest& d) {
   pull.requester = options_.node_id;
   absl::btree_map<uint32_t, uint64_t> theirs;
   for (size_t i = 0; i < d.partitions.size(); ++i) theirs[d.partitions[i]] = d.hashes[i];
-  absl::btree_set<uint32_t>& pulled = pulled_[d.map_name];
-  absl::btree_set<uint32_t> differing;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     auto t = theirs.find(p);
     const uint64_t h = t == theirs.end() ? 0 : t->second;
     if (h == mine.of(p)) continue;
-    differing.insert(p);
     // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
     // that tells this client its leftover records there are dead.
     pull.partitions.push_back(p);
     pull.hashes.push_back(mine.of(p));
-    // Still different after last round's pull: this client holds server-stamped records the
-    // owner lacks (lost with a disk, say). Send them back to be merged.
-    if (pulled.contains(p)) Repair(d.map_name, p);
   }
-  pulled = std::move(differing);
   if (!pull.partitions.empty()) Send(std::move(pull));
 }
 
@@ -590,6 +599,7 @@ void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
       absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
       if (merged.ok() && *merged) ++stats_.records_merged;
     }
+    RepairWhatLeafLacks(m.map_name, map, m, state.partition);
   }
 }
 

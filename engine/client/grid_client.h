@@ -15,10 +15,11 @@
 // Sync is a pull through three levels: SyncInit -> SyncRoot (the XOR of every partition digest of
 // the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
 // partitions whose digests differ -> ClientLeaf states merged into the local map. It runs every
-// sync_interval_ms and right after a reconnect, after the op log is sent. A partition that still
-// differs after a pull holds records the owner lacks (a disk was lost): the client sends its
-// records of that partition back (ClientRepair; keys with unacknowledged writes excepted, those
-// go through the op log) and the owner merges them — clients are replicas too.
+// sync_interval_ms and right after a reconnect, after the op log is sent. A leaf is the owner's
+// whole partition of the map, so after merging it the client knows exactly what the owner lacks:
+// its records the leaf lacks or holds older (a disk was lost, or only a previous owner had them).
+// It sends those back (ClientRepair; keys with unacknowledged writes excepted, those go through
+// the op log) and the owner merges them — clients are replicas too.
 // On an acknowledgement the client adopts the server's stamp for its own write at once.
 // The HLC's last timestamp is saved with every sync (page H) and restored on restart, so a client
 // that comes back with its clock behind its own stamps never reissues one.
@@ -38,8 +39,8 @@
 // every push_interval_ms it sends one HttpSyncRequest with the oldest sendable entries of its op
 // log, and every sync_interval_ms one that also carries its per-partition digests of every map (its
 // marks); the one response brings the acks and the leaves of the partitions that differ (more
-// follow a cursor at once). One request is in flight at a time. A partition that comes back again
-// in the next sync round is repaired with the next request. Live queries need the WebSocket
+// follow a cursor at once). One request is in flight at a time. Repairs (as above) go with the
+// next request. Live queries need the WebSocket
 // transport: SetTransport(kHttp) cancels them and Subscribe fails on HTTP. Switching either way at
 // any time loses and duplicates nothing: the op log and the applied marks are the same.
 //
@@ -223,7 +224,9 @@ class GridClient {
   msg::HttpSyncRequest HttpRequest(bool pull);
   void OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse& r);
   void Reconnect();
-  void Repair(const std::string& map, uint32_t partition);
+  // After merging an owner's leaf: sends back (kClientRepair) the records it lacks or holds older.
+  void RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
+                           const msg::MapRecords& leaf, uint32_t partition);
   void Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
   void PushTick();
   void SyncTick();
@@ -237,7 +240,6 @@ class GridClient {
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
   // std::map: map listeners hold pointers to the values (btree maps move values on insert).
   std::map<std::string, PartitionDigests> digests_;
-  absl::btree_map<std::string, absl::btree_set<uint32_t>> pulled_;  // last sync's pulls, per map
   PageStore pages_;
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
   // resend_after_ms > 0: the newest seq of the last push, and when it left.
@@ -271,7 +273,7 @@ class GridClient {
   std::string http_cursor_;
   bool http_pull_due_ = true;
   std::vector<msg::PartitionState> http_repairs_;
-  absl::btree_map<std::string, absl::btree_set<uint32_t>> http_round_leaves_;
+  absl::btree_set<std::string> http_round_leaves_;  // maps with a leaf this round
   std::optional<Timers::TimerId> push_timer_;
   std::optional<Timers::TimerId> sync_timer_;
 };

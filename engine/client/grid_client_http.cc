@@ -95,14 +95,7 @@ void GridClient::OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse&
   }
   OnAck(msg::GridAck{r.acks, ""});
   for (const msg::PartitionState& leaf : r.leaves) {
-    for (const msg::MapRecords& m : leaf.maps) {
-      // Came back again in the round after its pull: this client holds records the owner lacks.
-      auto prev = pulled_.find(m.map_name);
-      if (prev != pulled_.end() && prev->second.contains(leaf.partition)) {
-        Repair(m.map_name, leaf.partition);
-      }
-      http_round_leaves_[m.map_name].insert(leaf.partition);
-    }
+    for (const msg::MapRecords& m : leaf.maps) http_round_leaves_.insert(m.map_name);
     OnLeaf(from, leaf);
   }
   if (!current || !http_pulling_) return;
@@ -116,7 +109,6 @@ void GridClient::OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse&
     if (!http_round_leaves_.contains(name)) ++roots_matched_[name];
   }
   http_map_window_ += kHttpMarksMapsMax;
-  pulled_ = std::move(http_round_leaves_);
   http_round_leaves_.clear();
 }
 

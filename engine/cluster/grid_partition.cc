@@ -76,14 +76,21 @@ void PartitionSet::Fail(std::string error) {
 
 GridPartition& PartitionSet::Hold(uint32_t p) {
   SG_ASSERT(p < kPartitionCount);
-  if (!slots_[p]) slots_[p] = std::make_unique<GridPartition>();
+  if (slots_[p]) return *slots_[p];
+  slots_[p] = std::make_unique<GridPartition>();
+  if (auto kept = kept_marks_.find(p); kept != kept_marks_.end()) {
+    SG_PROBE("cluster.dropped_partition_marks_kept");  // Held again: what it applied stays known.
+    slots_[p]->applied = std::move(kept->second);
+    kept_marks_.erase(kept);
+  }
   return *slots_[p];
 }
 
 void PartitionSet::Drop(uint32_t p) {
   SG_ASSERT(p < kPartitionCount);
   if (slots_[p] == nullptr) return;
-  if (store_ != nullptr) store_->ErasePartition(p, *slots_[p]);
+  if (store_ != nullptr) store_->ErasePartition(p, *slots_[p]);  // Mark pages stay.
+  kept_marks_[p] = std::move(slots_[p]->applied);
   slots_[p].reset();
 }
 

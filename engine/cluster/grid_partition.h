@@ -78,7 +78,10 @@ class PartitionSet {
   bool held(uint32_t p) const { return slots_[p] != nullptr; }
   bool empty() const;
   GridPartition& Hold(uint32_t p);
-  // Forgets the partition and erases its pages (the caller syncs).
+  // Forgets the partition and erases its pages (the caller syncs) — except its applied marks,
+  // kept in memory and on disk and given back when the partition is held again: a server that
+  // dropped a partition and becomes its owner again must not apply an entry it applied before,
+  // even when no server that held the partition since is alive to tell it.
   void Drop(uint32_t p);
   LwwMap& MapOf(uint32_t p, const std::string& name);
 
@@ -115,6 +118,8 @@ class PartitionSet {
   ChangeHook on_change_;
   events::EventSink events_;
   PartitionSlots slots_;
+  // The applied marks of dropped partitions (client -> seq), until they are held again.
+  absl::btree_map<uint32_t, absl::btree_map<std::string, uint64_t>> kept_marks_;
   bool restoring_ = false;
   PartitionStats stats_;
 };

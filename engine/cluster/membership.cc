@@ -62,7 +62,7 @@ void Membership::Install(PartitionTable table) {
     }
     if (awaiting.empty()) continue;
     SG_PROBE("membership.new_owner_pulls_first");
-    not_ready_[p] = std::move(awaiting);
+    not_ready_[p] = Readiness{std::move(awaiting), {}};
   }
 }
 
@@ -139,16 +139,26 @@ Effects Membership::Heartbeat(
 Effects Membership::ReadinessPulls(const absl::btree_set<NodeId>& alive) {
   absl::btree_map<NodeId, msg::PartitionDigest> pulls;
   for (auto it = not_ready_.begin(); it != not_ready_.end();) {
-    absl::btree_set<NodeId>& awaiting = it->second;
-    for (auto a = awaiting.begin(); a != awaiting.end();) {
-      if (!alive.contains(*a)) SG_PROBE("membership.pull_source_died");  // Ready without it.
-      a = alive.contains(*a) ? std::next(a) : awaiting.erase(a);
+    Readiness& r = it->second;
+    bool died = false;
+    for (auto a = r.awaiting.begin(); a != r.awaiting.end();) {
+      died = died || !alive.contains(*a);
+      a = alive.contains(*a) ? std::next(a) : r.awaiting.erase(a);
     }
-    if (awaiting.empty()) {
+    if (died) {
+      // Ask every live member instead (fuzzing found a new owner whose only source died, ready
+      // with nothing, applying again an entry it had applied before it dropped the partition,
+      // while the last backup still held the mark).
+      SG_PROBE("membership.pull_source_died");
+      for (const NodeId& m : alive) {
+        if (m != options_.self && !r.answered.contains(m)) r.awaiting.insert(m);
+      }
+    }
+    if (r.awaiting.empty()) {
       it = not_ready_.erase(it);
       continue;
     }
-    for (const NodeId& a : awaiting) {
+    for (const NodeId& a : r.awaiting) {
       msg::PartitionDigest& d = pulls[a];
       d.pull = true;
       d.partitions.push_back(it->first);
@@ -164,8 +174,9 @@ Effects Membership::ReadinessPulls(const absl::btree_set<NodeId>& alive) {
 void Membership::OnPulled(uint32_t p, const NodeId& from) {
   auto it = not_ready_.find(p);
   if (it == not_ready_.end()) return;
-  it->second.erase(from);
-  if (it->second.empty()) not_ready_.erase(it);
+  it->second.awaiting.erase(from);
+  it->second.answered.insert(from);
+  if (it->second.awaiting.empty()) not_ready_.erase(it);
 }
 
 }  // namespace seedgrid

@@ -52,7 +52,11 @@ class Membership {
   // The heartbeat to every known peer; `owned_digests` is called when digests are due.
   Effects Heartbeat(uint64_t hlc_ms,
                     const std::function<std::vector<msg::PartitionDigest>()>& owned_digests);
-  // Readiness pulls to the replicas still awaited (dead ones are forgotten first).
+  // Readiness pulls to the replicas still awaited. A source that died is replaced by every live
+  // member that has not answered yet: the partition's records and applied marks may survive on
+  // any server that held it (a server that dropped it and became its owner again must not take
+  // its own applied entries for new ones). Ready once every awaited source answered or died with
+  // no live member left to ask.
   Effects ReadinessPulls(const absl::btree_set<NodeId>& alive);
   // `from` answered the pull of p.
   void OnPulled(uint32_t p, const NodeId& from);
@@ -91,7 +95,11 @@ class Membership {
   absl::btree_set<NodeId> stable_alive_;  // the live set since stable_since_ms_
   uint64_t stable_version_ = 0;
   uint64_t stable_since_ms_ = 0;
-  absl::btree_map<uint32_t, absl::btree_set<NodeId>> not_ready_;  // awaiting a pull from
+  struct Readiness {
+    absl::btree_set<NodeId> awaiting;  // pulls not answered yet
+    absl::btree_set<NodeId> answered;
+  };
+  absl::btree_map<uint32_t, Readiness> not_ready_;
   MembershipStats stats_;
 };
 

@@ -56,7 +56,6 @@ void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
   for (const auto& [name, map] : part.maps) {
     for (const auto& [key, record] : map->records()) pages_.Erase(RecordPage(p, name, key));
   }
-  for (const auto& [client, seq] : part.applied) pages_.Erase(MarkPage(p, client));
   if (part.pruned_below_ms != 0) pages_.Erase(WatermarkPage(p));
 }
 

@@ -34,7 +34,8 @@ class PartitionStore {
   void EraseRecord(uint32_t p, std::string_view map, std::string_view key);
   void PutMark(uint32_t p, std::string_view client, uint64_t seq);
   void PutWatermark(uint32_t p, uint64_t w);
-  // Erases every page of a held partition.
+  // Erases the record and watermark pages of a held partition; its applied marks stay
+  // (PartitionSet::Drop).
   void ErasePartition(uint32_t p, const GridPartition& part);
   // OK when everything written so far is durable (no storage call when nothing is pending).
   absl::Status Sync(const Hlc& hlc);
