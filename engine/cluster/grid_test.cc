@@ -398,5 +398,37 @@ TEST(Grid, GarbageMessagesAreCountedNotFatal) {
   EXPECT_GE(g.server(0).stats().protocol_errors, 1u);
 }
 
+// A leaf is the owner's whole partition: after merging it a client sends back exactly the records
+// the owner lacks (here: every record, the owner's disk was replaced) — but never a record still
+// stamped by the client itself, which only an owner's application may stamp (fuzzing found an
+// owner holding a client's stamp after a repair carried a write whose acknowledgement had left
+// the client's own stamp on it).
+TEST(Grid, AClientRepairsWhatALeafLacksButNeverItsOwnClientStampedWrites) {
+  Grid g(1);
+  g.client(0).Set("users", "acked", Doc(1), msg::WriteConcern::kApplied);
+  g.Run(500);
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  ASSERT_EQ(g.client(0).maps().at("users")->GetRecord("acked")->ts.node_id, "s0");
+  g.CrashServer(0);
+  g.server_hosts[0]->storage.mem = MemStorage();  // The disk is replaced.
+  // An acknowledgement that left the client's own stamp on its write (the owner never got it).
+  g.client(0).Set("users", "mine", Doc(2), msg::WriteConcern::kFireAndForget);
+  const uint64_t seq = g.client(0).op_log().rbegin()->first;
+  const Timestamp own = g.client(0).maps().at("users")->GetRecord("mine")->ts;
+  ASSERT_EQ(own.node_id, "c0");
+  const msg::GridAck ack{{msg::GridOpAck{seq, own, msg::WriteConcern::kFireAndForget, false}}, ""};
+  g.client(0).HandleMessage("s0", EncodeMessage(msg::Envelope{"s0", ack}));
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  g.StartServer(0);
+  g.Run(3000);  // Sync rounds: the owner's leaves lack both records.
+  const LwwRecord* repaired = g.OwnerRecord("users", "acked");
+  ASSERT_NE(repaired, nullptr);
+  EXPECT_EQ(*repaired->value, Doc(1));
+  EXPECT_EQ(repaired->ts.node_id, "s0");  // The owner's stamp, given back as it was.
+  EXPECT_EQ(g.OwnerRecord("users", "mine"), nullptr);
+  EXPECT_GE(g.client(0).stats().repairs_sent, 1u);
+  EXPECT_NE(g.client(0).Get("users", "mine"), nullptr);  // Still shown locally.
+}
+
 }  // namespace
 }  // namespace seedgrid

@@ -72,5 +72,32 @@ TEST(MembershipReadiness, ANewerTablePullsFromThePreviousReplicas) {
   EXPECT_LT(expected.size(), 3u);
 }
 
+// A source that died is replaced by every live member not asked yet: a server that had dropped the
+// partition may hold its applied marks (fuzzing found a new owner whose only source died, ready
+// with nothing, applying again an entry it had applied itself before it dropped the partition).
+TEST(MembershipReadiness, ASourceThatDiedIsReplacedByEveryLiveMember) {
+  Membership m({.self = "n1", .seeds = {}, .backup_count = 1}, 0);
+  m.OnHeartbeat("n0", TableBeat(5, {"n0", "n2", "n3"}), 10);
+  m.OnHeartbeat("n0", TableBeat(6, {"n0", "n1", "n2", "n3"}), 20);
+  const PartitionTable before(5, "n0", {"n0", "n2", "n3"}, 1);
+  const uint32_t p = OwnedBy(m.table(), "n1");
+  std::set<NodeId> sources{before.owner(p)};
+  for (const NodeId& b : before.replicas(p).backups) sources.insert(b);
+  ASSERT_EQ(sources.size(), 2u);
+  const NodeId answers = *sources.begin();
+  const NodeId dies = *sources.rbegin();
+  m.OnPulled(p, answers);
+  absl::btree_set<NodeId> alive{"n0", "n1", "n2", "n3"};
+  alive.erase(dies);
+  std::set<NodeId> others(alive.begin(), alive.end());
+  others.erase("n1");
+  others.erase(answers);
+  ASSERT_EQ(others.size(), 1u);
+  EXPECT_EQ(PulledFrom(m, p, alive), others);  // not the one that answered, not itself
+  EXPECT_FALSE(m.ready(p));
+  m.OnPulled(p, *others.begin());
+  EXPECT_TRUE(m.ready(p));
+}
+
 }  // namespace
 }  // namespace seedgrid
