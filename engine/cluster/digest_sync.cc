@@ -16,6 +16,7 @@ msg::PartitionState DigestSync::StateOf(uint32_t p, msg::StatePurpose purpose, u
 }
 
 void DigestSync::OnGossip(const NodeId& from, const std::vector<msg::PartitionDigest>& digests) {
+  ++gossip_generation_;
   auto& dir = directory_[from];
   dir.clear();
   for (const msg::PartitionDigest& d : digests) {
@@ -107,22 +108,41 @@ Effects DigestSync::FanOutPull(const NodeId& from, const msg::PartitionDigest& m
   return out;
 }
 
+const DigestSync::DirectoryCache& DigestSync::Cache(const Membership& membership) const {
+  const PartitionTable& table = membership.table();
+  if (cache_.gossip_generation == gossip_generation_ && cache_.table.SameAs(table)) return cache_;
+  cache_.table = table;
+  cache_.gossip_generation = gossip_generation_;
+  cache_.owned.clear();
+  cache_.gossiped.clear();
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (table.owner(p) == membership.self()) cache_.owned.push_back(p);
+  }
+  return cache_;
+}
+
 msg::PartitionDigest DigestSync::DirectoryOf(const std::string& map,
                                              const Membership& membership) const {
   // Each partition's digest from its current owner: this server's own live digests, the others'
-  // as last gossiped. One pass over the directory, not a lookup per partition.
-  const PartitionTable& table = membership.table();
-  std::array<uint64_t, kPartitionCount> slots{};
-  for (uint32_t p = 0; p < kPartitionCount; ++p) {
-    const GridPartition* part = partitions_.get(p);
-    if (part != nullptr && table.owner(p) == membership.self()) slots[p] = part->MapDigest(map, p);
-  }
-  for (const auto& [owner, maps] : directory_) {
-    auto it = maps.find(map);
-    if (it == maps.end()) continue;
-    for (const auto& [p, h] : it->second) {
-      if (p < kPartitionCount && table.owner(p) == owner) slots[p] = h;
+  // as last gossiped (one pass over the directory per map until the next gossip or table).
+  const DirectoryCache& cache = Cache(membership);
+  auto [gossiped, fresh] = cache_.gossiped.try_emplace(map);
+  std::array<uint64_t, kPartitionCount>& from_owners = gossiped->second;
+  if (fresh) {
+    from_owners.fill(0);
+    const PartitionTable& table = membership.table();
+    for (const auto& [owner, maps] : directory_) {
+      auto it = maps.find(map);
+      if (it == maps.end()) continue;
+      for (const auto& [p, h] : it->second) {
+        if (p < kPartitionCount && table.owner(p) == owner) from_owners[p] = h;
+      }
     }
+  }
+  std::array<uint64_t, kPartitionCount> slots = from_owners;
+  for (uint32_t p : cache.owned) {
+    const GridPartition* part = partitions_.get(p);
+    if (part != nullptr) slots[p] = part->MapDigest(map, p);
   }
   msg::PartitionDigest d;
   d.map_name = map;

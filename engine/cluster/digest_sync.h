@@ -16,6 +16,7 @@
 #ifndef SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
 #define SEEDGRID_ENGINE_CLUSTER_DIGEST_SYNC_H_
 
+#include <array>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -68,10 +69,23 @@ class DigestSync {
   msg::PartitionState StateOf(uint32_t p, msg::StatePurpose purpose, uint64_t id,
                               const Membership& membership, const std::string& only_map = "") const;
 
+  // DirectoryOf's parts that change only with a gossip or a table (a client's SyncInit and
+  // SyncBucketsRequest each ask for it; gossip arrives a few times a second): this server's owned
+  // partitions, and per map the digests gossiped by each partition's owner.
+  struct DirectoryCache {
+    PartitionTable table;
+    uint64_t gossip_generation = 0;
+    std::vector<uint32_t> owned;
+    absl::btree_map<std::string, std::array<uint64_t, kPartitionCount>> gossiped;
+  };
+  const DirectoryCache& Cache(const Membership& membership) const;
+
   const PartitionSet& partitions_;
   // Gossiped digests: owner -> map -> partition -> digest (from its last heartbeat).
   absl::btree_map<NodeId, absl::btree_map<std::string, absl::btree_map<uint32_t, uint64_t>>>
       directory_;
+  uint64_t gossip_generation_ = 1;
+  mutable DirectoryCache cache_;
 };
 
 }  // namespace seedgrid
