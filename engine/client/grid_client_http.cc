@@ -93,11 +93,13 @@ void GridClient::OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse&
     if (current && r.status == 400) http_cursor_.clear();  // A cursor the server refused.
     return;
   }
-  OnAck(msg::GridAck{r.acks, ""});
+  // Leaves first: the gateway built them before it applied this request's ops, so merged after
+  // the acks they would lack every acknowledged write and each would go back as a repair.
   for (const msg::PartitionState& leaf : r.leaves) {
     for (const msg::MapRecords& m : leaf.maps) http_round_leaves_.insert(m.map_name);
     OnLeaf(from, leaf);
   }
+  OnAck(msg::GridAck{r.acks, ""});
   if (!current || !http_pulling_) return;
   http_cursor_ = r.cursor;
   if (!http_cursor_.empty()) {

@@ -108,6 +108,10 @@ Effects DigestSync::FanOutPull(const NodeId& from, const msg::PartitionDigest& m
   return out;
 }
 
+namespace {
+constexpr size_t kDirectoryCacheMapsMax = 1024;  // ~2.2 MB of cached digests at most
+}  // namespace
+
 const DigestSync::DirectoryCache& DigestSync::Cache(const Membership& membership) const {
   const PartitionTable& table = membership.table();
   if (cache_.gossip_generation == gossip_generation_ && cache_.table.SameAs(table)) return cache_;
@@ -126,6 +130,10 @@ msg::PartitionDigest DigestSync::DirectoryOf(const std::string& map,
   // Each partition's digest from its current owner: this server's own live digests, the others'
   // as last gossiped (one pass over the directory per map until the next gossip or table).
   const DirectoryCache& cache = Cache(membership);
+  // Bounded: map names come from clients, and a lone server hears no gossip that would clear it.
+  if (cache_.gossiped.size() >= kDirectoryCacheMapsMax && !cache_.gossiped.contains(map)) {
+    cache_.gossiped.clear();
+  }
   auto [gossiped, fresh] = cache_.gossiped.try_emplace(map);
   std::array<uint64_t, kPartitionCount>& from_owners = gossiped->second;
   if (fresh) {
