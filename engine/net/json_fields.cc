@@ -16,19 +16,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/status_macros.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/value.h"
 #include "engine/hlc/timestamp.h"
 #include "engine/net/document_json.h"
 #include "engine/wire/codec.h"
 #include "engine/wire/messages.h"
-
-#ifndef SG_RETURN_IF_ERROR
-#define SG_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    if (absl::Status _s = (expr); !_s.ok()) return _s; \
-  } while (false)
-#endif
 
 namespace seedgrid::net::json_fields {
 namespace {

@@ -14,18 +14,12 @@
 
 #include "absl/status/status.h"
 #include "engine/base/assert.h"
+#include "engine/base/status_macros.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/hlc/timestamp.h"
 #include "engine/net/document_json.h"
 #include "engine/net/json_fields.h"
-
-#ifndef SG_RETURN_IF_ERROR
-#define SG_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    if (absl::Status _s = (expr); !_s.ok()) return _s; \
-  } while (false)
-#endif
 
 namespace seedgrid::net {
 namespace {

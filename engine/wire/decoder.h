@@ -25,15 +25,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "engine/base/status_macros.h"
 #include "engine/wire/messages.h"
 #include "engine/wire/seedgrid_generated.h"
-
-#ifndef SG_RETURN_IF_ERROR
-#define SG_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    if (absl::Status _s = (expr); !_s.ok()) return _s; \
-  } while (false)
-#endif
 
 namespace seedgrid::wire_codec {
 
