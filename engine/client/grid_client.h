@@ -12,20 +12,20 @@
 // The acknowledgement arrives at the entry's write concern (FIRE_AND_FORGET entries are
 // acknowledged on receipt too, but promise nothing) and removes it.
 //
-// Sync is a pull through three levels: SyncInit -> SyncRoot (the XOR of every partition digest of
-// the map) -> on a difference SyncBucketsRequest -> the per-partition digests -> a pull of the
-// partitions whose digests differ -> ClientLeaf states merged into the local map. It runs every
-// sync_interval_ms and right after a reconnect, after the op log is sent. A leaf is the owner's
-// whole partition of the map, so after merging it the client knows exactly what the owner lacks:
-// its records the leaf lacks or holds older (a disk was lost, or only a previous owner had them).
-// It sends those back (ClientRepair; keys with unacknowledged writes excepted, those go through
-// the op log) and the owner merges them — clients are replicas too.
-// On an acknowledgement the client adopts the server's stamp for its own write at once.
-// The HLC's last timestamp is saved with every sync (page H) and restored on restart, so a client
-// that comes back with its clock behind its own stamps never reissues one.
-// A pulled leaf carries the partition's tombstone GC watermark: records of this client older than
-// it that the leaf lacks are dead (their tombstones were pruned) and are forgotten, so a client
-// that was offline through a GC neither keeps nor repairs a deleted value back to life.
+// Sync (grid_client_sync.cc) is a pull through three levels: SyncInit -> SyncRoot (the XOR of every
+// partition digest of the map) -> on a difference SyncBucketsRequest -> the per-partition digests
+// -> a pull of the partitions whose digests differ -> ClientLeaf states merged into the local map.
+// It runs every sync_interval_ms and right after a reconnect, after the op log is sent. A leaf is
+// the owner's whole partition of the map, so after merging it the client knows exactly what the
+// owner lacks: its records the leaf lacks or holds older (a disk was lost, or only a previous owner
+// had them). It sends those back (ClientRepair; keys with unacknowledged writes excepted, those go
+// through the op log) and the owner merges them — clients are replicas too. On an acknowledgement
+// the client adopts the server's stamp for its own write at once. The HLC's last timestamp is saved
+// with every sync (page H) and restored on restart, so a client that comes back with its clock
+// behind its own stamps never reissues one. A pulled leaf carries the partition's tombstone GC
+// watermark: records of this client older than it that the leaf lacks are dead (their tombstones
+// were pruned) and are forgotten, so a client that was offline through a GC neither keeps nor
+// repairs a deleted value back to life.
 //
 // Live queries. Subscribe() sends a QuerySubscribe to the current server, which has every server
 // stream its part; the client merges the parts (merged_query.h) and calls back with the merged

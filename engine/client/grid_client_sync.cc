@@ -1,0 +1,149 @@
+// GridClient's pull sync (the "Sync" part of grid_client.h): the round's SyncInit, the pull of
+// the partitions whose digests differ, merging the owners' leaves, forgetting what a leaf's GC
+// watermark proves dead, and repairing what a leaf lacks.
+#include <fmt/format.h>
+
+#include "absl/container/btree_set.h"
+#include "engine/base/probe.h"
+#include "engine/client/grid_client.h"
+#include "engine/cluster/partition.h"
+
+namespace seedgrid {
+
+void GridClient::StartSync() {
+  for (const auto& [name, map] : maps_) {
+    Send(msg::SyncInit{name, msg::MapKind::kLww, 1, MapRoot(name)});
+  }
+}
+
+void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
+                                     const msg::MapRecords& leaf, uint32_t partition) {
+  // The leaf is the owner's whole partition of the map. A record of ours it lacks, or holds
+  // older, is one the owner lacks (lost with a disk, or held by a previous owner only): send it
+  // back. Both sides are in key order (the owner builds states in key order; an unordered leaf
+  // only makes a harmless extra repair), so one merge walk finds the candidates.
+  std::vector<std::string_view> lacking;
+  auto in_leaf = leaf.lww.begin();
+  for (const std::string& key : partition_keys_[{map_name, partition}]) {
+    while (in_leaf != leaf.lww.end() && in_leaf->key < key) ++in_leaf;
+    const LwwRecord* record = map.GetRecord(key);
+    // Only an owner's application gives a write its grid stamp: a record still stamped by this
+    // client is its own write whose acknowledgement carried no stamp (FIRE_AND_FORGET, or lost
+    // with its owner). It is not the owner's to take back, and no repair may carry it.
+    if (record == nullptr || record->ts.node_id == options_.node_id) continue;
+    if (in_leaf != leaf.lww.end() && in_leaf->key == key && !(in_leaf->record.ts < record->ts)) {
+      continue;
+    }
+    lacking.push_back(key);
+  }
+  if (lacking.empty()) return;                // The usual case: nothing to scan the op log for.
+  absl::btree_set<std::string_view> pending;  // keys with unacknowledged writes: not repairs
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == map_name) pending.insert(op.key);
+  }
+  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
+  for (std::string_view key : lacking) {
+    if (pending.contains(key)) continue;
+    state.maps[0].lww.push_back({std::string(key), *map.GetRecord(key)});
+  }
+  if (state.maps[0].lww.empty()) return;
+  SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
+  ++stats_.repairs_sent;
+  if (options_.transport == ClientTransport::kHttp) {
+    http_repairs_.push_back(std::move(state));  // With the next request.
+  } else {
+    Send(std::move(state));
+  }
+}
+
+void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
+                        uint64_t watermark) {
+  // Swept on every leaf, not once per watermark: a late acknowledgement can still install a
+  // record below it (the client adopts the server's stamp of a write the owner has since pruned).
+  // The sweep touches only this partition's keys.
+  // The owner holds every live record stamped before its watermark (the GC rule in
+  // grid_server.h): a record of ours before it that the leaf lacks is dead — a value whose
+  // tombstone was pruned, or the pruned tombstone itself. Keys with writes still in the op log
+  // are kept; their acknowledgement settles them, and a later sweep forgets what is then dead.
+  // Candidates first (keys the leaf lacks, stamped before the watermark: usually none), so the
+  // common sweep costs a lookup in the leaf's few keys per key, not one in the whole map.
+  absl::btree_set<std::string_view> in_leaf;
+  for (const msg::LwwEntry& e : leaf.lww) in_leaf.insert(e.key);
+  std::vector<std::string> candidates;
+  for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
+    if (in_leaf.contains(key)) continue;
+    const LwwRecord* record = map.GetRecord(key);
+    if (record != nullptr && record->ts.millis < watermark) candidates.push_back(key);
+  }
+  if (candidates.empty()) return;
+  absl::btree_set<std::string_view> pending;
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == leaf.map_name) pending.insert(op.key);
+  }
+  std::vector<std::string> dead;
+  for (std::string& key : candidates) {
+    if (pending.contains(key)) {
+      SG_PROBE("client.gc_sweep_kept_pending_write");
+    } else {
+      dead.push_back(std::move(key));
+    }
+  }
+  if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_records");
+  for (const std::string& key : dead) {
+    (void)map.Forget(key);
+    ++stats_.records_forgotten;
+  }
+}
+
+void GridClient::OnDigest(const NodeId& from, const msg::PartitionDigest& d) {
+  if (d.pull || d.map_name.empty()) {
+    Fail(stats_.protocol_errors, fmt::format("unexpected PartitionDigest from '{}'", from));
+    return;
+  }
+  const PartitionDigests& mine = digests_[d.map_name];
+  msg::PartitionDigest pull;
+  pull.id = next_request_id_++;
+  pull.map_name = d.map_name;
+  pull.pull = true;
+  pull.requester = options_.node_id;
+  absl::btree_map<uint32_t, uint64_t> theirs;
+  for (size_t i = 0; i < d.partitions.size(); ++i) theirs[d.partitions[i]] = d.hashes[i];
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    auto t = theirs.find(p);
+    const uint64_t h = t == theirs.end() ? 0 : t->second;
+    if (h == mine.of(p)) continue;
+    // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
+    // that tells this client its leftover records there are dead.
+    pull.partitions.push_back(p);
+    pull.hashes.push_back(mine.of(p));
+  }
+  if (!pull.partitions.empty()) Send(std::move(pull));
+}
+
+// An owner's whole partition of a map (a ClientLeaf): merge it, forgetting what its GC watermark
+// proves dead.
+void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
+  if (state.purpose != msg::StatePurpose::kClientLeaf) {
+    Fail(stats_.protocol_errors, fmt::format("unexpected PartitionState from '{}'", from));
+    return;
+  }
+  ++stats_.leaves_merged;
+  for (const msg::MapRecords& m : state.maps) {
+    LwwMap& map = MapOf(m.map_name);
+    if (state.pruned_below_ms != 0) Forget(map, m, state.partition, state.pruned_below_ms);
+    for (const msg::LwwEntry& entry : m.lww) {
+      if (PartitionOf(entry.key) != state.partition) {
+        Fail(stats_.protocol_errors,
+             fmt::format("key '{}' outside partition {}", entry.key, state.partition));
+        continue;
+      }
+      // Most of a pulled partition is already here: skip records with the same stamp.
+      if (const LwwRecord* r = map.GetRecord(entry.key); r && r->ts == entry.record.ts) continue;
+      absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
+      if (merged.ok() && *merged) ++stats_.records_merged;
+    }
+    RepairWhatLeafLacks(m.map_name, map, m, state.partition);
+  }
+}
+
+}  // namespace seedgrid
