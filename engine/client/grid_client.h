@@ -19,13 +19,14 @@
 // the owner's whole partition of the map, so after merging it the client knows exactly what the
 // owner lacks: its records the leaf lacks or holds older (a disk was lost, or only a previous owner
 // had them). It sends those back (ClientRepair; keys with unacknowledged writes excepted, those go
-// through the op log) and the owner merges them — clients are replicas too. On an acknowledgement
-// the client adopts the server's stamp for its own write at once. The HLC's last timestamp is saved
-// with every sync (page H) and restored on restart, so a client that comes back with its clock
-// behind its own stamps never reissues one. A pulled leaf carries the partition's tombstone GC
-// watermark: records of this client older than it that the leaf lacks are dead (their tombstones
-// were pruned) and are forgotten, so a client that was offline through a GC neither keeps nor
-// repairs a deleted value back to life.
+// through the op log, and records still stamped by the client itself, since only an owner's
+// application stamps a write) and the owner merges them — clients are replicas too. On an
+// acknowledgement the client adopts the server's stamp for its own write at once. The HLC's last
+// timestamp is saved with every sync (page H) and restored on restart, so a client that comes back
+// with its clock behind its own stamps never reissues one. A pulled leaf carries the partition's
+// tombstone GC watermark: records of this client older than it that the leaf lacks are dead (their
+// tombstones were pruned) and are forgotten, so a client that was offline through a GC neither
+// keeps nor repairs a deleted value back to life.
 //
 // Live queries. Subscribe() sends a QuerySubscribe to the current server, which has every server
 // stream its part; the client merges the parts (merged_query.h) and calls back with the merged

@@ -22,9 +22,11 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
   // older, is one the owner lacks (lost with a disk, or held by a previous owner only): send it
   // back. Both sides are in key order (the owner builds states in key order; an unordered leaf
   // only makes a harmless extra repair), so one merge walk finds the candidates.
-  std::vector<std::string_view> lacking;
+  auto keys = partition_keys_.find({map_name, partition});
+  if (keys == partition_keys_.end()) return;
+  std::vector<std::pair<std::string_view, const LwwRecord*>> lacking;
   auto in_leaf = leaf.lww.begin();
-  for (const std::string& key : partition_keys_[{map_name, partition}]) {
+  for (const std::string& key : keys->second) {
     while (in_leaf != leaf.lww.end() && in_leaf->key < key) ++in_leaf;
     const LwwRecord* record = map.GetRecord(key);
     // Only an owner's application gives a write its grid stamp: a record still stamped by this
@@ -34,7 +36,7 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
     if (in_leaf != leaf.lww.end() && in_leaf->key == key && !(in_leaf->record.ts < record->ts)) {
       continue;
     }
-    lacking.push_back(key);
+    lacking.emplace_back(key, record);
   }
   if (lacking.empty()) return;                // The usual case: nothing to scan the op log for.
   absl::btree_set<std::string_view> pending;  // keys with unacknowledged writes: not repairs
@@ -42,9 +44,9 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
     if (op.map_name == map_name) pending.insert(op.key);
   }
   msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
-  for (std::string_view key : lacking) {
+  for (const auto& [key, record] : lacking) {
     if (pending.contains(key)) continue;
-    state.maps[0].lww.push_back({std::string(key), *map.GetRecord(key)});
+    state.maps[0].lww.push_back({std::string(key), *record});
   }
   if (state.maps[0].lww.empty()) return;
   SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
