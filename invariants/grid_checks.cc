@@ -484,6 +484,11 @@ std::vector<std::pair<std::string, Document>> FreshResult(
   SG_ASSERT(page.ok());  // The templates are valid queries.
   std::vector<std::pair<std::string, Document>> out;
   for (const RowRef& r : page->rows) out.emplace_back(std::string(r.key), *r.value);
+  // Subscriptions hold result order (key order without sort fields); Run's may be index order.
+  if (!HasResultOrder(query)) {
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
   return out;
 }
 

@@ -62,6 +62,8 @@ std::optional<Violation> CheckQuery(const std::string& node, IndexedLwwMap& inde
     if (result->next_cursor.empty() || paged.limit == q.limit) break;
     cursor = result->next_cursor;
   }
+  // Without a sort or a limit, Run returns the match set in index order; the scan lists keys.
+  if (!HasResultOrder(paged)) std::sort(got.begin(), got.end());
   // Expiry never moves back: once the node's clock has read past a row's deadline the row stays
   // expired, even if the clock then steps back (engine/query/query_engine.h). The scan uses the
   // same reading: the highest the engine has seen.
@@ -91,6 +93,8 @@ std::optional<Violation> CheckSubscription(const std::string& node, IndexedLwwMa
   }
   std::vector<std::string> want;
   for (const RowRef& row : fresh->rows) want.emplace_back(row.key);
+  // Live results are in result order (key order without sort fields); Run's may be index order.
+  if (!HasResultOrder(sub.query)) std::sort(want.begin(), want.end());
   absl::StatusOr<std::vector<RowRef>> live = indexed.engine().LiveResult(sub.id);
   if (!live.ok()) {
     return Violation{Invariant::kQueries,

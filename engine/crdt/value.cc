@@ -62,9 +62,9 @@ Document::Document(std::initializer_list<Field> fields) {
   for (const auto& [name, value] : fields) Set(name, value);
 }
 
-void Document::Set(std::string name, Value value) {
-  auto it = std::lower_bound(fields_.begin(), fields_.end(), name,
-                             [](const Field& f, const std::string& n) { return f.first < n; });
+void Document::Set(FieldName name, Value value) {
+  auto it = std::lower_bound(fields_.begin(), fields_.end(), name.view(),
+                             [](const Field& f, std::string_view n) { return f.first.view() < n; });
   if (it != fields_.end() && it->first == name) {
     it->second = std::move(value);
   } else {
@@ -74,14 +74,14 @@ void Document::Set(std::string name, Value value) {
 
 const Value* Document::Get(std::string_view name) const {
   auto it = std::lower_bound(fields_.begin(), fields_.end(), name,
-                             [](const Field& f, std::string_view n) { return f.first < n; });
+                             [](const Field& f, std::string_view n) { return f.first.view() < n; });
   if (it != fields_.end() && it->first == name) return &it->second;
   return nullptr;
 }
 
 bool Document::Erase(std::string_view name) {
   auto it = std::lower_bound(fields_.begin(), fields_.end(), name,
-                             [](const Field& f, std::string_view n) { return f.first < n; });
+                             [](const Field& f, std::string_view n) { return f.first.view() < n; });
   if (it == fields_.end() || it->first != name) return false;
   fields_.erase(it);
   return true;
@@ -123,7 +123,7 @@ std::string Document::ToString() const {
   std::string out = "{";
   for (const auto& [name, value] : fields_) {
     if (out.size() > 1) out += ", ";
-    out += Quote(name) + ": " + ValueToString(value);
+    out += Quote(name.view()) + ": " + ValueToString(value);
   }
   return out + "}";
 }

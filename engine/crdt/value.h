@@ -2,8 +2,9 @@
 //
 // A Document maps field names to Values; a Value is null, bool, int64, double, string or a list
 // of strings. Fields are kept sorted by name (byte-wise), so equality, digests and printing are
-// canonical. Equality of doubles is bit-equality (NaN equals the same NaN, -0.0 != 0.0) so that
-// equality agrees with the digest and merge stays idempotent for every value.
+// canonical. Field names are interned (field_name.h): documents share them. Equality of doubles is
+// bit-equality (NaN equals the same NaN, -0.0 != 0.0) so that equality agrees with the digest and
+// merge stays idempotent for every value.
 //
 // Digest(): a 64-bit XXH3 over a fixed little-endian encoding (type tags, lengths, bytes); equal
 // documents have equal digests in every process and build.
@@ -17,6 +18,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "engine/crdt/field_name.h"
 
 namespace seedgrid {
 
@@ -38,13 +41,13 @@ std::string ValueToString(const Value& v);
 
 class Document {
  public:
-  using Field = std::pair<std::string, Value>;
+  using Field = std::pair<FieldName, Value>;
 
   Document() = default;
   Document(std::initializer_list<Field> fields);
 
   // Inserts or replaces a field.
-  void Set(std::string name, Value value);
+  void Set(FieldName name, Value value);
   // Returns nullptr when absent (a missing field reads as null in queries).
   const Value* Get(std::string_view name) const;
   bool Erase(std::string_view name);

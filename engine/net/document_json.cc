@@ -56,7 +56,7 @@ nlohmann::json DocumentToJson(const Document& doc) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, v] : doc) {
     std::visit(
-        [&, name = name](const auto& x) {
+        [&, name = name.str()](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, std::monostate>) {
             j[name] = nullptr;

@@ -83,6 +83,11 @@ struct Query {
   friend bool operator==(const Query&, const Query&) = default;
 };
 
+// True when a one-shot query's rows come in result order (sort fields, key, tag): the query sorts
+// or has a limit (a top-N window and its cursor need an order). Otherwise QueryEngine::Run returns
+// the whole match set in index order, which costs no sort (docs/queries.md, "Result order").
+inline bool HasResultOrder(const Query& q) { return !q.sort.empty() || q.limit.has_value(); }
+
 inline constexpr int kDepthMax = 32;
 inline constexpr size_t kNodesMax = 4096;
 inline constexpr size_t kArgsMax = 4096;

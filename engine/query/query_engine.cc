@@ -283,7 +283,8 @@ bool QueryEngine::SelectByWalk(const Query& q, const Matcher& matcher, const Nav
 QueryEngine::Selection QueryEngine::Select(const Query& q, const Matcher& matcher,
                                            const Position* after,
                                            std::optional<uint64_t> exclude_changed_after,
-                                           std::optional<uint64_t> limit) {
+                                           std::optional<uint64_t> limit, bool ordered) {
+  SG_ASSERT(ordered || (!limit && after == nullptr));
   std::unique_ptr<Plan> plan = PlanPredicate(q.where);
   Selection out;
   if (const NavigableIndex* index = WalkIndex(q, plan.get(), limit);
@@ -322,7 +323,8 @@ QueryEngine::Selection QueryEngine::Select(const Query& q, const Matcher& matche
     candidates.resize(*limit);
     out.more = true;
   }
-  std::sort(candidates.begin(), candidates.end(), less);
+  // Unordered, the candidates stay in ascending handle order: every plan produces them so.
+  if (ordered) std::sort(candidates.begin(), candidates.end(), less);
   out.rows = std::move(candidates);
   return out;
 }
@@ -362,7 +364,9 @@ absl::StatusOr<QueryPage> QueryEngine::Run(const Query& q, std::string_view curs
   // cursor. Key order never changes, so key-ordered paging needs no exclusion.
   std::optional<uint64_t> exclude;
   if (after && !q.sort.empty()) exclude = start_seq;
-  Selection sel = Select(q, matcher, after ? &*after : nullptr, exclude, q.limit);
+  // A cursor passed back without a limit asks for the rest of the pages: in result order too.
+  const bool ordered = HasResultOrder(q) || after.has_value();
+  Selection sel = Select(q, matcher, after ? &*after : nullptr, exclude, q.limit, ordered);
   QueryPage page;
   if (sel.more && !sel.rows.empty()) {
     Position last = PositionOf(q, sel.rows.back());
@@ -395,7 +399,9 @@ absl::StatusOr<std::string> QueryEngine::Explain(const Query& q) {
   } else {
     out += fmt::format("plan: full scan of {} rows, filter each row\n", live_rows_);
   }
-  out += q.sort.empty() ? "order: by key\n" : "order: sort by fields, then key\n";
+  out += !HasResultOrder(q) ? "order: index order (no sort, no limit)\n"
+         : q.sort.empty()   ? "order: by key\n"
+                            : "order: sort by fields, then key\n";
   return out;
 }
 

@@ -6,9 +6,14 @@
 // OR-Map key (identified by key and tag). RowRefs point into the map's own storage (no copies):
 // they stay valid until the map or the engine next changes.
 //
-// Results are exact and independent of which indexes exist: rows that satisfy the predicate,
-// ordered by the sort fields (each asc or desc, in the query value order), then by key, then by OR
-// tag, ascending. Indexes change only speed. Explain() shows the plan the cost-based planner chose.
+// Results are exact and independent of which indexes exist: the rows that satisfy the predicate.
+// Result order: by the sort fields (each asc or desc, in the query value order), then by key, then
+// by OR tag, ascending. Run() returns rows in result order when the query sorts or has a limit
+// (HasResultOrder); otherwise it returns the match set in index order (ascending row handle: fixed
+// by the history of this engine, so deterministic, but two replicas holding the same rows may list
+// them differently), which costs no sort. Live results and a subscription's initial rows are
+// always in result order. Indexes change only speed. Explain() shows the plan the cost-based
+// planner chose.
 //
 // Paging. A query with a limit returns at most `limit` rows and, when more may follow, an opaque
 // cursor; pass it back (with the same predicate and sort; the limit may change) for the next page.
@@ -174,11 +179,13 @@ class QueryEngine {
 
   // Results (query_engine.cc).
   struct Selection {
-    std::vector<RowHandle> rows;  // In result order.
+    std::vector<RowHandle> rows;  // In result order (ascending handle when not `ordered`).
     bool more = false;            // Rows beyond the limit exist.
   };
+  // `ordered`: sort the rows into result order. REQUIRES: ordered when there is a limit or `after`.
   Selection Select(const Query& q, const Matcher& matcher, const Position* after,
-                   std::optional<uint64_t> exclude_changed_after, std::optional<uint64_t> limit);
+                   std::optional<uint64_t> exclude_changed_after, std::optional<uint64_t> limit,
+                   bool ordered = true);
   bool SelectByWalk(const Query& q, const Matcher& matcher, const NavigableIndex& index,
                     const Position* after, std::optional<uint64_t> exclude_changed_after,
                     uint64_t limit, Selection* out) const;

@@ -247,6 +247,34 @@ TEST(Indexes, AddIndexValidatesAndReportsMemory) {
   for (const IndexInfo& info : w.indexed.engine().Indexes()) EXPECT_GT(info.approx_bytes, 0u);
 }
 
+// Without a sort and a limit a query returns its match set in index order (the order rows entered
+// the engine here); a sort, a limit or a cursor gives result order.
+TEST(ResultOrder, IndexOrderWithoutSortOrLimitResultOrderOtherwise) {
+  World w;
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kHash, {"a"}).ok());
+  for (const char* k : {"c", "a", "d", "b"}) w.map.Set(k, Document{{"a", int64_t{1}}});
+  const auto keys = [](const QueryPage& page) {
+    std::string out;
+    for (const RowRef& r : page.rows) out += r.key;
+    return out;
+  };
+  const Query unordered{Eq("a", int64_t{1}), {}, {}};
+  EXPECT_EQ(keys(*w.indexed.Run(unordered)), "cadb");
+  EXPECT_EQ(keys(*w.indexed.Run(Query{All(), {}, {}})), "cadb");  // A full scan too.
+  EXPECT_NE(w.indexed.Explain(unordered)->find("order: index order"), std::string::npos);
+  const Query top{Eq("a", int64_t{1}), {}, 2};
+  absl::StatusOr<QueryPage> first = w.indexed.Run(top);
+  EXPECT_EQ(keys(*first), "ab");
+  // The rest of the pages without a limit: still in result order after the cursor.
+  EXPECT_EQ(keys(*w.indexed.Run(unordered, first->next_cursor)), "cd");
+  EXPECT_EQ(keys(*w.indexed.Run(Query{Eq("a", int64_t{1}), {{"a", false}}, {}})), "abcd");
+  // Live results are always in result order.
+  absl::StatusOr<QueryEngine::Subscription> sub =
+      w.indexed.Subscribe(unordered, [](const LiveDelta&) {});
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(keys(QueryPage{sub->initial, ""}), "abcd");
+}
+
 TEST(Explain, ShowsTheChosenPlan) {
   World w;
   for (int i = 0; i < 100; ++i) {

@@ -205,6 +205,14 @@ inline std::vector<RefRow> ToRef(const std::vector<RowRef>& rows) {
   return out;
 }
 
+// Result order for a query without sort fields: key, then OR tag. Run returns the rows of a
+// query without a sort and a limit in index order; tests compare them in this order.
+inline void SortByKeyAndTag(std::vector<RefRow>* rows) {
+  std::sort(rows->begin(), rows->end(), [](const RefRow& x, const RefRow& y) {
+    return x.key != y.key ? x.key < y.key : x.tag < y.tag;
+  });
+}
+
 inline std::string Describe(const std::vector<RefRow>& rows) {
   std::string out;
   for (const RefRow& r : rows) {

@@ -57,7 +57,7 @@ Offset<fb::Document> Encoder::Doc(const Document& doc) {
   std::vector<Offset<fb::Field>> fields;
   fields.reserve(doc.size());
   for (const auto& [name, value] : doc) {
-    auto name_offset = b_.CreateString(name);
+    auto name_offset = b_.CreateString(name.view().data(), name.size());
     auto [type, v] = Val(value);
     fields.push_back(fb::CreateField(b_, name_offset, type, v));
   }
