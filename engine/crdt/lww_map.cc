@@ -18,6 +18,15 @@ uint64_t TtlDeadlineMs(uint64_t ts_millis, std::optional<uint64_t> ttl_ms) {
              : ts_millis + *ttl_ms;
 }
 
+absl::Status ValidateTtl(std::optional<uint64_t> ttl_ms) {
+  if (ttl_ms.has_value() && *ttl_ms == 0) {
+    return absl::InvalidArgumentError(
+        "ttl_ms must be positive: a TTL of 0 ms would expire the record as it is written (omit "
+        "the TTL for a record that never expires)");
+  }
+  return absl::OkStatus();
+}
+
 bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms) {
   return ttl_ms.has_value() && TtlDeadlineMs(ts_millis, ttl_ms) < now_ms;
 }
@@ -77,6 +86,7 @@ void LwwMap::Apply(Slot slot, std::string key, LwwRecord record, ChangeCause cau
 }
 
 Timestamp LwwMap::Set(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
+  SG_ASSERT(ValidateTtl(ttl_ms).ok());
   Timestamp ts = hlc_.Now();
   const Slot slot = Locate(key);
   Apply(slot, std::move(key), LwwRecord{std::move(value), ts, ttl_ms}, ChangeCause::kLocalWrite);
@@ -94,6 +104,9 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
   if (absl::Status s = ValidateNodeId(remote.ts.node_id); !s.ok()) {
     return absl::InvalidArgumentError(
         fmt::format("lww merge of key '{}': remote timestamp: {}", key, s.message()));
+  }
+  if (absl::Status s = ValidateTtl(remote.ttl_ms); !s.ok()) {
+    return absl::InvalidArgumentError(fmt::format("lww merge of key '{}': {}", key, s.message()));
   }
   if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
   const Slot slot = Locate(key);

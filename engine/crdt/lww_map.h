@@ -34,6 +34,9 @@ namespace seedgrid {
 // The last millisecond at which a record stamped at ts_millis with `ttl_ms` is live:
 // ts_millis + ttl_ms, saturating; UINT64_MAX without a TTL.
 uint64_t TtlDeadlineMs(uint64_t ts_millis, std::optional<uint64_t> ttl_ms);
+// A TTL must be positive (as TopGun requires): 0 would expire the record the moment it is written.
+// InvalidArgument naming the value for 0; OK for no TTL or a positive one.
+absl::Status ValidateTtl(std::optional<uint64_t> ttl_ms);
 // True when a record stamped at ts_millis with `ttl_ms` is expired at now_ms:
 // TtlDeadlineMs(...) < now_ms, so a record is still live at equality.
 bool TtlExpired(uint64_t ts_millis, std::optional<uint64_t> ttl_ms, uint64_t now_ms);
@@ -82,12 +85,13 @@ class LwwMap {
   LwwMap(const LwwMap&) = delete;
   LwwMap& operator=(const LwwMap&) = delete;
 
+  // REQUIRES: ValidateTtl(ttl_ms).ok() (asserted; callers taking a TTL from a user check first).
   Timestamp Set(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt);
   Timestamp Remove(std::string key);
 
   // Returns true when the remote record was accepted. Errors (nothing changes): a remote
-  // timestamp with an invalid node id (InvalidArgument), or one beyond the HLC drift bound in
-  // strict mode (FailedPrecondition).
+  // timestamp with an invalid node id or a TTL of 0 (InvalidArgument), or a timestamp beyond the
+  // HLC drift bound in strict mode (FailedPrecondition).
   absl::StatusOr<bool> Merge(std::string key, LwwRecord remote);
 
   // The live value: nullptr when absent, tombstoned or expired at the clock's now.

@@ -83,6 +83,10 @@ TEST(LwwMap, MergeRejectsDriftAndBadNodeIdWithoutChanges) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(),
             "lww merge of key 'k': remote timestamp: node id 'a:b' contains ':'");
+  auto zero_ttl = f.map.Merge("k", {Doc(1), {1000, 0, "n2"}, 0});
+  EXPECT_EQ(zero_ttl.status().message(),
+            "lww merge of key 'k': ttl_ms must be positive: a TTL of 0 ms would expire the record "
+            "as it is written (omit the TTL for a record that never expires)");
   EXPECT_EQ(f.map.size(), 0u);
   EXPECT_EQ(f.map.merkle().root(), root);
 }

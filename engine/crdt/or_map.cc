@@ -54,6 +54,7 @@ bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
 }
 
 Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
+  SG_ASSERT(ValidateTtl(ttl_ms).ok());
   const Timestamp tag = hlc_.Now();
   Modify(key, ChangeCause::kLocalWrite, [&](OrEntry& entry) {
     const bool inserted = entry.items.emplace(tag, OrItem{std::move(value), ttl_ms}).second;
@@ -89,6 +90,10 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
     if (absl::Status s = ValidateNodeId(record.tag.node_id); !s.ok()) {
       return absl::InvalidArgumentError(
           fmt::format("or merge of key '{}': item tag: {}", key, s.message()));
+    }
+    if (absl::Status s = ValidateTtl(record.ttl_ms); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("or merge of key '{}': item: {}", key, s.message()));
     }
   }
   for (const Timestamp& tag : tombstones) {

@@ -77,13 +77,15 @@ class OrMap {
   OrMap(const OrMap&) = delete;
   OrMap& operator=(const OrMap&) = delete;
 
-  // Adds `value` under a fresh tag; returns the tag's timestamp.
+  // Adds `value` under a fresh tag; returns the tag's timestamp. REQUIRES (asserted):
+  // ValidateTtl(ttl_ms).ok().
   Timestamp Add(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt);
   // Tombstones every observed tag of `key` whose value equals `value`; returns those tags.
   std::vector<Timestamp> Remove(std::string_view key, const Document& value);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
-  // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the
+  // Errors (nothing changes): an invalid node id in any tag or an item with a TTL of 0
+  // (InvalidArgument); a tag beyond the
   // HLC drift bound in strict mode (FailedPrecondition).
   absl::StatusOr<bool> Merge(std::string key, const std::vector<OrRecord>& items,
                              const std::vector<Timestamp>& tombstones);

@@ -135,6 +135,30 @@ TEST(Text, TokensAndInnerTokens) {
   EXPECT_EQ(FoldCodePoint(0x0416), 0x0436u);  // Ж -> ж
 }
 
+// Unicode simple case folding (CaseFolding.txt, C and S) over the blocks docs/queries.md names:
+// the final sigma, accented Greek capitals, Greek symbol variants, Cyrillic Supplement, µ and ſ.
+TEST(Text, SimpleCaseFoldingCoversGreekCyrillicAndLatinVariants) {
+  const Document greek{{"s", std::string("λόγος")}};
+  EXPECT_TRUE(M(Like("s", "λόγοσ"), greek));  // ς folds to σ...
+  EXPECT_TRUE(M(Like("s", "ΛΌΓΟΣ"), greek));  // ...and Ό (U+038C) to ό.
+  EXPECT_TRUE(M(Like("s", "%ς"), Document{{"s", std::string("ΟΔΥΣΣΕΥΣ")}}));
+  EXPECT_TRUE(M(Contains("s", "ΪΫ"), Document{{"s", std::string("ϊϋ")}}));
+  EXPECT_TRUE(M(Like("s", "ϐϑϕϖϰϱϵ"), Document{{"s", std::string("βθφπκρε")}}));
+  EXPECT_TRUE(M(Like("s", "Ѣ Ҕ Ӂ Ԧ"), Document{{"s", std::string("ѣ ҕ ӂ ԧ")}}));
+  EXPECT_TRUE(M(Like("s", "5 µm"), Document{{"s", std::string("5 μM")}}));
+  EXPECT_TRUE(M(Like("s", "ſ"), Document{{"s", std::string("S")}}));
+  EXPECT_EQ(Tokenize("ΛΌΓΟΣ λόγος"), (std::vector<std::string>{"λόγοσ", "λόγοσ"}));
+  // Not folded: ß has only a full folding (to "ss"); İ and ı fold only in Turkic locales.
+  EXPECT_FALSE(M(Like("s", "ss"), Document{{"s", std::string("ß")}}));
+  EXPECT_EQ(FoldCodePoint(0x130), 0x130u);
+}
+
+// Folding is a projection: folded text folds to itself, so both sides of a match agree.
+RC_GTEST_PROP(Text, FoldingIsIdempotent, ()) {
+  const auto cp = *rc::gen::inRange<uint32_t>(0, 0x800);
+  RC_ASSERT(FoldCodePoint(FoldCodePoint(cp)) == FoldCodePoint(cp));
+}
+
 TEST(QueryText, PrintsAndParsesBack) {
   const Query q{And({Eq("status", std::string("open \"now\"")), Gt("age", 30.0),
                      In("n", {int64_t{-1}, kInf, std::monostate{}, true}),

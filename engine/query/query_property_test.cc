@@ -234,7 +234,7 @@ RC_GTEST_PROP(QueryProperty, LiveLwwSubscriptionsEqualFreshQueries, ()) {
       case 1: {
         const bool ttl = *rc::gen::inRange(0, 3) == 0;
         w.map.Set(k, *GenDocument(),
-                  ttl ? std::optional<uint64_t>(*rc::gen::inRange<uint64_t>(0, 30)) : std::nullopt);
+                  ttl ? std::optional<uint64_t>(*rc::gen::inRange<uint64_t>(1, 30)) : std::nullopt);
         break;
       }
       case 2:
@@ -278,7 +278,7 @@ RC_GTEST_PROP(QueryProperty, LiveOrSubscriptionsEqualFreshQueries, ()) {
       case 1: {
         const bool ttl = *rc::gen::inRange(0, 3) == 0;
         map.Add(k, *GenDocument(),
-                ttl ? std::optional<uint64_t>(*rc::gen::inRange<uint64_t>(0, 30)) : std::nullopt);
+                ttl ? std::optional<uint64_t>(*rc::gen::inRange<uint64_t>(1, 30)) : std::nullopt);
         break;
       }
       case 2: {

@@ -75,19 +75,101 @@ bool IsWordUnit(uint32_t cp) {
 
 }  // namespace
 
+namespace {
+
+// Unicode simple case folding (CaseFolding.txt, statuses C and S) of Greek and Coptic.
+uint32_t FoldGreek(uint32_t cp) {
+  if ((cp >= 0x391 && cp <= 0x3A1) || (cp >= 0x3A3 && cp <= 0x3AB)) return cp + 0x20;
+  if (cp >= 0x3D8 && cp <= 0x3EF) return cp % 2 == 0 ? cp + 1 : cp;  // Archaic letters, Coptic.
+  switch (cp) {
+    case 0x345:
+      return 0x3B9;  // Combining ypogegrammeni folds to iota.
+    case 0x370:
+      return 0x371;
+    case 0x372:
+      return 0x373;
+    case 0x376:
+      return 0x377;
+    case 0x37F:
+      return 0x3F3;
+    case 0x386:
+      return 0x3AC;
+    case 0x388:
+      return 0x3AD;
+    case 0x389:
+      return 0x3AE;
+    case 0x38A:
+      return 0x3AF;
+    case 0x38C:
+      return 0x3CC;
+    case 0x38E:
+      return 0x3CD;
+    case 0x38F:
+      return 0x3CE;
+    case 0x3C2:
+      return 0x3C3;  // Final sigma folds to sigma.
+    case 0x3CF:
+      return 0x3D7;
+    case 0x3D0:
+      return 0x3B2;
+    case 0x3D1:
+      return 0x3B8;
+    case 0x3D5:
+      return 0x3C6;
+    case 0x3D6:
+      return 0x3C0;
+    case 0x3F0:
+      return 0x3BA;
+    case 0x3F1:
+      return 0x3C1;
+    case 0x3F4:
+      return 0x3B8;
+    case 0x3F5:
+      return 0x3B5;
+    case 0x3F7:
+      return 0x3F8;
+    case 0x3F9:
+      return 0x3F2;
+    case 0x3FA:
+      return 0x3FB;
+    case 0x3FD:
+      return 0x37B;
+    case 0x3FE:
+      return 0x37C;
+    case 0x3FF:
+      return 0x37D;
+    default:
+      return cp;
+  }
+}
+
+// Unicode simple case folding of Cyrillic and Cyrillic Supplement (U+0400..U+052F).
+uint32_t FoldCyrillic(uint32_t cp) {
+  if (cp <= 0x40F) return cp + 0x50;  // Ѐ..Џ.
+  if (cp <= 0x42F) return cp + 0x20;  // А..Я.
+  if (cp == 0x4C0) return 0x4CF;      // Palochka.
+  if (cp >= 0x4C1 && cp <= 0x4CE) return cp % 2 == 1 ? cp + 1 : cp;
+  const bool paired =
+      (cp >= 0x460 && cp <= 0x481) || (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F);
+  return paired && cp % 2 == 0 ? cp + 1 : cp;
+}
+
+}  // namespace
+
 uint32_t FoldCodePoint(uint32_t cp) {
   if (cp < 0x80) return (cp >= 'A' && cp <= 'Z') ? cp + 0x20 : cp;
+  if (cp == 0xB5) return 0x3BC;                                  // Micro sign folds to mu.
   if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 0x20;  // Latin-1 capitals.
   if (cp >= 0x100 && cp <= 0x17F) {                              // Latin Extended-A pairs.
-    if (cp == 0x130 || cp == 0x131 || cp == 0x138 || cp == 0x149 || cp == 0x17F) return cp;
+    if (cp == 0x130 || cp == 0x131 || cp == 0x138 || cp == 0x149) return cp;
     if (cp == 0x178) return 0xFF;
+    if (cp == 0x17F) return 's';  // Long s folds to s.
     const bool odd_upper = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E);
     if (odd_upper) return (cp % 2 == 1) ? cp + 1 : cp;
     return (cp % 2 == 0) ? cp + 1 : cp;
   }
-  if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 0x20;  // Greek capitals.
-  if (cp >= 0x410 && cp <= 0x42F) return cp + 0x20;                 // Cyrillic А..Я.
-  if (cp >= 0x400 && cp <= 0x40F) return cp + 0x50;                 // Cyrillic Ѐ..Џ.
+  if (cp >= 0x345 && cp <= 0x3FF) return FoldGreek(cp);
+  if (cp >= 0x400 && cp <= 0x52F) return FoldCyrillic(cp);
   return cp;
 }
 

@@ -3,9 +3,11 @@
 // Strings are decoded as UTF-8 into code points; each byte of an invalid sequence decodes to its
 // own unit (U+DC80 + byte, "surrogate escape"), so any byte string is handled and no two
 // different strings fold to the same units unless they differ only in case.
-// Case folding is simple (one code point to one code point) and covers ASCII, Latin-1, Latin
-// Extended-A, Greek and Cyrillic; other scripts compare exactly. This is documented in
-// docs/queries.md; full Unicode folding would need ICU, which the project does not depend on.
+// Case folding is Unicode simple case folding (CaseFolding.txt statuses C and S: one code point to
+// one code point) over ASCII, Latin-1, Latin Extended-A, Greek and Coptic, Cyrillic and Cyrillic
+// Supplement (U+0000..U+017F, U+0345..U+052F); other code points compare exactly. So ς folds to σ
+// and µ to μ, while ß (full folding only) and the Turkic dotted/dotless i stay as they are. This
+// is documented in docs/queries.md; full folding would need ICU, which the project does not use.
 //
 // Tokens (full-text match): maximal runs of word units, folded, re-encoded as UTF-8. Word units
 // are ASCII letters and digits and every code point >= U+0080 except U+00A0..U+00BF (Latin-1

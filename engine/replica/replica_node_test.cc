@@ -62,6 +62,15 @@ struct Group {
   std::vector<std::unique_ptr<Node>> nodes;
 };
 
+TEST(ReplicaNode, ATtlOfZeroIsRefusedAndNothingIsWritten) {
+  Group g(1);
+  LocalWrite<Timestamp> w = g.at(0).Set("users", "k", Document{{"city", "Oslo"}}, 0);
+  EXPECT_EQ(w.status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(w.status.message().find("ttl_ms must be positive"), std::string::npos) << w.status;
+  EXPECT_EQ(g.at(0).replica().lww("users").GetRecord("k"), nullptr);
+  EXPECT_TRUE(g.at(0).Set("users", "k", Document{{"city", "Oslo"}}, 1).ok());
+}
+
 TEST(ReplicaNode, ALocalWriteWhoseSyncFailedIsNotReportedDurable) {
   Group g(1);
   std::vector<std::string> failures;
