@@ -116,6 +116,16 @@ TEST(OrMap, MergeRejectsBadTagsAndDriftWithoutChanges) {
   EXPECT_EQ(p.h1.last(), before);
 }
 
+// A departure from TopGun, which advances the clock only for live items: a merge of tombstones
+// alone moves the clock too, so a later local add gets a tag above every tombstone seen.
+TEST(OrMap, AMergeOfTombstonesAloneAdvancesTheClock) {
+  Pair p;
+  const Timestamp tombstone{1500, 7, "n9"};
+  ASSERT_TRUE(p.a.Merge("k", {}, {tombstone}).ok());
+  EXPECT_GT(p.h1.last(), tombstone);
+  EXPECT_GT(p.a.Add("k", Doc("x")), tombstone);
+}
+
 TEST(OrMap, EmitsChangeEvents) {
   Pair p;
   std::vector<std::string> causes;

@@ -1,4 +1,7 @@
-// Hybrid logical clock with TopGun's exact semantics (see shared DESIGN.md).
+// Hybrid logical clock with TopGun's semantics (see shared DESIGN.md), with one departure: a
+// counter that would pass UINT32_MAX rolls into the next millisecond here, where TopGun's counter,
+// a JavaScript number, grows past 2^32 - 1 (docs/architecture.md, "Where seedgrid departs from
+// TopGun").
 //
 //   Now():  physical > last.millis -> (physical, 0); else (last.millis, last.counter + 1).
 //   Update(remote): m = max(last.millis, physical, remote.millis); local and remote at m ->

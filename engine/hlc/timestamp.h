@@ -1,6 +1,9 @@
-// HLC timestamp {millis, counter, node_id}, matching TopGun.
+// HLC timestamp {millis, counter, node_id}, as TopGun's, except for the node id order.
 //
-// Total order: millis, then counter, then node_id compared byte-wise. Text form
+// Total order: millis, then counter, then node_id compared byte-wise (unsigned bytes of UTF-8).
+// TopGun compares node ids with localeCompare, under which canonically equivalent ids (é and
+// e + U+0301) compare equal and replicas can keep different records; byte order never ties two
+// different ids (docs/architecture.md, "Where seedgrid departs from TopGun"). Text form
 // "millis:counter:node_id". Node ids are non-empty and never contain ':'.
 #ifndef SEEDGRID_ENGINE_HLC_TIMESTAMP_H_
 #define SEEDGRID_ENGINE_HLC_TIMESTAMP_H_

@@ -16,6 +16,14 @@ TEST(Timestamp, OrdersByMillisThenCounterThenNodeIdBytewise) {
   EXPECT_EQ((Timestamp{5, 2, "a"}), (Timestamp{5, 2, "a"}));
 }
 
+// A departure from TopGun (localeCompare): canonically equivalent node ids are different ids.
+TEST(Timestamp, CanonicallyEquivalentNodeIdsAreDifferentAndOrderedByBytes) {
+  const Timestamp composed{5, 2, "\xC3\xA9"};     // é, U+00E9.
+  const Timestamp decomposed{5, 2, "e\xCC\x81"};  // e + U+0301.
+  EXPECT_NE(composed, decomposed);
+  EXPECT_LT(decomposed, composed);  // 'e' = 0x65 < 0xC3.
+}
+
 TEST(Timestamp, TextFormRoundTrips) {
   const Timestamp ts{1700000000123, 42, "node-7"};
   EXPECT_EQ(ts.ToString(), "1700000000123:42:node-7");

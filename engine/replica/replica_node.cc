@@ -215,8 +215,7 @@ absl::Status ReplicaNode::Restore() {
 LocalWrite<Timestamp> ReplicaNode::Set(std::string_view map, std::string key, Document value,
                                        std::optional<uint64_t> ttl_ms) {
   if (absl::Status s = ValidateTtl(ttl_ms); !s.ok()) return {Timestamp{}, s};
-  const Timestamp ts = replica_->lww(map).Set(std::move(key), std::move(value), ttl_ms);
-  return {ts, SyncStorage()};
+  return {replica_->lww(map).Set(std::move(key), std::move(value), ttl_ms), SyncStorage()};
 }
 
 LocalWrite<Timestamp> ReplicaNode::Remove(std::string_view map, std::string key) {
