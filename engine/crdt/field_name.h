@@ -3,7 +3,8 @@
 //
 // A FieldName behaves as its text: equality, ordering (byte-wise) and hashing see only the bytes,
 // never the address, so nothing observable depends on whether or where a name was interned.
-// Names are interned in one process-wide pool (thread-safe; lookups take no lock; never shrinks;
+// Names are interned in one process-wide pool (thread-safe; finding a pooled name takes no lock,
+// adding one or making an owned one past the cap takes a mutex; never shrinks;
 // a fixed table of 2 * kPoolNamesMax slots, 512 KiB, made on first use). The pool is bounded:
 // it holds at most kPoolNamesMax names of at most kPoolNameBytesMax bytes each; any other name is
 // owned by its FieldName (a heap copy), so a client inventing field names cannot grow the pool

@@ -105,9 +105,6 @@ absl::StatusOr<bool> LwwMap::Merge(std::string key, LwwRecord remote) {
     return absl::InvalidArgumentError(
         fmt::format("lww merge of key '{}': remote timestamp: {}", key, s.message()));
   }
-  if (absl::Status s = ValidateTtl(remote.ttl_ms); !s.ok()) {
-    return absl::InvalidArgumentError(fmt::format("lww merge of key '{}': {}", key, s.message()));
-  }
   if (absl::Status s = hlc_.Update(remote.ts); !s.ok()) return s;
   const Slot slot = Locate(key);
   const auto it = slot.it;

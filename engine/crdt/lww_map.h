@@ -34,8 +34,9 @@ namespace seedgrid {
 // The last millisecond at which a record stamped at ts_millis with `ttl_ms` is live:
 // ts_millis + ttl_ms, saturating; UINT64_MAX without a TTL.
 uint64_t TtlDeadlineMs(uint64_t ts_millis, std::optional<uint64_t> ttl_ms);
-// A TTL must be positive (as TopGun requires): 0 would expire the record the moment it is written.
-// InvalidArgument naming the value for 0; OK for no TTL or a positive one.
+// A TTL given to a write must be positive (as TopGun requires): 0 would expire the record the
+// moment it is written. InvalidArgument for 0; OK for no TTL or a positive one. Writes check it;
+// merges, the wire and storage accept a 0 already written (see Merge).
 absl::Status ValidateTtl(std::optional<uint64_t> ttl_ms);
 // True when a record stamped at ts_millis with `ttl_ms` is expired at now_ms:
 // TtlDeadlineMs(...) < now_ms, so a record is still live at equality.
@@ -90,8 +91,9 @@ class LwwMap {
   Timestamp Remove(std::string key);
 
   // Returns true when the remote record was accepted. Errors (nothing changes): a remote
-  // timestamp with an invalid node id or a TTL of 0 (InvalidArgument), or a timestamp beyond the
-  // HLC drift bound in strict mode (FailedPrecondition).
+  // timestamp with an invalid node id (InvalidArgument), or one beyond the HLC drift bound in
+  // strict mode (FailedPrecondition). A remote TTL of 0 is accepted (expired as it arrives): data
+  // written before writes refused it may be stored and replicated, and a merge must take it.
   absl::StatusOr<bool> Merge(std::string key, LwwRecord remote);
 
   // The live value: nullptr when absent, tombstoned or expired at the clock's now.

@@ -91,10 +91,6 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
       return absl::InvalidArgumentError(
           fmt::format("or merge of key '{}': item tag: {}", key, s.message()));
     }
-    if (absl::Status s = ValidateTtl(record.ttl_ms); !s.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("or merge of key '{}': item: {}", key, s.message()));
-    }
   }
   for (const Timestamp& tag : tombstones) {
     if (absl::Status s = ValidateNodeId(tag.node_id); !s.ok()) {

@@ -84,8 +84,7 @@ class OrMap {
   std::vector<Timestamp> Remove(std::string_view key, const Document& value);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
-  // Errors (nothing changes): an invalid node id in any tag or an item with a TTL of 0
-  // (InvalidArgument); a tag beyond the
+  // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the
   // HLC drift bound in strict mode (FailedPrecondition).
   absl::StatusOr<bool> Merge(std::string key, const std::vector<OrRecord>& items,
                              const std::vector<Timestamp>& tombstones);

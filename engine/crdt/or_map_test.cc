@@ -105,8 +105,6 @@ TEST(OrMap, MergeRejectsBadTagsAndDriftWithoutChanges) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(p.a.Merge("k", {{{999'999'999, 0, "n9"}, Doc("x"), {}}}, {}).status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(p.a.Merge("k", {{{1000, 0, "n9"}, Doc("x"), 0}}, {}).status().code(),
-            absl::StatusCode::kInvalidArgument);  // A TTL of 0.
   EXPECT_EQ(p.a.size(), 0u);
   // A merge rejected for drift leaves the clock where it was, even if earlier tags were fine.
   const Timestamp before = p.h1.last();

@@ -82,11 +82,6 @@ absl::Status ReadRecords(const json& v, const Path& at, uint32_t partition, size
     if (const json* ttl = Optional(j, "ttl_ms")) {
       uint64_t ttl_ms = 0;
       SG_RETURN_IF_ERROR(U64(*ttl, r.Field("ttl_ms"), ttl_ms));
-      if (ttl_ms == 0) {
-        return Error(r.Field("ttl_ms"),
-                     "must be positive (a TTL of 0 ms would expire the record as it is written; "
-                     "omit ttl_ms for no expiry)");
-      }
       e.record.ttl_ms = ttl_ms;
     }
   }

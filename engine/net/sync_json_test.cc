@@ -108,7 +108,7 @@ rc::Gen<msg::LwwEntry> GenRecord(uint32_t partition) {
         return msg::LwwEntry{std::move(key), LwwRecord{std::move(value), std::move(ts), ttl}};
       },
       rc::gen::elementOf(KeysByPartition()[partition]), GenOptional(GenDoc()), GenTs(),
-      GenOptional(rc::gen::positive<uint64_t>()));  // A TTL of 0 is refused.
+      GenOptional(rc::gen::arbitrary<uint64_t>()));
 }
 
 rc::Gen<msg::PartitionState> GenState(msg::StatePurpose purpose, bool with_map) {
@@ -521,15 +521,6 @@ TEST(SyncJsonErrors, RecordInTheWrongPartition) {
             "repairs[0].records[0]: missing required field 'value'");
   EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "records": [{"key": "k"}]}]})"),
             "changes[0].records: records without a map");
-}
-
-TEST(SyncJsonErrors, TtlOfZeroIsRefused) {
-  const std::string p = std::to_string(PartitionOf("k1"));
-  EXPECT_EQ(RequestError(R"({"client": "c", "repairs": [{"partition": )" + p +
-                         R"(, "map": "m", "records": [{"key": "k1", "value": {}, "ts": "1:0:s",
-                             "ttl_ms": 0}]}]})"),
-            "repairs[0].records[0].ttl_ms: must be positive (a TTL of 0 ms would expire the record "
-            "as it is written; omit ttl_ms for no expiry)");
 }
 
 TEST(SyncJsonErrors, TooManyOpsOrRecords) {

@@ -8,7 +8,7 @@
 //   InvertedIndex(f)      match / matchPrefix exactly; a candidate superset for contains
 //
 // Lookups return handles in ascending order. Hash containers here are lookup-only: nothing
-// observable iterates them (results are ordered by the query's sort and the row key).
+// observable iterates them (results are in result order or ascending handle order: query_engine.h).
 #ifndef SEEDGRID_ENGINE_QUERY_INDEXES_H_
 #define SEEDGRID_ENGINE_QUERY_INDEXES_H_
 

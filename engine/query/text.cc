@@ -67,7 +67,9 @@ bool IsWordUnit(uint32_t cp) {
   if (cp < 0x80) {
     return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z');
   }
-  if (cp >= 0xA0 && cp <= 0xBF) return false;
+  // µ (U+00B5) is a letter that folds to μ: a word unit, so folding never turns a separator into
+  // part of a word (an inverted index and a scan must agree on `contains` and `match`).
+  if (cp >= 0xA0 && cp <= 0xBF && cp != 0xB5) return false;
   if (cp == 0xD7 || cp == 0xF7) return false;  // × and ÷.
   if (cp >= 0x2000 && cp <= 0x206F) return false;
   return true;

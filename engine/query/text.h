@@ -11,7 +11,8 @@
 //
 // Tokens (full-text match): maximal runs of word units, folded, re-encoded as UTF-8. Word units
 // are ASCII letters and digits and every code point >= U+0080 except U+00A0..U+00BF (Latin-1
-// punctuation and symbols) and U+2000..U+206F (general punctuation).
+// punctuation and symbols; µ U+00B5 excepted, a letter) and U+2000..U+206F (general
+// punctuation). A code point and its folding are always both word units or both not.
 #ifndef SEEDGRID_ENGINE_QUERY_TEXT_H_
 #define SEEDGRID_ENGINE_QUERY_TEXT_H_
 

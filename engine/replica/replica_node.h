@@ -60,8 +60,9 @@ struct ReplicaNodeOptions {
 };
 
 // The result of a local write: applied in memory (`value`, which replicates) and, when `status`
-// is OK, durable. A non-OK status is the failed sync's error: the write must not be reported to a
-// user as saved.
+// is OK, durable. A non-OK status is the failed sync's error (the write must not be reported to a
+// user as saved) — or, with InvalidArgument, a refused write (a TTL of 0): nothing was applied
+// and `value` is empty.
 template <typename T>
 struct LocalWrite {
   T value;

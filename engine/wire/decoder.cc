@@ -185,11 +185,8 @@ absl::Status Decoder::OptionalDoc(const fb::Document* in, const WirePath& where,
   return absl::OkStatus();
 }
 
-absl::Status Decoder::Ttl(flatbuffers::Optional<uint64_t> in, const WirePath& where,
-                          std::optional<uint64_t>& out) const {
-  out = in ? std::optional<uint64_t>(*in) : std::nullopt;
-  if (absl::Status s = ValidateTtl(out); !s.ok()) return Error(where, ToStd(s.message()));
-  return absl::OkStatus();
+std::optional<uint64_t> Decoder::Ttl(flatbuffers::Optional<uint64_t> in) {
+  return in ? std::optional<uint64_t>(*in) : std::nullopt;
 }
 
 absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const WirePath& where,
@@ -199,7 +196,8 @@ absl::Status Decoder::Lww(const FbTables<fb::LwwRecord>* in, const WirePath& whe
                   e.key = Str(r->key());
                   SG_RETURN_IF_ERROR(Ts(r->ts(), at + ".ts", e.record.ts));
                   SG_RETURN_IF_ERROR(OptionalDoc(r->value(), at + ".value", e.record.value));
-                  return Ttl(r->ttl_ms(), at + ".ttl_ms", e.record.ttl_ms);
+                  e.record.ttl_ms = Ttl(r->ttl_ms());
+                  return absl::OkStatus();
                 });
 }
 
@@ -208,7 +206,8 @@ absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const WirePath& whe
   const auto item = [this](const fb::OrRecord* r, const WirePath& at, OrRecord& rec) {
     SG_RETURN_IF_ERROR(Ts(r->tag(), at + ".tag", rec.tag));
     SG_RETURN_IF_ERROR(Doc(r->value(), at + ".value", rec.value));
-    return Ttl(r->ttl_ms(), at + ".ttl_ms", rec.ttl_ms);
+    rec.ttl_ms = Ttl(r->ttl_ms());
+    return absl::OkStatus();
   };
   const auto tombstone = [this](const fb::Timestamp* t, const WirePath& at, Timestamp& ts) {
     return Ts(t, at, ts);

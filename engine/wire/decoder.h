@@ -113,9 +113,7 @@ class Decoder {
   // Absent: nullopt.
   absl::Status OptionalDoc(const fb::Document* in, const WirePath& where,
                            std::optional<Document>& out);
-  // A TTL is absent or positive; 0 is refused, naming `where`.
-  absl::Status Ttl(flatbuffers::Optional<uint64_t> in, const WirePath& where,
-                   std::optional<uint64_t>& out) const;
+  static std::optional<uint64_t> Ttl(flatbuffers::Optional<uint64_t> in);
   absl::Status Lww(const FbTables<fb::LwwRecord>* in, const WirePath& where,
                    std::vector<msg::LwwEntry>& out);
   absl::Status Or(const FbTables<fb::OrKeyState>* in, const WirePath& where,

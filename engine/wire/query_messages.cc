@@ -53,7 +53,7 @@ absl::Status DecodeQuery(Decoder& d, const fb::Query* in, const WirePath& where,
                                 f = SortField{d.Str(k->field()), k->descending()};
                                 return absl::OkStatus();
                               }));
-  out.limit = in->limit() ? std::optional<uint64_t>(*in->limit()) : std::nullopt;
+  out.limit = Decoder::Ttl(in->limit());
   // The query's own rules (arity, argument types, bounds), reported against the message.
   if (absl::Status s = Validate(out); !s.ok()) return d.Error(where, ToStd(s.message()));
   return absl::OkStatus();
