@@ -18,7 +18,8 @@
 #include "engine/query/indexed_map.h"
 #include "tools/bench/bench_util.h"
 
-namespace seedgrid {
+// Its own namespace: the dev preset's unity build puts every benchmark file into one TU.
+namespace seedgrid::memory_bench {
 namespace {
 
 constexpr uint64_t kRecords = 1'000'000;
@@ -131,4 +132,4 @@ BENCHMARK(BM_QueryHashEqLarge)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
-}  // namespace seedgrid
+}  // namespace seedgrid::memory_bench
