@@ -43,22 +43,24 @@ const FieldName::Name* FieldName::Make(std::string_view text) {
   if (text.size() > kPoolNameBytesMax) return new Name{std::string(text), false};
   Pool& pool = ThePool();
   const size_t start = XXH3_64bits(text.data(), text.size()) & (kSlots - 1);
-  // Probes stop at the first empty slot: the table is never more than half full.
-  for (size_t i = start;; i = (i + 1) & (kSlots - 1)) {
-    const auto* name = static_cast<const Name*>(pool.slots[i].load(std::memory_order_acquire));
-    if (name == nullptr) break;
-    if (name->text == text) return name;
-  }
+  size_t empty = 0;  // The first empty slot of the last probe.
+  // `text`'s entry, or nullptr. Ends: the table is never more than half full.
+  const auto probe = [&]() -> const Name* {
+    for (size_t i = start;; i = (i + 1) & (kSlots - 1)) {
+      const auto* name = static_cast<const Name*>(pool.slots[i].load(std::memory_order_acquire));
+      if (name == nullptr) {
+        empty = i;
+        return nullptr;
+      }
+      if (name->text == text) return name;
+    }
+  };
+  if (const Name* found = probe()) return found;
   absl::MutexLock lock(&pool.mu);
-  size_t i = start;
-  for (;; i = (i + 1) & (kSlots - 1)) {  // Again: another thread may have added it meanwhile.
-    const auto* name = static_cast<const Name*>(pool.slots[i].load(std::memory_order_acquire));
-    if (name == nullptr) break;
-    if (name->text == text) return name;
-  }
+  if (const Name* found = probe()) return found;  // Another thread may have added it meanwhile.
   if (pool.size >= kPoolNamesMax) return new Name{std::string(text), false};
   const Name* name = new Name{std::string(text), true};
-  pool.slots[i].store(name, std::memory_order_release);
+  pool.slots[empty].store(name, std::memory_order_release);
   ++pool.size;
   return name;
 }

@@ -85,7 +85,8 @@ struct Query {
 
 // True when a one-shot query's rows come in result order (sort fields, key, tag): the query sorts
 // or has a limit (a top-N window and its cursor need an order). Otherwise QueryEngine::Run returns
-// the whole match set in index order, which costs no sort (docs/queries.md, "Result order").
+// the whole match set in index order, which costs no sort (docs/queries.md, "Results, paging,
+// cursors").
 inline bool HasResultOrder(const Query& q) { return !q.sort.empty() || q.limit.has_value(); }
 
 inline constexpr int kDepthMax = 32;

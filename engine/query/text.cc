@@ -1,6 +1,7 @@
 #include "engine/query/text.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "engine/base/assert.h"
 
@@ -75,74 +76,28 @@ bool IsWordUnit(uint32_t cp) {
   return true;
 }
 
-}  // namespace
+// Unicode simple case folding (CaseFolding.txt, statuses C and S) of Greek and Coptic: the
+// ranges below, then the single mappings of this table (sorted by `from`).
+struct Fold {
+  uint16_t from, to;
+};
+constexpr Fold kGreekFolds[] = {
+    {0x345, 0x3B9},  // Combining ypogegrammeni folds to iota.
+    {0x370, 0x371}, {0x372, 0x373}, {0x376, 0x377}, {0x37F, 0x3F3}, {0x386, 0x3AC},
+    {0x388, 0x3AD}, {0x389, 0x3AE}, {0x38A, 0x3AF}, {0x38C, 0x3CC}, {0x38E, 0x3CD},
+    {0x38F, 0x3CE}, {0x3C2, 0x3C3},  // Final sigma folds to sigma.
+    {0x3CF, 0x3D7}, {0x3D0, 0x3B2}, {0x3D1, 0x3B8}, {0x3D5, 0x3C6}, {0x3D6, 0x3C0},
+    {0x3F0, 0x3BA}, {0x3F1, 0x3C1}, {0x3F4, 0x3B8}, {0x3F5, 0x3B5}, {0x3F7, 0x3F8},
+    {0x3F9, 0x3F2}, {0x3FA, 0x3FB}, {0x3FD, 0x37B}, {0x3FE, 0x37C}, {0x3FF, 0x37D}};
+static_assert(std::is_sorted(std::begin(kGreekFolds), std::end(kGreekFolds),
+                             [](const Fold& a, const Fold& b) { return a.from < b.from; }));
 
-namespace {
-
-// Unicode simple case folding (CaseFolding.txt, statuses C and S) of Greek and Coptic.
 uint32_t FoldGreek(uint32_t cp) {
   if ((cp >= 0x391 && cp <= 0x3A1) || (cp >= 0x3A3 && cp <= 0x3AB)) return cp + 0x20;
   if (cp >= 0x3D8 && cp <= 0x3EF) return cp % 2 == 0 ? cp + 1 : cp;  // Archaic letters, Coptic.
-  switch (cp) {
-    case 0x345:
-      return 0x3B9;  // Combining ypogegrammeni folds to iota.
-    case 0x370:
-      return 0x371;
-    case 0x372:
-      return 0x373;
-    case 0x376:
-      return 0x377;
-    case 0x37F:
-      return 0x3F3;
-    case 0x386:
-      return 0x3AC;
-    case 0x388:
-      return 0x3AD;
-    case 0x389:
-      return 0x3AE;
-    case 0x38A:
-      return 0x3AF;
-    case 0x38C:
-      return 0x3CC;
-    case 0x38E:
-      return 0x3CD;
-    case 0x38F:
-      return 0x3CE;
-    case 0x3C2:
-      return 0x3C3;  // Final sigma folds to sigma.
-    case 0x3CF:
-      return 0x3D7;
-    case 0x3D0:
-      return 0x3B2;
-    case 0x3D1:
-      return 0x3B8;
-    case 0x3D5:
-      return 0x3C6;
-    case 0x3D6:
-      return 0x3C0;
-    case 0x3F0:
-      return 0x3BA;
-    case 0x3F1:
-      return 0x3C1;
-    case 0x3F4:
-      return 0x3B8;
-    case 0x3F5:
-      return 0x3B5;
-    case 0x3F7:
-      return 0x3F8;
-    case 0x3F9:
-      return 0x3F2;
-    case 0x3FA:
-      return 0x3FB;
-    case 0x3FD:
-      return 0x37B;
-    case 0x3FE:
-      return 0x37C;
-    case 0x3FF:
-      return 0x37D;
-    default:
-      return cp;
-  }
+  const auto* it = std::lower_bound(std::begin(kGreekFolds), std::end(kGreekFolds), cp,
+                                    [](const Fold& f, uint32_t c) { return f.from < c; });
+  return it != std::end(kGreekFolds) && it->from == cp ? it->to : cp;
 }
 
 // Unicode simple case folding of Cyrillic and Cyrillic Supplement (U+0400..U+052F).
