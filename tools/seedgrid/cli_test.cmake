@@ -64,14 +64,40 @@ expect_run(ARGS replay "${tmp}/bad.json" CODE 2 MATCH "not a seedgrid repro file
 expect_run(ARGS suite "${tmp}/suite" --seeds 3 --jobs 2 --junit "${tmp}/junit.xml" CODE 0
            MATCH "6 runs, 0 failed")
 file(READ "${tmp}/junit.xml" junit)
-if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"3\" failures=\"0\">")
+if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"3\" failures=\"0\" time=\"[0-9]+\\.[0-9]+\">")
   message(FATAL_ERROR "unexpected JUnit XML:\n${junit}")
+endif()
+# suite --json: one JSON object on stdout (the table goes to stderr).
+expect_run(ARGS suite "${tmp}/suite" --seeds 2 --json CODE 0)
+string(JSON verdict GET "${LAST_OUT}" verdict)
+string(JSON runs GET "${LAST_OUT}" runs)
+string(JSON tiny_runs GET "${LAST_OUT}" scenarios 0 runs)
+string(JSON tiny_wall GET "${LAST_OUT}" scenarios 0 wall_ms)
+if(NOT verdict STREQUAL "pass" OR NOT runs EQUAL 4 OR NOT tiny_runs EQUAL 2 OR tiny_wall LESS 0)
+  message(FATAL_ERROR "unexpected suite --json:\n${LAST_OUT}")
+endif()
+file(MAKE_DIRECTORY "${tmp}/stuck-suite")
+file(COPY "${tmp}/stuck.json" DESTINATION "${tmp}/stuck-suite")
+expect_run(ARGS suite "${tmp}/stuck-suite" --seeds 1 --json CODE 1)
+string(JSON verdict GET "${LAST_OUT}" verdict)
+string(JSON failed GET "${LAST_OUT}" scenarios 0 failures 0 violation invariant)
+if(NOT verdict STREQUAL "fail" OR NOT failed STREQUAL "liveness")
+  message(FATAL_ERROR "unexpected suite --json of a failing suite:\n${LAST_OUT}")
 endif()
 expect_run(ARGS suite "${tmp}/nowhere" --seeds 1 CODE 2 MATCH "cannot list the directory")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 4 --jobs 2 --seed-base 100
            --out "${tmp}/fuzz" CODE 0 MATCH "4 runs in .* 0 failed")
 expect_run(ARGS fuzz --scenario "${tmp}/stuck.json" --runs 3 --seed-base 1 --shard 1/2
-           --out "${tmp}/fuzz" CODE 1 MATCH "saved .*stuck-seed-[0-9]+.repro.json")
+           --out "${tmp}/fuzz" CODE 2 MATCH "give each shard its own directory")
+expect_run(ARGS fuzz --scenario "${tmp}/stuck.json" --runs 3 --seed-base 1 --shard 1/2
+           --out "${tmp}/fuzz-stuck" CODE 1 MATCH "saved .*stuck-seed-[0-9]+.repro.json")
+if(NOT EXISTS "${tmp}/fuzz-stuck/summary.json")
+  message(FATAL_ERROR "fuzz wrote no summary.json")
+endif()
+expect_run(ARGS merge-results "${tmp}/fuzz-stuck" --out "${tmp}/report" CODE 2
+           MATCH "missing shards: stuck shard 0/2")
+expect_run(ARGS merge-results "${tmp}/nowhere" CODE 2 MATCH "nowhere: not a directory")
+expect_run(ARGS merge-results "${tmp}/suite" CODE 2 MATCH "no summary.json in it")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" --runs 1 --shard 2/2 CODE 2
            MATCH "--shard '2/2' must be i/n with 0 <= i < n")
 expect_run(ARGS fuzz --scenario "${tmp}/suite/tiny.json" CODE 2 MATCH "give a budget")
@@ -86,8 +112,8 @@ expect_run(ARGS suite "${tmp}/slow" --seeds 1 --jobs 2 --run-timeout 1s --repro-
            --junit "${tmp}/slow.xml" CODE 1
            MATCH "FAIL long seed 1: hang \\(no result after 1 s.*2 runs, 1 failed")
 file(READ "${tmp}/slow.xml" junit)
-if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"1\" failures=\"0\">.*failure message=\"hang\"" AND
-   NOT junit MATCHES "failure message=\"hang\".*<testsuite name=\"tiny\" tests=\"1\" failures=\"0\">")
+if(NOT junit MATCHES "<testsuite name=\"tiny\" tests=\"1\" failures=\"0\" time=\"[0-9.]+\">.*failure message=\"hang\"" AND
+   NOT junit MATCHES "failure message=\"hang\".*<testsuite name=\"tiny\" tests=\"1\" failures=\"0\" time=\"[0-9.]+\">")
   message(FATAL_ERROR "the hang is not in the JUnit XML:\n${junit}")
 endif()
 expect_run(ARGS replay "${tmp}/slowrepro/long-seed-1.repro.json" --run-timeout 1s CODE 1

@@ -8,6 +8,7 @@
 #include "engine/base/assert.h"
 #include "tools/seedgrid/client_command.h"
 #include "tools/seedgrid/fuzz_command.h"
+#include "tools/seedgrid/merge_results_command.h"
 #include "tools/seedgrid/replay_command.h"
 #include "tools/seedgrid/run_command.h"
 #include "tools/seedgrid/serve_command.h"
@@ -26,7 +27,7 @@ struct CommandEntry {
 constexpr CommandEntry kCommands[] = {
     {"run", SetUpRunCommand},       {"replay", SetUpReplayCommand}, {"suite", SetUpSuiteCommand},
     {"fuzz", SetUpFuzzCommand},     {"shrink", SetUpShrinkCommand}, {"serve", SetUpServeCommand},
-    {"client", SetUpClientCommand},
+    {"client", SetUpClientCommand}, {"merge-results", SetUpMergeResultsCommand},
 };
 
 const CommandEntry* FindCommand(std::string_view name) {

@@ -36,8 +36,8 @@ using CommandMain = std::function<int()>;
 // Registers a command's flags on `app`; `commit` (static storage) is printed in reports.
 using CommandSetUp = CommandMain (*)(CLI::App& app, const char* commit);
 
-// True for "run", "replay", "suite", "fuzz", "shrink", "serve" and "client" (every command with
-// flags; "help" and "version" are the dispatcher's own).
+// True for "run", "replay", "suite", "fuzz", "shrink", "merge-results", "serve" and "client"
+// (every command with flags; "help" and "version" are the dispatcher's own).
 bool IsSimCommand(std::string_view command);
 // argv[0] is the command name. Returns the process exit code: 0 pass, 1 violation (or
 // nondeterminism), 2 usage or input error.

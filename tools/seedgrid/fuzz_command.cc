@@ -18,6 +18,7 @@
 #include "absl/strings/numbers.h"
 #include "tools/seedgrid/campaign.h"
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/fleet.h"
 #include "tools/seedgrid/guided.h"
 #include "tools/seedgrid/input.h"
 #include "tools/seedgrid/probe_report.h"
@@ -90,29 +91,55 @@ Campaign ParseCampaign(const FuzzFlags& f) {
 struct Tally {
   uint64_t done = 0;
   uint64_t failures = 0;
-  absl::btree_map<std::string, uint64_t> distinct;  // failure key -> first seed
+  absl::btree_map<std::string, FailureGroup> distinct;  // by FailureKey
   ProbeCoverage probes;
   size_t corpus = 0;  // with --guided
 };
 
-// Saves and prints a failure the first time its key is seen; a crash is diagnosed (re-run to
-// keep its last events) only then.
+// A failing run's size for picking the smallest repro (fleet.h): trace events before the
+// violation (a crash or hang has none: 0, so the lowest seed wins).
+uint64_t RunSize(const Outcome& o) {
+  return o.result.violation ? o.result.violation->event_index : o.result.events;
+}
+
+// Counts a failure; saves its repro (and prints it) when it is the first or the smallest of its
+// signature so far, replacing the larger one. A crash is diagnosed (re-run to keep its last
+// events) only then.
 void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outcome& o,
                    ProgressPrinter& progress, const char* commit, Tally& tally) {
   ++tally.failures;
   const std::string key = FailureKey(o);
-  if (!tally.distinct.emplace(key, seed).second) return;
+  FailureGroup& g = tally.distinct[key];
+  const bool first = g.count == 0;
+  const uint64_t size = RunSize(o);
+  if (!first && g.SmallerThan(loaded.scenario.name, seed, size)) {
+    g.Add(loaded.scenario.name, seed, size, g.detail);  // counted; the smaller run stays
+    return;
+  }
   const bool given = SwarmGiven(o, loaded, seed);
   DiagnoseIfCrashed(loaded, seed, c.run_timeout_s, o,
                     given ? std::optional(o.result.swarm) : std::nullopt);
+  const std::string replaced = g.repro.empty() ? "" : c.out_dir + "/" + g.repro;
+  g.Add(loaded.scenario.name, seed, size, FailureDetail(o));
+  g.signature = key;
+  g.invariant = InvariantOf(o);
   const std::string path = FuzzReproPath(c.out_dir, loaded.scenario.name, seed);
   try {
     WriteRepro(path, o, loaded, seed, commit);
+    g.repro = std::filesystem::path(path).filename().string();
+    std::error_code ec;
+    if (!replaced.empty() && replaced != path) std::filesystem::remove(replaced, ec);
   } catch (const InputError&) {
     std::fprintf(stderr, "seedgrid fuzz: cannot write %s\n", path.c_str());
   }
-  progress.Print(stdout, fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n",
-                                     seed, key, path, path));
+  if (first) {
+    progress.Print(stdout,
+                   fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n",
+                               seed, key, path, path));
+  } else {
+    progress.Print(stdout, fmt::format("smaller run of '{}': seed {} ({} events), saved {}\n", key,
+                                       seed, size, path));
+  }
 }
 
 // Runs the campaign (in worker processes unless --in-process).
@@ -179,6 +206,49 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
   return tally;
 }
 
+// The shard's summary.json (fleet.h), written whole and then renamed into place.
+void WriteSummary(const Campaign& c, const Loaded& loaded, const Tally& tally, double wall_s,
+                  bool interrupted, const char* commit) {
+  ShardSummary s{.commit = commit,
+                 .scenario = loaded.scenario.name,
+                 .scenario_path = loaded.path,
+                 .shard = c.shard,
+                 .shards = c.shards,
+                 .seed_base = c.seed_base,
+                 .guided = c.guided,
+                 .runs = tally.done,
+                 .failures = tally.failures,
+                 .wall_s = wall_s,
+                 .interrupted = interrupted};
+  for (const auto& [key, g] : tally.distinct) s.distinct.push_back(g);
+  for (const auto& [name, p] : tally.probes.probes) {
+    s.probes.emplace_back(name, ProbeCount{p.hits, p.runs});
+  }
+  const std::string path = c.out_dir + "/summary.json";
+  WriteFileOrThrow(path + ".tmp", SummaryJson(s).dump(2) + "\n");
+  std::error_code ec;
+  std::filesystem::rename(path + ".tmp", path, ec);
+  if (ec) throw InputError{fmt::format("{}: cannot write: {}", path, ec.message())};
+}
+
+// An --out directory may hold an earlier summary only of this same shard and scenario (a rerun
+// overwrites it): two shards writing one summary.json would lose one of them.
+void CheckOutDir(const Campaign& c, const Loaded& loaded) {
+  const std::string path = c.out_dir + "/summary.json";
+  const std::optional<std::string> text = ReadFile(path);
+  if (!text) return;
+  const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  const bool same = j.is_object() && j.value("scenario", "") == loaded.scenario.name &&
+                    j.value("shard", uint64_t{0}) == c.shard &&
+                    j.value("shards", uint64_t{0}) == c.shards;
+  if (!same) {
+    throw InputError{fmt::format(
+        "--out {}: holds the summary of another campaign or shard; give each shard its own "
+        "directory (e.g. --out fuzz-out/shard-{})",
+        c.out_dir, c.shard)};
+  }
+}
+
 int RunFuzz(const FuzzFlags& f, const char* commit) {
   const Campaign c = ParseCampaign(f);
   const Loaded loaded = LoadScenarioFile(f.scenario);
@@ -189,6 +259,7 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
     throw InputError{
         fmt::format("--out {}: cannot create the directory: {}", c.out_dir, ec.message())};
   }
+  CheckOutDir(c, loaded);
   std::printf(
       "seedgrid fuzz  scenario=%s (%s)  budget=%s  jobs=%d  shard=%llu/%llu  seed_base=%llu  "
       "out=%s%s  commit=%s\n",
@@ -214,6 +285,8 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
                 static_cast<unsigned long long>(GuideOptions{}.keep_per_probe));
   }
   const bool probes_ok = FinishProbes(tally.probes, f.probes, required_probes, stdout);
+  WriteSummary(c, loaded, tally, wall, end.interrupted, commit);
+  std::printf("summary: %s/summary.json\n", c.out_dir.c_str());
   if (end.interrupted) {
     std::string line = "interrupted; seeds in flight:";
     for (const auto& [spec, seconds] : end.in_flight) {
@@ -241,7 +314,10 @@ CommandMain SetUpFuzzCommand(CLI::App& app, const char* commit) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--shard", f->shard, "this machine's shard i of n, as i/n")->capture_default_str();
-  app.add_option("--out", f->out_dir, "directory for repro files")->capture_default_str();
+  app.add_option("--out", f->out_dir,
+                 "this shard's directory: summary.json and a repro file per distinct failure "
+                 "(its smallest run); merge shards with 'seedgrid merge-results'")
+      ->capture_default_str();
   app.add_option("--seed-base", f->seed_base,
                  "first seed (default: drawn from the OS, printed at start)");
   app.add_flag("--check-determinism", f->check_determinism,

@@ -4,8 +4,11 @@
 //
 // Contract: shard i of n runs seeds S + k*n + i for k = 0, 1, ... (so shards never repeat each
 // other's seeds); S is drawn from the OS when not given and printed first. Runs go through the
-// worker pool, so results are handled in seed order: the first seed of each distinct failure
-// (FailureKey) is saved as DIR/NAME-seed-N.repro.json and printed with its replay command. A
+// worker pool, so results are handled in seed order: the smallest run of each distinct failure
+// (FailureKey; smallest as fleet.h defines it) is saved as DIR/NAME-seed-N.repro.json, replacing
+// a larger one, and printed with its replay command. At the end (also when interrupted) the
+// shard writes DIR/summary.json (fleet.h) for `merge-results`; a DIR holding another shard's
+// summary is refused. A
 // time budget stops new runs; runs already started finish. The probe coverage is printed at the
 // end (probe_report.h). With --guided most runs take a mutated swarm draw from a corpus of runs
 // that reached rare probes (guided.h); their repro files record the draw. Exit 0 when no run

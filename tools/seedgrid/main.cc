@@ -30,11 +30,15 @@ Usage:
                               one seeded simulation of a scenario, every invariant checked
   seedgrid replay (REPRO_FILE | --scenario F --seed N)
                               reproduce a run bit for bit (same trace hash, same report)
-  seedgrid suite DIR --seeds K [--junit out.xml] [--jobs N] [--allow-empty]
+  seedgrid suite DIR --seeds K [--junit out.xml] [--json] [--jobs N] [--allow-empty]
                               every scenario in DIR for K seeds (a regression test: its own
                               fixed seed); summary table, JUnit XML
   seedgrid fuzz --scenario F (--time 60s | --runs N) [--jobs N] [--shard i/n] [--out DIR]
-                              fresh seeds until the budget is spent; failures saved as repros
+                              fresh seeds until the budget is spent; failures saved as repros,
+                              a summary.json per shard
+  seedgrid merge-results DIR... [--out REPORT_DIR]
+                              merge fuzz shards: distinct failures once each with their smallest
+                              repro; report.md, junit.xml, summary.json
   seedgrid shrink (REPRO_FILE | --scenario F --seed N) [--out PREFIX] [--emit-test F.json]
                               shrink a failing run (scenario, then its faults and ops) to a
                               smaller one that fails the same way; optionally a regression test

@@ -127,11 +127,14 @@ std::string SuiteRow(const Loaded& l, const std::vector<SeedOutcome>& runs) {
 // One scenario's <testsuite> element.
 std::string JUnitSuite(const Loaded& l, const std::vector<SeedOutcome>& runs) {
   size_t n = 0, f = 0;
+  double wall_ms = 0;
   for (const SeedOutcome& t : runs) {
-    if (t.loaded == &l) ++n, f += Failed(t.outcome);
+    if (t.loaded == &l) ++n, f += Failed(t.outcome), wall_ms += t.outcome.wall_ms;
   }
-  std::string xml = fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n",
-                                XmlEscape(l.scenario.name), n, f);
+  // time: the scenario's runs added up (CPU time across --jobs, not the suite's wall time).
+  std::string xml =
+      fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" time=\"{:.3f}\">\n",
+                  XmlEscape(l.scenario.name), n, f, wall_ms / 1000.0);
   for (const SeedOutcome& t : runs) {
     if (t.loaded != &l) continue;
     xml += fmt::format("    <testcase classname=\"seedgrid.{}\" name=\"seed {}\" time=\"{:.3f}\"",
@@ -242,6 +245,46 @@ std::string SuiteJUnitXml(const std::vector<Loaded>& scenarios,
                   runs.size(), failures, wall_s);
   for (const Loaded& l : scenarios) xml += JUnitSuite(l, runs);
   return xml + "</testsuites>\n";
+}
+
+json SuiteJson(const std::vector<Loaded>& scenarios, const std::vector<SeedOutcome>& runs,
+               const SuiteJsonInfo& info) {
+  json out{{"command", "suite"},   {"dir", info.dir},
+           {"seeds", info.seeds},  {"first_seed", info.first_seed},
+           {"runs", runs.size()},  {"check_determinism", info.check_determinism},
+           {"wall_s", info.wall_s}, {"interrupted", info.interrupted}};
+  size_t failures = 0;
+  json list = json::array();
+  for (const Loaded& l : scenarios) {
+    json row{{"name", l.scenario.name}, {"path", l.path}};
+    uint64_t pass = 0, fail = 0, events = 0, messages = 0, virtual_ms = 0;
+    double wall_ms = 0;
+    json failed = json::array();
+    for (const SeedOutcome& t : runs) {
+      if (t.loaded != &l) continue;
+      Failed(t.outcome) ? ++fail : ++pass;
+      events += t.outcome.result.events;
+      messages += t.outcome.result.messages;
+      virtual_ms += t.outcome.result.virtual_ms;
+      wall_ms += t.outcome.wall_ms;
+      if (Failed(t.outcome)) failed.push_back(RunJson(t.outcome, l, t.seed));
+    }
+    failures += fail;
+    row.update({{"runs", pass + fail},
+                {"pass", pass},
+                {"fail", fail},
+                {"events", events},
+                {"messages", messages},
+                {"virtual_ms", virtual_ms},
+                {"wall_ms", static_cast<uint64_t>(wall_ms + 0.5)},
+                {"failures", std::move(failed)}});
+    if (l.scenario.regression) row["regression_seed"] = l.scenario.regression->seed;
+    list.push_back(std::move(row));
+  }
+  out["failures"] = failures;
+  out["verdict"] = failures == 0 && !info.interrupted ? "pass" : "fail";
+  out["scenarios"] = std::move(list);
+  return out;
 }
 
 std::string SuiteHashes(const std::vector<SeedOutcome>& runs) {

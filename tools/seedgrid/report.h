@@ -36,9 +36,22 @@ std::string ReplayVerdict(const Outcome& o, const nlohmann::json& recorded, cons
 // The suite's per-scenario table (with its heading line), one row per entry of `scenarios` in
 // order, counting the runs of `runs` whose `loaded` is that entry.
 std::string SuiteTable(const std::vector<Loaded>& scenarios, const std::vector<SeedOutcome>& runs);
-// JUnit XML: one testsuite per scenario, one testcase per seed.
+// JUnit XML: one testsuite per scenario (its time: the scenario's runs added up), one testcase
+// per seed (its time: that run's wall time).
 std::string SuiteJUnitXml(const std::vector<Loaded>& scenarios,
                           const std::vector<SeedOutcome>& runs, double wall_s);
+// `suite --json`: the whole suite as one object — totals, then per scenario its counts, summed
+// times and each failed run as `run --json` prints it (docs/user-guide.md lists the fields).
+struct SuiteJsonInfo {
+  std::string dir;
+  uint64_t seeds = 0;
+  uint64_t first_seed = 0;
+  bool check_determinism = false;
+  bool interrupted = false;
+  double wall_s = 0;
+};
+nlohmann::json SuiteJson(const std::vector<Loaded>& scenarios,
+                         const std::vector<SeedOutcome>& runs, const SuiteJsonInfo& info);
 // "scenario seed trace_hash verdict" per run, in the order of `runs`.
 std::string SuiteHashes(const std::vector<SeedOutcome>& runs);
 

@@ -38,6 +38,7 @@ struct SuiteFlags {
   bool check_determinism = false;
   IsolationFlags isolation;
   bool allow_empty = false;
+  bool json = false;
   ProbeFlags probes;
 };
 
@@ -145,7 +146,7 @@ class SuiteRun {
         WriteRepro(path, o, l, s.seed, commit_);
         line += "\n  repro file: " + path;
       }
-      progress_.Print(stdout, line + "\n");
+      progress_.Print(f_.json ? stderr : stdout, line + "\n");
     }
     outcomes_[i] = std::move(o);
     ++done_;
@@ -195,16 +196,18 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
   const std::vector<Loaded> loaded = LoadScenarioDir(f.dir, f.allow_empty);
   if (!f.repro_dir.empty()) CreateDirectoryOrThrow(f.repro_dir, "--repro-dir");
   const std::vector<std::string> required_probes = LoadRequiredProbes(f.probes);
+  // With --json the one JSON object is stdout's only content; the text goes to stderr.
+  std::FILE* const out = f.json ? stderr : stdout;
   const size_t fixed = std::count_if(loaded.begin(), loaded.end(),
                                      [](const Loaded& l) { return l.scenario.regression; });
-  std::printf(
-      "seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)%s  jobs=%d%s%s  commit=%s\n",
+  std::fprintf(
+      out, "seedgrid suite  %s  %zu scenarios x %llu seeds (from %llu)%s  jobs=%d%s%s  commit=%s\n",
       f.dir.c_str(), loaded.size() - fixed, static_cast<unsigned long long>(f.seeds),
       static_cast<unsigned long long>(first_seed),
       fixed > 0 ? fmt::format(" + {} regression tests (fixed seeds)", fixed).c_str() : "", f.jobs,
       f.check_determinism ? "  check-determinism" : "",
       f.isolation.in_process ? "  in-process" : "", commit);
-  std::fflush(stdout);
+  std::fflush(out);
   const auto start = std::chrono::steady_clock::now();
   SuiteRun suite(loaded, f, first_seed, commit);
   const CampaignEnd end = suite.Run(run_timeout_s);
@@ -214,18 +217,31 @@ int RunSuite(const SuiteFlags& f, const char* commit) {
   const std::vector<SeedOutcome> runs = suite.Delivered();
   const size_t failures = std::count_if(runs.begin(), runs.end(),
                                         [](const SeedOutcome& t) { return Failed(t.outcome); });
-  std::fputs(SuiteTable(loaded, runs).c_str(), stdout);
-  std::printf("\n%zu runs, %zu failed, %.1f s wall%s\n", runs.size(), failures, wall_s,
-              f.check_determinism ? " (each seed run twice)" : "");
-  if (end.interrupted) std::fputs(InterruptedLine(loaded, end).c_str(), stdout);
+  std::fputs(SuiteTable(loaded, runs).c_str(), out);
+  std::fprintf(out, "\n%zu runs, %zu failed, %.1f s wall%s\n", runs.size(), failures, wall_s,
+               f.check_determinism ? " (each seed run twice)" : "");
+  if (end.interrupted) std::fputs(InterruptedLine(loaded, end).c_str(), out);
   if (!f.hashes.empty()) WriteFileOrThrow(f.hashes, SuiteHashes(runs));
   if (!f.junit.empty()) {
     WriteFileOrThrow(f.junit, SuiteJUnitXml(loaded, runs, wall_s));
-    std::printf("JUnit XML: %s\n", f.junit.c_str());
+    std::fprintf(out, "JUnit XML: %s\n", f.junit.c_str());
   }
   ProbeCoverage probes;
   for (const SeedOutcome& run : runs) probes.Add(run.outcome.result.probes);
-  const bool probes_ok = FinishProbes(probes, f.probes, required_probes, stdout);
+  const bool probes_ok = FinishProbes(probes, f.probes, required_probes, out);
+  if (f.json) {
+    nlohmann::json j = SuiteJson(loaded, runs,
+                                 {.dir = f.dir,
+                                  .seeds = f.seeds,
+                                  .first_seed = first_seed,
+                                  .check_determinism = f.check_determinism,
+                                  .interrupted = end.interrupted,
+                                  .wall_s = wall_s});
+    j["commit"] = commit;
+    j["probes_ok"] = probes_ok;
+    if (!probes_ok) j["verdict"] = "fail";
+    std::printf("%s\n", j.dump().c_str());
+  }
   if (end.interrupted) return kExitInterrupted;
   return failures == 0 && probes_ok ? kExitOk : kExitViolation;
 }
@@ -259,6 +275,9 @@ CommandMain SetUpSuiteCommand(CLI::App& app, const char* commit) {
   AddIsolationFlags(app, f->isolation);
   app.add_flag("--allow-empty", f->allow_empty,
                "a directory without *.json files passes (0 runs) instead of being an error");
+  app.add_flag("--json", f->json,
+               "print one JSON summary on stdout (totals, per-scenario counts and times, each "
+               "failure as run --json prints it); the table and progress go to stderr");
   AddProbeFlags(app, f->probes);
   return [f, commit] { return RunSuite(*f, commit); };
 }
