@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ pkg-config git python3
+  cmake ninja-build g++ pkg-config git python3 python3-yaml
   libabsl-dev libflatbuffers-dev flatbuffers-compiler
   librapidcheck-dev libgtest-dev libgmock-dev googletest
   libfmt-dev libbenchmark-dev libxxhash-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev

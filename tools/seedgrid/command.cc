@@ -25,8 +25,9 @@ struct CommandEntry {
 };
 
 constexpr CommandEntry kCommands[] = {
-    {"run", SetUpRunCommand},       {"replay", SetUpReplayCommand}, {"suite", SetUpSuiteCommand},
-    {"fuzz", SetUpFuzzCommand},     {"shrink", SetUpShrinkCommand}, {"serve", SetUpServeCommand},
+    {"run", SetUpRunCommand},       {"replay", SetUpReplayCommand},
+    {"suite", SetUpSuiteCommand},   {"fuzz", SetUpFuzzCommand},
+    {"shrink", SetUpShrinkCommand}, {"serve", SetUpServeCommand},
     {"client", SetUpClientCommand}, {"merge-results", SetUpMergeResultsCommand},
 };
 

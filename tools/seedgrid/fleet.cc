@@ -161,8 +161,8 @@ ShardSummary SummaryFromJson(const json& j, const std::string& file) {
                  .wall_s = Field<double>(j, "wall_s", file),
                  .interrupted = Field<bool>(j, "interrupted", file)};
   if (s.shards == 0 || s.shard >= s.shards) {
-    throw InputError{fmt::format("{}: shard {} of {} is not 0 <= shard < shards", file, s.shard,
-                                 s.shards)};
+    throw InputError{
+        fmt::format("{}: shard {} of {} is not 0 <= shard < shards", file, s.shard, s.shards)};
   }
   const json distinct = Field<json>(j, "distinct", file);
   if (!distinct.is_array()) throw InputError{fmt::format("{}: 'distinct' is not a list", file)};
@@ -173,8 +173,8 @@ ShardSummary SummaryFromJson(const json& j, const std::string& file) {
   if (!probes.is_object()) throw InputError{fmt::format("{}: 'probes' is not an object", file)};
   for (const auto& [name, c] : probes.items()) {
     const std::string where = fmt::format("{}: probes.{}", file, name);
-    s.probes.emplace_back(name, ProbeCount{Field<uint64_t>(c, "hits", where),
-                                           Field<uint64_t>(c, "runs", where)});
+    s.probes.emplace_back(
+        name, ProbeCount{Field<uint64_t>(c, "hits", where), Field<uint64_t>(c, "runs", where)});
   }
   return s;
 }
@@ -190,9 +190,9 @@ MergedResults MergeShards(const std::vector<std::pair<std::string, ShardSummary>
     commits.insert(s.commit);
     const auto [other, fresh] = seen.emplace(std::pair(s.scenario, s.seed_base), dir);
     if (!fresh && campaigns.count({s.scenario, s.seed_base, s.shards}) == 0) {
-      throw InputError{fmt::format(
-          "{}: campaign '{}' (seed base {}) has {} shards here and another count in {}", dir,
-          s.scenario, s.seed_base, s.shards, other->second)};
+      throw InputError{
+          fmt::format("{}: campaign '{}' (seed base {}) has {} shards here and another count in {}",
+                      dir, s.scenario, s.seed_base, s.shards, other->second)};
     }
     CampaignTotals& c = campaigns[{s.scenario, s.seed_base, s.shards}];
     if (std::find(c.present.begin(), c.present.end(), s.shard) != c.present.end()) {
@@ -245,9 +245,12 @@ json MergedJson(const MergedResults& m) {
   }
   json distinct = json::array();
   for (const FailureGroup& g : m.distinct) distinct.push_back(GroupJson(g));
-  return {{"format", "seedgrid-fuzz-merged-1"}, {"commits", m.commits},
-          {"runs", m.runs},                     {"failures", m.failures},
-          {"campaigns", std::move(campaigns)},  {"distinct", std::move(distinct)},
+  return {{"format", "seedgrid-fuzz-merged-1"},
+          {"commits", m.commits},
+          {"runs", m.runs},
+          {"failures", m.failures},
+          {"campaigns", std::move(campaigns)},
+          {"distinct", std::move(distinct)},
           {"probes", ProbesJson(m.probes)}};
 }
 
@@ -255,8 +258,9 @@ std::string MergedMarkdown(const MergedResults& m, const std::string& repro_dir)
   std::string md = "# seedgrid fuzzing report\n\n";
   md += fmt::format("{} runs, {} failed, {} distinct failures.\n\n", m.runs, m.failures,
                     m.distinct.size());
-  md += "## Campaigns\n\n| scenario | seed base | shards | runs | failures | wall s (summed) | "
-        "missing shards |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
+  md +=
+      "## Campaigns\n\n| scenario | seed base | shards | runs | failures | wall s (summed) | "
+      "missing shards |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n";
   for (const CampaignTotals& c : m.campaigns) {
     std::string missing;
     for (uint64_t i : c.missing) missing += (missing.empty() ? "" : ", ") + std::to_string(i);
@@ -281,10 +285,12 @@ std::string MergedMarkdown(const MergedResults& m, const std::string& repro_dir)
   }
   uint64_t hit = 0;
   for (const auto& [name, p] : m.probes) hit += p.hits > 0;
-  md += fmt::format("\n## Probes\n\n{} probes reached.\n\n| probe | runs | hits |\n| --- | ---: | "
-                    "---: |\n",
-                    hit);
-  for (const auto& [name, p] : m.probes) md += fmt::format("| {} | {} | {} |\n", name, p.runs, p.hits);
+  md += fmt::format(
+      "\n## Probes\n\n{} probes reached.\n\n| probe | runs | hits |\n| --- | ---: | "
+      "---: |\n",
+      hit);
+  for (const auto& [name, p] : m.probes)
+    md += fmt::format("| {} | {} | {} |\n", name, p.runs, p.hits);
   return md;
 }
 
@@ -311,15 +317,17 @@ std::string MergedJUnitXml(const MergedResults& m, const std::string& repro_dir)
           XmlText(g.detail), XmlText(link.empty() ? "(repro not saved)" : link));
     }
     if (failures == 0) {
-      cases = fmt::format("    <testcase classname=\"seedgrid.fuzz.{}\" name=\"{} runs\" "
-                          "time=\"{:.3f}\"/>\n",
-                          XmlText(name), totals.first, totals.second);
+      cases = fmt::format(
+          "    <testcase classname=\"seedgrid.fuzz.{}\" name=\"{} runs\" "
+          "time=\"{:.3f}\"/>\n",
+          XmlText(name), totals.first, totals.second);
     }
     const size_t n = std::max<size_t>(failures, 1);
     tests += n;
-    body += fmt::format("  <testsuite name=\"fuzz {}\" tests=\"{}\" failures=\"{}\" "
-                        "time=\"{:.3f}\">\n{}  </testsuite>\n",
-                        XmlText(name), n, failures, totals.second, cases);
+    body += fmt::format(
+        "  <testsuite name=\"fuzz {}\" tests=\"{}\" failures=\"{}\" "
+        "time=\"{:.3f}\">\n{}  </testsuite>\n",
+        XmlText(name), n, failures, totals.second, cases);
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"seedgrid fuzz\" "

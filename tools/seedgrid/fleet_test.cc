@@ -14,8 +14,14 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 ShardSummary Shard(uint64_t shard, uint64_t shards) {
-  ShardSummary s{.commit = "abc", .scenario = "flaky", .scenario_path = "f.json", .shard = shard,
-                 .shards = shards, .seed_base = 1000, .runs = 8, .wall_s = 1.5};
+  ShardSummary s{.commit = "abc",
+                 .scenario = "flaky",
+                 .scenario_path = "f.json",
+                 .shard = shard,
+                 .shards = shards,
+                 .seed_base = 1000,
+                 .runs = 8,
+                 .wall_s = 1.5};
   return s;
 }
 

@@ -134,8 +134,8 @@ void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outco
   }
   if (first) {
     progress.Print(stdout,
-                   fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n",
-                               seed, key, path, path));
+                   fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n", seed,
+                               key, path, path));
   } else {
     progress.Print(stdout, fmt::format("smaller run of '{}': seed {} ({} events), saved {}\n", key,
                                        seed, size, path));

@@ -83,7 +83,8 @@ int RunMerge(const MergeFlags& f) {
   const MergedResults m = MergeShards(shards);
   std::string missing;
   for (const CampaignTotals& c : m.campaigns) {
-    for (uint64_t i : c.missing) missing += fmt::format(" {} shard {}/{};", c.scenario, i, c.shards);
+    for (uint64_t i : c.missing)
+      missing += fmt::format(" {} shard {}/{};", c.scenario, i, c.shards);
   }
   CreateDirectoryOrThrow(f.out, "--out");
   CopyRepros(m, f.out);
@@ -102,13 +103,14 @@ int RunMerge(const MergeFlags& f) {
     std::fprintf(stderr, "seedgrid merge-results: warning: the shards ran %zu different commits\n",
                  m.commits.size());
   }
-  std::printf("report: %s/report.md, %s/junit.xml, %s/summary.json\n", f.out.c_str(),
-              f.out.c_str(), f.out.c_str());
+  std::printf("report: %s/report.md, %s/junit.xml, %s/summary.json\n", f.out.c_str(), f.out.c_str(),
+              f.out.c_str());
   if (!missing.empty()) {
     std::fprintf(stderr, "seedgrid merge-results: missing shards:%s\n", missing.c_str());
     if (!f.allow_missing) {
-      throw InputError{"shards are missing (see above and the report); pass "
-                       "--allow-missing-shards to accept a partial campaign"};
+      throw InputError{
+          "shards are missing (see above and the report); pass "
+          "--allow-missing-shards to accept a partial campaign"};
     }
   }
   return m.distinct.empty() ? kExitOk : kExitViolation;
@@ -123,8 +125,7 @@ CommandMain SetUpMergeResultsCommand(CLI::App& app, const char* /*commit*/) {
       "report.md, junit.xml, summary.json and repros/ in --out. Exit 0: no failure; 1: "
       "failures; 2: bad input or missing shards.");
   auto f = std::make_shared<MergeFlags>();
-  app.add_option("DIR", f->dirs,
-                 "shard --out directories, or directories whose subdirectories are")
+  app.add_option("DIR", f->dirs, "shard --out directories, or directories whose subdirectories are")
       ->required();
   app.add_option("--out", f->out, "report directory (created)")->capture_default_str();
   app.add_flag("--allow-missing-shards", f->allow_missing,

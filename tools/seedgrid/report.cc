@@ -249,9 +249,9 @@ std::string SuiteJUnitXml(const std::vector<Loaded>& scenarios,
 
 json SuiteJson(const std::vector<Loaded>& scenarios, const std::vector<SeedOutcome>& runs,
                const SuiteJsonInfo& info) {
-  json out{{"command", "suite"},   {"dir", info.dir},
-           {"seeds", info.seeds},  {"first_seed", info.first_seed},
-           {"runs", runs.size()},  {"check_determinism", info.check_determinism},
+  json out{{"command", "suite"},    {"dir", info.dir},
+           {"seeds", info.seeds},   {"first_seed", info.first_seed},
+           {"runs", runs.size()},   {"check_determinism", info.check_determinism},
            {"wall_s", info.wall_s}, {"interrupted", info.interrupted}};
   size_t failures = 0;
   json list = json::array();

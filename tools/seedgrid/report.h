@@ -50,8 +50,8 @@ struct SuiteJsonInfo {
   bool interrupted = false;
   double wall_s = 0;
 };
-nlohmann::json SuiteJson(const std::vector<Loaded>& scenarios,
-                         const std::vector<SeedOutcome>& runs, const SuiteJsonInfo& info);
+nlohmann::json SuiteJson(const std::vector<Loaded>& scenarios, const std::vector<SeedOutcome>& runs,
+                         const SuiteJsonInfo& info);
 // "scenario seed trace_hash verdict" per run, in the order of `runs`.
 std::string SuiteHashes(const std::vector<SeedOutcome>& runs);
 
