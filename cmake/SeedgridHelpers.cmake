@@ -16,22 +16,48 @@ else()
       "Compile options of tests and the tool's command glue (empty: the build type's)")
 endif()
 
+# The installed package (docs/embedding.md): headers under include/seedgrid/ keep their source
+# paths ("scenarios/system.h"), static libraries under lib/, and the CMake package config under
+# lib/cmake/seedgrid/ exporting every library as seedgrid::<name>.
+include(GNUInstallDirs)
+set(SEEDGRID_INSTALL_INCLUDEDIR ${CMAKE_INSTALL_INCLUDEDIR}/seedgrid)
+set(SEEDGRID_INCLUDE_DIRS $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}> $<INSTALL_INTERFACE:${SEEDGRID_INSTALL_INCLUDEDIR}>)
+
+# seedgrid_install(TARGET target HDRS ...)
+# Installs `target` into the seedgridTargets export (as seedgrid::<EXPORT_NAME>) and its headers
+# (paths relative to the current source directory) under include/seedgrid/<this directory>/.
+function(seedgrid_install)
+  cmake_parse_arguments(SG "" "TARGET" "HDRS" ${ARGN})
+  install(TARGETS ${SG_TARGET} EXPORT seedgridTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  file(RELATIVE_PATH dir ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  foreach(header ${SG_HDRS})
+    get_filename_component(sub ${header} DIRECTORY)
+    install(FILES ${header} DESTINATION ${SEEDGRID_INSTALL_INCLUDEDIR}/${dir}/${sub})
+  endforeach()
+endfunction()
+
 # seedgrid_cc_library(NAME name SRCS ... HDRS ... DEPS ...)
-# Creates target seedgrid_<name> with alias seedgrid::<name>. Header-only when SRCS is empty.
+# Creates target seedgrid_<name> with alias seedgrid::<name>, installed with its HDRS.
+# Header-only when SRCS is empty.
 function(seedgrid_cc_library)
   cmake_parse_arguments(SG "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
   set(target seedgrid_${SG_NAME})
   if(SG_SRCS)
     add_library(${target} ${SG_SRCS} ${SG_HDRS})
-    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_include_directories(${target} PUBLIC ${SEEDGRID_INCLUDE_DIRS})
     target_link_libraries(${target} PUBLIC ${SG_DEPS})
     target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS})
   else()
     add_library(${target} INTERFACE ${SG_HDRS})
-    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+    target_include_directories(${target} INTERFACE ${SEEDGRID_INCLUDE_DIRS})
     target_link_libraries(${target} INTERFACE ${SG_DEPS})
   endif()
+  set_target_properties(${target} PROPERTIES EXPORT_NAME ${SG_NAME})
   add_library(seedgrid::${SG_NAME} ALIAS ${target})
+  seedgrid_install(TARGET ${target} HDRS ${SG_HDRS})
 endfunction()
 
 # seedgrid_cc_test(NAME name SRCS ... DEPS ...)

@@ -58,6 +58,10 @@ class RunContext {
   ScheduleCounter fault_schedule{scenario.schedule.faults};
 
   bool On(invariants::Invariant invariant) const { return scenario.invariants.contains(invariant); }
+  // A registered system's invariant (system.h): whether the scenario checks it.
+  bool On(std::string_view system_invariant) const {
+    return scenario.system_invariants.contains(system_invariant);
+  }
   bool liveness() const { return liveness_; }
   bool violated() const { return violation_.has_value(); }
   // Records the first violation (later ones are ignored: the run stops at the first).
@@ -65,11 +69,19 @@ class RunContext {
   void Violate(const std::optional<invariants::Violation>& v) {
     if (v) Violate(v->invariant, v->detail);
   }
+  // A registered system's checker reports a violation of one of its invariants. REQUIRES: the
+  // system registered `system_invariant`. Ignored when the scenario does not check it.
+  void Violate(std::string_view system_invariant, std::string detail);
 
  private:
   friend class Driver;
+  struct Failure {
+    std::string invariant;  // its name
+    std::string detail;
+  };
+  void Record(std::string_view invariant, std::string detail);
   bool liveness_ = false;
-  std::optional<invariants::Violation> violation_;
+  std::optional<Failure> violation_;
   uint64_t violation_time_ns_ = 0;
   uint64_t violation_event_ = 0;
 };
@@ -101,6 +113,12 @@ class FaultTargets {
 struct Unconverged {
   invariants::Invariant invariant;  // the invariant the difference concerns
   std::string detail;
+  // A registered system's invariant instead of `invariant` (system.h); "" for the built-in ones.
+  std::string system_invariant;
+  std::string name() const {
+    return system_invariant.empty() ? std::string(invariants::InvariantName(invariant))
+                                    : system_invariant;
+  }
 };
 
 class Cluster : public FaultTargets {

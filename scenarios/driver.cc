@@ -2,18 +2,43 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
 #include "engine/base/probe.h"
 #include "scenarios/faults.h"
+#include "scenarios/system.h"
 
 namespace seedgrid::scenarios {
 
 using invariants::Invariant;
 
 void RunContext::Violate(Invariant invariant, std::string detail) {
+  Record(invariants::InvariantName(invariant), std::move(detail));
+}
+
+void RunContext::Violate(std::string_view system_invariant, std::string detail) {
+  const SystemSpec* system = FindSystem(scenario.system);
+  const bool registered =
+      system != nullptr &&
+      std::any_of(system->invariants.begin(), system->invariants.end(),
+                  [&](const SystemInvariant& i) { return i.name == system_invariant; });
+  if (!registered) {  // A programming error in the system: the run cannot say what failed.
+    std::fprintf(stderr,
+                 "seedgrid: system '%s' reported invariant '%.*s', which it did not register\n",
+                 scenario.system.c_str(), static_cast<int>(system_invariant.size()),
+                 system_invariant.data());
+    std::abort();
+  }
+  if (On(system_invariant)) Record(system_invariant, std::move(detail));
+}
+
+void RunContext::Record(std::string_view invariant, std::string detail) {
   if (violation_) return;
-  violation_ = invariants::Violation{invariant, std::move(detail)};
+  violation_ = Failure{std::string(invariant), std::move(detail)};
   violation_time_ns_ = sim.now_ns();
   violation_event_ = sim.trace().events();
 }
@@ -134,8 +159,7 @@ class Driver {
         run_.Violate(
             Invariant::kLiveness,
             fmt::format("the cluster did not converge within {} ms after the heal ({}): {}",
-                        s_.liveness_ms, invariants::InvariantName(issue->invariant),
-                        issue->detail));
+                        s_.liveness_ms, issue->name(), issue->detail));
       } else {
         converged_ = true;  // Not checked: end the run and skip the final checks.
         skip_final_ = true;
@@ -153,12 +177,15 @@ class Driver {
       sim_.At(sim_.now_ns() + 100 * kNsPerMs, [this] { ProbeConvergence(); });
       return;
     }
-    if (issue && run_.On(issue->invariant)) {
-      run_.Violate(issue->invariant,
-                   fmt::format("converged at {} ms into the liveness phase but not {} ms later, "
-                               "after the messages in flight arrived: {}",
-                               (converged_at_ns_ - safety_end_ns()) / kNsPerMs,
-                               (sim_.now_ns() - converged_at_ns_) / kNsPerMs, issue->detail));
+    const bool checked = issue && (issue->system_invariant.empty()
+                                       ? run_.On(issue->invariant)
+                                       : run_.On(std::string_view(issue->system_invariant)));
+    if (checked) {
+      run_.Record(issue->name(),
+                  fmt::format("converged at {} ms into the liveness phase but not {} ms later, "
+                              "after the messages in flight arrived: {}",
+                              (converged_at_ns_ - safety_end_ns()) / kNsPerMs,
+                              (sim_.now_ns() - converged_at_ns_) / kNsPerMs, issue->detail));
       return;
     }
     converged_ = true;
@@ -168,9 +195,8 @@ class Driver {
     RunResult r;
     r.pass = !run_.violated();
     if (run_.violation_) {
-      r.violation =
-          RunViolation{std::string(invariants::InvariantName(run_.violation_->invariant)),
-                       run_.violation_->detail, run_.violation_time_ns_, run_.violation_event_};
+      r.violation = RunViolation{run_.violation_->invariant, run_.violation_->detail,
+                                 run_.violation_time_ns_, run_.violation_event_};
     }
     r.swarm = swarm_;
     r.trace_hash = sim_.trace().hash();

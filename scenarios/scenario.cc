@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/container/btree_map.h"
 #include "scenarios/json_reader.h"
+#include "scenarios/system.h"
 
 namespace seedgrid::scenarios {
 
@@ -291,9 +293,76 @@ void ReadFaults(Reader& r, Scenario& s, std::string* error_ptr) {
   }
 }
 
+// A registered system (system.h): its name and params, checked by the system.
+void ReadSystem(Reader& r, Scenario& s) {
+  r.Str("system", s.system);
+  const json* params = r.Field("params");
+  if (s.system.empty()) {
+    if (params) r.Fail("params", "only a scenario with a \"system\" takes params");
+    return;
+  }
+  const SystemSpec* spec = FindSystem(s.system);
+  if (spec == nullptr) {
+    r.Fail("system", fmt::format("unknown system '{}'; this program registers: {} (a system is "
+                                 "registered by the program that runs it: docs/embedding.md)",
+                                 s.system, SystemList()));
+    return;
+  }
+  if (s.grid) {
+    r.Fail("grid", fmt::format("a scenario of system '{}' has no grid section", s.system));
+    return;
+  }
+  if (params && !params->is_object()) {
+    r.Fail("params", fmt::format("expected an object, got {}", params->type_name()));
+    return;
+  }
+  const json p = params ? *params : json::object();
+  if (spec->check_params) {
+    const absl::Status st = spec->check_params(p);
+    if (!st.ok()) r.Fail("params", std::string(st.message()));
+  }
+  s.params_json = p.dump();
+}
+
+// A system's invariants: its own names and liveness (all by default).
+void ReadSystemInvariants(Reader& r, Scenario& s) {
+  const SystemSpec& spec = *FindSystem(s.system);
+  std::string names = std::string(invariants::InvariantName(invariants::Invariant::kLiveness));
+  for (const SystemInvariant& i : spec.invariants) names += ", " + i.name;
+  const json* inv = r.Field("invariants");
+  if (inv == nullptr) {
+    s.invariants.insert(invariants::Invariant::kLiveness);
+    for (const SystemInvariant& i : spec.invariants) s.system_invariants.insert(i.name);
+    return;
+  }
+  if (!inv->is_array() || inv->empty()) {
+    r.Fail("invariants", "expected a non-empty array of invariant names");
+    return;
+  }
+  for (size_t i = 0; i < inv->size(); ++i) {
+    const json& name = (*inv)[i];
+    const std::string text = name.is_string() ? name.get<std::string>() : "";
+    if (invariants::ParseInvariant(text) == invariants::Invariant::kLiveness) {
+      s.invariants.insert(invariants::Invariant::kLiveness);
+    } else if (std::any_of(spec.invariants.begin(), spec.invariants.end(),
+                           [&](const SystemInvariant& si) { return si.name == text; })) {
+      s.system_invariants.insert(text);
+    } else {
+      r.Fail(
+          fmt::format("invariants[{}]", i),
+          fmt::format("unknown invariant {}; system '{}' has: {}", name.dump(), s.system, names));
+      return;
+    }
+  }
+}
+
 // After the grid part: which invariants a run may list depends on its kind.
 void ReadInvariants(Reader& r, Scenario& s, std::string* error_ptr) {
   std::string& error = *error_ptr;
+  if (!s.system.empty()) {
+    if (error.empty()) ReadSystemInvariants(r, s);
+    return;
+  }
   if (const json* inv = r.Field("invariants")) {
     if (!inv->is_array()) {
       r.Fail("invariants", "expected an array of invariant names");
@@ -441,6 +510,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
     ReadWorkload(r, s, &error);
     ReadTimersNetworkClocksSwarm(r, s, &error);
     ReadGridPart(r, s, &error);
+    ReadSystem(r, s);
     ReadFaults(r, s, &error);
     ReadInvariants(r, s, &error);
     ReadScheduleAndRegression(r, s, &error);

@@ -174,6 +174,12 @@ struct Scenario {
   std::vector<FaultEvent> faults;
   std::optional<GridConfig> grid;
   absl::btree_set<invariants::Invariant> invariants;  // default: all (of the run's kind)
+  // A registered system (system.h) instead of the built-in replica or grid run ("": built-in).
+  // Its "params" object as canonical JSON text ("{}" when absent), and the system's invariants
+  // the run checks (default: all it registers; `invariants` then holds at most liveness).
+  std::string system;
+  std::string params_json = "{}";
+  absl::btree_set<std::string, std::less<>> system_invariants;
   uint64_t check_interval_ms = 1000;
   uint64_t events_max = 100'000'000;
   ScheduleDrops schedule;                // items of the generated schedule not applied

@@ -154,10 +154,15 @@ std::string ScenarioToJson(const Scenario& s) {
     j["schedule"] = std::move(schedule);
   }
   if (s.grid) j["grid"] = GridToJson(*s.grid);
+  if (!s.system.empty()) {
+    j["system"] = s.system;
+    j["params"] = ordered::parse(s.params_json);
+  }
   j["invariants"] = ordered::array();
   for (invariants::Invariant i : s.invariants) {
     j["invariants"].push_back(std::string(invariants::InvariantName(i)));
   }
+  for (const std::string& name : s.system_invariants) j["invariants"].push_back(name);
   return j.dump(2) + "\n";
 }
 

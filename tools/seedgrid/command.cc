@@ -38,7 +38,12 @@ const CommandEntry* FindCommand(std::string_view name) {
   return nullptr;
 }
 
+const char* program_name = "seedgrid";  // Set once by ToolMain, before any command or worker.
+
 }  // namespace
+
+const char* ProgramName() { return program_name; }
+void SetProgramName(const char* name) { program_name = name; }
 
 bool IsSimCommand(std::string_view command) { return FindCommand(command) != nullptr; }
 

@@ -36,6 +36,11 @@ using CommandMain = std::function<int()>;
 // Registers a command's flags on `app`; `commit` (static storage) is printed in reports.
 using CommandSetUp = CommandMain (*)(CLI::App& app, const char* commit);
 
+// The program's name in printed commands ("seedgrid replay ..."): "seedgrid", or what an
+// embedding program passed to ToolMain (tool.h), which sets it before any command runs.
+const char* ProgramName();
+void SetProgramName(const char* name);  // `name` has static storage
+
 // True for "run", "replay", "suite", "fuzz", "shrink", "merge-results", "serve" and "client"
 // (every command with flags; "help" and "version" are the dispatcher's own).
 bool IsSimCommand(std::string_view command);

@@ -279,8 +279,8 @@ std::string MergedMarkdown(const MergedResults& m, const std::string& repro_dir)
                       i + 1, g.signature, g.count, SeedList(g), g.scenario, g.seed, g.events);
     const std::string link = ReproLink(g, repro_dir);
     md += link.empty() ? "- repro: not saved\n"
-                       : fmt::format("- repro: [{}]({})\n- replay: `seedgrid replay {}`\n", link,
-                                     link, link);
+                       : fmt::format("- repro: [{}]({})\n- replay: `{} replay {}`\n", link, link,
+                                     ProgramName(), link);
     md += fmt::format("\n```\n{}\n```\n\n", g.detail);
   }
   uint64_t hit = 0;
@@ -311,10 +311,10 @@ std::string MergedJUnitXml(const MergedResults& m, const std::string& repro_dir)
       const std::string link = ReproLink(g, repro_dir);
       cases += fmt::format(
           "    <testcase classname=\"seedgrid.fuzz.{}\" name=\"{}\">\n      <failure "
-          "message=\"{}\">{} runs; smallest: seed {} ({} events)\n{}\nreplay: seedgrid replay "
+          "message=\"{}\">{} runs; smallest: seed {} ({} events)\n{}\nreplay: {} replay "
           "{}</failure>\n    </testcase>\n",
           XmlText(name), XmlText(g.signature), XmlText(g.invariant), g.count, g.seed, g.events,
-          XmlText(g.detail), XmlText(link.empty() ? "(repro not saved)" : link));
+          XmlText(g.detail), ProgramName(), XmlText(link.empty() ? "(repro not saved)" : link));
     }
     if (failures == 0) {
       cases = fmt::format(

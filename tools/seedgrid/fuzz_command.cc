@@ -133,9 +133,8 @@ void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outco
     std::fprintf(stderr, "seedgrid fuzz: cannot write %s\n", path.c_str());
   }
   if (first) {
-    progress.Print(stdout,
-                   fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: seedgrid replay {}\n", seed,
-                               key, path, path));
+    progress.Print(stdout, fmt::format("FAIL seed {}: {}\n  saved {}\n  replay: {} replay {}\n",
+                                       seed, key, path, ProgramName(), path));
   } else {
     progress.Print(stdout, fmt::format("smaller run of '{}': seed {} ({} events), saved {}\n", key,
                                        seed, size, path));

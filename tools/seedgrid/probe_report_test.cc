@@ -55,6 +55,13 @@ TEST(ProbeReport, ListsHitProbesThenTheNeverHit) {
   EXPECT_EQ(ProbeReport(ProbeCoverage{}, {}), "probes: 0 of 0 reached in 0 runs\n");
 }
 
+// Runs that reach no probe at all (a registered system of one's own) get the one line.
+TEST(ProbeReport, RunsThatReachNoProbeGetOneLine) {
+  ProbeCoverage none;
+  none.Add({});
+  EXPECT_EQ(ProbeReport(none, kAll), "probes: 0 of 4 reached in 1 runs\n");
+}
+
 TEST(ProbeReport, WrapsALongNeverHitList) {
   std::vector<std::string> all;
   for (int i = 0; i < 30; ++i) all.push_back("area.probe_number_" + std::to_string(10 + i));

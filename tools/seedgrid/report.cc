@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "tools/seedgrid/command.h"
 #include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/repro.h"
 
@@ -61,8 +62,10 @@ std::string FailureLines(const Outcome& o, const Loaded& loaded, uint64_t seed) 
   }
   // A run given its swarm (fuzz --guided) replays only from its repro file.
   const std::string replay = SwarmGiven(o, loaded, seed)
-                                 ? "seedgrid replay REPRO_FILE (the swarm was given, not drawn "
-                                   "from the seed)"
+                                 ? fmt::format(
+                                       "{} replay REPRO_FILE (the swarm was given, not "
+                                       "drawn from the seed)",
+                                       ProgramName())
                                  : ReplayCommand(loaded.path, seed);
   out += fmt::format("  replay:  {}\n  trace_hash={}\n", replay, Hex(o.result.trace_hash));
   return out;

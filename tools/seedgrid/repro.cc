@@ -16,7 +16,7 @@ namespace seedgrid::tools {
 using nlohmann::json;
 
 std::string ReplayCommand(const std::string& path, uint64_t seed) {
-  return fmt::format("seedgrid replay --scenario {} --seed {}", path, seed);
+  return fmt::format("{} replay --scenario {} --seed {}", ProgramName(), path, seed);
 }
 
 json ViolationJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
@@ -119,7 +119,7 @@ void WriteRepro(const std::string& path, const Outcome& o, const Loaded& loaded,
   json record = ReproJson(o, loaded, seed, commit);
   // The seed alone would draw another swarm: only this file replays the run.
   if (record["swarm_given"].get<bool>() && record["violation"].is_object()) {
-    record["violation"]["replay"] = "seedgrid replay " + path;
+    record["violation"]["replay"] = std::string(ProgramName()) + " replay " + path;
   }
   WriteFileOrThrow(path, record.dump(2) + "\n");
 }
