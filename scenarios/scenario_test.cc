@@ -69,7 +69,8 @@ TEST(ParseScenario, ErrorsNameFileLineColumnAndField) {
   EXPECT_EQ(ErrorOf("{\"name\": \"x\", \"nodez\": 3}"),
             "t.json:1:15: nodez: unknown field 'nodez'; known fields: check_interval_ms, clocks, "
             "description, duration_ms, events_max, faults, grid, invariants, liveness_ms, name, "
-            "network, nodes, regression, replication, schedule, swarm, workload, zones");
+            "network, nodes, params, regression, replication, schedule, swarm, system, "
+            "workload, zones");
   EXPECT_NE(ErrorOf("{\"name\": \"x\",\n \"faults\": [{\"at_ms\": 1, \"kind\": \"heal\"},\n"
                     "  {\"at_ms\": 2, \"kind\": \"explode\"}]}")
                 .find("t.json:3:16: faults[1].kind: unknown fault kind 'explode'"),

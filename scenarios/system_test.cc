@@ -73,7 +73,8 @@ class MaxCluster final : public PeerCluster {
     const uint64_t v = random.Uniform(1000);
     nodes_[i]->Raise(v);
     TraceOp(i, fmt::format("raise {}", v));
-    if (ops() == violate_at_op_) run().Violate("max_safety", fmt::format("planted at op {}", ops()));
+    if (ops() == violate_at_op_)
+      run().Violate("max_safety", fmt::format("planted at op {}", ops()));
   }
   void PeriodicCheck() override { CountCheck(); }
   std::optional<Unconverged> Probe(bool) override {
@@ -116,7 +117,7 @@ void RegisterMaxOnce() {
   (void)registered;
 }
 
-Scenario Parse(const std::string& body) {
+Scenario ParseMax(const std::string& body) {
   RegisterMaxOnce();
   absl::StatusOr<Scenario> s = ParseScenario(
       R"({"name": "max", "system": "max_register", "nodes": 4, "duration_ms": 3000,
@@ -129,7 +130,7 @@ Scenario Parse(const std::string& body) {
   return s.ok() ? *s : Scenario{};
 }
 
-std::string ParseError(const std::string& text) {
+std::string SystemParseError(const std::string& text) {
   RegisterMaxOnce();
   absl::StatusOr<Scenario> s = ParseScenario(text, "f.json");
   return s.ok() ? "parsed" : std::string(s.status().message());
@@ -154,13 +155,13 @@ TEST(System, RegistrationRefusesBadSpecs) {
 }
 
 TEST(System, ScenarioFilesNameTheSystemItsParamsAndInvariants) {
-  const Scenario s = Parse(R"(, "params": {"mute": false}, "invariants": ["max_agreement"])");
+  const Scenario s = ParseMax(R"(, "params": {"mute": false}, "invariants": ["max_agreement"])");
   EXPECT_EQ(s.system, "max_register");
   EXPECT_EQ(s.params_json, R"({"mute":false})");
   EXPECT_TRUE(s.system_invariants.contains("max_agreement"));
   EXPECT_FALSE(s.system_invariants.contains("max_safety"));
   EXPECT_TRUE(s.invariants.empty());  // liveness not listed
-  const Scenario all = Parse("");
+  const Scenario all = ParseMax("");
   EXPECT_EQ(all.system_invariants.size(), 2u);
   EXPECT_TRUE(all.invariants.contains(invariants::Invariant::kLiveness));
   // Written out and read back to an equal scenario (shrink saves scenarios this way).
@@ -170,25 +171,25 @@ TEST(System, ScenarioFilesNameTheSystemItsParamsAndInvariants) {
 }
 
 TEST(System, BadSystemInputIsAnErrorNamingWhere) {
-  EXPECT_THAT(ParseError(R"({"name": "x", "system": "nope"})"),
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "nope"})"),
               HasSubstr("f.json:1:15: system: unknown system 'nope'; this program registers: "));
-  EXPECT_THAT(ParseError(R"({"name": "x", "params": {}})"),
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "params": {}})"),
               HasSubstr("params: only a scenario with a \"system\" takes params"));
-  EXPECT_THAT(ParseError(R"({"name": "x", "system": "max_register", "params": 3})"),
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register", "params": 3})"),
               HasSubstr("params: expected an object, got number"));
-  EXPECT_THAT(ParseError(R"({"name": "x", "system": "max_register",
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register",
                              "params": {"colour": 1}})"),
               HasSubstr("f.json:2:30: params: unknown field 'colour'"));
-  EXPECT_THAT(ParseError(R"({"name": "x", "system": "max_register", "grid": {}})"),
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register", "grid": {}})"),
               HasSubstr("grid: a scenario of system 'max_register' has no grid section"));
-  EXPECT_THAT(ParseError(R"({"name": "x", "system": "max_register",
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register",
                              "invariants": ["convergence"]})"),
               HasSubstr("invariants[0]: unknown invariant \"convergence\"; system "
                         "'max_register' has: liveness, max_safety, max_agreement"));
 }
 
 TEST(System, RunsPassAndAreDeterministic) {
-  const Scenario s = Parse("");
+  const Scenario s = ParseMax("");
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     const RunResult a = RunScenario(s, {.seed = seed});
     ASSERT_TRUE(a.pass) << seed << ": " << a.violation->invariant << ": " << a.violation->detail;
@@ -199,16 +200,17 @@ TEST(System, RunsPassAndAreDeterministic) {
 }
 
 TEST(System, ViolationsAndNonConvergenceNameTheSystemsInvariant) {
-  const RunResult planted = RunScenario(Parse(R"(, "params": {"violate_at_op": 10})"), {.seed = 1});
+  const RunResult planted =
+      RunScenario(ParseMax(R"(, "params": {"violate_at_op": 10})"), {.seed = 1});
   ASSERT_FALSE(planted.pass);
   EXPECT_EQ(planted.violation->invariant, "max_safety");
   EXPECT_EQ(planted.violation->detail, "planted at op 10");
   // Not checked when the scenario leaves it out.
-  EXPECT_TRUE(RunScenario(Parse(R"(, "params": {"violate_at_op": 10},
+  EXPECT_TRUE(RunScenario(ParseMax(R"(, "params": {"violate_at_op": 10},
                                     "invariants": ["liveness", "max_agreement"])"),
                           {.seed = 1})
                   .pass);
-  const RunResult mute = RunScenario(Parse(R"(, "params": {"mute": true})"), {.seed = 1});
+  const RunResult mute = RunScenario(ParseMax(R"(, "params": {"mute": true})"), {.seed = 1});
   ASSERT_FALSE(mute.pass);
   EXPECT_EQ(mute.violation->invariant, "liveness");
   EXPECT_THAT(mute.violation->detail, HasSubstr("after the heal (max_agreement): n1 differs"));
