@@ -84,27 +84,28 @@ std::string SystemList() {
 }
 
 PeerCluster::PeerCluster(RunContext& run)
-    : run_(run),
-      arrivals_(sim::Substream(run.seed, "system/arrivals")),
-      workload_(sim::Substream(run.seed, "system/workload")) {}
+    : run_(run), arrivals_(sim::Substream(run.seed, "system/arrivals")) {}
 
 void PeerCluster::ScheduleWorkload() {
   if (run_.scenario.ops_per_sec > 0) ScheduleNextOp();
 }
 
-// Poisson arrivals over the safety phase; each picks a node uniformly. An operation the schedule
-// drops, or one on a node that is down or paused, still draws its node, so later draws stay put.
+// Poisson arrivals over the safety phase; each picks a node uniformly, whether or not it is then
+// applied, and each operation draws from a stream of its own (the seed and its index): dropping
+// an operation (shrink) or skipping one on a node that is down changes no other operation.
 void PeerCluster::ScheduleNextOp() {
   const uint64_t gap = sim::Exponential(arrivals_, 1'000'000'000 / run_.scenario.ops_per_sec);
   const uint64_t at = run_.sim.now_ns() + std::max<uint64_t>(gap, 1);
   if (at >= run_.scenario.duration_ms * kNsPerMs) return;
   run_.sim.At(at, [this] {
+    const uint64_t index = arrivals_seen_++;
     const int node = static_cast<int>(arrivals_.Uniform(run_.scenario.nodes));
     const bool apply = run_.op_schedule.Next();
     if (apply && run_.sim.alive(node) && !run_.sim.paused(node) && !run_.violated()) {
+      Xoshiro256 op_random = sim::Substream(run_.seed, fmt::format("system/op/{}", index));
       sim::Simulator::ActingAs acting(run_.sim, node);  // Crash points in the call hit `node`.
       ++ops_;
-      Operate(node, workload_);
+      Operate(node, op_random);
     }
     ScheduleNextOp();
   });

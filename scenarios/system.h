@@ -69,8 +69,10 @@ class PeerCluster : public Cluster {
   explicit PeerCluster(RunContext& run);
 
   // --- What the system implements (besides StartNode, StopNode and Probe from Cluster).
-  // One workload operation on live node `node`; draw what to do from `random` (the workload's
-  // stream) only. Called at the scenario's ops_per_sec, spread over the safety phase.
+  // One workload operation on live node `node`; draw what to do from `random` only: the
+  // operation's own stream (the seed and the operation's index), so an operation the schedule
+  // drops or one skipped on a down node changes no other. Called at the scenario's ops_per_sec
+  // (Poisson arrivals) over the safety phase.
   virtual void Operate(int node, Random& random) = 0;
   // Safety checks every check_interval_ms of the safety phase (default: none); count each check
   // with CountCheck().
@@ -103,7 +105,7 @@ class PeerCluster : public Cluster {
 
   RunContext& run_;
   Xoshiro256 arrivals_;
-  Xoshiro256 workload_;
+  uint64_t arrivals_seen_ = 0;
   uint64_t ops_ = 0;
   uint64_t checks_ = 0;
 };

@@ -96,6 +96,12 @@ def check_kubernetes(path, flags):
     env = {e["name"]: e for e in container.get("env", [])}
     seed_var = re.fullmatch(r"\$\((\w+)\)", arg("--seed-base") or "")
     need(not seed_var or seed_var.group(1) in env, f, "--seed-base names an env var not defined")
+    cpu = str(((container.get("resources") or {}).get("requests") or {}).get("cpu"))
+    need(arg("--jobs") == cpu, f,
+         f"--jobs ({arg('--jobs')}) must equal the CPU request ({cpu}): nproc is the host's")
+    out = arg("--out") or ""
+    need(seed_var is not None and seed_var.group(0) in out, f,
+         "--out must contain the seed base, so that nights never share a results directory")
     others = [j for j in jobs.values() if j is not indexed[0]]
     merges = [j for j in others if "merge-results" in " ".join(
         str(x) for c in j["spec"]["template"]["spec"]["containers"]

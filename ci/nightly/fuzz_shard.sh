@@ -25,6 +25,10 @@ usage() { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "fuzz_shard.sh: $*" >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --guided|-h|--help) ;;
+    --*) [[ $# -ge 2 ]] || die "$1 needs a value" ;;
+  esac
+  case "$1" in
     --shard) shard="${2:-}"; shift 2 ;;
     --shards) shards="${2:-}"; shift 2 ;;
     --seed-base) seed_base="${2:-}"; shift 2 ;;

@@ -51,7 +51,7 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
   const std::string command = argv[0];
   const CommandEntry* entry = FindCommand(command);
   SG_ASSERT(entry != nullptr);
-  CLI::App app("", "seedgrid " + command);
+  CLI::App app("", std::string(ProgramName()) + " " + command);
   app.set_help_flag("-h,--help", "show this help");
   // A repeated option takes its last value (so wrappers can pass defaults and users override).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -62,17 +62,17 @@ int SimCommandMain(int argc, char** argv, const char* commit) {
     std::fputs(app.help().c_str(), stdout);
     return kExitOk;
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "seedgrid %s: %s\nRun 'seedgrid %s --help' for usage.\n", command.c_str(),
-                 e.what(), command.c_str());
+    std::fprintf(stderr, "%s %s: %s\nRun '%s %s --help' for usage.\n", ProgramName(),
+                 command.c_str(), e.what(), ProgramName(), command.c_str());
     return kExitUsage;
   }
   try {
     return main();
   } catch (const InputError& e) {
-    std::fprintf(stderr, "seedgrid %s: %s\n", command.c_str(), e.message.c_str());
+    std::fprintf(stderr, "%s %s: %s\n", ProgramName(), command.c_str(), e.message.c_str());
     return kExitUsage;
   } catch (const std::exception& e) {  // e.g. a filesystem or JSON library error on bad input
-    std::fprintf(stderr, "seedgrid %s: %s\n", command.c_str(), e.what());
+    std::fprintf(stderr, "%s %s: %s\n", ProgramName(), command.c_str(), e.what());
     return kExitUsage;
   }
 }

@@ -41,6 +41,12 @@ json GroupJson(const FailureGroup& g) {
           {"events", g.events},       {"detail", g.detail},       {"repro", g.repro}};
 }
 
+// A repro file named in a summary: a bare file name in the shard's directory, nothing else (a
+// summary must not make the merge copy files from elsewhere).
+bool BareFileName(const std::string& name) {
+  return name.empty() || (name.find('/') == std::string::npos && name != "." && name != "..");
+}
+
 FailureGroup GroupFromJson(const json& j, const std::string& where) {
   FailureGroup g{.signature = Field<std::string>(j, "signature", where),
                  .invariant = Field<std::string>(j, "invariant", where),
@@ -53,6 +59,10 @@ FailureGroup GroupFromJson(const json& j, const std::string& where) {
                  .repro = Field<std::string>(j, "repro", where)};
   if (g.count == 0 || g.seeds.empty() || !std::is_sorted(g.seeds.begin(), g.seeds.end())) {
     throw InputError{fmt::format("{}: a failure needs count > 0 and ascending seeds", where)};
+  }
+  if (!BareFileName(g.repro)) {
+    throw InputError{
+        fmt::format("{}: repro '{}' must be a file name in the shard's directory", where, g.repro)};
   }
   return g;
 }
@@ -145,7 +155,8 @@ json SummaryJson(const ShardSummary& s) {
 }
 
 ShardSummary SummaryFromJson(const json& j, const std::string& file) {
-  if (!j.is_object() || j.value("format", "") != kSummaryFormat) {
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() ||
+      j["format"].get<std::string>() != kSummaryFormat) {
     throw InputError{
         fmt::format("{}: not a fuzz summary (want \"format\": \"{}\")", file, kSummaryFormat)};
   }
@@ -160,9 +171,9 @@ ShardSummary SummaryFromJson(const json& j, const std::string& file) {
                  .failures = Field<uint64_t>(j, "failures", file),
                  .wall_s = Field<double>(j, "wall_s", file),
                  .interrupted = Field<bool>(j, "interrupted", file)};
-  if (s.shards == 0 || s.shard >= s.shards) {
-    throw InputError{
-        fmt::format("{}: shard {} of {} is not 0 <= shard < shards", file, s.shard, s.shards)};
+  if (s.shards == 0 || s.shards > kShardsMax || s.shard >= s.shards) {
+    throw InputError{fmt::format("{}: shard {} of {} is not 0 <= shard < shards <= {}", file,
+                                 s.shard, s.shards, kShardsMax)};
   }
   const json distinct = Field<json>(j, "distinct", file);
   if (!distinct.is_array()) throw InputError{fmt::format("{}: 'distinct' is not a list", file)};
@@ -230,7 +241,7 @@ MergedResults MergeShards(const std::vector<std::pair<std::string, ShardSummary>
   return m;
 }
 
-json MergedJson(const MergedResults& m) {
+json MergedJson(const MergedResults& m, const std::string& repro_dir) {
   json campaigns = json::array();
   for (const CampaignTotals& c : m.campaigns) {
     campaigns.push_back({{"scenario", c.scenario},
@@ -244,7 +255,10 @@ json MergedJson(const MergedResults& m) {
                          {"missing", c.missing}});
   }
   json distinct = json::array();
-  for (const FailureGroup& g : m.distinct) distinct.push_back(GroupJson(g));
+  for (FailureGroup g : m.distinct) {
+    g.repro = ReproLink(g, repro_dir);  // where the report's reader finds it
+    distinct.push_back(GroupJson(g));
+  }
   return {{"format", "seedgrid-fuzz-merged-1"},
           {"commits", m.commits},
           {"runs", m.runs},

@@ -27,6 +27,7 @@ namespace seedgrid::tools {
 
 inline constexpr const char* kSummaryFormat = "seedgrid-fuzz-summary-1";
 inline constexpr size_t kSeedsListedMax = 20;  // lowest seeds kept per signature
+inline constexpr uint64_t kShardsMax = uint64_t{1} << 20;
 
 // One distinct failure: how often it happened and its smallest run.
 struct FailureGroup {
@@ -100,7 +101,9 @@ struct MergedResults {
 // the current directory through it). Throws InputError on the same shard twice.
 MergedResults MergeShards(const std::vector<std::pair<std::string, ShardSummary>>& shards);
 
-nlohmann::json MergedJson(const MergedResults& m);
+// The merged totals; each failure's `repro` is where the report's reader finds the copy
+// (`repro_dir`/file name, relative to the report).
+nlohmann::json MergedJson(const MergedResults& m, const std::string& repro_dir);
 // Markdown: totals, campaigns (with missing shards), one section per distinct failure with its
 // count, lowest seeds, smallest run and replay command, then probe totals. `repro_dir` is where
 // the report's reader finds the copied repro files (relative to the report).

@@ -76,6 +76,20 @@ TEST(Fleet, MalformedSummariesNameTheFileAndField) {
   j = SummaryJson(Shard(0, 1));
   j["format"] = "other";
   EXPECT_THROW(SummaryFromJson(j, "f"), InputError);
+  j["format"] = 7;
+  EXPECT_THROW(SummaryFromJson(j, "f"), InputError);
+  j = SummaryJson(Shard(0, 1));
+  j["shards"] = uint64_t{1} << 60;  // a merge would list that many missing shards
+  EXPECT_THROW(SummaryFromJson(j, "f"), InputError);
+  ShardSummary escaping = Shard(0, 1);
+  escaping.distinct.push_back(Group("sig", {{1000, 5}}));
+  escaping.distinct[0].repro = "../../etc/passwd";
+  try {
+    SummaryFromJson(SummaryJson(escaping), "f");
+    FAIL() << "accepted a repro outside the shard's directory";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.message, HasSubstr("must be a file name in the shard's directory"));
+  }
   j = SummaryJson(Shard(0, 1));
   j["distinct"] = nlohmann::json::array({{{"signature", "x"}}});
   try {
@@ -96,7 +110,8 @@ TEST(Fleet, MergeFoldsShardsWhateverTheirOrder) {
   b.probes.emplace_back("p", ProbeCount{1, 1});
   const MergedResults m = MergeShards({{"da", a}, {"db", b}});
   const MergedResults r = MergeShards({{"db", b}, {"da", a}});
-  EXPECT_EQ(MergedJson(m), MergedJson(r));
+  EXPECT_EQ(MergedJson(m, "repros"), MergedJson(r, "repros"));
+  EXPECT_EQ(MergedJson(m, "repros")["distinct"][0]["repro"], "repros/flaky-seed-1002.repro.json");
   ASSERT_EQ(m.distinct.size(), 1u);
   EXPECT_EQ(m.distinct[0].count, 3u);
   EXPECT_EQ(m.distinct[0].seed, 1002u);  // 700 events as 1003, lower seed

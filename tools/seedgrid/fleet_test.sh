@@ -60,8 +60,6 @@ a_dir, b_dir = sys.argv[1], sys.argv[2]
 a = json.load(open(a_dir + "/summary.json"))
 b = json.load(open(b_dir + "/summary.json"))
 def strip(d):
-    for g in d["distinct"]:
-        g["repro"] = g["repro"].split("/")[-1]
     return {k: d[k] for k in ("runs", "failures", "distinct", "probes")}
 if strip(a) != strip(b):
     sys.exit("FAIL: merged shards and the unsharded campaign differ:\n%s\n%s" %
@@ -82,10 +80,9 @@ jb = re.sub(r'time="[0-9.]*"', "", open(b_dir + "/junit.xml").read())
 if ja != jb:
     sys.exit("FAIL: junit.xml differs beyond times")
 for g in a["distinct"]:
-    name = g["repro"].split("/")[-1]
-    repro = json.load(open(a_dir + "/repros/" + name))
+    repro = json.load(open(a_dir + "/" + g["repro"]))  # relative to the report
     if repro["seed"] != g["seed"]:
-        sys.exit("FAIL: repros/%s is not seed %d" % (name, g["seed"]))
+        sys.exit("FAIL: %s is not seed %d" % (g["repro"], g["seed"]))
 print("merged == unsharded: %d runs, %d distinct failures" % (a["runs"], len(a["distinct"])))
 EOF
 
@@ -124,5 +121,19 @@ code=0
   --out "$shards/shard-0" >"$out/reuse.log" 2>&1 || code=$?
 [[ $code -eq 2 ]] && grep -q "give each shard its own directory" "$out/reuse.log" ||
   { cat "$out/reuse.log"; fail "reusing shard 0's --out for shard 1: exit $code"; }
+
+# Two campaigns at once on one directory: the second is refused while the first holds the lock.
+"$seedgrid" fuzz --scenario "$scenario" --time 5s --seed-base 1 --out "$out/locked" \
+  >"$out/locked.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [[ -f $out/locked/summary.json ]] && break; sleep 0.1; done
+[[ -f $out/locked/summary.json ]] || fail "the first campaign wrote no summary at its start"
+code=0
+"$seedgrid" fuzz --scenario "$scenario" --runs 1 --seed-base 1 --out "$out/locked" \
+  >"$out/locked2.log" 2>&1 || code=$?
+[[ $code -eq 2 ]] && grep -q "another fuzz campaign is writing there" "$out/locked2.log" ||
+  { cat "$out/locked2.log"; fail "a second campaign on a locked --out: exit $code"; }
+wait "${pids[0]}" || true
+pids=()
 
 echo "PASS"

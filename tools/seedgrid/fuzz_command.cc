@@ -1,6 +1,8 @@
 #include "tools/seedgrid/fuzz_command.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -130,6 +132,9 @@ void RecordFailure(const Loaded& loaded, const Campaign& c, uint64_t seed, Outco
     std::error_code ec;
     if (!replaced.empty() && replaced != path) std::filesystem::remove(replaced, ec);
   } catch (const InputError&) {
+    // The group's smallest run is now this one, which has no file: name none rather than the
+    // larger run's (a replay of it would be another seed).
+    g.repro.clear();
     std::fprintf(stderr, "seedgrid fuzz: cannot write %s\n", path.c_str());
   }
   if (first) {
@@ -231,21 +236,36 @@ void WriteSummary(const Campaign& c, const Loaded& loaded, const Tally& tally, d
 }
 
 // An --out directory may hold an earlier summary only of this same shard and scenario (a rerun
-// overwrites it): two shards writing one summary.json would lose one of them.
-void CheckOutDir(const Campaign& c, const Loaded& loaded) {
+// overwrites it): two shards writing one summary.json would lose one of them. While the campaign
+// runs, DIR/.fuzz.lock is locked (flock: released when the process and its workers end, also
+// when killed), so two campaigns started together on one directory are refused too. Returns
+// the lock's descriptor, kept open for the process's life.
+int ClaimOutDir(const Campaign& c, const Loaded& loaded) {
+  const std::string lock_path = c.out_dir + "/.fuzz.lock";
+  const int fd = open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError{fmt::format("--out {}: cannot create {}", c.out_dir, lock_path)};
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    throw InputError{fmt::format(
+        "--out {}: another fuzz campaign is writing there; give each shard its own directory",
+        c.out_dir)};
+  }
   const std::string path = c.out_dir + "/summary.json";
   const std::optional<std::string> text = ReadFile(path);
-  if (!text) return;
+  if (!text) return fd;
   const nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  const bool same = j.is_object() && j.value("scenario", "") == loaded.scenario.name &&
-                    j.value("shard", uint64_t{0}) == c.shard &&
-                    j.value("shards", uint64_t{0}) == c.shards;
+  const auto is = [&](const char* key, const nlohmann::json& want) {
+    return j.is_object() && j.contains(key) && j[key] == want;
+  };
+  const bool same =
+      is("scenario", loaded.scenario.name) && is("shard", c.shard) && is("shards", c.shards);
   if (!same) {
     throw InputError{fmt::format(
         "--out {}: holds the summary of another campaign or shard; give each shard its own "
         "directory (e.g. --out fuzz-out/shard-{})",
         c.out_dir, c.shard)};
   }
+  return fd;
 }
 
 int RunFuzz(const FuzzFlags& f, const char* commit) {
@@ -258,7 +278,10 @@ int RunFuzz(const FuzzFlags& f, const char* commit) {
     throw InputError{
         fmt::format("--out {}: cannot create the directory: {}", c.out_dir, ec.message())};
   }
-  CheckOutDir(c, loaded);
+  ClaimOutDir(c, loaded);  // held until the process exits
+  // A rerun's summary replaces the old one at once: were it killed midway, the old summary would
+  // name repro files this run may already have replaced.
+  WriteSummary(c, loaded, Tally{}, 0, /*interrupted=*/true, commit);
   std::printf(
       "seedgrid fuzz  scenario=%s (%s)  budget=%s  jobs=%d  shard=%llu/%llu  seed_base=%llu  "
       "out=%s%s  commit=%s\n",

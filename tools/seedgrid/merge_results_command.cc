@@ -90,7 +90,7 @@ int RunMerge(const MergeFlags& f) {
   CopyRepros(m, f.out);
   WriteFileOrThrow(f.out + "/report.md", MergedMarkdown(m, "repros"));
   WriteFileOrThrow(f.out + "/junit.xml", MergedJUnitXml(m, "repros"));
-  WriteFileOrThrow(f.out + "/summary.json", MergedJson(m).dump(2) + "\n");
+  WriteFileOrThrow(f.out + "/summary.json", MergedJson(m, "repros").dump(2) + "\n");
   std::printf("merged %zu shard summaries: %llu runs, %llu failed, %zu distinct failures\n",
               shards.size(), static_cast<unsigned long long>(m.runs),
               static_cast<unsigned long long>(m.failures), m.distinct.size());

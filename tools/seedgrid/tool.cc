@@ -61,8 +61,9 @@ std::string Usage(const ToolInfo& info) {
 }
 
 int UsageError(std::string_view command, const std::string& message) {
-  std::fprintf(stderr, "seedgrid %s: %s\nRun 'seedgrid help %s' for usage.\n",
-               std::string(command).c_str(), message.c_str(), std::string(command).c_str());
+  std::fprintf(stderr, "%s %s: %s\nRun '%s help %s' for usage.\n", ProgramName(),
+               std::string(command).c_str(), message.c_str(), ProgramName(),
+               std::string(command).c_str());
   return kExitUsage;
 }
 
