@@ -217,6 +217,32 @@ void ReadWorkload(Reader& r, Scenario& s, std::string* error_ptr) {
   }
 }
 
+// A class of links' fields (network, network.cross_zone): the minimum range, the tail's mean,
+// kind and shape (default shape: lognormal sigma 1.0, pareto alpha 2.5).
+void ReadLinkClass(Reader& r, LinkClass& c) {
+  r.RangeOf("latency_min_us", c.latency_min_us, 0, 4'000'000);
+  r.Int("latency_tail_mean_us", c.latency_tail_mean_us, 0, 10'000'000);
+  if (const json* t = r.Field("tail")) {
+    const std::optional<sim::TailKind> kind =
+        t->is_string() ? sim::ParseTailKind(t->get<std::string>()) : std::nullopt;
+    if (!kind) {
+      r.Fail(r.Path("tail"),
+             fmt::format("unknown tail {}; expected exponential, lognormal or pareto", t->dump()));
+      return;
+    }
+    c.tail = *kind;
+  }
+  c.tail_shape_milli = c.tail == sim::TailKind::kLogNormal ? 1000
+                       : c.tail == sim::TailKind::kPareto  ? 2500
+                                                           : 0;
+  const sim::ShapeRange range = sim::ShapeRangeOf(c.tail);
+  if (r.Field("tail_shape_milli") != nullptr && c.tail == sim::TailKind::kExponential) {
+    r.Fail(r.Path("tail_shape_milli"), "applies to a lognormal or pareto tail only");
+    return;
+  }
+  r.Int("tail_shape_milli", c.tail_shape_milli, range.lo, range.hi);
+}
+
 void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr) {
   std::string& error = *error_ptr;
   if (const json* rep = r.Field("replication")) {
@@ -228,8 +254,22 @@ void ReadTimersNetworkClocksSwarm(Reader& r, Scenario& s, std::string* error_ptr
   }
   if (const json* net = r.Field("network")) {
     Reader nr(*net, "network", &error);
-    nr.RangeOf("latency_min_us", s.latency_min_us, 0, 4'000'000);
-    nr.Int("latency_tail_mean_us", s.latency_tail_mean_us, 0, 10'000'000);
+    LinkClass base{s.latency_min_us, s.latency_tail_mean_us};
+    ReadLinkClass(nr, base);
+    s.latency_min_us = base.latency_min_us;
+    s.latency_tail_mean_us = base.latency_tail_mean_us;
+    s.latency_tail = base.tail;
+    s.latency_tail_shape_milli = base.tail_shape_milli;
+    if (const json* cross = nr.Field("cross_zone")) {
+      Reader cr(*cross, "network.cross_zone", &error);
+      LinkClass c{base.latency_min_us, base.latency_tail_mean_us};  // tail: exponential
+      ReadLinkClass(cr, c);
+      cr.Done();
+      if (error.empty() && s.zones < 2) {
+        cr.Fail("network.cross_zone", "needs \"zones\" of 2 or more (links between zones)");
+      }
+      s.cross_zone = c;
+    }
     nr.Done();
   }
   if (const json* c = r.Field("clocks")) {

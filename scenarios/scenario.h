@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "invariants/invariant.h"
 #include "scenarios/schedule.h"
+#include "sim/latency.h"
 
 namespace seedgrid::scenarios {
 
@@ -62,6 +63,16 @@ struct FaultEvent {
   friend bool operator==(const FaultEvent&, const FaultEvent&) = default;
 };
 std::string_view FaultKindName(FaultEvent::Kind kind);
+
+// A class of network links: each link's minimum latency is drawn once from `latency_min_us`, and
+// every message adds a tail of mean `latency_tail_mean_us` and shape `tail` (sim/latency.h).
+struct LinkClass {
+  Range latency_min_us{200, 2000};
+  uint64_t latency_tail_mean_us = 1000;
+  sim::TailKind tail = sim::TailKind::kExponential;
+  uint32_t tail_shape_milli = 0;  // lognormal sigma / pareto alpha, x1000
+  friend bool operator==(const LinkClass&, const LinkClass&) = default;
+};
 
 struct OpMix {  // relative weights
   uint32_t lww_set = 40, lww_remove = 10, or_add = 20, or_remove = 10, counter = 10, query = 10;
@@ -165,6 +176,10 @@ struct Scenario {
   // network and clocks
   Range latency_min_us{200, 2000};
   uint64_t latency_tail_mean_us = 1000;
+  sim::TailKind latency_tail = sim::TailKind::kExponential;
+  uint32_t latency_tail_shape_milli = 0;
+  // Links between nodes of different zones (see `zones`): regions far apart.
+  std::optional<LinkClass> cross_zone;
   Range clock_offset_ms{-2000, 2000};
   Range clock_drift_ppm{-200, 200};
   Swarm swarm;

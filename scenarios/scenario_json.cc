@@ -101,6 +101,14 @@ ordered RegressionJson(const Regression& r) {
   return j;
 }
 
+ordered LinkClassJson(const LinkClass& c) {
+  ordered j = {{"latency_min_us", range(c.latency_min_us)},
+               {"latency_tail_mean_us", c.latency_tail_mean_us},
+               {"tail", std::string(sim::TailKindName(c.tail))}};
+  if (c.tail != sim::TailKind::kExponential) j["tail_shape_milli"] = c.tail_shape_milli;
+  return j;
+}
+
 }  // namespace
 
 std::string ScenarioToJson(const Scenario& s) {
@@ -127,8 +135,9 @@ std::string ScenarioToJson(const Scenario& s) {
   j["replication"] = {{"flush_interval_ms", s.flush_interval_ms},
                       {"anti_entropy_interval_ms", s.anti_entropy_interval_ms},
                       {"anti_entropy_fanout", s.anti_entropy_fanout}};
-  j["network"] = {{"latency_min_us", range(s.latency_min_us)},
-                  {"latency_tail_mean_us", s.latency_tail_mean_us}};
+  j["network"] = LinkClassJson(
+      {s.latency_min_us, s.latency_tail_mean_us, s.latency_tail, s.latency_tail_shape_milli});
+  if (s.cross_zone) j["network"]["cross_zone"] = LinkClassJson(*s.cross_zone);
   j["clocks"] = {{"offset_ms", range(s.clock_offset_ms)}, {"drift_ppm", range(s.clock_drift_ppm)}};
   j["swarm"] = {{"loss_ppm", range(s.swarm.loss_ppm)},
                 {"duplicate_ppm", range(s.swarm.duplicate_ppm)},

@@ -137,6 +137,16 @@ sim::SimulatorOptions SimOptionsFor(const Scenario& s, uint64_t seed, const Swar
   o.latency_min_lo_ns = static_cast<uint64_t>(s.latency_min_us.lo) * 1000;
   o.latency_min_hi_ns = static_cast<uint64_t>(s.latency_min_us.hi) * 1000;
   o.latency_tail_mean_ns = s.latency_tail_mean_us * 1000;
+  o.latency_tail = s.latency_tail;
+  o.latency_tail_shape_milli = s.latency_tail_shape_milli;
+  if (s.cross_zone) {
+    const LinkClass& c = *s.cross_zone;
+    o.cross_zone = true;
+    for (int i = 0; i < s.nodes; ++i) o.zone_of.push_back(s.ZoneOf(i));
+    o.cross_latency_min_lo_ns = static_cast<uint64_t>(c.latency_min_us.lo) * 1000;
+    o.cross_latency_min_hi_ns = static_cast<uint64_t>(c.latency_min_us.hi) * 1000;
+    o.cross_tail = {c.tail, c.latency_tail_mean_us * 1000, c.tail_shape_milli};
+  }
   o.events_max = s.events_max;
   o.torn_writes = swarm.torn_writes;
   return o;

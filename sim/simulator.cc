@@ -137,6 +137,10 @@ Simulator::Simulator(SimulatorOptions options)
   SG_ASSERT(options_.nodes >= 1 && options_.nodes <= 4096);
   SG_ASSERT(options_.latency_min_lo_ns <= options_.latency_min_hi_ns);
   SG_ASSERT(options_.latency_min_hi_ns <= UINT32_MAX);
+  SG_ASSERT(!options_.cross_zone ||
+            (options_.zone_of.size() == static_cast<size_t>(options_.nodes) &&
+             options_.cross_latency_min_lo_ns <= options_.cross_latency_min_hi_ns &&
+             options_.cross_latency_min_hi_ns <= UINT32_MAX));
   virtual_clock_ = std::make_unique<VirtualClock>(queue_, options_.epoch_ms);
   network_ = std::make_unique<SimNetwork>(*this);
   const size_t n = static_cast<size_t>(options_.nodes);
@@ -151,9 +155,11 @@ Simulator::Simulator(SimulatorOptions options)
   blocked_.assign(n * n, 0);
   clogged_until_ns_.assign(n * n, 0);
   latency_min_ns_.resize(n * n);
-  for (uint32_t& l : latency_min_ns_) {
-    l = static_cast<uint32_t>(
-        UniformIn(links, options_.latency_min_lo_ns, options_.latency_min_hi_ns));
+  for (size_t link = 0; link < n * n; ++link) {  // one draw per link, whatever its class
+    const bool cross = CrossZone(static_cast<int>(link / n), static_cast<int>(link % n));
+    latency_min_ns_[link] = static_cast<uint32_t>(
+        cross ? UniformIn(links, options_.cross_latency_min_lo_ns, options_.cross_latency_min_hi_ns)
+              : UniformIn(links, options_.latency_min_lo_ns, options_.latency_min_hi_ns));
   }
 }
 
@@ -301,8 +307,10 @@ void Simulator::HealAll() {
 }
 
 uint64_t Simulator::Latency(int from, int to) {
-  uint64_t latency =
-      latency_min_ns_[Link(from, to)] + Exponential(network_random_, options_.latency_tail_mean_ns);
+  const TailSpec base{options_.latency_tail, options_.latency_tail_mean_ns,
+                      options_.latency_tail_shape_milli};
+  uint64_t latency = latency_min_ns_[Link(from, to)] +
+                     DrawTail(network_random_, CrossZone(from, to) ? options_.cross_tail : base);
   if (rates_.reorder_ppm > 0 && network_random_.ChancePpm(rates_.reorder_ppm)) {
     ++stats_.reordered;
     latency += UniformIn(network_random_, 0, rates_.reorder_delay_max_ns);

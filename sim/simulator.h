@@ -7,7 +7,9 @@
 // scheduled for d ms on a node's clock fires after d ms of *that node's* time: with drift +100 ppm
 // it fires 0.01% sooner in virtual time.
 //
-// Network. Every directed link has a minimum latency drawn at start, plus an exponential tail.
+// Network. Every directed link has a minimum latency drawn at start, plus a tail per message
+// (exponential, log-normal or Pareto: latency.h); links between zones may form a class of their
+// own (SimulatorOptions::cross_zone: regions far apart).
 // Faults applied per message in this order: partition (the link is blocked: dropped at send and
 // at delivery), loss, duplication (an extra copy with its own latency), reordering (extra random
 // delay), clogging (held until the link unclogs). Messages to a node that crashed after they were
@@ -60,6 +62,7 @@
 #include "engine/env/mem_storage.h"
 #include "engine/env/xoshiro.h"
 #include "sim/event_queue.h"
+#include "sim/latency.h"
 #include "sim/sim_storage.h"
 #include "sim/skewed_clock.h"
 #include "sim/trace.h"
@@ -78,9 +81,18 @@ struct SimulatorOptions {
   std::vector<NodeClockParams> clocks;    // one per node (missing: no skew)
   uint64_t latency_min_lo_ns = 200'000;   // per-link minimum drawn from [lo, hi]
   uint64_t latency_min_hi_ns = 2'000'000;
-  uint64_t latency_tail_mean_ns = 1'000'000;  // exponential tail on every message
-  uint64_t events_max = 200'000'000;          // event budget for the whole run
-  bool torn_writes = false;                   // a crash tears the last unsynced write (SimStorage)
+  uint64_t latency_tail_mean_ns = 1'000'000;       // mean of the tail on every message
+  TailKind latency_tail = TailKind::kExponential;  // its shape (latency.h)
+  uint32_t latency_tail_shape_milli = 0;
+  // Links between nodes of different zones (regions) draw their minimum and tail from this class
+  // instead (cross_zone); zone_of gives each node's zone (empty: all in one).
+  std::vector<int> zone_of;
+  bool cross_zone = false;
+  uint64_t cross_latency_min_lo_ns = 0;
+  uint64_t cross_latency_min_hi_ns = 0;
+  TailSpec cross_tail;
+  uint64_t events_max = 200'000'000;  // event budget for the whole run
+  bool torn_writes = false;           // a crash tears the last unsynced write (SimStorage)
 };
 
 // Rates of the probabilistic network faults (ppm per message); zero means off.
@@ -249,6 +261,9 @@ class Simulator {
   absl::Status Send(const NodeId& from, const NodeId& to, std::string_view bytes);
   void Enqueue(uint64_t time_ns, uint64_t message_slot);
   uint64_t Latency(int from, int to);
+  bool CrossZone(int from, int to) const {
+    return options_.cross_zone && options_.zone_of[from] != options_.zone_of[to];
+  }
   uint64_t StoreMessage(Message m);
   Timers::TimerId ScheduleTimer(int node, uint64_t delay_ms, std::function<void()> callback);
   bool CancelTimer(uint64_t id);

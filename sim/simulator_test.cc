@@ -164,3 +164,48 @@ TEST(Simulator, CloggedLinkDelaysUntilUnclogged) {
 
 }  // namespace
 }  // namespace seedgrid::sim
+
+namespace seedgrid::sim {
+namespace {
+
+// Per-link classes: links between zones take their minimum and tail from the cross-zone class.
+TEST(Simulator, CrossZoneLinksUseTheirOwnLatencyClass) {
+  SimulatorOptions o{.seed = 9, .nodes = 4};
+  o.latency_min_lo_ns = 100'000;
+  o.latency_min_hi_ns = 200'000;
+  o.latency_tail_mean_ns = 50'000;
+  o.zone_of = {0, 0, 1, 1};
+  o.cross_zone = true;
+  o.cross_latency_min_lo_ns = 50'000'000;
+  o.cross_latency_min_hi_ns = 60'000'000;
+  o.cross_tail = {TailKind::kPareto, 10'000'000, 2000};
+  Simulator sim(o);
+  std::vector<std::pair<int, uint64_t>> arrivals;  // (receiver, time)
+  sim.SetNodeCallbacks(
+      [&](int i) {
+        sim.env(i).network.SetHandler(sim.node_id(i), [&, i](const NodeId&, std::string_view) {
+          arrivals.emplace_back(i, sim.now_ns());
+        });
+      },
+      [](int) {});
+  sim.StartAll();
+  for (int k = 0; k < 200; ++k) {
+    (void)sim.env(0).network.Send("n0", k % 2 == 0 ? "n1" : "n2", "x");
+  }
+  ASSERT_TRUE(sim.RunUntil(100'000'000'000));
+  ASSERT_EQ(arrivals.size(), 200u);
+  uint64_t cross_max = 0;
+  for (const auto& [node, at] : arrivals) {
+    if (node == 1) {
+      EXPECT_LT(at, 100'000 + 200'000 + 20 * 50'000 + 1) << "same zone";
+    } else {
+      EXPECT_GE(at, 50'000'000u) << "across zones";
+      EXPECT_LE(at, 60'000'000u + 200 * 10'000'000u);
+      cross_max = std::max(cross_max, at);
+    }
+  }
+  EXPECT_GT(cross_max, 60'000'000u + 10'000'000u);  // the Pareto tail reaches past its mean
+}
+
+}  // namespace
+}  // namespace seedgrid::sim
