@@ -26,8 +26,8 @@ double Mean(const std::vector<uint64_t>& v) {
 }
 
 double ShareAbove(const std::vector<uint64_t>& v, double threshold) {
-  return static_cast<double>(std::count_if(v.begin(), v.end(),
-                                           [&](uint64_t x) { return x > threshold; })) /
+  return static_cast<double>(
+             std::count_if(v.begin(), v.end(), [&](uint64_t x) { return x > threshold; })) /
          static_cast<double>(v.size());
 }
 
