@@ -62,6 +62,7 @@ CampaignEnd InWorkerProcesses(const std::vector<Loaded>& scenarios, const Campai
     return EncodeSpec(s);
   });
   if (hooks.started) pool.set_started([&](uint64_t i) { hooks.started(i, specs.at(i)); });
+  if (hooks.ended) pool.set_ended(hooks.ended);
   if (hooks.more) pool.set_more(hooks.more);
   if (hooks.tick) pool.set_tick(hooks.tick);
   CampaignEnd end;
@@ -90,6 +91,7 @@ CampaignEnd InProcess(const std::vector<Loaded>& scenarios, const CampaignOption
             s, Execute(scenarios[s.scenario], s.seed, o.check_determinism, {}, s.swarm));
       },
       [&](uint64_t index, std::pair<RunSpec, Outcome>& r) {
+        if (hooks.ended) hooks.ended(index);
         hooks.deliver(index, r.first, r.second, "");
       },
       hooks.more);

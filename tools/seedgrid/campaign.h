@@ -8,9 +8,10 @@
 // - `deliver(index, spec, outcome, stderr_text)` is called in index order, one call at a time.
 //   A run whose worker died is a `crash` outcome and one over `run_timeout_s` a `hang` outcome
 //   (isolation.h), not yet diagnosed; `stderr_text` is whatever the run wrote to stderr.
-// - `started(index, spec)` when a task is handed out, `tick()` about once a second (worker
-//   processes only), `more()` before each hand-out (a time budget): all optional, all called
-//   one at a time.
+// - `started(index, spec)` when a task is handed out, `ended(index)` when its run ends (worker
+//   processes: as soon as its result arrives, in any order; in-process: just before its
+//   delivery), `tick()` about once a second (worker processes only), `more()` before each
+//   hand-out (a time budget): all optional, all called one at a time.
 // - On SIGINT/SIGTERM/SIGHUP the campaign stops and returns interrupted, naming the runs in
 //   flight (worker processes only).
 #ifndef SEEDGRID_TOOLS_SEEDGRID_CAMPAIGN_H_
@@ -54,6 +55,7 @@ struct CampaignHooks {
                      const std::string& stderr_text)>
       deliver;
   std::function<void(uint64_t index, const RunSpec& spec)> started;
+  std::function<void(uint64_t index)> ended;
   std::function<void()> tick;
   std::function<bool()> more;
 };

@@ -204,6 +204,7 @@ Tally RunCampaignOf(const Loaded& loaded, const Campaign& c, ProgressPrinter& pr
              running[k] = std::chrono::steady_clock::now();
              show(progress.tty());
            },
+       .ended = [&](uint64_t k) { running.erase(k); },
        .tick = [&] { show(false); },
        .more = [&] { return c.runs > 0 || std::chrono::steady_clock::now() < deadline; }});
   if (guide) tally.corpus = guide->corpus().size();

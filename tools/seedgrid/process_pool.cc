@@ -307,6 +307,7 @@ void ProcessPool::EndTask(Worker& w, TaskEnd end) {
   w.stderr_tail.clear();
   SG_ASSERT(w.index >= delivered_ && w.index < claimed_);
   waiting_.emplace(w.index, std::move(end));
+  if (ended_) ended_(w.index);
   Deliver();
 }
 

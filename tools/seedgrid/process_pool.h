@@ -74,6 +74,9 @@ class ProcessPool {
   ProcessPool& operator=(const ProcessPool&) = delete;
 
   void set_started(StartFn f) { started_ = std::move(f); }
+  // Called when a task ends (its result arrived, or its worker died or timed out), in the order
+  // tasks end — before the in-order delivery, which may wait for an earlier task.
+  void set_ended(StartFn f) { ended_ = std::move(f); }
   void set_more(MoreFn f) { more_ = std::move(f); }
   void set_task_of(TaskFn f) { task_of_ = std::move(f); }
   void set_tick(TickFn f) { tick_ = std::move(f); }
@@ -105,6 +108,7 @@ class ProcessPool {
   const RunFn run_;
   const DeliverFn deliver_;
   StartFn started_;
+  StartFn ended_;
   MoreFn more_;
   TickFn tick_;
   TaskFn task_of_;

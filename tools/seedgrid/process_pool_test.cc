@@ -46,6 +46,27 @@ TEST(ProcessPool, DeliversEveryResultInIndexOrder) {
   }
 }
 
+// `ended` reports a task when it ends, before an earlier slow task lets it be delivered.
+TEST(ProcessPool, EndedComesAsTasksEndNotInDeliveryOrder) {
+  std::vector<uint64_t> ended, delivered;
+  std::vector<size_t> delivered_when_ended;  // deliveries so far at each end
+  ProcessPool pool(
+      {.jobs = 2, .tasks_max = 2, .results_waiting_max = 2},
+      [](uint64_t i, const std::string&) {
+        if (i == 0) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return std::string("x");
+      },
+      [&](uint64_t index, TaskEnd&) { delivered.push_back(index); });
+  pool.set_ended([&](uint64_t index) {
+    ended.push_back(index);
+    delivered_when_ended.push_back(delivered.size());
+  });
+  EXPECT_EQ(pool.Run(), 2u);
+  EXPECT_EQ(ended, (std::vector<uint64_t>{1, 0}));
+  EXPECT_EQ(delivered, (std::vector<uint64_t>{0, 1}));
+  EXPECT_EQ(delivered_when_ended, (std::vector<size_t>{0, 0}));  // task 1 ended, undelivered
+}
+
 TEST(ProcessPool, ACrashEndsOnlyItsTaskAndTheWorkerIsReplaced) {
   const std::vector<TaskEnd> ends = RunAll(2, 10, [](uint64_t i, const std::string&) {
     if (i == 2) {

@@ -96,6 +96,9 @@ class SuiteRun {
                               running_[i] = std::chrono::steady_clock::now();
                               ShowProgress(/*force=*/true);
                             },
+                        // A run that finished is not "running", even while an earlier one
+                        // holds back its in-order delivery.
+                        .ended = [this](uint64_t i) { running_.erase(i); },
                         .tick = [this] { ShowProgress(false); }});
   }
 
