@@ -364,6 +364,26 @@ void ReadSystem(Reader& r, Scenario& s) {
   s.params_json = p.dump();
 }
 
+// The built-in workload's fields a registered system never reads: given, they would silently do
+// nothing, so they are errors (workload.ops_per_sec stays: PeerCluster's arrivals use it).
+void RefuseBuiltInWorkload(Reader& r, const json& root, const std::string& system) {
+  const std::string why = fmt::format(
+      "not read in a run of system '{}' (it draws its own operations; put its settings in "
+      "\"params\")",
+      system);
+  if (root.contains("replication")) {
+    r.Fail("replication", why);
+    return;
+  }
+  const json* w = root.contains("workload") ? &root["workload"] : nullptr;
+  for (const char* field : {"keys", "mix", "subscriptions_per_node"}) {
+    if (w != nullptr && w->is_object() && w->contains(field)) {
+      r.Fail(fmt::format("workload.{}", field), why);
+      return;
+    }
+  }
+}
+
 // A system's invariants: its own names and liveness (all by default).
 void ReadSystemInvariants(Reader& r, Scenario& s) {
   const SystemSpec& spec = *FindSystem(s.system);
@@ -556,6 +576,7 @@ absl::StatusOr<Scenario> ParseScenario(std::string_view text, std::string_view f
     ReadScheduleAndRegression(r, s, &error);
     r.Done();
     if (error.empty() && s.name.empty()) r.Fail("name", "a scenario needs a \"name\"");
+    if (error.empty() && !s.system.empty()) RefuseBuiltInWorkload(r, root, s.system);
   }
   if (!error.empty()) return Located(text, file, error);
   return s;

@@ -135,6 +135,10 @@ std::string ScenarioToJson(const Scenario& s) {
   j["replication"] = {{"flush_interval_ms", s.flush_interval_ms},
                       {"anti_entropy_interval_ms", s.anti_entropy_interval_ms},
                       {"anti_entropy_fanout", s.anti_entropy_fanout}};
+  if (!s.system.empty()) {  // A system reads only the arrival rate (scenario.h).
+    j["workload"] = {{"ops_per_sec", s.ops_per_sec}};
+    j.erase("replication");
+  }
   j["network"] = LinkClassJson(
       {s.latency_min_us, s.latency_tail_mean_us, s.latency_tail, s.latency_tail_shape_milli});
   if (s.cross_zone) j["network"]["cross_zone"] = LinkClassJson(*s.cross_zone);

@@ -180,6 +180,11 @@ TEST(System, BadSystemInputIsAnErrorNamingWhere) {
   EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register",
                              "params": {"colour": 1}})"),
               HasSubstr("f.json:2:30: params: unknown field 'colour'"));
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register",
+                                   "workload": {"ops_per_sec": 5, "keys": 9}})"),
+              HasSubstr("f.json:2:67: workload.keys: not read in a run of system 'max_register'"));
+  EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register", "replication": {}})"),
+              HasSubstr("replication: not read in a run of system 'max_register'"));
   EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register", "grid": {}})"),
               HasSubstr("grid: a scenario of system 'max_register' has no grid section"));
   EXPECT_THAT(SystemParseError(R"({"name": "x", "system": "max_register",
