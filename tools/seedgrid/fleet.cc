@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "tools/seedgrid/command.h"
+#include "tools/seedgrid/report.h"
 
 namespace seedgrid::tools {
 
@@ -82,26 +83,6 @@ void FoldGroup(FailureGroup& into, const FailureGroup& from, const std::string& 
     into.invariant = from.invariant;
     into.repro = from.repro.empty() ? "" : (std::filesystem::path(from_dir) / from.repro).string();
   }
-}
-
-std::string XmlText(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<') {
-      out += "&lt;";
-    } else if (c == '>') {
-      out += "&gt;";
-    } else if (c == '&') {
-      out += "&amp;";
-    } else if (c == '"') {
-      out += "&quot;";
-    } else if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::string ReproLink(const FailureGroup& g, const std::string& repro_dir) {
@@ -327,21 +308,22 @@ std::string MergedJUnitXml(const MergedResults& m, const std::string& repro_dir)
           "    <testcase classname=\"seedgrid.fuzz.{}\" name=\"{}\">\n      <failure "
           "message=\"{}\">{} runs; smallest: seed {} ({} events)\n{}\nreplay: {} replay "
           "{}</failure>\n    </testcase>\n",
-          XmlText(name), XmlText(g.signature), XmlText(g.invariant), g.count, g.seed, g.events,
-          XmlText(g.detail), ProgramName(), XmlText(link.empty() ? "(repro not saved)" : link));
+          XmlEscape(name), XmlEscape(g.signature), XmlEscape(g.invariant), g.count, g.seed,
+          g.events, XmlEscape(g.detail), ProgramName(),
+          XmlEscape(link.empty() ? "(repro not saved)" : link));
     }
     if (failures == 0) {
       cases = fmt::format(
           "    <testcase classname=\"seedgrid.fuzz.{}\" name=\"{} runs\" "
           "time=\"{:.3f}\"/>\n",
-          XmlText(name), totals.first, totals.second);
+          XmlEscape(name), totals.first, totals.second);
     }
     const size_t n = std::max<size_t>(failures, 1);
     tests += n;
     body += fmt::format(
         "  <testsuite name=\"fuzz {}\" tests=\"{}\" failures=\"{}\" "
         "time=\"{:.3f}\">\n{}  </testsuite>\n",
-        XmlText(name), n, failures, totals.second, cases);
+        XmlEscape(name), n, failures, totals.second, cases);
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"seedgrid fuzz\" "

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "tools/seedgrid/command.h"
 #include "tools/seedgrid/fleet.h"
 #include "tools/seedgrid/input.h"
 
@@ -100,13 +101,13 @@ int RunMerge(const MergeFlags& f) {
                 static_cast<unsigned long long>(g.seed));
   }
   if (m.commits.size() > 1) {
-    std::fprintf(stderr, "seedgrid merge-results: warning: the shards ran %zu different commits\n",
-                 m.commits.size());
+    std::fprintf(stderr, "%s merge-results: warning: the shards ran %zu different commits\n",
+                 ProgramName(), m.commits.size());
   }
   std::printf("report: %s/report.md, %s/junit.xml, %s/summary.json\n", f.out.c_str(), f.out.c_str(),
               f.out.c_str());
   if (!missing.empty()) {
-    std::fprintf(stderr, "seedgrid merge-results: missing shards:%s\n", missing.c_str());
+    std::fprintf(stderr, "%s merge-results: missing shards:%s\n", ProgramName(), missing.c_str());
     if (!f.allow_missing) {
       throw InputError{
           "shards are missing (see above and the report); pass "

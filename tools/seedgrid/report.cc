@@ -71,33 +71,6 @@ std::string FailureLines(const Outcome& o, const Loaded& loaded, uint64_t seed) 
   return out;
 }
 
-std::string XmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 // One scenario's row of the suite table.
 std::string SuiteRow(const Loaded& l, const std::vector<SeedOutcome>& runs) {
   size_t pass = 0, fail = 0;
@@ -155,6 +128,33 @@ std::string JUnitSuite(const Loaded& l, const std::vector<SeedOutcome>& runs) {
 }
 
 }  // namespace
+
+std::string XmlEscape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += ' ';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
 
 std::string RunHeader(std::string_view command, const Loaded& loaded, uint64_t seed,
                       const char* commit, const std::optional<scenarios::SwarmDraw>& given) {

@@ -55,6 +55,10 @@ nlohmann::json SuiteJson(const std::vector<Loaded>& scenarios, const std::vector
 // "scenario seed trace_hash verdict" per run, in the order of `runs`.
 std::string SuiteHashes(const std::vector<SeedOutcome>& runs);
 
+// `s` as XML text or attribute value: markup characters escaped, control characters other than
+// tab and newline (not allowed in XML 1.0) as spaces.
+std::string XmlEscape(std::string_view s);
+
 // A failure's identity for de-duplication: the invariant and the detail (its first 100
 // characters, line breaks as " | ") with every run of digits replaced by '#'. REQUIRES: Failed(o).
 std::string FailureKey(const Outcome& o);
