@@ -409,10 +409,10 @@ std::optional<Difference> PartitionDifference(const std::vector<ServerView>& ser
                       fmt::format("owner {} of partition {} is not ready", r.owner, p)};
   }
   const GridPartition* op = owner->partition(p);
-  const uint64_t d = op ? op->Digest(p) : 0;
+  const uint64_t d = op ? op->Digest() : 0;
   for (const NodeId& b : r.backups) {
     const GridPartition* bp = ServerById(servers, b)->partition(p);
-    if ((bp ? bp->Digest(p) : 0) != d) {
+    if ((bp ? bp->Digest() : 0) != d) {
       return Difference{
           Invariant::kGridConvergence,
           fmt::format("partition {}: backup {} differs from owner {}", p, b, r.owner)};
@@ -442,7 +442,7 @@ std::optional<Difference> FindGridDifference(const std::vector<ServerView>& serv
     if (auto d = PartitionDifference(servers, table, p)) return d;
     const GridPartition* op = ServerById(servers, table.owner(p))->partition(p);
     if (op == nullptr) continue;
-    for (const auto& [name, digests] : op->digests) owner_digests[name][p] = digests.of(p);
+    for (const auto& [name, digest] : op->digests) owner_digests[name][p] = digest;
   }
   for (const ClientView& c : clients) {
     if (!c.up) return Difference{Invariant::kGridConvergence, "client " + c.name + " is down"};
@@ -453,7 +453,8 @@ std::optional<Difference> FindGridDifference(const std::vector<ServerView>& serv
     }
     const auto owners = owner_digests.find(c.map);
     for (uint32_t p = 0; p < kPartitionCount; ++p) {
-      if (c.digests[p] != (owners == owner_digests.end() ? 0 : owners->second[p])) {
+      const uint64_t mine = c.digests == nullptr ? 0 : c.digests->of(p);
+      if (mine != (owners == owner_digests.end() ? 0 : owners->second[p])) {
         return Difference{Invariant::kGridConvergence,
                           fmt::format("client {} differs from owner {} in partition {}", c.name,
                                       table.owner(p), p)};

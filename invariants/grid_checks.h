@@ -205,7 +205,7 @@ struct ClientView {
   bool up = false;
   size_t op_log = 0;
   std::string map;
-  std::array<uint64_t, kPartitionCount> digests{};  // of `map`, per partition
+  const PartitionDigests* digests = nullptr;  // of `map` (null: the client has no such map)
 };
 struct Difference {
   Invariant invariant;

@@ -403,22 +403,24 @@ std::optional<Unconverged> GridCluster::Probe(bool full) {
         {fmt::format("n{}", i), Active(i), leaving_[i] && !retired_[i], servers_[i].get()});
   }
   std::vector<invariants::ClientView> clients;
+  clients.reserve(g_.clients);
+  // Full probes recompute each client's digests from its records (the quiescence check), so a
+  // digest bug cannot hide a difference; other probes use the client's maintained digests.
+  std::vector<PartitionDigests> recomputed;
+  recomputed.reserve(full ? g_.clients : 0);
   for (int c = 0; c < g_.clients; ++c) {
     invariants::ClientView v{fmt::format("n{}", ClientNode(c)), clients_[c] != nullptr, 0,
                              MapOf(c)};
     if (const GridClient* client = clients_[c].get()) {
       v.op_log = client->op_log().size();
-      // Probes use the client's maintained digests; the quiescence check recomputes them from
-      // the records, so a digest bug cannot hide a difference.
-      PartitionDigests mine;
+      v.digests = full ? nullptr : client->Digests(v.map);
       const auto m = client->maps().find(v.map);
       if (full && m != client->maps().end()) {
+        PartitionDigests& mine = recomputed.emplace_back();
         for (const auto& [key, record] : m->second->records()) {
           mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
         }
-      }
-      for (uint32_t p = 0; p < kPartitionCount; ++p) {
-        v.digests[p] = full ? mine.of(p) : client->MapDigest(v.map, p);
+        v.digests = &mine;
       }
     }
     clients.push_back(std::move(v));

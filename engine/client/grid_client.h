@@ -191,8 +191,13 @@ class GridClient {
   uint64_t MapRoot(const std::string& map) const;
   // The digest of (map, partition) as maintained on every change (0 for an unknown map).
   uint64_t MapDigest(const std::string& map, uint32_t partition) const {
+    const PartitionDigests* d = Digests(map);
+    return d == nullptr ? 0 : d->of(partition);
+  }
+  // Every partition's digest of `map` (null for an unknown map).
+  const PartitionDigests* Digests(const std::string& map) const {
     auto it = digests_.find(map);
-    return it == digests_.end() ? 0 : it->second.of(partition);
+    return it == digests_.end() ? nullptr : &it->second;
   }
   GridClientStats stats() const {
     GridClientStats s = stats_;

@@ -34,7 +34,7 @@ Effects DigestSync::AntiEntropy(const Membership& membership) const {
     const PartitionReplicas& r = table.replicas(p);
     if (r.owner != membership.self() || !membership.ready(p)) continue;
     const GridPartition* part = partitions_.get(p);
-    const uint64_t h = part ? part->Digest(p) : 0;
+    const uint64_t h = part ? part->Digest() : 0;
     for (const NodeId& b : r.backups) {
       msg::PartitionDigest& d = digests[b];
       d.partitions.push_back(p);
@@ -54,7 +54,7 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
     for (size_t i = 0; i < m.partitions.size() && i < m.hashes.size(); ++i) {
       const uint32_t p = m.partitions[i];
       const GridPartition* part = partitions_.get(p);
-      const uint64_t ours = part ? part->Digest(p) : 0;
+      const uint64_t ours = part ? part->Digest() : 0;
       if (ours != m.hashes[i]) {
         SG_PROBE("cluster.backup_digest_differs");
         out.Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
@@ -150,7 +150,7 @@ msg::PartitionDigest DigestSync::DirectoryOf(const std::string& map,
   std::array<uint64_t, kPartitionCount> slots = from_owners;
   for (uint32_t p : cache.owned) {
     const GridPartition* part = partitions_.get(p);
-    if (part != nullptr) slots[p] = part->MapDigest(map, p);
+    if (part != nullptr) slots[p] = part->MapDigest(map);
   }
   msg::PartitionDigest d;
   d.map_name = map;

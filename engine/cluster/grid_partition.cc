@@ -43,15 +43,15 @@ uint64_t StateDigest(const msg::PartitionState& state) {
   return digest;
 }
 
-uint64_t GridPartition::MapDigest(const std::string& map, uint32_t partition) const {
+uint64_t GridPartition::MapDigest(const std::string& map) const {
   auto it = digests.find(map);
-  return it == digests.end() ? 0 : it->second.of(partition);
+  return it == digests.end() ? 0 : it->second;
 }
 
-uint64_t GridPartition::Digest(uint32_t partition) const {
+uint64_t GridPartition::Digest() const {
   if (!digest_stale) return digest_cached;
   uint64_t d = 0;
-  for (const auto& [name, digest] : digests) d ^= MixMap(name, digest.of(partition));
+  for (const auto& [name, digest] : digests) d ^= MixMap(name, digest);
   for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
   if (pruned_below_ms != 0) d ^= MarkHash("", pruned_below_ms);
   digest_cached = d;
@@ -100,10 +100,10 @@ LwwMap& PartitionSet::MapOf(uint32_t p, const std::string& name) {
   if (it != part.maps.end()) return *it->second;
   // Digests come from the listener (record_digest.h): no Merkle tree per partition map.
   auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
-  PartitionDigests* digests = &part.digests[name];
+  uint64_t* digest = &part.digests[name];
   GridPartition* owner = &part;
-  map->AddListener([this, p, name, digests, owner](const LwwChange& c) {
-    digests->Apply(c, p);
+  map->AddListener([this, p, name, digest, owner](const LwwChange& c) {
+    FoldChange(*digest, c);
     owner->Touch();
     if (on_change_) on_change_(p, name, c);
     if (restoring_ || store_ == nullptr) return;
@@ -263,8 +263,7 @@ std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTabl
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     const GridPartition* part = slots_[p].get();
     if (part == nullptr || table.owner(p) != self) continue;
-    for (const auto& [name, digests] : part->digests) {
-      const uint64_t h = digests.of(p);
+    for (const auto& [name, h] : part->digests) {
       if (h == 0) continue;
       msg::PartitionDigest& d = by_map[name];
       d.map_name = name;

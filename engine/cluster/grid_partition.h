@@ -36,14 +36,14 @@ class PartitionStore;
 // One held partition: a map per name, applied marks, digests.
 struct GridPartition {
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps;
-  // Per map (only this partition's slot is used). std::map: listeners hold pointers to the
-  // values, and btree maps move their values on insert.
-  std::map<std::string, PartitionDigests> digests;
+  // Per map, this partition's digest of it (record_digest.h). std::map: listeners hold pointers
+  // to the values, and btree maps move their values on insert.
+  std::map<std::string, uint64_t> digests;
   absl::btree_map<std::string, uint64_t> applied;  // client -> highest seq applied
   uint64_t pruned_below_ms = 0;                    // tombstone GC watermark
   // Maps and marks combined; cached until Touch() (every change calls it).
-  uint64_t Digest(uint32_t partition) const;
-  uint64_t MapDigest(const std::string& map, uint32_t partition) const;
+  uint64_t Digest() const;
+  uint64_t MapDigest(const std::string& map) const;
   void Touch() { digest_stale = true; }
   mutable bool digest_stale = true;
   mutable uint64_t digest_cached = 0;

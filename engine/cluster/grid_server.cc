@@ -318,7 +318,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
   if (m.purpose != Purpose::kSyncReply) return;  // kSyncPush: merged.
   // The sender's digest is that of the state it sent; push back when ours still differs.
   const GridPartition* part = partitions_.get(m.partition);
-  const uint64_t ours = part ? part->Digest(m.partition) : 0;
+  const uint64_t ours = part ? part->Digest() : 0;
   if (ours != StateDigest(m)) {
     SG_PROBE("cluster.sync_pushed_back");  // The owner lacked something the backup had too.
     Send(from,

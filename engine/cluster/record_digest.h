@@ -16,13 +16,17 @@
 
 namespace seedgrid {
 
+// Folds one change into one partition's digest: XOR out the old record, XOR in the new one.
+inline void FoldChange(uint64_t& digest, const LwwChange& change) {
+  if (change.old_record != nullptr) digest ^= RecordHash(change.key, *change.old_record);
+  if (change.new_record != nullptr) digest ^= RecordHash(change.key, *change.new_record);
+}
+
+// Every partition's digest of one map (a client's view of a map).
 class PartitionDigests {
  public:
-  // Folds one change in: XOR out the old record, XOR in the new one.
   void Apply(const LwwChange& change, uint32_t partition) {
-    uint64_t& d = digests_[partition];
-    if (change.old_record != nullptr) d ^= RecordHash(change.key, *change.old_record);
-    if (change.new_record != nullptr) d ^= RecordHash(change.key, *change.new_record);
+    FoldChange(digests_[partition], change);
   }
   void Apply(const LwwChange& change) { Apply(change, PartitionOf(change.key)); }
   uint64_t of(uint32_t partition) const { return digests_[partition]; }

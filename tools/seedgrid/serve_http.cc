@@ -34,7 +34,7 @@ nlohmann::json Digests(const GridServer& s) {
     if (held == nullptr) continue;
     nlohmann::json maps = nlohmann::json::object();
     for (const auto& [name, map] : held->maps) {
-      maps[name] = fmt::format("{:016x}", held->MapDigest(name, p));
+      maps[name] = fmt::format("{:016x}", held->MapDigest(name));
     }
     const char* role = s.table().empty()                     ? "held"
                        : s.table().owner(p) == s.node_id()   ? "owner"
