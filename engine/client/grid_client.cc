@@ -418,6 +418,8 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
           OnDigest(from, body);
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
           OnLeaf(from, body);
+        } else if constexpr (std::is_same_v<T, msg::PartitionStates>) {
+          for (const msg::PartitionState& state : body.states) OnLeaf(from, state);
         } else if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) {
           OnHttpResponse(from, body);
         } else {

@@ -51,22 +51,26 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
   Effects out;
   if (!m.pull) {
     // Anti-entropy from an owner: answer every partition whose digest differs.
+    std::vector<msg::PartitionState> replies;
     for (size_t i = 0; i < m.partitions.size() && i < m.hashes.size(); ++i) {
       const uint32_t p = m.partitions[i];
       const GridPartition* part = partitions_.get(p);
       const uint64_t ours = part ? part->Digest() : 0;
       if (ours != m.hashes[i]) {
         SG_PROBE("cluster.backup_digest_differs");
-        out.Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
+        replies.push_back(StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
       }
     }
+    out.SendStates(from, std::move(replies));
     return out;
   }
   if (m.requester.empty()) {
     // A new owner's readiness pull.
+    std::vector<msg::PartitionState> states;
     for (uint32_t p : m.partitions) {
-      out.Send(from, StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
+      states.push_back(StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
     }
+    out.SendStates(from, std::move(states));
     return out;
   }
   if (m.map_name.empty()) {
@@ -74,10 +78,12 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
     return out;
   }
   if (m.requester == from) return FanOutPull(from, m, membership);
-  // Forwarded client pull: answer the client directly.
+  // Forwarded client pull: answer the client directly, its leaves batched.
+  std::vector<msg::PartitionState> leaves;
   for (uint32_t p : m.partitions) {
-    out.Send(m.requester, StateOf(p, msg::StatePurpose::kClientLeaf, m.id, membership, m.map_name));
+    leaves.push_back(StateOf(p, msg::StatePurpose::kClientLeaf, m.id, membership, m.map_name));
   }
+  out.SendStates(m.requester, std::move(leaves));
   return out;
 }
 
@@ -88,11 +94,12 @@ Effects DigestSync::FanOutPull(const NodeId& from, const msg::PartitionDigest& m
   const PartitionTable& table = membership.table();
   if (table.empty()) return out;
   absl::btree_map<NodeId, msg::PartitionDigest> forward;
+  std::vector<msg::PartitionState> own;  // leaves of this server's partitions, batched
   for (size_t i = 0; i < m.partitions.size() && i < m.hashes.size(); ++i) {
     const uint32_t p = m.partitions[i];
     const NodeId& owner = table.owner(p);
     if (owner == membership.self()) {
-      out.Send(from, StateOf(p, msg::StatePurpose::kClientLeaf, m.id, membership, m.map_name));
+      own.push_back(StateOf(p, msg::StatePurpose::kClientLeaf, m.id, membership, m.map_name));
       continue;
     }
     SG_PROBE("cluster.client_pull_fanned_out");
@@ -104,6 +111,7 @@ Effects DigestSync::FanOutPull(const NodeId& from, const msg::PartitionDigest& m
     f.partitions.push_back(p);
     f.hashes.push_back(m.hashes[i]);
   }
+  out.SendStates(from, std::move(own));
   for (auto& [owner, f] : forward) out.Send(owner, std::move(f));
   return out;
 }

@@ -12,11 +12,18 @@
 
 namespace seedgrid {
 
+// A PartitionStates batch holds at most this many records, unless one state alone is bigger
+// (it then goes alone): batches stay far below the wire's 64 MiB and a lost batch costs little.
+inline constexpr size_t kStatesBatchRecordsMax = 4096;
+
 struct Effects {
   std::vector<std::pair<NodeId, msg::Body>> messages;
   std::vector<events::NodeEvent> events;
 
   void Send(const NodeId& to, msg::Body body) { messages.emplace_back(to, std::move(body)); }
+  // Several partitions' states for one receiver, in order: one message per batch of at most
+  // kStatesBatchRecordsMax records (a lone state goes as a plain PartitionState).
+  void SendStates(const NodeId& to, std::vector<msg::PartitionState> states);
   void Emit(events::NodeEvent event) { events.push_back(std::move(event)); }
   void Append(Effects&& other) {
     for (auto& m : other.messages) messages.push_back(std::move(m));
@@ -24,6 +31,28 @@ struct Effects {
   }
   bool empty() const { return messages.empty() && events.empty(); }
 };
+
+inline void Effects::SendStates(const NodeId& to, std::vector<msg::PartitionState> states) {
+  msg::PartitionStates batch;
+  size_t records = 0;
+  const auto flush = [&] {
+    if (batch.states.size() == 1) {
+      Send(to, std::move(batch.states.front()));
+    } else if (!batch.states.empty()) {
+      Send(to, std::move(batch));
+    }
+    batch.states.clear();
+    records = 0;
+  };
+  for (msg::PartitionState& state : states) {
+    size_t n = 0;
+    for (const msg::MapRecords& m : state.maps) n += m.lww.size();
+    if (!batch.states.empty() && records + n > kStatesBatchRecordsMax) flush();
+    records += n;
+    batch.states.push_back(std::move(state));
+  }
+  flush();
+}
 
 }  // namespace seedgrid
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/btree_map.h"
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
 #include "engine/base/strings.h"
@@ -175,12 +176,17 @@ void GridServer::CollectGarbage() {
   // this server only once durable; anti-entropy carries it later otherwise.
   if (!SyncStorage().ok()) return;
   SG_CRASH_POINT("cluster.gc_synced");  // Durable; the backups have not heard of it.
-  // The backups learn the watermark now rather than at the next anti-entropy round.
+  // The backups learn the watermark now rather than at the next anti-entropy round, each in
+  // one batch.
+  absl::btree_map<NodeId, std::vector<msg::PartitionState>> pushes;
   for (uint32_t p : *raised) {
     const msg::PartitionState state =
         partitions_.StateOf(p, msg::StatePurpose::kSyncPush, 0, membership_.ready(p));
-    for (const NodeId& b : membership_.table().replicas(p).backups) Send(b, state);
+    for (const NodeId& b : membership_.table().replicas(p).backups) pushes[b].push_back(state);
   }
+  Effects out;
+  for (auto& [backup, states] : pushes) out.SendStates(backup, std::move(states));
+  Dispatch(std::move(out));
 }
 
 // ------------------------------------------------------------------ messages
@@ -202,6 +208,8 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
           OnOps(std::move(body));
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
           OnState(from, body);
+        } else if constexpr (std::is_same_v<T, msg::PartitionStates>) {
+          for (const msg::PartitionState& state : body.states) OnState(from, state);
         } else if constexpr (std::is_same_v<T, msg::Ack>) {
           OnAck(from, body);
         } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
@@ -382,6 +390,11 @@ void GridServer::DeliverToSelf(msg::Body body) {
   } else if (auto* leaf = std::get_if<msg::PartitionState>(&body);
              leaf != nullptr && leaf->purpose == msg::StatePurpose::kClientLeaf) {
     http_.OnLeaf(std::move(*leaf));
+  } else if (auto* leaves = std::get_if<msg::PartitionStates>(&body)) {
+    for (msg::PartitionState& state : leaves->states) {
+      SG_ASSERT(state.purpose == msg::StatePurpose::kClientLeaf);
+      http_.OnLeaf(std::move(state));
+    }
   } else {
     SG_ASSERT(false && "a grid server sends itself only HTTP sync acks and leaves");
   }

@@ -54,6 +54,8 @@ Offset<fb::GridAck> EncodeBody(Encoder& e, const msg::GridAck& m);
 absl::Status DecodeBody(Decoder& d, const fb::GridAck& in, msg::GridAck& m);
 Offset<fb::PartitionState> EncodeBody(Encoder& e, const msg::PartitionState& m);
 absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::PartitionState& m);
+Offset<fb::PartitionStates> EncodeBody(Encoder& e, const msg::PartitionStates& m);
+absl::Status DecodeBody(Decoder& d, const fb::PartitionStates& in, msg::PartitionStates& m);
 Offset<fb::PartitionDigest> EncodeBody(Encoder& e, const msg::PartitionDigest& m);
 absl::Status DecodeBody(Decoder& d, const fb::PartitionDigest& in, msg::PartitionDigest& m);
 Offset<fb::Heartbeat> EncodeBody(Encoder& e, const msg::Heartbeat& m);

@@ -447,6 +447,13 @@ TEST(Codec, BadGridMessagesNameTheField) {
       "GridOps.ops[0].seq: seq must be at least 1");
   EXPECT_EQ(error_of(msg::PartitionState{1, 400, msg::StatePurpose::kReplicate, {}, {}}),
             "PartitionState.partition: partition 400 out of range 0..270");
+  EXPECT_EQ(error_of(msg::PartitionStates{}),
+            "PartitionStates.states: no states (a batch carries "
+            "at least one)");
+  EXPECT_EQ(error_of(msg::PartitionStates{
+                {msg::PartitionState{1, 4, msg::StatePurpose::kClientLeaf, {}, {}},
+                 msg::PartitionState{1, 271, msg::StatePurpose::kClientLeaf, {}, {}}}}),
+            "PartitionStates.states[1].partition: partition 271 out of range 0..270");
   EXPECT_EQ(error_of(msg::QueryUpdate{1, 1, 2, 1, {3}, {"m", {}}}),
             "QueryUpdate.partitions: only a snapshot (seq 0) lists partitions");
   EXPECT_EQ(error_of(msg::QueryUpdate{1, 1, 0, 1, {300}, {"m", {}}}),

@@ -202,6 +202,16 @@ std::vector<msg::HttpSyncResponse> Samples() {
           msg::HttpSyncResponse{7, 503, "not ready", {}, {}, ""}};
 }
 
+template <>
+std::vector<msg::PartitionStates> Samples() {
+  return {
+      msg::PartitionStates{
+          {msg::PartitionState{
+               41, 3, msg::StatePurpose::kClientLeaf, {{"users", SampleLww()}}, {}, 99},
+           msg::PartitionState{41, 270, msg::StatePurpose::kClientLeaf, {{"users", {}}}, {}, 0}}},
+      msg::PartitionStates{{msg::PartitionState{0, 0, msg::StatePurpose::kHandoff, {}, {}, 0}}}};
+}
+
 // The samples of every kind, in the list's order, each sent by "s1".
 template <size_t... I>
 std::vector<msg::Envelope> AllSamples(std::index_sequence<I...>) {
@@ -316,6 +326,8 @@ constexpr uint64_t kGoldenHashes[] = {
     0x90cda8017238fa3bULL,  // HttpSyncRequest
     0x583fae2b58e47d76ULL,  // HttpSyncResponse
     0xb45ef50b1874a783ULL,  // HttpSyncResponse
+    0xc53e1762f0d406d3ULL,  // PartitionStates
+    0xe7a48927b54b2e1eULL,  // PartitionStates
 };
 
 TEST(Codec, EncodingsMatchTheGoldenHashes) {

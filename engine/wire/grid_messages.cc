@@ -1,4 +1,4 @@
-// The grid (engine/cluster, engine/client): GridOps, GridAck, PartitionState, PartitionDigest,
+// The grid (engine/cluster, engine/client): GridOps, GridAck, PartitionState(s), PartitionDigest,
 // Heartbeat. Each encoder is followed by its decoder, which reads the same fields in the same
 // order.
 #include "engine/wire/body_codecs.h"
@@ -137,6 +137,19 @@ absl::Status DecodeState(Decoder& d, const fb::PartitionState& in, const WirePat
 }
 absl::Status DecodeBody(Decoder& d, const fb::PartitionState& in, msg::PartitionState& m) {
   return DecodeState(d, in, "PartitionState", m);
+}
+
+Offset<fb::PartitionStates> EncodeBody(Encoder& e, const msg::PartitionStates& m) {
+  auto states = e.Vector(m.states, [&e](const msg::PartitionState& s) { return EncodeBody(e, s); });
+  return fb::CreatePartitionStates(e.builder(), states);
+}
+absl::Status DecodeBody(Decoder& d, const fb::PartitionStates& in, msg::PartitionStates& m) {
+  if (in.states() == nullptr || in.states()->size() == 0) {
+    return d.Error("PartitionStates.states", "no states (a batch carries at least one)");
+  }
+  return d.Vector(in.states(), "PartitionStates.states", kDecodeElementCharge, m.states,
+                  [&d](const fb::PartitionState* s, const WirePath& at,
+                       msg::PartitionState& state) { return DecodeState(d, *s, at, state); });
 }
 
 Offset<fb::PartitionDigest> EncodeBody(Encoder& e, const msg::PartitionDigest& m) {

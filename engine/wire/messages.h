@@ -203,6 +203,12 @@ struct PartitionState {
   friend bool operator==(const PartitionState&, const PartitionState&) = default;
 };
 
+// Several states, each handled as if it had come alone (at least one).
+struct PartitionStates {
+  std::vector<PartitionState> states;
+  friend bool operator==(const PartitionStates&, const PartitionStates&) = default;
+};
+
 struct PartitionDigest {
   uint64_t id = 0;
   std::string map_name;  // empty: all maps combined
@@ -268,7 +274,7 @@ struct HttpSyncResponse {
 using Body = std::variant<OpBatch, Ack, SyncInit, SyncRoot, SyncBucketsRequest, SyncBuckets,
                           SyncLeafRequest, SyncLeaf, OrMapDiff, PnCounterState, QuerySubscribe,
                           GridOps, GridAck, PartitionState, PartitionDigest, Heartbeat, QueryUpdate,
-                          HttpSyncRequest, HttpSyncResponse>;
+                          HttpSyncRequest, HttpSyncResponse, PartitionStates>;
 
 struct Envelope {
   std::string sender;

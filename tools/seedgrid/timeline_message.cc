@@ -67,6 +67,17 @@ void DescribePartitionState(const msg::PartitionState& m, MessageInfo& info) {
   }
 }
 
+void DescribePartitionStates(const msg::PartitionStates& m, MessageInfo& info) {
+  std::vector<std::string> parts;
+  for (const msg::PartitionState& state : m.states) {
+    MessageInfo one;
+    DescribePartitionState(state, one);
+    parts.push_back(std::move(one.summary));
+    info.keys.insert(info.keys.end(), one.keys.begin(), one.keys.end());
+  }
+  info.summary = fmt::format("{} states: {}", m.states.size(), KeyList(parts));
+}
+
 void DescribeBody(const msg::Body& body, MessageInfo& info) {
   std::visit(
       [&info](const auto& m) {
@@ -108,6 +119,8 @@ void DescribeBody(const msg::Body& body, MessageInfo& info) {
           info.summary = KeyList(seqs);
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
           DescribePartitionState(m, info);
+        } else if constexpr (std::is_same_v<T, msg::PartitionStates>) {
+          DescribePartitionStates(m, info);
         } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
           info.summary = fmt::format("#{} {} partitions{}", m.id, m.partitions.size(),
                                      m.pull ? " (pull)" : "");
