@@ -139,6 +139,7 @@ absl::Status GridClient::SyncStorage() {
     MarkLogged(next_seq_);
     return absl::OkStatus();
   }
+  WriteChangedRecords();
   pages_.Put(kHlcPage, SaveHlcState(hlc_));
   pages_.Put(kSeqPage, std::to_string(next_seq_));
   const uint64_t logged_below = next_seq_;
@@ -150,6 +151,25 @@ absl::Status GridClient::SyncStorage() {
   }
   MarkLogged(logged_below);
   return s;
+}
+
+void GridClient::WriteChangedRecords() {
+  for (const auto& [name, key] : unwritten_records_) {
+    const std::string page = RecordPage(name, key);
+    const auto map = maps_.find(name);
+    const LwwRecord* record = map == maps_.end() ? nullptr : map->second->GetRecord(key);
+    if (record == nullptr) {  // Forgotten since (a pruned tombstone's key)
+      pages_.Erase(page);
+      continue;
+    }
+    msg::PartitionState one{0,
+                            PartitionOf(key),
+                            msg::StatePurpose::kClientLeaf,
+                            {msg::MapRecords{name, {msg::LwwEntry{key, *record}}}},
+                            {}};
+    pages_.Put(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+  }
+  unwritten_records_.clear();
 }
 
 void GridClient::MarkLogged(uint64_t logged_below) {
@@ -177,18 +197,7 @@ LwwMap& GridClient::MapOf(const std::string& name) {
       }
     }
     if (restoring_ || !options_.persist) return;
-    const std::string page = RecordPage(name, c.key);
-    if (c.new_record == nullptr) {
-      pages_.Erase(page);
-      return;
-    }
-    msg::PartitionState one{
-        0,
-        PartitionOf(c.key),
-        msg::StatePurpose::kClientLeaf,
-        {msg::MapRecords{name, {msg::LwwEntry{std::string(c.key), *c.new_record}}}},
-        {}};
-    pages_.Put(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+    unwritten_records_.emplace(name, std::string(c.key));
   });
   return *maps_.emplace(name, std::move(map)).first->second;
 }

@@ -218,7 +218,9 @@ class GridClient {
   void OnQueryUpdate(const NodeId& from, const msg::QueryUpdate& u);
   void OnDigest(const NodeId& from, const msg::PartitionDigest& d);
   void OnLeaf(const NodeId& from, const msg::PartitionState& state);
+  // Writes the record pages of the keys changed since the last sync, then syncs.
   absl::Status SyncStorage();
+  void WriteChangedRecords();
   // Entries below `logged_below` became durable: sendable, and reported (events::OpLogged).
   void MarkLogged(uint64_t logged_below);
   // The oldest sendable entries of the op log within the batch bounds.
@@ -253,6 +255,10 @@ class GridClient {
   uint64_t pushed_at_ms_ = 0;
   uint64_t resend_delay_ms_ = 0;     // resend_after_ms, doubled per resend without progress
   uint64_t sendable_below_seq_ = 1;  // entries below are durable: Push() may send them
+  // (map, key) of every record changed since the last SyncStorage(): its page is written there,
+  // once, however often the record changed in between (a write, its acknowledgement's stamp, a
+  // leaf). An unsynced page may be lost in a crash anyway, so writing it later promises as much.
+  absl::btree_set<std::pair<std::string, std::string>> unwritten_records_;
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;
