@@ -26,6 +26,21 @@ uint64_t MarkHash(std::string_view client, uint64_t seq) {
 
 }  // namespace
 
+uint64_t AppliedMarks::Of(const std::string& client) {
+  auto [it, inserted] = marks_.try_emplace(client, 0);
+  if (inserted) digest_ ^= MarkHash(client, 0);
+  return it->second;
+}
+
+bool AppliedMarks::Raise(const std::string& client, uint64_t seq) {
+  auto [it, inserted] = marks_.try_emplace(client, 0);
+  if (inserted) digest_ ^= MarkHash(client, 0);
+  if (seq <= it->second) return false;
+  digest_ ^= MarkHash(client, it->second) ^ MarkHash(client, seq);
+  it->second = seq;
+  return true;
+}
+
 bool IsFullState(msg::StatePurpose purpose) {
   return purpose == msg::StatePurpose::kHandoff || purpose == msg::StatePurpose::kSyncReply ||
          purpose == msg::StatePurpose::kSyncPush;
@@ -52,7 +67,7 @@ uint64_t GridPartition::Digest() const {
   if (!digest_stale) return digest_cached;
   uint64_t d = 0;
   for (const auto& [name, digest] : digests) d ^= MixMap(name, digest);
-  for (const auto& [client, seq] : applied) d ^= MarkHash(client, seq);
+  d ^= applied.digest();
   if (pruned_below_ms != 0) d ^= MarkHash("", pruned_below_ms);
   digest_cached = d;
   digest_stale = false;
@@ -155,7 +170,7 @@ void PartitionSet::MergeMarks(const msg::PartitionState& state) {
   GridPartition& part = Hold(state.partition);
   for (const msg::ClientMark& mark : state.applied) {
     part.Touch();
-    const uint64_t seq = part.applied[mark.client];
+    const uint64_t seq = part.applied.Of(mark.client);
     // A replicated batch carries only its own records: advancing past a missed batch would mark
     // ops applied whose records this replica lacks. Anti-entropy and handoffs carry whole states,
     // so their marks always apply.
@@ -169,10 +184,8 @@ void PartitionSet::MergeMarks(const msg::PartitionState& state) {
 
 bool PartitionSet::RaiseMark(uint32_t p, const std::string& client, uint64_t seq) {
   GridPartition& part = Hold(p);
-  uint64_t& mark = part.applied[client];
   part.Touch();
-  if (seq <= mark) return false;
-  mark = seq;
+  if (!part.applied.Raise(client, seq)) return false;
   if (!restoring_ && store_ != nullptr) store_->PutMark(p, client, seq);
   return true;
 }

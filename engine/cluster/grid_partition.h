@@ -33,14 +33,36 @@ namespace seedgrid {
 
 class PartitionStore;
 
+// A partition's applied marks (client -> highest op-log seq applied) and the XOR of their hashes,
+// kept as they change: a partition's digest covers its marks, and with hundreds of clients
+// rehashing every mark on each change was most of an anti-entropy round.
+class AppliedMarks {
+ public:
+  // The client's mark. A client not seen before gets mark 0, which is held (and digested) like
+  // any other: replicas that exchanged states hold the same zero marks.
+  uint64_t Of(const std::string& client);
+  // Raises the client's mark to seq (inserting it); true when it moved.
+  bool Raise(const std::string& client, uint64_t seq);
+  uint64_t at(const std::string& client) const { return marks_.at(client); }
+  auto begin() const { return marks_.begin(); }
+  auto end() const { return marks_.end(); }
+  size_t size() const { return marks_.size(); }
+  bool empty() const { return marks_.empty(); }
+  uint64_t digest() const { return digest_; }
+
+ private:
+  absl::btree_map<std::string, uint64_t> marks_;
+  uint64_t digest_ = 0;  // XOR of MarkHash(client, seq) over marks_
+};
+
 // One held partition: a map per name, applied marks, digests.
 struct GridPartition {
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps;
   // Per map, this partition's digest of it (record_digest.h). std::map: listeners hold pointers
   // to the values, and btree maps move their values on insert.
   std::map<std::string, uint64_t> digests;
-  absl::btree_map<std::string, uint64_t> applied;  // client -> highest seq applied
-  uint64_t pruned_below_ms = 0;                    // tombstone GC watermark
+  AppliedMarks applied;
+  uint64_t pruned_below_ms = 0;  // tombstone GC watermark
   // Maps and marks combined; cached until Touch() (every change calls it).
   uint64_t Digest() const;
   uint64_t MapDigest(const std::string& map) const;
@@ -119,7 +141,7 @@ class PartitionSet {
   events::EventSink events_;
   PartitionSlots slots_;
   // The applied marks of dropped partitions (client -> seq), until they are held again.
-  absl::btree_map<uint32_t, absl::btree_map<std::string, uint64_t>> kept_marks_;
+  absl::btree_map<uint32_t, AppliedMarks> kept_marks_;
   bool restoring_ = false;
   PartitionStats stats_;
 };

@@ -24,7 +24,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
         stats_.ops_dropped_not_ready += ops.size();
         continue;
       }
-      const uint64_t mark_before = partitions_.Hold(p).applied[m.client];
+      const uint64_t mark_before = partitions_.Hold(p).applied.Of(m.client);
       Owned owned;
       const bool has_backups = !table.replicas(p).backups.empty();
       Apply(p, m.client, ops, has_backups, owned, out);
@@ -66,7 +66,7 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
   std::sort(ops.begin(), ops.end(),
             [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
   GridPartition& part = partitions_.Hold(p);
-  uint64_t mark = part.applied[client];
+  uint64_t mark = part.applied.Of(client);
   const std::string* map_name = nullptr;
   LwwMap* map = nullptr;
   for (msg::GridOp* op : ops) {
