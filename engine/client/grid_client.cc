@@ -31,6 +31,11 @@ size_t ApproxBytes(const msg::GridOp& op) {
 
 constexpr std::string_view kHlcPage = "H";
 constexpr std::string_view kSeqPage = "S";
+// Written last by every sync, so that it — never the HLC or next-seq page — is the write a
+// crash can tear (a torn page keeps a prefix of its new bytes: "217" torn to "2" or "" would
+// restart the client at seq 2 or 1 and reuse sequence numbers its servers applied). Its
+// contents mean nothing; restore ignores it, torn or not.
+constexpr std::string_view kTailPage = "Z";
 
 std::string OpPage(uint64_t seq) { return fmt::format("Q/{:020}", seq); }
 std::string RecordPage(std::string_view map, std::string_view key) {
@@ -100,6 +105,8 @@ absl::Status GridClient::Restore() {
       uint64_t seq = 0;
       ok = ParseU64(*bytes, seq);
       if (ok) next_seq_ = std::max(next_seq_, seq);
+    } else if (page == kTailPage) {
+      ok = true;
     } else if (page.starts_with("Q/") || page.starts_with("R/")) {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
@@ -142,6 +149,7 @@ absl::Status GridClient::SyncStorage() {
   WriteChangedRecords();
   pages_.Put(kHlcPage, SaveHlcState(hlc_));
   pages_.Put(kSeqPage, std::to_string(next_seq_));
+  pages_.Put(kTailPage, "-");
   const uint64_t logged_below = next_seq_;
   absl::Status s = pages_.Sync();
   if (!s.ok()) {

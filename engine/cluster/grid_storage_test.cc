@@ -84,5 +84,29 @@ TEST(GridStorageErrors, ClientDoesNotSendAnOpUntilItsLogEntryIsDurable) {
   EXPECT_EQ(g.applied.size(), 1u);
 }
 
+TEST(GridStorageErrors, ATornLastWriteNeverMakesARestartedClientReuseSequenceNumbers) {
+  // A torn page keeps a prefix of its new bytes. When the next-seq page was a sync's last write,
+  // next seq 12 torn to "1" restarted the client at seq 1: its new writes were taken for
+  // duplicates of entries the servers had applied, and lost (restart_from_storage, seed 16).
+  Grid g(3);
+  for (int i = 1; i <= 11; ++i) {
+    EXPECT_EQ(
+        g.client(0).Set("users", "k" + std::to_string(i), Doc(i), msg::WriteConcern::kApplied),
+        static_cast<uint64_t>(i));
+  }
+  g.Run(1000);
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  g.client_hosts[0]->storage.tear_at_sync = true;
+  (void)g.client(0).Set("users", "lost", Doc(0), msg::WriteConcern::kApplied);  // Never synced.
+  g.client_hosts[0]->client.reset();
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).Set("users", "late", Doc(12), msg::WriteConcern::kApplied), 12u);
+  g.Run(1000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_NE(g.OwnerRecord("users", "late"), nullptr);
+  EXPECT_EQ(*g.OwnerRecord("users", "late")->value, Doc(12));
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << "#" << op.second;
+}
+
 }  // namespace
 }  // namespace seedgrid

@@ -58,6 +58,8 @@ class Membership {
   // its own applied entries for new ones). Ready once every awaited source answered or died with
   // no live member left to ask.
   Effects ReadinessPulls(const absl::btree_set<NodeId>& alive);
+  // Backups per partition the cluster is configured for (a table may have fewer: too few members).
+  uint32_t backup_count() const { return options_.backup_count; }
   // `from` answered the pull of p.
   void OnPulled(uint32_t p, const NodeId& from);
 

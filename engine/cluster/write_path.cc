@@ -27,7 +27,10 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
       const uint64_t mark_before = partitions_.Hold(p).applied.Of(m.client);
       Owned owned;
       const bool has_backups = !table.replicas(p).backups.empty();
-      Apply(p, m.client, ops, has_backups, owned, out);
+      const ReplicatedAck replicated = has_backups                     ? ReplicatedAck::kBackups
+                                       : membership.backup_count() > 0 ? ReplicatedAck::kWithheld
+                                                                       : ReplicatedAck::kNow;
+      Apply(p, m.client, ops, replicated, owned, out);
       Replicate(p, m, mark_before, owned, membership, replication, now_ms, out);
       for (msg::GridOpAck& a : owned.now_acks) acks.push_back(std::move(a));
       continue;
@@ -62,7 +65,8 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
 }
 
 void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops,
-                      bool has_backups, Owned& owned, WriteResult& out) {
+                      ReplicatedAck replicated, Owned& owned, WriteResult& out) {
+  const bool has_backups = replicated == ReplicatedAck::kBackups;
   std::sort(ops.begin(), ops.end(),
             [](const msg::GridOp* a, const msg::GridOp* b) { return a->seq < b->seq; });
   GridPartition& part = partitions_.Hold(p);
@@ -98,10 +102,15 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
       ts = current ? current->ts : Timestamp{0, 0, hlc_.node_id()};
     }
     msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
-    if (op->concern == msg::WriteConcern::kReplicated && has_backups) {
+    if (op->concern != msg::WriteConcern::kReplicated || replicated == ReplicatedAck::kNow) {
+      owned.now_acks.push_back(std::move(ack));
+    } else if (has_backups) {
       owned.replicated_acks.push_back(std::move(ack));
     } else {
-      owned.now_acks.push_back(std::move(ack));
+      // Acknowledging now would promise a copy no other server holds: a disk loss here would
+      // lose an acknowledged REPLICATED write (server_crash_during_replication, seeds 3 and 13).
+      SG_PROBE("cluster.replicated_ack_waits_for_a_backup");
+      ++stats_.replicated_acks_withheld;
     }
   }
   (void)partitions_.RaiseMark(p, client, mark);  // One page for the whole message.

@@ -7,8 +7,11 @@
 //   stamp, then a re-stamp with this server's HLC. A duplicate (seq at or below the mark) is
 //   re-acknowledged with the key's current stamp (0 when its tombstone was pruned).
 // - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
-//   APPLIED ones when the partition has no backup). The touched records and the mark go to the
-//   backups in `after_sync.replicate`. None of these may leave before a successful sync.
+//   APPLIED ones when the cluster is configured without backups). REPLICATED promises a copy on
+//   another server: when backups are configured but the table has none for the partition (the
+//   other servers are down), the op is applied and durable here but not acknowledged; the
+//   client's resend is re-acknowledged once a backup holds it. The touched records and the mark go
+//   to the backups in `after_sync.replicate`. None of these may leave before a successful sync.
 // - Acks go to the client, or to GridOps.reply_to when set (an HTTP sync gateway, naming the
 //   client in GridAck.client); forwards keep reply_to.
 // - At most kForwardHopsMax forwarding hops; ops for a partition not ready are dropped (the
@@ -35,6 +38,7 @@ struct WriteStats {
   uint64_t ops_forwarded = 0;
   uint64_t ops_dropped_not_ready = 0;
   uint64_t ops_dropped_hops = 0;
+  uint64_t replicated_acks_withheld = 0;  // REPLICATED ops applied while no backup was up
 };
 
 struct WriteResult {
@@ -61,8 +65,10 @@ class WritePath {
     absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
   };
   // Applies one partition's ops (sorted by seq) into `owned`.
-  void Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops, bool has_backups,
-             Owned& owned, WriteResult& out);
+  // What a REPLICATED op's acknowledgement waits for in this partition.
+  enum class ReplicatedAck { kNow, kBackups, kWithheld };
+  void Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops,
+             ReplicatedAck replicated, Owned& owned, WriteResult& out);
   void Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_before, Owned& owned,
                  const Membership& membership, Replication& replication, uint64_t now_ms,
                  WriteResult& out);

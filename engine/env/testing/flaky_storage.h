@@ -18,6 +18,7 @@ class FlakyStorage final : public Storage {
   absl::Status Write(std::string_view page, std::string_view bytes) override {
     ++writes;
     if (fail_writes) return absl::UnavailableError("injected write failure");
+    last_written.assign(page);
     return mem.Write(page, bytes);
   }
   absl::StatusOr<std::string> Read(std::string_view page) override { return mem.Read(page); }
@@ -29,6 +30,16 @@ class FlakyStorage final : public Storage {
   std::vector<std::string> List() override { return mem.List(); }
   absl::Status Sync() override {
     ++syncs;
+    if (tear_at_sync) {  // Power lost before the sync: the last write torn to one byte.
+      tear_at_sync = false;
+      const absl::StatusOr<std::string> bytes = mem.Read(last_written);
+      mem.Crash();
+      if (bytes.ok()) {
+        (void)mem.Write(last_written, std::string_view(*bytes).substr(0, 1));
+        (void)mem.Sync();
+      }
+      return absl::UnavailableError("power lost");
+    }
     if (fail_syncs) {
       mem.Crash();  // What was written since the last good sync is gone.
       return absl::UnavailableError("injected sync failure");
@@ -42,6 +53,10 @@ class FlakyStorage final : public Storage {
   MemStorage mem;
   bool fail_writes = false;
   bool fail_syncs = false;
+  // The next Sync() loses every unsynced write but the last, which it leaves torn: its page holds
+  // the first byte of its new bytes (as SimStorage's torn writes do). The node must be restarted.
+  bool tear_at_sync = false;
+  std::string last_written;
   uint64_t writes = 0;
   uint64_t deletes = 0;
   uint64_t syncs = 0;
