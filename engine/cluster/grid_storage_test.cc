@@ -84,6 +84,32 @@ TEST(GridStorageErrors, ClientDoesNotSendAnOpUntilItsLogEntryIsDurable) {
   EXPECT_EQ(g.applied.size(), 1u);
 }
 
+TEST(GridReplicatedConcern, NoAckWhileNoOtherServerCanHoldTheWrite) {
+  // REPLICATED promises a copy on another server. With the only other server down, the owner
+  // applies and syncs the write but does not acknowledge it; once the backup is back and holds
+  // it, the client's resend is acknowledged. (Acknowledging at once lost writes to a disk loss:
+  // server_crash_during_replication seeds 3 and 13.)
+  Grid g(2);
+  const int owner = g.OwnerIndex("dave");
+  ASSERT_GE(owner, 0);
+  const int other = 1 - owner;
+  g.CrashServer(other);
+  g.Run(3000);  // The owner suspects it and publishes a table of one member.
+  ASSERT_EQ(g.server(owner).table().members().size(), 1u);
+  g.client(0).Set("users", "dave", Doc(4), msg::WriteConcern::kReplicated);
+  g.Run(2000);
+  EXPECT_TRUE(g.acks.empty());
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  ASSERT_NE(g.OwnerRecord("users", "dave"), nullptr);  // Applied all the same.
+  g.StartServer(other);
+  g.Run(5000);
+  ASSERT_EQ(g.acks.size(), 1u);
+  EXPECT_EQ(g.acks[0].second.level, msg::WriteConcern::kReplicated);
+  const GridPartition* copy = g.server(other).partition(PartitionOf("dave"));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NE(copy->maps.at("users")->GetRecord("dave"), nullptr);
+}
+
 TEST(GridStorageErrors, ATornLastWriteNeverMakesARestartedClientReuseSequenceNumbers) {
   // A torn page keeps a prefix of its new bytes. When the next-seq page was a sync's last write,
   // next seq 12 torn to "1" restarted the client at seq 1: its new writes were taken for

@@ -17,8 +17,16 @@ bool Replication::Track(PendingReplication r) {
   return pending_.emplace(id, std::move(r)).second;
 }
 
-bool Replication::AllBackupsAcked(const PendingReplication& r, const PartitionTable& table) {
-  for (const NodeId& b : table.replicas(r.partition).backups) {
+bool Replication::AllBackupsAcked(const PendingReplication& r, const Membership& membership) {
+  const std::vector<NodeId>& backups = membership.table().replicas(r.partition).backups;
+  // REPLICATED promises a copy on another server: when backups are configured but the table has
+  // none (the others are down), the entry waits for one rather than completing vacuously (a disk
+  // loss of this server then lost acknowledged writes: server_crash_during_replication seed 13).
+  if (backups.empty() && membership.backup_count() > 0) {
+    SG_PROBE("cluster.replicated_ack_waits_for_a_backup");
+    return false;
+  }
+  for (const NodeId& b : backups) {
     if (!r.acked.contains(b)) return false;
   }
   return true;
@@ -59,10 +67,11 @@ Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
   if (it == pending_.end()) return result;  // Late or duplicate.
   PendingReplication& r = it->second;
   r.acked.insert(from);
-  if (!may_acknowledge && AllBackupsAcked(r, table)) {
+  if (!may_acknowledge && AllBackupsAcked(r, membership)) {
     SG_PROBE("cluster.replicated_ack_held_by_storage");  // Acked by all; the disk is failing.
   }
-  if (!may_acknowledge || !AllBackupsAcked(r, table)) return result;  // Tick completes it later.
+  if (!may_acknowledge || !AllBackupsAcked(r, membership))
+    return result;  // Tick completes it later.
   Complete(r, result.effects);
   pending_.erase(it);
   return result;
@@ -82,7 +91,7 @@ void Replication::TickPending(uint64_t now, const Membership& membership, bool m
     }
     // The backups may have changed since the acks came in (a table flapped back): complete here
     // too, not only when an ack arrives.
-    if (may_acknowledge && AllBackupsAcked(r, table)) {
+    if (may_acknowledge && AllBackupsAcked(r, membership)) {
       SG_PROBE("cluster.replicated_ack_completed_by_tick");
       Complete(r, out);
       it = pending_.erase(it);

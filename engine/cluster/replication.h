@@ -4,7 +4,8 @@
 // Contract.
 // - Track() is called only after the owner's own write was synced (the engine's storage rule); the
 //   GridAck goes out once every backup of the current table has acknowledged (a backup
-//   acknowledges only after its own sync) and, as for every acknowledgement, while this server's
+//   acknowledges only after its own sync) — and the table has a backup for the partition, unless
+//   the cluster is configured with none — and, as for every acknowledgement, while this server's
 //   storage is not failed (`may_acknowledge`; otherwise the entry waits for a later Tick). At
 //   most kPendingReplicationsMax entries; beyond that the client retries.
 // - A pending entry of a partition this server no longer owns is dropped (the new owner answers
@@ -69,7 +70,7 @@ class Replication {
     uint64_t table_version;            // the replicas below are this table's
     absl::btree_set<NodeId> awaiting;  // replicas that have not acknowledged yet
   };
-  static bool AllBackupsAcked(const PendingReplication& r, const PartitionTable& table);
+  static bool AllBackupsAcked(const PendingReplication& r, const Membership& membership);
   static void Complete(PendingReplication& r, Effects& out);
   void TickPending(uint64_t now_ms, const Membership& membership, bool may_acknowledge,
                    Effects& out);
