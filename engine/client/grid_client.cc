@@ -127,8 +127,9 @@ absl::Status GridClient::Restore() {
       }
     }
     if (!ok) {
-      // A torn page: only an unsynced write tears. Op-log pages are synced before Set returns,
-      // so this is a merged record, which the next sync pulls again.
+      // A torn page: only an unsynced write tears — the tail page (accepted above), or an
+      // op-log or record page whose sync never came: an entry never sent, or a record the next
+      // sync pulls again.
       SG_PROBE("client.torn_page_discarded");
       ++stats_.torn_pages_discarded;
       pages_.Erase(page);

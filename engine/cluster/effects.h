@@ -12,9 +12,32 @@
 
 namespace seedgrid {
 
-// A PartitionStates batch holds at most this many records, unless one state alone is bigger
-// (it then goes alone): batches stay far below the wire's 64 MiB and a lost batch costs little.
+// A PartitionStates batch holds at most this many records and about this many bytes of keys and
+// documents, unless one state alone is bigger (it then goes alone, as before batching): batches
+// stay well below the real network's frame limit (16 MiB by default, ws_network.h) and a lost
+// batch costs little.
 inline constexpr size_t kStatesBatchRecordsMax = 4096;
+inline constexpr size_t kStatesBatchBytesMax = 4u << 20;
+
+// What a state's records weigh on the wire, roughly (keys, field names and values).
+inline size_t ApproxStateBytes(const msg::PartitionState& state) {
+  size_t bytes = 64;
+  for (const msg::MapRecords& m : state.maps) {
+    bytes += m.map_name.size();
+    for (const msg::LwwEntry& e : m.lww) {
+      bytes += 48 + e.key.size() + e.record.ts.node_id.size();
+      if (!e.record.value) continue;
+      for (const auto& [name, value] : *e.record.value) {
+        bytes += 16 + name.view().size();
+        if (const auto* text = std::get_if<std::string>(&value)) bytes += text->size();
+        if (const auto* list = std::get_if<StringList>(&value)) {
+          for (const std::string& item : *list) bytes += 8 + item.size();
+        }
+      }
+    }
+  }
+  return bytes;
+}
 
 struct Effects {
   std::vector<std::pair<NodeId, msg::Body>> messages;
@@ -35,6 +58,7 @@ struct Effects {
 inline void Effects::SendStates(const NodeId& to, std::vector<msg::PartitionState> states) {
   msg::PartitionStates batch;
   size_t records = 0;
+  size_t bytes = 0;
   const auto flush = [&] {
     if (batch.states.size() == 1) {
       Send(to, std::move(batch.states.front()));
@@ -43,12 +67,18 @@ inline void Effects::SendStates(const NodeId& to, std::vector<msg::PartitionStat
     }
     batch.states.clear();
     records = 0;
+    bytes = 0;
   };
   for (msg::PartitionState& state : states) {
     size_t n = 0;
     for (const msg::MapRecords& m : state.maps) n += m.lww.size();
-    if (!batch.states.empty() && records + n > kStatesBatchRecordsMax) flush();
+    const size_t b = ApproxStateBytes(state);
+    if (!batch.states.empty() &&
+        (records + n > kStatesBatchRecordsMax || bytes + b > kStatesBatchBytesMax)) {
+      flush();
+    }
     records += n;
+    bytes += b;
     batch.states.push_back(std::move(state));
   }
   flush();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/cluster/effects.h"
 #include "engine/cluster/partition_store.h"
 #include "engine/env/mem_storage.h"
 #include "engine/env/testing/manual_env.h"
@@ -53,6 +54,42 @@ TEST(PartitionSetDrop, TheMarkPagesStayOnDiskWhileTheRecordPagesGo) {
   ASSERT_TRUE(PartitionStore(f.storage, "n1").Restore(sink).ok());
   EXPECT_EQ(marks, 1u);
   EXPECT_EQ(records, 0u);
+}
+
+msg::PartitionState LeafOf(uint32_t p, size_t records, size_t text_bytes) {
+  msg::PartitionState state{1, p, msg::StatePurpose::kClientLeaf, {{"m", {}}}, {}};
+  for (size_t i = 0; i < records; ++i) {
+    Document doc{{"t", std::string(text_bytes, 'x')}};
+    state.maps[0].lww.push_back({"k" + std::to_string(i), {doc, Timestamp{1, 0, "n1"}, {}}});
+  }
+  return state;
+}
+
+TEST(EffectsSendStates, BatchesByRecordsAndBytesAndSendsALoneStatePlain) {
+  const auto kinds = [](const Effects& out) {
+    std::vector<std::pair<std::string, size_t>> got;  // (body name, states)
+    for (const auto& [to, body] : out.messages) {
+      const auto* batch = std::get_if<msg::PartitionStates>(&body);
+      got.emplace_back(std::string(msg::BodyName(body)), batch ? batch->states.size() : 1);
+    }
+    return got;
+  };
+  using Got = std::vector<std::pair<std::string, size_t>>;
+  Effects small;
+  small.SendStates("c1", {LeafOf(1, 2, 10), LeafOf(2, 2, 10), LeafOf(3, 2, 10)});
+  EXPECT_EQ(kinds(small), (Got{{"PartitionStates", 3}}));
+  Effects lone;
+  lone.SendStates("c1", {LeafOf(1, 2, 10)});
+  EXPECT_EQ(kinds(lone), (Got{{"PartitionState", 1}}));
+  Effects many;  // 5,000 records in 1-record states: 4,096 per batch at most.
+  std::vector<msg::PartitionState> states;
+  for (uint32_t p = 0; p < 5000; ++p) states.push_back(LeafOf(p % kPartitionCount, 1, 1));
+  many.SendStates("c1", std::move(states));
+  EXPECT_EQ(kinds(many), (Got{{"PartitionStates", 4096}, {"PartitionStates", 904}}));
+  Effects big;  // 3 MiB per state: each alone, far below a 16 MiB frame.
+  big.SendStates("c1", {LeafOf(1, 3, 1 << 20), LeafOf(2, 3, 1 << 20), LeafOf(3, 1, 10)});
+  EXPECT_EQ(kinds(big), (Got{{"PartitionState", 1}, {"PartitionStates", 2}}));
+  EXPECT_TRUE(small.events.empty());
 }
 
 }  // namespace
