@@ -51,29 +51,25 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
   Effects out;
   if (!m.pull) {
     // Anti-entropy from an owner: answer every partition whose digest differs.
-    std::vector<msg::PartitionState> replies;
     for (size_t i = 0; i < m.partitions.size() && i < m.hashes.size(); ++i) {
       const uint32_t p = m.partitions[i];
       const GridPartition* part = partitions_.get(p);
       const uint64_t ours = part ? part->Digest() : 0;
       if (ours != m.hashes[i]) {
         SG_PROBE("cluster.backup_digest_differs");
-        replies.push_back(StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
+        out.Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
       }
     }
-    for (msg::PartitionState& reply : replies) out.Send(from, std::move(reply));
     return out;
   }
   if (m.requester.empty()) {
-    // A new owner's readiness pull.
-    std::vector<msg::PartitionState> states;
+    // A new owner's readiness pull. One message per partition, like the anti-entropy replies
+    // above: batching these two (as the leaves below are) made seeds 11 and 13 of
+    // server_crash_during_replication fail to converge (docs/architecture.md, "Batched states");
+    // they stay apart until that is understood.
     for (uint32_t p : m.partitions) {
-      states.push_back(StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
+      out.Send(from, StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
     }
-    // One message per partition, like the anti-entropy replies above: batching these two (as the
-    // leaves below are) made seeds 11 and 13 of server_crash_during_replication fail
-    // (docs/performance.md, 2026-12-01); they stay apart until that is understood.
-    for (msg::PartitionState& state : states) out.Send(from, std::move(state));
     return out;
   }
   if (m.map_name.empty()) {

@@ -44,8 +44,8 @@ struct Effects {
   std::vector<events::NodeEvent> events;
 
   void Send(const NodeId& to, msg::Body body) { messages.emplace_back(to, std::move(body)); }
-  // Several partitions' states for one receiver, in order: one message per batch of at most
-  // kStatesBatchRecordsMax records (a lone state goes as a plain PartitionState).
+  // Several partitions' states for one receiver, in order: one message per batch within
+  // kStatesBatchRecordsMax and kStatesBatchBytesMax (a lone state goes as a plain PartitionState).
   void SendStates(const NodeId& to, std::vector<msg::PartitionState> states);
   void Emit(events::NodeEvent event) { events.push_back(std::move(event)); }
   void Append(Effects&& other) {

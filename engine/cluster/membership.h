@@ -60,6 +60,11 @@ class Membership {
   Effects ReadinessPulls(const absl::btree_set<NodeId>& alive);
   // Backups per partition the cluster is configured for (a table may have fewer: too few members).
   uint32_t backup_count() const { return options_.backup_count; }
+  // Backups are configured but the table gives partition p none (every other server is down): a
+  // REPLICATED write there has no second copy, so it must not be acknowledged yet.
+  bool LacksBackups(uint32_t p) const {
+    return options_.backup_count > 0 && (table_.empty() || table_.replicas(p).backups.empty());
+  }
   // `from` answered the pull of p.
   void OnPulled(uint32_t p, const NodeId& from);
 

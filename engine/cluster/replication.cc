@@ -18,15 +18,14 @@ bool Replication::Track(PendingReplication r) {
 }
 
 bool Replication::AllBackupsAcked(const PendingReplication& r, const Membership& membership) {
-  const std::vector<NodeId>& backups = membership.table().replicas(r.partition).backups;
-  // REPLICATED promises a copy on another server: when backups are configured but the table has
-  // none (the others are down), the entry waits for one rather than completing vacuously (a disk
-  // loss of this server then lost acknowledged writes: server_crash_during_replication seed 13).
-  if (backups.empty() && membership.backup_count() > 0) {
+  // REPLICATED promises a copy on another server: with no backup in the table the entry waits
+  // for one rather than completing vacuously (a disk loss of this server then lost acknowledged
+  // writes: server_crash_during_replication seed 13).
+  if (membership.LacksBackups(r.partition)) {
     SG_PROBE("cluster.replicated_ack_waits_for_a_backup");
     return false;
   }
-  for (const NodeId& b : backups) {
+  for (const NodeId& b : membership.table().replicas(r.partition).backups) {
     if (!r.acked.contains(b)) return false;
   }
   return true;
@@ -70,8 +69,9 @@ Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
   if (!may_acknowledge && AllBackupsAcked(r, membership)) {
     SG_PROBE("cluster.replicated_ack_held_by_storage");  // Acked by all; the disk is failing.
   }
-  if (!may_acknowledge || !AllBackupsAcked(r, membership))
+  if (!may_acknowledge || !AllBackupsAcked(r, membership)) {
     return result;  // Tick completes it later.
+  }
   Complete(r, result.effects);
   pending_.erase(it);
   return result;

@@ -27,9 +27,9 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
       const uint64_t mark_before = partitions_.Hold(p).applied.Of(m.client);
       Owned owned;
       const bool has_backups = !table.replicas(p).backups.empty();
-      const ReplicatedAck replicated = has_backups                     ? ReplicatedAck::kBackups
-                                       : membership.backup_count() > 0 ? ReplicatedAck::kWithheld
-                                                                       : ReplicatedAck::kNow;
+      const ReplicatedAck replicated = has_backups                  ? ReplicatedAck::kBackups
+                                       : membership.LacksBackups(p) ? ReplicatedAck::kWithheld
+                                                                    : ReplicatedAck::kNow;
       Apply(p, m.client, ops, replicated, owned, out);
       Replicate(p, m, mark_before, owned, membership, replication, now_ms, out);
       for (msg::GridOpAck& a : owned.now_acks) acks.push_back(std::move(a));
