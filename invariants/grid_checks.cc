@@ -43,12 +43,18 @@ bool GridHistory::Contains(const Seqs& set, uint64_t seq) {
   return std::prev(it)->second >= seq;
 }
 
+const Timestamp& GridHistory::AppliedOp::KnownAt(const Timestamp& held) const {
+  SG_ASSERT(!stamps.empty());
+  auto above = std::upper_bound(stamps.begin(), stamps.end(), held);
+  return above == stamps.begin() ? stamps.back() : *std::prev(above);
+}
+
 std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint32_t disk,
                                                 uint64_t clean_syncs, uint32_t partition,
                                                 const NodeId& client, uint64_t seq,
                                                 const Timestamp& ts, const Timestamp& client_ts) {
   ++applications_;
-  auto [op, first] = applied_ops_.try_emplace({client, seq}, AppliedOp{client_ts, ts});
+  auto [op, first] = applied_ops_.try_emplace({client, seq}, AppliedOp{client_ts, {}});
   if (!first && op->second.client_ts != client_ts) {
     return Violation{
         Invariant::kGridLostUpdate,
@@ -58,7 +64,8 @@ std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint3
                     server, client, seq, client_ts.ToString(), client, seq,
                     op->second.client_ts.ToString())};
   }
-  op->second.ts = ts;
+  auto& stamps = op->second.stamps;
+  stamps.insert(std::upper_bound(stamps.begin(), stamps.end(), ts), ts);
   if (auto issued = issued_.find({client, seq}); issued != issued_.end()) {
     applied_values_[{issued->second.map, issued->second.key}][ts] = issued->second.value_hash;
   }
@@ -138,8 +145,12 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                        ack.client_ts.ToString());
   };
   auto it = applied_ops_.find({client, ack.seq});
-  // A duplicate's ack carries the key's current stamp; the write's own is its application's.
-  const Timestamp& ts = ack.duplicate && it != applied_ops_.end() ? it->second.ts : ack.ts;
+  // A duplicate's ack carries the acking server's current stamp of the key; the write's own is
+  // the application that server knows of. (The last application anywhere is not it: a server
+  // whose mark was behind may have applied the op again, and lost that copy with its disk before
+  // it was acknowledged — server_crash_during_replication, seed 8.)
+  const Timestamp& ts =
+      ack.duplicate && it != applied_ops_.end() ? it->second.KnownAt(ack.ts) : ack.ts;
   OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
   if (it == applied_ops_.end()) {
     return Violation{Invariant::kGridLostUpdate,

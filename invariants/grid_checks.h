@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/inlined_vector.h"
 #include "engine/cluster/grid_server.h"
 #include "engine/events/node_events.h"
 #include "engine/query/query.h"
@@ -139,9 +140,14 @@ class GridHistory {
   };
   absl::btree_map<std::string, Unsynced> unsynced_;
   uint64_t applications_ = 0;
-  // (client, seq) -> the write it was last applied as: O(ops), 40-odd bytes each.
+  // (client, seq) -> the write and the stamps it was applied at (ascending; more than one only
+  // when a server whose applied mark was behind applied it again): O(ops), ~80 bytes each.
   struct AppliedOp {
-    Timestamp client_ts, ts;
+    Timestamp client_ts;
+    absl::InlinedVector<Timestamp, 1> stamps;
+    // The latest application a server holding the key at `held` can know of: the largest stamp
+    // at or below it (the last application when there is none, e.g. after tombstone GC).
+    const Timestamp& KnownAt(const Timestamp& held) const;
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, AppliedOp> applied_ops_;
   AckedValues acked_values_;

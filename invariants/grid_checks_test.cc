@@ -180,6 +180,31 @@ TEST(GridLostUpdate, TheOwnerHoldsTheAcknowledgedValueAtItsStamp) {
   EXPECT_FALSE(CheckAckedValues(h, [&later](uint32_t) { return later.AsHolder(); }));
 }
 
+TEST(GridLostUpdate, ADuplicateAckBindsTheApplicationTheAckingServerKnows) {
+  // c1#1 applied at 10 by one server; another, whose applied mark was behind, applied it again
+  // at 20 and lost that copy with its disk before acknowledging. The first server's duplicate
+  // ack (its current stamp 10) promises the application at 10, not the lost one at 20.
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  ASSERT_FALSE(h.OnApplied("n2", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(20), ClientTs("c1", 1)).has_value());
+  const std::optional<Document> value = Document{{"v", int64_t{2}}};
+  ASSERT_FALSE(
+      h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(10), true, value), ValueHash(value), 1));
+  EXPECT_EQ(h.applied().at({"users", "k1"}).ts, Ts(10));
+  // An acking server that holds a later stamp knows the later application.
+  ASSERT_FALSE(
+      h.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Ts(25), true, value), ValueHash(value), 2));
+  EXPECT_EQ(h.applied().at({"users", "k1"}).ts, Ts(20));
+  // No application at or below the held stamp (a GC'd tombstone, stamp 0): the last one.
+  GridHistory gc;
+  gc.OnLogged("c1", 1);
+  ASSERT_FALSE(gc.OnApplied("n2", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  ASSERT_FALSE(gc.OnAckReceived("c1", Ack(1, ClientTs("c1", 1), Timestamp{0, 0, "n2"}, true, value),
+                                ValueHash(value), 1));
+  EXPECT_EQ(gc.applied().at({"users", "k1"}).ts, Ts(10));
+}
+
 TEST(GridLwwModel, EveryRecordIsAnAppliedWriteWithItsValue) {
   GridHistory h;
   const Document v1{{"v", int64_t{1}}}, v2{{"v", int64_t{2}}};

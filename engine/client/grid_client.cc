@@ -9,6 +9,7 @@
 #include "engine/base/probe.h"
 #include "engine/base/strings.h"
 #include "engine/cluster/partition.h"
+#include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
 
 namespace seedgrid {
@@ -29,13 +30,13 @@ size_t ApproxBytes(const msg::GridOp& op) {
   return n;
 }
 
+// Twin pages (twin_page.h): a torn write never rolls them back. A next-seq page "217" torn to
+// "2" would restart the client at seq 2 and reuse sequence numbers its servers applied.
 constexpr std::string_view kHlcPage = "H";
 constexpr std::string_view kSeqPage = "S";
-// Written last by every sync, so that it — never the HLC or next-seq page — is the write a
-// crash can tear (a torn page keeps a prefix of its new bytes: "217" torn to "2" or "" would
-// restart the client at seq 2 or 1 and reuse sequence numbers its servers applied). Its
-// contents mean nothing; restore ignores it, torn or not.
-constexpr std::string_view kTailPage = "Z";
+// Written last by every sync before twin pages existed (2026-12-01), so that a crash tore it
+// rather than the next-seq page; restore erases it.
+constexpr std::string_view kLegacyTailPage = "Z";
 
 std::string OpPage(uint64_t seq) { return fmt::format("Q/{:020}", seq); }
 std::string RecordPage(std::string_view map, std::string_view key) {
@@ -99,14 +100,19 @@ absl::Status GridClient::Restore() {
     absl::StatusOr<std::string> bytes = env_.storage.Read(page);
     if (!bytes.ok()) return bytes.status();
     bool ok = false;
-    if (page == kHlcPage) {
-      ok = RestoreHlcState(hlc_, *bytes).ok();
-    } else if (page == kSeqPage) {
+    if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
+      const auto value = TwinPageValue(*bytes, part);
+      ok = value && RestoreHlcState(hlc_, *value).ok();         // The larger copy wins.
+      if (ok && part == TwinPart::kLegacy) pages_.Erase(page);  // Its copies are synced below.
+    } else if (const TwinPart part = TwinPartOf(page, kSeqPage); part != TwinPart::kNeither) {
+      const auto value = TwinPageValue(*bytes, part);
       uint64_t seq = 0;
-      ok = ParseU64(*bytes, seq);
+      ok = value && ParseU64(*value, seq);
       if (ok) next_seq_ = std::max(next_seq_, seq);
-    } else if (page == kTailPage) {
-      ok = true;
+      if (ok && part == TwinPart::kLegacy) pages_.Erase(page);
+    } else if (page == kLegacyTailPage) {
+      pages_.Erase(page);
+      continue;
     } else if (page.starts_with("Q/") || page.starts_with("R/")) {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
@@ -127,9 +133,9 @@ absl::Status GridClient::Restore() {
       }
     }
     if (!ok) {
-      // A torn page: only an unsynced write tears — the tail page (accepted above), or an
-      // op-log or record page whose sync never came: an entry never sent, or a record the next
-      // sync pulls again.
+      // A torn page: only an unsynced write tears — one copy of a twin page (the other holds
+      // the last synced value or a newer one), or an op-log or record page whose sync never
+      // came: an entry never sent, or a record the next sync pulls again.
       SG_PROBE("client.torn_page_discarded");
       ++stats_.torn_pages_discarded;
       pages_.Erase(page);
@@ -148,9 +154,8 @@ absl::Status GridClient::SyncStorage() {
     return absl::OkStatus();
   }
   WriteChangedRecords();
-  pages_.Put(kHlcPage, SaveHlcState(hlc_));
-  pages_.Put(kSeqPage, std::to_string(next_seq_));
-  pages_.Put(kTailPage, "-");
+  PutTwinPage(pages_, kHlcPage, SaveHlcState(hlc_));
+  PutTwinPage(pages_, kSeqPage, std::to_string(next_seq_));
   const uint64_t logged_below = next_seq_;
   absl::Status s = pages_.Sync();
   if (!s.ok()) {

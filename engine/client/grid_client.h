@@ -118,7 +118,8 @@ struct GridClientStats {
   uint64_t leaves_merged = 0;
   uint64_t repairs_sent = 0;
   uint64_t records_merged = 0;
-  uint64_t records_forgotten = 0;  // dead under a pulled leaf's GC watermark
+  uint64_t records_forgotten = 0;   // dead under a pulled leaf's GC watermark
+  uint64_t own_writes_settled = 0;  // own-stamped records replaced by the owner's leaf
   uint64_t query_updates = 0;
   uint64_t query_updates_ignored = 0;  // older epoch, duplicate or out of sequence
   uint64_t torn_pages_discarded = 0;
@@ -232,6 +233,9 @@ class GridClient {
   msg::HttpSyncRequest HttpRequest(bool pull);
   void OnHttpResponse(const NodeId& from, const msg::HttpSyncResponse& r);
   void Reconnect();
+  // After merging an owner's leaf: takes the leaf's version (or none) of every record of ours
+  // still stamped by this client with no write pending — the grid lost or never kept that write.
+  void SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition);
   // After merging an owner's leaf: sends back (kClientRepair) the records it lacks or holds older.
   void RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
                            const msg::MapRecords& leaf, uint32_t partition);

@@ -58,6 +58,38 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
   }
 }
 
+void GridClient::SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition) {
+  // A record still stamped by this client after its write left the op log is a write whose
+  // acknowledgement carried no stamp of its application: a duplicate's (its first ack was lost)
+  // or FIRE_AND_FORGET's. When the owner's leaf lacks it or holds the key older, the grid lost
+  // that application (with a disk, before any backup had it) or never made it; no repair can
+  // bring it back (RepairWhatLeafLacks never sends one), so keeping it would leave this client
+  // different from its owner for good (server_crash_during_replication, seed 8). The owner's
+  // version wins. A stale leaf only costs a round: the next digest differs and pulls again.
+  auto keys = partition_keys_.find({leaf.map_name, partition});
+  if (keys == partition_keys_.end()) return;
+  std::vector<std::string> stale;
+  for (const std::string& key : keys->second) {
+    const LwwRecord* record = map.GetRecord(key);
+    if (record != nullptr && record->ts.node_id == options_.node_id) stale.push_back(key);
+  }
+  if (stale.empty()) return;  // The usual case.
+  absl::btree_set<std::string_view> pending;
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == leaf.map_name) pending.insert(op.key);
+  }
+  absl::btree_map<std::string_view, const LwwRecord*> in_leaf;
+  for (const msg::LwwEntry& e : leaf.lww) in_leaf.emplace(e.key, &e.record);
+  for (const std::string& key : stale) {
+    if (pending.contains(key)) continue;  // Read-your-writes until its acknowledgement.
+    SG_PROBE("client.own_write_settled_to_owner");
+    ++stats_.own_writes_settled;
+    const auto theirs = in_leaf.find(key);
+    (void)map.Forget(key);
+    if (theirs != in_leaf.end()) (void)map.Merge(key, *theirs->second);
+  }
+}
+
 void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition,
                         uint64_t watermark) {
   // Swept on every leaf, not once per watermark: a late acknowledgement can still install a
@@ -144,6 +176,7 @@ void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
       absl::StatusOr<bool> merged = map.Merge(entry.key, entry.record);
       if (merged.ok() && *merged) ++stats_.records_merged;
     }
+    SettleOwnWrites(map, m, state.partition);
     RepairWhatLeafLacks(m.map_name, map, m, state.partition);
   }
 }

@@ -134,5 +134,34 @@ TEST(GridStorageErrors, ATornLastWriteNeverMakesARestartedClientReuseSequenceNum
   for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << "#" << op.second;
 }
 
+TEST(GridStorageErrors, ARewriteThatStopsAfterTheNextSeqPageNeverRollsItBack) {
+  // After a failed sync the next one re-writes every pending page in name order; when that
+  // rewrite stops at a failing write, the page before it is the last write and a crash tears it.
+  // The next-seq page is a twin (twin_page.h): its mirror keeps the synced value.
+  Grid g(3);
+  for (int i = 1; i <= 11; ++i) {
+    (void)g.client(0).Set("users", "k" + std::to_string(i), Doc(i), msg::WriteConcern::kApplied);
+  }
+  g.Run(1000);
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  FlakyStorage& storage = g.client_hosts[0]->storage;
+  storage.fail_syncs = true;
+  EXPECT_EQ(g.client(0).Set("users", "a", Doc(0), msg::WriteConcern::kApplied), 12u);
+  storage.fail_syncs = false;
+  storage.fail_writes_to = "S.2";
+  EXPECT_EQ(g.client(0).Set("users", "b", Doc(0), msg::WriteConcern::kApplied), 13u);
+  ASSERT_EQ(storage.last_written, "S.1");  // The rewrite stopped right after the next-seq page.
+  storage.CrashTearingLastWrite();
+  storage.fail_writes_to.clear();
+  g.client_hosts[0]->client.reset();
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).Set("users", "late", Doc(12), msg::WriteConcern::kApplied), 12u);
+  g.Run(1000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_NE(g.OwnerRecord("users", "late"), nullptr);
+  EXPECT_EQ(*g.OwnerRecord("users", "late")->value, Doc(12));
+  for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << "#" << op.second;
+}
+
 }  // namespace
 }  // namespace seedgrid

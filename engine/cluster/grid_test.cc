@@ -403,7 +403,7 @@ TEST(Grid, GarbageMessagesAreCountedNotFatal) {
 // stamped by the client itself, which only an owner's application may stamp (fuzzing found an
 // owner holding a client's stamp after a repair carried a write whose acknowledgement had left
 // the client's own stamp on it).
-TEST(Grid, AClientRepairsWhatALeafLacksButNeverItsOwnClientStampedWrites) {
+TEST(Grid, AClientRepairsWhatALeafLacksAndSettlesItsOwnClientStampedWritesToTheOwner) {
   Grid g(1);
   g.client(0).Set("users", "acked", Doc(1), msg::WriteConcern::kApplied);
   g.Run(500);
@@ -427,7 +427,33 @@ TEST(Grid, AClientRepairsWhatALeafLacksButNeverItsOwnClientStampedWrites) {
   EXPECT_EQ(repaired->ts.node_id, "s0");  // The owner's stamp, given back as it was.
   EXPECT_EQ(g.OwnerRecord("users", "mine"), nullptr);
   EXPECT_GE(g.client(0).stats().repairs_sent, 1u);
-  EXPECT_NE(g.client(0).Get("users", "mine"), nullptr);  // Still shown locally.
+  // The grid never kept "mine": the client converges to its owner instead of differing for good.
+  EXPECT_EQ(g.client(0).Get("users", "mine"), nullptr);
+  EXPECT_EQ(g.client(0).stats().own_writes_settled, 1u);
+}
+
+TEST(Grid, AClientKeepsItsOwnPendingWriteAndTakesTheOwnersOlderRecordOnceAcknowledged) {
+  Grid g(1);
+  g.client(0).Set("users", "k", Doc(1), msg::WriteConcern::kApplied);
+  g.Run(500);
+  const Timestamp server_ts = g.client(0).maps().at("users")->GetRecord("k")->ts;
+  ASSERT_EQ(server_ts.node_id, "s0");
+  g.CrashServer(0);  // Its disk stays: it restarts holding k at server_ts.
+  g.client(0).Set("users", "k", Doc(2), msg::WriteConcern::kApplied);
+  const uint64_t seq = g.client(0).op_log().rbegin()->first;
+  g.Run(1000);
+  EXPECT_EQ(*g.client(0).Get("users", "k"), Doc(2));  // Pending: read-your-writes.
+  // A duplicate's ack (no stamp of its application) while the owner holds only the older
+  // record: the owner's version wins at the next leaf.
+  const msg::GridAck ack{{msg::GridOpAck{seq, server_ts, msg::WriteConcern::kApplied, true}}, ""};
+  g.client(0).HandleMessage("s0", EncodeMessage(msg::Envelope{"s0", ack}));
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  EXPECT_EQ(*g.client(0).Get("users", "k"), Doc(2));  // Until a leaf says otherwise.
+  g.StartServer(0);
+  g.Run(3000);
+  EXPECT_EQ(*g.client(0).Get("users", "k"), Doc(1));
+  EXPECT_EQ(g.client(0).maps().at("users")->GetRecord("k")->ts, server_ts);
+  EXPECT_EQ(g.client(0).stats().own_writes_settled, 1u);
 }
 
 }  // namespace

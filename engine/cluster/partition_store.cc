@@ -6,6 +6,7 @@
 
 #include "engine/base/probe.h"
 #include "engine/cluster/partition.h"
+#include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
 
 namespace seedgrid {
@@ -61,13 +62,20 @@ void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
 
 absl::Status PartitionStore::Sync(const Hlc& hlc) {
   if (!pages_.dirty()) return absl::OkStatus();
-  pages_.Put(kHlcPage, SaveHlcState(hlc));
+  // A twin page: written last by every sync, it is the write a crash tears, and a torn
+  // "<millis> <counter>" can still parse to an earlier stamp.
+  PutTwinPage(pages_, kHlcPage, SaveHlcState(hlc));
   return pages_.Sync();
 }
 
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
-  if (page == kHlcPage) return sink.hlc(bytes);
+  if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
+    const auto value = TwinPageValue(bytes, part);
+    if (!value || !sink.hlc(*value)) return false;      // The larger copy wins (Hlc::Restore).
+    if (part == TwinPart::kLegacy) pages_.Erase(page);  // The next sync writes its copies.
+    return true;
+  }
   if (page.starts_with("R/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;

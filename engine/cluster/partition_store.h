@@ -1,9 +1,10 @@
 // PartitionStore: a grid server's pages — every page name made and parsed here — written
 // through the PageStore (engine/env/page_store.h), the storage-error policy shared by every node.
 //
-// Pages: "H" the HLC; "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState);
-// "A/<p>/<client>" an applied mark; "W/<p>" a partition's GC watermark. Length-prefixed parts,
-// so no map name or key can collide.
+// Pages: "H.1" and "H.2" the HLC (a twin page, engine/env/twin_page.h; "H" before 2026-12);
+// "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState); "A/<p>/<client>" an applied
+// mark; "W/<p>" a partition's GC watermark. Length-prefixed parts, so no map name or key can
+// collide.
 //
 // Contract. Writes are remembered until Sync() succeeds (PageStore). Sync() writes the HLC page
 // and syncs when anything is pending; it returns OK only when everything written so far is
@@ -40,7 +41,7 @@ class PartitionStore {
   // OK when everything written so far is durable (no storage call when nothing is pending).
   absl::Status Sync(const Hlc& hlc);
 
-  // What Restore() found, page by page, in page order (A, H, R, W).
+  // What Restore() found, page by page, in page order (A, H, H.1, H.2, R, W).
   struct RestoreSink {
     std::function<void(uint32_t p, const std::string& client, uint64_t seq)> mark;
     std::function<bool(std::string_view hlc_bytes)> hlc;  // false: the page does not decode

@@ -117,24 +117,42 @@ void Replication::TickHandoffs(uint64_t now, const Membership& membership,
   const PartitionTable& table = membership.table();
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     if (!partitions.held(p) || table.IsReplica(p, membership.self())) continue;
+    const uint64_t digest = partitions.get(p)->Digest();
     auto in_flight = std::find_if(handoffs_.begin(), handoffs_.end(),
                                   [p](const auto& h) { return h.second.partition == p; });
     if (in_flight != handoffs_.end()) {
-      if (now - in_flight->second.sent_ms < retry_interval_ms_) continue;
-      SG_PROBE("cluster.handoff_resent");
+      Handoff& h = in_flight->second;
+      if (now - h.sent_ms < retry_interval_ms_) continue;
+      if (h.table_version == table.version() && h.digest == digest) {
+        // The same contents under the same table: resend under the same id, to the replicas that
+        // have not acknowledged, so acks slower than the resend interval still count. (A fresh id
+        // per resend discarded them: over 50-150 ms WAN links no handoff ever completed; found by
+        // cross_region seed 8.)
+        SG_PROBE("cluster.handoff_resent");
+        h.sent_ms = now;
+        SendHandoff(p, in_flight->first, h, membership, partitions, out);
+        continue;
+      }
+      SG_PROBE("cluster.handoff_restarted");  // The table or the contents moved: ask all again.
       handoffs_.erase(in_flight);
     }
     SG_PROBE("cluster.handoff_sent");
     const uint64_t id = NextId();
     const PartitionReplicas& r = table.replicas(p);
     Handoff& h = handoffs_[id];
-    h = Handoff{p, now, table.version(), {}};
+    h = Handoff{p, now, table.version(), digest, {}};
     h.awaiting.insert(r.owner);
     h.awaiting.insert(r.backups.begin(), r.backups.end());
-    const msg::PartitionState state =
-        partitions.StateOf(p, msg::StatePurpose::kHandoff, id, membership.ready(p));
-    for (const NodeId& to : h.awaiting) out.Send(to, state);
+    SendHandoff(p, id, h, membership, partitions, out);
   }
+}
+
+void Replication::SendHandoff(uint32_t p, uint64_t id, const Handoff& h,
+                              const Membership& membership, const PartitionSet& partitions,
+                              Effects& out) {
+  const msg::PartitionState state =
+      partitions.StateOf(p, msg::StatePurpose::kHandoff, id, membership.ready(p));
+  for (const NodeId& to : h.awaiting) out.Send(to, state);
 }
 
 Effects Replication::Tick(uint64_t now_ms, const Membership& membership,

@@ -12,7 +12,8 @@
 //   the client's retry).
 // - A held partition that this server does not replicate under the current table is pushed whole
 //   to its owner and every backup; when all acknowledged under the same table, OnAck reports it
-//   for dropping.
+//   for dropping. A resend keeps the handoff's id (acks slower than the resend interval count)
+//   while the table and the partition's contents are unchanged; otherwise it starts over.
 // Determinism: btree containers; ids increase.
 #ifndef SEEDGRID_ENGINE_CLUSTER_REPLICATION_H_
 #define SEEDGRID_ENGINE_CLUSTER_REPLICATION_H_
@@ -68,6 +69,7 @@ class Replication {
     uint32_t partition;
     uint64_t sent_ms;
     uint64_t table_version;            // the replicas below are this table's
+    uint64_t digest;                   // GridPartition::Digest of the contents handed off
     absl::btree_set<NodeId> awaiting;  // replicas that have not acknowledged yet
   };
   static bool AllBackupsAcked(const PendingReplication& r, const Membership& membership);
@@ -76,6 +78,8 @@ class Replication {
                    Effects& out);
   void TickHandoffs(uint64_t now_ms, const Membership& membership, const PartitionSet& partitions,
                     Effects& out);
+  static void SendHandoff(uint32_t p, uint64_t id, const Handoff& h, const Membership& membership,
+                          const PartitionSet& partitions, Effects& out);
 
   uint64_t retry_interval_ms_;
   uint64_t next_id_ = 1;

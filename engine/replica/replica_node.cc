@@ -8,6 +8,7 @@
 #include "engine/base/assert.h"
 #include "engine/base/buggify.h"
 #include "engine/base/strings.h"
+#include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
 
 namespace seedgrid {
@@ -152,7 +153,7 @@ void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
 absl::Status ReplicaNode::SyncStorage() {
   SG_CRASH_POINT("replica.write_applied");  // Applied and in the outbox; not durable.
   if (!options_.persist) return absl::OkStatus();
-  pages_.Put(kHlcPage, SaveHlcState(replica_->hlc()));
+  PutTwinPage(pages_, kHlcPage, SaveHlcState(replica_->hlc()));  // Last: a crash tears it.
   absl::Status s = pages_.Sync();
   if (!s.ok())
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
@@ -167,10 +168,14 @@ absl::Status ReplicaNode::Restore() {
       absl::StatusOr<std::string> bytes = env_.storage.Read(page);
       if (!bytes.ok()) return bytes.status();
       ++stats_.pages_restored;
-      if (page == kHlcPage) {
-        if (absl::Status s = RestoreHlcState(replica_->hlc(), *bytes); !s.ok()) {
-          return absl::DataLossError(fmt::format("page 'H': {}", s.message()));
+      if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
+        // A copy may be torn (twin_page.h); the other holds what was synced.
+        const auto value = TwinPageValue(*bytes, part);
+        if (!value) continue;
+        if (absl::Status s = RestoreHlcState(replica_->hlc(), *value); !s.ok()) {
+          return absl::DataLossError(fmt::format("page '{}': {}", page, s.message()));
         }
+        if (part == TwinPart::kLegacy) pages_.Erase(page);  // The next sync writes its copies.
         continue;
       }
       absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);

@@ -17,7 +17,8 @@ class FlakyStorage final : public Storage {
  public:
   absl::Status Write(std::string_view page, std::string_view bytes) override {
     ++writes;
-    if (fail_writes) return absl::UnavailableError("injected write failure");
+    if (fail_writes || page == fail_writes_to)
+      return absl::UnavailableError("injected write failure");
     last_written.assign(page);
     return mem.Write(page, bytes);
   }
@@ -30,14 +31,9 @@ class FlakyStorage final : public Storage {
   std::vector<std::string> List() override { return mem.List(); }
   absl::Status Sync() override {
     ++syncs;
-    if (tear_at_sync) {  // Power lost before the sync: the last write torn to one byte.
+    if (tear_at_sync) {  // Power lost before the sync.
       tear_at_sync = false;
-      const absl::StatusOr<std::string> bytes = mem.Read(last_written);
-      mem.Crash();
-      if (bytes.ok()) {
-        (void)mem.Write(last_written, std::string_view(*bytes).substr(0, 1));
-        (void)mem.Sync();
-      }
+      CrashTearingLastWrite();
       return absl::UnavailableError("power lost");
     }
     if (fail_syncs) {
@@ -48,6 +44,16 @@ class FlakyStorage final : public Storage {
   }
   // Power loss: back to the last good sync.
   void Crash() { mem.Crash(); }
+  // Power loss that tears: every unsynced write is lost but the last, whose page holds the first
+  // byte of its new bytes (as SimStorage's torn writes do).
+  void CrashTearingLastWrite() {
+    const absl::StatusOr<std::string> bytes = mem.Read(last_written);
+    mem.Crash();
+    if (bytes.ok()) {
+      (void)mem.Write(last_written, std::string_view(*bytes).substr(0, 1));
+      (void)mem.Sync();
+    }
+  }
   uint64_t calls() const { return writes + deletes + syncs; }
 
   MemStorage mem;
@@ -56,7 +62,8 @@ class FlakyStorage final : public Storage {
   // The next Sync() loses every unsynced write but the last, which it leaves torn: its page holds
   // the first byte of its new bytes (as SimStorage's torn writes do). The node must be restarted.
   bool tear_at_sync = false;
-  std::string last_written;
+  std::string fail_writes_to;  // writes to this one page fail
+  std::string last_written;    // the last successful write
   uint64_t writes = 0;
   uint64_t deletes = 0;
   uint64_t syncs = 0;
