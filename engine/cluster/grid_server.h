@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -101,7 +102,12 @@ class GridServer {
   void CollectGarbage();
   void Drop(uint32_t p);
   void OnOps(msg::GridOps m);
-  void OnState(const NodeId& from, const msg::PartitionState& m);
+  // Incoming states (a PartitionState, or a PartitionStates batch): merged, one sync, then each
+  // acknowledged or answered as if it had come alone.
+  void OnStates(const NodeId& from, std::span<const msg::PartitionState> states);
+  // False when the state needs nothing after the sync (a leaf, a repair, a protocol error).
+  bool MergeIncoming(const NodeId& from, const msg::PartitionState& m);
+  void AfterMerge(const NodeId& from, const msg::PartitionState& m, bool synced);
   void OnAck(const NodeId& from, const msg::Ack& m);
   void OnHeartbeat(const NodeId& from, const msg::Heartbeat& m);
   void FlushQueries();

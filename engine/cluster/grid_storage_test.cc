@@ -5,7 +5,9 @@
 
 #include <algorithm>
 
+#include "absl/container/btree_set.h"
 #include "engine/cluster/grid_testing.h"
+#include "engine/wire/codec.h"
 
 namespace seedgrid {
 namespace {
@@ -161,6 +163,37 @@ TEST(GridStorageErrors, ARewriteThatStopsAfterTheNextSeqPageNeverRollsItBack) {
   ASSERT_NE(g.OwnerRecord("users", "late"), nullptr);
   EXPECT_EQ(*g.OwnerRecord("users", "late")->value, Doc(12));
   for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << "#" << op.second;
+}
+
+TEST(GridStorageAcks, ABatchOfStatesCostsOneSyncAndEachIsAcknowledgedAfterIt) {
+  Grid g(2, 0);
+  msg::PartitionStates batch;
+  absl::btree_set<uint32_t> partitions;
+  for (uint64_t n = 0; partitions.size() < 3; ++n) {
+    const std::string key = "k" + std::to_string(n);
+    if (!partitions.insert(PartitionOf(key)).second) continue;
+    batch.states.push_back(msg::PartitionState{
+        9000 + n,
+        PartitionOf(key),
+        msg::StatePurpose::kReplicate,
+        {msg::MapRecords{
+            "users",
+            {msg::LwwEntry{key, LwwRecord{Doc(static_cast<int>(n)), Timestamp{5, 0, "s0"}}}}}},
+        {}});
+  }
+  FlakyStorage& disk = g.server_hosts[1]->storage;
+  const uint64_t syncs = disk.syncs;
+  ASSERT_TRUE(g.network.Send("s0", "s1", EncodeMessage(msg::Envelope{"s0", batch})).ok());
+  ASSERT_TRUE(g.network.DeliverNext());
+  EXPECT_EQ(disk.syncs - syncs, 1u);  // One sync for the three states.
+  ASSERT_EQ(g.state_acks.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(g.state_acks[i].batch_id, batch.states[i].id);
+  // A failing sync acknowledges none of them.
+  disk.fail_syncs = true;
+  for (auto& state : batch.states) state.id += 100;
+  ASSERT_TRUE(g.network.Send("s0", "s1", EncodeMessage(msg::Envelope{"s0", batch})).ok());
+  ASSERT_TRUE(g.network.DeliverNext());
+  EXPECT_EQ(g.state_acks.size(), 3u);
 }
 
 }  // namespace

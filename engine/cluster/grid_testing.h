@@ -57,6 +57,9 @@ class Grid {
                                if (const auto* a = std::get_if<events::OpAcknowledged>(&e)) {
                                  server_acks.push_back(*a);
                                }
+                               if (const auto* a = std::get_if<events::StateAcknowledged>(&e)) {
+                                 state_acks.push_back(*a);
+                               }
                              }};
   }
   void StartServer(int i) {
@@ -127,6 +130,7 @@ class Grid {
   std::map<std::pair<NodeId, uint64_t>, int> applied;
   std::vector<std::pair<msg::GridOp, msg::GridOpAck>> acks;  // as the clients received them
   std::vector<events::OpAcknowledged> server_acks;           // as the servers sent them
+  std::vector<events::StateAcknowledged> state_acks;         // as backups and targets sent them
   // The index of the server owning `key` under server 0's table.
   int OwnerIndex(const std::string& key) {
     const NodeId& owner = server(0).table().owner(PartitionOf(key));
