@@ -165,6 +165,43 @@ TEST(GridStorageErrors, ARewriteThatStopsAfterTheNextSeqPageNeverRollsItBack) {
   for (const auto& [op, count] : g.applied) EXPECT_EQ(count, 1) << op.first << "#" << op.second;
 }
 
+TEST(GridStorageErrors, AClientRestartsFromAnOlderDataDirectoryAndRewritesItsPagesAsTwins) {
+  Grid g(1);
+  g.client_hosts[0]->client.reset();
+  FlakyStorage& storage = g.client_hosts[0]->storage;
+  storage.mem = MemStorage();
+  // The layout before twin pages: single next-seq and HLC pages, and the tail page.
+  ASSERT_TRUE(storage.Write("H", "1000500 3").ok());
+  ASSERT_TRUE(storage.Write("S", "12").ok());
+  ASSERT_TRUE(storage.Write("Z", "-").ok());
+  ASSERT_TRUE(storage.Sync().ok());
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 0u);
+  EXPECT_EQ(storage.List(), (std::vector<std::string>{"H.1", "H.2", "S.1", "S.2"}));
+  EXPECT_EQ(g.client(0).Set("users", "k", Doc(1), msg::WriteConcern::kApplied), 12u);
+}
+
+TEST(GridStorageErrors, AServerRestartsFromAnOlderDataDirectoryAndRewritesItsHlcAsATwin) {
+  Grid g(1);
+  g.CrashServer(0);
+  FlakyStorage& storage = g.server_hosts[0]->storage;
+  storage.mem = MemStorage();
+  ASSERT_TRUE(storage.Write("H", "1900000 7").ok());  // Ahead of the server's clock.
+  ASSERT_TRUE(storage.Sync().ok());
+  g.StartServer(0);
+  g.Run(500);
+  const std::vector<std::string> pages = storage.List();
+  EXPECT_FALSE(std::binary_search(pages.begin(), pages.end(), "H"));
+  EXPECT_TRUE(std::binary_search(pages.begin(), pages.end(), "H.1"));
+  EXPECT_TRUE(std::binary_search(pages.begin(), pages.end(), "H.2"));
+  // The restored clock: the server never issues a stamp at or below the saved one.
+  g.client(0).Set("users", "k", Doc(1), msg::WriteConcern::kApplied);
+  g.Run(500);
+  ASSERT_NE(g.OwnerRecord("users", "k"), nullptr);
+  const Timestamp& ts = g.OwnerRecord("users", "k")->ts;
+  EXPECT_TRUE(ts.millis > 1'900'000 || (ts.millis == 1'900'000 && ts.counter > 7)) << ts.ToString();
+}
+
 TEST(GridStorageAcks, ABatchOfStatesCostsOneSyncAndEachIsAcknowledgedAfterIt) {
   Grid g(2, 0);
   msg::PartitionStates batch;
