@@ -145,8 +145,10 @@ class GridHistory {
   struct AppliedOp {
     Timestamp client_ts;
     absl::InlinedVector<Timestamp, 1> stamps;
-    // The latest application a server holding the key at `held` can know of: the largest stamp
-    // at or below it (the last application when there is none, e.g. after tombstone GC).
+    // What a duplicate's ack from a server holding the key at `held` binds: the latest
+    // application at or below `held` — a stamp that server holds or supersedes, so a promise it
+    // can keep even when `held` is a later write's and it never saw that application (the last
+    // application when none is at or below `held`, e.g. after tombstone GC).
     const Timestamp& KnownAt(const Timestamp& held) const;
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, AppliedOp> applied_ops_;

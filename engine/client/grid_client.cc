@@ -30,10 +30,6 @@ size_t ApproxBytes(const msg::GridOp& op) {
   return n;
 }
 
-// Twin pages (twin_page.h): a torn write never rolls them back. A next-seq page "217" torn to
-// "2" would restart the client at seq 2 and reuse sequence numbers its servers applied.
-constexpr std::string_view kHlcPage = "H";
-constexpr std::string_view kSeqPage = "S";
 // Written last by every sync before twin pages existed (2026-12-01), so that a crash tore it
 // rather than the next-seq page; restore erases it.
 constexpr std::string_view kLegacyTailPage = "Z";
@@ -96,20 +92,27 @@ void GridClient::Fail(uint64_t& counter, std::string error) {
 
 absl::Status GridClient::Restore() {
   restoring_ = true;
+  // The twin pages first, so the clock is restored before any record merges.
+  for (TwinPage* twin : {&hlc_page_, &seq_page_}) {
+    if (absl::Status s = twin->Restore(env_.storage); !s.ok()) return s;
+  }
+  if (const auto& hlc = hlc_page_.restored(); hlc && !RestoreHlcState(hlc_, *hlc).ok()) {
+    ++stats_.torn_pages_discarded;  // Whole but not a clock: the next sync writes a good one.
+  }
+  if (const auto& seq = seq_page_.restored()) {
+    uint64_t restored = 0;
+    if (ParseU64(*seq, restored)) {
+      next_seq_ = std::max(next_seq_, restored);
+    } else {
+      ++stats_.torn_pages_discarded;
+    }
+  }
   for (const std::string& page : env_.storage.List()) {
     absl::StatusOr<std::string> bytes = env_.storage.Read(page);
     if (!bytes.ok()) return bytes.status();
     bool ok = false;
-    if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
-      const auto value = TwinPageValue(*bytes, part);
-      ok = value && RestoreHlcState(hlc_, *value).ok();         // The larger copy wins.
-      if (ok && part == TwinPart::kLegacy) pages_.Erase(page);  // Its copies are synced below.
-    } else if (const TwinPart part = TwinPartOf(page, kSeqPage); part != TwinPart::kNeither) {
-      const auto value = TwinPageValue(*bytes, part);
-      uint64_t seq = 0;
-      ok = value && ParseU64(*value, seq);
-      if (ok) next_seq_ = std::max(next_seq_, seq);
-      if (ok && part == TwinPart::kLegacy) pages_.Erase(page);
+    if (hlc_page_.Owns(page) || seq_page_.Owns(page)) {
+      continue;  // Restored above.
     } else if (page == kLegacyTailPage) {
       pages_.Erase(page);
       continue;
@@ -133,8 +136,7 @@ absl::Status GridClient::Restore() {
       }
     }
     if (!ok) {
-      // A torn page: only an unsynced write tears — one copy of a twin page (the other holds
-      // the last synced value or a newer one), or an op-log or record page whose sync never
+      // A torn page: only an unsynced write tears — an op-log or record page whose sync never
       // came: an entry never sent, or a record the next sync pulls again.
       SG_PROBE("client.torn_page_discarded");
       ++stats_.torn_pages_discarded;
@@ -154,8 +156,8 @@ absl::Status GridClient::SyncStorage() {
     return absl::OkStatus();
   }
   WriteChangedRecords();
-  PutTwinPage(pages_, kHlcPage, SaveHlcState(hlc_));
-  PutTwinPage(pages_, kSeqPage, std::to_string(next_seq_));
+  hlc_page_.Put(pages_, SaveHlcState(hlc_));
+  seq_page_.Put(pages_, std::to_string(next_seq_));
   const uint64_t logged_below = next_seq_;
   absl::Status s = pages_.Sync();
   if (!s.ok()) {

@@ -68,6 +68,7 @@
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
 #include "engine/env/page_store.h"
+#include "engine/env/twin_page.h"
 #include "engine/events/node_events.h"
 #include "engine/hlc/hlc.h"
 #include "engine/wire/messages.h"
@@ -253,6 +254,10 @@ class GridClient {
   // std::map: map listeners hold pointers to the values (btree maps move values on insert).
   std::map<std::string, PartitionDigests> digests_;
   PageStore pages_;
+  // Twin pages (twin_page.h): no torn write rolls them back. A next-seq page "217" torn to "2"
+  // restarted the client at seq 2, reusing sequence numbers its servers had applied.
+  TwinPage hlc_page_{"H"};
+  TwinPage seq_page_{"S"};
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
   // resend_after_ms > 0: the newest seq of the last push, and when it left.
   uint64_t pushed_through_seq_ = 0;

@@ -350,7 +350,8 @@ void GridServer::AfterMerge(const NodeId& from, const msg::PartitionState& m, bo
 }
 
 void GridServer::OnAck(const NodeId& from, const msg::Ack& m) {
-  Replication::AckResult r = replication_.OnAck(from, m, membership_, MayAcknowledge());
+  Replication::AckResult r =
+      replication_.OnAck(from, m, membership_, partitions_, MayAcknowledge());
   Dispatch(std::move(r.effects));
   if (!r.handed_off) return;
   SG_CRASH_POINT("cluster.handoff_acked");  // Every replica holds the partition; not dropped yet.

@@ -13,8 +13,6 @@ namespace seedgrid {
 
 namespace {
 
-constexpr std::string_view kHlcPage = "H";
-
 std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("R/{}/{}/{}/{}", p, map.size(), map, key);
 }
@@ -62,20 +60,13 @@ void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
 
 absl::Status PartitionStore::Sync(const Hlc& hlc) {
   if (!pages_.dirty()) return absl::OkStatus();
-  // A twin page: written last by every sync, it is the write a crash tears, and a torn
-  // "<millis> <counter>" can still parse to an earlier stamp.
-  PutTwinPage(pages_, kHlcPage, SaveHlcState(hlc));
+  hlc_page_.Put(pages_, SaveHlcState(hlc));  // A twin page: no torn write rolls it back.
   return pages_.Sync();
 }
 
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
-  if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
-    const auto value = TwinPageValue(bytes, part);
-    if (!value || !sink.hlc(*value)) return false;      // The larger copy wins (Hlc::Restore).
-    if (part == TwinPart::kLegacy) pages_.Erase(page);  // The next sync writes its copies.
-    return true;
-  }
+  if (hlc_page_.Owns(page)) return true;  // Restored first.
   if (page.starts_with("R/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
@@ -110,6 +101,12 @@ bool PartitionStore::RestorePage(const std::string& page, const std::string& byt
 
 absl::StatusOr<uint64_t> PartitionStore::Restore(const RestoreSink& sink) {
   uint64_t torn = 0;
+  // The HLC first, so the clock is restored before any record merges.
+  if (absl::Status s = hlc_page_.Restore(pages_.storage()); !s.ok()) return s;
+  if (const auto& hlc = hlc_page_.restored(); hlc && !sink.hlc(*hlc)) {
+    SG_PROBE("storage.torn_page_discarded");  // Whole but not a clock: the next sync writes one.
+    ++torn;
+  }
   for (const std::string& page : pages_.storage().List()) {
     absl::StatusOr<std::string> bytes = pages_.storage().Read(page);
     if (!bytes.ok()) return bytes.status();

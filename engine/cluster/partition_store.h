@@ -23,6 +23,7 @@
 #include "engine/cluster/grid_partition.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/page_store.h"
+#include "engine/env/twin_page.h"
 #include "engine/hlc/hlc.h"
 
 namespace seedgrid {
@@ -41,7 +42,7 @@ class PartitionStore {
   // OK when everything written so far is durable (no storage call when nothing is pending).
   absl::Status Sync(const Hlc& hlc);
 
-  // What Restore() found, page by page, in page order (A, H, H.1, H.2, R, W).
+  // What Restore() found: the HLC first, then page by page in page order (A, R, W).
   struct RestoreSink {
     std::function<void(uint32_t p, const std::string& client, uint64_t seq)> mark;
     std::function<bool(std::string_view hlc_bytes)> hlc;  // false: the page does not decode
@@ -60,6 +61,7 @@ class PartitionStore {
   bool RestorePage(const std::string& page, const std::string& bytes, const RestoreSink& sink);
 
   PageStore pages_;
+  TwinPage hlc_page_{"H"};  // twin_page.h: no torn write rolls the clock back
   NodeId self_;
 };
 

@@ -45,7 +45,8 @@ void Replication::Complete(PendingReplication& r, Effects& out) {
 }
 
 Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
-                                          const Membership& membership, bool may_acknowledge) {
+                                          const Membership& membership,
+                                          const PartitionSet& partitions, bool may_acknowledge) {
   AckResult result;
   const PartitionTable& table = membership.table();
   if (auto h = handoffs_.find(m.batch_id); h != handoffs_.end()) {
@@ -53,12 +54,16 @@ Replication::AckResult Replication::OnAck(const NodeId& from, const msg::Ack& m,
     if (!h->second.awaiting.empty()) return result;
     const uint32_t p = h->second.partition;
     const bool same_table = h->second.table_version == table.version();
+    // Every replica acknowledged what was sent; a state merged since would be lost by the drop.
+    const bool same_contents =
+        partitions.held(p) && partitions.get(p)->Digest() == h->second.digest;
     handoffs_.erase(h);
-    if (same_table && !table.IsReplica(p, membership.self())) {
+    if (same_table && same_contents && !table.IsReplica(p, membership.self())) {
       SG_PROBE("cluster.handoff_completed");
       result.handed_off = p;
     } else {
-      SG_PROBE("cluster.handoff_outdated_by_table");  // Acked, but the table moved: keep it.
+      // Acked, but the table or the contents moved: keep it; the next Tick hands it off again.
+      SG_PROBE("cluster.handoff_outdated_by_table");
     }
     return result;
   }

@@ -12,8 +12,9 @@
 //   the client's retry).
 // - A held partition that this server does not replicate under the current table is pushed whole
 //   to its owner and every backup; when all acknowledged under the same table, OnAck reports it
-//   for dropping. A resend keeps the handoff's id (acks slower than the resend interval count)
-//   while the table and the partition's contents are unchanged; otherwise it starts over.
+//   for dropping — unless the partition's contents changed since it was sent (a late state merged
+//   meanwhile): then the next Tick starts it over. A resend keeps the handoff's id (acks slower
+//   than the resend interval count) while the table and the contents are unchanged.
 // Determinism: btree containers; ids increase.
 #ifndef SEEDGRID_ENGINE_CLUSTER_REPLICATION_H_
 #define SEEDGRID_ENGINE_CLUSTER_REPLICATION_H_
@@ -56,7 +57,7 @@ class Replication {
     std::optional<uint32_t> handed_off;  // every new replica has the partition: drop it
   };
   AckResult OnAck(const NodeId& from, const msg::Ack& m, const Membership& membership,
-                  bool may_acknowledge);
+                  const PartitionSet& partitions, bool may_acknowledge);
   // Completions the table (and `may_acknowledge`) allow now, resends, and handoffs (new or due
   // for a resend).
   Effects Tick(uint64_t now_ms, const Membership& membership, const PartitionSet& partitions,

@@ -50,10 +50,12 @@ TEST(ReplicationHandoff, AResendKeepsItsIdAndGoesOnlyToReplicasThatHaveNotAcknow
   // The owner's ack comes after a resend (a slow link): it still counts.
   const auto resent = HandoffFixture::Handoffs(f.replication.Tick(1200, f.membership, f.set, true));
   EXPECT_EQ(resent, first);
-  EXPECT_FALSE(f.replication.OnAck(owner, msg::Ack{id, 0, ""}, f.membership, true).handed_off);
+  EXPECT_FALSE(
+      f.replication.OnAck(owner, msg::Ack{id, 0, ""}, f.membership, f.set, true).handed_off);
   const auto again = HandoffFixture::Handoffs(f.replication.Tick(1400, f.membership, f.set, true));
   EXPECT_EQ(again, (std::vector<std::pair<NodeId, uint64_t>>{{backup, id}}));
-  EXPECT_EQ(f.replication.OnAck(backup, msg::Ack{id, 0, ""}, f.membership, true).handed_off, f.p);
+  EXPECT_EQ(f.replication.OnAck(backup, msg::Ack{id, 0, ""}, f.membership, f.set, true).handed_off,
+            f.p);
 }
 
 TEST(ReplicationHandoff, NewContentsStartTheHandoffOverUnderANewId) {
@@ -62,14 +64,29 @@ TEST(ReplicationHandoff, NewContentsStartTheHandoffOverUnderANewId) {
   ASSERT_EQ(first.size(), 2u);
   const uint64_t id = first[0].second;
   // The owner acknowledged the old contents; a record merged since must reach it too.
-  (void)f.replication.OnAck(first[0].first, msg::Ack{id, 0, ""}, f.membership, true);
+  (void)f.replication.OnAck(first[0].first, msg::Ack{id, 0, ""}, f.membership, f.set, true);
   (void)f.set.MapOf(f.p, "users").Set(f.key, Document{{"v", int64_t{2}}});
   const auto restarted =
       HandoffFixture::Handoffs(f.replication.Tick(1200, f.membership, f.set, true));
   ASSERT_EQ(restarted.size(), 2u);
   EXPECT_NE(restarted[0].second, id);
-  EXPECT_FALSE(f.replication.OnAck(first[1].first, msg::Ack{id, 0, ""}, f.membership, true)
+  EXPECT_FALSE(f.replication.OnAck(first[1].first, msg::Ack{id, 0, ""}, f.membership, f.set, true)
                    .handed_off);  // The old id no longer completes anything.
+}
+
+TEST(ReplicationHandoff, AStateMergedAfterTheLastSendKeepsThePartition) {
+  HandoffFixture f;
+  const auto sent = HandoffFixture::Handoffs(f.replication.Tick(1000, f.membership, f.set, true));
+  ASSERT_EQ(sent.size(), 2u);
+  const uint64_t id = sent[0].second;
+  (void)f.replication.OnAck(sent[0].first, msg::Ack{id, 0, ""}, f.membership, f.set, true);
+  (void)f.set.MapOf(f.p, "users").Set(f.key, Document{{"v", int64_t{3}}});  // A late state.
+  EXPECT_FALSE(f.replication.OnAck(sent[1].first, msg::Ack{id, 0, ""}, f.membership, f.set, true)
+                   .handed_off);
+  // Handed off again, with the new contents.
+  const auto again = HandoffFixture::Handoffs(f.replication.Tick(1100, f.membership, f.set, true));
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_NE(again[0].second, id);
 }
 
 }  // namespace

@@ -16,7 +16,6 @@ namespace seedgrid {
 namespace {
 
 // Page names: a kind letter, then length-prefixed parts, so no map name or key can collide.
-constexpr std::string_view kHlcPage = "H";
 std::string LwwPage(std::string_view map, std::string_view key) {
   return fmt::format("L/{}/{}/{}", map.size(), map, key);
 }
@@ -153,7 +152,7 @@ void ReplicaNode::OnNewCounter(const std::string& name, PnCounter& counter) {
 absl::Status ReplicaNode::SyncStorage() {
   SG_CRASH_POINT("replica.write_applied");  // Applied and in the outbox; not durable.
   if (!options_.persist) return absl::OkStatus();
-  PutTwinPage(pages_, kHlcPage, SaveHlcState(replica_->hlc()));  // Last: a crash tears it.
+  hlc_page_.Put(pages_, SaveHlcState(replica_->hlc()));  // A twin page: never rolled back.
   absl::Status s = pages_.Sync();
   if (!s.ok())
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
@@ -164,20 +163,18 @@ absl::Status ReplicaNode::SyncStorage() {
 absl::Status ReplicaNode::Restore() {
   restoring_ = true;
   absl::Status status = [&]() -> absl::Status {
+    // The HLC first, so the clock is restored before any record merges.
+    if (absl::Status s = hlc_page_.Restore(env_.storage); !s.ok()) return s;
+    if (const auto& hlc = hlc_page_.restored()) {
+      if (absl::Status s = RestoreHlcState(replica_->hlc(), *hlc); !s.ok()) {
+        return absl::DataLossError(fmt::format("page '{}': {}", hlc_page_.name(), s.message()));
+      }
+    }
     for (const std::string& page : env_.storage.List()) {
       absl::StatusOr<std::string> bytes = env_.storage.Read(page);
       if (!bytes.ok()) return bytes.status();
       ++stats_.pages_restored;
-      if (const TwinPart part = TwinPartOf(page, kHlcPage); part != TwinPart::kNeither) {
-        // A copy may be torn (twin_page.h); the other holds what was synced.
-        const auto value = TwinPageValue(*bytes, part);
-        if (!value) continue;
-        if (absl::Status s = RestoreHlcState(replica_->hlc(), *value); !s.ok()) {
-          return absl::DataLossError(fmt::format("page '{}': {}", page, s.message()));
-        }
-        if (part == TwinPart::kLegacy) pages_.Erase(page);  // The next sync writes its copies.
-        continue;
-      }
+      if (hlc_page_.Owns(page)) continue;  // Restored first.
       absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);
       if (!envelope.ok()) {
         return absl::DataLossError(fmt::format("page '{}': {}", page, envelope.status().message()));

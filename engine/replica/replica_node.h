@@ -33,6 +33,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
 #include "engine/env/page_store.h"
+#include "engine/env/twin_page.h"
 #include "engine/events/node_events.h"
 #include "engine/query/indexed_map.h"
 #include "engine/replica/replica.h"
@@ -147,6 +148,7 @@ class ReplicaNode {
   absl::btree_map<std::string, std::unique_ptr<IndexedOrMap>> indexed_or_;
   ReplicaNodeStats stats_;
   PageStore pages_;
+  TwinPage hlc_page_{"H"};  // twin_page.h: no torn write rolls the clock back
   bool restoring_ = false;
   Periodic flush_;
   Periodic anti_entropy_;

@@ -171,7 +171,7 @@ TEST(ReplicaNode, UndecodablePageIsDataLossNamingThePage) {
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(opened.status().message().find("L/5/users/x"), std::string_view::npos);
-  ASSERT_TRUE(g.nodes[0]->storage.Write("H.1", "12 x$").ok());  // Whole (sealed), yet no HLC.
+  ASSERT_TRUE(g.nodes[0]->storage.Write("H.1", "999999999 12 x$").ok());  // Newest, whole, no HLC.
   ASSERT_TRUE(g.nodes[0]->storage.Delete("L/5/users/x").ok());
   opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);

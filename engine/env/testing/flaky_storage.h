@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/env/mem_storage.h"
@@ -20,6 +21,7 @@ class FlakyStorage final : public Storage {
     if (fail_writes || page == fail_writes_to)
       return absl::UnavailableError("injected write failure");
     last_written.assign(page);
+    last_write_unsynced = true;
     return mem.Write(page, bytes);
   }
   absl::StatusOr<std::string> Read(std::string_view page) override { return mem.Read(page); }
@@ -31,7 +33,8 @@ class FlakyStorage final : public Storage {
   std::vector<std::string> List() override { return mem.List(); }
   absl::Status Sync() override {
     ++syncs;
-    if (tear_at_sync) {  // Power lost before the sync.
+    if (!tear_at_sync) last_write_unsynced = false;  // Durable, or dropped by a failed sync.
+    if (tear_at_sync) {                              // Power lost before the sync.
       tear_at_sync = false;
       CrashTearingLastWrite();
       return absl::UnavailableError("power lost");
@@ -46,11 +49,14 @@ class FlakyStorage final : public Storage {
   void Crash() { mem.Crash(); }
   // Power loss that tears: every unsynced write is lost but the last, whose page holds the first
   // byte of its new bytes (as SimStorage's torn writes do).
-  void CrashTearingLastWrite() {
+  void CrashTearingLastWrite() { CrashTearingLastWrite(1); }
+  // The same, keeping the first `keep` bytes (all of them when `keep` is larger). Only an unsynced
+  // write tears: without one, this is a plain crash.
+  void CrashTearingLastWrite(size_t keep) {
     const absl::StatusOr<std::string> bytes = mem.Read(last_written);
     mem.Crash();
-    if (bytes.ok()) {
-      (void)mem.Write(last_written, std::string_view(*bytes).substr(0, 1));
+    if (bytes.ok() && std::exchange(last_write_unsynced, false)) {
+      (void)mem.Write(last_written, std::string_view(*bytes).substr(0, keep));
       (void)mem.Sync();
     }
   }
@@ -64,6 +70,7 @@ class FlakyStorage final : public Storage {
   bool tear_at_sync = false;
   std::string fail_writes_to;  // writes to this one page fail
   std::string last_written;    // the last successful write
+  bool last_write_unsynced = false;
   uint64_t writes = 0;
   uint64_t deletes = 0;
   uint64_t syncs = 0;
