@@ -237,6 +237,8 @@ class GridClient {
   // After merging an owner's leaf: takes the leaf's version (or none) of every record of ours
   // still stamped by this client with no write pending — the grid lost or never kept that write.
   void SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition);
+  // Keys of `map_name` with writes still in the op log (views into it).
+  absl::btree_set<std::string_view> PendingKeys(const std::string& map_name) const;
   // After merging an owner's leaf: sends back (kClientRepair) the records it lacks or holds older.
   void RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
                            const msg::MapRecords& leaf, uint32_t partition);

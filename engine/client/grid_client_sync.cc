@@ -16,6 +16,14 @@ void GridClient::StartSync() {
   }
 }
 
+absl::btree_set<std::string_view> GridClient::PendingKeys(const std::string& map_name) const {
+  absl::btree_set<std::string_view> pending;
+  for (const auto& [seq, op] : op_log_) {
+    if (op.map_name == map_name) pending.insert(op.key);
+  }
+  return pending;
+}
+
 void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
                                      const msg::MapRecords& leaf, uint32_t partition) {
   // The leaf is the owner's whole partition of the map. A record of ours it lacks, or holds
@@ -38,11 +46,8 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
     }
     lacking.emplace_back(key, record);
   }
-  if (lacking.empty()) return;                // The usual case: nothing to scan the op log for.
-  absl::btree_set<std::string_view> pending;  // keys with unacknowledged writes: not repairs
-  for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == map_name) pending.insert(op.key);
-  }
+  if (lacking.empty()) return;  // The usual case: nothing to scan the op log for.
+  const absl::btree_set<std::string_view> pending = PendingKeys(map_name);  // not repairs
   msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
   for (const auto& [key, record] : lacking) {
     if (pending.contains(key)) continue;
@@ -74,10 +79,7 @@ void GridClient::SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint3
     if (record != nullptr && record->ts.node_id == options_.node_id) stale.push_back(key);
   }
   if (stale.empty()) return;  // The usual case.
-  absl::btree_set<std::string_view> pending;
-  for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == leaf.map_name) pending.insert(op.key);
-  }
+  const absl::btree_set<std::string_view> pending = PendingKeys(leaf.map_name);
   absl::btree_map<std::string_view, const LwwRecord*> in_leaf;
   for (const msg::LwwEntry& e : leaf.lww) in_leaf.emplace(e.key, &e.record);
   for (const std::string& key : stale) {
@@ -110,10 +112,7 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
     if (record != nullptr && record->ts.millis < watermark) candidates.push_back(key);
   }
   if (candidates.empty()) return;
-  absl::btree_set<std::string_view> pending;
-  for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == leaf.map_name) pending.insert(op.key);
-  }
+  const absl::btree_set<std::string_view> pending = PendingKeys(leaf.map_name);
   std::vector<std::string> dead;
   for (std::string& key : candidates) {
     if (pending.contains(key)) {
