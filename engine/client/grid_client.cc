@@ -38,6 +38,9 @@ std::string OpPage(uint64_t seq) { return fmt::format("Q/{:020}", seq); }
 std::string RecordPage(std::string_view map, std::string_view key) {
   return fmt::format("R/{}/{}/{}", map.size(), map, key);
 }
+std::string CounterPage(std::string_view map, std::string_view key) {
+  return fmt::format("C/{}/{}/{}", map.size(), map, key);
+}
 
 bool ParseU64(std::string_view s, uint64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -116,7 +119,7 @@ absl::Status GridClient::Restore() {
     } else if (page == kLegacyTailPage) {
       pages_.Erase(page);
       continue;
-    } else if (page.starts_with("Q/") || page.starts_with("R/")) {
+    } else if (page.starts_with("Q/") || page.starts_with("R/") || page.starts_with("C/")) {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
         auto& ops = std::get<msg::GridOps>(e->body).ops;
@@ -124,6 +127,10 @@ absl::Status GridClient::Restore() {
         if (ok) {
           SG_PROBE("client.oplog_replayed_after_restart");  // An unacknowledged write survived.
           next_seq_ = std::max(next_seq_, ops[0].seq + 1);
+          // The counter's page was written in the same sync; the op's totals are as good.
+          if (const auto& c = ops[0].counter) {
+            (void)CountersOf(ops[0].map_name).Raise(ops[0].key, options_.node_id, *c);
+          }
           op_log_[ops[0].seq] = std::move(ops[0]);
         }
       } else if (e.ok() && page[0] == 'R' && std::holds_alternative<msg::PartitionState>(e->body)) {
@@ -132,6 +139,13 @@ absl::Status GridClient::Restore() {
         if (ok) {
           (void)MapOf(state.maps[0].map_name)
               .Merge(state.maps[0].lww[0].key, state.maps[0].lww[0].record);
+        }
+      } else if (e.ok() && page[0] == 'C' && std::holds_alternative<msg::PartitionState>(e->body)) {
+        const auto& state = std::get<msg::PartitionState>(e->body);
+        ok = state.maps.size() == 1 && state.maps[0].counters.size() == 1;
+        if (ok) {
+          const msg::CounterEntry& c = state.maps[0].counters[0];
+          (void)CountersOf(state.maps[0].map_name).Merge(c.key, c.state);
         }
       }
     }
@@ -186,6 +200,15 @@ void GridClient::WriteChangedRecords() {
     pages_.Put(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
   }
   unwritten_records_.clear();
+  for (const auto& [name, key] : unwritten_counters_) {
+    const PnState* state = counters_.at(name)->Get(key);  // Counters are never forgotten.
+    SG_ASSERT(state != nullptr);
+    msg::MapRecords records{name, {}, {msg::CounterEntry{key, *state}}};
+    msg::PartitionState one{
+        0, PartitionOf(key), msg::StatePurpose::kClientLeaf, {std::move(records)}, {}};
+    pages_.Put(CounterPage(name, key), EncodeMessage(msg::Envelope{options_.node_id, one}));
+  }
+  unwritten_counters_.clear();
 }
 
 void GridClient::MarkLogged(uint64_t logged_below) {
@@ -216,6 +239,26 @@ LwwMap& GridClient::MapOf(const std::string& name) {
     unwritten_records_.emplace(name, std::string(c.key));
   });
   return *maps_.emplace(name, std::move(map)).first->second;
+}
+
+CounterMap& GridClient::CountersOf(const std::string& name) {
+  (void)MapOf(name);  // Synced like any map (StartSync walks maps_).
+  auto it = counters_.find(name);
+  if (it != counters_.end()) return *it->second;
+  auto counters = std::make_unique<CounterMap>();
+  PartitionDigests* digests = &digests_[name];
+  counters->set_listener([this, name, digests](const CounterChange& c) {
+    digests->Apply(c);
+    if (c.old_totals == nullptr) counter_keys_[{name, PartitionOf(c.key)}].emplace(c.key);
+    if (restoring_ || !options_.persist) return;
+    unwritten_counters_.emplace(name, std::string(c.key));
+  });
+  return *counters_.emplace(name, std::move(counters)).first->second;
+}
+
+int64_t GridClient::CounterValue(const std::string& map, const std::string& key) const {
+  const CounterMap* counters = Counters(map);
+  return counters == nullptr ? 0 : counters->Value(key);
 }
 
 uint64_t GridClient::MapRoot(const std::string& map) const {
@@ -257,6 +300,29 @@ uint64_t GridClient::Remove(const std::string& map, std::string key, msg::WriteC
   const Timestamp ts = MapOf(map).Remove(key);
   events::EmitEvent(options_.events, events::TimestampIssued{ts});
   return Log(msg::GridOp{0, concern, map, std::move(key), std::nullopt, ts});
+}
+
+absl::StatusOr<uint64_t> GridClient::Increment(const std::string& map, std::string key,
+                                               int64_t delta, msg::WriteConcern concern) {
+  CounterMap& counters = CountersOf(map);
+  PnTotals totals;
+  if (const PnState* state = counters.Get(key)) {
+    if (auto own = state->find(options_.node_id); own != state->end()) totals = own->second;
+  }
+  // |delta| without overflow for INT64_MIN.
+  const uint64_t by = delta >= 0 ? static_cast<uint64_t>(delta) : ~static_cast<uint64_t>(delta) + 1;
+  uint64_t& total = delta >= 0 ? totals.positive : totals.negative;
+  if (total > UINT64_MAX - by) {
+    return absl::OutOfRangeError(
+        fmt::format("grid client: counter '{}' of map '{}': this client's {} total would pass "
+                    "2^64 - 1",
+                    key, map, delta >= 0 ? "positive" : "negative"));
+  }
+  total += by;
+  const Timestamp ts = hlc_.Now();  // Names the op (grid_lost_update), like a write's stamp.
+  events::EmitEvent(options_.events, events::TimestampIssued{ts});
+  (void)counters.Raise(key, options_.node_id, totals);
+  return Log(msg::GridOp{0, concern, map, std::move(key), std::nullopt, ts, totals});
 }
 
 void GridClient::Send(msg::Body body) {
@@ -462,13 +528,14 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     ++stats_.acks;
     events::EmitEvent(options_.events,
                       events::AckReceived{it->second.map_name, it->second.key, a.seq, a.ts, a.level,
-                                          it->second.client_ts, a.duplicate, &it->second.value});
+                                          it->second.client_ts, a.duplicate, &it->second.value,
+                                          it->second.counter ? &*it->second.counter : nullptr});
     if (a.seq < restored_below_seq_) SG_PROBE("client.restored_write_acked");
     if (a.level == msg::WriteConcern::kReplicated && a.seq < switched_below_seq_) {
       SG_PROBE("client.replicated_ack_after_failover");  // Sent to one server, acked via another.
     }
     if (a.duplicate) SG_PROBE("client.duplicate_ack");  // Applied before; its first ack was lost.
-    if (!a.duplicate) {
+    if (!a.duplicate && !it->second.counter) {
       // Adopt the server's stamp of this write at once (unless a newer local write replaced
       // it): the local copy is then the server's record, which a repair may restore.
       const msg::GridOp& op = it->second;

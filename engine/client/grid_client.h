@@ -1,16 +1,16 @@
 // GridClient: an offline-first client of the grid (sans-IO: Env only).
 //
-// The client keeps a local replica of every map it uses; Get/Set/Remove never wait for the
-// network. Every write is stamped by the client's HLC, applied locally, and appended to the op log
-// (one storage page per entry, synced with the next seq before the write returns), so the log
-// survives restarts. While online the client pushes the log, oldest first and at most
-// batch_ops_max entries, as GridOps to its current server every push_interval_ms until each entry
-// is acknowledged (GridAck); only entries whose log page is durable are sent (a crash must not let
-// a restarted client reuse a seq a server has seen), so after a failed sync an entry waits in the
-// in-memory log until a later sync (the push or sync tick retries it) succeeds; the servers'
-// applied marks make the resend idempotent, so an entry is applied once however often it is sent.
-// The acknowledgement arrives at the entry's write concern (FIRE_AND_FORGET entries are
-// acknowledged on receipt too, but promise nothing) and removes it.
+// The client keeps a local replica of every map it uses — records and PN-Counters;
+// Get/Set/Remove/Increment never wait for the network. Every write is stamped by the client's HLC,
+// applied locally, and appended to the op log (one storage page per entry, synced with the next seq
+// before the write returns), so the log survives restarts. While online the client pushes the log,
+// oldest first and at most batch_ops_max entries, as GridOps to its current server every
+// push_interval_ms until each entry is acknowledged (GridAck); only entries whose log page is
+// durable are sent (a crash must not let a restarted client reuse a seq a server has seen), so
+// after a failed sync an entry waits in the in-memory log until a later sync (the push or sync tick
+// retries it) succeeds; the servers' applied marks make the resend idempotent, so an entry is
+// applied once however often it is sent. The acknowledgement arrives at the entry's write concern
+// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it.
 //
 // Sync (grid_client_sync.cc) is a pull through three levels: SyncInit -> SyncRoot (the XOR of every
 // partition digest of the map) -> on a difference SyncBucketsRequest -> the per-partition digests
@@ -65,6 +65,7 @@
 #include "absl/status/statusor.h"
 #include "engine/client/merged_query.h"
 #include "engine/cluster/record_digest.h"
+#include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/env/env.h"
 #include "engine/env/page_store.h"
@@ -146,6 +147,13 @@ class GridClient {
                msg::WriteConcern concern = msg::WriteConcern::kApplied);
   uint64_t Remove(const std::string& map, std::string key,
                   msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  // Adds `delta` (negative: subtracts) to PN-Counter `key` of `map`: this client's own entry of
+  // the counter rises (its positive or its negative total), and the op carries the entry's new
+  // totals (msg::GridOp.counter; engine/crdt/counter_map.h), so the servers take the maximum and a
+  // resent op changes nothing. Counters are a key space of their own beside the map's records.
+  // OutOfRange (nothing logged) when the client's total would pass 2^64 - 1.
+  absl::StatusOr<uint64_t> Increment(const std::string& map, std::string key, int64_t delta,
+                                     msg::WriteConcern concern = msg::WriteConcern::kApplied);
   // Many writes, one storage sync: between BeginWrites() and EndWrites() a write is logged but not
   // synced (and so not sent); EndWrites() syncs once and returns the sync's status. Writes outside
   // such a span sync each (the default above).
@@ -162,6 +170,13 @@ class GridClient {
 
   // The live value in the local replica (nullptr when absent or removed).
   const Document* Get(const std::string& map, std::string_view key);
+  // The value of counter `key` of `map` in the local replica (0 when unknown).
+  int64_t CounterValue(const std::string& map, const std::string& key) const;
+  // The counters of `map` (null when it has none here).
+  const CounterMap* Counters(const std::string& map) const {
+    auto it = counters_.find(map);
+    return it == counters_.end() ? nullptr : it->second.get();
+  }
   // Starts keeping (and syncing) `map` without writing to it.
   void Open(const std::string& map) { (void)MapOf(map); }
 
@@ -212,6 +227,7 @@ class GridClient {
   GridClient(Env& env, GridClientOptions options);
   absl::Status Restore();
   LwwMap& MapOf(const std::string& name);
+  CounterMap& CountersOf(const std::string& name);
   uint64_t Log(msg::GridOp op);
   void Send(msg::Body body);
   // OK when everything written so far is durable; then every logged entry becomes sendable.
@@ -237,11 +253,19 @@ class GridClient {
   // After merging an owner's leaf: takes the leaf's version (or none) of every record of ours
   // still stamped by this client with no write pending — the grid lost or never kept that write.
   void SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition);
-  // Keys of `map_name` with writes still in the op log (views into it).
-  absl::btree_set<std::string_view> PendingKeys(const std::string& map_name) const;
+  // Keys of `map_name` with writes (counters: counter ops) still in the op log (views into it).
+  absl::btree_set<std::string_view> PendingKeys(const std::string& map_name,
+                                                bool counters = false) const;
+  // After merging an owner's leaf: merges its counters, and sends back (with the record repair)
+  // the entries the leaf lacks or holds lower — except this client's own entries of counters
+  // with ops still in the op log (those go up as ops).
+  void MergeLeafCounters(const msg::MapRecords& leaf, uint32_t partition);
+  void RepairCounters(const msg::MapRecords& leaf, uint32_t partition,
+                      std::vector<msg::CounterEntry>& out) const;
   // After merging an owner's leaf: sends back (kClientRepair) the records it lacks or holds older.
   void RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
                            const msg::MapRecords& leaf, uint32_t partition);
+  void SendRepair(msg::PartitionState state);
   void Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
   void PushTick();
   void SyncTick();
@@ -253,6 +277,7 @@ class GridClient {
   Hlc hlc_;
   GridClientStats stats_;
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
+  absl::btree_map<std::string, std::unique_ptr<CounterMap>> counters_;  // maps with counters
   // std::map: map listeners hold pointers to the values (btree maps move values on insert).
   std::map<std::string, PartitionDigests> digests_;
   PageStore pages_;
@@ -270,8 +295,11 @@ class GridClient {
   // once, however often the record changed in between (a write, its acknowledgement's stamp, a
   // leaf). An unsynced page may be lost in a crash anyway, so writing it later promises as much.
   absl::btree_set<std::pair<std::string, std::string>> unwritten_records_;
+  absl::btree_set<std::pair<std::string, std::string>> unwritten_counters_;
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
+  // The counter keys of each (map, partition), for the repair walk.
+  absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> counter_keys_;
   absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;
   uint64_t next_subscription_ = 1;
   uint64_t next_seq_ = 1;

@@ -16,12 +16,67 @@ void GridClient::StartSync() {
   }
 }
 
-absl::btree_set<std::string_view> GridClient::PendingKeys(const std::string& map_name) const {
+absl::btree_set<std::string_view> GridClient::PendingKeys(const std::string& map_name,
+                                                          bool counters) const {
   absl::btree_set<std::string_view> pending;
   for (const auto& [seq, op] : op_log_) {
-    if (op.map_name == map_name) pending.insert(op.key);
+    if (op.map_name == map_name && op.counter.has_value() == counters) pending.insert(op.key);
   }
   return pending;
+}
+
+void GridClient::MergeLeafCounters(const msg::MapRecords& leaf, uint32_t partition) {
+  if (leaf.counters.empty()) return;
+  CounterMap& counters = CountersOf(leaf.map_name);
+  for (const msg::CounterEntry& c : leaf.counters) {
+    if (PartitionOf(c.key) != partition) {
+      Fail(stats_.protocol_errors,
+           fmt::format("counter '{}' outside partition {}", c.key, partition));
+      continue;
+    }
+    if (counters.Merge(c.key, c.state)) ++stats_.records_merged;
+  }
+}
+
+void GridClient::RepairCounters(const msg::MapRecords& leaf, uint32_t partition,
+                                std::vector<msg::CounterEntry>& out) const {
+  auto keys = counter_keys_.find({leaf.map_name, partition});
+  if (keys == counter_keys_.end()) return;
+  const CounterMap& counters = *counters_.at(leaf.map_name);
+  absl::btree_map<std::string_view, const PnState*> in_leaf;
+  for (const msg::CounterEntry& c : leaf.counters) in_leaf.emplace(c.key, &c.state);
+  std::optional<absl::btree_set<std::string_view>> pending;  // computed on the first need
+  for (const std::string& key : keys->second) {
+    const PnState& mine = *counters.Get(key);
+    const auto theirs = in_leaf.find(key);
+    // After the merge above ours holds theirs: ours differs exactly where they lack or hold less.
+    if (theirs != in_leaf.end() && *theirs->second == mine) continue;
+    msg::CounterEntry lacking{key, {}};
+    for (const auto& [writer, totals] : mine) {
+      if (theirs != in_leaf.end()) {
+        auto t = theirs->second->find(writer);
+        if (t != theirs->second->end() && t->second == totals) continue;
+      }
+      if (writer == options_.node_id) {
+        // Our own entry goes up with its op while one is logged: a repair would send totals the
+        // op log may not hold durably yet.
+        if (!pending) pending = PendingKeys(leaf.map_name, /*counters=*/true);
+        if (pending->contains(key)) continue;
+      }
+      lacking.state.emplace(writer, totals);
+    }
+    if (!lacking.state.empty()) out.push_back(std::move(lacking));
+  }
+}
+
+void GridClient::SendRepair(msg::PartitionState state) {
+  SG_PROBE("client.repair_sent");  // The owner lacks what this client holds.
+  ++stats_.repairs_sent;
+  if (options_.transport == ClientTransport::kHttp) {
+    http_repairs_.push_back(std::move(state));  // With the next request.
+  } else {
+    Send(std::move(state));
+  }
 }
 
 void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& map,
@@ -30,11 +85,13 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
   // older, is one the owner lacks (lost with a disk, or held by a previous owner only): send it
   // back. Both sides are in key order (the owner builds states in key order; an unordered leaf
   // only makes a harmless extra repair), so one merge walk finds the candidates.
-  auto keys = partition_keys_.find({map_name, partition});
-  if (keys == partition_keys_.end()) return;
+  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
+  RepairCounters(leaf, partition, state.maps[0].counters);
+  static const absl::btree_set<std::string> kNoKeys;
+  const auto keys = partition_keys_.find({map_name, partition});
   std::vector<std::pair<std::string_view, const LwwRecord*>> lacking;
   auto in_leaf = leaf.lww.begin();
-  for (const std::string& key : keys->second) {
+  for (const std::string& key : keys == partition_keys_.end() ? kNoKeys : keys->second) {
     while (in_leaf != leaf.lww.end() && in_leaf->key < key) ++in_leaf;
     const LwwRecord* record = map.GetRecord(key);
     // Only an owner's application gives a write its grid stamp: a record still stamped by this
@@ -46,21 +103,15 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
     }
     lacking.emplace_back(key, record);
   }
-  if (lacking.empty()) return;  // The usual case: nothing to scan the op log for.
-  const absl::btree_set<std::string_view> pending = PendingKeys(map_name);  // not repairs
-  msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
-  for (const auto& [key, record] : lacking) {
-    if (pending.contains(key)) continue;
-    state.maps[0].lww.push_back({std::string(key), *record});
+  if (!lacking.empty()) {  // Usually empty: no need to scan the op log.
+    const absl::btree_set<std::string_view> pending = PendingKeys(map_name);  // not repairs
+    for (const auto& [key, record] : lacking) {
+      if (pending.contains(key)) continue;
+      state.maps[0].lww.push_back({std::string(key), *record});
+    }
   }
-  if (state.maps[0].lww.empty()) return;
-  SG_PROBE("client.repair_sent");  // The owner lacks server-stamped records this client holds.
-  ++stats_.repairs_sent;
-  if (options_.transport == ClientTransport::kHttp) {
-    http_repairs_.push_back(std::move(state));  // With the next request.
-  } else {
-    Send(std::move(state));
-  }
+  if (state.maps[0].lww.empty() && state.maps[0].counters.empty()) return;
+  SendRepair(std::move(state));
 }
 
 void GridClient::SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition) {
@@ -176,6 +227,7 @@ void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
       if (merged.ok() && *merged) ++stats_.records_merged;
     }
     SettleOwnWrites(map, m, state.partition);
+    MergeLeafCounters(m, state.partition);
     RepairWhatLeafLacks(m.map_name, map, m, state.partition);
   }
 }

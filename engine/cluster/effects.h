@@ -12,10 +12,10 @@
 
 namespace seedgrid {
 
-// A PartitionStates batch holds at most this many records and about this many bytes of keys and
-// documents, unless one state alone is bigger (it then goes alone, as before batching): batches
-// stay well below the real network's frame limit (16 MiB by default, ws_network.h) and a lost
-// batch costs little.
+// A PartitionStates batch holds at most this many records (and counters) and about this many bytes
+// of keys and documents, unless one state alone is bigger (it then goes alone, as before batching):
+// batches stay well below the real network's frame limit (16 MiB by default, ws_network.h) and a
+// lost batch costs little.
 inline constexpr size_t kStatesBatchRecordsMax = 4096;
 inline constexpr size_t kStatesBatchBytesMax = 4u << 20;
 
@@ -34,6 +34,10 @@ inline size_t ApproxStateBytes(const msg::PartitionState& state) {
           for (const std::string& item : *list) bytes += 8 + item.size();
         }
       }
+    }
+    for (const msg::CounterEntry& c : m.counters) {
+      bytes += 16 + c.key.size();
+      for (const auto& [writer, totals] : c.state) bytes += 24 + writer.size();
     }
   }
   return bytes;
@@ -71,7 +75,7 @@ inline void Effects::SendStates(const NodeId& to, std::vector<msg::PartitionStat
   };
   for (msg::PartitionState& state : states) {
     size_t n = 0;
-    for (const msg::MapRecords& m : state.maps) n += m.lww.size();
+    for (const msg::MapRecords& m : state.maps) n += m.lww.size() + m.counters.size();
     const size_t b = ApproxStateBytes(state);
     if (!batch.states.empty() &&
         (records + n > kStatesBatchRecordsMax || bytes + b > kStatesBatchBytesMax)) {

@@ -48,11 +48,7 @@ bool IsFullState(msg::StatePurpose purpose) {
 
 uint64_t StateDigest(const msg::PartitionState& state) {
   uint64_t digest = 0;
-  for (const msg::MapRecords& r : state.maps) {
-    uint64_t d = 0;
-    for (const msg::LwwEntry& e : r.lww) d ^= RecordHash(e.key, e.record);
-    digest ^= MixMap(r.map_name, d);
-  }
+  for (const msg::MapRecords& r : state.maps) digest ^= MixMap(r.map_name, msg::RecordsDigest(r));
   for (const msg::ClientMark& mark : state.applied) digest ^= MarkHash(mark.client, mark.seq);
   if (state.pruned_below_ms != 0) digest ^= MarkHash("", state.pruned_below_ms);
   return digest;
@@ -131,34 +127,77 @@ LwwMap& PartitionSet::MapOf(uint32_t p, const std::string& name) {
   return *part.maps.emplace(name, std::move(map)).first->second;
 }
 
+CounterMap& PartitionSet::CountersOf(uint32_t p, const std::string& name) {
+  (void)MapOf(p, name);  // Every name with counters has its LWW map (StateOf lists maps).
+  GridPartition& part = *slots_[p];
+  auto it = part.counters.find(name);
+  if (it != part.counters.end()) return *it->second;
+  auto counters = std::make_unique<CounterMap>();
+  uint64_t* digest = &part.digests[name];
+  GridPartition* owner = &part;
+  CounterMap* self = counters.get();
+  counters->set_listener([this, p, name, digest, owner, self](const CounterChange& c) {
+    FoldChange(*digest, c);
+    owner->Touch();
+    if (restoring_ || store_ == nullptr) return;
+    const std::string key(c.key);
+    store_->PutCounter(p, name, key, *self->Get(key));
+  });
+  return *part.counters.emplace(name, std::move(counters)).first->second;
+}
+
+size_t PartitionSet::MergeRecords(uint32_t p, const msg::MapRecords& m) {
+  size_t changed = 0;
+  LwwMap& map = MapOf(p, m.map_name);
+  // Restoring, pages come in any order: the watermark page may precede the records it covers.
+  const uint64_t watermark = restoring_ ? 0 : Hold(p).pruned_below_ms;
+  for (const msg::LwwEntry& e : m.lww) {
+    if (PartitionOf(e.key) != p) {
+      Fail(fmt::format("key '{}' is not in partition {}", e.key, p));
+      continue;
+    }
+    const LwwRecord* r = map.GetRecord(e.key);
+    if (r && r->ts == e.record.ts) continue;
+    if (r == nullptr && e.record.ts.millis < watermark) {
+      // GC invariant: this server holds every live record older than its watermark, so this
+      // is a value whose tombstone was pruned; merging it would resurrect it.
+      SG_PROBE("gc.resurrection_refused");
+      ++stats_.records_refused;
+      continue;
+    }
+    absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
+    if (!merged.ok()) {
+      Fail(std::string(ToStd(merged.status().message())));
+    } else if (*merged) {
+      ++changed;
+    }
+  }
+  return changed;
+}
+
+// Counters have no tombstones and no stamps: a merge only raises entries, whatever the watermark.
+size_t PartitionSet::MergeCounters(uint32_t p, const msg::MapRecords& m) {
+  if (m.counters.empty()) return 0;
+  size_t changed = 0;
+  CounterMap& counters = CountersOf(p, m.map_name);
+  for (const msg::CounterEntry& c : m.counters) {
+    if (PartitionOf(c.key) != p) {
+      Fail(fmt::format("counter '{}' is not in partition {}", c.key, p));
+      continue;
+    }
+    if (!counters.Merge(c.key, c.state)) continue;
+    ++changed;
+    ++stats_.counters_raised;
+  }
+  return changed;
+}
+
 size_t PartitionSet::MergeState(const msg::PartitionState& state) {
   SG_ASSERT(state.partition < kPartitionCount);
   size_t changed = 0;
   for (const msg::MapRecords& m : state.maps) {
-    LwwMap& map = MapOf(state.partition, m.map_name);
-    // Restoring, pages come in any order: the watermark page may precede the records it covers.
-    const uint64_t watermark = restoring_ ? 0 : Hold(state.partition).pruned_below_ms;
-    for (const msg::LwwEntry& e : m.lww) {
-      if (PartitionOf(e.key) != state.partition) {
-        Fail(fmt::format("key '{}' is not in partition {}", e.key, state.partition));
-        continue;
-      }
-      const LwwRecord* r = map.GetRecord(e.key);
-      if (r && r->ts == e.record.ts) continue;
-      if (r == nullptr && e.record.ts.millis < watermark) {
-        // GC invariant: this server holds every live record older than its watermark, so this
-        // is a value whose tombstone was pruned; merging it would resurrect it.
-        SG_PROBE("gc.resurrection_refused");
-        ++stats_.records_refused;
-        continue;
-      }
-      absl::StatusOr<bool> merged = map.Merge(e.key, e.record);
-      if (!merged.ok()) {
-        Fail(std::string(ToStd(merged.status().message())));
-      } else if (*merged) {
-        ++changed;
-      }
-    }
+    changed += MergeRecords(state.partition, m);
+    changed += MergeCounters(state.partition, m);
   }
   if (IsFullState(state.purpose) && state.pruned_below_ms != 0) AdoptWatermark(state);
   MergeMarks(state);
@@ -204,6 +243,11 @@ msg::PartitionState PartitionSet::StateOf(uint32_t p, msg::StatePurpose purpose,
     std::vector<msg::LwwEntry>& lww = state.maps.back().lww;
     lww.reserve(map->size());
     for (const auto& [key, record] : map->records()) lww.push_back({key, record});
+    if (const CounterMap* counters = part->CountersOf(name)) {
+      std::vector<msg::CounterEntry>& out = state.maps.back().counters;
+      out.reserve(counters->size());
+      for (const auto& [key, pn] : counters->counters()) out.push_back({key, pn});
+    }
   }
   if (only_map.empty()) {
     for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});

@@ -2,9 +2,11 @@
 // them (merge, watermark, marks). No network, no timers; pages go to the PartitionStore.
 //
 // Contract.
-// - A held partition has one LWW map per map name, the applied marks (client -> highest op-log
-//   seq applied) and the tombstone GC watermark `pruned_below_ms`. Every change passes through
-//   the map listeners: digests, the ChangeHook (live queries) and the PartitionStore (pages).
+// - A held partition has one LWW map per map name and its PN-Counters (a CounterMap per map name
+//   that has counters; such a name always has its LWW map too, maybe empty), the applied marks
+//   (client -> highest op-log seq applied) and the tombstone GC watermark `pruned_below_ms`. Every
+//   change passes through the map listeners: digests, the ChangeHook (live queries) and the
+//   PartitionStore (pages).
 // - GC invariant: a replica whose watermark is W holds every live record stamped before W. So
 //   MergeState refuses a record older than W for a key it lacks, and a full state with watermark W
 //   makes the receiver forget what it holds before W that the state lacks (docs/architecture.md).
@@ -24,6 +26,7 @@
 #include "absl/container/btree_map.h"
 #include "engine/cluster/partition_table.h"
 #include "engine/cluster/record_digest.h"
+#include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/events/node_events.h"
 #include "engine/hlc/hlc.h"
@@ -55,11 +58,16 @@ class AppliedMarks {
   uint64_t digest_ = 0;  // XOR of MarkHash(client, seq) over marks_
 };
 
-// One held partition: a map per name, applied marks, digests.
+// One held partition: a map per name, counters, applied marks, digests.
 struct GridPartition {
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps;
-  // Per map, this partition's digest of it (record_digest.h). std::map: listeners hold pointers
-  // to the values, and btree maps move their values on insert.
+  absl::btree_map<std::string, std::unique_ptr<CounterMap>> counters;  // only maps that have any
+  const CounterMap* CountersOf(const std::string& map) const {
+    auto it = counters.find(map);
+    return it == counters.end() ? nullptr : it->second.get();
+  }
+  // Per map, this partition's digest of it, records and counters (record_digest.h). std::map:
+  // listeners hold pointers to the values, and btree maps move their values on insert.
   std::map<std::string, uint64_t> digests;
   AppliedMarks applied;
   uint64_t pruned_below_ms = 0;  // tombstone GC watermark
@@ -81,6 +89,7 @@ uint64_t StateDigest(const msg::PartitionState& state);
 
 struct PartitionStats {
   uint64_t tombstones_pruned = 0;
+  uint64_t counters_raised = 0;    // counter entries raised by merged states
   uint64_t records_refused = 0;    // older than the watermark, for a key the partition lacks
   uint64_t records_forgotten = 0;  // older than a full state's watermark and absent from it
   uint64_t protocol_errors = 0;
@@ -106,8 +115,10 @@ class PartitionSet {
   // even when no server that held the partition since is alive to tell it.
   void Drop(uint32_t p);
   LwwMap& MapOf(uint32_t p, const std::string& name);
+  CounterMap& CountersOf(uint32_t p, const std::string& name);
 
-  // Merges records and marks (and a full state's watermark); returns how many records changed.
+  // Merges records, counters and marks (and a full state's watermark); returns how many records
+  // and counters changed.
   size_t MergeState(const msg::PartitionState& state);
   // The partition's state; `with_watermark` false while the partition is still pulling (the
   // watermark claims "I hold every live record before it").
@@ -133,6 +144,8 @@ class PartitionSet {
  private:
   void AdoptWatermark(const msg::PartitionState& full);
   void MergeMarks(const msg::PartitionState& state);
+  size_t MergeRecords(uint32_t p, const msg::MapRecords& m);
+  size_t MergeCounters(uint32_t p, const msg::MapRecords& m);
   void Fail(std::string error);
 
   Hlc& hlc_;

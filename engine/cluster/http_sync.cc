@@ -16,9 +16,7 @@ namespace {
 // The digest of a client leaf's records (record_digest.h): what the client holds when equal.
 uint64_t LeafDigest(const msg::PartitionState& leaf) {
   uint64_t d = 0;
-  for (const msg::MapRecords& m : leaf.maps) {
-    for (const msg::LwwEntry& e : m.lww) d ^= RecordHash(e.key, e.record);
-  }
+  for (const msg::MapRecords& m : leaf.maps) d ^= msg::RecordsDigest(m);
   return d;
 }
 

@@ -16,6 +16,9 @@ namespace {
 std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("R/{}/{}/{}/{}", p, map.size(), map, key);
 }
+std::string CounterPage(uint32_t p, std::string_view map, std::string_view key) {
+  return fmt::format("C/{}/{}/{}/{}", p, map.size(), map, key);
+}
 std::string MarkPage(uint32_t p, std::string_view client) {
   return fmt::format("A/{}/{}", p, client);
 }
@@ -43,6 +46,13 @@ void PartitionStore::EraseRecord(uint32_t p, std::string_view map, std::string_v
   pages_.Erase(RecordPage(p, map, key));
 }
 
+void PartitionStore::PutCounter(uint32_t p, std::string_view map, std::string_view key,
+                                const PnState& state) {
+  msg::MapRecords records{std::string(map), {}, {msg::CounterEntry{std::string(key), state}}};
+  msg::PartitionState one{0, p, msg::StatePurpose::kHandoff, {std::move(records)}, {}};
+  pages_.Put(CounterPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
+}
+
 void PartitionStore::PutMark(uint32_t p, std::string_view client, uint64_t seq) {
   pages_.Put(MarkPage(p, client), std::to_string(seq));
 }
@@ -54,6 +64,9 @@ void PartitionStore::PutWatermark(uint32_t p, uint64_t w) {
 void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
   for (const auto& [name, map] : part.maps) {
     for (const auto& [key, record] : map->records()) pages_.Erase(RecordPage(p, name, key));
+  }
+  for (const auto& [name, counters] : part.counters) {
+    for (const auto& [key, state] : counters->counters()) pages_.Erase(CounterPage(p, name, key));
   }
   if (part.pruned_below_ms != 0) pages_.Erase(WatermarkPage(p));
 }
@@ -67,7 +80,7 @@ absl::Status PartitionStore::Sync(const Hlc& hlc) {
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
   if (hlc_page_.Owns(page)) return true;  // Restored first.
-  if (page.starts_with("R/")) {
+  if (page.starts_with("R/") || page.starts_with("C/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
     const auto& state = std::get<msg::PartitionState>(e->body);

@@ -1,10 +1,12 @@
-// Per-partition digests of LWW maps, shared by grid servers and clients.
+// Per-partition digests of grid maps, shared by grid servers and clients.
 //
 // The digest of (map, partition) is the XOR of RecordHash(key, record) over the map's records
-// whose key falls in the partition: order-independent, O(1) to update on every change, and equal
-// on two replicas exactly when (up to 64-bit collisions) they hold the same records. Servers
-// gossip their owned partitions' digests; a client compares its own against them to pull only the
-// partitions that differ (the grid's Merkle levels are root -> partitions -> records).
+// whose key falls in the partition, and of EntryHash over its counters' entries
+// (engine/crdt/counter_map.h; msg::RecordsDigest of the same contents): order-independent, O(1) to
+// update on every change, and equal on two replicas exactly when (up to 64-bit collisions) they
+// hold the same records. Servers gossip their owned partitions' digests; a client compares its own
+// against them to pull only the partitions that differ (the grid's Merkle levels are root ->
+// partitions -> records).
 #ifndef SEEDGRID_ENGINE_CLUSTER_RECORD_DIGEST_H_
 #define SEEDGRID_ENGINE_CLUSTER_RECORD_DIGEST_H_
 
@@ -12,6 +14,7 @@
 #include <cstdint>
 
 #include "engine/cluster/partition.h"
+#include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
 
 namespace seedgrid {
@@ -22,9 +25,18 @@ inline void FoldChange(uint64_t& digest, const LwwChange& change) {
   if (change.new_record != nullptr) digest ^= RecordHash(change.key, *change.new_record);
 }
 
+// Folds one counter entry's change into one partition's digest.
+inline void FoldChange(uint64_t& digest, const CounterChange& change) {
+  if (change.old_totals != nullptr) {
+    digest ^= EntryHash(change.key, change.writer, *change.old_totals);
+  }
+  digest ^= EntryHash(change.key, change.writer, change.new_totals);
+}
+
 // Every partition's digest of one map (a client's view of a map).
 class PartitionDigests {
  public:
+  void Apply(const CounterChange& change) { FoldChange(digests_[PartitionOf(change.key)], change); }
   void Apply(const LwwChange& change, uint32_t partition) {
     FoldChange(digests_[partition], change);
   }

@@ -64,6 +64,53 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
   return out;
 }
 
+// A counter op raises the client's own entry to the op's totals: idempotent (counter_map.h), so a
+// duplicate raises it too (a no-op unless this server lost the entry with an unsynced write). The
+// ack's stamp is a fresh one of this server's (0 for a duplicate); no record carries it.
+Timestamp WritePath::ApplyCounter(uint32_t p, const NodeId& client, const msg::GridOp& op,
+                                  bool duplicate, bool has_backups, Owned& owned,
+                                  WriteResult& out) {
+  const bool rose = partitions_.CountersOf(p, op.map_name).Raise(op.key, client, *op.counter);
+  if (has_backups) owned.touched_counters[op.map_name].insert(op.key);
+  if (duplicate) {
+    SG_PROBE("cluster.duplicate_counter_op_reacked");
+    if (rose) SG_PROBE("cluster.duplicate_counter_op_raised");
+    ++stats_.ops_duplicate;
+    return Timestamp{0, 0, hlc_.node_id()};
+  }
+  (void)hlc_.Update(op.client_ts);
+  const Timestamp ts = hlc_.Now();
+  ++stats_.ops_applied;
+  ++stats_.counter_ops_applied;
+  out.now.Emit(events::OpApplied{p, client, op.seq, ts, op.client_ts});
+  return ts;
+}
+
+// An LWW set or remove, re-stamped by this server; a duplicate is answered with the key's current
+// stamp. The op is consumed (the message is OnOps' own copy).
+Timestamp WritePath::ApplyRecord(uint32_t p, const NodeId& client, LwwMap& map, msg::GridOp& op,
+                                 bool duplicate, bool has_backups, Owned& owned, WriteResult& out) {
+  if (has_backups) owned.touched[op.map_name].insert(op.key);
+  if (!duplicate) {
+    (void)hlc_.Update(op.client_ts);  // Lenient: a far-ahead client clock is counted.
+    const Timestamp ts =
+        op.value ? map.Set(std::move(op.key), *std::move(op.value)) : map.Remove(std::move(op.key));
+    ++stats_.ops_applied;
+    out.now.Emit(events::OpApplied{p, client, op.seq, ts, op.client_ts});
+    return ts;
+  }
+  SG_PROBE("cluster.duplicate_write_reacked");
+  if (op.concern == msg::WriteConcern::kReplicated && has_backups) {
+    SG_PROBE("cluster.duplicate_write_rereplicated");  // Typically resent after a failover.
+  }
+  ++stats_.ops_duplicate;
+  const LwwRecord* current = map.GetRecord(op.key);
+  if (current == nullptr) SG_PROBE("cluster.duplicate_write_after_gc");
+  // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older than
+  // anything), never a made-up current one.
+  return current ? current->ts : Timestamp{0, 0, hlc_.node_id()};
+}
+
 void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops,
                       ReplicatedAck replicated, Owned& owned, WriteResult& out) {
   const bool has_backups = replicated == ReplicatedAck::kBackups;
@@ -78,29 +125,11 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
       map_name = &op->map_name;
       map = &partitions_.MapOf(p, op->map_name);
     }
-    if (has_backups) owned.touched[op->map_name].insert(op->key);
-    Timestamp ts;
     const bool duplicate = op->seq <= mark;
-    if (!duplicate) {
-      (void)hlc_.Update(op->client_ts);  // Lenient: a far-ahead client clock is counted.
-      // The op is consumed here (the message is this call's own copy).
-      ts = op->value ? map->Set(std::move(op->key), *std::move(op->value))
-                     : map->Remove(std::move(op->key));
-      mark = op->seq;
-      ++stats_.ops_applied;
-      out.now.Emit(events::OpApplied{p, client, op->seq, ts, op->client_ts});
-    } else {
-      SG_PROBE("cluster.duplicate_write_reacked");
-      if (op->concern == msg::WriteConcern::kReplicated && has_backups) {
-        SG_PROBE("cluster.duplicate_write_rereplicated");  // Typically resent after a failover.
-      }
-      ++stats_.ops_duplicate;
-      const LwwRecord* current = map->GetRecord(op->key);
-      if (current == nullptr) SG_PROBE("cluster.duplicate_write_after_gc");
-      // No record left: the key's tombstone was garbage-collected; the stamp is then 0 (older
-      // than anything), never a made-up current one.
-      ts = current ? current->ts : Timestamp{0, 0, hlc_.node_id()};
-    }
+    const Timestamp ts =
+        op->counter ? ApplyCounter(p, client, *op, duplicate, has_backups, owned, out)
+                    : ApplyRecord(p, client, *map, *op, duplicate, has_backups, owned, out);
+    if (!duplicate) mark = op->seq;
     msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
     if (op->concern != msg::WriteConcern::kReplicated || replicated == ReplicatedAck::kNow) {
       owned.now_acks.push_back(std::move(ack));
@@ -138,6 +167,22 @@ void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_befor
       if (const LwwRecord* r = map.GetRecord(key)) records.lww.push_back({key, *r});
     }
     state.maps.push_back(std::move(records));
+  }
+  // Only the client's own entry of each counter it touched: merges take per-writer maxima.
+  for (const auto& [name, keys] : owned.touched_counters) {
+    msg::MapRecords* records = nullptr;
+    for (auto& m : state.maps) {
+      if (m.map_name == name) records = &m;
+    }
+    if (records == nullptr) records = &state.maps.emplace_back(msg::MapRecords{name, {}, {}});
+    const CounterMap* counters = part.CountersOf(name);
+    SG_ASSERT(counters != nullptr);  // ApplyCounter made it.
+    for (const std::string& key : keys) {
+      const PnState* pn = counters->Get(key);
+      if (pn == nullptr) continue;  // A duplicate of an all-zero op.
+      auto own = pn->find(client);
+      if (own != pn->end()) records->counters.push_back({key, PnState{{client, own->second}}});
+    }
   }
   state.applied.push_back({client, part.applied.at(client), mark_before});
   for (const NodeId& b : backups) out.after_sync.Send(b, state);

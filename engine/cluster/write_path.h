@@ -4,8 +4,10 @@
 //
 // Contract.
 // - An op is applied once: seq above the client's applied mark -> HLC update with the client's
-//   stamp, then a re-stamp with this server's HLC. A duplicate (seq at or below the mark) is
-//   re-acknowledged with the key's current stamp (0 when its tombstone was pruned).
+//   stamp, then a re-stamp with this server's HLC. A counter op raises the client's own entry of
+//   the counter to the op's totals (idempotent, so duplicates raise it too) and is acknowledged
+//   with a fresh stamp of this server (0 for a duplicate). A duplicate (seq at or below the mark)
+//   is re-acknowledged with the key's current stamp (0 when its tombstone was pruned).
 // - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
 //   APPLIED ones when the cluster is configured without backups). REPLICATED promises a copy on
 //   another server: when backups are configured but the table has none for the partition (the
@@ -34,6 +36,7 @@ inline constexpr uint8_t kForwardHopsMax = 3;
 
 struct WriteStats {
   uint64_t ops_applied = 0;
+  uint64_t counter_ops_applied = 0;  // of ops_applied
   uint64_t ops_duplicate = 0;
   uint64_t ops_forwarded = 0;
   uint64_t ops_dropped_not_ready = 0;
@@ -63,7 +66,12 @@ class WritePath {
     std::vector<msg::GridOpAck> now_acks;
     std::vector<msg::GridOpAck> replicated_acks;
     absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
+    absl::btree_map<std::string, absl::btree_set<std::string>> touched_counters;
   };
+  Timestamp ApplyRecord(uint32_t p, const NodeId& client, LwwMap& map, msg::GridOp& op,
+                        bool duplicate, bool has_backups, Owned& owned, WriteResult& out);
+  Timestamp ApplyCounter(uint32_t p, const NodeId& client, const msg::GridOp& op, bool duplicate,
+                         bool has_backups, Owned& owned, WriteResult& out);
   // Applies one partition's ops (sorted by seq) into `owned`.
   // What a REPLICATED op's acknowledgement waits for in this partition.
   enum class ReplicatedAck { kNow, kBackups, kWithheld };

@@ -67,6 +67,7 @@ struct AckReceived {
   Timestamp client_ts;  // the client's stamp of the entry
   bool duplicate = false;
   const std::optional<Document>* value = nullptr;
+  const PnTotals* counter = nullptr;  // a counter op: the client's totals it carried
 };
 
 // A node merged a remote record, and its HLC now covers this stamp.

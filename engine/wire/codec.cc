@@ -160,6 +160,13 @@ std::string_view WriteConcernName(WriteConcern concern) {
   return "?";
 }
 
+uint64_t RecordsDigest(const MapRecords& map) {
+  uint64_t d = 0;
+  for (const LwwEntry& e : map.lww) d ^= RecordHash(e.key, e.record);
+  for (const CounterEntry& c : map.counters) d ^= CounterHash(c.key, c.state);
+  return d;
+}
+
 }  // namespace msg
 
 std::string EncodeMessage(const msg::Envelope& envelope) {

@@ -468,6 +468,33 @@ TEST(Codec, BadGridMessagesNameTheField) {
     EXPECT_EQ(ErrorOf(Finish(b, fb::Body::GridOps, m.Union())),
               "GridOps.ops[0].concern: unknown write concern 7");
   }
+  EXPECT_EQ(error_of(msg::GridOps{"c1",
+                                  "",
+                                  0,
+                                  {msg::GridOp{1,
+                                               msg::WriteConcern::kApplied,
+                                               "m",
+                                               "k",
+                                               Document{},
+                                               {1, 0, "c1"},
+                                               PnTotals{1, 0}}}}),
+            "GridOps.ops[0].value: a counter op carries no value");
+  for (const char* second : {"c1", "a:b"}) {
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<flatbuffers::Offset<fb::PnEntry>> entries = {
+        fb::CreatePnEntry(b, b.CreateString("c1"), 1, 0),
+        fb::CreatePnEntry(b, b.CreateString(second), 2, 0)};
+    auto entries_offset = b.CreateVector(entries);
+    auto counter = fb::CreateCounterState(b, b.CreateString("k"), entries_offset);
+    auto counters = b.CreateVector(std::vector<flatbuffers::Offset<fb::CounterState>>{counter});
+    auto map = fb::CreateMapRecords(b, b.CreateString("m"), 0, counters);
+    auto maps = b.CreateVector(std::vector<flatbuffers::Offset<fb::MapRecords>>{map});
+    auto m = fb::CreatePartitionState(b, 1, 4, fb::StatePurpose::Replicate, maps);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::PartitionState, m.Union())),
+              std::string("PartitionState.maps[0].counters[0].entries[1].node_id: ") +
+                  (second == std::string("c1") ? "node 'c1' appears twice"
+                                               : "node id 'a:b' contains ':'"));
+  }
   {
     flatbuffers::FlatBufferBuilder b;
     auto members = b.CreateVector(std::vector<flatbuffers::Offset<flatbuffers::String>>{

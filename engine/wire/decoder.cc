@@ -222,9 +222,26 @@ absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const WirePath& whe
       });
 }
 
+absl::Status Decoder::Pn(const FbTables<fb::PnEntry>* in, const WirePath& where, PnState& out) {
+  return Elements(in, where, kDecodeElementCharge, [&](const fb::PnEntry* p, const WirePath& at) {
+    std::string node;
+    SG_RETURN_IF_ERROR(Node(p->node_id(), at + ".node_id", node));
+    if (out.contains(node)) {
+      return Error(at + ".node_id", fmt::format("node '{}' appears twice", node));
+    }
+    out.emplace(std::move(node), PnTotals{p->positive(), p->negative()});
+    return absl::OkStatus();
+  });
+}
+
 absl::Status Decoder::Map(const fb::MapRecords* in, const WirePath& where, msg::MapRecords& out) {
   SG_RETURN_IF_ERROR(MapName(in->map_name(), where + ".map_name", out.map_name));
-  return Lww(in->lww(), where + ".lww", out.lww);
+  SG_RETURN_IF_ERROR(Lww(in->lww(), where + ".lww", out.lww));
+  return Vector(in->counters(), where + ".counters", kDecodeElementCharge, out.counters,
+                [this](const fb::CounterState* c, const WirePath& at, msg::CounterEntry& e) {
+                  e.key = Str(c->key());
+                  return Pn(c->entries(), at + ".entries", e.state);
+                });
 }
 
 absl::Status Decoder::Maps(const FbTables<fb::MapRecords>* in, const WirePath& where,

@@ -118,6 +118,8 @@ class Decoder {
                    std::vector<msg::LwwEntry>& out);
   absl::Status Or(const FbTables<fb::OrKeyState>* in, const WirePath& where,
                   std::vector<msg::OrKeyState>& out);
+  // Node ids valid and unique.
+  absl::Status Pn(const FbTables<fb::PnEntry>* in, const WirePath& where, PnState& out);
   absl::Status Map(const fb::MapRecords* in, const WirePath& where, msg::MapRecords& out);
   absl::Status Maps(const FbTables<fb::MapRecords>* in, const WirePath& where,
                     std::vector<msg::MapRecords>& out);

@@ -99,10 +99,28 @@ OffsetVector<fb::OrKeyState> Encoder::Or(const std::vector<msg::OrKeyState>& ent
   });
 }
 
+OffsetVector<fb::PnEntry> Encoder::Pn(const PnState& state) {
+  return Vector(state, [this](const auto& entry) {
+    const auto& [node, totals] = entry;
+    auto node_id = Node(node);
+    return fb::CreatePnEntry(b_, node_id, totals.positive, totals.negative);
+  });
+}
+
+OffsetVector<fb::CounterState> Encoder::Counters(const std::vector<msg::CounterEntry>& counters) {
+  if (counters.empty()) return 0;
+  return Vector(counters, [this](const msg::CounterEntry& c) {
+    auto key = b_.CreateString(c.key);
+    auto entries = Pn(c.state);
+    return fb::CreateCounterState(b_, key, entries);
+  });
+}
+
 Offset<fb::MapRecords> Encoder::Map(const msg::MapRecords& map) {
   auto name = b_.CreateString(map.map_name);
   auto lww = Lww(map.lww);
-  return fb::CreateMapRecords(b_, name, lww);
+  auto counters = Counters(map.counters);
+  return fb::CreateMapRecords(b_, name, lww, counters);
 }
 
 OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& maps) {

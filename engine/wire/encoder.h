@@ -59,6 +59,9 @@ class Encoder {
 
   OffsetVector<fb::LwwRecord> Lww(const std::vector<msg::LwwEntry>& entries);
   OffsetVector<fb::OrKeyState> Or(const std::vector<msg::OrKeyState>& entries);
+  OffsetVector<fb::PnEntry> Pn(const PnState& state);
+  // Absent (offset 0) for no counters: a map without counters encodes as it did before them.
+  OffsetVector<fb::CounterState> Counters(const std::vector<msg::CounterEntry>& counters);
   Offset<fb::MapRecords> Map(const msg::MapRecords& map);
   OffsetVector<fb::MapRecords> Maps(const std::vector<msg::MapRecords>& maps);
 

@@ -130,7 +130,14 @@ std::vector<msg::GridOps> Samples() {
                                     Timestamp{5, 0, "c7"}},
                         msg::GridOp{2, msg::WriteConcern::kFireAndForget, "users", "k2",
                                     std::nullopt, Timestamp{6, 1, "c7"}}}},
-          msg::GridOps{"c1", "", 0, {}}, msg::GridOps{"c1", "", 0, {}, "s2"}};
+          msg::GridOps{"c1", "", 0, {}}, msg::GridOps{"c1", "", 0, {}, "s2"},
+          msg::GridOps{"c7",
+                       "",
+                       0,
+                       {msg::GridOp{3, msg::WriteConcern::kApplied, "users", "visits", std::nullopt,
+                                    Timestamp{7, 0, "c7"}, PnTotals{12, 5}},
+                        msg::GridOp{4, msg::WriteConcern::kReplicated, "users", "", std::nullopt,
+                                    Timestamp{8, 0, "c7"}, PnTotals{0, 0}}}}};
 }
 template <>
 std::vector<msg::GridAck> Samples() {
@@ -147,7 +154,17 @@ std::vector<msg::PartitionState> Samples() {
                               {msg::MapRecords{"users", SampleLww()}, msg::MapRecords{"e", {}}},
                               {msg::ClientMark{"c7", 12, 10}, msg::ClientMark{"c8", 1, 0}},
                               1'700'000'000'000},
-          msg::PartitionState{0, 0, msg::StatePurpose::kReplicate, {}, {}, 0}};
+          msg::PartitionState{0, 0, msg::StatePurpose::kReplicate, {}, {}, 0},
+          msg::PartitionState{
+              3,
+              17,
+              msg::StatePurpose::kHandoff,
+              {msg::MapRecords{"users",
+                               SampleLww(),
+                               {msg::CounterEntry{"visits", {{"c7", {12, 5}}, {"c8", {0, 1}}}},
+                                msg::CounterEntry{"x", {}}}}},
+              {msg::ClientMark{"c7", 4, 0}},
+              0}};
 }
 template <>
 std::vector<msg::PartitionDigest> Samples() {
@@ -311,11 +328,13 @@ constexpr uint64_t kGoldenHashes[] = {
     0x30adcf46a2e919d2ULL,  // GridOps
     0x2ac1a3ee4edf048dULL,  // GridOps
     0xeede9eea3cbf5aafULL,  // GridOps
+    0x0490e353bbee8dbdULL,  // GridOps
     0x0df77347d8e6c9d5ULL,  // GridAck
     0x84b010d5cc7ef235ULL,  // GridAck
     0xe97e303b2892edbaULL,  // GridAck
     0x8ca10b0068914ecfULL,  // PartitionState
     0x2a1000c238dcf276ULL,  // PartitionState
+    0x5c3aa1e54338d24eULL,  // PartitionState
     0x662ae136b56a2787ULL,  // PartitionDigest
     0x8ffaf0398866212cULL,  // PartitionDigest
     0x0dcde46b7e1bb7ceULL,  // Heartbeat

@@ -47,8 +47,10 @@ Offset<fb::GridOp> EncodeGridOp(Encoder& e, const msg::GridOp& op) {
   auto key = e.String(op.key);
   auto value = e.OptionalDoc(op.value);
   auto ts = e.Ts(op.client_ts);
+  const fb::PnTotals counter =
+      op.counter ? fb::PnTotals(op.counter->positive, op.counter->negative) : fb::PnTotals();
   return fb::CreateGridOp(e.builder(), op.seq, static_cast<fb::WriteConcern>(op.concern), name, key,
-                          value, ts);
+                          value, ts, op.counter ? &counter : nullptr);
 }
 absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, msg::GridOp& o) {
   o.seq = op.seq();
@@ -57,6 +59,10 @@ absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, 
   SG_RETURN_IF_ERROR(d.MapName(op.map_name(), at + ".map_name", o.map_name));
   o.key = d.Str(op.key());
   SG_RETURN_IF_ERROR(d.OptionalDoc(op.value(), at + ".value", o.value));
+  if (const fb::PnTotals* c = op.counter()) {
+    if (o.value) return d.Error(at + ".value", "a counter op carries no value");
+    o.counter = PnTotals{c->positive(), c->negative()};
+  }
   return d.Ts(op.client_ts(), at + ".client_ts", o.client_ts);
 }
 

@@ -21,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
 #include "engine/crdt/or_map.h"
 #include "engine/crdt/pn_counter.h"
@@ -142,8 +143,10 @@ struct GridOp {
   WriteConcern concern = WriteConcern::kApplied;
   std::string map_name;
   std::string key;
-  std::optional<Document> value;  // nullopt: remove
+  std::optional<Document> value;  // nullopt: remove (or a counter op)
   Timestamp client_ts;
+  // A PN-Counter increment: the client's totals of counter `key` after it (value is then nullopt).
+  std::optional<PnTotals> counter;
   friend bool operator==(const GridOp&, const GridOp&) = default;
 };
 
@@ -171,11 +174,22 @@ struct GridAck {
   friend bool operator==(const GridAck&, const GridAck&) = default;
 };
 
+// One grid PN-Counter: every writer's totals (engine/cluster/counters.h).
+struct CounterEntry {
+  std::string key;
+  PnState state;
+  friend bool operator==(const CounterEntry&, const CounterEntry&) = default;
+};
+
 struct MapRecords {
   std::string map_name;
   std::vector<LwwEntry> lww;
+  std::vector<CounterEntry> counters;  // by key, ascending
   friend bool operator==(const MapRecords&, const MapRecords&) = default;
 };
+// The XOR of RecordHash over the records and CounterHash over the counters (each key once): the
+// grid's per-(map, partition) digest of these contents (engine/cluster/record_digest.h).
+uint64_t RecordsDigest(const MapRecords& map);
 
 struct ClientMark {
   std::string client;

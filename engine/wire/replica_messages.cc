@@ -145,26 +145,12 @@ absl::Status DecodeBody(Decoder& d, const fb::OrMapDiff& in, msg::OrMapDiff& m) 
 
 Offset<fb::PnCounterState> EncodeBody(Encoder& e, const msg::PnCounterState& m) {
   auto name = e.String(m.name);
-  auto entries = e.Vector(m.entries, [&e](const auto& entry) {
-    const auto& [node, totals] = entry;
-    auto node_id = e.Node(node);
-    return fb::CreatePnEntry(e.builder(), node_id, totals.positive, totals.negative);
-  });
+  auto entries = e.Pn(m.entries);
   return fb::CreatePnCounterState(e.builder(), name, entries);
 }
 absl::Status DecodeBody(Decoder& d, const fb::PnCounterState& in, msg::PnCounterState& m) {
   SG_RETURN_IF_ERROR(d.MapName(in.name(), "PnCounterState.name", m.name));
-  return d.Elements(in.entries(), "PnCounterState.entries", kDecodeElementCharge,
-                    [&](const fb::PnEntry* p, const WirePath& at) {
-                      std::string node;
-                      SG_RETURN_IF_ERROR(d.Node(p->node_id(), at + ".node_id", node));
-                      if (m.entries.contains(node)) {
-                        return d.Error(at + ".node_id",
-                                       fmt::format("node '{}' appears twice", node));
-                      }
-                      m.entries.emplace(std::move(node), PnTotals{p->positive(), p->negative()});
-                      return absl::OkStatus();
-                    });
+  return d.Pn(in.entries(), "PnCounterState.entries", m.entries);
 }
 
 }  // namespace seedgrid::wire_codec

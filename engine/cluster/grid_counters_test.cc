@@ -1,0 +1,149 @@
+// PN-Counters on the grid (engine/crdt/counter_map.h): clients increment their own entries, ops
+// carry totals, servers take maxima — through replication, restarts, offline clients, repairs
+// and resends. Seeded scenarios with faults check the PN model (invariants/grid_checks.h).
+#include <gtest/gtest.h>
+
+#include "engine/cluster/grid_testing.h"
+#include "engine/env/mem_storage.h"
+#include "engine/wire/codec.h"
+
+namespace seedgrid {
+namespace {
+
+using grid_testing::Grid;
+
+// The counter `key` of map "m" as the owner holds it (null when absent).
+const PnState* OwnerCounter(Grid& g, const std::string& key) {
+  const int owner = g.OwnerIndex(key);
+  const GridPartition* part = g.server(owner).partition(PartitionOf(key));
+  if (part == nullptr) return nullptr;
+  const CounterMap* counters = part->CountersOf("m");
+  return counters == nullptr ? nullptr : counters->Get(key);
+}
+
+TEST(GridCounters, IncrementsFromOnlineAndOfflineClientsConvergeEverywhere) {
+  Grid g(3, 2);
+  ASSERT_TRUE(g.client(0).Increment("m", "visits", 5, msg::WriteConcern::kReplicated).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "visits", -2, msg::WriteConcern::kReplicated).ok());
+  EXPECT_EQ(g.client(0).CounterValue("m", "visits"), 3);  // Local first.
+  g.client(1).GoOffline();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(g.client(1).Increment("m", "visits", 10).ok());
+  ASSERT_TRUE(g.client(1).Increment("m", "visits", -1).ok());
+  EXPECT_EQ(g.client(1).CounterValue("m", "visits"), 29);
+  g.Run(1000);
+  EXPECT_EQ(g.client(0).CounterValue("m", "visits"), 3);  // c1's ops are still on c1 alone.
+  g.client(1).GoOnline();
+  g.Run(3000);
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_TRUE(g.client(c).op_log().empty());
+    EXPECT_EQ(g.client(c).CounterValue("m", "visits"), 32) << "client " << c;
+  }
+  const PnState expected{{"c0", {5, 2}}, {"c1", {30, 1}}};
+  ASSERT_NE(OwnerCounter(g, "visits"), nullptr);
+  EXPECT_EQ(*OwnerCounter(g, "visits"), expected);
+  // The backup holds the same state; the clients' digests equal the owner's.
+  int holders = 0;
+  const uint32_t p = PartitionOf("visits");
+  for (int i = 0; i < 3; ++i) {
+    const GridPartition* part = g.server(i).partition(p);
+    if (part == nullptr || part->CountersOf("m") == nullptr) continue;
+    EXPECT_EQ(*part->CountersOf("m")->Get("visits"), expected) << "server " << i;
+    EXPECT_EQ(part->MapDigest("m"), g.client(0).MapDigest("m", p));
+    ++holders;
+  }
+  EXPECT_EQ(holders, 2);
+}
+
+TEST(GridCounters, AResentOrOlderOpNeverCountsTwice) {
+  Grid g(1, 0);
+  const auto send = [&g](uint64_t seq, PnTotals totals) {
+    msg::GridOps ops{"c9",
+                     "",
+                     0,
+                     {msg::GridOp{seq, msg::WriteConcern::kApplied, "m", "k", std::nullopt,
+                                  Timestamp{1, 0, "c9"}, totals}}};
+    ASSERT_TRUE(g.network.Send("c9", "s0", EncodeMessage(msg::Envelope{"c9", ops})).ok());
+    g.Run(100);
+  };
+  send(1, {4, 0});
+  send(1, {4, 0});  // A resend.
+  send(2, {4, 3});
+  send(1, {4, 0});  // An old op arriving late.
+  EXPECT_EQ((g.applied[{"c9", 1}]), 1);
+  EXPECT_EQ((g.applied[{"c9", 2}]), 1);
+  ASSERT_NE(OwnerCounter(g, "k"), nullptr);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c9", {4, 3}}}));
+  EXPECT_EQ(g.server(0).partition(PartitionOf("k"))->CountersOf("m")->Value("k"), 1);
+}
+
+TEST(GridCounters, AServerRestartRestoresItsCountersFromItsPages) {
+  Grid g(1);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 7).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "k", -3).ok());
+  g.Run(500);
+  ASSERT_TRUE(g.client(0).op_log().empty());  // APPLIED: acknowledged after the owner's sync.
+  g.client_hosts[0]->client.reset();          // No client to repair anything.
+  g.CrashServer(0);
+  g.StartServer(0);
+  const GridPartition* part = g.server(0).partition(PartitionOf("k"));  // Restored at Open.
+  ASSERT_NE(part, nullptr);
+  ASSERT_NE(part->CountersOf("m"), nullptr);
+  EXPECT_EQ(*part->CountersOf("m")->Get("k"), (PnState{{"c0", {7, 3}}}));
+}
+
+TEST(GridCounters, ARestartedClientContinuesFromItsDurableTotals) {
+  Grid g(1);
+  g.client(0).GoOffline();
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 2).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "k", -1).ok());
+  g.client_hosts[0]->client.reset();
+  g.client_hosts[0]->storage.Crash();  // Synced before Increment returned: nothing is lost.
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).CounterValue("m", "k"), 1);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 5).ok());  // Totals go on from {2, 1}.
+  g.Run(2000);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  ASSERT_NE(OwnerCounter(g, "k"), nullptr);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c0", {7, 1}}}));
+  EXPECT_EQ(g.client(0).CounterValue("m", "k"), 6);
+}
+
+// An owner that lost its disk lacks acknowledged counter entries; a client's repair gives them
+// back (its own entry once no op of that counter is pending, and any other writer's it holds).
+TEST(GridCounters, AClientRepairsTheCountersAnOwnerLostWithItsDisk) {
+  Grid g(1, 2);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 4).ok());
+  ASSERT_TRUE(g.client(1).Increment("m", "k", -6).ok());
+  g.Run(3000);
+  ASSERT_EQ(g.client(0).CounterValue("m", "k"), -2);
+  ASSERT_EQ(g.client(1).CounterValue("m", "k"), -2);
+  g.CrashServer(0);
+  g.server_hosts[0]->storage.mem = MemStorage();  // The disk is replaced.
+  g.client_hosts[1]->client.reset();              // Only c0 is left to repair.
+  g.StartServer(0);
+  g.Run(3000);
+  ASSERT_NE(OwnerCounter(g, "k"), nullptr);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c0", {4, 0}}, {"c1", {0, 6}}}));
+  EXPECT_GE(g.client(0).stats().repairs_sent, 1u);
+}
+
+TEST(GridCounters, ATotalPast64BitsIsRefusedAndNothingIsLogged) {
+  Grid g(1);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", INT64_MAX).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "k", INT64_MAX).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 1).ok());  // 2^64 - 1
+  const size_t logged = g.client(0).op_log().size();
+  absl::StatusOr<uint64_t> over = g.client(0).Increment("m", "k", 1);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      over.status().message(),
+      "grid client: counter 'k' of map 'm': this client's positive total would pass 2^64 - 1");
+  EXPECT_EQ(g.client(0).op_log().size(), logged);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", INT64_MIN).ok());  // The other half is unused.
+  g.Run(1000);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c0", {UINT64_MAX, uint64_t{1} << 63}}}));
+}
+
+}  // namespace
+}  // namespace seedgrid
