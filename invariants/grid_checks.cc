@@ -133,7 +133,35 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
   if (!inserted && it->second.ts < ts) it->second = Acked{ts, at_ns};
 }
 
-void GridHistory::OnDiskLost(uint64_t /*at_ns*/) { applied_.clear(); }
+void GridHistory::OnDiskLost(uint64_t /*at_ns*/) {
+  applied_.clear();
+  counters_applied_.clear();
+}
+
+namespace {
+
+void RaiseTotals(GridHistory::CounterTotals& totals, const std::string& map, const std::string& key,
+                 const NodeId& writer, const PnTotals& t) {
+  PnTotals& held = totals[{map, key}][writer];
+  held.positive = std::max(held.positive, t.positive);
+  held.negative = std::max(held.negative, t.negative);
+}
+
+}  // namespace
+
+void GridHistory::OnIssuedCounter(const NodeId& client, uint64_t /*seq*/, const std::string& map,
+                                  const std::string& key, const PnTotals& totals) {
+  RaiseTotals(counters_issued_, map, key, client, totals);
+}
+
+void GridHistory::OnCounterAcked(const NodeId& client, const events::AckReceived& ack) {
+  RaiseTotals(counters_acked_, ack.map, ack.key, client, *ack.counter);
+  if (ack.concern == msg::WriteConcern::kReplicated) {
+    RaiseTotals(counters_replicated_, ack.map, ack.key, client, *ack.counter);
+  } else if (ack.concern == msg::WriteConcern::kApplied) {
+    RaiseTotals(counters_applied_, ack.map, ack.key, client, *ack.counter);
+  }
+}
 
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                                                     const events::AckReceived& ack,
@@ -141,7 +169,10 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
   // Formatted only for a violation: this runs on every acknowledgement.
   const auto op = [&] {
     return fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
-                       ack.value && ack.value->has_value() ? "set" : "remove", ack.map, ack.key,
+                       ack.counter != nullptr                  ? "increment"
+                       : ack.value && ack.value->has_value() ? "set"
+                                                             : "remove",
+                       ack.map, ack.key,
                        ack.client_ts.ToString());
   };
   auto it = applied_ops_.find({client, ack.seq});
@@ -151,7 +182,7 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
   // it was acknowledged — server_crash_during_replication, seed 8.)
   const Timestamp& ts =
       ack.duplicate && it != applied_ops_.end() ? it->second.KnownAt(ack.ts) : ack.ts;
-  OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
+  if (ack.counter == nullptr) OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
   if (it == applied_ops_.end()) {
     return Violation{Invariant::kGridLostUpdate,
                      fmt::format("{} was acknowledged{} but no server ever applied it", op(),
@@ -164,6 +195,10 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
                     "stamped {} by the client, so this write is lost (a reused sequence number)",
                     op(), ack.duplicate ? " as a duplicate" : "", client, ack.seq,
                     it->second.client_ts.ToString())};
+  }
+  if (ack.counter != nullptr) {
+    OnCounterAcked(client, ack);
+    return std::nullopt;
   }
   auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});
   if (inserted || acked->second.ts < ts)
@@ -188,6 +223,47 @@ bool Holds(const GridHistory& history, const GridPartition* part, const std::str
   const LwwRecord* r = RecordOf(part, map, key);
   if (r == nullptr) return ts.millis < part->pruned_below_ms && history.DeletedSince(map, key, ts);
   return !(r->ts < ts);
+}
+
+// The writer's entry of counter map/key in `part` (zero when absent).
+PnTotals EntryOf(const GridPartition* part, const std::string& map, const std::string& key,
+                 const std::string& writer) {
+  if (part == nullptr) return {};
+  const CounterMap* counters = part->CountersOf(map);
+  const PnState* state = counters ? counters->Get(key) : nullptr;
+  if (state == nullptr) return {};
+  auto it = state->find(writer);
+  return it == state->end() ? PnTotals{} : it->second;
+}
+
+bool AtLeast(const PnTotals& held, const PnTotals& promised) {
+  return held.positive >= promised.positive && held.negative >= promised.negative;
+}
+
+std::string TotalsText(const PnTotals& t) { return fmt::format("+{}/-{}", t.positive, t.negative); }
+
+// The first (map, key, writer) of `promised` that no holder's entry covers, described.
+std::optional<std::string> CounterNotHeld(const GridHistory::CounterTotals& promised,
+                                          const std::vector<Holder>& holders) {
+  for (const auto& [map_key, writers] : promised) {
+    const auto& [map, key] = map_key;
+    const uint32_t p = PartitionOf(key);
+    for (const auto& [writer, totals] : writers) {
+      const bool held = std::any_of(holders.begin(), holders.end(), [&](const Holder& h) {
+        return AtLeast(EntryOf(h.partition(p), map, key, writer), totals);
+      });
+      if (held) continue;
+      std::string found;
+      for (const Holder& h : holders) {
+        if (h.partition(p) == nullptr) continue;
+        found += fmt::format("; {} holds {}", h.name,
+                             TotalsText(EntryOf(h.partition(p), map, key, writer)));
+      }
+      return fmt::format("counter {}/{}: {}'s totals {}{}", map, key, writer, TotalsText(totals),
+                         found);
+    }
+  }
+  return std::nullopt;
 }
 
 std::string WhatIsHeld(const std::vector<Holder>& holders, uint32_t p, const std::string& map,
@@ -222,6 +298,12 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
                     lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), map, key,
                     acked.ts.ToString(), WhatIsHeld(others, p, map, key))};
   }
+  if (auto missing = CounterNotHeld(history.counters_replicated(), others)) {
+    return Violation{Invariant::kGridDurability,
+                     fmt::format("{}no live server holds what was acknowledged at REPLICATED of {}",
+                                 lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost),
+                                 *missing)};
+  }
   return std::nullopt;
 }
 
@@ -244,6 +326,19 @@ std::optional<Violation> CheckHeldByOwners(
                       owner.name, p, r ? r->ToString() : std::string("nothing"))};
     }
   }
+  for (const auto* promised : {&history.counters_replicated(), &history.counters_applied()}) {
+    for (const auto& [map_key, writers] : *promised) {
+      const uint32_t p = PartitionOf(map_key.second);
+      GridHistory::CounterTotals one{{map_key, writers}};
+      if (auto missing = CounterNotHeld(one, {owner_of(p)})) {
+        return Violation{
+            Invariant::kGridDurability,
+            fmt::format("an increment acknowledged at {} is lost: {}",
+                        promised == &history.counters_replicated() ? "REPLICATED" : "APPLIED",
+                        *missing)};
+      }
+    }
+  }
   return std::nullopt;
 }
 
@@ -264,6 +359,15 @@ std::optional<Violation> CheckAckedHeld(const GridHistory& history,
                                    "{} with stamp {}{}",
                                    what, map, key, replicated ? "REPLICATED" : "APPLIED",
                                    acked.ts.ToString(), WhatIsHeld(servers, p, map, key))};
+    }
+  }
+  for (const auto* promised : {&history.counters_replicated(), &history.counters_applied()}) {
+    if (auto missing = CounterNotHeld(*promised, servers)) {
+      return Violation{
+          Invariant::kGridDurability,
+          fmt::format("after {}, no server holds what was acknowledged at {} of {}", what,
+                      promised == &history.counters_replicated() ? "REPLICATED" : "APPLIED",
+                      *missing)};
     }
   }
   return std::nullopt;
@@ -313,6 +417,73 @@ std::optional<Violation> CheckGridLwwModel(
                                         : "but the write applied at that stamp had another value")};
       }
     }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+std::optional<Violation> CheckOneCounter(const GridHistory& history, const std::string& owner,
+                                         const std::string& map, const std::string& key,
+                                         const PnState& held) {
+  const auto issued = history.counters_issued().find({map, key});
+  const auto acked = history.counters_acked().find({map, key});
+  const auto fail = [&](std::string what) {
+    return Violation{Invariant::kGridPnModel,
+                     fmt::format("owner {} holds counter {}/{} = {} ({} writers): {}", owner, map, key,
+                                 CounterValue(held), held.size(), what)};
+  };
+  for (const auto& [writer, totals] : held) {
+    const PnTotals* most = nullptr;
+    if (issued != history.counters_issued().end()) {
+      auto w = issued->second.find(writer);
+      if (w != issued->second.end()) most = &w->second;
+    }
+    if (most == nullptr) {
+      return fail(fmt::format("{} has an entry {} but never incremented it", writer,
+                              TotalsText(totals)));
+    }
+    if (!AtLeast(*most, totals)) {
+      return fail(fmt::format("{}'s entry {} exceeds the totals {} its ops ever carried", writer,
+                              TotalsText(totals), TotalsText(*most)));
+    }
+  }
+  if (acked == history.counters_acked().end()) return std::nullopt;
+  for (const auto& [writer, totals] : acked->second) {
+    auto h = held.find(writer);
+    const PnTotals have = h == held.end() ? PnTotals{} : h->second;
+    if (!AtLeast(have, totals)) {
+      return fail(fmt::format("{}'s entry {} is below the totals {} of its acknowledged ops", writer,
+                              TotalsText(have), TotalsText(totals)));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Violation> CheckGridPnModel(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
+  // What the owners hold: within the bounds, and of counters someone incremented.
+  for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    const Holder owner = owner_of(p);
+    const GridPartition* part = owner.partition(p);
+    if (part == nullptr) continue;
+    for (const auto& [map, counters] : part->counters) {
+      for (const auto& [key, state] : counters->counters()) {
+        if (auto v = CheckOneCounter(history, owner.name, map, key, state)) return v;
+      }
+    }
+  }
+  // Acknowledged counters the owners lack altogether.
+  for (const auto& [map_key, writers] : history.counters_acked()) {
+    const auto& [map, key] = map_key;
+    const uint32_t p = PartitionOf(key);
+    const Holder owner = owner_of(p);
+    const GridPartition* part = owner.partition(p);
+    const CounterMap* counters = part ? part->CountersOf(map) : nullptr;
+    if (counters != nullptr && counters->Get(key) != nullptr) continue;
+    if (auto v = CheckOneCounter(history, owner.name, map, key, PnState{})) return v;
   }
   return std::nullopt;
 }

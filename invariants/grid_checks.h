@@ -27,6 +27,16 @@
 //   grid_lww_model     at the end every record an owner holds is a write a client issued, with
 //                      the value the client wrote, at a stamp the grid applied that write with
 //                      (no phantom key, no value from another write, no made-up stamp)
+//   grid_pn_model      at the end every PN-Counter an owner holds has only entries of clients
+//                      that incremented it, each (positive and negative total alike) at least
+//                      what that client's acknowledged ops carried and at most what its issued
+//                      ops did: the value is the sum of the acknowledged increments, within the
+//                      bounds of the unacknowledged ones; no counter nobody touched
+//
+// Counters in grid_durability: a counter op acknowledged at REPLICATED (APPLIED) promises the
+// client's totals it carried as REPLICATED (APPLIED) writes promise their records: held by
+// another live server at a disk loss, by some server after a correlated failure, by the owner at
+// the end — "held" meaning the writer's entry of the counter is at least those totals.
 //
 // A new grid invariant: an Invariant (invariant.h), a pure function here with a unit test that
 // feeds it a history that must fail, and its call in scenarios/grid_cluster.cc (from a node event,
@@ -97,6 +107,17 @@ class GridHistory {
                                          uint64_t value_hash, uint64_t at_ns);
   // A server lost its disk: APPLIED promises made before now no longer bind.
   void OnDiskLost(uint64_t at_ns);
+  // A client issued its entry `seq`: an increment of counter map/key to its own `totals`. Counter
+  // ops feed grid_pn_model and the counter part of grid_durability, not the LWW checks.
+  void OnIssuedCounter(const NodeId& client, uint64_t seq, const std::string& map,
+                       const std::string& key, const PnTotals& totals);
+
+  // (map, key) -> writer -> the largest totals (each half separately).
+  using CounterTotals = absl::btree_map<std::pair<std::string, std::string>, PnState>;
+  const CounterTotals& counters_issued() const { return counters_issued_; }
+  const CounterTotals& counters_acked() const { return counters_acked_; }  // any concern
+  const CounterTotals& counters_replicated() const { return counters_replicated_; }
+  const CounterTotals& counters_applied() const { return counters_applied_; }  // since disk loss
 
   // map -> key -> newest acknowledged write at that concern (APPLIED: since the last disk loss).
   using AckedByKey = absl::btree_map<std::pair<std::string, std::string>, Acked>;
@@ -161,6 +182,8 @@ class GridHistory {
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, Issued> issued_;
   AppliedValues applied_values_;
+  CounterTotals counters_issued_, counters_acked_, counters_replicated_, counters_applied_;
+  void OnCounterAcked(const NodeId& client, const events::AckReceived& ack);
 };
 
 // Where a partition is held: a server's name and its partitions (nullptr: not held).
@@ -194,6 +217,9 @@ std::optional<Violation> CheckAckedValues(
 // grid_lww_model at the end: every record of every owner's partition is an application of an
 // issued write (that stamp) with that write's value.
 std::optional<Violation> CheckGridLwwModel(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// grid_pn_model at the end: every counter of every owner's partition (see the top of this file).
+std::optional<Violation> CheckGridPnModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
 // grid_exactly_once at the end: every durable op-log entry was applied.
 std::optional<Violation> CheckAllApplied(const GridHistory& history);

@@ -33,6 +33,7 @@ enum class Invariant : uint8_t {
   kGridStorageAcks,
   kGridLostUpdate,
   kGridLwwModel,
+  kGridPnModel,
   // Both.
   kLiveness,
   // The harness itself (always on, not listed in scenario files).

@@ -300,19 +300,28 @@ void GridCluster::ScheduleNextOp() {
   });
 }
 
-// Every value a client write draws, in the order DoOp always drew them.
+// Every value a client write draws, in the order DoOp always drew them (with no counter weight,
+// the draws of the workload before counters). Counters are a key space of their own ("n0" to
+// "n15"), few so that many clients increment each.
 GridCluster::Op GridCluster::DrawOp(Random& r) const {
   Op op;
-  op.key = fmt::format("k{}", r.Uniform(static_cast<uint64_t>(s_.keys)));
-  const uint32_t remove_weight = s_.mix.lww_remove;
-  op.remove = r.Uniform(std::max<uint64_t>(s_.mix.lww_set + remove_weight, 1)) < remove_weight;
+  const uint64_t key = r.Uniform(static_cast<uint64_t>(s_.keys));
+  const uint64_t set = s_.mix.lww_set, remove = s_.mix.lww_remove;
+  const uint64_t kind = r.Uniform(std::max<uint64_t>(remove + set + s_.mix.counter, 1));
+  op.remove = kind < remove;
+  op.counter = kind >= remove + set;
+  op.key = op.counter ? fmt::format("n{}", key % std::min<uint64_t>(s_.keys, 16))
+                      : fmt::format("k{}", key);
   const uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
   if (pick < g_.fire_and_forget) {
     op.concern = msg::WriteConcern::kFireAndForget;
   } else if (pick < g_.fire_and_forget + g_.applied) {
     op.concern = msg::WriteConcern::kApplied;
   }
-  if (!op.remove) {
+  if (op.counter) {
+    const int64_t magnitude = 1 + static_cast<int64_t>(r.Uniform(5));
+    op.delta = r.Uniform(3) == 0 ? -magnitude : magnitude;  // a third are decrements
+  } else if (!op.remove) {
     op.city = kCities[r.Uniform(std::size(kCities))];
     op.age = static_cast<int64_t>(r.Uniform(100));
   }
@@ -329,7 +338,14 @@ void GridCluster::DoOp(int c, bool apply) {
   GridClient& client = *clients_[c];
   std::string text;
   const NodeId& name = sim_.node_id(node);
-  if (op.remove) {
+  if (op.counter) {
+    absl::StatusOr<uint64_t> seq = client.Increment(MapOf(c), op.key, op.delta, op.concern);
+    SG_ASSERT(seq.ok());  // Totals of a few thousand increments never pass 2^64.
+    const PnTotals& totals = client.Counters(MapOf(c))->Get(op.key)->at(name);
+    history_.OnIssuedCounter(name, *seq, MapOf(c), op.key, totals);
+    text = fmt::format("c{} incr {} {:+} {} #{}", c, op.key, op.delta,
+                       msg::WriteConcernName(op.concern), *seq);
+  } else if (op.remove) {
     const uint64_t seq = client.Remove(MapOf(c), op.key, op.concern);
     history_.OnIssued(name, seq, MapOf(c), op.key, invariants::ValueHash(std::nullopt));
     text = fmt::format("c{} remove {} {} #{}", c, op.key, msg::WriteConcernName(op.concern), seq);
@@ -420,6 +436,13 @@ std::optional<Unconverged> GridCluster::Probe(bool full) {
         for (const auto& [key, record] : m->second->records()) {
           mine.Apply(LwwChange{key, nullptr, &record, ChangeCause::kMerge});
         }
+        if (const CounterMap* counters = client->Counters(v.map)) {
+          for (const auto& [key, state] : counters->counters()) {
+            for (const auto& [writer, totals] : state) {
+              mine.Apply(CounterChange{key, writer, nullptr, totals});
+            }
+          }
+        }
         v.digests = &mine;
       }
     }
@@ -499,6 +522,10 @@ void GridCluster::FinalChecks() {
   if (run_.On(Invariant::kGridLwwModel)) {
     ++checks_;
     run_.Violate(invariants::CheckGridLwwModel(history_, owner_of));
+  }
+  if (run_.On(Invariant::kGridPnModel)) {
+    checks_ += history_.counters_issued().size();
+    run_.Violate(invariants::CheckGridPnModel(history_, owner_of));
   }
 }
 

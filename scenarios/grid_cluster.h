@@ -85,6 +85,8 @@ class GridCluster final : public Cluster {
   struct Op {
     std::string key;
     bool remove = false;
+    bool counter = false;  // an increment of counter `key` by `delta`
+    int64_t delta = 0;
     msg::WriteConcern concern = msg::WriteConcern::kReplicated;
     const char* city = "";
     int64_t age = 0;
