@@ -108,6 +108,7 @@ void GridHistory::OnServerCrash(const std::string& server, uint64_t clean_syncs)
 void GridHistory::OnIssued(const NodeId& client, uint64_t seq, const std::string& map,
                            const std::string& key, uint64_t value_hash) {
   issued_[{client, seq}] = Issued{map, key, value_hash};
+  counter_ops_.erase({client, seq});  // A reissued seq: the lost op was a counter's.
 }
 
 bool GridHistory::DeletedSince(const std::string& map, const std::string& key,
@@ -149,13 +150,30 @@ void RaiseTotals(GridHistory::CounterTotals& totals, const std::string& map, con
 
 }  // namespace
 
-void GridHistory::OnIssuedCounter(const NodeId& client, uint64_t /*seq*/, const std::string& map,
-                                  const std::string& key, const PnTotals& totals) {
-  RaiseTotals(counters_issued_, map, key, client, totals);
+void GridHistory::OnIssuedCounter(const NodeId& client, uint64_t seq, const std::string& map,
+                                  const std::string& key, int64_t delta) {
+  counter_ops_[{client, seq}] = CounterOp{map, key, delta};
+  issued_.erase({client, seq});  // A reissued seq: the lost op was a write.
+}
+
+GridHistory::CounterTotals GridHistory::ExpectedCounters() const {
+  CounterTotals expected;
+  for (const auto& [client_seq, op] : counter_ops_) {
+    const auto& [client, seq] = client_seq;
+    auto logged = logged_seqs_.find(client);
+    if (logged == logged_seqs_.end() || !Contains(logged->second, seq)) continue;  // lost
+    PnTotals& t = expected[{op.map, op.key}][client];
+    // Wrapping, like the engine: the workload never comes near 2^64.
+    if (op.delta >= 0) {
+      t.positive += static_cast<uint64_t>(op.delta);
+    } else {
+      t.negative += ~static_cast<uint64_t>(op.delta) + 1;
+    }
+  }
+  return expected;
 }
 
 void GridHistory::OnCounterAcked(const NodeId& client, const events::AckReceived& ack) {
-  RaiseTotals(counters_acked_, ack.map, ack.key, client, *ack.counter);
   if (ack.concern == msg::WriteConcern::kReplicated) {
     RaiseTotals(counters_replicated_, ack.map, ack.key, client, *ack.counter);
   } else if (ack.concern == msg::WriteConcern::kApplied) {
@@ -169,11 +187,10 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
   // Formatted only for a violation: this runs on every acknowledgement.
   const auto op = [&] {
     return fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
-                       ack.counter != nullptr                  ? "increment"
+                       ack.counter != nullptr                ? "increment"
                        : ack.value && ack.value->has_value() ? "set"
                                                              : "remove",
-                       ack.map, ack.key,
-                       ack.client_ts.ToString());
+                       ack.map, ack.key, ack.client_ts.ToString());
   };
   auto it = applied_ops_.find({client, ack.seq});
   // A duplicate's ack carries the acking server's current stamp of the key; the write's own is
@@ -299,10 +316,10 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
                     acked.ts.ToString(), WhatIsHeld(others, p, map, key))};
   }
   if (auto missing = CounterNotHeld(history.counters_replicated(), others)) {
-    return Violation{Invariant::kGridDurability,
-                     fmt::format("{}no live server holds what was acknowledged at REPLICATED of {}",
-                                 lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost),
-                                 *missing)};
+    return Violation{
+        Invariant::kGridDurability,
+        fmt::format("{}no live server holds what was acknowledged at REPLICATED of {}",
+                    lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), *missing)};
   }
   return std::nullopt;
 }
@@ -421,69 +438,58 @@ std::optional<Violation> CheckGridLwwModel(
   return std::nullopt;
 }
 
-namespace {
-
-std::optional<Violation> CheckOneCounter(const GridHistory& history, const std::string& owner,
-                                         const std::string& map, const std::string& key,
-                                         const PnState& held) {
-  const auto issued = history.counters_issued().find({map, key});
-  const auto acked = history.counters_acked().find({map, key});
-  const auto fail = [&](std::string what) {
-    return Violation{Invariant::kGridPnModel,
-                     fmt::format("owner {} holds counter {}/{} = {} ({} writers): {}", owner, map, key,
-                                 CounterValue(held), held.size(), what)};
-  };
-  for (const auto& [writer, totals] : held) {
-    const PnTotals* most = nullptr;
-    if (issued != history.counters_issued().end()) {
-      auto w = issued->second.find(writer);
-      if (w != issued->second.end()) most = &w->second;
-    }
-    if (most == nullptr) {
-      return fail(fmt::format("{} has an entry {} but never incremented it", writer,
-                              TotalsText(totals)));
-    }
-    if (!AtLeast(*most, totals)) {
-      return fail(fmt::format("{}'s entry {} exceeds the totals {} its ops ever carried", writer,
-                              TotalsText(totals), TotalsText(*most)));
-    }
-  }
-  if (acked == history.counters_acked().end()) return std::nullopt;
-  for (const auto& [writer, totals] : acked->second) {
-    auto h = held.find(writer);
-    const PnTotals have = h == held.end() ? PnTotals{} : h->second;
-    if (!AtLeast(have, totals)) {
-      return fail(fmt::format("{}'s entry {} is below the totals {} of its acknowledged ops", writer,
-                              TotalsText(have), TotalsText(totals)));
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::optional<Violation> CheckGridPnModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
-  // What the owners hold: within the bounds, and of counters someone incremented.
+  const GridHistory::CounterTotals expected = history.ExpectedCounters();
+  const auto fail = [](const Holder& owner, const std::string& map, const std::string& key,
+                       const PnState* held, std::string what) {
+    return Violation{
+        Invariant::kGridPnModel,
+        fmt::format("owner {} holds counter {}/{} = {}: {}", owner.name, map, key,
+                    held ? fmt::format("{}", CounterValue(*held)) : std::string("nothing"), what)};
+  };
+  // Every entry the owners hold is the model's.
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     const Holder owner = owner_of(p);
     const GridPartition* part = owner.partition(p);
     if (part == nullptr) continue;
     for (const auto& [map, counters] : part->counters) {
       for (const auto& [key, state] : counters->counters()) {
-        if (auto v = CheckOneCounter(history, owner.name, map, key, state)) return v;
+        const auto model = expected.find({map, key});
+        for (const auto& [writer, totals] : state) {
+          const PnTotals* want = nullptr;
+          if (model != expected.end()) {
+            auto w = model->second.find(writer);
+            if (w != model->second.end()) want = &w->second;
+          }
+          if (want == nullptr) {
+            return fail(owner, map, key, &state,
+                        fmt::format("{} has an entry {} but no durable op of it incremented this "
+                                    "counter",
+                                    writer, TotalsText(totals)));
+          }
+          if (*want == totals) continue;
+          return fail(owner, map, key, &state,
+                      fmt::format("{}'s entry is {}, but its durable ops add up to {}", writer,
+                                  TotalsText(totals), TotalsText(*want)));
+        }
       }
     }
   }
-  // Acknowledged counters the owners lack altogether.
-  for (const auto& [map_key, writers] : history.counters_acked()) {
+  // Every entry of the model is held (the loop above saw every held one).
+  for (const auto& [map_key, writers] : expected) {
     const auto& [map, key] = map_key;
     const uint32_t p = PartitionOf(key);
     const Holder owner = owner_of(p);
     const GridPartition* part = owner.partition(p);
     const CounterMap* counters = part ? part->CountersOf(map) : nullptr;
-    if (counters != nullptr && counters->Get(key) != nullptr) continue;
-    if (auto v = CheckOneCounter(history, owner.name, map, key, PnState{})) return v;
+    const PnState* held = counters ? counters->Get(key) : nullptr;
+    for (const auto& [writer, totals] : writers) {
+      if (totals == PnTotals{} || (held != nullptr && held->contains(writer))) continue;
+      return fail(owner, map, key, held,
+                  fmt::format("{}'s entry is missing; its durable ops add up to {}", writer,
+                              TotalsText(totals)));
+    }
   }
   return std::nullopt;
 }

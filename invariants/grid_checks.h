@@ -27,11 +27,15 @@
 //   grid_lww_model     at the end every record an owner holds is a write a client issued, with
 //                      the value the client wrote, at a stamp the grid applied that write with
 //                      (no phantom key, no value from another write, no made-up stamp)
-//   grid_pn_model      at the end every PN-Counter an owner holds has only entries of clients
-//                      that incremented it, each (positive and negative total alike) at least
-//                      what that client's acknowledged ops carried and at most what its issued
-//                      ops did: the value is the sum of the acknowledged increments, within the
-//                      bounds of the unacknowledged ones; no counter nobody touched
+//   grid_pn_model      at the end every PN-Counter an owner holds is the model's: each client's
+//                      entry has exactly the sum of the increments (positive total) and of the
+//                      decrements (negative total) of that client's durably logged ops of the
+//                      counter — the model sums the deltas the workload drew, never the totals
+//                      a client computed, so a client that counts a decrement as a negative
+//                      increment, or a server that adds totals instead of taking the maximum,
+//                      fails; at the end every durable op is applied (grid_exactly_once), so
+//                      "acknowledged" and "logged" agree; no entry of a client that never
+//                      incremented the counter, no counter nobody touched
 //
 // Counters in grid_durability: a counter op acknowledged at REPLICATED (APPLIED) promises the
 // client's totals it carried as REPLICATED (APPLIED) writes promise their records: held by
@@ -107,15 +111,16 @@ class GridHistory {
                                          uint64_t value_hash, uint64_t at_ns);
   // A server lost its disk: APPLIED promises made before now no longer bind.
   void OnDiskLost(uint64_t at_ns);
-  // A client issued its entry `seq`: an increment of counter map/key to its own `totals`. Counter
-  // ops feed grid_pn_model and the counter part of grid_durability, not the LWW checks.
+  // A client issued its entry `seq`: `delta` added to counter map/key (a reissued seq — the first
+  // was never durable — replaces it). Counter ops feed grid_pn_model and, through the totals
+  // their acks carry, the counter part of grid_durability; not the LWW checks.
   void OnIssuedCounter(const NodeId& client, uint64_t seq, const std::string& map,
-                       const std::string& key, const PnTotals& totals);
-
-  // (map, key) -> writer -> the largest totals (each half separately).
+                       const std::string& key, int64_t delta);
+  // The model of every counter: the sums of the durably logged ops' deltas, per client.
   using CounterTotals = absl::btree_map<std::pair<std::string, std::string>, PnState>;
-  const CounterTotals& counters_issued() const { return counters_issued_; }
-  const CounterTotals& counters_acked() const { return counters_acked_; }  // any concern
+  CounterTotals ExpectedCounters() const;
+
+  // (map, key) -> writer -> the largest totals acknowledged ops carried (each half separately).
   const CounterTotals& counters_replicated() const { return counters_replicated_; }
   const CounterTotals& counters_applied() const { return counters_applied_; }  // since disk loss
 
@@ -182,7 +187,12 @@ class GridHistory {
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, Issued> issued_;
   AppliedValues applied_values_;
-  CounterTotals counters_issued_, counters_acked_, counters_replicated_, counters_applied_;
+  struct CounterOp {
+    std::string map, key;
+    int64_t delta = 0;
+  };
+  absl::btree_map<std::pair<NodeId, uint64_t>, CounterOp> counter_ops_;  // O(counter ops)
+  CounterTotals counters_replicated_, counters_applied_;
   void OnCounterAcked(const NodeId& client, const events::AckReceived& ack);
 };
 

@@ -25,6 +25,13 @@ class FakeServer {
     if (!m) m = std::make_unique<LwwMap>(hlc_);
     ASSERT_TRUE(m->Merge(key, LwwRecord{std::move(value), Ts(millis)}).ok());
   }
+  void Count(const std::string& map, const std::string& key, const std::string& writer,
+             PnTotals totals) {
+    GridPartition& part = parts_[PartitionOf(key)];
+    auto& m = part.counters[map];
+    if (!m) m = std::make_unique<CounterMap>();
+    (void)m->Raise(key, writer, totals);
+  }
   void SetWatermark(const std::string& key, uint64_t w) {
     parts_[PartitionOf(key)].pruned_below_ms = w;
   }
@@ -231,6 +238,89 @@ TEST(GridLwwModel, EveryRecordIsAnAppliedWriteWithItsValue) {
   FakeServer phantom_key("n0");
   phantom_key.Put("users", "k2", 10, v1);
   EXPECT_TRUE(check(phantom_key).has_value());
+}
+
+// The model sums the deltas of durably logged ops per half; a lost (never logged) op and a seq
+// reissued as a write do not count.
+TEST(GridPnModel, EveryEntryIsTheSumOfItsClientsDurableDeltasPerHalf) {
+  GridHistory h;
+  h.OnIssuedCounter("c1", 1, "m", "n1", 5);
+  h.OnIssuedCounter("c1", 2, "m", "n1", -2);
+  h.OnIssuedCounter("c1", 3, "m", "n1", 7);  // Never durable: lost with a crash...
+  h.OnIssuedCounter("c2", 1, "m", "n1", -4);
+  h.OnIssuedCounter("c2", 2, "m", "n2", 1);
+  h.OnIssued("c2", 2, "m", "k", ValueHash(std::nullopt));  // ...or its seq reissued as a write.
+  for (uint64_t seq : {1, 2}) h.OnLogged("c1", seq);
+  for (uint64_t seq : {1, 2}) h.OnLogged("c2", seq);
+  const auto check = [&h](const FakeServer& owner) {
+    return CheckGridPnModel(h, [&owner](uint32_t) { return owner.AsHolder(); });
+  };
+  const auto right = [](FakeServer& s) {
+    s.Count("m", "n1", "c1", {5, 2});
+    s.Count("m", "n1", "c2", {0, 4});
+  };
+  FakeServer ok("n0");
+  right(ok);
+  EXPECT_FALSE(check(ok).has_value());
+  const auto fails = [&](const FakeServer& s, const std::string& what) {
+    auto v = check(s);
+    ASSERT_TRUE(v.has_value()) << what;
+    EXPECT_EQ(v->invariant, Invariant::kGridPnModel);
+    EXPECT_NE(v->detail.find(what), std::string::npos) << v->detail;
+  };
+  FakeServer summed("n0");  // A merge that added totals instead of taking the maximum.
+  summed.Count("m", "n1", "c1", {10, 4});
+  summed.Count("m", "n1", "c2", {0, 4});
+  fails(summed, "c1's entry is +10/-4, but its durable ops add up to +5/-2");
+  FakeServer one_half("n0");  // A decrement counted as a negative increment: same value.
+  one_half.Count("m", "n1", "c1", {3, 0});
+  one_half.Count("m", "n1", "c2", {0, 4});
+  fails(one_half, "c1's entry is +3/-0");
+  FakeServer lost("n0");  // c2's decrement is missing.
+  lost.Count("m", "n1", "c1", {5, 2});
+  fails(lost, "c2's entry is missing; its durable ops add up to +0/-4");
+  FakeServer phantom("n0");
+  right(phantom);
+  phantom.Count("m", "n2", "c2", {1, 0});  // The op whose seq became a write.
+  fails(phantom, "c2 has an entry +1/-0 but no durable op of it incremented this counter");
+  FakeServer lost_op_counted("n0");
+  lost_op_counted.Count("m", "n1", "c1", {12, 2});
+  lost_op_counted.Count("m", "n1", "c2", {0, 4});
+  fails(lost_op_counted, "c1's entry is +12/-2");
+}
+
+TEST(GridDurability, AnAcknowledgedIncrementIsHeldAsItsTotals) {
+  GridHistory h;
+  h.OnLogged("c1", 1);
+  ASSERT_FALSE(h.OnApplied("n0", 0, 0, 7, "c1", 1, Ts(10), ClientTs("c1", 1)).has_value());
+  const std::optional<Document> none;
+  const PnTotals carried{6, 1};
+  events::AckReceived ack{
+      "m", "n1", 1, Ts(10), WriteConcern::kReplicated, ClientTs("c1", 1), false, &none, &carried};
+  ASSERT_FALSE(h.OnAckReceived("c1", ack, ValueHash(none), 1).has_value());
+  EXPECT_TRUE(h.replicated().empty());  // Not an LWW write.
+  FakeServer behind("n1");
+  behind.Count("m", "n1", "c1", {6, 0});  // The decrement is missing.
+  auto v = CheckHeldElsewhere(h, {behind.AsHolder()}, "n0");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridDurability);
+  EXPECT_EQ(v->detail,
+            "n0 lost its disk, and no live server holds what was acknowledged at REPLICATED of "
+            "counter m/n1: c1's totals +6/-1; n1 holds +6/-0");
+  FakeServer holds("n1");
+  holds.Count("m", "n1", "c1", {6, 1});
+  EXPECT_FALSE(CheckHeldElsewhere(h, {holds.AsHolder()}, "n0").has_value());
+  EXPECT_FALSE(CheckAckedHeld(h, {holds.AsHolder()}, "power loss").has_value());
+  EXPECT_TRUE(CheckAckedHeld(h, {behind.AsHolder()}, "power loss").has_value());
+  EXPECT_TRUE(CheckHeldByOwners(h, [&behind](uint32_t) { return behind.AsHolder(); }).has_value());
+  // A reused seq stays a lost update, counter or not.
+  const PnTotals other{7, 1};
+  events::AckReceived reused{"m",   "n1",  1,     Ts(10), WriteConcern::kApplied, ClientTs("c1", 9),
+                             false, &none, &other};
+  auto lu = h.OnAckReceived("c1", reused, ValueHash(none), 2);
+  ASSERT_TRUE(lu.has_value());
+  EXPECT_EQ(lu->invariant, Invariant::kGridLostUpdate);
+  EXPECT_NE(lu->detail.find("(increment m/n1"), std::string::npos) << lu->detail;
 }
 
 TEST(GridExactlyOnce, ASecondApplicationOnTheSameDiskIsCaught) {
