@@ -88,8 +88,65 @@ absl::Status ReadRecords(const json& v, const Path& at, uint32_t partition, size
   return absl::OkStatus();
 }
 
+// A counter's entries: {"<node id>": [positive, negative], ...}.
+absl::Status ReadEntries(const json& v, const Path& at, PnState& out) {
+  if (!v.is_object()) return Expected(at, "an object of node id to [positive, negative]", v);
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const Path e = at.Field(it.key());
+    std::string node;
+    SG_RETURN_IF_ERROR(Node(json(it.key()), e, node));
+    const json& pair = it.value();
+    if (!pair.is_array() || pair.size() != 2) {
+      return Expected(e, "[positive, negative] (two non-negative integers)", pair);
+    }
+    PnTotals t;
+    SG_RETURN_IF_ERROR(U64(pair[0], e[0], t.positive));
+    SG_RETURN_IF_ERROR(U64(pair[1], e[1], t.negative));
+    out.emplace(std::move(node), t);
+  }
+  return absl::OkStatus();
+}
+
+// `budget` as for ReadRecords: counters count as records.
+absl::Status ReadCounters(const json& v, const Path& at, uint32_t partition, size_t& budget,
+                          std::vector<msg::CounterEntry>& out) {
+  SG_RETURN_IF_ERROR(Array(v, at, "counters"));
+  if (v.size() > budget) {
+    return Error(at, fmt::format("more than {} records in one request", kSyncJsonRecordsMax));
+  }
+  budget -= v.size();
+  out.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& j = v[i];
+    const Path c = at[i];
+    SG_RETURN_IF_ERROR(CheckObject(j, c, {"key", "entries"}));
+    const json* field = nullptr;
+    SG_RETURN_IF_ERROR(Required(j, c, "key", field));
+    SG_RETURN_IF_ERROR(Str(*field, c.Field("key"), out[i].key));
+    if (const uint32_t p = PartitionOf(out[i].key); p != partition) {
+      return Error(c.Field("key"), fmt::format("key '{}' is in partition {}, not {}",
+                                               Clip(out[i].key), p, partition));
+    }
+    SG_RETURN_IF_ERROR(Required(j, c, "entries", field));
+    SG_RETURN_IF_ERROR(ReadEntries(*field, c.Field("entries"), out[i].state));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadCounterOp(const json& v, const Path& at, PnTotals& out) {
+  SG_RETURN_IF_ERROR(CheckObject(v, at, {"positive", "negative"}));
+  if (const json* p = Optional(v, "positive")) {
+    SG_RETURN_IF_ERROR(U64(*p, at.Field("positive"), out.positive));
+  }
+  if (const json* n = Optional(v, "negative")) {
+    SG_RETURN_IF_ERROR(U64(*n, at.Field("negative"), out.negative));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadOp(const json& j, const Path& at, const std::string& client, msg::GridOp& op) {
-  SG_RETURN_IF_ERROR(CheckObject(j, at, {"seq", "map", "key", "value", "concern", "client_ts"}));
+  SG_RETURN_IF_ERROR(
+      CheckObject(j, at, {"seq", "map", "key", "value", "concern", "client_ts", "counter"}));
   const json* field = nullptr;
   SG_RETURN_IF_ERROR(Required(j, at, "seq", field));
   SG_RETURN_IF_ERROR(U64(*field, at.Field("seq"), op.seq));
@@ -109,6 +166,10 @@ absl::Status ReadOp(const json& j, const Path& at, const std::string& client, ms
   op.client_ts = Timestamp{0, 0, client};
   if (const json* ts = Optional(j, "client_ts")) {
     SG_RETURN_IF_ERROR(Ts(*ts, at.Field("client_ts"), op.client_ts));
+  }
+  if (const json* counter = Optional(j, "counter")) {
+    if (op.value) return Error(at.Field("value"), "a counter op carries no value");
+    SG_RETURN_IF_ERROR(ReadCounterOp(*counter, at.Field("counter"), op.counter.emplace()));
   }
   return absl::OkStatus();
 }
@@ -149,10 +210,10 @@ absl::Status ReadMarks(const json& j, const Path& at, msg::MapMarks& m) {
 absl::Status ReadState(const json& j, const Path& at, bool leaf, size_t& budget,
                        msg::PartitionState& s) {
   if (leaf) {
-    SG_RETURN_IF_ERROR(
-        CheckObject(j, at, {"map", "partition", "digest", "pruned_below_ms", "records"}));
+    SG_RETURN_IF_ERROR(CheckObject(
+        j, at, {"map", "partition", "digest", "pruned_below_ms", "records", "counters"}));
   } else {
-    SG_RETURN_IF_ERROR(CheckObject(j, at, {"partition", "map", "records"}));
+    SG_RETURN_IF_ERROR(CheckObject(j, at, {"partition", "map", "records", "counters"}));
   }
   s.purpose = leaf ? msg::StatePurpose::kClientLeaf : msg::StatePurpose::kClientRepair;
   const json* field = nullptr;
@@ -176,14 +237,20 @@ absl::Status ReadState(const json& j, const Path& at, bool leaf, size_t& budget,
       SG_RETURN_IF_ERROR(U64(*pruned, at.Field("pruned_below_ms"), s.pruned_below_ms));
     }
   }
-  const json* records = Optional(j, "records");
-  if (records == nullptr) return absl::OkStatus();
-  if (map == nullptr) {
-    SG_RETURN_IF_ERROR(Array(*records, at.Field("records"), "records"));
-    if (!records->empty()) return Error(at.Field("records"), "records without a map");
-    return absl::OkStatus();
+  for (const char* name : {"records", "counters"}) {
+    const json* v = Optional(j, name);
+    if (v == nullptr) continue;
+    const Path where = at.Field(name);
+    if (map == nullptr) {
+      SG_RETURN_IF_ERROR(Array(*v, where, name));
+      if (!v->empty()) return Error(where, fmt::format("{} without a map", name));
+      continue;
+    }
+    SG_RETURN_IF_ERROR(name == std::string_view("records")
+                           ? ReadRecords(*v, where, s.partition, budget, s.maps[0].lww)
+                           : ReadCounters(*v, where, s.partition, budget, s.maps[0].counters));
   }
-  return ReadRecords(*records, at.Field("records"), s.partition, budget, s.maps[0].lww);
+  return absl::OkStatus();
 }
 
 absl::Status ReadAck(const json& j, const Path& at, msg::GridOpAck& a) {
@@ -319,20 +386,28 @@ ojson RecordsJson(const std::vector<msg::LwwEntry>& lww) {
   return out;
 }
 
-// The server's per-map digest of these records (PartitionDigests::of, record_digest.h).
-uint64_t RecordsDigest(const std::vector<msg::LwwEntry>& lww) {
-  uint64_t d = 0;
-  for (const msg::LwwEntry& e : lww) d ^= RecordHash(e.key, e.record);
-  return d;
+// Written only when there are any: without counters a body is what it was before them.
+void AddCountersJson(const std::vector<msg::CounterEntry>& counters, ojson& out) {
+  if (counters.empty()) return;
+  ojson& list = out["counters"] = ojson::array();
+  for (const msg::CounterEntry& c : counters) {
+    ojson entries = ojson::object();
+    for (const auto& [node, totals] : c.state) {
+      entries[node] = ojson::array({totals.positive, totals.negative});
+    }
+    list.push_back(ojson{{"key", c.key}, {"entries", std::move(entries)}});
+  }
 }
 
 ojson ChangeJson(const msg::PartitionState& leaf, const msg::MapRecords* map) {
   ojson j;
   if (map != nullptr) j["map"] = map->map_name;
   j["partition"] = leaf.partition;
-  j["digest"] = Hex(map != nullptr ? RecordsDigest(map->lww) : 0);
+  // The server's per-map digest of these contents (PartitionDigests::of, record_digest.h).
+  j["digest"] = Hex(map != nullptr ? msg::RecordsDigest(*map) : 0);
   j["pruned_below_ms"] = leaf.pruned_below_ms;
   j["records"] = map != nullptr ? RecordsJson(map->lww) : ojson::array();
+  if (map != nullptr) AddCountersJson(map->counters, j);
   return j;
 }
 
@@ -359,6 +434,9 @@ std::string SyncRequestToJson(const msg::HttpSyncRequest& r) {
     o["value"] = DocJson(op.value);
     o["concern"] = ConcernName(op.concern);
     o["client_ts"] = op.client_ts.ToString();
+    if (op.counter) {
+      o["counter"] = ojson{{"positive", op.counter->positive}, {"negative", op.counter->negative}};
+    }
     ops.push_back(std::move(o));
   }
   ojson& marks = j["marks"] = ojson::array();
@@ -377,6 +455,7 @@ std::string SyncRequestToJson(const msg::HttpSyncRequest& r) {
       e["partition"] = s.partition;
       e["map"] = m.map_name;
       e["records"] = RecordsJson(m.lww);
+      AddCountersJson(m.counters, e);
       repairs.push_back(std::move(e));
     }
   }

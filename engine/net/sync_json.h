@@ -9,16 +9,19 @@
 //             "map": "users", "key": "k1",
 //             "value": {"name": "Ada"},  // a document; null or absent = remove
 //             "concern": "applied",      // optional, default "applied"
-//             "client_ts": "1700000000000:0:phone-7"}],  // optional, default "0:0:<client>"
+//             "client_ts": "1700000000000:0:phone-7",  // optional, default "0:0:<client>"
+//             "counter": {"positive": 12, "negative": 5}}],  // optional: a counter op (below)
 //    "marks": [{"map": "users",         // the maps to sync
 //               "digests": {"17": "00000000deadbeef"}}],  // optional, default {}: holds nothing
-//    "repairs": [{"partition": 3, "map": "users", "records": [RECORD, ...]}],  // optional
+//    "repairs": [{"partition": 3, "map": "users", "records": [RECORD, ...],  // optional
+//                 "counters": [COUNTER, ...]}],                            // optional
 //    "cursor": "users:120"}             // optional: the last response's cursor
 // Response (status 200):
 //   {"request_id": 12,
 //    "acks": [{"seq": 1, "ts": "1700000000123:0:s1", "level": "applied", "duplicate": false}],
 //    "changes": [{"map": "users", "partition": 17, "digest": "00000000deadbeef",
-//                 "pruned_below_ms": 0, "records": [RECORD, ...]}],
+//                 "pruned_below_ms": 0, "records": [RECORD, ...],
+//                 "counters": [COUNTER, ...]}],  // only when the map has counters there
 //    "cursor": "users:120"}             // only when more partitions differ: send it back
 // Response (any other status, 400 a bad request, 503 retry later):
 //   {"request_id": 12, "status": 400, "error": "ops[0].seq: seq must be at least 1"}
@@ -26,6 +29,12 @@
 //   {"key": "k1", "value": {"name": "Ada"},  // required: a document, or null for a tombstone
 //    "ts": "1700000000000:0:s1",            // required
 //    "ttl_ms": 5000}                        // optional
+// COUNTER (a PN-Counter; engine/crdt/counter_map.h):
+//   {"key": "visits",                        // required
+//    "entries": {"phone-7": [12, 5]}}        // required: node id -> [positive, negative] totals
+// A counter op ("counter" in an op, with no "value") carries the client's own totals of counter
+// "key" of "map" after its increment — never a delta: the server raises the client's entry to
+// them, so resending an op changes nothing. "positive" and "negative" default to 0.
 //
 // Fields and values:
 // - Node ids are what timestamps allow (ValidateNodeId, engine/hlc/timestamp.h); map names are
@@ -33,11 +42,13 @@
 // - Write concerns ("concern", "level"): "fire_and_forget", "applied" or "replicated" (the
 //   lower-case msg::WriteConcernName), nothing else.
 // - Digests are 16 hex digits (read in either case, written in lower case). A digest is the XOR of
-//   RecordHash(key, record) over one map's records in one partition (PartitionDigests, the
+//   RecordHash(key, record) over one map's records in one partition, and of EntryHash over its
+//   counters' entries (msg::RecordsDigest; PartitionDigests, the
 //   server's per-map digest): a client sends back the digest of each partition it holds as that
 //   map's mark, and the server answers with the partitions whose digest differs.
 // - "digests" keys are partitions in canonical decimal ("0".."270", no leading zeros).
-// - Every record's key must be in its entry's partition (PartitionOf(key) == "partition").
+// - Every record's and counter's key must be in its entry's partition (PartitionOf(key) ==
+//   "partition"). Counters count as records for kSyncJsonRecordsMax.
 // - Documents are JSON objects of null, booleans, integers (int64), numbers, strings and arrays of
 //   strings (document_json.h). Strings are UTF-8; invalid bytes are written as U+FFFD.
 // - Numbers that are counts, ids, sequence numbers or milliseconds are non-negative integers

@@ -111,17 +111,41 @@ rc::Gen<msg::LwwEntry> GenRecord(uint32_t partition) {
       GenOptional(rc::gen::arbitrary<uint64_t>()));
 }
 
+rc::Gen<PnTotals> GenTotals() {
+  return rc::gen::apply(
+      [](uint64_t p, uint64_t n) {
+        return PnTotals{p, n};
+      },
+      rc::gen::arbitrary<uint64_t>(), rc::gen::arbitrary<uint64_t>());
+}
+
+rc::Gen<msg::CounterEntry> GenCounter(uint32_t partition) {
+  return rc::gen::apply(
+      [](std::string key, std::vector<std::pair<std::string, PnTotals>> entries) {
+        msg::CounterEntry c{std::move(key), {}};
+        for (auto& [node, totals] : entries) c.state[node] = totals;
+        return c;
+      },
+      rc::gen::elementOf(KeysByPartition()[partition]),
+      rc::gen::resize(3, rc::gen::container<std::vector<std::pair<std::string, PnTotals>>>(
+                             rc::gen::pair(GenNode(), GenTotals()))));
+}
+
 rc::Gen<msg::PartitionState> GenState(msg::StatePurpose purpose, bool with_map) {
   return rc::gen::mapcat(GenPartition(), [purpose, with_map](uint32_t p) {
     return rc::gen::apply(
-        [p, purpose, with_map](std::string map, std::vector<msg::LwwEntry> lww, uint64_t pruned) {
+        [p, purpose, with_map](std::string map, std::vector<msg::LwwEntry> lww,
+                               std::vector<msg::CounterEntry> counters, uint64_t pruned) {
           msg::PartitionState s{0, p, purpose, {}, {}, 0};
-          if (with_map) s.maps.push_back(msg::MapRecords{std::move(map), std::move(lww)});
+          if (with_map) {
+            s.maps.push_back(msg::MapRecords{std::move(map), std::move(lww), std::move(counters)});
+          }
           if (purpose == msg::StatePurpose::kClientLeaf) s.pruned_below_ms = pruned;
           return s;
         },
         GenMapName(),
         rc::gen::resize(4, rc::gen::container<std::vector<msg::LwwEntry>>(GenRecord(p))),
+        rc::gen::resize(2, rc::gen::container<std::vector<msg::CounterEntry>>(GenCounter(p))),
         rc::gen::arbitrary<uint64_t>());
   });
 }
@@ -134,12 +158,13 @@ rc::Gen<msg::WriteConcern> GenConcern() {
 rc::Gen<msg::GridOp> GenOp() {
   return rc::gen::apply(
       [](uint64_t seq, msg::WriteConcern concern, std::string map, std::string key,
-         std::optional<Document> value, Timestamp ts) {
-        return msg::GridOp{seq,          concern, std::move(map), std::move(key), std::move(value),
-                           std::move(ts)};
+         std::optional<Document> value, Timestamp ts, std::optional<PnTotals> counter) {
+        if (counter) value.reset();  // A counter op carries no value.
+        return msg::GridOp{seq,           concern, std::move(map), std::move(key), std::move(value),
+                           std::move(ts), counter};
       },
       rc::gen::inRange<uint64_t>(1, std::numeric_limits<uint64_t>::max()), GenConcern(),
-      GenMapName(), GenText(), GenOptional(GenDoc()), GenTs());
+      GenMapName(), GenText(), GenOptional(GenDoc()), GenTs(), GenOptional(GenTotals()));
 }
 
 rc::Gen<msg::MapMarks> GenMarks() {
@@ -521,6 +546,58 @@ TEST(SyncJsonErrors, RecordInTheWrongPartition) {
             "repairs[0].records[0]: missing required field 'value'");
   EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "records": [{"key": "k"}]}]})"),
             "changes[0].records: records without a map");
+}
+
+TEST(SyncJson, ReadsTheDocumentedCounters) {
+  const uint32_t p = PartitionOf("visits");
+  auto r = SyncRequestFromJson(
+      R"({"client": "phone-7", "ops": [{"seq": 3, "map": "m", "key": "visits",
+                                        "counter": {"positive": 12, "negative": 5}}],
+          "repairs": [{"partition": )" +
+      std::to_string(p) + R"(, "map": "m", "records": [],
+                       "counters": [{"key": "visits", "entries": {"tab-2": [4, 0]}}]}]})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->ops.size(), 1u);
+  EXPECT_EQ(r->ops[0].counter, (PnTotals{12, 5}));
+  EXPECT_FALSE(r->ops[0].value.has_value());
+  ASSERT_EQ(r->repairs[0].maps[0].counters.size(), 1u);
+  EXPECT_EQ(r->repairs[0].maps[0].counters[0].state, (PnState{{"tab-2", {4, 0}}}));
+  // A change's digest covers its counters: the server's digest of the same contents.
+  msg::HttpSyncResponse response{1, 200, "", {}, {}, ""};
+  response.leaves.push_back(
+      msg::PartitionState{0, p, msg::StatePurpose::kClientLeaf, {r->repairs[0].maps[0]}, {}, 0});
+  const std::string text = SyncResponseToJson(response);
+  EXPECT_NE(text.find(fmt::format(R"("digest":"{:016x}")",
+                                  CounterHash("visits", PnState{{"tab-2", {4, 0}}}))),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("counters":[{"key":"visits","entries":{"tab-2":[4,0]}}])"),
+            std::string::npos)
+      << text;
+}
+
+TEST(SyncJsonErrors, BadCounters) {
+  const std::string p = std::to_string(PartitionOf("visits"));
+  EXPECT_EQ(RequestError(R"({"client": "c", "ops": [{"seq": 1, "map": "m", "key": "k",
+                                                    "value": {}, "counter": {"positive": 1}}]})"),
+            "ops[0].value: a counter op carries no value");
+  EXPECT_EQ(RequestError(R"({"client": "c", "ops": [{"seq": 1, "map": "m", "key": "k",
+                                                    "counter": {"positive": -1}}]})"),
+            "ops[0].counter.positive: expected a non-negative integer, got -1");
+  EXPECT_EQ(RequestError(R"({"client": "c", "ops": [{"seq": 1, "map": "m", "key": "k",
+                                                    "counter": {"pos": 1}}]})"),
+            "ops[0].counter: unknown field 'pos' (expected positive or negative)");
+  EXPECT_EQ(RequestError(R"({"client": "c", "repairs": [{"partition": )" + p +
+                         R"(, "map": "m", "counters": [{"key": "visits",
+                             "entries": {"a:b": [1, 0]}}]}]})"),
+            "repairs[0].counters[0].entries.a:b: node id 'a:b' contains ':'");
+  EXPECT_EQ(RequestError(R"({"client": "c", "repairs": [{"partition": )" + p +
+                         R"(, "map": "m", "counters": [{"key": "visits",
+                             "entries": {"c": [1]}}]}]})"),
+            "repairs[0].counters[0].entries.c: expected [positive, negative] (two non-negative "
+            "integers), got array");
+  EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "counters": [{"key": "k"}]}]})"),
+            "changes[0].counters: counters without a map");
 }
 
 TEST(SyncJsonErrors, TooManyOpsOrRecords) {

@@ -480,6 +480,14 @@ def test_http_transport(h):
     check(rc == 0, f"http rm: {err}")
     check(get((), "by-ws") is None and get(http, "by-ws") is None, "removed over http")
     expected += 3
+    # A PN-Counter incremented over both transports (each command is a new client: three entries).
+    for transport, delta in (((), "5"), (http, "-2"), ((), "-10")):
+        rc, _, err = h.client(*transport, "incr", "users", "visits", "--", delta)
+        check(rc == 0, f"incr {delta} {transport}: exit {rc}: {err}")
+    expected += 3  # ops applied
+    for transport in ((), http):
+        rc, out, err = h.client(*transport, "counter", "users", "visits")
+        check(rc == 0 and out.strip() == "-7", f"counter {transport}: exit {rc}: {out} {err}")
     # Live queries need the WebSocket transport; a wrong token is named.
     rc, _, err = h.client(*http, "subscribe", "users", "eq(city, 'Oslo')")
     check(rc == 2 and "live queries need --transport websocket" in err, f"subscribe: {rc} {err}")

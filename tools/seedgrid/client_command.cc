@@ -98,6 +98,24 @@ int Write(const ClientFlags& f, bool remove) {
   return WaitForAcks(f, s);
 }
 
+int Increment(const ClientFlags& f) {
+  const msg::WriteConcern concern = ParseConcern(f.concern);
+  CheckWrite(f.map, f.key, nullptr, "incr");
+  Session s(f);
+  absl::StatusOr<uint64_t> seq = s.client().Increment(f.map, f.key, f.delta, concern);
+  if (!seq.ok()) throw InputError{fmt::format("incr: {}", ToStd(seq.status().message()))};
+  return WaitForAcks(f, s);
+}
+
+// The counter's value once the map is caught up: 0 for a counter nobody touched (a PN-Counter
+// has no "absent").
+int CounterValue(const ClientFlags& f) {
+  Session s(f);
+  if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
+  std::cout << s.client().CounterValue(f.map, f.key) << "\n";
+  return kExitOk;
+}
+
 int Get(const ClientFlags& f) {
   Session s(f);
   if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
@@ -246,9 +264,10 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   app.add_option("--timeout", f->timeout, "how long to wait without progress")
       ->capture_default_str();
   app.add_flag("-q,--quiet", f->quiet, "no progress lines on stderr");
-  app.add_flag("--no-wait", f->no_wait,
-               "put, rm, import: return once the writes are durable in --data, without waiting "
-               "for acknowledgements (the next command using --data sends what is left)");
+  app.add_flag(
+      "--no-wait", f->no_wait,
+      "put, rm, incr, import: return once the writes are durable in --data, without waiting "
+      "for acknowledgements (the next command using --data sends what is left)");
   app.require_subcommand(1);
   auto concern = [f](CLI::App* sub) {
     sub->add_option("--concern", f->concern, "applied, replicated or fire-and-forget")
@@ -263,6 +282,16 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   rm->add_option("map", f->map)->required();
   rm->add_option("key", f->key)->required();
   concern(rm);
+  CLI::App* incr = app.add_subcommand(
+      "incr", "add to a PN-Counter: incr MAP KEY [DELTA] (default 1; negative subtracts)");
+  incr->add_option("map", f->map)->required();
+  incr->add_option("key", f->key)->required();
+  incr->add_option("delta", f->delta, "an integer (e.g. 5, -2)")->capture_default_str();
+  concern(incr);
+  CLI::App* counter =
+      app.add_subcommand("counter", "print a PN-Counter's value: counter MAP KEY (0 if untouched)");
+  counter->add_option("map", f->map)->required();
+  counter->add_option("key", f->key)->required();
   CLI::App* get = app.add_subcommand("get", "print a document: get MAP KEY (exit 3: not found)");
   get->add_option("map", f->map)->required();
   get->add_option("key", f->key)->required();
@@ -293,7 +322,7 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
   bench->add_option("--concern", f->concern, "throughput phase's write concern");
-  return [f, put, rm, get, dump, query, sub, import, sync, bench] {
+  return [f, put, rm, incr, counter, get, dump, query, sub, import, sync, bench] {
     const ClientTransport transport = ParseTransport(f->transport);
     if (transport == ClientTransport::kHttp && (query->parsed() || sub->parsed())) {
       throw InputError{fmt::format(
@@ -309,6 +338,8 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
     }
     if (put->parsed()) return Write(*f, false);
     if (rm->parsed()) return Write(*f, true);
+    if (incr->parsed()) return Increment(*f);
+    if (counter->parsed()) return CounterValue(*f);
     if (get->parsed()) return Get(*f);
     if (dump->parsed()) return Dump(*f);
     if (query->parsed()) return RunQuery(*f);

@@ -36,6 +36,7 @@ struct ClientFlags {
   std::string concern = "applied";
   std::string transport = "websocket";
   std::string map, key, json, query, file;
+  int64_t delta = 1;  // incr
   bool quiet = false;
   bool no_wait = false;
   // bench
