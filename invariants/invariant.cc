@@ -45,8 +45,8 @@ constexpr std::array kInvariants = {
                   "every record an owner holds is a client's write, with its value, at the stamp "
                   "the grid applied it with"},
     InvariantInfo{kGridPnModel, "grid_pn_model", kGrid,
-                  "every counter entry an owner holds lies between what its client's acknowledged "
-                  "and issued increments carried"},
+                  "every counter entry an owner holds is the sum of its client's durably logged "
+                  "increments (and decrements, apart)"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},
     InvariantInfo{kHang, "hang", kHarness,
                   "the run ends within the scenario's events_max events (and the tool's "

@@ -21,7 +21,8 @@ TEST(Invariant, EachKindOfRunListsItsOwn) {
             "convergence, lww_model, or_model, pn_model, hlc, queries, liveness");
   EXPECT_EQ(InvariantList(true),
             "hlc, grid_table, grid_convergence, grid_durability, grid_exactly_once, "
-            "grid_live_queries, grid_storage_acks, grid_lost_update, grid_lww_model, grid_pn_model, liveness");
+            "grid_live_queries, grid_storage_acks, grid_lost_update, grid_lww_model, "
+            "grid_pn_model, liveness");
 }
 
 }  // namespace

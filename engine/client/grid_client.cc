@@ -41,6 +41,9 @@ std::string RecordPage(std::string_view map, std::string_view key) {
 std::string CounterPage(std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}", map.size(), map, key);
 }
+std::string OwnTotalsName(std::string_view map, std::string_view key) {
+  return fmt::format("O/{}/{}/{}", map.size(), map, key);
+}
 
 bool ParseU64(std::string_view s, uint64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -116,6 +119,8 @@ absl::Status GridClient::Restore() {
     bool ok = false;
     if (hlc_page_.Owns(page) || seq_page_.Owns(page)) {
       continue;  // Restored above.
+    } else if (page.starts_with("O/")) {
+      ok = OfferOwnTotalsPage(page, *bytes);
     } else if (page == kLegacyTailPage) {
       pages_.Erase(page);
       continue;
@@ -157,6 +162,7 @@ absl::Status GridClient::Restore() {
       pages_.Erase(page);
     }
   }
+  RestoreOwnTotals();
   restoring_ = false;
   (void)SyncStorage();
   sendable_below_seq_ = next_seq_;  // Restored entries were read from storage: durable.
@@ -241,6 +247,43 @@ LwwMap& GridClient::MapOf(const std::string& name) {
   return *maps_.emplace(name, std::move(map)).first->second;
 }
 
+TwinPage& GridClient::OwnTotalsPage(const std::string& map, const std::string& key) {
+  return own_totals_.try_emplace({map, key}, OwnTotalsName(map, key)).first->second;
+}
+
+bool GridClient::OfferOwnTotalsPage(const std::string& page, const std::string& bytes) {
+  // "O/<len>/<map>/<key>.<copy>"
+  if (page.size() < 2 || page[page.size() - 2] != '.') return false;
+  const std::string_view name = std::string_view(page).substr(0, page.size() - 2);
+  const size_t slash = name.find('/', 2);
+  uint64_t len = 0;
+  if (slash == std::string_view::npos || !ParseU64(name.substr(2, slash - 2), len) ||
+      len >= name.size() - slash - 1 || name[slash + 1 + len] != '/') {
+    return false;
+  }
+  const std::string map(name.substr(slash + 1, len));
+  const std::string key(name.substr(slash + 2 + len));
+  TwinPage& twin = OwnTotalsPage(map, key);
+  return twin.name() == name && twin.Offer(page, bytes);
+}
+
+void GridClient::RestoreOwnTotals() {
+  for (const auto& [map_key, twin] : own_totals_) {
+    const auto& value = twin.restored();
+    if (!value) continue;  // Never synced (its op was not durable either).
+    PnTotals totals;
+    const size_t space = value->find(' ');
+    if (space == std::string::npos ||
+        !ParseU64(std::string_view(*value).substr(0, space), totals.positive) ||
+        !ParseU64(std::string_view(*value).substr(space + 1), totals.negative)) {
+      ++stats_.torn_pages_discarded;  // Sealed but not totals: cannot happen short of a bug.
+      continue;
+    }
+    SG_PROBE("client.own_counter_totals_restored");
+    (void)CountersOf(map_key.first).Raise(map_key.second, options_.node_id, totals);
+  }
+}
+
 CounterMap& GridClient::CountersOf(const std::string& name) {
   (void)MapOf(name);  // Synced like any map (StartSync walks maps_).
   auto it = counters_.find(name);
@@ -322,6 +365,9 @@ absl::StatusOr<uint64_t> GridClient::Increment(const std::string& map, std::stri
   const Timestamp ts = hlc_.Now();  // Names the op (grid_lost_update), like a write's stamp.
   events::EmitEvent(options_.events, events::TimestampIssued{ts});
   (void)counters.Raise(key, options_.node_id, totals);
+  if (options_.persist) {  // Synced with the op's page (Log).
+    OwnTotalsPage(map, key).Put(pages_, fmt::format("{} {}", totals.positive, totals.negative));
+  }
   return Log(msg::GridOp{0, concern, map, std::move(key), std::nullopt, ts, totals});
 }
 

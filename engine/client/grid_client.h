@@ -296,6 +296,16 @@ class GridClient {
   // leaf). An unsynced page may be lost in a crash anyway, so writing it later promises as much.
   absl::btree_set<std::pair<std::string, std::string>> unwritten_records_;
   absl::btree_set<std::pair<std::string, std::string>> unwritten_counters_;
+  // This client's own totals of every counter it incremented, each a twin page (twin_page.h)
+  // "O/<len>/<map>/<key>" written with the op: after an acknowledgement erases the op's page they
+  // are the only durable copy, and the counter's page (C/, every writer's totals) is rewritten
+  // whenever any entry rises, so a tear of it must not take them back — a client restarted below
+  // its own totals would issue increments the servers' maximum absorbs.
+  absl::btree_map<std::pair<std::string, std::string>, TwinPage> own_totals_;
+  TwinPage& OwnTotalsPage(const std::string& map, const std::string& key);
+  // Restore: offers an "O/" page to its twin; false for a name that does not parse.
+  bool OfferOwnTotalsPage(const std::string& page, const std::string& bytes);
+  void RestoreOwnTotals();
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   // The counter keys of each (map, partition), for the repair walk.

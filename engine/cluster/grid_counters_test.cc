@@ -108,6 +108,76 @@ TEST(GridCounters, ARestartedClientContinuesFromItsDurableTotals) {
   EXPECT_EQ(g.client(0).CounterValue("m", "k"), 6);
 }
 
+// After the acknowledgements the op pages are gone and the client's own totals live in its twin
+// pages: a torn counter page (every writer's totals, rewritten whenever any entry rises) must not
+// take them back, or the next increment would carry totals the owner's maximum swallows.
+TEST(GridCounters, ATornCounterPageNeverRollsAClientsOwnTotalsBack) {
+  Grid g(1);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 3).ok());
+  ASSERT_TRUE(g.client(0).Increment("m", "k", -1).ok());
+  g.Run(1000);
+  ASSERT_TRUE(g.client(0).op_log().empty());
+  g.client_hosts[0]->client.reset();
+  FlakyStorage& disk = g.client_hosts[0]->storage;
+  int torn = 0;
+  for (const std::string& page : disk.mem.List()) {
+    if (!page.starts_with("C/")) continue;
+    ASSERT_TRUE(disk.mem.Write(page, "torn").ok());  // A prefix of a rewrite, made durable.
+    ++torn;
+  }
+  ASSERT_EQ(torn, 1);
+  g.OpenClient(0);
+  g.client(0).GoOffline();
+  EXPECT_EQ(g.client(0).CounterValue("m", "k"), 2);  // Its own entry, from the twin pages.
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 1).ok());
+  g.client(0).GoOnline();
+  g.Run(2000);
+  ASSERT_NE(OwnerCounter(g, "k"), nullptr);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c0", {4, 1}}}));
+  EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 1u);
+}
+
+// Own totals of a map name and key with slashes and an empty key restore (the page names are
+// length-prefixed).
+TEST(GridCounters, OwnTotalsOfAnyMapAndKeyNameRestore) {
+  Grid g(1);
+  g.client(0).GoOffline();
+  ASSERT_TRUE(g.client(0).Increment("a/b", "", 2).ok());
+  ASSERT_TRUE(g.client(0).Increment("a", "b/", -5).ok());
+  g.client_hosts[0]->client.reset();
+  g.client_hosts[0]->storage.Crash();
+  for (const std::string& page : g.client_hosts[0]->storage.mem.List()) {
+    if (page.starts_with("C/") || page.starts_with("Q/")) {
+      ASSERT_TRUE(g.client_hosts[0]->storage.mem.Delete(page).ok());  // Only the twins are left.
+    }
+  }
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).CounterValue("a/b", ""), 2);
+  EXPECT_EQ(g.client(0).CounterValue("a", "b/"), -5);
+  EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 0u);
+}
+
+// The client's own entry goes up with its op while the op is in the log, never by a repair: the
+// op's totals may not be durable yet. Once acknowledged, a repair gives it back to an owner that
+// lost it.
+TEST(GridCounters, ARepairNeverCarriesTheOwnEntryOfAPendingCounterOp) {
+  Grid g(1);
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 4).ok());
+  g.Run(1000);
+  g.CrashServer(0);
+  g.server_hosts[0]->storage.mem = MemStorage();  // The owner forgets the counter.
+  g.client_hosts[0]->storage.fail_syncs = true;   // The next op never becomes durable...
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 5).ok());
+  g.StartServer(0);
+  g.Run(3000);  // ...so it is never sent, and the repairs must not send its totals either.
+  EXPECT_EQ(OwnerCounter(g, "k"), nullptr) << "a repair sent the totals of a pending op";
+  EXPECT_GE(g.client(0).stats().leaves_merged, 1u);  // Leaves came: repairs had their chance.
+  g.client_hosts[0]->storage.fail_syncs = false;
+  g.Run(3000);
+  EXPECT_EQ(*OwnerCounter(g, "k"), (PnState{{"c0", {9, 0}}}));
+  EXPECT_TRUE(g.client(0).op_log().empty());
+}
+
 // An owner that lost its disk lacks acknowledged counter entries; a client's repair gives them
 // back (its own entry once no op of that counter is pending, and any other writer's it holds).
 TEST(GridCounters, AClientRepairsTheCountersAnOwnerLostWithItsDisk) {

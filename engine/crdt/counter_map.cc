@@ -8,7 +8,8 @@ namespace seedgrid {
 
 uint64_t EntryHash(std::string_view key, std::string_view writer, const PnTotals& totals) {
   DigestWriter w;
-  w.U8(0xc7);  // A counter entry: RecordHash never starts with this byte's role.
+  w.U8(0xc7);  // A counter entry (a separate domain from RecordHash's encodings by design only;
+               // digests rely on 64-bit hashes not colliding, as everywhere).
   w.Str(key);
   w.Str(writer);
   w.U64(totals.positive);

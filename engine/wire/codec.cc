@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 #include <utility>
@@ -130,10 +131,11 @@ absl::StatusOr<const fb::Envelope*> VerifiedEnvelope(std::string_view bytes,
                                              bytes.size()));
   }
   const fb::Envelope* e = fb::GetEnvelope(data);
-  if (e->protocol_version() != kWireProtocolVersion) {
-    return absl::UnimplementedError(
-        fmt::format("Envelope.protocol_version: version {} is not supported (this build speaks {})",
-                    e->protocol_version(), kWireProtocolVersion));
+  if (e->protocol_version() != kWireProtocolVersion &&
+      e->protocol_version() != kWireCountersVersion) {
+    return absl::UnimplementedError(fmt::format(
+        "Envelope.protocol_version: version {} is not supported (this build speaks {} and {})",
+        e->protocol_version(), kWireProtocolVersion, kWireCountersVersion));
   }
   return e;
 }
@@ -169,11 +171,46 @@ uint64_t RecordsDigest(const MapRecords& map) {
 
 }  // namespace msg
 
+namespace {
+
+bool HasCounters(const std::vector<msg::MapRecords>& maps) {
+  return std::any_of(maps.begin(), maps.end(),
+                     [](const msg::MapRecords& m) { return !m.counters.empty(); });
+}
+bool HasCounters(const std::vector<msg::PartitionState>& states) {
+  return std::any_of(states.begin(), states.end(),
+                     [](const msg::PartitionState& s) { return HasCounters(s.maps); });
+}
+bool HasCounterOps(const std::vector<msg::GridOp>& ops) {
+  return std::any_of(ops.begin(), ops.end(),
+                     [](const msg::GridOp& op) { return op.counter.has_value(); });
+}
+
+}  // namespace
+
+uint16_t WireVersionFor(const msg::Body& body) {
+  const bool counters = std::visit(
+      [](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, msg::GridOps>) return HasCounterOps(m.ops);
+        if constexpr (std::is_same_v<T, msg::PartitionState>) return HasCounters(m.maps);
+        if constexpr (std::is_same_v<T, msg::PartitionStates>) return HasCounters(m.states);
+        if constexpr (std::is_same_v<T, msg::QueryUpdate>) return !m.rows.counters.empty();
+        if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
+          return HasCounterOps(m.ops) || HasCounters(m.repairs);
+        }
+        if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) return HasCounters(m.leaves);
+        return false;
+      },
+      body);
+  return counters ? kWireCountersVersion : kWireProtocolVersion;
+}
+
 std::string EncodeMessage(const msg::Envelope& envelope) {
   wire_codec::Encoder encoder;
   auto sender = encoder.Node(envelope.sender);
   auto [type, body] = wire_codec::EncodeAnyBody(encoder, envelope.body);
-  return encoder.Finish(sender, type, body);
+  return encoder.Finish(sender, type, body, WireVersionFor(envelope.body));
 }
 
 namespace {

@@ -19,7 +19,14 @@
 namespace seedgrid {
 
 inline constexpr size_t kWireMessageBytesMax = 64u << 20;  // 64 MiB
+// Envelope versions. A message that carries PN-Counter fields (a counter op, a map's counters) is
+// written as version 2, every other message as version 1: a build from before counters rejects a
+// version-2 message with a clear error instead of reading a counter op as a remove (it ignores
+// fields it does not know), and speaks version 1 with this build as before. This build reads both.
 inline constexpr uint16_t kWireProtocolVersion = 1;
+inline constexpr uint16_t kWireCountersVersion = 2;
+// The version EncodeMessage writes for `body`.
+uint16_t WireVersionFor(const msg::Body& body);
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages
 inline constexpr size_t kMapNameBytesMax = 1024;      // a map name on the wire
 

@@ -310,8 +310,10 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto ack = fb::CreateAck(b, 1, 1);
-    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 2));
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 3));
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
+    EXPECT_EQ(decoded.status().message(),
+              "Envelope.protocol_version: version 3 is not supported (this build speaks 1 and 2)");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -427,6 +429,35 @@ TEST(Codec, DecodesBuffersMadeByFlatc) {
   }
   EXPECT_EQ(std::get<msg::SyncInit>(DecodeMessage(ReadFile(dir + "/seed_d.sgw"))->body).root_hash,
             99u);
+}
+
+// Only messages that carry counters are version 2: a build from before counters refuses them (it
+// would read a counter op as a remove) and reads every other message as before.
+TEST(Codec, OnlyMessagesCarryingCountersAreVersion2) {
+  const auto version_of = [](msg::Body body) {
+    const std::string bytes = EncodeMessage(msg::Envelope{"s1", std::move(body)});
+    return fb::GetEnvelope(bytes.data())->protocol_version();
+  };
+  const msg::GridOp set{1, msg::WriteConcern::kApplied, "m", "k", Document{}, {1, 0, "c1"}};
+  msg::GridOp incr{2, msg::WriteConcern::kApplied, "m", "n", std::nullopt, {2, 0, "c1"}, {}};
+  incr.counter = PnTotals{3, 0};
+  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {set}}), 1);
+  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {set, incr}}), 2);
+  const msg::MapRecords plain{"m", {}, {}};
+  const msg::MapRecords counted{"m", {}, {msg::CounterEntry{"n", {{"c1", {3, 0}}}}}};
+  const auto state = [](msg::MapRecords m) {
+    return msg::PartitionState{0, 3, msg::StatePurpose::kClientLeaf, {std::move(m)}, {}};
+  };
+  EXPECT_EQ(version_of(state(plain)), 1);
+  EXPECT_EQ(version_of(state(counted)), 2);
+  EXPECT_EQ(version_of(msg::PartitionStates{{state(plain), state(counted)}}), 2);
+  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {incr}, {}, {}, ""}), 2);
+  EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state(counted)}, ""}), 2);
+  EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state(plain)}, ""}), 1);
+  // Both decode here.
+  const std::string v2 = EncodeMessage(msg::Envelope{"s1", msg::GridOps{"c1", "", 0, {incr}}});
+  ASSERT_TRUE(DecodeMessage(v2).ok());
+  EXPECT_EQ(std::get<msg::GridOps>(DecodeMessage(v2)->body).ops[0].counter, (PnTotals{3, 0}));
 }
 
 TEST(Codec, BadGridMessagesNameTheField) {

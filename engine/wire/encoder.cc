@@ -127,8 +127,9 @@ OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& m
   return Vector(maps, [this](const msg::MapRecords& m) { return Map(m); });
 }
 
-std::string Encoder::Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body) {
-  auto envelope = fb::CreateEnvelope(b_, kWireProtocolVersion, sender, type, body);
+std::string Encoder::Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body,
+                            uint16_t version) {
+  auto envelope = fb::CreateEnvelope(b_, version, sender, type, body);
   b_.Finish(envelope, fb::EnvelopeIdentifier());
   return std::string(reinterpret_cast<const char*>(b_.GetBufferPointer()), b_.GetSize());
 }

@@ -84,7 +84,8 @@ class Encoder {
 
   // Writes the envelope around an encoded sender (written first) and body, and returns the
   // message's bytes.
-  std::string Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body);
+  std::string Finish(Offset<flatbuffers::String> sender, fb::Body type, Offset<void> body,
+                     uint16_t version);
 
  private:
   flatbuffers::FlatBufferBuilder b_{1024};

@@ -328,13 +328,13 @@ constexpr uint64_t kGoldenHashes[] = {
     0x30adcf46a2e919d2ULL,  // GridOps
     0x2ac1a3ee4edf048dULL,  // GridOps
     0xeede9eea3cbf5aafULL,  // GridOps
-    0x0490e353bbee8dbdULL,  // GridOps
+    0x7461f8dc8208c098ULL,  // GridOps
     0x0df77347d8e6c9d5ULL,  // GridAck
     0x84b010d5cc7ef235ULL,  // GridAck
     0xe97e303b2892edbaULL,  // GridAck
     0x8ca10b0068914ecfULL,  // PartitionState
     0x2a1000c238dcf276ULL,  // PartitionState
-    0x5c3aa1e54338d24eULL,  // PartitionState
+    0x9b4429ed5c7becf4ULL,  // PartitionState
     0x662ae136b56a2787ULL,  // PartitionDigest
     0x8ffaf0398866212cULL,  // PartitionDigest
     0x0dcde46b7e1bb7ceULL,  // Heartbeat

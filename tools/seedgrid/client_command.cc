@@ -336,6 +336,17 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
     if (f->no_wait && f->data.empty()) {
       throw InputError{"--no-wait needs --data DIR (where the writes wait to be sent)"};
     }
+    const bool writes = put->parsed() || rm->parsed() || incr->parsed() || import->parsed();
+    if (writes && !f->client_id.empty() && f->data.empty()) {
+      // Its op log (and counter totals) would live in memory for this command only: a second
+      // command under the same id reuses its sequence numbers, and the servers take the new
+      // writes for duplicates of the old ones and drop them (a counter restarts below its totals).
+      throw InputError{
+          "--client-id without --data: a client id names an op log, which without --data lives "
+          "in memory for this command only, so the next command under the same id would reuse "
+          "its sequence numbers and its writes would be dropped as duplicates; add --data DIR, "
+          "or leave out --client-id"};
+    }
     if (put->parsed()) return Write(*f, false);
     if (rm->parsed()) return Write(*f, true);
     if (incr->parsed()) return Increment(*f);
