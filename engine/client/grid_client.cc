@@ -164,6 +164,7 @@ absl::Status GridClient::Restore() {
   }
   RestoreOwnTotals();
   restoring_ = false;
+  BackfillOwnTotals();
   (void)SyncStorage();
   sendable_below_seq_ = next_seq_;  // Restored entries were read from storage: durable.
   restored_below_seq_ = next_seq_;
@@ -281,6 +282,23 @@ void GridClient::RestoreOwnTotals() {
     }
     SG_PROBE("client.own_counter_totals_restored");
     (void)CountersOf(map_key.first).Raise(map_key.second, options_.node_id, totals);
+  }
+}
+
+// Every own entry restored above its twin's value (a data directory from before twins, or totals
+// restored from op pages only) gets its twin now, synced by the restore's SyncStorage().
+void GridClient::BackfillOwnTotals() {
+  if (!options_.persist) return;
+  for (const auto& [map, counters] : counters_) {
+    for (const auto& [key, state] : counters->counters()) {
+      const auto own = state.find(options_.node_id);
+      if (own == state.end()) continue;
+      const std::string value = fmt::format("{} {}", own->second.positive, own->second.negative);
+      TwinPage& twin = OwnTotalsPage(map, key);
+      if (twin.restored() == value) continue;
+      SG_PROBE("client.own_counter_totals_backfilled");
+      twin.Put(pages_, value);
+    }
   }
 }
 

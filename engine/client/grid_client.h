@@ -306,6 +306,7 @@ class GridClient {
   // Restore: offers an "O/" page to its twin; false for a name that does not parse.
   bool OfferOwnTotalsPage(const std::string& page, const std::string& bytes);
   void RestoreOwnTotals();
+  void BackfillOwnTotals();
   // The keys of each (map, partition), for the watermark's sweep.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   // The counter keys of each (map, partition), for the repair walk.

@@ -137,6 +137,30 @@ TEST(GridCounters, ATornCounterPageNeverRollsAClientsOwnTotalsBack) {
   EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 1u);
 }
 
+// A data directory without own-totals twins (written before them, or whose twins never synced)
+// gets them at the restore: a later torn counter page cannot roll the own totals back either.
+TEST(GridCounters, ARestoreWritesTheOwnTotalsTwinsADataDirectoryLacks) {
+  Grid g(1);
+  g.client(0).GoOffline();
+  ASSERT_TRUE(g.client(0).Increment("m", "k", 6).ok());
+  g.client_hosts[0]->client.reset();
+  FlakyStorage& disk = g.client_hosts[0]->storage;
+  for (const std::string& page : disk.mem.List()) {
+    if (page.starts_with("O/")) {
+      ASSERT_TRUE(disk.mem.Delete(page).ok());
+    }
+  }
+  g.OpenClient(0);  // From the C/ and Q/ pages; writes the twin.
+  g.client_hosts[0]->client.reset();
+  for (const std::string& page : disk.mem.List()) {
+    if (page.starts_with("C/") || page.starts_with("Q/")) {
+      ASSERT_TRUE(disk.mem.Delete(page).ok());
+    }
+  }
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).CounterValue("m", "k"), 6);
+}
+
 // Own totals of a map name and key with slashes and an empty key restore (the page names are
 // length-prefixed).
 TEST(GridCounters, OwnTotalsOfAnyMapAndKeyNameRestore) {
@@ -144,6 +168,9 @@ TEST(GridCounters, OwnTotalsOfAnyMapAndKeyNameRestore) {
   g.client(0).GoOffline();
   ASSERT_TRUE(g.client(0).Increment("a/b", "", 2).ok());
   ASSERT_TRUE(g.client(0).Increment("a", "b/", -5).ok());
+  // Key "x.1"'s twin is named like key "x"'s first copy: they must stay apart.
+  ASSERT_TRUE(g.client(0).Increment("a.b", "x", 7).ok());
+  ASSERT_TRUE(g.client(0).Increment("a.b", "x.1", 11).ok());
   g.client_hosts[0]->client.reset();
   g.client_hosts[0]->storage.Crash();
   for (const std::string& page : g.client_hosts[0]->storage.mem.List()) {
@@ -154,6 +181,8 @@ TEST(GridCounters, OwnTotalsOfAnyMapAndKeyNameRestore) {
   g.OpenClient(0);
   EXPECT_EQ(g.client(0).CounterValue("a/b", ""), 2);
   EXPECT_EQ(g.client(0).CounterValue("a", "b/"), -5);
+  EXPECT_EQ(g.client(0).CounterValue("a.b", "x"), 7);
+  EXPECT_EQ(g.client(0).CounterValue("a.b", "x.1"), 11);
   EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 0u);
 }
 

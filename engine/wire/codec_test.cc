@@ -452,6 +452,10 @@ TEST(Codec, OnlyMessagesCarryingCountersAreVersion2) {
   EXPECT_EQ(version_of(state(counted)), 2);
   EXPECT_EQ(version_of(msg::PartitionStates{{state(plain), state(counted)}}), 2);
   EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {incr}, {}, {}, ""}), 2);
+  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {set}, {}, {state(counted)}, ""}), 2);
+  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {set}, {}, {state(plain)}, ""}), 1);
+  EXPECT_EQ(version_of(msg::QueryUpdate{1, 1, 0, 1, {3}, counted}), 2);
+  EXPECT_EQ(version_of(msg::QueryUpdate{1, 1, 0, 1, {3}, plain}), 1);
   EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state(counted)}, ""}), 2);
   EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state(plain)}, ""}), 1);
   // Both decode here.
