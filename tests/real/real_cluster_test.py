@@ -488,6 +488,9 @@ def test_http_transport(h):
     for transport in ((), http):
         rc, out, err = h.client(*transport, "counter", "users", "visits")
         check(rc == 0 and out.strip() == "-7", f"counter {transport}: exit {rc}: {out} {err}")
+    rc, out, err = h.client(*http, "counter", "users")
+    check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"key": "visits", "value": -7}],
+          f"counter users (all): exit {rc}: {out} {err}")
     # Live queries need the WebSocket transport; a wrong token is named.
     rc, _, err = h.client(*http, "subscribe", "users", "eq(city, 'Oslo')")
     check(rc == 2 and "live queries need --transport websocket" in err, f"subscribe: {rc} {err}")

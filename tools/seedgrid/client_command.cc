@@ -107,12 +107,22 @@ int Increment(const ClientFlags& f) {
   return WaitForAcks(f, s);
 }
 
-// The counter's value once the map is caught up: 0 for a counter nobody touched (a PN-Counter
-// has no "absent").
-int CounterValue(const ClientFlags& f) {
+// Once the map is caught up: the counter's value (0 for a counter nobody touched: a PN-Counter
+// has no "absent"), or without a key every counter of the map as {"key", "value"} JSON lines.
+int PrintCounters(const ClientFlags& f) {
   Session s(f);
   if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
-  std::cout << s.client().CounterValue(f.map, f.key) << "\n";
+  if (!f.key.empty()) {
+    std::cout << s.client().CounterValue(f.map, f.key) << "\n";
+    return kExitOk;
+  }
+  if (const CounterMap* counters = s.client().Counters(f.map)) {
+    for (const auto& [key, state] : counters->counters()) {
+      std::cout << nlohmann::json{{"key", key}, {"value", seedgrid::CounterValue(state)}}.dump(
+                       -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    }
+  }
   return kExitOk;
 }
 
@@ -288,10 +298,12 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   incr->add_option("key", f->key)->required();
   incr->add_option("delta", f->delta, "an integer (e.g. 5, -2)")->capture_default_str();
   concern(incr);
-  CLI::App* counter =
-      app.add_subcommand("counter", "print a PN-Counter's value: counter MAP KEY (0 if untouched)");
+  CLI::App* counter = app.add_subcommand(
+      "counter",
+      "print a PN-Counter's value: counter MAP KEY (0 if untouched); without KEY every counter of "
+      "MAP as {\"key\", \"value\"} JSON lines");
   counter->add_option("map", f->map)->required();
-  counter->add_option("key", f->key)->required();
+  counter->add_option("key", f->key, "the counter (default: all of MAP's)");
   CLI::App* get = app.add_subcommand("get", "print a document: get MAP KEY (exit 3: not found)");
   get->add_option("map", f->map)->required();
   get->add_option("key", f->key)->required();
@@ -350,7 +362,7 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
     if (put->parsed()) return Write(*f, false);
     if (rm->parsed()) return Write(*f, true);
     if (incr->parsed()) return Increment(*f);
-    if (counter->parsed()) return CounterValue(*f);
+    if (counter->parsed()) return PrintCounters(*f);
     if (get->parsed()) return Get(*f);
     if (dump->parsed()) return Dump(*f);
     if (query->parsed()) return RunQuery(*f);
