@@ -82,7 +82,7 @@ Timestamp WritePath::ApplyCounter(uint32_t p, const NodeId& client, const msg::G
   const Timestamp ts = hlc_.Now();
   ++stats_.ops_applied;
   ++stats_.counter_ops_applied;
-  out.now.Emit(events::OpApplied{p, client, op.seq, ts, op.client_ts});
+  out.now.Emit(events::OpApplied{p, client, op.seq, ts, op.client_ts, /*counter=*/true});
   return ts;
 }
 

@@ -32,6 +32,7 @@ struct OpApplied {
   uint64_t seq = 0;
   Timestamp ts;
   Timestamp client_ts;
+  bool counter = false;  // a PN-Counter op (ts is then the acknowledgement's stamp, on no record)
 };
 
 // A server sent a client an acknowledgement (for APPLIED and REPLICATED: after a successful

@@ -485,6 +485,8 @@ def test_http_transport(h):
         rc, _, err = h.client(*transport, "incr", "users", "visits", "--", delta)
         check(rc == 0, f"incr {delta} {transport}: exit {rc}: {err}")
     expected += 3  # ops applied
+    counted = sum(h.metric(p, "seedgrid_counter_ops_applied_total") for p in ports)
+    check(counted == 3, f"seedgrid_counter_ops_applied_total: {counted}, expected 3")
     for transport in ((), http):
         rc, out, err = h.client(*transport, "counter", "users", "visits")
         check(rc == 0 and out.strip() == "-7", f"counter {transport}: exit {rc}: {out} {err}")

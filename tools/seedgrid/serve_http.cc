@@ -58,7 +58,10 @@ void Metric(std::string& out, std::string_view name, std::string_view type, std:
 }  // namespace
 
 void ServeCounters::Count(const events::NodeEvent& e) {
-  if (std::holds_alternative<events::OpApplied>(e)) ++ops_applied;
+  if (const auto* a = std::get_if<events::OpApplied>(&e)) {
+    ++ops_applied;
+    counter_ops_applied += a->counter;
+  }
   if (const auto* a = std::get_if<events::OpAcknowledged>(&e)) {
     ++acks[static_cast<int>(a->concern) % 3];
     acks_duplicate += a->duplicate;
@@ -85,6 +88,9 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
          {{"", (now_ms - st.started_ms) / 1000}});
   Metric(out, "ops_applied_total", "counter", "Client ops applied (first application).",
          {{"", c.ops_applied}});
+  Metric(out, "counter_ops_applied_total", "counter",
+         "PN-Counter ops applied (first application; also in ops_applied_total).",
+         {{"", c.counter_ops_applied}});
   Metric(out, "ops_duplicate_total", "counter", "Client ops received again and not re-applied.",
          {{"", g.ops_duplicate}});
   Metric(out, "ops_forwarded_total", "counter", "Client ops forwarded to their partition's owner.",
