@@ -51,27 +51,40 @@ using json_fields::U64;
 
 // ---- Reading.
 
-// `budget`: the records the message may still hold.
-absl::Status ReadRecords(const json& v, const Path& at, uint32_t partition, size_t& budget,
-                         std::vector<msg::LwwEntry>& out) {
-  SG_RETURN_IF_ERROR(Array(v, at, "records"));
+// An array of `what` that the budget (the records, counters included, the message may still hold)
+// has room for; takes its length from the budget.
+absl::Status TakeRecords(const json& v, const Path& at, const char* what, size_t& budget) {
+  SG_RETURN_IF_ERROR(Array(v, at, what));
   if (v.size() > budget) {
     return Error(at, fmt::format("more than {} records in one request", kSyncJsonRecordsMax));
   }
   budget -= v.size();
+  return absl::OkStatus();
+}
+
+// The required "key" of a record or counter of `partition`.
+absl::Status ReadKey(const json& j, const Path& at, uint32_t partition, std::string& key) {
+  const json* field = nullptr;
+  SG_RETURN_IF_ERROR(Required(j, at, "key", field));
+  SG_RETURN_IF_ERROR(Str(*field, at.Field("key"), key));
+  if (const uint32_t p = PartitionOf(key); p != partition) {
+    return Error(at.Field("key"),
+                 fmt::format("key '{}' is in partition {}, not {}", Clip(key), p, partition));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadRecords(const json& v, const Path& at, uint32_t partition, size_t& budget,
+                         std::vector<msg::LwwEntry>& out) {
+  SG_RETURN_IF_ERROR(TakeRecords(v, at, "records", budget));
   out.resize(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     const json& j = v[i];
     const Path r = at[i];
     msg::LwwEntry& e = out[i];
     SG_RETURN_IF_ERROR(CheckObject(j, r, {"key", "value", "ts", "ttl_ms"}));
+    SG_RETURN_IF_ERROR(ReadKey(j, r, partition, e.key));
     const json* field = nullptr;
-    SG_RETURN_IF_ERROR(Required(j, r, "key", field));
-    SG_RETURN_IF_ERROR(Str(*field, r.Field("key"), e.key));
-    if (const uint32_t p = PartitionOf(e.key); p != partition) {
-      return Error(r.Field("key"),
-                   fmt::format("key '{}' is in partition {}, not {}", Clip(e.key), p, partition));
-    }
     SG_RETURN_IF_ERROR(Required(j, r, "value", field));
     if (!field->is_null()) {
       e.record.value.emplace();
@@ -107,26 +120,16 @@ absl::Status ReadEntries(const json& v, const Path& at, PnState& out) {
   return absl::OkStatus();
 }
 
-// `budget` as for ReadRecords: counters count as records.
 absl::Status ReadCounters(const json& v, const Path& at, uint32_t partition, size_t& budget,
                           std::vector<msg::CounterEntry>& out) {
-  SG_RETURN_IF_ERROR(Array(v, at, "counters"));
-  if (v.size() > budget) {
-    return Error(at, fmt::format("more than {} records in one request", kSyncJsonRecordsMax));
-  }
-  budget -= v.size();
+  SG_RETURN_IF_ERROR(TakeRecords(v, at, "counters", budget));
   out.resize(v.size());
   for (size_t i = 0; i < v.size(); ++i) {
     const json& j = v[i];
     const Path c = at[i];
     SG_RETURN_IF_ERROR(CheckObject(j, c, {"key", "entries"}));
+    SG_RETURN_IF_ERROR(ReadKey(j, c, partition, out[i].key));
     const json* field = nullptr;
-    SG_RETURN_IF_ERROR(Required(j, c, "key", field));
-    SG_RETURN_IF_ERROR(Str(*field, c.Field("key"), out[i].key));
-    if (const uint32_t p = PartitionOf(out[i].key); p != partition) {
-      return Error(c.Field("key"), fmt::format("key '{}' is in partition {}, not {}",
-                                               Clip(out[i].key), p, partition));
-    }
     SG_RETURN_IF_ERROR(Required(j, c, "entries", field));
     SG_RETURN_IF_ERROR(ReadEntries(*field, c.Field("entries"), out[i].state));
   }
