@@ -228,6 +228,11 @@ std::optional<Violation> CheckAckedValues(
 // issued write (that stamp) with that write's value.
 std::optional<Violation> CheckGridLwwModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// The first (map, key, writer) of `promised` whose totals no holder's entry of the counter
+// covers (both halves at least), described with what each holder has; nullopt: all held.
+// grid_durability's counter part (grid_counter_checks.cc).
+std::optional<std::string> CounterNotHeld(const GridHistory::CounterTotals& promised,
+                                          const std::vector<Holder>& holders);
 // grid_pn_model at the end: every counter of every owner's partition (see the top of this file).
 std::optional<Violation> CheckGridPnModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cstdint>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -16,6 +18,12 @@ inline absl::string_view ToAbsl(std::string_view s) {
   return absl::string_view(s.data(), s.size());
 }
 inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+// The whole of `s` as a decimal uint64 (no sign, no spaces, no trailing bytes); false otherwise.
+inline bool ParseU64(std::string_view s, uint64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
 
 }  // namespace seedgrid
 

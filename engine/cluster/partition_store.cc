@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "engine/base/probe.h"
+#include "engine/base/strings.h"
 #include "engine/cluster/partition.h"
 #include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
@@ -23,11 +24,6 @@ std::string MarkPage(uint32_t p, std::string_view client) {
   return fmt::format("A/{}/{}", p, client);
 }
 std::string WatermarkPage(uint32_t p) { return fmt::format("W/{}", p); }
-
-bool ParseU64(std::string_view s, uint64_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
-}
 
 }  // namespace
 
