@@ -90,11 +90,21 @@ rc::Gen<OrState> GenOrState() {
       const Timestamp tag{*rc::gen::inRange<uint64_t>(1000, 1003),
                           *rc::gen::inRange<uint32_t>(0, 2),
                           "n" + std::to_string(*rc::gen::inRange(0, 2))};
+      // Grid items carry their add's origin (or_map.h), and a remove may name one.
+      const Timestamp origin =
+          OrOrigin("c" + std::to_string(*rc::gen::inRange(0, 2)), *rc::gen::inRange(0, 3));
+      const bool with_origin = *rc::gen::inRange(0, 3) == 0;
+      OrEntry& entry = state[key];
       if (*rc::gen::arbitrary<bool>()) {
-        state[key].tombstones.insert(tag);
-        state[key].items.erase(tag);
-      } else if (!state[key].tombstones.contains(tag)) {
-        state[key].items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt};
+        const Timestamp dead = with_origin ? origin : tag;
+        entry.tombstones.insert(dead);
+        std::erase_if(entry.items, [&](const auto& item) {
+          return item.first == dead || item.second.origin == dead;
+        });
+      } else if (!entry.tombstones.contains(tag) &&
+                 !(with_origin && entry.tombstones.contains(origin))) {
+        entry.items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt,
+                                  with_origin ? std::optional(origin) : std::nullopt};
       }
     }
     return state;

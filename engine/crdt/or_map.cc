@@ -16,15 +16,52 @@ uint64_t OrEntryHash(std::string_view key, const OrEntry& entry) {
   for (const auto& [tag, item] : entry.items) {
     w.Ts(tag);
     w.U64(item.value.Digest());
-    w.U8(item.ttl_ms ? 1 : 0);
+    // Flags: 1 = a TTL follows, 2 = an origin follows (items without one hash as they always did).
+    w.U8((item.ttl_ms ? 1 : 0) | (item.origin ? 2 : 0));
     if (item.ttl_ms) w.U64(*item.ttl_ms);
+    if (item.origin) w.Ts(*item.origin);
   }
   w.U32(static_cast<uint32_t>(entry.tombstones.size()));
   for (const auto& tag : entry.tombstones) w.Ts(tag);
   return w.Finish();
 }
 
-OrMap::OrMap(Hlc& hlc, OrMapOptions options) : hlc_(hlc), merkle_(options.merkle_depth) {}
+Timestamp OrOrigin(const NodeId& client, uint64_t seq) {
+  SG_ASSERT(seq <= UINT32_MAX);
+  return Timestamp{0, static_cast<uint32_t>(seq), client};
+}
+
+std::map<Timestamp, OrItem>::const_iterator OrEntry::FindByTagOrOrigin(const Timestamp& tag) const {
+  if (auto it = items.find(tag); it != items.end()) return it;
+  return std::find_if(items.begin(), items.end(),
+                      [&](const auto& item) { return item.second.origin == tag; });
+}
+
+namespace {
+
+// Tombstones `tag` in `entry`: erases the live items whose tag or origin it is. Returns whether
+// anything changed.
+bool Tombstone(OrEntry& entry, const Timestamp& tag) {
+  bool changed = entry.tombstones.insert(tag).second;
+  for (auto it = entry.items.begin(); it != entry.items.end();) {
+    if (it->first == tag || it->second.origin == tag) {
+      it = entry.items.erase(it);
+      changed = true;
+    } else {
+      ++it;
+    }
+  }
+  return changed;
+}
+
+bool Dead(const OrEntry& entry, const Timestamp& tag, const std::optional<Timestamp>& origin) {
+  return entry.tombstones.contains(tag) || (origin && entry.tombstones.contains(*origin));
+}
+
+}  // namespace
+
+OrMap::OrMap(Hlc& hlc, OrMapOptions options)
+    : hlc_(hlc), merkle_enabled_(options.merkle), merkle_(options.merkle_depth) {}
 
 template <typename Mutate>
 bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
@@ -42,22 +79,24 @@ bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
     const std::string erased_key = it->first;
     entries_.erase(it);
     if (!existed) return false;
-    SG_ASSERT(merkle_.Erase(erased_key));
+    if (merkle_enabled_) SG_ASSERT(merkle_.Erase(erased_key));
     if (!listeners_.empty()) listeners_.Notify({erased_key, &*old, nullptr, cause});
     return true;
   }
-  merkle_.Upsert(it->first, OrEntryHash(it->first, it->second));
+  if (merkle_enabled_) merkle_.Upsert(it->first, OrEntryHash(it->first, it->second));
   if (!listeners_.empty()) {
     listeners_.Notify({it->first, old ? &*old : nullptr, &it->second, cause});
   }
   return true;
 }
 
-Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms) {
+Timestamp OrMap::Add(std::string key, Document value, std::optional<uint64_t> ttl_ms,
+                     std::optional<Timestamp> origin) {
   SG_ASSERT(ValidateTtl(ttl_ms).ok());
   const Timestamp tag = hlc_.Now();
   Modify(key, ChangeCause::kLocalWrite, [&](OrEntry& entry) {
-    const bool inserted = entry.items.emplace(tag, OrItem{std::move(value), ttl_ms}).second;
+    const bool inserted =
+        entry.items.emplace(tag, OrItem{std::move(value), ttl_ms, std::move(origin)}).second;
     SG_ASSERT(inserted);  // HLC timestamps are unique per node.
     return true;
   });
@@ -84,12 +123,48 @@ std::vector<Timestamp> OrMap::Remove(std::string_view key, const Document& value
   return removed;
 }
 
+bool OrMap::RemoveTags(std::string_view key, const std::vector<Timestamp>& tags) {
+  if (tags.empty()) return false;
+  return Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
+    bool changed = false;
+    for (const Timestamp& tag : tags) {
+      const auto item = entry.FindByTagOrOrigin(tag);
+      // An item's own tag, not its origin: the GC horizon is measured in this replica's clock.
+      changed = Tombstone(entry, item == entry.items.end() ? tag : item->first) || changed;
+    }
+    return changed;
+  });
+}
+
+bool OrMap::Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled) {
+  if (provisional == settled || GetEntry(key) == nullptr) return false;
+  return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
+    if (entry.items.contains(settled) || entry.tombstones.contains(settled)) return false;
+    if (auto item = entry.items.find(provisional); item != entry.items.end()) {
+      OrItem moved = std::move(item->second);
+      entry.items.erase(item);
+      entry.items.emplace(settled, std::move(moved));
+      return true;
+    }
+    if (entry.tombstones.erase(provisional) > 0) {
+      entry.tombstones.insert(settled);
+      return true;
+    }
+    return false;
+  });
+}
+
 absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& items,
                                   const std::vector<Timestamp>& tombstones) {
   for (const OrRecord& record : items) {
     if (absl::Status s = ValidateNodeId(record.tag.node_id); !s.ok()) {
       return absl::InvalidArgumentError(
           fmt::format("or merge of key '{}': item tag: {}", key, s.message()));
+    }
+    if (!record.origin) continue;
+    if (absl::Status s = ValidateNodeId(record.origin->node_id); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("or merge of key '{}': item origin: {}", key, s.message()));
     }
   }
   for (const Timestamp& tag : tombstones) {
@@ -123,16 +198,14 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
   return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
     bool changed = false;
     for (const Timestamp& tag : tombstones) {
-      if (entry.tombstones.insert(tag).second) changed = true;
-      if (entry.items.erase(tag) > 0) {
-        SG_PROBE("or.remote_remove_took_local_item");
-        changed = true;
-      }
+      const size_t live = entry.items.size();
+      if (Tombstone(entry, tag)) changed = true;
+      if (entry.items.size() < live) SG_PROBE("or.remote_remove_took_local_item");
     }
     for (const OrRecord& record : items) {
-      if (entry.tombstones.contains(record.tag)) continue;
+      if (Dead(entry, record.tag, record.origin)) continue;
       auto [it, inserted] =
-          entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms});
+          entry.items.try_emplace(record.tag, OrItem{record.value, record.ttl_ms, record.origin});
       if (inserted) {
         // An add this replica had not seen, on a key with removes: add-wins keeps it.
         if (!entry.tombstones.empty()) SG_PROBE("or.add_survived_removes");
@@ -141,7 +214,7 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
       }
       // Same tag, different payload cannot happen between honest replicas (tags are unique);
       // keep the item with the larger hash so that merge stays commutative even for bad input.
-      const OrItem incoming{record.value, record.ttl_ms};
+      const OrItem incoming{record.value, record.ttl_ms, record.origin};
       if (it->second == incoming) continue;
       SG_PROBE("or.tag_conflict");
       OrEntry probe_mine, probe_theirs;
@@ -159,7 +232,9 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
 absl::StatusOr<bool> OrMap::MergeEntry(std::string key, const OrEntry& remote) {
   std::vector<OrRecord> items;
   items.reserve(remote.items.size());
-  for (const auto& [tag, item] : remote.items) items.push_back({tag, item.value, item.ttl_ms});
+  for (const auto& [tag, item] : remote.items) {
+    items.push_back({tag, item.value, item.ttl_ms, item.origin});
+  }
   return Merge(std::move(key), items,
                std::vector<Timestamp>(remote.tombstones.begin(), remote.tombstones.end()));
 }

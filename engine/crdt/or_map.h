@@ -10,6 +10,14 @@
 // Tombstones are kept per key (TopGun keeps one global set): that way a key's Merkle item covers
 // its live items and its tombstones, and key-level anti-entropy ships both.
 //
+// Origins (the grid; docs/architecture.md, "OR-Maps on the grid"). A grid client adds under a
+// provisional tag of its own clock; the partition's owner re-stamps the add with a tag of its
+// clock. Both keep the add's `origin`, the identity of the client's op (OrOrigin: millis 0, so it
+// is never taken for a clock reading). An item is live while neither its tag nor its origin is
+// tombstoned, so a remove that named the origin (the client removed its add before hearing the
+// owner's tag) kills the item wherever it goes, and merge stays a union of items and tombstones.
+// Items without an origin (the replica path) hash and merge as before.
+//
 // Every applied change is reported as (key, old entry or null, new entry or null, cause).
 // Merging always calls hlc.Update for every remote timestamp first.
 #ifndef SEEDGRID_ENGINE_CRDT_OR_MAP_H_
@@ -32,9 +40,14 @@
 
 namespace seedgrid {
 
+// The origin of a grid client's add: its op (client, op-log seq) as a timestamp of millis 0.
+// REQUIRES seq <= UINT32_MAX (the grid refuses larger OR ops).
+Timestamp OrOrigin(const NodeId& client, uint64_t seq);
+
 struct OrItem {
   Document value;
   std::optional<uint64_t> ttl_ms;
+  std::optional<Timestamp> origin;  // the grid client's op (OrOrigin; see above)
   friend bool operator==(const OrItem&, const OrItem&) = default;
 };
 
@@ -43,6 +56,7 @@ struct OrRecord {
   Timestamp tag;
   Document value;
   std::optional<uint64_t> ttl_ms;
+  std::optional<Timestamp> origin;
   friend bool operator==(const OrRecord&, const OrRecord&) = default;
 };
 
@@ -52,6 +66,8 @@ struct OrEntry {
   std::map<Timestamp, OrItem> items;      // Live (not tombstoned) tags.
   absl::btree_set<Timestamp> tombstones;  // Removed tags.
   bool empty() const { return items.empty() && tombstones.empty(); }
+  // The live item whose tag or origin is `tag` (end() when none).
+  std::map<Timestamp, OrItem>::const_iterator FindByTagOrOrigin(const Timestamp& tag) const;
   friend bool operator==(const OrEntry&, const OrEntry&) = default;
 };
 
@@ -66,6 +82,8 @@ struct OrChange {
 
 struct OrMapOptions {
   int merkle_depth = MerkleTree::kDepthDefault;
+  // false: no Merkle tree (the grid digests partitions from the listener instead).
+  bool merkle = true;
 };
 
 class OrMap {
@@ -78,10 +96,20 @@ class OrMap {
   OrMap& operator=(const OrMap&) = delete;
 
   // Adds `value` under a fresh tag; returns the tag's timestamp. REQUIRES (asserted):
-  // ValidateTtl(ttl_ms).ok().
-  Timestamp Add(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt);
+  // ValidateTtl(ttl_ms).ok(). Grid clients and owners pass the add's OrOrigin.
+  Timestamp Add(std::string key, Document value, std::optional<uint64_t> ttl_ms = std::nullopt,
+                std::optional<Timestamp> origin = std::nullopt);
   // Tombstones every observed tag of `key` whose value equals `value`; returns those tags.
   std::vector<Timestamp> Remove(std::string_view key, const Document& value);
+  // A grid owner applying a client's remove: tombstones each named tag — as the tag of the live
+  // item it is the tag or the origin of (so the tombstone carries the owner's clock, which the GC
+  // horizon is measured in), or as named when no live item has it (an add this replica has not
+  // seen yet dies on arrival). Returns whether anything changed.
+  bool RemoveTags(std::string_view key, const std::vector<Timestamp>& tags);
+  // A grid client learning the owner's tag for its add: the item (or tombstone) under
+  // `provisional` moves to `settled`, keeping its origin. Returns whether anything changed; false
+  // when neither is there or `settled` already is.
+  bool Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
   // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the
@@ -118,6 +146,7 @@ class OrMap {
 
   Hlc& hlc_;
   Entries entries_;
+  bool merkle_enabled_;
   MerkleTree merkle_;
   ListenerSet<OrChange> listeners_;
 };

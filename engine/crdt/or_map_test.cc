@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/crdt/digest.h"
 #include "engine/env/testing/manual_env.h"
 
 namespace seedgrid {
@@ -72,6 +73,92 @@ TEST(OrMap, TombstoneArrivingBeforeAddSuppressesIt) {
   EXPECT_FALSE(*p.a.Merge("k", {{tag, Doc("x"), {}}}, {}));
   EXPECT_TRUE(Values(p.a, "k").empty());
   EXPECT_EQ(p.a.GetEntry("k")->tombstones.size(), 1u);
+}
+
+// ---------- origins (the grid's re-stamped adds; or_map.h) ----------
+
+TEST(OrMapOrigins, AnOriginIsAnOpIdentityNotAClockReading) {
+  const Timestamp o = OrOrigin("c1", 7);
+  EXPECT_EQ(o.millis, 0u);
+  EXPECT_EQ(o.counter, 7u);
+  EXPECT_EQ(o.node_id, "c1");
+}
+
+TEST(OrMapOrigins, ATombstonedOriginKillsTheItemInEitherOrder) {
+  Pair p;
+  const Timestamp origin = OrOrigin("c1", 3);
+  const Timestamp tag = p.a.Add("k", Doc("x"), std::nullopt, origin);  // the owner's re-stamp
+  // The client removed its add before it heard the owner's tag: the remove names the origin.
+  ASSERT_TRUE(*p.b.Merge("k", {}, {origin}));
+  Pair q;
+  ASSERT_TRUE(*q.b.Merge("k", {}, {origin}));
+  EXPECT_FALSE(*q.b.Merge("k", {{tag, Doc("x"), {}, origin}}, {}));  // dead on arrival
+  EXPECT_TRUE(Values(q.b, "k").empty());
+  p.Sync(p.a, p.b);
+  p.Sync(p.b, p.a);  // the item was there first: the tombstone takes it
+  EXPECT_TRUE(Values(p.a, "k").empty());
+  EXPECT_EQ(p.a.entries(), p.b.entries());
+  EXPECT_EQ(p.a.merkle().root(), p.b.merkle().root());
+}
+
+TEST(OrMapOrigins, RemoveTagsTombstonesTheItemsOwnTagAndKeepsUnknownTagsAsNamed) {
+  Pair p;
+  const Timestamp origin = OrOrigin("c1", 3);
+  const Timestamp tag = p.a.Add("k", Doc("x"), std::nullopt, origin);
+  const Timestamp other = p.a.Add("k", Doc("y"));
+  const Timestamp unseen{500, 0, "n9"};
+  EXPECT_TRUE(p.a.RemoveTags("k", {origin, unseen}));
+  const OrEntry* e = p.a.GetEntry("k");
+  ASSERT_NE(e, nullptr);
+  // The owner's own tag is the tombstone (its clock is what the GC horizon measures), not the
+  // origin; a tag nobody here added is kept as named, so the add dies when it arrives.
+  EXPECT_EQ(e->tombstones, (absl::btree_set<Timestamp>{tag, unseen}));
+  EXPECT_EQ(e->items.size(), 1u);
+  EXPECT_TRUE(e->items.contains(other));
+  // Again: the origin names no live item now, so it is kept as named (this replica cannot tell
+  // a removed add from one it has not seen); a third time nothing changes.
+  EXPECT_TRUE(p.a.RemoveTags("k", {origin, unseen}));
+  EXPECT_EQ(p.a.GetEntry("k")->tombstones, (absl::btree_set<Timestamp>{origin, tag, unseen}));
+  EXPECT_FALSE(p.a.RemoveTags("k", {origin, unseen}));
+  EXPECT_FALSE(p.a.RemoveTags("k", {}));
+}
+
+TEST(OrMapOrigins, RetagMovesAnItemOrATombstoneAndKeepsTheOrigin) {
+  Pair p;
+  const Timestamp origin = OrOrigin("n1", 1);
+  const Timestamp provisional = p.a.Add("k", Doc("x"), std::nullopt, origin);
+  const Timestamp settled{5000, 2, "s1"};
+  EXPECT_TRUE(p.a.Retag("k", provisional, settled));
+  const OrEntry* e = p.a.GetEntry("k");
+  ASSERT_EQ(e->items.size(), 1u);
+  EXPECT_EQ(e->items.begin()->first, settled);
+  EXPECT_EQ(e->items.begin()->second.origin, origin);
+  EXPECT_FALSE(p.a.Retag("k", provisional, settled));  // already settled
+  // A provisional tag removed before the owner's tag came: the tombstone moves.
+  const Timestamp provisional2 = p.a.Add("k2", Doc("y"), std::nullopt, OrOrigin("n1", 2));
+  ASSERT_EQ(p.a.Remove("k2", Doc("y")).size(), 1u);
+  const Timestamp settled2{5001, 0, "s1"};
+  EXPECT_TRUE(p.a.Retag("k2", provisional2, settled2));
+  EXPECT_EQ(p.a.GetEntry("k2")->tombstones, absl::btree_set<Timestamp>{settled2});
+  EXPECT_FALSE(p.a.Retag("absent", provisional, settled));
+}
+
+TEST(OrMapOrigins, AnItemWithoutAnOriginHashesAsBefore) {
+  // The replica path's digests (and so its trace hashes) must not change: the flags byte of an
+  // item without an origin is the old TTL byte.
+  OrEntry plain;
+  plain.items[Timestamp{1000, 0, "n1"}] = OrItem{Doc("x"), std::nullopt, std::nullopt};
+  OrEntry with_origin = plain;
+  with_origin.items.begin()->second.origin = OrOrigin("c", 1);
+  DigestWriter old_format;  // key, item count, (tag, value digest, TTL byte), tombstone count
+  old_format.Str("k");
+  old_format.U32(1);
+  old_format.Ts(Timestamp{1000, 0, "n1"});
+  old_format.U64(Doc("x").Digest());
+  old_format.U8(0);
+  old_format.U32(0);
+  EXPECT_EQ(OrEntryHash("k", plain), old_format.Finish());
+  EXPECT_NE(OrEntryHash("k", plain), OrEntryHash("k", with_origin));
 }
 
 TEST(OrMap, PruneTombstonesBoundaryIsStrict) {
