@@ -146,6 +146,27 @@ CounterMap& PartitionSet::CountersOf(uint32_t p, const std::string& name) {
   return *part.counters.emplace(name, std::move(counters)).first->second;
 }
 
+OrMap& PartitionSet::OrMapOf(uint32_t p, const std::string& name) {
+  (void)MapOf(p, name);  // Every name with OR entries has its LWW map (StateOf lists maps).
+  GridPartition& part = *slots_[p];
+  auto it = part.or_maps.find(name);
+  if (it != part.or_maps.end()) return *it->second;
+  auto or_map = std::make_unique<OrMap>(hlc_, OrMapOptions{.merkle_depth = 1, .merkle = false});
+  uint64_t* digest = &part.digests[name];
+  GridPartition* owner = &part;
+  or_map->AddListener([this, p, name, digest, owner](const OrChange& c) {
+    FoldChange(*digest, c);
+    owner->Touch();
+    if (restoring_ || store_ == nullptr) return;
+    if (c.new_entry == nullptr) {
+      store_->EraseOrEntry(p, name, c.key);
+    } else {
+      store_->PutOrEntry(p, name, c.key, *c.new_entry);
+    }
+  });
+  return *part.or_maps.emplace(name, std::move(or_map)).first->second;
+}
+
 size_t PartitionSet::MergeRecords(uint32_t p, const msg::MapRecords& m) {
   size_t changed = 0;
   LwwMap& map = MapOf(p, m.map_name);
@@ -192,12 +213,51 @@ size_t PartitionSet::MergeCounters(uint32_t p, const msg::MapRecords& m) {
   return changed;
 }
 
+// OR entries follow the records' GC rule item by item: an item older than the watermark that this
+// replica lacks was removed and its tombstone pruned, so it is refused. Tombstones older than the
+// watermark still take their items, then are pruned as this replica's own were.
+size_t PartitionSet::MergeOr(uint32_t p, const msg::MapRecords& m) {
+  if (m.or_keys.empty()) return 0;
+  size_t changed = 0;
+  OrMap& map = OrMapOf(p, m.map_name);
+  const uint64_t watermark = restoring_ ? 0 : Hold(p).pruned_below_ms;
+  bool below_watermark = false;
+  for (const msg::OrKeyState& k : m.or_keys) {
+    if (PartitionOf(k.key) != p) {
+      Fail(fmt::format("OR entry '{}' is not in partition {}", k.key, p));
+      continue;
+    }
+    const OrEntry* mine = map.GetEntry(k.key);
+    std::vector<OrRecord> items;
+    items.reserve(k.items.size());
+    for (const OrRecord& item : k.items) {
+      if (item.tag.millis < watermark && (mine == nullptr || !mine->items.contains(item.tag))) {
+        SG_PROBE("gc.or_resurrection_refused");
+        ++stats_.records_refused;
+        continue;
+      }
+      items.push_back(item);
+    }
+    for (const Timestamp& t : k.tombstones) below_watermark |= t.millis < watermark;
+    absl::StatusOr<bool> merged = map.Merge(k.key, items, k.tombstones);
+    if (!merged.ok()) {
+      Fail(std::string(ToStd(merged.status().message())));
+    } else if (*merged) {
+      ++changed;
+      ++stats_.or_entries_merged;
+    }
+  }
+  if (below_watermark) (void)map.PruneTombstones(Timestamp{watermark, 0, ""});
+  return changed;
+}
+
 size_t PartitionSet::MergeState(const msg::PartitionState& state) {
   SG_ASSERT(state.partition < kPartitionCount);
   size_t changed = 0;
   for (const msg::MapRecords& m : state.maps) {
     changed += MergeRecords(state.partition, m);
     changed += MergeCounters(state.partition, m);
+    changed += MergeOr(state.partition, m);
   }
   if (IsFullState(state.purpose) && state.pruned_below_ms != 0) AdoptWatermark(state);
   MergeMarks(state);
@@ -247,6 +307,12 @@ msg::PartitionState PartitionSet::StateOf(uint32_t p, msg::StatePurpose purpose,
       std::vector<msg::CounterEntry>& out = state.maps.back().counters;
       out.reserve(counters->size());
       for (const auto& [key, pn] : counters->counters()) out.push_back({key, pn});
+    }
+    if (const OrMap* or_map = part->OrMapOf(name)) {
+      std::vector<msg::OrKeyState>& out = state.maps.back().or_keys;
+      out.reserve(or_map->size());
+      for (const auto& [key, entry] : or_map->entries())
+        out.push_back(msg::FromOrEntry(key, entry));
     }
   }
   if (only_map.empty()) {
@@ -298,7 +364,37 @@ void PartitionSet::AdoptWatermark(const msg::PartitionState& full) {
       ++stats_.records_forgotten;
     }
   }
+  AdoptOrWatermark(part, full, w);
   SetWatermark(p, w);
+}
+
+void PartitionSet::AdoptOrWatermark(GridPartition& part, const msg::PartitionState& full,
+                                    uint64_t w) {
+  absl::btree_map<std::pair<std::string, std::string>, absl::btree_set<Timestamp>> theirs;
+  for (const msg::MapRecords& m : full.maps) {
+    for (const msg::OrKeyState& k : m.or_keys) {
+      auto& tags = theirs[{m.map_name, k.key}];
+      for (const OrRecord& item : k.items) tags.insert(item.tag);
+    }
+  }
+  for (const auto& [name, or_map] : part.or_maps) {
+    std::vector<std::pair<std::string, Timestamp>> dead;
+    for (const auto& [key, entry] : or_map->entries()) {
+      const auto their_tags = theirs.find({name, key});
+      for (const auto& [tag, item] : entry.items) {
+        if (tag.millis >= w) continue;
+        if (their_tags == theirs.end() || !their_tags->second.contains(tag)) {
+          dead.emplace_back(key, tag);
+        }
+      }
+    }
+    if (!dead.empty()) SG_PROBE("gc.watermark_adoption_forgot_or_items");
+    for (const auto& [key, tag] : dead) {
+      (void)or_map->ForgetItem(key, tag);
+      ++stats_.records_forgotten;
+    }
+    (void)or_map->PruneTombstones(Timestamp{w, 0, ""});
+  }
 }
 
 size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
@@ -307,6 +403,7 @@ size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
   const Timestamp older_than{horizon_ms, 0, ""};
   size_t pruned = 0;
   for (const auto& [name, map] : part->maps) pruned += map->Prune(older_than);
+  for (const auto& [name, or_map] : part->or_maps) pruned += or_map->PruneTombstones(older_than);
   if (pruned == 0) return 0;  // The watermark moves only with a prune (it costs a state sync).
   SG_PROBE("gc.watermark_raised");
   stats_.tombstones_pruned += pruned;

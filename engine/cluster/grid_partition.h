@@ -2,14 +2,16 @@
 // them (merge, watermark, marks). No network, no timers; pages go to the PartitionStore.
 //
 // Contract.
-// - A held partition has one LWW map per map name and its PN-Counters (a CounterMap per map name
-//   that has counters; such a name always has its LWW map too, maybe empty), the applied marks
+// - A held partition has one LWW map per map name, its PN-Counters (a CounterMap per map name
+//   that has counters) and its OR-Map entries (an OrMap per map name that has any; such names
+//   always have their LWW map too, maybe empty), the applied marks
 //   (client -> highest op-log seq applied) and the tombstone GC watermark `pruned_below_ms`. Every
 //   change passes through the map listeners: digests, the ChangeHook (live queries) and the
 //   PartitionStore (pages).
 // - GC invariant: a replica whose watermark is W holds every live record stamped before W. So
-//   MergeState refuses a record older than W for a key it lacks, and a full state with watermark W
-//   makes the receiver forget what it holds before W that the state lacks (docs/architecture.md).
+//   MergeState refuses a record (an OR item) older than W that it lacks, and a full state with
+//   watermark W makes the receiver forget what it holds before W that the state lacks
+//   (docs/architecture.md). OR tombstones older than W are pruned here, so merged ones are too.
 // - While restoring (set_restoring) nothing is written to the store and watermarks are not
 //   enforced (pages come in any order).
 // Determinism: btree containers; states are built in key order.
@@ -28,6 +30,7 @@
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
+#include "engine/crdt/or_map.h"
 #include "engine/events/node_events.h"
 #include "engine/hlc/hlc.h"
 #include "engine/wire/messages.h"
@@ -66,8 +69,13 @@ struct GridPartition {
     auto it = counters.find(map);
     return it == counters.end() ? nullptr : it->second.get();
   }
-  // Per map, this partition's digest of it, records and counters (record_digest.h). std::map:
-  // listeners hold pointers to the values, and btree maps move their values on insert.
+  absl::btree_map<std::string, std::unique_ptr<OrMap>> or_maps;  // only maps that have any
+  const OrMap* OrMapOf(const std::string& map) const {
+    auto it = or_maps.find(map);
+    return it == or_maps.end() ? nullptr : it->second.get();
+  }
+  // Per map, this partition's digest of it: records, counters, OR entries (record_digest.h).
+  // std::map: listeners hold pointers to the values, and btree maps move their values on insert.
   std::map<std::string, uint64_t> digests;
   AppliedMarks applied;
   uint64_t pruned_below_ms = 0;  // tombstone GC watermark
@@ -90,6 +98,7 @@ uint64_t StateDigest(const msg::PartitionState& state);
 struct PartitionStats {
   uint64_t tombstones_pruned = 0;
   uint64_t counters_raised = 0;    // counter entries raised by merged states
+  uint64_t or_entries_merged = 0;  // OR entries changed by merged states
   uint64_t records_refused = 0;    // older than the watermark, for a key the partition lacks
   uint64_t records_forgotten = 0;  // older than a full state's watermark and absent from it
   uint64_t protocol_errors = 0;
@@ -116,9 +125,10 @@ class PartitionSet {
   void Drop(uint32_t p);
   LwwMap& MapOf(uint32_t p, const std::string& name);
   CounterMap& CountersOf(uint32_t p, const std::string& name);
+  OrMap& OrMapOf(uint32_t p, const std::string& name);
 
-  // Merges records, counters and marks (and a full state's watermark); returns how many records
-  // and counters changed.
+  // Merges records, counters, OR entries and marks (and a full state's watermark); returns how
+  // many records, counters and OR entries changed.
   size_t MergeState(const msg::PartitionState& state);
   // The partition's state; `with_watermark` false while the partition is still pulling (the
   // watermark claims "I hold every live record before it").
@@ -146,6 +156,10 @@ class PartitionSet {
   void MergeMarks(const msg::PartitionState& state);
   size_t MergeRecords(uint32_t p, const msg::MapRecords& m);
   size_t MergeCounters(uint32_t p, const msg::MapRecords& m);
+  size_t MergeOr(uint32_t p, const msg::MapRecords& m);
+  // AdoptWatermark's part for OR-Maps: the items before w that `full` lacks are forgotten, and
+  // tombstones before w pruned.
+  void AdoptOrWatermark(GridPartition& part, const msg::PartitionState& full, uint64_t w);
   void Fail(std::string error);
 
   Hlc& hlc_;

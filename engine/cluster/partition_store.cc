@@ -20,6 +20,9 @@ std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
 std::string CounterPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}/{}", p, map.size(), map, key);
 }
+std::string OrPage(uint32_t p, std::string_view map, std::string_view key) {
+  return fmt::format("OR/{}/{}/{}/{}", p, map.size(), map, key);
+}
 std::string MarkPage(uint32_t p, std::string_view client) {
   return fmt::format("A/{}/{}", p, client);
 }
@@ -49,6 +52,17 @@ void PartitionStore::PutCounter(uint32_t p, std::string_view map, std::string_vi
   pages_.Put(CounterPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
 }
 
+void PartitionStore::PutOrEntry(uint32_t p, std::string_view map, std::string_view key,
+                                const OrEntry& entry) {
+  msg::MapRecords records{std::string(map), {}, {}, {msg::FromOrEntry(std::string(key), entry)}};
+  msg::PartitionState one{0, p, msg::StatePurpose::kHandoff, {std::move(records)}, {}};
+  pages_.Put(OrPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
+}
+
+void PartitionStore::EraseOrEntry(uint32_t p, std::string_view map, std::string_view key) {
+  pages_.Erase(OrPage(p, map, key));
+}
+
 void PartitionStore::PutMark(uint32_t p, std::string_view client, uint64_t seq) {
   pages_.Put(MarkPage(p, client), std::to_string(seq));
 }
@@ -64,6 +78,9 @@ void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
   for (const auto& [name, counters] : part.counters) {
     for (const auto& [key, state] : counters->counters()) pages_.Erase(CounterPage(p, name, key));
   }
+  for (const auto& [name, or_map] : part.or_maps) {
+    for (const auto& [key, entry] : or_map->entries()) pages_.Erase(OrPage(p, name, key));
+  }
   if (part.pruned_below_ms != 0) pages_.Erase(WatermarkPage(p));
 }
 
@@ -76,7 +93,7 @@ absl::Status PartitionStore::Sync(const Hlc& hlc) {
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
   if (hlc_page_.Owns(page)) return true;  // Restored first.
-  if (page.starts_with("R/") || page.starts_with("C/")) {
+  if (page.starts_with("R/") || page.starts_with("C/") || page.starts_with("OR/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
     const auto& state = std::get<msg::PartitionState>(e->body);

@@ -3,7 +3,8 @@
 //
 // Pages: "H.1" and "H.2" the HLC (a twin page, engine/env/twin_page.h; "H" before 2026-12);
 // "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState); "C/<p>/<len>/<map>/<key>" one
-// PN-Counter, every writer's totals (an encoded PartitionState); "A/<p>/<client>" an applied
+// PN-Counter, every writer's totals (an encoded PartitionState); "OR/<p>/<len>/<map>/<key>" one
+// OR-Map entry, its items and tombstones (an encoded PartitionState); "A/<p>/<client>" an applied
 // mark; "W/<p>" a partition's GC watermark. Length-prefixed parts, so no map name or key can
 // collide.
 //
@@ -36,16 +37,18 @@ class PartitionStore {
   void PutRecord(uint32_t p, std::string_view map, std::string_view key, const LwwRecord& record);
   void EraseRecord(uint32_t p, std::string_view map, std::string_view key);
   void PutCounter(uint32_t p, std::string_view map, std::string_view key, const PnState& state);
+  void PutOrEntry(uint32_t p, std::string_view map, std::string_view key, const OrEntry& entry);
+  void EraseOrEntry(uint32_t p, std::string_view map, std::string_view key);
   void PutMark(uint32_t p, std::string_view client, uint64_t seq);
   void PutWatermark(uint32_t p, uint64_t w);
-  // Erases the record, counter and watermark pages of a held partition; its applied marks stay
+  // Erases the record, counter, OR and watermark pages of a held partition; its applied marks stay
   // (PartitionSet::Drop).
   void ErasePartition(uint32_t p, const GridPartition& part);
   // OK when everything written so far is durable (no storage call when nothing is pending).
   absl::Status Sync(const Hlc& hlc);
 
-  // What Restore() found: the HLC first, then page by page in page order (A, C, R, W); `record`
-  // gets the state of one record or one counter.
+  // What Restore() found: the HLC first, then page by page in page order (A, C, OR, R, W);
+  // `record` gets the state of one record, one counter or one OR entry.
   struct RestoreSink {
     std::function<void(uint32_t p, const std::string& client, uint64_t seq)> mark;
     std::function<bool(std::string_view hlc_bytes)> hlc;  // false: the page does not decode

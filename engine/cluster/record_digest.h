@@ -1,8 +1,9 @@
 // Per-partition digests of grid maps, shared by grid servers and clients.
 //
 // The digest of (map, partition) is the XOR of RecordHash(key, record) over the map's records
-// whose key falls in the partition, and of EntryHash over its counters' entries
-// (engine/crdt/counter_map.h; msg::RecordsDigest of the same contents): order-independent, O(1) to
+// whose key falls in the partition, of EntryHash over its counters' entries
+// (engine/crdt/counter_map.h) and of OrEntryHash over its OR-Map entries (msg::RecordsDigest of
+// the same contents): order-independent, O(1) to
 // update on every change, and equal on two replicas exactly when (up to 64-bit collisions) they
 // hold the same records. Servers gossip their owned partitions' digests; a client compares its own
 // against them to pull only the partitions that differ (the grid's Merkle levels are root ->
@@ -16,6 +17,7 @@
 #include "engine/cluster/partition.h"
 #include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
+#include "engine/crdt/or_map.h"
 
 namespace seedgrid {
 
@@ -31,6 +33,12 @@ inline void FoldChange(uint64_t& digest, const CounterChange& change) {
     digest ^= EntryHash(change.key, change.writer, *change.old_totals);
   }
   digest ^= EntryHash(change.key, change.writer, change.new_totals);
+}
+
+// Folds one OR-Map entry's change into one partition's digest.
+inline void FoldChange(uint64_t& digest, const OrChange& change) {
+  if (change.old_entry != nullptr) digest ^= OrEntryHash(change.key, *change.old_entry);
+  if (change.new_entry != nullptr) digest ^= OrEntryHash(change.key, *change.new_entry);
 }
 
 // Every partition's digest of one map (a client's view of a map).

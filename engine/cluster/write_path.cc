@@ -86,6 +86,39 @@ Timestamp WritePath::ApplyCounter(uint32_t p, const NodeId& client, const msg::G
   return ts;
 }
 
+// An OR add is tagged by this server's clock and keeps its origin (the client's op), so a remove
+// that names the origin finds it; an OR remove tombstones what it names. See the header.
+Timestamp WritePath::ApplyOr(uint32_t p, const NodeId& client, msg::GridOp& op, bool duplicate,
+                             bool has_backups, Owned& owned, WriteResult& out) {
+  OrMap& map = partitions_.OrMapOf(p, op.map_name);
+  if (has_backups) owned.touched_or[op.map_name].insert(op.key);
+  const bool add = op.or_kind == msg::OrOpKind::kAdd;
+  if (duplicate) {
+    SG_PROBE("cluster.duplicate_or_op_reacked");
+    ++stats_.ops_duplicate;
+    const OrEntry* entry = map.GetEntry(op.key);
+    if (add && entry != nullptr) {
+      const auto item = entry->FindByTagOrOrigin(OrOrigin(client, op.seq));
+      if (item != entry->items.end()) return item->first;
+    }
+    return Timestamp{0, 0, hlc_.node_id()};
+  }
+  (void)hlc_.Update(op.client_ts);  // Lenient: a far-ahead client clock is counted.
+  Timestamp ts;
+  if (add) {
+    ts = map.Add(op.key, *std::move(op.value), std::nullopt, OrOrigin(client, op.seq));
+  } else {
+    (void)map.RemoveTags(op.key, op.or_tags);
+    ts = hlc_.Now();
+  }
+  ++stats_.ops_applied;
+  ++stats_.or_ops_applied;
+  events::OpApplied applied{p, client, op.seq, ts, op.client_ts};
+  applied.or_op = true;
+  out.now.Emit(std::move(applied));
+  return ts;
+}
+
 // An LWW set or remove, re-stamped by this server; a duplicate is answered with the key's current
 // stamp. The op is consumed (the message is OnOps' own copy).
 Timestamp WritePath::ApplyRecord(uint32_t p, const NodeId& client, LwwMap& map, msg::GridOp& op,
@@ -128,7 +161,9 @@ void WritePath::Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*
     const bool duplicate = op->seq <= mark;
     const Timestamp ts =
         op->counter ? ApplyCounter(p, client, *op, duplicate, has_backups, owned, out)
-                    : ApplyRecord(p, client, *map, *op, duplicate, has_backups, owned, out);
+        : op->or_kind != msg::OrOpKind::kNone
+            ? ApplyOr(p, client, *op, duplicate, has_backups, owned, out)
+            : ApplyRecord(p, client, *map, *op, duplicate, has_backups, owned, out);
     if (!duplicate) mark = op->seq;
     msg::GridOpAck ack{op->seq, ts, op->concern, duplicate};
     if (op->concern != msg::WriteConcern::kReplicated || replicated == ReplicatedAck::kNow) {
@@ -159,6 +194,22 @@ void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_befor
   const GridPartition& part = *partitions_.get(p);
   // Replicate the touched records and the client's mark.
   msg::PartitionState state{replication.NextId(), p, msg::StatePurpose::kReplicate, {}, {}};
+  AddTouched(part, client, owned, state);
+  state.applied.push_back({client, part.applied.at(client), mark_before});
+  for (const NodeId& b : backups) out.after_sync.Send(b, state);
+  if (owned.replicated_acks.empty()) return;
+  out.pending.push_back(PendingReplication{
+      p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms, m.reply_to});
+}
+
+void WritePath::AddTouched(const GridPartition& part, const NodeId& client, const Owned& owned,
+                           msg::PartitionState& state) const {
+  const auto records_of = [&state](const std::string& name) -> msg::MapRecords& {
+    for (auto& m : state.maps) {
+      if (m.map_name == name) return m;
+    }
+    return state.maps.emplace_back(msg::MapRecords{name, {}, {}});
+  };
   for (const auto& [name, keys] : owned.touched) {
     msg::MapRecords records{name, {}};
     const LwwMap& map = *part.maps.at(name);
@@ -170,11 +221,7 @@ void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_befor
   }
   // Only the client's own entry of each counter it touched: merges take per-writer maxima.
   for (const auto& [name, keys] : owned.touched_counters) {
-    msg::MapRecords* records = nullptr;
-    for (auto& m : state.maps) {
-      if (m.map_name == name) records = &m;
-    }
-    if (records == nullptr) records = &state.maps.emplace_back(msg::MapRecords{name, {}, {}});
+    msg::MapRecords* records = &records_of(name);
     const CounterMap* counters = part.CountersOf(name);
     SG_ASSERT(counters != nullptr);  // ApplyCounter made it.
     for (const std::string& key : keys) {
@@ -184,11 +231,17 @@ void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_befor
       if (own != pn->end()) records->counters.push_back({key, PnState{{client, own->second}}});
     }
   }
-  state.applied.push_back({client, part.applied.at(client), mark_before});
-  for (const NodeId& b : backups) out.after_sync.Send(b, state);
-  if (owned.replicated_acks.empty()) return;
-  out.pending.push_back(PendingReplication{
-      p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms, m.reply_to});
+  // Whole OR entries: a merge is a union of items and tombstones, so resending them is harmless.
+  for (const auto& [name, keys] : owned.touched_or) {
+    msg::MapRecords& records = records_of(name);
+    const OrMap* or_map = part.OrMapOf(name);
+    SG_ASSERT(or_map != nullptr);  // ApplyOr made it.
+    for (const std::string& key : keys) {
+      if (const OrEntry* entry = or_map->GetEntry(key)) {
+        records.or_keys.push_back(msg::FromOrEntry(key, *entry));
+      }
+    }
+  }
 }
 
 }  // namespace seedgrid

@@ -6,8 +6,12 @@
 // - An op is applied once: seq above the client's applied mark -> HLC update with the client's
 //   stamp, then a re-stamp with this server's HLC. A counter op raises the client's own entry of
 //   the counter to the op's totals (idempotent, so duplicates raise it too) and is acknowledged
-//   with a fresh stamp of this server (0 for a duplicate). A duplicate (seq at or below the mark)
-//   is re-acknowledged with the key's current stamp (0 when its tombstone was pruned).
+//   with a fresh stamp of this server (0 for a duplicate). An OR add is tagged by this server's HLC
+//   with its origin (OrOrigin(client, seq)) kept, and acknowledged with the tag; an OR remove
+//   tombstones the tags and origins it names (OrMap::RemoveTags) and is acknowledged with a fresh
+//   stamp. A duplicate (seq at or below the mark) is re-acknowledged with the key's current stamp
+//   (0 when its tombstone was pruned); a duplicate OR add with its item's tag (0 when the item is
+//   gone: removed, or forgotten after a GC), a duplicate OR remove with 0.
 // - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
 //   APPLIED ones when the cluster is configured without backups). REPLICATED promises a copy on
 //   another server: when backups are configured but the table has none for the partition (the
@@ -37,6 +41,7 @@ inline constexpr uint8_t kForwardHopsMax = 3;
 struct WriteStats {
   uint64_t ops_applied = 0;
   uint64_t counter_ops_applied = 0;  // of ops_applied
+  uint64_t or_ops_applied = 0;       // of ops_applied
   uint64_t ops_duplicate = 0;
   uint64_t ops_forwarded = 0;
   uint64_t ops_dropped_not_ready = 0;
@@ -67,11 +72,18 @@ class WritePath {
     std::vector<msg::GridOpAck> replicated_acks;
     absl::btree_map<std::string, absl::btree_set<std::string>> touched;  // map -> keys
     absl::btree_map<std::string, absl::btree_set<std::string>> touched_counters;
+    absl::btree_map<std::string, absl::btree_set<std::string>> touched_or;
   };
   Timestamp ApplyRecord(uint32_t p, const NodeId& client, LwwMap& map, msg::GridOp& op,
                         bool duplicate, bool has_backups, Owned& owned, WriteResult& out);
   Timestamp ApplyCounter(uint32_t p, const NodeId& client, const msg::GridOp& op, bool duplicate,
                          bool has_backups, Owned& owned, WriteResult& out);
+  Timestamp ApplyOr(uint32_t p, const NodeId& client, msg::GridOp& op, bool duplicate,
+                    bool has_backups, Owned& owned, WriteResult& out);
+  // Adds the touched entries of `owned` (records, the client's own counter entries, OR entries)
+  // to a replication state.
+  void AddTouched(const GridPartition& part, const NodeId& client, const Owned& owned,
+                  msg::PartitionState& state) const;
   // Applies one partition's ops (sorted by seq) into `owned`.
   // What a REPLICATED op's acknowledgement waits for in this partition.
   enum class ReplicatedAck { kNow, kBackups, kWithheld };

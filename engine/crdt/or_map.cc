@@ -259,6 +259,12 @@ const OrEntry* OrMap::GetEntry(std::string_view key) const {
   return it == entries_.end() ? nullptr : &it->second;
 }
 
+bool OrMap::ForgetItem(std::string_view key, const Timestamp& tag) {
+  if (GetEntry(key) == nullptr) return false;
+  return Modify(key, ChangeCause::kPrune,
+                [&](OrEntry& entry) { return entry.items.erase(tag) > 0; });
+}
+
 size_t OrMap::PruneTombstones(const Timestamp& older_than) {
   size_t pruned = 0;
   std::vector<std::string> touched;

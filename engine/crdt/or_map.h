@@ -125,6 +125,9 @@ class OrMap {
 
   // Forgets tombstoned tags with ts < older_than; returns how many.
   size_t PruneTombstones(const Timestamp& older_than);
+  // Forgets one live item without a tombstone (a grid replica adopting a GC watermark: the item
+  // was removed elsewhere and its tombstone pruned). Returns whether it was there.
+  bool ForgetItem(std::string_view key, const Timestamp& tag);
 
   const Entries& entries() const { return entries_; }
   size_t size() const { return entries_.size(); }

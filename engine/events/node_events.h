@@ -33,6 +33,9 @@ struct OpApplied {
   Timestamp ts;
   Timestamp client_ts;
   bool counter = false;  // a PN-Counter op (ts is then the acknowledgement's stamp, on no record)
+  // An OR-Map op: an add's ts is its item's tag (its origin is OrOrigin(client, seq)); a remove's
+  // is the acknowledgement's stamp, on no item.
+  bool or_op = false;
 };
 
 // A server sent a client an acknowledgement (for APPLIED and REPLICATED: after a successful

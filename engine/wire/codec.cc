@@ -131,11 +131,10 @@ absl::StatusOr<const fb::Envelope*> VerifiedEnvelope(std::string_view bytes,
                                              bytes.size()));
   }
   const fb::Envelope* e = fb::GetEnvelope(data);
-  if (e->protocol_version() != kWireProtocolVersion &&
-      e->protocol_version() != kWireCountersVersion) {
+  if (e->protocol_version() < kWireProtocolVersion || e->protocol_version() > kWireOrMapsVersion) {
     return absl::UnimplementedError(fmt::format(
-        "Envelope.protocol_version: version {} is not supported (this build speaks {} and {})",
-        e->protocol_version(), kWireProtocolVersion, kWireCountersVersion));
+        "Envelope.protocol_version: version {} is not supported (this build speaks {} to {})",
+        e->protocol_version(), kWireProtocolVersion, kWireOrMapsVersion));
   }
   return e;
 }
@@ -166,12 +165,42 @@ uint64_t RecordsDigest(const MapRecords& map) {
   uint64_t d = 0;
   for (const LwwEntry& e : map.lww) d ^= RecordHash(e.key, e.record);
   for (const CounterEntry& c : map.counters) d ^= CounterHash(c.key, c.state);
+  for (const OrKeyState& k : map.or_keys) d ^= OrEntryHash(k.key, ToOrEntry(k));
   return d;
+}
+
+OrEntry ToOrEntry(const OrKeyState& state) {
+  OrEntry entry;
+  for (const OrRecord& r : state.items) entry.items[r.tag] = OrItem{r.value, r.ttl_ms, r.origin};
+  entry.tombstones.insert(state.tombstones.begin(), state.tombstones.end());
+  return entry;
+}
+
+OrKeyState FromOrEntry(const std::string& key, const OrEntry& entry) {
+  OrKeyState state{key, {}, {entry.tombstones.begin(), entry.tombstones.end()}};
+  state.items.reserve(entry.items.size());
+  for (const auto& [tag, item] : entry.items) {
+    state.items.push_back({tag, item.value, item.ttl_ms, item.origin});
+  }
+  return state;
 }
 
 }  // namespace msg
 
 namespace {
+
+bool HasOr(const std::vector<msg::MapRecords>& maps) {
+  return std::any_of(maps.begin(), maps.end(),
+                     [](const msg::MapRecords& m) { return !m.or_keys.empty(); });
+}
+bool HasOr(const std::vector<msg::PartitionState>& states) {
+  return std::any_of(states.begin(), states.end(),
+                     [](const msg::PartitionState& s) { return HasOr(s.maps); });
+}
+bool HasOrOps(const std::vector<msg::GridOp>& ops) {
+  return std::any_of(ops.begin(), ops.end(),
+                     [](const msg::GridOp& op) { return op.or_kind != msg::OrOpKind::kNone; });
+}
 
 bool HasCounters(const std::vector<msg::MapRecords>& maps) {
   return std::any_of(maps.begin(), maps.end(),
@@ -189,6 +218,20 @@ bool HasCounterOps(const std::vector<msg::GridOp>& ops) {
 }  // namespace
 
 uint16_t WireVersionFor(const msg::Body& body) {
+  const bool or_maps = std::visit(
+      [](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, msg::GridOps>) return HasOrOps(m.ops);
+        if constexpr (std::is_same_v<T, msg::PartitionState>) return HasOr(m.maps);
+        if constexpr (std::is_same_v<T, msg::PartitionStates>) return HasOr(m.states);
+        if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
+          return HasOrOps(m.ops) || HasOr(m.repairs);
+        }
+        if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) return HasOr(m.leaves);
+        return false;
+      },
+      body);
+  if (or_maps) return kWireOrMapsVersion;
   const bool counters = std::visit(
       [](const auto& m) {
         using T = std::decay_t<decltype(m)>;

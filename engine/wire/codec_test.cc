@@ -310,10 +310,10 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto ack = fb::CreateAck(b, 1, 1);
-    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 3));
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 4));
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
     EXPECT_EQ(decoded.status().message(),
-              "Envelope.protocol_version: version 3 is not supported (this build speaks 1 and 2)");
+              "Envelope.protocol_version: version 4 is not supported (this build speaks 1 to 3)");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -462,6 +462,77 @@ TEST(Codec, OnlyMessagesCarryingCountersAreVersion2) {
   const std::string v2 = EncodeMessage(msg::Envelope{"s1", msg::GridOps{"c1", "", 0, {incr}}});
   ASSERT_TRUE(DecodeMessage(v2).ok());
   EXPECT_EQ(std::get<msg::GridOps>(DecodeMessage(v2)->body).ops[0].counter, (PnTotals{3, 0}));
+}
+
+// Grid OR-Map fields make a message version 3 (a build with counters but without grid OR-Maps
+// would read an OR add as a plain write); every other message keeps its version and its bytes.
+TEST(Codec, GridOrMapMessagesAreVersion3AndBadOrOpsNameTheField) {
+  const auto version_of = [](msg::Body body) {
+    const std::string bytes = EncodeMessage(msg::Envelope{"s1", std::move(body)});
+    return fb::GetEnvelope(bytes.data())->protocol_version();
+  };
+  msg::GridOp add{1, msg::WriteConcern::kApplied, "m", "k", Document{{"v", 1}}, {1, 0, "c1"}};
+  add.or_kind = msg::OrOpKind::kAdd;
+  msg::GridOp remove{2, msg::WriteConcern::kApplied, "m", "k", std::nullopt, {2, 0, "c1"}};
+  remove.or_kind = msg::OrOpKind::kRemove;
+  remove.or_tags = {OrOrigin("c1", 1), Timestamp{5, 0, "s1"}};
+  msg::GridOp incr{3, msg::WriteConcern::kApplied, "m", "n", std::nullopt, {3, 0, "c1"}};
+  incr.counter = PnTotals{1, 0};
+  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {incr, add}}), 3);
+  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {remove}}), 3);
+  msg::MapRecords with_or{"m", {}, {}};
+  with_or.or_keys.push_back(
+      msg::OrKeyState{"k", {OrRecord{{4, 0, "s1"}, Document{}, {}, OrOrigin("c1", 1)}}, {}});
+  const msg::PartitionState state{0, 5, msg::StatePurpose::kClientLeaf, {with_or}};
+  EXPECT_EQ(version_of(state), 3);
+  EXPECT_EQ(version_of(msg::PartitionStates{{state}}), 3);
+  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {add}, {}, {}, ""}), 3);
+  EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state}, ""}), 3);
+  // They decode here, origins and tags included, and hash into the partition digest.
+  const auto decoded =
+      DecodeMessage(EncodeMessage(msg::Envelope{"s1", msg::GridOps{"c1", "", 0, {add, remove}}}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<msg::GridOps>(decoded->body).ops, (std::vector{add, remove}));
+  const auto leaf = DecodeMessage(EncodeMessage(msg::Envelope{"s1", state}));
+  ASSERT_TRUE(leaf.ok()) << leaf.status();
+  EXPECT_EQ(std::get<msg::PartitionState>(leaf->body), state);
+  EXPECT_NE(msg::RecordsDigest(with_or), 0u);
+  EXPECT_EQ(msg::RecordsDigest(with_or), OrEntryHash("k", msg::ToOrEntry(with_or.or_keys[0])));
+
+  const auto error_of = [](const msg::GridOp& op) {
+    return std::string(
+        DecodeMessage(EncodeMessage(msg::Envelope{"s1", msg::GridOps{"c1", "", 0, {op}}}))
+            .status()
+            .message());
+  };
+  msg::GridOp bad = add;
+  bad.value.reset();
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].value: an OR add carries a value");
+  bad = add;
+  bad.or_tags = {Timestamp{5, 0, "s1"}};
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].or_tags: only an OR remove carries tags");
+  bad = add;
+  bad.seq = uint64_t{1} << 33;
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].seq: an OR add's seq must fit 32 bits");
+  bad = remove;
+  bad.or_tags.clear();
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].or_tags: an OR remove names at least one tag");
+  bad = remove;
+  bad.value = Document{};
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].value: an OR remove carries no value");
+  bad = msg::GridOp{4, msg::WriteConcern::kApplied, "m", "k", Document{}, {4, 0, "c1"}};
+  bad.or_tags = {Timestamp{5, 0, "s1"}};
+  EXPECT_EQ(error_of(bad), "GridOps.ops[0].or_tags: only an OR remove carries tags");
+  {
+    flatbuffers::FlatBufferBuilder b;
+    auto op = fb::CreateGridOp(b, 1, static_cast<fb::WriteConcern>(1), b.CreateString("m"),
+                               b.CreateString("k"), 0,
+                               fb::CreateTimestamp(b, 1, 0, b.CreateString("c1")), nullptr, 9);
+    auto ops = b.CreateVector(std::vector<flatbuffers::Offset<fb::GridOp>>{op});
+    auto m = fb::CreateGridOps(b, b.CreateString("c1"), 0, 0, ops);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::GridOps, m.Union())),
+              "GridOps.ops[0].or_kind: unknown OR op kind 9");
+  }
 }
 
 TEST(Codec, BadGridMessagesNameTheField) {

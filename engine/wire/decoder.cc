@@ -207,6 +207,11 @@ absl::Status Decoder::Or(const FbTables<fb::OrKeyState>* in, const WirePath& whe
     SG_RETURN_IF_ERROR(Ts(r->tag(), at + ".tag", rec.tag));
     SG_RETURN_IF_ERROR(Doc(r->value(), at + ".value", rec.value));
     rec.ttl_ms = Ttl(r->ttl_ms());
+    if (r->origin() != nullptr) {
+      Timestamp origin;
+      SG_RETURN_IF_ERROR(Ts(r->origin(), at + ".origin", origin));
+      rec.origin = std::move(origin);
+    }
     return absl::OkStatus();
   };
   const auto tombstone = [this](const fb::Timestamp* t, const WirePath& at, Timestamp& ts) {
@@ -237,11 +242,13 @@ absl::Status Decoder::Pn(const FbTables<fb::PnEntry>* in, const WirePath& where,
 absl::Status Decoder::Map(const fb::MapRecords* in, const WirePath& where, msg::MapRecords& out) {
   SG_RETURN_IF_ERROR(MapName(in->map_name(), where + ".map_name", out.map_name));
   SG_RETURN_IF_ERROR(Lww(in->lww(), where + ".lww", out.lww));
-  return Vector(in->counters(), where + ".counters", kDecodeElementCharge, out.counters,
-                [this](const fb::CounterState* c, const WirePath& at, msg::CounterEntry& e) {
-                  e.key = Str(c->key());
-                  return Pn(c->entries(), at + ".entries", e.state);
-                });
+  SG_RETURN_IF_ERROR(
+      Vector(in->counters(), where + ".counters", kDecodeElementCharge, out.counters,
+             [this](const fb::CounterState* c, const WirePath& at, msg::CounterEntry& e) {
+               e.key = Str(c->key());
+               return Pn(c->entries(), at + ".entries", e.state);
+             }));
+  return Or(in->or_keys(), where + ".or_keys", out.or_keys);
 }
 
 absl::Status Decoder::Maps(const FbTables<fb::MapRecords>* in, const WirePath& where,

@@ -89,7 +89,8 @@ OffsetVector<fb::OrKeyState> Encoder::Or(const std::vector<msg::OrKeyState>& ent
     auto items = Offsets(e.items, [this](const OrRecord& r) {
       auto tag = Ts(r.tag);
       auto doc = Doc(r.value);
-      return fb::CreateOrRecord(b_, tag, doc, Ttl(r.ttl_ms));
+      auto origin = r.origin ? Ts(*r.origin) : 0;  // absent: the replica path's bytes as before
+      return fb::CreateOrRecord(b_, tag, doc, Ttl(r.ttl_ms), origin);
     });
     auto tombstones = Offsets(e.tombstones, [this](const Timestamp& t) { return Ts(t); });
     // Both vectors are written after all their elements (the historical byte order).
@@ -120,7 +121,8 @@ Offset<fb::MapRecords> Encoder::Map(const msg::MapRecords& map) {
   auto name = b_.CreateString(map.map_name);
   auto lww = Lww(map.lww);
   auto counters = Counters(map.counters);
-  return fb::CreateMapRecords(b_, name, lww, counters);
+  auto or_keys = map.or_keys.empty() ? 0 : Or(map.or_keys);
+  return fb::CreateMapRecords(b_, name, lww, counters, or_keys);
 }
 
 OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& maps) {

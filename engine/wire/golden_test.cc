@@ -137,7 +137,21 @@ std::vector<msg::GridOps> Samples() {
                        {msg::GridOp{3, msg::WriteConcern::kApplied, "users", "visits", std::nullopt,
                                     Timestamp{7, 0, "c7"}, PnTotals{12, 5}},
                         msg::GridOp{4, msg::WriteConcern::kReplicated, "users", "", std::nullopt,
-                                    Timestamp{8, 0, "c7"}, PnTotals{0, 0}}}}};
+                                    Timestamp{8, 0, "c7"}, PnTotals{0, 0}}}},
+          msg::GridOps{"c7",
+                       "",
+                       0,
+                       {msg::GridOp{5, msg::WriteConcern::kApplied, "tags", "k", RichDoc(),
+                                    Timestamp{9, 0, "c7"}, std::nullopt, msg::OrOpKind::kAdd},
+                        msg::GridOp{6,
+                                    msg::WriteConcern::kReplicated,
+                                    "tags",
+                                    "k",
+                                    std::nullopt,
+                                    Timestamp{10, 0, "c7"},
+                                    std::nullopt,
+                                    msg::OrOpKind::kRemove,
+                                    {Timestamp{1'700'000'000'000, 2, "s1"}, OrOrigin("c7", 5)}}}}};
 }
 template <>
 std::vector<msg::GridAck> Samples() {
@@ -148,23 +162,38 @@ std::vector<msg::GridAck> Samples() {
 }
 template <>
 std::vector<msg::PartitionState> Samples() {
-  return {msg::PartitionState{9,
-                              270,
-                              msg::StatePurpose::kClientRepair,
-                              {msg::MapRecords{"users", SampleLww()}, msg::MapRecords{"e", {}}},
-                              {msg::ClientMark{"c7", 12, 10}, msg::ClientMark{"c8", 1, 0}},
-                              1'700'000'000'000},
-          msg::PartitionState{0, 0, msg::StatePurpose::kReplicate, {}, {}, 0},
-          msg::PartitionState{
-              3,
-              17,
-              msg::StatePurpose::kHandoff,
-              {msg::MapRecords{"users",
-                               SampleLww(),
-                               {msg::CounterEntry{"visits", {{"c7", {12, 5}}, {"c8", {0, 1}}}},
-                                msg::CounterEntry{"x", {}}}}},
-              {msg::ClientMark{"c7", 4, 0}},
-              0}};
+  return {
+      msg::PartitionState{9,
+                          270,
+                          msg::StatePurpose::kClientRepair,
+                          {msg::MapRecords{"users", SampleLww()}, msg::MapRecords{"e", {}}},
+                          {msg::ClientMark{"c7", 12, 10}, msg::ClientMark{"c8", 1, 0}},
+                          1'700'000'000'000},
+      msg::PartitionState{0, 0, msg::StatePurpose::kReplicate, {}, {}, 0},
+      msg::PartitionState{
+          3,
+          17,
+          msg::StatePurpose::kHandoff,
+          {msg::MapRecords{"users",
+                           SampleLww(),
+                           {msg::CounterEntry{"visits", {{"c7", {12, 5}}, {"c8", {0, 1}}}},
+                            msg::CounterEntry{"x", {}}}}},
+          {msg::ClientMark{"c7", 4, 0}},
+          0},
+      msg::PartitionState{
+          4,
+          5,
+          msg::StatePurpose::kSyncReply,
+          {msg::MapRecords{"tags",
+                           {},
+                           {},
+                           {msg::OrKeyState{"k",
+                                            {OrRecord{kTs, RichDoc(), 60'000, OrOrigin("c7", 5)},
+                                             OrRecord{Timestamp{3, 0, "s1"}, {}, {}, {}}},
+                                            {Timestamp{2, 1, "s0"}, OrOrigin("c8", 1)}},
+                            msg::OrKeyState{"z", {}, {Timestamp{1, 0, "s2"}}}}}},
+          {},
+          1'700'000'000'000}};
 }
 template <>
 std::vector<msg::PartitionDigest> Samples() {
@@ -329,12 +358,14 @@ constexpr uint64_t kGoldenHashes[] = {
     0x2ac1a3ee4edf048dULL,  // GridOps
     0xeede9eea3cbf5aafULL,  // GridOps
     0x7461f8dc8208c098ULL,  // GridOps
+    0xfb4eb4c933e81ba3ULL,  // GridOps
     0x0df77347d8e6c9d5ULL,  // GridAck
     0x84b010d5cc7ef235ULL,  // GridAck
     0xe97e303b2892edbaULL,  // GridAck
     0x8ca10b0068914ecfULL,  // PartitionState
     0x2a1000c238dcf276ULL,  // PartitionState
     0x9b4429ed5c7becf4ULL,  // PartitionState
+    0xc57efce75c9a40edULL,  // PartitionState
     0x662ae136b56a2787ULL,  // PartitionDigest
     0x8ffaf0398866212cULL,  // PartitionDigest
     0x0dcde46b7e1bb7ceULL,  // Heartbeat

@@ -42,6 +42,39 @@ absl::Status DecodeDigest(Decoder& d, const fb::PartitionDigest& in, const WireP
 
 }  // namespace
 
+namespace {
+
+// GridOp.or_kind and or_tags: which fields each kind needs (see seedgrid.fbs).
+absl::Status DecodeOrOp(Decoder& d, const fb::GridOp& op, const WirePath& at, msg::GridOp& o) {
+  if (op.or_kind() > static_cast<uint8_t>(msg::OrOpKind::kRemove)) {
+    return d.Error(at + ".or_kind", fmt::format("unknown OR op kind {}", op.or_kind()));
+  }
+  o.or_kind = static_cast<msg::OrOpKind>(op.or_kind());
+  const bool tags = op.or_tags() != nullptr && op.or_tags()->size() > 0;
+  switch (o.or_kind) {
+    case msg::OrOpKind::kNone:
+      if (tags) return d.Error(at + ".or_tags", "only an OR remove carries tags");
+      return absl::OkStatus();
+    case msg::OrOpKind::kAdd:
+      if (!o.value) return d.Error(at + ".value", "an OR add carries a value");
+      if (o.counter) return d.Error(at + ".counter", "an OR add is not a counter op");
+      if (tags) return d.Error(at + ".or_tags", "only an OR remove carries tags");
+      if (o.seq > UINT32_MAX) return d.Error(at + ".seq", "an OR add's seq must fit 32 bits");
+      return absl::OkStatus();
+    case msg::OrOpKind::kRemove:
+      if (o.value) return d.Error(at + ".value", "an OR remove carries no value");
+      if (o.counter) return d.Error(at + ".counter", "an OR remove is not a counter op");
+      if (!tags) return d.Error(at + ".or_tags", "an OR remove names at least one tag");
+      return d.Vector(op.or_tags(), at + ".or_tags", kDecodeElementCharge, o.or_tags,
+                      [&d](const fb::Timestamp* t, const WirePath& p, Timestamp& ts) {
+                        return d.Ts(t, p, ts);
+                      });
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 Offset<fb::GridOp> EncodeGridOp(Encoder& e, const msg::GridOp& op) {
   auto name = e.String(op.map_name);
   auto key = e.String(op.key);
@@ -49,8 +82,13 @@ Offset<fb::GridOp> EncodeGridOp(Encoder& e, const msg::GridOp& op) {
   auto ts = e.Ts(op.client_ts);
   const fb::PnTotals counter =
       op.counter ? fb::PnTotals(op.counter->positive, op.counter->negative) : fb::PnTotals();
+  // Absent for every other op, whose bytes stay as they were.
+  OffsetVector<fb::Timestamp> or_tags = 0;
+  if (!op.or_tags.empty())
+    or_tags = e.Vector(op.or_tags, [&e](const Timestamp& t) { return e.Ts(t); });
   return fb::CreateGridOp(e.builder(), op.seq, static_cast<fb::WriteConcern>(op.concern), name, key,
-                          value, ts, op.counter ? &counter : nullptr);
+                          value, ts, op.counter ? &counter : nullptr,
+                          static_cast<uint8_t>(op.or_kind), or_tags);
 }
 absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, msg::GridOp& o) {
   o.seq = op.seq();
@@ -63,6 +101,7 @@ absl::Status DecodeGridOp(Decoder& d, const fb::GridOp& op, const WirePath& at, 
     if (o.value) return d.Error(at + ".value", "a counter op carries no value");
     o.counter = PnTotals{c->positive(), c->negative()};
   }
+  SG_RETURN_IF_ERROR(DecodeOrOp(d, op, at, o));
   return d.Ts(op.client_ts(), at + ".client_ts", o.client_ts);
 }
 

@@ -138,6 +138,9 @@ struct QuerySubscribe {
 enum class WriteConcern : uint8_t { kFireAndForget = 0, kApplied = 1, kReplicated = 2 };
 std::string_view WriteConcernName(WriteConcern concern);
 
+// A grid op on an OR-Map (GridOp.or_kind).
+enum class OrOpKind : uint8_t { kNone = 0, kAdd = 1, kRemove = 2 };
+
 struct GridOp {
   uint64_t seq = 0;
   WriteConcern concern = WriteConcern::kApplied;
@@ -147,6 +150,10 @@ struct GridOp {
   Timestamp client_ts;
   // A PN-Counter increment: the client's totals of counter `key` after it (value is then nullopt).
   std::optional<PnTotals> counter;
+  // An OR-Map op: kAdd adds `value` to `key` (the owner tags it; its origin is OrOrigin(client,
+  // seq)); kRemove tombstones `or_tags`, the tags and origins of the items the client observed.
+  OrOpKind or_kind = OrOpKind::kNone;
+  std::vector<Timestamp> or_tags;
   friend bool operator==(const GridOp&, const GridOp&) = default;
 };
 
@@ -185,11 +192,16 @@ struct MapRecords {
   std::string map_name;
   std::vector<LwwEntry> lww;
   std::vector<CounterEntry> counters;  // by key, ascending
+  std::vector<OrKeyState> or_keys;     // OR-Map entries, by key, ascending
   friend bool operator==(const MapRecords&, const MapRecords&) = default;
 };
-// The XOR of RecordHash over the records and CounterHash over the counters (each key once): the
-// grid's per-(map, partition) digest of these contents (engine/cluster/record_digest.h).
+// The XOR of RecordHash over the records, CounterHash over the counters and OrEntryHash over the
+// OR entries (each key once): the grid's per-(map, partition) digest of these contents
+// (engine/cluster/record_digest.h).
 uint64_t RecordsDigest(const MapRecords& map);
+// An OR key's wire state and the engine's entry, both ways.
+OrEntry ToOrEntry(const OrKeyState& state);
+OrKeyState FromOrEntry(const std::string& key, const OrEntry& entry);
 
 struct ClientMark {
   std::string client;
