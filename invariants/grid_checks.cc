@@ -146,6 +146,7 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
   const auto op = [&] {
     return fmt::format("{}#{} ({} {}/{}, client stamp {})", client, ack.seq,
                        ack.counter != nullptr                ? "increment"
+                       : ack.or_op                           ? "OR op"
                        : ack.value && ack.value->has_value() ? "set"
                                                              : "remove",
                        ack.map, ack.key, ack.client_ts.ToString());
@@ -157,7 +158,8 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
   // it was acknowledged — server_crash_during_replication, seed 8.)
   const Timestamp& ts =
       ack.duplicate && it != applied_ops_.end() ? it->second.KnownAt(ack.ts) : ack.ts;
-  if (ack.counter == nullptr) OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
+  // OR ops are not records: the LWW model and the durability of records do not apply to them.
+  if (ack.counter == nullptr && !ack.or_op) OnAcked(ack.map, ack.key, ts, ack.concern, at_ns);
   if (it == applied_ops_.end()) {
     return Violation{Invariant::kGridLostUpdate,
                      fmt::format("{} was acknowledged{} but no server ever applied it", op(),
@@ -175,6 +177,7 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
     OnCounterAcked(client, ack);
     return std::nullopt;
   }
+  if (ack.or_op) return std::nullopt;
   auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});
   if (inserted || acked->second.ts < ts)
     acked->second = AckedValue{ts, value_hash, client, ack.seq};

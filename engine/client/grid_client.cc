@@ -114,6 +114,10 @@ absl::Status GridClient::Restore() {
     } else if (page == kLegacyTailPage) {
       pages_.Erase(page);
       continue;
+    } else if (page.starts_with("OE/")) {
+      absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
+      ok = e.ok() && std::holds_alternative<msg::PartitionState>(e->body) &&
+           RestoreOrPage(page, std::get<msg::PartitionState>(e->body));
     } else if (page.starts_with("Q/") || page.starts_with("R/") || page.starts_with("C/")) {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
@@ -206,6 +210,7 @@ void GridClient::WriteChangedRecords() {
     pages_.Put(CounterPage(name, key), EncodeMessage(msg::Envelope{options_.node_id, one}));
   }
   unwritten_counters_.clear();
+  WriteChangedOrEntries();
 }
 
 void GridClient::MarkLogged(uint64_t logged_below) {
@@ -483,13 +488,16 @@ void GridClient::OnAck(const msg::GridAck& ack) {
     events::EmitEvent(options_.events,
                       events::AckReceived{it->second.map_name, it->second.key, a.seq, a.ts, a.level,
                                           it->second.client_ts, a.duplicate, &it->second.value,
-                                          it->second.counter ? &*it->second.counter : nullptr});
+                                          it->second.counter ? &*it->second.counter : nullptr,
+                                          it->second.or_kind != msg::OrOpKind::kNone});
     if (a.seq < restored_below_seq_) SG_PROBE("client.restored_write_acked");
     if (a.level == msg::WriteConcern::kReplicated && a.seq < switched_below_seq_) {
       SG_PROBE("client.replicated_ack_after_failover");  // Sent to one server, acked via another.
     }
     if (a.duplicate) SG_PROBE("client.duplicate_ack");  // Applied before; its first ack was lost.
-    if (!a.duplicate && !it->second.counter) {
+    if (it->second.or_kind != msg::OrOpKind::kNone) {
+      OnOrAck(it->second, a);
+    } else if (!a.duplicate && !it->second.counter) {
       // Adopt the server's stamp of this write at once (unless a newer local write replaced
       // it): the local copy is then the server's record, which a repair may restore.
       const msg::GridOp& op = it->second;

@@ -28,6 +28,14 @@
 // tombstones were pruned) and are forgotten, so a client that was offline through a GC neither
 // keeps nor repairs a deleted value back to life.
 //
+// OR-Maps (grid_client_or.cc; engine/crdt/or_map.h, "Origins"). AddItem adds under a provisional
+// tag of this client's clock, keeping the add's origin OrOrigin(client, seq); the owner tags the
+// add with its own clock and acknowledges with that tag, which replaces the provisional one here
+// (or arrives first in a leaf: an item with our origin is adopted). RemoveItem tombstones every
+// observed item with the value — the owner's tag, or for an add still provisional its origin —
+// and the op names the same. Provisional tags never leave this client (repairs skip them), and
+// leaves' GC watermarks never judge them: acknowledgements settle them.
+//
 // Live queries. Subscribe() sends a QuerySubscribe to the current server, which has every server
 // stream its part; the client merges the parts (merged_query.h) and calls back with the merged
 // ENTER / UPDATE / LEAVE deltas. Every sync_interval_ms and on every reconnect the client
@@ -67,6 +75,7 @@
 #include "engine/cluster/record_digest.h"
 #include "engine/crdt/counter_map.h"
 #include "engine/crdt/lww_map.h"
+#include "engine/crdt/or_map.h"
 #include "engine/env/env.h"
 #include "engine/env/page_store.h"
 #include "engine/env/twin_page.h"
@@ -177,6 +186,19 @@ class GridClient {
     auto it = counters_.find(map);
     return it == counters_.end() ? nullptr : it->second.get();
   }
+  // OR-Map `map`: adds `value` to `key` (another item, even when an equal one is there). OutOfRange
+  // (nothing logged) once the op-log seq passes 2^32 - 1 (an add's origin holds 32 bits).
+  absl::StatusOr<uint64_t> AddItem(const std::string& map, std::string key, Document value,
+                                   msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  // Removes every item of `key` with `value` that this client holds (observed remove: a
+  // concurrent add elsewhere survives). NotFound (nothing logged) when it holds none.
+  absl::StatusOr<uint64_t> RemoveItem(const std::string& map, std::string key,
+                                      const Document& value,
+                                      msg::WriteConcern concern = msg::WriteConcern::kApplied);
+  // The live, unexpired items of `key` in the local replica, in tag order.
+  std::vector<const Document*> Items(const std::string& map, std::string_view key);
+  // The OR entries of `map` (null when it has none here).
+  const OrMap* OrMapOf(const std::string& map) const;
   // Starts keeping (and syncing) `map` without writing to it.
   void Open(const std::string& map) { (void)MapOf(map); }
 
@@ -228,6 +250,7 @@ class GridClient {
   absl::Status Restore();
   LwwMap& MapOf(const std::string& name);
   CounterMap& CountersOf(const std::string& name);
+  OrMap& OrMapFor(const std::string& name);
   uint64_t Log(msg::GridOp op);
   void Send(msg::Body body);
   // OK when everything written so far is durable; then every logged entry becomes sendable.
@@ -267,6 +290,17 @@ class GridClient {
                            const msg::MapRecords& leaf, uint32_t partition);
   void SendRepair(msg::PartitionState state);
   void Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
+  // OR-Maps (grid_client_or.cc).
+  void OnOrAck(const msg::GridOp& op, const msg::GridOpAck& a);
+  absl::btree_set<uint64_t> PendingOrAdds(const std::string& map_name) const;
+  void MergeLeafOr(const msg::MapRecords& leaf, uint32_t partition, uint64_t watermark);
+  void ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint32_t partition,
+                     uint64_t watermark);
+  void SettleOwnOrItems(OrMap& or_map, const msg::MapRecords& leaf, uint32_t partition);
+  void RepairOr(const msg::MapRecords& leaf, uint32_t partition,
+                std::vector<msg::OrKeyState>& out) const;
+  void WriteChangedOrEntries();
+  bool RestoreOrPage(const std::string& page, const msg::PartitionState& state);
   void PushTick();
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);
@@ -278,6 +312,7 @@ class GridClient {
   GridClientStats stats_;
   absl::btree_map<std::string, std::unique_ptr<LwwMap>> maps_;
   absl::btree_map<std::string, std::unique_ptr<CounterMap>> counters_;  // maps with counters
+  absl::btree_map<std::string, std::unique_ptr<OrMap>> or_maps_;        // maps with OR entries
   // std::map: map listeners hold pointers to the values (btree maps move values on insert).
   std::map<std::string, PartitionDigests> digests_;
   PageStore pages_;
@@ -296,6 +331,7 @@ class GridClient {
   // leaf). An unsynced page may be lost in a crash anyway, so writing it later promises as much.
   absl::btree_set<std::pair<std::string, std::string>> unwritten_records_;
   absl::btree_set<std::pair<std::string, std::string>> unwritten_counters_;
+  absl::btree_set<std::pair<std::string, std::string>> unwritten_or_;
   // This client's own totals of every counter it incremented, each a twin page (twin_page.h)
   // "O/<len>/<map>/<key>" written with the op: after an acknowledgement erases the op's page they
   // are the only durable copy, and the counter's page (C/, every writer's totals) is rewritten
@@ -311,6 +347,8 @@ class GridClient {
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   // The counter keys of each (map, partition), for the repair walk.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> counter_keys_;
+  // The OR keys of each (map, partition), for the sweep, the settling and the repair walk.
+  absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> or_keys_;
   absl::btree_map<uint64_t, std::unique_ptr<MergedQuery>> subscriptions_;
   uint64_t next_subscription_ = 1;
   uint64_t next_seq_ = 1;

@@ -87,6 +87,7 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
   // only makes a harmless extra repair), so one merge walk finds the candidates.
   msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
   RepairCounters(leaf, partition, state.maps[0].counters);
+  RepairOr(leaf, partition, state.maps[0].or_keys);
   static const absl::btree_set<std::string> kNoKeys;
   const auto keys = partition_keys_.find({map_name, partition});
   std::vector<std::pair<std::string_view, const LwwRecord*>> lacking;
@@ -110,7 +111,10 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
       state.maps[0].lww.push_back({std::string(key), *record});
     }
   }
-  if (state.maps[0].lww.empty() && state.maps[0].counters.empty()) return;
+  if (state.maps[0].lww.empty() && state.maps[0].counters.empty() &&
+      state.maps[0].or_keys.empty()) {
+    return;
+  }
   SendRepair(std::move(state));
 }
 
@@ -228,6 +232,7 @@ void GridClient::OnLeaf(const NodeId& from, const msg::PartitionState& state) {
     }
     SettleOwnWrites(map, m, state.partition);
     MergeLeafCounters(m, state.partition);
+    MergeLeafOr(m, state.partition, state.pruned_below_ms);
     RepairWhatLeafLacks(m.map_name, map, m, state.partition);
   }
 }

@@ -124,6 +124,112 @@ TEST(GridOrMaps, AServerRestartRestoresItsOrEntriesFromItsPages) {
   EXPECT_EQ(g.server(0).partition(PartitionOf("k"))->MapDigest("m"), OrEntryHash("k", before));
 }
 
+// ---------- clients (GridClient's OR-Maps) ----------
+
+std::vector<Document> ItemsOf(GridClient& c, const std::string& key) {
+  std::vector<Document> out;
+  for (const Document* d : c.Items("m", key)) out.push_back(*d);
+  std::sort(out.begin(), out.end(),
+            [](const Document& a, const Document& b) { return a.ToString() < b.ToString(); });
+  return out;
+}
+
+// Every client's entry of `key` equals the owner's, and so do the partition digests.
+void ExpectConverged(Grid& g, const std::string& key) {
+  const int owner = g.OwnerIndex(key);
+  const OrEntry owners = Holders(g, key).at(owner);
+  const uint32_t p = PartitionOf(key);
+  for (size_t c = 0; c < g.client_hosts.size(); ++c) {
+    GridClient& client = g.client(static_cast<int>(c));
+    EXPECT_TRUE(client.op_log().empty()) << "client " << c;
+    ASSERT_NE(client.OrMapOf("m"), nullptr) << "client " << c;
+    const OrEntry* mine = client.OrMapOf("m")->GetEntry(key);
+    ASSERT_NE(mine, nullptr) << "client " << c;
+    EXPECT_EQ(*mine, owners) << "client " << c;
+    EXPECT_EQ(client.MapDigest("m", p), g.server(owner).partition(p)->MapDigest("m"));
+  }
+}
+
+TEST(GridOrClients, AddsAndObservedRemovesConvergeOnEveryClient) {
+  Grid g(3, 2);
+  const Document x{{"v", "x"}}, y{{"v", "y"}};
+  ASSERT_TRUE(g.client(0).AddItem("m", "k", x, msg::WriteConcern::kReplicated).ok());
+  ASSERT_TRUE(g.client(0).AddItem("m", "k", y).ok());
+  EXPECT_EQ(ItemsOf(g.client(0), "k"), (std::vector{x, y}));  // local first
+  g.Run(300);  // the acknowledgements, before any sync round: they carry the owner's tags
+  for (const auto& [tag, item] : g.client(0).OrMapOf("m")->GetEntry("k")->items) {
+    EXPECT_EQ(tag.node_id, g.server_ids[g.OwnerIndex("k")]);
+  }
+  EXPECT_EQ(g.client(0).stats().leaves_merged, 0u);
+  g.client(1).Open("m");
+  g.Run(3000);
+  EXPECT_EQ(ItemsOf(g.client(1), "k"), (std::vector{x, y}));
+  ASSERT_TRUE(g.client(1).RemoveItem("m", "k", x).ok());
+  EXPECT_EQ(ItemsOf(g.client(1), "k"), (std::vector{y}));
+  EXPECT_EQ(g.client(1).RemoveItem("m", "k", x).status().code(), absl::StatusCode::kNotFound);
+  g.Run(3000);
+  EXPECT_EQ(ItemsOf(g.client(0), "k"), (std::vector{y}));
+  ExpectConverged(g, "k");
+  // The owner tagged both adds; the clients hold its tags, not their provisional ones.
+  for (const auto& [tag, item] : g.client(0).OrMapOf("m")->GetEntry("k")->items) {
+    EXPECT_EQ(tag.node_id, g.server_ids[g.OwnerIndex("k")]);
+  }
+}
+
+TEST(GridOrClients, AnOfflineAddRemovedBeforeItsAcknowledgementStaysRemoved) {
+  Grid g(3, 2);
+  g.client(0).GoOffline();
+  const Document x{{"v", "x"}};
+  ASSERT_TRUE(g.client(0).AddItem("m", "k", x).ok());
+  ASSERT_TRUE(g.client(0).RemoveItem("m", "k", x).ok());  // names the add's origin
+  EXPECT_TRUE(ItemsOf(g.client(0), "k").empty());
+  g.client(1).Open("m");
+  g.client(0).GoOnline();
+  g.Run(4000);
+  EXPECT_TRUE(ItemsOf(g.client(1), "k").empty());
+  const OrEntry owners = Holders(g, "k").at(g.OwnerIndex("k"));
+  EXPECT_TRUE(owners.items.empty());
+  ASSERT_EQ(owners.tombstones.size(), 1u);  // the owner's tag of the add
+  EXPECT_EQ(owners.tombstones.begin()->node_id, g.server_ids[g.OwnerIndex("k")]);
+  ExpectConverged(g, "k");
+}
+
+TEST(GridOrClients, AConcurrentAddSurvivesARemoveThatDidNotSeeIt) {
+  Grid g(3, 2);
+  const Document x{{"v", "x"}};
+  ASSERT_TRUE(g.client(0).AddItem("m", "k", x).ok());
+  g.client(1).Open("m");
+  g.Run(3000);
+  ASSERT_EQ(ItemsOf(g.client(1), "k").size(), 1u);
+  g.client(0).GoOffline();
+  g.client(1).GoOffline();
+  ASSERT_TRUE(g.client(0).RemoveItem("m", "k", x).ok());  // saw only the first add
+  ASSERT_TRUE(g.client(1).AddItem("m", "k", x).ok());     // a second, concurrent add
+  g.client(0).GoOnline();
+  g.client(1).GoOnline();
+  g.Run(4000);
+  EXPECT_EQ(ItemsOf(g.client(0), "k"), (std::vector{x}));  // add wins
+  EXPECT_EQ(ItemsOf(g.client(1), "k"), (std::vector{x}));
+  ExpectConverged(g, "k");
+}
+
+TEST(GridOrClients, ARestartedClientKeepsItsPendingAddsAndTheirOrigins) {
+  Grid g(3, 1);
+  g.client(0).GoOffline();
+  const Document x{{"v", "x"}};
+  ASSERT_TRUE(g.client(0).AddItem("m", "k", x).ok());
+  g.client_hosts[0]->client.reset();
+  g.client_hosts[0]->storage.Crash();  // synced before AddItem returned
+  g.OpenClient(0);
+  EXPECT_EQ(ItemsOf(g.client(0), "k"), (std::vector{x}));
+  EXPECT_EQ(g.client(0).op_log().size(), 1u);
+  g.Run(3000);
+  ExpectConverged(g, "k");
+  const OrEntry owners = Holders(g, "k").at(g.OwnerIndex("k"));
+  ASSERT_EQ(owners.items.size(), 1u);
+  EXPECT_EQ(owners.items.begin()->second.origin, OrOrigin("c0", 1));
+}
+
 // ---------- the GC watermark (PartitionSet, without a cluster) ----------
 
 struct Fixture {

@@ -45,6 +45,7 @@ inline void FoldChange(uint64_t& digest, const OrChange& change) {
 class PartitionDigests {
  public:
   void Apply(const CounterChange& change) { FoldChange(digests_[PartitionOf(change.key)], change); }
+  void Apply(const OrChange& change) { FoldChange(digests_[PartitionOf(change.key)], change); }
   void Apply(const LwwChange& change, uint32_t partition) {
     FoldChange(digests_[partition], change);
   }

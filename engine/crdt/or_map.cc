@@ -136,21 +136,41 @@ bool OrMap::RemoveTags(std::string_view key, const std::vector<Timestamp>& tags)
   });
 }
 
+bool OrMap::TombstoneTags(std::string_view key, const std::vector<Timestamp>& tags) {
+  if (tags.empty()) return false;
+  return Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
+    bool changed = false;
+    for (const Timestamp& tag : tags) changed = Tombstone(entry, tag) || changed;
+    return changed;
+  });
+}
+
 bool OrMap::Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled) {
   if (provisional == settled || GetEntry(key) == nullptr) return false;
   return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
-    if (entry.items.contains(settled) || entry.tombstones.contains(settled)) return false;
+    bool changed = false;
     if (auto item = entry.items.find(provisional); item != entry.items.end()) {
       OrItem moved = std::move(item->second);
       entry.items.erase(item);
-      entry.items.emplace(settled, std::move(moved));
-      return true;
+      changed = true;
+      if (!entry.items.contains(settled) && !Dead(entry, settled, moved.origin)) {
+        entry.items.emplace(settled, std::move(moved));
+      }
     }
     if (entry.tombstones.erase(provisional) > 0) {
-      entry.tombstones.insert(settled);
-      return true;
+      (void)Tombstone(entry, settled);
+      changed = true;
     }
-    return false;
+    return changed;
+  });
+}
+
+bool OrMap::ForgetTag(std::string_view key, const Timestamp& tag) {
+  if (GetEntry(key) == nullptr) return false;
+  return Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
+    const bool item = entry.items.erase(tag) > 0;
+    const bool tombstone = entry.tombstones.erase(tag) > 0;
+    return item || tombstone;
   });
 }
 

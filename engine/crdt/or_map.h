@@ -106,10 +106,17 @@ class OrMap {
   // horizon is measured in), or as named when no live item has it (an add this replica has not
   // seen yet dies on arrival). Returns whether anything changed.
   bool RemoveTags(std::string_view key, const std::vector<Timestamp>& tags);
-  // A grid client learning the owner's tag for its add: the item (or tombstone) under
-  // `provisional` moves to `settled`, keeping its origin. Returns whether anything changed; false
-  // when neither is there or `settled` already is.
+  // Tombstones exactly `tags` (a grid client's local remove: its own adds' origins, the owners'
+  // tags of the others), taking the items whose tag or origin they are. Returns whether anything
+  // changed.
+  bool TombstoneTags(std::string_view key, const std::vector<Timestamp>& tags);
+  // A grid client learning the owner's tag `settled` for its add: an item under `provisional`
+  // moves to `settled` keeping its origin (or goes, when `settled` is already here or dead), and a
+  // tombstone `provisional` becomes `settled`. Returns whether anything changed.
   bool Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled);
+  // Forgets the item or tombstone `tag` of `key` (no tombstone is left). Returns whether it was
+  // there.
+  bool ForgetTag(std::string_view key, const Timestamp& tag);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
   // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the

@@ -134,13 +134,29 @@ TEST(OrMapOrigins, RetagMovesAnItemOrATombstoneAndKeepsTheOrigin) {
   EXPECT_EQ(e->items.begin()->first, settled);
   EXPECT_EQ(e->items.begin()->second.origin, origin);
   EXPECT_FALSE(p.a.Retag("k", provisional, settled));  // already settled
-  // A provisional tag removed before the owner's tag came: the tombstone moves.
-  const Timestamp provisional2 = p.a.Add("k2", Doc("y"), std::nullopt, OrOrigin("n1", 2));
-  ASSERT_EQ(p.a.Remove("k2", Doc("y")).size(), 1u);
+  // A client removed its add before the owner's tag came: it tombstoned the add's origin, which
+  // becomes the owner's tag.
+  const Timestamp origin2 = OrOrigin("n1", 2);
+  (void)p.a.Add("k2", Doc("y"), std::nullopt, origin2);
+  EXPECT_TRUE(p.a.TombstoneTags("k2", {origin2}));
+  EXPECT_TRUE(p.a.Get("k2").empty());
   const Timestamp settled2{5001, 0, "s1"};
-  EXPECT_TRUE(p.a.Retag("k2", provisional2, settled2));
+  EXPECT_TRUE(p.a.Retag("k2", origin2, settled2));
   EXPECT_EQ(p.a.GetEntry("k2")->tombstones, absl::btree_set<Timestamp>{settled2});
   EXPECT_FALSE(p.a.Retag("absent", provisional, settled));
+  // The owner's item arrived (in a leaf) before the acknowledgement: the provisional one goes.
+  const Timestamp origin3 = OrOrigin("n1", 3);
+  const Timestamp provisional3 = p.a.Add("k3", Doc("z"), std::nullopt, origin3);
+  const Timestamp settled3{5002, 0, "s1"};
+  ASSERT_TRUE(*p.a.Merge("k3", {{settled3, Doc("z"), {}, origin3}}, {}));
+  EXPECT_EQ(p.a.GetEntry("k3")->items.size(), 2u);
+  EXPECT_TRUE(p.a.Retag("k3", provisional3, settled3));
+  ASSERT_EQ(p.a.GetEntry("k3")->items.size(), 1u);
+  EXPECT_EQ(p.a.GetEntry("k3")->items.begin()->first, settled3);
+  // ForgetTag drops an item or a tombstone without leaving one.
+  EXPECT_TRUE(p.a.ForgetTag("k3", settled3));
+  EXPECT_EQ(p.a.GetEntry("k3"), nullptr);
+  EXPECT_FALSE(p.a.ForgetTag("k3", settled3));
 }
 
 TEST(OrMapOrigins, AnItemWithoutAnOriginHashesAsBefore) {

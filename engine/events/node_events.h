@@ -72,6 +72,7 @@ struct AckReceived {
   bool duplicate = false;
   const std::optional<Document>* value = nullptr;
   const PnTotals* counter = nullptr;  // a counter op: the client's totals it carried
+  bool or_op = false;                 // an OR-Map op (add or remove)
 };
 
 // A node merged a remote record, and its HLC now covers this stamp.
