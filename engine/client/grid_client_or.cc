@@ -149,13 +149,23 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
   if (keys == or_keys_.end()) return;
   absl::btree_map<std::string_view, const msg::OrKeyState*> in_leaf;
   for (const msg::OrKeyState& k : leaf.or_keys) in_leaf.emplace(k.key, &k);
+  std::optional<absl::btree_set<std::string_view>> pending;  // computed on the first need
   std::vector<std::pair<std::string, Timestamp>> dead;
   for (const std::string& key : keys->second) {
     const OrEntry* entry = or_map.GetEntry(key);
     if (entry == nullptr) continue;
+    // A key with ops in the op log keeps everything: a pending remove's tombstones must outlive
+    // leaves from before the owner applied it (an item older than the watermark would be back).
+    if (!pending) pending = PendingKeys(leaf.map_name);
+    if (pending->contains(key)) {
+      SG_PROBE("client.gc_sweep_kept_pending_or_key");
+      continue;
+    }
     const auto theirs = in_leaf.find(key);
+    // Origin tombstones (millis 0) are swept too: owners prune them below any watermark, and one
+    // kept here alone would leave this client different from its owner for good.
     const auto lacks = [&](const Timestamp& t, bool item) {
-      if (t.millis >= watermark || t.node_id == options_.node_id) return false;
+      if (t.millis >= watermark || (t.node_id == options_.node_id && t.millis != 0)) return false;
       if (theirs == in_leaf.end()) return true;
       const msg::OrKeyState& k = *theirs->second;
       return item ? std::none_of(k.items.begin(), k.items.end(),
@@ -166,7 +176,7 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
       if (lacks(tag, true)) dead.emplace_back(key, tag);
     }
     for (const Timestamp& t : entry->tombstones) {
-      if (t.millis != 0 && lacks(t, false)) dead.emplace_back(key, t);
+      if (lacks(t, false)) dead.emplace_back(key, t);
     }
   }
   if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_or_tags");
@@ -224,8 +234,10 @@ void GridClient::RepairOr(const msg::MapRecords& leaf, uint32_t partition,
     for (const auto& [tag, item] : mine->items) {
       if (tag.node_id != options_.node_id) shared.items.emplace(tag, item);
     }
+    // Not origin tombstones (millis 0): owners prune them below a watermark at once, so one
+    // sent back would only go round again.
     for (const Timestamp& t : mine->tombstones) {
-      if (t.node_id != options_.node_id || t.millis == 0) shared.tombstones.insert(t);
+      if (t.node_id != options_.node_id && t.millis != 0) shared.tombstones.insert(t);
     }
     const auto theirs = in_leaf.find(key);
     const bool lacks = theirs == in_leaf.end()

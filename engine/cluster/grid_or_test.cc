@@ -92,6 +92,20 @@ TEST(GridOrMaps, ARemoveNamingTheOriginTombstonesTheOwnersTagEverywhere) {
   EXPECT_EQ((g.applied[{"c9", 3}]), 1);
 }
 
+TEST(GridOrMaps, ARemoveNamingATagNoOwnerCouldHaveIssuedIsRefused) {
+  Grid g(1, 0);
+  Send(g, 0, {OrAdd(1, "k", Document{{"v", 1}})});
+  const Timestamp tag = Holders(g, "k").at(0).items.begin()->first;
+  // A tag past the HLC's hard bound (2^62 ms): stored as a tombstone, it would make every later
+  // merge of the key fail (merges are checked whole) — on backups, in leaves, at a restart.
+  const Timestamp future{uint64_t{1} << 62, 0, "s0"};
+  Send(g, 0, {OrRemove(2, "k", {future, tag})});
+  const OrEntry entry = Holders(g, "k").at(0);
+  EXPECT_TRUE(entry.items.empty());
+  EXPECT_EQ(entry.tombstones, absl::btree_set<Timestamp>{tag});  // the good name still applies
+  EXPECT_EQ(g.server(0).write_stats().or_tags_refused, 1u);
+}
+
 TEST(GridOrMaps, ADuplicateAddIsReacknowledgedWithItsTagOrZeroOnceRemoved) {
   Grid g(1, 0);
   Send(g, 0, {OrAdd(1, "k", Document{{"v", 1}})});

@@ -81,6 +81,7 @@ class GridServer {
   Hlc& hlc() { return hlc_; }
   const Hlc& hlc() const { return hlc_; }
   GridServerStats stats() const;
+  const WriteStats& write_stats() const { return writes_.stats(); }
   const GridQueryHost& queries() const { return queries_; }
 
  private:

@@ -108,7 +108,20 @@ Timestamp WritePath::ApplyOr(uint32_t p, const NodeId& client, msg::GridOp& op, 
   if (add) {
     ts = map.Add(op.key, *std::move(op.value), std::nullopt, OrOrigin(client, op.seq));
   } else {
-    (void)map.RemoveTags(op.key, op.or_tags);
+    // A name is an origin (millis 0) or a tag some owner issued: one this clock refuses (past 2^62
+    // ms, or beyond the drift bound in strict mode) was never observed, and as a tombstone it
+    // would make every later merge of the key fail.
+    std::vector<Timestamp> names;
+    const uint64_t physical = hlc_.clock().NowMs();
+    for (Timestamp& t : op.or_tags) {
+      if (t.millis == 0 || hlc_.CheckAt(t, physical).ok()) {
+        names.push_back(std::move(t));
+      } else {
+        SG_PROBE("cluster.or_remove_tag_refused");
+        ++stats_.or_tags_refused;
+      }
+    }
+    (void)map.RemoveTags(op.key, names);
     ts = hlc_.Now();
   }
   ++stats_.ops_applied;

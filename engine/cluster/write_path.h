@@ -42,6 +42,7 @@ struct WriteStats {
   uint64_t ops_applied = 0;
   uint64_t counter_ops_applied = 0;  // of ops_applied
   uint64_t or_ops_applied = 0;       // of ops_applied
+  uint64_t or_tags_refused = 0;      // named by OR removes, refused by the HLC (Hlc::CheckAt)
   uint64_t ops_duplicate = 0;
   uint64_t ops_forwarded = 0;
   uint64_t ops_dropped_not_ready = 0;

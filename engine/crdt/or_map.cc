@@ -128,9 +128,14 @@ bool OrMap::RemoveTags(std::string_view key, const std::vector<Timestamp>& tags)
   return Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
     bool changed = false;
     for (const Timestamp& tag : tags) {
-      const auto item = entry.FindByTagOrOrigin(tag);
-      // An item's own tag, not its origin: the GC horizon is measured in this replica's clock.
-      changed = Tombstone(entry, item == entry.items.end() ? tag : item->first) || changed;
+      // Items' own tags, not the origin: the GC horizon is measured in this replica's clock.
+      // Every item it names (an add applied twice, by two owners across a failover, has two).
+      std::vector<Timestamp> named;
+      for (const auto& [t, item] : entry.items) {
+        if (t == tag || item.origin == tag) named.push_back(t);
+      }
+      if (named.empty()) named.push_back(tag);
+      for (const Timestamp& t : named) changed = Tombstone(entry, t) || changed;
     }
     return changed;
   });
@@ -147,6 +152,12 @@ bool OrMap::TombstoneTags(std::string_view key, const std::vector<Timestamp>& ta
 
 bool OrMap::Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled) {
   if (provisional == settled || GetEntry(key) == nullptr) return false;
+  // The owner's tag enters this replica's clock like any merged tag (and is refused like one).
+  if (absl::Status s = hlc_.CheckAt(settled, hlc_.clock().NowMs()); !s.ok()) {
+    hlc_.Update(settled).IgnoreError();  // Counts it; the clock stays as it was.
+    return false;
+  }
+  if (!hlc_.Update(settled).ok()) return false;
   return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
     bool changed = false;
     if (auto item = entry.items.find(provisional); item != entry.items.end()) {

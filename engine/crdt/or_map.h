@@ -101,8 +101,8 @@ class OrMap {
                 std::optional<Timestamp> origin = std::nullopt);
   // Tombstones every observed tag of `key` whose value equals `value`; returns those tags.
   std::vector<Timestamp> Remove(std::string_view key, const Document& value);
-  // A grid owner applying a client's remove: tombstones each named tag — as the tag of the live
-  // item it is the tag or the origin of (so the tombstone carries the owner's clock, which the GC
+  // A grid owner applying a client's remove: tombstones each named tag — as the tags of the live
+  // items it is the tag or the origin of (so the tombstone carries the owner's clock, which the GC
   // horizon is measured in), or as named when no live item has it (an add this replica has not
   // seen yet dies on arrival). Returns whether anything changed.
   bool RemoveTags(std::string_view key, const std::vector<Timestamp>& tags);
@@ -112,7 +112,8 @@ class OrMap {
   bool TombstoneTags(std::string_view key, const std::vector<Timestamp>& tags);
   // A grid client learning the owner's tag `settled` for its add: an item under `provisional`
   // moves to `settled` keeping its origin (or goes, when `settled` is already here or dead), and a
-  // tombstone `provisional` becomes `settled`. Returns whether anything changed.
+  // tombstone `provisional` becomes `settled`. `settled` passes the HLC's drift check and update as
+  // a merged tag would (refused: nothing changes). Returns whether anything changed.
   bool Retag(std::string_view key, const Timestamp& provisional, const Timestamp& settled);
   // Forgets the item or tombstone `tag` of `key` (no tombstone is left). Returns whether it was
   // there.

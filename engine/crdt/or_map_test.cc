@@ -159,6 +159,28 @@ TEST(OrMapOrigins, RetagMovesAnItemOrATombstoneAndKeepsTheOrigin) {
   EXPECT_FALSE(p.a.ForgetTag("k3", settled3));
 }
 
+TEST(OrMapOrigins, RemoveTagsTakesEveryItemOfAnOriginAndRetagChecksTheClock) {
+  Pair p;
+  const Timestamp origin = OrOrigin("c1", 3);
+  // The same add applied by two owners across a failover: two items, one origin.
+  ASSERT_TRUE(*p.a.Merge("k",
+                         {{Timestamp{900, 0, "s1"}, Doc("x"), {}, origin},
+                          {Timestamp{950, 0, "s2"}, Doc("x"), {}, origin}},
+                         {}));
+  EXPECT_TRUE(p.a.RemoveTags("k", {origin}));
+  EXPECT_TRUE(p.a.Get("k").empty());
+  EXPECT_EQ(p.a.GetEntry("k")->tombstones,
+            (absl::btree_set<Timestamp>{{900, 0, "s1"}, {950, 0, "s2"}}));
+  // An owner's tag beyond the drift bound (strict mode) is refused like a merged one.
+  const Timestamp provisional = p.b.Add("k", Doc("y"), std::nullopt, OrOrigin("n2", 1));
+  const uint64_t before = p.h2.last().millis;
+  EXPECT_FALSE(p.b.Retag("k", provisional, Timestamp{1000 + 3'600'000, 0, "s1"}));
+  EXPECT_TRUE(p.b.GetEntry("k")->items.contains(provisional));
+  EXPECT_EQ(p.h2.last().millis, before);
+  EXPECT_TRUE(p.b.Retag("k", provisional, Timestamp{1500, 0, "s1"}));
+  EXPECT_GE(p.h2.last().millis, 1500u);  // the accepted tag entered the clock
+}
+
 TEST(OrMapOrigins, AnItemWithoutAnOriginHashesAsBefore) {
   // The replica path's digests (and so its trace hashes) must not change: the flags byte of an
   // item without an origin is the old TTL byte.

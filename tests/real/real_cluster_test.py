@@ -493,6 +493,26 @@ def test_http_transport(h):
     rc, out, err = h.client(*http, "counter", "users")
     check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"key": "visits", "value": -7}],
           f"counter users (all): exit {rc}: {out} {err}")
+    # An OR-Map key: items added by three clients over both transports (two equal ones coexist),
+    # then an observed remove of one value over HTTP, read back over the WebSocket.
+    for transport, v in (((), 1), (http, 2), ((), 1)):
+        rc, _, err = h.client(*transport, "add", "users", "tags", json.dumps({"v": v}))
+        check(rc == 0, f"add {v} {transport}: exit {rc}: {err}")
+    rc, out, err = h.client(*http, "items", "users", "tags")
+    check(rc == 0 and sorted(json.loads(line)["v"] for line in out.splitlines()) == [1, 1, 2],
+          f"items over http: exit {rc}: {out} {err}")
+    rc, _, err = h.client(*http, "remove-item", "users", "tags", '{"v": 1}')
+    check(rc == 0, f"remove-item over http: exit {rc}: {err}")
+    rc, out, err = h.client("items", "users", "tags")
+    check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"v": 2}],
+          f"items after remove-item: exit {rc}: {out} {err}")
+    rc, _, err = h.client("remove-item", "users", "tags", '{"v": 9}')
+    check(rc == 3 and "holds no item" in err, f"remove-item of an absent value: {rc} {err}")
+    rc, _, err = h.client("add", "users", "tags", "not json")
+    check(rc == 2 and "add:" in err, f"add with bad JSON: {rc} {err}")
+    expected += 4  # ops applied
+    ored = sum(h.metric(p, "seedgrid_or_ops_applied_total") for p in ports)
+    check(ored == 4, f"seedgrid_or_ops_applied_total: {ored}, expected 4")
     # Live queries need the WebSocket transport; a wrong token is named.
     rc, _, err = h.client(*http, "subscribe", "users", "eq(city, 'Oslo')")
     check(rc == 2 and "live queries need --transport websocket" in err, f"subscribe: {rc} {err}")

@@ -107,6 +107,47 @@ int Increment(const ClientFlags& f) {
   return WaitForAcks(f, s);
 }
 
+Document ParseDocFlag(const ClientFlags& f, std::string_view where) {
+  absl::StatusOr<Document> d = net::ParseDocument(f.json, "JSON");
+  if (!d.ok()) throw InputError{fmt::format("{}: {}", where, ToStd(d.status().message()))};
+  CheckWrite(f.map, f.key, &*d, where);
+  return *std::move(d);
+}
+
+// OR-Maps: add an item, remove the items with a value (those this client holds once caught up).
+int OrWrite(const ClientFlags& f, bool remove) {
+  const msg::WriteConcern concern = ParseConcern(f.concern);
+  Document doc = ParseDocFlag(f, remove ? "remove-item" : "add");
+  Session s(f);
+  if (!remove) {
+    absl::StatusOr<uint64_t> seq = s.client().AddItem(f.map, f.key, std::move(doc), concern);
+    if (!seq.ok()) throw InputError{fmt::format("add: {}", ToStd(seq.status().message()))};
+    return WaitForAcks(f, s);
+  }
+  // Observed remove: what this client has seen of the key is what it removes.
+  if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
+  absl::StatusOr<uint64_t> seq = s.client().RemoveItem(f.map, f.key, doc, concern);
+  if (absl::IsNotFound(seq.status())) {
+    std::fprintf(stderr, "seedgrid client: %s/%s holds no item %s\n", f.map.c_str(), f.key.c_str(),
+                 doc.ToString().c_str());
+    return kExitNotFound;
+  }
+  if (!seq.ok()) throw InputError{fmt::format("remove-item: {}", ToStd(seq.status().message()))};
+  return WaitForAcks(f, s);
+}
+
+// Once the map is caught up: the OR items of KEY, one JSON document per line (in tag order).
+int PrintItems(const ClientFlags& f) {
+  Session s(f);
+  if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
+  for (const Document* doc : s.client().Items(f.map, f.key)) {
+    std::cout << net::DocumentToJson(*doc).dump(-1, ' ', false,
+                                                nlohmann::json::error_handler_t::replace)
+              << "\n";
+  }
+  return kExitOk;
+}
+
 // Once the map is caught up: the counter's value (0 for a counter nobody touched: a PN-Counter
 // has no "absent"), or without a key every counter of the map as {"key", "value"} JSON lines.
 int PrintCounters(const ClientFlags& f) {
@@ -276,7 +317,8 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   app.add_flag("-q,--quiet", f->quiet, "no progress lines on stderr");
   app.add_flag(
       "--no-wait", f->no_wait,
-      "put, rm, incr, import: return once the writes are durable in --data, without waiting "
+      "put, rm, incr, add, remove-item, import: return once the writes are durable in --data, "
+      "without waiting "
       "for acknowledgements (the next command using --data sends what is left)");
   app.require_subcommand(1);
   auto concern = [f](CLI::App* sub) {
@@ -304,6 +346,24 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
       "MAP as {\"key\", \"value\"} JSON lines");
   counter->add_option("map", f->map)->required();
   counter->add_option("key", f->key, "the counter (default: all of MAP's)");
+  CLI::App* add = app.add_subcommand(
+      "add", "add an item to an OR-Map key: add MAP KEY JSON (equal items may coexist)");
+  add->add_option("map", f->map)->required();
+  add->add_option("key", f->key)->required();
+  add->add_option("json", f->json, "the item, a JSON object")->required();
+  concern(add);
+  CLI::App* remove_item = app.add_subcommand(
+      "remove-item",
+      "remove every item equal to JSON that this client sees under an OR-Map key: remove-item MAP "
+      "KEY JSON (exit 3: none; an add it has not seen survives)");
+  remove_item->add_option("map", f->map)->required();
+  remove_item->add_option("key", f->key)->required();
+  remove_item->add_option("json", f->json, "the item, a JSON object")->required();
+  concern(remove_item);
+  CLI::App* items =
+      app.add_subcommand("items", "print the items of an OR-Map key as JSON lines: items MAP KEY");
+  items->add_option("map", f->map)->required();
+  items->add_option("key", f->key)->required();
   CLI::App* get = app.add_subcommand("get", "print a document: get MAP KEY (exit 3: not found)");
   get->add_option("map", f->map)->required();
   get->add_option("key", f->key)->required();
@@ -334,7 +394,8 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();
   bench->add_option("--concern", f->concern, "throughput phase's write concern");
-  return [f, put, rm, incr, counter, get, dump, query, sub, import, sync, bench] {
+  return [f, put, rm, incr, counter, add, remove_item, items, get, dump, query, sub, import, sync,
+          bench] {
     const ClientTransport transport = ParseTransport(f->transport);
     if (transport == ClientTransport::kHttp && (query->parsed() || sub->parsed())) {
       throw InputError{fmt::format(
@@ -348,7 +409,8 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
     if (f->no_wait && f->data.empty()) {
       throw InputError{"--no-wait needs --data DIR (where the writes wait to be sent)"};
     }
-    const bool writes = put->parsed() || rm->parsed() || incr->parsed() || import->parsed();
+    const bool writes = put->parsed() || rm->parsed() || incr->parsed() || import->parsed() ||
+                        add->parsed() || remove_item->parsed();
     if (writes && !f->client_id.empty() && f->data.empty()) {
       // Its op log (and counter totals) would live in memory for this command only: a second
       // command under the same id reuses its sequence numbers, and the servers take the new
@@ -363,6 +425,9 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
     if (rm->parsed()) return Write(*f, true);
     if (incr->parsed()) return Increment(*f);
     if (counter->parsed()) return PrintCounters(*f);
+    if (add->parsed()) return OrWrite(*f, false);
+    if (remove_item->parsed()) return OrWrite(*f, true);
+    if (items->parsed()) return PrintItems(*f);
     if (get->parsed()) return Get(*f);
     if (dump->parsed()) return Dump(*f);
     if (query->parsed()) return RunQuery(*f);

@@ -61,6 +61,7 @@ void ServeCounters::Count(const events::NodeEvent& e) {
   if (const auto* a = std::get_if<events::OpApplied>(&e)) {
     ++ops_applied;
     counter_ops_applied += a->counter;
+    or_ops_applied += a->or_op;
   }
   if (const auto* a = std::get_if<events::OpAcknowledged>(&e)) {
     ++acks[static_cast<int>(a->concern) % 3];
@@ -91,6 +92,9 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
   Metric(out, "counter_ops_applied_total", "counter",
          "PN-Counter ops applied (first application; also in ops_applied_total).",
          {{"", c.counter_ops_applied}});
+  Metric(out, "or_ops_applied_total", "counter",
+         "OR-Map ops applied (first application; also in ops_applied_total).",
+         {{"", c.or_ops_applied}});
   Metric(out, "ops_duplicate_total", "counter", "Client ops received again and not re-applied.",
          {{"", g.ops_duplicate}});
   Metric(out, "ops_forwarded_total", "counter", "Client ops forwarded to their partition's owner.",

@@ -30,6 +30,7 @@ namespace seedgrid::tools {
 struct ServeCounters {
   uint64_t ops_applied = 0;
   uint64_t counter_ops_applied = 0;
+  uint64_t or_ops_applied = 0;
   uint64_t acks[3] = {0, 0, 0};  // by msg::WriteConcern
   uint64_t acks_duplicate = 0;
   uint64_t states_acknowledged = 0;
