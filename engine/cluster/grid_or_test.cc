@@ -246,7 +246,7 @@ TEST(GridOrClients, ARestartedClientKeepsItsPendingAddsAndTheirOrigins) {
 
 // ---------- the GC watermark (PartitionSet, without a cluster) ----------
 
-struct Fixture {
+struct OrFixture {
   ManualClock clock{1'700'000'000'000};
   Hlc hlc{clock, {.node_id = "s1"}};
   MemStorage storage;
@@ -270,7 +270,7 @@ struct Fixture {
 };
 
 TEST(GridOrWatermark, AnItemOlderThanTheWatermarkThatAReplicaLacksIsRefused) {
-  Fixture f;
+  OrFixture f;
   f.set.SetWatermark(f.p, 5000);
   const Timestamp old_tag{4000, 0, "s2"}, new_tag{6000, 0, "s2"};
   f.set.MergeState(f.State({{old_tag, Document{}, {}, {}}, {new_tag, Document{}, {}, {}}}, {}));
@@ -281,7 +281,7 @@ TEST(GridOrWatermark, AnItemOlderThanTheWatermarkThatAReplicaLacksIsRefused) {
 }
 
 TEST(GridOrWatermark, AnOldTombstoneStillTakesItsItemAndIsPrunedAsOursWere) {
-  Fixture f;
+  OrFixture f;
   const Timestamp tag{4000, 0, "s2"};
   f.set.MergeState(f.State({{tag, Document{}, {}, {}}}, {}));
   f.set.SetWatermark(f.p, 5000);
@@ -290,7 +290,7 @@ TEST(GridOrWatermark, AnOldTombstoneStillTakesItsItemAndIsPrunedAsOursWere) {
 }
 
 TEST(GridOrWatermark, PruneCollectsOrTombstonesAndRaisesTheWatermark) {
-  Fixture f;
+  OrFixture f;
   const Timestamp a{4000, 0, "s2"}, b{7000, 0, "s2"};
   f.set.MergeState(f.State({}, {a, b}));
   EXPECT_EQ(f.set.Prune(f.p, 5000), 1u);
@@ -300,7 +300,7 @@ TEST(GridOrWatermark, PruneCollectsOrTombstonesAndRaisesTheWatermark) {
 }
 
 TEST(GridOrWatermark, AFullStateForgetsTheItemsBeforeItsWatermarkThatItLacks) {
-  Fixture f;
+  OrFixture f;
   const Timestamp gone{4000, 0, "s2"}, kept{4500, 0, "s2"}, young{6000, 0, "s2"};
   f.set.MergeState(f.State(
       {{gone, Document{}, {}, {}}, {kept, Document{}, {}, {}}, {young, Document{}, {}, {}}}, {}));
@@ -315,7 +315,7 @@ TEST(GridOrWatermark, AFullStateForgetsTheItemsBeforeItsWatermarkThatItLacks) {
 }
 
 TEST(GridOrWatermark, StatesCarryOrEntriesAndAPageRestoresThem) {
-  Fixture f;
+  OrFixture f;
   const Timestamp tag{6000, 0, "s2"};
   f.set.MergeState(f.State({{tag, Document{{"v", 1}}, {}, OrOrigin("c1", 4)}}, {}));
   const msg::PartitionState state =
