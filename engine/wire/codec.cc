@@ -189,64 +189,50 @@ OrKeyState FromOrEntry(const std::string& key, const OrEntry& entry) {
 
 namespace {
 
-bool HasOr(const std::vector<msg::MapRecords>& maps) {
-  return std::any_of(maps.begin(), maps.end(),
-                     [](const msg::MapRecords& m) { return !m.or_keys.empty(); });
-}
-bool HasOr(const std::vector<msg::PartitionState>& states) {
-  return std::any_of(states.begin(), states.end(),
-                     [](const msg::PartitionState& s) { return HasOr(s.maps); });
-}
-bool HasOrOps(const std::vector<msg::GridOp>& ops) {
-  return std::any_of(ops.begin(), ops.end(),
-                     [](const msg::GridOp& op) { return op.or_kind != msg::OrOpKind::kNone; });
-}
-
-bool HasCounters(const std::vector<msg::MapRecords>& maps) {
-  return std::any_of(maps.begin(), maps.end(),
-                     [](const msg::MapRecords& m) { return !m.counters.empty(); });
-}
-bool HasCounters(const std::vector<msg::PartitionState>& states) {
-  return std::any_of(states.begin(), states.end(),
-                     [](const msg::PartitionState& s) { return HasCounters(s.maps); });
-}
-bool HasCounterOps(const std::vector<msg::GridOp>& ops) {
-  return std::any_of(ops.begin(), ops.end(),
-                     [](const msg::GridOp& op) { return op.counter.has_value(); });
+// Whether `body` carries a field that `map_has` finds in one of its maps' contents or `op_has`
+// in one of its ops (GridOps, states, live-query rows and both HTTP sync bodies).
+template <typename MapHas, typename OpHas>
+bool Carries(const msg::Body& body, MapHas map_has, OpHas op_has) {
+  const auto maps = [&](const std::vector<msg::MapRecords>& ms) {
+    return std::any_of(ms.begin(), ms.end(), map_has);
+  };
+  const auto states = [&](const std::vector<msg::PartitionState>& ss) {
+    return std::any_of(ss.begin(), ss.end(),
+                       [&](const msg::PartitionState& s) { return maps(s.maps); });
+  };
+  const auto ops = [&](const std::vector<msg::GridOp>& os) {
+    return std::any_of(os.begin(), os.end(), op_has);
+  };
+  return std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, msg::GridOps>) return ops(m.ops);
+        if constexpr (std::is_same_v<T, msg::PartitionState>) return maps(m.maps);
+        if constexpr (std::is_same_v<T, msg::PartitionStates>) return states(m.states);
+        if constexpr (std::is_same_v<T, msg::QueryUpdate>) return map_has(m.rows);
+        if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
+          return ops(m.ops) || states(m.repairs);
+        }
+        if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) return states(m.leaves);
+        return false;
+      },
+      body);
 }
 
 }  // namespace
 
 uint16_t WireVersionFor(const msg::Body& body) {
-  const bool or_maps = std::visit(
-      [](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, msg::GridOps>) return HasOrOps(m.ops);
-        if constexpr (std::is_same_v<T, msg::PartitionState>) return HasOr(m.maps);
-        if constexpr (std::is_same_v<T, msg::PartitionStates>) return HasOr(m.states);
-        if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
-          return HasOrOps(m.ops) || HasOr(m.repairs);
-        }
-        if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) return HasOr(m.leaves);
-        return false;
-      },
-      body);
-  if (or_maps) return kWireOrMapsVersion;
-  const bool counters = std::visit(
-      [](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, msg::GridOps>) return HasCounterOps(m.ops);
-        if constexpr (std::is_same_v<T, msg::PartitionState>) return HasCounters(m.maps);
-        if constexpr (std::is_same_v<T, msg::PartitionStates>) return HasCounters(m.states);
-        if constexpr (std::is_same_v<T, msg::QueryUpdate>) return !m.rows.counters.empty();
-        if constexpr (std::is_same_v<T, msg::HttpSyncRequest>) {
-          return HasCounterOps(m.ops) || HasCounters(m.repairs);
-        }
-        if constexpr (std::is_same_v<T, msg::HttpSyncResponse>) return HasCounters(m.leaves);
-        return false;
-      },
-      body);
-  return counters ? kWireCountersVersion : kWireProtocolVersion;
+  if (Carries(
+          body, [](const msg::MapRecords& m) { return !m.or_keys.empty(); },
+          [](const msg::GridOp& op) { return op.or_kind != msg::OrOpKind::kNone; })) {
+    return kWireOrMapsVersion;
+  }
+  if (Carries(
+          body, [](const msg::MapRecords& m) { return !m.counters.empty(); },
+          [](const msg::GridOp& op) { return op.counter.has_value(); })) {
+    return kWireCountersVersion;
+  }
+  return kWireProtocolVersion;
 }
 
 std::string EncodeMessage(const msg::Envelope& envelope) {
