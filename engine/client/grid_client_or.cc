@@ -154,13 +154,6 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
   for (const std::string& key : keys->second) {
     const OrEntry* entry = or_map.GetEntry(key);
     if (entry == nullptr) continue;
-    // A key with ops in the op log keeps everything: a pending remove's tombstones must outlive
-    // leaves from before the owner applied it (an item older than the watermark would be back).
-    if (!pending) pending = PendingKeys(leaf.map_name);
-    if (pending->contains(key)) {
-      SG_PROBE("client.gc_sweep_kept_pending_or_key");
-      continue;
-    }
     const auto theirs = in_leaf.find(key);
     // Origin tombstones (millis 0) are swept too: owners prune them below any watermark, and one
     // kept here alone would leave this client different from its owner for good.
@@ -172,11 +165,20 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
                                  [&](const OrRecord& r) { return r.tag == t; })
                   : std::find(k.tombstones.begin(), k.tombstones.end(), t) == k.tombstones.end();
     };
+    const size_t before = dead.size();
     for (const auto& [tag, item] : entry->items) {
       if (lacks(tag, true)) dead.emplace_back(key, tag);
     }
     for (const Timestamp& t : entry->tombstones) {
       if (lacks(t, false)) dead.emplace_back(key, t);
+    }
+    if (dead.size() == before) continue;  // The usual case: no need to scan the op log.
+    // A key with ops in the op log keeps everything: a pending remove's tombstones must outlive
+    // leaves from before the owner applied it (an item older than the watermark would be back).
+    if (!pending) pending = PendingKeys(leaf.map_name);
+    if (pending->contains(key)) {
+      SG_PROBE("client.gc_sweep_kept_pending_or_key");
+      dead.resize(before);
     }
   }
   if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_or_tags");

@@ -43,6 +43,12 @@ void PrintRow(std::string_view key, const Document& value) {
             << "\n";
 }
 
+void PrintDocument(const Document& doc) {
+  std::cout << net::DocumentToJson(doc).dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace)
+            << "\n";
+}
+
 int Fail(std::string_view message) {
   std::fprintf(stderr, "seedgrid client: %.*s\n", static_cast<int>(message.size()), message.data());
   return kExitViolation;
@@ -140,11 +146,7 @@ int OrWrite(const ClientFlags& f, bool remove) {
 int PrintItems(const ClientFlags& f) {
   Session s(f);
   if (!s.CatchUp(f.map)) return Fail(s.Stuck("complete sync"));
-  for (const Document* doc : s.client().Items(f.map, f.key)) {
-    std::cout << net::DocumentToJson(*doc).dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace)
-              << "\n";
-  }
+  for (const Document* doc : s.client().Items(f.map, f.key)) PrintDocument(*doc);
   return kExitOk;
 }
 
@@ -175,9 +177,7 @@ int Get(const ClientFlags& f) {
     std::fprintf(stderr, "seedgrid client: %s/%s not found\n", f.map.c_str(), f.key.c_str());
     return kExitNotFound;
   }
-  std::cout << net::DocumentToJson(*doc).dump(-1, ' ', false,
-                                              nlohmann::json::error_handler_t::replace)
-            << "\n";
+  PrintDocument(*doc);
   return kExitOk;
 }
 
