@@ -107,8 +107,16 @@ void GridHistory::OnServerCrash(const std::string& server, uint64_t clean_syncs)
 
 void GridHistory::OnIssued(const NodeId& client, uint64_t seq, const std::string& map,
                            const std::string& key, uint64_t value_hash) {
+  ForgetIssued(client, seq);
   issued_[{client, seq}] = Issued{map, key, value_hash};
-  counter_ops_.erase({client, seq});  // A reissued seq: the lost op was a counter's.
+}
+
+void GridHistory::ForgetIssued(const NodeId& client, uint64_t seq) {
+  issued_.erase({client, seq});
+  counter_ops_.erase({client, seq});
+  or_ops_.erase({client, seq});
+  or_adds_replicated_.erase({client, seq});
+  or_adds_applied_.erase({client, seq});
 }
 
 bool GridHistory::DeletedSince(const std::string& map, const std::string& key,
@@ -137,6 +145,7 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
 void GridHistory::OnDiskLost(uint64_t /*at_ns*/) {
   applied_.clear();
   counters_applied_.clear();
+  or_adds_applied_.clear();
 }
 
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
@@ -177,7 +186,10 @@ std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
     OnCounterAcked(client, ack);
     return std::nullopt;
   }
-  if (ack.or_op) return std::nullopt;
+  if (ack.or_op) {
+    OnOrAcked(client, ack);
+    return std::nullopt;
+  }
   auto [acked, inserted] = acked_values_.try_emplace({ack.map, ack.key});
   if (inserted || acked->second.ts < ts)
     acked->second = AckedValue{ts, value_hash, client, ack.seq};

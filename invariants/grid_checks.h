@@ -36,6 +36,14 @@
 //                      fails; at the end every durable op is applied (grid_exactly_once), so
 //                      "acknowledged" and "logged" agree; no entry of a client that never
 //                      incremented the counter, no counter nobody touched
+//   grid_or_model      at the end every OR-Map item an owner holds is a client's durably logged
+//                      add (its origin names the op), of that map and key, with that add's
+//                      value, held once, and observed by no durable remove (observed-remove: a
+//                      remove kills the items the client held of that key with that value when it
+//                      issued the remove — the harness reads them from the client); and every add
+//                      acknowledged with its item at REPLICATED, or at APPLIED since the last disk
+//                      loss, that no durable remove observed is held (add-wins: a remove never
+//                      takes an add it did not observe)
 //
 // Counters in grid_durability: a counter op acknowledged at REPLICATED (APPLIED) promises the
 // client's totals it carried as REPLICATED (APPLIED) writes promise their records: held by
@@ -61,6 +69,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/inlined_vector.h"
 #include "engine/cluster/grid_server.h"
 #include "engine/events/node_events.h"
@@ -68,6 +77,8 @@
 #include "invariants/convergence.h"
 
 namespace seedgrid::invariants {
+
+struct Holder;
 
 // The bounded history: per key only the newest acknowledged write per concern, per client the
 // applied and durable op-log seqs as interval sets, per (server, disk, partition, client) the
@@ -116,6 +127,14 @@ class GridHistory {
   // their acks carry, the counter part of grid_durability; not the LWW checks.
   void OnIssuedCounter(const NodeId& client, uint64_t seq, const std::string& map,
                        const std::string& key, int64_t delta);
+  // A client issued its entry `seq`: an OR add to map/key of a value with hash `value_hash`
+  // (ValueHash; its item's origin is OrOrigin(client, seq)), or an OR remove that observed the
+  // items with origins `observed` (those the client held of the key with the value it removes).
+  // They feed grid_or_model (CheckGridOrModel); a reissued seq replaces the lost op.
+  void OnIssuedOrAdd(const NodeId& client, uint64_t seq, const std::string& map,
+                     const std::string& key, uint64_t value_hash);
+  void OnIssuedOrRemove(const NodeId& client, uint64_t seq, const std::string& map,
+                        const std::string& key, std::vector<Timestamp> observed);
   // The model of every counter: the sums of the durably logged ops' deltas, per client.
   using CounterTotals = absl::btree_map<std::pair<std::string, std::string>, PnState>;
   CounterTotals ExpectedCounters() const;
@@ -148,6 +167,8 @@ class GridHistory {
 
  private:
   friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
+  friend std::optional<Violation> CheckGridOrModel(
+      const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
   using Seqs = absl::btree_map<uint64_t, uint64_t>;  // interval set: first -> last (inclusive)
   static void Insert(Seqs& set, uint64_t seq);
   static bool Contains(const Seqs& set, uint64_t seq);
@@ -194,6 +215,20 @@ class GridHistory {
   absl::btree_map<std::pair<NodeId, uint64_t>, CounterOp> counter_ops_;  // O(counter ops)
   CounterTotals counters_replicated_, counters_applied_;
   void OnCounterAcked(const NodeId& client, const events::AckReceived& ack);
+  // (client, seq) -> an OR op as issued: O(OR ops). An add's item is promised (it must be held at
+  // the end unless a durable remove observed it) once acknowledged with its tag at REPLICATED, or
+  // at APPLIED (until a disk is lost).
+  struct OrOp {
+    std::string map, key;
+    bool add = false;
+    uint64_t value_hash = 0;          // an add's
+    std::vector<Timestamp> observed;  // a remove's: the origins of the items it removes
+  };
+  absl::btree_map<std::pair<NodeId, uint64_t>, OrOp> or_ops_;
+  absl::btree_set<std::pair<NodeId, uint64_t>> or_adds_replicated_, or_adds_applied_;
+  void OnOrAcked(const NodeId& client, const events::AckReceived& ack);
+  // A seq issued again (the first op was never durable): forget what it was.
+  void ForgetIssued(const NodeId& client, uint64_t seq);
 };
 
 // Where a partition is held: a server's name and its partitions (nullptr: not held).
@@ -235,6 +270,10 @@ std::optional<std::string> CounterNotHeld(const GridHistory::CounterTotals& prom
                                           const std::vector<Holder>& holders);
 // grid_pn_model at the end: every counter of every owner's partition (see the top of this file).
 std::optional<Violation> CheckGridPnModel(
+    const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+// grid_or_model at the end: every OR item of every owner's partition, and every promised add (see
+// the top of this file; grid_or_checks.cc).
+std::optional<Violation> CheckGridOrModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
 // grid_exactly_once at the end: every durable op-log entry was applied.
 std::optional<Violation> CheckAllApplied(const GridHistory& history);

@@ -32,6 +32,15 @@ class FakeServer {
     if (!m) m = std::make_unique<CounterMap>();
     (void)m->Raise(key, writer, totals);
   }
+  // An OR item of `key` tagged `millis` by this server, with the origin of (client, seq).
+  void AddItem(const std::string& map, const std::string& key, uint64_t millis,
+               const std::string& client, uint64_t seq, const std::string& city) {
+    GridPartition& part = parts_[PartitionOf(key)];
+    auto& m = part.or_maps[map];
+    if (!m) m = std::make_unique<OrMap>(hlc_, OrMapOptions{.merkle_depth = 1, .merkle = false});
+    OrRecord item{Ts(millis), Document{{"city", city}}, std::nullopt, OrOrigin(client, seq)};
+    ASSERT_TRUE(m->Merge(key, {item}, {}).ok());
+  }
   void SetWatermark(const std::string& key, uint64_t w) {
     parts_[PartitionOf(key)].pruned_below_ms = w;
   }
@@ -287,6 +296,90 @@ TEST(GridPnModel, EveryEntryIsTheSumOfItsClientsDurableDeltasPerHalf) {
   lost_op_counted.Count("m", "n1", "c1", {12, 2});
   lost_op_counted.Count("m", "n1", "c2", {0, 4});
   fails(lost_op_counted, "c1's entry is +12/-2");
+}
+
+// Adds and removes as the workload issues them: c1 adds Oslo twice and Rome to o1; c2 removes
+// Oslo having observed only c1's first add; c1's third add is never durable.
+class GridOrModelTest : public ::testing::Test {
+ protected:
+  GridOrModelTest() {
+    const uint64_t oslo = ValueHash(Document{{"city", std::string("Oslo")}});
+    h_.OnIssuedOrAdd("c1", 1, "m", "o1", oslo);
+    h_.OnIssuedOrAdd("c1", 2, "m", "o1", oslo);
+    h_.OnIssuedOrAdd("c1", 3, "m", "o1", ValueHash(Document{{"city", std::string("Rome")}}));
+    h_.OnIssuedOrAdd("c1", 4, "m", "o1", oslo);  // Never durable.
+    h_.OnIssuedOrRemove("c2", 1, "m", "o1", {OrOrigin("c1", 1)});
+    for (uint64_t seq : {1, 2, 3}) h_.OnLogged("c1", seq);
+    h_.OnLogged("c2", 1);
+  }
+  // Right: c1#1 removed, c1#2 (not observed: add wins) and c1#3 held.
+  static void Right(FakeServer& s) {
+    s.AddItem("m", "o1", 20, "c1", 2, "Oslo");
+    s.AddItem("m", "o1", 30, "c1", 3, "Rome");
+  }
+  void Ack(uint64_t seq, WriteConcern concern, uint64_t tag_ms) {
+    const std::optional<Document> none;
+    ASSERT_FALSE(
+        h_.OnApplied("n0", 0, 0, 7, "c1", seq, Ts(tag_ms), ClientTs("c1", seq)).has_value());
+    events::AckReceived ack{"m",   "o1",  seq,     Ts(tag_ms),    concern, ClientTs("c1", seq),
+                            false, &none, nullptr, /*or_op=*/true};
+    ASSERT_FALSE(h_.OnAckReceived("c1", ack, ValueHash(none), 1).has_value());
+  }
+  std::optional<Violation> Check(const FakeServer& owner) const {
+    return CheckGridOrModel(h_, [&owner](uint32_t) { return owner.AsHolder(); });
+  }
+  void Fails(const FakeServer& s, const std::string& what) const {
+    auto v = Check(s);
+    ASSERT_TRUE(v.has_value()) << what;
+    EXPECT_EQ(v->invariant, Invariant::kGridOrModel);
+    EXPECT_NE(v->detail.find(what), std::string::npos) << v->detail;
+  }
+  GridHistory h_;
+};
+
+TEST_F(GridOrModelTest, HoldsOnlyDurableAddsOnceWithTheirValueAndNoObservedOne) {
+  FakeServer ok("n0");
+  Right(ok);
+  EXPECT_FALSE(Check(ok).has_value());
+  FakeServer resurrected("n0");
+  Right(resurrected);
+  resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
+  Fails(resurrected, "item 10:0:s of c1#1's add is alive, but c2#1's durable remove observed it");
+  FakeServer lost_op("n0");
+  Right(lost_op);
+  lost_op.AddItem("m", "o1", 40, "c1", 4, "Oslo");
+  Fails(lost_op, "names c1#4 as its add, which no client durably logged as an OR add");
+  FakeServer twice("n0");
+  Right(twice);
+  twice.AddItem("m", "o1", 25, "c1", 2, "Oslo");  // Applied again by another owner.
+  Fails(twice, "c1#2's add is held twice");
+  FakeServer wrong_value("n0");
+  wrong_value.AddItem("m", "o1", 20, "c1", 2, "Lima");
+  Fails(wrong_value, "not the value c1#2 added");
+  FakeServer wrong_key("n0");
+  Right(wrong_key);
+  wrong_key.AddItem("m", "o2", 50, "c1", 3, "Rome");
+  Fails(wrong_key, "c1#3's add, which added to m/o1");
+  FakeServer removed_write("n0");  // The remove's seq is no add.
+  removed_write.AddItem("m", "o1", 50, "c2", 1, "Oslo");
+  Fails(removed_write, "names c2#1 as its add");
+}
+
+// Add wins: a remove never takes an add it did not observe, so an acknowledged add is held.
+TEST_F(GridOrModelTest, AnAcknowledgedAddNoRemoveObservedIsHeld) {
+  Ack(2, WriteConcern::kReplicated, 20);
+  Ack(3, WriteConcern::kApplied, 30);
+  FakeServer ok("n0");
+  Right(ok);
+  EXPECT_FALSE(Check(ok).has_value());
+  FakeServer remove_took_all("n0");  // The remove took every Oslo, observed or not.
+  remove_took_all.AddItem("m", "o1", 30, "c1", 3, "Rome");
+  Fails(remove_took_all, "c1#2's add, acknowledged at REPLICATED with its item, is missing");
+  FakeServer lost_applied("n0");
+  lost_applied.AddItem("m", "o1", 20, "c1", 2, "Oslo");
+  Fails(lost_applied, "c1#3's add, acknowledged at APPLIED with its item, is missing");
+  h_.OnDiskLost(5);  // APPLIED promises made before a disk loss no longer bind.
+  EXPECT_FALSE(Check(lost_applied).has_value());
 }
 
 TEST(GridDurability, AnAcknowledgedIncrementIsHeldAsItsTotals) {

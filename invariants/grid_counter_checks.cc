@@ -22,8 +22,8 @@ void RaiseTotals(GridHistory::CounterTotals& totals, const std::string& map, con
 
 void GridHistory::OnIssuedCounter(const NodeId& client, uint64_t seq, const std::string& map,
                                   const std::string& key, int64_t delta) {
+  ForgetIssued(client, seq);
   counter_ops_[{client, seq}] = CounterOp{map, key, delta};
-  issued_.erase({client, seq});  // A reissued seq: the lost op was a write.
 }
 
 GridHistory::CounterTotals GridHistory::ExpectedCounters() const {

@@ -47,6 +47,10 @@ constexpr std::array kInvariants = {
     InvariantInfo{kGridPnModel, "grid_pn_model", kGrid,
                   "every counter entry an owner holds is the sum of its client's durably logged "
                   "increments (and decrements, apart)"},
+    InvariantInfo{kGridOrModel, "grid_or_model", kGrid,
+                  "every OR-Map item an owner holds is a client's durable add, once, with its "
+                  "value, observed by no durable remove; every acknowledged add no remove "
+                  "observed is held"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},
     InvariantInfo{kHang, "hang", kHarness,
                   "the run ends within the scenario's events_max events (and the tool's "

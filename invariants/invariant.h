@@ -34,6 +34,7 @@ enum class Invariant : uint8_t {
   kGridLostUpdate,
   kGridLwwModel,
   kGridPnModel,
+  kGridOrModel,
   // Both.
   kLiveness,
   // The harness itself (always on, not listed in scenario files).

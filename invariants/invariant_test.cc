@@ -22,7 +22,7 @@ TEST(Invariant, EachKindOfRunListsItsOwn) {
   EXPECT_EQ(InvariantList(true),
             "hlc, grid_table, grid_convergence, grid_durability, grid_exactly_once, "
             "grid_live_queries, grid_storage_acks, grid_lost_update, grid_lww_model, "
-            "grid_pn_model, liveness");
+            "grid_pn_model, grid_or_model, liveness");
 }
 
 }  // namespace

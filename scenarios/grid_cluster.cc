@@ -282,93 +282,6 @@ void GridCluster::PollLeft(int i) {
   sim_.At(sim_.now_ns() + 100 * kNsPerMs, [this, i] { PollLeft(i); });
 }
 
-// ------------------------------------------------------------------ workload
-
-void GridCluster::ScheduleWorkload() {
-  if (s_.ops_per_sec > 0 && g_.clients > 0) ScheduleNextOp();
-  ScheduleTransportSwitches();
-}
-
-void GridCluster::ScheduleNextOp() {
-  const uint64_t gap = sim::Exponential(workload_, 1'000'000'000 / s_.ops_per_sec);
-  const uint64_t at = sim_.now_ns() + std::max<uint64_t>(gap, 1);
-  if (at >= s_.duration_ms * kNsPerMs) return;
-  sim_.At(at, [this] {
-    const int c = static_cast<int>(workload_.Uniform(g_.clients));
-    DoOp(c, run_.op_schedule.Next());
-    ScheduleNextOp();
-  });
-}
-
-// Every value a client write draws, in the order DoOp always drew them (with no counter weight,
-// the draws of the workload before counters). Counters are a key space of their own ("n0" to
-// "n15"), few so that many clients increment each.
-GridCluster::Op GridCluster::DrawOp(Random& r) const {
-  Op op;
-  const uint64_t key = r.Uniform(static_cast<uint64_t>(s_.keys));
-  const uint64_t set = s_.mix.lww_set, remove = s_.mix.lww_remove;
-  const uint64_t kind = r.Uniform(std::max<uint64_t>(remove + set + s_.mix.counter, 1));
-  op.remove = kind < remove;
-  op.counter = kind >= remove + set;
-  op.key = op.counter ? fmt::format("n{}", key % std::min<uint64_t>(s_.keys, 16))
-                      : fmt::format("k{}", key);
-  const uint64_t pick = r.Uniform(g_.fire_and_forget + g_.applied + g_.replicated);
-  if (pick < g_.fire_and_forget) {
-    op.concern = msg::WriteConcern::kFireAndForget;
-  } else if (pick < g_.fire_and_forget + g_.applied) {
-    op.concern = msg::WriteConcern::kApplied;
-  }
-  if (op.counter) {
-    const int64_t magnitude = 1 + static_cast<int64_t>(r.Uniform(5));
-    op.delta = r.Uniform(3) == 0 ? -magnitude : magnitude;  // a third are decrements
-  } else if (!op.remove) {
-    op.city = kCities[r.Uniform(std::size(kCities))];
-    op.age = static_cast<int64_t>(r.Uniform(100));
-  }
-  return op;
-}
-
-// A dropped op (!apply) is drawn all the same, so the client's stream stays where it would be.
-void GridCluster::DoOp(int c, bool apply) {
-  const int node = ClientNode(c);
-  if (!clients_[c] || sim_.paused(node)) return;
-  const Op op = DrawOp(client_random_[c]);
-  if (!apply) return;
-  sim::Simulator::ActingAs acting(sim_, node);  // Crash points in the call hit the client.
-  GridClient& client = *clients_[c];
-  std::string text;
-  const NodeId& name = sim_.node_id(node);
-  if (op.counter) {
-    absl::StatusOr<uint64_t> seq = client.Increment(MapOf(c), op.key, op.delta, op.concern);
-    if (!seq.ok()) {  // The workload's totals stay far below 2^64: the client's are wrong.
-      if (run_.On(Invariant::kGridPnModel)) {
-        run_.Violate(Invariant::kGridPnModel,
-                     fmt::format("client {} refused to add {:+} to counter {}/{}: {}", name,
-                                 op.delta, MapOf(c), op.key, seq.status().message()));
-      }
-      return;
-    }
-    history_.OnIssuedCounter(name, *seq, MapOf(c), op.key, op.delta);
-    text = fmt::format("c{} incr {} {:+} {} #{}", c, op.key, op.delta,
-                       msg::WriteConcernName(op.concern), *seq);
-  } else if (op.remove) {
-    const uint64_t seq = client.Remove(MapOf(c), op.key, op.concern);
-    history_.OnIssued(name, seq, MapOf(c), op.key, invariants::ValueHash(std::nullopt));
-    text = fmt::format("c{} remove {} {} #{}", c, op.key, msg::WriteConcernName(op.concern), seq);
-  } else {
-    Document doc{{"city", op.city}, {"age", op.age}, {"by", name}};
-    text = fmt::format("c{} set {} {} {}", c, op.key, doc.ToString(),
-                       msg::WriteConcernName(op.concern));
-    const uint64_t value_hash = invariants::ValueHash(doc);
-    const uint64_t seq = client.Set(MapOf(c), op.key, std::move(doc), op.concern);
-    history_.OnIssued(name, seq, MapOf(c), op.key, value_hash);
-    text += fmt::format(" #{}", seq);
-  }
-  ++ops_;
-  sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, OpDigest(text),
-                      [&] { return text; });
-}
-
 // ------------------------------------------------------------------ checks
 
 std::vector<invariants::Holder> GridCluster::HoldersExcept(int lost) const {
@@ -532,6 +445,10 @@ void GridCluster::FinalChecks() {
   if (run_.On(Invariant::kGridPnModel)) {
     ++checks_;
     run_.Violate(invariants::CheckGridPnModel(history_, owner_of));
+  }
+  if (run_.On(Invariant::kGridOrModel)) {
+    ++checks_;
+    run_.Violate(invariants::CheckGridOrModel(history_, owner_of));
   }
 }
 

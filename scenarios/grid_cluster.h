@@ -87,6 +87,9 @@ class GridCluster final : public Cluster {
     bool remove = false;
     bool counter = false;  // an increment of counter `key` by `delta`
     int64_t delta = 0;
+    bool or_add = false;     // an OR add of {"city": city} to `key`
+    bool or_remove = false;  // an OR remove of the value of the client's item number `pick`
+    uint64_t pick = 0;
     msg::WriteConcern concern = msg::WriteConcern::kReplicated;
     const char* city = "";
     int64_t age = 0;
@@ -94,6 +97,9 @@ class GridCluster final : public Cluster {
   void ScheduleNextOp();
   Op DrawOp(Random& r) const;
   void DoOp(int c, bool apply);
+  // The OR ops of DoOp: what the op did, for the trace (empty: nothing was issued).
+  std::string DoOrAdd(int c, const Op& op);
+  std::string DoOrRemove(int c, const Op& op);
   // grid_durability between failures (lost = -1) and at a disk loss.
   void CheckHeldElsewhere(int lost);
   std::vector<invariants::Holder> HoldersExcept(int lost) const;
