@@ -362,6 +362,11 @@ std::optional<Unconverged> GridCluster::Probe(bool full) {
             }
           }
         }
+        if (const OrMap* or_map = client->OrMapOf(v.map)) {
+          for (const auto& [key, entry] : or_map->entries()) {
+            mine.Apply(OrChange{key, nullptr, &entry, ChangeCause::kMerge});
+          }
+        }
         v.digests = &mine;
       }
     }
