@@ -38,7 +38,8 @@
 //                      incremented the counter, no counter nobody touched
 //   grid_or_model      at the end every OR-Map item an owner holds is a client's durably logged
 //                      add (its origin names the op), of that map and key, with that add's
-//                      value, held once, and observed by no durable remove (observed-remove: a
+//                      value (an add applied twice may have two copies: OrMap lists one),
+//                      observed by no durable remove (observed-remove: a
 //                      remove kills the items the client held of that key with that value when it
 //                      issued the remove — the harness reads them from the client); and every add
 //                      acknowledged with its item at REPLICATED, or at APPLIED since the last disk

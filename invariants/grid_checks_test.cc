@@ -349,10 +349,12 @@ TEST_F(GridOrModelTest, HoldsOnlyDurableAddsOnceWithTheirValueAndNoObservedOne) 
   Right(lost_op);
   lost_op.AddItem("m", "o1", 40, "c1", 4, "Oslo");
   Fails(lost_op, "names c1#4 as its add, which no client durably logged as an OR add");
-  FakeServer twice("n0");
+  FakeServer twice("n0");  // Applied again by another owner: one item, two copies.
   Right(twice);
-  twice.AddItem("m", "o1", 25, "c1", 2, "Oslo");  // Applied again by another owner.
-  Fails(twice, "c1#2's add is held twice");
+  twice.AddItem("m", "o1", 25, "c1", 2, "Oslo");
+  EXPECT_FALSE(Check(twice).has_value());
+  twice.AddItem("m", "o1", 15, "c1", 1, "Oslo");  // A copy of a removed add is as dead.
+  Fails(twice, "item 15:0:s of c1#1's add is alive");
   FakeServer wrong_value("n0");
   wrong_value.AddItem("m", "o1", 20, "c1", 2, "Lima");
   Fails(wrong_value, "not the value c1#2 added");

@@ -48,7 +48,7 @@ constexpr std::array kInvariants = {
                   "every counter entry an owner holds is the sum of its client's durably logged "
                   "increments (and decrements, apart)"},
     InvariantInfo{kGridOrModel, "grid_or_model", kGrid,
-                  "every OR-Map item an owner holds is a client's durable add, once, with its "
+                  "every OR-Map item an owner holds is a client's durable add, with its "
                   "value, observed by no durable remove; every acknowledged add no remove "
                   "observed is held"},
     InvariantInfo{kLiveness, "liveness", kBoth, "the cluster converges within liveness_ms"},

@@ -173,7 +173,8 @@ TEST(ParseScenario, GridErrorsNameTheField) {
   EXPECT_EQ(error_of(R"({"name": "g", "grid": {}, "invariants": ["lww_model"]})"),
             "g.json:1:42: invariants[0]: unknown invariant \"lww_model\"; expected one of hlc, "
             "grid_table, grid_convergence, grid_durability, grid_exactly_once, grid_live_queries, "
-            "grid_storage_acks, grid_lost_update, grid_lww_model, grid_pn_model, liveness");
+            "grid_storage_acks, grid_lost_update, grid_lww_model, grid_pn_model, grid_or_model, "
+            "liveness");
 }
 
 TEST(ParseScenario, SyntaxErrorsGiveLineAndColumn) {

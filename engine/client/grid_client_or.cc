@@ -64,14 +64,15 @@ absl::StatusOr<uint64_t> GridClient::AddItem(const std::string& map, std::string
 absl::StatusOr<uint64_t> GridClient::RemoveItem(const std::string& map, std::string key,
                                                 const Document& value, msg::WriteConcern concern) {
   OrMap& or_map = OrMapFor(map);
-  // Observed remove: every live item of `key` with this value, named as the owner knows it —
-  // its tag, or for an add of ours still under a provisional tag, the add's origin.
+  // Observed remove: every live item of `key` with this value, named by its add's origin — the
+  // owner kills the origin, taking every copy of the add (or.h, "Kills") — or by its tag when it
+  // has none. One origin may have two items here (an add applied twice): named once.
   std::vector<Timestamp> names;
   if (const OrEntry* entry = or_map.GetEntry(key)) {
     for (const auto& [tag, item] : entry->items) {
       if (item.value != value) continue;
-      const bool provisional = tag.node_id == options_.node_id && item.origin.has_value();
-      names.push_back(provisional ? *item.origin : tag);
+      const Timestamp& name = item.origin ? *item.origin : tag;
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
     }
   }
   if (names.empty()) {
@@ -98,9 +99,9 @@ void GridClient::OnOrAck(const msg::GridOp& op, const msg::GridOpAck& a) {
     (void)or_map.ForgetTag(op.key, origin);
     return;
   }
-  // The owner's tag replaces the provisional one (or the tombstone of the add's origin).
+  // The owner's tag replaces the provisional one. A tombstone of the add's origin (removed here
+  // before this ack) stays until the owner's kill of the origin comes in a leaf and subsumes it.
   (void)or_map.Retag(op.key, op.client_ts, a.ts);
-  (void)or_map.Retag(op.key, origin, a.ts);
 }
 
 absl::btree_set<uint64_t> GridClient::PendingOrAdds(const std::string& map_name) const {
@@ -155,10 +156,12 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
     const OrEntry* entry = or_map.GetEntry(key);
     if (entry == nullptr) continue;
     const auto theirs = in_leaf.find(key);
-    // Origin tombstones (millis 0) are swept too: owners prune them below any watermark, and one
-    // kept here alone would leave this client different from its owner for good.
+    // Origin tombstones (millis 0) are swept too: the owner's kill of the origin subsumes them, and
+    // one kept here alone would leave this client different from its owner for good. Kills are
+    // judged by their time, as the owner prunes them.
     const auto lacks = [&](const Timestamp& t, bool item) {
-      if (t.millis >= watermark || (t.node_id == options_.node_id && t.millis != 0)) return false;
+      if (GcMillis(t) >= watermark) return false;
+      if (!IsOrKill(t) && t.node_id == options_.node_id && t.millis != 0) return false;
       if (theirs == in_leaf.end()) return true;
       const msg::OrKeyState& k = *theirs->second;
       return item ? std::none_of(k.items.begin(), k.items.end(),
@@ -236,10 +239,12 @@ void GridClient::RepairOr(const msg::MapRecords& leaf, uint32_t partition,
     for (const auto& [tag, item] : mine->items) {
       if (tag.node_id != options_.node_id) shared.items.emplace(tag, item);
     }
-    // Not origin tombstones (millis 0): owners prune them below a watermark at once, so one
-    // sent back would only go round again.
+    // Owners' tags' tombstones and kills; not bare origin tombstones (millis 0: the owner kills
+    // the origin instead, and one sent back would only go round again).
     for (const Timestamp& t : mine->tombstones) {
-      if (t.node_id != options_.node_id && t.millis != 0) shared.tombstones.insert(t);
+      if (IsOrKill(t) || (t.node_id != options_.node_id && t.millis != 0)) {
+        shared.tombstones.insert(t);
+      }
     }
     const auto theirs = in_leaf.find(key);
     const bool lacks = theirs == in_leaf.end()

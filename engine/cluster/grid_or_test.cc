@@ -74,7 +74,7 @@ TEST(GridOrMaps, TheOwnerTagsAnAddKeepsItsOriginAndReplicatesTheEntry) {
   EXPECT_EQ(*digests.begin(), OrEntryHash("k", entry));
 }
 
-TEST(GridOrMaps, ARemoveNamingTheOriginTombstonesTheOwnersTagEverywhere) {
+TEST(GridOrMaps, ARemoveNamingTheOriginKillsItEverywhereAtTheOwnersTime) {
   Grid g(3, 0);
   const int owner = g.OwnerIndex("k");
   // The client removed its add before it heard the owner's tag: it names the add's origin.
@@ -86,8 +86,13 @@ TEST(GridOrMaps, ARemoveNamingTheOriginTombstonesTheOwnersTagEverywhere) {
   const OrEntry& entry = holders.at(owner);
   ASSERT_EQ(entry.items.size(), 1u);
   EXPECT_EQ(entry.items.begin()->second.value, (Document{{"v", 2}}));
+  // The origin's kill, at the owner's clock (what the GC horizon measures): any copy of the add
+  // that arrives later dies too.
   ASSERT_EQ(entry.tombstones.size(), 1u);
-  EXPECT_EQ(entry.tombstones.begin()->node_id, g.server_ids[owner]);  // the item's own tag
+  const Timestamp& kill = *entry.tombstones.begin();
+  EXPECT_TRUE(IsOrKill(kill));
+  EXPECT_EQ(OrKill(OrOrigin("c9", 1), GcMillis(kill)), kill);
+  EXPECT_GE(GcMillis(kill), entry.items.begin()->first.millis);
   for (const auto& [i, e] : holders) EXPECT_EQ(e, entry) << "server " << i;
   EXPECT_EQ((g.applied[{"c9", 3}]), 1);
 }
@@ -102,7 +107,10 @@ TEST(GridOrMaps, ARemoveNamingATagNoOwnerCouldHaveIssuedIsRefused) {
   Send(g, 0, {OrRemove(2, "k", {future, tag})});
   const OrEntry entry = Holders(g, "k").at(0);
   EXPECT_TRUE(entry.items.empty());
-  EXPECT_EQ(entry.tombstones, absl::btree_set<Timestamp>{tag});  // the good name still applies
+  // The good name still applies: its item's origin is killed.
+  ASSERT_EQ(entry.tombstones.size(), 1u);
+  EXPECT_EQ(OrKill(OrOrigin("c9", 1), GcMillis(*entry.tombstones.begin())),
+            *entry.tombstones.begin());
   EXPECT_EQ(g.server(0).write_stats().or_tags_refused, 1u);
 }
 
@@ -203,9 +211,10 @@ TEST(GridOrClients, AnOfflineAddRemovedBeforeItsAcknowledgementStaysRemoved) {
   EXPECT_TRUE(ItemsOf(g.client(1), "k").empty());
   const OrEntry owners = Holders(g, "k").at(g.OwnerIndex("k"));
   EXPECT_TRUE(owners.items.empty());
-  ASSERT_EQ(owners.tombstones.size(), 1u);  // the owner's tag of the add
-  EXPECT_EQ(owners.tombstones.begin()->node_id, g.server_ids[g.OwnerIndex("k")]);
-  ExpectConverged(g, "k");
+  ASSERT_EQ(owners.tombstones.size(), 1u);  // the owner's kill of the add's origin
+  EXPECT_TRUE(IsOrKill(*owners.tombstones.begin()));
+  EXPECT_EQ(owners.tombstones.begin()->node_id, "c0");
+  ExpectConverged(g, "k");  // the client's bare origin tombstone gave way to the kill
 }
 
 TEST(GridOrClients, AConcurrentAddSurvivesARemoveThatDidNotSeeIt) {

@@ -238,7 +238,7 @@ size_t PartitionSet::MergeOr(uint32_t p, const msg::MapRecords& m) {
       }
       items.push_back(item);
     }
-    for (const Timestamp& t : k.tombstones) below_watermark |= t.millis < watermark;
+    for (const Timestamp& t : k.tombstones) below_watermark |= GcMillis(t) < watermark;
     absl::StatusOr<bool> merged = map.Merge(k.key, items, k.tombstones);
     if (!merged.ok()) {
       Fail(std::string(ToStd(merged.status().message())));

@@ -103,6 +103,23 @@ Timestamp WritePath::ApplyOr(uint32_t p, const NodeId& client, msg::GridOp& op, 
     }
     return Timestamp{0, 0, hlc_.node_id()};
   }
+  if (add) {
+    // Applied before by an owner whose mark this one lacks (a failover): the item it holds is
+    // the add's, and a killed origin stays dead. Neither is a new application.
+    const Timestamp origin = OrOrigin(client, op.seq);
+    if (const OrEntry* entry = map.GetEntry(op.key)) {
+      if (auto item = entry->FindByTagOrOrigin(origin); item != entry->items.end()) {
+        SG_PROBE("cluster.or_add_found_applied");
+        ++stats_.ops_duplicate;
+        return item->first;
+      }
+    }
+    if (map.OriginDead(op.key, origin)) {
+      SG_PROBE("cluster.or_add_found_removed");
+      ++stats_.ops_duplicate;
+      return Timestamp{0, 0, hlc_.node_id()};
+    }
+  }
   (void)hlc_.Update(op.client_ts);  // Lenient: a far-ahead client clock is counted.
   Timestamp ts;
   if (add) {
@@ -121,8 +138,8 @@ Timestamp WritePath::ApplyOr(uint32_t p, const NodeId& client, msg::GridOp& op, 
         ++stats_.or_tags_refused;
       }
     }
-    (void)map.RemoveTags(op.key, names);
     ts = hlc_.Now();
+    (void)map.RemoveTags(op.key, names, ts.millis);
   }
   ++stats_.ops_applied;
   ++stats_.or_ops_applied;

@@ -90,19 +90,33 @@ rc::Gen<OrState> GenOrState() {
       const Timestamp tag{*rc::gen::inRange<uint64_t>(1000, 1003),
                           *rc::gen::inRange<uint32_t>(0, 2),
                           "n" + std::to_string(*rc::gen::inRange(0, 2))};
-      // Grid items carry their add's origin (or_map.h), and a remove may name one.
+      // Grid items carry their add's origin (or_map.h), and a remove may name one, bare (a
+      // client's) or as an owner's kill, which subsumes the bare one (or_map.h, "Kills").
       const Timestamp origin =
           OrOrigin("c" + std::to_string(*rc::gen::inRange(0, 2)), *rc::gen::inRange(0, 3));
       const bool with_origin = *rc::gen::inRange(0, 3) == 0;
+      const Timestamp kill = OrKill(origin, *rc::gen::inRange<uint64_t>(1000, 1003));
+      const auto killed = [&](const OrEntry& e) {
+        return std::any_of(e.tombstones.begin(), e.tombstones.end(), [&](const Timestamp& t) {
+          return IsOrKill(t) && t.counter == origin.counter && t.node_id == origin.node_id;
+        });
+      };
       OrEntry& entry = state[key];
       if (*rc::gen::arbitrary<bool>()) {
+        const bool as_kill = with_origin && *rc::gen::arbitrary<bool>();
         const Timestamp dead = with_origin ? origin : tag;
-        entry.tombstones.insert(dead);
+        if (as_kill) {
+          entry.tombstones.insert(kill);
+          entry.tombstones.erase(origin);
+        } else if (!(with_origin && killed(entry))) {
+          entry.tombstones.insert(dead);
+        }
         std::erase_if(entry.items, [&](const auto& item) {
-          return item.first == dead || item.second.origin == dead;
+          return item.first == dead || item.second.origin == dead ||
+                 (with_origin && item.second.origin == origin);
         });
       } else if (!entry.tombstones.contains(tag) &&
-                 !(with_origin && entry.tombstones.contains(origin))) {
+                 !(with_origin && (entry.tombstones.contains(origin) || killed(entry)))) {
         entry.items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt,
                                   with_origin ? std::optional(origin) : std::nullopt};
       }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
 #include "engine/base/strings.h"
@@ -31,6 +33,11 @@ Timestamp OrOrigin(const NodeId& client, uint64_t seq) {
   return Timestamp{0, static_cast<uint32_t>(seq), client};
 }
 
+Timestamp OrKill(const Timestamp& origin, uint64_t at_ms) {
+  SG_ASSERT(at_ms < (uint64_t{1} << 62));
+  return Timestamp{kOrKillBit | at_ms, origin.counter, origin.node_id};
+}
+
 std::map<Timestamp, OrItem>::const_iterator OrEntry::FindByTagOrOrigin(const Timestamp& tag) const {
   if (auto it = items.find(tag); it != items.end()) return it;
   return std::find_if(items.begin(), items.end(),
@@ -39,12 +46,37 @@ std::map<Timestamp, OrItem>::const_iterator OrEntry::FindByTagOrOrigin(const Tim
 
 namespace {
 
-// Tombstones `tag` in `entry`: erases the live items whose tag or origin it is. Returns whether
-// anything changed.
+// The origin a kill is of.
+Timestamp OriginOfKill(const Timestamp& kill) { return Timestamp{0, kill.counter, kill.node_id}; }
+
+// Whether `entry` holds a kill of `origin` (kills sort after every other tombstone).
+bool Killed(const OrEntry& entry, const Timestamp& origin) {
+  for (auto it = entry.tombstones.lower_bound(Timestamp{kOrKillBit, 0, ""});
+       it != entry.tombstones.end(); ++it) {
+    if (it->counter == origin.counter && it->node_id == origin.node_id) return true;
+  }
+  return false;
+}
+
+bool OriginTombstoned(const OrEntry& entry, const Timestamp& origin) {
+  return entry.tombstones.contains(origin) || Killed(entry, origin);
+}
+
+// Tombstones `tag` in `entry`: erases the live items whose tag or origin it is (a kill: whose
+// origin it kills). A kill subsumes its origin's bare tombstone, which is dropped (and not
+// inserted after one). Returns whether anything changed.
 bool Tombstone(OrEntry& entry, const Timestamp& tag) {
-  bool changed = entry.tombstones.insert(tag).second;
+  const bool kill = IsOrKill(tag);
+  const Timestamp origin = kill ? OriginOfKill(tag) : tag;
+  bool changed = false;
+  if (kill) {
+    changed = entry.tombstones.insert(tag).second;
+    changed = entry.tombstones.erase(origin) > 0 || changed;
+  } else if (tag.millis != 0 || !Killed(entry, origin)) {
+    changed = entry.tombstones.insert(tag).second;
+  }
   for (auto it = entry.items.begin(); it != entry.items.end();) {
-    if (it->first == tag || it->second.origin == tag) {
+    if ((!kill && it->first == tag) || it->second.origin == origin) {
       it = entry.items.erase(it);
       changed = true;
     } else {
@@ -55,7 +87,7 @@ bool Tombstone(OrEntry& entry, const Timestamp& tag) {
 }
 
 bool Dead(const OrEntry& entry, const Timestamp& tag, const std::optional<Timestamp>& origin) {
-  return entry.tombstones.contains(tag) || (origin && entry.tombstones.contains(*origin));
+  return entry.tombstones.contains(tag) || (origin && OriginTombstoned(entry, *origin));
 }
 
 }  // namespace
@@ -123,22 +155,28 @@ std::vector<Timestamp> OrMap::Remove(std::string_view key, const Document& value
   return removed;
 }
 
-bool OrMap::RemoveTags(std::string_view key, const std::vector<Timestamp>& tags) {
+bool OrMap::RemoveTags(std::string_view key, const std::vector<Timestamp>& tags, uint64_t now_ms) {
   if (tags.empty()) return false;
   return Modify(key, ChangeCause::kLocalRemove, [&](OrEntry& entry) {
     bool changed = false;
     for (const Timestamp& tag : tags) {
-      // Items' own tags, not the origin: the GC horizon is measured in this replica's clock.
-      // Every item it names (an add applied twice, by two owners across a failover, has two).
-      std::vector<Timestamp> named;
-      for (const auto& [t, item] : entry.items) {
-        if (t == tag || item.origin == tag) named.push_back(t);
+      // A kill carries this replica's clock, which the GC horizon is measured in, and takes every
+      // item of the origin (an add applied twice, by two owners across a failover, has two).
+      std::optional<Timestamp> origin;
+      if (tag.millis == 0) {
+        origin = tag;
+      } else if (auto item = entry.items.find(tag); item != entry.items.end()) {
+        origin = item->second.origin;
       }
-      if (named.empty()) named.push_back(tag);
-      for (const Timestamp& t : named) changed = Tombstone(entry, t) || changed;
+      changed = Tombstone(entry, origin ? OrKill(*origin, now_ms) : tag) || changed;
     }
     return changed;
   });
+}
+
+bool OrMap::OriginDead(std::string_view key, const Timestamp& origin) const {
+  const OrEntry* entry = GetEntry(key);
+  return entry != nullptr && OriginTombstoned(*entry, origin);
 }
 
 bool OrMap::TombstoneTags(std::string_view key, const std::vector<Timestamp>& tags) {
@@ -209,9 +247,12 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
   // without changing the clock. The clock may step between the check and the updates (a real
   // clock can go backwards), so Update errors are returned, never asserted.
   const uint64_t physical = hlc_.clock().NowMs();
+  // A kill is checked as its owner's clock reading and never moves this clock (its counter is a
+  // client's op-log seq, not a clock's).
   const auto check = [&](const Timestamp& tag) -> absl::Status {
-    absl::Status s = hlc_.CheckAt(tag, physical);
-    if (!s.ok()) hlc_.Update(tag).IgnoreError();  // Counts it; the clock stays as it was.
+    const Timestamp reading = IsOrKill(tag) ? Timestamp{GcMillis(tag), 0, tag.node_id} : tag;
+    absl::Status s = hlc_.CheckAt(reading, physical);
+    if (!s.ok()) hlc_.Update(reading).IgnoreError();  // Counts it; the clock stays as it was.
     return s;
   };
   for (const OrRecord& record : items) {
@@ -224,6 +265,7 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
     if (absl::Status s = hlc_.Update(record.tag); !s.ok()) return s;
   }
   for (const Timestamp& tag : tombstones) {
+    if (IsOrKill(tag)) continue;
     if (absl::Status s = hlc_.Update(tag); !s.ok()) return s;
   }
   return Modify(key, ChangeCause::kMerge, [&](OrEntry& entry) {
@@ -278,8 +320,15 @@ std::vector<const Document*> OrMap::GetAt(std::string_view key, uint64_t now_ms)
   std::vector<const Document*> values;
   const OrEntry* entry = GetEntry(key);
   if (entry == nullptr) return values;
+  std::vector<const Timestamp*> origins;  // seen (an origin's smallest tag comes first)
   for (const auto& [tag, item] : entry->items) {
     if (TtlExpired(tag.millis, item.ttl_ms, now_ms)) continue;
+    if (item.origin) {
+      const Timestamp& o = *item.origin;
+      if (std::any_of(origins.begin(), origins.end(), [&](const Timestamp* t) { return *t == o; }))
+        continue;
+      origins.push_back(&o);
+    }
     values.push_back(&item.value);
   }
   return values;
@@ -297,20 +346,22 @@ bool OrMap::ForgetItem(std::string_view key, const Timestamp& tag) {
 }
 
 size_t OrMap::PruneTombstones(const Timestamp& older_than) {
+  const auto old = [&](const Timestamp& t) {
+    return IsOrKill(t) ? GcMillis(t) < older_than.millis : t < older_than;
+  };
   size_t pruned = 0;
   std::vector<std::string> touched;
   for (const auto& [key, entry] : entries_) {
-    if (!entry.tombstones.empty() && *entry.tombstones.begin() < older_than) {
-      touched.push_back(key);
-    }
+    // The oldest tag tombstone comes first; kills come last (per key, few).
+    const auto& t = entry.tombstones;
+    const bool any = (!t.empty() && !IsOrKill(*t.begin()) && old(*t.begin())) ||
+                     std::any_of(t.lower_bound(Timestamp{kOrKillBit, 0, ""}), t.end(), old);
+    if (any) touched.push_back(key);
   }
   if (!touched.empty()) SG_PROBE("or.tombstones_pruned");
   for (const std::string& key : touched) {
     Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
-      for (auto it = entry.tombstones.begin(); it != entry.tombstones.end() && *it < older_than;) {
-        it = entry.tombstones.erase(it);
-        ++pruned;
-      }
+      pruned += absl::erase_if(entry.tombstones, old);
       return true;
     });
   }

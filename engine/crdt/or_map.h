@@ -18,6 +18,16 @@
 // owner's tag) kills the item wherever it goes, and merge stays a union of items and tombstones.
 // Items without an origin (the replica path) hash and merge as before.
 //
+// Kills. An owner applying a client's remove of an item with an origin tombstones the origin as
+// a *kill*, OrKill(origin, at_ms): the origin's identity plus the owner's clock reading, with the
+// top bit of millis set (no clock reading has it: an HLC refuses millis >= 2^62). A kill takes
+// every item of that origin, wherever and whenever it arrives — an add applied twice, by two
+// owners across a failover, has two tags and is one item — and is pruned by the GC horizon at
+// `at_ms` (GcMillis), like a tag tombstone at its tag. A bare origin tombstone (millis 0: a
+// client's own local remove before it hears the owner's kill) is subsumed by a kill of the same
+// origin and dropped. An add applied twice shows once: GetAt lists, per origin, its smallest tag
+// only (the state keeps both, so merge stays a plain union).
+//
 // Every applied change is reported as (key, old entry or null, new entry or null, cause).
 // Merging always calls hlc.Update for every remote timestamp first.
 #ifndef SEEDGRID_ENGINE_CRDT_OR_MAP_H_
@@ -43,6 +53,12 @@ namespace seedgrid {
 // The origin of a grid client's add: its op (client, op-log seq) as a timestamp of millis 0.
 // REQUIRES seq <= UINT32_MAX (the grid refuses larger OR ops).
 Timestamp OrOrigin(const NodeId& client, uint64_t seq);
+// The kill of `origin` (an OrOrigin) by an owner whose clock read `at_ms` (REQUIRES < 2^62).
+inline constexpr uint64_t kOrKillBit = uint64_t{1} << 63;
+Timestamp OrKill(const Timestamp& origin, uint64_t at_ms);
+inline bool IsOrKill(const Timestamp& t) { return (t.millis & kOrKillBit) != 0; }
+// The clock reading the GC horizon judges a tombstone by: a kill's time, or the tag itself.
+inline uint64_t GcMillis(const Timestamp& t) { return t.millis & ~kOrKillBit; }
 
 struct OrItem {
   Document value;
@@ -101,11 +117,13 @@ class OrMap {
                 std::optional<Timestamp> origin = std::nullopt);
   // Tombstones every observed tag of `key` whose value equals `value`; returns those tags.
   std::vector<Timestamp> Remove(std::string_view key, const Document& value);
-  // A grid owner applying a client's remove: tombstones each named tag — as the tags of the live
-  // items it is the tag or the origin of (so the tombstone carries the owner's clock, which the GC
-  // horizon is measured in), or as named when no live item has it (an add this replica has not
-  // seen yet dies on arrival). Returns whether anything changed.
-  bool RemoveTags(std::string_view key, const std::vector<Timestamp>& tags);
+  // A grid owner applying a client's remove at its clock reading `now_ms`: a named origin (millis
+  // 0), or a named tag whose live item has an origin, becomes that origin's kill OrKill(origin,
+  // now_ms); another named tag is tombstoned as named (an add this replica has not seen yet dies
+  // on arrival). Returns whether anything changed.
+  bool RemoveTags(std::string_view key, const std::vector<Timestamp>& tags, uint64_t now_ms);
+  // Whether an item with `origin` would be dead here (its origin tombstoned or killed).
+  bool OriginDead(std::string_view key, const Timestamp& origin) const;
   // Tombstones exactly `tags` (a grid client's local remove: its own adds' origins, the owners'
   // tags of the others), taking the items whose tag or origin they are. Returns whether anything
   // changed.
@@ -126,12 +144,13 @@ class OrMap {
                              const std::vector<Timestamp>& tombstones);
   absl::StatusOr<bool> MergeEntry(std::string key, const OrEntry& remote);
 
-  // Live, unexpired values of `key` in tag order.
+  // Live, unexpired values of `key` in tag order (an origin's smallest tag only; see "Kills").
   std::vector<const Document*> Get(std::string_view key);
   std::vector<const Document*> GetAt(std::string_view key, uint64_t now_ms) const;
   const OrEntry* GetEntry(std::string_view key) const;
 
-  // Forgets tombstoned tags with ts < older_than; returns how many.
+  // Forgets tombstones with ts < older_than (kills: GcMillis < older_than.millis); returns how
+  // many.
   size_t PruneTombstones(const Timestamp& older_than);
   // Forgets one live item without a tombstone (a grid replica adopting a GC watermark: the item
   // was removed elsewhere and its tombstone pruned). Returns whether it was there.

@@ -101,26 +101,68 @@ TEST(OrMapOrigins, ATombstonedOriginKillsTheItemInEitherOrder) {
   EXPECT_EQ(p.a.merkle().root(), p.b.merkle().root());
 }
 
-TEST(OrMapOrigins, RemoveTagsTombstonesTheItemsOwnTagAndKeepsUnknownTagsAsNamed) {
+TEST(OrMapOrigins, RemoveTagsKillsOriginsAndKeepsUnknownTagsAsNamed) {
   Pair p;
   const Timestamp origin = OrOrigin("c1", 3);
-  const Timestamp tag = p.a.Add("k", Doc("x"), std::nullopt, origin);
+  (void)p.a.Add("k", Doc("x"), std::nullopt, origin);
   const Timestamp other = p.a.Add("k", Doc("y"));
   const Timestamp unseen{500, 0, "n9"};
-  EXPECT_TRUE(p.a.RemoveTags("k", {origin, unseen}));
+  EXPECT_TRUE(p.a.RemoveTags("k", {origin, unseen}, 7000));
   const OrEntry* e = p.a.GetEntry("k");
   ASSERT_NE(e, nullptr);
-  // The owner's own tag is the tombstone (its clock is what the GC horizon measures), not the
-  // origin; a tag nobody here added is kept as named, so the add dies when it arrives.
-  EXPECT_EQ(e->tombstones, (absl::btree_set<Timestamp>{tag, unseen}));
+  // The origin's kill carries the owner's clock (what the GC horizon measures); a tag nobody here
+  // added is kept as named, so the add dies when it arrives.
+  const Timestamp kill = OrKill(origin, 7000);
+  EXPECT_TRUE(IsOrKill(kill));
+  EXPECT_EQ(GcMillis(kill), 7000u);
+  EXPECT_EQ(e->tombstones, (absl::btree_set<Timestamp>{unseen, kill}));
   EXPECT_EQ(e->items.size(), 1u);
   EXPECT_TRUE(e->items.contains(other));
-  // Again: the origin names no live item now, so it is kept as named (this replica cannot tell
-  // a removed add from one it has not seen); a third time nothing changes.
-  EXPECT_TRUE(p.a.RemoveTags("k", {origin, unseen}));
-  EXPECT_EQ(p.a.GetEntry("k")->tombstones, (absl::btree_set<Timestamp>{origin, tag, unseen}));
-  EXPECT_FALSE(p.a.RemoveTags("k", {origin, unseen}));
-  EXPECT_FALSE(p.a.RemoveTags("k", {}));
+  EXPECT_TRUE(p.a.OriginDead("k", origin));
+  EXPECT_FALSE(p.a.OriginDead("k", OrOrigin("c1", 4)));
+  // Again at the same reading: nothing changes. A named tag whose item has an origin kills the
+  // origin too.
+  EXPECT_FALSE(p.a.RemoveTags("k", {origin, unseen}, 7000));
+  EXPECT_FALSE(p.a.RemoveTags("k", {}, 7000));
+  const Timestamp tag2 = p.a.Add("k", Doc("z"), std::nullopt, OrOrigin("c2", 1));
+  EXPECT_TRUE(p.a.RemoveTags("k", {tag2}, 7100));
+  EXPECT_TRUE(p.a.GetEntry("k")->tombstones.contains(OrKill(OrOrigin("c2", 1), 7100)));
+  EXPECT_FALSE(p.a.GetEntry("k")->tombstones.contains(tag2));
+}
+
+// An add applied twice (two owners across a failover) is one item: listed once, and a kill takes
+// the copy that arrives after it. A client's bare origin tombstone gives way to the owner's kill
+// in either order, and kills are pruned by their time.
+TEST(OrMapOrigins, KillsTakeEveryCopySubsumeOriginTombstonesAndArePrunedByTime) {
+  Pair p;
+  const Timestamp origin = OrOrigin("c1", 3);
+  const OrRecord first{Timestamp{900, 0, "s1"}, Doc("x"), {}, origin};
+  const OrRecord second{Timestamp{950, 0, "s2"}, Doc("x"), {}, origin};
+  ASSERT_TRUE(*p.a.Merge("k", {first, second}, {}));
+  EXPECT_EQ(Values(p.a, "k"), std::vector<Document>{Doc("x")});  // one item, two copies
+  EXPECT_EQ(p.a.GetEntry("k")->items.size(), 2u);
+  const Timestamp kill = OrKill(origin, 1200);
+  ASSERT_TRUE(*p.b.Merge("k", {first}, {}));
+  const Timestamp clock_before = p.h2.last();
+  ASSERT_TRUE(*p.b.Merge("k", {}, {kill}));
+  EXPECT_EQ(p.h2.last(), clock_before);         // a kill never moves a clock
+  EXPECT_FALSE(*p.b.Merge("k", {second}, {}));  // the late copy dies on arrival
+  EXPECT_TRUE(Values(p.b, "k").empty());
+  // A bare origin tombstone and a kill: the kill stays, whichever came first.
+  for (bool bare_first : {true, false}) {
+    Pair q;
+    const std::vector<Timestamp> order =
+        bare_first ? std::vector<Timestamp>{origin, kill} : std::vector<Timestamp>{kill, origin};
+    for (const Timestamp& t : order) ASSERT_TRUE(q.a.Merge("k", {}, {t}).ok());
+    EXPECT_EQ(q.a.GetEntry("k")->tombstones, absl::btree_set<Timestamp>{kill}) << bare_first;
+  }
+  // Pruned once the horizon passes the kill's time, not before.
+  const Timestamp tag_tombstone{1000, 0, "s1"};
+  ASSERT_TRUE(*p.b.Merge("k", {}, {tag_tombstone}));
+  EXPECT_EQ(p.b.PruneTombstones(Timestamp{1100, 0, ""}), 1u);  // the tag's
+  EXPECT_TRUE(p.b.OriginDead("k", origin));
+  EXPECT_EQ(p.b.PruneTombstones(Timestamp{1201, 0, ""}), 1u);  // the kill's
+  EXPECT_EQ(p.b.GetEntry("k"), nullptr);
 }
 
 TEST(OrMapOrigins, RetagMovesAnItemOrATombstoneAndKeepsTheOrigin) {
@@ -167,10 +209,9 @@ TEST(OrMapOrigins, RemoveTagsTakesEveryItemOfAnOriginAndRetagChecksTheClock) {
                          {{Timestamp{900, 0, "s1"}, Doc("x"), {}, origin},
                           {Timestamp{950, 0, "s2"}, Doc("x"), {}, origin}},
                          {}));
-  EXPECT_TRUE(p.a.RemoveTags("k", {origin}));
+  EXPECT_TRUE(p.a.RemoveTags("k", {origin}, 1000));
   EXPECT_TRUE(p.a.Get("k").empty());
-  EXPECT_EQ(p.a.GetEntry("k")->tombstones,
-            (absl::btree_set<Timestamp>{{900, 0, "s1"}, {950, 0, "s2"}}));
+  EXPECT_EQ(p.a.GetEntry("k")->tombstones, absl::btree_set<Timestamp>{OrKill(origin, 1000)});
   // An owner's tag beyond the drift bound (strict mode) is refused like a merged one.
   const Timestamp provisional = p.b.Add("k", Doc("y"), std::nullopt, OrOrigin("n2", 1));
   const uint64_t before = p.h2.last().millis;
