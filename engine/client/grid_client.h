@@ -31,10 +31,11 @@
 // OR-Maps (grid_client_or.cc; engine/crdt/or_map.h, "Origins"). AddItem adds under a provisional
 // tag of this client's clock, keeping the add's origin OrOrigin(client, seq); the owner tags the
 // add with its own clock and acknowledges with that tag, which replaces the provisional one here
-// (or arrives first in a leaf: an item with our origin is adopted). RemoveItem tombstones every
-// observed item with the value — the owner's tag, or for an add still provisional its origin —
-// and the op names the same. Provisional tags never leave this client (repairs skip them), and
-// leaves' GC watermarks never judge them: acknowledgements settle them.
+// (or arrives first in a leaf: an item with our origin is adopted). RemoveItem tombstones the
+// origins of every observed item with the value, and the op names the same; the owner kills them
+// (or_map.h, "Kills"), and its kill replaces our bare origin tombstones when a leaf brings it.
+// Provisional tags never leave this client (repairs skip them), and leaves' GC watermarks never
+// judge them: acknowledgements settle them.
 //
 // Live queries. Subscribe() sends a QuerySubscribe to the current server, which has every server
 // stream its part; the client merges the parts (merged_query.h) and calls back with the merged

@@ -65,8 +65,8 @@ absl::StatusOr<uint64_t> GridClient::RemoveItem(const std::string& map, std::str
                                                 const Document& value, msg::WriteConcern concern) {
   OrMap& or_map = OrMapFor(map);
   // Observed remove: every live item of `key` with this value, named by its add's origin — the
-  // owner kills the origin, taking every copy of the add (or.h, "Kills") — or by its tag when it
-  // has none. One origin may have two items here (an add applied twice): named once.
+  // owner kills the origin, taking every copy of the add (or_map.h, "Kills") — or by its tag when
+  // it has none. One origin may have two items here (an add applied twice): named once.
   std::vector<Timestamp> names;
   if (const OrEntry* entry = or_map.GetEntry(key)) {
     for (const auto& [tag, item] : entry->items) {

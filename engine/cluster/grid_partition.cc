@@ -158,11 +158,7 @@ OrMap& PartitionSet::OrMapOf(uint32_t p, const std::string& name) {
     FoldChange(*digest, c);
     owner->Touch();
     if (restoring_ || store_ == nullptr) return;
-    if (c.new_entry == nullptr) {
-      store_->EraseOrEntry(p, name, c.key);
-    } else {
-      store_->PutOrEntry(p, name, c.key, *c.new_entry);
-    }
+    store_->PutOrChange(p, name, c.key, c.old_entry, c.new_entry);
   });
   return *part.or_maps.emplace(name, std::move(or_map)).first->second;
 }

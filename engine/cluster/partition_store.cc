@@ -20,8 +20,11 @@ std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
 std::string CounterPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}/{}", p, map.size(), map, key);
 }
-std::string OrPage(uint32_t p, std::string_view map, std::string_view key) {
-  return fmt::format("OR/{}/{}/{}/{}", p, map.size(), map, key);
+// "OI" (an item) or "OT" (a tombstone) of map/key tagged `tag`.
+std::string OrPartPage(std::string_view kind, uint32_t p, std::string_view map,
+                       std::string_view key, const Timestamp& tag) {
+  return fmt::format("{}/{}/{}/{}/{}/{}/{}", kind, p, map.size(), map, key.size(), key,
+                     tag.ToString());
 }
 std::string MarkPage(uint32_t p, std::string_view client) {
   return fmt::format("A/{}/{}", p, client);
@@ -52,15 +55,38 @@ void PartitionStore::PutCounter(uint32_t p, std::string_view map, std::string_vi
   pages_.Put(CounterPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
 }
 
-void PartitionStore::PutOrEntry(uint32_t p, std::string_view map, std::string_view key,
-                                const OrEntry& entry) {
-  msg::MapRecords records{std::string(map), {}, {}, {msg::FromOrEntry(std::string(key), entry)}};
+void PartitionStore::PutOrPart(uint32_t p, std::string_view map, std::string_view key,
+                               const Timestamp& tag, const OrItem* item) {
+  msg::OrKeyState k{std::string(key), {}, {}};
+  if (item != nullptr) {
+    k.items.push_back(OrRecord{tag, item->value, item->ttl_ms, item->origin});
+  } else {
+    k.tombstones.push_back(tag);
+  }
+  msg::MapRecords records{std::string(map), {}, {}, {std::move(k)}};
   msg::PartitionState one{0, p, msg::StatePurpose::kHandoff, {std::move(records)}, {}};
-  pages_.Put(OrPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
+  pages_.Put(OrPartPage(item ? "OI" : "OT", p, map, key, tag),
+             EncodeMessage(msg::Envelope{self_, std::move(one)}));
 }
 
-void PartitionStore::EraseOrEntry(uint32_t p, std::string_view map, std::string_view key) {
-  pages_.Erase(OrPage(p, map, key));
+void PartitionStore::PutOrChange(uint32_t p, std::string_view map, std::string_view key,
+                                 const OrEntry* old_entry, const OrEntry* new_entry) {
+  static const OrEntry kNone;
+  const OrEntry& before = old_entry ? *old_entry : kNone;
+  const OrEntry& after = new_entry ? *new_entry : kNone;
+  for (const auto& [tag, item] : before.items) {
+    if (!after.items.contains(tag)) pages_.Erase(OrPartPage("OI", p, map, key, tag));
+  }
+  for (const auto& [tag, item] : after.items) {
+    auto old = before.items.find(tag);
+    if (old == before.items.end() || !(old->second == item)) PutOrPart(p, map, key, tag, &item);
+  }
+  for (const Timestamp& t : before.tombstones) {
+    if (!after.tombstones.contains(t)) pages_.Erase(OrPartPage("OT", p, map, key, t));
+  }
+  for (const Timestamp& t : after.tombstones) {
+    if (!before.tombstones.contains(t)) PutOrPart(p, map, key, t, nullptr);
+  }
 }
 
 void PartitionStore::PutMark(uint32_t p, std::string_view client, uint64_t seq) {
@@ -79,7 +105,7 @@ void PartitionStore::ErasePartition(uint32_t p, const GridPartition& part) {
     for (const auto& [key, state] : counters->counters()) pages_.Erase(CounterPage(p, name, key));
   }
   for (const auto& [name, or_map] : part.or_maps) {
-    for (const auto& [key, entry] : or_map->entries()) pages_.Erase(OrPage(p, name, key));
+    for (const auto& [key, entry] : or_map->entries()) PutOrChange(p, name, key, &entry, nullptr);
   }
   if (part.pruned_below_ms != 0) pages_.Erase(WatermarkPage(p));
 }
@@ -93,13 +119,15 @@ absl::Status PartitionStore::Sync(const Hlc& hlc) {
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
   if (hlc_page_.Owns(page)) return true;  // Restored first.
-  if (page.starts_with("R/") || page.starts_with("C/") || page.starts_with("OR/")) {
+  if (page.starts_with("R/") || page.starts_with("C/") || page.starts_with("OI/") ||
+      page.starts_with("OT/") || page.starts_with("OR/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);
     if (!e.ok() || !std::holds_alternative<msg::PartitionState>(e->body)) return false;
     const auto& state = std::get<msg::PartitionState>(e->body);
     if (state.partition >= kPartitionCount) return false;
     SG_PROBE("cluster.restart_restored_records");
     sink.record(state);
+    if (page.starts_with("OR/")) RewriteLegacyOrPage(page, state);
     return true;
   }
   if (page.starts_with("W/")) {
@@ -123,6 +151,20 @@ bool PartitionStore::RestorePage(const std::string& page, const std::string& byt
     return true;
   }
   return false;
+}
+
+// A whole-entry page of an older build: its entry goes to item and tombstone pages (synced with
+// the restore's sync), and it is erased.
+void PartitionStore::RewriteLegacyOrPage(const std::string& page,
+                                         const msg::PartitionState& state) {
+  SG_PROBE("storage.legacy_or_page_rewritten");
+  for (const msg::MapRecords& m : state.maps) {
+    for (const msg::OrKeyState& k : m.or_keys) {
+      const OrEntry entry = msg::ToOrEntry(k);
+      PutOrChange(state.partition, m.map_name, k.key, nullptr, &entry);
+    }
+  }
+  pages_.Erase(page);
 }
 
 absl::StatusOr<uint64_t> PartitionStore::Restore(const RestoreSink& sink) {

@@ -3,10 +3,14 @@
 //
 // Pages: "H.1" and "H.2" the HLC (a twin page, engine/env/twin_page.h; "H" before 2026-12);
 // "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState); "C/<p>/<len>/<map>/<key>" one
-// PN-Counter, every writer's totals (an encoded PartitionState); "OR/<p>/<len>/<map>/<key>" one
-// OR-Map entry, its items and tombstones (an encoded PartitionState); "A/<p>/<client>" an applied
-// mark; "W/<p>" a partition's GC watermark. Length-prefixed parts, so no map name or key can
-// collide.
+// PN-Counter, every writer's totals (an encoded PartitionState); "OI/<p>/<len>/<map>/<len>/<key>/
+// <tag>" one OR-Map item and "OT/<p>/<len>/<map>/<len>/<key>/<tag>" one OR tombstone (each an
+// encoded PartitionState of one OR entry holding just it); "A/<p>/<client>" an applied mark;
+// "W/<p>" a partition's GC watermark. Length-prefixed parts, so no map name or key can collide.
+// OR entries are stored item by item, never whole: only an unsynced write can tear, and a page
+// holding a whole entry would take its old, acknowledged items with it. The whole-entry pages
+// "OR/<p>/<len>/<map>/<key>" of builds before 2026-12-02 are restored, rewritten item by item and
+// erased.
 //
 // Contract. Writes are remembered until Sync() succeeds (PageStore). Sync() writes the HLC page
 // and syncs when anything is pending; it returns OK only when everything written so far is
@@ -37,8 +41,9 @@ class PartitionStore {
   void PutRecord(uint32_t p, std::string_view map, std::string_view key, const LwwRecord& record);
   void EraseRecord(uint32_t p, std::string_view map, std::string_view key);
   void PutCounter(uint32_t p, std::string_view map, std::string_view key, const PnState& state);
-  void PutOrEntry(uint32_t p, std::string_view map, std::string_view key, const OrEntry& entry);
-  void EraseOrEntry(uint32_t p, std::string_view map, std::string_view key);
+  // The pages of OR entry map/key that changed from `old_entry` to `new_entry` (null: none).
+  void PutOrChange(uint32_t p, std::string_view map, std::string_view key, const OrEntry* old_entry,
+                   const OrEntry* new_entry);
   void PutMark(uint32_t p, std::string_view client, uint64_t seq);
   void PutWatermark(uint32_t p, uint64_t w);
   // Erases the record, counter, OR and watermark pages of a held partition; its applied marks stay
@@ -47,7 +52,7 @@ class PartitionStore {
   // OK when everything written so far is durable (no storage call when nothing is pending).
   absl::Status Sync(const Hlc& hlc);
 
-  // What Restore() found: the HLC first, then page by page in page order (A, C, OR, R, W);
+  // What Restore() found: the HLC first, then page by page in page order (A, C, OI, OR, OT, R, W);
   // `record` gets the state of one record, one counter or one OR entry.
   struct RestoreSink {
     std::function<void(uint32_t p, const std::string& client, uint64_t seq)> mark;
@@ -65,6 +70,9 @@ class PartitionStore {
 
  private:
   bool RestorePage(const std::string& page, const std::string& bytes, const RestoreSink& sink);
+  void PutOrPart(uint32_t p, std::string_view map, std::string_view key, const Timestamp& tag,
+                 const OrItem* item);  // null: a tombstone
+  void RewriteLegacyOrPage(const std::string& page, const msg::PartitionState& state);
 
   PageStore pages_;
   TwinPage hlc_page_{"H"};  // twin_page.h: no torn write rolls the clock back

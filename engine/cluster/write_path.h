@@ -7,11 +7,13 @@
 //   stamp, then a re-stamp with this server's HLC. A counter op raises the client's own entry of
 //   the counter to the op's totals (idempotent, so duplicates raise it too) and is acknowledged
 //   with a fresh stamp of this server (0 for a duplicate). An OR add is tagged by this server's HLC
-//   with its origin (OrOrigin(client, seq)) kept, and acknowledged with the tag; an OR remove
-//   tombstones the tags and origins it names (OrMap::RemoveTags) and is acknowledged with a fresh
-//   stamp. A duplicate (seq at or below the mark) is re-acknowledged with the key's current stamp
-//   (0 when its tombstone was pruned); a duplicate OR add with its item's tag (0 when the item is
-//   gone: removed, or forgotten after a GC), a duplicate OR remove with 0.
+//   with its origin (OrOrigin(client, seq)) kept, and acknowledged with the tag — unless this
+//   owner already holds an item of that origin (the add was applied before by an owner whose mark
+//   it lacks: acknowledged with that item's tag) or its kill (acknowledged with 0); an OR remove
+//   kills the origins it names (OrMap::RemoveTags, at the fresh stamp's millis) and is
+//   acknowledged with that stamp. A duplicate (seq at or below the mark) is re-acknowledged with
+//   the key's current stamp (0 when its tombstone was pruned); a duplicate OR add with its item's
+//   tag (0 when the item is gone: removed, or forgotten after a GC), a duplicate OR remove with 0.
 // - Acks: FIRE_AND_FORGET and APPLIED in `after_sync.acks`; REPLICATED in `pending` (or with the
 //   APPLIED ones when the cluster is configured without backups). REPLICATED promises a copy on
 //   another server: when backups are configured but the table has none for the partition (the
