@@ -136,6 +136,82 @@ absl::Status ReadCounters(const json& v, const Path& at, uint32_t partition, siz
   return absl::OkStatus();
 }
 
+// An array of timestamps.
+absl::Status ReadStamps(const json& v, const Path& at, const char* what,
+                        std::vector<Timestamp>& out) {
+  SG_RETURN_IF_ERROR(Array(v, at, what));
+  out.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) SG_RETURN_IF_ERROR(Ts(v[i], at[i], out[i]));
+  return absl::OkStatus();
+}
+
+// ORENTRY: {"key", "items": [{"tag", "value", "ttl_ms", "origin"}], "tombstones": [TS, ...]}.
+absl::Status ReadOrKeys(const json& v, const Path& at, uint32_t partition, size_t& budget,
+                        std::vector<msg::OrKeyState>& out) {
+  SG_RETURN_IF_ERROR(TakeRecords(v, at, "or_keys", budget));
+  out.resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    const json& j = v[i];
+    const Path e = at[i];
+    SG_RETURN_IF_ERROR(CheckObject(j, e, {"key", "items", "tombstones"}));
+    SG_RETURN_IF_ERROR(ReadKey(j, e, partition, out[i].key));
+    if (const json* items = Optional(j, "items")) {
+      const Path ia = e.Field("items");
+      SG_RETURN_IF_ERROR(TakeRecords(*items, ia, "items", budget));
+      for (size_t n = 0; n < items->size(); ++n) {
+        const json& item = (*items)[n];
+        const Path r = ia[n];
+        SG_RETURN_IF_ERROR(CheckObject(item, r, {"tag", "value", "ttl_ms", "origin"}));
+        OrRecord& rec = out[i].items.emplace_back();
+        const json* field = nullptr;
+        SG_RETURN_IF_ERROR(Required(item, r, "tag", field));
+        SG_RETURN_IF_ERROR(Ts(*field, r.Field("tag"), rec.tag));
+        SG_RETURN_IF_ERROR(Required(item, r, "value", field));
+        SG_RETURN_IF_ERROR(Doc(*field, r.Field("value"), rec.value));
+        if (const json* ttl = Optional(item, "ttl_ms")) {
+          SG_RETURN_IF_ERROR(U64(*ttl, r.Field("ttl_ms"), rec.ttl_ms.emplace()));
+        }
+        if (const json* origin = Optional(item, "origin")) {
+          SG_RETURN_IF_ERROR(Ts(*origin, r.Field("origin"), rec.origin.emplace()));
+        }
+      }
+    }
+    if (const json* tombstones = Optional(j, "tombstones")) {
+      SG_RETURN_IF_ERROR(
+          ReadStamps(*tombstones, e.Field("tombstones"), "tombstones", out[i].tombstones));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// An OR op: {"kind": "add"} (the op's "value" is the item) or {"kind": "remove", "names": [TS]}.
+absl::Status ReadOrOp(const json& v, const Path& at, msg::GridOp& op) {
+  SG_RETURN_IF_ERROR(CheckObject(v, at, {"kind", "names"}));
+  const json* field = nullptr;
+  SG_RETURN_IF_ERROR(Required(v, at, "kind", field));
+  std::string kind;
+  SG_RETURN_IF_ERROR(Str(*field, at.Field("kind"), kind));
+  if (kind == "add") {
+    op.or_kind = msg::OrOpKind::kAdd;
+    if (Optional(v, "names") != nullptr) {
+      return Error(at.Field("names"), "only an OR remove names items");
+    }
+    if (!op.value) return Error(at.Field("kind"), "an OR add carries a value");
+    if (op.seq > UINT32_MAX) return Error(at.Field("kind"), "an OR add's seq must fit 32 bits");
+    return absl::OkStatus();
+  }
+  if (kind != "remove") {
+    return Error(at.Field("kind"),
+                 fmt::format("unknown OR op kind '{}' (expected add or remove)", Clip(kind)));
+  }
+  op.or_kind = msg::OrOpKind::kRemove;
+  if (op.value) return Error(at.Field("kind"), "an OR remove carries no value");
+  SG_RETURN_IF_ERROR(Required(v, at, "names", field));
+  SG_RETURN_IF_ERROR(ReadStamps(*field, at.Field("names"), "names", op.or_tags));
+  if (op.or_tags.empty()) return Error(at.Field("names"), "an OR remove names at least one item");
+  return absl::OkStatus();
+}
+
 absl::Status ReadCounterOp(const json& v, const Path& at, PnTotals& out) {
   SG_RETURN_IF_ERROR(CheckObject(v, at, {"positive", "negative"}));
   if (const json* p = Optional(v, "positive")) {
@@ -149,7 +225,7 @@ absl::Status ReadCounterOp(const json& v, const Path& at, PnTotals& out) {
 
 absl::Status ReadOp(const json& j, const Path& at, const std::string& client, msg::GridOp& op) {
   SG_RETURN_IF_ERROR(
-      CheckObject(j, at, {"seq", "map", "key", "value", "concern", "client_ts", "counter"}));
+      CheckObject(j, at, {"seq", "map", "key", "value", "concern", "client_ts", "counter", "or"}));
   const json* field = nullptr;
   SG_RETURN_IF_ERROR(Required(j, at, "seq", field));
   SG_RETURN_IF_ERROR(U64(*field, at.Field("seq"), op.seq));
@@ -173,6 +249,10 @@ absl::Status ReadOp(const json& j, const Path& at, const std::string& client, ms
   if (const json* counter = Optional(j, "counter")) {
     if (op.value) return Error(at.Field("value"), "a counter op carries no value");
     SG_RETURN_IF_ERROR(ReadCounterOp(*counter, at.Field("counter"), op.counter.emplace()));
+  }
+  if (const json* or_op = Optional(j, "or")) {
+    if (op.counter) return Error(at.Field("or"), "a counter op is no OR op");
+    SG_RETURN_IF_ERROR(ReadOrOp(*or_op, at.Field("or"), op));
   }
   return absl::OkStatus();
 }
@@ -214,9 +294,10 @@ absl::Status ReadState(const json& j, const Path& at, bool leaf, size_t& budget,
                        msg::PartitionState& s) {
   if (leaf) {
     SG_RETURN_IF_ERROR(CheckObject(
-        j, at, {"map", "partition", "digest", "pruned_below_ms", "records", "counters"}));
+        j, at,
+        {"map", "partition", "digest", "pruned_below_ms", "records", "counters", "or_keys"}));
   } else {
-    SG_RETURN_IF_ERROR(CheckObject(j, at, {"partition", "map", "records", "counters"}));
+    SG_RETURN_IF_ERROR(CheckObject(j, at, {"partition", "map", "records", "counters", "or_keys"}));
   }
   s.purpose = leaf ? msg::StatePurpose::kClientLeaf : msg::StatePurpose::kClientRepair;
   const json* field = nullptr;
@@ -240,7 +321,7 @@ absl::Status ReadState(const json& j, const Path& at, bool leaf, size_t& budget,
       SG_RETURN_IF_ERROR(U64(*pruned, at.Field("pruned_below_ms"), s.pruned_below_ms));
     }
   }
-  for (const char* name : {"records", "counters"}) {
+  for (const char* name : {"records", "counters", "or_keys"}) {
     const json* v = Optional(j, name);
     if (v == nullptr) continue;
     const Path where = at.Field(name);
@@ -249,9 +330,11 @@ absl::Status ReadState(const json& j, const Path& at, bool leaf, size_t& budget,
       if (!v->empty()) return Error(where, fmt::format("{} without a map", name));
       continue;
     }
-    SG_RETURN_IF_ERROR(name == std::string_view("records")
-                           ? ReadRecords(*v, where, s.partition, budget, s.maps[0].lww)
-                           : ReadCounters(*v, where, s.partition, budget, s.maps[0].counters));
+    const std::string_view n = name;
+    SG_RETURN_IF_ERROR(n == "records" ? ReadRecords(*v, where, s.partition, budget, s.maps[0].lww)
+                       : n == "counters"
+                           ? ReadCounters(*v, where, s.partition, budget, s.maps[0].counters)
+                           : ReadOrKeys(*v, where, s.partition, budget, s.maps[0].or_keys));
   }
   return absl::OkStatus();
 }
@@ -402,6 +485,31 @@ void AddCountersJson(const std::vector<msg::CounterEntry>& counters, ojson& out)
   }
 }
 
+ojson StampsJson(const std::vector<Timestamp>& stamps) {
+  ojson out = ojson::array();
+  for (const Timestamp& t : stamps) out.push_back(t.ToString());
+  return out;
+}
+
+// Written only when there are any, like counters.
+void AddOrKeysJson(const std::vector<msg::OrKeyState>& or_keys, ojson& out) {
+  if (or_keys.empty()) return;
+  ojson& list = out["or_keys"] = ojson::array();
+  for (const msg::OrKeyState& k : or_keys) {
+    ojson items = ojson::array();
+    for (const OrRecord& item : k.items) {
+      ojson i;
+      i["tag"] = item.tag.ToString();
+      i["value"] = DocumentToJson(item.value);
+      if (item.ttl_ms) i["ttl_ms"] = *item.ttl_ms;
+      if (item.origin) i["origin"] = item.origin->ToString();
+      items.push_back(std::move(i));
+    }
+    list.push_back(ojson{
+        {"key", k.key}, {"items", std::move(items)}, {"tombstones", StampsJson(k.tombstones)}});
+  }
+}
+
 ojson ChangeJson(const msg::PartitionState& leaf, const msg::MapRecords* map) {
   ojson j;
   if (map != nullptr) j["map"] = map->map_name;
@@ -411,6 +519,7 @@ ojson ChangeJson(const msg::PartitionState& leaf, const msg::MapRecords* map) {
   j["pruned_below_ms"] = leaf.pruned_below_ms;
   j["records"] = map != nullptr ? RecordsJson(map->lww) : ojson::array();
   if (map != nullptr) AddCountersJson(map->counters, j);
+  if (map != nullptr) AddOrKeysJson(map->or_keys, j);
   return j;
 }
 
@@ -440,6 +549,10 @@ std::string SyncRequestToJson(const msg::HttpSyncRequest& r) {
     if (op.counter) {
       o["counter"] = ojson{{"positive", op.counter->positive}, {"negative", op.counter->negative}};
     }
+    if (op.or_kind == msg::OrOpKind::kAdd) o["or"] = ojson{{"kind", "add"}};
+    if (op.or_kind == msg::OrOpKind::kRemove) {
+      o["or"] = ojson{{"kind", "remove"}, {"names", StampsJson(op.or_tags)}};
+    }
     ops.push_back(std::move(o));
   }
   ojson& marks = j["marks"] = ojson::array();
@@ -459,6 +572,7 @@ std::string SyncRequestToJson(const msg::HttpSyncRequest& r) {
       e["map"] = m.map_name;
       e["records"] = RecordsJson(m.lww);
       AddCountersJson(m.counters, e);
+      AddOrKeysJson(m.or_keys, e);
       repairs.push_back(std::move(e));
     }
   }

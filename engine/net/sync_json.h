@@ -10,18 +10,21 @@
 //             "value": {"name": "Ada"},  // a document; null or absent = remove
 //             "concern": "applied",      // optional, default "applied"
 //             "client_ts": "1700000000000:0:phone-7",  // optional, default "0:0:<client>"
-//             "counter": {"positive": 12, "negative": 5}}],  // optional: a counter op (below)
+//             "counter": {"positive": 12, "negative": 5},  // optional: a counter op (below)
+//             "or": {"kind": "remove", "names": [TS, ...]}}],  // optional: an OR op (below)
 //    "marks": [{"map": "users",         // the maps to sync
 //               "digests": {"17": "00000000deadbeef"}}],  // optional, default {}: holds nothing
 //    "repairs": [{"partition": 3, "map": "users", "records": [RECORD, ...],  // optional
-//                 "counters": [COUNTER, ...]}],                            // optional
+//                 "counters": [COUNTER, ...],                              // optional
+//                 "or_keys": [ORENTRY, ...]}],                             // optional
 //    "cursor": "users:120"}             // optional: the last response's cursor
 // Response (status 200):
 //   {"request_id": 12,
 //    "acks": [{"seq": 1, "ts": "1700000000123:0:s1", "level": "applied", "duplicate": false}],
 //    "changes": [{"map": "users", "partition": 17, "digest": "00000000deadbeef",
 //                 "pruned_below_ms": 0, "records": [RECORD, ...],
-//                 "counters": [COUNTER, ...]}],  // only when the map has counters there
+//                 "counters": [COUNTER, ...],    // only when the map has counters there
+//                 "or_keys": [ORENTRY, ...]}],   // only when it has OR entries there
 //    "cursor": "users:120"}             // only when more partitions differ: send it back
 // Response (any other status, 400 a bad request, 503 retry later):
 //   {"request_id": 12, "status": 400, "error": "ops[0].seq: seq must be at least 1"}
@@ -32,9 +35,19 @@
 // COUNTER (a PN-Counter; engine/crdt/counter_map.h):
 //   {"key": "visits",                        // required
 //    "entries": {"phone-7": [12, 5]}}        // required: node id -> [positive, negative] totals
+// ORENTRY (an OR-Map entry; engine/crdt/or_map.h):
+//   {"key": "tags",                          // required
+//    "items": [{"tag": TS, "value": {...},   // required: the owner's tag and the item
+//               "ttl_ms": 5000,              // optional
+//               "origin": "0:7:phone-7"}],   // optional: the add's origin (client, seq)
+//    "tombstones": [TS, ...]}                // optional: removed tags, origins and kills
 // A counter op ("counter" in an op, with no "value") carries the client's own totals of counter
 // "key" of "map" after its increment — never a delta: the server raises the client's entry to
 // them, so resending an op changes nothing. "positive" and "negative" default to 0.
+// An OR op: {"kind": "add"} with the item as the op's "value" (its origin is "0:<seq>:<client>",
+// so its seq must fit 32 bits); {"kind": "remove", "names": [TS, ...]} with no "value", naming
+// the items it removes by their adds' origins (or an item without one by its tag): the owner
+// kills those origins (docs/architecture.md, "OR-Maps on the grid"). Not with "counter".
 //
 // Fields and values:
 // - Node ids are what timestamps allow (ValidateNodeId, engine/hlc/timestamp.h); map names are
@@ -42,13 +55,13 @@
 // - Write concerns ("concern", "level"): "fire_and_forget", "applied" or "replicated" (the
 //   lower-case msg::WriteConcernName), nothing else.
 // - Digests are 16 hex digits (read in either case, written in lower case). A digest is the XOR of
-//   RecordHash(key, record) over one map's records in one partition, and of EntryHash over its
-//   counters' entries (msg::RecordsDigest; PartitionDigests, the
-//   server's per-map digest): a client sends back the digest of each partition it holds as that
+//   RecordHash(key, record) over one map's records in one partition, of EntryHash over its
+//   counters' entries and of OrEntryHash over its OR entries (msg::RecordsDigest; PartitionDigests,
+//   the server's per-map digest): a client sends back the digest of each partition it holds as that
 //   map's mark, and the server answers with the partitions whose digest differs.
 // - "digests" keys are partitions in canonical decimal ("0".."270", no leading zeros).
 // - Every record's and counter's key must be in its entry's partition (PartitionOf(key) ==
-//   "partition"). Counters count as records for kSyncJsonRecordsMax.
+//   "partition"). Counters, OR entries and their items count as records for kSyncJsonRecordsMax.
 // - Documents are JSON objects of null, booleans, integers (int64), numbers, strings and arrays of
 //   strings (document_json.h). Strings are UTF-8; invalid bytes are written as U+FFFD.
 // - Numbers that are counts, ids, sequence numbers or milliseconds are non-negative integers

@@ -131,14 +131,35 @@ rc::Gen<msg::CounterEntry> GenCounter(uint32_t partition) {
                              rc::gen::pair(GenNode(), GenTotals()))));
 }
 
+rc::Gen<OrRecord> GenOrItem() {
+  return rc::gen::apply(
+      [](Timestamp tag, Document value, std::optional<uint64_t> ttl,
+         std::optional<Timestamp> origin) {
+        return OrRecord{std::move(tag), std::move(value), ttl, std::move(origin)};
+      },
+      GenTs(), GenDoc(), GenOptional(rc::gen::arbitrary<uint64_t>()), GenOptional(GenTs()));
+}
+
+rc::Gen<msg::OrKeyState> GenOrKey(uint32_t partition) {
+  return rc::gen::apply(
+      [](std::string key, std::vector<OrRecord> items, std::vector<Timestamp> tombstones) {
+        return msg::OrKeyState{std::move(key), std::move(items), std::move(tombstones)};
+      },
+      rc::gen::elementOf(KeysByPartition()[partition]),
+      rc::gen::resize(2, rc::gen::container<std::vector<OrRecord>>(GenOrItem())),
+      rc::gen::resize(2, rc::gen::container<std::vector<Timestamp>>(GenTs())));
+}
+
 rc::Gen<msg::PartitionState> GenState(msg::StatePurpose purpose, bool with_map) {
   return rc::gen::mapcat(GenPartition(), [purpose, with_map](uint32_t p) {
     return rc::gen::apply(
         [p, purpose, with_map](std::string map, std::vector<msg::LwwEntry> lww,
-                               std::vector<msg::CounterEntry> counters, uint64_t pruned) {
+                               std::vector<msg::CounterEntry> counters, uint64_t pruned,
+                               std::vector<msg::OrKeyState> or_keys) {
           msg::PartitionState s{0, p, purpose, {}, {}, 0};
           if (with_map) {
-            s.maps.push_back(msg::MapRecords{std::move(map), std::move(lww), std::move(counters)});
+            s.maps.push_back(msg::MapRecords{std::move(map), std::move(lww), std::move(counters),
+                                             std::move(or_keys)});
           }
           if (purpose == msg::StatePurpose::kClientLeaf) s.pruned_below_ms = pruned;
           return s;
@@ -146,7 +167,8 @@ rc::Gen<msg::PartitionState> GenState(msg::StatePurpose purpose, bool with_map) 
         GenMapName(),
         rc::gen::resize(4, rc::gen::container<std::vector<msg::LwwEntry>>(GenRecord(p))),
         rc::gen::resize(2, rc::gen::container<std::vector<msg::CounterEntry>>(GenCounter(p))),
-        rc::gen::arbitrary<uint64_t>());
+        rc::gen::arbitrary<uint64_t>(),
+        rc::gen::resize(2, rc::gen::container<std::vector<msg::OrKeyState>>(GenOrKey(p))));
   });
 }
 
@@ -155,16 +177,31 @@ rc::Gen<msg::WriteConcern> GenConcern() {
                           msg::WriteConcern::kReplicated);
 }
 
+// An LWW write, a counter op, an OR add or an OR remove (`or_kind` 1 and 2 when no counter).
 rc::Gen<msg::GridOp> GenOp() {
   return rc::gen::apply(
       [](uint64_t seq, msg::WriteConcern concern, std::string map, std::string key,
-         std::optional<Document> value, Timestamp ts, std::optional<PnTotals> counter) {
+         std::optional<Document> value, Timestamp ts, std::optional<PnTotals> counter, int or_kind,
+         std::vector<Timestamp> names) {
         if (counter) value.reset();  // A counter op carries no value.
-        return msg::GridOp{seq,           concern, std::move(map), std::move(key), std::move(value),
-                           std::move(ts), counter};
+        msg::GridOp op{seq,           concern, std::move(map), std::move(key), std::move(value),
+                       std::move(ts), counter};
+        if (counter || or_kind == 0) return op;
+        if (or_kind == 1) {
+          op.or_kind = msg::OrOpKind::kAdd;
+          op.seq = 1 + seq % UINT32_MAX;  // An add's origin holds the seq in 32 bits.
+          if (!op.value) op.value.emplace();
+        } else {
+          op.or_kind = msg::OrOpKind::kRemove;
+          op.value.reset();
+          op.or_tags = std::move(names);
+        }
+        return op;
       },
       rc::gen::inRange<uint64_t>(1, std::numeric_limits<uint64_t>::max()), GenConcern(),
-      GenMapName(), GenText(), GenOptional(GenDoc()), GenTs(), GenOptional(GenTotals()));
+      GenMapName(), GenText(), GenOptional(GenDoc()), GenTs(), GenOptional(GenTotals()),
+      rc::gen::inRange(0, 3),
+      rc::gen::resize(3, rc::gen::nonEmpty(rc::gen::container<std::vector<Timestamp>>(GenTs()))));
 }
 
 rc::Gen<msg::MapMarks> GenMarks() {
@@ -598,6 +635,77 @@ TEST(SyncJsonErrors, BadCounters) {
             "integers), got array");
   EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "counters": [{"key": "k"}]}]})"),
             "changes[0].counters: counters without a map");
+}
+
+TEST(SyncJson, ReadsTheDocumentedOrOpsAndEntries) {
+  const uint32_t p = PartitionOf("tags");
+  auto r = SyncRequestFromJson(
+      R"({"client": "phone-7", "ops": [
+            {"seq": 3, "map": "m", "key": "tags", "value": {"t": "red"}, "or": {"kind": "add"}},
+            {"seq": 4, "map": "m", "key": "tags", "or": {"kind": "remove",
+                                                         "names": ["0:3:phone-7"]}}],
+          "repairs": [{"partition": )" +
+      std::to_string(p) + R"(, "map": "m",
+             "or_keys": [{"key": "tags", "items": [{"tag": "1700000000000:0:s1",
+                                                   "value": {"t": "blue"}, "origin": "0:2:tab-2"}],
+                          "tombstones": ["1700000000001:0:s1"]}]}]})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->ops.size(), 2u);
+  EXPECT_EQ(r->ops[0].or_kind, msg::OrOpKind::kAdd);
+  EXPECT_EQ(r->ops[0].value, (Document{{"t", "red"}}));
+  EXPECT_EQ(r->ops[1].or_kind, msg::OrOpKind::kRemove);
+  EXPECT_EQ(r->ops[1].or_tags, std::vector<Timestamp>{OrOrigin("phone-7", 3)});
+  const msg::MapRecords& m = r->repairs[0].maps[0];
+  ASSERT_EQ(m.or_keys.size(), 1u);
+  const OrEntry entry = msg::ToOrEntry(m.or_keys[0]);
+  EXPECT_EQ(entry.items.at(Timestamp{1'700'000'000'000, 0, "s1"}).origin, OrOrigin("tab-2", 2));
+  const Timestamp removed{1'700'000'000'001, 0, "s1"};
+  EXPECT_EQ(entry.tombstones, absl::btree_set<Timestamp>{removed});
+  // A change's digest covers its OR entries, kills included: the server's digest of the same.
+  msg::MapRecords with_kill = m;
+  with_kill.or_keys[0].tombstones.push_back(OrKill(OrOrigin("tab-2", 1), 1'700'000'000'002));
+  msg::HttpSyncResponse response{1, 200, "", {}, {}, ""};
+  response.leaves.push_back(
+      msg::PartitionState{0, p, msg::StatePurpose::kClientLeaf, {with_kill}, {}, 0});
+  const std::string text = SyncResponseToJson(response);
+  EXPECT_NE(text.find(fmt::format(R"("digest":"{:016x}")",
+                                  OrEntryHash("tags", msg::ToOrEntry(with_kill.or_keys[0])))),
+            std::string::npos)
+      << text;
+  auto back = SyncResponseFromJson(text);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->leaves[0].maps[0].or_keys, with_kill.or_keys);
+}
+
+TEST(SyncJsonErrors, BadOrOps) {
+  const auto op = [](const std::string& fields) {
+    return RequestError(R"({"client": "c", "ops": [{"seq": 1, "map": "m", "key": "k", )" + fields +
+                        "}]}");
+  };
+  EXPECT_EQ(op(R"("or": {"kind": "add"})"), "ops[0].or.kind: an OR add carries a value");
+  EXPECT_EQ(op(R"("value": {}, "or": {"kind": "remove", "names": ["0:1:c"]})"),
+            "ops[0].or.kind: an OR remove carries no value");
+  EXPECT_EQ(op(R"("or": {"kind": "remove", "names": []})"),
+            "ops[0].or.names: an OR remove names at least one item");
+  EXPECT_EQ(op(R"("or": {"kind": "remove"})"), "ops[0].or: missing required field 'names'");
+  EXPECT_EQ(op(R"("or": {"kind": "move"})"),
+            "ops[0].or.kind: unknown OR op kind 'move' (expected add or remove)");
+  EXPECT_EQ(op(R"("value": {}, "or": {"kind": "add", "names": ["0:1:c"]})"),
+            "ops[0].or.names: only an OR remove names items");
+  EXPECT_EQ(op(R"("counter": {"positive": 1}, "or": {"kind": "remove", "names": ["0:1:c"]})"),
+            "ops[0].or: a counter op is no OR op");
+  EXPECT_EQ(RequestError(R"({"client": "c", "ops": [{"seq": 4294967296, "map": "m", "key": "k",
+                              "value": {}, "or": {"kind": "add"}}]})"),
+            "ops[0].or.kind: an OR add's seq must fit 32 bits");
+  const std::string p = std::to_string(PartitionOf("k"));
+  EXPECT_EQ(ResponseError(R"({"changes": [{"map": "m", "partition": )" + p +
+                          R"(, "or_keys": [{"key": "k", "items": [{"tag": "1:0:s"}]}]}]})"),
+            "changes[0].or_keys[0].items[0]: missing required field 'value'");
+  EXPECT_EQ(ResponseError(R"({"changes": [{"map": "m", "partition": )" + p +
+                          R"(, "or_keys": [{"key": "k", "tombstones": ["x"]}]}]})"),
+            "changes[0].or_keys[0].tombstones[0]: timestamp 'x': expected millis:counter:node_id");
+  EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "or_keys": [{"key": "k"}]}]})"),
+            "changes[0].or_keys: or_keys without a map");
 }
 
 TEST(SyncJsonErrors, TooManyOpsOrRecords) {

@@ -396,6 +396,37 @@ def test_http_sync(h):
     check(all(h.healthy(p) for p in ports), "servers healthy after the bad requests")
     applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
     check(applied == 61, f"{applied} applied: the 60 and ws-write only")
+    # OR-Maps in the JSON body: an add, pulled back with the owner's tag and its origin, read by a
+    # WebSocket client, then a remove naming the origin, which the owner turns into a kill.
+    add = {"seq": 61, "map": "tags", "key": "t1", "value": {"c": "red"}, "concern": "replicated",
+           "or": {"kind": "add"}}
+    acked = push_all(h, ports[0], [add])[61]
+    check(not acked["ts"].startswith("0:") and not acked["duplicate"], f"OR add ack: {acked}")
+
+    def or_entry():
+        for c in pull_all(h, ports[2], [{"map": "tags"}]).values():
+            for e in c.get("or_keys", []):
+                if e["key"] == "t1":
+                    return e
+        return None
+    h.wait(lambda: (or_entry() or {}).get("items"), "the OR add in a JSON pull", 20)
+    item = or_entry()["items"][0]
+    check(item["tag"] == acked["ts"] and item["origin"] == "0:61:curl-1" and
+          item["value"] == {"c": "red"}, f"OR item: {item}")
+    rc, out, err = h.client("items", "tags", "t1")
+    check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"c": "red"}],
+          f"items of a JSON add over the WebSocket: exit {rc}: {out} {err}")
+    remove = {"seq": 62, "map": "tags", "key": "t1", "or": {"kind": "remove",
+                                                          "names": [item["origin"]]}}
+    push_all(h, ports[1], [remove])
+    h.wait(lambda: not (or_entry() or {}).get("items"), "the OR remove in a JSON pull", 20)
+    kill = or_entry()["tombstones"]
+    check(len(kill) == 1 and int(kill[0].split(":")[0]) >= 1 << 63 and
+          kill[0].endswith(":61:curl-1"), f"the owner's kill of the origin: {kill}")
+    status, body = sync(h, ports[0], {"client": "curl-1", "ops": [
+        {"seq": 63, "map": "tags", "key": "t1", "or": {"kind": "add"}}]})
+    check(status == 400 and body["error"] == "ops[0].or.kind: an OR add carries a value",
+          f"an OR add without a value: {status} {body}")
     # 10,000 pending ops of a client that was offline: time and bytes (docs/performance.md).
     big = [{"seq": i, "map": "bulk", "key": f"b{i}", "value": {"n": i, "city": "Oslo"},
             "concern": "applied"} for i in range(1, 10_001)]
