@@ -253,6 +253,12 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
         fmt::format("{}no live server holds what was acknowledged at REPLICATED of {}",
                     lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), *missing)};
   }
+  if (auto missing = OrAddNotHeld(history, /*replicated=*/true, others)) {
+    return Violation{
+        Invariant::kGridDurability,
+        fmt::format("{}no live server holds {}, acknowledged at REPLICATED",
+                    lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), *missing)};
+  }
   return std::nullopt;
 }
 
@@ -317,6 +323,13 @@ std::optional<Violation> CheckAckedHeld(const GridHistory& history,
           fmt::format("after {}, no server holds what was acknowledged at {} of {}", what,
                       promised == &history.counters_replicated() ? "REPLICATED" : "APPLIED",
                       *missing)};
+    }
+  }
+  for (const bool replicated : {true, false}) {
+    if (auto missing = OrAddNotHeld(history, replicated, servers)) {
+      return Violation{Invariant::kGridDurability,
+                       fmt::format("after {}, no server holds {}, acknowledged at {}", what,
+                                   *missing, replicated ? "REPLICATED" : "APPLIED")};
     }
   }
   return std::nullopt;

@@ -46,6 +46,11 @@
 //                      loss, that no durable remove observed is held (add-wins: a remove never
 //                      takes an add it did not observe)
 //
+// OR adds in grid_durability: an add acknowledged with its item at REPLICATED (APPLIED) promises
+// the item as a write promises its record — held by another live server at a disk loss, by some
+// server after a correlated failure — unless a remove that observed it was applied (then the item
+// may be gone, its kill pruned). At the end grid_or_model asks more.
+//
 // Counters in grid_durability: a counter op acknowledged at REPLICATED (APPLIED) promises the
 // client's totals it carried as REPLICATED (APPLIED) writes promise their records: held by
 // another live server at a disk loss, by some server after a correlated failure, by the owner at
@@ -170,6 +175,8 @@ class GridHistory {
   friend std::optional<Violation> CheckAllApplied(const GridHistory& history);
   friend std::optional<Violation> CheckGridOrModel(
       const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);
+  friend std::optional<std::string> OrAddNotHeld(const GridHistory& history, bool replicated,
+                                                 const std::vector<Holder>& holders);
   using Seqs = absl::btree_map<uint64_t, uint64_t>;  // interval set: first -> last (inclusive)
   static void Insert(Seqs& set, uint64_t seq);
   static bool Contains(const Seqs& set, uint64_t seq);
@@ -269,6 +276,12 @@ std::optional<Violation> CheckGridLwwModel(
 // grid_durability's counter part (grid_counter_checks.cc).
 std::optional<std::string> CounterNotHeld(const GridHistory::CounterTotals& promised,
                                           const std::vector<Holder>& holders);
+// The first OR add acknowledged with its item at REPLICATED (`replicated`) or at APPLIED since the
+// last disk loss that no holder holds — as an item of its origin, or as removed (its origin
+// tombstoned or killed) — and that no applied remove observed, described with what each holder
+// has; nullopt: all held. grid_durability's OR part (grid_or_checks.cc).
+std::optional<std::string> OrAddNotHeld(const GridHistory& history, bool replicated,
+                                        const std::vector<Holder>& holders);
 // grid_pn_model at the end: every counter of every owner's partition (see the top of this file).
 std::optional<Violation> CheckGridPnModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of);

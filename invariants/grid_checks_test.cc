@@ -41,6 +41,14 @@ class FakeServer {
     OrRecord item{Ts(millis), Document{{"city", city}}, std::nullopt, OrOrigin(client, seq)};
     ASSERT_TRUE(m->Merge(key, {item}, {}).ok());
   }
+  // The kill of `origin` in OR entry map/key at `millis`.
+  void Kill(const std::string& map, const std::string& key, const Timestamp& origin,
+            uint64_t millis) {
+    GridPartition& part = parts_[PartitionOf(key)];
+    auto& m = part.or_maps[map];
+    if (!m) m = std::make_unique<OrMap>(hlc_, OrMapOptions{.merkle_depth = 1, .merkle = false});
+    ASSERT_TRUE(m->Merge(key, {}, {OrKill(origin, millis)}).ok());
+  }
   void SetWatermark(const std::string& key, uint64_t w) {
     parts_[PartitionOf(key)].pruned_below_ms = w;
   }
@@ -317,10 +325,10 @@ class GridOrModelTest : public ::testing::Test {
     s.AddItem("m", "o1", 20, "c1", 2, "Oslo");
     s.AddItem("m", "o1", 30, "c1", 3, "Rome");
   }
-  void Ack(uint64_t seq, WriteConcern concern, uint64_t tag_ms) {
+  void Ack(uint64_t seq, WriteConcern concern, uint64_t tag_ms, const std::string& server = "n0") {
     const std::optional<Document> none;
     ASSERT_FALSE(
-        h_.OnApplied("n0", 0, 0, 7, "c1", seq, Ts(tag_ms), ClientTs("c1", seq)).has_value());
+        h_.OnApplied(server, 0, 0, 7, "c1", seq, Ts(tag_ms), ClientTs("c1", seq)).has_value());
     events::AckReceived ack{"m",   "o1",  seq,     Ts(tag_ms),    concern, ClientTs("c1", seq),
                             false, &none, nullptr, /*or_op=*/true};
     ASSERT_FALSE(h_.OnAckReceived("c1", ack, ValueHash(none), 1).has_value());
@@ -382,6 +390,35 @@ TEST_F(GridOrModelTest, AnAcknowledgedAddNoRemoveObservedIsHeld) {
   Fails(lost_applied, "c1#3's add, acknowledged at APPLIED with its item, is missing");
   h_.OnDiskLost(5);  // APPLIED promises made before a disk loss no longer bind.
   EXPECT_FALSE(Check(lost_applied).has_value());
+}
+
+// grid_durability's OR part: an acknowledged add is held elsewhere at a disk loss, as an item or as
+// removed, unless an applied remove observed it.
+TEST_F(GridOrModelTest, AnAcknowledgedAddIsHeldElsewhereOrRemoved) {
+  Ack(2, WriteConcern::kReplicated, 20);
+  FakeServer other("n1");
+  other.AddItem("m", "o1", 30, "c1", 3, "Rome");
+  auto v = CheckHeldElsewhere(h_, {other.AsHolder()}, "n0");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->invariant, Invariant::kGridDurability);
+  EXPECT_NE(v->detail.find("n0 lost its disk, and no live server holds c1#2's OR add to m/o1; n1 "
+                           "holds 1 items and 0 tombstones"),
+            std::string::npos)
+      << v->detail;
+  v = CheckAckedHeld(h_, {other.AsHolder()}, "n0,n1 crashed together");
+  ASSERT_TRUE(v.has_value());
+  EXPECT_NE(v->detail.find("after n0,n1 crashed together, no server holds c1#2's OR add"),
+            std::string::npos)
+      << v->detail;
+  other.AddItem("m", "o1", 20, "c1", 2, "Oslo");
+  EXPECT_FALSE(CheckHeldElsewhere(h_, {other.AsHolder()}, "n0").has_value());
+  FakeServer killed("n1");  // Removed: its origin killed there.
+  killed.Kill("m", "o1", OrOrigin("c1", 2), 40);
+  EXPECT_FALSE(CheckHeldElsewhere(h_, {killed.AsHolder()}, "n0").has_value());
+  Ack(1, WriteConcern::kReplicated, 10, "n9");  // c1#1, observed by c2#1: gone once that applied
+  EXPECT_TRUE(CheckHeldElsewhere(h_, {other.AsHolder()}, "n0").has_value());
+  ASSERT_FALSE(h_.OnApplied("n0", 0, 0, 7, "c2", 1, Ts(50), ClientTs("c2", 1)).has_value());
+  EXPECT_FALSE(CheckHeldElsewhere(h_, {other.AsHolder()}, "n0").has_value());
 }
 
 TEST(GridDurability, AnAcknowledgedIncrementIsHeldAsItsTotals) {

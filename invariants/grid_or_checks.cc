@@ -43,6 +43,44 @@ OpId OpOf(const Timestamp& origin) { return {origin.node_id, origin.counter}; }
 
 }  // namespace
 
+std::optional<std::string> OrAddNotHeld(const GridHistory& history, bool replicated,
+                                        const std::vector<Holder>& holders) {
+  const auto& promised = replicated ? history.or_adds_replicated_ : history.or_adds_applied_;
+  if (promised.empty()) return std::nullopt;
+  absl::btree_set<OpId> removed;  // observed by a remove some server applied
+  for (const auto& [id, op] : history.or_ops_) {
+    if (op.add || !history.applied_ops_.contains(id)) continue;
+    for (const Timestamp& origin : op.observed) removed.insert(OpOf(origin));
+  }
+  for (const OpId& id : promised) {
+    if (removed.contains(id)) continue;
+    auto op = history.or_ops_.find(id);
+    SG_ASSERT(op != history.or_ops_.end());  // ForgetIssued drops its promises with it.
+    const std::string& map = op->second.map;
+    const std::string& key = op->second.key;
+    const uint32_t p = PartitionOf(key);
+    const Timestamp origin = OrOrigin(id.first, id.second);
+    std::string found;
+    bool held = false;
+    for (const Holder& h : holders) {
+      const GridPartition* part = h.partition(p);
+      const OrMap* or_map = part ? part->OrMapOf(map) : nullptr;
+      const OrEntry* entry = or_map ? or_map->GetEntry(key) : nullptr;
+      if (entry != nullptr && (entry->FindByTagOrOrigin(origin) != entry->items.end() ||
+                               or_map->OriginDead(key, origin))) {
+        held = true;
+        break;
+      }
+      if (part != nullptr) {
+        found += fmt::format("; {} holds {} items and {} tombstones", h.name,
+                             entry ? entry->items.size() : 0, entry ? entry->tombstones.size() : 0);
+      }
+    }
+    if (!held) return fmt::format("{}'s OR add to {}/{}{}", OpName(id), map, key, found);
+  }
+  return std::nullopt;
+}
+
 std::optional<Violation> CheckGridOrModel(
     const GridHistory& history, const std::function<Holder(uint32_t partition)>& owner_of) {
   const auto durable = [&](const OpId& op) {
