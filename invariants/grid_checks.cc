@@ -256,7 +256,7 @@ std::optional<Violation> CheckHeldElsewhere(const GridHistory& history,
   if (auto missing = OrAddNotHeld(history, /*replicated=*/true, others)) {
     return Violation{
         Invariant::kGridDurability,
-        fmt::format("{}no live server holds {}, acknowledged at REPLICATED",
+        fmt::format("{}no live server holds {}",
                     lost.empty() ? "" : fmt::format("{} lost its disk, and ", lost), *missing)};
   }
   return std::nullopt;
@@ -328,8 +328,7 @@ std::optional<Violation> CheckAckedHeld(const GridHistory& history,
   for (const bool replicated : {true, false}) {
     if (auto missing = OrAddNotHeld(history, replicated, servers)) {
       return Violation{Invariant::kGridDurability,
-                       fmt::format("after {}, no server holds {}, acknowledged at {}", what,
-                                   *missing, replicated ? "REPLICATED" : "APPLIED")};
+                       fmt::format("after {}, no server holds {}", what, *missing)};
     }
   }
   return std::nullopt;

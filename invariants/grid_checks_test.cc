@@ -401,8 +401,8 @@ TEST_F(GridOrModelTest, AnAcknowledgedAddIsHeldElsewhereOrRemoved) {
   auto v = CheckHeldElsewhere(h_, {other.AsHolder()}, "n0");
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->invariant, Invariant::kGridDurability);
-  EXPECT_NE(v->detail.find("n0 lost its disk, and no live server holds c1#2's OR add to m/o1; n1 "
-                           "holds 1 items and 0 tombstones"),
+  EXPECT_NE(v->detail.find("n0 lost its disk, and no live server holds c1#2's OR add to m/o1, "
+                           "acknowledged at REPLICATED; n1 holds 1 items and 0 tombstones"),
             std::string::npos)
       << v->detail;
   v = CheckAckedHeld(h_, {other.AsHolder()}, "n0,n1 crashed together");

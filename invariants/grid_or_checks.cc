@@ -76,7 +76,10 @@ std::optional<std::string> OrAddNotHeld(const GridHistory& history, bool replica
                              entry ? entry->items.size() : 0, entry ? entry->tombstones.size() : 0);
       }
     }
-    if (!held) return fmt::format("{}'s OR add to {}/{}{}", OpName(id), map, key, found);
+    if (!held) {
+      return fmt::format("{}'s OR add to {}/{}, acknowledged at {}{}", OpName(id), map, key,
+                         replicated ? "REPLICATED" : "APPLIED", found);
+    }
   }
   return std::nullopt;
 }
