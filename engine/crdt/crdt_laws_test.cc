@@ -115,10 +115,23 @@ rc::Gen<OrState> GenOrState() {
           return item.first == dead || item.second.origin == dead ||
                  (with_origin && item.second.origin == origin);
         });
-      } else if (!entry.tombstones.contains(tag) &&
-                 !(with_origin && (entry.tombstones.contains(origin) || killed(entry)))) {
-        entry.items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt,
-                                  with_origin ? std::optional(origin) : std::nullopt};
+      } else {
+        // An honest item: its payload is a function of its tag (tags are unique per add; a tag
+        // with two payloads is bad input, which merge keeps commutative but not associative).
+        const bool has_origin = tag.counter == 1;
+        const Timestamp its_origin =
+            OrOrigin("c" + tag.node_id.substr(1), static_cast<uint32_t>(tag.millis - 1000));
+        const auto its_killed = [&] {
+          return std::any_of(entry.tombstones.begin(), entry.tombstones.end(), [&](const auto& t) {
+            return IsOrKill(t) && t.counter == its_origin.counter &&
+                   t.node_id == its_origin.node_id;
+          });
+        };
+        if (!entry.tombstones.contains(tag) &&
+            !(has_origin && (entry.tombstones.contains(its_origin) || its_killed()))) {
+          entry.items[tag] = OrItem{Document{{"v", tag.ToString()}}, std::nullopt,
+                                    has_origin ? std::optional(its_origin) : std::nullopt};
+        }
       }
     }
     return state;

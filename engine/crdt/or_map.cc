@@ -235,6 +235,13 @@ absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& 
       return absl::InvalidArgumentError(
           fmt::format("or merge of key '{}': item origin: {}", key, s.message()));
     }
+    // Kills and origin tombstones match an origin by (seq, client): an origin that is not an
+    // OrOrigin would be dead to one and alive to the other, and replicas would never agree.
+    if (record.origin->millis != 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("or merge of key '{}': item origin {} is not an add's origin (0:seq:client)",
+                      key, record.origin->ToString()));
+    }
   }
   for (const Timestamp& tag : tombstones) {
     if (absl::Status s = ValidateNodeId(tag.node_id); !s.ok()) {

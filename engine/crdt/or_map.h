@@ -138,8 +138,12 @@ class OrMap {
   bool ForgetTag(std::string_view key, const Timestamp& tag);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
-  // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); a tag beyond the
-  // HLC drift bound in strict mode (FailedPrecondition).
+  // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); an item origin
+  // that is not an OrOrigin (millis != 0: kills match origins by (seq, client), so it would be
+  // dead to one replica and alive to another; InvalidArgument); a tag beyond the HLC drift bound
+  // in strict mode (FailedPrecondition). A tag with two payloads (bad input: honest tags are
+  // unique per add) keeps the larger hash, which is commutative but not associative once an
+  // origin tombstone takes one of the two: such replicas may stay different.
   absl::StatusOr<bool> Merge(std::string key, const std::vector<OrRecord>& items,
                              const std::vector<Timestamp>& tombstones);
   absl::StatusOr<bool> MergeEntry(std::string key, const OrEntry& remote);

@@ -222,6 +222,19 @@ TEST(OrMapOrigins, RemoveTagsTakesEveryItemOfAnOriginAndRetagChecksTheClock) {
   EXPECT_GE(p.h2.last().millis, 1500u);  // the accepted tag entered the clock
 }
 
+// Kills and origin tombstones match an origin by (seq, client): an origin with millis would be
+// dead to one and alive to the other, so merge refuses it (replicas could never agree).
+TEST(OrMapOrigins, MergeRefusesAnOriginThatIsNotAnAddsOrigin) {
+  Pair p;
+  const Timestamp bogus{5, 3, "c"};
+  absl::StatusOr<bool> merged =
+      p.a.Merge("k", {{Timestamp{900, 0, "s1"}, Doc("x"), {}, bogus}}, {});
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.status().message(),
+            "or merge of key 'k': item origin 5:3:c is not an add's origin (0:seq:client)");
+  EXPECT_EQ(p.a.GetEntry("k"), nullptr);
+}
+
 TEST(OrMapOrigins, AnItemWithoutAnOriginHashesAsBefore) {
   // The replica path's digests (and so its trace hashes) must not change: the flags byte of an
   // item without an origin is the old TTL byte.

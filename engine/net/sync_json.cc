@@ -136,10 +136,10 @@ absl::Status ReadCounters(const json& v, const Path& at, uint32_t partition, siz
   return absl::OkStatus();
 }
 
-// An array of timestamps.
-absl::Status ReadStamps(const json& v, const Path& at, const char* what,
+// An array of timestamps (counted against the budget like records).
+absl::Status ReadStamps(const json& v, const Path& at, const char* what, size_t& budget,
                         std::vector<Timestamp>& out) {
-  SG_RETURN_IF_ERROR(Array(v, at, what));
+  SG_RETURN_IF_ERROR(TakeRecords(v, at, what, budget));
   out.resize(v.size());
   for (size_t i = 0; i < v.size(); ++i) SG_RETURN_IF_ERROR(Ts(v[i], at[i], out[i]));
   return absl::OkStatus();
@@ -173,19 +173,22 @@ absl::Status ReadOrKeys(const json& v, const Path& at, uint32_t partition, size_
         }
         if (const json* origin = Optional(item, "origin")) {
           SG_RETURN_IF_ERROR(Ts(*origin, r.Field("origin"), rec.origin.emplace()));
+          if (rec.origin->millis != 0) {
+            return Error(r.Field("origin"), "an origin is \"0:<seq>:<client>\"");
+          }
         }
       }
     }
     if (const json* tombstones = Optional(j, "tombstones")) {
       SG_RETURN_IF_ERROR(
-          ReadStamps(*tombstones, e.Field("tombstones"), "tombstones", out[i].tombstones));
+          ReadStamps(*tombstones, e.Field("tombstones"), "tombstones", budget, out[i].tombstones));
     }
   }
   return absl::OkStatus();
 }
 
 // An OR op: {"kind": "add"} (the op's "value" is the item) or {"kind": "remove", "names": [TS]}.
-absl::Status ReadOrOp(const json& v, const Path& at, msg::GridOp& op) {
+absl::Status ReadOrOp(const json& v, const Path& at, size_t& budget, msg::GridOp& op) {
   SG_RETURN_IF_ERROR(CheckObject(v, at, {"kind", "names"}));
   const json* field = nullptr;
   SG_RETURN_IF_ERROR(Required(v, at, "kind", field));
@@ -207,7 +210,7 @@ absl::Status ReadOrOp(const json& v, const Path& at, msg::GridOp& op) {
   op.or_kind = msg::OrOpKind::kRemove;
   if (op.value) return Error(at.Field("kind"), "an OR remove carries no value");
   SG_RETURN_IF_ERROR(Required(v, at, "names", field));
-  SG_RETURN_IF_ERROR(ReadStamps(*field, at.Field("names"), "names", op.or_tags));
+  SG_RETURN_IF_ERROR(ReadStamps(*field, at.Field("names"), "names", budget, op.or_tags));
   if (op.or_tags.empty()) return Error(at.Field("names"), "an OR remove names at least one item");
   return absl::OkStatus();
 }
@@ -223,7 +226,8 @@ absl::Status ReadCounterOp(const json& v, const Path& at, PnTotals& out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadOp(const json& j, const Path& at, const std::string& client, msg::GridOp& op) {
+absl::Status ReadOp(const json& j, const Path& at, const std::string& client, size_t& budget,
+                    msg::GridOp& op) {
   SG_RETURN_IF_ERROR(
       CheckObject(j, at, {"seq", "map", "key", "value", "concern", "client_ts", "counter", "or"}));
   const json* field = nullptr;
@@ -252,7 +256,7 @@ absl::Status ReadOp(const json& j, const Path& at, const std::string& client, ms
   }
   if (const json* or_op = Optional(j, "or")) {
     if (op.counter) return Error(at.Field("or"), "a counter op is no OR op");
-    SG_RETURN_IF_ERROR(ReadOrOp(*or_op, at.Field("or"), op));
+    SG_RETURN_IF_ERROR(ReadOrOp(*or_op, at.Field("or"), budget, op));
   }
   return absl::OkStatus();
 }
@@ -367,6 +371,7 @@ absl::Status ReadRequest(const json& j, msg::HttpSyncRequest& r) {
   if (const json* id = Optional(j, "request_id")) {
     SG_RETURN_IF_ERROR(U64(*id, body.Field("request_id"), r.request_id));
   }
+  size_t budget = kSyncJsonRecordsMax;  // records, counters, OR items, tombstones and names
   if (const json* ops = Optional(j, "ops")) {
     const Path at = body.Field("ops");
     SG_RETURN_IF_ERROR(Array(*ops, at, "ops"));
@@ -376,7 +381,7 @@ absl::Status ReadRequest(const json& j, msg::HttpSyncRequest& r) {
     }
     r.ops.resize(ops->size());
     for (size_t i = 0; i < ops->size(); ++i) {
-      SG_RETURN_IF_ERROR(ReadOp((*ops)[i], at[i], r.client, r.ops[i]));
+      SG_RETURN_IF_ERROR(ReadOp((*ops)[i], at[i], r.client, budget, r.ops[i]));
     }
   }
   if (const json* marks = Optional(j, "marks")) {
@@ -394,7 +399,6 @@ absl::Status ReadRequest(const json& j, msg::HttpSyncRequest& r) {
       return Error(at, fmt::format("{} repairs; at most {} in one request", repairs->size(),
                                    kSyncJsonRecordsMax));
     }
-    size_t budget = kSyncJsonRecordsMax;
     r.repairs.resize(repairs->size());
     for (size_t i = 0; i < repairs->size(); ++i) {
       SG_RETURN_IF_ERROR(ReadState((*repairs)[i], at[i], /*leaf=*/false, budget, r.repairs[i]));

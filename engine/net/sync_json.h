@@ -61,7 +61,8 @@
 //   map's mark, and the server answers with the partitions whose digest differs.
 // - "digests" keys are partitions in canonical decimal ("0".."270", no leading zeros).
 // - Every record's and counter's key must be in its entry's partition (PartitionOf(key) ==
-//   "partition"). Counters, OR entries and their items count as records for kSyncJsonRecordsMax.
+//   "partition"). Counters, OR entries, their items and tombstones, and OR removes' names count as
+//   records for kSyncJsonRecordsMax (one budget per request). An item's "origin" has millis 0.
 // - Documents are JSON objects of null, booleans, integers (int64), numbers, strings and arrays of
 //   strings (document_json.h). Strings are UTF-8; invalid bytes are written as U+FFFD.
 // - Numbers that are counts, ids, sequence numbers or milliseconds are non-negative integers

@@ -135,6 +135,7 @@ rc::Gen<OrRecord> GenOrItem() {
   return rc::gen::apply(
       [](Timestamp tag, Document value, std::optional<uint64_t> ttl,
          std::optional<Timestamp> origin) {
+        if (origin) origin->millis = 0;  // An origin is OrOrigin(client, seq).
         return OrRecord{std::move(tag), std::move(value), ttl, std::move(origin)};
       },
       GenTs(), GenDoc(), GenOptional(rc::gen::arbitrary<uint64_t>()), GenOptional(GenTs()));
@@ -704,6 +705,10 @@ TEST(SyncJsonErrors, BadOrOps) {
   EXPECT_EQ(ResponseError(R"({"changes": [{"map": "m", "partition": )" + p +
                           R"(, "or_keys": [{"key": "k", "tombstones": ["x"]}]}]})"),
             "changes[0].or_keys[0].tombstones[0]: timestamp 'x': expected millis:counter:node_id");
+  EXPECT_EQ(ResponseError(R"({"changes": [{"map": "m", "partition": )" + p +
+                          R"(, "or_keys": [{"key": "k", "items": [{"tag": "1:0:s", "value": {},
+                                                                "origin": "5:3:c"}]}]}]})"),
+            "changes[0].or_keys[0].items[0].origin: an origin is \"0:<seq>:<client>\"");
   EXPECT_EQ(ResponseError(R"({"changes": [{"partition": 1, "or_keys": [{"key": "k"}]}]})"),
             "changes[0].or_keys: or_keys without a map");
 }
@@ -722,6 +727,16 @@ TEST(SyncJsonErrors, TooManyOpsOrRecords) {
   const std::string repair = R"({"partition":0,"map":"m","records":[)" + records + "]}";
   EXPECT_EQ(RequestError(R"({"client": "c", "repairs": [)" + repair + "," + repair + "]}"),
             "repairs[1].records: more than 100000 records in one request");
+  // An OR remove's names share the budget: with them a repair of half of it is too many.
+  std::string names;
+  for (size_t i = 0; i < kSyncJsonRecordsMax / 2 + 1; ++i) {
+    names += fmt::format(R"({}"0:{}:c")", i == 0 ? "" : ",", i + 1);
+  }
+  const std::string remove =
+      R"({"seq":1,"map":"m","key":"k","or":{"kind":"remove","names":[)" + names + "]}}";
+  EXPECT_EQ(
+      RequestError(R"({"client": "c", "ops": [)" + remove + R"(], "repairs": [)" + repair + "]}"),
+      "repairs[0].records: more than 100000 records in one request");
 }
 
 TEST(SyncJsonErrors, ValueNotAnObject) {
