@@ -483,7 +483,7 @@ void GridClient::HandleMessage(const NodeId& from, std::string_view bytes) {
 void GridClient::OnAck(const msg::GridAck& ack) {
   for (const msg::GridOpAck& a : ack.acks) {
     auto it = op_log_.find(a.seq);
-    if (it == op_log_.end()) continue;  // Already acknowledged.
+    if (it == op_log_.end() || acked_.contains(a.seq)) continue;  // Already acknowledged.
     ++stats_.acks;
     events::EmitEvent(options_.events,
                       events::AckReceived{it->second.map_name, it->second.key, a.seq, a.ts, a.level,
@@ -506,9 +506,34 @@ void GridClient::OnAck(const msg::GridAck& ack) {
       if (current != nullptr && a.ts < current->ts) SG_PROBE("client.ack_stamp_superseded");
       (void)map.Merge(op.key, LwwRecord{op.value, a.ts, std::nullopt});
     }
-    if (options_.persist) pages_.Erase(OpPage(a.seq));
-    op_log_.erase(it);
+    acked_.insert(a.seq);
     resend_delay_ms_ = options_.resend_after_ms;  // progress: resends back to the base delay
+  }
+  DropAcked();
+}
+
+// Acknowledged entries leave the log as a prefix per partition only: one whose partition still
+// has an older unacknowledged entry stays (and is resent with it), so an owner that lost both in
+// a failover applies them again in their order — a set then a remove of the same key, an OR add
+// then its remove — instead of the older alone, after the newer.
+void GridClient::DropAcked() {
+  if (acked_.empty()) return;
+  absl::btree_set<uint32_t> blocked;  // partitions with an older unacknowledged entry
+  for (auto it = op_log_.begin(); it != op_log_.end();) {
+    const uint32_t p = PartitionOf(it->second.key);
+    if (!acked_.contains(it->first)) {
+      blocked.insert(p);
+      ++it;
+      continue;
+    }
+    if (blocked.contains(p)) {
+      SG_PROBE("client.acked_op_kept_behind_older");
+      ++it;
+      continue;
+    }
+    if (options_.persist) pages_.Erase(OpPage(it->first));
+    acked_.erase(it->first);
+    it = op_log_.erase(it);
   }
 }
 

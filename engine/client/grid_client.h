@@ -10,7 +10,10 @@
 // after a failed sync an entry waits in the in-memory log until a later sync (the push or sync tick
 // retries it) succeeds; the servers' applied marks make the resend idempotent, so an entry is
 // applied once however often it is sent. The acknowledgement arrives at the entry's write concern
-// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it.
+// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it
+// — once every older entry of its partition is acknowledged too: until then it stays and is resent
+// with them, so an owner that lost both in a failover applies them again in their order (a set
+// and a later remove of a key, an OR add and its remove), never the older alone after the newer.
 //
 // Sync (grid_client_sync.cc) is a pull through three levels: SyncInit -> SyncRoot (the XOR of every
 // partition digest of the map) -> on a difference SyncBucketsRequest -> the per-partition digests
@@ -257,6 +260,7 @@ class GridClient {
   // OK when everything written so far is durable; then every logged entry becomes sendable.
   // Message handlers.
   void OnAck(const msg::GridAck& ack);
+  void DropAcked();
   void OnQueryUpdate(const NodeId& from, const msg::QueryUpdate& u);
   void OnDigest(const NodeId& from, const msg::PartitionDigest& d);
   void OnLeaf(const NodeId& from, const msg::PartitionState& state);
@@ -322,6 +326,9 @@ class GridClient {
   TwinPage hlc_page_{"H"};
   TwinPage seq_page_{"S"};
   absl::btree_map<uint64_t, msg::GridOp> op_log_;
+  // Entries of op_log_ acknowledged but kept behind an older unacknowledged one of their
+  // partition (DropAcked); not persisted: after a restart they are resent and acknowledged again.
+  absl::btree_set<uint64_t> acked_;
   // resend_after_ms > 0: the newest seq of the last push, and when it left.
   uint64_t pushed_through_seq_ = 0;
   uint64_t pushed_at_ms_ = 0;
