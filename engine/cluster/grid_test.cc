@@ -456,5 +456,35 @@ TEST(Grid, AClientKeepsItsOwnPendingWriteAndTakesTheOwnersOlderRecordOnceAcknowl
   EXPECT_EQ(g.client(0).stats().own_writes_settled, 1u);
 }
 
+// An acknowledged entry leaves the op log only once every older entry of its partition did: kept,
+// it is resent with them, so an owner that lost both applies them again in order.
+TEST(Grid, AnAcknowledgedEntryStaysBehindAnOlderUnacknowledgedOneOfItsPartition) {
+  Grid g(1, 1);
+  g.CrashServer(0);  // Nothing acknowledges but this test.
+  std::string other = "k2";
+  while (PartitionOf(other) == PartitionOf("k")) other += "x";
+  GridClient& c = g.client(0);
+  const uint64_t set = c.Set("users", "k", Doc(1));
+  const uint64_t remove = c.Remove("users", "k");
+  const uint64_t elsewhere = c.Set("users", other, Doc(3));
+  g.Run(200);  // The entries become durable.
+  const auto ack = [&g](uint64_t seq) {
+    const msg::GridAck a{
+        {msg::GridOpAck{seq, {5000 + seq, 0, "s0"}, msg::WriteConcern::kApplied, false}}, ""};
+    ASSERT_TRUE(g.network.Send("s0", "c0", EncodeMessage(msg::Envelope{"s0", a})).ok());
+    g.Run(10);
+  };
+  ack(remove);
+  ack(elsewhere);
+  std::vector<uint64_t> left;
+  for (const auto& [seq, op] : c.op_log()) left.push_back(seq);
+  EXPECT_EQ(left, (std::vector<uint64_t>{set, remove}));  // the remove waits for the set
+  ack(remove);  // Acknowledged again: nothing new for the observers.
+  EXPECT_EQ(g.acks.size(), 2u);
+  ack(set);
+  EXPECT_TRUE(c.op_log().empty());
+  EXPECT_EQ(g.acks.size(), 3u);
+}
+
 }  // namespace
 }  // namespace seedgrid
