@@ -47,6 +47,15 @@
 // server that failed over, restarted or sent something the client missed resyncs with a snapshot.
 // Subscriptions are not persisted: after a restart the application subscribes again.
 //
+// Paging. A subscription whose query has a limit is a page; NextCursor() gives a keyset cursor
+// (engine/query/cursor.h) at its last row, and Subscribe() with that cursor is the next page: the
+// first `limit` rows after that position, live like any subscription. A grid cursor is bound to
+// the query and the position only — not to a server, so it survives any failover — and expires
+// cursor_ttl_ms after NextCursor (this client's clock; checked when it is passed to Subscribe).
+// Rows are ordered by the query's result order (sort fields, key, tag), so rows present and
+// unchanged while paging are never skipped nor repeated; a row that changed may be seen twice or
+// not at all (its position moved across the cursor), as with the single-node engine's key order.
+//
 // Transport. Over the WebSocket transport (the default) the client exchanges the messages above.
 // Over HTTP sync (grid_client_http.cc; docs/architecture.md, "HTTP sync") it holds no connection:
 // every push_interval_ms it sends one HttpSyncRequest with the oldest sendable entries of its op
@@ -117,12 +126,18 @@ struct GridClientOptions {
   // duplicate and never applied.
   uint64_t resend_after_ms = 0;
   uint64_t max_drift_ms = 60'000;
+  uint64_t cursor_ttl_ms = 10 * 60 * 1000;  // NextCursor's cursors expire this long after issue
   ClientTransport transport = ClientTransport::kWebSocket;
   bool persist = true;
   bool start_online = true;
   // Observers (checkers): AckReceived (the first ack of an op-log entry), OpLogged,
   // TimestampIssued (every local write's stamp, before its sync), StorageFailed.
   events::EventSink events;
+};
+
+struct SubscribeOptions {
+  std::string cursor;    // a page after this cursor (NextCursor); empty: the first page
+  bool or_rows = false;  // the rows are the map's OR-Map items (key, tag), not its LWW records
 };
 
 struct GridClientStats {
@@ -207,10 +222,16 @@ class GridClient {
   void Open(const std::string& map) { (void)MapOf(map); }
 
   // Live queries served by the servers (see the header comment). InvalidArgument for an invalid
-  // query; the callback must not call back into this client.
+  // query or a garbled cursor, or one of another query; FailedPrecondition for an expired cursor
+  // or one no grid client issued. The callback must not call back into this client.
   absl::StatusOr<uint64_t> Subscribe(const std::string& map, Query query,
-                                     QueryEngine::DeltaCallback callback);
+                                     QueryEngine::DeltaCallback callback,
+                                     SubscribeOptions options = {});
   bool Unsubscribe(uint64_t id);
+  // The cursor of the page after subscription `id` (see "Paging"): empty when its result is not
+  // full (the last page). FailedPrecondition while some partition has no server's rows yet
+  // (MergedQuery::Complete) or when the query has no limit; NotFound for an unknown id.
+  absl::StatusOr<std::string> NextCursor(uint64_t id) const;
   // The merged result of a subscription in result order (nullptr for an unknown id).
   const MergedQuery* subscription(uint64_t id) const {
     auto it = subscriptions_.find(id);
@@ -310,6 +331,10 @@ class GridClient {
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);
   void RefreshSubscriptions();
+  // The subscribe (or cancel) message of subscription `id`, with its known marks and cursor.
+  msg::QuerySubscribe SubscribeMessage(uint64_t id, const MergedQuery& sub, bool cancel) const;
+  // Subscribe's checks of a page's cursor (see "Paging").
+  absl::Status CheckCursor(const Query& query, std::string_view cursor) const;
 
   Env& env_;
   GridClientOptions options_;

@@ -13,9 +13,10 @@ constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
 }  // namespace
 
 MergedQuery::MergedQuery(Clock& clock, std::string map, Query query,
-                         QueryEngine::DeltaCallback callback)
+                         QueryEngine::DeltaCallback callback, std::string cursor)
     : map_(std::move(map)),
       query_(std::move(query)),
+      cursor_(std::move(cursor)),
       engine_(clock, /*instance_id=*/0),
       chosen_(kPartitionCount, nullptr) {
   absl::StatusOr<QueryEngine::Subscription> s = engine_.Subscribe(query_, std::move(callback));

@@ -28,15 +28,22 @@
 
 namespace seedgrid {
 
+// The instance id of every grid cursor (GridClient::NextCursor): a grid cursor is bound to its
+// query and position, not to a server or engine instance ("gridcurs").
+inline constexpr uint64_t kGridCursorInstance = 0x6772696463757273;
+
 class MergedQuery {
  public:
-  // `callback` receives the merged result's deltas; `clock` must outlive this.
-  MergedQuery(Clock& clock, std::string map, Query query, QueryEngine::DeltaCallback callback);
+  // `callback` receives the merged result's deltas; `clock` must outlive this. `cursor`: a page
+  // after it (the servers send only rows after its position; validated by the caller).
+  MergedQuery(Clock& clock, std::string map, Query query, QueryEngine::DeltaCallback callback,
+              std::string cursor = {});
   MergedQuery(const MergedQuery&) = delete;
   MergedQuery& operator=(const MergedQuery&) = delete;
 
   const std::string& map() const { return map_; }
   const Query& query() const { return query_; }
+  const std::string& cursor() const { return cursor_; }
   // Applies one server's update; returns false when it was ignored (older epoch, duplicate, or
   // out of sequence: the server's stream is then stale until its next snapshot).
   bool Apply(const NodeId& server, const msg::QueryUpdate& u);
@@ -66,6 +73,7 @@ class MergedQuery {
 
   std::string map_;
   Query query_;
+  std::string cursor_;
   QueryEngine engine_;
   SubscriptionId engine_id_ = 0;
   std::map<NodeId, Source> sources_;  // std::map: chosen_ points at the values

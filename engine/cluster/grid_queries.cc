@@ -101,15 +101,24 @@ void GridQueryHost::SetCoverage(const Coverage& covered) {
   }
 }
 
-void GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
+bool GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
+  const auto on_delta = [this, key](const LiveDelta& d) {
+    auto it = subs_.find(key);
+    if (it == subs_.end()) return;
+    it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
+    due_.insert(key);
+  };
+  std::optional<CursorState> start;
+  if (!sub.cursor.empty()) {
+    // The wire decoder checked the cursor against the query; an in-process caller may not have.
+    absl::StatusOr<CursorState> state = DecodeCursor(sub.cursor);
+    if (!state.ok() || !QueryEngine::CursorBelongsTo(sub.query, *state).ok()) return false;
+    start = std::move(*state);
+  }
   View& view = ViewOf(sub.map);
   absl::StatusOr<QueryEngine::Subscription> s =
-      view.engine.Subscribe(sub.query, [this, key](const LiveDelta& d) {
-        auto it = subs_.find(key);
-        if (it == subs_.end()) return;
-        it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
-        due_.insert(key);
-      });
+      start ? view.engine.SubscribeAfter(sub.query, *start, on_delta)
+            : view.engine.Subscribe(sub.query, on_delta);
   // The wire decoder validated the query, so the engine accepts it.
   SG_ASSERT(s.ok());
   sub.engine_id = s->id;
@@ -117,6 +126,7 @@ void GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
   sub.needs_snapshot = true;
   due_.insert(key);
   sub.pending.clear();
+  return true;
 }
 
 void GridQueryHost::Unsubscribe(const SubKey& key) {
@@ -138,7 +148,8 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
     Unsubscribe(key);
     return;
   }
-  if (it != subs_.end() && (it->second.map != m.map_name || !(it->second.query == m.query))) {
+  if (it != subs_.end() && (it->second.map != m.map_name || !(it->second.query == m.query) ||
+                            it->second.cursor != m.cursor)) {
     SG_PROBE("query.subscription_id_reused");
     Unsubscribe(key);  // The client reused the id for another query (a restarted client).
     it = subs_.end();
@@ -149,8 +160,13 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
       ++stats_.subscriptions_refused;
       return;
     }
-    it = subs_.emplace(key, Sub{m.map_name, m.query}).first;
-    Resubscribe(key, it->second);
+    it = subs_.emplace(key, Sub{m.map_name, m.query, m.cursor}).first;
+    if (!Resubscribe(key, it->second)) {
+      SG_PROBE("query.page_cursor_refused");
+      ++stats_.subscriptions_refused;
+      subs_.erase(it);
+      return;
+    }
   } else {
     // A refresh: resync when the client is on another epoch, or still lacks an update this
     // server had sent by the previous refresh (one refresh interval is the bound on "in flight";

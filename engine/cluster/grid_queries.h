@@ -51,7 +51,7 @@ inline constexpr size_t kSubscriptionsMax = 1 << 16;
 using Coverage = std::bitset<kPartitionCount>;
 
 struct GridQueryStats {
-  uint64_t subscriptions_refused = 0;
+  uint64_t subscriptions_refused = 0;  // over kSubscriptionsMax, or a page's cursor is not valid
   uint64_t snapshots_sent = 0;
   uint64_t deltas_sent = 0;
   uint64_t expired = 0;
@@ -108,6 +108,7 @@ class GridQueryHost {
   struct Sub {
     std::string map;
     Query query;
+    std::string cursor;  // a live page: the rows after this cursor's position
     SubscriptionId engine_id = 0;
     uint64_t epoch = 0;
     uint64_t seq = 0;
@@ -125,7 +126,8 @@ class GridQueryHost {
   void AddPartitionRows(View& v, const std::string& map, uint32_t p);
   void RemoveRow(View& v, std::string_view key, const LwwRecord& old);
   void Unsubscribe(const SubKey& key);
-  void Resubscribe(const SubKey& key, Sub& sub);
+  // Subscribes `sub` in its view; false (nothing changed) for a cursor that is not its query's.
+  bool Resubscribe(const SubKey& key, Sub& sub);
 
   Clock& clock_;
   const PartitionSlots& partitions_;

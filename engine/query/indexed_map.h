@@ -51,6 +51,10 @@ class IndexedMapBase {
                                                       QueryEngine::DeltaCallback callback) {
     return engine_.Subscribe(q, std::move(callback));
   }
+  absl::StatusOr<QueryEngine::Subscription> SubscribeAfter(const Query& q, const CursorState& start,
+                                                           QueryEngine::DeltaCallback callback) {
+    return engine_.SubscribeAfter(q, start, std::move(callback));
+  }
   bool Unsubscribe(SubscriptionId id) { return engine_.Unsubscribe(id); }
   // Expires due rows now (also runs before every query and change).
   void ExpireDue();

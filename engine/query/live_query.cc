@@ -17,6 +17,7 @@ struct QueryEngine::Standing {
   uint64_t hash = 0;
   Query query;
   Matcher matcher;
+  std::optional<Position> after;       // A live page: only rows after this position.
   absl::btree_set<RowHandle> members;  // Every row in the result (the window, for top-N).
   // Top-N only: the window in result order, with each row's position when it entered or last
   // changed (the document itself may since have been overwritten in place).
@@ -25,9 +26,14 @@ struct QueryEngine::Standing {
   std::string route_field;  // Empty: unrouted.
   std::vector<Value> route_values;
 
-  Standing(uint64_t id_in, const Query& q)
-      : id(id_in), hash(PredicateAndSortHash(q)), query(q), matcher(q.where) {}
+  Standing(uint64_t id_in, const Query& q, std::optional<Position> after_in)
+      : id(id_in),
+        hash(PredicateAndSortHash(q)),
+        query(q),
+        matcher(q.where),
+        after(std::move(after_in)) {}
   bool windowed() const { return query.limit.has_value(); }
+  const Position* start() const { return after ? &*after : nullptr; }
 };
 
 namespace {
@@ -103,20 +109,39 @@ std::vector<RowHandle> QueryEngine::StandingRows(const Standing& s) const {
 
 absl::StatusOr<QueryEngine::Subscription> QueryEngine::Subscribe(const Query& q,
                                                                  DeltaCallback callback) {
+  return SubscribeFrom(q, std::nullopt, std::move(callback));
+}
+
+absl::StatusOr<QueryEngine::Subscription> QueryEngine::SubscribeAfter(const Query& q,
+                                                                      const CursorState& start,
+                                                                      DeltaCallback callback) {
+  if (absl::Status s = Validate(q); !s.ok()) return s;
+  if (absl::Status s = CursorBelongsTo(q, start); !s.ok()) return s;
+  return SubscribeFrom(q, Position{start.last_sort_values, start.last_key, start.last_tag},
+                       std::move(callback));
+}
+
+absl::StatusOr<QueryEngine::Subscription> QueryEngine::SubscribeFrom(const Query& q,
+                                                                     std::optional<Position> after,
+                                                                     DeltaCallback callback) {
   if (absl::Status s = Validate(q); !s.ok()) return s;
   if (callback == nullptr) return absl::InvalidArgumentError("subscribe needs a callback");
   ExpireDue();
   const uint64_t hash = PredicateAndSortHash(q);
+  const auto same_start = [&](const Standing& candidate) {
+    if (!after || !candidate.after) return after.has_value() == candidate.after.has_value();
+    return ComparePositions(q, *after, *candidate.after) == 0;
+  };
   Standing* standing = nullptr;
   for (auto [it, last] = standing_by_hash_.equal_range(hash); it != last; ++it) {
     Standing& candidate = *standing_.at(it->second);
-    if (candidate.query == q) standing = &candidate;
+    if (candidate.query == q && same_start(candidate)) standing = &candidate;
   }
   if (standing == nullptr) {
     const uint64_t id = next_standing_++;
-    auto owned = std::make_unique<Standing>(id, q);
+    auto owned = std::make_unique<Standing>(id, q, std::move(after));
     standing = owned.get();
-    Selection sel = Select(q, standing->matcher, nullptr, std::nullopt, q.limit);
+    Selection sel = Select(q, standing->matcher, standing->start(), std::nullopt, q.limit);
     standing->members.insert(sel.rows.begin(), sel.rows.end());
     if (standing->windowed()) {
       for (RowHandle h : sel.rows) standing->window.emplace_back(PositionOf(q, h), h);
@@ -222,7 +247,7 @@ void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
   std::erase_if(s.window, [&](const auto& entry) { return entry.second == h; });
   s.members.erase(h);
   const auto promote_after_last = [&]() -> std::optional<RowHandle> {
-    return FirstMatchAfter(s, s.window.empty() ? nullptr : &s.window.back().first);
+    return FirstMatchAfter(s, s.window.empty() ? s.start() : &s.window.back().first);
   };
   if (now_matches) {
     // Still ahead of the last remaining window row: it stays. (With the rest of the window empty,
@@ -273,7 +298,8 @@ void QueryEngine::OnRowChange(RowHandle h, const Document* old_doc, const Docume
   std::vector<std::pair<uint64_t, LiveDelta>> deltas;
   for (uint64_t id : affected) {
     Standing& s = *standing_.at(id);
-    const bool now_matches = new_doc != nullptr && s.matcher.Matches(*new_doc);
+    const bool now_matches = new_doc != nullptr && s.matcher.Matches(*new_doc) &&
+                             (!s.after || CompareRowToPosition(s.query, h, *s.after) > 0);
     ProcessStanding(s, h, now_matches, &deltas);
   }
   // Deliver after every standing result is current. Callbacks may unsubscribe (anyone) or

@@ -329,6 +329,29 @@ QueryEngine::Selection QueryEngine::Select(const Query& q, const Matcher& matche
   return out;
 }
 
+absl::Status QueryEngine::CursorBelongsTo(const Query& q, const CursorState& state) {
+  if (state.query_hash != PredicateAndSortHash(q)) {
+    return absl::InvalidArgumentError(
+        "cursor belongs to a different query (predicate or sort differ)");
+  }
+  if (state.last_sort_values.size() != q.sort.size()) {
+    return absl::InvalidArgumentError("cursor does not match the query's sort");
+  }
+  return absl::OkStatus();
+}
+
+CursorState QueryEngine::CursorAfter(const Query& q, const RowRef& row) {
+  SG_ASSERT(row.value != nullptr);
+  CursorState state;
+  state.query_hash = PredicateAndSortHash(q);
+  for (const SortField& s : q.sort) {
+    state.last_sort_values.push_back(Matcher::FieldValue(*row.value, s.field));
+  }
+  state.last_key = std::string(row.key);
+  if (row.tag != nullptr) state.last_tag = *row.tag;
+  return state;
+}
+
 absl::StatusOr<QueryPage> QueryEngine::Run(const Query& q, std::string_view cursor) {
   if (absl::Status s = Validate(q); !s.ok()) return s;
   ExpireDue();
@@ -339,13 +362,7 @@ absl::StatusOr<QueryPage> QueryEngine::Run(const Query& q, std::string_view curs
   if (!cursor.empty()) {
     absl::StatusOr<CursorState> state = DecodeCursor(cursor);
     if (!state.ok()) return state.status();
-    if (state->query_hash != query_hash) {
-      return absl::InvalidArgumentError(
-          "cursor belongs to a different query (predicate or sort differ)");
-    }
-    if (state->last_sort_values.size() != q.sort.size()) {
-      return absl::InvalidArgumentError("cursor does not match the query's sort");
-    }
+    if (absl::Status s = CursorBelongsTo(q, *state); !s.ok()) return s;
     if (state->instance_id != instance_id_) {
       return absl::FailedPreconditionError(
           "cursor was issued by another map instance; start paging again");

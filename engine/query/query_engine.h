@@ -125,11 +125,22 @@ class QueryEngine {
 
   // --- Live queries.
   absl::StatusOr<Subscription> Subscribe(const Query& q, DeltaCallback callback);
+  // A live page: the rows of q strictly after `start`'s position in result order (with a limit,
+  // the first `limit` of them), kept current like any subscription. `start` must belong to q
+  // (InvalidArgument otherwise, as Run says); its instance, start sequence and expiry are not
+  // checked: the caller vets them (a grid cursor is bound to the query and the position only).
+  absl::StatusOr<Subscription> SubscribeAfter(const Query& q, const CursorState& start,
+                                              DeltaCallback callback);
   bool Unsubscribe(SubscriptionId id);
   // The subscription's maintained result, in result order (NotFound for an unknown id).
   absl::StatusOr<std::vector<RowRef>> LiveResult(SubscriptionId id) const;
   size_t subscriptions() const { return subscribers_.size(); }
+  // InvalidArgument unless `state` is a cursor of q (its predicate, sort and sort arity).
+  static absl::Status CursorBelongsTo(const Query& q, const CursorState& state);
   size_t standing_queries() const { return standing_.size(); }
+  // A cursor at `row`'s position in q's result order (query hash, sort values, key, tag): the
+  // next page starts right after it. The caller sets instance, start sequence and expiry.
+  static CursorState CursorAfter(const Query& q, const RowRef& row);
 
   // --- Row maintenance, for the indexed-map adapters. `key`, `tag` and `doc` must stay valid
   // until the row is removed or updated (they point into the map's pointer-stable storage).
@@ -152,6 +163,7 @@ class QueryEngine {
   }
   size_t row_count() const { return live_rows_; }
   uint64_t change_seq() const { return change_seq_; }
+  uint64_t instance_id() const { return instance_id_; }
   RowRef Row(RowHandle h) const;
 
  private:
@@ -199,6 +211,8 @@ class QueryEngine {
   void ProcessStanding(Standing& s, RowHandle h, bool now_matches,
                        std::vector<std::pair<uint64_t, LiveDelta>>* out);
   std::optional<RowHandle> FirstMatchAfter(const Standing& s, const Position* after);
+  absl::StatusOr<Subscription> SubscribeFrom(const Query& q, std::optional<Position> after,
+                                             DeltaCallback callback);
   int ComparePositions(const Query& q, const Position& a, const Position& b) const;
   void RouteStanding(Standing* s, bool add);
   std::vector<RowHandle> StandingRows(const Standing& s) const;

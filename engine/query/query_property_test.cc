@@ -1,7 +1,7 @@
 // Model-equivalence properties: for random data, random predicate trees (depth <= 4) and every mix
 // of indexes, the planned result equals brute force; paging concatenates to the full result and
-// keeps its guarantees while the map changes; live subscriptions always equal a fresh query and
-// their deltas replay to it.
+// keeps its guarantees while the map changes; live subscriptions (and live pages after a cursor)
+// always equal a fresh query and their deltas replay to it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
@@ -149,6 +149,32 @@ RC_GTEST_PROP(QueryProperty, PagingUnderChangesNeverRepeatsNorSkipsStableRows, (
   }
 }
 
+// The rows of q after `start` by Run with that position as a cursor of this engine (its
+// start sequence now: no row is left out as changed since paging began).
+std::vector<RefRow> RunAfter(IndexedMapBase& m, const Query& q, CursorState start) {
+  start.instance_id = m.engine().instance_id();
+  start.start_seq = m.engine().change_seq();
+  start.expires_at_ms = UINT64_MAX;
+  absl::StatusOr<QueryPage> page = m.Run(q, EncodeCursor(start));
+  RC_ASSERT(page.ok());
+  return ToRef(page->rows);
+}
+
+// A start position for a live page of q: after a random row of its result, or at a random key.
+std::optional<CursorState> GenStart(IndexedMapBase& m, const Query& q) {
+  if (*rc::gen::inRange(0, 3) != 0) return std::nullopt;
+  Query all = q;
+  all.limit.reset();
+  absl::StatusOr<QueryPage> page = m.Run(all);
+  RC_ASSERT(page.ok());
+  if (!page->rows.empty() && *rc::gen::arbitrary<bool>()) {
+    return QueryEngine::CursorAfter(q, page->rows[*rc::gen::inRange<size_t>(0, page->rows.size())]);
+  }
+  Document doc = *GenDocument();
+  const std::string key = Key(*rc::gen::inRange(0, 12));
+  return QueryEngine::CursorAfter(q, RowRef{key, nullptr, &doc});
+}
+
 // Replays deltas onto the initial result: key/tag -> document.
 using Replay = std::map<std::pair<std::string, std::optional<Timestamp>>, Document>;
 
@@ -162,16 +188,19 @@ Replay ReplayOf(const std::vector<RowRef>& rows) {
 
 struct LiveSub {
   Query query;
+  std::optional<CursorState> start;  // A live page: rows after this position.
   SubscriptionId id = 0;
   Replay replay;
   std::string error;
 };
 
-void Subscribe(IndexedMapBase& m, std::vector<std::unique_ptr<LiveSub>>* subs, Query q) {
+void Subscribe(IndexedMapBase& m, std::vector<std::unique_ptr<LiveSub>>* subs, Query q,
+               std::optional<CursorState> start = std::nullopt) {
   auto sub = std::make_unique<LiveSub>();
   LiveSub* s = sub.get();
   s->query = q;
-  auto result = m.Subscribe(q, [s](const LiveDelta& d) {
+  s->start = start;
+  auto callback = [s](const LiveDelta& d) {
     auto k = std::make_pair(std::string(d.row.key),
                             d.row.tag ? std::optional<Timestamp>(*d.row.tag) : std::nullopt);
     const bool present = s->replay.contains(k);
@@ -185,7 +214,8 @@ void Subscribe(IndexedMapBase& m, std::vector<std::unique_ptr<LiveSub>>* subs, Q
       if (!present) s->error = "LEAVE of an absent row " + k.first;
       s->replay.erase(k);
     }
-  });
+  };
+  auto result = start ? m.SubscribeAfter(q, *start, callback) : m.Subscribe(q, callback);
   RC_ASSERT(result.ok());
   s->id = result->id;
   s->replay = ReplayOf(result->initial);
@@ -195,7 +225,8 @@ void Subscribe(IndexedMapBase& m, std::vector<std::unique_ptr<LiveSub>>* subs, Q
 void CheckSubscriptions(IndexedMapBase& m, const std::vector<std::unique_ptr<LiveSub>>& subs) {
   for (const auto& s : subs) {
     RC_ASSERT(s->error.empty());
-    const std::vector<RefRow> fresh = RunAll(m, s->query);
+    const std::vector<RefRow> fresh =
+        s->start ? RunAfter(m, s->query, *s->start) : RunAll(m, s->query);
     absl::StatusOr<std::vector<RowRef>> live = m.engine().LiveResult(s->id);
     RC_ASSERT(live.ok());
     if (!SameRows(ToRef(*live), fresh)) {
@@ -223,8 +254,13 @@ RC_GTEST_PROP(QueryProperty, LiveLwwSubscriptionsEqualFreshQueries, ()) {
   AddIndexes(*w.indexed, GenIndexes());
   std::vector<std::unique_ptr<LiveSub>> subs;
   const int n_subs = *rc::gen::inRange(1, 4);
-  for (int i = 0; i < n_subs; ++i) Subscribe(*w.indexed, &subs, GenLiveQuery());
-  if (*rc::gen::arbitrary<bool>()) Subscribe(*w.indexed, &subs, subs[0]->query);  // Shared.
+  for (int i = 0; i < n_subs; ++i) {
+    const Query q = GenLiveQuery();
+    Subscribe(*w.indexed, &subs, q, GenStart(*w.indexed, q));
+  }
+  if (*rc::gen::arbitrary<bool>()) {  // Shared.
+    Subscribe(*w.indexed, &subs, subs[0]->query, subs[0]->start);
+  }
   CheckSubscriptions(*w.indexed, subs);
   const int steps = *rc::gen::inRange(1, 40);
   for (int step = 0; step < steps; ++step) {
@@ -269,7 +305,10 @@ RC_GTEST_PROP(QueryProperty, LiveOrSubscriptionsEqualFreshQueries, ()) {
   AddIndexes(indexed, GenIndexes());
   std::vector<std::unique_ptr<LiveSub>> subs;
   const int n_subs = *rc::gen::inRange(1, 4);
-  for (int i = 0; i < n_subs; ++i) Subscribe(indexed, &subs, GenLiveQuery());
+  for (int i = 0; i < n_subs; ++i) {
+    const Query q = GenLiveQuery();
+    Subscribe(indexed, &subs, q, GenStart(indexed, q));
+  }
   const int steps = *rc::gen::inRange(1, 40);
   for (int step = 0; step < steps; ++step) {
     const std::string k = Key(*rc::gen::inRange(0, 6));

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/base/strings.h"
+#include "engine/query/cursor.h"
 #include "engine/query/query_testing.h"
 #include "engine/wire/seedgrid_generated.h"
 
@@ -353,6 +355,28 @@ TEST(Codec, QueriesRoundTripAndInvalidQueriesNameThePath) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             "QuerySubscribe.query: where.and[1].not[0]: like takes 1 value, got 0");
+}
+
+TEST(Codec, APagesCursorRoundTripsAndOnlyACursorOfItsQueryDecodes) {
+  const Query q{All(), {{"a", true}}, 5};
+  CursorState state{PredicateAndSortHash(q), 7, 0, 1000, {Value{int64_t{3}}}, "k1", std::nullopt};
+  msg::QuerySubscribe sub{9, "users", q, "", {}, false, EncodeCursor(state), /*or_rows=*/true};
+  auto decoded = DecodeMessage(EncodeMessage({"c1", sub}));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(std::get<msg::QuerySubscribe>(decoded->body), sub);
+  // A garbled cursor, and a cursor of another query, are refused by name.
+  sub.cursor[3] ^= 0x5;
+  auto garbled = DecodeMessage(EncodeMessage({"c1", sub}));
+  ASSERT_FALSE(garbled.ok());
+  EXPECT_TRUE(ToStd(garbled.status().message()).starts_with("QuerySubscribe.cursor: "))
+      << garbled.status();
+  sub.cursor = EncodeCursor(state);
+  sub.query.sort[0].descending = false;
+  auto other = DecodeMessage(EncodeMessage({"c1", sub}));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().message(),
+            "QuerySubscribe.cursor: cursor belongs to a different query (predicate or sort "
+            "differ)");
 }
 
 TEST(Codec, RejectsForeignAndOversizedBuffers) {

@@ -130,6 +130,8 @@ struct QuerySubscribe {
   std::string requester;         // grid: the client, when a gateway forwards its subscription
   std::vector<QueryMark> known;  // grid: the client's view of each server's stream
   bool cancel = false;
+  std::string cursor;    // grid: a live page after this cursor (validated against `query`)
+  bool or_rows = false;  // grid: rows are the map's OR items (key, tag), not its LWW records
   friend bool operator==(const QuerySubscribe&, const QuerySubscribe&) = default;
 };
 

@@ -1,6 +1,7 @@
 // Live queries: QuerySubscribe (with its Query / PredicateNode tables) and QueryUpdate. Each
 // encoder is followed by its decoder, which reads the same fields in the same order.
 #include "engine/base/strings.h"
+#include "engine/query/query_engine.h"
 #include "engine/wire/body_codecs.h"
 
 namespace seedgrid::wire_codec {
@@ -69,8 +70,9 @@ Offset<fb::QuerySubscribe> EncodeBody(Encoder& e, const msg::QuerySubscribe& m) 
     auto server = e.Node(k.server);
     return fb::CreateQueryMark(e.builder(), server, k.epoch, k.seq);
   });
+  auto cursor = e.OptionalString(m.cursor);
   return fb::CreateQuerySubscribe(e.builder(), m.subscription_id, name, query, requester, known,
-                                  m.cancel);
+                                  m.cancel, cursor, m.or_rows);
 }
 absl::Status DecodeBody(Decoder& d, const fb::QuerySubscribe& in, msg::QuerySubscribe& m) {
   m.subscription_id = in.subscription_id();
@@ -86,6 +88,15 @@ absl::Status DecodeBody(Decoder& d, const fb::QuerySubscribe& in, msg::QuerySubs
                  return absl::OkStatus();
                }));
   m.cancel = in.cancel();
+  m.or_rows = in.or_rows();
+  m.cursor = d.Str(in.cursor());
+  if (m.cursor.empty()) return absl::OkStatus();
+  if (!d.Charge(m.cursor.size())) return d.BudgetError("QuerySubscribe.cursor");
+  // A page's cursor must be a cursor of its query: servers serve it without asking again.
+  absl::StatusOr<CursorState> state = DecodeCursor(m.cursor);
+  const absl::Status belongs =
+      state.ok() ? QueryEngine::CursorBelongsTo(m.query, *state) : state.status();
+  if (!belongs.ok()) return d.Error("QuerySubscribe.cursor", ToStd(belongs.message()));
   return absl::OkStatus();
 }
 
