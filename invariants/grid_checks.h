@@ -16,7 +16,8 @@
 //                      twice on one disk; at the end every durable op-log entry was applied and
 //                      every client's log is empty
 //   grid_live_queries  each subscription's replayed stream, and its merged result order, equal a
-//                      fresh query over the owners' records
+//                      fresh query over the owners' records (for a page: its rows after the
+//                      page's cursor)
 //   grid_storage_acks  no acknowledgement leaves a server while its storage has a failed write
 //                      or sync it has not recovered from (engine/env/page_store.h)
 //   grid_lost_update   an acknowledgement a client receives (first or duplicate) is for its own
@@ -323,6 +324,7 @@ struct SubscriptionView {
   uint64_t id = 0;
   std::string map;
   const Query* query = nullptr;
+  std::string cursor;  // a page: the rows after this cursor (GridClient::NextCursor)
   const std::map<std::string, Document>* replayed = nullptr;  // rows rebuilt from the deltas
   std::vector<std::string> merged_order;                      // the client's merged result
 };

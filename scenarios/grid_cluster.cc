@@ -12,20 +12,6 @@ namespace seedgrid::scenarios {
 
 using invariants::Invariant;
 
-namespace {
-
-// The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
-const std::vector<Query>& QueryTemplates() {
-  static const std::vector<Query> kTemplates = {
-      Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt},
-      Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5},
-      Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8},
-  };
-  return kTemplates;
-}
-
-}  // namespace
-
 GridCluster::GridCluster(RunContext& run)
     : run_(run),
       s_(run.scenario),
@@ -117,29 +103,6 @@ void GridCluster::StartClient(int c) {
   clients_[c] = std::move(*client);
   clients_[c]->Open(MapOf(c));
   Subscribe(c);
-}
-
-// Subscriptions are volatile: a (re)started client subscribes again; the replay starts over.
-void GridCluster::Subscribe(int c) {
-  streams_[c].clear();
-  if (transport_[c] == ClientTransport::kHttp) return;  // Live queries need WebSocket.
-  const int subs = std::min<int>(s_.subscriptions_per_node, QueryTemplates().size());
-  for (int j = 0; j < subs; ++j) {
-    auto replay = std::make_unique<Replay>();
-    replay->query_template = (static_cast<size_t>(c) + j) % QueryTemplates().size();
-    Replay* r = replay.get();
-    auto id = clients_[c]->Subscribe(MapOf(c), QueryTemplates()[replay->query_template],
-                                     [r](const LiveDelta& d) {
-                                       if (d.kind == DeltaKind::kLeave) {
-                                         r->rows.erase(std::string(d.row.key));
-                                       } else {
-                                         r->rows[std::string(d.row.key)] = *d.row.value;
-                                       }
-                                     });
-    SG_ASSERT(id.ok());  // The templates are valid queries.
-    replay->id = *id;
-    streams_[c].push_back(std::move(replay));
-  }
 }
 
 void GridCluster::StopNode(int i) {
@@ -380,28 +343,6 @@ std::optional<Unconverged> GridCluster::Probe(bool full) {
       return Unconverged{v->invariant, v->detail};
   }
   return std::nullopt;
-}
-
-std::optional<invariants::Violation> GridCluster::LiveQueriesUnmatched(
-    const PartitionTable& table) {
-  std::vector<invariants::SubscriptionView> subs;
-  for (int c = 0; c < g_.clients; ++c) {
-    if (!clients_[c]) continue;
-    for (const auto& replay : streams_[c]) {
-      ++checks_;
-      const MergedQuery* merged = clients_[c]->subscription(replay->id);
-      SG_ASSERT(merged != nullptr);
-      invariants::SubscriptionView v{fmt::format("n{}", ClientNode(c)), replay->id, MapOf(c),
-                                     &QueryTemplates()[replay->query_template], &replay->rows};
-      for (const RowRef& r : merged->Result()) v.merged_order.emplace_back(r.key);
-      subs.push_back(std::move(v));
-    }
-  }
-  const auto owner_partition = [this, &table](uint32_t p) -> const GridPartition* {
-    const GridServer* owner = ServerById(table.owner(p));
-    return owner ? owner->partition(p) : nullptr;
-  };
-  return invariants::CheckGridLiveQueries(subs, owner_partition, sim_.env(0).clock);
 }
 
 uint64_t GridCluster::QuiescenceWaitMs() const {

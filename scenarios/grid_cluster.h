@@ -60,6 +60,7 @@ class GridCluster final : public Cluster {
   struct Replay {
     uint64_t id = 0;
     size_t query_template = 0;
+    std::string cursor;  // a second page: the rows after this cursor
     std::map<std::string, Document> rows;
   };
 
@@ -70,7 +71,11 @@ class GridCluster final : public Cluster {
   std::string MapOf(int c) const;
   void StartServer(int i);
   void StartClient(int c);
+  // Live queries (grid_live_queries.cc).
   void Subscribe(int c);
+  std::unique_ptr<Replay> SubscribeReplay(int c, size_t query_template, std::string cursor);
+  void TurnPages(int c);
+  bool CursorAtPageEnd(int c, uint64_t id, const std::string& cursor);
   // Transports (grid_transports.cc): which clients sync by HTTP, and the switching clients' flips.
   ClientTransport InitialTransport(int c) const;
   void ScheduleTransportSwitches();

@@ -109,6 +109,7 @@ void GridCluster::DoOp(int c, bool apply) {
   ++ops_;
   sim_.trace().Record(sim_.now_ns(), sim::TraceKind::kOp, node, -1, OpDigest(text),
                       [&] { return text; });
+  TurnPages(c);
 }
 
 // An OR add of a city: many clients add the same few values to the same few keys.

@@ -1,0 +1,128 @@
+// The grid workload's live queries: each client subscribes to a few query templates; for the
+// templates with a limit it also follows a second page, turned now and then to the cursor of the
+// first page's current result (GridClient::NextCursor). grid_live_queries compares every replayed
+// stream, and every page, with a fresh query over the owners' records.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine/base/assert.h"
+#include "engine/base/probe.h"
+#include "scenarios/grid_cluster.h"
+
+namespace seedgrid::scenarios {
+
+using invariants::Invariant;
+
+namespace {
+
+// The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
+const std::vector<Query>& QueryTemplates() {
+  static const std::vector<Query> kTemplates = {
+      Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt},
+      Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5},
+      Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8},
+  };
+  return kTemplates;
+}
+
+// Every this many ops of the workload, the client that did the op turns its second pages.
+constexpr uint64_t kOpsPerPageTurn = 8;
+
+}  // namespace
+
+// Subscriptions are volatile: a (re)started client subscribes again; the replay starts over.
+void GridCluster::Subscribe(int c) {
+  streams_[c].clear();
+  if (transport_[c] == ClientTransport::kHttp) return;  // Live queries need WebSocket.
+  const int subs = std::min<int>(s_.subscriptions_per_node, QueryTemplates().size());
+  for (int j = 0; j < subs; ++j) {
+    const size_t query_template = (static_cast<size_t>(c) + j) % QueryTemplates().size();
+    streams_[c].push_back(SubscribeReplay(c, query_template, /*cursor=*/{}));
+  }
+}
+
+std::unique_ptr<GridCluster::Replay> GridCluster::SubscribeReplay(int c, size_t query_template,
+                                                                  std::string cursor) {
+  auto replay = std::make_unique<Replay>();
+  replay->query_template = query_template;
+  replay->cursor = cursor;
+  Replay* r = replay.get();
+  const auto on_delta = [r](const LiveDelta& d) {
+    if (d.kind == DeltaKind::kLeave) {
+      r->rows.erase(std::string(d.row.key));
+    } else {
+      r->rows[std::string(d.row.key)] = *d.row.value;
+    }
+  };
+  auto id = clients_[c]->Subscribe(MapOf(c), QueryTemplates()[query_template], on_delta,
+                                   {.cursor = std::move(cursor)});
+  SG_ASSERT(id.ok());  // Valid templates; cursors fresh from NextCursor.
+  replay->id = *id;
+  return replay;
+}
+
+// For each first page (a template with a limit) whose result is complete and full, the second
+// page follows the cursor at its current last row: a new subscription replaces the old one.
+void GridCluster::TurnPages(int c) {
+  if (!clients_[c] || ops_ % kOpsPerPageTurn != 0) return;
+  auto& streams = streams_[c];
+  const auto firsts = static_cast<ptrdiff_t>(std::count_if(
+      streams.begin(), streams.end(), [](const auto& r) { return r->cursor.empty(); }));
+  for (ptrdiff_t i = 0; i < firsts; ++i) {
+    const size_t query_template = streams[i]->query_template;
+    if (!QueryTemplates()[query_template].limit) continue;
+    absl::StatusOr<std::string> cursor = clients_[c]->NextCursor(streams[i]->id);
+    if (!cursor.ok() || cursor->empty()) continue;  // Not complete yet, or a single page.
+    if (!CursorAtPageEnd(c, streams[i]->id, *cursor)) return;
+    auto second = std::find_if(streams.begin() + firsts, streams.end(),
+                               [&](const auto& r) { return r->query_template == query_template; });
+    if (second != streams.end()) {
+      clients_[c]->Unsubscribe((*second)->id);
+      *second = SubscribeReplay(c, query_template, std::move(*cursor));
+    } else {
+      streams.push_back(SubscribeReplay(c, query_template, std::move(*cursor)));
+    }
+    SG_PROBE("workload.grid_page_turned");
+  }
+}
+
+// grid_live_queries: the cursor NextCursor gave is at the page's last row (else a next page
+// would repeat rows or skip them while matching its own cursor).
+bool GridCluster::CursorAtPageEnd(int c, uint64_t id, const std::string& cursor) {
+  if (!run_.On(Invariant::kGridLiveQueries)) return true;
+  const std::vector<RowRef> rows = clients_[c]->subscription(id)->Result();
+  absl::StatusOr<CursorState> state = DecodeCursor(cursor);
+  const std::string_view last = rows.empty() ? std::string_view("(none)") : rows.back().key;
+  if (state.ok() && !rows.empty() && state->last_key == last) return true;
+  run_.Violate(Invariant::kGridLiveQueries,
+               fmt::format("client n{} subscription {}: NextCursor gave a cursor at key {} but the "
+                           "page ends at {}",
+                           ClientNode(c), id, state.ok() ? state->last_key : "(garbled)", last));
+  return false;
+}
+
+std::optional<invariants::Violation> GridCluster::LiveQueriesUnmatched(
+    const PartitionTable& table) {
+  std::vector<invariants::SubscriptionView> subs;
+  for (int c = 0; c < g_.clients; ++c) {
+    if (!clients_[c]) continue;
+    for (const auto& replay : streams_[c]) {
+      ++checks_;
+      const MergedQuery* merged = clients_[c]->subscription(replay->id);
+      SG_ASSERT(merged != nullptr);
+      invariants::SubscriptionView v{
+          fmt::format("n{}", ClientNode(c)),         replay->id,     MapOf(c),
+          &QueryTemplates()[replay->query_template], replay->cursor, &replay->rows};
+      for (const RowRef& r : merged->Result()) v.merged_order.emplace_back(r.key);
+      subs.push_back(std::move(v));
+    }
+  }
+  const auto owner_partition = [this, &table](uint32_t p) -> const GridPartition* {
+    const GridServer* owner = ServerById(table.owner(p));
+    return owner ? owner->partition(p) : nullptr;
+  };
+  return invariants::CheckGridLiveQueries(subs, owner_partition, sim_.env(0).clock);
+}
+
+}  // namespace seedgrid::scenarios
