@@ -222,6 +222,45 @@ def test_cluster(h):
     got = dump(h, "s2")
     check(got == rows, f"read back via the restarted s2: {len(got)} records, first difference "
                        f"{next(((a, b) for a, b in zip(got, rows) if a != b), None)}")
+    page_through_a_kill(h, rows)
+
+
+def query_page(h, query, cursor=None):
+    """One page of `query` on users: its rows and the next cursor (None after the last page)."""
+    args = ["query", "users", query] + (["--cursor", cursor] if cursor else [])
+    rc, out, err = h.client(*args)
+    check(rc == 0, f"query page: exit {rc}: {err}")
+    rows = [json.loads(line) for line in out.splitlines()]
+    nexts = [line.split(": ", 1)[1] for line in err.splitlines() if line.startswith("next cursor: ")]
+    return rows, (nexts[0] if nexts else None)
+
+
+def page_through_a_kill(h, rows):
+    """Pages of a sorted query: the first through s1, which is then killed with -9; the cursor
+    is bound to the query and the position, so the survivors serve the rest of the pages."""
+    query = 'eq(city, "Rome") sort(n desc) limit(1000)'
+    want = sorted((r for r in rows if r["value"]["city"] == "Rome"), key=lambda r: -r["value"]["n"])
+    saved = h.servers
+    h.servers = {"s1": saved["s1"]}
+    try:
+        got, cursor = query_page(h, query)
+    finally:
+        h.servers = saved
+    check(got == want[:1000] and cursor, f"first page: {len(got)} rows, cursor {cursor!r}")
+    h.kill("s1")
+    h.servers = {name: v for name, v in saved.items() if name != "s1"}
+    try:
+        for _ in range(10):
+            if not cursor:
+                break
+            page, cursor = query_page(h, query, cursor)
+            got += page
+        bad = h.client("query", "users", query, "--cursor", "garbled!")
+    finally:
+        h.servers = saved
+    check(got == want, f"pages through the kill: {len(got)} rows, expected {len(want)}")
+    rc, _, err = bad
+    check(rc != 0 and "--cursor: " in err, f"a garbled cursor: exit {rc}: {err}")
 
 
 def test_http(h):

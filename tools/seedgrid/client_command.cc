@@ -198,15 +198,27 @@ Query ParseQueryFlag(const std::string& text) {
   return *std::move(q);
 }
 
+// One page: its rows on stdout; when the page is full, "next cursor: TOKEN" on stderr (pass it
+// back with --cursor for the next page; the last page prints none).
 int RunQuery(const ClientFlags& f) {
   Query q = ParseQueryFlag(f.query);
+  if (!f.cursor.empty() && !q.limit) {
+    throw InputError{"--cursor: the query has no limit, so it has one page and takes no cursor"};
+  }
   Session s(f);
-  absl::StatusOr<uint64_t> id = s.client().Subscribe(f.map, std::move(q), [](const LiveDelta&) {});
-  if (!id.ok()) throw InputError{fmt::format("query: {}", ToStd(id.status().message()))};
+  absl::StatusOr<uint64_t> id =
+      s.client().Subscribe(f.map, std::move(q), [](const LiveDelta&) {}, {.cursor = f.cursor});
+  if (!id.ok()) {
+    throw InputError{fmt::format("{}: {}", f.cursor.empty() ? "query" : "--cursor",
+                                 ToStd(id.status().message()))};
+  }
   if (!s.RunUntil([&] { return s.client().subscription(*id)->Complete(); })) {
     return Fail(s.Stuck("complete result"));
   }
   for (const RowRef& row : s.client().subscription(*id)->Result()) PrintRow(row.key, *row.value);
+  std::cout << std::flush;
+  absl::StatusOr<std::string> next = s.client().NextCursor(*id);
+  if (next.ok() && !next->empty()) std::cerr << "next cursor: " << *next << "\n";
   return kExitOk;
 }
 
@@ -369,9 +381,13 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   get->add_option("key", f->key)->required();
   CLI::App* dump = app.add_subcommand("dump", "print every live record of MAP as JSON lines");
   dump->add_option("map", f->map)->required();
-  CLI::App* query = app.add_subcommand("query", "print a query's rows: query MAP 'QUERY'");
+  CLI::App* query = app.add_subcommand(
+      "query", "print a query's rows: query MAP 'QUERY' [--cursor C] (a limit pages it)");
   query->add_option("map", f->map)->required();
   query->add_option("query", f->query, "the query's text form (docs/queries.md)")->required();
+  query->add_option("--cursor", f->cursor,
+                    "the page after this cursor (printed as 'next cursor: ...' on stderr by the "
+                    "previous page of the same query)");
   CLI::App* sub = app.add_subcommand("subscribe", "print a live query's deltas until interrupted");
   sub->add_option("map", f->map)->required();
   sub->add_option("query", f->query)->required();

@@ -36,7 +36,8 @@ struct ClientFlags {
   std::string concern = "applied";
   std::string transport = "websocket";
   std::string map, key, json, query, file;
-  int64_t delta = 1;  // incr
+  std::string cursor;  // query: the page after this cursor
+  int64_t delta = 1;   // incr
   bool quiet = false;
   bool no_wait = false;
   // bench
