@@ -117,6 +117,8 @@ void GridHistory::ForgetIssued(const NodeId& client, uint64_t seq) {
   or_ops_.erase({client, seq});
   or_adds_replicated_.erase({client, seq});
   or_adds_applied_.erase({client, seq});
+  or_removes_applied_.erase({client, seq});
+  or_removes_unbound_.erase({client, seq});
 }
 
 bool GridHistory::DeletedSince(const std::string& map, const std::string& key,
@@ -146,6 +148,8 @@ void GridHistory::OnDiskLost(uint64_t /*at_ns*/) {
   applied_.clear();
   counters_applied_.clear();
   or_adds_applied_.clear();
+  or_removes_unbound_.insert(or_removes_applied_.begin(), or_removes_applied_.end());
+  or_removes_applied_.clear();
 }
 
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
@@ -544,36 +548,59 @@ std::optional<Difference> FindGridDifference(const std::vector<ServerView>& serv
 
 namespace {
 
-std::vector<std::pair<std::string, Document>> FreshResult(
-    const std::function<const GridPartition*(uint32_t)>& owner_partition, const std::string& map,
-    const Query& query, const std::string& cursor, Clock& clock) {
-  QueryEngine engine(clock, /*instance_id=*/1);
+std::string RowName(const RowRef& r) {
+  return r.tag == nullptr ? std::string(r.key) : fmt::format("{}@{}", r.key, r.tag->ToString());
+}
+
+// The owners' rows of `map`: its live records, or (or_rows) its OR items.
+void InsertOwnerRows(const std::function<const GridPartition*(uint32_t)>& owner_partition,
+                     const std::string& map, bool or_rows, QueryEngine& engine) {
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     const GridPartition* part = owner_partition(p);
     if (part == nullptr) continue;
+    if (or_rows) {
+      const OrMap* items = part->OrMapOf(map);
+      if (items == nullptr) continue;
+      for (const auto& [key, entry] : items->entries()) {
+        for (const auto& [tag, item] : entry.items) {
+          engine.InsertRow(key, &tag, &item.value, UINT64_MAX);
+        }
+      }
+      continue;
+    }
     auto m = part->maps.find(map);
     if (m == part->maps.end()) continue;
     for (const auto& [key, record] : m->second->records()) {
       if (!record.tombstone()) engine.InsertRow(key, nullptr, &*record.value, UINT64_MAX);
     }
   }
+}
+
+std::vector<std::pair<std::string, Document>> FreshResult(
+    const std::function<const GridPartition*(uint32_t)>& owner_partition,
+    const SubscriptionView& sub, Clock& clock) {
+  QueryEngine engine(clock, /*instance_id=*/1);
+  InsertOwnerRows(owner_partition, sub.map, sub.or_rows, engine);
+  const Query& query = *sub.query;
   std::vector<std::pair<std::string, Document>> out;
-  if (!cursor.empty()) {  // A page: the rows after its cursor, the first `limit` of them.
-    absl::StatusOr<CursorState> start = DecodeCursor(cursor);
+  if (!sub.cursor.empty()) {  // A page: the rows after its cursor, the first `limit` of them.
+    absl::StatusOr<CursorState> start = DecodeCursor(sub.cursor);
     SG_ASSERT(start.ok());  // The workload's cursors come from NextCursor.
-    auto sub = engine.SubscribeAfter(query, *start, [](const LiveDelta&) {});
-    SG_ASSERT(sub.ok());
-    for (const RowRef& r : sub->initial) out.emplace_back(std::string(r.key), *r.value);
+    auto page = engine.SubscribeAfter(query, *start, [](const LiveDelta&) {});
+    SG_ASSERT(page.ok());
+    for (const RowRef& r : page->initial) out.emplace_back(RowName(r), *r.value);
     return out;
   }
   absl::StatusOr<QueryPage> page = engine.Run(query);
   SG_ASSERT(page.ok());  // The templates are valid queries.
-  for (const RowRef& r : page->rows) out.emplace_back(std::string(r.key), *r.value);
-  // Subscriptions hold result order (key order without sort fields); Run's may be index order.
+  // Subscriptions hold result order (key, then tag, without sort fields); Run's may be index order.
   if (!HasResultOrder(query)) {
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(page->rows.begin(), page->rows.end(), [](const RowRef& a, const RowRef& b) {
+      if (a.key != b.key) return a.key < b.key;
+      return a.tag != nullptr && b.tag != nullptr && *a.tag < *b.tag;
+    });
   }
+  for (const RowRef& r : page->rows) out.emplace_back(RowName(r), *r.value);
   return out;
 }
 
@@ -583,13 +610,13 @@ std::optional<Violation> CheckGridLiveQueries(
     const std::vector<SubscriptionView>& subs,
     const std::function<const GridPartition*(uint32_t partition)>& owner_partition, Clock& clock) {
   // Fresh results per (map, query), computed once per check.
-  absl::btree_map<std::tuple<std::string, std::string, std::string>,
+  absl::btree_map<std::tuple<std::string, std::string, bool, std::string>,
                   std::vector<std::pair<std::string, Document>>>
       fresh;
   for (const SubscriptionView& sub : subs) {
-    const auto id = std::make_tuple(sub.map, ToString(*sub.query), sub.cursor);
+    const auto id = std::make_tuple(sub.map, ToString(*sub.query), sub.or_rows, sub.cursor);
     if (!fresh.contains(id)) {
-      fresh[id] = FreshResult(owner_partition, sub.map, *sub.query, sub.cursor, clock);
+      fresh[id] = FreshResult(owner_partition, sub, clock);
     }
     const auto& want = fresh[id];
     const std::map<std::string, Document> want_rows(want.begin(), want.end());
@@ -601,7 +628,8 @@ std::optional<Violation> CheckGridLiveQueries(
                                  "rows and the merged result [{}], but a fresh query gives {} rows "
                                  "[{}]",
                                  sub.client, sub.id, ToString(*sub.query),
-                                 sub.cursor.empty() ? "" : ", a page after a cursor",
+                                 std::string(sub.or_rows ? ", OR rows" : "") +
+                                     (sub.cursor.empty() ? "" : ", a page after a cursor"),
                                  sub.replayed->size(), fmt::join(sub.merged_order, ","),
                                  want_rows.size(), fmt::join(want_order, ","))};
   }

@@ -42,7 +42,9 @@
 //                      value (an add applied twice may have two copies: OrMap lists one),
 //                      observed by no durable remove (observed-remove: a
 //                      remove kills the items the client held of that key with that value when it
-//                      issued the remove — the harness reads them from the client); and every add
+//                      issued the remove — the harness reads them from the client; a remove
+//                      acknowledged below REPLICATED before a disk loss binds no more, as an
+//                      APPLIED write does not: it may have been lost with the disk); and every add
 //                      acknowledged with its item at REPLICATED, or at APPLIED since the last disk
 //                      loss, that no durable remove observed is held (add-wins: a remove never
 //                      takes an add it did not observe)
@@ -235,6 +237,10 @@ class GridHistory {
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, OrOp> or_ops_;
   absl::btree_set<std::pair<NodeId, uint64_t>> or_adds_replicated_, or_adds_applied_;
+  // OR removes acknowledged below REPLICATED since the last disk loss, and those that were at a
+  // disk loss (`unbound`: the remove may have been lost with the disk, so an item it observed may
+  // be alive at the end).
+  absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_applied_, or_removes_unbound_;
   void OnOrAcked(const NodeId& client, const events::AckReceived& ack);
   // A seq issued again (the first op was never durable): forget what it was.
   void ForgetIssued(const NodeId& client, uint64_t seq);
@@ -324,7 +330,8 @@ struct SubscriptionView {
   uint64_t id = 0;
   std::string map;
   const Query* query = nullptr;
-  std::string cursor;  // a page: the rows after this cursor (GridClient::NextCursor)
+  bool or_rows = false;  // rows are the map's OR items, named "key@tag" (Timestamp::ToString)
+  std::string cursor;    // a page: the rows after this cursor (GridClient::NextCursor)
   const std::map<std::string, Document>* replayed = nullptr;  // rows rebuilt from the deltas
   std::vector<std::string> merged_order;                      // the client's merged result
 };

@@ -392,6 +392,33 @@ TEST_F(GridOrModelTest, AnAcknowledgedAddNoRemoveObservedIsHeld) {
   EXPECT_FALSE(Check(lost_applied).has_value());
 }
 
+// A remove acknowledged below REPLICATED lives on the acking server alone: when a disk is lost
+// after that, the remove may have been lost with it and the items it observed may be alive.
+TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
+  FakeServer resurrected("n0");
+  Right(resurrected);
+  resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
+  const auto ack_remove = [&](WriteConcern concern, const std::string& server) {
+    const std::optional<Document> none;
+    ASSERT_FALSE(h_.OnApplied(server, 0, 0, 7, "c2", 1, Ts(60), ClientTs("c2", 1)).has_value());
+    events::AckReceived ack{"m",   "o1",  1,       Ts(60),        concern, ClientTs("c2", 1),
+                            false, &none, nullptr, /*or_op=*/true};
+    ASSERT_FALSE(h_.OnAckReceived("c2", ack, ValueHash(none), 1).has_value());
+  };
+  ack_remove(WriteConcern::kReplicated, "n0");
+  h_.OnDiskLost(5);
+  Fails(resurrected, "c2#1's durable remove observed it");  // Replicated: not lost with a disk.
+  ack_remove(WriteConcern::kApplied, "n1");  // Applied again after a failover.
+  Fails(resurrected, "c2#1's durable remove observed it");  // No disk lost since.
+  h_.OnDiskLost(6);
+  EXPECT_FALSE(Check(resurrected).has_value());
+  // Nor must what it observed be alive: the remove may have been applied and kept.
+  Ack(1, WriteConcern::kReplicated, 10);
+  FakeServer gone("n0");
+  Right(gone);
+  EXPECT_FALSE(Check(gone).has_value());
+}
+
 // grid_durability's OR part: an acknowledged add is held elsewhere at a disk loss, as an item or as
 // removed, unless an applied remove observed it.
 TEST_F(GridOrModelTest, AnAcknowledgedAddIsHeldElsewhereOrRemoved) {

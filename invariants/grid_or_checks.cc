@@ -24,7 +24,13 @@ void GridHistory::OnIssuedOrRemove(const NodeId& client, uint64_t seq, const std
 // and promises nothing).
 void GridHistory::OnOrAcked(const NodeId& client, const events::AckReceived& ack) {
   auto op = or_ops_.find({client, ack.seq});
-  if (op == or_ops_.end() || !op->second.add || ack.ts.millis == 0) return;
+  if (op == or_ops_.end()) return;
+  if (!op->second.add) {
+    // The client drops the acknowledged entry: below REPLICATED only the acking server has it.
+    if (ack.concern != msg::WriteConcern::kReplicated) or_removes_applied_.insert({client, ack.seq});
+    return;
+  }
+  if (ack.ts.millis == 0) return;
   if (ack.concern == msg::WriteConcern::kReplicated) {
     or_adds_replicated_.insert({client, ack.seq});
   } else if (ack.concern == msg::WriteConcern::kApplied) {
@@ -91,10 +97,16 @@ std::optional<Violation> CheckGridOrModel(
     return logged != history.logged_seqs_.end() && GridHistory::Contains(logged->second, op.second);
   };
   // The add each durable remove observed -> that remove.
-  absl::btree_map<OpId, OpId> removed_by;
+  // A remove acknowledged below REPLICATED before a disk loss may have been lost with that disk:
+  // what it observed may be alive or not (`observed_by`), but it is not bound to be gone.
+  absl::btree_map<OpId, OpId> removed_by, observed_by;
   for (const auto& [id, op] : history.or_ops_) {
     if (op.add || !durable(id)) continue;
-    for (const Timestamp& origin : op.observed) removed_by.try_emplace(OpOf(origin), id);
+    const bool bound = !history.or_removes_unbound_.contains(id);
+    for (const Timestamp& origin : op.observed) {
+      observed_by.try_emplace(OpOf(origin), id);
+      if (bound) removed_by.try_emplace(OpOf(origin), id);
+    }
   }
   const auto fail = [](const Holder& owner, const std::string& map, const std::string& key,
                        std::string what) {
@@ -148,7 +160,7 @@ std::optional<Violation> CheckGridOrModel(
   // Every promised add that no durable remove observed is held (the loop saw every held one).
   for (const auto* promised : {&history.or_adds_replicated_, &history.or_adds_applied_}) {
     for (const OpId& id : *promised) {
-      if (held.contains(id) || removed_by.contains(id)) continue;
+      if (held.contains(id) || observed_by.contains(id)) continue;
       auto op = history.or_ops_.find(id);
       SG_ASSERT(op != history.or_ops_.end());  // ForgetIssued drops its promises with it.
       return fail(owner_of(PartitionOf(op->second.key)), op->second.map, op->second.key,

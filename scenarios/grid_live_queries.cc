@@ -1,4 +1,5 @@
-// The grid workload's live queries: each client subscribes to a few query templates; for the
+// The grid workload's live queries: each client subscribes to a few query templates (over its
+// map's LWW records or its OR items); for the
 // templates with a limit it also follows a second page, turned now and then to the cursor of the
 // first page's current result (GridClient::NextCursor). grid_live_queries compares every replayed
 // stream, and every page, with a fresh query over the owners' records.
@@ -16,14 +17,28 @@ using invariants::Invariant;
 
 namespace {
 
+struct QueryTemplate {
+  Query query;
+  bool or_rows = false;  // over the map's OR items (the workload adds {"city": C} to keys o0...)
+};
+
 // The live queries clients subscribe to (client c takes templates c, c+1, ... mod the count).
-const std::vector<Query>& QueryTemplates() {
-  static const std::vector<Query> kTemplates = {
-      Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt},
-      Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5},
-      Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8},
+const std::vector<QueryTemplate>& QueryTemplates() {
+  static const std::vector<QueryTemplate> kTemplates = {
+      {Query{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt}},
+      {Query{Gte("age", Value{int64_t{50}}), {SortField{"age", true}}, 5}},
+      {Query{All(), {SortField{"city", false}, SortField{"age", false}}, 8}},
+      {Query{
+           In("city", {Value{std::string("Oslo")}, Value{std::string("Lima")}}), {}, std::nullopt},
+       /*or_rows=*/true},
+      {Query{All(), {SortField{"city", true}}, 6}, /*or_rows=*/true},
   };
   return kTemplates;
+}
+
+// A row's name in the replay and the checker: its key, and for an OR row "key@tag".
+std::string RowName(const RowRef& r) {
+  return r.tag == nullptr ? std::string(r.key) : fmt::format("{}@{}", r.key, r.tag->ToString());
 }
 
 // Every this many ops of the workload, the client that did the op turns its second pages.
@@ -50,13 +65,14 @@ std::unique_ptr<GridCluster::Replay> GridCluster::SubscribeReplay(int c, size_t 
   Replay* r = replay.get();
   const auto on_delta = [r](const LiveDelta& d) {
     if (d.kind == DeltaKind::kLeave) {
-      r->rows.erase(std::string(d.row.key));
+      r->rows.erase(RowName(d.row));
     } else {
-      r->rows[std::string(d.row.key)] = *d.row.value;
+      r->rows[RowName(d.row)] = *d.row.value;
     }
   };
-  auto id = clients_[c]->Subscribe(MapOf(c), QueryTemplates()[query_template], on_delta,
-                                   {.cursor = std::move(cursor)});
+  const QueryTemplate& t = QueryTemplates()[query_template];
+  auto id = clients_[c]->Subscribe(MapOf(c), t.query, on_delta,
+                                   {.cursor = std::move(cursor), .or_rows = t.or_rows});
   SG_ASSERT(id.ok());  // Valid templates; cursors fresh from NextCursor.
   replay->id = *id;
   return replay;
@@ -71,7 +87,7 @@ void GridCluster::TurnPages(int c) {
       streams.begin(), streams.end(), [](const auto& r) { return r->cursor.empty(); }));
   for (ptrdiff_t i = 0; i < firsts; ++i) {
     const size_t query_template = streams[i]->query_template;
-    if (!QueryTemplates()[query_template].limit) continue;
+    if (!QueryTemplates()[query_template].query.limit) continue;
     absl::StatusOr<std::string> cursor = clients_[c]->NextCursor(streams[i]->id);
     if (!cursor.ok() || cursor->empty()) continue;  // Not complete yet, or a single page.
     if (!CursorAtPageEnd(c, streams[i]->id, *cursor)) return;
@@ -94,7 +110,9 @@ bool GridCluster::CursorAtPageEnd(int c, uint64_t id, const std::string& cursor)
   const std::vector<RowRef> rows = clients_[c]->subscription(id)->Result();
   absl::StatusOr<CursorState> state = DecodeCursor(cursor);
   const std::string_view last = rows.empty() ? std::string_view("(none)") : rows.back().key;
-  if (state.ok() && !rows.empty() && state->last_key == last) return true;
+  const bool same_tag = !rows.empty() && state.ok() &&
+                        (rows.back().tag ? state->last_tag == *rows.back().tag : !state->last_tag);
+  if (same_tag && state->last_key == last) return true;
   run_.Violate(Invariant::kGridLiveQueries,
                fmt::format("client n{} subscription {}: NextCursor gave a cursor at key {} but the "
                            "page ends at {}",
@@ -111,10 +129,15 @@ std::optional<invariants::Violation> GridCluster::LiveQueriesUnmatched(
       ++checks_;
       const MergedQuery* merged = clients_[c]->subscription(replay->id);
       SG_ASSERT(merged != nullptr);
-      invariants::SubscriptionView v{
-          fmt::format("n{}", ClientNode(c)),         replay->id,     MapOf(c),
-          &QueryTemplates()[replay->query_template], replay->cursor, &replay->rows};
-      for (const RowRef& r : merged->Result()) v.merged_order.emplace_back(r.key);
+      const QueryTemplate& t = QueryTemplates()[replay->query_template];
+      invariants::SubscriptionView v{fmt::format("n{}", ClientNode(c)),
+                                     replay->id,
+                                     MapOf(c),
+                                     &t.query,
+                                     t.or_rows,
+                                     replay->cursor,
+                                     &replay->rows};
+      for (const RowRef& r : merged->Result()) v.merged_order.push_back(RowName(r));
       subs.push_back(std::move(v));
     }
   }

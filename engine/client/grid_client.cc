@@ -383,7 +383,7 @@ absl::StatusOr<uint64_t> GridClient::Subscribe(const std::string& map, Query que
   (void)MapOf(map);
   const uint64_t id = next_subscription_++;
   auto sub = std::make_unique<MergedQuery>(env_.clock, map, std::move(query), std::move(callback),
-                                           std::move(options.cursor));
+                                           std::move(options.cursor), options.or_rows);
   if (online_) Send(SubscribeMessage(id, *sub, /*cancel=*/false));
   subscriptions_.emplace(id, std::move(sub));
   return id;
@@ -417,6 +417,7 @@ msg::QuerySubscribe GridClient::SubscribeMessage(uint64_t id, const MergedQuery&
   msg::QuerySubscribe m{id, sub.map(), sub.query(), "", {}, cancel};
   if (!cancel) m.known = sub.Known();
   m.cursor = sub.cursor();
+  m.or_rows = sub.or_rows();
   return m;
 }
 

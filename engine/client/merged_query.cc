@@ -13,10 +13,11 @@ constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
 }  // namespace
 
 MergedQuery::MergedQuery(Clock& clock, std::string map, Query query,
-                         QueryEngine::DeltaCallback callback, std::string cursor)
+                         QueryEngine::DeltaCallback callback, std::string cursor, bool or_rows)
     : map_(std::move(map)),
       query_(std::move(query)),
       cursor_(std::move(cursor)),
+      or_rows_(or_rows),
       engine_(clock, /*instance_id=*/0),
       chosen_(kPartitionCount, nullptr) {
   absl::StatusOr<QueryEngine::Subscription> s = engine_.Subscribe(query_, std::move(callback));
@@ -39,28 +40,58 @@ void MergedQuery::Choose() {
   }
 }
 
-void MergedQuery::Show(const std::string& key) {
-  const Source* source = Chosen(PartitionOf(key));
+void MergedQuery::Show(const RowId& id) {
+  const Source* source = Chosen(PartitionOf(id.first));
   const Document* doc = nullptr;
   if (source != nullptr) {
-    auto r = source->rows.find(key);
+    auto r = source->rows.find(id);
     if (r != source->rows.end()) doc = &r->second;
   }
-  auto it = shown_.find(key);
+  auto it = shown_.find(id);
+  const auto tag_of = [](const auto& entry) {
+    return entry.first.second ? &*entry.first.second : nullptr;
+  };
   if (doc == nullptr) {
     if (it == shown_.end()) return;
-    engine_.RemoveRow(it->second.handle, it->first, nullptr, it->second.doc);
+    engine_.RemoveRow(it->second.handle, it->first.first, tag_of(*it), it->second.doc);
     shown_.erase(it);
     return;
   }
   if (it == shown_.end()) {
-    it = shown_.emplace(key, Row{*doc, 0}).first;
-    it->second.handle = engine_.InsertRow(it->first, nullptr, &it->second.doc, kNoDeadline);
+    it = shown_.emplace(id, Row{*doc, 0}).first;
+    it->second.handle =
+        engine_.InsertRow(it->first.first, tag_of(*it), &it->second.doc, kNoDeadline);
     return;
   }
   if (it->second.doc == *doc) return;
   Document old = std::exchange(it->second.doc, *doc);
   engine_.UpdateRow(it->second.handle, old, &it->second.doc, kNoDeadline);
+}
+
+std::vector<MergedQuery::RowId> MergedQuery::Take(const msg::MapRecords& rows, Source& source) {
+  std::vector<RowId> touched;
+  for (const msg::LwwEntry& e : rows.lww) {
+    if (!source.covered[PartitionOf(e.key)]) continue;
+    RowId id{e.key, std::nullopt};
+    if (e.record.tombstone()) {
+      source.rows.erase(id);
+    } else {
+      source.rows[id] = *e.record.value;
+    }
+    touched.push_back(std::move(id));
+  }
+  for (const msg::OrKeyState& k : rows.or_keys) {
+    if (!source.covered[PartitionOf(k.key)]) continue;
+    for (const Timestamp& tag : k.tombstones) {
+      source.rows.erase(RowId{k.key, tag});
+      touched.emplace_back(k.key, tag);
+    }
+    for (const OrRecord& item : k.items) {
+      source.rows[RowId{k.key, item.tag}] = item.value;
+      touched.emplace_back(k.key, item.tag);
+    }
+  }
+  return touched;
 }
 
 bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
@@ -72,19 +103,16 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
     }
     source = Source{u.epoch, 0, u.table_version, {}, {}};
     for (uint32_t p : u.partitions) source.covered.set(p);
-    for (const msg::LwwEntry& e : u.rows.lww) {
-      if (e.record.tombstone() || !source.covered[PartitionOf(e.key)]) continue;
-      source.rows[e.key] = *e.record.value;
-    }
+    (void)Take(u.rows, source);
     // Coverage may have moved between servers: every shown row (this server's old rows among
     // them) and every source's row is re-decided.
     Choose();
-    absl::btree_set<std::string> keys;
-    for (const auto& [key, row] : shown_) keys.insert(key);
+    absl::btree_set<RowId> ids;
+    for (const auto& [id, row] : shown_) ids.insert(id);
     for (const auto& [name, s] : sources_) {
-      for (const auto& [key, doc] : s.rows) keys.insert(key);
+      for (const auto& [id, doc] : s.rows) ids.insert(id);
     }
-    for (const std::string& key : keys) Show(key);
+    for (const RowId& id : ids) Show(id);
     return true;
   }
   if (u.epoch != source.epoch || u.seq != source.seq + 1) {
@@ -92,15 +120,7 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
     return false;
   }
   source.seq = u.seq;
-  for (const msg::LwwEntry& e : u.rows.lww) {
-    if (!source.covered[PartitionOf(e.key)]) continue;
-    if (e.record.tombstone()) {
-      source.rows.erase(e.key);
-    } else {
-      source.rows[e.key] = *e.record.value;
-    }
-    Show(e.key);
-  }
+  for (const RowId& id : Take(u.rows, source)) Show(id);
   return true;
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,14 +37,16 @@ class MergedQuery {
  public:
   // `callback` receives the merged result's deltas; `clock` must outlive this. `cursor`: a page
   // after it (the servers send only rows after its position; validated by the caller).
+  // `or_rows`: the rows are the map's OR items, one per (key, tag).
   MergedQuery(Clock& clock, std::string map, Query query, QueryEngine::DeltaCallback callback,
-              std::string cursor = {});
+              std::string cursor = {}, bool or_rows = false);
   MergedQuery(const MergedQuery&) = delete;
   MergedQuery& operator=(const MergedQuery&) = delete;
 
   const std::string& map() const { return map_; }
   const Query& query() const { return query_; }
   const std::string& cursor() const { return cursor_; }
+  bool or_rows() const { return or_rows_; }
   // Applies one server's update; returns false when it was ignored (older epoch, duplicate, or
   // out of sequence: the server's stream is then stale until its next snapshot).
   bool Apply(const NodeId& server, const msg::QueryUpdate& u);
@@ -55,12 +58,14 @@ class MergedQuery {
   std::vector<RowRef> Result() const;
 
  private:
+  // A row: its key, and its tag for an OR row (nullopt for an LWW record).
+  using RowId = std::pair<std::string, std::optional<Timestamp>>;
   struct Source {
     uint64_t epoch = 0;
     uint64_t seq = 0;
     uint64_t table_version = 0;
     Coverage covered;
-    std::map<std::string, Document, std::less<>> rows;
+    std::map<RowId, Document> rows;
   };
   struct Row {
     Document doc;
@@ -69,17 +74,20 @@ class MergedQuery {
   // The source whose rows count for partition p (nullptr: none covers it).
   const Source* Chosen(uint32_t p) const { return chosen_[p]; }
   void Choose();
-  void Show(const std::string& key);
+  void Show(const RowId& id);
+  // Applies one server's rows of an update to `source` (tombstones: rows that left); returns the
+  // rows touched.
+  static std::vector<RowId> Take(const msg::MapRecords& rows, Source& source);
 
   std::string map_;
   Query query_;
   std::string cursor_;
+  bool or_rows_ = false;
   QueryEngine engine_;
   SubscriptionId engine_id_ = 0;
   std::map<NodeId, Source> sources_;  // std::map: chosen_ points at the values
   std::vector<const Source*> chosen_;
-  std::map<std::string, Row, std::less<>>
-      shown_;  // the merged rows (pointer-stable for the engine)
+  std::map<RowId, Row> shown_;  // the merged rows (pointer-stable for the engine)
 };
 
 }  // namespace seedgrid

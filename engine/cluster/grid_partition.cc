@@ -116,7 +116,7 @@ LwwMap& PartitionSet::MapOf(uint32_t p, const std::string& name) {
   map->AddListener([this, p, name, digest, owner](const LwwChange& c) {
     FoldChange(*digest, c);
     owner->Touch();
-    if (on_change_) on_change_(p, name, c);
+    if (on_change_) on_change_(p, name, &c, nullptr);
     if (restoring_ || store_ == nullptr) return;
     if (c.new_record == nullptr) {
       store_->EraseRecord(p, name, c.key);
@@ -157,6 +157,7 @@ OrMap& PartitionSet::OrMapOf(uint32_t p, const std::string& name) {
   or_map->AddListener([this, p, name, digest, owner](const OrChange& c) {
     FoldChange(*digest, c);
     owner->Touch();
+    if (on_change_) on_change_(p, name, nullptr, &c);
     if (restoring_ || store_ == nullptr) return;
     store_->PutOrChange(p, name, c.key, c.old_entry, c.new_entry);
   });

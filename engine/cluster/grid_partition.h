@@ -107,7 +107,9 @@ struct PartitionStats {
 
 class PartitionSet {
  public:
-  using ChangeHook = std::function<void(uint32_t p, const std::string& map, const LwwChange& c)>;
+  // Called for every change of a record (`lww`) or an OR entry (`or_change`): one is null.
+  using ChangeHook = std::function<void(uint32_t p, const std::string& map, const LwwChange* lww,
+                                        const OrChange* or_change)>;
   // `store` is null when the server does not persist. Both outlive the set.
   PartitionSet(Hlc& hlc, PartitionStore* store, ChangeHook on_change, events::EventSink events);
   PartitionSet(const PartitionSet&) = delete;

@@ -5,21 +5,13 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
+#include "engine/cluster/grid_query_views.h"
 
 namespace seedgrid {
 
 namespace {
 constexpr uint64_t kNoDeadline = std::numeric_limits<uint64_t>::max();
 }  // namespace
-
-// The rows of one map over the covered partitions. Rows point at the documents inside the
-// partitions' maps (pointer-stable std::map nodes) and at the keys here (std::map too).
-struct GridQueryHost::View {
-  explicit View(Clock& clock) : engine(clock, /*instance_id=*/0) {}
-  QueryEngine engine;
-  std::map<std::string, RowHandle, std::less<>> handles;
-  size_t subs = 0;
-};
 
 GridQueryHost::GridQueryHost(Clock& clock, const PartitionSlots& partitions)
     : clock_(clock), partitions_(partitions) {}
@@ -58,6 +50,29 @@ GridQueryHost::View& GridQueryHost::ViewOf(const std::string& map) {
   return *views_.emplace(map, std::move(view)).first->second;
 }
 
+QueryEngine& GridQueryHost::AcquireView(const Sub& sub) {
+  if (sub.or_rows) {
+    OrView& v = OrViewOf(sub.map);
+    ++v.subs;
+    return v.engine;
+  }
+  View& v = ViewOf(sub.map);
+  ++v.subs;
+  return v.engine;
+}
+
+void GridQueryHost::ReleaseView(const Sub& sub) {
+  if (sub.or_rows) {
+    auto v = or_views_.find(sub.map);
+    SG_ASSERT(v != or_views_.end());
+    if (--v->second->subs == 0) or_views_.erase(v);
+    return;
+  }
+  auto v = views_.find(sub.map);
+  SG_ASSERT(v != views_.end());
+  if (--v->second->subs == 0) views_.erase(v);
+}
+
 void GridQueryHost::OnChange(uint32_t p, const std::string& map, const LwwChange& c) {
   if (!covered_[p]) return;
   auto v = views_.find(map);
@@ -94,6 +109,12 @@ void GridQueryHost::SetCoverage(const Coverage& covered) {
       if (covered[p] && !covered_[p]) AddPartitionRows(*view, name, p);
     }
   }
+  for (auto& [name, view] : or_views_) {
+    DropUncoveredOrRows(*view, covered);
+    for (uint32_t p = 0; p < kPartitionCount; ++p) {
+      if (covered[p] && !covered_[p]) AddPartitionOrRows(*view, name, p);
+    }
+  }
   covered_ = covered;
   for (auto& [key, sub] : subs_) {
     sub.needs_snapshot = true;
@@ -105,7 +126,12 @@ bool GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
   const auto on_delta = [this, key](const LiveDelta& d) {
     auto it = subs_.find(key);
     if (it == subs_.end()) return;
-    it->second.pending[std::string(d.row.key)] = d.kind != DeltaKind::kLeave;
+    const bool present = d.kind != DeltaKind::kLeave;
+    if (d.row.tag != nullptr) {
+      it->second.or_pending[{std::string(d.row.key), *d.row.tag}] = present;
+    } else {
+      it->second.pending[std::string(d.row.key)] = present;
+    }
     due_.insert(key);
   };
   std::optional<CursorState> start;
@@ -115,27 +141,25 @@ bool GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
     if (!state.ok() || !QueryEngine::CursorBelongsTo(sub.query, *state).ok()) return false;
     start = std::move(*state);
   }
-  View& view = ViewOf(sub.map);
+  QueryEngine& engine = AcquireView(sub);
   absl::StatusOr<QueryEngine::Subscription> s =
-      start ? view.engine.SubscribeAfter(sub.query, *start, on_delta)
-            : view.engine.Subscribe(sub.query, on_delta);
+      start ? engine.SubscribeAfter(sub.query, *start, on_delta)
+            : engine.Subscribe(sub.query, on_delta);
   // The wire decoder validated the query, so the engine accepts it.
   SG_ASSERT(s.ok());
   sub.engine_id = s->id;
-  ++view.subs;
   sub.needs_snapshot = true;
   due_.insert(key);
   sub.pending.clear();
+  sub.or_pending.clear();
   return true;
 }
 
 void GridQueryHost::Unsubscribe(const SubKey& key) {
   auto it = subs_.find(key);
   if (it == subs_.end()) return;
-  auto v = views_.find(it->second.map);
-  SG_ASSERT(v != views_.end());
-  v->second->engine.Unsubscribe(it->second.engine_id);
-  if (--v->second->subs == 0) views_.erase(v);
+  EngineOf(it->second).Unsubscribe(it->second.engine_id);
+  ReleaseView(it->second);
   subs_.erase(it);
   due_.erase(key);
 }
@@ -149,7 +173,7 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
     return;
   }
   if (it != subs_.end() && (it->second.map != m.map_name || !(it->second.query == m.query) ||
-                            it->second.cursor != m.cursor)) {
+                            it->second.cursor != m.cursor || it->second.or_rows != m.or_rows)) {
     SG_PROBE("query.subscription_id_reused");
     Unsubscribe(key);  // The client reused the id for another query (a restarted client).
     it = subs_.end();
@@ -160,7 +184,7 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
       ++stats_.subscriptions_refused;
       return;
     }
-    it = subs_.emplace(key, Sub{m.map_name, m.query, m.cursor}).first;
+    it = subs_.emplace(key, Sub{m.map_name, m.query, m.cursor, m.or_rows}).first;
     if (!Resubscribe(key, it->second)) {
       SG_PROBE("query.page_cursor_refused");
       ++stats_.subscriptions_refused;
@@ -205,8 +229,7 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     auto found = subs_.find(key);
     SG_ASSERT(found != subs_.end());
     Sub& sub = found->second;
-    if (!sub.needs_snapshot && sub.pending.empty()) continue;
-    View& view = *views_.at(sub.map);
+    if (!sub.needs_snapshot && sub.pending.empty() && sub.or_pending.empty()) continue;
     msg::QueryUpdate u;
     u.subscription_id = key.second;
     u.table_version = table_version;
@@ -224,16 +247,21 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
       for (uint32_t p = 0; p < kPartitionCount; ++p) {
         if (covered_[p]) u.partitions.push_back(p);
       }
-      absl::StatusOr<std::vector<RowRef>> rows = view.engine.LiveResult(sub.engine_id);
-      SG_ASSERT(rows.ok());
-      for (const RowRef& r : *rows) {
-        const LwwRecord* record = record_of(r.key);
-        SG_ASSERT(record != nullptr);
-        u.rows.lww.push_back({std::string(r.key), *record});
+      if (sub.or_rows) {
+        FillOrRows(sub, /*snapshot=*/true, u.rows);
+      } else {
+        absl::StatusOr<std::vector<RowRef>> rows = EngineOf(sub).LiveResult(sub.engine_id);
+        SG_ASSERT(rows.ok());
+        for (const RowRef& r : *rows) {
+          const LwwRecord* record = record_of(r.key);
+          SG_ASSERT(record != nullptr);
+          u.rows.lww.push_back({std::string(r.key), *record});
+        }
       }
       ++stats_.snapshots_sent;
     } else {
       ++sub.seq;
+      if (sub.or_rows) FillOrRows(sub, /*snapshot=*/false, u.rows);
       for (const auto& [k, present] : sub.pending) {
         const LwwRecord* record = present ? record_of(k) : nullptr;
         if (record != nullptr && !record->tombstone()) {
@@ -248,6 +276,7 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     u.seq = sub.seq;
     sub.needs_snapshot = false;
     sub.pending.clear();
+    sub.or_pending.clear();
     out.emplace_back(key.first, std::move(u));
   }
   due_.clear();

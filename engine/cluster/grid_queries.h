@@ -10,6 +10,10 @@
 // rows as records, rows that left as tombstones). With a limit, a server streams its own top N;
 // the client merges the servers' rows and takes the global top N (engine/client/grid_client.h).
 //
+// OR rows: a subscription with or_rows reads the map's live OR items, one row per (key, tag) as in
+// the single-node engine; updates carry them as OR key states (an item per entered or updated
+// row, a tombstone tag per row that left). Rows ignore TTLs, as the LWW rows do.
+//
 // Resync instead of silent gaps: a new snapshot (new epoch) replaces everything this server sent
 // for the subscription when its coverage changes (failover, migration, readiness), and when a
 // client's refresh reports another epoch, or a seq below what the server had sent by the
@@ -39,6 +43,7 @@
 #include "engine/cluster/membership.h"
 #include "engine/cluster/partition.h"
 #include "engine/crdt/lww_map.h"
+#include "engine/crdt/or_map.h"
 #include "engine/env/env.h"
 #include "engine/hlc/hlc.h"
 #include "engine/query/query_engine.h"
@@ -84,11 +89,21 @@ class GridQueryHost {
   // A subscription, refresh or cancel from `client` (m.requester is ignored here).
   void OnSubscribe(const NodeId& client, const NodeId& self, const msg::QuerySubscribe& m,
                    uint64_t now_ms);
-  // True when some subscription reads `map` (only then do changes of it matter).
+  // True when some subscription reads `map`'s records (only then do their changes matter).
   bool Watching(const std::string& map) const { return views_.contains(map); }
+  // True when some subscription reads `map`'s OR items.
+  bool WatchingOr(const std::string& map) const { return or_views_.contains(map); }
   // A change of a record of `map` in partition p (call for every change; uncovered ones are
   // ignored).
   void OnChange(uint32_t p, const std::string& map, const LwwChange& c);
+  // A change of an OR entry of `map` in partition p (as OnChange; grid_queries_or.cc).
+  void OnOrChange(uint32_t p, const std::string& map, const OrChange& c);
+  // PartitionSet's change hook: OnChange or OnOrChange, when some subscription watches them.
+  void OnPartitionChange(uint32_t p, const std::string& map, const LwwChange* lww,
+                         const OrChange* or_change) {
+    if (lww != nullptr && Watching(map)) OnChange(p, map, *lww);
+    if (or_change != nullptr && WatchingOr(map)) OnOrChange(p, map, *or_change);
+  }
   // The covered partitions now; a change re-snapshots every subscription.
   void SetCoverage(const Coverage& covered);
   // Drops subscriptions whose lease ran out.
@@ -108,7 +123,8 @@ class GridQueryHost {
   struct Sub {
     std::string map;
     Query query;
-    std::string cursor;  // a live page: the rows after this cursor's position
+    std::string cursor;    // a live page: the rows after this cursor's position
+    bool or_rows = false;  // rows are the map's OR items (key, tag): served from or_views_
     SubscriptionId engine_id = 0;
     uint64_t epoch = 0;
     uint64_t seq = 0;
@@ -117,10 +133,25 @@ class GridQueryHost {
     bool needs_snapshot = true;
     // Rows changed since the last update: key -> entered/updated (true) or left (false).
     absl::btree_map<std::string, bool> pending;
+    absl::btree_map<std::pair<std::string, Timestamp>, bool> or_pending;  // OR rows: (key, tag)
   };
   using SubKey = std::pair<NodeId, uint64_t>;  // (client, subscription id)
 
+  struct OrView;
   View& ViewOf(const std::string& map);
+  // The engine of the sub's view: AcquireView makes the view if needed and counts the sub.
+  QueryEngine& AcquireView(const Sub& sub);
+  QueryEngine& EngineOf(const Sub& sub);
+  // Drops the sub's view when no other subscription reads it.
+  void ReleaseView(const Sub& sub);
+  // OR views (grid_queries_or.cc): rows are copies of the covered partitions' live OR items.
+  OrView& OrViewOf(const std::string& map);
+  // Makes the view's rows of `key` those of `entry` (nullptr: none).
+  void SyncOrKey(OrView& v, std::string_view key, const OrEntry* entry);
+  void AddPartitionOrRows(OrView& v, const std::string& map, uint32_t p);
+  void DropUncoveredOrRows(OrView& v, const Coverage& covered);
+  // An OR subscription's rows for its update: its whole result (snapshot) or its pending rows.
+  void FillOrRows(Sub& sub, bool snapshot, msg::MapRecords& rows);
   void AddRow(View& v, std::string_view key, const LwwRecord& r);
   // The live rows of `map` in partition p (if held).
   void AddPartitionRows(View& v, const std::string& map, uint32_t p);
@@ -134,6 +165,7 @@ class GridQueryHost {
   Coverage covered_;
   std::tuple<uint64_t, NodeId, size_t> coverage_signature_;  // what covered_ was computed for
   std::map<std::string, std::unique_ptr<View>> views_;       // map name -> rows and engine
+  std::map<std::string, std::unique_ptr<OrView>> or_views_;  // map name -> OR rows and engine
   absl::btree_map<SubKey, Sub> subs_;
   absl::btree_set<SubKey> due_;  // subscriptions with a snapshot or deltas to send
   GridQueryStats stats_;

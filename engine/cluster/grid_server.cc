@@ -37,8 +37,8 @@ GridServer::GridServer(Env& env, GridServerOptions options)
                               : std::nullopt),
       partitions_(
           hlc_, store_ ? &*store_ : nullptr,
-          [this](uint32_t p, const std::string& map, const LwwChange& c) {
-            if (queries_.Watching(map)) queries_.OnChange(p, map, c);
+          [this](uint32_t p, const std::string& map, const LwwChange* c, const OrChange* o) {
+            queries_.OnPartitionChange(p, map, c, o);
           },
           options_.events),
       queries_(env.clock, partitions_.slots()),

@@ -1,8 +1,10 @@
-// Paged grid queries: a page is a live subscription after a keyset cursor, the cursor is bound to
-// the query and the position (not to a server), so paging goes on across the failover of the
-// server the pages came through, and bad cursors are refused with the reason.
+// Grid live queries beyond LWW rows: pages (a live subscription after a keyset cursor, bound to
+// the query and the position, not to a server, so paging goes on across the failover of the
+// server the pages came through; bad cursors refused with the reason), and OR rows (one per
+// (key, tag) of a map's live OR items).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -151,6 +153,81 @@ TEST(GridPaging, AServerRefusesAPageWhoseCursorIsNotItsQuerys) {
   m.cursor = EncodeCursor(state);
   host.OnSubscribe("c9", "s0", m, 1000);
   EXPECT_EQ(host.subscriptions(), 1u);
+}
+
+Document City(const char* city) { return Document{{"city", std::string(city)}}; }
+
+// The replayed rows of an OR subscription: (key, tag) -> document.
+struct OrStream {
+  std::map<std::pair<std::string, Timestamp>, Document> rows;
+  QueryEngine::DeltaCallback Callback() {
+    return [this](const LiveDelta& d) {
+      ASSERT_NE(d.row.tag, nullptr);
+      const auto id = std::make_pair(std::string(d.row.key), *d.row.tag);
+      if (d.kind == DeltaKind::kLeave) {
+        rows.erase(id);
+      } else {
+        rows[id] = *d.row.value;
+      }
+    };
+  }
+  std::vector<std::string> Keys() const {
+    std::vector<std::string> keys;
+    for (const auto& [id, doc] : rows) keys.push_back(id.first);
+    return keys;
+  }
+};
+
+TEST(GridOrLiveQueries, RowsAreKeyAndTagAndFollowAddsRemovesAndAFailover) {
+  Grid g(3, 2);
+  GridClient& writer = g.client(0);
+  for (const auto& [key, city] : std::vector<std::pair<std::string, const char*>>{
+           {"o1", "Oslo"}, {"o1", "Oslo"}, {"o2", "Rome"}, {"o3", "Oslo"}}) {
+    ASSERT_TRUE(writer.AddItem("m", key, City(city), msg::WriteConcern::kReplicated).ok());
+  }
+  writer.Set("m", "o1", City("Oslo"));  // An LWW record of the same key: not an OR row.
+  OrStream stream;
+  const Query oslo{Eq("city", Value{std::string("Oslo")}), {}, std::nullopt};
+  auto id = g.client(1).Subscribe("m", oslo, stream.Callback(), {.or_rows = true});
+  ASSERT_TRUE(id.ok()) << id.status();
+  int lww_rows = 0;
+  auto lww = g.client(1).Subscribe("m", oslo, [&](const LiveDelta& d) {
+    lww_rows += d.kind == DeltaKind::kLeave ? -1 : (d.kind == DeltaKind::kEnter ? 1 : 0);
+  });
+  ASSERT_TRUE(lww.ok());
+  g.Run(2000);
+  EXPECT_EQ(stream.Keys(), (std::vector<std::string>{"o1", "o1", "o3"})) << "equal items coexist";
+  EXPECT_EQ(g.client(1).subscription(*id)->Result().size(), 3u);
+  EXPECT_EQ(lww_rows, 1) << "the LWW subscription sees the record only";
+
+  // A remove takes both equal items of o1; a failover of the clients' server keeps the rows.
+  ASSERT_TRUE(writer.RemoveItem("m", "o1", City("Oslo"), msg::WriteConcern::kReplicated).ok());
+  g.Run(2000);
+  EXPECT_EQ(stream.Keys(), (std::vector<std::string>{"o3"}));
+  g.CrashServer(0);
+  g.Run(4000);
+  ASSERT_TRUE(writer.AddItem("m", "o4", City("Oslo"), msg::WriteConcern::kReplicated).ok());
+  ASSERT_TRUE(writer.AddItem("m", "o2", City("Oslo")).ok());
+  g.Run(3000);
+  EXPECT_EQ(stream.Keys(), (std::vector<std::string>{"o2", "o3", "o4"}));
+  for (const auto& [row, doc] : stream.rows) {  // Rows carry the owners' tags.
+    const OrMap* owner_items = g.client(0).OrMapOf("m");
+    ASSERT_NE(owner_items, nullptr);
+    EXPECT_TRUE(owner_items->GetEntry(row.first)->items.contains(row.second)) << row.first;
+  }
+
+  // OR rows page too: two rows a page, by city then key then tag.
+  const Query by_city{All(), {SortField{"city", false}}, 2};
+  OrStream first, second;
+  auto p1 = g.client(1).Subscribe("m", by_city, first.Callback(), {.or_rows = true});
+  ASSERT_TRUE(p1.ok());
+  g.Run(2000);
+  EXPECT_EQ(first.Keys(), (std::vector<std::string>{"o2", "o3"}));
+  auto p2 = g.client(1).Subscribe("m", by_city, second.Callback(),
+                                  {.cursor = Cursor(g.client(1), *p1), .or_rows = true});
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  g.Run(2000);
+  EXPECT_EQ(second.Keys(), (std::vector<std::string>{"o2", "o4"}));
 }
 
 }  // namespace
