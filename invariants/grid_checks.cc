@@ -604,6 +604,43 @@ std::vector<std::pair<std::string, Document>> FreshResult(
   return out;
 }
 
+// At most this many row names per list in a grid_live_queries detail.
+constexpr size_t kRowsShownMax = 8;
+
+std::string Names(const std::vector<std::string>& names) {
+  const size_t shown = std::min(names.size(), kRowsShownMax);
+  std::string out = fmt::format("[{}", fmt::join(names.begin(), names.begin() + shown, ","));
+  if (names.size() > shown) out += fmt::format(", ... {} more", names.size() - shown);
+  return out + "]";
+}
+
+// What differs: rows the stream has and the fresh query not (or with another document), rows the
+// fresh query has and the stream not, and else the first place the merged order departs.
+std::string DescribeDifference(const std::map<std::string, Document>& replayed,
+                               const std::vector<std::string>& merged_order,
+                               const std::vector<std::pair<std::string, Document>>& want) {
+  const std::map<std::string, Document> want_rows(want.begin(), want.end());
+  std::vector<std::string> extra, missing;
+  for (const auto& [name, doc] : replayed) {
+    auto w = want_rows.find(name);
+    if (w == want_rows.end() || !(w->second == doc)) extra.push_back(name);
+  }
+  for (const auto& [name, doc] : want_rows) {
+    if (!replayed.contains(name)) missing.push_back(name);
+  }
+  if (!extra.empty() || !missing.empty()) {
+    return fmt::format(
+        "streamed but not fresh (or another document): {}; fresh but not "
+        "streamed: {}",
+        Names(extra), Names(missing));
+  }
+  size_t i = 0;
+  while (i < merged_order.size() && i < want.size() && merged_order[i] == want[i].first) ++i;
+  return fmt::format("the merged order departs at position {}: {} where the fresh query has {}", i,
+                     i < merged_order.size() ? merged_order[i] : "(end)",
+                     i < want.size() ? want[i].first : "(end)");
+}
+
 }  // namespace
 
 std::optional<Violation> CheckGridLiveQueries(
@@ -625,13 +662,13 @@ std::optional<Violation> CheckGridLiveQueries(
     if (*sub.replayed == want_rows && sub.merged_order == want_order) continue;
     return Violation{Invariant::kGridLiveQueries,
                      fmt::format("client {} subscription {} ({}{}): the replayed stream has {} "
-                                 "rows and the merged result [{}], but a fresh query gives {} rows "
-                                 "[{}]",
+                                 "rows and the merged result {} rows, but a fresh query gives {} "
+                                 "rows; {}",
                                  sub.client, sub.id, ToString(*sub.query),
                                  std::string(sub.or_rows ? ", OR rows" : "") +
                                      (sub.cursor.empty() ? "" : ", a page after a cursor"),
-                                 sub.replayed->size(), fmt::join(sub.merged_order, ","),
-                                 want_rows.size(), fmt::join(want_order, ","))};
+                                 sub.replayed->size(), sub.merged_order.size(), want_rows.size(),
+                                 DescribeDifference(*sub.replayed, sub.merged_order, want))};
   }
   return std::nullopt;
 }

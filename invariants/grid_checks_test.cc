@@ -408,7 +408,7 @@ TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
   ack_remove(WriteConcern::kReplicated, "n0");
   h_.OnDiskLost(5);
   Fails(resurrected, "c2#1's durable remove observed it");  // Replicated: not lost with a disk.
-  ack_remove(WriteConcern::kApplied, "n1");  // Applied again after a failover.
+  ack_remove(WriteConcern::kApplied, "n1");                 // Applied again after a failover.
   Fails(resurrected, "c2#1's durable remove observed it");  // No disk lost since.
   h_.OnDiskLost(6);
   EXPECT_FALSE(Check(resurrected).has_value());
