@@ -27,7 +27,8 @@ void GridHistory::OnOrAcked(const NodeId& client, const events::AckReceived& ack
   if (op == or_ops_.end()) return;
   if (!op->second.add) {
     // The client drops the acknowledged entry: below REPLICATED only the acking server has it.
-    if (ack.concern != msg::WriteConcern::kReplicated) or_removes_applied_.insert({client, ack.seq});
+    if (ack.concern != msg::WriteConcern::kReplicated)
+      or_removes_applied_.insert({client, ack.seq});
     return;
   }
   if (ack.ts.millis == 0) return;

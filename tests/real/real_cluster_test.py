@@ -1,4 +1,4 @@
-#!/ usr / bin / env python3
+#!/usr/bin/env python3
 """Real processes on localhost: `seedgrid serve` clusters driven by `seedgrid client` and curl.
 
     real_cluster_test.py SEEDGRID_BINARY (cluster | http | offline)
@@ -95,13 +95,13 @@ class Harness:
         if token is not None:
             req.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib
-    .request.urlopen(req, timeout = 30) as r : return r.status,
-        r.read().decode() except urllib.error.HTTPError as e : return e.code,
-        e.read().decode()
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
-            def healthy(self, port)
-        : try:
+    def healthy(self, port):
+        try:
             return self.http(port, "/healthz")[0] == 200
         except OSError:
             return False
@@ -140,8 +140,7 @@ def read_line(stream, timeout_s):
 
 
 def records(n):
-    return [{
-        "key" : f "k{i:05d}", "value" : { "n" : i, "city" : [ "Oslo", "Rome", "Lima" ][i % 3] }}
+    return [{"key": f"k{i:05d}", "value": {"n": i, "city": ["Oslo", "Rome", "Lima"][i % 3]}}
             for i in range(n)]
 
 
@@ -185,16 +184,15 @@ def converged(h, replicas):
 
 def test_cluster(h):
     """3 servers, 10,000 REPLICATED writes with kill -9 of one in the middle; read all back from
-    the survivors;
-restart it from its data; all three converge."""
+    the survivors; restart it from its data; all three converge."""
     ports = [free_port() for _ in range(3)]
     for i, port in enumerate(ports):
         h.start(f"s{i + 1}", port, ports)
     h.wait(lambda: formed(h, 3), "one partition table with 3 members on every server", 30)
     rows = records(10_000)
     lines = "".join(json.dumps(r) + "\n" for r in rows)
-#The import runs while s2, the owner of about a third of the partitions, is killed : ops
-#forwarded to it are lost and must be resent to the new owners.
+    # The import runs while s2, the owner of about a third of the partitions, is killed: ops
+    # forwarded to it are lost and must be resent to the new owners.
     cmd = [h.binary, "client", "--timeout", "30s", "-q"]
     for _, port, _, _ in h.servers.values():
         cmd += ["--server", f"127.0.0.1:{port}"]
@@ -252,108 +250,75 @@ def page_through_a_kill(h, rows):
     h.kill("s1")
     h.servers = {name: v for name, v in saved.items() if name != "s1"}
     try:
-        for
-          _ in range(10)
-              : if not cursor
-              : break page,
-                cursor = query_page(h, query, cursor) got
-                += page bad = h.client("query", "users", query, "--cursor", "garbled!") finally
-              : h.servers =
-                    saved check(got == want, f
-                                "pages through the kill: {len(got)} rows, expected {len(want)}") rc,
-                _,
-                err = bad check(rc != 0 and "--cursor: " in err,
-                                f "a garbled cursor: exit {rc}: {err}")
+        for _ in range(10):
+            if not cursor:
+                break
+            page, cursor = query_page(h, query, cursor)
+            got += page
+        bad = h.client("query", "users", query, "--cursor", "garbled!")
+    finally:
+        h.servers = saved
+    check(got == want, f"pages through the kill: {len(got)} rows, expected {len(want)}")
+    rc, _, err = bad
+    check(rc != 0 and "--cursor: " in err, f"a garbled cursor: exit {rc}: {err}")
 
-                    def test_http(h)
-              : ""
-                "curl against one server: health, metrics, 401/404/405/413/400; the server stays "
-                "up."
-                "" port = free_port() h.start("s1", port, [port],
-                                              extra = ("--frame-bytes-max", "4096")) curl =
-                    shutil.which("curl")
-                        check(curl is not None, "curl is not installed (ci/setup.sh installs it)")
 
-                            def curl_status(path, *extra)
-              : r = subprocess.run(
-                        [
-                          curl, "-s", "-w", "\n%{http_code}", *extra,
-                          f "http://127.0.0.1:{port}{path}"
-                        ],
-                        capture_output = True, text = True, timeout = 30) body,
-                _,
-                status = r.stdout.rpartition("\n") return int(status),
-                body
+def test_http(h):
+    """curl against one server: health, metrics, 401/404/405/413/400; the server stays up."""
+    port = free_port()
+    h.start("s1", port, [port], extra=("--frame-bytes-max", "4096"))
+    curl = shutil.which("curl")
+    check(curl is not None, "curl is not installed (ci/setup.sh installs it)")
 
-                status,
-                body = curl_status("/healthz")
-                    check(status == 200 and json.loads(body)["status"] == "ok",
-                          f "healthz: {status} {body}") status,
-                body = curl_status("/metrics")
-                    check(status == 200 and "# TYPE seedgrid_ops_applied_total counter" in body,
-                          "metrics") status,
-                body = curl_status("/v1/digests")
-                    check(status == 401 and "Bearer" in json.loads(body)["error"],
-                          f "no token: {status} {body}") status,
-                body = curl_status("/v1/digests", "-H", "Authorization: Bearer wrong")
-                    check(status == 401 and "wrong token" in json.loads(body)["error"],
-                          f "bad token: {status}") status,
-                _ = curl_status("/v1/digests", "-H", f "Authorization: Bearer {TOKEN}")
-                    check(status == 200, f "good token: {status}") status,
-                body = curl_status("/nope")
-                    check(status == 404 and "no such path" in json.loads(body)["error"],
-                          f "404: {status}") status,
-                body = curl_status("/metrics", "-X", "DELETE")
-                    check(status == 405, f "405: {status} {body}") status,
-                body = curl_status("/v1/digests", "--data-binary", "x" * 10_000) check(
-                           status == 413 and "exceeds 4096 bytes" in json.loads(body)["error"],
-                           f "413: {status}")
-#Garbage that is not HTTP at all : 400, and the connection closes.
-                           with socket.create_connection(("127.0.0.1", port), timeout = 10) as s
-              : s.sendall(b "\x00\x01garbage\r\n\r\n") answer =
-                    s.recv(4096)
-                        .decode(errors = "replace") check(answer.startswith("HTTP/1.1 400") and
-                                                              "malformed HTTP request" in answer,
-                                                          answer[:200])
-#A path that is not UTF - 8 is named in the 404 without breaking the JSON answer.
-                            with socket
-                        .create_connection(("127.0.0.1", port), timeout = 10) as s
-              : s.sendall(b
-                          "GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") answer =
-                        s.recv(4096).decode(errors = "replace")
-                            check(answer.startswith("HTTP/1.1 404") and "no such path" in answer,
-                                  answer[:200])
-#A WebSocket client with the wrong token is refused with a clear message.
-                                env =
-                            dict(h.env, SEEDGRID_TOKEN = "wrong") r =
-                                subprocess.run(
-                                    [
-                                      h.binary, "client", "--server", f "127.0.0.1:{port}",
-                                      "--timeout", "2s", "put", "m", "k", "{}"
-                                    ],
-                                    capture_output = True, text = True, env = env, timeout = 60)
-                                    check(r.returncode == 1 and "wrong token" in r.stderr,
-                                          f "wrong token client: {r.stderr}")
-#A document that is not a JSON object : exit 2 naming it.
-                                        rc,
-                _,
-                err = h.client("put", "m", "k", "[1,2]") check(
-                    rc == 2 and "must be a JSON object" in err, f "bad document: {rc} {err}")
-                          check(h.healthy(port), "server still healthy after the bad input") rc,
-                _,
-                err =
-                    h.client("put", "m", "k", '{"ok": true}')
-                        check(rc == 0, f "a good write after the bad input: {err}")
-#A live query over the wire : ENTER for a matching write, then SIGINT ends it with exit 0.
-                            sub =
-                        subprocess.Popen(
-                            [
-                              h.binary, "client", "--server", f "127.0.0.1:{port}", "subscribe",
-                              "m", "eq(ok, true)"
-                            ],
-                            stdout = subprocess.PIPE, text = True, env = h.env,
-                            start_new_session = True) try
-              : first = read_line(sub.stdout, 20)  # the existing row
+    def curl_status(path, *extra):
+        r = subprocess.run([curl, "-s", "-w", "\n%{http_code}", *extra, f"http://127.0.0.1:{port}{path}"],
+                           capture_output=True, text=True, timeout=30)
+        body, _, status = r.stdout.rpartition("\n")
+        return int(status), body
+
+    status, body = curl_status("/healthz")
+    check(status == 200 and json.loads(body)["status"] == "ok", f"healthz: {status} {body}")
+    status, body = curl_status("/metrics")
+    check(status == 200 and "# TYPE seedgrid_ops_applied_total counter" in body, "metrics")
+    status, body = curl_status("/v1/digests")
+    check(status == 401 and "Bearer" in json.loads(body)["error"], f"no token: {status} {body}")
+    status, body = curl_status("/v1/digests", "-H", "Authorization: Bearer wrong")
+    check(status == 401 and "wrong token" in json.loads(body)["error"], f"bad token: {status}")
+    status, _ = curl_status("/v1/digests", "-H", f"Authorization: Bearer {TOKEN}")
+    check(status == 200, f"good token: {status}")
+    status, body = curl_status("/nope")
+    check(status == 404 and "no such path" in json.loads(body)["error"], f"404: {status}")
+    status, body = curl_status("/metrics", "-X", "DELETE")
+    check(status == 405, f"405: {status} {body}")
+    status, body = curl_status("/v1/digests", "--data-binary", "x" * 10_000)
+    check(status == 413 and "exceeds 4096 bytes" in json.loads(body)["error"], f"413: {status}")
+    # Garbage that is not HTTP at all: 400, and the connection closes.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"\x00\x01garbage\r\n\r\n")
+        answer = s.recv(4096).decode(errors="replace")
+    check(answer.startswith("HTTP/1.1 400") and "malformed HTTP request" in answer, answer[:200])
+    # A path that is not UTF-8 is named in the 404 without breaking the JSON answer.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = s.recv(4096).decode(errors="replace")
+    check(answer.startswith("HTTP/1.1 404") and "no such path" in answer, answer[:200])
+    # A WebSocket client with the wrong token is refused with a clear message.
+    env = dict(h.env, SEEDGRID_TOKEN="wrong")
+    r = subprocess.run([h.binary, "client", "--server", f"127.0.0.1:{port}", "--timeout", "2s",
+                        "put", "m", "k", "{}"], capture_output=True, text=True, env=env, timeout=60)
+    check(r.returncode == 1 and "wrong token" in r.stderr, f"wrong token client: {r.stderr}")
+    # A document that is not a JSON object: exit 2 naming it.
+    rc, _, err = h.client("put", "m", "k", "[1,2]")
+    check(rc == 2 and "must be a JSON object" in err, f"bad document: {rc} {err}")
+    check(h.healthy(port), "server still healthy after the bad input")
+    rc, _, err = h.client("put", "m", "k", '{"ok": true}')
+    check(rc == 0, f"a good write after the bad input: {err}")
+    # A live query over the wire: ENTER for a matching write, then SIGINT ends it with exit 0.
+    sub = subprocess.Popen([h.binary, "client", "--server", f"127.0.0.1:{port}", "subscribe", "m",
+                            "eq(ok, true)"], stdout=subprocess.PIPE, text=True, env=h.env,
+                           start_new_session=True)
+    try:
+        first = read_line(sub.stdout, 20)  # the existing row
         check(json.loads(first) == {"type": "ENTER", "reason": "changed", "key": "k",
                                     "value": {"ok": True}}, f"first delta: {first!r}")
         rc, _, err = h.client("put", "m", "k2", '{"ok": true, "n": 2}')
@@ -420,19 +385,18 @@ def test_http_sync(h):
     acks = push_all(h, ports[0], ops)
     check(all(acks[i]["level"] == concerns[i % 3] for i in acks), "acks at each op's concern")
     check(all(not a["ts"].endswith(":curl-1") for a in acks.values()), "server-stamped acks")
-#The same ops again : acknowledged as duplicates, applied once in the whole cluster.
+    # The same ops again: acknowledged as duplicates, applied once in the whole cluster.
     _, again = sync(h, ports[1], {"client": "curl-1", "ops": ops})
     check(again["acks"] and all(a["duplicate"] for a in again["acks"]), f"resent: {again}")
     applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
     check(applied == 60, f"{applied} ops applied for 60 sent twice")
-#A pull with no marks pages through everything(as of the owners' last gossiped digests: a
-#moment after the writes); marks of what it got make it empty.
+    # A pull with no marks pages through everything (as of the owners' last gossiped digests: a
+    # moment after the writes); marks of what it got make it empty.
     want = {f"h{i}" for i in range(1, 61)}
 
     def pulled_keys():
         return {r["key"] for c in pull_all(h, ports[2], [{"map": "users"}]).values()
-                for r in c["records"]
-            }
+                for r in c["records"]}
     h.wait(lambda: pulled_keys() == want, "a pull with no marks returning all 60 keys", 20)
     changes = pull_all(h, ports[2], [{"map": "users"}])
     marks = {str(p): c["digest"] for (_, p), c in changes.items()}
@@ -443,7 +407,7 @@ def test_http_sync(h):
            "the WebSocket write reaching a polling client", 20)
     later = pull_all(h, ports[0], [{"map": "users", "digests": marks}])
     check(any(r["key"] == "ws-write" for c in later.values() for r in c["records"]), "ws-write")
-#Bad requests : each named, nothing applied, servers up.
+    # Bad requests: each named, nothing applied, servers up.
     status, body = sync(h, ports[0], {"client": "curl-1", "ops": ops}, token="wrong")
     check(status == 401 and "wrong token" in body["error"], f"bad token: {status} {body}")
     status, body = sync(h, ports[0], {"client": "curl-1", "cursor": "users:999", "marks": []})
@@ -458,7 +422,7 @@ def test_http_sync(h):
     check(status == 415 and "Content-Type" in json.loads(body)["error"], f"415: {status} {body}")
     status, body = h.http(ports[0], "/v1/sync")
     check(status == 405, f"GET /v1/sync: {status} {body}")
-#Oversized : the server answers 413 before reading the body(curl reads the early answer).
+    # Oversized: the server answers 413 before reading the body (curl reads the early answer).
     blob = os.path.join(h.work, "blob")
     with open(blob, "wb") as f:
         f.write(b"x" * (9 << 20))
@@ -471,8 +435,8 @@ def test_http_sync(h):
     check(all(h.healthy(p) for p in ports), "servers healthy after the bad requests")
     applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
     check(applied == 61, f"{applied} applied: the 60 and ws-write only")
-#OR - Maps in the JSON body : an add, pulled back with the owner's tag and its origin, read by a
-#WebSocket client, then a remove naming the origin, which the owner turns into a kill.
+    # OR-Maps in the JSON body: an add, pulled back with the owner's tag and its origin, read by a
+    # WebSocket client, then a remove naming the origin, which the owner turns into a kill.
     add = {"seq": 61, "map": "tags", "key": "t1", "value": {"c": "red"}, "concern": "replicated",
            "or": {"kind": "add"}}
     acked = push_all(h, ports[0], [add])[61]
@@ -502,13 +466,9 @@ def test_http_sync(h):
         {"seq": 63, "map": "tags", "key": "t1", "or": {"kind": "add"}}]})
     check(status == 400 and body["error"] == "ops[0].or.kind: an OR add carries a value",
           f"an OR add without a value: {status} {body}")
-# 10, 000 pending ops of a client that was offline : time and bytes(docs / performance.md).
-    big = [{
-  "seq" : i,
-          "map" : "bulk",
-                  "key" : f "b{i}",
-                          "value" : {"n" : i, "city" : "Oslo"},
-                                    "concern" : "applied"} for i in range(1, 10_001)]
+    # 10,000 pending ops of a client that was offline: time and bytes (docs/performance.md).
+    big = [{"seq": i, "map": "bulk", "key": f"b{i}", "value": {"n": i, "city": "Oslo"},
+            "concern": "applied"} for i in range(1, 10_001)]
     started = time.time()
     sent = received = requests = 0
     acked = set()
@@ -546,8 +506,7 @@ def test_offline(h):
     applied = h.metric(port, "seedgrid_ops_applied_total")
     check(applied == 31, f"after the restart {applied} ops applied, expected exactly 31")
     got = {r["key"]: r["value"] for r in dump(h, "s1")}
-    check(len(got) == 51 and all(got[f"u{i}"] == {
-  "v" : i} for i in range(50)), "read back")
+    check(len(got) == 51 and all(got[f"u{i}"] == {"v": i} for i in range(50)), "read back")
 
 
 def test_http_transport(h):
@@ -591,7 +550,7 @@ def test_http_transport(h):
     check(rc == 0, f"http rm: {err}")
     check(get((), "by-ws") is None and get(http, "by-ws") is None, "removed over http")
     expected += 3
-#A PN - Counter incremented over both transports(each command is a new client : three entries).
+    # A PN-Counter incremented over both transports (each command is a new client: three entries).
     for transport, delta in (((), "5"), (http, "-2"), ((), "-10")):
         rc, _, err = h.client(*transport, "incr", "users", "visits", "--", delta)
         check(rc == 0, f"incr {delta} {transport}: exit {rc}: {err}")
@@ -604,8 +563,8 @@ def test_http_transport(h):
     rc, out, err = h.client(*http, "counter", "users")
     check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"key": "visits", "value": -7}],
           f"counter users (all): exit {rc}: {out} {err}")
-#An OR - Map key : items added by three clients over both transports(two equal ones coexist),
-#then an observed remove of one value over HTTP, read back over the WebSocket.
+    # An OR-Map key: items added by three clients over both transports (two equal ones coexist),
+    # then an observed remove of one value over HTTP, read back over the WebSocket.
     for transport, v in (((), 1), (http, 2), ((), 1)):
         rc, _, err = h.client(*transport, "add", "users", "tags", json.dumps({"v": v}))
         check(rc == 0, f"add {v} {transport}: exit {rc}: {err}")
@@ -624,7 +583,7 @@ def test_http_transport(h):
     expected += 4  # ops applied
     ored = sum(h.metric(p, "seedgrid_or_ops_applied_total") for p in ports)
     check(ored == 4, f"seedgrid_or_ops_applied_total: {ored}, expected 4")
-#Live queries need the WebSocket transport; a wrong token is named.
+    # Live queries need the WebSocket transport; a wrong token is named.
     rc, _, err = h.client(*http, "subscribe", "users", "eq(city, 'Oslo')")
     check(rc == 2 and "live queries need --transport websocket" in err, f"subscribe: {rc} {err}")
     env = dict(h.env, SEEDGRID_TOKEN="wrong")
@@ -633,9 +592,9 @@ def test_http_transport(h):
                        text=True, env=env, timeout=60)
     check(r.returncode == 1 and "HTTP 401: wrong token" in r.stderr, f"wrong token: {r.stderr}")
 
-#One-- data directory through s1 only, which goes down twice : http online, websocket
-#offline(--no - wait), http offline(a put that times out) then http sync, http offline, then
-#websocket sync.s1's counters restart with it: `base` keeps what it counted before.
+    # One --data directory through s1 only, which goes down twice: http online, websocket
+    # offline (--no-wait), http offline (a put that times out) then http sync, http offline, then
+    # websocket sync. s1's counters restart with it: `base` keeps what it counted before.
     data = os.path.join(h.work, "client")
     base = 0
 
@@ -699,15 +658,19 @@ def main():
              "http_sync": test_http_sync, "http_transport": test_http_transport}
     work = tempfile.mkdtemp(prefix=f"seedgrid-real-{which}-")
     h = Harness(binary, work)
-#ctest kills a test that overruns its timeout with SIGTERM : clean up then too.
+    # ctest kills a test that overruns its timeout with SIGTERM: clean up then too.
     signal.signal(signal.SIGTERM, lambda *_: (h.cleanup(), sys.exit(1)))
     try:
-        tests
-    [which](h) except Exception as e
-        : #any failure : say what,
-                         with the servers' state and logs print(
-                             f "FAILED {which}: {type(e).__name__}: {e}\n{h.logs()}",
-                             file = sys.stderr) return 1 finally
-        : h.cleanup() shutil.rmtree(work, ignore_errors = True) print(f "ok {which}") return 0
+        tests[which](h)
+    except Exception as e:  # any failure: say what, with the servers' state and logs
+        print(f"FAILED {which}: {type(e).__name__}: {e}\n{h.logs()}", file=sys.stderr)
+        return 1
+    finally:
+        h.cleanup()
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"ok {which}")
+    return 0
 
-          if __name__ == "__main__" : sys.exit(main())
+
+if __name__ == "__main__":
+    sys.exit(main())
