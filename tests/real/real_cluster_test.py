@@ -576,6 +576,11 @@ def test_http_transport(h):
     rc, out, err = h.client("items", "users", "tags")
     check(rc == 0 and [json.loads(line) for line in out.splitlines()] == [{"v": 2}],
           f"items after remove-item: exit {rc}: {out} {err}")
+    # A query over the OR items (--or): one row per (key, tag), with the tag; the LWW rows apart.
+    rc, out, err = h.client("query", "users", "gte(v, 0)", "--or")
+    rows = [json.loads(line) for line in out.splitlines()]
+    check(rc == 0 and [(r["key"], r["value"]) for r in rows] == [("tags", {"v": 2})]
+          and rows[0]["tag"].count(":") >= 2, f"query --or: exit {rc}: {out} {err}")
     rc, _, err = h.client("remove-item", "users", "tags", '{"v": 9}')
     check(rc == 3 and "holds no item" in err, f"remove-item of an absent value: {rc} {err}")
     rc, _, err = h.client("add", "users", "tags", "not json")

@@ -37,10 +37,11 @@ namespace {
 constexpr size_t kKeyBytesMax = 64 * 1024;
 constexpr size_t kDocumentBytesMax = 4u << 20;
 
-void PrintRow(std::string_view key, const Document& value) {
-  std::cout << nlohmann::json{{"key", key}, {"value", net::DocumentToJson(value)}}.dump(
-                   -1, ' ', false, nlohmann::json::error_handler_t::replace)
-            << "\n";
+void PrintRow(std::string_view key, const Document& value, const Timestamp* tag = nullptr) {
+  nlohmann::json j{{"key", key}};
+  if (tag != nullptr) j["tag"] = tag->ToString();  // an OR row (--or)
+  j["value"] = net::DocumentToJson(value);
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 void PrintDocument(const Document& doc) {
@@ -206,8 +207,8 @@ int RunQuery(const ClientFlags& f) {
     throw InputError{"--cursor: the query has no limit, so it has one page and takes no cursor"};
   }
   Session s(f);
-  absl::StatusOr<uint64_t> id =
-      s.client().Subscribe(f.map, std::move(q), [](const LiveDelta&) {}, {.cursor = f.cursor});
+  absl::StatusOr<uint64_t> id = s.client().Subscribe(f.map, std::move(q), [](const LiveDelta&) {},
+                                                     {.cursor = f.cursor, .or_rows = f.or_rows});
   if (!id.ok()) {
     throw InputError{fmt::format("{}: {}", f.cursor.empty() ? "query" : "--cursor",
                                  ToStd(id.status().message()))};
@@ -215,7 +216,9 @@ int RunQuery(const ClientFlags& f) {
   if (!s.RunUntil([&] { return s.client().subscription(*id)->Complete(); })) {
     return Fail(s.Stuck("complete result"));
   }
-  for (const RowRef& row : s.client().subscription(*id)->Result()) PrintRow(row.key, *row.value);
+  for (const RowRef& row : s.client().subscription(*id)->Result()) {
+    PrintRow(row.key, *row.value, row.tag);
+  }
   std::cout << std::flush;
   absl::StatusOr<std::string> next = s.client().NextCursor(*id);
   if (next.ok() && !next->empty()) std::cerr << "next cursor: " << *next << "\n";
@@ -225,13 +228,16 @@ int RunQuery(const ClientFlags& f) {
 int Subscribe(const ClientFlags& f) {
   Query q = ParseQueryFlag(f.query);
   Session s(f);
-  absl::StatusOr<uint64_t> id = s.client().Subscribe(f.map, std::move(q), [](const LiveDelta& d) {
+  const auto print = [](const LiveDelta& d) {
     nlohmann::json j{
         {"type", DeltaKindName(d.kind)}, {"reason", DeltaReasonName(d.reason)}, {"key", d.row.key}};
+    if (d.row.tag != nullptr) j["tag"] = d.row.tag->ToString();  // an OR row (--or)
     if (d.row.value != nullptr) j["value"] = net::DocumentToJson(*d.row.value);
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
               << std::endl;  // a line at a time, for pipes
-  });
+  };
+  absl::StatusOr<uint64_t> id =
+      s.client().Subscribe(f.map, std::move(q), print, {.or_rows = f.or_rows});
   if (!id.ok()) throw InputError{fmt::format("query: {}", ToStd(id.status().message()))};
   bool stop = false;
   boost::asio::signal_set signals(s.io(), SIGINT, SIGTERM);
@@ -391,6 +397,11 @@ CommandMain SetUpClientCommand(CLI::App& app, const char* /*commit*/) {
   CLI::App* sub = app.add_subcommand("subscribe", "print a live query's deltas until interrupted");
   sub->add_option("map", f->map)->required();
   sub->add_option("query", f->query)->required();
+  for (CLI::App* app_with_rows : {query, sub}) {
+    app_with_rows->add_flag("--or", f->or_rows,
+                            "rows are MAP's OR-Map items, one per (key, tag), printed with their "
+                            "\"tag\" (default: its LWW records)");
+  }
   CLI::App* import = app.add_subcommand("import", "write {\"key\",\"value\"} JSON lines");
   import->add_option("map", f->map)->required();
   import->add_option("file", f->file, "the file (default: stdin)");

@@ -36,8 +36,9 @@ struct ClientFlags {
   std::string concern = "applied";
   std::string transport = "websocket";
   std::string map, key, json, query, file;
-  std::string cursor;  // query: the page after this cursor
-  int64_t delta = 1;   // incr
+  std::string cursor;    // query: the page after this cursor
+  bool or_rows = false;  // query, subscribe: over the map's OR items
+  int64_t delta = 1;     // incr
   bool quiet = false;
   bool no_wait = false;
   // bench
