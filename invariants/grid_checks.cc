@@ -8,7 +8,9 @@
 #include "engine/base/assert.h"
 #include "engine/cluster/partition.h"
 #include "engine/cluster/record_digest.h"
+#include "engine/query/matcher.h"
 #include "engine/query/query_engine.h"
+#include "engine/query/value_order.h"
 
 namespace seedgrid::invariants {
 
@@ -64,6 +66,9 @@ std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint3
                     server, client, seq, client_ts.ToString(), client, seq,
                     op->second.client_ts.ToString())};
   }
+  if (auto o = or_ops_.find({client, seq}); o != or_ops_.end() && !o->second.add) {
+    or_remove_appliers_[{client, seq}].insert(server);
+  }
   auto& stamps = op->second.stamps;
   stamps.insert(std::upper_bound(stamps.begin(), stamps.end(), ts), ts);
   if (auto issued = issued_.find({client, seq}); issued != issued_.end()) {
@@ -117,8 +122,8 @@ void GridHistory::ForgetIssued(const NodeId& client, uint64_t seq) {
   or_ops_.erase({client, seq});
   or_adds_replicated_.erase({client, seq});
   or_adds_applied_.erase({client, seq});
-  or_removes_applied_.erase({client, seq});
-  or_removes_unbound_.erase({client, seq});
+  or_removes_acked_below_replicated_.erase({client, seq});
+  or_remove_appliers_.erase({client, seq});
 }
 
 bool GridHistory::DeletedSince(const std::string& map, const std::string& key,
@@ -144,12 +149,11 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
   if (!inserted && it->second.ts < ts) it->second = Acked{ts, at_ns};
 }
 
-void GridHistory::OnDiskLost(uint64_t /*at_ns*/) {
+void GridHistory::OnDiskLost(uint64_t /*at_ns*/, const std::string& server) {
+  for (auto& [op, appliers] : or_remove_appliers_) appliers.erase(server);
   applied_.clear();
   counters_applied_.clear();
   or_adds_applied_.clear();
-  or_removes_unbound_.insert(or_removes_applied_.begin(), or_removes_applied_.end());
-  or_removes_applied_.clear();
 }
 
 std::optional<Violation> GridHistory::OnAckReceived(const NodeId& client,
@@ -576,6 +580,19 @@ void InsertOwnerRows(const std::function<const GridPartition*(uint32_t)>& owner_
   }
 }
 
+// Whether `row` comes after the cursor in q's result order (sort fields, key, tag), worked out here
+// rather than by the engine's position code that the servers run.
+bool AfterCursor(const Query& q, const RowRef& row, const CursorState& cursor) {
+  for (size_t i = 0; i < q.sort.size(); ++i) {
+    const int c =
+        CompareValues(Matcher::FieldValue(*row.value, q.sort[i].field), cursor.last_sort_values[i]);
+    if (c != 0) return q.sort[i].descending ? c < 0 : c > 0;
+  }
+  if (row.key != cursor.last_key) return row.key > cursor.last_key;
+  if (row.tag == nullptr || !cursor.last_tag) return row.tag != nullptr && !cursor.last_tag;
+  return *cursor.last_tag < *row.tag;
+}
+
 std::vector<std::pair<std::string, Document>> FreshResult(
     const std::function<const GridPartition*(uint32_t)>& owner_partition,
     const SubscriptionView& sub, Clock& clock) {
@@ -586,9 +603,14 @@ std::vector<std::pair<std::string, Document>> FreshResult(
   if (!sub.cursor.empty()) {  // A page: the rows after its cursor, the first `limit` of them.
     absl::StatusOr<CursorState> start = DecodeCursor(sub.cursor);
     SG_ASSERT(start.ok());  // The workload's cursors come from NextCursor.
-    auto page = engine.SubscribeAfter(query, *start, [](const LiveDelta&) {});
-    SG_ASSERT(page.ok());
-    for (const RowRef& r : page->initial) out.emplace_back(RowName(r), *r.value);
+    Query whole = query;
+    whole.limit.reset();
+    absl::StatusOr<QueryPage> all = engine.Run(whole);
+    SG_ASSERT(all.ok() && HasResultOrder(whole));  // Paged templates sort.
+    for (const RowRef& r : all->rows) {
+      if (out.size() == query.limit.value_or(UINT64_MAX)) break;
+      if (AfterCursor(query, r, *start)) out.emplace_back(RowName(r), *r.value);
+    }
     return out;
   }
   absl::StatusOr<QueryPage> page = engine.Run(query);

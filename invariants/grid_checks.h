@@ -43,8 +43,9 @@
 //                      observed by no durable remove (observed-remove: a
 //                      remove kills the items the client held of that key with that value when it
 //                      issued the remove — the harness reads them from the client; a remove
-//                      acknowledged below REPLICATED before a disk loss binds no more, as an
-//                      APPLIED write does not: it may have been lost with the disk); and every add
+//                      acknowledged below REPLICATED binds no more once every server that applied
+//                      it lost its disk, as an APPLIED write does not: it may have been lost with
+//                      the disks); and every add
 //                      acknowledged with its item at REPLICATED, or at APPLIED since the last disk
 //                      loss, that no durable remove observed is held (add-wins: a remove never
 //                      takes an add it did not observe)
@@ -130,7 +131,7 @@ class GridHistory {
   std::optional<Violation> OnAckReceived(const NodeId& client, const events::AckReceived& ack,
                                          uint64_t value_hash, uint64_t at_ns);
   // A server lost its disk: APPLIED promises made before now no longer bind.
-  void OnDiskLost(uint64_t at_ns);
+  void OnDiskLost(uint64_t at_ns, const std::string& server);
   // A client issued its entry `seq`: `delta` added to counter map/key (a reissued seq — the first
   // was never durable — replaces it). Counter ops feed grid_pn_model and, through the totals
   // their acks carry, the counter part of grid_durability; not the LWW checks.
@@ -237,10 +238,13 @@ class GridHistory {
   };
   absl::btree_map<std::pair<NodeId, uint64_t>, OrOp> or_ops_;
   absl::btree_set<std::pair<NodeId, uint64_t>> or_adds_replicated_, or_adds_applied_;
-  // OR removes acknowledged below REPLICATED since the last disk loss, and those that were at a
-  // disk loss (`unbound`: the remove may have been lost with the disk, so an item it observed may
-  // be alive at the end).
-  absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_applied_, or_removes_unbound_;
+  // OR removes acknowledged below REPLICATED (the client dropped them: only the servers that
+  // applied them hold them), and per OR remove the servers that applied it and have not lost
+  // their disk since. A remove of the first kind with no such server left may have been lost with
+  // a disk: an item it observed may be alive at the end (RemoveUnbound).
+  absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_acked_below_replicated_;
+  absl::btree_map<std::pair<NodeId, uint64_t>, absl::btree_set<std::string>> or_remove_appliers_;
+  bool RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const;
   void OnOrAcked(const NodeId& client, const events::AckReceived& ack);
   // A seq issued again (the first op was never durable): forget what it was.
   void ForgetIssued(const NodeId& client, uint64_t seq);

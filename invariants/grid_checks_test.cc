@@ -115,7 +115,7 @@ TEST(GridDurability, AppliedPromisesEndAtADiskLoss) {
   auto v = CheckHeldByOwners(h, owner_of);
   ASSERT_TRUE(v.has_value());
   EXPECT_NE(v->detail.find("acknowledged at APPLIED"), std::string::npos) << v->detail;
-  h.OnDiskLost(2);
+  h.OnDiskLost(2, "n0");
   EXPECT_FALSE(CheckHeldByOwners(h, owner_of).has_value());
   h.OnAcked("users", "k1", Ts(70), WriteConcern::kApplied, 3);  // After the loss: binds again.
   EXPECT_TRUE(CheckHeldByOwners(h, owner_of).has_value());
@@ -388,12 +388,12 @@ TEST_F(GridOrModelTest, AnAcknowledgedAddNoRemoveObservedIsHeld) {
   FakeServer lost_applied("n0");
   lost_applied.AddItem("m", "o1", 20, "c1", 2, "Oslo");
   Fails(lost_applied, "c1#3's add, acknowledged at APPLIED with its item, is missing");
-  h_.OnDiskLost(5);  // APPLIED promises made before a disk loss no longer bind.
+  h_.OnDiskLost(5, "n0");  // APPLIED promises made before a disk loss no longer bind.
   EXPECT_FALSE(Check(lost_applied).has_value());
 }
 
-// A remove acknowledged below REPLICATED lives on the acking server alone: when a disk is lost
-// after that, the remove may have been lost with it and the items it observed may be alive.
+// A remove acknowledged below REPLICATED is sure to live only on the servers that applied it: once
+// each of them lost its disk, the remove may have been lost and the items it observed be alive.
 TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
   FakeServer resurrected("n0");
   Right(resurrected);
@@ -406,11 +406,13 @@ TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
     ASSERT_FALSE(h_.OnAckReceived("c2", ack, ValueHash(none), 1).has_value());
   };
   ack_remove(WriteConcern::kReplicated, "n0");
-  h_.OnDiskLost(5);
+  h_.OnDiskLost(5, "n0");
   Fails(resurrected, "c2#1's durable remove observed it");  // Replicated: not lost with a disk.
   ack_remove(WriteConcern::kApplied, "n1");                 // Applied again after a failover.
   Fails(resurrected, "c2#1's durable remove observed it");  // No disk lost since.
-  h_.OnDiskLost(6);
+  h_.OnDiskLost(6, "n2");
+  Fails(resurrected, "c2#1's durable remove observed it");  // Not a disk that held it.
+  h_.OnDiskLost(7, "n1");
   EXPECT_FALSE(Check(resurrected).has_value());
   // Nor must what it observed be alive: the remove may have been applied and kept.
   Ack(1, WriteConcern::kReplicated, 10);

@@ -22,13 +22,21 @@ void GridHistory::OnIssuedOrRemove(const NodeId& client, uint64_t seq, const std
 
 // An add acknowledged with its item's tag (a duplicate whose item is gone is acknowledged with 0
 // and promises nothing).
+bool GridHistory::RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const {
+  if (!or_removes_acked_below_replicated_.contains(op)) return false;
+  auto appliers = or_remove_appliers_.find(op);
+  return appliers == or_remove_appliers_.end() || appliers->second.empty();
+}
+
 void GridHistory::OnOrAcked(const NodeId& client, const events::AckReceived& ack) {
   auto op = or_ops_.find({client, ack.seq});
   if (op == or_ops_.end()) return;
   if (!op->second.add) {
-    // The client drops the acknowledged entry: below REPLICATED only the acking server has it.
-    if (ack.concern != msg::WriteConcern::kReplicated)
-      or_removes_applied_.insert({client, ack.seq});
+    // The client drops the acknowledged entry: below REPLICATED only the servers that applied it
+    // are sure to hold it.
+    if (ack.concern != msg::WriteConcern::kReplicated) {
+      or_removes_acked_below_replicated_.insert({client, ack.seq});
+    }
     return;
   }
   if (ack.ts.millis == 0) return;
@@ -103,7 +111,7 @@ std::optional<Violation> CheckGridOrModel(
   absl::btree_map<OpId, OpId> removed_by, observed_by;
   for (const auto& [id, op] : history.or_ops_) {
     if (op.add || !durable(id)) continue;
-    const bool bound = !history.or_removes_unbound_.contains(id);
+    const bool bound = !history.RemoveUnbound(id);
     for (const Timestamp& origin : op.observed) {
       observed_by.try_emplace(OpOf(origin), id);
       if (bound) removed_by.try_emplace(OpOf(origin), id);

@@ -185,7 +185,7 @@ void GridCluster::BeforeDiskLoss(int i) {
 void GridCluster::AfterDiskLoss(int i) {
   ++disk_[i];
   hlc_.OnDiskLost(i);  // A replaced disk holds no clock state: nothing is owed.
-  history_.OnDiskLost(sim_.now_ns());
+  history_.OnDiskLost(sim_.now_ns(), sim_.node_id(i));
 }
 
 // Every acknowledged write survives servers crashing together; checked before anything (a client's

@@ -9,6 +9,8 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
+#include "engine/query/matcher.h"
+#include "engine/query/value_order.h"
 #include "scenarios/grid_cluster.h"
 
 namespace seedgrid::scenarios {
@@ -107,16 +109,27 @@ void GridCluster::TurnPages(int c) {
 // would repeat rows or skip them while matching its own cursor).
 bool GridCluster::CursorAtPageEnd(int c, uint64_t id, const std::string& cursor) {
   if (!run_.On(Invariant::kGridLiveQueries)) return true;
-  const std::vector<RowRef> rows = clients_[c]->subscription(id)->Result();
+  const MergedQuery& page = *clients_[c]->subscription(id);
+  const std::vector<RowRef> rows = page.Result();
   absl::StatusOr<CursorState> state = DecodeCursor(cursor);
-  const std::string_view last = rows.empty() ? std::string_view("(none)") : rows.back().key;
-  const bool same_tag = !rows.empty() && state.ok() &&
-                        (rows.back().tag ? state->last_tag == *rows.back().tag : !state->last_tag);
-  if (same_tag && state->last_key == last) return true;
+  const auto at_last_row = [&] {
+    if (rows.empty() || !state.ok() || state->last_key != rows.back().key) return false;
+    const RowRef& last = rows.back();
+    if (last.tag ? state->last_tag != *last.tag : state->last_tag.has_value()) return false;
+    const std::vector<SortField>& sort = page.query().sort;
+    if (state->last_sort_values.size() != sort.size()) return false;
+    for (size_t i = 0; i < sort.size(); ++i) {
+      const Value& v = Matcher::FieldValue(*last.value, sort[i].field);
+      if (CompareValues(v, state->last_sort_values[i]) != 0) return false;
+    }
+    return true;
+  };
+  if (at_last_row()) return true;
   run_.Violate(Invariant::kGridLiveQueries,
                fmt::format("client n{} subscription {}: NextCursor gave a cursor at key {} but the "
-                           "page ends at {}",
-                           ClientNode(c), id, state.ok() ? state->last_key : "(garbled)", last));
+                           "page ends at {} (sort values and tag must match too)",
+                           ClientNode(c), id, state.ok() ? state->last_key : "(garbled)",
+                           rows.empty() ? std::string_view("(none)") : rows.back().key));
   return false;
 }
 

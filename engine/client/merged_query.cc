@@ -20,8 +20,12 @@ MergedQuery::MergedQuery(Clock& clock, std::string map, Query query,
       or_rows_(or_rows),
       engine_(clock, /*instance_id=*/0),
       chosen_(kPartitionCount, nullptr) {
-  absl::StatusOr<QueryEngine::Subscription> s = engine_.Subscribe(query_, std::move(callback));
-  SG_ASSERT(s.ok());  // GridClient::Subscribe validated the query.
+  // A page shows only rows after its cursor, whatever a server sends.
+  absl::StatusOr<CursorState> start = DecodeCursor(cursor_);
+  absl::StatusOr<QueryEngine::Subscription> s =
+      cursor_.empty() ? engine_.Subscribe(query_, std::move(callback))
+                      : engine_.SubscribeAfter(query_, *start, std::move(callback));
+  SG_ASSERT(s.ok());  // GridClient::Subscribe validated the query and the cursor.
   engine_id_ = s->id;
 }
 
@@ -68,17 +72,25 @@ void MergedQuery::Show(const RowId& id) {
   engine_.UpdateRow(it->second.handle, old, &it->second.doc, kNoDeadline);
 }
 
-std::vector<MergedQuery::RowId> MergedQuery::Take(const msg::MapRecords& rows, Source& source) {
+std::vector<MergedQuery::RowId> MergedQuery::Take(const msg::MapRecords& rows,
+                                                  Source& source) const {
+  // Records in an OR subscription's update, or OR items in another's, are not this query's rows.
+  if (or_rows_ ? !rows.lww.empty() : !rows.or_keys.empty()) {
+    SG_PROBE("query.rows_of_another_kind_ignored");
+  }
   std::vector<RowId> touched;
-  for (const msg::LwwEntry& e : rows.lww) {
-    if (!source.covered[PartitionOf(e.key)]) continue;
-    RowId id{e.key, std::nullopt};
-    if (e.record.tombstone()) {
-      source.rows.erase(id);
-    } else {
-      source.rows[id] = *e.record.value;
+  if (!or_rows_) {
+    for (const msg::LwwEntry& e : rows.lww) {
+      if (!source.covered[PartitionOf(e.key)]) continue;
+      RowId id{e.key, std::nullopt};
+      if (e.record.tombstone()) {
+        source.rows.erase(id);
+      } else {
+        source.rows[id] = *e.record.value;
+      }
+      touched.push_back(std::move(id));
     }
-    touched.push_back(std::move(id));
+    return touched;
   }
   for (const msg::OrKeyState& k : rows.or_keys) {
     if (!source.covered[PartitionOf(k.key)]) continue;

@@ -77,7 +77,7 @@ class MergedQuery {
   void Show(const RowId& id);
   // Applies one server's rows of an update to `source` (tombstones: rows that left); returns the
   // rows touched.
-  static std::vector<RowId> Take(const msg::MapRecords& rows, Source& source);
+  std::vector<RowId> Take(const msg::MapRecords& rows, Source& source) const;
 
   std::string map_;
   Query query_;

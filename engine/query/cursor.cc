@@ -110,7 +110,8 @@ class Reader {
       }
       case ValueType::kList: {
         uint64_t n = 0;
-        if (!U64(&n) || n > in_.size() - pos_) return false;  // Each element takes >= 8 bytes.
+        // Each element takes >= 8 bytes (its length): bound the allocation by what is left.
+        if (!U64(&n) || n > (in_.size() - pos_) / 8) return false;
         StringList list(n);
         for (std::string& s : list) {
           if (!Str(&s)) return false;

@@ -131,10 +131,10 @@ absl::StatusOr<const fb::Envelope*> VerifiedEnvelope(std::string_view bytes,
                                              bytes.size()));
   }
   const fb::Envelope* e = fb::GetEnvelope(data);
-  if (e->protocol_version() < kWireProtocolVersion || e->protocol_version() > kWireOrMapsVersion) {
+  if (e->protocol_version() < kWireProtocolVersion || e->protocol_version() > kWireVersionMax) {
     return absl::UnimplementedError(fmt::format(
         "Envelope.protocol_version: version {} is not supported (this build speaks {} to {})",
-        e->protocol_version(), kWireProtocolVersion, kWireOrMapsVersion));
+        e->protocol_version(), kWireProtocolVersion, kWireVersionMax));
   }
   return e;
 }
@@ -222,6 +222,10 @@ bool Carries(const msg::Body& body, MapHas map_has, OpHas op_has) {
 }  // namespace
 
 uint16_t WireVersionFor(const msg::Body& body) {
+  if (const auto* sub = std::get_if<msg::QuerySubscribe>(&body);
+      sub != nullptr && (!sub->cursor.empty() || sub->or_rows)) {
+    return kWireLiveQueryRowsVersion;
+  }
   if (Carries(
           body, [](const msg::MapRecords& m) { return !m.or_keys.empty(); },
           [](const msg::GridOp& op) { return op.or_kind != msg::OrOpKind::kNone; })) {

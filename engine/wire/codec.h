@@ -24,10 +24,14 @@ inline constexpr size_t kWireMessageBytesMax = 64u << 20;  // 64 MiB
 // version-2 message with a clear error instead of reading a counter op as a remove (it ignores
 // fields it does not know), and speaks version 1 with this build as before. This build reads both.
 // Likewise a message that carries OR-Map fields of the grid (an OR op, a map's OR entries) is
-// version 3 (a build that knows counters but not grid OR-Maps would read an OR add as a remove).
+// version 3 (a build that knows counters but not grid OR-Maps would read an OR add as a remove),
+// and a QuerySubscribe for a page (a cursor) or for OR rows is version 4 (an older build would
+// serve the first page, or the records, instead).
 inline constexpr uint16_t kWireProtocolVersion = 1;
 inline constexpr uint16_t kWireCountersVersion = 2;
 inline constexpr uint16_t kWireOrMapsVersion = 3;
+inline constexpr uint16_t kWireLiveQueryRowsVersion = 4;
+inline constexpr uint16_t kWireVersionMax = kWireLiveQueryRowsVersion;
 // The version EncodeMessage writes for `body`.
 uint16_t WireVersionFor(const msg::Body& body);
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages

@@ -312,10 +312,10 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto ack = fb::CreateAck(b, 1, 1);
-    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 4));
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 5));
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
     EXPECT_EQ(decoded.status().message(),
-              "Envelope.protocol_version: version 4 is not supported (this build speaks 1 to 3)");
+              "Envelope.protocol_version: version 5 is not supported (this build speaks 1 to 4)");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -364,6 +364,11 @@ TEST(Codec, APagesCursorRoundTripsAndOnlyACursorOfItsQueryDecodes) {
   auto decoded = DecodeMessage(EncodeMessage({"c1", sub}));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(std::get<msg::QuerySubscribe>(decoded->body), sub);
+  // An older build would serve the first page, or the records: pages and OR rows are version 4.
+  EXPECT_EQ(WireVersionFor(sub), kWireLiveQueryRowsVersion);
+  EXPECT_EQ(WireVersionFor(msg::QuerySubscribe{9, "users", q}), kWireProtocolVersion);
+  sub.cursor.clear();
+  EXPECT_EQ(WireVersionFor(sub), kWireLiveQueryRowsVersion);
   // A garbled cursor, and a cursor of another query, are refused by name.
   sub.cursor[3] ^= 0x5;
   auto garbled = DecodeMessage(EncodeMessage({"c1", sub}));
