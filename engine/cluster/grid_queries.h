@@ -12,7 +12,8 @@
 //
 // OR rows: a subscription with or_rows reads the map's live OR items, one row per (key, tag) as in
 // the single-node engine; updates carry them as OR key states (an item per entered or updated
-// row, a tombstone tag per row that left). Rows ignore TTLs, as the LWW rows do.
+// row, a tombstone tag per row that left). The views track no row deadlines (as for LWW rows): an
+// item leaves when its map drops it.
 //
 // Resync instead of silent gaps: a new snapshot (new epoch) replaces everything this server sent
 // for the subscription when its coverage changes (failover, migration, readiness), and when a
