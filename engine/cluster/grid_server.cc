@@ -258,31 +258,59 @@ void GridServer::OnOps(msg::GridOps m) {
   WriteResult r = writes_.OnOps(std::move(m), membership_, replication_, env_.clock.NowMs());
   for (events::NodeEvent& e : r.now.events) Emit(std::move(e));
   SG_CRASH_POINT("cluster.ops_applied");  // Applied in memory, pages written, not synced.
-  // Durable before any acknowledgement or replication leaves; one sync for the whole message.
-  // A failed sync withholds them: the client resends, and its duplicates are acknowledged once a
-  // sync succeeds.
-  if (SyncStorage().ok()) {
-    Dispatch(std::move(r.after_sync));
-    for (PendingReplication& p : r.pending) (void)replication_.Track(std::move(p));
-  } else if (!r.after_sync.empty()) {
+  // Durable before any acknowledgement or replication leaves: they wait for the group commit.
+  QueueForCommit(std::move(r.after_sync), std::move(r.pending));
+  for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
+}
+
+void GridServer::QueueForCommit(Effects after_sync, std::vector<PendingReplication> pending) {
+  commit_effects_.Append(std::move(after_sync));
+  for (PendingReplication& p : pending) commit_pending_.push_back(std::move(p));
+  if (!commit_timer_.armed()) commit_timer_.Arm(0, [this] { Commit(); });
+}
+
+// One sync for everything queued since the last commit. A failed sync withholds it all: clients
+// and owners resend, and their duplicates are acknowledged once a sync succeeds.
+void GridServer::Commit() {
+  commit_timer_.Fired();
+  Effects effects = std::move(commit_effects_);
+  std::vector<PendingReplication> pending = std::move(commit_pending_);
+  std::vector<StateAckDue> state_acks = std::move(commit_state_acks_);
+  commit_effects_ = {};
+  commit_pending_.clear();
+  commit_state_acks_.clear();
+  const bool synced = SyncStorage().ok();
+  for (StateAckDue& a : state_acks) {
+    if (a.purpose == msg::StatePurpose::kHandoff) membership_.OnPulled(a.partition, a.from);
+    if (a.id == 0) continue;
+    if (!synced) {  // The owner resends; the duplicate is acknowledged once a sync succeeds.
+      ++stats_.acks_withheld;
+      continue;
+    }
+    Emit(events::StateAcknowledged{a.from, a.partition, a.id});
+    Send(a.from, msg::Ack{a.id, 0, ""});
+    SG_CRASH_POINT("cluster.state_acked");
+  }
+  if (synced) {
+    Dispatch(std::move(effects));
+    for (PendingReplication& p : pending) (void)replication_.Track(std::move(p));
+  } else if (!effects.empty()) {
     SG_PROBE("cluster.ack_withheld_on_failed_sync");
     ++stats_.acks_withheld;
   }
-  for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
-  SG_CRASH_POINT("cluster.ops_acked");  // Acknowledged and replicated; the event is over.
+  SG_CRASH_POINT("cluster.ops_acked");  // Acknowledged and replicated; the commit is over.
 }
 
 void GridServer::OnStates(const NodeId& from, std::span<const msg::PartitionState> states) {
-  // Every state is merged first and the storage synced once: a batch costs one sync, not one per
-  // state; then each is acknowledged (or answered) exactly as if it had come alone.
+  // Every state is merged, then each is answered (or acknowledged at the group commit, after its
+  // one sync) exactly as if it had come alone.
   std::vector<const msg::PartitionState*> merged;
   for (const msg::PartitionState& m : states) {
     if (MergeIncoming(from, m)) merged.push_back(&m);
   }
   if (merged.empty()) return;
   SG_CRASH_POINT("cluster.state_merged");  // A backup or handoff target merged, not synced.
-  const bool synced = SyncStorage().ok();
-  for (const msg::PartitionState* m : merged) AfterMerge(from, *m, synced);
+  for (const msg::PartitionState* m : merged) AfterMerge(from, *m);
 }
 
 bool GridServer::MergeIncoming(const NodeId& from, const msg::PartitionState& m) {
@@ -324,18 +352,12 @@ bool GridServer::MergeIncoming(const NodeId& from, const msg::PartitionState& m)
   return true;
 }
 
-void GridServer::AfterMerge(const NodeId& from, const msg::PartitionState& m, bool synced) {
+void GridServer::AfterMerge(const NodeId& from, const msg::PartitionState& m) {
   using Purpose = msg::StatePurpose;
-  if (m.purpose == Purpose::kHandoff) membership_.OnPulled(m.partition, from);
   if (m.purpose == Purpose::kReplicate || m.purpose == Purpose::kHandoff) {
-    if (m.id == 0) return;
-    if (!synced) {  // The owner resends; the duplicate is acknowledged once a sync succeeds.
-      ++stats_.acks_withheld;
-      return;
-    }
-    Emit(events::StateAcknowledged{from, m.partition, m.id});
-    Send(from, msg::Ack{m.id, 0, ""});
-    SG_CRASH_POINT("cluster.state_acked");
+    // Acknowledged (and a handoff counted as pulled) at the commit, after the sync.
+    commit_state_acks_.push_back(StateAckDue{from, m.partition, m.id, m.purpose});
+    QueueForCommit({}, {});
     return;
   }
   if (m.purpose != Purpose::kSyncReply) return;  // kSyncPush: merged.

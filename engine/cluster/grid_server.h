@@ -50,6 +50,29 @@
 
 namespace seedgrid {
 
+// A one-shot timer that is cancelled when it goes away (the server's group commit).
+class OwnedTimer {
+ public:
+  explicit OwnedTimer(Timers& timers) : timers_(timers) {}
+  ~OwnedTimer() { Cancel(); }
+  OwnedTimer(const OwnedTimer&) = delete;
+  OwnedTimer& operator=(const OwnedTimer&) = delete;
+  bool armed() const { return id_.has_value(); }
+  // REQUIRES: !armed(). `fire` runs once, after Fired() was called by it.
+  void Arm(uint64_t delay_ms, std::function<void()> fire) {
+    id_ = timers_.Schedule(delay_ms, std::move(fire));
+  }
+  void Fired() { id_.reset(); }
+  void Cancel() {
+    if (id_) timers_.Cancel(*id_);
+    id_.reset();
+  }
+
+ private:
+  Timers& timers_;
+  std::optional<Timers::TimerId> id_;
+};
+
 class GridServer {
  public:
   // Restores from env.storage, installs the network handler and arms the timers.
@@ -103,13 +126,19 @@ class GridServer {
   void CollectGarbage();
   void Drop(uint32_t p);
   void OnOps(msg::GridOps m);
-  // Incoming states (a PartitionState, or a PartitionStates batch): merged, one sync, then each
-  // acknowledged or answered as if it had come alone.
+  // Incoming states (a PartitionState, or a PartitionStates batch): merged, then each answered, or
+  // acknowledged at the group commit, as if it had come alone.
   void OnStates(const NodeId& from, std::span<const msg::PartitionState> states);
   // False when the state needs nothing after the sync (a leaf, a repair, a protocol error).
   bool MergeIncoming(const NodeId& from, const msg::PartitionState& m);
-  void AfterMerge(const NodeId& from, const msg::PartitionState& m, bool synced);
+  void AfterMerge(const NodeId& from, const msg::PartitionState& m);
   void OnAck(const NodeId& from, const msg::Ack& m);
+  // Group commit: what must follow a sync (acks, replication states, tracked replications, a
+  // backup's acks of states) is queued by every message handled until the commit timer (0 ms)
+  // fires; one sync then covers them all. Under load on the real network that is every frame read
+  // in one turn of the event loop; in the simulator usually one message.
+  void QueueForCommit(Effects after_sync, std::vector<PendingReplication> pending);
+  void Commit();
   void OnHeartbeat(const NodeId& from, const msg::Heartbeat& m);
   void FlushQueries();
 
@@ -128,6 +157,16 @@ class GridServer {
   TombstoneGc gc_;
   std::optional<Timers::TimerId> tick_timer_;
   std::optional<Timers::TimerId> anti_entropy_timer_;
+  struct StateAckDue {  // a replicated or handed-off state merged here, acknowledged at commit
+    NodeId from;
+    uint32_t partition;
+    uint64_t id;
+    msg::StatePurpose purpose;
+  };
+  Effects commit_effects_;
+  std::vector<PendingReplication> commit_pending_;
+  std::vector<StateAckDue> commit_state_acks_;
+  OwnedTimer commit_timer_{env_.timers};  // last: cancelled before the rest goes
 };
 
 }  // namespace seedgrid

@@ -206,7 +206,7 @@ TEST(GridStorageErrors, AServerRestartsFromAnOlderDataDirectoryAndRewritesItsHlc
   EXPECT_TRUE(std::binary_search(pages.begin(), pages.end(), "H.2"));
 }
 
-TEST(GridStorageAcks, ABatchOfStatesCostsOneSyncAndEachIsAcknowledgedAfterIt) {
+TEST(GridStorageAcks, StatesHandledBeforeTheCommitShareOneSyncAndAreAcknowledgedAfterIt) {
   Grid g(2, 0);
   msg::PartitionStates batch;
   absl::btree_set<uint32_t> partitions;
@@ -223,18 +223,29 @@ TEST(GridStorageAcks, ABatchOfStatesCostsOneSyncAndEachIsAcknowledgedAfterIt) {
         {}});
   }
   FlakyStorage& disk = g.server_hosts[1]->storage;
+  ManualTimers& timers = g.server_hosts[1]->timers;
   const uint64_t syncs = disk.syncs;
   ASSERT_TRUE(g.network.Send("s0", "s1", EncodeMessage(msg::Envelope{"s0", batch})).ok());
   ASSERT_TRUE(g.network.DeliverNext());
-  EXPECT_EQ(disk.syncs - syncs, 1u);  // One sync for the three states.
-  ASSERT_EQ(g.state_acks.size(), 3u);
+  EXPECT_EQ(disk.syncs - syncs, 0u);  // Merged; the acks wait for the group commit...
+  EXPECT_TRUE(g.state_acks.empty());
+  // ...which a second message handled before it joins: one sync for both messages' states.
+  msg::PartitionState late = batch.states[0];
+  late.id = 9500;
+  ASSERT_TRUE(g.network.Send("s0", "s1", EncodeMessage(msg::Envelope{"s0", late})).ok());
+  ASSERT_TRUE(g.network.DeliverNext());
+  timers.RunDue();
+  EXPECT_EQ(disk.syncs - syncs, 1u);
+  ASSERT_EQ(g.state_acks.size(), 4u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(g.state_acks[i].batch_id, batch.states[i].id);
+  EXPECT_EQ(g.state_acks[3].batch_id, 9500u);
   // A failing sync acknowledges none of them.
   disk.fail_syncs = true;
   for (auto& state : batch.states) state.id += 100;
   ASSERT_TRUE(g.network.Send("s0", "s1", EncodeMessage(msg::Envelope{"s0", batch})).ok());
   ASSERT_TRUE(g.network.DeliverNext());
-  EXPECT_EQ(g.state_acks.size(), 3u);
+  timers.RunDue();
+  EXPECT_EQ(g.state_acks.size(), 4u);
 }
 
 }  // namespace

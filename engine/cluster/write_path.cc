@@ -15,6 +15,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
   absl::btree_map<uint32_t, std::vector<msg::GridOp*>> by_partition;
   for (msg::GridOp& op : m.ops) by_partition[PartitionOf(op.key)].push_back(&op);
   absl::btree_map<NodeId, msg::GridOps> forward;
+  ToBackups to_backups;
   std::vector<msg::GridOpAck> acks;
   for (auto& [p, ops] : by_partition) {
     const NodeId& owner = table.owner(p);
@@ -31,7 +32,7 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
                                        : membership.LacksBackups(p) ? ReplicatedAck::kWithheld
                                                                     : ReplicatedAck::kNow;
       Apply(p, m.client, ops, replicated, owned, out);
-      Replicate(p, m, mark_before, owned, membership, replication, now_ms, out);
+      Replicate(p, m, mark_before, owned, membership, replication, now_ms, to_backups, out);
       for (msg::GridOpAck& a : owned.now_acks) acks.push_back(std::move(a));
       continue;
     }
@@ -53,6 +54,8 @@ WriteResult WritePath::OnOps(msg::GridOps m, const Membership& membership, Repli
     for (const msg::GridOp* op : ops) f.ops.push_back(*op);
     stats_.ops_forwarded += ops.size();
   }
+  // Each backup gets the message's partitions in batches, not a message per partition.
+  for (auto& [backup, states] : to_backups) out.after_sync.SendStates(backup, std::move(states));
   if (!acks.empty()) {
     for (const msg::GridOpAck& a : acks) {
       out.after_sync.Emit(events::OpAcknowledged{m.client, a.seq, a.ts, a.level, a.duplicate});
@@ -217,16 +220,20 @@ std::pair<NodeId, msg::Body> AckTo(const msg::GridOps& m, std::vector<msg::GridO
 
 void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_before, Owned& owned,
                           const Membership& membership, Replication& replication, uint64_t now_ms,
-                          WriteResult& out) {
+                          ToBackups& to_backups, WriteResult& out) {
   const NodeId& client = m.client;
   const std::vector<NodeId>& backups = membership.table().replicas(p).backups;
   if (backups.empty()) return;
   const GridPartition& part = *partitions_.get(p);
-  // Replicate the touched records and the client's mark.
-  msg::PartitionState state{replication.NextId(), p, msg::StatePurpose::kReplicate, {}, {}};
+  // Replicate the touched records and the client's mark. Only a state that REPLICATED acks wait
+  // for carries an id (and is acknowledged by the backups); the others go with id 0, unanswered —
+  // a lost one is repaired by anti-entropy, as before.
+  const bool awaited = !owned.replicated_acks.empty();
+  msg::PartitionState state{
+      awaited ? replication.NextId() : 0, p, msg::StatePurpose::kReplicate, {}, {}};
   AddTouched(part, client, owned, state);
   state.applied.push_back({client, part.applied.at(client), mark_before});
-  for (const NodeId& b : backups) out.after_sync.Send(b, state);
+  for (const NodeId& b : backups) to_backups[b].push_back(state);
   if (owned.replicated_acks.empty()) return;
   out.pending.push_back(PendingReplication{
       p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms, m.reply_to});

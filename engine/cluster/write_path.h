@@ -92,9 +92,11 @@ class WritePath {
   enum class ReplicatedAck { kNow, kBackups, kWithheld };
   void Apply(uint32_t p, const NodeId& client, std::vector<msg::GridOp*>& ops,
              ReplicatedAck replicated, Owned& owned, WriteResult& out);
+  // Replication states per backup, in partition order: one batch per backup per message.
+  using ToBackups = absl::btree_map<NodeId, std::vector<msg::PartitionState>>;
   void Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_before, Owned& owned,
                  const Membership& membership, Replication& replication, uint64_t now_ms,
-                 WriteResult& out);
+                 ToBackups& to_backups, WriteResult& out);
 
   Hlc& hlc_;
   PartitionSet& partitions_;

@@ -64,7 +64,10 @@ nlohmann::json Throughput(const ClientFlags& f) {
   const double seconds = SecondsSince(start);
   if (!ok) throw BenchStuck{sessions[0]->Stuck("acknowledgement")};
   const uint64_t total = per_client * f.connections;
+  uint64_t pushes = 0;
+  for (auto& s : sessions) pushes += s->client().stats().batches_sent;
   return nlohmann::json{{"connections", f.connections},
+                        {"pushes", pushes},
                         {"ops", total},
                         {"concern", msg::WriteConcernName(concern)},
                         {"value_bytes", f.value_bytes},
