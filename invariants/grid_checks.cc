@@ -123,6 +123,7 @@ void GridHistory::ForgetIssued(const NodeId& client, uint64_t seq) {
   or_adds_replicated_.erase({client, seq});
   or_adds_applied_.erase({client, seq});
   or_removes_acked_below_replicated_.erase({client, seq});
+  or_removes_replicated_disks_lost_.erase({client, seq});
   or_remove_appliers_.erase({client, seq});
 }
 
@@ -151,6 +152,7 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
 
 void GridHistory::OnDiskLost(uint64_t /*at_ns*/, const std::string& server) {
   for (auto& [op, appliers] : or_remove_appliers_) appliers.erase(server);
+  for (auto& [op, lost] : or_removes_replicated_disks_lost_) lost.insert(server);
   applied_.clear();
   counters_applied_.clear();
   or_adds_applied_.clear();

@@ -244,6 +244,10 @@ class GridHistory {
   // a disk: an item it observed may be alive at the end (RemoveUnbound).
   absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_acked_below_replicated_;
   absl::btree_map<std::pair<NodeId, uint64_t>, absl::btree_set<std::string>> or_remove_appliers_;
+  // OR removes acknowledged at REPLICATED -> the servers whose disk was lost since: with two, the
+  // remove may have been lost with both copies (RemoveUnbound).
+  absl::btree_map<std::pair<NodeId, uint64_t>, absl::btree_set<std::string>>
+      or_removes_replicated_disks_lost_;
   bool RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const;
   void OnOrAcked(const NodeId& client, const events::AckReceived& ack);
   // A seq issued again (the first op was never durable): forget what it was.

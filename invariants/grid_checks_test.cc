@@ -333,6 +333,14 @@ class GridOrModelTest : public ::testing::Test {
                             false, &none, nullptr, /*or_op=*/true};
     ASSERT_FALSE(h_.OnAckReceived("c1", ack, ValueHash(none), 1).has_value());
   }
+  // c2#1, the remove of c1#1's item, applied by `server` and acknowledged at `concern`.
+  void AckRemove(WriteConcern concern, const std::string& server) {
+    const std::optional<Document> none;
+    ASSERT_FALSE(h_.OnApplied(server, 0, 0, 7, "c2", 1, Ts(60), ClientTs("c2", 1)).has_value());
+    events::AckReceived ack{"m",   "o1",  1,       Ts(60),        concern, ClientTs("c2", 1),
+                            false, &none, nullptr, /*or_op=*/true};
+    ASSERT_FALSE(h_.OnAckReceived("c2", ack, ValueHash(none), 1).has_value());
+  }
   std::optional<Violation> Check(const FakeServer& owner) const {
     return CheckGridOrModel(h_, [&owner](uint32_t) { return owner.AsHolder(); });
   }
@@ -398,18 +406,11 @@ TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
   FakeServer resurrected("n0");
   Right(resurrected);
   resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
-  const auto ack_remove = [&](WriteConcern concern, const std::string& server) {
-    const std::optional<Document> none;
-    ASSERT_FALSE(h_.OnApplied(server, 0, 0, 7, "c2", 1, Ts(60), ClientTs("c2", 1)).has_value());
-    events::AckReceived ack{"m",   "o1",  1,       Ts(60),        concern, ClientTs("c2", 1),
-                            false, &none, nullptr, /*or_op=*/true};
-    ASSERT_FALSE(h_.OnAckReceived("c2", ack, ValueHash(none), 1).has_value());
-  };
-  ack_remove(WriteConcern::kReplicated, "n0");
-  h_.OnDiskLost(5, "n0");
-  Fails(resurrected, "c2#1's durable remove observed it");  // Replicated: not lost with a disk.
-  ack_remove(WriteConcern::kApplied, "n1");                 // Applied again after a failover.
+  AckRemove(WriteConcern::kApplied, "n0");
+  AckRemove(WriteConcern::kApplied, "n1");                  // Applied again after a failover.
   Fails(resurrected, "c2#1's durable remove observed it");  // No disk lost since.
+  h_.OnDiskLost(5, "n0");
+  Fails(resurrected, "c2#1's durable remove observed it");  // n1 still holds it.
   h_.OnDiskLost(6, "n2");
   Fails(resurrected, "c2#1's durable remove observed it");  // Not a disk that held it.
   h_.OnDiskLost(7, "n1");
@@ -419,6 +420,21 @@ TEST_F(GridOrModelTest, ARemoveAcknowledgedBelowReplicatedMayBeLostWithADisk) {
   FakeServer gone("n0");
   Right(gone);
   EXPECT_FALSE(Check(gone).has_value());
+}
+
+// At REPLICATED the owner and a backup held the remove: one disk lost leaves a copy, two may not.
+TEST_F(GridOrModelTest, ARemoveAcknowledgedAtReplicatedMayBeLostOnlyWithTwoDisks) {
+  FakeServer resurrected("n0");
+  Right(resurrected);
+  resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
+  h_.OnDiskLost(4, "n1");  // Before the ack: does not count.
+  AckRemove(WriteConcern::kReplicated, "n0");
+  h_.OnDiskLost(5, "n0");
+  Fails(resurrected, "c2#1's durable remove observed it");
+  AckRemove(WriteConcern::kApplied, "n1");  // A later, weaker ack changes nothing.
+  Fails(resurrected, "c2#1's durable remove observed it");
+  h_.OnDiskLost(6, "n2");
+  EXPECT_FALSE(Check(resurrected).has_value());
 }
 
 // grid_durability's OR part: an acknowledged add is held elsewhere at a disk loss, as an item or as

@@ -23,6 +23,12 @@ void GridHistory::OnIssuedOrRemove(const NodeId& client, uint64_t seq, const std
 // An add acknowledged with its item's tag (a duplicate whose item is gone is acknowledged with 0
 // and promises nothing).
 bool GridHistory::RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const {
+  // At REPLICATED the owner and a backup held it; two disks lost since may have been exactly those
+  // (http_clients seed 14: a split left two servers, both lost their disks 150 ms apart).
+  if (auto lost = or_removes_replicated_disks_lost_.find(op);
+      lost != or_removes_replicated_disks_lost_.end()) {
+    return lost->second.size() >= 2;
+  }
   if (!or_removes_acked_below_replicated_.contains(op)) return false;
   auto appliers = or_remove_appliers_.find(op);
   return appliers == or_remove_appliers_.end() || appliers->second.empty();
@@ -36,6 +42,8 @@ void GridHistory::OnOrAcked(const NodeId& client, const events::AckReceived& ack
     // are sure to hold it.
     if (ack.concern != msg::WriteConcern::kReplicated) {
       or_removes_acked_below_replicated_.insert({client, ack.seq});
+    } else {
+      or_removes_replicated_disks_lost_.try_emplace({client, ack.seq});
     }
     return;
   }
