@@ -68,6 +68,7 @@ std::optional<Violation> GridHistory::OnApplied(const std::string& server, uint3
   }
   if (auto o = or_ops_.find({client, seq}); o != or_ops_.end() && !o->second.add) {
     or_remove_appliers_[{client, seq}].insert(server);
+    or_remove_disks_lost_since_applied_.try_emplace({client, seq});
   }
   auto& stamps = op->second.stamps;
   stamps.insert(std::upper_bound(stamps.begin(), stamps.end(), ts), ts);
@@ -123,7 +124,8 @@ void GridHistory::ForgetIssued(const NodeId& client, uint64_t seq) {
   or_adds_replicated_.erase({client, seq});
   or_adds_applied_.erase({client, seq});
   or_removes_acked_below_replicated_.erase({client, seq});
-  or_removes_replicated_disks_lost_.erase({client, seq});
+  or_removes_acked_replicated_.erase({client, seq});
+  or_remove_disks_lost_since_applied_.erase({client, seq});
   or_remove_appliers_.erase({client, seq});
 }
 
@@ -152,7 +154,7 @@ void GridHistory::OnAcked(const std::string& map, const std::string& key, const 
 
 void GridHistory::OnDiskLost(uint64_t /*at_ns*/, const std::string& server) {
   for (auto& [op, appliers] : or_remove_appliers_) appliers.erase(server);
-  for (auto& [op, lost] : or_removes_replicated_disks_lost_) lost.insert(server);
+  for (auto& [op, lost] : or_remove_disks_lost_since_applied_) lost.insert(server);
   applied_.clear();
   counters_applied_.clear();
   or_adds_applied_.clear();

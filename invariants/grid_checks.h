@@ -132,6 +132,9 @@ class GridHistory {
                                          uint64_t value_hash, uint64_t at_ns);
   // A server lost its disk: APPLIED promises made before now no longer bind.
   void OnDiskLost(uint64_t at_ns, const std::string& server);
+  // The cluster's configured backups per partition: a REPLICATED write lives on at least this
+  // many servers plus one, or two with any backups (a table may have fewer members than copies).
+  void SetBackupCount(uint32_t backups) { replicated_copies_min_ = backups == 0 ? 1 : 2; }
   // A client issued its entry `seq`: `delta` added to counter map/key (a reissued seq — the first
   // was never durable — replaces it). Counter ops feed grid_pn_model and, through the totals
   // their acks carry, the counter part of grid_durability; not the LWW checks.
@@ -244,10 +247,14 @@ class GridHistory {
   // a disk: an item it observed may be alive at the end (RemoveUnbound).
   absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_acked_below_replicated_;
   absl::btree_map<std::pair<NodeId, uint64_t>, absl::btree_set<std::string>> or_remove_appliers_;
-  // OR removes acknowledged at REPLICATED -> the servers whose disk was lost since: with two, the
-  // remove may have been lost with both copies (RemoveUnbound).
+  // OR removes acknowledged at REPLICATED, and per applied OR remove the servers whose disk was
+  // lost since its first application: with replicated_copies_min_ of them, a REPLICATED remove
+  // may have been lost with every copy (RemoveUnbound). A bound that holds for any table: the
+  // servers that held it are not known here.
+  absl::btree_set<std::pair<NodeId, uint64_t>> or_removes_acked_replicated_;
   absl::btree_map<std::pair<NodeId, uint64_t>, absl::btree_set<std::string>>
-      or_removes_replicated_disks_lost_;
+      or_remove_disks_lost_since_applied_;
+  uint32_t replicated_copies_min_ = 2;
   bool RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const;
   void OnOrAcked(const NodeId& client, const events::AckReceived& ack);
   // A seq issued again (the first op was never durable): forget what it was.

@@ -427,13 +427,30 @@ TEST_F(GridOrModelTest, ARemoveAcknowledgedAtReplicatedMayBeLostOnlyWithTwoDisks
   FakeServer resurrected("n0");
   Right(resurrected);
   resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
-  h_.OnDiskLost(4, "n1");  // Before the ack: does not count.
+  h_.OnDiskLost(4, "n1");  // Before the remove was applied anywhere: does not count.
   AckRemove(WriteConcern::kReplicated, "n0");
   h_.OnDiskLost(5, "n0");
   Fails(resurrected, "c2#1's durable remove observed it");
   AckRemove(WriteConcern::kApplied, "n1");  // A later, weaker ack changes nothing.
   Fails(resurrected, "c2#1's durable remove observed it");
   h_.OnDiskLost(6, "n2");
+  EXPECT_FALSE(Check(resurrected).has_value());
+}
+
+// Without backups a REPLICATED ack has one copy; and a disk lost between the application and the
+// client's receipt of the ack counts.
+TEST_F(GridOrModelTest, WithoutBackupsAReplicatedRemoveMayBeLostWithOneDisk) {
+  h_.SetBackupCount(0);
+  FakeServer resurrected("n0");
+  Right(resurrected);
+  resurrected.AddItem("m", "o1", 10, "c1", 1, "Oslo");
+  const std::optional<Document> none;
+  ASSERT_FALSE(h_.OnApplied("n0", 0, 0, 7, "c2", 1, Ts(60), ClientTs("c2", 1)).has_value());
+  h_.OnDiskLost(5, "n0");  // The ack is still in flight.
+  events::AckReceived ack{
+      "m",   "o1",  1,       Ts(60),        WriteConcern::kReplicated, ClientTs("c2", 1),
+      false, &none, nullptr, /*or_op=*/true};
+  ASSERT_FALSE(h_.OnAckReceived("c2", ack, ValueHash(none), 1).has_value());
   EXPECT_FALSE(Check(resurrected).has_value());
 }
 

@@ -23,11 +23,13 @@ void GridHistory::OnIssuedOrRemove(const NodeId& client, uint64_t seq, const std
 // An add acknowledged with its item's tag (a duplicate whose item is gone is acknowledged with 0
 // and promises nothing).
 bool GridHistory::RemoveUnbound(const std::pair<NodeId, uint64_t>& op) const {
-  // At REPLICATED the owner and a backup held it; two disks lost since may have been exactly those
-  // (http_clients seed 14: a split left two servers, both lost their disks 150 ms apart).
-  if (auto lost = or_removes_replicated_disks_lost_.find(op);
-      lost != or_removes_replicated_disks_lost_.end()) {
-    return lost->second.size() >= 2;
+  // At REPLICATED the owner and (with backups) at least one backup held it; as many disks lost
+  // since its first application may have been exactly those (http_clients seed 14: a split left
+  // two servers, both lost their disks 150 ms apart).
+  if (or_removes_acked_replicated_.contains(op)) {
+    auto lost = or_remove_disks_lost_since_applied_.find(op);
+    return lost != or_remove_disks_lost_since_applied_.end() &&
+           lost->second.size() >= replicated_copies_min_;
   }
   if (!or_removes_acked_below_replicated_.contains(op)) return false;
   auto appliers = or_remove_appliers_.find(op);
@@ -43,7 +45,7 @@ void GridHistory::OnOrAcked(const NodeId& client, const events::AckReceived& ack
     if (ack.concern != msg::WriteConcern::kReplicated) {
       or_removes_acked_below_replicated_.insert({client, ack.seq});
     } else {
-      or_removes_replicated_disks_lost_.try_emplace({client, ack.seq});
+      or_removes_acked_replicated_.insert({client, ack.seq});
     }
     return;
   }

@@ -24,6 +24,7 @@ GridCluster::GridCluster(RunContext& run)
   servers_.resize(servers_total_);
   started_.assign(servers_total_, false);
   for (int i = 0; i < g_.servers; ++i) started_[i] = true;
+  history_.SetBackupCount(g_.backup_count);
   leaving_.assign(servers_total_, false);
   retired_.assign(servers_total_, false);
   disk_.assign(servers_total_, 0);

@@ -266,6 +266,7 @@ void GridServer::OnOps(msg::GridOps m) {
 void GridServer::QueueForCommit(Effects after_sync, std::vector<PendingReplication> pending) {
   commit_effects_.Append(std::move(after_sync));
   for (PendingReplication& p : pending) commit_pending_.push_back(std::move(p));
+  ++commit_messages_;
   if (!commit_timer_.armed()) commit_timer_.Arm(0, [this] { Commit(); });
 }
 
@@ -273,6 +274,8 @@ void GridServer::QueueForCommit(Effects after_sync, std::vector<PendingReplicati
 // and owners resend, and their duplicates are acknowledged once a sync succeeds.
 void GridServer::Commit() {
   commit_timer_.Fired();
+  if (commit_messages_ > 1) SG_PROBE("cluster.commit_shared_by_messages");
+  commit_messages_ = 0;
   Effects effects = std::move(commit_effects_);
   std::vector<PendingReplication> pending = std::move(commit_pending_);
   std::vector<StateAckDue> state_acks = std::move(commit_state_acks_);
@@ -298,7 +301,9 @@ void GridServer::Commit() {
     SG_PROBE("cluster.ack_withheld_on_failed_sync");
     ++stats_.acks_withheld;
   }
-  SG_CRASH_POINT("cluster.ops_acked");  // Acknowledged and replicated; the commit is over.
+  // The commit is over: what the sync covered is acknowledged and replicated (or, after a failed
+  // sync, withheld).
+  SG_CRASH_POINT("cluster.ops_acked");
 }
 
 void GridServer::OnStates(const NodeId& from, std::span<const msg::PartitionState> states) {
@@ -311,6 +316,7 @@ void GridServer::OnStates(const NodeId& from, std::span<const msg::PartitionStat
   if (merged.empty()) return;
   SG_CRASH_POINT("cluster.state_merged");  // A backup or handoff target merged, not synced.
   for (const msg::PartitionState* m : merged) AfterMerge(from, *m);
+  QueueForCommit({}, {});  // Every merge is synced by the commit, acknowledged or not.
 }
 
 bool GridServer::MergeIncoming(const NodeId& from, const msg::PartitionState& m) {
@@ -357,7 +363,6 @@ void GridServer::AfterMerge(const NodeId& from, const msg::PartitionState& m) {
   if (m.purpose == Purpose::kReplicate || m.purpose == Purpose::kHandoff) {
     // Acknowledged (and a handoff counted as pulled) at the commit, after the sync.
     commit_state_acks_.push_back(StateAckDue{from, m.partition, m.id, m.purpose});
-    QueueForCommit({}, {});
     return;
   }
   if (m.purpose != Purpose::kSyncReply) return;  // kSyncPush: merged.

@@ -166,6 +166,7 @@ class GridServer {
   Effects commit_effects_;
   std::vector<PendingReplication> commit_pending_;
   std::vector<StateAckDue> commit_state_acks_;
+  uint64_t commit_messages_ = 0;          // queued for the next commit (a probe's count)
   OwnedTimer commit_timer_{env_.timers};  // last: cancelled before the rest goes
 };
 

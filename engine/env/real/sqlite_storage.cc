@@ -98,6 +98,13 @@ absl::Status SqliteStorage::UpgradeFormat() {
     s = Exec("INSERT INTO log (name, bytes) SELECT name, bytes FROM pages ORDER BY name");
     if (s.ok()) s = Exec("DROP TABLE pages");
   }
+  // A build before format 2 would create an empty `pages` table beside the log and serve an empty
+  // store; a view of that name makes it refuse the file instead ("unexpected schema").
+  if (s.ok()) {
+    s = Exec(
+        "CREATE VIEW pages AS SELECT CAST('format 2: use a newer seedgrid' AS BLOB) AS name, "
+        "NULL AS bytes");
+  }
   if (s.ok()) s = Exec("PRAGMA user_version = 2");
   if (s.ok()) return Exec("COMMIT");
   (void)Exec("ROLLBACK");
@@ -167,9 +174,18 @@ absl::Status SqliteStorage::Failed(absl::Status error) {
   if (in_transaction_ && sqlite3_get_autocommit(db_)) {  // SQLite rolled the transaction back
     in_transaction_ = false;
     ++rebuilds_;
-    if (absl::Status s = LoadIndex(); !s.ok()) return s;
+    // A partial index would take a missing page for an erased one: until a rebuild succeeds,
+    // every call fails (Usable() retries it).
+    broken_ = LoadIndex();
+    if (!broken_.ok()) return broken_;
   }
   return error;
+}
+
+absl::Status SqliteStorage::Usable() {
+  if (broken_.ok()) return absl::OkStatus();
+  broken_ = LoadIndex();
+  return broken_;
 }
 
 absl::Status SqliteStorage::Append(std::string_view page, std::string_view bytes, bool erased,
@@ -193,6 +209,7 @@ absl::Status SqliteStorage::Append(std::string_view page, std::string_view bytes
 
 absl::Status SqliteStorage::Write(std::string_view page, std::string_view bytes) {
   if (page.empty()) return absl::InvalidArgumentError("storage: page name must not be empty");
+  if (absl::Status s = Usable(); !s.ok()) return s;
   int64_t id = 0;
   if (absl::Status s = Append(page, bytes, /*erased=*/false, id); !s.ok()) return s;
   auto [it, inserted] = live_.try_emplace(ToAbsl(page), id);
@@ -204,15 +221,17 @@ absl::Status SqliteStorage::Write(std::string_view page, std::string_view bytes)
 }
 
 absl::StatusOr<std::string> SqliteStorage::Read(std::string_view page) {
+  if (absl::Status s = Usable(); !s.ok()) return s;
   auto it = live_.find(ToAbsl(page));
   if (it == live_.end()) return absl::NotFoundError(fmt::format("storage: no page '{}'", page));
   Reset reset{read_};
   sqlite3_bind_int64(read_, 1, it->second);
-  if (sqlite3_step(read_) != SQLITE_ROW) return Error(fmt::format("read of '{}'", page));
+  if (sqlite3_step(read_) != SQLITE_ROW) return Failed(Error(fmt::format("read of '{}'", page)));
   return std::string(ColumnBlob(read_, 0));
 }
 
 absl::Status SqliteStorage::Delete(std::string_view page) {
+  if (absl::Status s = Usable(); !s.ok()) return s;
   auto it = live_.find(ToAbsl(page));
   if (it == live_.end()) return absl::OkStatus();  // Nothing to erase.
   int64_t id = 0;
@@ -243,20 +262,39 @@ absl::Status SqliteStorage::CompactSlice(uint64_t budget) {
     std::sort(compacting_.begin(), compacting_.end(), std::greater<>());
   }
   if (absl::Status s = BeginIfNeeded(); !s.ok()) return s;
-  for (uint64_t n = 0; n < budget && !compacting_.empty(); ++n) {
+  // In a savepoint: a slice that fails is undone alone, and the writes still commit.
+  if (absl::Status s = Exec("SAVEPOINT compaction"); !s.ok()) return Failed(s);
+  size_t done = 0;
+  for (; done < budget && done < compacting_.size(); ++done) {
     Reset reset{remove_};
-    sqlite3_bind_int64(remove_, 1, compacting_.back());
-    if (sqlite3_step(remove_) != SQLITE_DONE) return Failed(Error("compaction"));
-    compacting_.pop_back();
-    ++compacted_rows_;
+    sqlite3_bind_int64(remove_, 1, compacting_[compacting_.size() - 1 - done]);
+    if (sqlite3_step(remove_) != SQLITE_DONE) break;
   }
+  if (done < budget && done < compacting_.size()) {
+    const absl::Status error = Error("compaction");
+    if (sqlite3_get_autocommit(db_)) return Failed(error);  // SQLite undid the transaction too.
+    (void)Exec("ROLLBACK TO compaction");
+    (void)Exec("RELEASE compaction");
+    ++compaction_failures_;
+    compaction_paused_syncs_ = kCompactionPauseSyncs;  // Not again at once: the writes go first.
+    return absl::OkStatus();
+  }
+  if (absl::Status s = Exec("RELEASE compaction"); !s.ok()) return Failed(s);
+  compacting_.resize(compacting_.size() - done);
+  compacted_rows_ += done;
   return absl::OkStatus();
 }
 
 absl::Status SqliteStorage::Sync() {
+  if (absl::Status s = Usable(); !s.ok()) return s;
   if (!in_transaction_) return absl::OkStatus();
   const uint64_t budget = std::max(options_.compact_slice_min, 2 * appended_since_sync_);
-  if (absl::Status s = CompactSlice(budget); !s.ok()) return s;
+  if (compaction_paused_syncs_ > 0) {
+    --compaction_paused_syncs_;
+  } else if (absl::Status s = CompactSlice(budget); !s.ok()) {
+    compaction_paused_syncs_ = kCompactionPauseSyncs;  // The rewrite after it must get through.
+    return s;
+  }
   if (absl::Status s = Exec("COMMIT"); !s.ok()) return Failed(s);
   in_transaction_ = false;
   appended_since_sync_ = 0;
@@ -277,7 +315,8 @@ absl::Status SqliteStorage::CompactAll() {
 }
 
 SqliteStorage::Stats SqliteStorage::stats() const {
-  return Stats{live_.size(), dead_.size() + compacting_.size(), compacted_rows_, rebuilds_};
+  return Stats{live_.size(), dead_.size() + compacting_.size(), compacted_rows_, rebuilds_,
+               compaction_failures_};
 }
 
 }  // namespace seedgrid

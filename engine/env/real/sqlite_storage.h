@@ -56,9 +56,10 @@ class SqliteStorage final : public Storage {
 
   struct Stats {
     uint64_t live_pages = 0;
-    uint64_t dead_rows = 0;       // superseded rows and delete markers still in the file
-    uint64_t compacted_rows = 0;  // removed since Open()
-    uint64_t rebuilds = 0;        // index rebuilt after SQLite rolled a transaction back
+    uint64_t dead_rows = 0;            // superseded rows and delete markers still in the file
+    uint64_t compacted_rows = 0;       // removed since Open()
+    uint64_t rebuilds = 0;             // index rebuilt after SQLite rolled a transaction back
+    uint64_t compaction_failures = 0;  // slices undone (their savepoint), writes committed
   };
 
   // Opens (creating if needed) the database at `path`.
@@ -95,6 +96,9 @@ class SqliteStorage final : public Storage {
   absl::Status CompactSlice(uint64_t budget);
   // After a failed statement: if SQLite rolled the open transaction back, rebuild the index.
   absl::Status Failed(absl::Status error);
+  // OK unless a rebuild failed and retrying it fails again.
+  absl::Status Usable();
+  static constexpr uint32_t kCompactionPauseSyncs = 64;  // after a failed slice
 
   std::string path_;
   Options options_;
@@ -111,6 +115,9 @@ class SqliteStorage final : public Storage {
   uint64_t appended_since_sync_ = 0;
   uint64_t compacted_rows_ = 0;
   uint64_t rebuilds_ = 0;
+  uint64_t compaction_failures_ = 0;
+  uint32_t compaction_paused_syncs_ = 0;
+  absl::Status broken_;  // a failed rebuild: the index is partial
 };
 
 }  // namespace seedgrid

@@ -87,6 +87,34 @@ TEST(SqliteStorage, AFormatOneDatabaseIsConvertedWithItsPages) {
   }
 }
 
+// What a build before format 2 ran on open: its write statement must fail on a converted file,
+// so it refuses the file instead of serving an empty store.
+TEST(SqliteStorage, AFormatTwoFileIsRefusedByAFormatOneBuild) {
+  const std::string path = FreshPath("downgrade");
+  {
+    auto s = SqliteStorage::Open(path);
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->Write("a", "1").ok());
+    ASSERT_TRUE((*s)->Sync().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE IF NOT EXISTS pages (name BLOB PRIMARY KEY, bytes BLOB NOT "
+                         "NULL) WITHOUT ROWID",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* write = nullptr;
+  EXPECT_NE(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO pages (name, bytes) VALUES (?1, ?2)", -1,
+                               &write, nullptr),
+            SQLITE_OK);
+  sqlite3_finalize(write);
+  sqlite3_close(db);
+  auto s = SqliteStorage::Open(path);  // and this build still reads it
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(*(*s)->Read("a"), "1");
+}
+
 TEST(SqliteStorage, ANewerFormatIsRefusedNamingTheFile) {
   const std::string path = FreshPath("newer");
   {
