@@ -505,6 +505,9 @@ def test_offline(h):
     check(rc == 0, f"sync after restart: {err}")
     applied = h.metric(port, "seedgrid_ops_applied_total")
     check(applied == 31, f"after the restart {applied} ops applied, expected exactly 31")
+    # The storage log's index, rebuilt by the restart, holds a page for every record at least.
+    pages = h.metric(port, "seedgrid_storage_pages")
+    check(pages >= 51, f"seedgrid_storage_pages {pages} after the restart, expected >= 51")
     got = {r["key"]: r["value"] for r in dump(h, "s1")}
     check(len(got) == 51 and all(got[f"u{i}"] == {"v": i} for i in range(50)), "read back")
 

@@ -130,8 +130,8 @@ class Server {
           fmt::format("cannot start from {}: {}", data_->path(), ToStd(server.status().message()))};
     }
     server_ = *std::move(server);
-    state_ = ServeState{server_.get(), network_.get(), &counters_,
-                        flags_.token,  clock_.NowMs(), commit_};
+    state_ = ServeState{server_.get(),  network_.get(), &counters_,    flags_.token,
+                        clock_.NowMs(), commit_,        storage_.get()};
     LogLine(node_id_,
             fmt::format("listening on {}:{} as node {} (data {}, {} peer(s), commit {})",
                         listen.host, *port, node_id_, data_->path(), peers.size(), commit_));

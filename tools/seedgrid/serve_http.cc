@@ -141,6 +141,18 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
          {{"", c.storage_failures}});
   Metric(out, "storage_syncs_total", "counter", "Successful storage syncs.",
          {{"", g.storage.syncs}});
+  if (st.storage != nullptr) {
+    const SqliteStorage::Stats db = st.storage->stats();
+    Metric(out, "storage_pages", "gauge", "Live pages in server.db.", {{"", db.live_pages}});
+    Metric(out, "storage_dead_rows", "gauge",
+           "Superseded rows and delete markers in server.db, awaiting compaction.",
+           {{"", db.dead_rows}});
+    Metric(out, "storage_compacted_rows_total", "counter", "Dead rows removed by compaction.",
+           {{"", db.compacted_rows}});
+    Metric(out, "storage_compaction_failures_total", "counter",
+           "Compaction slices undone after an SQLite error (the writes committed).",
+           {{"", db.compaction_failures}});
+  }
   return out;
 }
 

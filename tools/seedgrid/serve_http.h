@@ -20,6 +20,7 @@
 #include <string>
 
 #include "engine/cluster/grid_server.h"
+#include "engine/env/real/sqlite_storage.h"
 #include "engine/env/real/ws_network.h"
 #include "engine/events/node_events.h"
 #include "engine/hlc/hlc.h"
@@ -46,6 +47,7 @@ struct ServeState {
   std::string token;
   uint64_t started_ms = 0;
   const char* commit = "";
+  const SqliteStorage* storage = nullptr;  // the log's page and compaction figures, when set
 };
 
 // An HttpHandler (engine/env/real/ws_network.h) for `state`: answers through `reply`.
