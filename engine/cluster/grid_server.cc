@@ -276,12 +276,9 @@ void GridServer::Commit() {
   commit_timer_.Fired();
   if (commit_messages_ > 1) SG_PROBE("cluster.commit_shared_by_messages");
   commit_messages_ = 0;
-  Effects effects = std::move(commit_effects_);
-  std::vector<PendingReplication> pending = std::move(commit_pending_);
-  std::vector<StateAckDue> state_acks = std::move(commit_state_acks_);
-  commit_effects_ = {};
-  commit_pending_.clear();
-  commit_state_acks_.clear();
+  Effects effects = std::exchange(commit_effects_, {});
+  std::vector<PendingReplication> pending = std::exchange(commit_pending_, {});
+  std::vector<StateAckDue> state_acks = std::exchange(commit_state_acks_, {});
   const bool synced = SyncStorage().ok();
   for (StateAckDue& a : state_acks) {
     if (a.purpose == msg::StatePurpose::kHandoff) membership_.OnPulled(a.partition, a.from);

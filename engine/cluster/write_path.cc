@@ -234,7 +234,7 @@ void WritePath::Replicate(uint32_t p, const msg::GridOps& m, uint64_t mark_befor
   AddTouched(part, client, owned, state);
   state.applied.push_back({client, part.applied.at(client), mark_before});
   for (const NodeId& b : backups) to_backups[b].push_back(state);
-  if (owned.replicated_acks.empty()) return;
+  if (!awaited) return;
   out.pending.push_back(PendingReplication{
       p, std::move(state), {}, client, std::move(owned.replicated_acks), now_ms, m.reply_to});
 }

@@ -295,6 +295,10 @@ absl::Status SqliteStorage::Sync() {
     compaction_paused_syncs_ = kCompactionPauseSyncs;  // The rewrite after it must get through.
     return s;
   }
+  return CommitTransaction();
+}
+
+absl::Status SqliteStorage::CommitTransaction() {
   if (absl::Status s = Exec("COMMIT"); !s.ok()) return Failed(s);
   in_transaction_ = false;
   appended_since_sync_ = 0;
@@ -307,11 +311,7 @@ absl::Status SqliteStorage::CompactAll() {
   dead_.clear();
   std::sort(compacting_.begin(), compacting_.end(), std::greater<>());
   if (absl::Status s = CompactSlice(compacting_.size()); !s.ok()) return s;
-  if (!in_transaction_) return absl::OkStatus();
-  if (absl::Status s = Exec("COMMIT"); !s.ok()) return Failed(s);
-  in_transaction_ = false;
-  appended_since_sync_ = 0;
-  return absl::OkStatus();
+  return in_transaction_ ? CommitTransaction() : absl::OkStatus();
 }
 
 SqliteStorage::Stats SqliteStorage::stats() const {

@@ -94,6 +94,7 @@ class SqliteStorage final : public Storage {
   absl::Status BeginIfNeeded();
   absl::Status Append(std::string_view page, std::string_view bytes, bool erased, int64_t& id);
   absl::Status CompactSlice(uint64_t budget);
+  absl::Status CommitTransaction();  // REQUIRES: in_transaction_
   // After a failed statement: if SQLite rolled the open transaction back, rebuild the index.
   absl::Status Failed(absl::Status error);
   // OK unless a rebuild failed and retrying it fails again.
