@@ -119,7 +119,7 @@ bool GridCluster::CursorAtPageEnd(int c, uint64_t id, const std::string& cursor)
     const std::vector<SortField>& sort = page.query().sort;
     if (state->last_sort_values.size() != sort.size()) return false;
     for (size_t i = 0; i < sort.size(); ++i) {
-      const Value& v = Matcher::FieldValue(*last.value, sort[i].field);
+      const ValueView v = Matcher::FieldValue(*last.value, sort[i].field);
       if (CompareValues(v, state->last_sort_values[i]) != 0) return false;
     }
     return true;

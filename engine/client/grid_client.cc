@@ -20,9 +20,9 @@ size_t ApproxBytes(const msg::GridOp& op) {
   if (!op.value) return n;
   for (const auto& [name, v] : *op.value) {
     n += 16 + name.size();
-    if (const auto* str = std::get_if<std::string>(&v)) n += str->size();
-    if (const auto* list = std::get_if<StringList>(&v)) {
-      for (const std::string& item : *list) n += 8 + item.size();
+    if (v.is_string()) n += v.string_value().size();
+    if (v.is_list()) {
+      for (std::string_view item : v.list_value()) n += 8 + item.size();
     }
   }
   return n;

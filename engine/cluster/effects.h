@@ -28,10 +28,10 @@ inline size_t ApproxStateBytes(const msg::PartitionState& state) {
       bytes += 48 + e.key.size() + e.record.ts.node_id.size();
       if (!e.record.value) continue;
       for (const auto& [name, value] : *e.record.value) {
-        bytes += 16 + name.view().size();
-        if (const auto* text = std::get_if<std::string>(&value)) bytes += text->size();
-        if (const auto* list = std::get_if<StringList>(&value)) {
-          for (const std::string& item : *list) bytes += 8 + item.size();
+        bytes += 16 + name.size();
+        if (value.is_string()) bytes += value.string_value().size();
+        if (value.is_list()) {
+          for (std::string_view item : value.list_value()) bytes += 8 + item.size();
         }
       }
     }

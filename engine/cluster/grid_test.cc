@@ -175,8 +175,8 @@ std::map<std::string, Document> AtLeast(GridClient& c, const std::string& map, i
   std::map<std::string, Document> out;
   for (const auto& [key, record] : c.maps().at(map)->records()) {
     if (record.tombstone()) continue;
-    const Value* f = record.value->Get("v");
-    if (f != nullptr && std::get<int64_t>(*f) >= v) out[key] = *record.value;
+    const std::optional<ValueView> f = record.value->Get("v");
+    if (f.has_value() && f->int_value() >= v) out[key] = *record.value;
   }
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "engine/base/assert.h"
 
 namespace seedgrid {
 
@@ -59,7 +60,7 @@ const FieldName::Name* FieldName::Make(std::string_view text) {
   absl::MutexLock lock(&pool.mu);
   if (const Name* found = probe()) return found;  // Another thread may have added it meanwhile.
   if (pool.size >= kPoolNamesMax) return new Name{std::string(text), false};
-  const Name* name = new Name{std::string(text), true};
+  const Name* name = new Name{std::string(text), true, static_cast<uint32_t>(empty)};
   pool.slots[empty].store(name, std::memory_order_release);
   ++pool.size;
   return name;
@@ -85,6 +86,14 @@ FieldName& FieldName::operator=(FieldName&& other) noexcept {
 
 FieldName::~FieldName() {
   if (!name_->interned) delete name_;
+}
+
+std::string_view FieldName::PoolText(uint32_t slot) {
+  SG_ASSERT(slot < kSlots);
+  const auto* name =
+      static_cast<const Name*>(ThePool().slots[slot].load(std::memory_order_acquire));
+  SG_ASSERT(name != nullptr);
+  return name->text;
 }
 
 size_t FieldName::PoolSize() {

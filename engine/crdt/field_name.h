@@ -16,6 +16,7 @@
 
 #include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,7 @@ class FieldName {
  public:
   static constexpr size_t kPoolNamesMax = 1 << 15;
   static constexpr size_t kPoolNameBytesMax = 128;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
 
   FieldName() : FieldName(std::string_view{}) {}
   FieldName(std::string_view text);  // NOLINT(google-explicit-constructor): a name is its text.
@@ -63,11 +65,20 @@ class FieldName {
   // Names in the pool now (for tests and memory reports).
   static size_t PoolSize();
 
+  // The pool slot of an interned name (below 2 * kPoolNamesMax), or kNoSlot (the empty name, and
+  // names the pool does not hold). A slot names one text for the life of the process, so compact
+  // encodings (Document) store it instead of the text.
+  uint32_t pool_slot() const { return name_->slot; }
+  // The text of a slot. REQUIRES: `slot` came from pool_slot() (not kNoSlot).
+  static std::string_view PoolText(uint32_t slot);
+
  private:
   struct Name {
     std::string text;
     bool interned;
+    uint32_t slot = kNoSlot;
   };
+
   static const Name* Empty();
   static const Name* Make(std::string_view text);
 

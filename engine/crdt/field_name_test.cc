@@ -52,8 +52,8 @@ TEST(FieldName, DocumentsAgreeWhetherNamesArePooledOrOwned) {
   b.Set(FieldName(long_text), int64_t{1});
   EXPECT_EQ(a, b);
   EXPECT_EQ(a.Digest(), b.Digest());
-  ASSERT_NE(a.Get(long_text), nullptr);
-  EXPECT_EQ(std::get<int64_t>(*a.Get(long_text)), 1);
+  ASSERT_TRUE(a.Get(long_text).has_value());
+  EXPECT_EQ(a.Get(long_text)->int_value(), 1);
 }
 
 RC_GTEST_PROP(FieldName, OrderAndEqualityAreThoseOfTheText,

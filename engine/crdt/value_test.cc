@@ -1,9 +1,12 @@
 #include "engine/crdt/value.h"
 
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <string>
 
 namespace seedgrid {
 namespace {
@@ -13,9 +16,9 @@ TEST(Document, FieldsAreSortedAndReplaced) {
   d.Set("b", 2.5);
   d.Set("c", StringList{"p", "q"});
   EXPECT_EQ(d.ToString(), R"({"a": "x", "b": 2.5, "c": ["p", "q"]})");
-  ASSERT_NE(d.Get("b"), nullptr);
-  EXPECT_EQ(std::get<double>(*d.Get("b")), 2.5);
-  EXPECT_EQ(d.Get("zz"), nullptr);
+  ASSERT_TRUE(d.Get("b").has_value());
+  EXPECT_EQ(d.Get("b")->double_value(), 2.5);
+  EXPECT_FALSE(d.Get("zz").has_value());
   EXPECT_TRUE(d.Erase("a"));
   EXPECT_FALSE(d.Erase("a"));
   EXPECT_EQ(d.size(), 2u);
@@ -56,6 +59,94 @@ TEST(Document, DigestIsStableAcrossBuilds) {
   // Pinned: a change here changes every Merkle root and breaks saved repro files.
   const Document d{{"name", std::string("café")}, {"n", int64_t{-7}}, {"tags", StringList{"a"}}};
   EXPECT_EQ(d.Digest(), 0xc09aece2ccd9b2caULL) << std::hex << d.Digest();
+}
+
+// Names the pool holds and names it does not (longer than kPoolNameBytesMax: stored inline).
+rc::Gen<std::string> GenName() {
+  return rc::gen::oneOf(rc::gen::element<std::string>("", "a", "b", "city", "é", "z"),
+                        rc::gen::map(rc::gen::inRange(0, 3), [](int i) {
+                          return std::string(FieldName::kPoolNameBytesMax + 1 + i, 'n');
+                        }));
+}
+
+rc::Gen<Value> GenAnyValue() {
+  return rc::gen::oneOf(
+      rc::gen::just(Value(std::monostate{})),
+      rc::gen::map(rc::gen::arbitrary<bool>(), [](bool b) { return Value(b); }),
+      rc::gen::map(rc::gen::arbitrary<int64_t>(), [](int64_t i) { return Value(i); }),
+      rc::gen::map(rc::gen::arbitrary<double>(), [](double d) { return Value(d); }),
+      rc::gen::map(rc::gen::arbitrary<std::string>(), [](std::string s) { return Value(s); }),
+      rc::gen::map(rc::gen::container<StringList>(rc::gen::arbitrary<std::string>()),
+                   [](StringList l) { return Value(l); }));
+}
+
+// A Document behaves as a sorted map of names to Values, whatever sequence of Set and Erase built
+// it, and agrees with the same fields built in one go (equality, digest, bytes of the encoding).
+RC_GTEST_PROP(Document, FlatEncodingIsASortedMapOfValues, ()) {
+  Document doc;
+  std::map<std::string, Value> model;
+  const int steps = *rc::gen::inRange(0, 24);
+  for (int i = 0; i < steps; ++i) {
+    const std::string name = *GenName();
+    if (*rc::gen::inRange(0, 4) == 0) {
+      RC_ASSERT(doc.Erase(name) == (model.erase(name) == 1));
+    } else {
+      const Value v = *GenAnyValue();
+      doc.Set(name, v);
+      model[name] = v;
+    }
+  }
+  RC_ASSERT(doc.size() == model.size());
+  auto it = model.begin();
+  for (const auto [name, value] : doc) {
+    RC_ASSERT(name == it->first);
+    RC_ASSERT(ValueEquals(value, it->second));
+    RC_ASSERT(value.ToValue() == it->second || TypeOf(it->second) == ValueType::kDouble);
+    const std::optional<ValueView> got = doc.Get(name);
+    RC_ASSERT(got.has_value() && ValueEquals(*got, it->second));
+    ++it;
+  }
+  RC_ASSERT(!doc.Get("absent-name").has_value());
+  std::vector<Document::Field> fields;
+  for (const auto& [name, value] : model) fields.emplace_back(FieldName(name), value);
+  std::reverse(fields.begin(), fields.end());  // Order given does not matter.
+  const Document built(std::move(fields));
+  RC_ASSERT(built == doc);
+  RC_ASSERT(built.Digest() == doc.Digest());
+  RC_ASSERT(built.encoded_bytes() == doc.encoded_bytes());
+  const Document copy = doc;
+  RC_ASSERT(copy == doc);
+  RC_ASSERT(copy.ToString() == doc.ToString());
+}
+
+TEST(Document, LaterFieldsOfTheSameNameWin) {
+  const Document d(
+      std::vector<Document::Field>{{"a", int64_t{1}}, {"b", true}, {"a", std::string("second")}});
+  EXPECT_EQ(d.ToString(), R"({"a": "second", "b": true})");
+}
+
+TEST(Document, AnEmptyDocumentHasNoBlock) {
+  Document d{{"a", int64_t{1}}};
+  EXPECT_GT(d.encoded_bytes(), 0u);
+  EXPECT_TRUE(d.Erase("a"));
+  EXPECT_EQ(d.encoded_bytes(), 0u);
+  EXPECT_EQ(d, Document());
+  EXPECT_EQ(d.Digest(), Document().Digest());
+}
+
+TEST(Document, AnEightFieldRecordTakesUnder200Bytes) {
+  // The memory benchmark's record shape (docs/performance.md, issue 19).
+  const Document d{{"id", int64_t{123456}},
+                   {"name", std::string("user-123456")},
+                   {"email", std::string("user123456@example.com")},
+                   {"age", int64_t{42}},
+                   {"score", 1234.5},
+                   {"city", std::string("city-42")},
+                   {"status", std::string("status-7")},
+                   {"active", true}};
+  EXPECT_LT(d.encoded_bytes(), 200u);
+  EXPECT_EQ(d.Get("email")->string_value(), "user123456@example.com");
+  EXPECT_TRUE(d.Get("active")->bool_value());
 }
 
 }  // namespace

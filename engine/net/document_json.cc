@@ -11,37 +11,37 @@ absl::StatusOr<Document> DocumentFromJson(const nlohmann::json& j, std::string_v
     return absl::InvalidArgumentError(
         fmt::format("{}: a document must be a JSON object, got {}", where, j.type_name()));
   }
-  Document doc;
+  std::vector<Document::Field> fields;  // Keys of a JSON object are unique.
   for (const auto& [name, v] : j.items()) {
     auto bad = [&, name = name](std::string_view why) {
       return absl::InvalidArgumentError(fmt::format("{}: field '{}' {}", where, name, why));
     };
     if (v.is_null()) {
-      doc.Set(name, std::monostate{});
+      fields.emplace_back(FieldName(name), Value(std::monostate{}));
     } else if (v.is_boolean()) {
-      doc.Set(name, v.get<bool>());
+      fields.emplace_back(FieldName(name), Value(v.get<bool>()));
     } else if (v.is_number_integer()) {
       if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) {
         return bad("is an integer beyond int64");
       }
-      doc.Set(name, v.get<int64_t>());
+      fields.emplace_back(FieldName(name), Value(v.get<int64_t>()));
     } else if (v.is_number_float()) {
-      doc.Set(name, v.get<double>());
+      fields.emplace_back(FieldName(name), Value(v.get<double>()));
     } else if (v.is_string()) {
-      doc.Set(name, v.get<std::string>());
+      fields.emplace_back(FieldName(name), Value(v.get<std::string>()));
     } else if (v.is_array()) {
       StringList list;
       for (const auto& item : v) {
         if (!item.is_string()) return bad("is an array with a non-string item");
         list.push_back(item.get<std::string>());
       }
-      doc.Set(name, std::move(list));
+      fields.emplace_back(FieldName(name), Value(std::move(list)));
     } else {
       return bad(fmt::format("is a {} (fields are null, bool, number, string or string array)",
                              v.type_name()));
     }
   }
-  return doc;
+  return Document(std::move(fields));
 }
 
 absl::StatusOr<Document> ParseDocument(std::string_view text, std::string_view where) {
@@ -54,19 +54,30 @@ absl::StatusOr<Document> ParseDocument(std::string_view text, std::string_view w
 
 nlohmann::json DocumentToJson(const Document& doc) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [name, v] : doc) {
-    std::visit(
-        [&, name = name.str()](const auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, std::monostate>) {
-            j[name] = nullptr;
-          } else if constexpr (std::is_same_v<T, double>) {
-            j[name] = std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-          } else {
-            j[name] = x;
-          }
-        },
-        v);
+  for (const auto [name, v] : doc) {
+    nlohmann::json& out = j[std::string(name)];
+    switch (v.type()) {
+      case ValueType::kNull:
+        out = nullptr;
+        break;
+      case ValueType::kBool:
+        out = v.bool_value();
+        break;
+      case ValueType::kInt:
+        out = v.int_value();
+        break;
+      case ValueType::kDouble:
+        out = std::isfinite(v.double_value()) ? nlohmann::json(v.double_value())
+                                              : nlohmann::json(nullptr);
+        break;
+      case ValueType::kString:
+        out = std::string(v.string_value());
+        break;
+      case ValueType::kList:
+        out = nlohmann::json::array();
+        for (std::string_view s : v.list_value()) out.push_back(std::string(s));
+        break;
+    }
   }
   return j;
 }

@@ -99,12 +99,12 @@ size_t HashIndex::ApproxBytes() const {
 // --- NavigableIndex ---
 
 void NavigableIndex::Insert(RowHandle h, const Document& doc) {
-  const bool inserted = set_.insert({Matcher::FieldValue(doc, fields_[0]), h}).second;
+  const bool inserted = set_.insert({Matcher::FieldValue(doc, fields_[0]).ToValue(), h}).second;
   SG_ASSERT(inserted);
 }
 
 void NavigableIndex::Erase(RowHandle h, const Document& doc) {
-  const size_t erased = set_.erase({Matcher::FieldValue(doc, fields_[0]), h});
+  const size_t erased = set_.erase({Matcher::FieldValue(doc, fields_[0]).ToValue(), h});
   SG_ASSERT(erased == 1);
 }
 

@@ -10,9 +10,7 @@ namespace seedgrid {
 
 namespace {
 
-const Value kNull = std::monostate{};
-
-bool InRange(const Value& v, const Value& bound, Op op) {
+bool InRange(ValueView v, ValueView bound, Op op) {
   if (ClassOf(v) != ClassOf(bound)) return false;
   const int c = CompareValues(v, bound);
   switch (op) {
@@ -77,7 +75,7 @@ struct Matcher::Node {
     }
   }
 
-  bool EvalField(const Value& v) const {
+  bool EvalField(ValueView v) const {
     switch (op) {
       case Op::kEq:
         return CompareValues(v, args[0]) == 0;
@@ -92,22 +90,16 @@ struct Matcher::Node {
         return InRange(v, args[0], Op::kGte) && InRange(v, args[1], Op::kLte);
       case Op::kIn:
         return std::binary_search(args.begin(), args.end(), v, ValueLess());
-      case Op::kLike: {
-        const auto* s = std::get_if<std::string>(&v);
-        return s != nullptr && like->Matches(*s);
-      }
-      case Op::kContains: {
-        const auto* s = std::get_if<std::string>(&v);
-        return s != nullptr && needle->FoundIn(*s);
-      }
+      case Op::kLike:
+        return v.is_string() && like->Matches(v.string_value());
+      case Op::kContains:
+        return v.is_string() && needle->FoundIn(v.string_value());
       case Op::kContainsAll:
       case Op::kContainsAny: {
-        const auto* list = std::get_if<StringList>(&v);
-        if (list == nullptr) return false;
+        if (!v.is_list()) return false;
+        const ListView list = v.list_value();
         const StringList& want = std::get<StringList>(args[0]);
-        const auto has = [&](const std::string& e) {
-          return std::find(list->begin(), list->end(), e) != list->end();
-        };
+        const auto has = [&](const std::string& e) { return list.Contains(e); };
         return op == Op::kContainsAll ? std::all_of(want.begin(), want.end(), has)
                                       : std::any_of(want.begin(), want.end(), has);
       }
@@ -139,18 +131,17 @@ Matcher::~Matcher() = default;
 
 bool Matcher::Matches(const Document& doc) const { return root_->Eval(doc); }
 
-const Value& Matcher::FieldValue(const Document& doc, const std::string& field) {
-  const Value* v = doc.Get(field);
-  return v == nullptr ? kNull : *v;
+ValueView Matcher::FieldValue(const Document& doc, std::string_view field) {
+  return doc.Get(field).value_or(ValueView());
 }
 
 bool MatchesPredicate(const Predicate& p, const Document& doc) { return Matcher(p).Matches(doc); }
 
-std::vector<std::string> ValueTokens(const Value& v) {
+std::vector<std::string> ValueTokens(ValueView v) {
   std::vector<std::string> tokens;
-  if (const auto* s = std::get_if<std::string>(&v)) tokens = Tokenize(*s);
-  if (const auto* list = std::get_if<StringList>(&v)) {
-    for (const std::string& e : *list) {
+  if (v.is_string()) tokens = Tokenize(v.string_value());
+  if (v.is_list()) {
+    for (std::string_view e : v.list_value()) {
       std::vector<std::string> t = Tokenize(e);
       tokens.insert(tokens.end(), std::make_move_iterator(t.begin()),
                     std::make_move_iterator(t.end()));

@@ -29,8 +29,8 @@ class Matcher {
   ~Matcher();
 
   bool Matches(const Document& doc) const;
-  // The value a field op reads from `doc` (null when missing).
-  static const Value& FieldValue(const Document& doc, const std::string& field);
+  // The value a field op reads from `doc` (null when missing); valid while `doc` is unchanged.
+  static ValueView FieldValue(const Document& doc, std::string_view field);
 
  private:
   struct Node;
@@ -42,7 +42,7 @@ bool MatchesPredicate(const Predicate& p, const Document& doc);
 
 // The distinct full-text tokens of a field value (a string, or every element of a list; other
 // values have none), sorted. match/matchPrefix and the inverted index both use exactly these.
-std::vector<std::string> ValueTokens(const Value& v);
+std::vector<std::string> ValueTokens(ValueView v);
 
 }  // namespace seedgrid
 

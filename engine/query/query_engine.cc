@@ -220,7 +220,8 @@ int QueryEngine::CompareRowToPosition(const Query& q, RowHandle a, const Positio
 QueryEngine::Position QueryEngine::PositionOf(const Query& q, RowHandle h) const {
   const RowSlot& row = rows_[h];
   Position p;
-  for (const SortField& s : q.sort) p.values.push_back(Matcher::FieldValue(*row.doc, s.field));
+  for (const SortField& s : q.sort)
+    p.values.push_back(Matcher::FieldValue(*row.doc, s.field).ToValue());
   p.key = std::string(row.key);
   if (row.tag) p.tag = *row.tag;
   return p;
@@ -345,7 +346,7 @@ CursorState QueryEngine::CursorAfter(const Query& q, const RowRef& row) {
   CursorState state;
   state.query_hash = PredicateAndSortHash(q);
   for (const SortField& s : q.sort) {
-    state.last_sort_values.push_back(Matcher::FieldValue(*row.value, s.field));
+    state.last_sort_values.push_back(Matcher::FieldValue(*row.value, s.field).ToValue());
   }
   state.last_key = std::string(row.key);
   if (row.tag != nullptr) state.last_tag = *row.tag;

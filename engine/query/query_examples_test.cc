@@ -47,18 +47,22 @@ TEST(ValueOrder, ClassesThenValues) {
   }
 }
 
+// CompareValues of two Values (the numbers below are not Values until converted).
+int Cmp(const Value& a, const Value& b) { return CompareValues(a, b); }
+
 TEST(ValueOrder, NumbersCompareExactlyAcrossIntAndDouble) {
-  EXPECT_EQ(CompareValues(int64_t{1}, 1.0), 0);
-  EXPECT_EQ(CompareValues(0.0, -0.0), 0);
-  EXPECT_EQ(CompareValues(kNaN, -kNaN), 0);
+  EXPECT_EQ(Cmp(int64_t{1}, 1.0), 0);
+  EXPECT_EQ(Cmp(0.0, -0.0), 0);
+  EXPECT_EQ(Cmp(kNaN, -kNaN), 0);
   // 2^53 + 1 is not representable as a double; it must still be greater than 2^53.
-  EXPECT_EQ(CompareValues(int64_t{9007199254740993}, 9007199254740992.0), 1);
-  EXPECT_EQ(CompareValues(std::numeric_limits<int64_t>::max(), 9223372036854775808.0), -1);
-  EXPECT_EQ(CompareValues(std::numeric_limits<int64_t>::min(), -9223372036854775808.0), 0);
-  EXPECT_EQ(CompareValues(int64_t{-1}, -0.5), -1);
-  EXPECT_TRUE(ValueEquals(NormalizeForEq(2.0), Value(int64_t{2})));
-  EXPECT_TRUE(ValueEquals(NormalizeForEq(-0.0), Value(int64_t{0})));
-  EXPECT_EQ(HashNormalized(NormalizeForEq(kNaN)), HashNormalized(NormalizeForEq(-kNaN)));
+  EXPECT_EQ(Cmp(int64_t{9007199254740993}, 9007199254740992.0), 1);
+  EXPECT_EQ(Cmp(std::numeric_limits<int64_t>::max(), 9223372036854775808.0), -1);
+  EXPECT_EQ(Cmp(std::numeric_limits<int64_t>::min(), -9223372036854775808.0), 0);
+  EXPECT_EQ(Cmp(int64_t{-1}, -0.5), -1);
+  EXPECT_TRUE(ValueEquals(NormalizeForEq(Value(2.0)), Value(int64_t{2})));
+  EXPECT_TRUE(ValueEquals(NormalizeForEq(Value(-0.0)), Value(int64_t{0})));
+  EXPECT_EQ(HashNormalized(NormalizeForEq(Value(kNaN))),
+            HashNormalized(NormalizeForEq(Value(-kNaN))));
 }
 
 bool M(const Predicate& p, const Document& d) { return MatchesPredicate(p, d); }

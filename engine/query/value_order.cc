@@ -34,18 +34,22 @@ int CompareIntDouble(int64_t i, double d) {
   return Sign(fraction > 0, fraction < 0);
 }
 
-int CompareNumbers(const Value& a, const Value& b) {
-  const int64_t* ai = std::get_if<int64_t>(&a);
-  const int64_t* bi = std::get_if<int64_t>(&b);
-  if (ai != nullptr && bi != nullptr) return Sign(*ai<*bi, *ai> * bi);
-  if (ai != nullptr) return CompareIntDouble(*ai, std::get<double>(b));
-  if (bi != nullptr) return -CompareIntDouble(*bi, std::get<double>(a));
-  return CompareDoubles(std::get<double>(a), std::get<double>(b));
+int CompareNumbers(ValueView a, ValueView b) {
+  const bool a_int = a.type() == ValueType::kInt;
+  const bool b_int = b.type() == ValueType::kInt;
+  if (a_int && b_int) {
+    const int64_t x = a.int_value();
+    const int64_t y = b.int_value();
+    return Sign(x<y, x> y);
+  }
+  if (a_int) return CompareIntDouble(a.int_value(), b.double_value());
+  if (b_int) return -CompareIntDouble(b.int_value(), a.double_value());
+  return CompareDoubles(a.double_value(), b.double_value());
 }
 
 }  // namespace
 
-ValueClass ClassOf(const Value& v) {
+ValueClass ClassOf(ValueView v) {
   switch (TypeOf(v)) {
     case ValueType::kNull:
       return ValueClass::kNull;
@@ -78,7 +82,7 @@ std::string_view ValueClassName(ValueClass c) {
   SG_ASSERT(false);
 }
 
-int CompareValues(const Value& a, const Value& b) {
+int CompareValues(ValueView a, ValueView b) {
   const ValueClass ca = ClassOf(a);
   const ValueClass cb = ClassOf(b);
   if (ca != cb) return Sign(ca<cb, ca> cb);
@@ -86,22 +90,23 @@ int CompareValues(const Value& a, const Value& b) {
     case ValueClass::kNull:
       return 0;
     case ValueClass::kBool: {
-      const bool x = std::get<bool>(a);
-      const bool y = std::get<bool>(b);
+      const bool x = a.bool_value();
+      const bool y = b.bool_value();
       return Sign(x<y, x> y);
     }
     case ValueClass::kNumber:
       return CompareNumbers(a, b);
     case ValueClass::kString: {
-      const int c = std::get<std::string>(a).compare(std::get<std::string>(b));
+      const int c = a.string_value().compare(b.string_value());
       return Sign(c<0, c> 0);
     }
     case ValueClass::kList: {
-      const StringList& x = std::get<StringList>(a);
-      const StringList& y = std::get<StringList>(b);
-      const size_t n = std::min(x.size(), y.size());
-      for (size_t i = 0; i < n; ++i) {
-        const int c = x[i].compare(y[i]);
+      const ListView x = a.list_value();
+      const ListView y = b.list_value();
+      auto xi = x.begin();
+      auto yi = y.begin();
+      for (; xi != x.end() && yi != y.end(); ++xi, ++yi) {
+        const int c = (*xi).compare(*yi);
         if (c != 0) return Sign(c<0, c> 0);
       }
       return Sign(x.size() < y.size(), x.size() > y.size());
@@ -110,37 +115,35 @@ int CompareValues(const Value& a, const Value& b) {
   SG_ASSERT(false);
 }
 
-Value NormalizeForEq(const Value& v) {
-  const double* d = std::get_if<double>(&v);
-  if (d == nullptr) return v;
-  if (std::isnan(*d)) return std::numeric_limits<double>::quiet_NaN();
-  if (*d >= -kTwoPow63 && *d < kTwoPow63 && std::trunc(*d) == *d) {
-    return static_cast<int64_t>(*d);
-  }
-  return v;
+Value NormalizeForEq(ValueView v) {
+  if (v.type() != ValueType::kDouble) return v.ToValue();
+  const double d = v.double_value();
+  if (std::isnan(d)) return std::numeric_limits<double>::quiet_NaN();
+  if (d >= -kTwoPow63 && d < kTwoPow63 && std::trunc(d) == d) return static_cast<int64_t>(d);
+  return d;
 }
 
-uint64_t HashNormalized(const Value& v) {
+uint64_t HashNormalized(ValueView v) {
   DigestWriter w;
   w.U8(static_cast<uint8_t>(TypeOf(v)));
   switch (TypeOf(v)) {
     case ValueType::kNull:
       break;
     case ValueType::kBool:
-      w.U8(std::get<bool>(v) ? 1 : 0);
+      w.U8(v.bool_value() ? 1 : 0);
       break;
     case ValueType::kInt:
-      w.U64(static_cast<uint64_t>(std::get<int64_t>(v)));
+      w.U64(static_cast<uint64_t>(v.int_value()));
       break;
     case ValueType::kDouble: {
-      w.U64(std::bit_cast<uint64_t>(std::get<double>(v)));
+      w.U64(std::bit_cast<uint64_t>(v.double_value()));
       break;
     }
     case ValueType::kString:
-      w.Str(std::get<std::string>(v));
+      w.Str(v.string_value());
       break;
     case ValueType::kList:
-      for (const std::string& s : std::get<StringList>(v)) w.Str(s);
+      for (std::string_view s : v.list_value()) w.Str(s);
       break;
   }
   return w.Finish();

@@ -25,28 +25,31 @@ namespace seedgrid {
 // Range predicates compare only within a class (MongoDB-style type bracketing): gt(x, 5) never
 // matches a string or a null. Sorting uses the total order across classes.
 enum class ValueClass : uint8_t { kNull = 0, kBool = 1, kNumber = 2, kString = 3, kList = 4 };
-ValueClass ClassOf(const Value& v);
+ValueClass ClassOf(ValueView v);
 std::string_view ValueClassName(ValueClass c);
 
 // <0, 0, >0.
-int CompareValues(const Value& a, const Value& b);
-inline bool QueryEquals(const Value& a, const Value& b) { return CompareValues(a, b) == 0; }
+int CompareValues(ValueView a, ValueView b);
+inline bool QueryEquals(ValueView a, ValueView b) { return CompareValues(a, b) == 0; }
 
 // The canonical representative of v's equality class: integral doubles within int64 range become
 // int64 (-0.0 becomes 0), every NaN becomes the same quiet NaN; other values are unchanged.
-Value NormalizeForEq(const Value& v);
+Value NormalizeForEq(ValueView v);
 
 // Hash of a *normalized* value (REQUIRES: v == NormalizeForEq(v)).
-uint64_t HashNormalized(const Value& v);
+uint64_t HashNormalized(ValueView v);
 
 struct NormalizedValueHash {
-  size_t operator()(const Value& v) const { return static_cast<size_t>(HashNormalized(v)); }
+  using is_transparent = void;  // Looks up by a ValueView without copying it into a Value.
+  size_t operator()(ValueView v) const { return static_cast<size_t>(HashNormalized(v)); }
 };
 struct NormalizedValueEq {
-  bool operator()(const Value& a, const Value& b) const { return ValueEquals(a, b); }
+  using is_transparent = void;
+  bool operator()(ValueView a, ValueView b) const { return ValueEquals(a, b); }
 };
 struct ValueLess {
-  bool operator()(const Value& a, const Value& b) const { return CompareValues(a, b) < 0; }
+  using is_transparent = void;
+  bool operator()(ValueView a, ValueView b) const { return CompareValues(a, b) < 0; }
 };
 
 }  // namespace seedgrid

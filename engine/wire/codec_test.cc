@@ -411,8 +411,8 @@ TEST(Codec, NegativeZeroAndNanKeepTheirBits) {
   auto decoded = DecodeMessage(EncodeMessage(e));
   ASSERT_TRUE(decoded.ok());
   const Document& doc = *std::get<msg::OpBatch>(decoded->body).lww[0].record.value;
-  EXPECT_EQ(std::bit_cast<uint64_t>(std::get<double>(*doc.Get("z"))), 0x8000000000000000ULL);
-  EXPECT_EQ(std::bit_cast<uint64_t>(std::get<double>(*doc.Get("n"))), 0x7ff8dead0000beefULL);
+  EXPECT_EQ(std::bit_cast<uint64_t>(doc.Get("z")->double_value()), 0x8000000000000000ULL);
+  EXPECT_EQ(std::bit_cast<uint64_t>(doc.Get("n")->double_value()), 0x7ff8dead0000beefULL);
   EXPECT_EQ(*decoded, e);
 }
 

@@ -157,22 +157,23 @@ absl::Status Decoder::Val(fb::Value type, const void* in, const WirePath& where,
 absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Document& out) {
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
-  std::optional<std::string> previous;
-  return Elements(in->fields(), where + ".fields", kDecodeElementCharge,
-                  [&](const fb::Field* f, const WirePath& at) {
-                    std::string name = Str(f->name());
-                    if (previous && !(*previous < name)) {
-                      return Error(at + ".name",
-                                   fmt::format("'{}' is not after '{}' (fields must be sorted "
-                                               "and unique)",
-                                               name, *previous));
-                    }
-                    Value value;
-                    SG_RETURN_IF_ERROR(Val(f->value_type(), f->value(), at + ".value", value));
-                    previous = name;
-                    out.Set(std::move(name), std::move(value));
-                    return absl::OkStatus();
-                  });
+  std::vector<Document::Field> fields;
+  SG_RETURN_IF_ERROR(Elements(
+      in->fields(), where + ".fields", kDecodeElementCharge,
+      [&](const fb::Field* f, const WirePath& at) {
+        std::string name = Str(f->name());
+        if (!fields.empty() && !(fields.back().first.view() < name)) {
+          return Error(at + ".name", fmt::format("'{}' is not after '{}' (fields must be sorted "
+                                                 "and unique)",
+                                                 name, fields.back().first.view()));
+        }
+        Value value;
+        SG_RETURN_IF_ERROR(Val(f->value_type(), f->value(), at + ".value", value));
+        fields.emplace_back(FieldName(name), std::move(value));
+        return absl::OkStatus();
+      }));
+  out = Document(std::move(fields));  // One encoding of the whole document.
+  return absl::OkStatus();
 }
 
 absl::Status Decoder::OptionalDoc(const fb::Document* in, const WirePath& where,

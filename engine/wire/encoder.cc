@@ -20,33 +20,40 @@ Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Encoder::Strings(
   return b_.CreateVectorOfStrings(strings);
 }
 
+Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Encoder::Strings(ListView strings) {
+  std::vector<Offset<flatbuffers::String>> offsets;
+  offsets.reserve(strings.size());
+  for (std::string_view s : strings) offsets.push_back(b_.CreateString(s.data(), s.size()));
+  return b_.CreateVector(offsets);
+}
+
 Offset<fb::Timestamp> Encoder::Ts(const Timestamp& ts) {
   auto node_id = Node(ts.node_id);
   return fb::CreateTimestamp(b_, ts.millis, ts.counter, node_id);
 }
 
-std::pair<fb::Value, Offset<void>> Encoder::Val(const Value& value) {
+std::pair<fb::Value, Offset<void>> Encoder::Val(ValueView value) {
   switch (TypeOf(value)) {
     case ValueType::kNull:
       return {fb::Value::NullValue, fb::CreateNullValue(b_).Union()};
     case ValueType::kBool:
-      return {fb::Value::BoolValue, fb::CreateBoolValue(b_, std::get<bool>(value)).Union()};
+      return {fb::Value::BoolValue, fb::CreateBoolValue(b_, value.bool_value()).Union()};
     case ValueType::kInt:
-      return {fb::Value::IntValue, fb::CreateIntValue(b_, std::get<int64_t>(value)).Union()};
+      return {fb::Value::IntValue, fb::CreateIntValue(b_, value.int_value()).Union()};
     case ValueType::kDouble: {
       // FlatBuffers omits scalars equal to their default, and -0.0 == 0.0: force the write so
       // the sign of zero survives (values are compared bit-exactly). Found by the fuzzer.
       b_.ForceDefaults(true);
-      auto v = fb::CreateDoubleValue(b_, std::get<double>(value)).Union();
+      auto v = fb::CreateDoubleValue(b_, value.double_value()).Union();
       b_.ForceDefaults(false);
       return {fb::Value::DoubleValue, v};
     }
     case ValueType::kString: {
-      auto str = b_.CreateString(std::get<std::string>(value));
+      auto str = b_.CreateString(value.string_value().data(), value.string_value().size());
       return {fb::Value::StringValue, fb::CreateStringValue(b_, str).Union()};
     }
     case ValueType::kList: {
-      auto list = Strings(std::get<StringList>(value));
+      auto list = Strings(value.list_value());
       return {fb::Value::StringListValue, fb::CreateStringListValue(b_, list).Union()};
     }
   }
@@ -57,7 +64,7 @@ Offset<fb::Document> Encoder::Doc(const Document& doc) {
   std::vector<Offset<fb::Field>> fields;
   fields.reserve(doc.size());
   for (const auto& [name, value] : doc) {
-    auto name_offset = b_.CreateString(name.view().data(), name.size());
+    auto name_offset = b_.CreateString(name.data(), name.size());
     auto [type, v] = Val(value);
     fields.push_back(fb::CreateField(b_, name_offset, type, v));
   }

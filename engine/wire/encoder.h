@@ -45,13 +45,14 @@ class Encoder {
   Offset<flatbuffers::String> Node(std::string_view node_id);
   Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Strings(
       const std::vector<std::string>& strings);
+  Offset<flatbuffers::Vector<Offset<flatbuffers::String>>> Strings(ListView strings);
   template <typename T>
   Offset<flatbuffers::Vector<T>> Scalars(const std::vector<T>& values) {
     return b_.CreateVector(values);
   }
 
   Offset<fb::Timestamp> Ts(const Timestamp& ts);
-  std::pair<fb::Value, Offset<void>> Val(const Value& value);
+  std::pair<fb::Value, Offset<void>> Val(ValueView value);
   Offset<fb::Document> Doc(const Document& doc);
   // Absent (offset 0) for nullopt: a tombstone or a remove.
   Offset<fb::Document> OptionalDoc(const std::optional<Document>& doc);
