@@ -6,10 +6,10 @@
 // bit-equality (NaN equals the same NaN, -0.0 != 0.0) so that equality agrees with the digest and
 // merge stays idempotent for every value.
 //
-// Storage: a Document is one heap block in a flat encoding (document_layout in value.cc): a
-// header, a table of (name, offset) entries sorted by name, one type tag per field, then the
-// values' bytes; names are pool slots of interned FieldNames (4 bytes) or, for names the pool does
-// not hold, inline text. An 8-field record takes ~160 bytes instead of a vector of 48-byte
+// Storage: a Document is one heap block in a flat encoding (document.cc): a header, a table of
+// (name, offset) entries sorted by name, one tag byte per field, then the values' bytes; a name is
+// the pool slot of an interned FieldName or, for a name the pool does not hold, inline text. An
+// 8-field record of short strings takes ~120 bytes instead of a vector of 48-byte
 // (name, std::variant) pairs plus heap strings. Reading a field gives a ValueView into the block:
 // valid until the Document is changed or destroyed. Set and Erase re-encode the block (O(size));
 // build a large document from a vector of fields in one go instead.

@@ -99,12 +99,12 @@ size_t HashIndex::ApproxBytes() const {
 // --- NavigableIndex ---
 
 void NavigableIndex::Insert(RowHandle h, const Document& doc) {
-  const bool inserted = set_.insert({Matcher::FieldValue(doc, fields_[0]).ToValue(), h}).second;
+  const bool inserted = set_.insert({IndexValue(Matcher::FieldValue(doc, fields_[0])), h}).second;
   SG_ASSERT(inserted);
 }
 
 void NavigableIndex::Erase(RowHandle h, const Document& doc) {
-  const size_t erased = set_.erase({Matcher::FieldValue(doc, fields_[0]).ToValue(), h});
+  const size_t erased = set_.erase(Probe{Matcher::FieldValue(doc, fields_[0]), h});
   SG_ASSERT(erased == 1);
 }
 
@@ -113,9 +113,9 @@ NavigableIndex::Range NavigableIndex::Between(const Value& lo, bool lo_inclusive
   // Handles are below 2^32, so (v, 0) precedes and (v, max) follows every entry with value v.
   const RowHandle kMax = std::numeric_limits<RowHandle>::max();
   Set::const_iterator first =
-      lo_inclusive ? set_.lower_bound({lo, 0}) : set_.upper_bound({lo, kMax});
+      lo_inclusive ? set_.lower_bound(Probe{lo, 0}) : set_.upper_bound(Probe{lo, kMax});
   Set::const_iterator last =
-      hi_inclusive ? set_.upper_bound({hi, kMax}) : set_.lower_bound({hi, 0});
+      hi_inclusive ? set_.upper_bound(Probe{hi, kMax}) : set_.lower_bound(Probe{hi, 0});
   if (CompareValues(lo, hi) > 0 || first == set_.end() ||
       (last != set_.end() && !EntryLess()(*first, *last))) {
     return {set_.end(), set_.end()};
@@ -125,12 +125,14 @@ NavigableIndex::Range NavigableIndex::Between(const Value& lo, bool lo_inclusive
 
 NavigableIndex::Range NavigableIndex::AtLeast(const Value& lo, bool inclusive) const {
   const RowHandle kMax = std::numeric_limits<RowHandle>::max();
-  Set::const_iterator first = inclusive ? set_.lower_bound({lo, 0}) : set_.upper_bound({lo, kMax});
+  Set::const_iterator first =
+      inclusive ? set_.lower_bound(Probe{lo, 0}) : set_.upper_bound(Probe{lo, kMax});
   const ValueClass c = ClassOf(lo);
   Set::const_iterator last =
       c == ValueClass::kList
           ? set_.end()
-          : set_.lower_bound({ClassStart(static_cast<ValueClass>(static_cast<int>(c) + 1)), 0});
+          : set_.lower_bound(
+                Probe{ClassStart(static_cast<ValueClass>(static_cast<int>(c) + 1)), 0});
   if (first == set_.end() || (last != set_.end() && !EntryLess()(*first, *last))) {
     return {set_.end(), set_.end()};
   }
@@ -139,8 +141,9 @@ NavigableIndex::Range NavigableIndex::AtLeast(const Value& lo, bool inclusive) c
 
 NavigableIndex::Range NavigableIndex::AtMost(const Value& hi, bool inclusive) const {
   const RowHandle kMax = std::numeric_limits<RowHandle>::max();
-  Set::const_iterator first = set_.lower_bound({ClassStart(ClassOf(hi)), 0});
-  Set::const_iterator last = inclusive ? set_.upper_bound({hi, kMax}) : set_.lower_bound({hi, 0});
+  Set::const_iterator first = set_.lower_bound(Probe{ClassStart(ClassOf(hi)), 0});
+  Set::const_iterator last =
+      inclusive ? set_.upper_bound(Probe{hi, kMax}) : set_.lower_bound(Probe{hi, 0});
   if (first == set_.end() || (last != set_.end() && !EntryLess()(*first, *last))) {
     return {set_.end(), set_.end()};
   }
@@ -150,7 +153,7 @@ NavigableIndex::Range NavigableIndex::AtMost(const Value& hi, bool inclusive) co
 size_t NavigableIndex::ApproxBytes() const {
   // btree leaves hold entries densely; ~1/0.8 fill factor plus node headers.
   size_t bytes = sizeof(*this) + set_.size() * sizeof(Entry) * 5 / 4;
-  for (const Entry& e : set_) bytes += ValueBytes(e.value) - sizeof(Value);
+  for (const Entry& e : set_) bytes += e.value.heap_bytes();
   return bytes;
 }
 

@@ -21,6 +21,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "engine/crdt/value.h"
+#include "engine/query/index_value.h"
 #include "engine/query/postings.h"
 #include "engine/query/value_order.h"
 
@@ -63,13 +64,23 @@ class HashIndex final : public Index {
 
 class NavigableIndex final : public Index {
  public:
+  // 24 bytes: the value in 16 (numbers inline), the row handle.
   struct Entry {
-    Value value;
+    IndexValue value;
+    RowHandle handle;
+  };
+  // A value to look for, borrowed (no copy into an IndexValue).
+  struct Probe {
+    ValueView value;
     RowHandle handle;
   };
   struct EntryLess {
-    bool operator()(const Entry& a, const Entry& b) const {
-      const int c = CompareValues(a.value, b.value);
+    using is_transparent = void;
+    static ValueView ViewOf(const Entry& e) { return e.value.view(); }
+    static ValueView ViewOf(const Probe& p) { return p.value; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const int c = CompareValues(ViewOf(a), ViewOf(b));
       return c != 0 ? c < 0 : a.handle < b.handle;
     }
   };

@@ -248,10 +248,10 @@ bool QueryEngine::SelectByWalk(const Query& q, const Matcher& matcher, const Nav
   const bool descending = q.sort[0].descending;
   const RowHandle kMax = std::numeric_limits<RowHandle>::max();
   std::vector<RowHandle> collected;
-  const Value* boundary = nullptr;  // First-sort-field value of the (limit+1)-th match.
+  const IndexValue* boundary = nullptr;  // First-sort-field value of the (limit+1)-th match.
   size_t scanned = 0;
   const auto visit = [&](const NavigableIndex::Entry& e) {  // Returns false to stop.
-    if (boundary != nullptr && CompareValues(e.value, *boundary) != 0) return false;
+    if (boundary != nullptr && CompareValues(e.value.view(), boundary->view()) != 0) return false;
     if (++scanned > options_.walk_rows_max) return false;
     const RowSlot& row = rows_[e.handle];
     if (exclude_changed_after && row.changed_seq > *exclude_changed_after) return true;
@@ -262,11 +262,11 @@ bool QueryEngine::SelectByWalk(const Query& q, const Matcher& matcher, const Nav
     return true;
   };
   if (!descending) {
-    auto it = after ? set.lower_bound({after->values[0], 0}) : set.begin();
+    auto it = after ? set.lower_bound(NavigableIndex::Probe{after->values[0], 0}) : set.begin();
     for (; it != set.end() && visit(*it); ++it) {
     }
   } else {
-    auto it = after ? set.upper_bound({after->values[0], kMax}) : set.end();
+    auto it = after ? set.upper_bound(NavigableIndex::Probe{after->values[0], kMax}) : set.end();
     while (it != set.begin()) {
       --it;
       if (!visit(*it)) break;
