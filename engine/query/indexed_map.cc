@@ -51,17 +51,27 @@ void IndexedMapBase::ArmTimer() {
 
 // --- IndexedLwwMap ---
 
+size_t IndexedLwwMap::RowKeyHash::operator()(std::string_view key) const {
+  return XXH3_64bits(key.data(), key.size());  // Not absl::Hash: seeded per process.
+}
+
 IndexedLwwMap::IndexedLwwMap(LwwMap& map, IndexedMapOptions options)
-    : IndexedMapBase(map.hlc(), options), map_(map) {
+    : IndexedMapBase(map.hlc(), options),
+      map_(map),
+      handles_(0, RowKeyHash{&engine_}, RowKeyEq{&engine_}) {
   engine_.SetExpiryHook([this](RowHandle h) {
-    const size_t erased = handles_.erase(ToAbsl(engine_.Row(h).key));
+    const size_t erased = handles_.erase(h);
     SG_ASSERT(erased == 1);
   });
   const uint64_t now = engine_.expiry_now_ms();
   for (const auto& [key, record] : map_.records()) {
     if (record.tombstone() || record.ExpiredAt(now)) continue;
-    handles_[ToAbsl(key)] = engine_.InsertRow(key, nullptr, &*record.value,
-                                              TtlDeadlineMs(record.ts.millis, record.ttl_ms));
+    const bool inserted =
+        handles_
+            .insert(engine_.InsertRow(key, nullptr, &*record.value,
+                                      TtlDeadlineMs(record.ts.millis, record.ttl_ms)))
+            .second;
+    SG_ASSERT(inserted);
   }
   listener_ = map_.AddListener([this](const LwwChange& c) { OnChange(c); });
   ArmTimer();
@@ -78,10 +88,10 @@ void IndexedLwwMap::OnChange(const LwwChange& c) {
       now_record ? TtlDeadlineMs(now_record->ts.millis, now_record->ttl_ms) : 0;
   const bool live =
       now_record != nullptr && !now_record->tombstone() && !(deadline < engine_.expiry_now_ms());
-  auto it = handles_.find(ToAbsl(c.key));
+  auto it = handles_.find(c.key);
   if (it != handles_.end()) {
     SG_ASSERT(c.old_record != nullptr && !c.old_record->tombstone());
-    const RowHandle h = it->second;
+    const RowHandle h = *it;
     if (live) {
       engine_.UpdateRow(h, *c.old_record->value, &*now_record->value, deadline);
     } else {
@@ -90,7 +100,9 @@ void IndexedLwwMap::OnChange(const LwwChange& c) {
     }
   } else if (live) {
     // c.key views the map's own key (the record was just installed under it).
-    handles_[ToAbsl(c.key)] = engine_.InsertRow(c.key, nullptr, &*now_record->value, deadline);
+    const bool inserted =
+        handles_.insert(engine_.InsertRow(c.key, nullptr, &*now_record->value, deadline)).second;
+    SG_ASSERT(inserted);
   }
   engine_.ExpireDue();
   ArmTimer();
