@@ -1,6 +1,7 @@
 // Document: the flat block encoding (value.h declares the class).
 //
-// The block (integers little-endian and unaligned, read with memcpy; lengths are varints):
+// The block (integers unaligned in the machine's byte order, read with memcpy; never leaves the
+// process; lengths are varints):
 //   u8 format (kNarrow or kWide)
 //   total bytes and field count n: u16 each (narrow) or u32 each (wide)
 //   n entries (name, value offset), sorted by name text: u16 each (narrow) or u32 each (wide)
@@ -299,6 +300,21 @@ std::optional<ValueView> Document::Get(std::string_view name) const {
   }
   if (lo == size() || NameAt(lo) != name) return std::nullopt;
   return ValueAt(lo);
+}
+
+std::optional<ValueView> Document::Get(const FieldName& name) const {
+  constexpr size_t kScanFieldsMax = 32;  // Beyond, a search by text does fewer probes.
+  const uint32_t slot = name.pool_slot();
+  const size_t n = size();
+  if (slot == FieldName::kNoSlot || n > kScanFieldsMax) return Get(name.view());
+  const uint8_t* const base = data_.get();
+  const Layout layout = Layout::Of(base);
+  for (size_t i = 0; i < n; ++i) {
+    if ((base[layout.tags + i] & kInlineNameBit) == 0 && layout.Name(base, i) == slot) {
+      return ValueAt(i);
+    }
+  }
+  return std::nullopt;
 }
 
 bool Document::Erase(std::string_view name) {

@@ -1,5 +1,6 @@
-// Little helpers for the flat encodings of value.cc and document.cc (internal to engine/crdt):
-// unaligned little-endian integers read and written with memcpy, and LEB128 varint lengths.
+// Little helpers for the flat encodings of document.cc, value.cc and query/index_value.cc
+// (internal to engine/): unaligned integers in the machine's byte order (blocks never leave the
+// process), read and written with memcpy, and LEB128 varint lengths.
 #ifndef SEEDGRID_ENGINE_CRDT_FLAT_BYTES_H_
 #define SEEDGRID_ENGINE_CRDT_FLAT_BYTES_H_
 

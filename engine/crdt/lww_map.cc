@@ -178,10 +178,12 @@ bool LwwMap::Forget(std::string_view key) {
   if (it == records_.end()) return false;
   SG_PROBE("lww.record_forgotten");
   if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
-  LwwRecord old = std::move(it->second);
-  const std::string owned_key = it->first;
-  records_.erase(it);
-  if (!listeners_.empty()) listeners_.Notify({owned_key, &old, nullptr, ChangeCause::kPrune});
+  // Out of the map, but its key and record live until the listeners have seen them: a listener may
+  // hold views of this very key (IndexedLwwMap's rows do).
+  const Records::node_type node = records_.extract(it);
+  if (!listeners_.empty()) {
+    listeners_.Notify({node.key(), &node.mapped(), nullptr, ChangeCause::kPrune});
+  }
   return true;
 }
 

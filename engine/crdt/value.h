@@ -35,6 +35,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "engine/crdt/field_name.h"
 
 namespace seedgrid {
@@ -58,7 +59,7 @@ class ListView {
  public:
   class Iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
+    using iterator_category = std::input_iterator_tag;  // Yields string_views by value.
     using value_type = std::string_view;
     using difference_type = std::ptrdiff_t;
     using pointer = void;
@@ -84,6 +85,8 @@ class ListView {
 
   ListView() = default;
   explicit ListView(const StringList& list) : strings_(list.data()), size_(list.size()) {}
+  // REQUIRES: [first, end) holds exactly `size` strings in Document's encoding (varint length,
+  // bytes), and outlives the view.
   static ListView Flat(const uint8_t* first, const uint8_t* end, size_t size);
 
   size_t size() const { return size_; }
@@ -104,8 +107,9 @@ class ListView {
 // Reading the wrong type is an assertion failure (as std::get would throw).
 class ValueView {
  public:
-  ValueView() : i_(0) {}      // null
-  ValueView(const Value& v);  // NOLINT(google-explicit-constructor): a view of v, while v lives.
+  ValueView() : i_(0) {}  // null
+  // NOLINTNEXTLINE(google-explicit-constructor): a view of v, valid while v lives.
+  ValueView(const Value& v ABSL_ATTRIBUTE_LIFETIME_BOUND);
   static ValueView Bool(bool b);
   static ValueView Int(int64_t i);
   static ValueView Double(double d);
@@ -147,7 +151,7 @@ class Document {
   };
   class Iterator {
    public:
-    using iterator_category = std::forward_iterator_tag;
+    using iterator_category = std::input_iterator_tag;  // Yields FieldViews by value.
     using value_type = FieldView;
     using difference_type = std::ptrdiff_t;
     using pointer = void;
@@ -187,6 +191,14 @@ class Document {
   void Set(FieldName name, Value value);
   // nullopt when absent (a missing field reads as null in queries). Valid until the next change.
   std::optional<ValueView> Get(std::string_view name) const;
+  // The same for an interned name, found by its pool slot (a name the pool holds is stored by its
+  // slot in every document, so comparing slots is exact); other names are searched by text.
+  std::optional<ValueView> Get(const FieldName& name) const;
+  // Text (not FieldName) lookups for the types that convert to both.
+  std::optional<ValueView> Get(const std::string& name) const {
+    return Get(std::string_view(name));
+  }
+  std::optional<ValueView> Get(const char* name) const { return Get(std::string_view(name)); }
   bool Erase(std::string_view name);
 
   size_t size() const;

@@ -143,6 +143,38 @@ TEST(Document, ABlockOver64KiBTakesTheWideLayoutAndBack) {
   EXPECT_EQ(d.ToString(), R"({"a": 1, "z": "last"})");
 }
 
+// The largest narrow block is 65,535 bytes; one more byte of value makes it wide. An inline name
+// whose text sits at the end of a full narrow block is read back through its 16-bit offset.
+TEST(Document, TheNarrowLayoutEndsAt64KiB) {
+  const std::string long_name(FieldName::kPoolNameBytesMax + 1, 'n');
+  for (const size_t extra : {0, 1}) {
+    // 5 header + 2 x 4 entries + 2 tags + (3 + L) string + (2 + 129) inline name + 8 int = 157 + L.
+    const std::string big(65'378 + extra, 'x');
+    const Document d{{"a", big}, {long_name, int64_t{7}}};
+    EXPECT_EQ(d.encoded_bytes(), extra == 0 ? 65'535u : 65'536u + 4 + 2 * 4) << extra;
+    EXPECT_EQ(d.Get("a")->string_value(), big);
+    EXPECT_EQ(d.Get(long_name)->int_value(), 7);
+    EXPECT_EQ(d.Get(FieldName(long_name))->int_value(), 7);
+    EXPECT_EQ(d, (Document{{long_name, int64_t{7}}, {"a", big}}));
+  }
+}
+
+// Get by an interned name (a scan of pool slots) agrees with Get by text, for pooled names, inline
+// names and absent ones.
+TEST(Document, GetByFieldNameAgreesWithGetByText) {
+  const std::string long_name(FieldName::kPoolNameBytesMax + 3, 'q');
+  const Document d{{"b", int64_t{2}}, {long_name, true}, {"a", std::string("x")}};
+  for (const std::string& name :
+       {std::string("a"), std::string("b"), long_name, std::string("absent"), std::string("")}) {
+    const std::optional<ValueView> by_text = d.Get(std::string_view(name));
+    const std::optional<ValueView> by_name = d.Get(FieldName(name));
+    ASSERT_EQ(by_text.has_value(), by_name.has_value()) << name;
+    if (by_text) {
+      EXPECT_TRUE(ValueEquals(*by_text, *by_name)) << name;
+    }
+  }
+}
+
 TEST(Document, AnEmptyDocumentHasNoBlock) {
   Document d{{"a", int64_t{1}}};
   EXPECT_GT(d.encoded_bytes(), 0u);

@@ -25,6 +25,7 @@ IndexValue::IndexValue(ValueView v) : type_(v.type()) {
       i_ = 0;
       return;
     case ValueType::kBool:
+      i_ = 0;  // Moves copy the whole word.
       b_ = v.bool_value();
       return;
     case ValueType::kInt:

@@ -24,7 +24,8 @@ class IndexValue {
   IndexValue& operator=(IndexValue&& other) noexcept;
   ~IndexValue();
 
-  ValueView view() const;
+  // Valid while this IndexValue lives and is not assigned to or moved from.
+  ValueView view() const ABSL_ATTRIBUTE_LIFETIME_BOUND;
   // Heap bytes beyond sizeof(IndexValue) (for memory reports).
   size_t heap_bytes() const;
 

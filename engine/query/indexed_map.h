@@ -83,7 +83,8 @@ class IndexedLwwMap : public IndexedMapBase {
   // Rows by key, held as handles alone (5 bytes a slot with its control byte, instead of 25 for a
   // key view and a handle): hashing and equality read a handle's key from the engine's row, a view
   // of the map's own (pointer-stable) key. Every handle in the set is a live row: a row leaves the
-  // set before the engine frees it, and a key with a row is never erased from the map.
+  // set before the engine frees it, and a record with a row leaves the map only by Forget, whose
+  // change is reported while the extracted node (and its key) still lives.
   struct RowKeyHash {
     using is_transparent = void;
     const QueryEngine* engine;

@@ -71,12 +71,12 @@ std::string Index::Describe() const {
 // --- HashIndex ---
 
 void HashIndex::Insert(RowHandle h, const Document& doc) {
-  const bool inserted = map_[NormalizeForEq(Matcher::FieldValue(doc, fields_[0]))].Insert(h);
+  const bool inserted = map_[NormalizeForEq(Matcher::FieldValue(doc, name_))].Insert(h);
   SG_ASSERT(inserted);
 }
 
 void HashIndex::Erase(RowHandle h, const Document& doc) {
-  auto it = map_.find(NormalizeForEq(Matcher::FieldValue(doc, fields_[0])));
+  auto it = map_.find(NormalizeForEq(Matcher::FieldValue(doc, name_)));
   SG_ASSERT(it != map_.end());
   const bool erased = it->second.Erase(h);
   SG_ASSERT(erased);
@@ -99,12 +99,12 @@ size_t HashIndex::ApproxBytes() const {
 // --- NavigableIndex ---
 
 void NavigableIndex::Insert(RowHandle h, const Document& doc) {
-  const bool inserted = set_.insert({IndexValue(Matcher::FieldValue(doc, fields_[0])), h}).second;
+  const bool inserted = set_.insert({IndexValue(Matcher::FieldValue(doc, name_)), h}).second;
   SG_ASSERT(inserted);
 }
 
 void NavigableIndex::Erase(RowHandle h, const Document& doc) {
-  const size_t erased = set_.erase(Probe{Matcher::FieldValue(doc, fields_[0]), h});
+  const size_t erased = set_.erase(Probe{Matcher::FieldValue(doc, name_), h});
   SG_ASSERT(erased == 1);
 }
 
@@ -177,7 +177,7 @@ bool CompoundIndex::KeyEq::operator()(const std::vector<Value>& a,
 std::vector<Value> CompoundIndex::KeyOf(const Document& doc) const {
   std::vector<Value> key;
   key.reserve(fields_.size());
-  for (const std::string& f : fields_) key.push_back(NormalizeForEq(Matcher::FieldValue(doc, f)));
+  for (const FieldName& f : names_) key.push_back(NormalizeForEq(Matcher::FieldValue(doc, f)));
   return key;
 }
 
@@ -215,14 +215,14 @@ size_t CompoundIndex::ApproxBytes() const {
 // --- InvertedIndex ---
 
 void InvertedIndex::Insert(RowHandle h, const Document& doc) {
-  for (std::string& t : ValueTokens(Matcher::FieldValue(doc, fields_[0]))) {
+  for (std::string& t : ValueTokens(Matcher::FieldValue(doc, name_))) {
     const bool inserted = tokens_[std::move(t)].Insert(h);
     SG_ASSERT(inserted);
   }
 }
 
 void InvertedIndex::Erase(RowHandle h, const Document& doc) {
-  for (const std::string& t : ValueTokens(Matcher::FieldValue(doc, fields_[0]))) {
+  for (const std::string& t : ValueTokens(Matcher::FieldValue(doc, name_))) {
     auto it = tokens_.find(t);
     SG_ASSERT(it != tokens_.end());
     const bool erased = it->second.Erase(h);

@@ -46,7 +46,7 @@ class Index {
 
 class HashIndex final : public Index {
  public:
-  explicit HashIndex(std::string field) : fields_{std::move(field)} {}
+  explicit HashIndex(std::string field) : fields_{std::move(field)}, name_(fields_[0]) {}
   IndexKind kind() const override { return IndexKind::kHash; }
   const std::vector<std::string>& fields() const override { return fields_; }
   void Insert(RowHandle h, const Document& doc) override;
@@ -58,6 +58,7 @@ class HashIndex final : public Index {
 
  private:
   std::vector<std::string> fields_;
+  FieldName name_;  // fields_[0], interned: documents are read by pool slot.
   // sg:lookup-only
   absl::flat_hash_map<Value, Postings, NormalizedValueHash, NormalizedValueEq> map_;
 };
@@ -86,7 +87,7 @@ class NavigableIndex final : public Index {
   };
   using Set = absl::btree_set<Entry, EntryLess>;
 
-  explicit NavigableIndex(std::string field) : fields_{std::move(field)} {}
+  explicit NavigableIndex(std::string field) : fields_{std::move(field)}, name_(fields_[0]) {}
   IndexKind kind() const override { return IndexKind::kNavigable; }
   const std::vector<std::string>& fields() const override { return fields_; }
   void Insert(RowHandle h, const Document& doc) override;
@@ -106,12 +107,14 @@ class NavigableIndex final : public Index {
 
  private:
   std::vector<std::string> fields_;
+  FieldName name_;  // fields_[0], interned.
   Set set_;
 };
 
 class CompoundIndex final : public Index {
  public:
-  explicit CompoundIndex(std::vector<std::string> fields) : fields_(std::move(fields)) {}
+  explicit CompoundIndex(std::vector<std::string> fields)
+      : fields_(std::move(fields)), names_(fields_.begin(), fields_.end()) {}
   IndexKind kind() const override { return IndexKind::kCompound; }
   const std::vector<std::string>& fields() const override { return fields_; }
   void Insert(RowHandle h, const Document& doc) override;
@@ -131,6 +134,7 @@ class CompoundIndex final : public Index {
   std::vector<Value> KeyOf(const Document& doc) const;
 
   std::vector<std::string> fields_;
+  std::vector<FieldName> names_;  // fields_, interned.
   // sg:lookup-only
   absl::flat_hash_map<std::vector<Value>, Postings, KeyHash, KeyEq> map_;
 };
@@ -138,7 +142,7 @@ class CompoundIndex final : public Index {
 class InvertedIndex final : public Index {
  public:
   using Tokens = absl::btree_map<std::string, Postings>;
-  explicit InvertedIndex(std::string field) : fields_{std::move(field)} {}
+  explicit InvertedIndex(std::string field) : fields_{std::move(field)}, name_(fields_[0]) {}
   IndexKind kind() const override { return IndexKind::kInverted; }
   const std::vector<std::string>& fields() const override { return fields_; }
   void Insert(RowHandle h, const Document& doc) override;
@@ -152,6 +156,7 @@ class InvertedIndex final : public Index {
 
  private:
   std::vector<std::string> fields_;
+  FieldName name_;  // fields_[0], interned.
   Tokens tokens_;
 };
 

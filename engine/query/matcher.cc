@@ -31,7 +31,7 @@ bool InRange(ValueView v, ValueView bound, Op op) {
 
 struct Matcher::Node {
   Op op;
-  std::string field;
+  FieldName field;          // Interned once: documents are read by pool slot.
   std::vector<Value> args;  // Normalised; for `in`, sorted and deduplicated.
   std::optional<LikePattern> like;
   std::optional<FoldedNeedle> needle;
@@ -132,6 +132,10 @@ Matcher::~Matcher() = default;
 bool Matcher::Matches(const Document& doc) const { return root_->Eval(doc); }
 
 ValueView Matcher::FieldValue(const Document& doc, std::string_view field) {
+  return doc.Get(field).value_or(ValueView());
+}
+
+ValueView Matcher::FieldValue(const Document& doc, const FieldName& field) {
   return doc.Get(field).value_or(ValueView());
 }
 

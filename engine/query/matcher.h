@@ -31,6 +31,11 @@ class Matcher {
   bool Matches(const Document& doc) const;
   // The value a field op reads from `doc` (null when missing); valid while `doc` is unchanged.
   static ValueView FieldValue(const Document& doc, std::string_view field);
+  // The same, faster for an interned name (a scan of pool slots instead of a search by text).
+  static ValueView FieldValue(const Document& doc, const FieldName& field);
+  static ValueView FieldValue(const Document& doc, const std::string& field) {
+    return FieldValue(doc, std::string_view(field));
+  }
 
  private:
   struct Node;

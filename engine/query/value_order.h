@@ -40,11 +40,9 @@ Value NormalizeForEq(ValueView v);
 uint64_t HashNormalized(ValueView v);
 
 struct NormalizedValueHash {
-  using is_transparent = void;  // Looks up by a ValueView without copying it into a Value.
   size_t operator()(ValueView v) const { return static_cast<size_t>(HashNormalized(v)); }
 };
 struct NormalizedValueEq {
-  using is_transparent = void;
   bool operator()(ValueView a, ValueView b) const { return ValueEquals(a, b); }
 };
 struct ValueLess {
