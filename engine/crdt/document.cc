@@ -306,6 +306,7 @@ std::optional<ValueView> Document::Get(const FieldName& name) const {
   constexpr size_t kScanFieldsMax = 32;  // Beyond, a search by text does fewer probes.
   const uint32_t slot = name.pool_slot();
   const size_t n = size();
+  if (n == 0) return std::nullopt;
   if (slot == FieldName::kNoSlot || n > kScanFieldsMax) return Get(name.view());
   const uint8_t* const base = data_.get();
   const Layout layout = Layout::Of(base);

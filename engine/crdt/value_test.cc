@@ -182,6 +182,8 @@ TEST(Document, AnEmptyDocumentHasNoBlock) {
   EXPECT_EQ(d.encoded_bytes(), 0u);
   EXPECT_EQ(d, Document());
   EXPECT_EQ(d.Digest(), Document().Digest());
+  EXPECT_FALSE(d.Get("a").has_value());
+  EXPECT_FALSE(d.Get(FieldName("a")).has_value());  // No block to read (UBSan checks).
 }
 
 TEST(Document, AnEightFieldRecordTakesAbout120Bytes) {
