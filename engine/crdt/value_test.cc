@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "engine/crdt/flat_bytes.h"
+
 namespace seedgrid {
 namespace {
 
@@ -173,6 +175,29 @@ TEST(Document, GetByFieldNameAgreesWithGetByText) {
       EXPECT_TRUE(ValueEquals(*by_text, *by_name)) << name;
     }
   }
+}
+
+// An inline name's 16-bit offset can equal some pooled name's slot: a lookup by slot must skip
+// inline names. The document is laid out so that its inline name sits exactly at that offset.
+TEST(Document, AnInlineNameIsNeverTakenForAPoolSlot) {
+  const std::string long_name(FieldName::kPoolNameBytesMax + 1, 'n');
+  int checked = 0;
+  for (const char* text : {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"}) {
+    const uint32_t slot = FieldName(text).pool_slot();
+    if (slot == FieldName::kNoSlot || slot < 32 || slot > 60'000) continue;
+    // Narrow, 2 fields: values start at 5 + 2 x 4 + 2 = 15; "0"'s string (prefix + L) comes first.
+    size_t length = 0;
+    for (size_t prefix = 1; prefix <= 3; ++prefix) {
+      length = slot - 15 - prefix;
+      if (flat::VarintBytes(static_cast<uint32_t>(length)) == prefix) break;
+    }
+    const Document d{{"0", std::string(length, 'x')}, {long_name, int64_t{5}}};
+    ASSERT_LT(d.encoded_bytes(), 65'536u);
+    EXPECT_FALSE(d.Get(FieldName(text)).has_value()) << text << " slot " << slot;
+    EXPECT_EQ(d.Get(FieldName(long_name))->int_value(), 5);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
 }
 
 TEST(Document, AnEmptyDocumentHasNoBlock) {
