@@ -102,11 +102,8 @@ size_t PayloadBytes(ValueView v) {
       return 8;
     case ValueType::kString:
       return flat::StrBytes(v.string_value());
-    case ValueType::kList: {
-      size_t n = flat::VarintBytes(static_cast<uint32_t>(v.list_value().size()));
-      for (std::string_view s : v.list_value()) n += flat::StrBytes(s);
-      return n;
-    }
+    case ValueType::kList:
+      return flat::ListBytes(v.list_value());
   }
   SG_ASSERT(false);
 }
@@ -125,9 +122,7 @@ uint8_t* StorePayload(uint8_t* p, ValueView v) {
     case ValueType::kString:
       return flat::StoreStr(p, v.string_value());
     case ValueType::kList:
-      p = flat::StoreVarint(p, static_cast<uint32_t>(v.list_value().size()));
-      for (std::string_view s : v.list_value()) p = flat::StoreStr(p, s);
-      return p;
+      return flat::StoreList(p, v.list_value());
   }
   SG_ASSERT(false);
 }
@@ -248,12 +243,8 @@ ValueView Document::ValueAt(size_t i) const {
       return ValueView::Double(flat::Load<double>(p));
     case Tag::kString:
       return ValueView::String(flat::LoadStr(p));
-    case Tag::kList: {
-      const uint32_t count = flat::LoadVarint(p);
-      const uint8_t* const first = p;
-      for (uint32_t k = 0; k < count; ++k) flat::LoadStr(p);
-      return ValueView::List(ListView::Flat(first, p, count));
-    }
+    case Tag::kList:
+      return ValueView::List(flat::LoadList(p));
   }
   SG_ASSERT(false);
 }

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "engine/crdt/value.h"
+
 namespace seedgrid::flat {
 
 template <typename T>
@@ -68,6 +70,27 @@ inline uint8_t* StoreStr(uint8_t* p, std::string_view s) {
   p = StoreVarint(p, static_cast<uint32_t>(s.size()));
   if (!s.empty()) std::memcpy(p, s.data(), s.size());
   return p + s.size();
+}
+
+// A list as Document and IndexValue encode it: a varint count, then each element as a string.
+inline size_t ListBytes(ListView list) {
+  size_t n = VarintBytes(static_cast<uint32_t>(list.size()));
+  for (std::string_view s : list) n += StrBytes(s);
+  return n;
+}
+
+inline uint8_t* StoreList(uint8_t* p, ListView list) {
+  p = StoreVarint(p, static_cast<uint32_t>(list.size()));
+  for (std::string_view s : list) p = StoreStr(p, s);
+  return p;
+}
+
+// REQUIRES: a list written by StoreList at p, living as long as the view.
+inline ListView LoadList(const uint8_t* p) {
+  const uint32_t count = LoadVarint(p);
+  const uint8_t* const first = p;
+  for (uint32_t k = 0; k < count; ++k) LoadStr(p);
+  return ListView::Flat(first, p, count);
 }
 
 }  // namespace seedgrid::flat

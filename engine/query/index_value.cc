@@ -11,10 +11,7 @@ namespace seedgrid {
 namespace {
 
 size_t HeapBytesOf(ValueView v) {
-  if (v.is_string()) return flat::StrBytes(v.string_value());
-  size_t n = flat::VarintBytes(static_cast<uint32_t>(v.list_value().size()));
-  for (std::string_view s : v.list_value()) n += flat::StrBytes(s);
-  return n;
+  return v.is_string() ? flat::StrBytes(v.string_value()) : flat::ListBytes(v.list_value());
 }
 
 }  // namespace
@@ -43,8 +40,7 @@ IndexValue::IndexValue(ValueView v) : type_(v.type()) {
     flat::StoreStr(heap_, v.string_value());
     return;
   }
-  uint8_t* p = flat::StoreVarint(heap_, static_cast<uint32_t>(v.list_value().size()));
-  for (std::string_view s : v.list_value()) p = flat::StoreStr(p, s);
+  flat::StoreList(heap_, v.list_value());
 }
 
 IndexValue::IndexValue(const IndexValue& other) : IndexValue(other.view()) {}
@@ -90,13 +86,8 @@ ValueView IndexValue::view() const {
       const uint8_t* p = heap_;
       return ValueView::String(flat::LoadStr(p));
     }
-    case ValueType::kList: {
-      const uint8_t* p = heap_;
-      const uint32_t count = flat::LoadVarint(p);
-      const uint8_t* const first = p;
-      for (uint32_t k = 0; k < count; ++k) flat::LoadStr(p);
-      return ValueView::List(ListView::Flat(first, p, count));
-    }
+    case ValueType::kList:
+      return ValueView::List(flat::LoadList(heap_));
   }
   SG_ASSERT(false);
 }
