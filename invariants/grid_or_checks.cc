@@ -64,7 +64,7 @@ using OpId = std::pair<NodeId, uint64_t>;  // (client, op-log seq)
 std::string OpName(const OpId& op) { return fmt::format("{}#{}", op.first, op.second); }
 
 // The op an item's origin names (OrOrigin(client, seq) = {0, seq, client}).
-OpId OpOf(const Timestamp& origin) { return {origin.node_id, origin.counter}; }
+OpId OpOf(const Timestamp& origin) { return {origin.node_id.str(), origin.counter}; }
 
 }  // namespace
 

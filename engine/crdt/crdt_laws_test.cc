@@ -119,8 +119,8 @@ rc::Gen<OrState> GenOrState() {
         // An honest item: its payload is a function of its tag (tags are unique per add; a tag
         // with two payloads is bad input, which merge keeps commutative but not associative).
         const bool has_origin = tag.counter == 1;
-        const Timestamp its_origin =
-            OrOrigin("c" + tag.node_id.substr(1), static_cast<uint32_t>(tag.millis - 1000));
+        const Timestamp its_origin = OrOrigin("c" + std::string(tag.node_id.view().substr(1)),
+                                              static_cast<uint32_t>(tag.millis - 1000));
         const auto its_killed = [&] {
           return std::any_of(entry.tombstones.begin(), entry.tombstones.end(), [&](const auto& t) {
             return IsOrKill(t) && t.counter == its_origin.counter &&

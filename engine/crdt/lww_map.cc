@@ -73,14 +73,16 @@ LwwMap::Slot LwwMap::Locate(std::string_view key) {
 
 void LwwMap::Apply(Slot slot, std::string key, LwwRecord record, ChangeCause cause) {
   SG_ASSERT(!listeners_.notifying());
-  if (keep_merkle_) merkle_.Upsert(key, RecordHash(key, record));
   auto it = slot.it;
   if (!slot.found) {
     it = records_.emplace_hint(it, std::move(key), std::move(record));
+    // The tree borrows the key from the map's node, which lives until the key is erased.
+    if (keep_merkle_) merkle_.Upsert(it->first, RecordHash(it->first, it->second));
     if (!listeners_.empty()) listeners_.Notify({it->first, nullptr, &it->second, cause});
     return;
   }
   SG_ASSERT(it->first == key);
+  if (keep_merkle_) merkle_.Upsert(it->first, RecordHash(it->first, record));
   LwwRecord old = std::exchange(it->second, std::move(record));
   if (!listeners_.empty()) listeners_.Notify({it->first, &old, &it->second, cause});
 }

@@ -108,10 +108,11 @@ bool OrMap::Modify(std::string_view key, ChangeCause cause, Mutate&& mutate) {
     return false;
   }
   if (it->second.empty()) {
+    // Out of the tree first: it borrows the key from this node.
+    if (existed && merkle_enabled_) SG_ASSERT(merkle_.Erase(it->first));
     const std::string erased_key = it->first;
     entries_.erase(it);
     if (!existed) return false;
-    if (merkle_enabled_) SG_ASSERT(merkle_.Erase(erased_key));
     if (!listeners_.empty()) listeners_.Notify({erased_key, &*old, nullptr, cause});
     return true;
   }

@@ -51,7 +51,7 @@ class Hlc {
 
   // The last timestamp issued or absorbed; (0, 0, node_id) before the first call.
   const Timestamp& last() const { return last_; }
-  const std::string& node_id() const { return last_.node_id; }
+  const std::string& node_id() const { return last_.node_id.str(); }
   Clock& clock() { return clock_; }
   const HlcOptions& options() const { return options_; }
   // Remote timestamps beyond the drift bound: rejected (strict) or accepted (lenient).

@@ -10,6 +10,8 @@ namespace seedgrid {
 
 namespace {
 constexpr size_t kNodeIdBytesMax = 255;
+static_assert(NodeIdTraits::kNameBytesMax == kNodeIdBytesMax, "every valid node id is poolable");
+static_assert(sizeof(Timestamp) == 24, "millis, counter and an 8-byte interned node id");
 
 // Decimal digits only, no sign, no spaces, no leading zeros (so Parse(ToString(t)) is the only
 // text for t and Parse is the inverse of ToString).

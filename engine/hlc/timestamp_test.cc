@@ -24,6 +24,22 @@ TEST(Timestamp, CanonicallyEquivalentNodeIdsAreDifferentAndOrderedByBytes) {
   EXPECT_LT(decomposed, composed);  // 'e' = 0x65 < 0xC3.
 }
 
+// Node ids are interned (8 bytes per timestamp); a timestamp still behaves as its text, including
+// for the longest valid id and for copies that outlive the original.
+TEST(Timestamp, InternedNodeIdsBehaveAsText) {
+  const std::string longest(255, 'z');
+  ASSERT_TRUE(ValidateNodeId(longest).ok());
+  Timestamp a{5, 1, longest};
+  EXPECT_TRUE(a.node_id.interned());
+  const Timestamp b{5, 1, std::string(longest)};
+  EXPECT_EQ(a, b);
+  const Timestamp copy = a;
+  a.node_id = "n1";
+  EXPECT_EQ(copy.node_id, longest);
+  EXPECT_LT(a, copy);  // "n1" < "zzz...": byte order.
+  EXPECT_EQ(copy.ToString(), "5:1:" + longest);
+}
+
 TEST(Timestamp, TextFormRoundTrips) {
   const Timestamp ts{1700000000123, 42, "node-7"};
   EXPECT_EQ(ts.ToString(), "1700000000123:42:node-7");

@@ -73,7 +73,7 @@ void MerkleTree::SetLeafSum(uint32_t leaf_index, uint64_t sum) {
   }
 }
 
-void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
+void MerkleTree::Upsert(const std::string& key, uint64_t item_hash) {
   const uint64_t key_hash = KeyHash(key);
   const uint32_t leaf = static_cast<uint32_t>(key_hash >> (64 - 4 * depth_));
   auto& items = leaves_[leaf];
@@ -81,9 +81,11 @@ void MerkleTree::Upsert(std::string_view key, uint64_t item_hash) {
   auto it = items.find(LeafKeyView{key_hash, key});
   if (it == items.end()) {
     if (!items.empty()) SG_PROBE("merkle.leaf_shared_by_keys");  // A leaf pull carries both.
-    items.emplace(LeafKey{key_hash, std::string(key)}, item_hash);
+    items.emplace(LeafKey{key_hash, &key}, item_hash);
     ++size_;
   } else {
+    // The same bytes, maybe in another string: borrow the caller's (the slot's order is unchanged).
+    it->first.key = &key;
     if (it->second == item_hash) return;
     sum -= Contribution(key_hash, it->second);
     it->second = item_hash;
@@ -149,7 +151,7 @@ absl::StatusOr<std::vector<std::pair<std::string, uint64_t>>> MerkleTree::LeafIt
   const auto& items = leaves_[IndexOfPath(path)];
   std::vector<std::pair<std::string, uint64_t>> out;
   out.reserve(items.size());
-  for (const auto& [leaf_key, hash] : items) out.emplace_back(leaf_key.key, hash);
+  for (const auto& [leaf_key, hash] : items) out.emplace_back(*leaf_key.key, hash);
   return out;
 }
 
@@ -182,11 +184,11 @@ std::vector<std::string> MerkleTree::DiffKeys(const MerkleTree& other) const {
     const LeafLess less;
     while (a != mine.end() || b != theirs.end()) {
       if (b == theirs.end() || (a != mine.end() && less(a->first, b->first))) {
-        out.push_back((a++)->first.key);
+        out.emplace_back(*(a++)->first.key);
       } else if (a == mine.end() || less(b->first, a->first)) {
-        out.push_back((b++)->first.key);
+        out.emplace_back(*(b++)->first.key);
       } else {
-        if (a->second != b->second) out.push_back(a->first.key);
+        if (a->second != b->second) out.emplace_back(*a->first.key);
         ++a;
         ++b;
       }
@@ -200,13 +202,8 @@ size_t MerkleTree::ApproxBytes() const {
   for (const auto& level : levels_) bytes += level.capacity() * sizeof(uint64_t);
   bytes += leaf_sums_.capacity() * sizeof(uint64_t);
   bytes += leaves_.capacity() * sizeof(leaves_[0]);
-  for (const auto& leaf : leaves_) {
-    for (const auto& [leaf_key, hash] : leaf) {
-      // Node slot (key hash, key object, item hash) plus out-of-line string storage beyond SSO.
-      bytes += sizeof(LeafKey) + sizeof(uint64_t) +
-               (leaf_key.key.size() > 15 ? leaf_key.key.capacity() : 0);
-    }
-  }
+  // A node slot per item: (key hash, key pointer, item hash); the key string is the caller's.
+  for (const auto& leaf : leaves_) bytes += leaf.size() * (sizeof(LeafKey) + sizeof(uint64_t));
   return bytes;
 }
 

@@ -11,6 +11,12 @@
 // only, never of insertion order, and Upsert / Erase cost O(D) node hashes.
 //
 // The item hash is supplied by the owner (the CRDT maps hash key, timestamp and a value digest).
+// Keys are borrowed, not copied: the tree keeps a pointer to the std::string passed to Upsert, so
+// the caller keeps that string alive, unchanged and at its address until it erases the key,
+// upserts it again from another string, or destroys the tree. The CRDT maps pass their own record
+// keys, whose nodes never move. A copied key would cost 32 bytes per item and a view 16; the
+// pointer makes an item 24 bytes (key hash, key, item hash). Trees move but do not copy (a copy
+// would borrow the same keys).
 // Determinism: xxHash is specified byte-for-byte, so roots are identical across processes,
 // compilers and little-endian platforms. Not thread-safe.
 #ifndef SEEDGRID_ENGINE_MERKLE_MERKLE_TREE_H_
@@ -41,9 +47,14 @@ class MerkleTree {
 
   // REQUIRES: kDepthMin <= depth <= kDepthMax.
   explicit MerkleTree(int depth = kDepthDefault);
+  MerkleTree(const MerkleTree&) = delete;
+  MerkleTree& operator=(const MerkleTree&) = delete;
+  MerkleTree(MerkleTree&&) = default;
+  MerkleTree& operator=(MerkleTree&&) = default;
 
-  // Inserts or replaces the item for `key`.
-  void Upsert(std::string_view key, uint64_t item_hash);
+  // Inserts or replaces the item for `key`, and from now on borrows the string `key` (see the top).
+  void Upsert(const std::string& key, uint64_t item_hash);
+  void Upsert(const std::string&& key, uint64_t item_hash) = delete;  // It would dangle.
   // Removes `key`; returns false when it was absent.
   bool Erase(std::string_view key);
 
@@ -82,10 +93,11 @@ class MerkleTree {
                 std::vector<uint32_t>& out) const;
 
   // Leaf items are ordered by (key hash, key): integer comparisons almost always decide, and the
-  // key hash is computed once per operation anyway (it names the leaf).
+  // key hash is computed once per operation anyway (it names the leaf). `key` is borrowed; it is
+  // mutable so that an upsert can re-point it at an equal string in the caller's newer storage.
   struct LeafKey {
     uint64_t hash;
-    std::string key;
+    mutable const std::string* key;
   };
   struct LeafKeyView {
     uint64_t hash;
@@ -93,10 +105,12 @@ class MerkleTree {
   };
   struct LeafLess {
     using is_transparent = void;
+    static std::string_view Text(const LeafKey& k) { return *k.key; }
+    static std::string_view Text(const LeafKeyView& k) { return k.key; }
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
       if (a.hash != b.hash) return a.hash < b.hash;
-      return std::string_view(a.key) < std::string_view(b.key);
+      return Text(a) < Text(b);
     }
   };
   using Leaf = absl::btree_map<LeafKey, uint64_t, LeafLess>;

@@ -5,17 +5,27 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <string>
 
 namespace seedgrid {
 namespace {
 
 using Model = std::map<std::string, uint64_t>;
 
+// The tree borrows its keys' strings: these outlive every tree below.
+const std::string kA = "a";
+const std::string kB = "b";
+const std::string kHello = "hello";
+
 MerkleTree Build(const Model& model, int depth, bool reverse) {
+  // The tree borrows the model's keys; the callers keep the model alive.
   MerkleTree tree(depth);
-  std::vector<std::pair<std::string, uint64_t>> items(model.begin(), model.end());
-  if (reverse) std::reverse(items.begin(), items.end());
-  for (const auto& [key, hash] : items) tree.Upsert(key, hash);
+  if (reverse) {
+    for (auto it = model.rbegin(); it != model.rend(); ++it) tree.Upsert(it->first, it->second);
+  } else {
+    for (const auto& [key, hash] : model) tree.Upsert(key, hash);
+  }
   return tree;
 }
 
@@ -36,9 +46,9 @@ TEST(MerkleTree, EmptyTreeHasZeroRootAndNoDiff) {
 
 TEST(MerkleTree, EraseRestoresPreviousRootExactly) {
   MerkleTree tree;
-  tree.Upsert("a", 11);
+  tree.Upsert(kA, 11);
   const uint64_t with_a = tree.root();
-  tree.Upsert("b", 22);
+  tree.Upsert(kB, 22);
   EXPECT_NE(tree.root(), with_a);
   EXPECT_TRUE(tree.Erase("b"));
   EXPECT_FALSE(tree.Erase("b"));
@@ -51,25 +61,41 @@ TEST(MerkleTree, EraseRestoresPreviousRootExactly) {
 TEST(MerkleTree, NonEmptyLeafNeverLooksEmpty) {
   // Whatever the item hashes, a leaf with items has a non-zero hash (count is mixed in).
   MerkleTree tree(1);
-  tree.Upsert("a", 0);
+  tree.Upsert(kA, 0);
   EXPECT_NE(tree.root(), 0u);
   EXPECT_NE(*tree.NodeHash(tree.PathOfLeaf(tree.LeafIndexOf("a"))), 0u);
 }
 
 TEST(MerkleTree, UpsertSameHashIsNoOpAndReplaceChangesRoot) {
   MerkleTree tree;
-  tree.Upsert("a", 11);
+  tree.Upsert(kA, 11);
   const uint64_t root = tree.root();
-  tree.Upsert("a", 11);
+  tree.Upsert(kA, 11);
   EXPECT_EQ(tree.root(), root);
-  tree.Upsert("a", 12);
+  tree.Upsert(kA, 12);
   EXPECT_NE(tree.root(), root);
   EXPECT_EQ(tree.size(), 1u);
 }
 
+TEST(MerkleTree, AnUpsertFromAnotherStringBorrowsThatString) {
+  MerkleTree tree(1);
+  auto first = std::make_unique<std::string>("key-long-enough-to-live-on-the-heap");
+  tree.Upsert(*first, 1);
+  const std::string second = *first;
+  tree.Upsert(second, 1);  // Same item: the root stays, but the tree now reads `second`.
+  const uint64_t root = tree.root();
+  first.reset();
+  auto items = tree.LeafItems(tree.PathOfLeaf(tree.LeafIndexOf(second)));
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].first, second);
+  EXPECT_TRUE(tree.Erase(second));
+  EXPECT_NE(tree.root(), root);
+}
+
 TEST(MerkleTree, PathsNavigateToTheKeysLeaf) {
   MerkleTree tree(2);
-  tree.Upsert("hello", 5);
+  tree.Upsert(kHello, 5);
   const uint32_t leaf = tree.LeafIndexOf("hello");
   const MerkleTree::Path path = tree.PathOfLeaf(leaf);
   ASSERT_EQ(path.size(), 2u);

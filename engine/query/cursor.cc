@@ -200,10 +200,14 @@ absl::StatusOr<CursorState> DecodeCursor(std::string_view token) {
   if (has_tag == 1) {
     Timestamp tag;
     uint64_t counter = 0;
-    if (!r.U64(&tag.millis) || !r.U64(&counter) || counter > UINT32_MAX || !r.Str(&tag.node_id)) {
+    std::string node_id;
+    if (!r.U64(&tag.millis) || !r.U64(&counter) || counter > UINT32_MAX || !r.Str(&node_id)) {
       return Garbled("truncated tag");
     }
     tag.counter = static_cast<uint32_t>(counter);
+    // A cursor is client input: its node id is checked before it is interned.
+    if (!ValidateNodeId(node_id).ok()) return Garbled("bad tag node id");
+    tag.node_id = node_id;
     s.last_tag = std::move(tag);
   }
   if (!r.done()) return Garbled("trailing bytes");

@@ -196,7 +196,7 @@ std::optional<RowHandle> QueryEngine::FirstMatchAfter(const Standing& s, const P
 void QueryEngine::ProcessStanding(Standing& s, RowHandle h, bool now_matches,
                                   std::vector<std::pair<uint64_t, LiveDelta>>* out) {
   const auto emit = [&](DeltaKind kind, DeltaReason reason, RowHandle row) {
-    RowRef ref{rows_[row].key, rows_[row].tag,
+    RowRef ref{rows_[row].key(), rows_[row].tag,
                kind == DeltaKind::kLeave ? nullptr : rows_[row].doc};
     out->push_back({s.id, LiveDelta{kind, reason, ref}});
   };

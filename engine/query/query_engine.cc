@@ -121,7 +121,9 @@ RowHandle QueryEngine::InsertRow(std::string_view key, const Timestamp* tag, con
   }
   RowSlot& row = rows_[h];
   SG_ASSERT(!row.live);
-  row = RowSlot{key, tag, doc, ++change_seq_, deadline_ms, true};
+  SG_ASSERT(key.size() <= UINT32_MAX);
+  row = RowSlot{key.data(), tag, doc, ++change_seq_, deadline_ms, static_cast<uint32_t>(key.size()),
+                true};
   ++live_rows_;
   if (deadline_ms != UINT64_MAX) deadlines_.insert({deadline_ms, h});
   for (const auto& index : indexes_) index->Insert(h, *doc);
@@ -152,7 +154,9 @@ void QueryEngine::RemoveRow(RowHandle h, std::string_view key, const Timestamp* 
   SG_ASSERT(h < rows_.size() && rows_[h].live);
   SG_ASSERT(!delivering_);
   RowSlot& row = rows_[h];
-  row.key = key;
+  SG_ASSERT(key.size() <= UINT32_MAX);
+  row.key_data = key.data();
+  row.key_size = static_cast<uint32_t>(key.size());
   row.tag = tag;
   if (row.deadline_ms != UINT64_MAX) deadlines_.erase({row.deadline_ms, h});
   for (const auto& index : indexes_) index->Erase(h, old_doc);
@@ -177,13 +181,13 @@ void QueryEngine::ExpireDue() {
     const RowHandle h = deadlines_.begin()->second;
     if (expiry_hook_) expiry_hook_(h);
     const RowSlot& row = rows_[h];  // Still valid: expiry never erases the record.
-    RemoveRow(h, row.key, row.tag, *row.doc);
+    RemoveRow(h, row.key(), row.tag, *row.doc);
   }
 }
 
 RowRef QueryEngine::Row(RowHandle h) const {
   SG_ASSERT(h < rows_.size() && rows_[h].live);
-  return {rows_[h].key, rows_[h].tag, rows_[h].doc};
+  return {rows_[h].key(), rows_[h].tag, rows_[h].doc};
 }
 
 std::vector<RowRef> QueryEngine::Refs(const std::vector<RowHandle>& handles) const {
@@ -203,7 +207,7 @@ int QueryEngine::CompareRows(const Query& q, RowHandle a, RowHandle b) const {
         CompareValues(Matcher::FieldValue(*x.doc, s.field), Matcher::FieldValue(*y.doc, s.field));
     if (c != 0) return s.descending ? -c : c;
   }
-  if (const int c = CompareKeys(x.key, y.key); c != 0) return c;
+  if (const int c = CompareKeys(x.key(), y.key()); c != 0) return c;
   return CompareTags(x.tag, y.tag);
 }
 
@@ -213,7 +217,7 @@ int QueryEngine::CompareRowToPosition(const Query& q, RowHandle a, const Positio
     const int c = CompareValues(Matcher::FieldValue(*x.doc, q.sort[i].field), p.values[i]);
     if (c != 0) return q.sort[i].descending ? -c : c;
   }
-  if (const int c = CompareKeys(x.key, p.key); c != 0) return c;
+  if (const int c = CompareKeys(x.key(), p.key); c != 0) return c;
   return CompareTags(x.tag, p.tag ? &*p.tag : nullptr);
 }
 
@@ -222,7 +226,7 @@ QueryEngine::Position QueryEngine::PositionOf(const Query& q, RowHandle h) const
   Position p;
   for (const SortField& s : q.sort)
     p.values.push_back(Matcher::FieldValue(*row.doc, s.field).ToValue());
-  p.key = std::string(row.key);
+  p.key = std::string(row.key());
   if (row.tag) p.tag = *row.tag;
   return p;
 }

@@ -167,14 +167,19 @@ class QueryEngine {
   RowRef Row(RowHandle h) const;
 
  private:
+  // 48 bytes: the key is split into pointer and 32-bit size so that it packs with `live`.
   struct RowSlot {
-    std::string_view key;
+    const char* key_data = nullptr;
     const Timestamp* tag = nullptr;
     const Document* doc = nullptr;
     uint64_t changed_seq = 0;
     uint64_t deadline_ms = UINT64_MAX;
+    uint32_t key_size = 0;
     bool live = false;
+
+    std::string_view key() const { return {key_data, key_size}; }
   };
+  static_assert(sizeof(RowSlot) == 48);
   struct Standing;
 
   // Planning and execution (planner.cc).

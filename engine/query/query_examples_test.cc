@@ -249,6 +249,12 @@ TEST(Cursor, EncodesAndRejectsGarbage) {
   flipped[10] = flipped[10] == 'A' ? 'B' : 'A';
   EXPECT_FALSE(DecodeCursor(flipped).ok());
   EXPECT_FALSE(DecodeCursor(token.substr(0, token.size() - 4)).ok());
+  // A well-formed token whose tag names an impossible node id (the checksum is not a secret, so a
+  // client can forge one) is refused before the id reaches the node-id pool.
+  CursorState forged = s;
+  forged.last_tag->node_id = "a:b";
+  EXPECT_EQ(DecodeCursor(EncodeCursor(forged)).status().message(),
+            "cursor is not valid: bad tag node id");
 }
 
 RC_GTEST_PROP(Cursor, DecodeNeverCrashes, (const std::string& token)) { (void)DecodeCursor(token); }

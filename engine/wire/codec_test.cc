@@ -257,6 +257,19 @@ TEST(Codec, ErrorsNameTheField) {
               "OpBatch.lww[0].ts.node_id: node id must not be empty");
   }
   {
+    // A refused node id never takes a slot of the node-id pool: a peer sending invalid ids cannot
+    // fill it.
+    const size_t pooled = InternedNodeId::PoolSize();
+    flatbuffers::FlatBufferBuilder b;
+    auto ts = fb::CreateTimestamp(b, 1, 2, b.CreateString("never-pooled:1"));
+    auto rec = fb::CreateLwwRecord(b, b.CreateString("k"), ts);
+    auto lww = b.CreateVector(std::vector<flatbuffers::Offset<fb::LwwRecord>>{rec});
+    auto batch = fb::CreateOpBatch(b, 7, b.CreateString("m"), lww);
+    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::OpBatch, batch.Union())),
+              "OpBatch.lww[0].ts.node_id: node id 'never-pooled:1' contains ':'");
+    EXPECT_EQ(InternedNodeId::PoolSize(), pooled);
+  }
+  {
     flatbuffers::FlatBufferBuilder b;
     std::vector<uint64_t> hashes(3, 0);
     auto m = fb::CreateSyncBuckets(b, b.CreateString("m"), b.CreateVector(std::vector<uint8_t>{1}),

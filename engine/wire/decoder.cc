@@ -115,10 +115,12 @@ absl::Status Decoder::Ts(const fb::Timestamp* in, const WirePath& where, Timesta
   if (in == nullptr) return Error(where, "missing timestamp");
   out.millis = in->millis();
   out.counter = in->counter();
-  out.node_id = Str(in->node_id());
-  if (absl::Status s = ValidateNodeId(out.node_id); !s.ok()) {
+  // Validated before it is interned: a rejected id must not take a slot of the node-id pool.
+  std::string node_id = Str(in->node_id());
+  if (absl::Status s = ValidateNodeId(node_id); !s.ok()) {
     return Error(where + ".node_id", ToStd(s.message()));
   }
+  out.node_id = node_id;
   return absl::OkStatus();
 }
 

@@ -23,6 +23,7 @@ void BM_MerkleUpsert(benchmark::State& state) {
 BENCHMARK(BM_MerkleUpsert)->Arg(3)->Arg(4);
 
 struct TreePair {
+  std::vector<std::string> keys;  // The trees borrow these.
   std::unique_ptr<MerkleTree> a, b;
 };
 
@@ -34,8 +35,9 @@ const TreePair& Trees(int depth) {
     pair->a = std::make_unique<MerkleTree>(depth);
     pair->b = std::make_unique<MerkleTree>(depth);
     Xoshiro256 random(42);
+    pair->keys.reserve(1'000'000);
     for (uint64_t i = 0; i < 1'000'000; ++i) {
-      const std::string key = bench::Key(i);
+      const std::string& key = pair->keys.emplace_back(bench::Key(i));
       const uint64_t h = random.Next64();
       pair->a->Upsert(key, h);
       // 1,000 keys differ: every 1000th key has another item hash in b.
