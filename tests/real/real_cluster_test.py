@@ -390,6 +390,10 @@ def test_http_sync(h):
     check(again["acks"] and all(a["duplicate"] for a in again["acks"]), f"resent: {again}")
     applied = sum(h.metric(p, "seedgrid_ops_applied_total") for p in ports)
     check(applied == 60, f"{applied} ops applied for 60 sent twice")
+    # The interning pools hold the servers' and the client's ids and the field name: a handful.
+    ids = h.metric(ports[0], "seedgrid_interned_node_ids")
+    check(2 <= ids < 100, f"{ids} node ids interned")
+    check(h.metric(ports[0], "seedgrid_interned_field_names") >= 1, "field names interned")
     # A pull with no marks pages through everything (as of the owners' last gossiped digests: a
     # moment after the writes); marks of what it got make it empty.
     want = {f"h{i}" for i in range(1, 61)}

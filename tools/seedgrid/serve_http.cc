@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/cluster/partition.h"
+#include "engine/crdt/field_name.h"
+#include "engine/hlc/timestamp.h"
 #include "engine/net/handshake.h"
 #include "engine/net/sync_json.h"
 #include "engine/wire/codec.h"
@@ -137,6 +139,14 @@ std::string MetricsText(const ServeState& st, uint64_t now_ms) {
          {{R"({kind="decode"})", g.decode_errors},
           {R"({kind="protocol"})", g.protocol_errors},
           {R"({kind="http"})", n.http_errors}});
+  Metric(out, "interned_node_ids", "gauge",
+         "Node ids in the interning pool; past its bound (65536) each further id is copied per "
+         "timestamp: same behaviour, more memory.",
+         {{"", InternedNodeId::PoolSize()}});
+  Metric(out, "interned_field_names", "gauge",
+         "Field names in the interning pool; past its bound (32768) each further name is copied "
+         "per document.",
+         {{"", FieldName::PoolSize()}});
   Metric(out, "storage_failures_total", "counter", "Failed storage writes or syncs.",
          {{"", c.storage_failures}});
   Metric(out, "storage_syncs_total", "counter", "Successful storage syncs.",
