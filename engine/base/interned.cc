@@ -32,7 +32,8 @@ const Entry* Pool::Empty() {
 
 const Entry* Pool::Make(std::string_view text) {
   if (text.empty()) return Empty();
-  if (text.size() > name_bytes_max_) return new Entry{std::string(text), false};
+  const auto owned = [text] { return new Entry{std::string(text), false}; };
+  if (text.size() > name_bytes_max_) return owned();
   const size_t mask = slots_count_ - 1;
   const size_t start = XXH3_64bits(text.data(), text.size()) & mask;
   size_t empty = 0;  // The first empty slot of the last probe.
@@ -48,10 +49,10 @@ const Entry* Pool::Make(std::string_view text) {
     }
   };
   if (const Entry* found = probe()) return found;
-  if (inserts_->full.load(std::memory_order_acquire)) return new Entry{std::string(text), false};
+  if (inserts_->full.load(std::memory_order_acquire)) return owned();
   absl::MutexLock lock(&inserts_->mu);
   if (const Entry* found = probe()) return found;  // Another thread may have added it meanwhile.
-  if (inserts_->size >= names_max_) return new Entry{std::string(text), false};
+  if (inserts_->size >= names_max_) return owned();
   const Entry* entry = new Entry{std::string(text), true, static_cast<uint32_t>(empty)};
   slots_[empty].store(entry, std::memory_order_release);
   if (++inserts_->size == names_max_) inserts_->full.store(true, std::memory_order_release);

@@ -246,26 +246,23 @@ std::string ErrorOf(const std::string& bytes) {
   return std::string(decoded.status().message());
 }
 
+// An OP_BATCH of one LWW record whose timestamp names `node_id`.
+std::string OpBatchWithNodeId(const char* node_id) {
+  flatbuffers::FlatBufferBuilder b;
+  auto ts = fb::CreateTimestamp(b, 1, 2, b.CreateString(node_id));
+  auto rec = fb::CreateLwwRecord(b, b.CreateString("k"), ts);
+  auto lww = b.CreateVector(std::vector<flatbuffers::Offset<fb::LwwRecord>>{rec});
+  auto batch = fb::CreateOpBatch(b, 7, b.CreateString("m"), lww);
+  return Finish(b, fb::Body::OpBatch, batch.Union());
+}
+
 TEST(Codec, ErrorsNameTheField) {
-  {
-    flatbuffers::FlatBufferBuilder b;
-    auto ts = fb::CreateTimestamp(b, 1, 2, b.CreateString(""));
-    auto rec = fb::CreateLwwRecord(b, b.CreateString("k"), ts);
-    auto lww = b.CreateVector(std::vector<flatbuffers::Offset<fb::LwwRecord>>{rec});
-    auto batch = fb::CreateOpBatch(b, 7, b.CreateString("m"), lww);
-    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::OpBatch, batch.Union())),
-              "OpBatch.lww[0].ts.node_id: node id must not be empty");
-  }
+  EXPECT_EQ(ErrorOf(OpBatchWithNodeId("")), "OpBatch.lww[0].ts.node_id: node id must not be empty");
   {
     // A refused node id never takes a slot of the node-id pool: a peer sending invalid ids cannot
     // fill it.
     const size_t pooled = InternedNodeId::PoolSize();
-    flatbuffers::FlatBufferBuilder b;
-    auto ts = fb::CreateTimestamp(b, 1, 2, b.CreateString("never-pooled:1"));
-    auto rec = fb::CreateLwwRecord(b, b.CreateString("k"), ts);
-    auto lww = b.CreateVector(std::vector<flatbuffers::Offset<fb::LwwRecord>>{rec});
-    auto batch = fb::CreateOpBatch(b, 7, b.CreateString("m"), lww);
-    EXPECT_EQ(ErrorOf(Finish(b, fb::Body::OpBatch, batch.Union())),
+    EXPECT_EQ(ErrorOf(OpBatchWithNodeId("never-pooled:1")),
               "OpBatch.lww[0].ts.node_id: node id 'never-pooled:1' contains ':'");
     EXPECT_EQ(InternedNodeId::PoolSize(), pooled);
   }
