@@ -278,6 +278,19 @@ void Document::Set(FieldName name, Value value) {
   Encode(fields);  // The views into the old block stay valid until it is replaced.
 }
 
+void Document::Prefetch() const {
+  // Up to three lines: an 8-field record of short strings takes ~120 bytes, which at malloc's
+  // 16-byte alignment spans three lines three times in four (two lines cost the scan ~1.7x). A
+  // prefetch never faults, so an address may lie past a shorter block (computed as an integer,
+  // not a pointer).
+  if (data_ == nullptr) return;
+  // The address only names lines to fetch; it never reaches a result or a trace.
+  const auto base = reinterpret_cast<uintptr_t>(data_.get());  // sg:address-ok
+  __builtin_prefetch(reinterpret_cast<const void*>(base));
+  __builtin_prefetch(reinterpret_cast<const void*>(base + 64));
+  __builtin_prefetch(reinterpret_cast<const void*>(base + 127));
+}
+
 std::optional<ValueView> Document::Get(std::string_view name) const {
   size_t lo = 0;
   size_t hi = size();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "absl/container/inlined_vector.h"
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
 #include "engine/query/planner.h"
@@ -42,7 +43,8 @@ namespace {
 bool RouteOf(const Predicate& p, std::string* field, std::vector<Value>* values) {
   if (p.op == Op::kEq || p.op == Op::kIn) {
     *field = p.field;
-    *values = p.args;
+    values->clear();
+    for (const Value& v : p.args) values->push_back(NormalizeForEq(v));  // As routes_ keys them.
     return true;
   }
   if (p.op == Op::kAnd) {
@@ -81,7 +83,8 @@ void QueryEngine::RouteStanding(Standing* s, bool add) {
     }
     return;
   }
-  auto& by_value = routes_[s->route_field];
+  const FieldName field(s->route_field);
+  auto& by_value = routes_[field];
   for (const Value& v : s->route_values) {
     if (add) {
       by_value[v].insert(s->id);
@@ -92,7 +95,7 @@ void QueryEngine::RouteStanding(Standing* s, bool add) {
     it->second.erase(s->id);
     if (it->second.empty()) by_value.erase(it);
   }
-  if (by_value.empty()) routes_.erase(s->route_field);
+  if (by_value.empty()) routes_.erase(field);
 }
 
 std::vector<RowHandle> QueryEngine::StandingRows(const Standing& s) const {
@@ -141,7 +144,8 @@ absl::StatusOr<QueryEngine::Subscription> QueryEngine::SubscribeFrom(const Query
     const uint64_t id = next_standing_++;
     auto owned = std::make_unique<Standing>(id, q, std::move(after));
     standing = owned.get();
-    Selection sel = Select(q, standing->matcher, standing->start(), std::nullopt, q.limit);
+    Selection sel =
+        Select(q, LazyMatcher(standing->matcher), standing->start(), std::nullopt, q.limit);
     standing->members.insert(sel.rows.begin(), sel.rows.end());
     if (standing->windowed()) {
       for (RowHandle h : sel.rows) standing->window.emplace_back(PositionOf(q, h), h);
@@ -188,7 +192,7 @@ absl::StatusOr<std::vector<RowRef>> QueryEngine::LiveResult(SubscriptionId id) c
 }
 
 std::optional<RowHandle> QueryEngine::FirstMatchAfter(const Standing& s, const Position* after) {
-  Selection sel = Select(s.query, s.matcher, after, std::nullopt, 1);
+  Selection sel = Select(s.query, LazyMatcher(s.matcher), after, std::nullopt, 1);
   if (sel.rows.empty()) return std::nullopt;
   return sel.rows[0];
 }
@@ -282,14 +286,26 @@ void QueryEngine::OnRowChange(RowHandle h, const Document* old_doc, const Docume
   if (standing_.empty()) return;
   // The unrouted standing queries and the routed ones this change touches, in id order, each
   // once. Routed ids are collected apart so a change costs no copy of the unrouted set.
-  absl::btree_set<uint64_t> routed;
+  absl::InlinedVector<uint64_t, 16> routed;
+  const auto route = [&](const absl::btree_set<uint64_t>* ids) {
+    if (ids != nullptr) routed.insert(routed.end(), ids->begin(), ids->end());
+  };
   for (const auto& [field, by_value] : routes_) {
-    for (const Document* doc : {old_doc, new_doc}) {
-      if (doc == nullptr) continue;
-      auto it = by_value.find(Matcher::FieldValue(*doc, field));
-      if (it != by_value.end()) routed.insert(it->second.begin(), it->second.end());
-    }
+    const auto find = [&](ValueView v) -> const absl::btree_set<uint64_t>* {
+      auto it = by_value.find(NormalizeForEq(v));
+      return it == by_value.end() ? nullptr : &it->second;
+    };
+    const std::optional<ValueView> before =
+        old_doc ? std::optional(Matcher::FieldValue(*old_doc, field)) : std::nullopt;
+    const std::optional<ValueView> after =
+        new_doc ? std::optional(Matcher::FieldValue(*new_doc, field)) : std::nullopt;
+    // Most writes leave a routed field as it was: one lookup serves both documents.
+    const bool same = before && after && CompareValues(*before, *after) == 0;  // The map's order.
+    if (before) route(find(*before));
+    if (after && !same) route(find(*after));
   }
+  std::sort(routed.begin(), routed.end());
+  routed.erase(std::unique(routed.begin(), routed.end()), routed.end());
   std::vector<uint64_t> affected;
   affected.reserve(unrouted_.size() + routed.size());
   std::set_union(unrouted_.begin(), unrouted_.end(), routed.begin(), routed.end(),

@@ -11,6 +11,7 @@
 #define SEEDGRID_ENGINE_QUERY_MATCHER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,27 @@ class Matcher {
  private:
   struct Node;
   std::unique_ptr<Node> root_;
+};
+
+// A matcher borrowed, or compiled from a predicate on first use: a query answered exactly by its
+// indexes never compiles one. Not copyable; `p` must outlive it.
+class LazyMatcher {
+ public:
+  explicit LazyMatcher(const Matcher& m) : ready_(&m) {}
+  explicit LazyMatcher(const Predicate& p) : predicate_(&p) {}
+  LazyMatcher(const LazyMatcher&) = delete;
+  LazyMatcher& operator=(const LazyMatcher&) = delete;
+
+  const Matcher& get() const {
+    if (ready_ == nullptr) ready_ = &owned_.emplace(*predicate_);
+    return *ready_;
+  }
+  bool Matches(const Document& doc) const { return get().Matches(doc); }
+
+ private:
+  const Predicate* predicate_ = nullptr;
+  mutable const Matcher* ready_ = nullptr;
+  mutable std::optional<Matcher> owned_;
 };
 
 // True when `doc` satisfies `p`, compiling `p` for this one call; for tests and one-off checks.

@@ -66,6 +66,12 @@ std::unique_ptr<Plan> FromRanges(std::string label, std::vector<NavigableIndex::
   });
 }
 
+// A node's Explain label, formatted only when asked for (`make` returns it).
+template <typename F>
+std::string Label(bool labels, const F& make) {
+  return labels ? make() : std::string();
+}
+
 std::string Args(const Predicate& p) {
   std::string out;
   for (const Value& v : p.args) out += (out.empty() ? "" : ", ") + ValueToString(v);
@@ -97,7 +103,7 @@ std::vector<RowHandle> QueryEngine::AllHandles() const {
   return out;
 }
 
-std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
+std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p, bool labels) const {
   const auto complement = [&](std::unique_ptr<Plan> child) -> std::unique_ptr<Plan> {
     if (!child || !child->exact) return nullptr;
     auto plan = std::make_unique<Plan>();
@@ -116,13 +122,13 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
       return plan;
     }
     case Op::kAnd:
-      return PlanAnd(p);
+      return PlanAnd(p, labels);
     case Op::kOr: {
       auto plan = std::make_unique<Plan>();
       plan->kind = Plan::Kind::kUnion;
       plan->label = "union";
       for (const Predicate& c : p.children) {
-        std::unique_ptr<Plan> child = PlanPredicate(c);
+        std::unique_ptr<Plan> child = PlanPredicate(c, labels);
         if (!child) return nullptr;  // One unindexable operand: the OR needs a scan.
         plan->estimate += child->estimate;
         plan->exact = plan->exact && child->exact;
@@ -132,7 +138,7 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
       return plan;
     }
     case Op::kNot:
-      return complement(PlanPredicate(p.children[0]));
+      return complement(PlanPredicate(p.children[0], labels));
     default:
       break;
   }
@@ -146,17 +152,20 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
     case Op::kIsNull: {
       const Value& v = p.op == Op::kEq ? p.args[0] : null;
       if (hash)
-        return FromPostings(fmt::format("hash({}) = {}", f, ValueToString(v)), hash->Find(v));
+        return FromPostings(
+            Label(labels, [&] { return fmt::format("hash({}) = {}", f, ValueToString(v)); }),
+            hash->Find(v));
       if (nav) {
-        return FromRanges(fmt::format("navigable({}) = {}", f, ValueToString(v)), {nav->Equal(v)},
-                          live_rows_);
+        return FromRanges(
+            Label(labels, [&] { return fmt::format("navigable({}) = {}", f, ValueToString(v)); }),
+            {nav->Equal(v)}, live_rows_);
       }
       return nullptr;
     }
     case Op::kNeq:
     case Op::kIsNotNull: {
       Predicate eq = p.op == Op::kNeq ? Eq(f, p.args[0]) : IsNull(f);
-      return complement(PlanPredicate(eq));
+      return complement(PlanPredicate(eq, labels));
     }
     case Op::kIn: {
       if (hash) {
@@ -168,8 +177,8 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
             estimate += postings->size();
           }
         }
-        return Leaf(fmt::format("hash({}) in [{}]", f, Args(p)), estimate, true,
-                    [lists](std::vector<RowHandle>* out) {
+        return Leaf(Label(labels, [&] { return fmt::format("hash({}) in [{}]", f, Args(p)); }),
+                    estimate, true, [lists](std::vector<RowHandle>* out) {
                       for (const Postings* l : lists) l->AppendTo(out);
                       Canonicalize(out);
                     });
@@ -177,27 +186,35 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
       if (nav) {
         std::vector<NavigableIndex::Range> ranges;
         for (const Value& v : p.args) ranges.push_back(nav->Equal(v));
-        return FromRanges(fmt::format("navigable({}) in [{}]", f, Args(p)), std::move(ranges),
-                          live_rows_);
+        return FromRanges(
+            Label(labels, [&] { return fmt::format("navigable({}) in [{}]", f, Args(p)); }),
+            std::move(ranges), live_rows_);
       }
       return nullptr;
     }
     case Op::kGt:
     case Op::kGte:
       if (!nav) return nullptr;
-      return FromRanges(
-          fmt::format("navigable({}) {} {}", f, p.op == Op::kGt ? ">" : ">=", Args(p)),
-          {nav->AtLeast(p.args[0], p.op == Op::kGte)}, live_rows_);
+      return FromRanges(Label(labels,
+                              [&] {
+                                return fmt::format("navigable({}) {} {}", f,
+                                                   p.op == Op::kGt ? ">" : ">=", Args(p));
+                              }),
+                        {nav->AtLeast(p.args[0], p.op == Op::kGte)}, live_rows_);
     case Op::kLt:
     case Op::kLte:
       if (!nav) return nullptr;
-      return FromRanges(
-          fmt::format("navigable({}) {} {}", f, p.op == Op::kLt ? "<" : "<=", Args(p)),
-          {nav->AtMost(p.args[0], p.op == Op::kLte)}, live_rows_);
+      return FromRanges(Label(labels,
+                              [&] {
+                                return fmt::format("navigable({}) {} {}", f,
+                                                   p.op == Op::kLt ? "<" : "<=", Args(p));
+                              }),
+                        {nav->AtMost(p.args[0], p.op == Op::kLte)}, live_rows_);
     case Op::kBetween:
       if (!nav) return nullptr;
-      return FromRanges(fmt::format("navigable({}) between {}", f, Args(p)),
-                        {nav->Between(p.args[0], true, p.args[1], true)}, live_rows_);
+      return FromRanges(
+          Label(labels, [&] { return fmt::format("navigable({}) between {}", f, Args(p)); }),
+          {nav->Between(p.args[0], true, p.args[1], true)}, live_rows_);
     case Op::kMatch:
     case Op::kMatchPrefix:
     case Op::kContains: {
@@ -207,7 +224,8 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
           p.op == Op::kContains ? InnerTokens(text) : Tokenize(text);
       if (exact_tokens.empty()) {
         if (p.op == Op::kContains) return nullptr;  // Nothing to narrow by.
-        return Leaf(fmt::format("inverted({}) no tokens", f), 0, true, [](auto*) {});
+        return Leaf(Label(labels, [&] { return fmt::format("inverted({}) no tokens", f); }), 0,
+                    true, [](auto*) {});
       }
       std::optional<std::string> prefix;
       if (p.op == Op::kMatchPrefix) {
@@ -233,8 +251,12 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
         estimate = std::min(estimate, sum);
       }
       if (missing) estimate = 0;
-      std::string label = fmt::format("inverted({}) tokens [{}]", f, fmt::join(exact_tokens, ", "));
-      if (prefix) label += fmt::format(" prefix \"{}\"", *prefix);
+      std::string label = Label(labels, [&] {
+        std::string text =
+            fmt::format("inverted({}) tokens [{}]", f, fmt::join(exact_tokens, ", "));
+        if (prefix) text += fmt::format(" prefix \"{}\"", *prefix);
+        return text;
+      });
       return Leaf(
           std::move(label), std::min(estimate, live_rows_), p.op != Op::kContains,
           [lists, prefixed, missing, has_prefix = prefix.has_value()](std::vector<RowHandle>* out) {
@@ -261,7 +283,7 @@ std::unique_ptr<Plan> QueryEngine::PlanPredicate(const Predicate& p) const {
   }
 }
 
-std::unique_ptr<Plan> QueryEngine::PlanAnd(const Predicate& p) const {
+std::unique_ptr<Plan> QueryEngine::PlanAnd(const Predicate& p, bool labels) const {
   std::vector<std::unique_ptr<Plan>> operands;
   std::vector<bool> covered(p.children.size(), false);
   // Compound indexes: usable when every field has an eq operand.
@@ -280,16 +302,19 @@ std::unique_ptr<Plan> QueryEngine::PlanAnd(const Predicate& p) const {
       }
     }
     if (values.size() != index->fields().size()) continue;
-    std::string label = fmt::format("compound({}) = (", fmt::join(index->fields(), ", "));
-    for (size_t i = 0; i < values.size(); ++i) label += (i ? ", " : "") + ValueToString(values[i]);
-    operands.push_back(
-        FromPostings(label + ")", static_cast<const CompoundIndex*>(index.get())->Find(values)));
+    std::string label = Label(labels, [&] {
+      std::string text = fmt::format("compound({}) = (", fmt::join(index->fields(), ", "));
+      for (size_t i = 0; i < values.size(); ++i) text += (i ? ", " : "") + ValueToString(values[i]);
+      return text + ")";
+    });
+    operands.push_back(FromPostings(std::move(label),
+                                    static_cast<const CompoundIndex*>(index.get())->Find(values)));
     for (size_t i : used) covered[i] = true;
   }
   size_t unindexed = 0;
   for (size_t i = 0; i < p.children.size(); ++i) {
     if (covered[i]) continue;
-    std::unique_ptr<Plan> child = PlanPredicate(p.children[i]);
+    std::unique_ptr<Plan> child = PlanPredicate(p.children[i], labels);
     if (child) {
       operands.push_back(std::move(child));
     } else {

@@ -45,6 +45,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/env/env.h"
 #include "engine/hlc/timestamp.h"
@@ -183,8 +184,10 @@ class QueryEngine {
   struct Standing;
 
   // Planning and execution (planner.cc).
-  std::unique_ptr<Plan> PlanPredicate(const Predicate& p) const;
-  std::unique_ptr<Plan> PlanAnd(const Predicate& p) const;
+  // `labels`: build each node's Explain label (formatting them costs more than a hash lookup,
+  // so Run leaves them empty).
+  std::unique_ptr<Plan> PlanPredicate(const Predicate& p, bool labels = false) const;
+  std::unique_ptr<Plan> PlanAnd(const Predicate& p, bool labels) const;
   std::vector<RowHandle> Execute(const Plan& plan) const;
   std::vector<RowHandle> AllHandles() const;
   std::string DescribePlan(const Plan& plan, int indent) const;
@@ -200,12 +203,14 @@ class QueryEngine {
     bool more = false;            // Rows beyond the limit exist.
   };
   // `ordered`: sort the rows into result order. REQUIRES: ordered when there is a limit or `after`.
-  Selection Select(const Query& q, const Matcher& matcher, const Position* after,
+  Selection Select(const Query& q, const LazyMatcher& matcher, const Position* after,
                    std::optional<uint64_t> exclude_changed_after, std::optional<uint64_t> limit,
                    bool ordered = true);
-  bool SelectByWalk(const Query& q, const Matcher& matcher, const NavigableIndex& index,
+  bool SelectByWalk(const Query& q, const LazyMatcher& matcher, const NavigableIndex& index,
                     const Position* after, std::optional<uint64_t> exclude_changed_after,
                     uint64_t limit, Selection* out) const;
+  // Every live row `matcher` accepts, in handle order.
+  std::vector<RowHandle> Scan(const Matcher& matcher) const;
   int CompareRows(const Query& q, RowHandle a, RowHandle b) const;
   int CompareRowToPosition(const Query& q, RowHandle a, const Position& p) const;
   Position PositionOf(const Query& q, RowHandle h) const;
@@ -241,8 +246,11 @@ class QueryEngine {
   absl::btree_map<uint64_t, std::unique_ptr<Standing>> standing_;  // By creation order.
   absl::btree_map<SubscriptionId, std::pair<uint64_t, DeltaCallback>> subscribers_;
   // Routing: field -> normalised value -> standing ids whose predicate requires field == value.
-  absl::btree_map<std::string, absl::btree_map<Value, absl::btree_set<uint64_t>, ValueLess>,
-                  std::less<>>
+  // Fields are interned, so a changed document is read by pool slot; values are normalised
+  // (NormalizeForEq) and hashed, so a change costs one probe per document, not a search whose
+  // every step compares against a different heap string. The inner maps are sg:lookup-only.
+  absl::btree_map<FieldName, absl::flat_hash_map<Value, absl::btree_set<uint64_t>,
+                                                 NormalizedValueHash, NormalizedValueEq>>
       routes_;
   absl::btree_set<uint64_t> unrouted_;
   absl::btree_multimap<uint64_t, uint64_t> standing_by_hash_;  // Query hash -> standing id.

@@ -345,6 +345,62 @@ TEST(Explain, ShowsTheChosenPlan) {
             std::string::npos);
 }
 
+// Run plans without labels (formatting them cost more than the lookup); Explain must still
+// label every kind of node.
+TEST(Explain, LabelsEveryKindOfNode) {
+  World w;
+  for (int i = 0; i < 40; ++i) {
+    w.map.Set(fmt::format("k{:03}", i),
+              Document{{"a", int64_t{i % 4}},
+                       {"b", int64_t{i}},
+                       {"c", fmt::format("c{}", i % 2)},
+                       {"t", fmt::format("red fox {}", i % 3 == 0 ? "jumps" : "sleeps")}});
+  }
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kHash, {"a"}).ok());
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kNavigable, {"b"}).ok());
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kCompound, {"a", "c"}).ok());
+  ASSERT_TRUE(w.indexed.AddIndex(IndexKind::kInverted, {"t"}).ok());
+  const auto explain = [&](Predicate p) { return *w.indexed.Explain(Query{std::move(p), {}, {}}); };
+  const auto has = [](const std::string& plan, std::string_view text) {
+    return plan.find(text) != std::string::npos;
+  };
+  std::string plan = explain(And({Eq("a", int64_t{1}), Eq("c", std::string("c1"))}));
+  EXPECT_TRUE(has(plan, "compound(a, c) = (1, \"c1\") (est 10 rows)")) << plan;
+  plan = explain(In("a", {int64_t{1}, int64_t{2}}));
+  EXPECT_TRUE(has(plan, "hash(a) in [1, 2] (est 20 rows)")) << plan;
+  plan = explain(Between("b", int64_t{5}, int64_t{9}));
+  EXPECT_TRUE(has(plan, "navigable(b) between 5, 9 (est 5 rows)")) << plan;
+  plan = explain(Gte("b", int64_t{30}));
+  EXPECT_TRUE(has(plan, "navigable(b) >= 30 (est 10 rows)")) << plan;
+  plan = explain(Neq("a", int64_t{0}));
+  EXPECT_TRUE(has(plan, "complement (est 30 rows)")) << plan;
+  EXPECT_TRUE(has(plan, "hash(a) = 0 (est 10 rows)")) << plan;
+  plan = explain(Or({Eq("a", int64_t{0}), Lt("b", int64_t{2})}));
+  EXPECT_TRUE(has(plan, "union")) << plan;
+  plan = explain(MatchPrefix("t", "red ju"));
+  EXPECT_TRUE(has(plan, "inverted(t) tokens [red] prefix \"ju\"")) << plan;
+  plan = explain(Match("t", "!!"));
+  EXPECT_TRUE(has(plan, "inverted(t) no tokens")) << plan;
+  // The same queries run without labels and give the brute-force answer.
+  const Query q{And({Eq("a", int64_t{1}), Eq("c", std::string("c1"))}), {}, {}};
+  EXPECT_EQ(w.indexed.Run(q)->rows.size(), 10u);
+}
+
+TEST(LazyMatcher, BorrowsOrCompilesOnce) {
+  const Predicate p = And({Eq("a", int64_t{1}), Like("s", "x%")});
+  const Matcher compiled(p);
+  const LazyMatcher borrowed(compiled);
+  EXPECT_EQ(&borrowed.get(), &compiled);
+  const LazyMatcher lazy(p);
+  const Matcher* first = &lazy.get();
+  EXPECT_EQ(&lazy.get(), first);  // Compiled once.
+  const Document yes{{"a", int64_t{1}}, {"s", std::string("xy")}};
+  const Document no{{"a", int64_t{1}}, {"s", std::string("yx")}};
+  EXPECT_TRUE(lazy.Matches(yes));
+  EXPECT_FALSE(lazy.Matches(no));
+  EXPECT_EQ(borrowed.Matches(yes), MatchesPredicate(p, yes));
+}
+
 TEST(LiveQuery, TopNEmitsDisplacementAndPromotion) {
   World w;
   for (int i = 0; i < 5; ++i)
