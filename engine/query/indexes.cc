@@ -76,7 +76,7 @@ void HashIndex::Insert(RowHandle h, const Document& doc) {
 }
 
 void HashIndex::Erase(RowHandle h, const Document& doc) {
-  auto it = map_.find(NormalizeForEq(Matcher::FieldValue(doc, name_)));
+  auto it = map_.find(NormalizedView(Matcher::FieldValue(doc, name_)));
   SG_ASSERT(it != map_.end());
   const bool erased = it->second.Erase(h);
   SG_ASSERT(erased);
@@ -84,7 +84,7 @@ void HashIndex::Erase(RowHandle h, const Document& doc) {
 }
 
 const Postings* HashIndex::Find(const Value& v) const {
-  auto it = map_.find(NormalizeForEq(v));
+  auto it = map_.find(NormalizedView(v));
   return it == map_.end() ? nullptr : &it->second;
 }
 

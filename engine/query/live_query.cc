@@ -292,7 +292,7 @@ void QueryEngine::OnRowChange(RowHandle h, const Document* old_doc, const Docume
   };
   for (const auto& [field, by_value] : routes_) {
     const auto find = [&](ValueView v) -> const absl::btree_set<uint64_t>* {
-      auto it = by_value.find(NormalizeForEq(v));
+      auto it = by_value.find(NormalizedView(v));  // No copy of a string value.
       return it == by_value.end() ? nullptr : &it->second;
     };
     const std::optional<ValueView> before =

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "engine/env/testing/manual_env.h"
 #include "engine/query/cursor.h"
 #include "engine/query/indexed_map.h"
@@ -63,6 +64,34 @@ TEST(ValueOrder, NumbersCompareExactlyAcrossIntAndDouble) {
   EXPECT_TRUE(ValueEquals(NormalizeForEq(Value(-0.0)), Value(int64_t{0})));
   EXPECT_EQ(HashNormalized(NormalizeForEq(Value(kNaN))),
             HashNormalized(NormalizeForEq(Value(-kNaN))));
+}
+
+// A NormalizedView is NormalizeForEq without the copy: the same hash and equality, so hash
+// containers find a key by either.
+RC_GTEST_PROP(ValueOrder, NormalizedViewIsTheNormalizedValue, ()) {
+  const Value v = *rc::gen::oneOf(
+      testing::GenValue(),
+      rc::gen::map(rc::gen::arbitrary<double>(), [](double d) { return Value(d); }));
+  const Value normalized = NormalizeForEq(v);
+  const NormalizedView view(v);
+  RC_ASSERT(ValueEquals(view.view(), normalized));
+  RC_ASSERT(NormalizedValueHash()(view) == NormalizedValueHash()(normalized));
+  RC_ASSERT(NormalizedValueEq()(normalized, view));
+  absl::flat_hash_map<Value, int, NormalizedValueHash, NormalizedValueEq> map;  // sg:lookup-only
+  map[normalized] = 1;
+  RC_ASSERT(map.contains(view));
+}
+
+TEST(ValueOrder, NormalizedViewsOfEqualNumbersFindOneKey) {
+  absl::flat_hash_map<Value, int, NormalizedValueHash, NormalizedValueEq> map;  // sg:lookup-only
+  map[NormalizeForEq(Value(int64_t{2}))] = 1;
+  map[NormalizeForEq(Value(kNaN))] = 2;
+  map[NormalizeForEq(Value(0.5))] = 3;
+  EXPECT_EQ(map.find(NormalizedView(Value(2.0)))->second, 1);
+  EXPECT_EQ(map.find(NormalizedView(Value(-kNaN)))->second, 2);
+  EXPECT_EQ(map.find(NormalizedView(Value(0.5)))->second, 3);
+  EXPECT_FALSE(map.contains(NormalizedView(Value(std::string("2")))));
+  EXPECT_FALSE(map.contains(NormalizedView(Value(-0.0))));  // 0 is not a key.
 }
 
 bool M(const Predicate& p, const Document& d) { return MatchesPredicate(p, d); }

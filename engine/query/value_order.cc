@@ -123,6 +123,16 @@ Value NormalizeForEq(ValueView v) {
   return d;
 }
 
+NormalizedView::NormalizedView(ValueView v) : v_(v) {
+  if (v.type() != ValueType::kDouble) return;  // Only doubles have other representatives.
+  const double d = v.double_value();
+  if (std::isnan(d)) {
+    v_ = ValueView::Double(std::numeric_limits<double>::quiet_NaN());
+  } else if (d >= -kTwoPow63 && d < kTwoPow63 && std::trunc(d) == d) {
+    v_ = ValueView::Int(static_cast<int64_t>(d));
+  }
+}
+
 uint64_t HashNormalized(ValueView v) {
   DigestWriter w;
   w.U8(static_cast<uint8_t>(TypeOf(v)));

@@ -39,11 +39,31 @@ Value NormalizeForEq(ValueView v);
 // Hash of a *normalized* value (REQUIRES: v == NormalizeForEq(v)).
 uint64_t HashNormalized(ValueView v);
 
+// The view of NormalizeForEq(v), borrowing v's bytes instead of copying them: a lookup key for
+// hash containers keyed by normalised Values (the functors below accept it, and no other view,
+// so a lookup cannot skip normalising).
+class NormalizedView {
+ public:
+  explicit NormalizedView(ValueView v);
+  ValueView view() const { return v_; }
+
+ private:
+  ValueView v_;
+};
+
+// Hash and equality of normalised Values (keys must be NormalizeForEq's results).
 struct NormalizedValueHash {
-  size_t operator()(ValueView v) const { return static_cast<size_t>(HashNormalized(v)); }
+  using is_transparent = void;
+  size_t operator()(const Value& v) const { return static_cast<size_t>(HashNormalized(v)); }
+  size_t operator()(NormalizedView v) const {
+    return static_cast<size_t>(HashNormalized(v.view()));
+  }
 };
 struct NormalizedValueEq {
-  bool operator()(ValueView a, ValueView b) const { return ValueEquals(a, b); }
+  using is_transparent = void;
+  bool operator()(const Value& a, const Value& b) const { return ValueEquals(a, b); }
+  bool operator()(const Value& a, NormalizedView b) const { return ValueEquals(a, b.view()); }
+  bool operator()(NormalizedView a, const Value& b) const { return ValueEquals(a.view(), b); }
 };
 struct ValueLess {
   using is_transparent = void;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -214,10 +215,20 @@ RC_GTEST_PROP(Codec, MutatedBuffersDecodeToErrorOrValidMessage, ()) {
   }
 }
 
+// A truncation is rejected unless it drops only the builder's trailing alignment padding (zero
+// bytes after the last string's terminator, about 1 case in 2,000 here): then nothing the
+// message uses is gone and it decodes to the same message.
 RC_GTEST_PROP(Codec, EveryTruncationIsRejected, ()) {
-  const std::string bytes = EncodeMessage(*GenEnvelope());
+  const msg::Envelope envelope = *GenEnvelope();
+  const std::string bytes = EncodeMessage(envelope);
   const size_t cut = *rc::gen::inRange<size_t>(0, bytes.size());
-  RC_ASSERT(!DecodeMessage(std::string_view(bytes).substr(0, cut)).ok());
+  const absl::StatusOr<msg::Envelope> decoded =
+      DecodeMessage(std::string_view(bytes).substr(0, cut));
+  if (!decoded.ok()) return;
+  RC_ASSERT(bytes.size() - cut < 8);  // Padding, never more than an alignment step.
+  RC_ASSERT(std::all_of(bytes.begin() + static_cast<ptrdiff_t>(cut), bytes.end(),
+                        [](char c) { return c == 0; }));
+  RC_ASSERT(*decoded == envelope);
 }
 
 RC_GTEST_PROP(Codec, RandomBytesAreRejected, (std::string bytes)) {
