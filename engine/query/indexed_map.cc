@@ -140,25 +140,34 @@ void IndexedOrMap::Sync(std::string_view key, const OrEntry* old_entry, const Or
   if (it != handles_.end()) {
     SG_ASSERT(old_entry != nullptr);
     auto& by_tag = it->second;
+    // The map may have freed items (or the whole entry) these rows point into, and each change
+    // below may read every live row: first point them all at the old copy of the entry.
+    for (const auto& [tag, h] : by_tag) {
+      const auto old_item = old_entry->items.find(tag);
+      SG_ASSERT(old_item != old_entry->items.end());
+      engine_.RebindRow(h, key, &old_item->first, &old_item->second.value);
+    }
     for (auto row = by_tag.begin(); row != by_tag.end();) {
       const auto old_item = old_entry->items.find(row->first);
-      SG_ASSERT(old_item != old_entry->items.end());
-      const OrItem* new_item = nullptr;
+      const std::pair<const Timestamp, OrItem>* new_item = nullptr;
       if (new_entry != nullptr) {
         if (auto n = new_entry->items.find(row->first); n != new_entry->items.end()) {
-          new_item = &n->second;
+          new_item = &*n;
         }
       }
-      const uint64_t deadline = new_item ? TtlDeadlineMs(row->first.millis, new_item->ttl_ms) : 0;
+      const uint64_t deadline =
+          new_item ? TtlDeadlineMs(row->first.millis, new_item->second.ttl_ms) : 0;
       if (new_item == nullptr || deadline < now) {
         engine_.RemoveRow(row->second, key, &old_item->first, old_item->second.value);
         row = by_tag.erase(row);
         continue;
       }
-      if (!(new_item->value == old_item->second.value) ||
-          new_item->ttl_ms != old_item->second.ttl_ms) {
-        engine_.UpdateRow(row->second, old_item->second.value, &new_item->value, deadline);
+      if (!(new_item->second.value == old_item->second.value) ||
+          new_item->second.ttl_ms != old_item->second.ttl_ms) {
+        engine_.UpdateRow(row->second, old_item->second.value, &new_item->second.value, deadline);
       }
+      // Into the map's entry (`key` views the map's own key while the entry exists).
+      engine_.RebindRow(row->second, key, &new_item->first, &new_item->second.value);
       ++row;
     }
     if (by_tag.empty()) {

@@ -49,19 +49,27 @@ class LazyMatcher {
  public:
   explicit LazyMatcher(const Matcher& m) : ready_(&m) {}
   explicit LazyMatcher(const Predicate& p) : predicate_(&p) {}
+  explicit LazyMatcher(const Matcher&&) = delete;  // It would dangle.
+  explicit LazyMatcher(const Predicate&&) = delete;
   LazyMatcher(const LazyMatcher&) = delete;
   LazyMatcher& operator=(const LazyMatcher&) = delete;
 
   const Matcher& get() const {
-    if (ready_ == nullptr) ready_ = &owned_.emplace(*predicate_);
+    if (ready_ == nullptr) {
+      ready_ = &owned_.emplace(*predicate_);
+      ++compiled_;
+    }
     return *ready_;
   }
   bool Matches(const Document& doc) const { return get().Matches(doc); }
+  // Matchers this object compiled: 0 or 1.
+  int compiled() const { return compiled_; }
 
  private:
   const Predicate* predicate_ = nullptr;
   mutable const Matcher* ready_ = nullptr;
   mutable std::optional<Matcher> owned_;
+  mutable int compiled_ = 0;
 };
 
 // True when `doc` satisfies `p`, compiling `p` for this one call; for tests and one-off checks.

@@ -23,7 +23,7 @@ struct QueryEngine::Position {
 struct QueryEngine::Plan {
   enum class Kind { kAllRows, kLeaf, kIntersect, kUnion, kComplement };
   Kind kind = Kind::kLeaf;
-  std::string label;    // What this node does, for Explain.
+  std::string label;    // What this node does, for Explain (empty unless planned with labels).
   size_t estimate = 0;  // Expected number of handles produced.
   bool exact = true;    // Produces exactly the matching rows (else a superset to filter).
   std::function<void(std::vector<RowHandle>*)> fetch;  // kLeaf: appends ascending, unique.

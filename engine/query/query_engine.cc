@@ -168,6 +168,17 @@ void QueryEngine::RemoveRow(RowHandle h, std::string_view key, const Timestamp* 
   free_.push_back(h);
 }
 
+void QueryEngine::RebindRow(RowHandle h, std::string_view key, const Timestamp* tag,
+                            const Document* doc) {
+  SG_ASSERT(h < rows_.size() && rows_[h].live && doc != nullptr);
+  SG_ASSERT(!delivering_);
+  SG_ASSERT(key.size() == rows_[h].key_size);  // The same key (its bytes may already be freed).
+  RowSlot& row = rows_[h];
+  row.key_data = key.data();
+  row.tag = tag;
+  row.doc = doc;
+}
+
 uint64_t QueryEngine::expiry_now_ms() {
   now_max_ms_ = std::max(now_max_ms_, clock_.NowMs());
   return now_max_ms_;

@@ -153,6 +153,10 @@ class QueryEngine {
                  uint64_t deadline_ms);
   // `key` and `tag` must be valid now (the map may already have erased the row's own copies).
   void RemoveRow(RowHandle h, std::string_view key, const Timestamp* tag, const Document& old_doc);
+  // Points a row at another copy of the same key, tag and contents, with no index or live-query
+  // change: an adapter whose map freed a row's storage re-points the row before any other row
+  // changes, since each change may read every live row (a top-N refill scans them).
+  void RebindRow(RowHandle h, std::string_view key, const Timestamp* tag, const Document* doc);
   // Removes rows whose deadline has passed, telling the adapter through the expiry hook first.
   void ExpireDue();
   void SetExpiryHook(std::function<void(RowHandle)> hook) { expiry_hook_ = std::move(hook); }
