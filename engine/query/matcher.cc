@@ -37,6 +37,9 @@ struct Matcher::Node {
   std::optional<FoldedNeedle> needle;
   std::vector<std::string> tokens;  // match / matchPrefix: the query's tokens.
   std::vector<Node> children;
+  // eq of a string constant (the commonest scan filter): compared as bytes, which is exactly
+  // query equality for strings, and no other class equals a string.
+  bool eq_string = false;
 
   explicit Node(const Predicate& p) : op(p.op), field(p.field) {
     for (const Value& v : p.args) args.push_back(NormalizeForEq(v));
@@ -52,6 +55,7 @@ struct Matcher::Node {
     if (op == Op::kMatch || op == Op::kMatchPrefix)
       tokens = Tokenize(std::get<std::string>(p.args[0]));
     for (const Predicate& c : p.children) children.emplace_back(c);
+    eq_string = op == Op::kEq && std::holds_alternative<std::string>(args[0]);
   }
 
   bool Eval(const Document& doc) const {
@@ -78,6 +82,7 @@ struct Matcher::Node {
   bool EvalField(ValueView v) const {
     switch (op) {
       case Op::kEq:
+        if (eq_string) return v.is_string() && v.string_value() == std::get<std::string>(args[0]);
         return CompareValues(v, args[0]) == 0;
       case Op::kNeq:
         return CompareValues(v, args[0]) != 0;

@@ -284,6 +284,35 @@ struct World {
   IndexedLwwMap indexed{map, {.instance_id = 7}};
 };
 
+// eq of a string constant has its own path (bytes compared, no other class equal): the whole
+// string, case and all, and never a value of another class.
+TEST(Matcher, EqOfAStringIsTheWholeStringAndOnlyAString) {
+  const Document abc{{"s", std::string("abc")}};
+  EXPECT_TRUE(M(Eq("s", std::string("abc")), abc));
+  EXPECT_FALSE(M(Eq("s", std::string("ab")), abc));
+  EXPECT_FALSE(M(Eq("s", std::string("abd")), abc));
+  EXPECT_FALSE(M(Eq("s", std::string("abcd")), abc));
+  EXPECT_FALSE(M(Eq("s", std::string("ABC")), abc));
+  EXPECT_TRUE(M(Eq("s", std::string("")), Document{{"s", std::string("")}}));
+  EXPECT_FALSE(M(Eq("s", std::string("")), Document{}));  // Missing is null.
+  EXPECT_FALSE(M(Eq("s", std::string("1")), Document{{"s", int64_t{1}}}));
+  EXPECT_FALSE(M(Eq("s", std::string("abc")), Document{{"s", StringList{"abc"}}}));
+  EXPECT_FALSE(M(Eq("s", std::string("true")), Document{{"s", true}}));
+  EXPECT_TRUE(M(Eq("s", std::string("é\0z", 4)), Document{{"s", std::string("é\0z", 4)}}));
+  EXPECT_FALSE(M(Neq("s", std::string("abc")), abc));
+  // The same through a full scan of a map without indexes.
+  World w;
+  w.map.Set("k1", abc);
+  w.map.Set("k2", Document{{"s", std::string("abcd")}});
+  w.map.Set("k3", Document{{"s", int64_t{7}}});
+  w.map.Set("k4", abc);
+  const absl::StatusOr<QueryPage> page = w.indexed.Run(Query{Eq("s", std::string("abc")), {}, {}});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->rows.size(), 2u);
+  EXPECT_EQ(page->rows[0].key, "k1");
+  EXPECT_EQ(page->rows[1].key, "k4");
+}
+
 TEST(Cursor, EncodesAndRejectsGarbage) {
   CursorState s{1, 2, 3, 4, {int64_t{5}, std::string("x"), 2.5}, "key", Timestamp{9, 1, "n"}};
   const std::string token = EncodeCursor(s);
