@@ -115,13 +115,7 @@ int CompareValues(ValueView a, ValueView b) {
   SG_ASSERT(false);
 }
 
-Value NormalizeForEq(ValueView v) {
-  if (v.type() != ValueType::kDouble) return v.ToValue();
-  const double d = v.double_value();
-  if (std::isnan(d)) return std::numeric_limits<double>::quiet_NaN();
-  if (d >= -kTwoPow63 && d < kTwoPow63 && std::trunc(d) == d) return static_cast<int64_t>(d);
-  return d;
-}
+Value NormalizeForEq(ValueView v) { return NormalizedView(v).view().ToValue(); }
 
 NormalizedView::NormalizedView(ValueView v) : v_(v) {
   if (v.type() != ValueType::kDouble) return;  // Only doubles have other representatives.
