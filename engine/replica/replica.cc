@@ -37,6 +37,7 @@ LwwMap& Replica::lww(std::string_view name) {
   map->AddListener([this, map_name](const LwwChange& c) {
     if (c.cause == ChangeCause::kLocalWrite || c.cause == ChangeCause::kLocalRemove) {
       lww_outbox_[map_name][std::string(c.key)] = *c.new_record;
+      if (hooks_.on_outbox) hooks_.on_outbox();
     }
   });
   LwwMap& result = *lww_.emplace(map_name, std::move(map)).first->second;
@@ -54,6 +55,7 @@ OrMap& Replica::orm(std::string_view name) {
     if (c.cause == ChangeCause::kLocalWrite || c.cause == ChangeCause::kLocalRemove) {
       SG_ASSERT(c.new_entry != nullptr);
       or_outbox_[map_name][std::string(c.key)] = *c.new_entry;
+      if (hooks_.on_outbox) hooks_.on_outbox();
     }
   });
   OrMap& result = *or_.emplace(map_name, std::move(map)).first->second;
@@ -69,7 +71,9 @@ PnCounter& Replica::counter(std::string_view name) {
   // Only local changes go to the outbox: re-broadcasting every merged state would make each
   // increment echo through the whole group (n^2 messages); anti-entropy pushes full states anyway.
   counter->AddListener([this, counter_name](const PnChange&) {
-    if (!merging_counter_) pn_outbox_[counter_name] = true;
+    if (merging_counter_) return;
+    pn_outbox_[counter_name] = true;
+    if (hooks_.on_outbox) hooks_.on_outbox();
   });
   PnCounter& result = *pn_.emplace(counter_name, std::move(counter)).first->second;
   if (hooks_.on_counter) hooks_.on_counter(counter_name, result);
@@ -77,21 +81,30 @@ PnCounter& Replica::counter(std::string_view name) {
 }
 
 void Replica::Send(const NodeId& to, msg::Body body) {
+  const NodeId targets[] = {to};
+  SendToEach(targets, std::move(body));
+}
+
+void Replica::SendToEach(std::span<const NodeId> targets, msg::Body body) {
   const std::string_view name = msg::BodyName(body);
+  // One encoding for every target: the envelope names the sender, not the receiver.
   const std::string bytes = EncodeMessage(msg::Envelope{options_.node_id, std::move(body)});
-  if (bytes.size() > kWireMessageBytesMax) {
-    // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
-    // which the replica does not do yet; the error makes the gap visible.)
-    Fail(stats_.protocol_errors,
-         fmt::format("{} to '{}' is {} bytes, over the {}-byte message limit; not sent", name, to,
-                     bytes.size(), kWireMessageBytesMax));
-    return;
+  for (const NodeId& to : targets) {
+    if (to == options_.node_id) continue;
+    if (bytes.size() > kWireMessageBytesMax) {
+      // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
+      // which the replica does not do yet; the error makes the gap visible.)
+      Fail(stats_.protocol_errors,
+           fmt::format("{} to '{}' is {} bytes, over the {}-byte message limit; not sent", name, to,
+                       bytes.size(), kWireMessageBytesMax));
+      continue;
+    }
+    if (absl::Status s = env_.network.Send(options_.node_id, to, bytes); !s.ok()) {
+      Fail(stats_.protocol_errors, std::string(s.message()));
+      continue;
+    }
+    ++stats_.messages_sent;
   }
-  if (absl::Status s = env_.network.Send(options_.node_id, to, bytes); !s.ok()) {
-    Fail(stats_.protocol_errors, std::string(s.message()));
-    return;
-  }
-  ++stats_.messages_sent;
 }
 
 void Replica::Fail(uint64_t& counter, std::string error) {
@@ -134,9 +147,7 @@ void Replica::Flush(const std::vector<NodeId>& peers) {
   pn_outbox_.clear();
   for (msg::Body& body : bodies) {
     if (auto* batch = std::get_if<msg::OpBatch>(&body)) batch->batch_id = next_batch_id_++;
-    for (const NodeId& peer : peers) {
-      if (peer != options_.node_id) Send(peer, body);
-    }
+    SendToEach(peers, std::move(body));
   }
 }
 

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,10 @@ class Replica {
 
   // Sends the outbox (changes since the last Flush) to every peer.
   void Flush(const std::vector<NodeId>& peers);
+  // True when Flush() has nothing to send.
+  bool outbox_empty() const {
+    return lww_outbox_.empty() && or_outbox_.empty() && pn_outbox_.empty();
+  }
   // Starts a Merkle pull of every map this node knows from `peer`.
   void SyncWith(const NodeId& peer);
 
@@ -86,6 +91,8 @@ class Replica {
     std::function<void(const std::string& name, LwwMap& map)> on_lww;
     std::function<void(const std::string& name, OrMap& map)> on_or;
     std::function<void(const std::string& name, PnCounter& counter)> on_counter;
+    // A local change entered the outbox (a flush is due).
+    std::function<void()> on_outbox;
   };
   void set_hooks(Hooks hooks) { hooks_ = std::move(hooks); }
 
@@ -98,6 +105,8 @@ class Replica {
 
  private:
   void Send(const NodeId& to, msg::Body body);
+  // Sends `body` to every target but this node, encoded once.
+  void SendToEach(std::span<const NodeId> targets, msg::Body body);
   void Fail(uint64_t& counter, std::string error);
   const MerkleTree* TreeOf(std::string_view map_name, msg::MapKind kind);
   // True (and a protocol error is counted) when `map_name` already names a map of the other kind.

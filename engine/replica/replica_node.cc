@@ -45,8 +45,9 @@ absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
   if (node->options_.persist) {
     if (absl::Status s = node->Restore(); !s.ok()) return s;
   }
-  node->ArmPeriodic(node->flush_);
-  node->ArmPeriodic(node->anti_entropy_);
+  node->ArmPeriodic(node->flush_, node->flush_.interval_ms);
+  node->ArmPeriodic(node->anti_entropy_, node->anti_entropy_.interval_ms);
+  node->armed_ = true;
   return node;
 }
 
@@ -54,10 +55,15 @@ ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
     : env_(env),
       options_(std::move(options)),
       pages_(env.storage),
-      flush_{options_.flush_interval_ms, &stats_.flushes_skipped, &ReplicaNode::FlushNow, {}},
+      flush_{options_.flush_interval_ms,
+             &stats_.flushes_skipped,
+             &ReplicaNode::FlushNow,
+             &ReplicaNode::FlushIdle,
+             {}},
       anti_entropy_{options_.anti_entropy_interval_ms,
                     &stats_.anti_entropy_skipped,
                     &ReplicaNode::AntiEntropyNow,
+                    nullptr,
                     {}} {
   for (const NodeId& peer : options_.peers) {
     if (peer != options_.replica.node_id) others_.push_back(peer);
@@ -66,7 +72,8 @@ ReplicaNode::ReplicaNode(Env& env, ReplicaNodeOptions options)
   replica_->set_hooks(Replica::Hooks{
       [this](const std::string& name, LwwMap& map) { OnNewLww(name, map); },
       [this](const std::string& name, OrMap& map) { OnNewOr(name, map); },
-      [this](const std::string& name, PnCounter& counter) { OnNewCounter(name, counter); }});
+      [this](const std::string& name, PnCounter& counter) { OnNewCounter(name, counter); },
+      [this] { Wake(flush_); }});
 }
 
 ReplicaNode::~ReplicaNode() {
@@ -263,18 +270,27 @@ void ReplicaNode::AntiEntropyNow() {
   for (size_t i = 0; i < fanout; ++i) replica_->SyncWith(others_[(first + i) % others_.size()]);
 }
 
-void ReplicaNode::ArmPeriodic(Periodic& p) {
-  // Buggify: fire early (anything from 0 to the interval).
-  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(p.interval_ms + 1) : p.interval_ms;
+void ReplicaNode::ArmPeriodic(Periodic& p, uint64_t delay_ms) {
+  SG_ASSERT(!p.timer);
+  // Buggify: fire early (anything from 0 to the delay).
+  const uint64_t delay = SG_BUGGIFY() ? env_.random.Uniform(delay_ms + 1) : delay_ms;
+  p.last_fired_ms = env_.clock.NowMs();
   p.timer = env_.timers.Schedule(delay, [this, &p] {
     p.timer.reset();
+    p.last_fired_ms = env_.clock.NowMs();
     if (SG_BUGGIFY()) {
       ++*p.skipped;  // Legal: a flush's outbox waits for the next one; anti-entropy repairs later.
     } else {
       (this->*p.action)();
     }
-    ArmPeriodic(p);
+    if (p.idle == nullptr || !(this->*p.idle)()) ArmPeriodic(p, p.interval_ms);
   });
+}
+
+void ReplicaNode::Wake(Periodic& p) {
+  if (p.timer || !armed_) return;  // Due anyway, or Open() has not armed the duties yet.
+  const uint64_t since_ms = env_.clock.NowMs() - p.last_fired_ms;
+  ArmPeriodic(p, p.interval_ms - since_ms % p.interval_ms);
 }
 
 IndexedLwwMap* ReplicaNode::indexed_lww(std::string_view map) {

@@ -4,7 +4,9 @@
 // This is the engine's peer-replication node (the grid's owners and backups reuse it); the
 // simulator runs it unchanged on simulated Env parts.
 //
-// Timers. Every `flush_interval_ms` the outbox is sent to every peer (OP_BATCH / counter state);
+// Timers. Every `flush_interval_ms` the outbox is sent to every peer (OP_BATCH / counter state;
+// a node with an empty outbox arms no flush timer until a local write, then flushes on the same
+// schedule);
 // every `anti_entropy_interval_ms` the node starts a Merkle pull with `anti_entropy_fanout` peers
 // drawn from env.random. SG_BUGGIFY sites may skip a round or fire a timer early (both legal:
 // anti-entropy repairs whatever a skipped round leaves).
@@ -127,14 +129,20 @@ class ReplicaNode {
   void OnMerged(const Timestamp& ts) {
     events::EmitEvent(options_.events, events::TimestampMerged{ts});
   }
-  // A timer-driven duty (flush, anti-entropy) that re-arms itself.
+  // A timer-driven duty (flush, anti-entropy) that re-arms itself — unless `idle` says there is
+  // nothing to do (then Wake re-arms it, on the same schedule: no idle timer events).
   struct Periodic {
     uint64_t interval_ms;
     uint64_t* skipped;  // stats counter for rounds SG_BUGGIFY skipped
     void (ReplicaNode::*action)();
+    bool (ReplicaNode::*idle)() const;  // null: always re-armed
     std::optional<Timers::TimerId> timer;
+    uint64_t last_fired_ms = 0;  // or armed, before the first firing
   };
-  void ArmPeriodic(Periodic& p);
+  void ArmPeriodic(Periodic& p, uint64_t delay_ms);
+  // Re-arms an idle duty at its next slot (last firing + k intervals, after now).
+  void Wake(Periodic& p);
+  bool FlushIdle() const { return replica_->outbox_empty(); }
   template <typename Indexed, typename Map>
   void AttachIndexes(const std::string& name, Map& map,
                      absl::btree_map<std::string, std::unique_ptr<Indexed>>& views);
@@ -147,6 +155,7 @@ class ReplicaNode {
   absl::btree_map<std::string, std::unique_ptr<IndexedLwwMap>> indexed_lww_;
   absl::btree_map<std::string, std::unique_ptr<IndexedOrMap>> indexed_or_;
   ReplicaNodeStats stats_;
+  bool armed_ = false;  // Open() armed the periodic duties
   PageStore pages_;
   TwinPage hlc_page_{"H"};  // twin_page.h: no torn write rolls the clock back
   bool restoring_ = false;
