@@ -177,6 +177,7 @@ absl::Status GridClient::SyncStorage() {
   absl::Status s = pages_.Sync();
   if (!s.ok()) {
     SG_PROBE("client.storage_sync_failed");  // Entries logged since stay unsent until a sync.
+    WakePush();                              // The push tick retries the sync.
     events::EmitEvent(options_.events, events::StorageFailed{std::string(ToStd(s.message()))});
     return s;
   }
@@ -262,6 +263,7 @@ uint64_t GridClient::Log(msg::GridOp op) {
                                 options_.node_id, msg::GridOps{options_.node_id, "", 0, {op}}}));
   }
   op_log_.emplace(seq, std::move(op));
+  WakePush();
   SG_CRASH_POINT("client.op_logged");  // Applied locally, op-log page written, not synced.
   // Normally durable before Set/Remove return; if the sync fails the entry stays unsent (Push)
   // until a later sync succeeds. Inside BeginWrites/EndWrites, EndWrites syncs.
@@ -288,6 +290,7 @@ void GridClient::Send(msg::Body body) {
   if (!waiting_since_ms_) waiting_since_ms_ = env_.clock.NowMs();
   (void)env_.network.Send(options_.node_id, server(),
                           EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
+  WakePush();  // The answer's timeout.
 }
 
 std::vector<msg::GridOp> GridClient::TakeBatch() const {
@@ -349,9 +352,12 @@ void GridClient::GoOnline() {
   if (!op_log_.empty()) SG_PROBE("client.online_with_offline_writes");
   online_ = true;
   Reconnect();
+  WakePush();
 }
 
 void GridClient::PushTick() {
+  push_fired_ms_ = env_.clock.NowMs();
+  push_started_ = true;
   // A failed sync is retried at the push cadence: unsent entries wait for it.
   if (options_.persist && pages_.failed()) (void)SyncStorage();
   if (online_) {
@@ -368,7 +374,31 @@ void GridClient::PushTick() {
       Push();
     }
   }
-  push_timer_ = env_.timers.Schedule(options_.push_interval_ms, [this] { PushTick(); });
+  if (!push_timer_ && !PushIdle()) ArmPush(options_.push_interval_ms);  // (a send may have)
+}
+
+// Idle: a WebSocket client with nothing to push, retry or wait for (or offline: going online
+// pushes at once). Polling over HTTP is never idle.
+bool GridClient::PushIdle() const {
+  if (options_.transport != ClientTransport::kWebSocket) return false;
+  if (options_.persist && pages_.failed()) return false;
+  return !online_ || (!waiting_since_ms_ && op_log_.empty());
+}
+
+void GridClient::ArmPush(uint64_t delay_ms) {
+  SG_ASSERT(!push_timer_);
+  push_timer_ = env_.timers.Schedule(delay_ms, [this] {
+    push_timer_.reset();
+    PushTick();
+  });
+}
+
+// Called wherever an idle client may stop being idle; the tick comes back on its old schedule
+// (the last tick + k intervals), as if it had never stopped.
+void GridClient::WakePush() {
+  if (push_timer_ || !push_started_ || PushIdle()) return;
+  const uint64_t since_ms = env_.clock.NowMs() - push_fired_ms_;
+  ArmPush(options_.push_interval_ms - since_ms % options_.push_interval_ms);
 }
 
 void GridClient::SyncTick() {

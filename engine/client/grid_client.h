@@ -5,7 +5,9 @@
 // applied locally, and appended to the op log (one storage page per entry, synced with the next seq
 // before the write returns), so the log survives restarts. While online the client pushes the log,
 // oldest first and at most batch_ops_max entries, as GridOps to its current server every
-// push_interval_ms until each entry is acknowledged (GridAck); only entries whose log page is
+// push_interval_ms until each entry is acknowledged (GridAck; a client with nothing to push or
+// wait for arms no push timer, and a write or a send re-arms it on the same schedule); only
+// entries whose log page is
 // durable are sent (a crash must not let a restarted client reuse a seq a server has seen), so
 // after a failed sync an entry waits in the in-memory log until a later sync (the push or sync tick
 // retries it) succeeds; the servers' applied marks make the resend idempotent, so an entry is
@@ -328,6 +330,9 @@ class GridClient {
   void WriteChangedOrEntries();
   bool RestoreOrPage(const std::string& page, const msg::PartitionState& state);
   void PushTick();
+  bool PushIdle() const;
+  void ArmPush(uint64_t delay_ms);
+  void WakePush();
   void SyncTick();
   void Fail(uint64_t& counter, std::string error);
   void RefreshSubscriptions();
@@ -407,7 +412,9 @@ class GridClient {
   bool http_pull_due_ = true;
   std::vector<msg::PartitionState> http_repairs_;
   absl::btree_set<std::string> http_round_leaves_;  // maps with a leaf this round
-  std::optional<Timers::TimerId> push_timer_;
+  std::optional<Timers::TimerId> push_timer_;       // unarmed while PushIdle()
+  uint64_t push_fired_ms_ = 0;
+  bool push_started_ = false;
   std::optional<Timers::TimerId> sync_timer_;
 };
 

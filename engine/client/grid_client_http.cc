@@ -25,6 +25,7 @@ void GridClient::SetTransport(ClientTransport transport) {
   http_in_flight_ = 0;  // A late answer to it is still merged.
   http_cursor_.clear();
   if (online_) Reconnect();
+  WakePush();  // HTTP polls at the push cadence.
 }
 
 msg::HttpSyncRequest GridClient::HttpRequest(bool pull) {

@@ -294,27 +294,30 @@ msg::PartitionState PartitionSet::StateOf(uint32_t p, msg::StatePurpose purpose,
   const GridPartition* part = slots_[p].get();
   if (part == nullptr) return state;
   if (with_watermark) state.pruned_below_ms = part->pruned_below_ms;
-  for (const auto& [name, map] : part->maps) {
-    if (!only_map.empty() && name != only_map) continue;
-    if (only_map.empty()) state.maps.push_back(msg::MapRecords{name, {}});
-    std::vector<msg::LwwEntry>& lww = state.maps.back().lww;
-    lww.reserve(map->size());
-    for (const auto& [key, record] : map->records()) lww.push_back({key, record});
+  const auto add_map = [&](const std::string& name, const LwwMap& map, msg::MapRecords& out) {
+    out.lww.reserve(map.size());
+    for (const auto& [key, record] : map.records()) out.lww.push_back({key, record});
     if (const CounterMap* counters = part->CountersOf(name)) {
-      std::vector<msg::CounterEntry>& out = state.maps.back().counters;
-      out.reserve(counters->size());
-      for (const auto& [key, pn] : counters->counters()) out.push_back({key, pn});
+      out.counters.reserve(counters->size());
+      for (const auto& [key, pn] : counters->counters()) out.counters.push_back({key, pn});
     }
     if (const OrMap* or_map = part->OrMapOf(name)) {
-      std::vector<msg::OrKeyState>& out = state.maps.back().or_keys;
-      out.reserve(or_map->size());
+      out.or_keys.reserve(or_map->size());
       for (const auto& [key, entry] : or_map->entries())
-        out.push_back(msg::FromOrEntry(key, entry));
+        out.or_keys.push_back(msg::FromOrEntry(key, entry));
     }
+  };
+  if (!only_map.empty()) {  // A client leaf: one map, looked up (a partition holds every map).
+    if (auto it = part->maps.find(only_map); it != part->maps.end()) {
+      add_map(it->first, *it->second, state.maps.back());
+    }
+    return state;
   }
-  if (only_map.empty()) {
-    for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});
+  for (const auto& [name, map] : part->maps) {
+    state.maps.push_back(msg::MapRecords{name, {}});
+    add_map(name, *map, state.maps.back());
   }
+  for (const auto& [client, seq] : part->applied) state.applied.push_back({client, seq});
   return state;
 }
 
@@ -414,9 +417,13 @@ std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTabl
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     const GridPartition* part = slots_[p].get();
     if (part == nullptr || table.owner(p) != self) continue;
+    // Both are sorted by name: each insert starts at the previous one (no search per map).
+    auto hint = by_map.begin();
     for (const auto& [name, h] : part->digests) {
       if (h == 0) continue;
-      msg::PartitionDigest& d = by_map[name];
+      hint = by_map.try_emplace(hint, name);
+      msg::PartitionDigest& d = hint->second;
+      ++hint;
       d.map_name = name;
       d.partitions.push_back(p);
       d.hashes.push_back(h);

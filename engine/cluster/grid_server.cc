@@ -94,7 +94,7 @@ void GridServer::Send(const NodeId& to, msg::Body body) {
 // leaves through env.network.
 void GridServer::Dispatch(Effects effects) {
   for (events::NodeEvent& e : effects.events) Emit(std::move(e));
-  for (auto& [to, body] : effects.messages) Send(to, std::move(body));
+  SendEach(effects.messages);  // Below: a run of equal bodies is encoded once.
 }
 
 // ------------------------------------------------------------------ storage
@@ -260,7 +260,7 @@ void GridServer::OnOps(msg::GridOps m) {
   SG_CRASH_POINT("cluster.ops_applied");  // Applied in memory, pages written, not synced.
   // Durable before any acknowledgement or replication leaves: they wait for the group commit.
   QueueForCommit(std::move(r.after_sync), std::move(r.pending));
-  for (auto& [to, body] : r.now.messages) Send(to, std::move(body));
+  SendEach(r.now.messages);
 }
 
 void GridServer::QueueForCommit(Effects after_sync, std::vector<PendingReplication> pending) {
@@ -448,6 +448,25 @@ void GridServer::Fail(uint64_t& counter, std::string error) {
 
 void GridServer::FlushQueries() {
   Dispatch(queries_.Flush(membership_, hlc_, /*readiness_due=*/false));
+}
+
+// A run of equal bodies (a heartbeat, a forwarded subscription to every member) is encoded once:
+// the envelope names the sender, not the receiver. Comparing is cheaper than encoding, and two
+// different bodies of one kind differ within their first fields.
+void GridServer::SendEach(std::vector<std::pair<NodeId, msg::Body>>& messages) {
+  std::optional<msg::Envelope> encoded;
+  std::string bytes;
+  for (auto& [to, body] : messages) {
+    if (to == options_.node_id) {
+      DeliverToSelf(std::move(body));  // HTTP sync acks, leaves (see Dispatch)
+      continue;
+    }
+    if (!encoded || !(encoded->body == body)) {
+      encoded.emplace(msg::Envelope{options_.node_id, std::move(body)});
+      bytes = EncodeMessage(*encoded);
+    }
+    (void)env_.network.Send(options_.node_id, to, bytes);
+  }
 }
 
 }  // namespace seedgrid

@@ -117,6 +117,7 @@ class GridServer {
   bool MayAcknowledge();
   void Dispatch(Effects effects);
   void Send(const NodeId& to, msg::Body body);
+  void SendEach(std::vector<std::pair<NodeId, msg::Body>>& messages);
   // Acks and leaves this server addressed to itself (an HTTP sync it is the gateway of).
   void DeliverToSelf(msg::Body body);
   void Emit(events::NodeEvent event) { events::EmitEvent(options_.events, std::move(event)); }
