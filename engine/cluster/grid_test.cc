@@ -458,6 +458,29 @@ TEST(Grid, AClientKeepsItsOwnPendingWriteAndTakesTheOwnersOlderRecordOnceAcknowl
 
 // An acknowledged entry leaves the op log only once every older entry of its partition did: kept,
 // it is resent with them, so an owner that lost both applies them again in order.
+// A WebSocket client with nothing to push or wait for arms no push timer (grid_scale: most of
+// its 500 clients' 200 ms ticks found nothing to do); a write re-arms it on the client's own
+// schedule — pushed at the next tick slot, not one interval after the write.
+TEST(Grid, AnIdleClientArmsNoPushTimerAndAWriteIsPushedAtItsNextSlot) {
+  Grid g(3);
+  g.Run(300);  // Opened at t0 = 1,000,000 (push interval 100 ms); synced and idle at t0 + 1,500.
+  ManualTimers& timers = g.client_hosts[0]->timers;
+  const size_t idle_timers = timers.pending();
+  g.Run(30);  // t0 + 1,530: the next slot is t0 + 1,600.
+  g.client(0).Set("users", "alice", Doc(1), msg::WriteConcern::kApplied);
+  EXPECT_EQ(timers.pending(), idle_timers + 1);
+  g.Run(60);
+  EXPECT_TRUE(g.applied.empty()) << "pushed before its slot";
+  g.Run(10);
+  EXPECT_EQ(g.applied.size(), 1u) << "not pushed at its slot";
+  g.Run(100);
+  EXPECT_TRUE(g.client(0).op_log().empty());
+  // The acknowledgement came from the owner; the gateway's next answer (the sync at t0 + 2,000)
+  // ends the wait for it, and the client is idle again.
+  g.Run(500);
+  EXPECT_EQ(timers.pending(), idle_timers);
+}
+
 TEST(Grid, AnAcknowledgedEntryStaysBehindAnOlderUnacknowledgedOneOfItsPartition) {
   Grid g(1, 1);
   g.CrashServer(0);  // Nothing acknowledges but this test.
