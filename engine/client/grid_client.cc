@@ -374,7 +374,8 @@ void GridClient::PushTick() {
       Push();
     }
   }
-  if (!push_timer_ && !PushIdle()) ArmPush(options_.push_interval_ms);  // (a send may have)
+  // A send above may have re-armed the timer already (WakePush, one interval from now).
+  if (!push_timer_ && !PushIdle()) ArmPush(options_.push_interval_ms);
 }
 
 // Idle: a WebSocket client with nothing to push, retry or wait for (or offline: going online

@@ -7,8 +7,8 @@
 // oldest first and at most batch_ops_max entries, as GridOps to its current server every
 // push_interval_ms until each entry is acknowledged (GridAck; a client with nothing to push or
 // wait for arms no push timer, and a write or a send re-arms it on the same schedule); only
-// entries whose log page is
-// durable are sent (a crash must not let a restarted client reuse a seq a server has seen), so
+// entries whose log page is durable are sent (a crash must not let a restarted client reuse a seq
+// a server has seen), so
 // after a failed sync an entry waits in the in-memory log until a later sync (the push or sync tick
 // retries it) succeeds; the servers' applied marks make the resend idempotent, so an entry is
 // applied once however often it is sent. The acknowledgement arrives at the entry's write concern

@@ -456,8 +456,6 @@ TEST(Grid, AClientKeepsItsOwnPendingWriteAndTakesTheOwnersOlderRecordOnceAcknowl
   EXPECT_EQ(g.client(0).stats().own_writes_settled, 1u);
 }
 
-// An acknowledged entry leaves the op log only once every older entry of its partition did: kept,
-// it is resent with them, so an owner that lost both applies them again in order.
 // A WebSocket client with nothing to push or wait for arms no push timer (grid_scale: most of
 // its 500 clients' 200 ms ticks found nothing to do); a write re-arms it on the client's own
 // schedule — pushed at the next tick slot, not one interval after the write.
@@ -481,6 +479,8 @@ TEST(Grid, AnIdleClientArmsNoPushTimerAndAWriteIsPushedAtItsNextSlot) {
   EXPECT_EQ(timers.pending(), idle_timers);
 }
 
+// An acknowledged entry leaves the op log only once every older entry of its partition did: kept,
+// it is resent with them, so an owner that lost both applies them again in order.
 TEST(Grid, AnAcknowledgedEntryStaysBehindAnOlderUnacknowledgedOneOfItsPartition) {
   Grid g(1, 1);
   g.CrashServer(0);  // Nothing acknowledges but this test.

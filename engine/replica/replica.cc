@@ -81,8 +81,8 @@ PnCounter& Replica::counter(std::string_view name) {
 }
 
 void Replica::Send(const NodeId& to, msg::Body body) {
-  const NodeId targets[] = {to};
-  SendToEach(targets, std::move(body));
+  const std::string_view name = msg::BodyName(body);
+  SendEncoded(to, name, EncodeMessage(msg::Envelope{options_.node_id, std::move(body)}));
 }
 
 void Replica::SendToEach(std::span<const NodeId> targets, msg::Body body) {
@@ -90,21 +90,24 @@ void Replica::SendToEach(std::span<const NodeId> targets, msg::Body body) {
   // One encoding for every target: the envelope names the sender, not the receiver.
   const std::string bytes = EncodeMessage(msg::Envelope{options_.node_id, std::move(body)});
   for (const NodeId& to : targets) {
-    if (to == options_.node_id) continue;
-    if (bytes.size() > kWireMessageBytesMax) {
-      // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
-      // which the replica does not do yet; the error makes the gap visible.)
-      Fail(stats_.protocol_errors,
-           fmt::format("{} to '{}' is {} bytes, over the {}-byte message limit; not sent", name, to,
-                       bytes.size(), kWireMessageBytesMax));
-      continue;
-    }
-    if (absl::Status s = env_.network.Send(options_.node_id, to, bytes); !s.ok()) {
-      Fail(stats_.protocol_errors, std::string(s.message()));
-      continue;
-    }
-    ++stats_.messages_sent;
+    if (to != options_.node_id) SendEncoded(to, name, bytes);
   }
+}
+
+void Replica::SendEncoded(const NodeId& to, std::string_view name, const std::string& bytes) {
+  if (bytes.size() > kWireMessageBytesMax) {
+    // Never send what the peer's decoder must reject. (A leaf or batch this large needs paging,
+    // which the replica does not do yet; the error makes the gap visible.)
+    Fail(stats_.protocol_errors,
+         fmt::format("{} to '{}' is {} bytes, over the {}-byte message limit; not sent", name, to,
+                     bytes.size(), kWireMessageBytesMax));
+    return;
+  }
+  if (absl::Status s = env_.network.Send(options_.node_id, to, bytes); !s.ok()) {
+    Fail(stats_.protocol_errors, std::string(s.message()));
+    return;
+  }
+  ++stats_.messages_sent;
 }
 
 void Replica::Fail(uint64_t& counter, std::string error) {
