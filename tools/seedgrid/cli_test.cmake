@@ -56,6 +56,18 @@ file(STRINGS "${tmp}/trace.jsonl" first_line LIMIT_COUNT 1)
 if(NOT first_line MATCHES "^{\"detail\":\"safety \\([0-9]+ replica nodes, loss=[0-9]+ppm[^\"]*\\)\",\"digest\":\"[0-9a-f]+\",\"i\":0,\"kind\":\"phase\"")
   message(FATAL_ERROR "unexpected first trace line: ${first_line}")
 endif()
+# The determinism check's second run is a fresh process: a difference only it shows (planted: it
+# runs the next seed) fails the run as nondeterministic, and two more runs here locate it.
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
+           --plant-cross-process-difference CODE 1
+           MATCH "invariant=determinism.*in this process \\(three runs\\) and [0-9a-f]+ in a fresh process")
+# The hidden rerun command refuses a bad request with a message.
+file(WRITE "${tmp}/rerun-bad.json" "{\"scenario\": 1}")
+execute_process(COMMAND ${SEEDGRID} __rerun INPUT_FILE "${tmp}/rerun-bad.json"
+                RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT code EQUAL 2 OR NOT err MATCHES "__rerun: bad request")
+  message(FATAL_ERROR "seedgrid __rerun on a bad request: exit ${code}\n${out}${err}")
+endif()
 # A failing run: exit 1, a report with the replay command, and a repro file that replays it.
 expect_run(ARGS run --scenario "${tmp}/stuck.json" --seed 4 --repro-out "${tmp}/stuck.repro.json"
            CODE 1 MATCH "invariant=liveness.*replay:  seedgrid replay --scenario .*stuck.json --seed 4")

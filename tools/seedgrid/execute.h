@@ -32,7 +32,9 @@ struct SeedOutcome {
 
 // Runs `seed` of `loaded`, streaming trace events to `sink` when given. With
 // `check_determinism` the seed runs a second time and any difference in the trace makes the
-// outcome nondeterministic, naming the first divergent event. With `swarm` the run uses that
+// outcome nondeterministic: in a fresh process when FreshRerunsEnabled() (fresh_rerun.h; a
+// difference is then located by two more runs here), else in this process; the divergence names
+// the first divergent event whenever one process can show it. With `swarm` the run uses that
 // swarm draw instead of the seed's (REQUIRES: ValidateSwarm(loaded.scenario, *swarm).ok()).
 // With `observer`, it sees the first run's events (`run --profile`).
 Outcome Execute(const Loaded& loaded, uint64_t seed, bool check_determinism,

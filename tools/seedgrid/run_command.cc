@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "tools/seedgrid/execute.h"
+#include "tools/seedgrid/fresh_rerun.h"
 #include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/outcome_codec.h"
 #include "tools/seedgrid/profile.h"
@@ -160,6 +161,10 @@ CommandMain SetUpRunCommand(CLI::App& app, const char* commit) {
       "--seed", f->seed,
       "root seed, decimal or 0x-hex (default: a regression test's fixed seed, else 1)");
   AddRunOutputFlags(app, *f);
+  // Hidden (group ""): the tool's own test of the fresh-process determinism check.
+  app.add_flag_callback("--plant-cross-process-difference", PlantCrossProcessDifferenceForTest,
+                        "(test only) fresh reruns run the next seed")
+      ->group("");
   return [f, seed_option, commit] {
     const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.
     const Loaded loaded = LoadScenarioFile(f->scenario);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tools/seedgrid/command.h"
+#include "tools/seedgrid/fresh_rerun.h"
 #ifndef SEEDGRID_VERSION
 #define SEEDGRID_VERSION "0.0.0"
 #endif
@@ -77,6 +78,8 @@ int ToolMain(int argc, char** argv, const ToolInfo& info) {
     return kExitUsage;
   }
   const std::string_view command = args[0];
+  if (command == kRerunCommand) return RerunCommandMain();  // fresh_rerun.h; hidden
+  EnableFreshReruns();
   const std::vector<std::string_view> rest(args.begin() + 1, args.end());
   if (command == "help" || command == "-h" || command == "--help") {
     if (!rest.empty() && IsSimCommand(rest[0])) {
