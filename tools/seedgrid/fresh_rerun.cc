@@ -74,8 +74,9 @@ absl::StatusOr<pid_t> Spawn(int& to_child, int& from_child) {
     return absl::InternalError("pipe: " + std::string(strerror(errno)));
   }
   char exe[] = "/proc/self/exe";
+  std::string name = ProgramName();  // what `ps` shows: "seedgrid __rerun"
   char command[] = "__rerun";
-  char* argv[] = {exe, command, nullptr};
+  char* argv[] = {name.data(), command, nullptr};
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
