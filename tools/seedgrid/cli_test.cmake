@@ -57,10 +57,14 @@ if(NOT first_line MATCHES "^{\"detail\":\"safety \\([0-9]+ replica nodes, loss=[
   message(FATAL_ERROR "unexpected first trace line: ${first_line}")
 endif()
 # The determinism check's second run is a fresh process: a difference only it shows (planted: it
-# runs the next seed) fails the run as nondeterministic, and two more runs here locate it.
+# runs the next seed) fails the run as nondeterministic, and runs 3 and 4 here locate it.
 expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
-           --plant-cross-process-difference CODE 1
-           MATCH "invariant=determinism.*in this process \\(three runs\\) and [0-9a-f]+ in a fresh process")
+           --test-fresh-rerun next-seed CODE 1
+           MATCH "invariant=determinism.*in runs 1, 3 and 4 \\(this process\\), but the fresh-process rerun gave trace hash [0-9a-f]+")
+# When no fresh process can start, a warning says so and the check runs in process (and passes).
+expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
+           --test-fresh-rerun no-exec CODE 0
+           MATCH "verdict: PASS.*warning: cannot start a fresh process for --check-determinism \\(execv /nonexistent/seedgrid: No such file or directory\\)")
 # The hidden rerun command refuses a bad request with a message.
 file(WRITE "${tmp}/rerun-bad.json" "{\"scenario\": 1}")
 execute_process(COMMAND ${SEEDGRID} __rerun INPUT_FILE "${tmp}/rerun-bad.json"

@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
+#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "engine/base/assert.h"
 #include "engine/base/strings.h"
+#include "tools/seedgrid/command.h"
 #include "tools/seedgrid/fresh_rerun.h"
 
 namespace seedgrid::tools {
@@ -41,34 +44,58 @@ void CheckInProcess(const Loaded& loaded, uint64_t seed,
   out.result.trace_log.clear();
 }
 
-// The second run in a fresh process (fresh_rerun.h). On a difference, two more runs in this
-// process, both keeping their logs, locate it: if they differ too, the first divergent event is
-// named; if not, the difference is one only a fresh process shows.
+// Says once per process that fresh reruns cannot start here, and that the check runs in process.
+void WarnNoFreshProcess(const absl::Status& why) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr,
+                 "%s: warning: cannot start a fresh process for --check-determinism (%s); the "
+                 "second run is in this process, which cannot see hazards stable within one\n",
+                 ProgramName(), std::string(ToStd(why.message())).c_str());
+  });
+}
+
+// What the fresh-process rerun gave, for a divergence message.
+std::string FreshText(const absl::StatusOr<FreshRun>& fresh) {
+  if (!fresh.ok())
+    return fmt::format("the fresh-process rerun failed: {}", ToStd(fresh.status().message()));
+  return fmt::format("the fresh-process rerun gave trace hash {} ({})", Hex(fresh->trace_hash),
+                     fresh->pass ? "pass" : "fail");
+}
+
+// The second run in a fresh process (fresh_rerun.h): its trace hash and verdict must equal run
+// 1's. On a difference, runs 3 and 4 here, both keeping their logs, locate it: if they differ, the
+// first divergent event is named; if run 3 differs from run 1, both hashes; else the difference
+// is one only a fresh process shows. When no fresh process can start, runs 3 and 4 are the check.
 void CheckInFreshProcess(const Loaded& loaded, uint64_t seed,
                          const std::optional<scenarios::SwarmDraw>& swarm, Outcome& out) {
   const absl::StatusOr<FreshRun> fresh = RerunInFreshProcess(loaded.scenario, seed, swarm);
-  if (fresh.ok() && fresh->trace_hash == out.result.trace_hash) return;
-  const uint64_t first_hash = out.result.trace_hash;
+  const uint64_t hash1 = out.result.trace_hash;
+  if (fresh.ok() && fresh->trace_hash == hash1 && fresh->pass == out.result.pass) return;
+  const bool unavailable = absl::IsUnavailable(fresh.status());
+  if (unavailable) WarnNoFreshProcess(fresh.status());
   Outcome third{scenarios::RunScenario(loaded.scenario,
                                        {.seed = seed, .keep_trace_log = true, .swarm = swarm})};
-  CheckInProcess(loaded, seed, swarm, third);
+  CheckInProcess(loaded, seed, swarm, third);  // runs 3 and 4
+  const uint64_t hash3 = third.result.trace_hash;
+  if (unavailable && !third.nondeterministic && hash3 == hash1) return;
   out.nondeterministic = true;
   if (third.nondeterministic) {
-    out.divergence = third.divergence;
-  } else if (!fresh.ok()) {
-    out.divergence = fmt::format("the seed's second run, in a fresh process, failed: {}",
-                                 ToStd(fresh.status().message()));
-  } else if (third.result.trace_hash != first_hash) {
+    out.divergence = fmt::format("runs 3 and 4 (this process): {}", third.divergence);
+    if (!unavailable) out.divergence += fmt::format("\n    and {}", FreshText(fresh));
+  } else if (hash3 != hash1) {
     out.divergence = fmt::format(
-        "the same seed gave trace hashes {} and {} in this process (a third run agreed with the "
-        "second) and {} in a fresh process",
-        Hex(first_hash), Hex(third.result.trace_hash), Hex(fresh->trace_hash));
+        "the same seed gave trace hash {} in run 1 and {} in runs 3 and 4 (this process); {}",
+        Hex(hash1), Hex(hash3), unavailable ? "no fresh process" : FreshText(fresh));
+  } else if (!fresh.ok()) {
+    out.divergence = fmt::format("runs 1, 3 and 4 (this process) agree on trace hash {}, but {}",
+                                 Hex(hash1), FreshText(fresh));
   } else {
     out.divergence = fmt::format(
-        "the same seed gave trace hash {} in this process (three runs) and {} in a fresh "
-        "process: a hazard stable within a process (a per-process hash seed, an address, the "
-        "environment); compare the `run --trace` files of two separate runs",
-        Hex(first_hash), Hex(fresh->trace_hash));
+        "the same seed gave trace hash {} ({}) in runs 1, 3 and 4 (this process), but {}: a "
+        "hazard stable within a process (a per-process hash seed, an address, the environment); "
+        "compare the `run --trace` files of two separate runs",
+        Hex(hash1), out.result.pass ? "pass" : "fail", FreshText(fresh));
   }
 }
 

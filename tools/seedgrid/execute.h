@@ -1,8 +1,9 @@
 // One seeded simulation of a loaded scenario, as the commands run it: the scenario runner's
 // result plus the wall time and, with the determinism check, the verdict of a second run.
 //
-// Contract: Execute runs the whole simulation on the calling thread and touches no shared state,
-// so several Executes may run at once on different threads (the worker pool relies on this). The
+// Contract: Execute runs the whole simulation on the calling thread and shares no simulation state,
+// so several Executes may run at once on different threads (the worker pool relies on this); the
+// determinism check may fork and exec a rerun (fresh_rerun.h), which is thread-safe. The
 // simulation itself is deterministic; only `wall_ms` depends on the machine.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_
 #define SEEDGRID_TOOLS_SEEDGRID_EXECUTE_H_

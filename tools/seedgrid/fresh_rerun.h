@@ -15,7 +15,10 @@
 //   embedding program registers before ToolMain exist in the rerun too.
 // - The child dies with the thread that started it (PR_SET_PDEATHSIG): a worker killed for a
 //   timeout or an interrupted suite leaves no rerun behind. Its stderr is the caller's.
-// - A rerun that cannot start, crashes or answers garbage is an error naming what happened.
+// - A rerun that crashes or answers garbage is an error naming what happened; one that cannot
+//   start at all (no /proc, a sandbox) is Unavailable.
+// - A fresh process gets a new address layout and hash seeds only with ASLR on (not under
+//   `setarch -R` or a debugger that disables it); without it the check is as strong as in-process.
 #ifndef SEEDGRID_TOOLS_SEEDGRID_FRESH_RERUN_H_
 #define SEEDGRID_TOOLS_SEEDGRID_FRESH_RERUN_H_
 
@@ -36,17 +39,19 @@ inline constexpr const char* kRerunCommand = "__rerun";
 void EnableFreshReruns();
 bool FreshRerunsEnabled();
 
-// For the tool's own test: every fresh rerun of this process runs seed + 1 instead, so the check
-// must report a difference that only the fresh process shows.
-void PlantCrossProcessDifferenceForTest();
+// For the tool's own tests: kNextSeed makes every fresh rerun of this process run seed + 1 (a
+// difference only the fresh process shows); kNoExec makes every exec fail (no fresh process).
+enum class FreshRerunTestMode { kNone, kNextSeed, kNoExec };
+void SetFreshRerunTestMode(FreshRerunTestMode mode);
 
 struct FreshRun {
   uint64_t trace_hash = 0;
   bool pass = false;
 };
 
-// Runs (scenario, seed, swarm) in a fresh process. Errors: the exec'd program could not start,
-// died (the status names the signal or exit code), or printed no valid answer.
+// Runs (scenario, seed, swarm) in a fresh process. Errors: Unavailable when no process could be
+// started (fork or exec failed; Execute then warns and checks in process); Internal when it
+// died (naming the signal or exit code) or printed no valid answer.
 absl::StatusOr<FreshRun> RerunInFreshProcess(const scenarios::Scenario& scenario, uint64_t seed,
                                              const std::optional<scenarios::SwarmDraw>& swarm);
 

@@ -50,7 +50,8 @@ void AddRunOutputFlags(CLI::App& app, RunFlags& f) {
   app.add_flag("--json", f.json,
                "print exactly one JSON object on stdout (the report goes to stderr)");
   app.add_flag("--check-determinism", f.check_determinism,
-               "run the seed twice and fail on any difference, naming the first divergent event");
+               "run the seed again in a fresh process and fail on any difference (naming the "
+               "first divergent event when one process shows it)");
   app.add_flag("--profile", f.profile,
                "after the report, a table of where the run's wall time went: each message type "
                "per node kind, timers, the owner's tasks (with --json: a \"profile\" object)");
@@ -161,9 +162,15 @@ CommandMain SetUpRunCommand(CLI::App& app, const char* commit) {
       "--seed", f->seed,
       "root seed, decimal or 0x-hex (default: a regression test's fixed seed, else 1)");
   AddRunOutputFlags(app, *f);
-  // Hidden (group ""): the tool's own test of the fresh-process determinism check.
-  app.add_flag_callback("--plant-cross-process-difference", PlantCrossProcessDifferenceForTest,
-                        "(test only) fresh reruns run the next seed")
+  // Hidden (group ""): the tool's own tests of the fresh-process determinism check.
+  app.add_option_function<std::string>(
+         "--test-fresh-rerun",
+         [](const std::string& mode) {
+           SetFreshRerunTestMode(mode == "next-seed" ? FreshRerunTestMode::kNextSeed
+                                                     : FreshRerunTestMode::kNoExec);
+         },
+         "(test only) next-seed: fresh reruns run the next seed; no-exec: they cannot start")
+      ->check(CLI::IsMember({"next-seed", "no-exec"}))
       ->group("");
   return [f, seed_option, commit] {
     const uint64_t seed = ParseSeed(f->seed);  // Checked before the scenario file is read.

@@ -47,8 +47,8 @@ Usage:
   seedgrid version            print version and git commit
   seedgrid help [COMMAND]     show help (or: seedgrid COMMAND --help)
 
-run, replay, suite and fuzz take --check-determinism: each seed runs twice and any difference
-fails, naming the first divergent event.
+run, replay, suite and fuzz take --check-determinism: each seed runs again in a fresh process and
+any difference fails, naming the first divergent event when one process can show it.
 
 Exit codes: 0 success, 1 a run found a violation, 2 usage or input error.
 )";

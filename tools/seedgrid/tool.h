@@ -10,7 +10,10 @@
 //
 // Contract: ToolMain parses argv, runs one command and returns the exit code (0 success, 1 a
 // violation, 2 a usage or input error, 130 interrupted). Worker processes are forks of the
-// calling process, so systems registered before the call exist in every run. `commit` is what
+// calling process, so systems registered before the call exist in every run; the determinism
+// check's second run is this program exec'd again with the hidden argument `__rerun`
+// (fresh_rerun.h), so main must register the same systems on every start, pass argv through
+// unchanged, and print nothing on stdout before calling ToolMain. `commit` is what
 // reports and repro files record (a repro replays bit for bit only with the same binary).
 #ifndef SEEDGRID_TOOLS_SEEDGRID_TOOL_H_
 #define SEEDGRID_TOOLS_SEEDGRID_TOOL_H_
