@@ -60,7 +60,7 @@ endif()
 # runs the next seed) fails the run as nondeterministic, and runs 3 and 4 here locate it.
 expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
            --test-fresh-rerun next-seed CODE 1
-           MATCH "invariant=determinism.*in runs 1, 3 and 4 \\(this process\\), but the fresh-process rerun gave trace hash [0-9a-f]+")
+           MATCH "invariant=determinism.*in runs 1, 3 and 4 \\(this process\\), but the fresh-process rerun gave trace hash [0-9a-f]+.*replay:  seedgrid replay --scenario [^ ]*tiny.json --seed 5 --check-determinism")
 # When no fresh process can start, a warning says so and the check runs in process (and passes).
 expect_run(ARGS run --scenario "${tmp}/suite/tiny.json" --seed 5 --check-determinism
            --test-fresh-rerun no-exec CODE 0

@@ -66,7 +66,7 @@ std::string FailureLines(const Outcome& o, const Loaded& loaded, uint64_t seed) 
                                        "{} replay REPRO_FILE (the swarm was given, not "
                                        "drawn from the seed)",
                                        ProgramName())
-                                 : ReplayCommand(loaded.path, seed);
+                                 : ReplayCommand(loaded.path, seed, o.nondeterministic);
   out += fmt::format("  replay:  {}\n  trace_hash={}\n", replay, Hex(o.result.trace_hash));
   return out;
 }
@@ -82,7 +82,7 @@ std::string SuiteRow(const Loaded& l, const std::vector<SeedOutcome>& runs) {
     Failed(t.outcome) ? ++fail : ++pass;
     if (Failed(t.outcome) && first.empty()) {
       first = fmt::format("seed {} ({}): {}", t.seed, InvariantOf(t.outcome),
-                          ReplayCommand(l.path, t.seed));
+                          ReplayCommand(l.path, t.seed, t.outcome.nondeterministic));
     }
     events += t.outcome.result.events;
     messages += t.outcome.result.messages;
@@ -122,7 +122,7 @@ std::string JUnitSuite(const Loaded& l, const std::vector<SeedOutcome>& runs) {
     xml +=
         fmt::format(">\n      <failure message=\"{}\">{}\nreplay: {}</failure>\n    </testcase>\n",
                     XmlEscape(InvariantOf(t.outcome)), XmlEscape(FailureDetail(t.outcome)),
-                    XmlEscape(ReplayCommand(l.path, t.seed)));
+                    XmlEscape(ReplayCommand(l.path, t.seed, t.outcome.nondeterministic)));
   }
   return xml + "  </testsuite>\n";
 }

@@ -15,8 +15,9 @@ namespace seedgrid::tools {
 
 using nlohmann::json;
 
-std::string ReplayCommand(const std::string& path, uint64_t seed) {
-  return fmt::format("{} replay --scenario {} --seed {}", ProgramName(), path, seed);
+std::string ReplayCommand(const std::string& path, uint64_t seed, bool nondeterministic) {
+  return fmt::format("{} replay --scenario {} --seed {}{}", ProgramName(), path, seed,
+                     nondeterministic ? " --check-determinism" : "");
 }
 
 json ViolationJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
@@ -31,7 +32,7 @@ json ViolationJson(const Outcome& o, const Loaded& loaded, uint64_t seed) {
     v["virtual_time_ns"] = o.result.violation->virtual_time_ns;
     v["event_index"] = o.result.violation->event_index;
   }
-  v["replay"] = ReplayCommand(loaded.path, seed);
+  v["replay"] = ReplayCommand(loaded.path, seed, o.nondeterministic);
   return v;
 }
 

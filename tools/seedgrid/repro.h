@@ -22,8 +22,9 @@
 
 namespace seedgrid::tools {
 
-// "seedgrid replay --scenario PATH --seed N".
-std::string ReplayCommand(const std::string& path, uint64_t seed);
+// "seedgrid replay --scenario PATH --seed N", plus " --check-determinism" for a seed that failed
+// the determinism check (a plain replay runs it once and would pass).
+std::string ReplayCommand(const std::string& path, uint64_t seed, bool nondeterministic = false);
 
 // The violation as JSON (invariant, detail, where, replay command); null for a pass.
 nlohmann::json ViolationJson(const Outcome& o, const Loaded& loaded, uint64_t seed);
