@@ -2,7 +2,8 @@
 """Canaries: planted bugs that measure the checkers (docs/scenarios.md, "Canaries").
 
 Each canary in canaries.json is a small patch (ci/canaries/<name>.patch) that plants one bug in
-the engine, and a budget: scenarios and seeds on which the checkers must catch it. For each canary
+the engine, and a budget: scenarios and seeds on which the checkers must catch it (with
+"check_determinism": true the suite runs with --check-determinism). For each canary
 this script applies the patch to a scratch checkout of HEAD, builds the `seedgrid` tool there, runs
 `seedgrid suite` over the budget, and requires a clean catch: exit 1 with at least one run failing
 an invariant (not `crash`, not `hang`) and a repro file for it. A canary whose patch no longer
@@ -97,9 +98,11 @@ def catch(c, src, out_dir, jobs, log):
         shutil.copy(path, scen_dir)
     repros = os.path.join(out_dir, "repro")
     started = time.monotonic()
+    # "check_determinism": true for a canary only the determinism check can catch.
+    determinism = ["--check-determinism"] if c.get("check_determinism") else []
     code = run([os.path.join(src, "build", "tools", "seedgrid"), "suite", scen_dir, "--seeds",
                 str(c["seeds"]), "--jobs", str(jobs), "--repro-dir", repros, "--run-timeout",
-                "5m"], src, log, check=False)
+                "5m"] + determinism, src, log, check=False)
     wall_s = time.monotonic() - started
     caught = {}  # invariant -> sorted failing runs, "scenario:seed"
     for f in sorted(glob.glob(os.path.join(repros, "*.repro.json"))):
