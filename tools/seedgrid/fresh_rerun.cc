@@ -20,6 +20,7 @@
 #include "scenarios/runner.h"
 #include "tools/seedgrid/command.h"
 #include "tools/seedgrid/input.h"
+#include "tools/seedgrid/isolation.h"
 #include "tools/seedgrid/repro.h"
 
 namespace seedgrid::tools {
@@ -54,16 +55,6 @@ std::string ReadAnswer(int fd) {
     if (n <= 0) return out;
     out.append(buf, static_cast<size_t>(std::min<size_t>(n, kAnswerMax - out.size())));
   }
-}
-
-// "exit code 3" or "signal SIGSEGV".
-std::string DescribeStatus(int status) {
-  if (WIFSIGNALED(status)) {
-    const char* abbrev = sigabbrev_np(WTERMSIG(status));
-    return abbrev ? fmt::format("signal SIG{}", abbrev)
-                  : fmt::format("signal {}", WTERMSIG(status));
-  }
-  return fmt::format("exit code {}", WEXITSTATUS(status));
 }
 
 // Makes `fd` the child's `target` descriptor, open across exec. Async-signal-safe.
@@ -114,9 +105,9 @@ absl::StatusOr<Child> Spawn() {
   std::string name = ProgramName();  // what `ps` shows: "seedgrid __rerun"
   char command[] = "__rerun";
   char* argv[] = {name.data(), command, nullptr};
+  const char* exe = test_mode == FreshRerunTestMode::kNoExec ? "/nonexistent/seedgrid" : kExe;
   const pid_t parent = getpid();
   const pid_t pid = fork();
-  const char* exe = test_mode == FreshRerunTestMode::kNoExec ? "/nonexistent/seedgrid" : kExe;
   if (pid == 0) ExecInChild(exe, parent, in[0], out[1], status[1], argv);
   const int fork_error = errno;
   close(in[0]), close(out[1]), close(status[1]);
@@ -178,8 +169,11 @@ absl::StatusOr<FreshRun> RerunInFreshProcess(const scenarios::Scenario& scenario
   }
   if (waited < 0) return absl::InternalError(fmt::format("waitpid: {}", strerror(errno)));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(fmt::format("it ended with {}{}", DescribeStatus(status),
-                                           sent ? "" : " before reading the run"));
+    const TaskEnd end{.kind = TaskEnd::Kind::kCrashed,
+                      .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+                      .exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    return absl::InternalError(
+        fmt::format("it ended{}: {}", sent ? "" : " before reading the run", CrashCause(end)));
   }
   return ParseAnswer(answer);
 }
