@@ -8,14 +8,14 @@
 // push_interval_ms until each entry is acknowledged (GridAck; a client with nothing to push or
 // wait for arms no push timer, and a write or a send re-arms it on the same schedule); only
 // entries whose log page is durable are sent (a crash must not let a restarted client reuse a seq
-// a server has seen), so
-// after a failed sync an entry waits in the in-memory log until a later sync (the push or sync tick
-// retries it) succeeds; the servers' applied marks make the resend idempotent, so an entry is
-// applied once however often it is sent. The acknowledgement arrives at the entry's write concern
-// (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise nothing) and removes it
-// — once every older entry of its partition is acknowledged too: until then it stays and is resent
-// with them, so an owner that lost both in a failover applies them again in their order (a set
-// and a later remove of a key, an OR add and its remove), never the older alone after the newer.
+// a server has seen), so after a failed sync an entry waits in the in-memory log until a later
+// sync (the push or sync tick retries it) succeeds; the servers' applied marks make the resend
+// idempotent, so an entry is applied once however often it is sent. The acknowledgement arrives at
+// the entry's write concern (FIRE_AND_FORGET entries are acknowledged on receipt too, but promise
+// nothing) and removes it — once every older entry of its partition is acknowledged too: until then
+// it stays and is resent with them, so an owner that lost both in a failover applies them again in
+// their order (a set and a later remove of a key, an OR add and its remove), never the older alone
+// after the newer.
 //
 // Sync (grid_client_sync.cc) is a pull through three levels: SyncInit -> SyncRoot (the XOR of every
 // partition digest of the map) -> on a difference SyncBucketsRequest -> the per-partition digests

@@ -107,6 +107,8 @@ class Replica {
   void Send(const NodeId& to, msg::Body body);
   // Sends `body` to every target but this node, encoded once.
   void SendToEach(std::span<const NodeId> targets, msg::Body body);
+  // Sends encoded `bytes` (a `name` message) to `to`; an oversized message or a network error is
+  // counted as a protocol error, not sent.
   void SendEncoded(const NodeId& to, std::string_view name, const std::string& bytes);
   void Fail(uint64_t& counter, std::string error);
   const MerkleTree* TreeOf(std::string_view map_name, msg::MapKind kind);
