@@ -67,15 +67,18 @@ LwwMap::LwwMap(Hlc& hlc, LwwMapOptions options)
     : hlc_(hlc), keep_merkle_(options.merkle), merkle_(options.merkle_depth) {}
 
 LwwMap::Slot LwwMap::Locate(std::string_view key) {
-  auto it = records_.lower_bound(key);
-  return Slot{it, it != records_.end() && it->first == key};
+  if (auto found = index_.find(key); found != index_.end()) return Slot{found->second, true};
+  return Slot{records_.lower_bound(key), false};  // the insert's hint
 }
 
 void LwwMap::Apply(Slot slot, std::string key, LwwRecord record, ChangeCause cause) {
   SG_ASSERT(!listeners_.notifying());
   auto it = slot.it;
   if (!slot.found) {
+    const size_t size_before = records_.size();
     it = records_.emplace_hint(it, std::move(key), std::move(record));
+    SG_ASSERT(records_.size() == size_before + 1);  // Locate found no record for the key
+    index_.emplace(it->first, it);
     // The tree borrows the key from the map's node, which lives until the key is erased.
     if (keep_merkle_) merkle_.Upsert(it->first, RecordHash(it->first, it->second));
     if (!listeners_.empty()) listeners_.Notify({it->first, nullptr, &it->second, cause});
@@ -151,8 +154,8 @@ const Document* LwwMap::GetAt(std::string_view key, uint64_t now_ms) const {
 }
 
 const LwwRecord* LwwMap::GetRecord(std::string_view key) const {
-  auto it = records_.find(key);
-  return it == records_.end() ? nullptr : &it->second;
+  auto found = index_.find(key);
+  return found == index_.end() ? nullptr : &found->second->second;
 }
 
 size_t LwwMap::Prune(const Timestamp& older_than) {
@@ -166,6 +169,7 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
     if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
     LwwRecord old = std::move(it->second);
     const std::string key = it->first;
+    SG_ASSERT(index_.erase(it->first) == 1);
     it = records_.erase(it);
     ++pruned;
     if (!listeners_.empty()) listeners_.Notify({key, &old, nullptr, ChangeCause::kPrune});
@@ -176,8 +180,10 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
 
 bool LwwMap::Forget(std::string_view key) {
   SG_ASSERT(!listeners_.notifying());
-  auto it = records_.find(key);
-  if (it == records_.end()) return false;
+  auto found = index_.find(key);
+  if (found == index_.end()) return false;
+  const auto it = found->second;
+  index_.erase(found);
   SG_PROBE("lww.record_forgotten");
   if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
   // Out of the map, but its key and record live until the listeners have seen them: a listener may

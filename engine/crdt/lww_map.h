@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/crdt/listeners.h"
 #include "engine/crdt/value.h"
@@ -134,6 +135,11 @@ class LwwMap {
   Hlc& hlc_;
   const bool keep_merkle_;
   Records records_;
+  // Every record of records_ by key, for lookups in O(1) instead of a string compare per tree
+  // level (a grid client looks keys up on every merge, acknowledgement and storage write). The keys
+  // borrow the map nodes' keys, which stay put until erased; erasures remove the entry first.
+  // sg:lookup-only
+  absl::flat_hash_map<std::string_view, Records::iterator> index_;
   MerkleTree merkle_;
   ListenerSet<LwwChange> listeners_;
   uint64_t tie_conflicts_ = 0;

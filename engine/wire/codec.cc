@@ -243,7 +243,10 @@ std::string EncodeMessage(const msg::Envelope& envelope) {
   wire_codec::Encoder encoder;
   auto sender = encoder.Node(envelope.sender);
   auto [type, body] = wire_codec::EncodeAnyBody(encoder, envelope.body);
-  return encoder.Finish(sender, type, body, WireVersionFor(envelope.body));
+  const uint16_t version = encoder.wrote_packed()
+                               ? std::max(WireVersionFor(envelope.body), kWirePackedDocsVersion)
+                               : WireVersionFor(envelope.body);
+  return encoder.Finish(sender, type, body, version);
 }
 
 namespace {

@@ -31,8 +31,12 @@ inline constexpr uint16_t kWireProtocolVersion = 1;
 inline constexpr uint16_t kWireCountersVersion = 2;
 inline constexpr uint16_t kWireOrMapsVersion = 3;
 inline constexpr uint16_t kWireLiveQueryRowsVersion = 4;
-inline constexpr uint16_t kWireVersionMax = kWireLiveQueryRowsVersion;
-// The version EncodeMessage writes for `body`.
+// A message holding a non-empty document is version 5: documents are packed (packed_doc.h), and
+// an older build would read them as empty.
+inline constexpr uint16_t kWirePackedDocsVersion = 5;
+inline constexpr uint16_t kWireVersionMax = kWirePackedDocsVersion;
+// The version EncodeMessage writes for `body`, before documents: a message that holds a non-empty
+// document is written as max(this, kWirePackedDocsVersion).
 uint16_t WireVersionFor(const msg::Body& body);
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages
 inline constexpr size_t kMapNameBytesMax = 1024;      // a map name on the wire

@@ -334,10 +334,10 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto ack = fb::CreateAck(b, 1, 1);
-    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 5));
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 6));
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
     EXPECT_EQ(decoded.status().message(),
-              "Envelope.protocol_version: version 5 is not supported (this build speaks 1 to 4)");
+              "Envelope.protocol_version: version 6 is not supported (this build speaks 1 to 5)");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -530,7 +530,8 @@ TEST(Codec, GridOrMapMessagesAreVersion3AndBadOrOpsNameTheField) {
   remove.or_tags = {OrOrigin("c1", 1), Timestamp{5, 0, "s1"}};
   msg::GridOp incr{3, msg::WriteConcern::kApplied, "m", "n", std::nullopt, {3, 0, "c1"}};
   incr.counter = PnTotals{1, 0};
-  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {incr, add}}), 3);
+  // The add's document is packed: version 5 (kWirePackedDocsVersion) outranks OR-Maps' 3.
+  EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {incr, add}}), 5);
   EXPECT_EQ(version_of(msg::GridOps{"c1", "", 0, {remove}}), 3);
   msg::MapRecords with_or{"m", {}, {}};
   with_or.or_keys.push_back(
@@ -538,7 +539,7 @@ TEST(Codec, GridOrMapMessagesAreVersion3AndBadOrOpsNameTheField) {
   const msg::PartitionState state{0, 5, msg::StatePurpose::kClientLeaf, {with_or}};
   EXPECT_EQ(version_of(state), 3);
   EXPECT_EQ(version_of(msg::PartitionStates{{state}}), 3);
-  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {add}, {}, {}, ""}), 3);
+  EXPECT_EQ(version_of(msg::HttpSyncRequest{"c1", 1, {add}, {}, {}, ""}), 5);
   EXPECT_EQ(version_of(msg::HttpSyncResponse{1, 200, "", {}, {state}, ""}), 3);
   // They decode here, origins and tags included, and hash into the partition digest.
   const auto decoded =

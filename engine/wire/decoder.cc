@@ -4,6 +4,7 @@
 #include "engine/base/strings.h"
 #include "engine/merkle/merkle_tree.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_doc.h"
 
 namespace seedgrid::wire_codec {
 
@@ -159,6 +160,17 @@ absl::Status Decoder::Val(fb::Value type, const void* in, const WirePath& where,
 absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Document& out) {
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
+  if (const FbVector<uint8_t>* packed = in->packed(); packed != nullptr) {
+    if (in->fields() != nullptr && in->fields()->size() != 0) {
+      return Error(where, "both fields and packed are set (a document has one form)");
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(packed->data()), packed->size());
+    const absl::Status s = UnpackDocument(
+        bytes, [this](size_t n) { return Charge(n); }, out);
+    if (s.ok()) return s;
+    if (absl::IsResourceExhausted(s)) return BudgetError(where + ".packed");
+    return Error(where + ".packed", ToStd(s.message()));
+  }
   std::vector<Document::Field> fields;
   SG_RETURN_IF_ERROR(Elements(
       in->fields(), where + ".fields", kDecodeElementCharge,

@@ -2,6 +2,7 @@
 
 #include "engine/base/assert.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_doc.h"
 
 namespace seedgrid::wire_codec {
 
@@ -61,15 +62,13 @@ std::pair<fb::Value, Offset<void>> Encoder::Val(ValueView value) {
 }
 
 Offset<fb::Document> Encoder::Doc(const Document& doc) {
-  std::vector<Offset<fb::Field>> fields;
-  fields.reserve(doc.size());
-  for (const auto& [name, value] : doc) {
-    auto name_offset = b_.CreateString(name.data(), name.size());
-    auto [type, v] = Val(value);
-    fields.push_back(fb::CreateField(b_, name_offset, type, v));
-  }
-  auto fields_offset = b_.CreateVector(fields);
-  return fb::CreateDocument(b_, fields_offset);
+  if (doc.empty()) return fb::CreateDocument(b_);  // neither form: the bytes of version 1
+  packed_scratch_.clear();
+  PackDocument(doc, packed_scratch_);
+  wrote_packed_ = true;
+  auto packed = b_.CreateVector(reinterpret_cast<const uint8_t*>(packed_scratch_.data()),
+                                packed_scratch_.size());
+  return fb::CreateDocument(b_, /*fields=*/0, packed);
 }
 
 Offset<fb::Document> Encoder::OptionalDoc(const std::optional<Document>& doc) {

@@ -53,7 +53,10 @@ class Encoder {
 
   Offset<fb::Timestamp> Ts(const Timestamp& ts);
   std::pair<fb::Value, Offset<void>> Val(ValueView value);
+  // The packed form (packed_doc.h); an empty document has neither form.
   Offset<fb::Document> Doc(const Document& doc);
+  // A packed document was written: the message is wire version 5 at least (codec.h).
+  bool wrote_packed() const { return wrote_packed_; }
   // Absent (offset 0) for nullopt: a tombstone or a remove.
   Offset<fb::Document> OptionalDoc(const std::optional<Document>& doc);
   static flatbuffers::Optional<uint64_t> Ttl(const std::optional<uint64_t>& ttl);
@@ -90,6 +93,8 @@ class Encoder {
 
  private:
   flatbuffers::FlatBufferBuilder b_{1024};
+  std::string packed_scratch_;  // Doc's packing buffer, reused across the message's documents
+  bool wrote_packed_ = false;
 };
 
 }  // namespace seedgrid::wire_codec

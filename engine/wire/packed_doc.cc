@@ -1,0 +1,237 @@
+#include "engine/wire/packed_doc.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "engine/base/assert.h"
+
+namespace seedgrid::wire_codec {
+namespace {
+
+static_assert(std::endian::native == std::endian::little,
+              "the packed form is little-endian; a big-endian build must swap here");
+
+// What a field and a string cost the decode budget (decoder.h), besides their bytes. The packed
+// form cannot alias (every byte is read once), so the budget only bounds what decoding builds: at
+// most 6 per wire byte (an empty list item: one byte), within the budget's 8 per wire byte.
+constexpr size_t kFieldCharge = 6;
+constexpr size_t kStringCharge = 6;
+
+enum PackedType : uint8_t {
+  kPackedNull = 0,
+  kPackedFalse = 1,
+  kPackedTrue = 2,
+  kPackedInt = 3,
+  kPackedDouble = 4,
+  kPackedString = 5,
+  kPackedList = 6,
+};
+
+void PutVarint(std::string& out, size_t v) {
+  SG_ASSERT(v <= UINT32_MAX);  // Documents and strings are far below 4 GiB (the wire limit).
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void PutBytes(std::string& out, std::string_view s) {
+  PutVarint(out, s.size());
+  out.append(s);
+}
+
+template <typename T>
+void PutFixed(std::string& out, T v) {
+  char bytes[sizeof v];
+  std::memcpy(bytes, &v, sizeof v);
+  out.append(bytes, sizeof v);
+}
+
+// A bounds-checked reader over the packed bytes; the first error sticks.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  size_t offset() const { return at_; }
+  size_t left() const { return bytes_.size() - at_; }
+
+  bool Varint(uint32_t& v, std::string& error) {
+    v = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+      if (at_ >= bytes_.size()) return Fail(error, "truncated varint");
+      const auto b = static_cast<uint8_t>(bytes_[at_++]);
+      if (shift == 28 && (b & 0xf0) != 0) return Fail(error, "varint exceeds 32 bits");
+      v |= static_cast<uint32_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        // Canonical: a last byte of 0 after the first adds nothing (PackDocument never writes it).
+        if (b == 0 && shift > 0) return Fail(error, "non-minimal varint");
+        return true;
+      }
+    }
+    return Fail(error, "varint exceeds 32 bits");
+  }
+  bool Bytes(std::string_view& s, std::string& error) {
+    uint32_t n = 0;
+    if (!Varint(n, error)) return false;
+    if (n > left()) return Fail(error, fmt::format("{} bytes announced, {} left", n, left()));
+    s = bytes_.substr(at_, n);
+    at_ += n;
+    return true;
+  }
+  bool Byte(uint8_t& b, std::string& error) {
+    if (at_ >= bytes_.size()) return Fail(error, "truncated: a value type is missing");
+    b = static_cast<uint8_t>(bytes_[at_++]);
+    return true;
+  }
+  template <typename T>
+  bool Fixed(T& v, std::string& error) {
+    if (left() < sizeof v) return Fail(error, fmt::format("truncated {}-byte number", sizeof v));
+    std::memcpy(&v, bytes_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return true;
+  }
+
+ private:
+  bool Fail(std::string& error, std::string what) {
+    error = fmt::format("byte {}: {}", at_, what);
+    return false;
+  }
+  std::string_view bytes_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+void PackDocument(const Document& doc, std::string& out) {
+  PutVarint(out, doc.size());
+  for (const Document::FieldView f : doc) {
+    PutBytes(out, f.name);
+    switch (TypeOf(f.value)) {
+      case ValueType::kNull:
+        out.push_back(static_cast<char>(kPackedNull));
+        break;
+      case ValueType::kBool:
+        out.push_back(static_cast<char>(f.value.bool_value() ? kPackedTrue : kPackedFalse));
+        break;
+      case ValueType::kInt:
+        out.push_back(static_cast<char>(kPackedInt));
+        PutFixed(out, f.value.int_value());
+        break;
+      case ValueType::kDouble:  // Bit-exact: the sign of zero and NaN payloads survive.
+        out.push_back(static_cast<char>(kPackedDouble));
+        PutFixed(out, std::bit_cast<uint64_t>(f.value.double_value()));
+        break;
+      case ValueType::kString:
+        out.push_back(static_cast<char>(kPackedString));
+        PutBytes(out, f.value.string_value());
+        break;
+      case ValueType::kList: {
+        out.push_back(static_cast<char>(kPackedList));
+        const ListView list = f.value.list_value();
+        PutVarint(out, list.size());
+        for (std::string_view item : list) PutBytes(out, item);
+        break;
+      }
+    }
+  }
+}
+
+absl::Status UnpackDocument(std::string_view bytes, absl::FunctionRef<bool(size_t)> charge,
+                            Document& out) {
+  out = Document();
+  const absl::Status over_budget = absl::ResourceExhaustedError("decode budget exceeded");
+  Reader in(bytes);
+  std::string error;
+  const auto invalid = [&] { return absl::InvalidArgumentError(error); };
+  uint32_t count = 0;
+  if (!in.Varint(count, error)) return invalid();
+  // Every field takes at least 2 bytes (an empty name's length and a type): a count beyond that
+  // is a lie, and must not size an allocation.
+  if (count > in.left() / 2) {
+    return absl::InvalidArgumentError(
+        fmt::format("byte 0: {} fields announced, but {} bytes can hold at most {}", count,
+                    in.left(), in.left() / 2));
+  }
+  std::vector<Document::Field> fields;
+  fields.reserve(count);
+  std::string_view previous;
+  for (uint32_t i = 0; i < count; ++i) {
+    const size_t field_at = in.offset();
+    std::string_view name;
+    if (!in.Bytes(name, error)) return invalid();
+    if (!charge(kFieldCharge + name.size())) return over_budget;
+    if (i > 0 && !(previous < name)) {
+      return absl::InvalidArgumentError(
+          fmt::format("byte {}: field name '{}' is not after '{}' (fields must be sorted and "
+                      "unique)",
+                      field_at, name, previous));
+    }
+    previous = name;
+    uint8_t type = 0;
+    if (!in.Byte(type, error)) return invalid();
+    Value value;
+    switch (type) {
+      case kPackedNull:
+        break;
+      case kPackedFalse:
+      case kPackedTrue:
+        value = type == kPackedTrue;
+        break;
+      case kPackedInt: {
+        int64_t v = 0;
+        if (!in.Fixed(v, error)) return invalid();
+        value = v;
+        break;
+      }
+      case kPackedDouble: {
+        uint64_t bits = 0;
+        if (!in.Fixed(bits, error)) return invalid();
+        value = std::bit_cast<double>(bits);
+        break;
+      }
+      case kPackedString: {
+        std::string_view s;
+        if (!in.Bytes(s, error)) return invalid();
+        if (!charge(kStringCharge + s.size())) return over_budget;
+        value = std::string(s);
+        break;
+      }
+      case kPackedList: {
+        uint32_t items = 0;
+        if (!in.Varint(items, error)) return invalid();
+        if (items > in.left()) {  // Every item takes at least its length byte.
+          return absl::InvalidArgumentError(fmt::format(
+              "byte {}: {} list items announced, {} bytes left", in.offset(), items, in.left()));
+        }
+        StringList list;
+        list.reserve(items);
+        for (uint32_t j = 0; j < items; ++j) {
+          std::string_view s;
+          if (!in.Bytes(s, error)) return invalid();
+          if (!charge(kStringCharge + s.size())) return over_budget;
+          list.emplace_back(s);
+        }
+        value = std::move(list);
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError(fmt::format(
+            "byte {}: unknown value type {} of field '{}'", in.offset() - 1, type, name));
+    }
+    fields.emplace_back(FieldName(name), std::move(value));
+  }
+  if (in.left() != 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("byte {}: {} trailing bytes after the document's {} fields", in.offset(),
+                    in.left(), count));
+  }
+  out = Document(std::move(fields));
+  return absl::OkStatus();
+}
+
+}  // namespace seedgrid::wire_codec
