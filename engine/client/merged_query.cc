@@ -29,8 +29,10 @@ MergedQuery::MergedQuery(Clock& clock, std::string map, Query query,
   engine_id_ = s->id;
 }
 
-void MergedQuery::Choose() {
+bool MergedQuery::Choose(const Coverage& which) {
+  bool changed = false;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
+    if (!which[p]) continue;
     const Source* best = nullptr;
     for (const auto& [server, source] : sources_) {  // Server id order: the first wins ties.
       if (!source.covered[p]) continue;
@@ -40,8 +42,10 @@ void MergedQuery::Choose() {
     if (chosen_[p] != nullptr && best != nullptr && best != chosen_[p]) {
       SG_PROBE("query.partition_moved_between_servers");
     }
+    changed |= best != chosen_[p];
     chosen_[p] = best;
   }
+  return changed;
 }
 
 void MergedQuery::Show(const RowId& id) {
@@ -113,16 +117,21 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
       SG_PROBE("query.stale_snapshot_ignored");
       return false;  // Old or duplicate.
     }
+    const Coverage old_covered = source.covered;
+    absl::btree_set<RowId> ids;  // this server's rows, old and new
+    for (const auto& [id, doc] : source.rows) ids.insert(id);
     source = Source{u.epoch, 0, u.table_version, {}, {}};
     for (uint32_t p : u.partitions) source.covered.set(p);
     (void)Take(u.rows, source);
-    // Coverage may have moved between servers: every shown row (this server's old rows among
-    // them) and every source's row is re-decided.
-    Choose();
-    absl::btree_set<RowId> ids;
-    for (const auto& [id, row] : shown_) ids.insert(id);
-    for (const auto& [name, s] : sources_) {
-      for (const auto& [id, doc] : s.rows) ids.insert(id);
+    for (const auto& [id, doc] : source.rows) ids.insert(id);
+    // Only this source changed, so only partitions it covered before or covers now may change
+    // hands. When none did, only its own rows (old and new) can show differently.
+    if (Choose(old_covered | source.covered)) {
+      // Coverage moved between servers: every shown row and every source's row is re-decided.
+      for (const auto& [id, row] : shown_) ids.insert(id);
+      for (const auto& [name, s] : sources_) {
+        for (const auto& [id, doc] : s.rows) ids.insert(id);
+      }
     }
     for (const RowId& id : ids) Show(id);
     return true;

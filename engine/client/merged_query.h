@@ -73,7 +73,9 @@ class MergedQuery {
   };
   // The source whose rows count for partition p (nullptr: none covers it).
   const Source* Chosen(uint32_t p) const { return chosen_[p]; }
-  void Choose();
+  // Re-decides the chosen source of the partitions in `which` (the others' sources did not
+  // change); true when some partition's chosen source changed.
+  bool Choose(const Coverage& which);
   void Show(const RowId& id);
   // Applies one server's rows of an update to `source` (tombstones: rows that left); returns the
   // rows touched.

@@ -174,17 +174,9 @@ Effects DigestSync::OnSyncInit(const NodeId& from, const msg::SyncInit& m,
                                const Membership& membership) const {
   Effects out;
   if (membership.table().empty()) return out;
-  msg::PartitionDigest directory = DirectoryOf(m.map_name, membership);
   uint64_t root = 0;
-  for (uint64_t h : directory.hashes) root ^= h;
-  if (root == m.root_hash) {
-    out.Send(from, msg::SyncRoot{m.map_name, m.kind, m.depth, root});
-  } else {
-    // The roots differ: the buckets the client would ask for next, at once (one round trip and
-    // one directory fewer; a SyncBucketsRequest is still answered, as before).
-    SG_PROBE("cluster.sync_init_answered_with_buckets");
-    out.Send(from, std::move(directory));
-  }
+  for (uint64_t h : DirectoryOf(m.map_name, membership).hashes) root ^= h;
+  out.Send(from, msg::SyncRoot{m.map_name, m.kind, m.depth, root});
   return out;
 }
 
