@@ -481,6 +481,13 @@ TEST(Codec, DecodesBuffersMadeByFlatc) {
   }
   EXPECT_EQ(std::get<msg::SyncInit>(DecodeMessage(ReadFile(dir + "/seed_d.sgw"))->body).root_hash,
             99u);
+  // seed_e: version 5, a document in the packed form written by hand as a [ubyte] in flatc's JSON.
+  auto e = DecodeMessage(ReadFile(dir + "/seed_e.sgw"));
+  ASSERT_TRUE(e.ok()) << e.status();
+  const auto& packed = std::get<msg::OpBatch>(e->body);
+  ASSERT_EQ(packed.lww.size(), 2u);
+  EXPECT_EQ(packed.lww[0].record.value->ToString(), R"({"age": 30, "tags": ["a", "b"]})");
+  EXPECT_TRUE(packed.lww[1].record.tombstone());
 }
 
 // Only messages that carry counters are version 2: a build from before counters refuses them (it
