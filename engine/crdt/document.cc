@@ -152,6 +152,18 @@ Document::Document(std::vector<Field> fields) {
   Encode(unique);
 }
 
+Document Document::FromSortedViews(const std::vector<std::pair<FieldName, ValueView>>& fields) {
+  std::vector<Built> built;
+  built.reserve(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) {
+    SG_ASSERT(i == 0 || fields[i - 1].first.view() < fields[i].first.view());
+    built.push_back({fields[i].first.view(), fields[i].first.pool_slot(), fields[i].second});
+  }
+  Document doc;
+  doc.Encode(built);
+  return doc;
+}
+
 Document::Document(const Document& other) {
   if (other.data_ == nullptr) return;
   const size_t n = other.encoded_bytes();

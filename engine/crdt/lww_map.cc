@@ -169,7 +169,8 @@ size_t LwwMap::Prune(const Timestamp& older_than) {
     if (keep_merkle_) SG_ASSERT(merkle_.Erase(it->first));
     LwwRecord old = std::move(it->second);
     const std::string key = it->first;
-    SG_ASSERT(index_.erase(it->first) == 1);
+    const size_t unindexed = index_.erase(it->first);
+    SG_ASSERT(unindexed == 1);
     it = records_.erase(it);
     ++pruned;
     if (!listeners_.empty()) listeners_.Notify({key, &old, nullptr, ChangeCause::kPrune});

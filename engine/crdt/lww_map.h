@@ -13,7 +13,8 @@
 // Every applied change (set, remove, accepted merge, prune) is reported to listeners as
 // (key, old record or null, new record or null, cause) after it is applied. Every record is in
 // the Merkle tree with item hash RecordHash(key, record); the tree is updated in O(depth).
-// Iteration order is key order (btree), so nothing observable depends on hashing.
+// Iteration order is key order (a std::map), so nothing observable depends on hashing; a
+// lookup-only hash index of the keys (never iterated) makes lookups one probe.
 #ifndef SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
 #define SEEDGRID_ENGINE_CRDT_LWW_MAP_H_
 
@@ -79,7 +80,8 @@ struct LwwMapOptions {
 class LwwMap {
  public:
   // std::map, not a btree: a record (and its Document) stays at the same address until the key is
-  // erased (only Prune erases), which the query layer relies on to reference rows without copies.
+  // erased (only Prune and Forget erase), which the query layer relies on to reference rows without
+  // copies.
   using Records = std::map<std::string, LwwRecord, std::less<>>;
 
   // `hlc` (and its clock) must outlive the map.

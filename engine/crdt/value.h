@@ -181,6 +181,10 @@ class Document {
   Document(std::initializer_list<Field> fields);
   // Later fields of the same name replace earlier ones.
   explicit Document(std::vector<Field> fields);
+  // REQUIRES: `fields` in strictly ascending, unique name order (asserted). The views are copied
+  // into the document: they need only live through the call (a decoder reads names and values in
+  // place instead of building Values first: engine/wire/packed_doc.cc).
+  static Document FromSortedViews(const std::vector<std::pair<FieldName, ValueView>>& fields);
   Document(const Document& other);
   Document(Document&& other) noexcept = default;
   Document& operator=(const Document& other);

@@ -161,7 +161,7 @@ absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Documen
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
   if (const FbVector<uint8_t>* packed = in->packed(); packed != nullptr) {
-    if (in->fields() != nullptr && in->fields()->size() != 0) {
+    if (in->fields() != nullptr) {
       return Error(where, "both fields and packed are set (a document has one form)");
     }
     const std::string_view bytes(reinterpret_cast<const char*>(packed->data()), packed->size());

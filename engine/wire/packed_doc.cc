@@ -16,11 +16,12 @@ namespace {
 static_assert(std::endian::native == std::endian::little,
               "the packed form is little-endian; a big-endian build must swap here");
 
-// What a field and a string cost the decode budget (decoder.h), besides their bytes. The packed
-// form cannot alias (every byte is read once), so the budget only bounds what decoding builds: at
-// most 6 per wire byte (an empty list item: one byte), within the budget's 8 per wire byte.
-constexpr size_t kFieldCharge = 6;
-constexpr size_t kStringCharge = 6;
+// What decoding charges the message's decode budget (decoder.h): the whole vector once per
+// decode (several Document tables may name one vector, so aliasing costs what it decodes), and a
+// fixed 16 a field for its entry in the field list (about 40 bytes, freed once the document is
+// built; 16 keeps a document of 3-byte fields within the budget's 8 per wire byte). Strings and
+// list items are read in place and copied once, into the document: they cost only their bytes.
+constexpr size_t kFieldCharge = 16;
 
 enum PackedType : uint8_t {
   kPackedNull = 0,
@@ -57,6 +58,7 @@ void PutFixed(std::string& out, T v) {
 class Reader {
  public:
   explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  const char* data() const { return bytes_.data(); }
   size_t offset() const { return at_; }
   size_t left() const { return bytes_.size() - at_; }
 
@@ -108,6 +110,7 @@ class Reader {
 }  // namespace
 
 void PackDocument(const Document& doc, std::string& out) {
+  SG_ASSERT(!doc.empty());  // An empty document has no packed form.
   PutVarint(out, doc.size());
   for (const Document::FieldView f : doc) {
     PutBytes(out, f.name);
@@ -141,15 +144,80 @@ void PackDocument(const Document& doc, std::string& out) {
   }
 }
 
+namespace {
+
+// A string list's items in place (the packed form's items are Document's flat list encoding);
+// every length is checked.
+bool ReadList(Reader& in, ValueView& value, std::string& error) {
+  uint32_t items = 0;
+  if (!in.Varint(items, error)) return false;
+  if (items > in.left()) {  // Every item takes at least its length byte.
+    error = fmt::format("byte {}: {} list items announced, {} bytes left", in.offset(), items,
+                        in.left());
+    return false;
+  }
+  const size_t first = in.offset();
+  for (uint32_t j = 0; j < items; ++j) {
+    std::string_view item;
+    if (!in.Bytes(item, error)) return false;
+  }
+  const auto* base = reinterpret_cast<const uint8_t*>(in.data());
+  value = ValueView::List(ListView::Flat(base + first, base + in.offset(), items));
+  return true;
+}
+
+// One value of type `type`, in place. False with `error` set for bad bytes.
+bool ReadValue(Reader& in, uint8_t type, std::string_view name, ValueView& value,
+               std::string& error) {
+  switch (type) {
+    case kPackedNull:
+      value = ValueView();
+      return true;
+    case kPackedFalse:
+    case kPackedTrue:
+      value = ValueView::Bool(type == kPackedTrue);
+      return true;
+    case kPackedInt: {
+      int64_t v = 0;
+      if (!in.Fixed(v, error)) return false;
+      value = ValueView::Int(v);
+      return true;
+    }
+    case kPackedDouble: {
+      uint64_t bits = 0;
+      if (!in.Fixed(bits, error)) return false;
+      value = ValueView::Double(std::bit_cast<double>(bits));
+      return true;
+    }
+    case kPackedString: {
+      std::string_view s;
+      if (!in.Bytes(s, error)) return false;
+      value = ValueView::String(s);
+      return true;
+    }
+    case kPackedList:
+      return ReadList(in, value, error);
+    default:
+      error =
+          fmt::format("byte {}: unknown value type {} of field '{}'", in.offset() - 1, type, name);
+      return false;
+  }
+}
+
+}  // namespace
+
 absl::Status UnpackDocument(std::string_view bytes, absl::FunctionRef<bool(size_t)> charge,
                             Document& out) {
   out = Document();
-  const absl::Status over_budget = absl::ResourceExhaustedError("decode budget exceeded");
+  const auto over_budget = [] { return absl::ResourceExhaustedError("decode budget exceeded"); };
+  if (!charge(bytes.size())) return over_budget();
   Reader in(bytes);
   std::string error;
   const auto invalid = [&] { return absl::InvalidArgumentError(error); };
   uint32_t count = 0;
   if (!in.Varint(count, error)) return invalid();
+  // An empty document has no packed form (the encoder writes neither form): one encoding each.
+  if (count == 0) return absl::InvalidArgumentError("byte 0: a packed document has no fields");
   // Every field takes at least 2 bytes (an empty name's length and a type): a count beyond that
   // is a lie, and must not size an allocation.
   if (count > in.left() / 2) {
@@ -157,14 +225,14 @@ absl::Status UnpackDocument(std::string_view bytes, absl::FunctionRef<bool(size_
         fmt::format("byte 0: {} fields announced, but {} bytes can hold at most {}", count,
                     in.left(), in.left() / 2));
   }
-  std::vector<Document::Field> fields;
+  if (!charge(size_t{count} * kFieldCharge)) return over_budget();
+  std::vector<std::pair<FieldName, ValueView>> fields;
   fields.reserve(count);
   std::string_view previous;
   for (uint32_t i = 0; i < count; ++i) {
     const size_t field_at = in.offset();
     std::string_view name;
     if (!in.Bytes(name, error)) return invalid();
-    if (!charge(kFieldCharge + name.size())) return over_budget;
     if (i > 0 && !(previous < name)) {
       return absl::InvalidArgumentError(
           fmt::format("byte {}: field name '{}' is not after '{}' (fields must be sorted and "
@@ -173,64 +241,16 @@ absl::Status UnpackDocument(std::string_view bytes, absl::FunctionRef<bool(size_
     }
     previous = name;
     uint8_t type = 0;
-    if (!in.Byte(type, error)) return invalid();
-    Value value;
-    switch (type) {
-      case kPackedNull:
-        break;
-      case kPackedFalse:
-      case kPackedTrue:
-        value = type == kPackedTrue;
-        break;
-      case kPackedInt: {
-        int64_t v = 0;
-        if (!in.Fixed(v, error)) return invalid();
-        value = v;
-        break;
-      }
-      case kPackedDouble: {
-        uint64_t bits = 0;
-        if (!in.Fixed(bits, error)) return invalid();
-        value = std::bit_cast<double>(bits);
-        break;
-      }
-      case kPackedString: {
-        std::string_view s;
-        if (!in.Bytes(s, error)) return invalid();
-        if (!charge(kStringCharge + s.size())) return over_budget;
-        value = std::string(s);
-        break;
-      }
-      case kPackedList: {
-        uint32_t items = 0;
-        if (!in.Varint(items, error)) return invalid();
-        if (items > in.left()) {  // Every item takes at least its length byte.
-          return absl::InvalidArgumentError(fmt::format(
-              "byte {}: {} list items announced, {} bytes left", in.offset(), items, in.left()));
-        }
-        StringList list;
-        list.reserve(items);
-        for (uint32_t j = 0; j < items; ++j) {
-          std::string_view s;
-          if (!in.Bytes(s, error)) return invalid();
-          if (!charge(kStringCharge + s.size())) return over_budget;
-          list.emplace_back(s);
-        }
-        value = std::move(list);
-        break;
-      }
-      default:
-        return absl::InvalidArgumentError(fmt::format(
-            "byte {}: unknown value type {} of field '{}'", in.offset() - 1, type, name));
-    }
-    fields.emplace_back(FieldName(name), std::move(value));
+    ValueView value;
+    if (!in.Byte(type, error) || !ReadValue(in, type, name, value, error)) return invalid();
+    fields.emplace_back(FieldName(name), value);
   }
   if (in.left() != 0) {
     return absl::InvalidArgumentError(
         fmt::format("byte {}: {} trailing bytes after the document's {} fields", in.offset(),
                     in.left(), count));
   }
-  out = Document(std::move(fields));
+  out = Document::FromSortedViews(fields);
   return absl::OkStatus();
 }
 

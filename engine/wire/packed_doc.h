@@ -13,12 +13,15 @@
 //             | varint(bytes) bytes (5) | varint(item count) (varint(bytes) bytes)* (6)
 //   varint   := LEB128, 7 bits a byte, low bits first, at most 5 bytes (a uint32)
 // Names are in strictly ascending byte-wise order (unique), as in fb::Document.fields. The vector
-// is exactly one document: trailing bytes are an error.
+// is exactly one document with at least one field (an empty document is written in neither form):
+// trailing bytes are an error.
 //
-// Contract. PackDocument appends the packed form of any Document. UnpackDocument accepts exactly
-// what PackDocument writes for some document and rejects everything else with an error naming the
-// byte offset and what is wrong; `charge(bytes)` is called before each field and string is
-// materialised (the decoder's budget, decoder.h); a false return stops it with ResourceExhausted.
+// Contract. PackDocument appends the packed form of any non-empty Document. UnpackDocument accepts
+// exactly what PackDocument writes for some document (so the bytes are canonical) and rejects
+// everything else with an error naming the byte offset and what is wrong; it reads strings and
+// list items in place, and calls `charge(bytes)` (the decoder's budget, decoder.h) for the vector
+// and for the field list before it builds anything; a false return stops it with
+// ResourceExhausted.
 #ifndef SEEDGRID_ENGINE_WIRE_PACKED_DOC_H_
 #define SEEDGRID_ENGINE_WIRE_PACKED_DOC_H_
 
@@ -32,7 +35,7 @@
 
 namespace seedgrid::wire_codec {
 
-// Appends the packed form of `doc` to `out`.
+// Appends the packed form of `doc` to `out`. REQUIRES: !doc.empty() (asserted).
 void PackDocument(const Document& doc, std::string& out);
 
 // Decodes `bytes` into `out` (see the contract). `charge(bytes)` returns false when the decode
