@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/base/assert.h"
+#include "engine/crdt/flat_bytes.h"
 
 namespace seedgrid::wire_codec {
 namespace {
@@ -33,13 +34,13 @@ enum PackedType : uint8_t {
   kPackedList = 6,
 };
 
+// Document's own varint (flat_bytes.h): a packed list's items are then Document's flat list
+// encoding, which the decoder borrows in place (ListView::Flat).
 void PutVarint(std::string& out, size_t v) {
   SG_ASSERT(v <= UINT32_MAX);  // Documents and strings are far below 4 GiB (the wire limit).
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
+  uint8_t bytes[5];
+  const uint8_t* end = flat::StoreVarint(bytes, static_cast<uint32_t>(v));
+  out.append(reinterpret_cast<const char*>(bytes), static_cast<size_t>(end - bytes));
 }
 
 void PutBytes(std::string& out, std::string_view s) {
@@ -49,9 +50,9 @@ void PutBytes(std::string& out, std::string_view s) {
 
 template <typename T>
 void PutFixed(std::string& out, T v) {
-  char bytes[sizeof v];
-  std::memcpy(bytes, &v, sizeof v);
-  out.append(bytes, sizeof v);
+  uint8_t bytes[sizeof v];
+  flat::Store(bytes, v);
+  out.append(reinterpret_cast<const char*>(bytes), sizeof v);
 }
 
 // A bounds-checked reader over the packed bytes; the first error sticks.
