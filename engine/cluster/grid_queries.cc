@@ -118,21 +118,20 @@ void GridQueryHost::SetCoverage(const Coverage& covered) {
   covered_ = covered;
   for (auto& [key, sub] : subs_) {
     sub.needs_snapshot = true;
-    due_.insert(key);
+    MarkDue(key, sub);
   }
 }
 
 bool GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
-  const auto on_delta = [this, key](const LiveDelta& d) {
-    auto it = subs_.find(key);
-    if (it == subs_.end()) return;
+  // The engine subscription ends (Unsubscribe) before `sub` is erased: the pointer is live here.
+  const auto on_delta = [this, key, s = &sub](const LiveDelta& d) {
     const bool present = d.kind != DeltaKind::kLeave;
     if (d.row.tag != nullptr) {
-      it->second.or_pending[{std::string(d.row.key), *d.row.tag}] = present;
+      s->or_pending[{std::string(d.row.key), *d.row.tag}] = present;
     } else {
-      it->second.pending[std::string(d.row.key)] = present;
+      s->pending[std::string(d.row.key)] = present;
     }
-    due_.insert(key);
+    MarkDue(key, *s);
   };
   std::optional<CursorState> start;
   if (!sub.cursor.empty()) {
@@ -149,7 +148,7 @@ bool GridQueryHost::Resubscribe(const SubKey& key, Sub& sub) {
   SG_ASSERT(s.ok());
   sub.engine_id = s->id;
   sub.needs_snapshot = true;
-  due_.insert(key);
+  MarkDue(key, sub);
   sub.pending.clear();
   sub.or_pending.clear();
   return true;
@@ -202,7 +201,7 @@ void GridQueryHost::OnSubscribe(const NodeId& client, const NodeId& self,
         mark->seq < sub.seq_at_refresh) {
       SG_PROBE("query.live_resync");  // The client missed an update or has another epoch.
       sub.needs_snapshot = true;
-      due_.insert(key);
+      MarkDue(key, sub);
     }
   }
   it->second.refreshed_ms = now_ms;
@@ -229,6 +228,8 @@ std::vector<std::pair<NodeId, msg::QueryUpdate>> GridQueryHost::TakeUpdates(
     auto found = subs_.find(key);
     SG_ASSERT(found != subs_.end());
     Sub& sub = found->second;
+    SG_ASSERT(sub.due);  // MarkDue is the only way in
+    sub.due = false;
     if (!sub.needs_snapshot && sub.pending.empty() && sub.or_pending.empty()) continue;
     msg::QueryUpdate u;
     u.subscription_id = key.second;

@@ -132,6 +132,7 @@ class GridQueryHost {
     uint64_t refreshed_ms = 0;
     uint64_t seq_at_refresh = 0;  // seq sent by the time of the previous refresh
     bool needs_snapshot = true;
+    bool due = false;  // in due_ (MarkDue): a delta costs a flag test, not a set insert
     // Rows changed since the last update: key -> entered/updated (true) or left (false).
     absl::btree_map<std::string, bool> pending;
     absl::btree_map<std::pair<std::string, Timestamp>, bool> or_pending;  // OR rows: (key, tag)
@@ -158,6 +159,12 @@ class GridQueryHost {
   void AddPartitionRows(View& v, const std::string& map, uint32_t p);
   void RemoveRow(View& v, std::string_view key, const LwwRecord& old);
   void Unsubscribe(const SubKey& key);
+  // Puts `key` (whose subscription is `sub`) in due_ once until the next TakeUpdates.
+  void MarkDue(const SubKey& key, Sub& sub) {
+    if (sub.due) return;
+    sub.due = true;
+    due_.insert(key);
+  }
   // Subscribes `sub` in its view; false (nothing changed) for a cursor that is not its query's.
   bool Resubscribe(const SubKey& key, Sub& sub);
 
@@ -167,7 +174,9 @@ class GridQueryHost {
   std::tuple<uint64_t, NodeId, size_t> coverage_signature_;  // what covered_ was computed for
   std::map<std::string, std::unique_ptr<View>> views_;       // map name -> rows and engine
   std::map<std::string, std::unique_ptr<OrView>> or_views_;  // map name -> OR rows and engine
-  absl::btree_map<SubKey, Sub> subs_;
+  // std::map, not a btree: a subscription's delta callback holds its Sub* (node-stable), so a
+  // delta does not look its subscription up by a key whose first half is a string.
+  std::map<SubKey, Sub> subs_;
   absl::btree_set<SubKey> due_;  // subscriptions with a snapshot or deltas to send
   GridQueryStats stats_;
 };
