@@ -9,6 +9,7 @@
 #include "engine/cluster/partition.h"
 #include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid {
 
@@ -118,7 +119,12 @@ absl::Status GridClient::Restore() {
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       ok = e.ok() && std::holds_alternative<msg::PartitionState>(e->body) &&
            RestoreOrPage(page, std::get<msg::PartitionState>(e->body));
+    } else if (page.starts_with("R/") && IsPackedRecordPage(*bytes)) {
+      absl::StatusOr<StoredRecord> r = DecodeRecordPage(*bytes);
+      ok = r.ok() && RecordPage(r->map, r->key) == page;
+      if (ok) (void)MapOf(r->map).Merge(std::move(r->key), std::move(r->record));
     } else if (page.starts_with("Q/") || page.starts_with("R/") || page.starts_with("C/")) {
+      // An op page, a counter page, or a record page of a build before 2026-12-03 (a message).
       absl::StatusOr<msg::Envelope> e = DecodeMessage(*bytes);
       if (e.ok() && page[0] == 'Q' && std::holds_alternative<msg::GridOps>(e->body)) {
         auto& ops = std::get<msg::GridOps>(e->body).ops;
@@ -194,12 +200,7 @@ void GridClient::WriteChangedRecords() {
       pages_.Erase(page);
       continue;
     }
-    msg::PartitionState one{0,
-                            PartitionOf(key),
-                            msg::StatePurpose::kClientLeaf,
-                            {msg::MapRecords{name, {msg::LwwEntry{key, *record}}}},
-                            {}};
-    pages_.Put(page, EncodeMessage(msg::Envelope{options_.node_id, one}));
+    pages_.Put(page, EncodeRecordPage(name, key, *record));
   }
   unwritten_records_.clear();
   for (const auto& [name, key] : unwritten_counters_) {

@@ -1,12 +1,14 @@
 // Storage errors on the grid (docs/architecture.md, "Storage errors"): nothing is acknowledged
 // before a sync that succeeded; the op stays in the client's log and is acknowledged after the
 // storage recovers.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "absl/container/btree_set.h"
 #include "engine/cluster/grid_testing.h"
+#include "engine/cluster/partition.h"
 #include "engine/wire/codec.h"
 
 namespace seedgrid {
@@ -204,6 +206,52 @@ TEST(GridStorageErrors, AServerRestartsFromAnOlderDataDirectoryAndRewritesItsHlc
   EXPECT_FALSE(std::binary_search(pages.begin(), pages.end(), "H"));
   EXPECT_TRUE(std::binary_search(pages.begin(), pages.end(), "H.1"));
   EXPECT_TRUE(std::binary_search(pages.begin(), pages.end(), "H.2"));
+}
+
+// Record pages are packed (engine/wire/packed_record.h) since 2026-12-03; the whole-message pages
+// of older builds still restore, on servers and clients, and a torn packed page is discarded.
+TEST(GridStorageErrors, RecordPagesOfOlderBuildsStillRestore) {
+  const auto old_page = [](uint32_t p, msg::StatePurpose purpose) {
+    const LwwRecord record{Doc(3), {1'000'000, 0, "c9"}, std::nullopt};
+    msg::PartitionState one{0, p, purpose, {msg::MapRecords{"users", {{"old", record}}}}, {}};
+    return EncodeMessage(msg::Envelope{"s0", one});
+  };
+  const uint32_t p = PartitionOf("old");
+  Grid g(1);
+  g.client(0).Set("users", "new", Doc(4), msg::WriteConcern::kApplied);
+  g.Run(500);
+  FlakyStorage& server_disk = g.server_hosts[0]->storage;
+  FlakyStorage& client_disk = g.client_hosts[0]->storage;
+  const std::string new_server_page = fmt::format("R/{}/5/users/new", PartitionOf("new"));
+  ASSERT_TRUE(server_disk.Read(new_server_page).ok());
+  EXPECT_TRUE(server_disk.Read(new_server_page)->starts_with("r"));
+  EXPECT_TRUE(client_disk.Read("R/5/users/new")->starts_with("r"));
+
+  g.CrashServer(0);
+  ASSERT_TRUE(
+      server_disk
+          .Write(fmt::format("R/{}/5/users/old", p), old_page(p, msg::StatePurpose::kHandoff))
+          .ok());
+  const std::string torn = *server_disk.Read(new_server_page);
+  ASSERT_TRUE(server_disk
+                  .Write(fmt::format("R/{}/5/users/torn", PartitionOf("torn")),
+                         torn.substr(0, torn.size() - 1))
+                  .ok());
+  ASSERT_TRUE(server_disk.Sync().ok());
+  g.StartServer(0);
+  EXPECT_EQ(g.server(0).stats().torn_pages_discarded, 1u);
+  ASSERT_NE(g.server(0).partition(p), nullptr);
+  ASSERT_NE(g.server(0).partition(p)->maps.at("users")->Get("old"), nullptr);
+  EXPECT_EQ(*g.server(0).partition(p)->maps.at("users")->Get("old"), Doc(3));
+
+  g.client_hosts[0]->client.reset();
+  ASSERT_TRUE(client_disk.Write("R/5/users/old", old_page(p, msg::StatePurpose::kClientLeaf)).ok());
+  ASSERT_TRUE(client_disk.Sync().ok());
+  g.OpenClient(0);
+  EXPECT_EQ(g.client(0).stats().torn_pages_discarded, 0u);
+  ASSERT_NE(g.client(0).Get("users", "old"), nullptr);
+  EXPECT_EQ(*g.client(0).Get("users", "old"), Doc(3));
+  EXPECT_EQ(*g.client(0).Get("users", "new"), Doc(4));
 }
 
 TEST(GridStorageAcks, StatesHandledBeforeTheCommitShareOneSyncAndAreAcknowledgedAfterIt) {

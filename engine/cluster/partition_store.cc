@@ -9,6 +9,7 @@
 #include "engine/cluster/partition.h"
 #include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid {
 
@@ -35,13 +36,7 @@ std::string WatermarkPage(uint32_t p) { return fmt::format("W/{}", p); }
 
 void PartitionStore::PutRecord(uint32_t p, std::string_view map, std::string_view key,
                                const LwwRecord& record) {
-  msg::PartitionState one{
-      0,
-      p,
-      msg::StatePurpose::kHandoff,
-      {msg::MapRecords{std::string(map), {msg::LwwEntry{std::string(key), record}}}},
-      {}};
-  pages_.Put(RecordPage(p, map, key), EncodeMessage(msg::Envelope{self_, std::move(one)}));
+  pages_.Put(RecordPage(p, map, key), EncodeRecordPage(map, key, record));
 }
 
 void PartitionStore::EraseRecord(uint32_t p, std::string_view map, std::string_view key) {
@@ -119,6 +114,18 @@ absl::Status PartitionStore::Sync(const Hlc& hlc) {
 bool PartitionStore::RestorePage(const std::string& page, const std::string& bytes,
                                  const RestoreSink& sink) {
   if (hlc_page_.Owns(page)) return true;  // Restored first.
+  if (page.starts_with("R/") && IsPackedRecordPage(bytes)) {
+    absl::StatusOr<StoredRecord> r = DecodeRecordPage(bytes);
+    if (!r.ok()) return false;
+    const uint32_t p = PartitionOf(r->key);
+    if (RecordPage(p, r->map, r->key) != page) return false;  // not where this record belongs
+    SG_PROBE("cluster.restart_restored_records");
+    msg::MapRecords one{std::move(r->map),
+                        {msg::LwwEntry{std::move(r->key), std::move(r->record)}}};
+    sink.record(msg::PartitionState{0, p, msg::StatePurpose::kHandoff, {std::move(one)}, {}});
+    return true;
+  }
+  // Record pages of builds before 2026-12-03, and the other pages of records: whole messages.
   if (page.starts_with("R/") || page.starts_with("C/") || page.starts_with("OI/") ||
       page.starts_with("OT/") || page.starts_with("OR/")) {
     absl::StatusOr<msg::Envelope> e = DecodeMessage(bytes);

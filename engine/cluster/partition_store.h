@@ -2,7 +2,8 @@
 // through the PageStore (engine/env/page_store.h), the storage-error policy shared by every node.
 //
 // Pages: "H.1" and "H.2" the HLC (a twin page, engine/env/twin_page.h; "H" before 2026-12);
-// "R/<p>/<len>/<map>/<key>" one record (an encoded PartitionState); "C/<p>/<len>/<map>/<key>" one
+// "R/<p>/<len>/<map>/<key>" one record (a record page, engine/wire/packed_record.h; an encoded
+// PartitionState before 2026-12-03, still read); "C/<p>/<len>/<map>/<key>" one
 // PN-Counter, every writer's totals (an encoded PartitionState); "OI/<p>/<len>/<map>/<len>/<key>/
 // <tag>" one OR-Map item and "OT/<p>/<len>/<map>/<len>/<key>/<tag>" one OR tombstone (each an
 // encoded PartitionState of one OR entry holding just it); "A/<p>/<client>" an applied mark;
