@@ -243,9 +243,7 @@ std::string EncodeMessage(const msg::Envelope& envelope) {
   wire_codec::Encoder encoder;
   auto sender = encoder.Node(envelope.sender);
   auto [type, body] = wire_codec::EncodeAnyBody(encoder, envelope.body);
-  const uint16_t version = encoder.wrote_packed()
-                               ? std::max(WireVersionFor(envelope.body), kWirePackedDocsVersion)
-                               : WireVersionFor(envelope.body);
+  const uint16_t version = std::max(WireVersionFor(envelope.body), encoder.version_floor());
   return encoder.Finish(sender, type, body, version);
 }
 

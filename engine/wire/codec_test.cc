@@ -334,10 +334,10 @@ TEST(Codec, ErrorsNameTheField) {
   {
     flatbuffers::FlatBufferBuilder b;
     auto ack = fb::CreateAck(b, 1, 1);
-    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 6));
+    auto decoded = DecodeMessage(Finish(b, fb::Body::Ack, ack.Union(), "n", 7));
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kUnimplemented);
     EXPECT_EQ(decoded.status().message(),
-              "Envelope.protocol_version: version 6 is not supported (this build speaks 1 to 5)");
+              "Envelope.protocol_version: version 7 is not supported (this build speaks 1 to 6)");
   }
   {
     flatbuffers::FlatBufferBuilder b;
@@ -488,6 +488,17 @@ TEST(Codec, DecodesBuffersMadeByFlatc) {
   ASSERT_EQ(packed.lww.size(), 2u);
   EXPECT_EQ(packed.lww[0].record.value->ToString(), R"({"age": 30, "tags": ["a", "b"]})");
   EXPECT_TRUE(packed.lww[1].record.tombstone());
+  // seed_f: version 6, a map's LWW records packed (MapRecords.lww_packed) by hand in flatc's JSON.
+  auto f = DecodeMessage(ReadFile(dir + "/seed_f.sgw"));
+  ASSERT_TRUE(f.ok()) << f.status();
+  const auto& state = std::get<msg::PartitionState>(f->body);
+  ASSERT_EQ(state.maps.size(), 1u);
+  ASSERT_EQ(state.maps[0].lww.size(), 2u);
+  EXPECT_EQ(state.maps[0].lww[0].key, "k");
+  EXPECT_EQ(state.maps[0].lww[0].record.value->ToString(), R"({"age": 30})");
+  EXPECT_EQ(state.maps[0].lww[0].record.ts.ToString(), "1000:0:n1");
+  EXPECT_TRUE(state.maps[0].lww[1].record.tombstone());
+  EXPECT_EQ(state.maps[0].lww[1].record.ts.ToString(), "1001:2:n1");
 }
 
 // Only messages that carry counters are version 2: a build from before counters refuses them (it

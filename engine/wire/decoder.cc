@@ -5,6 +5,7 @@
 #include "engine/merkle/merkle_tree.h"
 #include "engine/wire/codec.h"
 #include "engine/wire/packed_doc.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid::wire_codec {
 
@@ -256,7 +257,18 @@ absl::Status Decoder::Pn(const FbTables<fb::PnEntry>* in, const WirePath& where,
 
 absl::Status Decoder::Map(const fb::MapRecords* in, const WirePath& where, msg::MapRecords& out) {
   SG_RETURN_IF_ERROR(MapName(in->map_name(), where + ".map_name", out.map_name));
-  SG_RETURN_IF_ERROR(Lww(in->lww(), where + ".lww", out.lww));
+  if (const FbVector<uint8_t>* packed = in->lww_packed(); packed != nullptr) {
+    if (in->lww() != nullptr) {
+      return Error(where, "both lww and lww_packed are set (records have one form)");
+    }
+    const std::string_view bytes(reinterpret_cast<const char*>(packed->data()), packed->size());
+    const absl::Status s = UnpackLwwEntries(
+        bytes, [this](size_t n) { return Charge(n); }, out.lww);
+    if (absl::IsResourceExhausted(s)) return BudgetError(where + ".lww_packed");
+    if (!s.ok()) return Error(where + ".lww_packed", ToStd(s.message()));
+  } else {
+    SG_RETURN_IF_ERROR(Lww(in->lww(), where + ".lww", out.lww));
+  }
   SG_RETURN_IF_ERROR(
       Vector(in->counters(), where + ".counters", kDecodeElementCharge, out.counters,
              [this](const fb::CounterState* c, const WirePath& at, msg::CounterEntry& e) {

@@ -1,8 +1,11 @@
 #include "engine/wire/encoder.h"
 
+#include <algorithm>
+
 #include "engine/base/assert.h"
 #include "engine/wire/codec.h"
 #include "engine/wire/packed_doc.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid::wire_codec {
 
@@ -65,7 +68,7 @@ Offset<fb::Document> Encoder::Doc(const Document& doc) {
   if (doc.empty()) return fb::CreateDocument(b_);  // neither form: the bytes of version 1
   packed_scratch_.clear();
   PackDocument(doc, packed_scratch_);
-  wrote_packed_ = true;
+  version_floor_ = std::max(version_floor_, kWirePackedDocsVersion);
   auto packed = b_.CreateVector(reinterpret_cast<const uint8_t*>(packed_scratch_.data()),
                                 packed_scratch_.size());
   return fb::CreateDocument(b_, /*fields=*/0, packed);
@@ -125,10 +128,22 @@ OffsetVector<fb::CounterState> Encoder::Counters(const std::vector<msg::CounterE
 
 Offset<fb::MapRecords> Encoder::Map(const msg::MapRecords& map) {
   auto name = b_.CreateString(map.map_name);
-  auto lww = Lww(map.lww);
+  // Records travel packed (one vector instead of five objects each); without records the map
+  // keeps its bytes of before (an empty `lww`).
+  OffsetVector<fb::LwwRecord> lww = 0;
+  Offset<flatbuffers::Vector<uint8_t>> lww_packed = 0;
+  if (map.lww.empty()) {
+    lww = Lww(map.lww);
+  } else {
+    packed_scratch_.clear();
+    PackLwwEntries(map.lww, packed_scratch_);
+    version_floor_ = std::max(version_floor_, kWirePackedRecordsVersion);
+    lww_packed = b_.CreateVector(reinterpret_cast<const uint8_t*>(packed_scratch_.data()),
+                                 packed_scratch_.size());
+  }
   auto counters = Counters(map.counters);
   auto or_keys = map.or_keys.empty() ? 0 : Or(map.or_keys);
-  return fb::CreateMapRecords(b_, name, lww, counters, or_keys);
+  return fb::CreateMapRecords(b_, name, lww, counters, or_keys, lww_packed);
 }
 
 OffsetVector<fb::MapRecords> Encoder::Maps(const std::vector<msg::MapRecords>& maps) {

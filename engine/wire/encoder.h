@@ -55,8 +55,9 @@ class Encoder {
   std::pair<fb::Value, Offset<void>> Val(ValueView value);
   // The packed form (packed_doc.h); an empty document has neither form.
   Offset<fb::Document> Doc(const Document& doc);
-  // A packed document was written: the message is wire version 5 at least (codec.h).
-  bool wrote_packed() const { return wrote_packed_; }
+  // The least wire version of what was written (codec.h): kWirePackedDocsVersion after a packed
+  // document, kWirePackedRecordsVersion after packed records; else 0.
+  uint16_t version_floor() const { return version_floor_; }
   // Absent (offset 0) for nullopt: a tombstone or a remove.
   Offset<fb::Document> OptionalDoc(const std::optional<Document>& doc);
   static flatbuffers::Optional<uint64_t> Ttl(const std::optional<uint64_t>& ttl);
@@ -93,8 +94,8 @@ class Encoder {
 
  private:
   flatbuffers::FlatBufferBuilder b_{1024};
-  std::string packed_scratch_;  // Doc's packing buffer, reused across the message's documents
-  bool wrote_packed_ = false;
+  std::string packed_scratch_;  // Doc's and Map's packing buffer, reused across the message
+  uint16_t version_floor_ = 0;
 };
 
 }  // namespace seedgrid::wire_codec

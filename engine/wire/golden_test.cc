@@ -362,21 +362,21 @@ constexpr uint64_t kGoldenHashes[] = {
     0x0df77347d8e6c9d5ULL,  // GridAck
     0x84b010d5cc7ef235ULL,  // GridAck
     0xe97e303b2892edbaULL,  // GridAck
-    0x5fa876e825699609ULL,  // PartitionState
+    0x2872b9e614308922ULL,  // PartitionState
     0x2a1000c238dcf276ULL,  // PartitionState
-    0x60db124ba988ba08ULL,  // PartitionState
+    0x4006dc2c58375094ULL,  // PartitionState
     0x6c73cc803075e9cfULL,  // PartitionState
     0x662ae136b56a2787ULL,  // PartitionDigest
     0x8ffaf0398866212cULL,  // PartitionDigest
     0x0dcde46b7e1bb7ceULL,  // Heartbeat
     0xc19c6d9f8c92176dULL,  // Heartbeat
-    0xbf13a6f8ca01a91cULL,  // QueryUpdate
-    0x847c60bfda9aab43ULL,  // QueryUpdate
-    0x955b7376dc4226d4ULL,  // HttpSyncRequest
+    0x5fe6d8d2487e643aULL,  // QueryUpdate
+    0x824b9868d7cafe42ULL,  // QueryUpdate
+    0x3dce791e95a9a1ecULL,  // HttpSyncRequest
     0x90cda8017238fa3bULL,  // HttpSyncRequest
-    0x41908f6b6c126d10ULL,  // HttpSyncResponse
+    0x725b4670a5621e2fULL,  // HttpSyncResponse
     0xb45ef50b1874a783ULL,  // HttpSyncResponse
-    0xb6e9dd2eedaf6888ULL,  // PartitionStates
+    0xcb6fb85b7293c397ULL,  // PartitionStates
     0xe7a48927b54b2e1eULL,  // PartitionStates
 };
 
