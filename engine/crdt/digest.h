@@ -6,9 +6,10 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <string_view>
 
-#include "absl/container/inlined_vector.h"
 #include "engine/base/assert.h"
 #include "engine/hlc/timestamp.h"
 
@@ -18,12 +19,16 @@ namespace seedgrid {
 // API for the many tiny fields of a record.
 class DigestWriter {
  public:
-  void U8(uint8_t v) { buffer_.push_back(v); }
+  void U8(uint8_t v) { Bytes(&v, 1); }
+  // Little-endian: the bytes are the digest's definition on every host.
   void U32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) buffer_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    const uint8_t b[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
+                          static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
+    Bytes(b, sizeof b);
   }
   void U64(uint64_t v) {
-    for (int i = 0; i < 8; ++i) buffer_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+    U32(static_cast<uint32_t>(v));
+    U32(static_cast<uint32_t>(v >> 32));
   }
   void Str(std::string_view s) {
     SG_ASSERT(s.size() <= UINT32_MAX);
@@ -35,14 +40,26 @@ class DigestWriter {
     U32(ts.counter);
     Str(ts.node_id);
   }
+  // One bounds check and one copy per field into a plain array (a push_back per byte into an
+  // InlinedVector was a third of a record hash); past 256 bytes the rest goes to the heap.
   void Bytes(const void* data, size_t size) {
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    buffer_.insert(buffer_.end(), p, p + size);
+    if (spilled_.empty() && size_ + size <= sizeof inline_) {
+      std::memcpy(inline_ + size_, data, size);
+      size_ += size;
+      return;
+    }
+    if (spilled_.empty()) spilled_.assign(reinterpret_cast<const char*>(inline_), size_);
+    spilled_.append(static_cast<const char*>(data), size);
   }
-  uint64_t Finish() const { return XXH3_64bits(buffer_.data(), buffer_.size()); }
+  uint64_t Finish() const {
+    return spilled_.empty() ? XXH3_64bits(inline_, size_)
+                            : XXH3_64bits(spilled_.data(), spilled_.size());
+  }
 
  private:
-  absl::InlinedVector<uint8_t, 256> buffer_;
+  uint8_t inline_[256];  // the first size_ bytes are written
+  size_t size_ = 0;
+  std::string spilled_;  // everything, once it outgrew inline_
 };
 
 }  // namespace seedgrid

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
+#include <xxhash.h>
 
 #include <cmath>
 #include <limits>
@@ -61,6 +62,23 @@ TEST(Document, DigestIsStableAcrossBuilds) {
   // Pinned: a change here changes every Merkle root and breaks saved repro files.
   const Document d{{"name", std::string("café")}, {"n", int64_t{-7}}, {"tags", StringList{"a"}}};
   EXPECT_EQ(d.Digest(), 0xc09aece2ccd9b2caULL) << std::hex << d.Digest();
+}
+
+// A digest past DigestWriter's 256-byte inline buffer is XXH3 of the same canonical bytes.
+TEST(Document, DigestOfALargeDocumentIsTheHashOfItsCanonicalBytes) {
+  const std::string text(300, 'x');
+  const Document d{{"big", text}};
+  std::string bytes;
+  const auto u32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  u32(1);
+  u32(3);
+  bytes += "big";
+  bytes.push_back(static_cast<char>(ValueType::kString));
+  u32(300);
+  bytes += text;
+  EXPECT_EQ(d.Digest(), XXH3_64bits(bytes.data(), bytes.size()));
 }
 
 // Names the pool holds and names it does not (longer than kPoolNameBytesMax: stored inline).
