@@ -1,6 +1,7 @@
 #include "engine/client/merged_query.h"
 
 #include <limits>
+#include <utility>
 
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
@@ -29,8 +30,8 @@ MergedQuery::MergedQuery(Clock& clock, std::string map, Query query,
   engine_id_ = s->id;
 }
 
-bool MergedQuery::Choose(const Coverage& which) {
-  bool changed = false;
+Coverage MergedQuery::Choose(const Coverage& which) {
+  Coverage moved;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     if (!which[p]) continue;
     const Source* best = nullptr;
@@ -42,10 +43,10 @@ bool MergedQuery::Choose(const Coverage& which) {
     if (chosen_[p] != nullptr && best != nullptr && best != chosen_[p]) {
       SG_PROBE("query.partition_moved_between_servers");
     }
-    changed |= best != chosen_[p];
+    moved[p] = best != chosen_[p];
     chosen_[p] = best;
   }
-  return changed;
+  return moved;
 }
 
 void MergedQuery::Show(const RowId& id) {
@@ -74,6 +75,25 @@ void MergedQuery::Show(const RowId& id) {
   if (it->second.doc == *doc) return;
   Document old = std::exchange(it->second.doc, *doc);
   engine_.UpdateRow(it->second.handle, old, &it->second.doc, kNoDeadline);
+}
+
+std::vector<MergedQuery::RowId> MergedQuery::Differences(const std::map<RowId, Document>& before,
+                                                         const std::map<RowId, Document>& after) {
+  std::vector<RowId> changed;
+  auto b = before.begin();
+  auto a = after.begin();
+  while (b != before.end() || a != after.end()) {
+    if (a == after.end() || (b != before.end() && b->first < a->first)) {
+      changed.push_back((b++)->first);  // gone
+    } else if (b == before.end() || a->first < b->first) {
+      changed.push_back((a++)->first);  // new
+    } else {
+      if (!(b->second == a->second)) changed.push_back(a->first);  // updated
+      ++a;
+      ++b;
+    }
+  }
+  return changed;
 }
 
 std::vector<MergedQuery::RowId> MergedQuery::Take(const msg::MapRecords& rows,
@@ -118,20 +138,25 @@ bool MergedQuery::Apply(const NodeId& server, const msg::QueryUpdate& u) {
       return false;  // Old or duplicate.
     }
     const Coverage old_covered = source.covered;
-    absl::btree_set<RowId> ids;  // this server's rows, old and new
-    for (const auto& [id, doc] : source.rows) ids.insert(id);
+    const std::map<RowId, Document> old_rows = std::exchange(source.rows, {});
     source = Source{u.epoch, 0, u.table_version, {}, {}};
     for (uint32_t p : u.partitions) source.covered.set(p);
     (void)Take(u.rows, source);
-    for (const auto& [id, doc] : source.rows) ids.insert(id);
     // Only this source changed, so only partitions it covered before or covers now may change
-    // hands. When none did, only its own rows (old and new) can show differently.
-    if (Choose(old_covered | source.covered)) {
-      // Coverage moved between servers: every shown row and every source's row is re-decided.
-      for (const auto& [id, row] : shown_) ids.insert(id);
+    // hands. Its rows that came, went or changed may show differently, and every row of a
+    // partition that changed hands; no other row can.
+    const Coverage moved = Choose(old_covered | source.covered);
+    std::vector<RowId> ids = Differences(old_rows, source.rows);
+    if (moved.any()) {
+      absl::btree_set<RowId> all(ids.begin(), ids.end());
+      const auto add_moved = [&](const RowId& id) {
+        if (moved[PartitionOf(id.first)]) all.insert(id);
+      };
+      for (const auto& [id, row] : shown_) add_moved(id);
       for (const auto& [name, s] : sources_) {
-        for (const auto& [id, doc] : s.rows) ids.insert(id);
+        for (const auto& [id, doc] : s.rows) add_moved(id);
       }
+      ids.assign(all.begin(), all.end());
     }
     for (const RowId& id : ids) Show(id);
     return true;

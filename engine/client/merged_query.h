@@ -74,9 +74,13 @@ class MergedQuery {
   // The source whose rows count for partition p (nullptr: none covers it).
   const Source* Chosen(uint32_t p) const { return chosen_[p]; }
   // Re-decides the chosen source of the partitions in `which` (the others' sources did not
-  // change); true when some partition's chosen source changed.
-  bool Choose(const Coverage& which);
+  // change); returns the partitions whose chosen source changed.
+  Coverage Choose(const Coverage& which);
   void Show(const RowId& id);
+  // The rows whose presence or document differs between `before` and `after` (one source's rows
+  // before and after its snapshot), in RowId order.
+  static std::vector<RowId> Differences(const std::map<RowId, Document>& before,
+                                        const std::map<RowId, Document>& after);
   // Applies one server's rows of an update to `source` (tombstones: rows that left); returns the
   // rows touched.
   std::vector<RowId> Take(const msg::MapRecords& rows, Source& source) const;
