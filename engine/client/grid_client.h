@@ -173,6 +173,7 @@ class GridClient {
 
   // Local writes: applied and logged before they return. Returns the op-log seq. The entry is
   // sent to the servers only once its log page is durable (a failed sync is retried by the ticks).
+  // REQUIRES: `map` is 1..kMapNameBytesMax bytes (asserted; `seedgrid client` checks its input).
   uint64_t Set(const std::string& map, std::string key, Document value,
                msg::WriteConcern concern = msg::WriteConcern::kApplied);
   uint64_t Remove(const std::string& map, std::string key,

@@ -10,6 +10,7 @@
 #include "engine/cluster/grid_testing.h"
 #include "engine/cluster/partition.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid {
 namespace {
@@ -232,7 +233,9 @@ TEST(GridStorageErrors, RecordPagesOfOlderBuildsStillRestore) {
       server_disk
           .Write(fmt::format("R/{}/5/users/old", p), old_page(p, msg::StatePurpose::kHandoff))
           .ok());
-  const std::string torn = *server_disk.Read(new_server_page);
+  // A packed page torn one byte short, under its own name (so only the tear can refuse it).
+  const std::string torn =
+      EncodeRecordPage("users", "torn", LwwRecord{Doc(5), {1'000'001, 0, "c9"}, std::nullopt});
   ASSERT_TRUE(server_disk
                   .Write(fmt::format("R/{}/5/users/torn", PartitionOf("torn")),
                          torn.substr(0, torn.size() - 1))

@@ -43,6 +43,7 @@ class DigestWriter {
   // One bounds check and one copy per field into a plain array (a push_back per byte into an
   // InlinedVector was a third of a record hash); past 256 bytes the rest goes to the heap.
   void Bytes(const void* data, size_t size) {
+    if (size == 0) return;  // `data` may be null (an empty string_view): no memcpy of it
     if (spilled_.empty() && size_ + size <= sizeof inline_) {
       std::memcpy(inline_ + size_, data, size);
       size_ += size;

@@ -34,13 +34,14 @@ inline constexpr uint16_t kWireLiveQueryRowsVersion = 4;
 // A message holding a non-empty document is version 5: documents are packed (packed_doc.h), and
 // an older build would read them as empty.
 inline constexpr uint16_t kWirePackedDocsVersion = 5;
-// A message holding LWW records is version 6: they are packed (MapRecords.lww_packed,
-// packed_record.h), and an older build would read a map without them.
+// A message whose MapRecords hold LWW records is version 6: they are packed
+// (MapRecords.lww_packed, packed_record.h), and an older build would read a map without them.
+// (The replica path's OpBatch and SyncLeaf keep their `lww` tables.)
 inline constexpr uint16_t kWirePackedRecordsVersion = 6;
 inline constexpr uint16_t kWireVersionMax = kWirePackedRecordsVersion;
 // The version EncodeMessage writes for `body`, before packed forms: a message that holds a
-// non-empty document is written as max(this, kWirePackedDocsVersion), one that holds LWW records
-// as max(this, kWirePackedRecordsVersion) (Encoder::version_floor).
+// non-empty document is written as max(this, kWirePackedDocsVersion), one whose MapRecords hold
+// LWW records as max(this, kWirePackedRecordsVersion) (Encoder::version_floor).
 uint16_t WireVersionFor(const msg::Body& body);
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages
 inline constexpr size_t kMapNameBytesMax = 1024;      // a map name on the wire

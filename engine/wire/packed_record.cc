@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "engine/base/assert.h"
@@ -41,6 +42,7 @@ void PackRecord(const LwwRecord& record, std::string& out) {
   out.push_back('\0');
   wire_codec::PackDocument(*record.value, out);
   const size_t doc_bytes = out.size() - length_at - 1;
+  SG_ASSERT(doc_bytes <= UINT32_MAX);  // Documents are far below 4 GiB (the wire limit).
   uint8_t length[5];
   const size_t length_bytes = flat::StoreVarint(length, static_cast<uint32_t>(doc_bytes)) - length;
   out.replace(length_at, 1, reinterpret_cast<const char*>(length), length_bytes);
@@ -116,8 +118,8 @@ absl::StatusOr<StoredRecord> DecodeRecordPage(std::string_view bytes) {
   uint8_t magic = 0;
   if (!in.Byte(magic, "the magic byte", error) || !in.Bytes(map, error)) return invalid(error);
   if (map.empty() || map.size() > kMapNameBytesMax) {
-    return invalid(
-        fmt::format("the map name is {} bytes; 1..{} allowed", map.size(), kMapNameBytesMax));
+    return invalid(fmt::format("byte 1: the map name is {} bytes; 1..{} allowed", map.size(),
+                               kMapNameBytesMax));
   }
   if (!in.Bytes(key, error)) return invalid(error);
   InternedNodeId node;
@@ -159,7 +161,10 @@ absl::Status UnpackLwwEntries(std::string_view bytes, absl::FunctionRef<bool(siz
         fmt::format("byte 0: {} records announced, but {} bytes can hold at most {}", count,
                     in.left(), in.left() / kEntryBytesMin));
   }
-  if (!charge(size_t{count} * kDecodeElementCharge)) return over_budget();
+  // What the entries take before their strings and documents (which charge their own).
+  if (!charge(size_t{count} * std::max(kDecodeElementCharge, sizeof(msg::LwwEntry)))) {
+    return over_budget();
+  }
   out.resize(count);
   InternedNodeId node;
   for (msg::LwwEntry& e : out) {

@@ -24,7 +24,7 @@
 // (sim/sim_storage.h): each part's presence and length is announced before it. Node ids are
 // validated (ValidateNodeId) before they are interned; map names as the wire decoder checks them.
 // UnpackLwwEntries charges the decode budget (decoder.h) before it allocates: the list's bytes
-// once, kDecodeElementCharge per record, and each document as UnpackDocument does (its bytes are
+// once, an entry's size per record, and each document as UnpackDocument does (its bytes are
 // then charged twice, well within the budget's 8 per wire byte).
 #ifndef SEEDGRID_ENGINE_WIRE_PACKED_RECORD_H_
 #define SEEDGRID_ENGINE_WIRE_PACKED_RECORD_H_

@@ -118,7 +118,7 @@ TEST(RecordPage, BadBytesNameTheByteAndTheFault) {
   const std::string ts = Bytes("\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x01n");
   ASSERT_TRUE(DecodeRecordPage(head + Bytes("\x01") + ts).ok());  // an empty document
   EXPECT_EQ(error(""), "record page: byte 0: not a packed record page");
-  EXPECT_EQ(error(Bytes("r\x00")), "record page: the map name is 0 bytes; 1..1024 allowed");
+  EXPECT_EQ(error(Bytes("r\x00")), "record page: byte 1: the map name is 0 bytes; 1..1024 allowed");
   EXPECT_EQ(error(Bytes("r\x01m\x05k")), "record page: byte 4: 5 bytes announced, 1 left");
   EXPECT_EQ(error(head), "record page: byte 5: truncated: the flags byte is missing");
   EXPECT_EQ(error(head + Bytes("\x08") + ts), "record page: byte 5: bad flags 0x08");
