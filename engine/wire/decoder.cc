@@ -158,6 +158,12 @@ absl::Status Decoder::Val(fb::Value type, const void* in, const WirePath& where,
   }
 }
 
+absl::Status Decoder::Unpacked(const absl::Status& s, const WirePath& where) const {
+  if (s.ok()) return s;
+  if (absl::IsResourceExhausted(s)) return BudgetError(where);
+  return Error(where, ToStd(s.message()));
+}
+
 absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Document& out) {
   out = Document();
   if (in == nullptr) return Error(where, "missing document");
@@ -165,12 +171,9 @@ absl::Status Decoder::Doc(const fb::Document* in, const WirePath& where, Documen
     if (in->fields() != nullptr) {
       return Error(where, "both fields and packed are set (a document has one form)");
     }
-    const std::string_view bytes(reinterpret_cast<const char*>(packed->data()), packed->size());
-    const absl::Status s = UnpackDocument(
-        bytes, [this](size_t n) { return Charge(n); }, out);
-    if (s.ok()) return s;
-    if (absl::IsResourceExhausted(s)) return BudgetError(where + ".packed");
-    return Error(where + ".packed", ToStd(s.message()));
+    return Unpacked(UnpackDocument(
+                        Bytes(*packed), [this](size_t n) { return Charge(n); }, out),
+                    where + ".packed");
   }
   std::vector<Document::Field> fields;
   SG_RETURN_IF_ERROR(Elements(
@@ -261,11 +264,10 @@ absl::Status Decoder::Map(const fb::MapRecords* in, const WirePath& where, msg::
     if (in->lww() != nullptr) {
       return Error(where, "both lww and lww_packed are set (records have one form)");
     }
-    const std::string_view bytes(reinterpret_cast<const char*>(packed->data()), packed->size());
-    const absl::Status s = UnpackLwwEntries(
-        bytes, [this](size_t n) { return Charge(n); }, out.lww);
-    if (absl::IsResourceExhausted(s)) return BudgetError(where + ".lww_packed");
-    if (!s.ok()) return Error(where + ".lww_packed", ToStd(s.message()));
+    SG_RETURN_IF_ERROR(
+        Unpacked(UnpackLwwEntries(
+                     Bytes(*packed), [this](size_t n) { return Charge(n); }, out.lww),
+                 where + ".lww_packed"));
   } else {
     SG_RETURN_IF_ERROR(Lww(in->lww(), where + ".lww", out.lww));
   }

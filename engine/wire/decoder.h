@@ -91,6 +91,12 @@ class Decoder {
   absl::Status BudgetError(const WirePath& where) const;
   // WireError, or BudgetError once the budget was exceeded.
   absl::Status Error(const WirePath& where, std::string_view what) const;
+  // A packed vector's bytes (packed_doc.h, packed_record.h), and the result of unpacking them
+  // with Charge as the budget: OK, BudgetError (ResourceExhausted) or Error naming `where`.
+  static std::string_view Bytes(const FbVector<uint8_t>& packed) {
+    return {reinterpret_cast<const char*>(packed.data()), packed.size()};
+  }
+  absl::Status Unpacked(const absl::Status& s, const WirePath& where) const;
 
   // ---- Strings, nodes, names. Absent strings read as empty.
   std::string Str(const flatbuffers::String* in);

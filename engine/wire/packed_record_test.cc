@@ -73,14 +73,19 @@ RC_GTEST_PROP(RecordPage, EveryStrictPrefixIsRefused, ()) {
   }
 }
 
+// One to three bytes of `bytes` set to arbitrary values (REQUIRES: not empty).
+void FlipSomeBytes(std::string& bytes) {
+  const auto flips = *rc::gen::inRange<int>(1, 4);
+  for (int i = 0; i < flips; ++i) {
+    bytes[*rc::gen::inRange<size_t>(0, bytes.size())] =
+        static_cast<char>(*rc::gen::arbitrary<uint8_t>());
+  }
+}
+
 // Any bytes that decode re-encode to themselves: a record has one page.
 RC_GTEST_PROP(RecordPage, DecodedBytesAreCanonical, ()) {
   std::string page = PageOf(*GenStoredRecord());
-  const auto flips = *rc::gen::inRange<int>(1, 4);
-  for (int i = 0; i < flips; ++i) {
-    page[*rc::gen::inRange<size_t>(0, page.size())] =
-        static_cast<char>(*rc::gen::arbitrary<uint8_t>());
-  }
+  FlipSomeBytes(page);
   const absl::StatusOr<StoredRecord> back = DecodeRecordPage(page);
   if (back.ok()) {
     RC_ASSERT(PageOf(*back) == page);
@@ -187,11 +192,7 @@ RC_GTEST_PROP(PackedRecords, ListsRoundTripAndEveryTruncationIsAnError, ()) {
 
 RC_GTEST_PROP(PackedRecords, DecodedListsAreCanonical, ()) {
   std::string bytes = PackedList(*GenEntries());
-  const auto flips = *rc::gen::inRange<int>(1, 4);
-  for (int i = 0; i < flips; ++i) {
-    bytes[*rc::gen::inRange<size_t>(0, bytes.size())] =
-        static_cast<char>(*rc::gen::arbitrary<uint8_t>());
-  }
+  FlipSomeBytes(bytes);
   std::vector<msg::LwwEntry> back;
   const absl::Status s = UnpackList(bytes, back);
   if (s.ok()) {
