@@ -5,6 +5,7 @@
 
 #include <xxhash.h>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -16,20 +17,16 @@
 namespace seedgrid {
 
 // Appends into an inline buffer and hashes once at Finish(): far cheaper than XXH3's streaming
-// API for the many tiny fields of a record.
+// API for the many tiny fields of a record. The fixed-size writes (U8, U32, U64) inline to a
+// bounds check and one store; only a record past 256 bytes takes the out-of-line spill path.
 class DigestWriter {
  public:
-  void U8(uint8_t v) { Bytes(&v, 1); }
-  // Little-endian: the bytes are the digest's definition on every host.
-  void U32(uint32_t v) {
-    const uint8_t b[4] = {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8),
-                          static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 24)};
-    Bytes(b, sizeof b);
-  }
-  void U64(uint64_t v) {
-    U32(static_cast<uint32_t>(v));
-    U32(static_cast<uint32_t>(v >> 32));
-  }
+  // Little-endian: the bytes are the digest's definition (a big-endian host would need byte
+  // swaps here, like the Merkle tree's inner hashes; both assert the host instead).
+  static_assert(std::endian::native == std::endian::little);
+  void U8(uint8_t v) { Fixed(v); }
+  void U32(uint32_t v) { Fixed(v); }
+  void U64(uint64_t v) { Fixed(v); }
   void Str(std::string_view s) {
     SG_ASSERT(s.size() <= UINT32_MAX);
     U32(static_cast<uint32_t>(s.size()));
@@ -40,25 +37,43 @@ class DigestWriter {
     U32(ts.counter);
     Str(ts.node_id);
   }
-  // One bounds check and one copy per field into a plain array (a push_back per byte into an
-  // InlinedVector was a third of a record hash); past 256 bytes the rest goes to the heap.
   void Bytes(const void* data, size_t size) {
     if (size == 0) return;  // `data` may be null (an empty string_view): no memcpy of it
-    if (spilled_.empty() && size_ + size <= sizeof inline_) {
+    if (size_ + size <= sizeof inline_) {
       std::memcpy(inline_ + size_, data, size);
       size_ += size;
       return;
     }
-    if (spilled_.empty()) spilled_.assign(reinterpret_cast<const char*>(inline_), size_);
-    spilled_.append(static_cast<const char*>(data), size);
+    Spill(data, size);
   }
   uint64_t Finish() const {
-    return spilled_.empty() ? XXH3_64bits(inline_, size_)
-                            : XXH3_64bits(spilled_.data(), spilled_.size());
+    return size_ == kSpilled ? XXH3_64bits(spilled_.data(), spilled_.size())
+                             : XXH3_64bits(inline_, size_);
   }
 
  private:
-  uint8_t inline_[256];  // the first size_ bytes are written
+  // size_ once the bytes moved to spilled_: no append fits inline after it (a Str is at most
+  // UINT32_MAX bytes, so size_ + size cannot wrap).
+  static constexpr size_t kSpilled = SIZE_MAX / 2;
+
+  template <typename T>
+  void Fixed(T v) {
+    if (size_ + sizeof v <= sizeof inline_) {
+      std::memcpy(inline_ + size_, &v, sizeof v);  // a constant size: one store
+      size_ += sizeof v;
+      return;
+    }
+    Spill(&v, sizeof v);
+  }
+  [[gnu::noinline]] void Spill(const void* data, size_t size) {
+    if (size_ != kSpilled) {
+      spilled_.assign(reinterpret_cast<const char*>(inline_), size_);
+      size_ = kSpilled;
+    }
+    spilled_.append(static_cast<const char*>(data), size);
+  }
+
+  uint8_t inline_[256];  // the first size_ bytes are written (until spilled)
   size_t size_ = 0;
   std::string spilled_;  // everything, once it outgrew inline_
 };

@@ -229,18 +229,20 @@ void Document::Encode(const std::vector<Built>& fields) {
   data_ = std::move(block);
 }
 
-std::string_view Document::NameAt(size_t i) const {
-  const uint8_t* const base = data_.get();
-  const Layout layout = Layout::Of(base);
+namespace {
+
+// Field i's name and value, given its block's layout (computed once by a caller that walks every
+// field, such as Digest).
+[[gnu::always_inline]] inline std::string_view NameIn(const uint8_t* base, const Layout& layout,
+                                                      size_t i) {
   const uint32_t name_ref = layout.Name(base, i);
   if ((base[layout.tags + i] & kInlineNameBit) == 0) return FieldName::PoolText(name_ref);
   const uint8_t* p = base + name_ref;
   return flat::LoadStr(p);
 }
 
-ValueView Document::ValueAt(size_t i) const {
-  const uint8_t* const base = data_.get();
-  const Layout layout = Layout::Of(base);
+[[gnu::always_inline]] inline ValueView ValueIn(const uint8_t* base, const Layout& layout,
+                                                size_t i) {
   const uint8_t* p = base + layout.Offset(base, i);
   switch (static_cast<Tag>(base[layout.tags + i] & kTagMask)) {
     case Tag::kNull:
@@ -259,6 +261,18 @@ ValueView Document::ValueAt(size_t i) const {
       return ValueView::List(flat::LoadList(p));
   }
   SG_ASSERT(false);
+}
+
+}  // namespace
+
+std::string_view Document::NameAt(size_t i) const {
+  const uint8_t* const base = data_.get();
+  return NameIn(base, Layout::Of(base), i);
+}
+
+ValueView Document::ValueAt(size_t i) const {
+  const uint8_t* const base = data_.get();
+  return ValueIn(base, Layout::Of(base), i);
 }
 
 Document::FieldView Document::At(size_t i) const {
@@ -348,9 +362,13 @@ bool Document::Erase(std::string_view name) {
 
 uint64_t Document::Digest() const {
   DigestWriter w;
-  w.U32(static_cast<uint32_t>(size()));
-  for (const auto [name, value] : *this) {
-    w.Str(name);
+  const size_t n = size();
+  w.U32(static_cast<uint32_t>(n));
+  const uint8_t* const base = data_.get();
+  const Layout layout = n == 0 ? Layout{} : Layout::Of(base);  // an empty document has no block
+  for (size_t i = 0; i < n; ++i) {
+    const ValueView value = ValueIn(base, layout, i);
+    w.Str(NameIn(base, layout, i));
     w.U8(static_cast<uint8_t>(value.type()));
     switch (value.type()) {
       case ValueType::kNull:

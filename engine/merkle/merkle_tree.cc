@@ -16,10 +16,14 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-uint64_t HashChildren(const uint64_t* children) {
-  bool any = false;
-  for (int i = 0; i < MerkleTree::kFanout; ++i) any |= children[i] != 0;
-  if (!any) return 0;
+// `changed` is the hash of the child just updated: when it is not 0 neither is the node, and the
+// scan for an all-zero node is skipped.
+uint64_t HashChildren(const uint64_t* children, uint64_t changed) {
+  if (changed == 0) {
+    uint64_t any = 0;  // an OR, not a branch per child
+    for (int i = 0; i < MerkleTree::kFanout; ++i) any |= children[i];
+    if (any == 0) return 0;
+  }
   return XXH3_64bits(children, sizeof(uint64_t) * MerkleTree::kFanout);
 }
 
@@ -68,8 +72,9 @@ void MerkleTree::SetLeafSum(uint32_t leaf_index, uint64_t sum) {
   levels_[depth_][leaf_index] = count == 0 ? 0 : XXH3_64bits(words, sizeof(words));
   uint32_t index = leaf_index;
   for (int d = depth_ - 1; d >= 0; --d) {
+    const uint64_t changed = levels_[d + 1][index];
     index >>= 4;
-    levels_[d][index] = HashChildren(&levels_[d + 1][size_t{index} * kFanout]);
+    levels_[d][index] = HashChildren(&levels_[d + 1][size_t{index} * kFanout], changed);
   }
 }
 
