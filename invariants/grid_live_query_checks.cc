@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <memory>
 #include <tuple>
 
 #include "engine/base/assert.h"
@@ -58,11 +59,9 @@ bool AfterCursor(const Query& q, const RowRef& row, const CursorState& cursor) {
   return *cursor.last_tag < *row.tag;
 }
 
-std::vector<std::pair<std::string, Document>> FreshResult(
-    const std::function<const GridPartition*(uint32_t)>& owner_partition,
-    const SubscriptionView& sub, Clock& clock) {
-  QueryEngine engine(clock, /*instance_id=*/1);
-  InsertOwnerRows(owner_partition, sub.map, sub.or_rows, engine);
+// `engine` holds the owners' rows of sub's map (records, or OR items for or_rows).
+std::vector<std::pair<std::string, Document>> FreshResult(QueryEngine& engine,
+                                                          const SubscriptionView& sub) {
   const Query& query = *sub.query;
   std::vector<std::pair<std::string, Document>> out;
   if (!sub.cursor.empty()) {  // A page: the rows after its cursor, the first `limit` of them.
@@ -133,14 +132,21 @@ std::string DescribeDifference(const std::map<std::string, Document>& replayed,
 std::optional<Violation> CheckGridLiveQueries(
     const std::vector<SubscriptionView>& subs,
     const std::function<const GridPartition*(uint32_t partition)>& owner_partition, Clock& clock) {
-  // Fresh results per (map, query), computed once per check.
+  // The owners' rows per (map, OR rows or records), loaded once per check; fresh results per
+  // (map, query, cursor), computed once per check.
+  absl::btree_map<std::pair<std::string, bool>, std::unique_ptr<QueryEngine>> engines;
   absl::btree_map<std::tuple<std::string, std::string, bool, std::string>,
                   std::vector<std::pair<std::string, Document>>>
       fresh;
   for (const SubscriptionView& sub : subs) {
     const auto id = std::make_tuple(sub.map, ToString(*sub.query), sub.or_rows, sub.cursor);
     if (!fresh.contains(id)) {
-      fresh[id] = FreshResult(owner_partition, sub, clock);
+      std::unique_ptr<QueryEngine>& engine = engines[{sub.map, sub.or_rows}];
+      if (engine == nullptr) {
+        engine = std::make_unique<QueryEngine>(clock, /*instance_id=*/1);
+        InsertOwnerRows(owner_partition, sub.map, sub.or_rows, *engine);
+      }
+      fresh[id] = FreshResult(*engine, sub);
     }
     const auto& want = fresh[id];
     const std::map<std::string, Document> want_rows(want.begin(), want.end());

@@ -6,23 +6,25 @@
 
 namespace seedgrid {
 
+namespace {
+
 // The WHATWG Encoding Standard's UTF-8 decoder (what JavaScript's TextDecoder does): each
 // maximal invalid subpart becomes one U+FFFD, and the offending byte is then decoded afresh.
-std::u16string Utf8ToUtf16(std::string_view utf8) {
-  std::u16string out;
-  out.reserve(utf8.size());
+// `unit` gets the UTF-16 code units in order (a code point past U+FFFF as its surrogate pair).
+template <typename Unit>
+void DecodeUtf8(std::string_view utf8, Unit&& unit) {
   uint32_t code_point = 0;
   int bytes_needed = 0;
   int bytes_seen = 0;
   uint8_t lower = 0x80;
   uint8_t upper = 0xBF;
-  const auto emit = [&out](uint32_t cp) {
+  const auto emit = [&unit](uint32_t cp) {
     if (cp >= 0x10000) {
       cp -= 0x10000;
-      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+      unit(static_cast<char16_t>(0xD800 + (cp >> 10)));
+      unit(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
     } else {
-      out.push_back(static_cast<char16_t>(cp));
+      unit(static_cast<char16_t>(cp));
     }
   };
   for (size_t i = 0; i < utf8.size();) {
@@ -69,15 +71,30 @@ std::u16string Utf8ToUtf16(std::string_view utf8) {
     }
   }
   if (bytes_needed != 0) emit(0xFFFD);  // Truncated at the end.
+}
+
+constexpr uint32_t kFnvOffset = 2166136261u;
+constexpr uint32_t kFnvPrime = 16777619u;  // Products wrap mod 2^32, as Math.imul does.
+
+}  // namespace
+
+std::u16string Utf8ToUtf16(std::string_view utf8) {
+  std::u16string out;
+  out.reserve(utf8.size());
+  DecodeUtf8(utf8, [&out](char16_t unit) { out.push_back(unit); });
   return out;
 }
 
+// Hashes the code units as they are decoded, without building the UTF-16 string (every key's
+// partition is computed on every write and merge); an ASCII key's bytes are its code units.
 uint32_t Fnv1aUtf16(std::string_view key) {
-  uint32_t hash = 2166136261u;
-  for (char16_t unit : Utf8ToUtf16(key)) {
-    hash ^= unit;
-    hash *= 16777619u;  // Wraps mod 2^32, as Math.imul does.
+  uint32_t hash = kFnvOffset;
+  size_t i = 0;
+  while (i < key.size() && static_cast<uint8_t>(key[i]) <= 0x7F) {
+    hash = (hash ^ static_cast<uint8_t>(key[i++])) * kFnvPrime;
   }
+  if (i == key.size()) return hash;
+  DecodeUtf8(key.substr(i), [&hash](char16_t unit) { hash = (hash ^ unit) * kFnvPrime; });
   return hash;
 }
 

@@ -120,5 +120,18 @@ RC_GTEST_PROP(PartitionOf, AlwaysInRangeForAnyBytes, (std::string key)) {
   RC_ASSERT(PartitionOf(key) < kPartitionCount);
 }
 
+// The hash decodes as it goes (an ASCII prefix without decoding at all); the model hashes the
+// whole UTF-16 string. Keys mix ASCII with arbitrary bytes, so the ASCII prefix ends anywhere.
+RC_GTEST_PROP(Fnv1aUtf16, IsFnvOverTheDecodedCodeUnits, ()) {
+  const std::string ascii = *rc::gen::container<std::string>(rc::gen::inRange<char>(0, 0x7F));
+  const std::string any = *rc::gen::arbitrary<std::string>();
+  const std::string key =
+      ascii + any +
+      *rc::gen::elementOf(std::vector<std::string>{"", "a", "\xC3", "\xF0\x9F", "\xED\xA0\x80"});
+  uint32_t model = 2166136261u;
+  for (char16_t unit : Utf8ToUtf16(key)) model = (model ^ unit) * 16777619u;
+  RC_ASSERT(Fnv1aUtf16(key) == model);
+}
+
 }  // namespace
 }  // namespace seedgrid
