@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "engine/base/crash_point.h"
 #include "engine/base/probe.h"
+#include "engine/base/strings.h"
 
 namespace seedgrid {
 
@@ -18,7 +22,7 @@ void PageStore::Failed(uint64_t& counter, const absl::Status& s, std::string_vie
 }
 
 void PageStore::Put(std::string_view page, std::string_view bytes) {
-  auto [it, inserted] = pending_.try_emplace(page);
+  auto [it, inserted] = pending_.try_emplace(ToAbsl(page));
   it->second.emplace(bytes);
   if (absl::Status s = storage_.Write(page, bytes); !s.ok()) {
     SG_PROBE("storage.write_failed");
@@ -27,7 +31,7 @@ void PageStore::Put(std::string_view page, std::string_view bytes) {
 }
 
 void PageStore::Erase(std::string_view page) {
-  auto [it, inserted] = pending_.try_emplace(page);
+  auto [it, inserted] = pending_.try_emplace(ToAbsl(page));
   it->second.reset();
   if (absl::Status s = storage_.Delete(page); !s.ok() && !absl::IsNotFound(s)) {
     Failed(stats_.write_errors, s, "delete", page);
@@ -38,7 +42,13 @@ absl::Status PageStore::Sync() {
   if (!dirty()) return absl::OkStatus();
   if (failed_) {
     // What a failed write or sync may have dropped is written again, in page order.
-    for (const auto& [page, bytes] : pending_) {
+    std::vector<const decltype(pending_)::value_type*> in_order;
+    in_order.reserve(pending_.size());
+    for (const auto& entry : pending_) in_order.push_back(&entry);
+    std::sort(in_order.begin(), in_order.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : in_order) {
+      const auto& [page, bytes] = *entry;
       ++stats_.pages_rewritten;
       const absl::Status s = bytes ? storage_.Write(page, *bytes) : storage_.Delete(page);
       if (!s.ok() && !absl::IsNotFound(s)) {

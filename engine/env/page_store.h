@@ -18,7 +18,8 @@
 // peer (client or owner) retries the message; a duplicate is re-acknowledged once a sync succeeds.
 //
 // Memory: one entry per distinct page written since the last good sync.
-// Determinism: btree map; no clock, no randomness.
+// Determinism: no clock, no randomness; the rewrite after a failure goes in page order (the
+// pending pages are hashed, and sorted only on that rare path).
 #ifndef SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
 #define SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
 
@@ -27,7 +28,7 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "engine/env/env.h"
 
@@ -63,8 +64,11 @@ class PageStore {
               std::string_view page);
 
   Storage& storage_;
-  // Page -> latest bytes (nullopt: erased), since the last successful Sync().
-  absl::btree_map<std::string, std::optional<std::string>, std::less<>> pending_;
+  // Page -> latest bytes (nullopt: erased), since the last successful Sync(). Hashed: a grid
+  // node puts a page per changed record, under names whose long shared prefixes ("R/17/5/users/")
+  // made each step of an ordered map's search a long memcmp. Iterated only through a sort (Sync).
+  // sg:lookup-only
+  absl::flat_hash_map<std::string, std::optional<std::string>> pending_;
   bool failed_ = false;
   StorageStats stats_;
 };
