@@ -15,6 +15,13 @@ namespace seedgrid {
 
 namespace {
 
+// Inserts `key` unless it is there: one search, and no string is built for a key already held (a
+// record changes several times between syncs: its write, its acknowledgement's stamp, a leaf).
+void InsertKey(absl::btree_set<std::string>& keys, std::string_view key) {
+  const auto it = keys.lower_bound(ToAbsl(key));
+  if (it == keys.end() || *it != key) keys.emplace_hint(it, key);
+}
+
 // About the encoded size of an op (for batch_bytes_max): its strings plus a little per field.
 size_t ApproxBytes(const msg::GridOp& op) {
   size_t n = 64 + op.map_name.size() + op.key.size();
@@ -192,17 +199,19 @@ absl::Status GridClient::SyncStorage() {
 }
 
 void GridClient::WriteChangedRecords() {
-  for (const auto& [name, key] : unwritten_records_) {
-    const std::string page = RecordPage(name, key);
-    const auto map = maps_.find(name);
-    const LwwRecord* record = map == maps_.end() ? nullptr : map->second->GetRecord(key);
-    if (record == nullptr) {  // Forgotten since (a pruned tombstone's key)
-      pages_.Erase(page);
-      continue;
+  for (auto& [name, keys] : map_keys_) {
+    const LwwMap& map = *maps_.at(name);  // MapKeys come with their map (MapOf)
+    for (const std::string& key : keys.unwritten) {
+      const std::string page = RecordPage(name, key);
+      const LwwRecord* record = map.GetRecord(key);
+      if (record == nullptr) {  // Forgotten since (a pruned tombstone's key)
+        pages_.Erase(page);
+        continue;
+      }
+      pages_.Put(page, EncodeRecordPage(name, key, *record));
     }
-    pages_.Put(page, EncodeRecordPage(name, key, *record));
+    keys.unwritten.clear();
   }
-  unwritten_records_.clear();
   for (const auto& [name, key] : unwritten_counters_) {
     const PnState* state = counters_.at(name)->Get(key);  // Counters are never forgotten.
     SG_ASSERT(state != nullptr);
@@ -231,20 +240,30 @@ LwwMap& GridClient::MapOf(const std::string& name) {
   // Digests come from the listener (record_digest.h): no Merkle tree.
   auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
   PartitionDigests* digests = &digests_[name];
-  map->AddListener([this, name, digests](const LwwChange& c) {
+  MapKeys* keys = &map_keys_[name];
+  map->AddListener([this, digests, keys](const LwwChange& c) {
     digests->Apply(c);
     if (c.old_record == nullptr || c.new_record == nullptr) {
-      auto& keys = partition_keys_[{name, PartitionOf(c.key)}];
+      auto& in_partition = keys->by_partition[PartitionOf(c.key)];
       if (c.new_record == nullptr) {
-        keys.erase(std::string(c.key));
+        in_partition.erase(ToAbsl(c.key));
       } else {
-        keys.insert(std::string(c.key));
+        InsertKey(in_partition, c.key);
       }
     }
     if (restoring_ || !options_.persist) return;
-    unwritten_records_.emplace(name, std::string(c.key));
+    InsertKey(keys->unwritten, c.key);
   });
   return *maps_.emplace(name, std::move(map)).first->second;
+}
+
+const absl::btree_set<std::string>& GridClient::PartitionKeys(const std::string& map,
+                                                              uint32_t p) const {
+  static const absl::btree_set<std::string> kNone;
+  const auto keys = map_keys_.find(map);
+  if (keys == map_keys_.end()) return kNone;
+  const auto in_partition = keys->second.by_partition.find(p);
+  return in_partition == keys->second.by_partition.end() ? kNone : in_partition->second;
 }
 
 uint64_t GridClient::MapRoot(const std::string& map) const {

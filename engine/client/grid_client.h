@@ -85,6 +85,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/client/merged_query.h"
 #include "engine/cluster/record_digest.h"
@@ -365,10 +366,21 @@ class GridClient {
   uint64_t pushed_at_ms_ = 0;
   uint64_t resend_delay_ms_ = 0;     // resend_after_ms, doubled per resend without progress
   uint64_t sendable_below_seq_ = 1;  // entries below are durable: Push() may send them
-  // (map, key) of every record changed since the last SyncStorage(): its page is written there,
-  // once, however often the record changed in between (a write, its acknowledgement's stamp, a
-  // leaf). An unsynced page may be lost in a crash anyway, so writing it later promises as much.
-  absl::btree_set<std::pair<std::string, std::string>> unwritten_records_;
+  // Per LWW map, kept by the listener every record change of the map runs (it holds a pointer:
+  // std::map nodes do not move):
+  // - by_partition: the keys of each partition, for the watermark's sweep, the settling and the
+  //   repair walk;
+  // - unwritten: every key changed since the last SyncStorage(): its page is written there, once,
+  //   however often the record changed in between (a write, its acknowledgement's stamp, a leaf).
+  //   An unsynced page may be lost in a crash anyway, so writing it later promises as much.
+  struct MapKeys {
+    // sg:lookup-only
+    absl::flat_hash_map<uint32_t, absl::btree_set<std::string>> by_partition;
+    absl::btree_set<std::string> unwritten;
+  };
+  std::map<std::string, MapKeys, std::less<>> map_keys_;
+  // The keys of (map, partition): an empty set when there are none.
+  const absl::btree_set<std::string>& PartitionKeys(const std::string& map, uint32_t p) const;
   absl::btree_set<std::pair<std::string, std::string>> unwritten_counters_;
   absl::btree_set<std::pair<std::string, std::string>> unwritten_or_;
   // This client's own totals of every counter it incremented, each a twin page (twin_page.h)
@@ -382,8 +394,6 @@ class GridClient {
   bool OfferOwnTotalsPage(const std::string& page, const std::string& bytes);
   void RestoreOwnTotals();
   void BackfillOwnTotals();
-  // The keys of each (map, partition), for the watermark's sweep.
-  absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> partition_keys_;
   // The counter keys of each (map, partition), for the repair walk.
   absl::btree_map<std::pair<std::string, uint32_t>, absl::btree_set<std::string>> counter_keys_;
   // The OR keys of each (map, partition), for the sweep, the settling and the repair walk.

@@ -88,11 +88,9 @@ void GridClient::RepairWhatLeafLacks(const std::string& map_name, const LwwMap& 
   msg::PartitionState state{0, partition, msg::StatePurpose::kClientRepair, {{map_name, {}}}, {}};
   RepairCounters(leaf, partition, state.maps[0].counters);
   RepairOr(leaf, partition, state.maps[0].or_keys);
-  static const absl::btree_set<std::string> kNoKeys;
-  const auto keys = partition_keys_.find({map_name, partition});
   std::vector<std::pair<std::string_view, const LwwRecord*>> lacking;
   auto in_leaf = leaf.lww.begin();
-  for (const std::string& key : keys == partition_keys_.end() ? kNoKeys : keys->second) {
+  for (const std::string& key : PartitionKeys(map_name, partition)) {
     while (in_leaf != leaf.lww.end() && in_leaf->key < key) ++in_leaf;
     const LwwRecord* record = map.GetRecord(key);
     // Only an owner's application gives a write its grid stamp: a record still stamped by this
@@ -126,10 +124,8 @@ void GridClient::SettleOwnWrites(LwwMap& map, const msg::MapRecords& leaf, uint3
   // bring it back (RepairWhatLeafLacks never sends one), so keeping it would leave this client
   // different from its owner for good (server_crash_during_replication, seed 8). The owner's
   // version wins. A stale leaf only costs a round: the next digest differs and pulls again.
-  auto keys = partition_keys_.find({leaf.map_name, partition});
-  if (keys == partition_keys_.end()) return;
   std::vector<std::string> stale;
-  for (const std::string& key : keys->second) {
+  for (const std::string& key : PartitionKeys(leaf.map_name, partition)) {
     const LwwRecord* record = map.GetRecord(key);
     if (record != nullptr && record->ts.node_id == options_.node_id) stale.push_back(key);
   }
@@ -161,7 +157,7 @@ void GridClient::Forget(LwwMap& map, const msg::MapRecords& leaf, uint32_t parti
   absl::btree_set<std::string_view> in_leaf;
   for (const msg::LwwEntry& e : leaf.lww) in_leaf.insert(e.key);
   std::vector<std::string> candidates;
-  for (const std::string& key : partition_keys_[{leaf.map_name, partition}]) {
+  for (const std::string& key : PartitionKeys(leaf.map_name, partition)) {
     if (in_leaf.contains(key)) continue;
     const LwwRecord* record = map.GetRecord(key);
     if (record != nullptr && record->ts.millis < watermark) candidates.push_back(key);
