@@ -8,7 +8,9 @@
 
 #include <charconv>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 
@@ -24,6 +26,27 @@ inline bool ParseU64(std::string_view s, uint64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && end == s.data() + s.size();
 }
+
+// Builds a page name (or any short string) from text and decimal numbers, as fmt::format("{}")
+// would print them, without parsing a format string: storage names are built per written record.
+class NameBuilder {
+ public:
+  explicit NameBuilder(size_t reserve_bytes) { out_.reserve(reserve_bytes); }
+  NameBuilder& Text(std::string_view s) {
+    out_.append(s);
+    return *this;
+  }
+  NameBuilder& Number(uint64_t v) {
+    char digits[20];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    out_.append(digits, end);
+    return *this;
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
 
 }  // namespace seedgrid
 

@@ -16,7 +16,16 @@ namespace seedgrid {
 namespace {
 
 std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
-  return fmt::format("R/{}/{}/{}/{}", p, map.size(), map, key);
+  return NameBuilder(16 + map.size() + key.size())  // "R/{p}/{map size}/{map}/{key}"
+      .Text("R/")
+      .Number(p)
+      .Text("/")
+      .Number(map.size())
+      .Text("/")
+      .Text(map)
+      .Text("/")
+      .Text(key)
+      .Take();
 }
 std::string CounterPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}/{}", p, map.size(), map, key);
@@ -28,7 +37,7 @@ std::string OrPartPage(std::string_view kind, uint32_t p, std::string_view map,
                      tag.ToString());
 }
 std::string MarkPage(uint32_t p, std::string_view client) {
-  return fmt::format("A/{}/{}", p, client);
+  return NameBuilder(8 + client.size()).Text("A/").Number(p).Text("/").Text(client).Take();
 }
 std::string WatermarkPage(uint32_t p) { return fmt::format("W/{}", p); }
 
