@@ -30,6 +30,7 @@ GridCluster::GridCluster(RunContext& run)
   disk_.assign(servers_total_, 0);
   started_at_ns_.assign(servers_total_, 0);
   clients_.resize(g_.clients);
+  durable_at_crash_.resize(g_.clients);
   streams_.resize(g_.clients);
   offline_.assign(g_.clients, false);
   for (int i = 0; i < g_.servers; ++i) seeds_.push_back(sim_.node_id(i));
@@ -102,8 +103,39 @@ void GridCluster::StartClient(int c) {
     return;
   }
   clients_[c] = std::move(*client);
+  CheckRestoredClient(c);
   clients_[c]->Open(MapOf(c));
   Subscribe(c);
+}
+
+// A client's disk is its own (MayLoseDisk: servers only): what it had synced comes back, before
+// any server could repair it.
+void GridCluster::RecordDurableAtCrash(int c) {
+  durable_at_crash_[c].clear();
+  const GridClient* client = clients_[c].get();
+  if (client == nullptr || !run_.On(Invariant::kGridDurability)) return;
+  const std::string map = MapOf(c);
+  const auto m = client->maps().find(map);
+  if (m == client->maps().end()) return;
+  for (const auto& [key, record] : m->second->records()) {
+    if (client->RecordDurable(map, key)) durable_at_crash_[c].emplace(key, record.ts);
+  }
+}
+
+void GridCluster::CheckRestoredClient(int c) {
+  const absl::btree_map<std::string, Timestamp> want = std::exchange(durable_at_crash_[c], {});
+  if (want.empty() || !run_.On(Invariant::kGridDurability)) return;
+  const auto m = clients_[c]->maps().find(MapOf(c));
+  for (const auto& [key, ts] : want) {
+    const LwwRecord* got = m == clients_[c]->maps().end() ? nullptr : m->second->GetRecord(key);
+    if (got != nullptr && !(got->ts < ts)) continue;
+    run_.Violate(Invariant::kGridDurability,
+                 fmt::format("client n{} restarted without its synced record '{}' of map '{}' "
+                             "(stamped {}; it restored {})",
+                             ClientNode(c), key, MapOf(c), ts.ToString(),
+                             got == nullptr ? std::string("none") : got->ts.ToString()));
+    return;
+  }
 }
 
 void GridCluster::StopNode(int i) {
@@ -112,6 +144,7 @@ void GridCluster::StopNode(int i) {
     history_.OnServerCrash(sim_.node_id(i), sim_.storage(i).clean_syncs());
     servers_[i].reset();
   } else {
+    RecordDurableAtCrash(i - servers_total_);  // Before the disk loses its unsynced writes.
     clients_[i - servers_total_].reset();
   }
   hlc_.OnCrash(i, sim_.storage(i).clean_syncs());

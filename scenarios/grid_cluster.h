@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "engine/client/grid_client.h"
 #include "engine/cluster/grid_server.h"
 #include "invariants/grid_checks.h"
@@ -124,6 +125,11 @@ class GridCluster final : public Cluster {
   std::vector<bool> started_, leaving_, retired_, offline_;
   std::vector<std::unique_ptr<GridServer>> servers_;
   std::vector<std::unique_ptr<GridClient>> clients_;
+  // Per client, taken when it crashes: key -> timestamp of every record of its map that was on its
+  // disk as it was in memory. Its restart must restore each at least as new (grid_durability).
+  std::vector<absl::btree_map<std::string, Timestamp>> durable_at_crash_;
+  void RecordDurableAtCrash(int c);
+  void CheckRestoredClient(int c);
   std::vector<std::vector<std::unique_ptr<Replay>>> streams_;
   std::vector<uint32_t> disk_;              // per server: disks replaced so far
   std::vector<ClientTransport> transport_;  // per client: what it uses now (kept over restarts)

@@ -264,6 +264,13 @@ LwwMap& GridClient::MapOf(const std::string& name) {
   return *maps_.emplace(name, std::move(map)).first->second;
 }
 
+bool GridClient::RecordDurable(const std::string& map, std::string_view key) const {
+  if (!options_.persist) return false;
+  const auto keys = map_keys_.find(map);
+  if (keys != map_keys_.end() && keys->second.unwritten.contains(ToAbsl(key))) return false;
+  return !pages_.pending(RecordPage(map, key));
+}
+
 const absl::btree_set<std::string>& GridClient::PartitionKeys(const std::string& map,
                                                               uint32_t p) const {
   static const absl::btree_set<std::string> kNone;

@@ -256,6 +256,9 @@ class GridClient {
   const NodeId& node_id() const { return options_.node_id; }
   const absl::btree_map<uint64_t, msg::GridOp>& op_log() const { return op_log_; }
   const absl::btree_map<std::string, std::unique_ptr<LwwMap>>& maps() const { return maps_; }
+  // Whether `key`'s record in `map` is on disk as it is in memory: its page was written and synced
+  // after its last change (a restart from this client's storage restores it at least as new).
+  bool RecordDurable(const std::string& map, std::string_view key) const;
   uint64_t MapRoot(const std::string& map) const;
   // The digest of (map, partition) as maintained on every change (0 for an unknown map).
   uint64_t MapDigest(const std::string& map, uint32_t partition) const {

@@ -350,6 +350,19 @@ TEST(Grid, ARestartedClientShowsItsLatestAcknowledgedUpdate) {
   EXPECT_EQ(*shown, Doc(2));
 }
 
+// What the scenarios' grid_durability check of restarted clients relies on.
+TEST(Grid, ARecordIsDurableOnceItsChangeIsSynced) {
+  Grid g(3);
+  g.client(0).GoOffline();
+  g.client(0).Set("users", "k", Doc(1));  // A write outside BeginWrites syncs at once.
+  EXPECT_TRUE(g.client(0).RecordDurable("users", "k"));
+  g.client(0).BeginWrites();
+  g.client(0).Set("users", "k", Doc(2));
+  EXPECT_FALSE(g.client(0).RecordDurable("users", "k"));  // Changed, page not yet written.
+  ASSERT_TRUE(g.client(0).EndWrites().ok());
+  EXPECT_TRUE(g.client(0).RecordDurable("users", "k"));
+}
+
 TEST(Grid, SqliteBackedServerRestartsFromItsFile) {
   const std::string path = ::testing::TempDir() + "seedgrid_grid_server.db";
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());

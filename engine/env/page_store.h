@@ -30,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "engine/base/strings.h"
 #include "engine/env/env.h"
 
 namespace seedgrid {
@@ -55,6 +56,8 @@ class PageStore {
 
   // Writes not yet known durable (Sync() would do work).
   bool dirty() const { return !pending_.empty() || failed_; }
+  // Whether `page` was written or erased since the last successful Sync() (not yet durable).
+  bool pending(std::string_view page) const { return pending_.contains(ToAbsl(page)); }
   bool failed() const { return failed_; }
   const StorageStats& stats() const { return stats_; }
   Storage& storage() { return storage_; }
