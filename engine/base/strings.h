@@ -42,6 +42,8 @@ class NameBuilder {
     out_.append(digits, end);
     return *this;
   }
+  // "{size}/{s}": a part that may hold '/' yet cannot collide with another (a map name in a page).
+  NameBuilder& Prefixed(std::string_view s) { return Number(s.size()).Text("/").Text(s); }
   std::string Take() { return std::move(out_); }
 
  private:

@@ -42,14 +42,9 @@ constexpr std::string_view kLegacyTailPage = "Z";
 
 std::string OpPage(uint64_t seq) { return fmt::format("Q/{:020}", seq); }
 std::string RecordPage(std::string_view map, std::string_view key) {
-  return NameBuilder(12 + map.size() + key.size())  // "R/{map size}/{map}/{key}"
-      .Text("R/")
-      .Number(map.size())
-      .Text("/")
-      .Text(map)
-      .Text("/")
-      .Text(key)
-      .Take();
+  // "R/{map size}/{map}/{key}"
+  NameBuilder name(12 + map.size() + key.size());
+  return name.Text("R/").Prefixed(map).Text("/").Text(key).Take();
 }
 std::string CounterPage(std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}", map.size(), map, key);

@@ -16,16 +16,9 @@ namespace seedgrid {
 namespace {
 
 std::string RecordPage(uint32_t p, std::string_view map, std::string_view key) {
-  return NameBuilder(16 + map.size() + key.size())  // "R/{p}/{map size}/{map}/{key}"
-      .Text("R/")
-      .Number(p)
-      .Text("/")
-      .Number(map.size())
-      .Text("/")
-      .Text(map)
-      .Text("/")
-      .Text(key)
-      .Take();
+  // "R/{p}/{map size}/{map}/{key}"
+  NameBuilder name(16 + map.size() + key.size());
+  return name.Text("R/").Number(p).Text("/").Prefixed(map).Text("/").Text(key).Take();
 }
 std::string CounterPage(uint32_t p, std::string_view map, std::string_view key) {
   return fmt::format("C/{}/{}/{}/{}", p, map.size(), map, key);
