@@ -38,34 +38,62 @@ void PageStore::Erase(std::string_view page) {
   }
 }
 
-absl::Status PageStore::Sync() {
-  if (!dirty()) return absl::OkStatus();
-  if (failed_) {
-    // What a failed write or sync may have dropped is written again, in page order.
-    std::vector<const decltype(pending_)::value_type*> in_order;
-    in_order.reserve(pending_.size());
-    for (const auto& entry : pending_) in_order.push_back(&entry);
-    std::sort(in_order.begin(), in_order.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
-    for (const auto* entry : in_order) {
-      const auto& [page, bytes] = *entry;
+absl::Status PageStore::Rewrite() {
+  // What a failure may have dropped is written again in page order, a chunk at a time, and each
+  // chunk is synced before the next: its pages are durable then and leave pending_. So a disk that
+  // fails one write in a hundred still recovers a node with thousands of pending pages, where
+  // one all-or-nothing rewrite would almost never get through (and would cost O(pages) per try).
+  std::vector<const decltype(pending_)::value_type*> in_order;
+  in_order.reserve(pending_.size());
+  for (const auto& entry : pending_) in_order.push_back(&entry);
+  std::sort(in_order.begin(), in_order.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (size_t begin = 0; begin < in_order.size();) {
+    const size_t end = std::min(in_order.size(), begin + rewrite_chunk_pages_);
+    for (size_t i = begin; i < end; ++i) {
+      const auto& [page, bytes] = *in_order[i];
       ++stats_.pages_rewritten;
       const absl::Status s = bytes ? storage_.Write(page, *bytes) : storage_.Delete(page);
       if (!s.ok() && !absl::IsNotFound(s)) {
         Failed(stats_.write_errors, s, bytes ? "write" : "delete", page);
-        return absl::UnavailableError(stats_.last_error);
+        return ChunkFailed();
       }
     }
+    SG_CRASH_POINT("storage.before_sync");
+    if (absl::Status s = storage_.Sync(); !s.ok()) {
+      SG_PROBE("storage.sync_failed");
+      Failed(stats_.sync_errors, s, "sync", "");
+      return ChunkFailed();
+    }
+    // Durable now. Erasing leaves the other entries where they are (the pointers stay valid).
+    for (size_t i = begin; i < end; ++i) pending_.erase(pending_.find(in_order[i]->first));
+    rewrite_chunk_pages_ = std::min(kMaxRewriteChunkPages, 2 * rewrite_chunk_pages_);
+    begin = end;
   }
-  // Mid-flush: every page is written, none is durable yet (a crash here may tear the last one).
-  SG_CRASH_POINT("storage.before_sync");
-  if (absl::Status s = storage_.Sync(); !s.ok()) {
-    SG_PROBE("storage.sync_failed");
-    Failed(stats_.sync_errors, s, "sync", "");
-    return absl::UnavailableError(stats_.last_error);
+  return absl::OkStatus();
+}
+
+absl::Status PageStore::ChunkFailed() {
+  rewrite_chunk_pages_ = std::max<size_t>(1, rewrite_chunk_pages_ / 2);
+  return absl::UnavailableError(stats_.last_error);
+}
+
+absl::Status PageStore::Sync() {
+  if (!dirty()) return absl::OkStatus();
+  const bool recovering = failed_;
+  if (failed_ && !pending_.empty()) {
+    if (absl::Status s = Rewrite(); !s.ok()) return s;  // OK: every pending page is durable.
+  } else {
+    // Mid-flush: every page is written, none is durable yet (a crash here may tear the last one).
+    SG_CRASH_POINT("storage.before_sync");
+    if (absl::Status s = storage_.Sync(); !s.ok()) {
+      SG_PROBE("storage.sync_failed");
+      Failed(stats_.sync_errors, s, "sync", "");
+      return absl::UnavailableError(stats_.last_error);
+    }
   }
   // After a failure: everything it may have dropped was written again and is durable now.
-  if (failed_) SG_PROBE("storage.recovered_after_failure");
+  if (recovering) SG_PROBE("storage.recovered_after_failure");
   ++stats_.syncs;
   pending_.clear();
   failed_ = false;

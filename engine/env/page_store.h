@@ -6,8 +6,12 @@
 //   it was erased) until a Sync() succeeds. Failures are counted in stats(), never asserted: a
 //   disk that fails is an operating condition.
 // - After any failed write or sync the store is `failed()`: a failed fsync may have dropped the
-//   pages written since the last good sync (Linux marks them clean; SimStorage drops them), so
-//   the next Sync() first re-writes every remembered page, then syncs.
+//   pages written since the last good sync (Linux marks them clean; SimStorage drops them; SQLite
+//   may roll its whole transaction back), so the next Sync() first re-writes every remembered
+//   page, then syncs. It re-writes in chunks, each synced before the next; a page whose chunk was
+//   synced is durable and forgotten, so a disk that keeps failing now and then still recovers. A
+//   failed chunk halves the next chunk (at least 1 page), a good one doubles it (at most
+//   kMaxRewriteChunkPages): a healthy disk recovers in one chunk, a flaky one in small steps.
 // - Sync() returns OK only when everything Put/Erased so far is durable. It is cheap when nothing
 //   is pending (no storage call at all).
 //
@@ -19,10 +23,11 @@
 //
 // Memory: one entry per distinct page written since the last good sync.
 // Determinism: no clock, no randomness; the rewrite after a failure goes in page order (the
-// pending pages are hashed, and sorted only on that rare path).
+// pending pages are hashed, and sorted once per Sync() only on that rare path).
 #ifndef SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
 #define SEEDGRID_ENGINE_ENV_PAGE_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -59,12 +64,18 @@ class PageStore {
   // Whether `page` was written or erased since the last successful Sync() (not yet durable).
   bool pending(std::string_view page) const { return pending_.contains(ToAbsl(page)); }
   bool failed() const { return failed_; }
+  // Pages re-written per synced chunk on the next recovery (see the contract).
+  size_t rewrite_chunk_pages() const { return rewrite_chunk_pages_; }
+  static constexpr size_t kMaxRewriteChunkPages = 1024;
   const StorageStats& stats() const { return stats_; }
   Storage& storage() { return storage_; }
 
  private:
   void Failed(uint64_t& counter, const absl::Status& s, std::string_view what,
               std::string_view page);
+  // Re-writes and syncs every pending page, chunk by chunk; OK when all of them are durable.
+  absl::Status Rewrite();
+  absl::Status ChunkFailed();  // Halves the chunk; returns the last error.
 
   Storage& storage_;
   // Page -> latest bytes (nullopt: erased), since the last successful Sync(). Hashed: a grid
@@ -73,6 +84,7 @@ class PageStore {
   // sg:lookup-only
   absl::flat_hash_map<std::string, std::optional<std::string>> pending_;
   bool failed_ = false;
+  size_t rewrite_chunk_pages_ = kMaxRewriteChunkPages;
   StorageStats stats_;
 };
 

@@ -1,11 +1,14 @@
 // FlakyStorage: a MemStorage whose writes and syncs fail on demand (a test double, LevelDB-style:
 // forwards everything, overrides failure). A failed Sync() drops every write since the last good
 // one, as a failed fsync may (Linux marks the pages clean); a failed Write() writes nothing.
-// Counts every call, so tests can assert that a clean PageStore makes none.
+// Counts every call, so tests can assert that a clean PageStore makes none. `fates` scripts
+// failures call by call: while it is not empty, each Write, Delete and Sync pops its fate from the
+// front (true: the call fails, as with the flags above).
 #ifndef SEEDGRID_ENGINE_ENV_TESTING_FLAKY_STORAGE_H_
 #define SEEDGRID_ENGINE_ENV_TESTING_FLAKY_STORAGE_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +21,7 @@ class FlakyStorage final : public Storage {
  public:
   absl::Status Write(std::string_view page, std::string_view bytes) override {
     ++writes;
-    if (fail_writes || page == fail_writes_to)
+    if (NextFails() || fail_writes || page == fail_writes_to)
       return absl::UnavailableError("injected write failure");
     last_written.assign(page);
     last_write_unsynced = true;
@@ -27,7 +30,7 @@ class FlakyStorage final : public Storage {
   absl::StatusOr<std::string> Read(std::string_view page) override { return mem.Read(page); }
   absl::Status Delete(std::string_view page) override {
     ++deletes;
-    if (fail_writes) return absl::UnavailableError("injected delete failure");
+    if (NextFails() || fail_writes) return absl::UnavailableError("injected delete failure");
     return mem.Delete(page);
   }
   std::vector<std::string> List() override { return mem.List(); }
@@ -39,7 +42,7 @@ class FlakyStorage final : public Storage {
       CrashTearingLastWrite();
       return absl::UnavailableError("power lost");
     }
-    if (fail_syncs) {
+    if (NextFails() || fail_syncs) {
       mem.Crash();  // What was written since the last good sync is gone.
       return absl::UnavailableError("injected sync failure");
     }
@@ -61,6 +64,12 @@ class FlakyStorage final : public Storage {
     }
   }
   uint64_t calls() const { return writes + deletes + syncs; }
+  bool NextFails() {
+    if (fates.empty()) return false;
+    const bool fails = fates.front();
+    fates.pop_front();
+    return fails;
+  }
 
   MemStorage mem;
   bool fail_writes = false;
@@ -69,6 +78,7 @@ class FlakyStorage final : public Storage {
   // the first byte of its new bytes (as SimStorage's torn writes do). The node must be restarted.
   bool tear_at_sync = false;
   std::string fail_writes_to;  // writes to this one page fail
+  std::deque<bool> fates;      // scripted failures, one per call (see the header comment)
   std::string last_written;    // the last successful write
   bool last_write_unsynced = false;
   uint64_t writes = 0;
