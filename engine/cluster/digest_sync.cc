@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <iterator>
 
 #include "engine/base/probe.h"
 
@@ -16,14 +18,21 @@ msg::PartitionState DigestSync::StateOf(uint32_t p, msg::StatePurpose purpose, u
 }
 
 void DigestSync::OnGossip(const NodeId& from, const std::vector<msg::PartitionDigest>& digests) {
-  ++gossip_generation_;
+  const uint64_t generation = ++gossip_generation_;
   auto& dir = directory_[from];
-  dir.clear();
+  // Entries this gossip names are refilled in place (their vectors keep their capacity: a server
+  // gossips the same maps every time); the others are dropped below.
   for (const msg::PartitionDigest& d : digests) {
-    auto& slots = dir[d.map_name];
-    for (size_t i = 0; i < d.partitions.size() && i < d.hashes.size(); ++i) {
-      slots[d.partitions[i]] = d.hashes[i];
+    Gossiped& g = dir[d.map_name];
+    if (g.generation != generation) {
+      g.generation = generation;
+      g.digests.clear();
     }
+    const size_t n = std::min(d.partitions.size(), d.hashes.size());
+    for (size_t i = 0; i < n; ++i) g.digests.emplace_back(d.partitions[i], d.hashes[i]);
+  }
+  for (auto it = dir.begin(); it != dir.end();) {
+    it = it->second.generation == generation ? std::next(it) : dir.erase(it);
   }
 }
 
@@ -150,7 +159,7 @@ msg::PartitionDigest DigestSync::DirectoryOf(const std::string& map,
     for (const auto& [owner, maps] : directory_) {
       auto it = maps.find(map);
       if (it == maps.end()) continue;
-      for (const auto& [p, h] : it->second) {
+      for (const auto& [p, h] : it->second.digests) {
         if (p < kPartitionCount && table.owner(p) == owner) from_owners[p] = h;
       }
     }

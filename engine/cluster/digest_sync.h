@@ -81,9 +81,16 @@ class DigestSync {
   const DirectoryCache& Cache(const Membership& membership) const;
 
   const PartitionSet& partitions_;
-  // Gossiped digests: owner -> map -> partition -> digest (from its last heartbeat).
-  absl::btree_map<NodeId, absl::btree_map<std::string, absl::btree_map<uint32_t, uint64_t>>>
-      directory_;
+  // One map's digests from one owner's last heartbeat: (partition, digest) in the order sent (a
+  // later pair for the same partition wins, as readers apply them in order). A vector, not a
+  // tree: 50 maps x 50 partitions arrive per heartbeat, and were 4 % of a grid run as btree
+  // inserts.
+  struct Gossiped {
+    uint64_t generation = 0;  // the gossip that last wrote it
+    std::vector<std::pair<uint32_t, uint64_t>> digests;
+  };
+  // Gossiped digests: owner -> map -> its digests (from its last heartbeat).
+  absl::btree_map<NodeId, absl::btree_map<std::string, Gossiped>> directory_;
   uint64_t gossip_generation_ = 1;
   mutable DirectoryCache cache_;
 };

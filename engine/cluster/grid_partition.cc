@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "engine/base/assert.h"
 #include "engine/base/probe.h"
 #include "engine/base/strings.h"
@@ -413,24 +414,31 @@ size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
 
 std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTable& table,
                                                              const NodeId& self) const {
-  absl::btree_map<std::string, msg::PartitionDigest> by_map;
+  size_t owned = 0;
+  for (uint32_t p = 0; p < kPartitionCount; ++p) owned += slots_[p] && table.owner(p) == self;
+  std::vector<msg::PartitionDigest> out;
+  // Map name -> its digest in `out`: one hash lookup per (partition, map), where a btree keyed by
+  // name compared strings at each step. The names point into the partitions' maps.
+  // sg:lookup-only
+  absl::flat_hash_map<absl::string_view, size_t> index;
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
     const GridPartition* part = slots_[p].get();
     if (part == nullptr || table.owner(p) != self) continue;
-    // Both are sorted by name: each insert starts at the previous one (no search per map).
-    auto hint = by_map.begin();
     for (const auto& [name, h] : part->digests) {
       if (h == 0) continue;
-      hint = by_map.try_emplace(hint, name);
-      msg::PartitionDigest& d = hint->second;
-      ++hint;
-      d.map_name = name;
+      auto [it, fresh] = index.try_emplace(ToAbsl(name), out.size());
+      if (fresh) {
+        out.push_back(msg::PartitionDigest{.map_name = name});
+        out.back().partitions.reserve(owned);  // Most maps have keys in most partitions.
+        out.back().hashes.reserve(owned);
+      }
+      msg::PartitionDigest& d = out[it->second];
       d.partitions.push_back(p);
       d.hashes.push_back(h);
     }
   }
-  std::vector<msg::PartitionDigest> out;
-  for (auto& [name, d] : by_map) out.push_back(std::move(d));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.map_name < b.map_name; });
   return out;
 }
 

@@ -613,6 +613,8 @@ TEST(Codec, BadGridMessagesNameTheField) {
   };
   EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {271}, {0}, false, ""}),
             "PartitionDigest.partitions[0]: partition 271 out of range 0..270");
+  EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {0, 270, 271, 5}, {1, 2, 3, 4}, false, ""}),
+            "PartitionDigest.partitions[2]: partition 271 out of range 0..270");
   EXPECT_EQ(error_of(msg::PartitionDigest{1, "m", {1, 2}, {0}, false, ""}),
             "PartitionDigest: 2 partitions but 1 hashes");
   EXPECT_EQ(
