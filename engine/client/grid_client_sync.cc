@@ -3,6 +3,8 @@
 // watermark proves dead, and repairing what a leaf lacks.
 #include <fmt/format.h>
 
+#include <array>
+
 #include "absl/container/btree_set.h"
 #include "engine/base/probe.h"
 #include "engine/client/grid_client.h"
@@ -190,12 +192,12 @@ void GridClient::OnDigest(const NodeId& from, const msg::PartitionDigest& d) {
   pull.map_name = d.map_name;
   pull.pull = true;
   pull.requester = options_.node_id;
-  absl::btree_map<uint32_t, uint64_t> theirs;
-  for (size_t i = 0; i < d.partitions.size(); ++i) theirs[d.partitions[i]] = d.hashes[i];
+  std::array<uint64_t, kPartitionCount> theirs{};  // 0: no digest (an empty partition)
+  for (size_t i = 0; i < d.partitions.size() && i < d.hashes.size(); ++i) {
+    if (d.partitions[i] < kPartitionCount) theirs[d.partitions[i]] = d.hashes[i];
+  }
   for (uint32_t p = 0; p < kPartitionCount; ++p) {
-    auto t = theirs.find(p);
-    const uint64_t h = t == theirs.end() ? 0 : t->second;
-    if (h == mine.of(p)) continue;
+    if (theirs[p] == mine.of(p)) continue;
     // Pulled even when the owner's digest is 0: its (empty) leaf carries the GC watermark
     // that tells this client its leftover records there are dead.
     pull.partitions.push_back(p);
