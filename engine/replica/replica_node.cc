@@ -10,6 +10,7 @@
 #include "engine/base/strings.h"
 #include "engine/env/twin_page.h"
 #include "engine/wire/codec.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid {
 
@@ -17,7 +18,12 @@ namespace {
 
 // Page names: a kind letter, then length-prefixed parts, so no map name or key can collide.
 std::string LwwPage(std::string_view map, std::string_view key) {
-  return fmt::format("L/{}/{}/{}", map.size(), map, key);
+  return NameBuilder(16 + map.size() + key.size())
+      .Text("L/")
+      .Prefixed(map)
+      .Text("/")
+      .Text(key)
+      .Take();
 }
 std::string OrPage(std::string_view map, std::string_view key) {
   return fmt::format("O/{}/{}/{}", map.size(), map, key);
@@ -114,10 +120,9 @@ void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
       pages_.Erase(LwwPage(name, c.key));
       return;
     }
-    pages_.Put(LwwPage(name, c.key),
-               EncodeMessage(msg::Envelope{
-                   options_.replica.node_id,
-                   msg::OpBatch{0, name, {msg::LwwEntry{std::string(c.key), *c.new_record}}, {}}}));
+    // A packed record (packed_record.h), as grid nodes store theirs; pages of builds before
+    // 2026-12-04 hold a whole OpBatch message and still restore.
+    pages_.Put(LwwPage(name, c.key), EncodeRecordPage(name, c.key, *c.new_record));
   });
   AttachIndexes(name, map, indexed_lww_);
 }
@@ -182,6 +187,12 @@ absl::Status ReplicaNode::Restore() {
       if (!bytes.ok()) return bytes.status();
       ++stats_.pages_restored;
       if (hlc_page_.Owns(page)) continue;  // Restored first.
+      if (IsPackedRecordPage(*bytes)) {
+        if (absl::Status s = RestoreRecordPage(page, *bytes); !s.ok()) {
+          return absl::DataLossError(fmt::format("page '{}': {}", page, s.message()));
+        }
+        continue;
+      }
       absl::StatusOr<msg::Envelope> envelope = DecodeMessage(*bytes);
       if (!envelope.ok()) {
         return absl::DataLossError(fmt::format("page '{}': {}", page, envelope.status().message()));
@@ -219,6 +230,21 @@ absl::Status ReplicaNode::Restore() {
   }();
   restoring_ = false;
   return status;
+}
+
+absl::Status ReplicaNode::RestoreRecordPage(const std::string& page, std::string_view bytes) {
+  absl::StatusOr<StoredRecord> r = DecodeRecordPage(bytes);
+  if (!r.ok()) return r.status();
+  if (LwwPage(r->map, r->key) != page) {
+    return absl::InvalidArgumentError(
+        fmt::format("holds the record of key '{}' of map '{}', which belongs on page '{}'", r->key,
+                    r->map, LwwPage(r->map, r->key)));
+  }
+  if (replica_->or_maps().contains(r->map)) {
+    return absl::InvalidArgumentError(
+        fmt::format("map '{}' is stored both as an LWW and as an OR map", r->map));
+  }
+  return replica_->lww(r->map).Merge(r->key, r->record).status();
 }
 
 LocalWrite<Timestamp> ReplicaNode::Set(std::string_view map, std::string key, Document value,

@@ -11,14 +11,15 @@
 // drawn from env.random. SG_BUGGIFY sites may skip a round or fire a timer early (both legal:
 // anti-entropy repairs whatever a skipped round leaves).
 //
-// Durability. Every change (local or merged) is written to its own storage page through the
-// PageStore (engine/env/page_store.h: the storage-error policy of every node); local writes made
-// through this class are followed by a sync before they return, and report OK only when that sync
-// succeeded (an OK local write survives a crash). After a failed sync the write is still applied in
-// memory (and replicates), its result says it is not durable, and the next sync re-writes it.
-// Merged changes become durable with the next sync; a crash may lose them, and anti-entropy
-// fetches them again. The HLC's last timestamp is stored
-// with every sync, so a restarted node never issues a timestamp at or below one it issued before.
+// Durability. Every change (local or merged) is written to its own storage page (an LWW record as
+// a packed record page, engine/wire/packed_record.h; OR entries and counters as messages) through
+// the PageStore (engine/env/page_store.h: the storage-error policy of every node); local writes
+// made through this class are followed by a sync before they return, and report OK only when that
+// sync succeeded (an OK local write survives a crash). After a failed sync the write is still
+// applied in memory (and replicates), its result says it is not durable, and the next sync
+// re-writes it. Merged changes become durable with the next sync; a crash may lose them, and
+// anti-entropy fetches them again. The HLC's last timestamp is stored with every sync, so a
+// restarted node never issues a timestamp at or below one it issued before.
 //
 // Restart. Open() reads every page of env.storage (written by an earlier incarnation) and merges
 // it back before arming timers. A page that does not decode is an error naming the page.
@@ -122,6 +123,8 @@ class ReplicaNode {
  private:
   ReplicaNode(Env& env, ReplicaNodeOptions options);
   absl::Status Restore();
+  // One packed LWW record page (packed_record.h): decoded, checked to be on its own page, merged.
+  absl::Status RestoreRecordPage(const std::string& page, std::string_view bytes);
   void OnNewLww(const std::string& name, LwwMap& map);
   void OnNewOr(const std::string& name, OrMap& map);
   void OnNewCounter(const std::string& name, PnCounter& counter);

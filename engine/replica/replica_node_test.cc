@@ -11,6 +11,8 @@
 #include "engine/env/testing/flaky_storage.h"
 #include "engine/env/testing/manual_env.h"
 #include "engine/env/xoshiro.h"
+#include "engine/wire/codec.h"
+#include "engine/wire/packed_record.h"
 
 namespace seedgrid {
 namespace {
@@ -198,6 +200,49 @@ TEST(ReplicaNode, UndecodablePageIsDataLossNamingThePage) {
   ASSERT_TRUE(g.nodes[0]->storage.Delete("L/5/users/x").ok());
   opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ReplicaNode, RecordPagesAreOneRecordPackedAndPagesOfOlderBuildsStillRestore) {
+  Group g(1);
+  const Timestamp ts = g.at(0).Set("users", "k", Document{{"city", "Rome"}}).value;
+  const absl::StatusOr<std::string> page = g.nodes[0]->storage.Read("L/5/users/k");
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(IsPackedRecordPage(*page));
+  EXPECT_EQ(*page, EncodeRecordPage("users", "k",
+                                    *g.at(0).replica().lww_maps().at("users")->GetRecord("k")));
+  g.nodes[0]->node.reset();
+  // An older build's page of another key: a whole OpBatch message.
+  const LwwRecord old{Document{{"city", "Oslo"}}, Timestamp{999'000, 0, "n9"}, std::nullopt};
+  ASSERT_TRUE(g.nodes[0]
+                  ->storage
+                  .Write("L/5/users/old", EncodeMessage(msg::Envelope{
+                                              "n0", msg::OpBatch{0, "users", {{"old", old}}, {}}}))
+                  .ok());
+  g.Open(0);
+  const LwwMap& users = *g.at(0).replica().lww_maps().at("users");
+  ASSERT_NE(users.GetRecord("k"), nullptr);
+  EXPECT_EQ(users.GetRecord("k")->ts, ts);
+  ASSERT_NE(users.GetRecord("old"), nullptr);
+  EXPECT_EQ(users.GetRecord("old")->ts, old.ts);
+}
+
+TEST(ReplicaNode, ATornOrMisplacedRecordPageIsDataLossNamingThePage) {
+  Group g(1);
+  g.nodes[0]->node.reset();
+  const std::string whole = EncodeRecordPage(
+      "users", "k", LwwRecord{Document{{"city", "Rome"}}, Timestamp{5, 0, "n0"}, {}});
+  ASSERT_TRUE(g.nodes[0]->storage.Write("L/5/users/k", whole.substr(0, whole.size() - 1)).ok());
+  auto opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(opened.status().message().find("page 'L/5/users/k'"), std::string_view::npos);
+  ASSERT_TRUE(g.nodes[0]->storage.Write("L/5/users/k", whole).ok());
+  ASSERT_TRUE(g.nodes[0]->storage.Write("L/5/users/j", whole).ok());  // k's record on j's page
+  opened = ReplicaNode::Open(*g.nodes[0]->env, g.Options(0));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(opened.status().message().find("page 'L/5/users/j'"), std::string_view::npos)
+      << opened.status();
 }
 
 TEST(ReplicaNode, BadOptionsAreInvalidArgument) {
