@@ -414,8 +414,6 @@ size_t PartitionSet::Prune(uint32_t p, uint64_t horizon_ms) {
 
 std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTable& table,
                                                              const NodeId& self) const {
-  size_t owned = 0;
-  for (uint32_t p = 0; p < kPartitionCount; ++p) owned += slots_[p] && table.owner(p) == self;
   std::vector<msg::PartitionDigest> out;
   // Map name -> its digest in `out`: one hash lookup per (partition, map), where a btree keyed by
   // name compared strings at each step. The names point into the partitions' maps.
@@ -427,11 +425,7 @@ std::vector<msg::PartitionDigest> PartitionSet::OwnedDigests(const PartitionTabl
     for (const auto& [name, h] : part->digests) {
       if (h == 0) continue;
       auto [it, fresh] = index.try_emplace(ToAbsl(name), out.size());
-      if (fresh) {
-        out.push_back(msg::PartitionDigest{.map_name = name});
-        out.back().partitions.reserve(owned);  // Most maps have keys in most partitions.
-        out.back().hashes.reserve(owned);
-      }
+      if (fresh) out.push_back(msg::PartitionDigest{.map_name = name});
       msg::PartitionDigest& d = out[it->second];
       d.partitions.push_back(p);
       d.hashes.push_back(h);

@@ -56,14 +56,14 @@ absl::Status PageStore::Rewrite() {
       const absl::Status s = bytes ? storage_.Write(page, *bytes) : storage_.Delete(page);
       if (!s.ok() && !absl::IsNotFound(s)) {
         Failed(stats_.write_errors, s, bytes ? "write" : "delete", page);
-        return ChunkFailed();
+        return ChunkFailed(end - begin);
       }
     }
     SG_CRASH_POINT("storage.before_sync");
     if (absl::Status s = storage_.Sync(); !s.ok()) {
       SG_PROBE("storage.sync_failed");
       Failed(stats_.sync_errors, s, "sync", "");
-      return ChunkFailed();
+      return ChunkFailed(end - begin);
     }
     // Durable now. Erasing leaves the other entries where they are (the pointers stay valid).
     for (size_t i = begin; i < end; ++i) pending_.erase(pending_.find(in_order[i]->first));
@@ -73,8 +73,8 @@ absl::Status PageStore::Rewrite() {
   return absl::OkStatus();
 }
 
-absl::Status PageStore::ChunkFailed() {
-  rewrite_chunk_pages_ = std::max<size_t>(1, rewrite_chunk_pages_ / 2);
+absl::Status PageStore::ChunkFailed(size_t tried_pages) {
+  rewrite_chunk_pages_ = std::max<size_t>(1, std::min(rewrite_chunk_pages_, tried_pages) / 2);
   return absl::UnavailableError(stats_.last_error);
 }
 
@@ -94,6 +94,9 @@ absl::Status PageStore::Sync() {
   }
   // After a failure: everything it may have dropped was written again and is durable now.
   if (recovering) SG_PROBE("storage.recovered_after_failure");
+  // A sync that needed no recovery: the disk looks healthy again, so the next recovery starts
+  // with one whole chunk.
+  if (!recovering) rewrite_chunk_pages_ = kMaxRewriteChunkPages;
   ++stats_.syncs;
   pending_.clear();
   failed_ = false;

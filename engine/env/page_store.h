@@ -10,8 +10,9 @@
 //   may roll its whole transaction back), so the next Sync() first re-writes every remembered
 //   page, then syncs. It re-writes in chunks, each synced before the next; a page whose chunk was
 //   synced is durable and forgotten, so a disk that keeps failing now and then still recovers. A
-//   failed chunk halves the next chunk (at least 1 page), a good one doubles it (at most
-//   kMaxRewriteChunkPages): a healthy disk recovers in one chunk, a flaky one in small steps.
+//   failed chunk halves the chunk (from the pages it tried; at least 1 page), a good one doubles
+//   it, and a sync that needed no recovery resets it to kMaxRewriteChunkPages: a healthy disk
+//   recovers in one chunk, a flaky one in small steps.
 // - Sync() returns OK only when everything Put/Erased so far is durable. It is cheap when nothing
 //   is pending (no storage call at all).
 //
@@ -75,7 +76,8 @@ class PageStore {
               std::string_view page);
   // Re-writes and syncs every pending page, chunk by chunk; OK when all of them are durable.
   absl::Status Rewrite();
-  absl::Status ChunkFailed();  // Halves the chunk; returns the last error.
+  // Halves the chunk (from the `tried_pages` just tried when fewer); returns the last error.
+  absl::Status ChunkFailed(size_t tried_pages);
 
   Storage& storage_;
   // Page -> latest bytes (nullopt: erased), since the last successful Sync(). Hashed: a grid

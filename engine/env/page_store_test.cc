@@ -123,7 +123,7 @@ TEST(PageStore, AFlakyDiskRecoversChunkByChunkAndTheSyncedChunksAreDurable) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(Durable(storage, PageName(i)), "v") << i;
 }
 
-TEST(PageStore, AHealthyDiskRecoversInOneChunkAndTheChunkGrowsBack) {
+TEST(PageStore, AFailedChunkHalvesWhatItTriedAndAHealthySyncRestoresTheWholeChunk) {
   FlakyStorage storage;
   PageStore pages(storage);
   pages.Put("a", "1");
@@ -132,13 +132,25 @@ TEST(PageStore, AHealthyDiskRecoversInOneChunkAndTheChunkGrowsBack) {
   EXPECT_EQ(pages.rewrite_chunk_pages(), PageStore::kMaxRewriteChunkPages);
   storage.fates = {false, true};  // The rewrite of "a" goes through, "b" fails.
   EXPECT_FALSE(pages.Sync().ok());
-  EXPECT_EQ(pages.rewrite_chunk_pages(), PageStore::kMaxRewriteChunkPages / 2);
+  EXPECT_EQ(pages.rewrite_chunk_pages(), 1u);  // Half of the 2 pages tried, not of 1024.
   const uint64_t syncs = storage.syncs;
   ASSERT_TRUE(pages.Sync().ok());
-  EXPECT_EQ(storage.syncs, syncs + 1);  // Both pages in one chunk, one sync.
-  EXPECT_EQ(pages.rewrite_chunk_pages(), PageStore::kMaxRewriteChunkPages);
+  EXPECT_EQ(storage.syncs, syncs + 2);  // "a", then "b" (the chunk doubled to 2 after "a").
+  EXPECT_EQ(pages.rewrite_chunk_pages(), 4u);
   EXPECT_EQ(Durable(storage, "a"), "1");
   EXPECT_EQ(Durable(storage, "b"), "2");
+  pages.Put("c", "3");
+  ASSERT_TRUE(pages.Sync().ok());  // No recovery needed: the disk looks healthy again.
+  EXPECT_EQ(pages.rewrite_chunk_pages(), PageStore::kMaxRewriteChunkPages);
+  pages.Put("d", "4");
+  storage.fates = {false, true};  // This write is fine, its sync fails: everything is redone.
+  pages.Put("e", "5");
+  EXPECT_FALSE(pages.Sync().ok());
+  const uint64_t before = storage.syncs;
+  ASSERT_TRUE(pages.Sync().ok());
+  EXPECT_EQ(storage.syncs, before + 1);  // Both pages in one chunk.
+  EXPECT_EQ(Durable(storage, "d"), "4");
+  EXPECT_EQ(Durable(storage, "e"), "5");
 }
 
 // Any schedule of puts, erases and syncs, with any call failing: a page that is not pending holds

@@ -30,6 +30,14 @@ std::string OrPage(std::string_view map, std::string_view key) {
 }
 std::string CounterPage(std::string_view name) { return fmt::format("P/{}", name); }
 
+// A name the wire (and so every page) can carry: 1..kMapNameBytesMax bytes. Checked before a local
+// write applies anything; a peer's names are checked by the decoder.
+absl::Status CheckName(std::string_view what, std::string_view name) {
+  if (!name.empty() && name.size() <= kMapNameBytesMax) return absl::OkStatus();
+  return absl::InvalidArgumentError(fmt::format(
+      "replica node: a {} name must be 1..{} bytes, got {}", what, kMapNameBytesMax, name.size()));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReplicaNode>> ReplicaNode::Open(Env& env,
@@ -120,8 +128,8 @@ void ReplicaNode::OnNewLww(const std::string& name, LwwMap& map) {
       pages_.Erase(LwwPage(name, c.key));
       return;
     }
-    // A packed record (packed_record.h), as grid nodes store theirs; pages of builds before
-    // 2026-12-04 hold a whole OpBatch message and still restore.
+    // A packed record (packed_record.h), as grid nodes store theirs; older builds' pages hold a
+    // whole OpBatch message and still restore.
     pages_.Put(LwwPage(name, c.key), EncodeRecordPage(name, c.key, *c.new_record));
   });
   AttachIndexes(name, map, indexed_lww_);
@@ -249,16 +257,19 @@ absl::Status ReplicaNode::RestoreRecordPage(const std::string& page, std::string
 
 LocalWrite<Timestamp> ReplicaNode::Set(std::string_view map, std::string key, Document value,
                                        std::optional<uint64_t> ttl_ms) {
+  if (absl::Status s = CheckName("map", map); !s.ok()) return {Timestamp{}, s};
   if (absl::Status s = ValidateTtl(ttl_ms); !s.ok()) return {Timestamp{}, s};
   return {replica_->lww(map).Set(std::move(key), std::move(value), ttl_ms), SyncStorage()};
 }
 
 LocalWrite<Timestamp> ReplicaNode::Remove(std::string_view map, std::string key) {
+  if (absl::Status s = CheckName("map", map); !s.ok()) return {Timestamp{}, s};
   const Timestamp ts = replica_->lww(map).Remove(std::move(key));
   return {ts, SyncStorage()};
 }
 
 LocalWrite<Timestamp> ReplicaNode::Add(std::string_view map, std::string key, Document value) {
+  if (absl::Status s = CheckName("map", map); !s.ok()) return {Timestamp{}, s};
   const Timestamp ts = replica_->orm(map).Add(std::move(key), std::move(value));
   return {ts, SyncStorage()};
 }
@@ -266,18 +277,21 @@ LocalWrite<Timestamp> ReplicaNode::Add(std::string_view map, std::string key, Do
 LocalWrite<std::vector<Timestamp>> ReplicaNode::RemoveValue(std::string_view map,
                                                             std::string_view key,
                                                             const Document& value) {
+  if (absl::Status s = CheckName("map", map); !s.ok()) return {{}, s};
   std::vector<Timestamp> removed = replica_->orm(map).Remove(key, value);
   absl::Status synced = SyncStorage();
   return {std::move(removed), std::move(synced)};
 }
 
 absl::Status ReplicaNode::Increment(std::string_view counter, uint64_t by) {
+  if (absl::Status bad = CheckName("counter", counter); !bad.ok()) return bad;
   absl::Status s = replica_->counter(counter).Increment(by);
   absl::Status synced = SyncStorage();
   return s.ok() ? synced : s;
 }
 
 absl::Status ReplicaNode::Decrement(std::string_view counter, uint64_t by) {
+  if (absl::Status bad = CheckName("counter", counter); !bad.ok()) return bad;
   absl::Status s = replica_->counter(counter).Decrement(by);
   absl::Status synced = SyncStorage();
   return s.ok() ? synced : s;

@@ -94,7 +94,8 @@ class ReplicaNode {
   ReplicaNode& operator=(const ReplicaNode&) = delete;
 
   // Local writes: applied, persisted and synced before they return; OK only when durable. A TTL
-  // of 0 is refused (InvalidArgument, nothing written).
+  // of 0, or a map or counter name outside 1..kMapNameBytesMax bytes (what the wire and the pages
+  // carry), is refused (InvalidArgument, nothing written).
   LocalWrite<Timestamp> Set(std::string_view map, std::string key, Document value,
                             std::optional<uint64_t> ttl_ms = std::nullopt);
   LocalWrite<Timestamp> Remove(std::string_view map, std::string key);

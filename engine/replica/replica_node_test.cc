@@ -73,6 +73,29 @@ TEST(ReplicaNode, ATtlOfZeroIsRefusedAndNothingIsWritten) {
   EXPECT_TRUE(g.at(0).Set("users", "k", Document{{"city", "Oslo"}}, 1).ok());
 }
 
+TEST(ReplicaNode, ANameTheWireCannotCarryIsRefusedAndNothingIsWritten) {
+  Group g(1);
+  const std::string too_long(kMapNameBytesMax + 1, 'm');
+  for (const std::string& name : {std::string(), too_long}) {
+    LocalWrite<Timestamp> w = g.at(0).Set(name, "k", Document{{"city", "Oslo"}});
+    EXPECT_EQ(w.status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(w.status.message().find("map name must be 1..1024 bytes"), std::string::npos)
+        << w.status;
+    EXPECT_EQ(g.at(0).Remove(name, "k").status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(g.at(0).Add(name, "k", Document{}).status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(g.at(0).RemoveValue(name, "k", Document{}).status.code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(g.at(0).Increment(name, 1).code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(g.at(0).Decrement(name, 1).code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(g.at(0).replica().lww_maps().empty());
+  EXPECT_TRUE(g.at(0).replica().or_maps().empty());
+  EXPECT_TRUE(g.at(0).replica().counters().empty());
+  g.nodes[0]->node.reset();
+  g.Open(0);  // Nothing undecodable was stored.
+  EXPECT_TRUE(g.at(0).Set(std::string(kMapNameBytesMax, 'm'), "k", Document{}).ok());
+}
+
 // An idle node's flush timer stays unarmed (bench.json: 80 % of the replica timer events were
 // idle flushes); a local write re-arms it on the node's own schedule, not one interval later.
 TEST(ReplicaNode, AnIdleNodeArmsNoFlushTimerAndAWriteFlushesAtTheNextSlot) {
