@@ -238,7 +238,7 @@ LwwMap& GridClient::MapOf(const std::string& name) {
   auto it = maps_.find(name);
   if (it != maps_.end()) return *it->second;
   // Checked here, where the caller is on the stack, not when its record page is written.
-  SG_ASSERT(!name.empty() && name.size() <= kMapNameBytesMax);
+  SG_ASSERT(IsWireMapName(name));
   // Digests come from the listener (record_digest.h): no Merkle tree.
   auto map = std::make_unique<LwwMap>(hlc_, LwwMapOptions{.merkle_depth = 1, .merkle = false});
   PartitionDigests* digests = &digests_[name];

@@ -38,7 +38,7 @@ absl::StatusOr<uint64_t> GridClient::Subscribe(const std::string& map, Query que
   }
   if (callback == nullptr)
     return absl::InvalidArgumentError("grid client: subscribe needs a callback");
-  if (map.empty() || map.size() > kMapNameBytesMax) {
+  if (!IsWireMapName(map)) {
     return absl::InvalidArgumentError(
         fmt::format("grid client: map name must be 1..{} bytes", kMapNameBytesMax));
   }

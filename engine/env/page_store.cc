@@ -59,18 +59,24 @@ absl::Status PageStore::Rewrite() {
         return ChunkFailed(end - begin);
       }
     }
-    SG_CRASH_POINT("storage.before_sync");
-    if (absl::Status s = storage_.Sync(); !s.ok()) {
-      SG_PROBE("storage.sync_failed");
-      Failed(stats_.sync_errors, s, "sync", "");
-      return ChunkFailed(end - begin);
-    }
+    if (!SyncStorage().ok()) return ChunkFailed(end - begin);
     // Durable now. Erasing leaves the other entries where they are (the pointers stay valid).
     for (size_t i = begin; i < end; ++i) pending_.erase(pending_.find(in_order[i]->first));
     rewrite_chunk_pages_ = std::min(kMaxRewriteChunkPages, 2 * rewrite_chunk_pages_);
     begin = end;
   }
   return absl::OkStatus();
+}
+
+absl::Status PageStore::SyncStorage() {
+  // Mid-flush: every page is written, none is durable yet (a crash here may tear the last one).
+  SG_CRASH_POINT("storage.before_sync");
+  absl::Status s = storage_.Sync();
+  if (!s.ok()) {
+    SG_PROBE("storage.sync_failed");
+    Failed(stats_.sync_errors, s, "sync", "");
+  }
+  return s;
 }
 
 absl::Status PageStore::ChunkFailed(size_t tried_pages) {
@@ -83,14 +89,8 @@ absl::Status PageStore::Sync() {
   const bool recovering = failed_;
   if (failed_ && !pending_.empty()) {
     if (absl::Status s = Rewrite(); !s.ok()) return s;  // OK: every pending page is durable.
-  } else {
-    // Mid-flush: every page is written, none is durable yet (a crash here may tear the last one).
-    SG_CRASH_POINT("storage.before_sync");
-    if (absl::Status s = storage_.Sync(); !s.ok()) {
-      SG_PROBE("storage.sync_failed");
-      Failed(stats_.sync_errors, s, "sync", "");
-      return absl::UnavailableError(stats_.last_error);
-    }
+  } else if (!SyncStorage().ok()) {
+    return absl::UnavailableError(stats_.last_error);
   }
   // After a failure: everything it may have dropped was written again and is durable now.
   if (recovering) SG_PROBE("storage.recovered_after_failure");

@@ -74,6 +74,8 @@ class PageStore {
  private:
   void Failed(uint64_t& counter, const absl::Status& s, std::string_view what,
               std::string_view page);
+  // One Storage::Sync(), behind the crash point; a failure is recorded (Failed) and returned.
+  absl::Status SyncStorage();
   // Re-writes and syncs every pending page, chunk by chunk; OK when all of them are durable.
   absl::Status Rewrite();
   // Halves the chunk (from the `tried_pages` just tried when fewer); returns the last error.

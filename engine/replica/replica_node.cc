@@ -33,7 +33,7 @@ std::string CounterPage(std::string_view name) { return fmt::format("P/{}", name
 // A name the wire (and so every page) can carry: 1..kMapNameBytesMax bytes. Checked before a local
 // write applies anything; a peer's names are checked by the decoder.
 absl::Status CheckName(std::string_view what, std::string_view name) {
-  if (!name.empty() && name.size() <= kMapNameBytesMax) return absl::OkStatus();
+  if (IsWireMapName(name)) return absl::OkStatus();
   return absl::InvalidArgumentError(fmt::format(
       "replica node: a {} name must be 1..{} bytes, got {}", what, kMapNameBytesMax, name.size()));
 }

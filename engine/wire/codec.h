@@ -45,6 +45,10 @@ inline constexpr uint16_t kWireVersionMax = kWirePackedRecordsVersion;
 uint16_t WireVersionFor(const msg::Body& body);
 inline constexpr uint32_t kWirePartitionCount = 271;  // partitions named in grid messages
 inline constexpr size_t kMapNameBytesMax = 1024;      // a map name on the wire
+// Whether `name` can name a map or counter on the wire (and so in a page): 1..kMapNameBytesMax.
+inline bool IsWireMapName(std::string_view name) {
+  return !name.empty() && name.size() <= kMapNameBytesMax;
+}
 
 // REQUIRES: the envelope is valid (what Decode would accept); asserted for node ids.
 std::string EncodeMessage(const msg::Envelope& envelope);

@@ -96,7 +96,7 @@ const auto kUncharged = [](size_t) { return true; };
 }  // namespace
 
 std::string EncodeRecordPage(std::string_view map, std::string_view key, const LwwRecord& record) {
-  SG_ASSERT(!map.empty() && map.size() <= kMapNameBytesMax);
+  SG_ASSERT(IsWireMapName(map));
   std::string out;
   out.reserve(32 + map.size() + key.size() + record.ts.node_id.size());
   out.push_back(kRecordPageMagic);
@@ -117,7 +117,7 @@ absl::StatusOr<StoredRecord> DecodeRecordPage(std::string_view bytes) {
   std::string_view map, key;
   uint8_t magic = 0;
   if (!in.Byte(magic, "the magic byte", error) || !in.Bytes(map, error)) return invalid(error);
-  if (map.empty() || map.size() > kMapNameBytesMax) {
+  if (!IsWireMapName(map)) {
     return invalid(fmt::format("byte 1: the map name is {} bytes; 1..{} allowed", map.size(),
                                kMapNameBytesMax));
   }
