@@ -18,6 +18,25 @@ else()
       "Compile options of tests and the tool's command glue (empty: the build type's)")
 endif()
 
+# SEEDGRID_PCH: one precompiled header (cmake/seedgrid_pch.h: standard library, Abseil, fmt,
+# nlohmann-json) built once and reused by every library, test and executable of the build
+# (seedgrid_use_pch). GCC only: GCC accepts one PCH across -O1/-O2 and extra -D flags, and
+# -Winvalid-pch (with -Werror) fails the build if a target could not use it. Measured in
+# docs/performance.md (issue 16). The ASan preset turns it off, so that build also checks that
+# every file includes what it uses.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  option(SEEDGRID_PCH "Share one precompiled header of third-party headers (GCC)" ON)
+else()
+  set(SEEDGRID_PCH OFF)
+endif()
+
+# seedgrid_use_pch(target): `target` compiles with the shared precompiled header, if it is on.
+function(seedgrid_use_pch target)
+  if(SEEDGRID_PCH)
+    target_precompile_headers(${target} REUSE_FROM seedgrid_pch)
+  endif()
+endfunction()
+
 # The installed package (docs/embedding.md): headers under include/seedgrid/ keep their source
 # paths ("scenarios/system.h"), static libraries under lib/, and the CMake package config under
 # lib/cmake/seedgrid/ exporting every library as seedgrid::<name>.
@@ -52,6 +71,7 @@ function(seedgrid_cc_library)
     target_include_directories(${target} PUBLIC ${SEEDGRID_INCLUDE_DIRS})
     target_link_libraries(${target} PUBLIC ${SG_DEPS})
     target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS})
+    seedgrid_use_pch(${target})
   else()
     add_library(${target} INTERFACE ${SG_HDRS})
     target_include_directories(${target} INTERFACE ${SEEDGRID_INCLUDE_DIRS})
@@ -74,5 +94,6 @@ function(seedgrid_cc_test)
   target_link_libraries(${target} PRIVATE ${SG_DEPS} rapidcheck rapidcheck_gtest GTest::gmock
                                           GTest::gtest_main)
   target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS} ${SEEDGRID_LIGHT_OPTIONS})
+  seedgrid_use_pch(${target})
   gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()

@@ -87,7 +87,7 @@ BENCHMARK(BM_GridServerWrites)->Args({1, 1})->Args({100, 1})->Args({100, 0});
 
 void BM_GridScale(benchmark::State& state) {
   absl::StatusOr<scenarios::Scenario> s =
-      scenarios::LoadScenario(std::string(SEEDGRID_SOURCE_DIR) + "/scenarios/grid_scale.json");
+      scenarios::LoadScenario(SEEDGRID_SOURCE_DIR "/scenarios/grid_scale.json");
   if (!s.ok()) {
     state.SkipWithError(std::string(s.status().message()).c_str());
     return;

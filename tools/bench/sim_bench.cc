@@ -84,7 +84,7 @@ BENCHMARK(BM_SimMessage);
 // The performance reference scenario, whole: 32 replica nodes, 10 virtual minutes.
 void BM_SimBenchScenario(benchmark::State& state) {
   absl::StatusOr<scenarios::Scenario> s =
-      scenarios::LoadScenario(std::string(SEEDGRID_SOURCE_DIR) + "/scenarios/bench.json");
+      scenarios::LoadScenario(SEEDGRID_SOURCE_DIR "/scenarios/bench.json");
   if (!s.ok()) {
     state.SkipWithError(std::string(s.status().message()).c_str());
     return;
