@@ -185,9 +185,16 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
     }
   }
   if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_or_tags");
-  for (const auto& [key, tag] : dead) {
-    (void)or_map.ForgetTag(key, tag);
-    ++stats_.records_forgotten;
+  // One change per key (its tags are adjacent in `dead`): a key's digest and page are redone
+  // once, not once per forgotten tag.
+  std::vector<Timestamp> tags;
+  for (size_t i = 0; i < dead.size();) {
+    tags.clear();
+    size_t j = i;
+    for (; j < dead.size() && dead[j].first == dead[i].first; ++j) tags.push_back(dead[j].second);
+    (void)or_map.ForgetTags(dead[i].first, tags);
+    stats_.records_forgotten += tags.size();
+    i = j;
   }
 }
 

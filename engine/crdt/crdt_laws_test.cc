@@ -168,6 +168,47 @@ RC_GTEST_PROP(OrLaws, MergeIsCommutativeAssociativeIdempotent, ()) {
   AssertSameOr(FromOr({&a, &a})->map, FromOr({&a})->map);
 }
 
+// ForgetTags (a client's GC sweep; ForgetTag is its one-tag case) against a model: the entry
+// loses exactly the items and tombstones tagged (the key goes when nothing is left), the count is
+// of those that were there, and listeners see one change from the old entry to the new one.
+RC_GTEST_PROP(OrMapForget, ForgetTagsDropsExactlyTheTagsInOneChange, ()) {
+  const OrState state = *GenOrState();
+  RC_PRE(!state.empty());
+  const auto& [key, entry] = *std::next(state.begin(), *rc::gen::inRange<size_t>(0, state.size()));
+  std::vector<Timestamp> tags{Timestamp{1, 0, "absent"}};  // one the entry never had
+  OrState model = state;
+  size_t there = 0;
+  for (const auto& [tag, item] : entry.items) {
+    if (*rc::gen::arbitrary<bool>()) tags.push_back(tag);
+  }
+  for (const Timestamp& t : entry.tombstones) {
+    if (*rc::gen::arbitrary<bool>()) tags.push_back(t);
+  }
+  for (const Timestamp& t : tags) {
+    there += model[key].items.erase(t) + model[key].tombstones.erase(t);
+  }
+  if (model[key].empty()) model.erase(key);
+  const std::unique_ptr<OrReplica> r = FromOr({&state});
+  std::vector<std::pair<std::optional<OrEntry>, std::optional<OrEntry>>> changes;
+  r->map.AddListener([&](const OrChange& c) {
+    RC_ASSERT(c.key == key);
+    changes.emplace_back(c.old_entry ? std::optional(*c.old_entry) : std::nullopt,
+                         c.new_entry ? std::optional(*c.new_entry) : std::nullopt);
+  });
+  RC_ASSERT(r->map.ForgetTags(key, tags) == there);
+  RC_ASSERT(StateOf(r->map) == model);
+  RC_ASSERT(r->map.merkle().root() == FromOr({&model})->map.merkle().root());
+  RC_ASSERT(changes.size() == (there > 0 ? 1u : 0u));
+  if (there > 0) {
+    RC_ASSERT(changes[0].first == std::optional(entry));
+    const auto now = model.find(key);
+    RC_ASSERT(changes[0].second ==
+              (now == model.end() ? std::nullopt : std::optional(now->second)));
+  }
+  RC_ASSERT(r->map.ForgetTags(key, tags) == 0u);  // nothing left to forget: no change, no call
+  RC_ASSERT(changes.size() == (there > 0 ? 1u : 0u));
+}
+
 // ---------- PN state-based laws ----------
 
 rc::Gen<PnState> GenPnState() {

@@ -18,7 +18,9 @@ namespace seedgrid {
 
 // Appends into an inline buffer and hashes once at Finish(): far cheaper than XXH3's streaming
 // API for the many tiny fields of a record. The fixed-size writes (U8, U32, U64) inline to a
-// bounds check and one store; only a record past 256 bytes takes the out-of-line spill path.
+// bounds check and one store; only a record past 2 KiB takes the out-of-line spill path. (At 256
+// bytes an OR entry with a few dozen tags and tombstones spilled ~40 fields per hash, 74
+// instructions each: 2.4 % of a grid run with OR-Maps.)
 class DigestWriter {
  public:
   // Little-endian: the bytes are the digest's definition (a big-endian host would need byte
@@ -73,7 +75,7 @@ class DigestWriter {
     spilled_.append(static_cast<const char*>(data), size);
   }
 
-  uint8_t inline_[256];  // the first size_ bytes are written (until spilled)
+  uint8_t inline_[2048];  // the first size_ bytes are written (until spilled)
   size_t size_ = 0;
   std::string spilled_;  // everything, once it outgrew inline_
 };

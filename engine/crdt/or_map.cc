@@ -216,12 +216,19 @@ bool OrMap::Retag(std::string_view key, const Timestamp& provisional, const Time
 }
 
 bool OrMap::ForgetTag(std::string_view key, const Timestamp& tag) {
-  if (GetEntry(key) == nullptr) return false;
-  return Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
-    const bool item = entry.items.erase(tag) > 0;
-    const bool tombstone = entry.tombstones.erase(tag) > 0;
-    return item || tombstone;
+  return ForgetTags(key, std::span<const Timestamp>(&tag, 1)) > 0;
+}
+
+size_t OrMap::ForgetTags(std::string_view key, std::span<const Timestamp> tags) {
+  if (tags.empty() || GetEntry(key) == nullptr) return 0;
+  size_t forgotten = 0;
+  (void)Modify(key, ChangeCause::kPrune, [&](OrEntry& entry) {
+    for (const Timestamp& tag : tags) {
+      forgotten += entry.items.erase(tag) + entry.tombstones.erase(tag);
+    }
+    return forgotten > 0;
   });
+  return forgotten;
 }
 
 absl::StatusOr<bool> OrMap::Merge(std::string key, const std::vector<OrRecord>& items,

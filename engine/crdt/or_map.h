@@ -36,6 +36,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -136,6 +137,9 @@ class OrMap {
   // Forgets the item or tombstone `tag` of `key` (no tombstone is left). Returns whether it was
   // there.
   bool ForgetTag(std::string_view key, const Timestamp& tag);
+  // Forgets every item and tombstone of `key` tagged in `tags`, as one change (one listener call,
+  // not one per tag: a sweep of a key's many dead tags). Returns how many were there.
+  size_t ForgetTags(std::string_view key, std::span<const Timestamp> tags);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.
   // Errors (nothing changes): an invalid node id in any tag (InvalidArgument); an item origin

@@ -64,21 +64,24 @@ TEST(Document, DigestIsStableAcrossBuilds) {
   EXPECT_EQ(d.Digest(), 0xc09aece2ccd9b2caULL) << std::hex << d.Digest();
 }
 
-// A digest past DigestWriter's 256-byte inline buffer is XXH3 of the same canonical bytes.
+// A digest inside, at the edge of and past DigestWriter's 2 KiB inline buffer is XXH3 of the
+// same canonical bytes (the string crosses the edge mid-field at 2,030 and 2,040 bytes).
 TEST(Document, DigestOfALargeDocumentIsTheHashOfItsCanonicalBytes) {
-  const std::string text(300, 'x');
-  const Document d{{"big", text}};
-  std::string bytes;
-  const auto u32 = [&](uint32_t v) {
-    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(v >> (8 * i)));
-  };
-  u32(1);
-  u32(3);
-  bytes += "big";
-  bytes.push_back(static_cast<char>(ValueType::kString));
-  u32(300);
-  bytes += text;
-  EXPECT_EQ(d.Digest(), XXH3_64bits(bytes.data(), bytes.size()));
+  for (const size_t size : {300, 2030, 2040, 3000, 70000}) {
+    const std::string text(size, 'x');
+    const Document d{{"big", text}};
+    std::string bytes;
+    const auto u32 = [&](uint32_t v) {
+      for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    u32(1);
+    u32(3);
+    bytes += "big";
+    bytes.push_back(static_cast<char>(ValueType::kString));
+    u32(static_cast<uint32_t>(size));
+    bytes += text;
+    EXPECT_EQ(d.Digest(), XXH3_64bits(bytes.data(), bytes.size())) << size;
+  }
 }
 
 // Names the pool holds and names it does not (longer than kPoolNameBytesMax: stored inline).
