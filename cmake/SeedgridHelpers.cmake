@@ -18,21 +18,29 @@ else()
       "Compile options of tests and the tool's command glue (empty: the build type's)")
 endif()
 
-# SEEDGRID_PCH: one precompiled header (cmake/seedgrid_pch.h: standard library, Abseil, fmt,
-# nlohmann-json) built once and reused by every library, test and executable of the build
-# (seedgrid_use_pch). GCC only: GCC accepts one PCH across -O1/-O2 and extra -D flags, and
-# -Winvalid-pch (with -Werror) fails the build if a target could not use it. Measured in
-# docs/performance.md (issue 16). The ASan preset turns it off, so that build also checks that
-# every file includes what it uses.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+# SEEDGRID_PCH: a precompiled header (cmake/seedgrid_pch.h: standard library, Abseil, fmt,
+# nlohmann-json) built once per set of compile options and reused by every library, test and
+# tool target (seedgrid_use_pch; ~7 % less compile CPU from scratch, docs/performance.md). Only
+# for GCC's optimised builds: a PCH must be used with the -O/-g it was built with (CMake adds
+# -Winvalid-pch, an error with -Werror), and without -O fmt's headers set `#pragma GCC optimize`,
+# which a GCC PCH does not carry well. The asan preset (Debug) and the canaries' builds
+# (ci/canaries/run.py, nightly) compile without it, so they also check that every file includes
+# what it uses.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_BUILD_TYPE MATCHES "^(RelWithDebInfo|Release)$")
   option(SEEDGRID_PCH "Share one precompiled header of third-party headers (GCC)" ON)
 else()
   set(SEEDGRID_PCH OFF)
 endif()
 
-# seedgrid_use_pch(target): `target` compiles with the shared precompiled header, if it is on.
+# seedgrid_use_pch(target [LIGHT]): `target` compiles with the shared precompiled header, if it is
+# on; LIGHT for targets compiled with SEEDGRID_LIGHT_OPTIONS.
 function(seedgrid_use_pch target)
-  if(SEEDGRID_PCH)
+  if(NOT SEEDGRID_PCH)
+    return()
+  endif()
+  if("LIGHT" IN_LIST ARGN)
+    target_precompile_headers(${target} REUSE_FROM seedgrid_pch_light)
+  else()
     target_precompile_headers(${target} REUSE_FROM seedgrid_pch)
   endif()
 endfunction()
@@ -94,6 +102,6 @@ function(seedgrid_cc_test)
   target_link_libraries(${target} PRIVATE ${SG_DEPS} rapidcheck rapidcheck_gtest GTest::gmock
                                           GTest::gtest_main)
   target_compile_options(${target} PRIVATE ${SEEDGRID_WARNINGS} ${SEEDGRID_LIGHT_OPTIONS})
-  seedgrid_use_pch(${target})
+  seedgrid_use_pch(${target} LIGHT)
   gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
 endfunction()

@@ -185,8 +185,8 @@ void GridClient::ForgetOrBelow(OrMap& or_map, const msg::MapRecords& leaf, uint3
     }
   }
   if (!dead.empty()) SG_PROBE("client.gc_sweep_forgot_or_tags");
-  // One change per key (its tags are adjacent in `dead`): a key's digest and page are redone
-  // once, not once per forgotten tag.
+  // One change per key (its tags are adjacent in `dead`): one entry copy and one digest update
+  // (two entry hashes) per key, not per forgotten tag.
   std::vector<Timestamp> tags;
   for (size_t i = 0; i < dead.size();) {
     tags.clear();

@@ -138,7 +138,8 @@ class OrMap {
   // there.
   bool ForgetTag(std::string_view key, const Timestamp& tag);
   // Forgets every item and tombstone of `key` tagged in `tags`, as one change (one listener call,
-  // not one per tag: a sweep of a key's many dead tags). Returns how many were there.
+  // not one per tag: a sweep of a key's many dead tags). Returns how many were there. `tags` must
+  // not point into this map's entries (pass copies: the erase frees them).
   size_t ForgetTags(std::string_view key, std::span<const Timestamp> tags);
 
   // Merges a remote replica's knowledge of `key`. Returns true when anything changed.

@@ -65,22 +65,33 @@ TEST(Document, DigestIsStableAcrossBuilds) {
 }
 
 // A digest inside, at the edge of and past DigestWriter's 2 KiB inline buffer is XXH3 of the
-// same canonical bytes (the string crosses the edge mid-field at 2,030 and 2,040 bytes).
+// same canonical bytes. The record is 16 bytes plus the string: 2,031-2,033 make it 2,047-2,049
+// bytes (a field that spills whole), and a second field after a long first one spills a
+// fixed-size write (the value's type byte and length) as well.
 TEST(Document, DigestOfALargeDocumentIsTheHashOfItsCanonicalBytes) {
-  for (const size_t size : {300, 2030, 2040, 3000, 70000}) {
-    const std::string text(size, 'x');
-    const Document d{{"big", text}};
-    std::string bytes;
-    const auto u32 = [&](uint32_t v) {
-      for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(v >> (8 * i)));
-    };
-    u32(1);
-    u32(3);
-    bytes += "big";
+  const auto u32 = [](std::string& bytes, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>(v >> (8 * i)));
+  };
+  const auto field = [&](std::string& bytes, const std::string& name, const std::string& text) {
+    u32(bytes, static_cast<uint32_t>(name.size()));
+    bytes += name;
     bytes.push_back(static_cast<char>(ValueType::kString));
-    u32(static_cast<uint32_t>(size));
+    u32(bytes, static_cast<uint32_t>(text.size()));
     bytes += text;
-    EXPECT_EQ(d.Digest(), XXH3_64bits(bytes.data(), bytes.size())) << size;
+  };
+  for (const size_t size : {300, 2031, 2032, 2033, 3000, 70000}) {
+    const std::string text(size, 'x');
+    std::string one;
+    u32(one, 1);
+    field(one, "big", text);
+    EXPECT_EQ((Document{{"big", text}}.Digest()), XXH3_64bits(one.data(), one.size())) << size;
+    std::string two;
+    u32(two, 2);
+    field(two, "big", text);
+    field(two, "more", "y");
+    EXPECT_EQ((Document{{"big", text}, {"more", std::string("y")}}.Digest()),
+              XXH3_64bits(two.data(), two.size()))
+        << size;
   }
 }
 
