@@ -27,7 +27,7 @@ endif()
 # (ci/canaries/run.py, nightly) compile without it, so they also check that every file includes
 # what it uses.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_BUILD_TYPE MATCHES "^(RelWithDebInfo|Release)$")
-  option(SEEDGRID_PCH "Share one precompiled header of third-party headers (GCC)" ON)
+  option(SEEDGRID_PCH "Precompile the third-party headers once per option set (GCC)" ON)
 else()
   set(SEEDGRID_PCH OFF)
 endif()
